@@ -1,0 +1,49 @@
+"""seqtext: sequence modelling with recurrent networks.
+
+One recurrent core (``nn.RNN``), two thin adapters around it (next-word text
+completion and numeric-series forecasting), one training loop and one model
+directory format.
+
+    >>> from seqtext import TextModel, load
+    >>> model = TextModel(epochs=5).fit(["Mary rides the bicycle, the bicycle is hers."])
+
+The public names are imported lazily so that ``import seqtext`` (and
+``seqtext --help``) does not pay for importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "TextModel": "seqtext.text",
+    "Completion": "seqtext.text",
+    "Forecaster": "seqtext.series",
+    "load": "seqtext.checkpoint",
+    "CoreConfig": "seqtext.config",
+    "TextConfig": "seqtext.config",
+    "TrainConfig": "seqtext.config",
+    "SeriesConfig": "seqtext.config",
+    "RecurrentCore": "seqtext.core",
+    "SeqtextError": "seqtext.errors",
+    "DataError": "seqtext.errors",
+    "ConfigError": "seqtext.errors",
+    "CheckpointError": "seqtext.errors",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seqtext' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,203 @@
+"""Model directories: written atomically, read without running any code.
+
+A model directory holds ``config.json`` (with ``format_version`` and
+``kind``), ``model.safetensors`` (weights only), the adapter's own JSON file
+(``tokenizer.json`` or ``scaler.json``) and ``metrics.jsonl``.
+
+Writing goes to a temporary sibling directory that is fsynced and then
+swapped into place, so an interrupted save leaves the previous model or the
+new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from seqtext.errors import CheckpointError
+
+FORMAT_VERSION = 1
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+METRICS = "metrics.jsonl"
+REQUIRED = {"text": (CONFIG, WEIGHTS, "tokenizer.json"), "series": (CONFIG, WEIGHTS, "scaler.json")}
+
+
+def is_model_dir(path: str | Path) -> bool:
+    return (Path(path) / CONFIG).is_file()
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """Refuse to overwrite anything that is not a seqtext model directory."""
+    path = Path(path)
+    if path.exists():
+        if not path.is_dir():
+            raise CheckpointError(f"--out {path} is an existing file; choose a new directory.")
+        if any(path.iterdir()) and not is_model_dir(path):
+            raise CheckpointError(
+                f"--out {path} exists and is not a seqtext model directory; choose a new or empty directory."
+            )
+    return path
+
+
+def write_model_dir(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_dir)`` to fill a fresh directory, then swap it in at ``path``."""
+    path = check_output_dir(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        write(tmp)
+        for child in tmp.iterdir():
+            _fsync(child)
+        _fsync(tmp)
+        _swap_into_place(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    _fsync(path.parent)
+    return path
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_into_place(new: Path, path: Path) -> None:
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        if path.exists():
+            path.rmdir()
+        os.rename(new, path)
+        return
+    if _rename_exchange(new, path):  # atomic: path is always a complete model
+        shutil.rmtree(new)
+        return
+    old = path.with_name(f".{path.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    os.rename(path, old)
+    os.rename(new, path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    """Linux renameat2(RENAME_EXCHANGE): swap two paths in one step."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0
+
+
+def write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_metrics(path: Path, history: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in history:
+            fh.write(json.dumps(row) + "\n")
+
+
+def save_weights(path: Path, state_dict: dict) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+    save_file(tensors, str(path), metadata={"format": "pt"})
+
+
+def read_config(path: str | Path) -> dict:
+    """Read and check ``config.json``: present, JSON, our format, a known kind."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"the model directory {path} does not exist; train a model first.")
+    if not path.is_dir():
+        raise CheckpointError(f"{path} is not a model directory; give the directory that train wrote.")
+    cfg_file = path / CONFIG
+    if not cfg_file.is_file():
+        raise CheckpointError(f"{path} is not a seqtext model directory ({CONFIG} is missing); retrain it.")
+    try:
+        config = json.loads(cfg_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{cfg_file} is corrupted ({exc.__class__.__name__}); retrain the model.") from None
+    if not isinstance(config, dict) or "format_version" not in config:
+        raise CheckpointError(f"{cfg_file} is not a seqtext model configuration; retrain the model.")
+    version = config["format_version"]
+    if not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{cfg_file} has an invalid format_version {version!r}; retrain the model.")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} was written by a newer seqtext (format {version}, this one reads {FORMAT_VERSION}); "
+            "upgrade seqtext."
+        )
+    kind = config.get("kind")
+    if kind not in REQUIRED:
+        raise CheckpointError(f"{cfg_file} names an unknown model kind {kind!r}; retrain the model.")
+    for name in REQUIRED[kind]:
+        if not (path / name).is_file():
+            raise CheckpointError(f"{path} is missing {name}; retrain the model or restore the file.")
+    return config
+
+
+def load_weights(path: Path) -> dict:
+    """Tensors from a safetensors file; a damaged file is a clear error."""
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # safetensors raises SafetensorError / OSError
+        raise CheckpointError(f"{path} is corrupted or truncated ({_first_line(exc)}); retrain the model.") from None
+
+
+def load_state(net, state: dict, where: Path) -> None:
+    """Load weights whose names and shapes must match the configured network."""
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or extra or wrong:
+        detail = (missing and f"missing {missing[0]}") or (extra and f"unexpected {extra[0]}") or (
+            f"{wrong[0]} has shape {tuple(state[wrong[0]].shape)}, expected {tuple(expected[wrong[0]].shape)}"
+        )
+        raise CheckpointError(f"{where} does not match config.json ({detail}); retrain the model.")
+    net.load_state_dict(state)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def load(path: str | Path, device: str = "cpu"):
+    """Open a model directory: a TextModel or a Forecaster, by its ``kind``."""
+    config = read_config(path)
+    if config["kind"] == "text":
+        from seqtext.text import TextModel
+
+        return TextModel.load(path, device=device)
+    from seqtext.series import Forecaster
+
+    return Forecaster.load(path, device=device)
+
+
+def latest_model(root: str | Path = "runs") -> Path | None:
+    """The most recently written model directory under ``root``, if any."""
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    found = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_model_dir(p)]
+    if not found:
+        return None
+    return max(found, key=lambda p: (p / CONFIG).stat().st_mtime)

@@ -1,0 +1,49 @@
+"""Helpers shared by the click commands.
+
+The library never imports click; here its :class:`~seqtext.errors.SeqtextError`
+becomes a :class:`click.ClickException` (exit 1) so the user sees one sentence
+and no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from seqtext.errors import ConfigError, SeqtextError
+
+
+def handle_errors(func):
+    """Turn seqtext errors raised inside a command into clean CLI errors."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from None
+        except SeqtextError as exc:
+            raise click.ClickException(str(exc)) from None
+        except MemoryError:
+            raise click.ClickException(
+                "ran out of memory; try a smaller batch size, model or input"
+            ) from None
+
+    return wrapper
+
+
+def echo_json(obj) -> None:
+    """Print one JSON document on its own line."""
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def note(message: str) -> None:
+    """Print an informational line on stderr (stdout stays machine-readable)."""
+    click.echo(message, err=True)
+
+
+def stdin_is_tty() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()

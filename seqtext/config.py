@@ -1,0 +1,157 @@
+"""Configuration dataclasses: typed, commented, validated, JSON round-trippable.
+
+A model directory's ``config.json`` is made of these (``to_dict``) and a model
+is rebuilt from it (``from_dict``), so a saved model describes itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from seqtext.errors import ConfigError
+
+CELLS = ("rnn", "gru", "lstm")
+NONLINEARITIES = ("tanh", "relu")
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}.")
+
+
+def _fraction(name: str, value: Any, *, upper_open: bool = True) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and 0.0 <= value and (value < 1.0 if upper_open else value <= 1.0)
+    if not ok:
+        bound = "[0, 1)" if upper_open else "[0, 1]"
+        raise ConfigError(f"{name} must be a number in {bound}, got {value!r}.")
+
+
+def _positive_float(name: str, value: Any) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (ok and math.isfinite(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive number, got {value!r}.")
+
+
+class _Config:
+    """to_dict / from_dict shared by every config dataclass."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        if not isinstance(data, dict):
+            raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}.")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"{cls.__name__} has no field(s) {', '.join(unknown)}; remove them.")
+        obj = cls(**data)
+        obj.validate()
+        return obj
+
+    def validate(self) -> None:  # pragma: no cover - overridden
+        pass
+
+
+@dataclass
+class CoreConfig(_Config):
+    """The recurrent core shared by the text and the series adapters."""
+
+    input_size: int = 64  # width of each step's input vector (set by the adapter)
+    hidden_size: int = 128  # units per layer and direction
+    num_layers: int = 1  # stacked recurrent layers
+    nonlinearity: str = "tanh"  # tanh | relu (plain RNN cell only)
+    dropout: float = 0.0  # between stacked layers; [0, 1)
+    bidirectional: bool = False  # reads the window both ways (series only: text must stay causal)
+    cell: str = "rnn"  # rnn (nn.RNN, the default) | gru | lstm
+
+    def validate(self) -> None:
+        _positive_int("input size", self.input_size)
+        _positive_int("hidden size", self.hidden_size)
+        _positive_int("number of layers", self.num_layers)
+        _fraction("dropout", self.dropout)
+        if self.nonlinearity not in NONLINEARITIES:
+            raise ConfigError(
+                f"nonlinearity must be one of {', '.join(NONLINEARITIES)}, got {self.nonlinearity!r}."
+            )
+        if self.cell not in CELLS:
+            raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}.")
+        if not isinstance(self.bidirectional, bool):
+            raise ConfigError(f"bidirectional must be true or false, got {self.bidirectional!r}.")
+
+
+@dataclass
+class TextConfig(_Config):
+    """The text adapter: tokenizer and the layers around the core."""
+
+    embed_size: int = 64  # token embedding width (the core's input size)
+    tokenizer: str = "word"  # word | bpe
+    vocab_size: int = 8000  # upper bound on the vocabulary (BPE target size)
+    min_frequency: int = 1  # rarer words become <unk>
+    tie_weights: bool = False  # share embedding and output matrices (needs embed == hidden)
+    embed_dropout: float = 0.0  # dropout on embeddings
+    output_dropout: float = 0.0  # dropout on the core's outputs before the softmax head
+
+    def validate(self) -> None:
+        _positive_int("embedding size", self.embed_size)
+        _positive_int("vocabulary size", self.vocab_size)
+        _positive_int("minimum frequency", self.min_frequency)
+        _fraction("embedding dropout", self.embed_dropout)
+        _fraction("output dropout", self.output_dropout)
+        if self.tokenizer not in ("word", "bpe"):
+            raise ConfigError(f"tokenizer must be 'word' or 'bpe', got {self.tokenizer!r}.")
+
+
+@dataclass
+class TrainConfig(_Config):
+    """The training loop, shared by both adapters."""
+
+    epochs: int = 30  # upper bound; early stopping usually ends sooner
+    batch_size: int = 32
+    lr: float = 3e-3  # Adam learning rate
+    weight_decay: float = 0.0
+    clip: float = 1.0  # gradient-norm clipping threshold
+    patience: int = 4  # evaluations without improvement before stopping
+    seed: int = 0
+    device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | cuda:N | mps
+    valid_fraction: float = 0.1  # held-out share of lines when no validation file is given
+
+    def validate(self) -> None:
+        _positive_int("epochs", self.epochs)
+        _positive_int("batch size", self.batch_size)
+        _positive_float("learning rate", self.lr)
+        _positive_float("clip", self.clip)
+        _positive_int("patience", self.patience)
+        if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
+            raise ConfigError(f"weight decay must be zero or positive, got {self.weight_decay!r}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a whole number of at least 0, got {self.seed!r}.")
+        _fraction("validation fraction", self.valid_fraction)
+
+
+@dataclass
+class SeriesConfig(_Config):
+    """The series adapter: windows, horizon, scaling, head."""
+
+    window: int = 24  # steps read per forecast
+    horizon: int = 1  # steps forecast at once
+    stride: int = 1  # distance between consecutive training windows
+    scaler: str = "zscore"  # zscore | minmax | none
+    log: bool = False  # log-transform a positive series before scaling
+    head: str = "last"  # last (last hidden state) | concat (all hidden states, one Linear)
+    features: list = field(default_factory=list)  # covariate column names
+    target: str = "value"
+
+    def validate(self) -> None:
+        _positive_int("window", self.window)
+        _positive_int("horizon", self.horizon)
+        _positive_int("stride", self.stride)
+        if self.scaler not in ("zscore", "minmax", "none"):
+            raise ConfigError(f"scaler must be zscore, minmax or none, got {self.scaler!r}.")
+        if self.head not in ("last", "concat"):
+            raise ConfigError(f"head must be 'last' or 'concat', got {self.head!r}.")

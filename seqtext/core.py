@@ -1,0 +1,64 @@
+"""RecurrentCore: the one place a recurrent layer is built and called.
+
+The text adapter (Embedding -> core -> softmax head) and the series adapter
+(Linear -> core -> forecast head) both use this class unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqtext.config import CoreConfig
+
+
+
+class RecurrentCore(nn.Module):
+    """A stack of recurrent layers over batch-first sequences.
+
+    ``forward(x, hidden)`` takes ``x`` of shape (B, T, input_size) and returns
+    ``(outputs, hidden)`` with outputs of shape (B, T, output_size), where
+    ``output_size`` is ``hidden_size`` times the number of directions.
+    """
+
+    def __init__(self, config: CoreConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        common = dict(
+            input_size=config.input_size,
+            hidden_size=config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            bidirectional=config.bidirectional,
+            batch_first=True,
+        )
+        if config.cell == "rnn":
+            self.rnn = nn.RNN(nonlinearity=config.nonlinearity, **common)
+        elif config.cell == "gru":
+            self.rnn = nn.GRU(**common)
+        else:
+            self.rnn = nn.LSTM(**common)
+
+    @property
+    def output_size(self) -> int:
+        return self.config.hidden_size * (2 if self.config.bidirectional else 1)
+
+    def forward(self, x: torch.Tensor, hidden=None):
+        out, hidden = self.rnn(x, hidden)  # (B, T, D*H), (D*L, B, H)
+        return out, hidden
+
+    def init_hidden(self, batch_size: int, device=None):
+        cfg = self.config
+        shape = (cfg.num_layers * (2 if cfg.bidirectional else 1), batch_size, cfg.hidden_size)
+        h = torch.zeros(shape, device=device)
+        return (h, h.clone()) if cfg.cell == "lstm" else h
+
+
+def detach_hidden(hidden):
+    """Cut the graph between truncated-BPTT windows, keeping the values."""
+    if hidden is None:
+        return None
+    if isinstance(hidden, tuple):
+        return tuple(h.detach() for h in hidden)
+    return hidden.detach()

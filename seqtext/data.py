@@ -1,0 +1,137 @@
+"""Corpus loading and batching.
+
+Corpora are local text files read through HuggingFace ``datasets`` (offline),
+one sentence a line.  Before ``datasets`` sees a file, it is checked here so
+a missing path, a binary file or a non-UTF-8 file ends in one clear sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+from seqtext.errors import DataError
+
+_SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
+
+
+def corpus_files(source: str | os.PathLike | Sequence) -> list[Path]:
+    """Resolve a file, a directory of ``.txt`` files, or several of those."""
+    if isinstance(source, (str, os.PathLike)):
+        source = [source]
+    files: list[Path] = []
+    for item in source:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            if not found:
+                raise DataError(f"the directory {path} holds no .txt files; point --corpus at text files.")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        elif path.exists():
+            raise DataError(f"{path} is not a regular file; give a text file or a directory of .txt files.")
+        else:
+            raise DataError(f"the corpus {path} does not exist; check the path.")
+    if not files:
+        raise DataError("no corpus was given; pass a text file or a directory of .txt files.")
+    for path in files:
+        check_text_file(path)
+    return files
+
+
+def check_text_file(path: Path) -> None:
+    """Refuse binary and non-UTF-8 files before anything is trained on them."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            first = True
+            while chunk := fh.read(_SNIFF_BYTES):
+                if first and b"\x00" in chunk:
+                    raise DataError(f"{path} looks like a binary file, not text; give a UTF-8 text file.")
+                first = False
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path} is not valid UTF-8 text (bad byte at offset {exc.start}); convert it to UTF-8."
+        ) from None
+    except PermissionError:
+        raise DataError(f"{path} cannot be read (permission denied); check its permissions.") from None
+
+
+def load_lines(source) -> list[str]:
+    """Non-blank lines of a corpus, stripped.
+
+    ``source`` is a path (file or directory of ``.txt`` files), a list of
+    ``pathlib.Path``, or a list of sentences given as plain strings.  Files are
+    read through ``datasets`` offline.
+    """
+    if isinstance(source, (list, tuple)) and not all(isinstance(s, os.PathLike) for s in source):
+        if not all(isinstance(s, str) for s in source):
+            raise DataError("a corpus list must hold sentences (str) or paths (pathlib.Path), not a mix.")
+        lines = [line.strip() for s in source for line in s.splitlines() if line.strip()]
+        where = "the given sentences"
+    else:
+        files = corpus_files(source)
+        lines = _read_with_datasets(files)
+        where = ", ".join(str(f) for f in files)
+    if not lines:
+        raise DataError(f"{where}: no text (empty or only white space); add sentences, one a line.")
+    return lines
+
+
+def _read_with_datasets(files: list[Path]) -> list[str]:
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    try:
+        ds = datasets.load_dataset(
+            "text", data_files=[str(f) for f in files], split="train", keep_in_memory=True
+        )
+    except Exception as exc:  # datasets wraps reader errors in its own types
+        raise DataError(f"could not read the corpus {files[0]} ({exc}); check that it is UTF-8 text.") from None
+    return [line.strip() for line in ds["text"] if line and line.strip()]
+
+
+def split_lines(lines: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """A seeded held-out fraction of lines (at least one each side when possible)."""
+    if fraction <= 0 or len(lines) < 2:
+        return list(lines), []
+    order = list(range(len(lines)))
+    random.Random(seed).shuffle(order)
+    n_valid = min(max(1, round(len(lines) * fraction)), len(lines) - 1)
+    held = set(order[:n_valid])
+    train = [line for i, line in enumerate(lines) if i not in held]
+    valid = [line for i, line in enumerate(lines) if i in held]
+    return train, valid
+
+
+def sentence_batches(sequences: list[list[int]], batch_size: int, pad_id: int, shuffle: bool, generator=None):
+    """Yield (inputs, targets) LongTensors of shape (B, T), padded with ``pad_id``.
+
+    Each sequence is ``<s> w1 ... wn </s>``; inputs drop the last token and
+    targets drop the first, so position t predicts token t+1.  Padding only
+    trails, so a causal core never sees it before a real token.
+    """
+    import torch
+
+    order = torch.randperm(len(sequences), generator=generator).tolist() if shuffle else range(len(sequences))
+    order = list(order)
+    for start in range(0, len(order), batch_size):
+        chunk = [sequences[i] for i in order[start : start + batch_size]]
+        width = max(len(s) for s in chunk) - 1
+        x = torch.full((len(chunk), width), pad_id, dtype=torch.long)
+        y = torch.full((len(chunk), width), pad_id, dtype=torch.long)
+        for row, seq in enumerate(chunk):
+            n = len(seq) - 1
+            x[row, :n] = torch.as_tensor(seq[:-1])
+            y[row, :n] = torch.as_tensor(seq[1:])
+        yield x, y

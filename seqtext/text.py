@@ -1,0 +1,454 @@
+"""Next-word text models: TextNet (the nn.Module) and TextModel (the user API).
+
+    sentence -> tokenizer.json -> ids -> Embedding -> RecurrentCore -> Linear -> softmax
+
+``TextModel`` trains a tokenizer and a ``TextNet`` on a sentence corpus,
+completes prompts (a ``___`` blank is filled in place, otherwise the text is
+continued), lists the likeliest next words, evaluates, and saves/loads a model
+directory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqtext import checkpoint
+from seqtext import tokenizer as tk
+from seqtext.config import CoreConfig, TextConfig, TrainConfig
+from seqtext.core import RecurrentCore
+from seqtext.data import load_lines, sentence_batches, split_lines
+from seqtext.decoding import check_sampling, choose, is_sampling
+from seqtext.errors import CheckpointError, ConfigError, DataError
+from seqtext.train import fit, pick_device, seed_everything
+
+BLANK = "___"
+FILL_CANDIDATES = 32  # words rescored with the text after a blank
+
+
+class TextNet(nn.Module):
+    """Embedding -> RecurrentCore -> Linear over the vocabulary."""
+
+    def __init__(self, vocab_size: int, text: TextConfig, core: CoreConfig, pad_id: int = 0):
+        super().__init__()
+        self.pad_id = pad_id
+        self.embed = nn.Embedding(vocab_size, text.embed_size, padding_idx=pad_id)
+        self.core = RecurrentCore(core)
+        self.embed_dropout = nn.Dropout(text.embed_dropout)
+        self.output_dropout = nn.Dropout(text.output_dropout)
+        self.head = nn.Linear(self.core.output_size, vocab_size)
+        self.tied = text.tie_weights
+        if self.tied:
+            self.head.weight = self.embed.weight  # (V, E) shared; needs E == H
+
+    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None, hidden=None):
+        """x, targets: (B, T) ids -> logits (B, T, V), mean loss over non-pad targets, hidden."""
+        emb = self.embed_dropout(self.embed(x))  # (B, T, E)
+        out, hidden = self.core(emb, hidden)  # (B, T, H)
+        logits = self.head(self.output_dropout(out))  # (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.pad_id)
+        return logits, loss, hidden
+
+    def weights(self) -> dict:
+        """State dict without the tied duplicate (safetensors stores no shared tensors)."""
+        state = self.state_dict()
+        if self.tied:
+            state.pop("head.weight", None)
+        return state
+
+    def load_weights(self, state: dict, where: Path) -> None:
+        if self.tied and "embed.weight" in state:
+            state = dict(state, **{"head.weight": state["embed.weight"]})
+        checkpoint.load_state(self, state, where)
+
+
+class Completion(str):
+    """The completed text (a ``str``), with what produced it as attributes.
+
+    ``words``: the generated words; ``unknown``: prompt words outside the
+    vocabulary; ``prompt``: the prompt as typed.
+    """
+
+    prompt: str
+    words: list
+    unknown: list
+
+    def __new__(cls, text: str, prompt: str, words: list, unknown: list):
+        obj = super().__new__(cls, text)
+        obj.prompt, obj.words, obj.unknown = prompt, list(words), list(unknown)
+        return obj
+
+    def to_dict(self) -> dict:
+        return {"prompt": self.prompt, "completion": str(self), "words": self.words, "unknown": self.unknown}
+
+
+class TextModel:
+    """A next-word model over a sentence corpus.
+
+    >>> model = TextModel(epochs=20).fit("corpora/pronouns.txt")       # doctest: +SKIP
+    >>> model.complete("Mary rides the bicycle, the bicycle is ___")    # doctest: +SKIP
+    'Mary rides the bicycle, the bicycle is hers.'
+    """
+
+    def __init__(
+        self,
+        *,
+        embed: int = 64,
+        hidden: int = 128,
+        layers: int = 1,
+        nonlinearity: str = "tanh",
+        dropout: float = 0.0,
+        cell: str = "rnn",
+        tokenizer: str = "word",
+        vocab_size: int = 8000,
+        min_frequency: int = 1,
+        tie_weights: bool = False,
+        epochs: int = 30,
+        batch_size: int = 32,
+        lr: float = 3e-3,
+        clip: float = 1.0,
+        patience: int = 4,
+        seed: int = 0,
+        device: str = "auto",
+        valid_fraction: float = 0.1,
+        progress: bool = False,
+    ):
+        core = CoreConfig(input_size=embed, hidden_size=hidden, num_layers=layers,
+                          nonlinearity=nonlinearity, dropout=dropout, cell=cell)
+        text = TextConfig(embed_size=embed, tokenizer=tokenizer, vocab_size=vocab_size,
+                          min_frequency=min_frequency, tie_weights=tie_weights)
+        train = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, clip=clip, patience=patience,
+                            seed=seed, device=device, valid_fraction=valid_fraction)
+        self._init(core, text, train)
+        self.progress = progress
+
+    def _init(self, core: CoreConfig, text: TextConfig, train: TrainConfig) -> None:
+        for cfg in (core, text, train):
+            cfg.validate()
+        if text.tie_weights and text.embed_size != core.hidden_size:
+            raise ConfigError(
+                f"weight tying needs the embedding size ({text.embed_size}) to equal the hidden size "
+                f"({core.hidden_size}); make them equal or drop tying."
+            )
+        if core.bidirectional:
+            raise ConfigError("a text model predicts the next word, so its core cannot be bidirectional.")
+        self.core_config, self.text_config, self.train_config = core, text, train
+        self.net: TextNet | None = None
+        self.tokenizer = None
+        self.history: list[dict] = []
+        self.summary: dict = {}
+        self.device = torch.device("cpu")
+        self.progress = False
+
+    # ------------------------------------------------------------------ training
+
+    def fit(self, corpus, valid=None) -> "TextModel":
+        """Train on a corpus (path, list of paths, or list of sentences); returns self."""
+        cfg = self.train_config
+        lines = load_lines(corpus)
+        if valid is not None:
+            train_lines, valid_lines = lines, load_lines(valid)
+        else:
+            train_lines, valid_lines = split_lines(lines, cfg.valid_fraction, cfg.seed)
+        self.device = pick_device(cfg.device)
+        generator = seed_everything(cfg.seed)
+        self.tokenizer = tk.train_tokenizer(
+            train_lines, self.text_config.tokenizer, self.text_config.vocab_size, self.text_config.min_frequency
+        )
+        train_seqs, _ = self._encode(train_lines)
+        valid_seqs, valid_last = self._encode(valid_lines)
+        self.net = self._build_net().to(self.device)
+        pad = self.net.pad_id
+        n_batches = math.ceil(len(train_seqs) / cfg.batch_size)
+
+        def batches(epoch):
+            return sentence_batches(train_seqs, cfg.batch_size, pad, shuffle=True, generator=generator)
+
+        def step_loss(net, batch):
+            x, y = (t.to(self.device) for t in batch)
+            return net(x, y)[1]
+
+        evaluate = (lambda net: self._score(valid_seqs, valid_last)) if valid_seqs else None
+        result = fit(self.net, batches, step_loss, evaluate, cfg, headline="perplexity",
+                     progress=self.progress, total_batches=n_batches)
+        self.history = result.history
+        best = result.best or (result.history[-1] if result.history else {})
+        self.summary = {k: v for k, v in best.items() if k.startswith("valid_") or k == "epoch"}
+        self.summary.update(epochs_run=len(result.history), seconds=round(result.seconds, 2),
+                            train_sentences=len(train_lines), valid_sentences=len(valid_lines))
+        return self
+
+    def _build_net(self) -> TextNet:
+        vocab = self.tokenizer.get_vocab_size()
+        return TextNet(vocab, self.text_config, self.core_config, pad_id=self.tokenizer.token_to_id(tk.PAD))
+
+    def _encode(self, lines: list[str]) -> tuple[list[list[int]], list[list[int]]]:
+        """Ids framed as <s> ... </s>, and for each line the target positions of its last word."""
+        if not lines:
+            return [], []
+        bos, eos = self.tokenizer.token_to_id(tk.BOS), self.tokenizer.token_to_id(tk.EOS)
+        seqs, last = [], []
+        for line, enc in zip(lines, self.tokenizer.encode_batch(lines, add_special_tokens=False)):
+            seqs.append([bos, *enc.ids, eos])
+            # target index of token i is i (inputs start with <s>)
+            words = [w for w, (s, e) in zip(enc.word_ids, enc.offsets) if tk.is_wordlike(line[s:e])]
+            last_word = words[-1] if words else None
+            last.append([i for i, w in enumerate(enc.word_ids) if w is not None and w == last_word])
+        return seqs, last
+
+    def _require_trained(self) -> None:
+        if self.net is None or self.tokenizer is None:
+            raise ConfigError("the model is not trained yet; call fit() or load a model directory first.")
+
+    @torch.no_grad()
+    def _score(self, seqs: list[list[int]], last: list[list[int]]) -> dict:
+        """Loss, perplexity, next-word accuracy and last-word accuracy over framed sequences."""
+        net = self.net
+        was_training = net.training
+        net.eval()
+        pad = net.pad_id
+        nll, tokens, correct, last_ok, last_n = 0.0, 0, 0, 0, 0
+        row = 0
+        for x, y in sentence_batches(seqs, 256, pad, shuffle=False):
+            x, y = x.to(self.device), y.to(self.device)
+            logits, _, _ = net(x)
+            mask = y != pad
+            nll += F.cross_entropy(logits[mask], y[mask], reduction="sum").item()
+            tokens += int(mask.sum())
+            hit = (logits.argmax(-1) == y) & mask  # (B, T)
+            correct += int(hit.sum())
+            hit = hit.cpu()
+            for b in range(x.shape[0]):
+                positions = last[row]
+                if positions:
+                    last_n += 1
+                    last_ok += bool(hit[b, positions].all())
+                row += 1
+        net.train(was_training)
+        loss = nll / max(tokens, 1)
+        return {
+            "loss": loss,
+            "perplexity": math.exp(min(loss, 50.0)),
+            "accuracy": correct / max(tokens, 1),
+            "last_word_accuracy": last_ok / last_n if last_n else float("nan"),
+        }
+
+    def evaluate(self, corpus) -> dict:
+        """Perplexity, next-word accuracy and last-word accuracy on a corpus."""
+        self._require_trained()
+        lines = load_lines(corpus)
+        seqs, last = self._encode(lines)
+        metrics = self._score(seqs, last)
+        metrics.update(sentences=len(lines), tokens=sum(len(s) - 1 for s in seqs))
+        return metrics
+
+    # ---------------------------------------------------------------- inference
+
+    def _parse_prompt(self, prompt: str) -> tuple[str, str | None]:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise DataError("the prompt is empty; give some words to complete.")
+        count = prompt.count(BLANK)
+        if count > 1:
+            raise DataError(f"the prompt has {count} blanks ({BLANK}); use at most one.")
+        if count == 1:
+            prefix, suffix = prompt.split(BLANK, 1)
+            return prefix, suffix
+        return prompt, None
+
+    def _prefix_state(self, prefix: str):
+        """Run <s> + prefix through the net: (logits of the next token (V,), hidden, unknown words)."""
+        enc = self.tokenizer.encode(prefix, add_special_tokens=False)
+        unk_id = self.tokenizer.token_to_id(tk.UNK)
+        unknown = []
+        for tid, (s, e) in zip(enc.ids, enc.offsets):
+            if tid == unk_id and prefix[s:e] not in unknown:
+                unknown.append(prefix[s:e])
+        ids = [self.tokenizer.token_to_id(tk.BOS), *enc.ids]
+        x = torch.tensor([ids], device=self.device)  # (1, T)
+        logits, _, hidden = self.net(x)
+        return logits[0, -1], hidden, unknown
+
+    def _banned(self) -> list[int]:
+        return [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
+
+    @torch.inference_mode()
+    def complete(
+        self,
+        prompt: str,
+        words: int = 20,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        """Fill the prompt's ``___`` in place, or continue the prompt.
+
+        A blank at the very end is filled and the sentence closed; otherwise
+        up to ``words`` words are generated, stopping at the end of the
+        sentence.  Greedy unless ``temperature``, ``top_k`` or ``top_p`` is
+        given.  The hidden state is carried, so generation is linear in length.
+        """
+        self._require_trained()
+        check_sampling(temperature, top_k, top_p)
+        if isinstance(words, bool) or not isinstance(words, int) or words < 1:
+            raise ConfigError(f"words must be a whole number of at least 1, got {words!r}.")
+        prefix, suffix = self._parse_prompt(prompt)
+        generator = None
+        if seed is not None:
+            generator = torch.Generator().manual_seed(seed)
+        logits, hidden, unknown = self._prefix_state(prefix)
+        sample = dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
+        if suffix is not None and suffix.strip():
+            word = self._fill(logits, hidden, suffix, sample)
+            text = prefix + tk.join_words([word], after=prefix).lstrip() + suffix
+            return Completion(text, prompt, [word], unknown)
+        generated = self._generate(logits, hidden, words, sample)
+        text = prefix + tk.join_words(generated, after=prefix)
+        if suffix is not None:
+            text += suffix  # white space typed after a trailing blank
+        return Completion(text, prompt, [w for w in generated if tk.is_wordlike(w)], unknown)
+
+    def _generate(self, logits, hidden, max_words: int, sample: dict) -> list[str]:
+        """Words from the current state until a sentence end, </s> or ``max_words``."""
+        banned = self._banned()
+        eos = self.tokenizer.token_to_id(tk.EOS)
+        out: list[str] = []
+        pieces: list[str] = []  # BPE tokens of the word being built
+        n_words = 0
+        for _ in range(max_words * 8):  # hard bound on tokens for subword models
+            logits = logits.clone()
+            logits[banned] = -math.inf
+            tid = choose(logits, **sample)
+            if tid == eos:
+                break
+            token = self.tokenizer.id_to_token(tid)
+            pieces.append(tk.token_text(token))
+            if tk.token_ends_word(self.tokenizer, token):
+                word = "".join(pieces)
+                pieces = []
+                out.append(word)
+                if tk.is_wordlike(word):
+                    n_words += 1
+                if word in tk.SENTENCE_END or n_words >= max_words:
+                    break
+            x = torch.tensor([[tid]], device=self.device)  # (1, 1)
+            step, _, hidden = self.net(x, hidden=hidden)
+            logits = step[0, -1]
+        if pieces:
+            out.append("".join(pieces))
+        return out
+
+    def _candidates(self, logits, hidden, suffix: str, k: int) -> tuple[list[int], torch.Tensor]:
+        """Top word candidates for a blank and their probabilities given the text after it."""
+        banned = self._banned() + [self.tokenizer.token_to_id(tk.EOS)]
+        logits = logits.clone()
+        logits[banned] = -math.inf
+        logp = torch.log_softmax(logits, dim=-1)  # (V,)
+        k = min(k, int(torch.isfinite(logp).sum()))
+        top = torch.topk(logp, k)
+        cand, scores = top.indices, top.values.clone()  # (K,)
+        if suffix is not None and suffix.strip():
+            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids + [self.tokenizer.token_to_id(tk.EOS)]
+            n = cand.numel()
+            x = torch.cat([cand[:, None], torch.tensor([tail[:-1]] * n, device=self.device, dtype=torch.long)
+                           .reshape(n, len(tail) - 1)], dim=1)  # (K, 1 + S - 1)
+            y = torch.tensor([tail] * n, device=self.device)  # (K, S)
+            h = hidden.expand(-1, n, -1).contiguous() if not isinstance(hidden, tuple) else tuple(
+                t.expand(-1, n, -1).contiguous() for t in hidden)
+            out, _, _ = self.net(x, hidden=h)  # (K, S, V)
+            tail_logp = torch.log_softmax(out, dim=-1).gather(2, y[:, :, None]).squeeze(2).sum(1)  # (K,)
+            scores = scores + tail_logp
+        probs = torch.softmax(scores, dim=0) if suffix is not None and suffix.strip() else scores.exp()
+        return cand.tolist(), probs
+
+    def _fill(self, logits, hidden, suffix: str, sample: dict) -> str:
+        if tk.is_bpe(self.tokenizer):
+            return tk.join_words(self._generate(logits, hidden, 1, sample)).strip()
+        cand, probs = self._candidates(logits, hidden, suffix, FILL_CANDIDATES)
+        if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
+            pick = choose(probs.log(), **sample)
+        else:
+            pick = int(torch.argmax(probs))
+        return self.tokenizer.id_to_token(cand[pick])
+
+    @torch.inference_mode()
+    def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
+        self._require_trained()
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"k must be a whole number of at least 1, got {k!r}.")
+        prefix, suffix = self._parse_prompt(prompt)
+        logits, hidden, _ = self._prefix_state(prefix)
+        pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
+        cand, probs = self._candidates(logits, hidden, suffix, pool)
+        ranked = sorted(zip(cand, probs.tolist()), key=lambda p: -p[1])[:k]
+        return [(tk.token_text(self.tokenizer.id_to_token(i)), float(p)) for i, p in ranked]
+
+    def unknown_words(self, prompt: str) -> list[str]:
+        self._require_trained()
+        return tk.unknown_words(self.tokenizer, prompt.replace(BLANK, " "))
+
+    # ------------------------------------------------------------------ storage
+
+    def config_dict(self) -> dict:
+        return {
+            "format_version": checkpoint.FORMAT_VERSION,
+            "kind": "text",
+            "core": self.core_config.to_dict(),
+            "text": self.text_config.to_dict(),
+            "train": self.train_config.to_dict(),
+            "vocab_size": self.tokenizer.get_vocab_size(),
+            "summary": self.summary,
+        }
+
+    def save(self, path) -> Path:
+        """Write the model directory atomically; returns its path."""
+        self._require_trained()
+
+        def write(tmp: Path) -> None:
+            checkpoint.write_json(tmp / checkpoint.CONFIG, self.config_dict())
+            checkpoint.save_weights(tmp / checkpoint.WEIGHTS, self.net.weights())
+            tk.save_tokenizer(self.tokenizer, tmp / "tokenizer.json")
+            checkpoint.write_metrics(tmp / checkpoint.METRICS, self.history)
+
+        return checkpoint.write_model_dir(path, write)
+
+    @classmethod
+    def load(cls, path, device: str = "cpu") -> "TextModel":
+        """Open a text model directory (weights from safetensors; no code is run)."""
+        path = Path(path)
+        config = checkpoint.read_config(path)
+        if config["kind"] != "text":
+            raise CheckpointError(f"{path} holds a {config['kind']} model, not a text model.")
+        try:
+            core = CoreConfig.from_dict(config["core"])
+            text = TextConfig.from_dict(config["text"])
+            train = TrainConfig.from_dict(config["train"])
+        except (KeyError, TypeError, ConfigError) as exc:
+            raise CheckpointError(f"{path / checkpoint.CONFIG} is inconsistent ({exc}); retrain the model.") from None
+        model = cls.__new__(cls)
+        model._init(core, text, train)
+        model.tokenizer = tk.load_tokenizer(path / "tokenizer.json")
+        if config.get("vocab_size") != model.tokenizer.get_vocab_size():
+            raise CheckpointError(
+                f"{path / 'tokenizer.json'} does not match config.json (vocabulary size); retrain the model."
+            )
+        model.summary = config.get("summary", {})
+        model.device = pick_device(device)
+        model.net = model._build_net()
+        model.net.load_weights(checkpoint.load_weights(path / checkpoint.WEIGHTS), path / checkpoint.WEIGHTS)
+        model.net.to(model.device).eval()
+        metrics = path / checkpoint.METRICS
+        if metrics.is_file():
+            try:
+                model.history = [json.loads(l) for l in metrics.read_text().splitlines() if l.strip()]
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                model.history = []
+        return model

@@ -1,0 +1,142 @@
+"""The tokenizer pipeline, composed from HuggingFace ``tokenizers`` parts.
+
+normalizer   NFKC Unicode normalisation, then lower-casing
+pre-tokenizer  split on white space, then split punctuation off words
+model        WordLevel (default) or BPE (``end_of_word_suffix`` marks word ends)
+specials     <pad> <unk> <s> </s>
+
+The whole pipeline is one ``tokenizer.json`` in the model directory; this
+module only builds, trains and reads it, and turns generated tokens back into
+words with natural spacing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from seqtext.errors import CheckpointError, ConfigError, DataError
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
+SPECIALS = [PAD, UNK, BOS, EOS]
+WORD_END = "</w>"  # BPE: a token carrying this suffix ends a word
+
+_WORDLIKE = re.compile(r"\w", re.UNICODE)
+_NO_SPACE_BEFORE = set(".,;:!?)]}%…'’\"")
+_NO_SPACE_AFTER = set("([{$'’\"")
+SENTENCE_END = {".", "!", "?", "…"}
+
+
+def _pipeline(model):
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers
+
+    tok = Tokenizer(model)
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(behavior="isolated")]
+    )
+    return tok
+
+
+def train_tokenizer(
+    lines: Iterable[str], kind: str = "word", vocab_size: int = 8000, min_frequency: int = 1
+):
+    """Train a tokenizer on ``lines`` (the training split only)."""
+    from tokenizers import decoders, models, trainers
+
+    if kind == "word":
+        tok = _pipeline(models.WordLevel(unk_token=UNK))
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS,
+            show_progress=False,
+        )
+    elif kind == "bpe":
+        tok = _pipeline(models.BPE(unk_token=UNK, end_of_word_suffix=WORD_END))
+        tok.decoder = decoders.BPEDecoder(suffix=WORD_END)
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS,
+            end_of_word_suffix=WORD_END, show_progress=False,
+        )
+    else:
+        raise ConfigError(f"tokenizer must be 'word' or 'bpe', got {kind!r}.")
+    tok.train_from_iterator(lines, trainer=trainer)
+    if tok.get_vocab_size() <= len(SPECIALS):
+        raise DataError("the corpus has no words to learn a vocabulary from; give it some text.")
+    return tok
+
+
+def save_tokenizer(tok, path: str | Path) -> None:
+    tok.save(str(path))
+
+
+def load_tokenizer(path: str | Path):
+    from tokenizers import Tokenizer
+
+    try:
+        tok = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
+        raise CheckpointError(
+            f"{path} is not a readable tokenizer file ({_first_line(exc)}); retrain the model."
+        ) from None
+    missing = [s for s in SPECIALS if tok.token_to_id(s) is None]
+    if missing:
+        raise CheckpointError(f"{path} lacks the special tokens {', '.join(missing)}; retrain the model.")
+    return tok
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def is_bpe(tok) -> bool:
+    return type(tok.model).__name__ == "BPE"
+
+
+def token_ends_word(tok, token: str) -> bool:
+    """Whether ``token`` closes a word (always, for a word-level model)."""
+    return not is_bpe(tok) or token.endswith(WORD_END)
+
+
+def token_text(token: str) -> str:
+    return token[: -len(WORD_END)] if token.endswith(WORD_END) else token
+
+
+def unknown_words(tok, text: str) -> list[str]:
+    """The words of ``text`` that the vocabulary maps to <unk>, in order, once each."""
+    enc = tok.encode(text, add_special_tokens=False)
+    unk = tok.token_to_id(UNK)
+    seen: list[str] = []
+    for tid, (start, end) in zip(enc.ids, enc.offsets):
+        word = text[start:end]
+        if tid == unk and word not in seen:
+            seen.append(word)
+    return seen
+
+
+def is_wordlike(piece: str) -> bool:
+    return bool(_WORDLIKE.search(piece))
+
+
+def join_words(words: Sequence[str], after: str = "") -> str:
+    """Join generated words onto text ending in ``after``, spaced like prose.
+
+    No space before closing punctuation, none after opening punctuation, a
+    capital letter after a sentence end, and "I" for the pronoun.
+    """
+    out = []
+    prev = after
+    for word in words:
+        if word == "i":
+            word = "I"
+        stripped = prev.rstrip()
+        if stripped and stripped[-1] in SENTENCE_END and is_wordlike(word):
+            word = word[:1].upper() + word[1:]
+        glue = ""
+        if prev and not prev[-1].isspace():
+            if word[:1] not in _NO_SPACE_BEFORE and prev[-1] not in _NO_SPACE_AFTER:
+                glue = " "
+        out.append(glue + word)
+        prev = prev + glue + word
+    return "".join(out)
