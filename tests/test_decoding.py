@@ -1,0 +1,57 @@
+import math
+
+import pytest
+import torch
+
+from seqtext.decoding import check_sampling, choose, filter_logits, is_sampling
+from seqtext.errors import ConfigError
+
+LOGITS = torch.tensor([1.0, 3.0, 2.0, 0.0, -1.0])
+
+
+def test_greedy_is_argmax_and_default():
+    assert not is_sampling(None, None, None)
+    assert not is_sampling(0.0, None, None)
+    assert choose(LOGITS) == 1
+    assert choose(LOGITS, temperature=0.0) == 1
+
+
+def test_top_k_keeps_k():
+    out = filter_logits(LOGITS, top_k=2)
+    assert torch.isfinite(out).tolist() == [False, True, True, False, False]
+    for seed in range(20):
+        g = torch.Generator().manual_seed(seed)
+        assert choose(LOGITS, top_k=2, generator=g) in (1, 2)
+
+
+def test_top_p_keeps_smallest_nucleus():
+    probs = torch.softmax(LOGITS, 0)
+    out = filter_logits(LOGITS, top_p=float(probs[1]) - 1e-4)
+    assert torch.isfinite(out).tolist() == [False, True, False, False, False]
+    out = filter_logits(LOGITS, top_p=float(probs[1] + probs[2]) - 1e-4)
+    assert torch.isfinite(out).tolist() == [False, True, True, False, False]
+    assert torch.equal(filter_logits(LOGITS, top_p=1.0), LOGITS)
+
+
+def test_sampling_is_seeded_and_follows_temperature():
+    draws = lambda seed, t: [choose(LOGITS, temperature=t, generator=torch.Generator().manual_seed(seed + i))
+                             for i in range(300)]
+    assert draws(0, 1.0) == draws(0, 1.0)
+    cold = draws(1, 0.05)
+    hot = draws(1, 5.0)
+    assert cold.count(1) > 290
+    assert len(set(hot)) == 5
+
+
+def test_banned_tokens_never_chosen():
+    logits = LOGITS.clone()
+    logits[1] = -math.inf
+    for seed in range(50):
+        assert choose(logits, temperature=2.0, generator=torch.Generator().manual_seed(seed)) != 1
+
+
+@pytest.mark.parametrize("args", [(-1, None, None), (None, 0, None), (None, None, 0.0), (None, None, 1.5),
+                                  (float("nan"), None, None)])
+def test_bad_sampling_options(args):
+    with pytest.raises(ConfigError):
+        check_sampling(*args)

@@ -1,0 +1,69 @@
+import pytest
+
+from seqtext import tokenizer as tk
+from seqtext.errors import CheckpointError, DataError
+
+LINES = [
+    "Mary rides the bicycle, the bicycle is hers.",
+    "John and Mary ride the car, the car is theirs.",
+    "I ride the car every day, the car is mine.",
+]
+
+
+def test_word_pipeline_normalises_and_splits_punctuation():
+    tok = tk.train_tokenizer(LINES)
+    enc = tok.encode("MARY rides the bicycle,the bicycle is HERS.", add_special_tokens=False)
+    assert enc.tokens == ["mary", "rides", "the", "bicycle", ",", "the", "bicycle", "is", "hers", "."]
+    # NFKC folds compatibility forms (full-width letters) before lower-casing
+    assert tok.encode("ＭＡＲＹ", add_special_tokens=False).tokens == ["mary"]
+
+
+def test_specials_come_first_and_unknown_maps_to_unk():
+    tok = tk.train_tokenizer(LINES)
+    assert [tok.id_to_token(i) for i in range(4)] == tk.SPECIALS
+    enc = tok.encode("Zelda rides", add_special_tokens=False)
+    assert enc.ids[0] == tok.token_to_id(tk.UNK)
+    assert tk.unknown_words(tok, "Zelda rides the Zeppelin") == ["Zelda", "Zeppelin"]
+
+
+def test_min_frequency_drops_rare_words():
+    tok = tk.train_tokenizer(LINES, min_frequency=2)
+    vocab = tok.get_vocab()
+    assert "the" in vocab and "bicycle" in vocab
+    assert "hers" not in vocab  # seen once
+
+
+def test_round_trip_through_file(tmp_path):
+    tok = tk.train_tokenizer(LINES)
+    tk.save_tokenizer(tok, tmp_path / "tokenizer.json")
+    back = tk.load_tokenizer(tmp_path / "tokenizer.json")
+    for line in LINES:
+        assert back.encode(line).ids == tok.encode(line).ids
+    text = "mary rides the bicycle, the bicycle is hers."
+    words = back.encode(text, add_special_tokens=False).tokens
+    assert tk.join_words(words) == text
+
+
+def test_bpe_marks_word_ends_and_decodes():
+    tok = tk.train_tokenizer(LINES * 5, kind="bpe", vocab_size=60)
+    assert tk.is_bpe(tok)
+    enc = tok.encode("the bicycle is hers.", add_special_tokens=False)
+    ends = [tk.token_ends_word(tok, t) for t in enc.tokens]
+    assert ends[-1] and sum(ends) == 5  # the, bicycle, is, hers, .
+    assert tok.decode(enc.ids) == "the bicycle is hers ."
+
+
+def test_join_words_spacing_and_capitals():
+    assert tk.join_words(["hers", "."], after="the bicycle is ") == "hers."
+    assert tk.join_words(["hers", "."], after="the bicycle is") == " hers."
+    assert tk.join_words(["(", "red", ")", ",", "i", "see"], after="a") == " (red), I see"
+    assert tk.join_words(["the", "end"], after="Done.") == " The end"
+
+
+def test_empty_corpus_and_bad_file(tmp_path):
+    with pytest.raises(DataError):
+        tk.train_tokenizer(["", "   "])
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text("{not json")
+    with pytest.raises(CheckpointError, match="tokenizer.json"):
+        tk.load_tokenizer(bad)
