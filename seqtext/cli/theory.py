@@ -1,0 +1,320 @@
+"""``seqtext theory``: one training step of a plain RNN, worked by hand.
+
+The numbers come from :mod:`seqtext.scratch` (NumPy only), whose docstring
+holds the equations; this command prints each intermediate array so the maths
+can be followed with real values.  NumPy and the scratch module are imported
+inside the command so ``seqtext --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from seqtext.cli.common import echo_json, handle_errors
+
+_DEFAULT_SEQUENCE = "10,20,30,40,50,60,70,80,90"
+_DEFAULT_WINDOW = 3
+_DEFAULT_HIDDEN = 2
+_DEFAULT_NORMS_HIDDEN = 8  # wide enough that a dead relu unit does not end the demo
+_DEFAULT_LR = 0.1
+_DEFAULT_NONLINEARITY = "tanh"
+
+_NORMS_EXPLANATION = (
+    "Each step back multiplies the gradient by diag(f'(a_t)) W_h^T; while that factor is below 1 "
+    "the gradient shrinks geometrically with distance (above 1 it explodes), so a plain RNN "
+    "barely learns from inputs many steps before the loss."
+)
+
+
+@click.command("theory")
+@click.option("--sequence", default=None, help=f"Numbers separated by commas  [default: {_DEFAULT_SEQUENCE}]")
+@click.option("--window", type=int, default=None, help=f"Steps read per prediction  [default: {_DEFAULT_WINDOW}]")
+@click.option(
+    "--hidden",
+    type=int,
+    default=None,
+    help=f"Hidden size  [default: {_DEFAULT_HIDDEN}; {_DEFAULT_NORMS_HIDDEN} with --gradient-norms]",
+)
+@click.option("--lr", type=float, default=_DEFAULT_LR, show_default=True, help="Learning rate of the update.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the initial weights.")
+@click.option(
+    "--nonlinearity", default=None, help=f"tanh, relu or identity  [default: {_DEFAULT_NONLINEARITY}]"
+)
+@click.option(
+    "--gradient-norms",
+    is_flag=True,
+    help="Show how the gradient reaching step t shrinks (or grows) with distance, for tanh and relu.",
+)
+@click.option("--length", type=int, default=None, help="Sequence length for --gradient-norms  [default: 30]")
+@click.option(
+    "--worked-example",
+    is_flag=True,
+    help="Train on 10, 20, ..., 200 with the hand-written gradients and predict after [70, 80, 90].",
+)
+@click.option("--epochs", type=int, default=None, help="Epochs for --worked-example  [default: 3000]")
+@click.option("--json", "as_json", is_flag=True, help="Print the same as one JSON document.")
+@handle_errors
+def theory(sequence, window, hidden, lr, seed, nonlinearity, gradient_norms, length, worked_example, epochs, as_json):
+    """Step through the maths of a plain RNN: forward, back-propagation through time, update.
+
+    By default prints one training step on the first window of --sequence:
+    the input of each step, W split into its input and hidden parts, each
+    hidden array, their concatenation, y_hat, the loss, every gradient with
+    its shape and the updated weights.  The equations are in seqtext/scratch.py.
+    """
+    from seqtext.errors import ConfigError
+
+    if gradient_norms and worked_example:
+        raise ConfigError("--gradient-norms and --worked-example show different things; pick one.")
+    given = {
+        "--sequence": sequence is not None,
+        "--window": window is not None,
+        "--hidden": hidden is not None,
+        "--nonlinearity": nonlinearity is not None,
+        "--length": length is not None,
+        "--epochs": epochs is not None,
+    }
+    if gradient_norms:
+        mode, allowed = "--gradient-norms", {"--hidden", "--length"}
+    elif worked_example:
+        mode, allowed = "--worked-example", {"--nonlinearity", "--epochs"}
+    else:
+        mode, allowed = None, {"--sequence", "--window", "--hidden", "--nonlinearity"}
+    unused = [name for name, was_given in given.items() if was_given and name not in allowed]
+    if unused:
+        where = f"with {mode}" if mode else "without --gradient-norms or --worked-example"
+        raise ConfigError(f"{', '.join(unused)} has no effect {where}; leave it out.")
+
+    if gradient_norms:
+        hidden = _DEFAULT_NORMS_HIDDEN if hidden is None else hidden
+        _gradient_norms(30 if length is None else length, hidden, seed, as_json)
+    elif worked_example:
+        nonlinearity = nonlinearity or _DEFAULT_NONLINEARITY
+        _worked_example(seed, 3000 if epochs is None else epochs, lr, nonlinearity, as_json)
+    else:
+        _one_step(
+            _DEFAULT_SEQUENCE if sequence is None else sequence,
+            _DEFAULT_WINDOW if window is None else window,
+            _DEFAULT_HIDDEN if hidden is None else hidden,
+            lr,
+            seed,
+            nonlinearity or _DEFAULT_NONLINEARITY,
+            as_json,
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Formatting
+# --------------------------------------------------------------------------- #
+
+
+def _fmt(array, indent: int = 0) -> str:
+    """An array on one line, or one row a line aligned under the first."""
+    import numpy as np
+
+    text = np.array2string(
+        np.asarray(array, dtype=float), precision=4, floatmode="fixed", suppress_small=True, separator=", "
+    )
+    return text.replace("\n", "\n" + " " * indent)
+
+
+def _shape(array) -> str:
+    shape = tuple(array.shape)
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _line(label: str, array, width: int = 24) -> None:
+    """``label (shape) = values``; a matrix with a long label starts on the next line."""
+    head = f"  {label} {_shape(array)}"
+    if len(head) <= width or getattr(array, "ndim", 1) == 1:
+        head = head.ljust(width) + " = "
+        click.echo(head + _fmt(array, indent=len(head)))
+    else:
+        pad = " " * (len(head) - len(head.lstrip()) + 4)
+        click.echo(head)
+        click.echo(pad + _fmt(array, indent=len(pad)))
+
+
+def _numbers(values) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+# --------------------------------------------------------------------------- #
+# The three views
+# --------------------------------------------------------------------------- #
+
+
+def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) -> None:
+    import numpy as np
+
+    from seqtext import scratch
+
+    values = scratch.parse_sequence(sequence_text)  # (N,)
+    scratch.check_nonlinearity(nonlinearity)
+    scaler = scratch.Normaliser.fit(values)
+    xs, ys = scratch.make_windows(scaler.transform(values), window)  # (N-window, window, 1), (N-window, 1)
+    params = scratch.init(1, hidden, window, 1, seed=seed, nonlinearity=nonlinearity)
+    # one window as a batch of one, so each step's input is a single number
+    x, y = xs[:1], ys[:1]  # (1, T, 1), (1, 1)
+    cache = scratch.forward(params, x)
+    loss = scratch.mse_loss(cache.y_hat, y)
+    grads, trace = scratch.backward_trace(params, cache, y)
+    updated = scratch.sgd_step(params, grads, lr)
+    prediction = float(scaler.inverse(cache.y_hat)[0, 0])
+
+    steps = []
+    for t in range(window):
+        steps.append(
+            {
+                "t": t + 1,
+                "x": cache.x[0, t],  # (I,)
+                "h_prev": cache.h[0, t],  # (H,)
+                "joined": np.concatenate([cache.x[0, t], cache.h[0, t]]),  # (I+H,)
+                "a": cache.a[0, t],  # (H,)
+                "h": cache.h[0, t + 1],  # (H,)
+                "dh": trace["h"][0, t],  # (H,)
+                "da": trace["a"][0, t],  # (H,)
+            }
+        )
+
+    if as_json:
+        echo_json(
+            {
+                "sequence": values.tolist(),
+                "normaliser": {"mean": scaler.mean, "std": scaler.std},
+                "window": window,
+                "hidden": hidden,
+                "nonlinearity": nonlinearity,
+                "lr": lr,
+                "seed": seed,
+                "windows": int(len(xs)),
+                "x": x[0].tolist(),  # (T, 1)
+                "y": y[0].tolist(),  # (1,)
+                "weights": {"W": params.W.tolist(), **{k: v.tolist() for k, v in params.arrays().items()}},
+                "steps": [
+                    {key: (value.tolist() if hasattr(value, "tolist") else value) for key, value in step.items()}
+                    for step in steps
+                ],
+                "concat": cache.concat[0].tolist(),  # (T*H,)
+                "y_hat": cache.y_hat[0].tolist(),  # (O,)
+                "prediction": prediction,
+                "loss": loss,
+                "intermediate_gradients": {
+                    "y_hat": {"shape": [1], "value": trace["y_hat"][0].tolist()},
+                    "H": {"shape": list(trace["H"][0].shape), "value": trace["H"][0].tolist()},
+                },
+                "gradients": {
+                    name: {"shape": list(g.shape), "value": g.tolist()} for name, g in grads.items()
+                },
+                "updated": {name: value.tolist() for name, value in updated.arrays().items()},
+            }
+        )
+        return
+
+    f = nonlinearity
+    target = values[window]
+    click.echo("One training step of a plain RNN, by hand (the equations are in seqtext/scratch.py)")
+    click.echo("")
+    click.echo("Data")
+    click.echo(f"  sequence      {_numbers(values)}")
+    click.echo(f"  normalised    z = (v - {scaler.mean:g}) / {scaler.std:.4g}")
+    click.echo(
+        f"  window        [{_numbers(values[:window])}] -> {target:g}, "
+        f"the first of {len(xs)} windows, as a batch of one"
+    )
+    _line("x", x[0])
+    _line("y", y[0])
+    click.echo("")
+    click.echo(f"Weights (seed {seed}): one W multiplies the joined input [x_t, h_(t-1)]")
+    _line("W", params.W)
+    click.echo(f"  W is split into its input part (first {params.input_size} row) and hidden part (last {hidden} rows)")
+    _line("W_x", params.W_x)
+    _line("W_h", params.W_h)
+    _line("b", params.b)
+    _line("W_lin", params.W_lin)
+    _line("b_lin", params.b_lin)
+    click.echo("")
+    click.echo(f"Forward, h_0 = 0, the same W_x, W_h, b at every step, f = {f}")
+    for step in steps:
+        t = step["t"]
+        click.echo(f"  step {t}")
+        _line(f"  x_{t}", step["x"], width=28)
+        _line(f"  [x_{t}, h_{t - 1}]", step["joined"], width=28)
+        _line(f"  a_{t} = x_{t} W_x + h_{t - 1} W_h + b", step["a"], width=28)
+        _line(f"  h_{t} = {f}(a_{t})", step["h"], width=28)
+    names = ", ".join(f"h_{t}" for t in range(1, window + 1))
+    _line(f"concatenation [{names}]", cache.concat[0])
+    _line("y_hat = concat W_lin + b_lin", cache.y_hat[0])
+    click.echo(f"  y_hat in the sequence's units = {prediction:.4f} (target {target:g})")
+    click.echo(f"  loss = mean((y_hat - y)^2) = {loss:.6f}")
+    click.echo("")
+    click.echo("Backward (chain rule)")
+    _line("dL/dy_hat = 2 (y_hat - y) / n", trace["y_hat"][0])
+    _line("dL/dW_lin = concat^T dL/dy_hat", grads["W_lin"])
+    _line("dL/db_lin", grads["b_lin"])
+    _line("dL/dH = dL/dy_hat W_lin^T, reshaped to (T, H)", trace["H"][0])
+    click.echo("  through time, last step first: dL/dh_t = dL/dH[t] + dL/da_(t+1) W_h^T, dL/da_t = dL/dh_t * f'(a_t)")
+    for step in reversed(steps):
+        t = step["t"]
+        _line(f"  dL/dh_{t}", step["dh"], width=28)
+        _line(f"  dL/da_{t}", step["da"], width=28)
+    _line("dL/dW_x = sum_t x_t^T dL/da_t", grads["W_x"])
+    _line("dL/dW_h = sum_t h_(t-1)^T dL/da_t", grads["W_h"])
+    _line("dL/db = sum_t dL/da_t", grads["b"])
+    click.echo("")
+    click.echo(f"Update, P <- P - lr * dL/dP with lr = {lr:g}")
+    for name, value in updated.arrays().items():
+        _line(name, value)
+    after = scratch.mse_loss(scratch.forward(updated, x).y_hat, y)
+    click.echo(f"  loss on this window: {loss:.6f} before, {after:.6f} after")
+
+
+def _gradient_norms(length, hidden, seed, as_json) -> None:
+    from seqtext import scratch
+
+    table = {nl: scratch.gradient_norms(length, hidden, nl, seed) for nl in ("tanh", "relu")}
+    if as_json:
+        echo_json(
+            {
+                "seq_len": length,
+                "hidden": hidden,
+                "seed": seed,
+                "distance": list(range(length)),
+                **table,
+                "explanation": _NORMS_EXPLANATION,
+            }
+        )
+        return
+    click.echo(
+        f"Gradient reaching step t from a loss at the last step (T = {length}, hidden size {hidden}, seed {seed})"
+    )
+    click.echo("||dL/dh_t|| relative to the last step, by distance T - t")
+    click.echo(f"{'distance':>8}  {'tanh':>10}  {'relu':>10}")
+    for distance in range(length):
+        click.echo(f"{distance:>8}  {table['tanh'][distance]:>10.3e}  {table['relu'][distance]:>10.3e}")
+    click.echo(_NORMS_EXPLANATION)
+
+
+def _worked_example(seed, epochs, lr, nonlinearity, as_json) -> None:
+    from seqtext import scratch
+
+    result = scratch.worked_example(seed=seed, epochs=epochs, lr=lr, nonlinearity=nonlinearity)
+    params = result.pop("params")
+    if as_json:
+        result["weights"] = {name: value.tolist() for name, value in params.arrays().items()}
+        echo_json(result)
+        return
+    click.echo("Worked example, trained from scratch with the hand-written gradients only")
+    click.echo(
+        f"  sequence 10, 20, ..., 200, windows of {result['window']} -> next value, "
+        f"hidden size {result['hidden']}, {nonlinearity}, normalised (z-score)"
+    )
+    click.echo(f"  the window [{_numbers(result['query'])}] is held out: {result['train_windows']} training windows")
+    click.echo(
+        f"  loss {result['first_loss']:.4f} -> {result['final_loss']:.6f} after {epochs} epochs "
+        f"of gradient descent (lr {lr:g}, seed {seed})"
+    )
+    click.echo(
+        f"  [{_numbers(result['query'])}] -> {result['prediction']:.2f} "
+        f"(target {result['target']:g}, error {100 * result['relative_error']:.2f} %)"
+    )

@@ -1,0 +1,147 @@
+"""``seqtext theory``: the hand-worked training step, gradient norms and worked example."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from seqtext.cli import cli
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["theory", *args])
+
+
+def test_text_output_walks_through_one_step():
+    result = run()
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for section in (
+        "Data",
+        "x (3, 1)",
+        "W (3, 2)",
+        "W_x (1, 2)",
+        "W_h (2, 2)",
+        "b (2,)",
+        "[x_1, h_0] (3,)",
+        "a_1 = x_1 W_x + h_0 W_h + b",
+        "h_1 = tanh(a_1)",
+        "h_3 = tanh(a_3)",
+        "concatenation [h_1, h_2, h_3] (6,)",
+        "y_hat = concat W_lin + b_lin (1,)",
+        "loss = mean((y_hat - y)^2)",
+        "Backward",
+        "dL/dy_hat",
+        "dL/dW_lin = concat^T dL/dy_hat (6, 1)",
+        "dL/db_lin (1,)",
+        "reshaped to (T, H) (3, 2)",
+        "dL/dh_1 (2,)",
+        "dL/dW_x = sum_t x_t^T dL/da_t (1, 2)",
+        "dL/dW_h = sum_t h_(t-1)^T dL/da_t (2, 2)",
+        "dL/db = sum_t dL/da_t (2,)",
+        "Update, P <- P - lr * dL/dP",
+    ):
+        assert section in out, section
+
+
+def test_text_output_follows_the_options():
+    result = run("--sequence", "1,2,3,4,5,6", "--window", "4", "--hidden", "3", "--nonlinearity", "relu")
+    assert result.exit_code == 0, result.output
+    assert "W_h (3, 3)" in result.output
+    assert "h_4 = relu(a_4)" in result.output
+    assert "dL/dW_lin = concat^T dL/dy_hat (12, 1)" in result.output
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu", "identity"])
+def test_json_gradients_have_the_right_shapes_and_the_update_is_w_minus_lr_grad(nonlinearity):
+    lr = 0.05
+    result = run("--json", "--hidden", "3", "--window", "4", "--lr", str(lr), "--nonlinearity", nonlinearity)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    shapes = {"W_x": [1, 3], "W_h": [3, 3], "b": [3], "W_lin": [12, 1], "b_lin": [1]}
+    assert {name: g["shape"] for name, g in data["gradients"].items()} == shapes
+    for name, shape in shapes.items():
+        weight = np.array(data["weights"][name])
+        grad = np.array(data["gradients"][name]["value"])
+        assert list(weight.shape) == list(grad.shape) == shape
+        np.testing.assert_allclose(np.array(data["updated"][name]), weight - lr * grad, rtol=0, atol=1e-15)
+    # W is W_x stacked on W_h
+    np.testing.assert_array_equal(
+        np.array(data["weights"]["W"]), np.vstack([data["weights"]["W_x"], data["weights"]["W_h"]])
+    )
+    assert len(data["steps"]) == 4
+    assert len(data["concat"]) == 12
+    assert data["intermediate_gradients"]["H"]["shape"] == [4, 3]
+    assert data["loss"] == pytest.approx((data["y_hat"][0] - data["y"][0]) ** 2)
+
+
+def test_json_matches_the_library():
+    from seqtext import scratch
+
+    data = json.loads(run("--json").output)
+    values = np.arange(10.0, 100.0, 10.0)  # (9,)
+    scaler = scratch.Normaliser.fit(values)
+    x, y = scratch.make_windows(scaler.transform(values), 3)  # (6, 3, 1), (6, 1)
+    params = scratch.init(1, 2, 3, seed=0)
+    grads = scratch.backward(params, scratch.forward(params, x[:1]), y[:1])
+    for name, grad in grads.items():
+        np.testing.assert_allclose(np.array(data["gradients"][name]["value"]), grad, rtol=0, atol=1e-15)
+
+
+def test_gradient_norms_table_and_tanh_decay():
+    result = run("--gradient-norms")
+    assert result.exit_code == 0, result.output
+    assert "tanh" in result.output and "relu" in result.output
+    assert "diag(f'(a_t)) W_h^T" in result.output
+    rows = [line.split() for line in result.output.splitlines() if line.strip()[:1].isdigit()]
+    assert [int(row[0]) for row in rows] == list(range(30))
+
+    data = json.loads(run("--gradient-norms", "--json").output)
+    tanh = data["tanh"]
+    assert len(tanh) == len(data["relu"]) == 30 == len(data["distance"])
+    assert tanh[0] == 1.0
+    assert tanh[5] < tanh[0] and tanh[15] < tanh[5] and tanh[29] < tanh[15]
+    assert tanh[29] < 1e-3
+
+
+def test_gradient_norms_follow_length_and_hidden():
+    data = json.loads(run("--gradient-norms", "--json", "--length", "12", "--hidden", "4").output)
+    assert data["seq_len"] == 12 and data["hidden"] == 4 and len(data["tanh"]) == 12
+
+
+def test_worked_example_predicts_100():
+    result = run("--worked-example", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert abs(data["prediction"] - 100) <= 3
+    text = run("--worked-example").output
+    assert "[70, 80, 90] ->" in text and "target 100" in text
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--sequence", "10,20,abc,40,50"], "numbers only"),
+        (["--sequence", ""], "empty"),
+        (["--sequence", " , "], "empty"),
+        (["--sequence", "10,20,30", "--window", "5"], "smaller window"),
+        (["--sequence", "10,20,30", "--window", "3"], "at least 4 values"),
+        (["--window", "0"], "window"),
+        (["--hidden", "0"], "hidden size"),
+        (["--nonlinearity", "sigmoid"], "nonlinearity"),
+        (["--lr", "0"], "learning rate"),
+        (["--gradient-norms", "--sequence", "1,2,3,4"], "--sequence"),
+        (["--gradient-norms", "--worked-example"], "pick one"),
+    ],
+)
+def test_bad_input_is_one_clear_line(args, words):
+    result = run(*args)
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    assert words in errors[0]
