@@ -35,6 +35,13 @@ class RecurrentCore(nn.Module):
         )
         if config.cell == "rnn":
             self.rnn = nn.RNN(nonlinearity=config.nonlinearity, **common)
+            # An orthogonal W_h keeps the gradient's norm through each step of a
+            # plain RNN from shrinking at the start of training; measured on the
+            # pronoun corpus it is the difference between learning the subject
+            # across the clause and guessing the commonest pronoun.
+            for name, weight in self.rnn.named_parameters():
+                if name.startswith("weight_hh"):
+                    nn.init.orthogonal_(weight)
         elif config.cell == "gru":
             self.rnn = nn.GRU(**common)
         else:

@@ -86,6 +86,9 @@ def load_lines(source) -> list[str]:
 
 
 def _read_with_datasets(files: list[Path]) -> list[str]:
+    files = [f for f in files if f.stat().st_size > 0]  # datasets cannot build a table from nothing
+    if not files:
+        return []
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import datasets

@@ -20,7 +20,7 @@ from torch import nn
 
 from seqtext import checkpoint
 from seqtext import tokenizer as tk
-from seqtext.config import CoreConfig, TextConfig, TrainConfig
+from seqtext.config import TEXT_DEFAULTS, CoreConfig, TextConfig, TrainConfig
 from seqtext.core import RecurrentCore
 from seqtext.data import load_lines, sentence_batches, split_lines
 from seqtext.decoding import check_sampling, choose, is_sampling
@@ -92,40 +92,33 @@ class Completion(str):
 class TextModel:
     """A next-word model over a sentence corpus.
 
-    >>> model = TextModel(epochs=20).fit("corpora/pronouns.txt")       # doctest: +SKIP
+    >>> model = TextModel().fit("corpora/pronouns.txt")                 # doctest: +SKIP
     >>> model.complete("Mary rides the bicycle, the bicycle is ___")    # doctest: +SKIP
     'Mary rides the bicycle, the bicycle is hers.'
     """
 
-    def __init__(
-        self,
-        *,
-        embed: int = 64,
-        hidden: int = 128,
-        layers: int = 1,
-        nonlinearity: str = "tanh",
-        dropout: float = 0.0,
-        cell: str = "rnn",
-        tokenizer: str = "word",
-        vocab_size: int = 8000,
-        min_frequency: int = 1,
-        tie_weights: bool = False,
-        epochs: int = 30,
-        batch_size: int = 32,
-        lr: float = 3e-3,
-        clip: float = 1.0,
-        patience: int = 4,
-        seed: int = 0,
-        device: str = "auto",
-        valid_fraction: float = 0.1,
-        progress: bool = False,
-    ):
-        core = CoreConfig(input_size=embed, hidden_size=hidden, num_layers=layers,
-                          nonlinearity=nonlinearity, dropout=dropout, cell=cell)
-        text = TextConfig(embed_size=embed, tokenizer=tokenizer, vocab_size=vocab_size,
-                          min_frequency=min_frequency, tie_weights=tie_weights)
-        train = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, clip=clip, patience=patience,
-                            seed=seed, device=device, valid_fraction=valid_fraction)
+    def __init__(self, *, progress: bool = False, **options):
+        """Options (all keyword, defaults in ``seqtext.config.TEXT_DEFAULTS``):
+
+        embed, hidden, layers, nonlinearity (tanh|relu), dropout, cell
+        (rnn|gru|lstm), tokenizer (word|bpe), vocab_size, min_frequency,
+        tie_weights, embed_dropout, output_dropout, epochs, batch_size, lr,
+        clip, lr_decay, patience, seed, device (auto|cpu|cuda|mps), valid_fraction.
+        ``progress`` shows a progress bar while fitting.
+        """
+        unknown = sorted(set(options) - set(TEXT_DEFAULTS))
+        if unknown:
+            raise ConfigError(f"TextModel has no option {unknown[0]!r}; see seqtext.config.TEXT_DEFAULTS.")
+        o = {**TEXT_DEFAULTS, **options}
+        core = CoreConfig(input_size=o["embed"], hidden_size=o["hidden"], num_layers=o["layers"],
+                          nonlinearity=o["nonlinearity"], dropout=o["dropout"], cell=o["cell"])
+        text = TextConfig(embed_size=o["embed"], tokenizer=o["tokenizer"], vocab_size=o["vocab_size"],
+                          min_frequency=o["min_frequency"], tie_weights=o["tie_weights"],
+                          embed_dropout=o["embed_dropout"], output_dropout=o["output_dropout"])
+        train = TrainConfig(epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"], clip=o["clip"],
+                            lr_decay=o["lr_decay"],
+                            patience=o["patience"], seed=o["seed"], device=o["device"],
+                            valid_fraction=o["valid_fraction"], threads=o["threads"])
         self._init(core, text, train)
         self.progress = progress
 
@@ -166,7 +159,6 @@ class TextModel:
         valid_seqs, valid_last = self._encode(valid_lines)
         self.net = self._build_net().to(self.device)
         pad = self.net.pad_id
-        n_batches = math.ceil(len(train_seqs) / cfg.batch_size)
 
         def batches(epoch):
             return sentence_batches(train_seqs, cfg.batch_size, pad, shuffle=True, generator=generator)
@@ -177,7 +169,7 @@ class TextModel:
 
         evaluate = (lambda net: self._score(valid_seqs, valid_last)) if valid_seqs else None
         result = fit(self.net, batches, step_loss, evaluate, cfg, headline="perplexity",
-                     progress=self.progress, total_batches=n_batches)
+                     progress=self.progress)
         self.history = result.history
         best = result.best or (result.history[-1] if result.history else {})
         self.summary = {k: v for k, v in best.items() if k.startswith("valid_") or k == "epoch"}

@@ -123,7 +123,8 @@ def join_words(words: Sequence[str], after: str = "") -> str:
     """Join generated words onto text ending in ``after``, spaced like prose.
 
     No space before closing punctuation, none after opening punctuation, a
-    capital letter after a sentence end, and "I" for the pronoun.
+    capital letter at the start of the text or after a sentence end, and "I"
+    for the pronoun.
     """
     out = []
     prev = after
@@ -131,7 +132,7 @@ def join_words(words: Sequence[str], after: str = "") -> str:
         if word == "i":
             word = "I"
         stripped = prev.rstrip()
-        if stripped and stripped[-1] in SENTENCE_END and is_wordlike(word):
+        if (not stripped or stripped[-1] in SENTENCE_END) and is_wordlike(word):
             word = word[:1].upper() + word[1:]
         glue = ""
         if prev and not prev[-1].isspace():

@@ -1,8 +1,10 @@
 """The one training loop, shared by the text and the series adapters.
 
-Adam, gradient-norm clipping, an evaluation after every epoch, early stopping
-on validation loss, the best weights kept and restored at the end, and a
-progress bar showing the training loss and the adapter's headline metric.
+Adam, gradient-norm clipping, an evaluation after every epoch, the learning
+rate multiplied by ``lr_decay`` whenever validation loss fails to improve
+(plateau decay), early stopping on validation loss, the best weights kept and
+restored at the end, and a progress bar showing the training loss and the
+adapter's headline metric.
 """
 
 from __future__ import annotations
@@ -64,7 +66,6 @@ def fit(
     *,
     headline: str = "loss",
     progress: bool = True,
-    total_batches: int | None = None,
 ) -> FitResult:
     """Train ``net`` in place and leave the best weights in it.
 
@@ -73,6 +74,15 @@ def fit(
     at least ``loss`` (the early-stopping criterion) and ``headline``.
     Without ``evaluate``, the mean training loss plays its part.
     """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        return _fit(net, batches, step_loss, evaluate, config, headline, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(net, batches, step_loss, evaluate, config, headline, progress) -> FitResult:
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     result = FitResult()
     best_loss = math.inf
@@ -109,6 +119,10 @@ def fit(
                 result.best = metrics
             else:
                 waited += 1
+                if config.lr_decay < 1.0:  # plateau: smaller steps to settle into the minimum
+                    for group in optimizer.param_groups:
+                        group["lr"] *= config.lr_decay
+            metrics["lr"] = optimizer.param_groups[0]["lr"]
             if bar is not None:
                 shown = metrics.get(f"valid_{headline}", train_loss)
                 bar.set_postfix({"loss": f"{train_loss:.3f}", f"val {headline}": f"{shown:.3f}"})

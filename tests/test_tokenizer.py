@@ -41,7 +41,8 @@ def test_round_trip_through_file(tmp_path):
         assert back.encode(line).ids == tok.encode(line).ids
     text = "mary rides the bicycle, the bicycle is hers."
     words = back.encode(text, add_special_tokens=False).tokens
-    assert tk.join_words(words) == text
+    assert tk.join_words(words) == text.capitalize()
+    assert tk.join_words(words, after="Yes: ") == text
 
 
 def test_bpe_marks_word_ends_and_decodes():

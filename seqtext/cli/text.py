@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from seqtext.cli.common import echo_json, handle_errors, note
+from seqtext.config import TEXT_DEFAULTS
 
 RUNS = Path("runs")
 
@@ -27,56 +28,58 @@ def _resolve_model(model: str | None) -> Path:
     return found
 
 
+def _opt(name, kind, help=None, **extra):
+    """A train option whose default comes from TEXT_DEFAULTS (one source of truth)."""
+    key = name.lstrip("-").replace("-", "_")
+    return click.option(name, type=kind, default=TEXT_DEFAULTS[key], show_default=True, help=help, **extra)
+
+
+POSITIVE = click.IntRange(min=1)
+FRACTION = click.FloatRange(0, 1, max_open=True)
+
+
 @click.command()
 @click.option("--corpus", "corpus", multiple=True, required=True, metavar="PATH",
               help="Training text: a file, or a directory of .txt files; repeat for several.")
 @click.option("--valid", "valid", metavar="FILE", help="Validation text (default: a seeded held-out fraction).")
-@click.option("--valid-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
-              help="Share of lines held out when no --valid is given.")
+@_opt("--valid-fraction", FRACTION, "Share of lines held out when no --valid is given.")
 @click.option("--out", metavar="DIR", help="Model directory to write  [default: runs/<corpus stem>]")
-@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Upper bound on epochs; early stopping usually ends sooner.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True,
-              help="Adam learning rate.")
-@click.option("--embed", type=click.IntRange(min=1), default=64, show_default=True, help="Embedding size.")
-@click.option("--hidden", type=click.IntRange(min=1), default=128, show_default=True, help="Hidden units per layer.")
-@click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers.")
-@click.option("--nonlinearity", type=click.Choice(["tanh", "relu"]), default="tanh", show_default=True)
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
-              help="Dropout between stacked layers.")
-@click.option("--cell", type=click.Choice(["rnn", "gru", "lstm"]), default="rnn", show_default=True,
-              help="Recurrent cell; rnn is nn.RNN.")
-@click.option("--tie-weights/--no-tie-weights", default=False, show_default=True,
+@_opt("--epochs", POSITIVE, "Upper bound on epochs; early stopping usually ends sooner.")
+@_opt("--batch-size", POSITIVE, "Sentences per batch.")
+@_opt("--lr", click.FloatRange(min=0, min_open=True), "Adam learning rate.")
+@_opt("--embed", POSITIVE, "Embedding size.")
+@_opt("--hidden", POSITIVE, "Hidden units per layer.")
+@_opt("--layers", POSITIVE, "Stacked recurrent layers.")
+@_opt("--nonlinearity", click.Choice(["tanh", "relu"]), "Activation of the plain RNN cell.")
+@_opt("--dropout", FRACTION, "Dropout between stacked layers.")
+@_opt("--embed-dropout", FRACTION, "Dropout on the embeddings.")
+@_opt("--output-dropout", FRACTION, "Dropout on the core's outputs.")
+@_opt("--cell", click.Choice(["rnn", "gru", "lstm"]), "Recurrent cell; rnn is nn.RNN.")
+@click.option("--tie-weights/--no-tie-weights", default=TEXT_DEFAULTS["tie_weights"], show_default=True,
               help="Share embedding and output weights (needs --embed equal to --hidden).")
-@click.option("--tokenizer", type=click.Choice(["word", "bpe"]), default="word", show_default=True)
-@click.option("--vocab-size", type=click.IntRange(min=8), default=8000, show_default=True,
-              help="Largest vocabulary (the BPE target size).")
-@click.option("--min-frequency", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Words seen fewer times become <unk>.")
-@click.option("--patience", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Epochs without validation improvement before stopping.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto (cuda, then mps, then cpu), cpu, cuda, mps.")
+@_opt("--tokenizer", click.Choice(["word", "bpe"]), "Word-level vocabulary or BPE subwords.")
+@_opt("--vocab-size", click.IntRange(min=8), "Largest vocabulary (the BPE target size).")
+@_opt("--min-frequency", POSITIVE, "Words seen fewer times become <unk>.")
+@_opt("--clip", click.FloatRange(min=0, min_open=True), "Gradient-norm clipping threshold.")
+@_opt("--lr-decay", click.FloatRange(0, 1, min_open=True), "Learning-rate factor when validation loss stalls.")
+@_opt("--patience", POSITIVE, "Epochs without validation improvement before stopping.")
+@_opt("--seed", click.IntRange(min=0), "Seed for initialisation, data order and the split.")
+@_opt("--device", str, "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
+@_opt("--threads", POSITIVE, "CPU threads for training.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
-def train(corpus, valid, valid_fraction, out, epochs, batch_size, lr, embed, hidden, layers, nonlinearity,
-          dropout, cell, tie_weights, tokenizer, vocab_size, min_frequency, patience, seed, device, quiet):
+def train(corpus, valid, out, quiet, **options):
     """Train a next-word model on a sentence corpus (one sentence a line)."""
     from seqtext.checkpoint import check_output_dir
     from seqtext.data import corpus_files
     from seqtext.text import TextModel
 
     files = corpus_files(list(corpus))
+    valid_files = corpus_files(valid) if valid else None
     out = Path(out) if out else RUNS / Path(corpus[0]).stem
     check_output_dir(out)
-    model = TextModel(
-        embed=embed, hidden=hidden, layers=layers, nonlinearity=nonlinearity, dropout=dropout, cell=cell,
-        tokenizer=tokenizer, vocab_size=vocab_size, min_frequency=min_frequency, tie_weights=tie_weights,
-        epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=device,
-        valid_fraction=valid_fraction, progress=not quiet,
-    )
-    model.fit(files, valid=Path(valid) if valid else None)
+    model = TextModel(progress=not quiet, **options)
+    model.fit(files, valid=valid_files)
     path = model.save(out)
     s = model.summary
     click.echo(f"model written to {path}")
@@ -114,8 +117,11 @@ def complete(prompt, model, words, temperature, top_k, top_p, seed, show, as_jso
         raise click.UsageError("give a PROMPT, or --file PATH with one prompt a line.")
     if prompt is not None and file is not None:
         raise click.UsageError("give either a PROMPT or --file, not both.")
+    import torch
+
     from seqtext.text import TextModel
 
+    torch.set_num_threads(1)  # single prompts are latency-bound; threads only add overhead
     model_dir = _resolve_model(model)
     lm = TextModel.load(model_dir)
     options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)

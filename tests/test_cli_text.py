@@ -1,0 +1,225 @@
+"""CLI tests for train / complete / evaluate, driven by click's CliRunner."""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from seqtext import load
+from seqtext.cli import cli
+
+from conftest import TINY_LINES
+
+FAST = ["--epochs", "2", "--embed", "8", "--hidden", "8", "--quiet", "--device", "cpu"]
+
+
+def run(args, input=None):
+    return CliRunner().invoke(cli, args, input=input)
+
+
+def assert_clean_failure(result, *fragments):
+    """Non-zero exit, one sentence of message, no traceback."""
+    assert result.exit_code != 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+    message = [line for line in result.output.splitlines() if line.startswith(("Error", "Usage"))]
+    assert message, result.output
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text("\n".join(TINY_LINES * 3) + "\n", encoding="utf-8")
+    return path
+
+
+def test_help_lists_commands():
+    result = run(["--help"])
+    assert result.exit_code == 0
+    for name in ("train", "complete", "evaluate"):
+        assert name in result.output
+
+
+def test_train_then_complete_and_evaluate(tmp_path, corpus, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(["train", "--corpus", str(corpus), "--epochs", "40", "--lr", "0.01", "--embed", "16",
+                  "--hidden", "32", "--batch-size", "8", "--quiet", "--device", "cpu", "--patience", "40"])
+    assert result.exit_code == 0, result.output
+    assert "model written to runs/tiny" in result.output and "validation perplexity" in result.output
+    model_dir = tmp_path / "runs" / "tiny"
+    assert sorted(p.name for p in model_dir.iterdir()) == [
+        "config.json", "metrics.jsonl", "model.safetensors", "tokenizer.json"]
+    model = load(model_dir)
+
+    # complete without --model picks the newest model under runs/ and says which on stderr
+    result = CliRunner().invoke(cli, ["complete", "Mary rides the bicycle, the bicycle is ___"])
+    assert result.exit_code == 0, result.output
+    assert "using model runs/tiny" in result.stderr
+    assert result.stdout.strip() == model.complete("Mary rides the bicycle, the bicycle is ___")
+
+    result = run(["evaluate", "--model", str(model_dir), "--corpus", str(corpus), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == pytest.approx(model.evaluate(corpus), nan_ok=True)
+
+
+def test_complete_options(tiny_model_dir, tiny_model):
+    prompt = "Mary rides the bicycle, the bicycle is ___"
+    result = run(["complete", "--model", str(tiny_model_dir), prompt, "--show", "3"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "Mary rides the bicycle, the bicycle is hers."
+    assert lines[1].split() == ["hers", f"{tiny_model.next_words(prompt, 1)[0][1]:.4f}"]
+    assert len(lines) == 4
+
+    result = run(["complete", "--model", str(tiny_model_dir), prompt, "--json", "--show", "2"])
+    obj = json.loads(result.output)
+    assert obj["completion"] == "Mary rides the bicycle, the bicycle is hers."
+    assert obj["words"] == ["hers"] and obj["unknown"] == []
+    assert [c["word"] for c in obj["candidates"]][0] == "hers" and len(obj["candidates"]) == 2
+
+    result = run(["complete", "--model", str(tiny_model_dir), "We", "--temperature", "1.2", "--seed", "4",
+                  "--top-k", "5", "--top-p", "0.9"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == tiny_model.complete("We", temperature=1.2, seed=4, top_k=5, top_p=0.9)
+
+
+def test_complete_file_batch_in_order(tiny_model_dir, tiny_model, tmp_path):
+    prompts = ["Mary rides the bicycle, the bicycle is ___", "John drives the car, the car is ___",
+               "___ and ___", "We drive"]
+    path = tmp_path / "prompts.txt"
+    path.write_text("\n".join(prompts) + "\n")
+    result = run(["complete", "--model", str(tiny_model_dir), "--file", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == tiny_model.complete(prompts[0]) and lines[1] == tiny_model.complete(prompts[1])
+    assert lines[2].startswith("error: the prompt has 2 blanks")
+    assert lines[3] == tiny_model.complete(prompts[3])
+
+    result = run(["complete", "--model", str(tiny_model_dir), "--file", "-", "--json"],
+                 input="\n".join(prompts[:2]) + "\n")
+    rows = [json.loads(l) for l in result.output.splitlines()]
+    assert [r["completion"] for r in rows] == [tiny_model.complete(p) for p in prompts[:2]]
+
+
+def test_unknown_words_are_named(tiny_model_dir):
+    result = run(["complete", "--model", str(tiny_model_dir), "Zorblax quux ___"])
+    assert result.exit_code == 0, result.output
+    assert "unknown words (not in the model's vocabulary): Zorblax, quux" in result.stderr
+    assert result.stdout.startswith("Zorblax quux ")
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_train_missing_corpus(tmp_path):
+    r = run(["train", "--corpus", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "m"), *FAST])
+    assert_clean_failure(r, "does not exist")
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "no text"),
+    (b"   \n\t\n  \n", "no text"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+    (b"caf\xe9 au lait\n", "not valid UTF-8"),
+])
+def test_train_bad_corpus_content(tmp_path, content, fragment):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    r = run(["train", "--corpus", str(path), "--out", str(tmp_path / "m"), *FAST])
+    assert_clean_failure(r, fragment)
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_directory_without_text(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "data.csv").write_text("a,b\n")
+    r = run(["train", "--corpus", str(tmp_path / "d"), "--out", str(tmp_path / "m"), *FAST])
+    assert_clean_failure(r, "no .txt files")
+
+
+def test_train_directory_of_text_files(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.txt").write_text("\n".join(TINY_LINES[:3]))
+    (d / "b.txt").write_text("\n".join(TINY_LINES[3:]))
+    r = run(["train", "--corpus", str(d), "--out", str(tmp_path / "m"), "--valid-fraction", "0.2", *FAST])
+    assert r.exit_code == 0, r.output
+    assert load(tmp_path / "m").summary["train_sentences"] + load(tmp_path / "m").summary["valid_sentences"] == 6
+
+
+def test_train_refuses_foreign_out_dir(tmp_path, corpus):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    r = run(["train", "--corpus", str(corpus), "--out", str(out), *FAST])
+    assert_clean_failure(r, "not a seqtext model directory")
+    assert [p.name for p in out.iterdir()] == ["thesis.tex"]
+
+
+@pytest.mark.parametrize("option", [
+    ["--hidden", "0"], ["--embed", "-3"], ["--layers", "0"], ["--dropout", "1"], ["--dropout", "-0.1"],
+    ["--epochs", "0"], ["--batch-size", "0"], ["--lr", "0"], ["--nonlinearity", "sigmoid"],
+])
+def test_train_bad_sizes_are_usage_errors(tmp_path, corpus, option):
+    r = run(["train", "--corpus", str(corpus), "--out", str(tmp_path / "m"), *FAST, *option])
+    assert_clean_failure(r)
+    assert r.exit_code == 2
+    assert not (tmp_path / "m").exists()
+
+
+def test_complete_without_any_model(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_clean_failure(run(["complete", "hello"]), "no trained model found")
+
+
+def _broken_copy(src, tmp_path, name):
+    dst = tmp_path / name
+    shutil.copytree(src, dst)
+    return dst
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    (lambda d: (d / "model.safetensors").unlink(), "missing model.safetensors"),
+    (lambda d: (d / "tokenizer.json").unlink(), "missing tokenizer.json"),
+    (lambda d: (d / "config.json").write_text("{broken"), "config.json is corrupted"),
+    (lambda d: (d / "config.json").write_text("[1, 2]"), "not a seqtext model configuration"),
+    (lambda d: (d / "model.safetensors").write_bytes(b"\x00" * 20), "model.safetensors is corrupted"),
+    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:-50]),
+     "model.safetensors is corrupted"),
+    (lambda d: (d / "tokenizer.json").write_text("nope"), "tokenizer.json"),
+])
+def test_complete_with_damaged_model(tiny_model_dir, tmp_path, damage, fragment):
+    model = _broken_copy(tiny_model_dir, tmp_path, "broken")
+    damage(model)
+    assert_clean_failure(run(["complete", "--model", str(model), "Mary rides"]), fragment)
+
+
+def test_complete_with_newer_format_and_mismatched_weights(tiny_model_dir, tmp_path):
+    newer = _broken_copy(tiny_model_dir, tmp_path, "newer")
+    cfg = json.loads((newer / "config.json").read_text())
+    cfg["format_version"] = 99
+    (newer / "config.json").write_text(json.dumps(cfg))
+    assert_clean_failure(run(["complete", "--model", str(newer), "Mary"]), "newer seqtext")
+
+    wrong = _broken_copy(tiny_model_dir, tmp_path, "wrong")
+    cfg = json.loads((wrong / "config.json").read_text())
+    cfg["core"]["hidden_size"] = 7
+    (wrong / "config.json").write_text(json.dumps(cfg))
+    assert_clean_failure(run(["complete", "--model", str(wrong), "Mary"]), "does not match config.json")
+
+
+def test_complete_missing_model_dir(tmp_path):
+    assert_clean_failure(run(["complete", "--model", str(tmp_path / "none"), "Mary"]), "does not exist")
+
+
+@pytest.mark.parametrize("prompt, fragment", [("", "empty"), ("  ", "empty"), ("___ x ___", "2 blanks")])
+def test_complete_bad_prompt(tiny_model_dir, prompt, fragment):
+    assert_clean_failure(run(["complete", "--model", str(tiny_model_dir), prompt]), fragment)
+
+
+def test_complete_needs_prompt_or_file(tiny_model_dir):
+    assert_clean_failure(run(["complete", "--model", str(tiny_model_dir)]), "PROMPT")

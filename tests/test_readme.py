@@ -1,0 +1,73 @@
+"""The README's quick start and Python API example, run as written.
+
+These train on the full pronoun corpus with the default settings (about a
+minute each on 2 CPU cores), so they are marked slow; they still run in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def code_blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
+
+
+def quick_start() -> tuple[str, str]:
+    install_run, install_test = [b.strip() for b in code_blocks("sh")[:2]]
+    return install_run, install_test
+
+
+def test_quick_start_commands_are_the_documented_ones():
+    install_run, install_test = quick_start()
+    assert install_run.startswith("pip install -e . && seqtext train --corpus corpora/pronouns.txt && ")
+    assert install_test == 'pip install -e ".[test]" && pytest'
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert install_test in ci  # CI runs the README's test command
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A scratch copy of the project layout the README commands expect."""
+    (tmp_path / "corpora").symlink_to(ROOT / "corpora")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_quick_start_trains_and_completes_mary(workdir):
+    install_run, _ = quick_start()
+    commands = install_run.split(" && ")[1:]  # the package is installed already
+    outputs = []
+    for command in commands:
+        args = shlex.split(command)
+        assert args[0] == "seqtext"
+        proc = subprocess.run([sys.executable, "-m", "seqtext", *args[1:], *(["--quiet"] if args[1] == "train" else [])],
+                              capture_output=True, text=True, cwd=workdir, env={**os.environ, "PYTHONUTF8": "1"})
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout)
+    assert "model written to runs/pronouns" in outputs[0]
+    assert outputs[-1].strip() == "Mary rides the bicycle, the bicycle is hers."
+
+    # held-out (subject, verb, object) combinations: the model must carry the subject across the clause
+    from seqtext import load
+
+    metrics = load(workdir / "runs" / "pronouns").evaluate(ROOT / "corpora" / "pronouns_test.txt")
+    assert metrics["last_word_accuracy"] >= 0.99, metrics
+
+
+@pytest.mark.slow
+def test_python_api_example_runs(workdir):
+    (example,) = code_blocks("python")
+    exec(compile(example, "README.md", "exec"), {})
+    assert (workdir / "runs" / "pronouns-api" / "model.safetensors").is_file()

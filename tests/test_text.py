@@ -1,0 +1,121 @@
+import json
+
+import pytest
+import torch
+
+from seqtext import CheckpointError, ConfigError, DataError, TextModel, load
+from seqtext.text import Completion, TextNet
+
+from conftest import TINY_LINES
+
+
+def test_textnet_shapes_and_loss_ignores_padding():
+    from seqtext.config import CoreConfig, TextConfig
+
+    net = TextNet(11, TextConfig(embed_size=6), CoreConfig(input_size=6, hidden_size=8), pad_id=0)
+    x = torch.tensor([[2, 5, 6, 0], [2, 7, 0, 0]])  # (B, T)
+    y = torch.tensor([[5, 6, 3, 0], [7, 3, 0, 0]])
+    logits, loss, hidden = net(x, y)
+    assert logits.shape == (2, 4, 11) and hidden.shape == (1, 2, 8)
+    mask = y != 0
+    manual = torch.nn.functional.cross_entropy(logits[mask], y[mask])
+    torch.testing.assert_close(loss, manual)
+
+
+def test_weight_tying_shares_one_matrix_and_survives_save(tmp_path):
+    model = TextModel(embed=16, hidden=16, tie_weights=True, epochs=2, device="cpu", valid_fraction=0.0)
+    model.fit(TINY_LINES)
+    assert model.net.head.weight is model.net.embed.weight
+    back = load(model.save(tmp_path / "tied"))
+    assert back.net.head.weight is back.net.embed.weight
+    torch.testing.assert_close(back.net.head.weight, model.net.head.weight)
+    with pytest.raises(ConfigError, match="tying"):
+        TextModel(embed=8, hidden=16, tie_weights=True)
+
+
+def test_tiny_model_learns_the_pronouns(tiny_model):
+    assert tiny_model.complete("Mary rides the bicycle, the bicycle is ___") == (
+        "Mary rides the bicycle, the bicycle is hers."
+    )
+    assert tiny_model.complete("John drives the car, the car is ___") == "John drives the car, the car is his."
+    words = tiny_model.next_words("Mary rides the bicycle, the bicycle is ___", 3)
+    assert words[0][0] == "hers" and words[0][1] > 0.5
+    assert [p for _, p in words] == sorted((p for _, p in words), reverse=True)
+
+
+def test_blank_in_the_middle_is_filled_in_place_using_the_text_after_it(tiny_model):
+    out = tiny_model.complete("___ drives the car, the car is his.")
+    assert out == "John drives the car, the car is his."
+    out = tiny_model.complete("Mary ___ the car, the car is hers.")
+    assert out == "Mary drives the car, the car is hers."
+    assert out.words == ["drives"]
+
+
+def test_continuation_stops_at_sentence_end_and_keeps_prompt(tiny_model):
+    out = tiny_model.complete("Mary  rides")  # spacing kept exactly as typed
+    assert out.startswith("Mary  rides ")
+    assert out.endswith(".") and out.count(".") == 1
+    short = tiny_model.complete("Mary rides", words=2)
+    assert len(short.words) == 2
+
+
+def test_unknown_words_still_answer(tiny_model):
+    out = tiny_model.complete("Zorblax quux ___")
+    assert isinstance(out, Completion) and len(out) > len("Zorblax quux ")
+    assert out.unknown == ["Zorblax", "quux"]
+    assert out.to_dict()["unknown"] == ["Zorblax", "quux"]
+
+
+def test_sampling_is_seeded(tiny_model):
+    a = [tiny_model.complete("We", temperature=1.5, seed=s) for s in range(6)]
+    b = [tiny_model.complete("We", temperature=1.5, seed=s) for s in range(6)]
+    assert a == b
+    assert tiny_model.complete("Mary rides the bicycle, the bicycle is ___", top_k=1, seed=3).endswith("hers.")
+
+
+@pytest.mark.parametrize("prompt, match", [("", "empty"), ("   ", "empty"), ("___ and ___", "2 blanks")])
+def test_bad_prompts(tiny_model, prompt, match):
+    with pytest.raises(DataError, match=match):
+        tiny_model.complete(prompt)
+
+
+def test_evaluate_reports_all_figures(tiny_model):
+    m = tiny_model.evaluate(TINY_LINES)
+    assert m["sentences"] == 6 and m["tokens"] == sum(len(s.split()) for s in TINY_LINES) + 6 * 3
+    assert m["last_word_accuracy"] == 1.0
+    assert 1.0 <= m["perplexity"] < 3.0 and 0.5 < m["accuracy"] <= 1.0
+
+
+def test_save_load_round_trip(tiny_model, tmp_path):
+    path = tiny_model.save(tmp_path / "copy")
+    assert sorted(p.name for p in path.iterdir()) == [
+        "config.json", "metrics.jsonl", "model.safetensors", "tokenizer.json"]
+    cfg = json.loads((path / "config.json").read_text())
+    assert cfg["format_version"] == 1 and cfg["kind"] == "text"
+    back = load(path)
+    for prompt in ["Mary rides the bicycle, the bicycle is ___", "We drive", "___ rides the bicycle."]:
+        assert back.complete(prompt) == tiny_model.complete(prompt)
+    for key, value in back.net.state_dict().items():
+        assert torch.equal(value, tiny_model.net.state_dict()[key])
+
+
+def test_save_refuses_foreign_directory(tiny_model, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(CheckpointError, match="not a seqtext model directory"):
+        tiny_model.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_untrained_model_refuses_to_complete():
+    with pytest.raises(ConfigError, match="not trained"):
+        TextModel().complete("hello")
+
+
+def test_bpe_model_trains_and_completes(tmp_path):
+    model = TextModel(tokenizer="bpe", vocab_size=60, embed=16, hidden=64, epochs=120, lr=3e-3,
+                      batch_size=4, device="cpu", valid_fraction=0.0, patience=120)
+    model.fit(TINY_LINES * 4)
+    assert model.complete("Mary rides the bicycle, the bicycle is ___") == (
+        "Mary rides the bicycle, the bicycle is hers.")
+    back = load(model.save(tmp_path / "bpe"))
+    assert back.complete("John drives the car, the car is ___").endswith("his.")
