@@ -24,6 +24,7 @@ FORMAT_VERSION = 1
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 METRICS = "metrics.jsonl"
+TRAINER = "trainer.pt"  # optimizer state, RNG states and data position, for resume
 REQUIRED = {"text": (CONFIG, WEIGHTS, "tokenizer.json"), "series": (CONFIG, WEIGHTS, "scaler.json")}
 
 
@@ -51,7 +52,11 @@ def write_model_dir(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a model directory is an ordinary one
         for child in tmp.iterdir():
+            os.chmod(child, 0o666 & ~umask)
             _fsync(child)
         _fsync(tmp)
         _swap_into_place(tmp, path)
@@ -116,6 +121,76 @@ def save_weights(path: Path, state_dict: dict) -> None:
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     save_file(tensors, str(path), metadata={"format": "pt"})
+
+
+def save_trainer_state(path: Path, state: dict) -> None:
+    import torch
+
+    torch.save(state, path)
+
+
+def load_trainer_state(path: Path) -> dict:
+    """The trainer state, read with ``weights_only=True``: tensors and plain values, never code."""
+    import pickle
+
+    import torch
+
+    file = Path(path) / TRAINER
+    if not file.is_file():
+        raise CheckpointError(f"{path} has no {TRAINER} to resume from; train it again without --resume.")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as exc:
+        raise CheckpointError(f"{file} is corrupted or truncated ({_first_line(exc)}); train again.") from None
+    needed = {"epoch", "batches_done", "optimizer", "net", "history", "finished", "torch_rng"}
+    if not isinstance(state, dict) or not needed <= set(state):
+        raise CheckpointError(f"{file} is not a seqtext trainer state; train again.")
+    return state
+
+
+class OutputLock:
+    """One writer per model directory: an advisory lock on a sibling file.
+
+    The kernel drops the lock when the process dies, so a crashed run never
+    leaves it stuck.
+    """
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        self.file = path.parent / f".{path.name}.lock"
+        self.fh = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.file, "a+")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.seek(0)
+            owner = self.fh.read().strip() or "another process"
+            self.fh.close()
+            raise CheckpointError(
+                f"{self.file.parent / self.file.name[1:-5]} is being written by another training "
+                f"(pid {owner}); wait for it to finish or choose another --out."
+            ) from None
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(str(os.getpid()))
+        self.fh.flush()
+        # Holding the lock, any temporary sibling of this directory is a crashed writer's leftover.
+        for stale in self.file.parent.glob(f".{self.file.name[1:-5]}.*.tmp"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        # The file stays: unlinking it would let a waiting opener lock a stale inode.
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+        return False
 
 
 def read_config(path: str | Path) -> dict:

@@ -173,6 +173,37 @@ class TrainConfig(_Config):
         _positive_int("threads", self.threads)
 
 
+# A series model's options and their defaults, shared by Forecaster and `seqtext forecast train`.
+# Chosen by measurement (scripts/bench_series.py, docs/series.md).
+SERIES_DEFAULTS = {
+    "window": 24,  # steps read per forecast
+    "horizon": 1,  # steps forecast at once
+    "stride": 1,
+    "scaler": "zscore",
+    "log": False,
+    "head": "concat",
+    "level": "mean",
+    "hidden": 32,
+    "layers": 1,
+    "nonlinearity": "tanh",
+    "dropout": 0.0,
+    "bidirectional": False,
+    "cell": "rnn",
+    "fill": False,
+    "epochs": 300,
+    "batch_size": 8,
+    "lr": 3e-3,
+    "weight_decay": 0.0,
+    "clip": 1.0,
+    "lr_decay": 1.0,
+    "patience": 30,
+    "seed": 0,
+    "device": "auto",
+    "threads": 1,
+    "valid_fraction": 0.0,
+}
+
+
 @dataclass
 class SeriesConfig(_Config):
     """The series adapter: windows, horizon, scaling, head, and the columns read."""

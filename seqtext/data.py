@@ -15,6 +15,10 @@ from pathlib import Path
 from seqtext.errors import DataError
 
 _SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
+# A "sentence" longer than this many characters is cut at white space into
+# pieces of at most this size, so a 10 MB single-line file trains in bounded
+# memory (each piece is one padded row, not one 2-million-token row).
+MAX_LINE_CHARS = 2000
 
 
 def corpus_files(source: str | os.PathLike | Sequence) -> list[Path]:
@@ -82,7 +86,23 @@ def load_lines(source) -> list[str]:
         where = ", ".join(str(f) for f in files)
     if not lines:
         raise DataError(f"{where}: no text (empty or only white space); add sentences, one a line.")
+    if any(len(line) > MAX_LINE_CHARS for line in lines):
+        lines = [piece for line in lines for piece in split_long_line(line)]
     return lines
+
+
+def split_long_line(line: str, limit: int = MAX_LINE_CHARS) -> list[str]:
+    """Cut a line into pieces of at most ``limit`` characters, at white space where possible."""
+    pieces = []
+    while len(line) > limit:
+        cut = line.rfind(" ", 0, limit + 1)
+        if cut <= 0:
+            cut = limit
+        pieces.append(line[:cut].strip())
+        line = line[cut:].strip()
+    if line:
+        pieces.append(line)
+    return [p for p in pieces if p]
 
 
 def _read_with_datasets(files: list[Path]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import torch
@@ -25,10 +26,21 @@ from seqtext.core import RecurrentCore
 from seqtext.data import load_lines, sentence_batches, split_lines
 from seqtext.decoding import check_sampling, choose, is_sampling
 from seqtext.errors import CheckpointError, ConfigError, DataError
-from seqtext.train import fit, pick_device, seed_everything
+from seqtext.train import TrainingInterrupted, fit, pick_device, seed_everything
 
 BLANK = "___"
 FILL_CANDIDATES = 32  # words rescored with the text after a blank
+MAX_CONTEXT = 2048  # prompt tokens read before a blank (the rest is dropped from the front)
+MAX_SUFFIX = 256  # tokens after a blank used to rank the candidates
+
+
+def _paths(source) -> list[str] | None:
+    """Absolute paths of a corpus given as files (the rule of ``load_lines``), or None for sentences."""
+    if isinstance(source, (str, os.PathLike)):
+        return [str(Path(source).resolve())]
+    if source and all(isinstance(item, os.PathLike) for item in source):
+        return [str(Path(item).resolve()) for item in source]
+    return None
 
 
 class TextNet(nn.Module):
@@ -46,10 +58,16 @@ class TextNet(nn.Module):
         if self.tied:
             self.head.weight = self.embed.weight  # (V, E) shared; needs E == H
 
-    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None, hidden=None):
-        """x, targets: (B, T) ids -> logits (B, T, V), mean loss over non-pad targets, hidden."""
+    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None, hidden=None, last_only=False):
+        """x, targets: (B, T) ids -> logits (B, T, V), mean loss over non-pad targets, hidden.
+
+        ``last_only`` computes the head at the last step only (B, 1, V): reading a
+        long prompt then costs no T x V memory.
+        """
         emb = self.embed_dropout(self.embed(x))  # (B, T, E)
         out, hidden = self.core(emb, hidden)  # (B, T, H)
+        if last_only:
+            out = out[:, -1:]  # (B, 1, H)
         logits = self.head(self.output_dropout(out))  # (B, T, V)
         loss = None
         if targets is not None:
@@ -137,28 +155,81 @@ class TextModel:
         self.tokenizer = None
         self.history: list[dict] = []
         self.summary: dict = {}
+        self.trainer_state: dict | None = None  # what resume() needs; saved as trainer.pt
+        self.data_sources: dict = {}  # corpus paths, recorded so a resume can read them again
         self.device = torch.device("cpu")
         self.progress = False
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, corpus, valid=None) -> "TextModel":
-        """Train on a corpus (path, list of paths, or list of sentences); returns self."""
+    def fit(self, corpus, valid=None, *, checkpoint_dir=None) -> "TextModel":
+        """Train on a corpus (path, list of paths, or list of sentences); returns self.
+
+        With ``checkpoint_dir``, the model directory is written there after
+        every epoch (atomically, with the trainer state for ``resume``).
+        Ctrl-C raises :class:`~seqtext.train.TrainingInterrupted` after the
+        current batch; the model then holds the best weights so far, and
+        ``save()`` writes a directory that ``TextModel.resume`` continues.
+        """
         cfg = self.train_config
-        lines = load_lines(corpus)
-        if valid is not None:
-            train_lines, valid_lines = lines, load_lines(valid)
-        else:
-            train_lines, valid_lines = split_lines(lines, cfg.valid_fraction, cfg.seed)
+        train_lines, valid_lines = self._read_corpus(corpus, valid)
         self.device = pick_device(cfg.device)
         generator = seed_everything(cfg.seed)
         self.tokenizer = tk.train_tokenizer(
             train_lines, self.text_config.tokenizer, self.text_config.vocab_size, self.text_config.min_frequency
         )
+        self.net = self._build_net().to(self.device)
+        return self._train(train_lines, valid_lines, generator, checkpoint_dir, resume=None)
+
+    @classmethod
+    def resume(cls, path, corpus=None, valid=None, *, epochs: int | None = None, progress: bool = False,
+               checkpoint_dir=None) -> "TextModel":
+        """Continue an interrupted (or finished) training from its model directory.
+
+        The corpus is read again from the paths recorded in ``config.json``
+        unless given; ``epochs`` raises the epoch limit.  On CPU the result is
+        bit-identical to a run that was never interrupted.
+        """
+        model = cls.load(path)
+        state = checkpoint.load_trainer_state(Path(path))
+        data = model.data_sources
+        if corpus is None:
+            if not data.get("corpus"):
+                raise ConfigError(f"{path} was trained on sentences given in Python; pass the corpus to resume().")
+            corpus = [Path(p) for p in data["corpus"]]
+            valid = [Path(p) for p in data["valid"]] if data.get("valid") else None
+        if epochs is not None:
+            model.train_config.epochs = epochs
+            model.train_config.validate()
+        done = len(json.loads(state["history"]))
+        if state["finished"]:
+            if model.train_config.epochs <= done or state["waited"] >= model.train_config.patience:
+                raise ConfigError(
+                    f"the training in {path} already finished after {done} epochs; "
+                    "pass a larger --epochs (and patience) to continue it."
+                )
+            state["finished"] = False
+        model.progress = progress
+        train_lines, valid_lines = model._read_corpus(corpus, valid)
+        model.device = pick_device(model.train_config.device)
+        generator = torch.Generator()
+        model.net.to(model.device)
+        return model._train(train_lines, valid_lines, generator, checkpoint_dir, resume=state)
+
+    def _read_corpus(self, corpus, valid) -> tuple[list[str], list[str]]:
+        cfg = self.train_config
+        lines = load_lines(corpus)
+        self.data_sources = {"corpus": _paths(corpus), "valid": _paths(valid) if valid is not None else None}
+        if valid is not None:
+            return lines, load_lines(valid)
+        return split_lines(lines, cfg.valid_fraction, cfg.seed)
+
+    def _train(self, train_lines, valid_lines, generator, checkpoint_dir, resume) -> "TextModel":
+        cfg = self.train_config
         train_seqs, _ = self._encode(train_lines)
         valid_seqs, valid_last = self._encode(valid_lines)
-        self.net = self._build_net().to(self.device)
         pad = self.net.pad_id
+        sizes = {"train_sentences": len(train_lines), "valid_sentences": len(valid_lines)}
 
         def batches(epoch):
             return sentence_batches(train_seqs, cfg.batch_size, pad, shuffle=True, generator=generator)
@@ -167,15 +238,30 @@ class TextModel:
             x, y = (t.to(self.device) for t in batch)
             return net(x, y)[1]
 
+        def on_epoch(state):
+            self._record(state, sizes)
+            self.save(checkpoint_dir)
+
         evaluate = (lambda net: self._score(valid_seqs, valid_last)) if valid_seqs else None
-        result = fit(self.net, batches, step_loss, evaluate, cfg, headline="perplexity",
-                     progress=self.progress)
-        self.history = result.history
-        best = result.best or (result.history[-1] if result.history else {})
-        self.summary = {k: v for k, v in best.items() if k.startswith("valid_") or k == "epoch"}
-        self.summary.update(epochs_run=len(result.history), seconds=round(result.seconds, 2),
-                            train_sentences=len(train_lines), valid_sentences=len(valid_lines))
+        try:
+            result = fit(self.net, batches, step_loss, evaluate, cfg, generator=generator,
+                         headline="perplexity", progress=self.progress, resume=resume,
+                         on_epoch=on_epoch if checkpoint_dir is not None else None)
+        except TrainingInterrupted as exc:
+            self._record(exc.state, sizes)
+            exc.model = self  # so a caller of resume() can still save it
+            raise
+        self._record(result.state, sizes)
         return self
+
+    def _record(self, state: dict, sizes: dict) -> None:
+        """Keep the trainer state and the summary of the best evaluation so far."""
+        self.trainer_state = state
+        self.history = json.loads(state["history"])
+        best = json.loads(state["best_metrics"]) or (self.history[-1] if self.history else {})
+        self.summary = {k: v for k, v in best.items() if k.startswith("valid_") or k == "epoch"}
+        self.summary.update(epochs_run=len(self.history), seconds=round(state["elapsed"], 2),
+                            finished=bool(state["finished"]), **sizes)
 
     def _build_net(self) -> TextNet:
         vocab = self.tokenizer.get_vocab_size()
@@ -262,9 +348,11 @@ class TextModel:
         for tid, (s, e) in zip(enc.ids, enc.offsets):
             if tid == unk_id and prefix[s:e] not in unknown:
                 unknown.append(prefix[s:e])
-        ids = [self.tokenizer.token_to_id(tk.BOS), *enc.ids]
+        # An RNN reads any length in linear time, but a prompt is cut to its last
+        # MAX_CONTEXT tokens so that memory and latency stay bounded (documented).
+        ids = [self.tokenizer.token_to_id(tk.BOS), *enc.ids[-MAX_CONTEXT:]]
         x = torch.tensor([ids], device=self.device)  # (1, T)
-        logits, _, hidden = self.net(x)
+        logits, _, hidden = self.net(x, last_only=True)
         return logits[0, -1], hidden, unknown
 
     def _banned(self) -> list[int]:
@@ -331,7 +419,7 @@ class TextModel:
                 if word in tk.SENTENCE_END or n_words >= max_words:
                     break
             x = torch.tensor([[tid]], device=self.device)  # (1, 1)
-            step, _, hidden = self.net(x, hidden=hidden)
+            step, _, hidden = self.net(x, hidden=hidden, last_only=True)
             logits = step[0, -1]
         if pieces:
             out.append("".join(pieces))
@@ -347,7 +435,8 @@ class TextModel:
         top = torch.topk(logp, k)
         cand, scores = top.indices, top.values.clone()  # (K,)
         if suffix is not None and suffix.strip():
-            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids + [self.tokenizer.token_to_id(tk.EOS)]
+            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX]
+            tail.append(self.tokenizer.token_to_id(tk.EOS))
             n = cand.numel()
             x = torch.cat([cand[:, None], torch.tensor([tail[:-1]] * n, device=self.device, dtype=torch.long)
                            .reshape(n, len(tail) - 1)], dim=1)  # (K, 1 + S - 1)
@@ -397,6 +486,7 @@ class TextModel:
             "text": self.text_config.to_dict(),
             "train": self.train_config.to_dict(),
             "vocab_size": self.tokenizer.get_vocab_size(),
+            "data": self.data_sources,
             "summary": self.summary,
         }
 
@@ -409,6 +499,8 @@ class TextModel:
             checkpoint.save_weights(tmp / checkpoint.WEIGHTS, self.net.weights())
             tk.save_tokenizer(self.tokenizer, tmp / "tokenizer.json")
             checkpoint.write_metrics(tmp / checkpoint.METRICS, self.history)
+            if self.trainer_state is not None:
+                checkpoint.save_trainer_state(tmp / checkpoint.TRAINER, self.trainer_state)
 
         return checkpoint.write_model_dir(path, write)
 
@@ -433,6 +525,7 @@ class TextModel:
                 f"{path / 'tokenizer.json'} does not match config.json (vocabulary size); retrain the model."
             )
         model.summary = config.get("summary", {})
+        model.data_sources = config.get("data") or {}
         model.device = pick_device(device)
         model.net = model._build_net()
         model.net.load_weights(checkpoint.load_weights(path / checkpoint.WEIGHTS), path / checkpoint.WEIGHTS)

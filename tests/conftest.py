@@ -25,6 +25,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from seqtext import TextModel
 
     model = TextModel(embed=16, hidden=64, epochs=120, patience=120, lr=3e-3, batch_size=4, seed=0,
+                      embed_dropout=0.0, output_dropout=0.0, lr_decay=1.0,
                       device="cpu", valid_fraction=0.0)
     model.fit(TINY_LINES * 4)
     return model.save(tmp_path_factory.mktemp("models") / "tiny")

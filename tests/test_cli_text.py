@@ -51,7 +51,7 @@ def test_train_then_complete_and_evaluate(tmp_path, corpus, monkeypatch):
     assert "model written to runs/tiny" in result.output and "validation perplexity" in result.output
     model_dir = tmp_path / "runs" / "tiny"
     assert sorted(p.name for p in model_dir.iterdir()) == [
-        "config.json", "metrics.jsonl", "model.safetensors", "tokenizer.json"]
+        "config.json", "metrics.jsonl", "model.safetensors", "tokenizer.json", "trainer.pt"]
     model = load(model_dir)
 
     # complete without --model picks the newest model under runs/ and says which on stderr

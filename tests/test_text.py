@@ -113,6 +113,7 @@ def test_untrained_model_refuses_to_complete():
 
 def test_bpe_model_trains_and_completes(tmp_path):
     model = TextModel(tokenizer="bpe", vocab_size=60, embed=16, hidden=64, epochs=120, lr=3e-3,
+                      embed_dropout=0.0, output_dropout=0.0, lr_decay=1.0,
                       batch_size=4, device="cpu", valid_fraction=0.0, patience=120)
     model.fit(TINY_LINES * 4)
     assert model.complete("Mary rides the bicycle, the bicycle is ___") == (

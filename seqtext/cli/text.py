@@ -39,9 +39,11 @@ FRACTION = click.FloatRange(0, 1, max_open=True)
 
 
 @click.command()
-@click.option("--corpus", "corpus", multiple=True, required=True, metavar="PATH",
-              help="Training text: a file, or a directory of .txt files; repeat for several.")
+@click.option("--corpus", "corpus", multiple=True, metavar="PATH",
+              help="Training text: a file, or a directory of .txt files; repeat for several.  [required]")
 @click.option("--valid", "valid", metavar="FILE", help="Validation text (default: a seeded held-out fraction).")
+@click.option("--resume", "resume", metavar="DIR",
+              help="Continue the training saved in DIR (after Ctrl-C or a crash); --epochs raises its limit.")
 @_opt("--valid-fraction", FRACTION, "Share of lines held out when no --valid is given.")
 @click.option("--out", metavar="DIR", help="Model directory to write  [default: runs/<corpus stem>]")
 @_opt("--epochs", POSITIVE, "Upper bound on epochs; early stopping usually ends sooner.")
@@ -68,19 +70,43 @@ FRACTION = click.FloatRange(0, 1, max_open=True)
 @_opt("--threads", POSITIVE, "CPU threads for training.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
-def train(corpus, valid, out, quiet, **options):
-    """Train a next-word model on a sentence corpus (one sentence a line)."""
-    from seqtext.checkpoint import check_output_dir
+@click.pass_context
+def train(ctx, corpus, valid, resume, out, quiet, **options):
+    """Train a next-word model on a sentence corpus (one sentence a line).
+
+    Ctrl-C saves a resumable checkpoint; continue it with --resume DIR.
+    """
+    from seqtext.checkpoint import OutputLock, check_output_dir
     from seqtext.data import corpus_files
     from seqtext.text import TextModel
+    from seqtext.train import TrainingInterrupted
 
-    files = corpus_files(list(corpus))
+    if not corpus and not resume:
+        raise click.UsageError("Missing option '--corpus': give the text to train on (or --resume DIR).")
+    files = corpus_files(list(corpus)) if corpus else None
     valid_files = corpus_files(valid) if valid else None
-    out = Path(out) if out else RUNS / Path(corpus[0]).stem
-    check_output_dir(out)
-    model = TextModel(progress=not quiet, **options)
-    model.fit(files, valid=valid_files)
-    path = model.save(out)
+    if resume:
+        out = Path(resume)
+    else:
+        out = Path(out) if out else RUNS / Path(corpus[0]).stem
+        check_output_dir(out)
+    with OutputLock(out):
+        try:
+            if resume:
+                given = ctx.get_parameter_source("epochs") == click.core.ParameterSource.COMMANDLINE
+                model = TextModel.resume(out, files, valid_files, epochs=options["epochs"] if given else None,
+                                         progress=not quiet, checkpoint_dir=out)
+            else:
+                model = TextModel(progress=not quiet, **options)
+                model.fit(files, valid=valid_files, checkpoint_dir=out)
+        except TrainingInterrupted as exc:
+            model = getattr(exc, "model", None) or model
+            model.save(out)
+            state = model.trainer_state
+            note(f"interrupted: saved a resumable checkpoint in {out} (epoch {state['epoch']}, "
+                 f"{state['batches_done']} batches into it); resume with: seqtext train --resume {out}")
+            ctx.exit(130)
+        path = model.save(out)
     s = model.summary
     click.echo(f"model written to {path}")
     if "valid_perplexity" in s:
