@@ -248,3 +248,35 @@ def test_trainer_state_is_loaded_without_code(tmp_path, corpus):
     (out / "trainer.pt").write_bytes(b"garbage")
     r = CliRunner().invoke(cli, ["train", "--resume", str(out)])
     assert r.exit_code == 1 and "trainer.pt is corrupted" in r.output
+
+
+def test_one_megabyte_prompt_is_read_from_its_last_tokens(tiny_model):
+    from seqtext.text import MAX_CONTEXT
+
+    filler = "Mary rides the bicycle, the car is hers. " * 25_000  # ~1 MB
+    prompt = filler + "John drives the car, the car is ___"
+    assert len(prompt) > 1_000_000
+    out = tiny_model.complete(prompt)
+    assert out.startswith(prompt[:-3]) and len(out.words) == 1
+    # the rule: only the last MAX_CONTEXT tokens before the blank are read, so text further back
+    # changes nothing
+    other = "We drive the car, the car is ours. " * 25_000 + filler + "John drives the car, the car is ___"
+    assert tiny_model.next_words(other, 3) == tiny_model.next_words(prompt, 3)
+    assert MAX_CONTEXT < len(filler.split())
+
+
+def test_ten_megabyte_single_line_corpus_is_cut_into_bounded_pieces(tmp_path):
+    from seqtext.data import MAX_LINE_CHARS, load_lines
+
+    words = " ".join(TINY_LINES)
+    path = tmp_path / "one-line.txt"
+    path.write_text((words + " ") * (10_000_000 // (len(words) + 1)), encoding="utf-8")
+    assert path.stat().st_size > 9_900_000
+    lines = load_lines(path)
+    assert max(len(line) for line in lines) <= MAX_LINE_CHARS
+    assert sum(len(line) + 1 for line in lines) >= path.stat().st_size - len(lines)  # no text lost
+    # and a 1 MB single line trains end to end
+    small = tmp_path / "small.txt"
+    small.write_text((words + " ") * (1_000_000 // (len(words) + 1)), encoding="utf-8")
+    model = TextModel(embed=8, hidden=8, epochs=1, batch_size=64, device="cpu").fit(small)
+    assert model.summary["train_sentences"] + model.summary["valid_sentences"] > 400
