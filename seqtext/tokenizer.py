@@ -23,6 +23,10 @@ SPECIALS = [PAD, UNK, BOS, EOS]
 WORD_END = "</w>"  # BPE: a token carrying this suffix ends a word
 
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
+# Special-token strings already in a corpus (PTB writes "<unk>") are removed from
+# the training text: the pre-tokenizer would otherwise teach the vocabulary
+# "<", "unk" and ">" as words that no encoded input ever produces.
+_SPECIAL_RE = re.compile("|".join(re.escape(t) for t in SPECIALS))
 _NO_SPACE_BEFORE = set(".,;:!?)]}%…'’\"")
 _NO_SPACE_AFTER = set("([{$'’\"")
 SENTENCE_END = {".", "!", "?", "…"}
@@ -60,7 +64,7 @@ def train_tokenizer(
         )
     else:
         raise ConfigError(f"tokenizer must be 'word' or 'bpe', got {kind!r}.")
-    tok.train_from_iterator(lines, trainer=trainer)
+    tok.train_from_iterator((_SPECIAL_RE.sub(" ", line) for line in lines), trainer=trainer)
     if tok.get_vocab_size() <= len(SPECIALS):
         raise DataError("the corpus has no words to learn a vocabulary from; give it some text.")
     return tok

@@ -68,3 +68,10 @@ def test_empty_corpus_and_bad_file(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(CheckpointError, match="tokenizer.json"):
         tk.load_tokenizer(bad)
+
+
+def test_special_strings_in_the_corpus_do_not_become_words():
+    tok = tk.train_tokenizer(["the <unk> rose", "a <unk> fell </s>"])
+    vocab = tok.get_vocab()
+    assert "<" not in vocab and "unk" not in vocab and ">" not in vocab
+    assert tok.encode("the <unk> rose", add_special_tokens=False).ids[1] == tok.token_to_id(tk.UNK)
