@@ -74,11 +74,14 @@ TEXT_DEFAULTS = {
     "vocab_size": 8000,
     "min_frequency": 1,
     "tie_weights": False,
+    "mode": "auto",  # sentence | stream | auto (stream for running text: seqtext.stream.detect_mode)
+    "bptt": 35,  # stream mode: tokens per truncated-BPTT window
     "embed_dropout": 0.1,
     "output_dropout": 0.3,
     "epochs": 30,
     "batch_size": 16,
     "lr": 2e-3,
+    "weight_decay": 0.0,
     "clip": 1.0,
     "lr_decay": 0.5,
     "patience": 4,
@@ -127,6 +130,8 @@ class TextConfig(_Config):
     tie_weights: bool = False  # share embedding and output matrices (needs embed == hidden)
     embed_dropout: float = 0.0  # dropout on embeddings
     output_dropout: float = 0.0  # dropout on the core's outputs before the softmax head
+    mode: str = "sentence"  # sentence (padded lines) | stream (running text) | auto (decided at fit)
+    bptt: int = 35  # stream mode: tokens per truncated-BPTT window
 
     def validate(self) -> None:
         _positive_int("embedding size", self.embed_size)
@@ -134,6 +139,9 @@ class TextConfig(_Config):
         _positive_int("minimum frequency", self.min_frequency)
         _fraction("embedding dropout", self.embed_dropout)
         _fraction("output dropout", self.output_dropout)
+        _positive_int("bptt", self.bptt)
+        if self.mode not in ("auto", "sentence", "stream"):
+            raise ConfigError(f"mode must be auto, sentence or stream, got {self.mode!r}.")
         if self.tokenizer not in ("word", "bpe"):
             raise ConfigError(f"tokenizer must be 'word' or 'bpe', got {self.tokenizer!r}.")
 

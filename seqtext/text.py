@@ -19,11 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqtext import checkpoint
+from seqtext import checkpoint, stream
 from seqtext import tokenizer as tk
 from seqtext.config import TEXT_DEFAULTS, CoreConfig, TextConfig, TrainConfig
-from seqtext.core import RecurrentCore
-from seqtext.data import load_lines, sentence_batches, split_lines
+from seqtext.core import RecurrentCore, detach_hidden
+from seqtext.data import corpus_files, load_lines, sentence_batches, split_lines
 from seqtext.decoding import check_sampling, choose, is_sampling
 from seqtext.errors import CheckpointError, ConfigError, DataError
 from seqtext.train import TrainingInterrupted, fit, pick_device, seed_everything
@@ -120,8 +120,8 @@ class TextModel:
 
         embed, hidden, layers, nonlinearity (tanh|relu), dropout, cell
         (rnn|gru|lstm), tokenizer (word|bpe), vocab_size, min_frequency,
-        tie_weights, embed_dropout, output_dropout, epochs, batch_size, lr,
-        clip, lr_decay, patience, seed, device (auto|cpu|cuda|mps), valid_fraction.
+        tie_weights, embed_dropout, output_dropout, mode (auto|sentence|stream), bptt, epochs, batch_size, lr,
+        weight_decay, clip, lr_decay, patience, seed, device (auto|cpu|cuda|mps), valid_fraction.
         ``progress`` shows a progress bar while fitting.
         """
         unknown = sorted(set(options) - set(TEXT_DEFAULTS))
@@ -132,9 +132,10 @@ class TextModel:
                           nonlinearity=o["nonlinearity"], dropout=o["dropout"], cell=o["cell"])
         text = TextConfig(embed_size=o["embed"], tokenizer=o["tokenizer"], vocab_size=o["vocab_size"],
                           min_frequency=o["min_frequency"], tie_weights=o["tie_weights"],
-                          embed_dropout=o["embed_dropout"], output_dropout=o["output_dropout"])
+                          embed_dropout=o["embed_dropout"], output_dropout=o["output_dropout"],
+                          mode=o["mode"], bptt=o["bptt"])
         train = TrainConfig(epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"], clip=o["clip"],
-                            lr_decay=o["lr_decay"],
+                            lr_decay=o["lr_decay"], weight_decay=o["weight_decay"],
                             patience=o["patience"], seed=o["seed"], device=o["device"],
                             valid_fraction=o["valid_fraction"], threads=o["threads"])
         self._init(core, text, train)
@@ -165,21 +166,22 @@ class TextModel:
     def fit(self, corpus, valid=None, *, checkpoint_dir=None) -> "TextModel":
         """Train on a corpus (path, list of paths, or list of sentences); returns self.
 
+        Sentence mode pads each line into its own row; stream mode (running
+        text, see ``seqtext.stream``) reads the corpus as B parallel streams in
+        BPTT windows with the hidden state carried across them.  ``mode="auto"``
+        picks by the corpus (``stream.detect_mode``).
+
         With ``checkpoint_dir``, the model directory is written there after
         every epoch (atomically, with the trainer state for ``resume``).
         Ctrl-C raises :class:`~seqtext.train.TrainingInterrupted` after the
         current batch; the model then holds the best weights so far, and
         ``save()`` writes a directory that ``TextModel.resume`` continues.
         """
-        cfg = self.train_config
-        train_lines, valid_lines = self._read_corpus(corpus, valid)
-        self.device = pick_device(cfg.device)
-        generator = seed_everything(cfg.seed)
-        self.tokenizer = tk.train_tokenizer(
-            train_lines, self.text_config.tokenizer, self.text_config.vocab_size, self.text_config.min_frequency
-        )
+        self.device = pick_device(self.train_config.device)
+        generator = seed_everything(self.train_config.seed)
+        data = self._prepare(corpus, valid, train_tokenizer=True)
         self.net = self._build_net().to(self.device)
-        return self._train(train_lines, valid_lines, generator, checkpoint_dir, resume=None)
+        return self._train(data, generator, checkpoint_dir, resume=None)
 
     @classmethod
     def resume(cls, path, corpus=None, valid=None, *, epochs: int | None = None, progress: bool = False,
@@ -187,8 +189,9 @@ class TextModel:
         """Continue an interrupted (or finished) training from its model directory.
 
         The corpus is read again from the paths recorded in ``config.json``
-        unless given; ``epochs`` raises the epoch limit.  On CPU the result is
-        bit-identical to a run that was never interrupted.
+        unless given; ``epochs`` raises the epoch limit.  On CPU a sentence-mode
+        run ends bit-identical to one that was never interrupted (stream mode
+        restarts the carried hidden state at the resume point).
         """
         model = cls.load(path)
         state = checkpoint.load_trainer_state(Path(path))
@@ -210,39 +213,50 @@ class TextModel:
                 )
             state["finished"] = False
         model.progress = progress
-        train_lines, valid_lines = model._read_corpus(corpus, valid)
         model.device = pick_device(model.train_config.device)
-        generator = torch.Generator()
         model.net.to(model.device)
-        return model._train(train_lines, valid_lines, generator, checkpoint_dir, resume=state)
+        prepared = model._prepare(corpus, valid, train_tokenizer=False)
+        return model._train(prepared, torch.Generator(), checkpoint_dir, resume=state)
 
-    def _read_corpus(self, corpus, valid) -> tuple[list[str], list[str]]:
-        cfg = self.train_config
-        lines = load_lines(corpus)
+    def _prepare(self, corpus, valid, train_tokenizer: bool) -> dict:
+        """Read the corpus in this model's mode (resolving ``auto``), training the tokenizer if asked."""
+        cfg, text = self.train_config, self.text_config
         self.data_sources = {"corpus": _paths(corpus), "valid": _paths(valid) if valid is not None else None}
+        if text.mode == "auto":
+            text.mode = "stream" if self.data_sources["corpus"] and stream.detect_mode(corpus) == "stream" \
+                else "sentence"
+        if text.mode == "sentence":
+            lines = load_lines(corpus)
+            if valid is not None:
+                train_lines, valid_lines = lines, load_lines(valid)
+            else:
+                train_lines, valid_lines = split_lines(lines, cfg.valid_fraction, cfg.seed)
+            if train_tokenizer:
+                self.tokenizer = tk.train_tokenizer(train_lines, text.tokenizer, text.vocab_size, text.min_frequency)
+            return {"train_lines": train_lines, "valid_lines": valid_lines}
+        if self.data_sources["corpus"] is None:
+            raise ConfigError("stream mode reads files; give the corpus as a path, or use mode='sentence'.")
+        files = corpus_files(corpus)
+        if train_tokenizer:
+            self.tokenizer = tk.train_tokenizer(stream.iter_lines(files), text.tokenizer, text.vocab_size,
+                                                text.min_frequency)
+        ids = stream.encode_corpus(files, self.tokenizer).ids  # (N,) memory-mapped
         if valid is not None:
-            return lines, load_lines(valid)
-        return split_lines(lines, cfg.valid_fraction, cfg.seed)
+            return {"train_ids": ids, "valid_ids": stream.encode_corpus(corpus_files(valid), self.tokenizer).ids}
+        cut = len(ids) - int(len(ids) * cfg.valid_fraction)  # the tail: no window crosses the split
+        return {"train_ids": ids[:cut], "valid_ids": ids[cut:]}
 
-    def _train(self, train_lines, valid_lines, generator, checkpoint_dir, resume) -> "TextModel":
+    def _train(self, data: dict, generator, checkpoint_dir, resume) -> "TextModel":
         cfg = self.train_config
-        train_seqs, _ = self._encode(train_lines)
-        valid_seqs, valid_last = self._encode(valid_lines)
-        pad = self.net.pad_id
-        sizes = {"train_sentences": len(train_lines), "valid_sentences": len(valid_lines)}
-
-        def batches(epoch):
-            return sentence_batches(train_seqs, cfg.batch_size, pad, shuffle=True, generator=generator)
-
-        def step_loss(net, batch):
-            x, y = (t.to(self.device) for t in batch)
-            return net(x, y)[1]
+        if "train_lines" in data:
+            batches, step_loss, evaluate, sizes = self._sentence_plan(data, generator)
+        else:
+            batches, step_loss, evaluate, sizes = self._stream_plan(data)
 
         def on_epoch(state):
             self._record(state, sizes)
             self.save(checkpoint_dir)
 
-        evaluate = (lambda net: self._score(valid_seqs, valid_last)) if valid_seqs else None
         try:
             result = fit(self.net, batches, step_loss, evaluate, cfg, generator=generator,
                          headline="perplexity", progress=self.progress, resume=resume,
@@ -253,6 +267,60 @@ class TextModel:
             raise
         self._record(result.state, sizes)
         return self
+
+    def _sentence_plan(self, data: dict, generator):
+        cfg = self.train_config
+        train_seqs, _ = self._encode(data["train_lines"])
+        valid_seqs, valid_last = self._encode(data["valid_lines"])
+        pad = self.net.pad_id
+        sizes = {"train_sentences": len(train_seqs), "valid_sentences": len(valid_seqs)}
+
+        def batches(epoch):
+            return sentence_batches(train_seqs, cfg.batch_size, pad, shuffle=True, generator=generator)
+
+        def step_loss(net, batch):
+            x, y = (t.to(self.device) for t in batch)
+            return net(x, y)[1]
+
+        evaluate = (lambda net: self._score(valid_seqs, valid_last)) if valid_seqs else None
+        return batches, step_loss, evaluate, sizes
+
+    def _stream_plan(self, data: dict):
+        cfg, bptt = self.train_config, self.text_config.bptt
+        streams = stream.batchify(data["train_ids"], cfg.batch_size)  # (B, N)
+        carried = {"hidden": None}
+        sizes = {"train_tokens": len(data["train_ids"]), "valid_tokens": len(data["valid_ids"])}
+
+        def batches(epoch):
+            carried["hidden"] = None  # each epoch reads the streams from their start
+            return stream.bptt_windows(streams, bptt)
+
+        def step_loss(net, batch):
+            x, y = (t.to(self.device) for t in batch)  # (B, T)
+            _, loss, hidden = net(x, y, hidden=detach_hidden(carried["hidden"]))
+            carried["hidden"] = hidden
+            return loss
+
+        evaluate = (lambda net: self._score_stream(data["valid_ids"])) if len(data["valid_ids"]) > 1 else None
+        return batches, step_loss, evaluate, sizes
+
+    @torch.no_grad()
+    def _score_stream(self, ids, batch_size: int = 10) -> dict:
+        """Loss, perplexity and next-word accuracy over a token stream, state carried across windows."""
+        net = self.net
+        was_training = net.training
+        net.eval()
+        streams = stream.batchify(ids, min(batch_size, max(1, (len(ids) - 1) // 2)))
+        nll, tokens, correct, hidden = 0.0, 0, 0, None
+        for x, y in stream.bptt_windows(streams, self.text_config.bptt):
+            x, y = x.to(self.device), y.to(self.device)  # (B, T)
+            logits, _, hidden = net(x, hidden=hidden)  # (B, T, V)
+            nll += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
+            tokens += y.numel()
+            correct += int((logits.argmax(-1) == y).sum())
+        net.train(was_training)
+        loss = nll / max(tokens, 1)
+        return {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct / max(tokens, 1)}
 
     def _record(self, state: dict, sizes: dict) -> None:
         """Keep the trainer state and the summary of the best evaluation so far."""
@@ -321,6 +389,9 @@ class TextModel:
     def evaluate(self, corpus) -> dict:
         """Perplexity, next-word accuracy and last-word accuracy on a corpus."""
         self._require_trained()
+        if self.text_config.mode == "stream":
+            ids = stream.encode_corpus(corpus_files(corpus), self.tokenizer).ids
+            return {**self._score_stream(ids), "tokens": len(ids)}
         lines = load_lines(corpus)
         seqs, last = self._encode(lines)
         metrics = self._score(seqs, last)

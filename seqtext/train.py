@@ -227,6 +227,7 @@ class _Loop:
             if bar is not None:
                 bar.close()
         self.finished = True
+        self.elapsed = time.perf_counter() - start
         self._load_best()
         self.net.eval()
         result.history, result.best = self.history, self.best_metrics

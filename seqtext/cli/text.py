@@ -56,12 +56,16 @@ FRACTION = click.FloatRange(0, 1, max_open=True)
 @_opt("--dropout", FRACTION, "Dropout between stacked layers.")
 @_opt("--embed-dropout", FRACTION, "Dropout on the embeddings.")
 @_opt("--output-dropout", FRACTION, "Dropout on the core's outputs.")
+@_opt("--mode", click.Choice(["auto", "sentence", "stream"]),
+      "sentence: one padded row per line; stream: running text in BPTT windows; auto: by corpus size.")
+@_opt("--bptt", POSITIVE, "Stream mode: tokens per truncated-BPTT window.")
 @_opt("--cell", click.Choice(["rnn", "gru", "lstm"]), "Recurrent cell; rnn is nn.RNN.")
 @click.option("--tie-weights/--no-tie-weights", default=TEXT_DEFAULTS["tie_weights"], show_default=True,
               help="Share embedding and output weights (needs --embed equal to --hidden).")
 @_opt("--tokenizer", click.Choice(["word", "bpe"]), "Word-level vocabulary or BPE subwords.")
 @_opt("--vocab-size", click.IntRange(min=8), "Largest vocabulary (the BPE target size).")
 @_opt("--min-frequency", POSITIVE, "Words seen fewer times become <unk>.")
+@_opt("--weight-decay", click.FloatRange(min=0), "L2 penalty on the weights (Adam).")
 @_opt("--clip", click.FloatRange(min=0, min_open=True), "Gradient-norm clipping threshold.")
 @_opt("--lr-decay", click.FloatRange(0, 1, min_open=True), "Learning-rate factor when validation loss stalls.")
 @_opt("--patience", POSITIVE, "Epochs without validation improvement before stopping.")
@@ -109,10 +113,14 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
         path = model.save(out)
     s = model.summary
     click.echo(f"model written to {path}")
-    if "valid_perplexity" in s:
+    if "valid_last_word_accuracy" in s:
         click.echo(f"validation perplexity {s['valid_perplexity']:.3f}, "
                    f"last-word accuracy {100 * s['valid_last_word_accuracy']:.1f}% "
                    f"({s['valid_sentences']} sentences, {s['epochs_run']} epochs, {s['seconds']:.1f} s)")
+    elif "valid_perplexity" in s:
+        click.echo(f"validation perplexity {s['valid_perplexity']:.3f}, next-word accuracy "
+                   f"{100 * s['valid_accuracy']:.1f}% ({s['valid_tokens']} tokens, {s['epochs_run']} epochs, "
+                   f"{s['seconds']:.1f} s)")
     else:
         click.echo("no validation text (the corpus has a single line); metrics were not computed")
 
@@ -207,11 +215,12 @@ def evaluate(model, corpus, as_json):
     if as_json:
         echo_json(metrics)
         return
-    click.echo(f"perplexity          {metrics['perplexity']:.3f}")
-    click.echo(f"next-word accuracy  {100 * metrics['accuracy']:.2f}%")
-    click.echo(f"last-word accuracy  {100 * metrics['last_word_accuracy']:.2f}%")
-    click.echo(f"sentences           {metrics['sentences']}")
-    click.echo(f"tokens              {metrics['tokens']}")
+    labels = [("perplexity", "perplexity", "{:.3f}"), ("accuracy", "next-word accuracy", "{:.2%}"),
+              ("last_word_accuracy", "last-word accuracy", "{:.2%}"), ("sentences", "sentences", "{}"),
+              ("tokens", "tokens", "{}")]
+    for key, label, fmt in labels:
+        if key in metrics:
+            click.echo(f"{label:<20}{fmt.format(metrics[key])}")
 
 
 COMMANDS = [train, complete, evaluate]

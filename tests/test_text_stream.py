@@ -1,0 +1,69 @@
+"""Stream-mode training through TextModel, and generation in O(n)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from seqtext import TextModel, load
+from seqtext.core import RecurrentCore
+
+from conftest import TINY_LINES
+
+
+@pytest.fixture
+def running_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQTEXT_CACHE", str(tmp_path / "cache"))
+    rng = random.Random(0)
+    path = tmp_path / "running.txt"
+    path.write_text("\n".join(rng.choice(TINY_LINES) for _ in range(600)) + "\n", encoding="utf-8")
+    return path
+
+
+def test_stream_mode_trains_and_perplexity_falls(running_text, tmp_path):
+    model = TextModel(mode="stream", embed=16, hidden=32, batch_size=4, bptt=12, epochs=4, lr=1e-2,
+                      embed_dropout=0.0, output_dropout=0.0, device="cpu", patience=10)
+    model.fit(running_text, checkpoint_dir=tmp_path / "m")
+    ppl = [row["valid_perplexity"] for row in model.history]
+    vocab = model.tokenizer.get_vocab_size()
+    assert ppl[-1] < ppl[0] and ppl[-1] < 2.0 < vocab, ppl  # uniform guessing would be ~vocab
+    assert model.text_config.mode == "stream" and model.summary["train_tokens"] > 5000
+    back = load(tmp_path / "m")
+    assert back.text_config.mode == "stream"
+    metrics = back.evaluate(running_text)
+    assert metrics["perplexity"] < 4.0 and "last_word_accuracy" not in metrics
+    assert back.complete("Mary rides the bicycle, the bicycle is ___").endswith(("hers.", "his.", "mine.", "ours."))
+
+
+def test_auto_mode_picks_sentence_mode_for_a_sentence_corpus(tmp_path):
+    path = tmp_path / "s.txt"
+    path.write_text("\n".join(TINY_LINES))
+    model = TextModel(embed=8, hidden=8, epochs=1, device="cpu").fit(path)
+    assert model.text_config.mode == "sentence"
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_cells_are_interchangeable_through_the_core(cell, tmp_path):
+    model = TextModel(cell=cell, embed=8, hidden=16, epochs=2, device="cpu", valid_fraction=0.0)
+    model.fit(TINY_LINES * 3)
+    back = load(model.save(tmp_path / cell))
+    assert back.core_config.cell == cell
+    assert back.complete("Mary rides") == model.complete("Mary rides")
+
+
+def test_generation_is_linear_in_length(tiny_model, monkeypatch):
+    """Each generated token costs one core call over one new token: the prefix is never re-read."""
+    calls = []
+    original = RecurrentCore.forward
+
+    def counting(self, x, hidden=None):
+        calls.append(x.shape[1])
+        return original(self, x, hidden)
+
+    monkeypatch.setattr(RecurrentCore, "forward", counting)
+    out = tiny_model.complete("Mary", words=40)
+    generated = len(tiny_model.tokenizer.encode(out[len("Mary"):], add_special_tokens=False).ids)
+    assert calls[0] == 2  # <s> mary, read once
+    assert all(n == 1 for n in calls[1:])
+    assert len(calls) <= generated + 1
