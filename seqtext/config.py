@@ -92,6 +92,33 @@ TEXT_DEFAULTS = {
 }
 
 
+def read_options_file(path) -> dict:
+    """Options from a TOML (``.toml``) or JSON file, with dashes in keys read as underscores."""
+    import json
+    from pathlib import Path
+
+    from seqtext.errors import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"the config file {path} does not exist; check the path.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".toml":
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
+            data = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        raise DataError(f"{path} is not valid {path.suffix.lstrip('.') or 'JSON'} ({exc}); fix its syntax.") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path} must hold a table of options, not {type(data).__name__}.")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
 @dataclass
 class CoreConfig(_Config):
     """The recurrent core shared by the text and the series adapters."""

@@ -163,7 +163,7 @@ class TextModel:
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, corpus, valid=None, *, checkpoint_dir=None) -> "TextModel":
+    def fit(self, corpus, valid=None, *, checkpoint_dir=None, callback=None) -> "TextModel":
         """Train on a corpus (path, list of paths, or list of sentences); returns self.
 
         Sentence mode pads each line into its own row; stream mode (running
@@ -176,12 +176,14 @@ class TextModel:
         Ctrl-C raises :class:`~seqtext.train.TrainingInterrupted` after the
         current batch; the model then holds the best weights so far, and
         ``save()`` writes a directory that ``TextModel.resume`` continues.
+        ``callback(model, metrics)`` is called after every epoch, with the
+        best weights so far in the model.
         """
         self.device = pick_device(self.train_config.device)
         generator = seed_everything(self.train_config.seed)
         data = self._prepare(corpus, valid, train_tokenizer=True)
         self.net = self._build_net().to(self.device)
-        return self._train(data, generator, checkpoint_dir, resume=None)
+        return self._train(data, generator, checkpoint_dir, resume=None, callback=callback)
 
     @classmethod
     def resume(cls, path, corpus=None, valid=None, *, epochs: int | None = None, progress: bool = False,
@@ -246,7 +248,7 @@ class TextModel:
         cut = len(ids) - int(len(ids) * cfg.valid_fraction)  # the tail: no window crosses the split
         return {"train_ids": ids[:cut], "valid_ids": ids[cut:]}
 
-    def _train(self, data: dict, generator, checkpoint_dir, resume) -> "TextModel":
+    def _train(self, data: dict, generator, checkpoint_dir, resume, callback=None) -> "TextModel":
         cfg = self.train_config
         if "train_lines" in data:
             batches, step_loss, evaluate, sizes = self._sentence_plan(data, generator)
@@ -255,12 +257,15 @@ class TextModel:
 
         def on_epoch(state):
             self._record(state, sizes)
-            self.save(checkpoint_dir)
+            if checkpoint_dir is not None:
+                self.save(checkpoint_dir)
+            if callback is not None:
+                callback(self, self.history[-1])
 
         try:
             result = fit(self.net, batches, step_loss, evaluate, cfg, generator=generator,
                          headline="perplexity", progress=self.progress, resume=resume,
-                         on_epoch=on_epoch if checkpoint_dir is not None else None)
+                         on_epoch=on_epoch if checkpoint_dir is not None or callback is not None else None)
         except TrainingInterrupted as exc:
             self._record(exc.state, sizes)
             exc.model = self  # so a caller of resume() can still save it

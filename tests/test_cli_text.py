@@ -223,3 +223,46 @@ def test_complete_bad_prompt(tiny_model_dir, prompt, fragment):
 
 def test_complete_needs_prompt_or_file(tiny_model_dir):
     assert_clean_failure(run(["complete", "--model", str(tiny_model_dir)]), "PROMPT")
+
+
+def test_config_file_sets_options_and_flags_override(tmp_path, corpus):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'corpus = "{corpus}"\nout = "{tmp_path / "m"}"\nhidden = 12\nembed = 6\n'
+                   'batch-size = 4\nepochs = 1\nnonlinearity = "relu"\nquiet = true\ndevice = "cpu"\n')
+    r = run(["train", "--config", str(cfg), "--embed", "5"])
+    assert r.exit_code == 0, r.output
+    model = load(tmp_path / "m")
+    assert model.core_config.hidden_size == 12 and model.core_config.nonlinearity == "relu"
+    assert model.text_config.embed_size == 5  # the flag wins over the file
+    assert model.train_config.batch_size == 4
+    as_json = tmp_path / "run.json"
+    as_json.write_text(json.dumps({"corpus": [str(corpus)], "out": str(tmp_path / "j"), "hidden": 7, "epochs": 1,
+                                   "quiet": True, "device": "cpu"}))
+    assert run(["train", "--config", str(as_json)]).exit_code == 0
+    assert load(tmp_path / "j").core_config.hidden_size == 7
+
+
+@pytest.mark.parametrize("content, fragment", [("hiden = 3", "unknown option 'hiden'"), ("x = [", "not valid toml"),
+                                               ("hidden = 0", "0 is not in the range")])
+def test_bad_config_files(tmp_path, corpus, content, fragment):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(content)
+    r = run(["train", "--config", str(cfg), "--corpus", str(corpus), "--out", str(tmp_path / "m")])
+    assert_clean_failure(r, fragment)
+    assert r.exit_code == 2 and not (tmp_path / "m").exists()
+    assert_clean_failure(run(["train", "--config", str(tmp_path / "none.toml")]), "does not exist")
+
+
+def test_shipped_ptb_configs_are_valid():
+    from pathlib import Path
+
+    from seqtext.config import TEXT_DEFAULTS, read_options_file
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    for path in sorted(root.glob("*.toml")):
+        options = read_options_file(path)
+        assert set(options) - set(TEXT_DEFAULTS) <= {"corpus", "valid", "out"}, path
+        kwargs = {k: v for k, v in options.items() if k in TEXT_DEFAULTS}
+        from seqtext import TextModel
+
+        TextModel(**kwargs)  # validates every value

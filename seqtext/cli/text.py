@@ -28,6 +28,27 @@ def _resolve_model(model: str | None) -> Path:
     return found
 
 
+def _load_config(ctx, param, value):
+    """``--config FILE``: a TOML or JSON table of train options; the command line still wins."""
+    if value is None:
+        return None
+    from seqtext.config import read_options_file
+
+    try:
+        options = read_options_file(value)
+    except Exception as exc:  # ConfigError / DataError with a one-sentence message
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    names = {p.name for p in ctx.command.params if p.name not in ("config",)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise click.BadParameter(f"{value} sets unknown option {unknown[0]!r}; see seqtext train --help.",
+                                 ctx=ctx, param=param)
+    if "corpus" in options and isinstance(options["corpus"], str):
+        options["corpus"] = [options["corpus"]]
+    ctx.default_map = {**(ctx.default_map or {}), **options}
+    return value
+
+
 def _opt(name, kind, help=None, **extra):
     """A train option whose default comes from TEXT_DEFAULTS (one source of truth)."""
     key = name.lstrip("-").replace("-", "_")
@@ -39,6 +60,8 @@ FRACTION = click.FloatRange(0, 1, max_open=True)
 
 
 @click.command()
+@click.option("--config", "config", metavar="FILE", is_eager=True, expose_value=False, callback=_load_config,
+              help="TOML or JSON file of train options (keys as below, e.g. hidden = 200); flags override it.")
 @click.option("--corpus", "corpus", multiple=True, metavar="PATH",
               help="Training text: a file, or a directory of .txt files; repeat for several.  [required]")
 @click.option("--valid", "valid", metavar="FILE", help="Validation text (default: a seeded held-out fraction).")
