@@ -417,19 +417,14 @@ class TextModel:
         return prompt, None
 
     def _prefix_state(self, prefix: str):
-        """Run <s> + prefix through the net: (logits of the next token (V,), hidden, unknown words)."""
+        """Run <s> + prefix through the net: (logits of the next token (V,), hidden)."""
         enc = self.tokenizer.encode(prefix, add_special_tokens=False)
-        unk_id = self.tokenizer.token_to_id(tk.UNK)
-        unknown = []
-        for tid, (s, e) in zip(enc.ids, enc.offsets):
-            if tid == unk_id and prefix[s:e] not in unknown:
-                unknown.append(prefix[s:e])
         # An RNN reads any length in linear time, but a prompt is cut to its last
         # MAX_CONTEXT tokens so that memory and latency stay bounded (documented).
         ids = [self.tokenizer.token_to_id(tk.BOS), *enc.ids[-MAX_CONTEXT:]]
         x = torch.tensor([ids], device=self.device)  # (1, T)
         logits, _, hidden = self.net(x, last_only=True)
-        return logits[0, -1], hidden, unknown
+        return logits[0, -1], hidden
 
     def _banned(self) -> list[int]:
         return [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
@@ -459,7 +454,8 @@ class TextModel:
         generator = None
         if seed is not None:
             generator = torch.Generator().manual_seed(seed)
-        logits, hidden, unknown = self._prefix_state(prefix)
+        logits, hidden = self._prefix_state(prefix)
+        unknown = self.unknown_words(prompt)
         sample = dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
         if suffix is not None and suffix.strip():
             word = self._fill(logits, hidden, suffix, sample)
@@ -514,9 +510,9 @@ class TextModel:
             tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX]
             tail.append(self.tokenizer.token_to_id(tk.EOS))
             n = cand.numel()
-            x = torch.cat([cand[:, None], torch.tensor([tail[:-1]] * n, device=self.device, dtype=torch.long)
-                           .reshape(n, len(tail) - 1)], dim=1)  # (K, 1 + S - 1)
-            y = torch.tensor([tail] * n, device=self.device)  # (K, S)
+            tail = torch.tensor(tail, device=self.device)  # (S,)
+            x = torch.cat([cand[:, None], tail[:-1].expand(n, -1)], dim=1)  # (K, S): candidate, then the suffix
+            y = tail.expand(n, -1)  # (K, S): the suffix, then </s>
             h = hidden.expand(-1, n, -1).contiguous() if not isinstance(hidden, tuple) else tuple(
                 t.expand(-1, n, -1).contiguous() for t in hidden)
             out, _, _ = self.net(x, hidden=h)  # (K, S, V)
@@ -542,13 +538,14 @@ class TextModel:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ConfigError(f"k must be a whole number of at least 1, got {k!r}.")
         prefix, suffix = self._parse_prompt(prompt)
-        logits, hidden, _ = self._prefix_state(prefix)
+        logits, hidden = self._prefix_state(prefix)
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
         cand, probs = self._candidates(logits, hidden, suffix, pool)
         ranked = sorted(zip(cand, probs.tolist()), key=lambda p: -p[1])[:k]
         return [(tk.token_text(self.tokenizer.id_to_token(i)), float(p)) for i, p in ranked]
 
     def unknown_words(self, prompt: str) -> list[str]:
+        """Words of the prompt outside the vocabulary, in order, once each."""
         self._require_trained()
         return tk.unknown_words(self.tokenizer, prompt.replace(BLANK, " "))
 

@@ -27,6 +27,9 @@ def _register() -> None:
 
     for command in text.COMMANDS:
         cli.add_command(command)
+    from seqtext.cli import series
+
+    cli.add_command(series.forecast)
     from seqtext.cli import theory
 
     cli.add_command(theory.theory)

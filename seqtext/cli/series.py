@@ -138,7 +138,7 @@ def predict(model, csv_path, steps, fill, as_json, plot):
 
     _check_plot(plot)
     forecaster = _load(model, fill)
-    table = forecaster.read(Path(csv_path)) if csv_path else forecaster._tail_table()
+    table = forecaster.read(Path(csv_path) if csv_path else None)
     steps = steps or forecaster.series_config.horizon
     values = forecaster.predict(steps, history=table)
     dates = _forecast_dates(table, steps, future_dates)
@@ -196,6 +196,9 @@ def evaluate(model, csv_path, holdout, season, fill, as_json, plot):
         "one_step": forecast_metrics(one_step["actual"], one_step["forecast"], one_step["history"], season),
     }
     target = forecaster.series_config.target
+    if forecaster.seen_in_training(table, origin):
+        note(f"note: the model was trained on values up to {forecaster.tail['dates'][-1]}, so it has seen the "
+             "held-out values; train it without them for an honest score")
     if plot:
         plot_forecast(plot, rollout["history"], rollout["forecast"], actual=rollout["actual"],
                       dates=table.dates, title=f"{target}: last {n_hold} values held out")
