@@ -60,9 +60,11 @@ class _Config:
 
 # A text model's options and their defaults, shared by TextModel and `seqtext train`.
 # Chosen by measurement on corpora/pronouns.txt (scripts/bench_pronouns.py): a
-# 256-unit tanh RNN with an orthogonal W_h, small batches for many updates, and
+# 256-unit tanh RNN with an orthogonal W_h, small batches for many updates,
 # dropout around the core so that validation loss keeps falling while the
-# model learns to carry the subject across the clause.
+# model learns to carry the subject across the clause, and a gentle plateau
+# decay (x0.8, patience 6): a faster decay froze some seeds before they had
+# learnt the subject (75.9 % held-out accuracy for seed 2 with x0.5, patience 4).
 TEXT_DEFAULTS = {
     "embed": 64,  # embedding size
     "hidden": 256,  # hidden units per layer
@@ -78,13 +80,13 @@ TEXT_DEFAULTS = {
     "bptt": 35,  # stream mode: tokens per truncated-BPTT window
     "embed_dropout": 0.1,
     "output_dropout": 0.3,
-    "epochs": 30,
+    "epochs": 40,
     "batch_size": 16,
     "lr": 2e-3,
     "weight_decay": 0.0,
     "clip": 1.0,
-    "lr_decay": 0.5,
-    "patience": 4,
+    "lr_decay": 0.8,
+    "patience": 6,
     "seed": 0,
     "device": "auto",
     "threads": 1,
