@@ -251,7 +251,7 @@ class SeriesConfig(_Config):
     scaler: str = "zscore"  # zscore | minmax | none; fitted on the training part only
     log: bool = False  # log-transform a positive target before scaling
     head: str = "concat"  # concat (every step's hidden state, one Linear: the seed's layout) | last
-    level: str = "none"  # none | last | mean: read each window relative to its last value or mean
+    level: str = "mean"  # mean | last | none: read each window relative to its mean or last value
     features: list = field(default_factory=list)  # covariate column names, read at every step
     target: str | int = "value"  # the column forecast (a position for a 2-D array)
     date: str | None = None  # optional date column: checked to increase, labels the forecasts
