@@ -65,6 +65,8 @@ def forecast():
 @click.option("--features", metavar="A,B", help="Covariate columns read at every step, comma-separated.")
 @click.option("--date", metavar="COL", help="Date column: checked to increase; labels the forecasts.")
 @click.option("--out", required=True, metavar="DIR", help="Model directory to write.")
+@click.option("--holdout", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Leave out the last N values, to score them later with evaluate --holdout N.")
 @_opt("--window", POSITIVE, "Steps read per forecast.")
 @_opt("--horizon", POSITIVE, "Steps forecast at once; longer forecasts are rolled out.")
 @_opt("--stride", POSITIVE, "Distance between consecutive training windows.")
@@ -94,15 +96,21 @@ def forecast():
 @_opt("--threads", POSITIVE, "CPU threads for training.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
-def train(csv_path, target, features, date, out, quiet, **options):
+def train(csv_path, target, features, date, out, holdout, quiet, **options):
     """Train a forecaster on one column of a CSV file."""
     from seqtext.checkpoint import check_output_dir
-    from seqtext.series import Forecaster
+    from seqtext.series import Forecaster, read_table
 
     names = _features(features)
     check_output_dir(out)  # before training, so a bad --out costs nothing
     model = Forecaster(progress=not quiet, **options)
-    model.fit(Path(csv_path), target=target, features=names, date=date)
+    data = Path(csv_path)
+    if holdout:
+        table = read_table(data, target, names, date, fill=options["fill"])
+        if holdout >= table.n:
+            raise click.UsageError(f"--holdout {holdout} leaves nothing to train on ({table.n} values in {data}).")
+        data = table.head(table.n - holdout)
+    model.fit(data, target=target, features=names, date=date)
     path = model.save(out)
     s = model.summary
     click.echo(f"model written to {path}")

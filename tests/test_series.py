@@ -1,0 +1,350 @@
+"""The series adapter: windows, split, scaling, heads, covariates, roll-out, storage, the toy, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import seqtext
+from seqtext.config import CoreConfig, SeriesConfig
+from seqtext.errors import CheckpointError, ConfigError, DataError
+from seqtext.series import (
+    Forecaster,
+    Scaler,
+    SeriesNet,
+    forecast_metrics,
+    future_dates,
+    make_windows,
+    read_table,
+    split_point,
+)
+
+TINY = dict(hidden=8, epochs=15, patience=15, batch_size=16, device="cpu", seed=0)
+
+
+def seasonal(n=96, seed=0):
+    """A positive monthly-like series with trend, season and two covariates."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    heat = 1 + 0.3 * np.cos(2 * np.pi * t / 12)
+    people = 2 + (t > n // 2)
+    y = (50 + 0.5 * t) * heat * (0.8 + 0.1 * people) + rng.normal(0, 1, n)
+    months = [f"{2000 + k // 12:04d}-{k % 12 + 1:02d}" for k in range(n)]
+    return {"month": months, "use": y.tolist(), "heat": heat.tolist(), "people": people.astype(float).tolist()}
+
+
+@pytest.fixture(scope="module")
+def table():
+    return seasonal()
+
+
+@pytest.fixture(scope="module")
+def fitted(table):
+    """A tiny forecaster with covariates and a multi-step horizon (trained once)."""
+    return Forecaster(window=12, horizon=3, log=True, **TINY).fit(
+        table, target="use", features=["heat", "people"], date="month")
+
+
+# ----------------------------------------------------------------- windows and split
+
+
+def test_windows_hold_consecutive_values_and_the_next_horizon():
+    values = np.arange(20.0)[:, None]  # (n, 1)
+    x, y, starts = make_windows(values, window=4, horizon=2)
+    assert x.shape == (15, 4, 1) and y.shape == (15, 2)
+    np.testing.assert_array_equal(x[0, :, 0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(y[0], [4, 5])
+    np.testing.assert_array_equal(y[-1], [18, 19])  # the latest window reaches the end
+
+
+def test_stride_keeps_the_latest_window():
+    values = np.arange(20.0)[:, None]
+    x, y, starts = make_windows(values, window=4, horizon=1, stride=5)
+    assert starts.tolist() == [0, 5, 10, 15] and y[-1, 0] == 19
+
+
+@pytest.mark.parametrize("n,window,horizon,fraction", [(100, 12, 3, 0.2), (60, 5, 1, 0.1), (40, 10, 5, 0.3)])
+def test_no_window_crosses_the_split(n, window, horizon, fraction):
+    split = split_point(n, window, horizon, fraction)
+    values = np.arange(float(n))[:, None]  # each value is its own row number
+    x_tr, y_tr, _ = make_windows(values, window, horizon, 1, 0, split)
+    x_va, y_va, _ = make_windows(values, window, horizon, 1, split, n)
+    assert len(x_tr) and len(x_va)
+    train_rows = set(x_tr[..., 0].ravel()) | set(y_tr.ravel())
+    valid_rows = set(x_va[..., 0].ravel()) | set(y_va.ravel())
+    assert max(train_rows) < split <= min(valid_rows)  # no validation window reads a training value, nor back
+    assert n - split >= max(window + horizon, math.ceil(fraction * n))
+
+
+def test_split_too_short_is_a_clear_error():
+    with pytest.raises(DataError, match="validation fraction of 0"):
+        split_point(10, 4, 2, 0.2)
+    assert split_point(10, 4, 2, 0.0) == 10
+
+
+def test_scaler_is_fitted_on_the_training_part_only():
+    values = list(range(1, 41)) + [1000.0] * 20  # a jump only the validation part sees
+    f = Forecaster(window=4, valid_fraction=0.3, **TINY).fit(values)
+    split = f.summary["train_values"]
+    assert split == 42 and f.summary["valid_windows"] > 0
+    assert f.scaler.center[0] == pytest.approx(np.mean(values[:split]))
+    assert f.scaler.scale[0] == pytest.approx(np.std(values[:split]))
+
+
+# ----------------------------------------------------------------------------- scaler
+
+
+@pytest.mark.parametrize("kind", ["zscore", "minmax", "none"])
+@pytest.mark.parametrize("log", [False, True])
+def test_scaler_round_trip(kind, log):
+    rng = np.random.default_rng(1)
+    m = np.column_stack([rng.uniform(1, 500, 50), rng.normal(0, 3, 50)])  # (n, 2)
+    s = Scaler(kind, log).fit(m[:30])
+    z = s.transform(m)
+    np.testing.assert_allclose(s.inverse_target(z[:, 0]), m[:, 0], rtol=1e-10)
+    if kind == "zscore":
+        np.testing.assert_allclose(z[:30].mean(0), 0, atol=1e-10)
+    if kind == "minmax":
+        assert z[:30].min() == pytest.approx(0) and z[:30].max() == pytest.approx(1)
+    again = Scaler.from_dict(json.loads(json.dumps(s.to_dict())))
+    np.testing.assert_allclose(again.transform(m), z)
+
+
+@pytest.mark.parametrize("kind", ["zscore", "minmax"])
+def test_constant_column_does_not_divide_by_zero(kind):
+    m = np.column_stack([np.full(10, 7.0), np.arange(10.0)])
+    s = Scaler(kind).fit(m)
+    z = s.transform(m)
+    assert np.isfinite(z).all() and s.scale[0] == 1.0
+    np.testing.assert_allclose(s.inverse_target(z[:, 0]), 7.0)
+
+
+# ------------------------------------------------------------------------------ heads
+
+
+@pytest.mark.parametrize("head", ["last", "concat"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("level", ["none", "mean", "last"])
+def test_heads_give_one_value_per_horizon_step(head, bidirectional, cell, level):
+    series = SeriesConfig(window=7, horizon=4, head=head, level=level)
+    core = CoreConfig(input_size=6, hidden_size=5, num_layers=2, bidirectional=bidirectional, cell=cell)
+    net = SeriesNet(3, series, core)
+    x = torch.randn(2, 7, 3)  # (B, W, C)
+    pred, loss = net(x, torch.zeros(2, 4))
+    assert pred.shape == (2, 4) and loss.ndim == 0
+    width = 5 * (2 if bidirectional else 1) * (7 if head == "concat" else 1)
+    assert net.head.in_features == width
+
+
+def test_level_mode_makes_the_net_shift_equivariant():
+    torch.manual_seed(0)
+    net = SeriesNet(1, SeriesConfig(window=5, horizon=2, level="mean"), CoreConfig(input_size=4, hidden_size=4))
+    x = torch.randn(3, 5, 1)
+    shifted, _ = net(x + 10.0)
+    torch.testing.assert_close(shifted, net(x)[0] + 10.0)
+
+
+def test_series_net_uses_the_shared_core():
+    from seqtext.core import RecurrentCore
+
+    net = SeriesNet(1, SeriesConfig(window=3), CoreConfig(input_size=4, hidden_size=4))
+    assert type(net.core) is RecurrentCore and isinstance(net.core.rnn, torch.nn.RNN)
+
+
+# ------------------------------------------------------------------------ the toy
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("top", [90, 200])
+def test_toy_sequence_predicts_100_within_2_percent(seed, top):
+    f = Forecaster(window=3, seed=seed, device="cpu").fit(list(range(10, top + 10, 10)))
+    assert f.predict(history=[70, 80, 90])[0] == pytest.approx(100, rel=0.02)
+
+
+# --------------------------------------------------------------- covariates and roll-out
+
+
+def test_covariates_widen_the_input_and_are_required(fitted, table):
+    assert fitted.net.proj.in_features == 3 and fitted.series_config.features == ["heat", "people"]
+    with pytest.raises(DataError, match="'people'"):
+        fitted.predict(history={k: v for k, v in table.items() if k != "people"})
+    with pytest.raises(DataError, match="covariates heat, people"):
+        fitted.predict(history=table["use"])
+
+
+def test_roll_out_feeds_forecasts_back(fitted, table):
+    H = 3
+    future = {"heat": [1.0] * 6, "people": [3.0] * 6}
+    long = fitted.predict(steps=7, history=table, future=future)
+    assert long.shape == (7,)
+    np.testing.assert_allclose(long[:H], fitted.predict(steps=H, history=table))
+    # the second block is the forecast from the history extended by the first block
+    extended = {k: list(v) for k, v in table.items()}
+    extended["use"] += long[:H].tolist()
+    extended["heat"] += future["heat"][:H]
+    extended["people"] += future["people"][:H]
+    extended["month"] += future_dates(table["month"], H)
+    np.testing.assert_allclose(long[H : 2 * H], fitted.predict(steps=H, history=extended), rtol=1e-5)
+
+
+def test_future_covariates_in_the_history_or_given_apart(fitted, table):
+    future = {"heat": [1.2, 1.1, 1.0, 0.9], "people": [3.0] * 4}
+    apart = fitted.predict(steps=5, history=table, future=future)
+    inline = {k: list(v) for k, v in table.items()}
+    inline["use"] += [None] * 4  # blank target: rows known ahead of the series
+    inline["heat"] += future["heat"]
+    inline["people"] += future["people"]
+    inline["month"] += future_dates(table["month"], 4)
+    np.testing.assert_allclose(fitted.predict(steps=5, history=inline), apart)
+
+
+def test_missing_future_covariates_are_a_clear_error(fitted, table):
+    with pytest.raises(DataError, match="next 3 steps but 0 were given"):
+        fitted.predict(steps=4, history=table)
+    fitted.predict(steps=3, history=table)  # within the horizon none are needed
+
+
+def test_without_covariates_any_length_rolls_out(table):
+    f = Forecaster(window=12, horizon=4, **TINY).fit(table["use"])
+    out = f.predict(steps=10)
+    assert out.shape == (10,) and np.isfinite(out).all()
+    np.testing.assert_allclose(f.predict(steps=4), out[:4])
+    np.testing.assert_allclose(f.predict(steps=4, history=table["use"]), out[:4])
+
+
+# ------------------------------------------------------------------ evaluate, backtest
+
+
+def test_metrics_on_known_values():
+    m = forecast_metrics([100, 200], [110, 180], insample=[1, 2, 4, 8], season=1)
+    assert m["mae"] == 15 and m["rmse"] == pytest.approx(math.sqrt(250))
+    assert m["mape"] == pytest.approx(10) and m["smape"] == pytest.approx(100 * (20 / 210 + 40 / 380) / 2)
+    assert m["mase"] == pytest.approx(15 / (7 / 3))
+    assert math.isnan(forecast_metrics([0, 0], [1, 1])["mape"])
+
+
+def test_evaluate_and_backtest(fitted, table):
+    roll = fitted.evaluate(table, holdout=6)
+    one = fitted.evaluate(table, holdout=6, one_step=True, season=12)
+    for m in (roll, one):
+        assert {"mae", "rmse", "mape", "smape", "mase"} <= set(m) and m["holdout"] == 6
+    assert roll["mode"] == "rollout" and one["mode"] == "one_step"
+    r = fitted.forecast_holdout(table, 6, one_step=True)
+    full = fitted.predict(steps=1, history={k: v[:-1] for k, v in table.items()})
+    assert r["forecast"][-1] == pytest.approx(full[0])  # the last one-step forecast reads all values before it
+    bt = fitted.backtest(table, start=60, steps=3, stride=10)
+    assert bt["origins"] == 4 and [r["origin"] for r in bt["results"]] == [60, 70, 80, 90]
+    assert bt["results"][0]["date"] == table["month"][60]
+    assert bt["mape"] == pytest.approx(np.mean([r["mape"] for r in bt["results"]]))
+
+
+# ---------------------------------------------------------------------------- storage
+
+
+def test_save_load_round_trip(fitted, table, tmp_path):
+    path = fitted.save(tmp_path / "m")
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "metrics.jsonl", "model.safetensors",
+                                                      "scaler.json"]
+    config = json.loads((path / "config.json").read_text())
+    assert config["kind"] == "series" and config["format_version"] == 1
+    loaded = seqtext.load(path)
+    assert isinstance(loaded, Forecaster)
+    future = {"heat": [1.0] * 3, "people": [3.0] * 3}
+    np.testing.assert_array_equal(loaded.predict(steps=6, history=table, future=future),
+                                  fitted.predict(steps=6, history=table, future=future))
+    np.testing.assert_array_equal(loaded.predict(), fitted.predict())  # from the stored end of the series
+
+
+def test_load_refuses_a_damaged_scaler(fitted, tmp_path):
+    path = fitted.save(tmp_path / "m")
+    (path / "scaler.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="scaler.json"):
+        seqtext.load(path)
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def test_pandas_and_numpy_tables(table):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(table)
+    f = Forecaster(window=6, **TINY).fit(df, target="use", features=["people"])
+    np.testing.assert_allclose(f.predict(history=df), f.predict(history=table))
+    arr = np.column_stack([table["use"], table["people"]])
+    g = Forecaster(window=6, **TINY).fit(arr, target=0, features=[1])
+    assert g.predict(history=arr).shape == (1,)
+    s = Forecaster(window=6, **TINY).fit(pd.Series(table["use"]))
+    assert s.predict(history=np.asarray(table["use"])).shape == (1,)
+
+
+def test_fill_interpolates_gaps():
+    values = [1.0, 2.0, float("nan"), 4.0, 5.0, 6.0]
+    t = read_table(values, fill=True)
+    np.testing.assert_allclose(t.target, [1, 2, 3, 4, 5, 6])
+    t = read_table({"v": ["", "2", "inf", "4"]}, "v", fill=True)
+    np.testing.assert_allclose(t.target, [2, 2, 3, 4])
+
+
+def test_future_dates():
+    assert future_dates(["1960-11", "1960-12"], 2) == ["1961-01", "1961-02"]
+    assert future_dates(["2020-01-31", "2020-02-01"], 1) == ["2020-02-02"]
+    assert future_dates(["2020-01-01", "2020-02-01", "2020-03-01"], 2) == ["2020-04-01", "2020-05-01"]
+    assert future_dates(["1990", "1995"], 1) == ["2000"]
+    assert future_dates(["2020-01-01", "2020-01-05", "2020-01-06"], 1) is None  # uneven: no guess
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "data,kwargs,match",
+    [
+        ({"a": [1, 2, 3]}, dict(target="b"), "no column 'b'"),
+        ({"a": [1, "x", 3] * 10}, dict(target="a"), "non-numeric value 'x' at row 1"),
+        ({"a": [1.0, 2.0, float("nan")] * 10}, dict(target="a"), "non-finite value at row 2"),
+        ({"a": list(range(30)), "f": [1.0] * 29 + [float("inf")]}, dict(target="a", features=["f"]),
+         "column 'f' has a missing or non-finite value at row 29"),
+        (list(range(5)), {}, "fewer than window \\+ horizon = 7"),
+        ([3.0] * 40, {}, "constant"),
+        ({"a": [1, 2], "b": [3, 4]}, {}, "name the one to forecast"),
+        ({"a": list(range(30)), "d": ["2000-01", "2000-03", "2000-02"] * 10}, dict(target="a", date="d"),
+         "do not increase at row 2"),
+        ({"a": list(range(30)), "d": ["soon"] * 30}, dict(target="a", date="d"), "not a date"),
+    ],
+)
+def test_bad_tables_raise_one_clear_sentence(data, kwargs, match):
+    with pytest.raises(DataError, match=match) as info:
+        Forecaster(window=6, horizon=1, **TINY).fit(data, **kwargs)
+    message = str(info.value)
+    assert message.count(". ") == 0 and message.endswith(".") and "\n" not in message
+
+
+def test_log_of_non_positive_values_is_refused():
+    with pytest.raises(DataError, match="log transform needs positive values.*is 0 at row 3"):
+        Forecaster(window=3, log=True, **TINY).fit([4, 3, 2, 0, 1, 2, 3, 4, 5, 6])
+
+
+@pytest.mark.parametrize("option", [dict(window=0), dict(horizon=0), dict(head="mid"), dict(level="max"),
+                                    dict(scaler="robust"), dict(lr=-1.0), dict(colour="red")])
+def test_bad_options_are_config_errors(option):
+    with pytest.raises(ConfigError):
+        Forecaster(**option)
+
+
+def test_bad_steps_and_untrained(fitted):
+    with pytest.raises(ConfigError, match="steps must be a whole number"):
+        fitted.predict(steps=0)
+    with pytest.raises(ConfigError, match="not trained"):
+        Forecaster().predict()
+    with pytest.raises(DataError, match="at least 12 values"):
+        fitted.predict(history={"use": [1.0] * 5, "heat": [1.0] * 5, "people": [1.0] * 5})
+
+
+def test_missing_csv_file(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        Forecaster().fit(tmp_path / "nope.csv", target="a")

@@ -1,0 +1,235 @@
+"""``seqtext forecast train | predict | evaluate`` driven by click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from seqtext import load
+from seqtext.cli import cli
+from seqtext.series import Forecaster
+
+FAST = ["--hidden", "8", "--epochs", "5", "--quiet", "--device", "cpu"]
+HEADER = "month,use,heat,people"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["forecast", *map(str, args)])
+
+
+def write_csv(path, n=72, rows=None):
+    if rows is None:
+        t = np.arange(n)
+        heat = 1 + 0.3 * np.cos(2 * np.pi * t / 12)
+        use = (50 + t) * heat
+        rows = [f"{2000 + k // 12:04d}-{k % 12 + 1:02d},{use[k]:.3f},{heat[k]:.4f},{2 + (k > n // 2)}"
+                for k in range(n)]
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_csv(tmp_path_factory.mktemp("series") / "use.csv")
+
+
+@pytest.fixture(scope="module")
+def model_dir(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models") / "use"
+    result = run("train", "--csv", data, "--target", "use", "--features", "heat,people", "--date", "month",
+                 "--window", "12", "--horizon", "3", "--log", "--out", out, *FAST)
+    assert result.exit_code == 0, result.output
+    assert f"model written to {out}" in result.output
+    return out
+
+
+def assert_clean_failure(result, fragment, code=None):
+    """Non-zero exit, a one-line message, no traceback."""
+    assert result.exit_code != 0, result.output
+    if code is not None:
+        assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.output
+    assert fragment in errors[0], result.output
+
+
+def test_train_writes_a_series_model_directory(model_dir):
+    assert sorted(p.name for p in model_dir.iterdir()) == ["config.json", "metrics.jsonl", "model.safetensors",
+                                                           "scaler.json"]
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["kind"] == "series" and config["format_version"] == 1
+    assert config["series"]["features"] == ["heat", "people"] and config["series"]["log"] is True
+    assert isinstance(load(model_dir), Forecaster)
+    assert len((model_dir / "metrics.jsonl").read_text().splitlines()) == 5
+
+
+def test_predict_text_and_json(model_dir, data):
+    result = run("predict", "--model", model_dir, "--csv", data, "--steps", "3")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["2006-01", "2006-02", "2006-03"]
+    result = run("predict", "--model", model_dir, "--csv", data, "--steps", "3", "--json")
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.stdout)
+    values = [row["value"] for row in obj["forecast"]]
+    assert obj["steps"] == 3 and obj["forecast"][0]["date"] == "2006-01"
+    np.testing.assert_allclose(values, load(model_dir).predict(steps=3, history=data))
+    assert [float(line.split("\t")[1]) for line in lines] == pytest.approx(values, abs=1e-4)
+
+
+def test_predict_from_the_end_of_training(model_dir):
+    result = run("predict", "--model", model_dir, "--json")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["forecast"]) == 3  # the horizon
+
+
+def test_predict_beyond_the_horizon_reads_future_rows(model_dir, data, tmp_path):
+    rows = data.read_text().splitlines()[1:] + ["2006-01,,1.3,3", "2006-02,,1.25,3", "2006-03,,1.15,3"]
+    future = write_csv(tmp_path / "future.csv", rows=rows)
+    result = run("predict", "--model", model_dir, "--csv", future, "--steps", "6", "--json")
+    assert result.exit_code == 0, result.output
+    assert [r["date"] for r in json.loads(result.stdout)["forecast"]][-1] == "2006-06"
+    result = run("predict", "--model", model_dir, "--csv", data, "--steps", "6")
+    assert_clean_failure(result, "needs the covariates heat, people for the next 3 steps")
+
+
+def test_evaluate_text_json_and_plot(model_dir, data, tmp_path):
+    result = run("evaluate", "--model", model_dir, "--csv", data, "--holdout", "6")
+    assert result.exit_code == 0, result.output
+    assert "6-step roll-out" in result.stdout and "one step ahead" in result.stdout
+    assert "has seen the held-out values" in result.stderr
+    png = tmp_path / "eval.png"
+    result = run("evaluate", "--model", model_dir, "--csv", data, "--holdout", "6", "--json", "--season", "12",
+                 "--plot", png)
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.stdout)
+    assert obj["holdout"] == 6 and obj["history"] == 66
+    for key in ("rollout", "one_step"):
+        assert set(obj[key]) == {"mae", "rmse", "mape", "smape", "mase"}
+    assert obj["rollout"]["mape"] == pytest.approx(load(model_dir).evaluate(data, 6)["mape"], abs=1e-5)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_predict_plot_writes_a_png(model_dir, data, tmp_path):
+    png = tmp_path / "sub" / "forecast.png"
+    result = run("predict", "--model", model_dir, "--csv", data, "--steps", "3", "--plot", png)
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert [p.name for p in png.parent.iterdir()] == ["forecast.png"]  # no temporary file left
+
+
+def test_plot_without_matplotlib_is_a_clear_message(model_dir, data, tmp_path, monkeypatch):
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    result = run("predict", "--model", model_dir, "--csv", data, "--plot", tmp_path / "p.png")
+    assert_clean_failure(result, "--plot needs matplotlib; install it with pip install 'seqtext[plot]'", code=1)
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_cli_import_stays_light():
+    code = ("import sys, seqtext.cli.series; from seqtext.cli import cli; "
+            "assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def bad_csv(tmp_path, kind):
+    rows = {
+        "nonnumeric": ["2000-01,1", "2000-02,abc"] + [f"2000-{m:02d},{m}" for m in range(3, 13)],
+        "nan": [f"2000-{m:02d},{m if m != 5 else 'nan'}" for m in range(1, 13)],
+        "gap": [f"2000-{m:02d},{m if m != 5 else ''}" for m in range(1, 13)],
+        "short": ["2000-01,1", "2000-02,2", "2000-03,3"],
+        "constant": [f"2000-{m:02d},5" for m in range(1, 13)],
+        "nonpositive": [f"2000-{m:02d},{m - 3}" for m in range(1, 13)],
+        "unsorted": ["2000-02,1", "2000-01,2"] + [f"2000-{m:02d},{m}" for m in range(3, 13)],
+    }[kind]
+    path = tmp_path / f"{kind}.csv"
+    path.write_text("month,use\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "kind,extra,fragment",
+    [
+        ("nonnumeric", [], "non-numeric value 'abc' at line 3"),
+        ("nan", [], "missing or non-finite value at line 6"),
+        ("gap", [], "missing or non-finite value at line 6"),
+        ("short", [], "fewer than window + horizon = 5"),
+        ("constant", [], "is constant"),
+        ("nonpositive", ["--log"], "log transform needs positive values"),
+        ("unsorted", ["--date", "month"], "do not increase at line 3"),
+    ],
+)
+def test_train_bad_data_writes_nothing(tmp_path, kind, extra, fragment):
+    out = tmp_path / "model"
+    result = run("train", "--csv", bad_csv(tmp_path, kind), "--target", "use", "--window", "4", "--out", out,
+                 *extra, *FAST)
+    assert_clean_failure(result, fragment, code=1)
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad_csv(tmp_path, kind)]
+
+
+def test_fill_interpolates_instead(tmp_path):
+    out = tmp_path / "model"
+    result = run("train", "--csv", bad_csv(tmp_path, "gap"), "--target", "use", "--window", "4", "--out", out,
+                 "--fill", *FAST)
+    assert result.exit_code == 0, result.output
+    assert load(out).series_config.fill is True
+
+
+@pytest.mark.parametrize(
+    "args,fragment,code",
+    [
+        (["--csv", "missing.csv", "--target", "use"], "does not exist", 1),
+        (["--target", "nope"], "has no column 'nope'", 1),
+        (["--target", "use", "--features", "heat,wind"], "has no column 'wind'", 1),
+        (["--target", "use", "--features", "use"], "both the target and a feature", 1),
+        (["--target", "use", "--window", "0"], "--window", 2),
+        (["--target", "use", "--horizon", "0"], "--horizon", 2),
+        (["--target", "use", "--device", "quantum"], "unknown device", 2),
+    ],
+)
+def test_train_bad_options_write_nothing(tmp_path, data, args, fragment, code):
+    out = tmp_path / "model"
+    base = [] if "--csv" in args else ["--csv", data]
+    result = run("train", *base, "--out", out, *FAST, *args)
+    assert_clean_failure(result, fragment, code=code)
+    assert not out.exists()
+
+
+def test_train_holdout_leaves_the_last_values_out(data, tmp_path):
+    out = tmp_path / "m"
+    result = run("train", "--csv", data, "--target", "use", "--date", "month", "--window", "12", "--holdout", "6",
+                 "--out", out, *FAST)
+    assert result.exit_code == 0, result.output
+    assert "trained on 66 values" in result.output
+    model = load(out)
+    assert model.tail["dates"][-1] == "2005-06"
+    result = run("evaluate", "--model", out, "--csv", data, "--holdout", "6")
+    assert result.exit_code == 0, result.output
+    assert "has seen" not in result.output and "2005-07 to 2005-12" in result.output
+    result = run("train", "--csv", data, "--target", "use", "--holdout", "72", "--out", tmp_path / "n", *FAST)
+    assert_clean_failure(result, "leaves nothing to train on", code=2)
+
+
+def test_predict_and_evaluate_bad_input(model_dir, data, tmp_path):
+    assert_clean_failure(run("predict", "--model", model_dir, "--csv", data, "--steps", "0"), "--steps", code=2)
+    other = tmp_path / "other.csv"
+    other.write_text(data.read_text().replace("heat,people", "heat,persons"), encoding="utf-8")
+    assert_clean_failure(run("predict", "--model", model_dir, "--csv", other), "has no column 'people'")
+    assert_clean_failure(run("predict", "--model", tmp_path / "none"), "does not exist")
+    assert_clean_failure(run("evaluate", "--model", model_dir, "--csv", data, "--holdout", "70"),
+                         "leaves fewer than the window of 12")
+    assert_clean_failure(run("evaluate", "--model", model_dir, "--csv", data, "--holdout", "0"), "--holdout",
+                         code=2)
+    assert_clean_failure(run("predict", "--model", model_dir, "--plot", tmp_path / "p.gif"), ".png", code=2)
+    assert not (tmp_path / "p.gif").exists()
