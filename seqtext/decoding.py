@@ -55,6 +55,8 @@ def choose(
     """The next token id: argmax, or a sample from the filtered, tempered softmax."""
     if not is_sampling(temperature, top_k, top_p):
         return int(torch.argmax(logits))
-    scaled = logits / (temperature if temperature is not None else 1.0)
+    scaled = logits.double() / (temperature if temperature is not None else 1.0)  # float64: tiny temperatures
     probs = torch.softmax(filter_logits(scaled, top_k, top_p), dim=-1)
+    if not torch.isfinite(probs).all() or probs.sum() <= 0:
+        return int(torch.argmax(logits))  # a temperature so small (or large) that it underflows: the limit is greedy
     return int(torch.multinomial(probs, 1, generator=generator))

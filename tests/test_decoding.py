@@ -55,3 +55,12 @@ def test_banned_tokens_never_chosen():
 def test_bad_sampling_options(args):
     with pytest.raises(ConfigError):
         check_sampling(*args)
+
+
+@pytest.mark.parametrize("temperature", [1e-300, 5e-324, 1e300, 1e-8])
+def test_extreme_temperatures_never_produce_nan(temperature):
+    g = torch.Generator().manual_seed(0)
+    tid = choose(LOGITS, temperature=temperature, generator=g)
+    assert 0 <= tid < LOGITS.numel()
+    if temperature < 1e-6:
+        assert tid == 1  # the cold limit is greedy

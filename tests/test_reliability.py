@@ -278,5 +278,5 @@ def test_ten_megabyte_single_line_corpus_is_cut_into_bounded_pieces(tmp_path):
     # and a 1 MB single line trains end to end
     small = tmp_path / "small.txt"
     small.write_text((words + " ") * (1_000_000 // (len(words) + 1)), encoding="utf-8")
-    model = TextModel(embed=8, hidden=8, epochs=1, batch_size=64, device="cpu").fit(small)
+    model = TextModel(embed=8, hidden=8, epochs=1, batch_size=64, device="cpu", mode="sentence").fit(small)
     assert model.summary["train_sentences"] + model.summary["valid_sentences"] > 400
