@@ -152,11 +152,12 @@ class OutputLock:
     """One writer per model directory: an advisory lock on a sibling file.
 
     The kernel drops the lock when the process dies, so a crashed run never
-    leaves it stuck.
+    leaves it stuck; a clean exit removes the file.
     """
 
     def __init__(self, path: str | Path):
         path = Path(path)
+        self.target = path
         self.file = path.parent / f".{path.name}.lock"
         self.fh = None
 
@@ -164,30 +165,43 @@ class OutputLock:
         import fcntl
 
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.file, "a+")
-        try:
-            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.fh.seek(0)
-            owner = self.fh.read().strip() or "another process"
-            self.fh.close()
-            raise CheckpointError(
-                f"{self.file.parent / self.file.name[1:-5]} is being written by another training "
-                f"(pid {owner}); wait for it to finish or choose another --out."
-            ) from None
-        self.fh.seek(0)
-        self.fh.truncate()
-        self.fh.write(str(os.getpid()))
-        self.fh.flush()
+        while True:
+            fh = open(self.file, "a+")
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                owner = fh.read().strip() or "another process"
+                fh.close()
+                raise CheckpointError(
+                    f"{self.target} is being written by another training (pid {owner}); "
+                    "wait for it to finish or choose another --out."
+                ) from None
+            # The previous holder may have removed the file between our open and flock:
+            # then we hold a lock on a dead inode and must take the new file instead.
+            try:
+                if os.stat(self.file).st_ino == os.fstat(fh.fileno()).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            fh.close()
+        self.fh = fh
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
         # Holding the lock, any temporary sibling of this directory is a crashed writer's leftover.
-        for stale in self.file.parent.glob(f".{self.file.name[1:-5]}.*.tmp"):
+        for stale in self.file.parent.glob(f".{self.target.name}.*.tmp"):
             shutil.rmtree(stale, ignore_errors=True)
         return self
 
     def __exit__(self, *exc):
         import fcntl
 
-        # The file stays: unlinking it would let a waiting opener lock a stale inode.
+        try:
+            self.file.unlink()  # while still locked, so no one else can be holding this inode
+        except FileNotFoundError:
+            pass
         fcntl.flock(self.fh, fcntl.LOCK_UN)
         self.fh.close()
         return False

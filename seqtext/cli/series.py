@@ -98,20 +98,21 @@ def forecast():
 @handle_errors
 def train(csv_path, target, features, date, out, holdout, quiet, **options):
     """Train a forecaster on one column of a CSV file."""
-    from seqtext.checkpoint import check_output_dir
-    from seqtext.series import Forecaster, read_table
+    from seqtext.checkpoint import OutputLock, check_output_dir
+    from seqtext.series import Forecaster
+    from seqtext.train import TrainingInterrupted
 
     names = _features(features)
     check_output_dir(out)  # before training, so a bad --out costs nothing
-    model = Forecaster(progress=not quiet, **options)
-    data = Path(csv_path)
-    if holdout:
-        table = read_table(data, target, names, date, fill=options["fill"])
-        if holdout >= table.n:
-            raise click.UsageError(f"--holdout {holdout} leaves nothing to train on ({table.n} values in {data}).")
-        data = table.head(table.n - holdout)
-    model.fit(data, target=target, features=names, date=date)
-    path = model.save(out)
+    with OutputLock(out):
+        try:
+            model = _fit(Forecaster(progress=not quiet, **options), csv_path, target, names, date, holdout,
+                         options["fill"])
+            path = model.save(out)
+        except TrainingInterrupted:
+            # a series trains in seconds: nothing half-done is kept, the previous model (if any) stays
+            note(f"interrupted: nothing was written to {out}; run the command again to train.")
+            raise SystemExit(130) from None
     s = model.summary
     click.echo(f"model written to {path}")
     line = (f"trained on {s['train_values']} values ({s['train_windows']} windows), "
@@ -119,6 +120,19 @@ def train(csv_path, target, features, date, out, holdout, quiet, **options):
     if "valid_mae" in s:
         line += f"; validation MAE {s['valid_mae']:.4g} over {s['valid_windows']} windows"
     click.echo(line)
+
+
+def _fit(model, csv_path, target, names, date, holdout, fill):
+    """Fit on the CSV, leaving out its last ``holdout`` values."""
+    from seqtext.series import read_table
+
+    data = Path(csv_path)
+    if holdout:
+        table = read_table(data, target, names, date, fill=fill)
+        if holdout >= table.n:
+            raise click.UsageError(f"--holdout {holdout} leaves nothing to train on ({table.n} values in {data}).")
+        data = table.head(table.n - holdout)
+    return model.fit(data, target=target, features=names, date=date)
 
 
 def _load(model: str, fill: bool):
