@@ -68,6 +68,18 @@ def test_quick_start_trains_and_completes_mary(workdir):
 
 @pytest.mark.slow
 def test_python_api_example_runs(workdir):
-    (example,) = code_blocks("python")
+    example = code_blocks("python")[0]
+    assert "TextModel" in example
     exec(compile(example, "README.md", "exec"), {})
     assert (workdir / "runs" / "pronouns-api" / "model.safetensors").is_file()
+
+
+def test_series_examples_run(workdir):
+    toy, table = code_blocks("python")[1:3]
+    scope: dict = {}
+    exec(compile(toy, "README.md", "exec"), scope)
+    forecast = scope["f"].predict(history=[70, 80, 90])
+    assert abs(float(forecast[0]) - 100) <= 2  # the seed's toy: [70, 80, 90] -> about 100
+    assert (workdir / "runs" / "toy" / "scaler.json").is_file()
+    exec(compile(table, "README.md", "exec"), scope)
+    assert len(scope["f"].predict()) == 12
