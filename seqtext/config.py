@@ -73,6 +73,7 @@ TEXT_DEFAULTS = {
     "dropout": 0.0,  # between stacked layers
     "cell": "rnn",
     "tokenizer": "word",
+    "split_punctuation": True,  # off for corpora that are tokenised already (PTB)
     "vocab_size": 8000,
     "min_frequency": 1,
     "tie_weights": False,
@@ -154,6 +155,7 @@ class TextConfig(_Config):
 
     embed_size: int = 64  # token embedding width (the core's input size)
     tokenizer: str = "word"  # word | bpe
+    split_punctuation: bool = True  # split punctuation off words (off: white space only)
     vocab_size: int = 8000  # upper bound on the vocabulary (BPE target size)
     min_frequency: int = 1  # rarer words become <unk>
     tie_weights: bool = False  # share embedding and output matrices (needs embed == hidden)

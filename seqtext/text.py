@@ -119,9 +119,11 @@ class TextModel:
         """Options (all keyword, defaults in ``seqtext.config.TEXT_DEFAULTS``):
 
         embed, hidden, layers, nonlinearity (tanh|relu), dropout, cell
-        (rnn|gru|lstm), tokenizer (word|bpe), vocab_size, min_frequency,
-        tie_weights, embed_dropout, output_dropout, mode (auto|sentence|stream), bptt, epochs, batch_size, lr,
-        weight_decay, clip, lr_decay, patience, seed, device (auto|cpu|cuda|mps), valid_fraction.
+        (rnn|gru|lstm), tokenizer (word|bpe), split_punctuation, vocab_size,
+        min_frequency, tie_weights, embed_dropout, output_dropout, mode
+        (auto|sentence|stream), bptt, epochs, batch_size, lr, weight_decay,
+        clip, lr_decay, patience, seed, device (auto|cpu|cuda|mps), threads,
+        valid_fraction.
         ``progress`` shows a progress bar while fitting.
         """
         unknown = sorted(set(options) - set(TEXT_DEFAULTS))
@@ -131,6 +133,7 @@ class TextModel:
         core = CoreConfig(input_size=o["embed"], hidden_size=o["hidden"], num_layers=o["layers"],
                           nonlinearity=o["nonlinearity"], dropout=o["dropout"], cell=o["cell"])
         text = TextConfig(embed_size=o["embed"], tokenizer=o["tokenizer"], vocab_size=o["vocab_size"],
+                          split_punctuation=o["split_punctuation"],
                           min_frequency=o["min_frequency"], tie_weights=o["tie_weights"],
                           embed_dropout=o["embed_dropout"], output_dropout=o["output_dropout"],
                           mode=o["mode"], bptt=o["bptt"])
@@ -234,14 +237,15 @@ class TextModel:
             else:
                 train_lines, valid_lines = split_lines(lines, cfg.valid_fraction, cfg.seed)
             if train_tokenizer:
-                self.tokenizer = tk.train_tokenizer(train_lines, text.tokenizer, text.vocab_size, text.min_frequency)
+                self.tokenizer = tk.train_tokenizer(train_lines, text.tokenizer, text.vocab_size, text.min_frequency,
+                                                    text.split_punctuation)
             return {"train_lines": train_lines, "valid_lines": valid_lines}
         if self.data_sources["corpus"] is None:
             raise ConfigError("stream mode reads files; give the corpus as a path, or use mode='sentence'.")
         files = corpus_files(corpus)
         if train_tokenizer:
             self.tokenizer = tk.train_tokenizer(stream.iter_lines(files), text.tokenizer, text.vocab_size,
-                                                text.min_frequency)
+                                                text.min_frequency, text.split_punctuation)
         ids = stream.encode_corpus(files, self.tokenizer).ids  # (N,) memory-mapped
         if valid is not None:
             return {"train_ids": ids, "valid_ids": stream.encode_corpus(corpus_files(valid), self.tokenizer).ids}

@@ -1,7 +1,8 @@
 """The tokenizer pipeline, composed from HuggingFace ``tokenizers`` parts.
 
 normalizer   NFKC Unicode normalisation, then lower-casing
-pre-tokenizer  split on white space, then split punctuation off words
+pre-tokenizer  split on white space, then split punctuation off words (unless
+             ``split_punctuation`` is off, for text that is tokenised already)
 model        WordLevel (default) or BPE (``end_of_word_suffix`` marks word ends)
 specials     <pad> <unk> <s> </s>
 
@@ -32,31 +33,33 @@ _NO_SPACE_AFTER = set("([{$'’\"")
 SENTENCE_END = {".", "!", "?", "…"}
 
 
-def _pipeline(model):
+def _pipeline(model, split_punctuation: bool = True):
     from tokenizers import Tokenizer, normalizers, pre_tokenizers
 
     tok = Tokenizer(model)
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(behavior="isolated")]
-    )
+    steps = [pre_tokenizers.WhitespaceSplit()]
+    if split_punctuation:  # off for text that is tokenised already (PTB): its words are its tokens
+        steps.append(pre_tokenizers.Punctuation(behavior="isolated"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(steps)
     return tok
 
 
 def train_tokenizer(
-    lines: Iterable[str], kind: str = "word", vocab_size: int = 8000, min_frequency: int = 1
+    lines: Iterable[str], kind: str = "word", vocab_size: int = 8000, min_frequency: int = 1,
+    split_punctuation: bool = True,
 ):
     """Train a tokenizer on ``lines`` (the training split only)."""
     from tokenizers import decoders, models, trainers
 
     if kind == "word":
-        tok = _pipeline(models.WordLevel(unk_token=UNK))
+        tok = _pipeline(models.WordLevel(unk_token=UNK), split_punctuation)
         trainer = trainers.WordLevelTrainer(
             vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS,
             show_progress=False,
         )
     elif kind == "bpe":
-        tok = _pipeline(models.BPE(unk_token=UNK, end_of_word_suffix=WORD_END))
+        tok = _pipeline(models.BPE(unk_token=UNK, end_of_word_suffix=WORD_END), split_punctuation)
         tok.decoder = decoders.BPEDecoder(suffix=WORD_END)
         trainer = trainers.BpeTrainer(
             vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS,

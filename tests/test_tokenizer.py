@@ -75,3 +75,8 @@ def test_special_strings_in_the_corpus_do_not_become_words():
     vocab = tok.get_vocab()
     assert "<" not in vocab and "unk" not in vocab and ">" not in vocab
     assert tok.encode("the <unk> rose", add_special_tokens=False).ids[1] == tok.token_to_id(tk.UNK)
+
+
+def test_white_space_only_for_pre_tokenised_text():
+    tok = tk.train_tokenizer(["mr. smith 's car", "the car ."], split_punctuation=False)
+    assert tok.encode("mr. smith 's car", add_special_tokens=False).tokens == ["mr.", "smith", "'s", "car"]

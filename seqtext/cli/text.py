@@ -86,6 +86,8 @@ FRACTION = click.FloatRange(0, 1, max_open=True)
 @click.option("--tie-weights/--no-tie-weights", default=TEXT_DEFAULTS["tie_weights"], show_default=True,
               help="Share embedding and output weights (needs --embed equal to --hidden).")
 @_opt("--tokenizer", click.Choice(["word", "bpe"]), "Word-level vocabulary or BPE subwords.")
+@click.option("--split-punctuation/--no-split-punctuation", default=TEXT_DEFAULTS["split_punctuation"],
+              show_default=True, help="Split punctuation off words; off for text tokenised already (PTB).")
 @_opt("--vocab-size", click.IntRange(min=8), "Largest vocabulary (the BPE target size).")
 @_opt("--min-frequency", POSITIVE, "Words seen fewer times become <unk>.")
 @_opt("--weight-decay", click.FloatRange(min=0), "L2 penalty on the weights (Adam).")
