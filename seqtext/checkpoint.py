@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from seqtext.errors import CheckpointError
+from seqtext.errors import CheckpointError, SeqtextError
 
 FORMAT_VERSION = 1
 CONFIG = "config.json"
@@ -104,6 +104,52 @@ def _rename_exchange(a: Path, b: Path) -> bool:
     at_fdcwd, rename_exchange = -100, 2
     rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return rc == 0
+
+
+def save_model(path, config: dict, weights: dict, files: dict, history: list[dict],
+               trainer_state: dict | None = None) -> Path:
+    """Write a whole model directory atomically; returns its path.
+
+    ``files`` maps the adapter's own file names to a writer taking the target path.
+    """
+
+    def write(tmp: Path) -> None:
+        write_json(tmp / CONFIG, config)
+        save_weights(tmp / WEIGHTS, weights)
+        for name, writer in files.items():
+            writer(tmp / name)
+        write_metrics(tmp / METRICS, history)
+        if trainer_state is not None:
+            save_trainer_state(tmp / TRAINER, trainer_state)
+
+    return write_model_dir(path, write)
+
+
+def open_model(path, kind: str, **sections) -> tuple[dict, dict]:
+    """Read ``config.json`` of a ``kind`` model and parse its sections.
+
+    ``sections`` maps a config key to its dataclass (``core=CoreConfig``);
+    returns the raw config and the parsed sections.  Anything missing or out
+    of range is a CheckpointError naming the file.
+    """
+    path = Path(path)
+    config = read_config(path)
+    if config["kind"] != kind:
+        raise CheckpointError(f"{path} holds a {config['kind']} model, not a {kind} model.")
+    try:
+        parsed = {key: cls.from_dict(config[key]) for key, cls in sections.items()}
+    except (KeyError, TypeError, SeqtextError) as exc:
+        raise CheckpointError(f"{path / CONFIG} is inconsistent ({exc}); retrain the model.") from None
+    return config, parsed
+
+
+def read_history(path) -> list[dict]:
+    """``metrics.jsonl``, or an empty history when it is missing or unreadable (it is informational)."""
+    metrics = Path(path) / METRICS
+    try:
+        return [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return []
 
 
 def write_json(path: Path, obj) -> None:

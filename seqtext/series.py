@@ -852,26 +852,17 @@ class Forecaster:
     def save(self, path) -> Path:
         """Write the model directory atomically; returns its path."""
         self._require_trained()
-
-        def write(tmp: Path) -> None:
-            checkpoint.write_json(tmp / checkpoint.CONFIG, self.config_dict())
-            checkpoint.save_weights(tmp / checkpoint.WEIGHTS, self.net.state_dict())
-            checkpoint.write_json(tmp / SCALER_FILE, self.scaler.to_dict())
-            checkpoint.write_metrics(tmp / checkpoint.METRICS, self.history)
-
-        return checkpoint.write_model_dir(path, write)
+        scaler = {SCALER_FILE: lambda file: checkpoint.write_json(file, self.scaler.to_dict())}
+        return checkpoint.save_model(path, self.config_dict(), self.net.state_dict(), scaler, self.history)
 
     @classmethod
     def load(cls, path, device: str = "cpu") -> "Forecaster":
         """Open a series model directory (weights from safetensors; no code is run)."""
         path = Path(path)
-        config = checkpoint.read_config(path)
-        if config["kind"] != "series":
-            raise CheckpointError(f"{path} holds a {config['kind']} model, not a series model.")
+        config, parts = checkpoint.open_model(path, "series", core=CoreConfig, series=SeriesConfig,
+                                              train=TrainConfig)
+        core, series, train = parts["core"], parts["series"], parts["train"]
         try:
-            core = CoreConfig.from_dict(config["core"])
-            series = SeriesConfig.from_dict(config["series"])
-            train = TrainConfig.from_dict(config["train"])
             tail = config["tail"]
             if config["inputs"] != 1 + len(series.features) or len(tail["target"]) != series.window:
                 raise ConfigError("input width or stored window does not match the series settings")
@@ -891,12 +882,7 @@ class Forecaster:
         model.net = SeriesNet(config["inputs"], series, core)
         checkpoint.load_state(model.net, checkpoint.load_weights(path / checkpoint.WEIGHTS), path / checkpoint.WEIGHTS)
         model.net.to(model.device).eval()
-        metrics = path / checkpoint.METRICS
-        if metrics.is_file():
-            try:
-                model.history = [json.loads(l) for l in metrics.read_text().splitlines() if l.strip()]
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                model.history = []
+        model.history = checkpoint.read_history(path)
         return model
 
 

@@ -570,30 +570,16 @@ class TextModel:
     def save(self, path) -> Path:
         """Write the model directory atomically; returns its path."""
         self._require_trained()
-
-        def write(tmp: Path) -> None:
-            checkpoint.write_json(tmp / checkpoint.CONFIG, self.config_dict())
-            checkpoint.save_weights(tmp / checkpoint.WEIGHTS, self.net.weights())
-            tk.save_tokenizer(self.tokenizer, tmp / "tokenizer.json")
-            checkpoint.write_metrics(tmp / checkpoint.METRICS, self.history)
-            if self.trainer_state is not None:
-                checkpoint.save_trainer_state(tmp / checkpoint.TRAINER, self.trainer_state)
-
-        return checkpoint.write_model_dir(path, write)
+        tokenizer = {"tokenizer.json": lambda file: tk.save_tokenizer(self.tokenizer, file)}
+        return checkpoint.save_model(path, self.config_dict(), self.net.weights(), tokenizer, self.history,
+                                     self.trainer_state)
 
     @classmethod
     def load(cls, path, device: str = "cpu") -> "TextModel":
         """Open a text model directory (weights from safetensors; no code is run)."""
         path = Path(path)
-        config = checkpoint.read_config(path)
-        if config["kind"] != "text":
-            raise CheckpointError(f"{path} holds a {config['kind']} model, not a text model.")
-        try:
-            core = CoreConfig.from_dict(config["core"])
-            text = TextConfig.from_dict(config["text"])
-            train = TrainConfig.from_dict(config["train"])
-        except (KeyError, TypeError, ConfigError) as exc:
-            raise CheckpointError(f"{path / checkpoint.CONFIG} is inconsistent ({exc}); retrain the model.") from None
+        config, parts = checkpoint.open_model(path, "text", core=CoreConfig, text=TextConfig, train=TrainConfig)
+        core, text, train = parts["core"], parts["text"], parts["train"]
         model = cls.__new__(cls)
         model._init(core, text, train)
         model.tokenizer = tk.load_tokenizer(path / "tokenizer.json")
@@ -607,10 +593,5 @@ class TextModel:
         model.net = model._build_net()
         model.net.load_weights(checkpoint.load_weights(path / checkpoint.WEIGHTS), path / checkpoint.WEIGHTS)
         model.net.to(model.device).eval()
-        metrics = path / checkpoint.METRICS
-        if metrics.is_file():
-            try:
-                model.history = [json.loads(l) for l in metrics.read_text().splitlines() if l.strip()]
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                model.history = []
+        model.history = checkpoint.read_history(path)
         return model
