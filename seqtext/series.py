@@ -354,12 +354,19 @@ class Scaler:
     def fit(self, matrix: np.ndarray) -> "Scaler":
         """Statistics of a (n, C) matrix: the training rows only."""
         m = self._logged(matrix)  # (n, C)
+        # Statistics of m / peak, scaled back: squares of values near 1e300 would overflow.
+        peak = np.abs(m).max(axis=0)  # (C,)
+        peak = np.where(np.isfinite(peak) & (peak > 0), peak, 1.0)
+        u = m / peak  # (n, C), within [-1, 1]
         if self.kind == "zscore":
-            center, scale = m.mean(axis=0), m.std(axis=0)
+            center, scale = u.mean(axis=0) * peak, u.std(axis=0) * peak
         elif self.kind == "minmax":
-            center, scale = m.min(axis=0), m.max(axis=0) - m.min(axis=0)
+            center, scale = m.min(axis=0), (u.max(axis=0) - u.min(axis=0)) * peak
         else:
             center, scale = np.zeros(m.shape[1]), np.ones(m.shape[1])
+        if not (np.isfinite(center).all() and np.isfinite(scale).all()):
+            raise DataError("the values are too large to scale (beyond about 1e308); divide the series by a "
+                            "constant first.")
         scale = np.where(np.isfinite(scale) & (scale > 1e-12 * np.maximum(1.0, np.abs(center))), scale, 1.0)
         self.center, self.scale = center, scale
         return self
