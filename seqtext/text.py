@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqtext import checkpoint, stream
+from seqtext import checkpoint, distributed, stream
 from seqtext import tokenizer as tk
 from seqtext.config import TEXT_DEFAULTS, CoreConfig, TextConfig, TrainConfig
 from seqtext.core import RecurrentCore, detach_hidden
@@ -182,7 +182,7 @@ class TextModel:
         ``callback(model, metrics)`` is called after every epoch, with the
         best weights so far in the model.
         """
-        self.device = pick_device(self.train_config.device)
+        self.device = distributed.setup(pick_device(self.train_config.device))
         generator = seed_everything(self.train_config.seed)
         data = self._prepare(corpus, valid, train_tokenizer=True)
         self.net = self._build_net().to(self.device)
@@ -218,7 +218,7 @@ class TextModel:
                 )
             state["finished"] = False
         model.progress = progress
-        model.device = pick_device(model.train_config.device)
+        model.device = distributed.setup(pick_device(model.train_config.device))
         model.net.to(model.device)
         prepared = model._prepare(corpus, valid, train_tokenizer=False)
         return model._train(prepared, torch.Generator(), checkpoint_dir, resume=state)
@@ -254,21 +254,22 @@ class TextModel:
 
     def _train(self, data: dict, generator, checkpoint_dir, resume, callback=None) -> "TextModel":
         cfg = self.train_config
+        runner = distributed.wrap(self.net, self.device)  # DDP under torchrun, else the net itself
         if "train_lines" in data:
-            batches, step_loss, evaluate, sizes = self._sentence_plan(data, generator)
+            batches, step_loss, evaluate, sizes = self._sentence_plan(data, generator, runner)
         else:
-            batches, step_loss, evaluate, sizes = self._stream_plan(data)
+            batches, step_loss, evaluate, sizes = self._stream_plan(data, runner)
 
         def on_epoch(state):
             self._record(state, sizes)
-            if checkpoint_dir is not None:
+            if checkpoint_dir is not None and distributed.is_main():
                 self.save(checkpoint_dir)
             if callback is not None:
                 callback(self, self.history[-1])
 
         try:
             result = fit(self.net, batches, step_loss, evaluate, cfg, generator=generator,
-                         headline="perplexity", progress=self.progress, resume=resume,
+                         headline="perplexity", progress=self.progress and distributed.is_main(), resume=resume,
                          on_epoch=on_epoch if checkpoint_dir is not None or callback is not None else None)
         except TrainingInterrupted as exc:
             self._record(exc.state, sizes)
@@ -277,26 +278,30 @@ class TextModel:
         self._record(result.state, sizes)
         return self
 
-    def _sentence_plan(self, data: dict, generator):
+    def _sentence_plan(self, data: dict, generator, runner):
         cfg = self.train_config
         train_seqs, _ = self._encode(data["train_lines"])
         valid_seqs, valid_last = self._encode(data["valid_lines"])
         pad = self.net.pad_id
         sizes = {"train_sentences": len(train_seqs), "valid_sentences": len(valid_seqs)}
+        world = distributed.world_size()
 
         def batches(epoch):
-            return sentence_batches(train_seqs, cfg.batch_size, pad, shuffle=True, generator=generator)
+            # every rank draws the same global batches and keeps its share of the rows
+            for x, y in sentence_batches(train_seqs, cfg.batch_size, pad, shuffle=True, generator=generator):
+                if x.shape[0] >= world:  # a last batch too small to share is dropped
+                    yield distributed.shard_rows(x), distributed.shard_rows(y)
 
         def step_loss(net, batch):
             x, y = (t.to(self.device) for t in batch)
-            return net(x, y)[1]
+            return runner(x, y)[1]
 
         evaluate = (lambda net: self._score(valid_seqs, valid_last)) if valid_seqs else None
         return batches, step_loss, evaluate, sizes
 
-    def _stream_plan(self, data: dict):
+    def _stream_plan(self, data: dict, runner):
         cfg, bptt = self.train_config, self.text_config.bptt
-        streams = stream.batchify(data["train_ids"], cfg.batch_size)  # (B, N)
+        streams = distributed.shard_rows(stream.batchify(data["train_ids"], cfg.batch_size))  # (B / world, N)
         carried = {"hidden": None}
         sizes = {"train_tokens": len(data["train_ids"]), "valid_tokens": len(data["valid_ids"])}
 
@@ -306,7 +311,7 @@ class TextModel:
 
         def step_loss(net, batch):
             x, y = (t.to(self.device) for t in batch)  # (B, T)
-            _, loss, hidden = net(x, y, hidden=detach_hidden(carried["hidden"]))
+            _, loss, hidden = runner(x, y, hidden=detach_hidden(carried["hidden"]))
             carried["hidden"] = hidden
             return loss
 
@@ -319,7 +324,7 @@ class TextModel:
         net = self.net
         was_training = net.training
         net.eval()
-        streams = stream.batchify(ids, min(batch_size, max(1, (len(ids) - 1) // 2)))
+        streams = distributed.shard_rows(stream.batchify(ids, min(batch_size, max(1, (len(ids) - 1) // 2))))
         nll, tokens, correct, hidden = 0.0, 0, 0, None
         for x, y in stream.bptt_windows(streams, self.text_config.bptt):
             x, y = x.to(self.device), y.to(self.device)  # (B, T)
@@ -328,6 +333,7 @@ class TextModel:
             tokens += y.numel()
             correct += int((logits.argmax(-1) == y).sum())
         net.train(was_training)
+        nll, tokens, correct = distributed.sum_across([nll, tokens, correct])
         loss = nll / max(tokens, 1)
         return {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct / max(tokens, 1)}
 
@@ -369,6 +375,9 @@ class TextModel:
         was_training = net.training
         net.eval()
         pad = net.pad_id
+        if distributed.active():  # each rank scores its share; the sums are reduced below
+            r, w = distributed.rank(), distributed.world_size()
+            seqs, last = seqs[r::w], last[r::w]
         nll, tokens, correct, last_ok, last_n = 0.0, 0, 0, 0, 0
         row = 0
         for x, y in sentence_batches(seqs, 256, pad, shuffle=False):
@@ -387,6 +396,7 @@ class TextModel:
                     last_ok += bool(hit[b, positions].all())
                 row += 1
         net.train(was_training)
+        nll, tokens, correct, last_ok, last_n = distributed.sum_across([nll, tokens, correct, last_ok, last_n])
         loss = nll / max(tokens, 1)
         return {
             "loss": loss,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -119,7 +120,10 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     else:
         out = Path(out) if out else RUNS / Path(corpus[0]).stem
         check_output_dir(out)
-    with OutputLock(out):
+    from seqtext import distributed
+
+    main = distributed.is_main()  # under torchrun only rank 0 locks, writes and prints
+    with OutputLock(out) if main else contextlib.nullcontext():
         try:
             if resume:
                 given = ctx.get_parameter_source("epochs") == click.core.ParameterSource.COMMANDLINE
@@ -130,12 +134,24 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
                 model.fit(files, valid=valid_files, checkpoint_dir=out)
         except TrainingInterrupted as exc:
             model = getattr(exc, "model", None) or model
-            model.save(out)
-            state = model.trainer_state
-            note(f"interrupted: saved a resumable checkpoint in {out} (epoch {state['epoch']}, "
-                 f"{state['batches_done']} batches into it); resume with: seqtext train --resume {out}")
+            if main:
+                model.save(out)
+                state = model.trainer_state
+                note(f"interrupted: saved a resumable checkpoint in {out} (epoch {state['epoch']}, "
+                     f"{state['batches_done']} batches into it); resume with: seqtext train --resume {out}")
             ctx.exit(130)
-        path = model.save(out)
+        except RuntimeError as exc:
+            if distributed.world_size() <= 1:
+                raise
+            # a collective failed: another rank died or timed out
+            raise click.ClickException(
+                f"rank {distributed.rank()} stopped because another training process failed "
+                f"({str(exc).splitlines()[0][:120]}); the last model saved in {out} is intact."
+            ) from None
+        path = model.save(out) if main else out
+    distributed.finish()
+    if not main:
+        return
     s = model.summary
     click.echo(f"model written to {path}")
     if "valid_last_word_accuracy" in s:
