@@ -398,12 +398,10 @@ class TextModel:
         net.train(was_training)
         nll, tokens, correct, last_ok, last_n = distributed.sum_across([nll, tokens, correct, last_ok, last_n])
         loss = nll / max(tokens, 1)
-        return {
-            "loss": loss,
-            "perplexity": math.exp(min(loss, 50.0)),
-            "accuracy": correct / max(tokens, 1),
-            "last_word_accuracy": last_ok / last_n if last_n else float("nan"),
-        }
+        metrics = {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct / max(tokens, 1)}
+        if last_n:  # sentences without a word (only punctuation) have no last word to score
+            metrics["last_word_accuracy"] = last_ok / last_n
+        return metrics
 
     def evaluate(self, corpus) -> dict:
         """Perplexity, next-word accuracy and last-word accuracy on a corpus."""

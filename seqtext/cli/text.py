@@ -106,6 +106,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 
     Ctrl-C saves a resumable checkpoint; continue it with --resume DIR.
     """
+    from seqtext import distributed
     from seqtext.checkpoint import OutputLock, check_output_dir
     from seqtext.data import corpus_files
     from seqtext.text import TextModel
@@ -120,8 +121,6 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     else:
         out = Path(out) if out else RUNS / Path(corpus[0]).stem
         check_output_dir(out)
-    from seqtext import distributed
-
     main = distributed.is_main()  # under torchrun only rank 0 locks, writes and prints
     with OutputLock(out) if main else contextlib.nullcontext():
         try:
@@ -163,7 +162,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
                    f"{100 * s['valid_accuracy']:.1f}% ({s['valid_tokens']} tokens, {s['epochs_run']} epochs, "
                    f"{s['seconds']:.1f} s)")
     else:
-        click.echo("no validation text (the corpus has a single line); metrics were not computed")
+        click.echo("no validation text (none given and none held out); validation metrics were not computed")
 
 
 @click.command()
