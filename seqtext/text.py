@@ -433,7 +433,10 @@ class TextModel:
         enc = self.tokenizer.encode(prefix, add_special_tokens=False)
         # An RNN reads any length in linear time, but a prompt is cut to its last
         # MAX_CONTEXT tokens so that memory and latency stay bounded (documented).
-        ids = [self.tokenizer.token_to_id(tk.BOS), *enc.ids[-MAX_CONTEXT:]]
+        # A sentence model saw every line start with <s>; a stream model saw lines only as
+        # text after the </s> that ends the previous one, so that is how its prompts start.
+        start = tk.EOS if self.text_config.mode == "stream" else tk.BOS
+        ids = [self.tokenizer.token_to_id(start), *enc.ids[-MAX_CONTEXT:]]
         x = torch.tensor([ids], device=self.device)  # (1, T)
         logits, _, hidden = self.net(x, last_only=True)
         return logits[0, -1], hidden

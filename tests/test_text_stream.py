@@ -67,3 +67,13 @@ def test_generation_is_linear_in_length(tiny_model, monkeypatch):
     assert calls[0] == 2  # <s> mary, read once
     assert all(n == 1 for n in calls[1:])
     assert len(calls) <= generated + 1
+
+
+def test_stream_model_prompts_start_like_its_training_lines(running_text, tmp_path):
+    """A stream model never saw <s>: its prompt starts after a </s>, as every line did in training."""
+    model = TextModel(mode="stream", embed=16, hidden=32, batch_size=4, bptt=12, epochs=3, lr=1e-2,
+                      embed_dropout=0.0, output_dropout=0.0, device="cpu")
+    model.fit(running_text)
+    out = model.complete("Mary rides", words=12)
+    assert len(out.words) >= 3  # "the bicycle , the bicycle is hers" and the like, not an instant </s>
+    assert out.endswith(".")
