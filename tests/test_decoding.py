@@ -64,3 +64,13 @@ def test_extreme_temperatures_never_produce_nan(temperature):
     assert 0 <= tid < LOGITS.numel()
     if temperature < 1e-6:
         assert tid == 1  # the cold limit is greedy
+
+
+def test_sampling_follows_the_distribution():
+    logits = torch.log(torch.tensor([0.1, 0.2, 0.3, 0.4, 0.0]))
+    g = torch.Generator().manual_seed(0)
+    draws = [choose(logits, temperature=1.0, generator=g) for _ in range(4000)]
+    freq = [draws.count(i) / len(draws) for i in range(5)]
+    assert freq[4] == 0.0
+    for got, want in zip(freq, [0.1, 0.2, 0.3, 0.4]):
+        assert abs(got - want) < 0.03
