@@ -12,6 +12,7 @@ new one, never a mix.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -28,6 +29,13 @@ TRAINER = "trainer.pt"  # optimizer state, RNG states and data position, for res
 REQUIRED = {"text": (CONFIG, WEIGHTS, "tokenizer.json"), "series": (CONFIG, WEIGHTS, "scaler.json")}
 
 
+def _kind_of(path: Path) -> str | None:
+    try:
+        return json.loads((path / CONFIG).read_text(encoding="utf-8")).get("kind")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None
+
+
 def is_model_dir(path: str | Path) -> bool:
     return (Path(path) / CONFIG).is_file()
 
@@ -35,6 +43,9 @@ def is_model_dir(path: str | Path) -> bool:
 def check_output_dir(path: str | Path) -> Path:
     """Refuse to overwrite anything that is not a seqtext model directory."""
     path = Path(path)
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise CheckpointError(f"--out {path} is inside {parent}, which is a file; choose a directory path.")
     if path.exists():
         if not path.is_dir():
             raise CheckpointError(f"--out {path} is an existing file; choose a new directory.")
@@ -152,14 +163,26 @@ def read_history(path) -> list[dict]:
         return []
 
 
+def json_safe(obj):
+    """``obj`` with every NaN or infinity replaced by None, so the JSON stays strict."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
 def write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(json_safe(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+                    encoding="utf-8")
 
 
 def write_metrics(path: Path, history: list[dict]) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         for row in history:
-            fh.write(json.dumps(row) + "\n")
+            fh.write(json.dumps(json_safe(row), allow_nan=False) + "\n")
 
 
 def save_weights(path: Path, state_dict: dict) -> None:
@@ -327,12 +350,13 @@ def load(path: str | Path, device: str = "cpu"):
     return Forecaster.load(path, device=device)
 
 
-def latest_model(root: str | Path = "runs") -> Path | None:
-    """The most recently written model directory under ``root``, if any."""
+def latest_model(root: str | Path = "runs", kind: str | None = None) -> Path | None:
+    """The most recently written model directory under ``root`` (of ``kind``, if given)."""
     root = Path(root)
     if not root.is_dir():
         return None
-    found = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_model_dir(p)]
+    found = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_model_dir(p)
+             and (kind is None or _kind_of(p) == kind)]
     if not found:
         return None
     return max(found, key=lambda p: (p / CONFIG).stat().st_mtime)

@@ -72,10 +72,11 @@ def load_lines(source) -> list[str]:
     """Non-blank lines of a corpus, stripped.
 
     ``source`` is a path (file or directory of ``.txt`` files), a list of
-    ``pathlib.Path``, or a list of sentences given as plain strings.  Files are
-    read through ``datasets`` offline.
+    paths (``pathlib.Path``, or strings that all name existing files), or a
+    list of sentences given as plain strings.  Files are read through
+    ``datasets`` offline.
     """
-    if isinstance(source, (list, tuple)) and not all(isinstance(s, os.PathLike) for s in source):
+    if isinstance(source, (list, tuple)) and not is_path_list(source):
         if not all(isinstance(s, str) for s in source):
             raise DataError("a corpus list must hold sentences (str) or paths (pathlib.Path), not a mix.")
         lines = [line.strip() for s in source for line in s.splitlines() if line.strip()]
@@ -103,6 +104,15 @@ def split_long_line(line: str, limit: int = MAX_LINE_CHARS) -> list[str]:
     if line:
         pieces.append(line)
     return [p for p in pieces if p]
+
+
+def is_path_list(source) -> bool:
+    """A list that names files: pathlib.Path items, or strings that all name existing files or directories."""
+    if not source:
+        return False
+    if all(isinstance(item, os.PathLike) for item in source):
+        return True
+    return all(isinstance(item, str) and "\n" not in item and os.path.exists(item) for item in source)
 
 
 def _read_with_datasets(files: list[Path]) -> list[str]:

@@ -23,7 +23,7 @@ from seqtext import checkpoint, distributed, stream
 from seqtext import tokenizer as tk
 from seqtext.config import TEXT_DEFAULTS, CoreConfig, TextConfig, TrainConfig
 from seqtext.core import RecurrentCore, detach_hidden
-from seqtext.data import corpus_files, load_lines, sentence_batches, split_lines
+from seqtext.data import corpus_files, is_path_list, load_lines, sentence_batches, split_lines
 from seqtext.decoding import check_sampling, choose, is_sampling
 from seqtext.errors import CheckpointError, ConfigError, DataError
 from seqtext.train import TrainingInterrupted, fit, pick_device, seed_everything
@@ -38,7 +38,7 @@ def _paths(source) -> list[str] | None:
     """Absolute paths of a corpus given as files (the rule of ``load_lines``), or None for sentences."""
     if isinstance(source, (str, os.PathLike)):
         return [str(Path(source).resolve())]
-    if source and all(isinstance(item, os.PathLike) for item in source):
+    if is_path_list(source):
         return [str(Path(item).resolve()) for item in source]
     return None
 
@@ -189,12 +189,13 @@ class TextModel:
         return self._train(data, generator, checkpoint_dir, resume=None, callback=callback)
 
     @classmethod
-    def resume(cls, path, corpus=None, valid=None, *, epochs: int | None = None, progress: bool = False,
-               checkpoint_dir=None) -> "TextModel":
+    def resume(cls, path, corpus=None, valid=None, *, epochs: int | None = None, patience: int | None = None,
+               progress: bool = False, checkpoint_dir=None) -> "TextModel":
         """Continue an interrupted (or finished) training from its model directory.
 
         The corpus is read again from the paths recorded in ``config.json``
-        unless given; ``epochs`` raises the epoch limit.  On CPU a sentence-mode
+        unless given; ``epochs`` raises the epoch limit and ``patience`` the
+        early-stopping patience (to continue a run that stopped early).  On CPU a sentence-mode
         run ends bit-identical to one that was never interrupted (stream mode
         restarts the carried hidden state at the resume point).
         """
@@ -208,7 +209,9 @@ class TextModel:
             valid = [Path(p) for p in data["valid"]] if data.get("valid") else None
         if epochs is not None:
             model.train_config.epochs = epochs
-            model.train_config.validate()
+        if patience is not None:
+            model.train_config.patience = patience
+        model.train_config.validate()
         done = len(json.loads(state["history"]))
         if state["finished"]:
             if model.train_config.epochs <= done or state["waited"] >= model.train_config.patience:
@@ -335,7 +338,8 @@ class TextModel:
         net.train(was_training)
         nll, tokens, correct = distributed.sum_across([nll, tokens, correct])
         loss = nll / max(tokens, 1)
-        return {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct / max(tokens, 1)}
+        return {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct / max(tokens, 1),
+                "tokens": int(tokens)}
 
     def _record(self, state: dict, sizes: dict) -> None:
         """Keep the trainer state and the summary of the best evaluation so far."""
@@ -408,7 +412,7 @@ class TextModel:
         self._require_trained()
         if self.text_config.mode == "stream":
             ids = stream.encode_corpus(corpus_files(corpus), self.tokenizer).ids
-            return {**self._score_stream(ids), "tokens": len(ids)}
+            return self._score_stream(ids)
         lines = load_lines(corpus)
         seqs, last = self._encode(lines)
         metrics = self._score(seqs, last)
@@ -474,16 +478,23 @@ class TextModel:
         sample = dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
         if suffix is not None and suffix.strip():
             word = self._fill(logits, hidden, suffix, sample)
-            text = prefix + tk.join_words([word], after=prefix).lstrip() + suffix
+            text = prefix + tk.join_words([word], after=prefix) + suffix
             return Completion(text, prompt, [word], unknown)
-        generated = self._generate(logits, hidden, words, sample)
+        if suffix is not None:  # a trailing blank: one word, then the sentence closed if the model ends it
+            generated = self._generate(logits, hidden, 1, sample, close=True)
+        else:
+            generated = self._generate(logits, hidden, words, sample)
         text = prefix + tk.join_words(generated, after=prefix)
         if suffix is not None:
             text += suffix  # white space typed after a trailing blank
         return Completion(text, prompt, [w for w in generated if tk.is_wordlike(w)], unknown)
 
-    def _generate(self, logits, hidden, max_words: int, sample: dict) -> list[str]:
-        """Words from the current state until a sentence end, </s> or ``max_words``."""
+    def _generate(self, logits, hidden, max_words: int, sample: dict, close: bool = False) -> list[str]:
+        """Words from the current state until a sentence end, </s> or ``max_words``.
+
+        ``close``: after the last word, keep punctuation up to the sentence end
+        (a filled trailing blank gets its full stop), but no further word.
+        """
         banned = self._banned()
         eos = self.tokenizer.token_to_id(tk.EOS)
         out: list[str] = []
@@ -500,10 +511,12 @@ class TextModel:
             if tk.token_ends_word(self.tokenizer, token):
                 word = "".join(pieces)
                 pieces = []
+                if close and n_words >= max_words and tk.is_wordlike(word):
+                    break  # the blank's word is placed; only closing punctuation may follow
                 out.append(word)
                 if tk.is_wordlike(word):
                     n_words += 1
-                if word in tk.SENTENCE_END or n_words >= max_words:
+                if word in tk.SENTENCE_END or (n_words >= max_words and not close):
                     break
             x = torch.tensor([[tid]], device=self.device)  # (1, 1)
             step, _, hidden = self.net(x, hidden=hidden, last_only=True)

@@ -286,7 +286,12 @@ class _Loop:
         self.history.append(metrics)
         self.epoch += 1
         self.done, self.total = 0, 0.0
-        if not math.isfinite(train_loss) or self.waited >= self.config.patience:
+        if not math.isfinite(train_loss) or not math.isfinite(score):
+            raise ConfigError(
+                f"training diverged in epoch {metrics['epoch']} (the loss is not a finite number); "
+                "lower the learning rate (--lr) or the clipping threshold (--clip)."
+            )
+        if self.waited >= self.config.patience:
             self.finished = True
         return metrics
 

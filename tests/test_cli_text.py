@@ -62,7 +62,8 @@ def test_train_then_complete_and_evaluate(tmp_path, corpus, monkeypatch):
 
     result = run(["evaluate", "--model", str(model_dir), "--corpus", str(corpus), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == pytest.approx(model.evaluate(corpus), nan_ok=True)
+    strict = json.loads(result.output, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert strict == pytest.approx(model.evaluate(corpus))
 
 
 def test_complete_options(tiny_model_dir, tiny_model):
@@ -266,3 +267,46 @@ def test_shipped_ptb_configs_are_valid():
         from seqtext import TextModel
 
         TextModel(**kwargs)  # validates every value
+
+
+def test_complete_without_model_picks_the_newest_text_model(tmp_path, tiny_model_dir, monkeypatch):
+    import os
+    import time
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    shutil.copytree(tiny_model_dir, tmp_path / "runs" / "text")
+    series = tmp_path / "runs" / "series"
+    series.mkdir()
+    (series / "config.json").write_text(json.dumps({"format_version": 1, "kind": "series"}))
+    later = time.time() + 10
+    os.utime(series / "config.json", (later, later))
+    result = CliRunner().invoke(cli, ["complete", "Mary rides the bicycle, the bicycle is ___"])
+    assert result.exit_code == 0, result.output
+    assert "using model runs/text" in result.stderr
+
+
+def test_out_inside_a_file_is_a_clean_error(tmp_path, corpus):
+    r = run(["train", "--corpus", str(corpus), "--out", str(corpus / "model"), *FAST])
+    assert_clean_failure(r, "which is a file")
+
+
+def test_diverging_training_is_an_error_not_a_nan_model(tmp_path, corpus):
+    r = run(["train", "--corpus", str(corpus), "--out", str(tmp_path / "m"), "--lr", "1e30", "--nonlinearity",
+             "relu", "--clip", "1e30", *FAST])
+    assert_clean_failure(r, "training diverged")
+    assert not (tmp_path / "m").exists()
+
+
+def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corpus):
+    out = tmp_path / "m"
+    r = run(["train", "--corpus", str(corpus), "--out", str(out), "--patience", "1", "--epochs", "60", "--lr", "0.05",
+             *FAST[2:]])
+    assert r.exit_code == 0, r.output
+    done = load(out).summary["epochs_run"]
+    assert done < 60  # early stopping ended it
+    r = run(["train", "--resume", str(out), "--epochs", str(done + 2), "--patience", "50", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert load(out).summary["epochs_run"] == done + 2
+    r = run(["train", "--resume", str(out), "--epochs", "99", "--hidden", "7"])
+    assert_clean_failure(r, "only --epochs and --patience may change")

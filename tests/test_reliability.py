@@ -182,7 +182,7 @@ def test_sigkill_at_many_points_leaves_a_loadable_model(tmp_path, corpus):
         # before the first save completes there may be nothing; after it, always a whole model
         assert out.exists() or not existed, f"a kill at {marker} #{nth} removed the model"
         existed = existed or out.exists()
-    assert loadable >= len(points) - 2
+    assert loadable == len(points) - 2  # all but the two kills inside the very first save
     # a crashed writer leaves neither a stuck lock nor stray temporary directories
     done = subprocess.run(seqtext_cmd("train", "--resume", str(out), "--quiet"), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

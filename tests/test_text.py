@@ -70,6 +70,8 @@ def test_sampling_is_seeded(tiny_model):
     a = [tiny_model.complete("We", temperature=1.5, seed=s) for s in range(6)]
     b = [tiny_model.complete("We", temperature=1.5, seed=s) for s in range(6)]
     assert a == b
+    hot = {tiny_model.complete("We", temperature=5.0, seed=s) for s in range(8)}
+    assert len(hot) > 1  # different seeds draw different continuations
     assert tiny_model.complete("Mary rides the bicycle, the bicycle is ___", top_k=1, seed=3).endswith("hers.")
 
 
@@ -120,3 +122,19 @@ def test_bpe_model_trains_and_completes(tmp_path):
         "Mary rides the bicycle, the bicycle is hers.")
     back = load(model.save(tmp_path / "bpe"))
     assert back.complete("John drives the car, the car is ___").endswith("his.")
+
+
+def test_trailing_blank_takes_one_word_and_its_full_stop(tiny_model):
+    out = tiny_model.complete("Mary rides the bicycle, the bicycle is ___", words=20)
+    assert out.words == ["hers"] and out.endswith("hers.")
+    glued = tiny_model.complete("Mary rides the bicycle, the bicycle is___")
+    assert glued == "Mary rides the bicycle, the bicycle is hers."  # a space is put before the word
+
+
+def test_a_list_of_path_strings_is_read_as_files(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("\n".join(TINY_LINES[:3]))
+    b.write_text("\n".join(TINY_LINES[3:]))
+    model = TextModel(embed=8, hidden=8, epochs=1, device="cpu", valid_fraction=0.0).fit([str(a), str(b)])
+    assert model.summary["train_sentences"] == 6
+    assert model.data_sources["corpus"] == [str(a.resolve()), str(b.resolve())]

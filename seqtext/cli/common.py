@@ -27,6 +27,9 @@ def handle_errors(func):
             raise click.UsageError(str(exc)) from None
         except SeqtextError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a path the user gave that cannot be read or written
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}; check the path and its permissions.") from None
         except MemoryError:
             raise click.ClickException(
                 "ran out of memory; try a smaller batch size, model or input"
@@ -36,8 +39,10 @@ def handle_errors(func):
 
 
 def echo_json(obj) -> None:
-    """Print one JSON document on its own line."""
-    click.echo(json.dumps(obj, ensure_ascii=False))
+    """Print one strict JSON document on its own line (NaN and infinities become null)."""
+    from seqtext.checkpoint import json_safe
+
+    click.echo(json.dumps(json_safe(obj), ensure_ascii=False, allow_nan=False))
 
 
 def note(message: str) -> None:

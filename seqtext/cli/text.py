@@ -19,7 +19,7 @@ def _resolve_model(model: str | None) -> Path:
 
     if model:
         return Path(model)
-    found = latest_model(RUNS)
+    found = latest_model(RUNS, kind="text")
     if found is None:
         raise click.ClickException(
             f"no trained model found under {RUNS}/; train one with `seqtext train --corpus FILE` "
@@ -125,9 +125,17 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     with OutputLock(out) if main else contextlib.nullcontext():
         try:
             if resume:
-                given = ctx.get_parameter_source("epochs") == click.core.ParameterSource.COMMANDLINE
-                model = TextModel.resume(out, files, valid_files, epochs=options["epochs"] if given else None,
-                                         progress=not quiet, checkpoint_dir=out)
+                given = {name for name in options
+                         if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+                ignored = sorted(given - {"epochs", "patience"})
+                if ignored:
+                    raise click.UsageError(
+                        f"--resume continues with the saved settings; only --epochs and --patience may change "
+                        f"(got --{ignored[0].replace('_', '-')})."
+                    )
+                model = TextModel.resume(out, files, valid_files, progress=not quiet, checkpoint_dir=out,
+                                         epochs=options["epochs"] if "epochs" in given else None,
+                                         patience=options["patience"] if "patience" in given else None)
             else:
                 model = TextModel(progress=not quiet, **options)
                 model.fit(files, valid=valid_files, checkpoint_dir=out)
