@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 
 import click
 
@@ -49,6 +48,3 @@ def note(message: str) -> None:
     """Print an informational line on stderr (stdout stays machine-readable)."""
     click.echo(message, err=True)
 
-
-def stdin_is_tty() -> bool:
-    return sys.stdin is not None and sys.stdin.isatty()
