@@ -457,12 +457,15 @@ class TextModel:
         top_k: int | None = None,
         top_p: float | None = None,
         seed: int | None = None,
+        stop: bool = True,
     ) -> Completion:
         """Fill the prompt's ``___`` in place, or continue the prompt.
 
         A blank at the very end is filled and the sentence closed; otherwise
         up to ``words`` words are generated, stopping at the end of the
-        sentence.  Greedy unless ``temperature``, ``top_k`` or ``top_p`` is
+        sentence (``stop=False`` goes on across sentence ends, writing a line
+        break for each end of line, until ``words`` words).  The
+        Greedy unless ``temperature``, ``top_k`` or ``top_p`` is
         given.  The hidden state is carried, so generation is linear in length.
         """
         self._require_trained()
@@ -483,17 +486,19 @@ class TextModel:
         if suffix is not None:  # a trailing blank: one word, then the sentence closed if the model ends it
             generated = self._generate(logits, hidden, 1, sample, close=True)
         else:
-            generated = self._generate(logits, hidden, words, sample)
+            generated = self._generate(logits, hidden, words, sample, stop=stop)
         text = prefix + tk.join_words(generated, after=prefix)
         if suffix is not None:
             text += suffix  # white space typed after a trailing blank
         return Completion(text, prompt, [w for w in generated if tk.is_wordlike(w)], unknown)
 
-    def _generate(self, logits, hidden, max_words: int, sample: dict, close: bool = False) -> list[str]:
+    def _generate(self, logits, hidden, max_words: int, sample: dict, close: bool = False,
+                  stop: bool = True) -> list[str]:
         """Words from the current state until a sentence end, </s> or ``max_words``.
 
         ``close``: after the last word, keep punctuation up to the sentence end
         (a filled trailing blank gets its full stop), but no further word.
+        ``stop=False``: sentence ends do not stop it; </s> becomes a line break.
         """
         banned = self._banned()
         eos = self.tokenizer.token_to_id(tk.EOS)
@@ -504,11 +509,11 @@ class TextModel:
             logits = logits.clone()
             logits[banned] = -math.inf
             tid = choose(logits, **sample)
-            if tid == eos:
+            if tid == eos and stop:
                 break
-            token = self.tokenizer.id_to_token(tid)
+            token = "\n" if tid == eos else self.tokenizer.id_to_token(tid)
             pieces.append(tk.token_text(token))
-            if tk.token_ends_word(self.tokenizer, token):
+            if tid == eos or tk.token_ends_word(self.tokenizer, token):
                 word = "".join(pieces)
                 pieces = []
                 if close and n_words >= max_words and tk.is_wordlike(word):
@@ -516,7 +521,7 @@ class TextModel:
                 out.append(word)
                 if tk.is_wordlike(word):
                     n_words += 1
-                if word in tk.SENTENCE_END or (n_words >= max_words and not close):
+                if (stop and word in tk.SENTENCE_END) or (n_words >= max_words and not close):
                     break
             x = torch.tensor([[tid]], device=self.device)  # (1, 1)
             step, _, hidden = self.net(x, hidden=hidden, last_only=True)

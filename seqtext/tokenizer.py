@@ -28,7 +28,7 @@ _WORDLIKE = re.compile(r"\w", re.UNICODE)
 # the training text: the pre-tokenizer would otherwise teach the vocabulary
 # "<", "unk" and ">" as words that no encoded input ever produces.
 _SPECIAL_RE = re.compile("|".join(re.escape(t) for t in SPECIALS))
-_NO_SPACE_BEFORE = set(".,;:!?)]}%…'’\"")
+_NO_SPACE_BEFORE = set(".,;:!?)]}%…'’\"\n")
 _NO_SPACE_AFTER = set("([{$'’\"")
 SENTENCE_END = {".", "!", "?", "…"}
 

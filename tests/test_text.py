@@ -138,3 +138,9 @@ def test_a_list_of_path_strings_is_read_as_files(tmp_path):
     model = TextModel(embed=8, hidden=8, epochs=1, device="cpu", valid_fraction=0.0).fit([str(a), str(b)])
     assert model.summary["train_sentences"] == 6
     assert model.data_sources["corpus"] == [str(a.resolve()), str(b.resolve())]
+
+
+def test_no_stop_generates_across_sentence_ends(tiny_model):
+    out = tiny_model.complete("Mary", words=30, stop=False)
+    assert len(out.words) == 30
+    assert out.count(".") >= 2  # it went past the first sentence end

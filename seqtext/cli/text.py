@@ -182,13 +182,15 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 @click.option("--top-k", type=click.IntRange(min=1), help="Sample among the k likeliest tokens.")
 @click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), help="Sample from the top-p nucleus.")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for sampling.")
+@click.option("--stop/--no-stop", default=True, show_default=True,
+              help="Stop at the end of the sentence, or go on across sentences for --words words.")
 @click.option("--show", "show", type=click.IntRange(min=1), metavar="K",
               help="Also list the K likeliest words for the blank with their probabilities.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per prompt.")
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
               help="Complete every line of PATH (- for stdin), one output line each.")
 @handle_errors
-def complete(prompt, model, words, temperature, top_k, top_p, seed, show, as_json, file):
+def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, show, as_json, file):
     """Fill the ___ in PROMPT, or continue PROMPT.
 
     \b
@@ -206,7 +208,7 @@ def complete(prompt, model, words, temperature, top_k, top_p, seed, show, as_jso
     torch.set_num_threads(1)  # single prompts are latency-bound; threads only add overhead
     model_dir = _resolve_model(model)
     lm = TextModel.load(model_dir)
-    options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+    options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop)
     if file is None:
         _complete_one(lm, prompt, options, show, as_json, single=True)
         return
