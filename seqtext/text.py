@@ -556,7 +556,9 @@ class TextModel:
 
     def _fill(self, logits, hidden, suffix: str, sample: dict) -> str:
         if tk.is_bpe(self.tokenizer):
-            return tk.join_words(self._generate(logits, hidden, 1, sample)).strip()
+            # the first whole word the model spells out (punctuation before it is not a fill)
+            words = [w for w in self._generate(logits, hidden, 1, sample) if tk.is_wordlike(w)]
+            return words[0] if words else tk.token_text(self.tokenizer.id_to_token(int(torch.argmax(logits))))
         cand, probs = self._candidates(logits, hidden, suffix, FILL_CANDIDATES)
         if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
             pick = choose(probs.log(), **sample)

@@ -144,3 +144,12 @@ def test_no_stop_generates_across_sentence_ends(tiny_model):
     out = tiny_model.complete("Mary", words=30, stop=False)
     assert len(out.words) == 30
     assert out.count(".") >= 2  # it went past the first sentence end
+
+
+def test_bpe_blank_in_the_middle_is_one_word(tmp_path):
+    model = TextModel(tokenizer="bpe", vocab_size=60, embed=16, hidden=32, epochs=3, device="cpu",
+                      valid_fraction=0.0)
+    model.fit(TINY_LINES * 4)
+    out = model.complete("Mary ___ the bicycle.")
+    filled = out[len("Mary "):-len(" the bicycle.")]
+    assert filled and " " not in filled and filled.isalpha(), out
