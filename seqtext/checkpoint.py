@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from seqtext.errors import CheckpointError, SeqtextError
+from seqtext.errors import CheckpointError, SeqtextError, first_line
 
 FORMAT_VERSION = 1
 CONFIG = "config.json"
@@ -210,7 +210,7 @@ def load_trainer_state(path: Path) -> dict:
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as exc:
-        raise CheckpointError(f"{file} is corrupted or truncated ({_first_line(exc)}); train again.") from None
+        raise CheckpointError(f"{file} is corrupted or truncated ({first_line(exc)}); train again.") from None
     needed = {"epoch", "batches_done", "optimizer", "net", "history", "finished", "torch_rng"}
     if not isinstance(state, dict) or not needed <= set(state):
         raise CheckpointError(f"{file} is not a seqtext trainer state; train again.")
@@ -316,7 +316,7 @@ def load_weights(path: Path) -> dict:
     try:
         return load_file(str(path))
     except Exception as exc:  # safetensors raises SafetensorError / OSError
-        raise CheckpointError(f"{path} is corrupted or truncated ({_first_line(exc)}); retrain the model.") from None
+        raise CheckpointError(f"{path} is corrupted or truncated ({first_line(exc)}); retrain the model.") from None
 
 
 def load_state(net, state: dict, where: Path) -> None:
@@ -332,10 +332,6 @@ def load_state(net, state: dict, where: Path) -> None:
         raise CheckpointError(f"{where} does not match config.json ({detail}); retrain the model.")
     net.load_state_dict(state)
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def load(path: str | Path, device: str = "cpu"):

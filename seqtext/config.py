@@ -11,15 +11,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, whole_number
 
 CELLS = ("rnn", "gru", "lstm")
 NONLINEARITIES = ("tanh", "relu")
 
 
 def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}.")
+    whole_number(name, value)
 
 
 def _fraction(name: str, value: Any, *, upper_open: bool = True) -> None:
@@ -206,8 +205,7 @@ class TrainConfig(_Config):
         _positive_int("patience", self.patience)
         if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
             raise ConfigError(f"weight decay must be zero or positive, got {self.weight_decay!r}.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a whole number of at least 0, got {self.seed!r}.")
+        whole_number("seed", self.seed, minimum=0)
         _fraction("validation fraction", self.valid_fraction)
         _positive_int("threads", self.threads)
 

@@ -22,3 +22,18 @@ class ConfigError(SeqtextError, ValueError):
 
 class CheckpointError(SeqtextError):
     """A model directory that is missing, incomplete, corrupted or incompatible."""
+
+
+def whole_number(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an int if it is a whole number (not a bool) of at least ``minimum``."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {value!r}.")
+    return int(value)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (library errors can run to many lines)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

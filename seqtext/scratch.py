@@ -69,7 +69,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError
+from seqtext.errors import ConfigError, DataError, whole_number
 
 NONLINEARITIES = ("tanh", "relu", "identity")
 PARAM_NAMES = ("W_x", "W_h", "b", "W_lin", "b_lin")
@@ -121,12 +121,6 @@ class ScratchRNN:
         return {name: getattr(self, name) for name in PARAM_NAMES}
 
 
-def _whole_number(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {value!r}.")
-    return int(value)
-
-
 def _unknown_nonlinearity(nonlinearity) -> ConfigError:
     return ConfigError(f"nonlinearity must be one of {', '.join(NONLINEARITIES)}, got {nonlinearity!r}.")
 
@@ -146,11 +140,11 @@ def init(
     nonlinearity: str = "tanh",
 ) -> ScratchRNN:
     """Random weights drawn as PyTorch draws them: U(-1/sqrt(fan), 1/sqrt(fan))."""
-    input_size = _whole_number("input size", input_size)
-    hidden_size = _whole_number("hidden size", hidden_size)
-    seq_len = _whole_number("sequence length", seq_len)
-    output_size = _whole_number("output size", output_size)
-    seed = _whole_number("seed", seed, minimum=0)
+    input_size = whole_number("input size", input_size)
+    hidden_size = whole_number("hidden size", hidden_size)
+    seq_len = whole_number("sequence length", seq_len)
+    output_size = whole_number("output size", output_size)
+    seed = whole_number("seed", seed, minimum=0)
     check_nonlinearity(nonlinearity)
     rng = np.random.default_rng(seed)
     k = 1.0 / math.sqrt(hidden_size)  # nn.RNN's bound
@@ -314,7 +308,7 @@ def sgd_step(params: ScratchRNN, grads: dict[str, np.ndarray], lr: float) -> Scr
 
 def train(params: ScratchRNN, x, y, lr: float = 0.1, epochs: int = 1000) -> tuple[ScratchRNN, list[float]]:
     """Full-batch gradient descent; returns the trained parameters and the loss per epoch."""
-    epochs = _whole_number("epochs", epochs)
+    epochs = whole_number("epochs", epochs)
     y = np.asarray(y, dtype=np.float64)  # (B, O)
     losses = []
     for _ in range(epochs):
@@ -370,7 +364,7 @@ def make_windows(sequence, window: int) -> tuple[np.ndarray, np.ndarray]:
     Returns x (N, window, 1) and y (N, 1) with N = len(sequence) - window.
     """
     values = check_sequence(sequence)  # (N_values,)
-    window = _whole_number("window", window)
+    window = whole_number("window", window)
     if window >= len(values):
         raise DataError(
             f"a window of {window} needs a sequence of at least {window + 1} values, "
@@ -458,8 +452,8 @@ def gradient_norms(
     so the list shows how fast it shrinks or grows with distance.  The norm is
     taken over a batch of random inputs so one lucky sequence does not decide it.
     """
-    seq_len = _whole_number("sequence length", seq_len)
-    batch = _whole_number("batch", batch)
+    seq_len = whole_number("sequence length", seq_len)
+    batch = whole_number("batch", batch)
     params = init(1, hidden_size, seq_len, 1, seed=seed, nonlinearity=nonlinearity)
     rng = np.random.default_rng(seed + 1)
     x = rng.standard_normal((batch, seq_len, 1))  # (B, T, 1)

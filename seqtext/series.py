@@ -34,7 +34,7 @@ from torch import nn
 from seqtext import checkpoint
 from seqtext.config import SERIES_DEFAULTS, CoreConfig, SeriesConfig, TrainConfig
 from seqtext.core import RecurrentCore
-from seqtext.errors import CheckpointError, ConfigError, DataError
+from seqtext.errors import CheckpointError, ConfigError, DataError, whole_number
 from seqtext.train import fit, pick_device, seed_everything
 
 SCALER_FILE = "scaler.json"
@@ -500,12 +500,6 @@ class SeriesNet(nn.Module):
         return pred, loss
 
 
-def _whole(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}.")
-    return int(value)
-
-
 class Forecaster:
     """Forecast a numeric series (and optional covariates) with the shared recurrent core.
 
@@ -716,7 +710,7 @@ class Forecaster:
         """
         self._require_trained()
         cfg = self.series_config
-        steps = cfg.horizon if steps is None else _whole("steps", steps)
+        steps = cfg.horizon if steps is None else whole_number("steps", steps)
         table = self.read(history)
         if future is not None:
             if not cfg.features:
@@ -760,7 +754,7 @@ class Forecaster:
         """
         self._require_trained()
         table = self.read(data, allow_future=False)
-        holdout = self.series_config.horizon if holdout is None else _whole("holdout", holdout)
+        holdout = self.series_config.horizon if holdout is None else whole_number("holdout", holdout)
         n = table.n
         if n - holdout < self.series_config.window:
             raise DataError(
@@ -799,7 +793,7 @@ class Forecaster:
         ``one_step`` a one-step-ahead forecast of each.  MASE is scaled by the
         seasonal-naive error (period ``season``) of the values before them.
         """
-        season = _whole("season", season)
+        season = whole_number("season", season)
         r = self.forecast_holdout(data, holdout, one_step=one_step)
         metrics = forecast_metrics(r["actual"], r["forecast"], r["history"], season)
         metrics.update(holdout=len(r["actual"]), mode="one_step" if one_step else "rollout")
@@ -816,8 +810,8 @@ class Forecaster:
         """
         self._require_trained()
         cfg = self.series_config
-        steps = cfg.horizon if steps is None else _whole("steps", steps)
-        stride, season = _whole("stride", stride), _whole("season", season)
+        steps = cfg.horizon if steps is None else whole_number("steps", steps)
+        stride, season = whole_number("stride", stride), whole_number("season", season)
         table = self.read(data, allow_future=False)
         n = table.n
         start = max(cfg.window, n // 2) if start is None else int(start)

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from seqtext.data import MAX_LINE_CHARS, corpus_files, split_long_line
-from seqtext.errors import ConfigError, DataError
+from seqtext.errors import ConfigError, DataError, whole_number
 from seqtext.tokenizer import EOS
 
 # A corpus this large is running text for modelling purposes: padding it into
@@ -279,12 +279,6 @@ def _write_ids(files, tokenizer, eos_id, dtype, chunk_lines: int, fh) -> int:
 # --------------------------------------------------------------------- batching
 
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}.")
-    return int(value)
-
-
 def batchify(ids, batch_size: int):
     """Lay a token stream out as ``batch_size`` parallel streams: (B, N).
 
@@ -296,7 +290,7 @@ def batchify(ids, batch_size: int):
     """
     if isinstance(ids, TokenStream):
         ids = ids.ids
-    b = _positive_int("batch size", batch_size)
+    b = whole_number("batch size", batch_size)
     if len(ids.shape) != 1:
         raise DataError(f"batchify needs a 1-D token stream, got shape {tuple(ids.shape)}; flatten it first.")
     n = int(ids.shape[0]) // b
@@ -310,7 +304,7 @@ def batchify(ids, batch_size: int):
 
 def count_windows(streams, bptt: int) -> int:
     """How many windows ``bptt_windows`` yields for ``streams`` (B, N) from the start."""
-    bptt = _positive_int("bptt", bptt)
+    bptt = whole_number("bptt", bptt)
     return math.ceil((int(streams.shape[1]) - 1) / bptt)
 
 
@@ -348,7 +342,7 @@ def bptt_windows(streams, bptt: int, shuffle: bool = False, generator=None, star
     """
     if len(streams.shape) != 2:
         raise DataError(f"bptt_windows needs streams of shape (B, N), got {tuple(streams.shape)}; use batchify.")
-    bptt = _positive_int("bptt", bptt)
+    bptt = whole_number("bptt", bptt)
     if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or start < 0:
         raise ConfigError(f"start must be a whole number of at least 0, got {start!r}.")
     total = count_windows(streams, bptt)

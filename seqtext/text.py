@@ -25,7 +25,7 @@ from seqtext.config import TEXT_DEFAULTS, CoreConfig, TextConfig, TrainConfig
 from seqtext.core import RecurrentCore, detach_hidden
 from seqtext.data import corpus_files, is_path_list, load_lines, sentence_batches, split_lines
 from seqtext.decoding import check_sampling, choose, is_sampling
-from seqtext.errors import CheckpointError, ConfigError, DataError
+from seqtext.errors import CheckpointError, ConfigError, DataError, whole_number
 from seqtext.train import TrainingInterrupted, fit, pick_device, seed_everything
 
 BLANK = "___"
@@ -470,8 +470,7 @@ class TextModel:
         """
         self._require_trained()
         check_sampling(temperature, top_k, top_p)
-        if isinstance(words, bool) or not isinstance(words, int) or words < 1:
-            raise ConfigError(f"words must be a whole number of at least 1, got {words!r}.")
+        whole_number("words", words)
         prefix, suffix = self._parse_prompt(prompt)
         generator = None
         if seed is not None:
@@ -570,8 +569,7 @@ class TextModel:
     def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
         self._require_trained()
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ConfigError(f"k must be a whole number of at least 1, got {k!r}.")
+        whole_number("k", k)
         prefix, suffix = self._parse_prompt(prompt)
         logits, hidden = self._prefix_state(prefix)
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from seqtext.errors import CheckpointError, ConfigError, DataError
+from seqtext.errors import CheckpointError, ConfigError, DataError, first_line
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 SPECIALS = [PAD, UNK, BOS, EOS]
@@ -84,17 +84,13 @@ def load_tokenizer(path: str | Path):
         tok = Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
         raise CheckpointError(
-            f"{path} is not a readable tokenizer file ({_first_line(exc)}); retrain the model."
+            f"{path} is not a readable tokenizer file ({first_line(exc)}); retrain the model."
         ) from None
     missing = [s for s in SPECIALS if tok.token_to_id(s) is None]
     if missing:
         raise CheckpointError(f"{path} lacks the special tokens {', '.join(missing)}; retrain the model.")
     return tok
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def is_bpe(tok) -> bool:

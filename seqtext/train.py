@@ -73,7 +73,6 @@ class TrainingInterrupted(KeyboardInterrupt):
 class FitResult:
     history: list[dict] = field(default_factory=list)  # one dict per evaluation
     best: dict | None = None  # the evaluation whose weights were kept
-    stopped_early: bool = False
     seconds: float = 0.0
     state: dict | None = None  # the final resumable state
 
@@ -231,7 +230,6 @@ class _Loop:
         self._load_best()
         self.net.eval()
         result.history, result.best = self.history, self.best_metrics
-        result.stopped_early = self.waited >= cfg.patience
         result.seconds = time.perf_counter() - start
         result.state = self.state(self.net.state_dict())
         return result

@@ -37,6 +37,16 @@ def handle_errors(func):
     return wrapper
 
 
+POSITIVE = click.IntRange(min=1)
+FRACTION = click.FloatRange(0, 1, max_open=True)
+
+
+def default_option(defaults: dict, name: str, kind, help=None, **extra):
+    """An option whose default comes from ``defaults`` (TEXT_DEFAULTS, SERIES_DEFAULTS): one source of truth."""
+    key = name.lstrip("-").replace("-", "_")
+    return click.option(name, type=kind, default=defaults[key], show_default=True, help=help, **extra)
+
+
 def echo_json(obj) -> None:
     """Print one strict JSON document on its own line (NaN and infinities become null)."""
     from seqtext.checkpoint import json_safe

@@ -7,18 +7,14 @@ from pathlib import Path
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors, note
+from seqtext.cli.common import FRACTION, POSITIVE, default_option, echo_json, handle_errors, note
 from seqtext.config import SERIES_DEFAULTS
 
 PLOT_MISSING = "--plot needs matplotlib; install it with pip install 'seqtext[plot]'"
-POSITIVE = click.IntRange(min=1)
-FRACTION = click.FloatRange(0, 1, max_open=True)
 
 
 def _opt(name, kind, help=None, **extra):
-    """A train option whose default comes from SERIES_DEFAULTS (one source of truth)."""
-    key = name.lstrip("-").replace("-", "_")
-    return click.option(name, type=kind, default=SERIES_DEFAULTS[key], show_default=True, help=help, **extra)
+    return default_option(SERIES_DEFAULTS, name, kind, help, **extra)
 
 
 def _features(text: str | None) -> list[str]:

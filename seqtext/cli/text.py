@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors, note
+from seqtext.cli.common import FRACTION, POSITIVE, default_option, echo_json, handle_errors, note
 from seqtext.config import TEXT_DEFAULTS
 
 RUNS = Path("runs")
@@ -51,13 +50,7 @@ def _load_config(ctx, param, value):
 
 
 def _opt(name, kind, help=None, **extra):
-    """A train option whose default comes from TEXT_DEFAULTS (one source of truth)."""
-    key = name.lstrip("-").replace("-", "_")
-    return click.option(name, type=kind, default=TEXT_DEFAULTS[key], show_default=True, help=help, **extra)
-
-
-POSITIVE = click.IntRange(min=1)
-FRACTION = click.FloatRange(0, 1, max_open=True)
+    return default_option(TEXT_DEFAULTS, name, kind, help, **extra)
 
 
 @click.command()
