@@ -19,6 +19,30 @@ TINY_LINES = [
 ]
 
 
+def write_corpus(path: Path, lines) -> Path:
+    """A UTF-8 text corpus, one sentence a line."""
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def assert_no_traceback(result) -> None:
+    """A CliRunner result that ended by click's own exit, never an escaped exception."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+
+
+def assert_clean_failure(result, *fragments, code: int | None = None) -> None:
+    """Non-zero exit (``code`` if given), one error line, no traceback; each fragment in the output."""
+    assert result.exit_code != 0, result.output
+    if code is not None:
+        assert result.exit_code == code, result.output
+    assert_no_traceback(result)
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A small but trained model directory (a few seconds to build)."""

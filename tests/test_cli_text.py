@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from seqtext import load
 from seqtext.cli import cli
 
-from conftest import TINY_LINES
+from conftest import TINY_LINES, assert_clean_failure, write_corpus
 
 FAST = ["--epochs", "2", "--embed", "8", "--hidden", "8", "--quiet", "--device", "cpu"]
 
@@ -18,22 +18,9 @@ def run(args, input=None):
     return CliRunner().invoke(cli, args, input=input)
 
 
-def assert_clean_failure(result, *fragments):
-    """Non-zero exit, one sentence of message, no traceback."""
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in result.output, result.output
-    message = [line for line in result.output.splitlines() if line.startswith(("Error", "Usage"))]
-    assert message, result.output
-
-
 @pytest.fixture
 def corpus(tmp_path):
-    path = tmp_path / "tiny.txt"
-    path.write_text("\n".join(TINY_LINES * 3) + "\n", encoding="utf-8")
-    return path
+    return write_corpus(tmp_path / "tiny.txt", TINY_LINES * 3)
 
 
 def test_help_lists_commands():

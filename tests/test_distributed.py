@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,7 +16,7 @@ from safetensors.torch import load_file
 
 from seqtext import load
 
-from conftest import TINY_LINES
+from conftest import TINY_LINES, write_corpus
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
 
@@ -41,9 +40,7 @@ RUNNER = textwrap.dedent(
 
 @pytest.fixture
 def corpus(tmp_path):
-    path = tmp_path / "c.txt"
-    path.write_text("\n".join(TINY_LINES * 60) + "\n", encoding="utf-8")
-    return path
+    return write_corpus(tmp_path / "c.txt", TINY_LINES * 60)
 
 
 def env():

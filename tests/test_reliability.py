@@ -20,18 +20,16 @@ from seqtext import CheckpointError, TextModel, load
 from seqtext.checkpoint import OutputLock, load_trainer_state
 from seqtext.cli import cli
 
-from conftest import TINY_LINES
+from conftest import TINY_LINES, assert_clean_failure, write_corpus
 
 SMALL = ["--embed", "16", "--hidden", "32", "--batch-size", "8", "--device", "cpu", "--quiet", "--seed", "3"]
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("corpus") / "c.txt"
     # enough batches per epoch that an interruption lands mid-epoch
     lines = [f"{s[:-1]} number {i % 50}." for i, s in enumerate(TINY_LINES * 150)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_corpus(tmp_path_factory.mktemp("corpus") / "c.txt", lines)
 
 
 def seqtext_cmd(*args: str) -> list[str]:
@@ -194,9 +192,7 @@ def test_second_writer_is_refused(tmp_path, corpus):
     out = tmp_path / "busy"
     with OutputLock(out):
         result = CliRunner().invoke(cli, ["train", "--corpus", str(corpus), "--out", str(out), *SMALL])
-        assert result.exit_code == 1
-        assert "is being written by another training" in result.output
-        assert "Traceback" not in result.output
+        assert_clean_failure(result, "is being written by another training", code=1)
         with pytest.raises(CheckpointError):
             with OutputLock(out):
                 pass

@@ -14,6 +14,8 @@ from seqtext import load
 from seqtext.cli import cli
 from seqtext.series import Forecaster
 
+from conftest import assert_clean_failure
+
 FAST = ["--hidden", "8", "--epochs", "5", "--quiet", "--device", "cpu"]
 HEADER = "month,use,heat,people"
 
@@ -46,18 +48,6 @@ def model_dir(data, tmp_path_factory):
     assert result.exit_code == 0, result.output
     assert f"model written to {out}" in result.output
     return out
-
-
-def assert_clean_failure(result, fragment, code=None):
-    """Non-zero exit, a one-line message, no traceback."""
-    assert result.exit_code != 0, result.output
-    if code is not None:
-        assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1, result.output
-    assert fragment in errors[0], result.output
 
 
 def test_train_writes_a_series_model_directory(model_dir):

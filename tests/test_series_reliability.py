@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 import torch
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +13,8 @@ from hypothesis.extra.numpy import arrays
 
 from seqtext import ConfigError, DataError, Forecaster, load
 from seqtext.cli import cli
+
+from conftest import assert_no_traceback
 
 SMALL = dict(window=4, hidden=8, epochs=5, patience=5, device="cpu")
 SERIES = [float(10 + 3 * i + 5 * math.sin(i)) for i in range(40)]
@@ -62,7 +63,6 @@ def test_forecast_train_with_random_option_values(tmp_path_factory, option, valu
     args = ["forecast", "train", "--csv", str(csv), "--target", "v", "--out", str(tmp / "m"), "--window", "4",
             "--epochs", "2", "--hidden", "4", "--quiet", "--device", "cpu", option, value]
     result = CliRunner().invoke(cli, args)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
+    assert_no_traceback(result)
     if result.exit_code != 0:
         assert not (tmp / "m").exists()

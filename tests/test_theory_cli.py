@@ -10,6 +10,8 @@ from click.testing import CliRunner
 
 from seqtext.cli import cli
 
+from conftest import assert_clean_failure
+
 
 def run(*args):
     return CliRunner().invoke(cli, ["theory", *args])
@@ -138,10 +140,4 @@ def test_worked_example_predicts_100():
     ],
 )
 def test_bad_input_is_one_clear_line(args, words):
-    result = run(*args)
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    assert words in errors[0]
+    assert_clean_failure(run(*args), words)
