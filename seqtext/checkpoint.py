@@ -136,6 +136,15 @@ def save_model(path, config: dict, weights: dict, files: dict, history: list[dic
     return write_model_dir(path, write)
 
 
+def describe(kind: str, sections: dict, **extra) -> dict:
+    """The ``config.json`` of a model: format, kind, its config dataclasses by section, and extra fields.
+
+    The inverse of :func:`open_model`.
+    """
+    return {"format_version": FORMAT_VERSION, "kind": kind,
+            **{key: section.to_dict() for key, section in sections.items()}, **extra}
+
+
 def open_model(path, kind: str, **sections) -> tuple[dict, dict]:
     """Read ``config.json`` of a ``kind`` model and parse its sections.
 

@@ -839,16 +839,9 @@ class Forecaster:
     # ------------------------------------------------------------------ storage
 
     def config_dict(self) -> dict:
-        return {
-            "format_version": checkpoint.FORMAT_VERSION,
-            "kind": "series",
-            "core": self.core_config.to_dict(),
-            "series": self.series_config.to_dict(),
-            "train": self.train_config.to_dict(),
-            "inputs": 1 + len(self.series_config.features),
-            "tail": self.tail,
-            "summary": self.summary,
-        }
+        sections = {"core": self.core_config, "series": self.series_config, "train": self.train_config}
+        return checkpoint.describe("series", sections, inputs=1 + len(self.series_config.features),
+                                   tail=self.tail, summary=self.summary)
 
     def save(self, path) -> Path:
         """Write the model directory atomically; returns its path."""

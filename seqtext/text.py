@@ -585,16 +585,9 @@ class TextModel:
     # ------------------------------------------------------------------ storage
 
     def config_dict(self) -> dict:
-        return {
-            "format_version": checkpoint.FORMAT_VERSION,
-            "kind": "text",
-            "core": self.core_config.to_dict(),
-            "text": self.text_config.to_dict(),
-            "train": self.train_config.to_dict(),
-            "vocab_size": self.tokenizer.get_vocab_size(),
-            "data": self.data_sources,
-            "summary": self.summary,
-        }
+        sections = {"core": self.core_config, "text": self.text_config, "train": self.train_config}
+        return checkpoint.describe("text", sections, vocab_size=self.tokenizer.get_vocab_size(),
+                                   data=self.data_sources, summary=self.summary)
 
     def save(self, path) -> Path:
         """Write the model directory atomically; returns its path."""
