@@ -39,7 +39,7 @@ ENERGY = ROOT / "corpora" / "series" / "energy.csv"
 HOLDOUT = 24
 
 # Settings compared on airline (everything else at the defaults in seqtext.config.SERIES_DEFAULTS).
-# RECOMMENDED is what docs/series.md suggests for a monthly series with a growing
+# RECOMMENDED is what the README (Series forecasting) suggests for a monthly series with a growing
 # swing; BEST is the lowest 24-step error found by sweeping window, horizon,
 # head, level, hidden size, layers, cell, batch size, lr and patience.
 RECOMMENDED = dict(window=24, horizon=24, log=True)

@@ -78,6 +78,8 @@ TEXT_DEFAULTS = {
     "tie_weights": False,
     "mode": "auto",  # sentence | stream | auto (stream for running text: seqtext.stream.detect_mode)
     "bptt": 35,  # stream mode: tokens per truncated-BPTT window
+    "softmax": "full",  # full | adaptive
+    "cutoffs": None,  # adaptive softmax clusters; None: 20 % and 60 % of the vocabulary
     "embed_dropout": 0.1,
     "output_dropout": 0.3,
     "epochs": 40,
@@ -86,6 +88,8 @@ TEXT_DEFAULTS = {
     "weight_decay": 0.0,
     "clip": 1.0,
     "lr_decay": 0.8,
+    "schedule": "plateau",
+    "warmup": 0,
     "patience": 6,
     "seed": 0,
     "device": "auto",
@@ -157,14 +161,25 @@ class TextConfig(_Config):
     split_punctuation: bool = True  # split punctuation off words (off: white space only)
     vocab_size: int = 8000  # upper bound on the vocabulary (BPE target size)
     min_frequency: int = 1  # rarer words become <unk>
-    tie_weights: bool = False  # share embedding and output matrices (needs embed == hidden)
+    tie_weights: bool = False  # share embedding and output matrices (a projection hidden -> embed when they differ)
     embed_dropout: float = 0.0  # dropout on embeddings
     output_dropout: float = 0.0  # dropout on the core's outputs before the softmax head
     mode: str = "sentence"  # sentence (padded lines) | stream (running text) | auto (decided at fit)
     bptt: int = 35  # stream mode: tokens per truncated-BPTT window
+    softmax: str = "full"  # full | adaptive (nn.AdaptiveLogSoftmaxWithLoss: faster on large vocabularies)
+    cutoffs: list = field(default_factory=list)  # adaptive clusters' first ids; empty: set when the vocabulary is known
 
     def validate(self) -> None:
         _positive_int("embedding size", self.embed_size)
+        if self.softmax not in ("full", "adaptive"):
+            raise ConfigError(f"softmax must be full or adaptive, got {self.softmax!r}.")
+        if not isinstance(self.cutoffs, list) or not all(
+                isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in self.cutoffs) or any(
+                b <= a for a, b in zip(self.cutoffs, self.cutoffs[1:])):
+            raise ConfigError(f"cutoffs must be increasing whole numbers above 0, got {self.cutoffs!r}.")
+        if self.softmax == "adaptive" and self.tie_weights:
+            raise ConfigError("an adaptive softmax has no single output matrix to share with the embedding; "
+                              "drop --tie-weights or use --softmax full.")
         _positive_int("vocabulary size", self.vocab_size)
         _positive_int("minimum frequency", self.min_frequency)
         _fraction("embedding dropout", self.embed_dropout)
@@ -186,6 +201,8 @@ class TrainConfig(_Config):
     weight_decay: float = 0.0
     clip: float = 1.0  # gradient-norm clipping threshold
     lr_decay: float = 1.0  # multiply the learning rate by this when validation loss does not improve
+    schedule: str = "plateau"  # plateau (lr_decay on a stall only) | cosine (to zero over all epochs, and lr_decay)
+    warmup: int = 0  # optimizer steps of linear warm-up from zero to lr
     patience: int = 4  # evaluations without improvement before stopping
     seed: int = 0
     device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | cuda:N | mps
@@ -203,6 +220,9 @@ class TrainConfig(_Config):
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
             raise ConfigError(f"lr decay must be a number in (0, 1], got {self.lr_decay!r}.")
         _positive_int("patience", self.patience)
+        if self.schedule not in ("plateau", "cosine"):
+            raise ConfigError(f"schedule must be plateau or cosine, got {self.schedule!r}.")
+        whole_number("warmup", self.warmup, minimum=0)
         if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
             raise ConfigError(f"weight decay must be zero or positive, got {self.weight_decay!r}.")
         whole_number("seed", self.seed, minimum=0)
@@ -211,7 +231,7 @@ class TrainConfig(_Config):
 
 
 # A series model's options and their defaults, shared by Forecaster and `seqtext forecast train`.
-# Chosen by measurement (scripts/bench_series.py, docs/series.md).
+# Chosen by measurement (scripts/bench_series.py; figures in the README, Series forecasting).
 SERIES_DEFAULTS = {
     "window": 24,  # steps read per forecast
     "horizon": 1,  # steps forecast at once
@@ -220,6 +240,7 @@ SERIES_DEFAULTS = {
     "log": False,
     "head": "concat",
     "level": "mean",
+    "skip": False,
     "hidden": 32,
     "layers": 1,
     "nonlinearity": "tanh",
@@ -252,6 +273,7 @@ class SeriesConfig(_Config):
     log: bool = False  # log-transform a positive target before scaling
     head: str = "concat"  # concat (every step's hidden state, one Linear: the seed's layout) | last
     level: str = "mean"  # mean | last | none: read each window relative to its mean or last value
+    skip: bool = False  # add a linear autoregression over the window's target values to the forecast
     features: list = field(default_factory=list)  # covariate column names, read at every step
     target: str | int = "value"  # the column forecast (a position for a 2-D array)
     date: str | None = None  # optional date column: checked to increase, labels the forecasts
@@ -267,7 +289,7 @@ class SeriesConfig(_Config):
             raise ConfigError(f"head must be 'last' or 'concat', got {self.head!r}.")
         if self.level not in ("none", "last", "mean"):
             raise ConfigError(f"level must be none, last or mean, got {self.level!r}.")
-        for name in ("log", "fill"):
+        for name in ("log", "fill", "skip"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}.")
         if not isinstance(self.features, list):

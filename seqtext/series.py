@@ -475,6 +475,10 @@ class SeriesNet(nn.Module):
         self.core = RecurrentCore(core)
         width = self.core.output_size * (series.window if series.head == "concat" else 1)
         self.head = nn.Linear(width, series.horizon)
+        # LSTNet's "highway": a linear autoregression from the window's target values straight to
+        # the forecast, so the part of the series that is linear in its past (a seasonal
+        # random walk on logs, say) needs no nonlinear detour through the core.
+        self.skip = nn.Linear(series.window, series.horizon) if series.skip else None
 
     def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None):
         """x: (B, W, C) scaled steps -> forecast (B, H) in scaled units, mean squared error."""
@@ -494,6 +498,8 @@ class SeriesNet(nn.Module):
             # the last layer's final state in each direction: the backward one has read the whole window
             feats = h[-self.directions:].transpose(0, 1).flatten(1)  # (B, D*H)
         pred = self.head(feats)  # (B, horizon)
+        if self.skip is not None:
+            pred = pred + self.skip(x[:, :, 0])  # (B, W) target values (relative to the level) -> (B, horizon)
         if base is not None:
             pred = pred + base  # (B, horizon)
         loss = F.mse_loss(pred, targets) if targets is not None else None
@@ -526,7 +532,8 @@ class Forecaster:
                           nonlinearity=o["nonlinearity"], dropout=o["dropout"], bidirectional=o["bidirectional"],
                           cell=o["cell"])
         series = SeriesConfig(window=o["window"], horizon=o["horizon"], stride=o["stride"], scaler=o["scaler"],
-                              log=o["log"], head=o["head"], level=o["level"], fill=o["fill"])
+                              log=o["log"], head=o["head"], level=o["level"], fill=o["fill"],
+                              skip=o["skip"])
         train = TrainConfig(epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"],
                             weight_decay=o["weight_decay"], clip=o["clip"], lr_decay=o["lr_decay"],
                             patience=o["patience"], seed=o["seed"], device=o["device"], threads=o["threads"],

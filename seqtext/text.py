@@ -43,6 +43,13 @@ def _paths(source) -> list[str] | None:
     return None
 
 
+def _cutoff_list(cutoffs) -> list:
+    """None (automatic) -> []; a tuple -> a list; anything else is left for validation to judge."""
+    if cutoffs is None:
+        return []
+    return list(cutoffs) if isinstance(cutoffs, tuple) else cutoffs
+
+
 class TextNet(nn.Module):
     """Embedding -> RecurrentCore -> Linear over the vocabulary."""
 
@@ -53,26 +60,69 @@ class TextNet(nn.Module):
         self.core = RecurrentCore(core)
         self.embed_dropout = nn.Dropout(text.embed_dropout)
         self.output_dropout = nn.Dropout(text.output_dropout)
-        self.head = nn.Linear(self.core.output_size, vocab_size)
         self.tied = text.tie_weights
+        # Tied weights with a core wider than the embedding: a linear projection H -> E
+        # before the shared (V, E) matrix, so the hidden size can grow without
+        # growing the (large) output layer.
+        self.project = (nn.Linear(self.core.output_size, text.embed_size)
+                        if self.tied and self.core.output_size != text.embed_size else None)
+        width = text.embed_size if self.project is not None else self.core.output_size
+        self.adaptive = text.softmax == "adaptive"
+        if self.adaptive:
+            # Grave et al.'s adaptive softmax: the frequent words (ids are ordered by frequency)
+            # in a full head, the rare ones in smaller tail clusters behind it.
+            self.head = nn.AdaptiveLogSoftmaxWithLoss(width, vocab_size, text.cutoffs, div_value=4.0)
+        else:
+            self.head = nn.Linear(width, vocab_size)
         if self.tied:
-            self.head.weight = self.embed.weight  # (V, E) shared; needs E == H
+            # The shared matrix is also the output layer: nn.Embedding's N(0, 1) start would make
+            # the first logits huge (measured on PTB: validation perplexity 1,086 after one epoch),
+            # so it starts small, as in the reference word_language_model.
+            with torch.no_grad():
+                nn.init.uniform_(self.embed.weight, -0.1, 0.1)
+                self.embed.weight[pad_id].zero_()
+            self.head.weight = self.embed.weight  # (V, E) shared
 
     def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None, hidden=None, last_only=False):
         """x, targets: (B, T) ids -> logits (B, T, V), mean loss over non-pad targets, hidden.
 
         ``last_only`` computes the head at the last step only (B, 1, V): reading a
-        long prompt then costs no T x V memory.
+        long prompt then costs no T x V memory.  With an adaptive softmax the
+        "logits" are log-probabilities, and a call with targets returns None
+        for them: its loss never builds the full (B, T, V) distribution.
         """
         emb = self.embed_dropout(self.embed(x))  # (B, T, E)
         out, hidden = self.core(emb, hidden)  # (B, T, H)
         if last_only:
             out = out[:, -1:]  # (B, 1, H)
-        logits = self.head(self.output_dropout(out))  # (B, T, V)
+        feats = self.features(out)  # (B, T, E or H)
+        if self.adaptive:
+            logits, loss = None, None
+            if targets is not None:
+                keep = targets.flatten() != self.pad_id
+                loss = self.head(feats.flatten(0, 1)[keep], targets.flatten()[keep]).loss
+            else:
+                logits = self.head.log_prob(feats.flatten(0, 1)).view(*feats.shape[:2], -1)  # (B, T, V)
+            return logits, loss, hidden
+        logits = self.head(feats)  # (B, T, V)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.pad_id)
         return logits, loss, hidden
+
+    def step(self, tokens: torch.Tensor, hidden=None):
+        """Inference, one token per row: tokens (B,) -> (logits (B, V), hidden); as forward, less overhead."""
+        out, hidden = self.core.step(self.embed.weight[tokens], hidden)  # (B, H)
+        if self.project is not None:
+            out = self.project(out)
+        if self.adaptive:
+            return self.head.log_prob(out), hidden
+        return torch.addmm(self.head.bias, out, self.head.weight.t()), hidden
+
+    def features(self, out: torch.Tensor) -> torch.Tensor:
+        """The core's outputs (..., H) as the head reads them (..., E or H)."""
+        out = self.output_dropout(out)
+        return out if self.project is None else self.project(out)
 
     def weights(self) -> dict:
         """State dict without the tied duplicate (safetensors stores no shared tensors)."""
@@ -121,8 +171,9 @@ class TextModel:
         embed, hidden, layers, nonlinearity (tanh|relu), dropout, cell
         (rnn|gru|lstm), tokenizer (word|bpe), split_punctuation, vocab_size,
         min_frequency, tie_weights, embed_dropout, output_dropout, mode
-        (auto|sentence|stream), bptt, epochs, batch_size, lr, weight_decay,
-        clip, lr_decay, patience, seed, device (auto|cpu|cuda|mps), threads,
+        (auto|sentence|stream), bptt, softmax (full|adaptive), cutoffs, epochs, batch_size, lr, weight_decay,
+        clip, lr_decay, schedule (plateau|cosine), warmup, patience, seed,
+        device (auto|cpu|cuda|mps), threads,
         valid_fraction.
         ``progress`` shows a progress bar while fitting.
         """
@@ -136,9 +187,11 @@ class TextModel:
                           split_punctuation=o["split_punctuation"],
                           min_frequency=o["min_frequency"], tie_weights=o["tie_weights"],
                           embed_dropout=o["embed_dropout"], output_dropout=o["output_dropout"],
-                          mode=o["mode"], bptt=o["bptt"])
+                          mode=o["mode"], bptt=o["bptt"], softmax=o["softmax"],
+                          cutoffs=_cutoff_list(o["cutoffs"]))
         train = TrainConfig(epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"], clip=o["clip"],
                             lr_decay=o["lr_decay"], weight_decay=o["weight_decay"],
+                            schedule=o["schedule"], warmup=o["warmup"],
                             patience=o["patience"], seed=o["seed"], device=o["device"],
                             valid_fraction=o["valid_fraction"], threads=o["threads"])
         self._init(core, text, train)
@@ -147,11 +200,6 @@ class TextModel:
     def _init(self, core: CoreConfig, text: TextConfig, train: TrainConfig) -> None:
         for cfg in (core, text, train):
             cfg.validate()
-        if text.tie_weights and text.embed_size != core.hidden_size:
-            raise ConfigError(
-                f"weight tying needs the embedding size ({text.embed_size}) to equal the hidden size "
-                f"({core.hidden_size}); make them equal or drop tying."
-            )
         if core.bidirectional:
             raise ConfigError("a text model predicts the next word, so its core cannot be bidirectional.")
         self.core_config, self.text_config, self.train_config = core, text, train
@@ -163,6 +211,7 @@ class TextModel:
         self.data_sources: dict = {}  # corpus paths, recorded so a resume can read them again
         self.device = torch.device("cpu")
         self.progress = False
+        self._steps_per_epoch: int | None = None  # set by the training plans (a cosine schedule reads it)
 
     # ------------------------------------------------------------------ training
 
@@ -273,6 +322,7 @@ class TextModel:
         try:
             result = fit(self.net, batches, step_loss, evaluate, cfg, generator=generator,
                          headline="perplexity", progress=self.progress and distributed.is_main(), resume=resume,
+                         steps_per_epoch=self._steps_per_epoch,
                          on_epoch=on_epoch if checkpoint_dir is not None or callback is not None else None)
         except TrainingInterrupted as exc:
             self._record(exc.state, sizes)
@@ -288,6 +338,7 @@ class TextModel:
         pad = self.net.pad_id
         sizes = {"train_sentences": len(train_seqs), "valid_sentences": len(valid_seqs)}
         world = distributed.world_size()
+        self._steps_per_epoch = math.ceil(len(train_seqs) / cfg.batch_size)
 
         def batches(epoch):
             # every rank draws the same global batches and keeps its share of the rows
@@ -307,6 +358,7 @@ class TextModel:
         streams = distributed.shard_rows(stream.batchify(data["train_ids"], cfg.batch_size))  # (B / world, N)
         carried = {"hidden": None}
         sizes = {"train_tokens": len(data["train_ids"]), "valid_tokens": len(data["valid_ids"])}
+        self._steps_per_epoch = math.ceil((streams.shape[1] - 1) / bptt)
 
         def batches(epoch):
             carried["hidden"] = None  # each epoch reads the streams from their start
@@ -352,6 +404,17 @@ class TextModel:
 
     def _build_net(self) -> TextNet:
         vocab = self.tokenizer.get_vocab_size()
+        text = self.text_config
+        if text.softmax == "adaptive":
+            if not text.cutoffs:  # word ids are ordered by frequency: the head takes the commonest 20 %
+                text.cutoffs = sorted({max(1, round(vocab * 0.2)), max(2, round(vocab * 0.6))})
+            if text.cutoffs[-1] >= vocab - 1:
+                raise ConfigError(f"adaptive softmax cutoffs {text.cutoffs} must lie below the vocabulary size "
+                                  f"minus one ({vocab - 1}); give smaller --cutoffs.")
+            width = text.embed_size if text.tie_weights else self.core_config.hidden_size
+            if width // 4 ** len(text.cutoffs) < 1:  # each tail cluster is 4x narrower than the one before
+                raise ConfigError(f"an adaptive softmax with {len(text.cutoffs)} tail clusters needs a hidden size "
+                                  f"of at least {4 ** len(text.cutoffs)}; give fewer --cutoffs or a larger --hidden.")
         return TextNet(vocab, self.text_config, self.core_config, pad_id=self.tokenizer.token_to_id(tk.PAD))
 
     def _encode(self, lines: list[str]) -> tuple[list[list[int]], list[list[int]]]:
@@ -499,20 +562,21 @@ class TextModel:
         (a filled trailing blank gets its full stop), but no further word.
         ``stop=False``: sentence ends do not stop it; </s> becomes a line break.
         """
-        banned = self._banned()
+        banned = torch.tensor(self._banned(), device=self.device)
         eos = self.tokenizer.token_to_id(tk.EOS)
+        bpe = tk.is_bpe(self.tokenizer)
         out: list[str] = []
         pieces: list[str] = []  # BPE tokens of the word being built
         n_words = 0
+        logits = logits.clone()  # the caller's logits stay as they were
         for _ in range(max_words * 8):  # hard bound on tokens for subword models
-            logits = logits.clone()
-            logits[banned] = -math.inf
+            logits.index_fill_(0, banned, -math.inf)
             tid = choose(logits, **sample)
             if tid == eos and stop:
                 break
             token = "\n" if tid == eos else self.tokenizer.id_to_token(tid)
             pieces.append(tk.token_text(token))
-            if tid == eos or tk.token_ends_word(self.tokenizer, token):
+            if tid == eos or not bpe or token.endswith(tk.WORD_END):
                 word = "".join(pieces)
                 pieces = []
                 if close and n_words >= max_words and tk.is_wordlike(word):
@@ -522,9 +586,9 @@ class TextModel:
                     n_words += 1
                 if (stop and word in tk.SENTENCE_END) or (n_words >= max_words and not close):
                     break
-            x = torch.tensor([[tid]], device=self.device)  # (1, 1)
-            step, _, hidden = self.net(x, hidden=hidden, last_only=True)
-            logits = step[0, -1]
+            # O(1) per token: the hidden state is carried, the prefix is never read again
+            step, hidden = self.net.step(torch.tensor([tid], device=self.device), hidden)
+            logits = step[0]
         if pieces:
             out.append("".join(pieces))
         return out

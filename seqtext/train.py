@@ -2,7 +2,8 @@
 
 Adam, gradient-norm clipping, an evaluation after every epoch, the learning
 rate multiplied by ``lr_decay`` whenever validation loss fails to improve
-(plateau decay), early stopping on validation loss, the best weights kept and
+(plateau decay), optionally a linear warm-up and a cosine schedule over all
+epochs (``schedule="cosine"``, set for every optimizer step), early stopping on validation loss, the best weights kept and
 restored at the end, and a progress bar showing the training loss and the
 adapter's headline metric.
 
@@ -112,6 +113,7 @@ def fit(
     progress: bool = True,
     on_epoch: Callable[[dict], None] | None = None,
     resume: dict | None = None,
+    steps_per_epoch: int | None = None,
 ) -> FitResult:
     """Train ``net`` in place and leave the best weights in it.
 
@@ -121,13 +123,16 @@ def fit(
     early-stopping criterion) and ``headline``.  Without ``evaluate``, the mean
     training loss plays its part.  ``on_epoch(state)`` is called after every
     epoch with a resumable state (with the best weights in ``net``).
+    ``steps_per_epoch`` (batches an epoch) lets a cosine schedule move at every
+    step; without it the cosine moves once an epoch.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
         with _SigintFlag() as sigint:
-            return _Loop(net, batches, step_loss, evaluate, config, generator, headline,
-                         progress, on_epoch, sigint).run(resume)
+            loop = _Loop(net, batches, step_loss, evaluate, config, generator, headline, progress, on_epoch, sigint)
+            loop.steps_per_epoch = steps_per_epoch
+            return loop.run(resume)
     finally:
         torch.set_num_threads(threads)
 
@@ -150,6 +155,9 @@ class _Loop:
         self.epoch_gen_state = None
         self.finished = False
         self.elapsed = 0.0
+        self.lr_factor = 1.0  # the product of the plateau decays so far
+        self.steps = 0  # optimizer steps taken (warm-up and the cosine schedule read it)
+        self.steps_per_epoch: int | None = None
 
     # ---------------------------------------------------------------- state
 
@@ -172,6 +180,8 @@ class _Loop:
             "best_metrics": json.dumps(self.best_metrics),
             "finished": self.finished,
             "elapsed": self.elapsed,
+            "lr_factor": self.lr_factor,
+            "steps": self.steps,
         }
 
     def restore(self, state: dict) -> None:
@@ -183,6 +193,9 @@ class _Loop:
         self.history = json.loads(state["history"])
         self.best_metrics = json.loads(state["best_metrics"])
         self.elapsed = state.get("elapsed", 0.0)
+        # states written before schedules existed: the decays live in the optimizer's lr
+        self.lr_factor = state.get("lr_factor", self.optimizer.param_groups[0]["lr"] / self.config.lr)
+        self.steps = state.get("steps", 0)
         if self.generator is not None and state["generator"] is not None:
             self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
@@ -234,6 +247,25 @@ class _Loop:
         result.state = self.state(self.net.state_dict())
         return result
 
+    def lr(self) -> float:
+        """The learning rate of the next optimizer step."""
+        cfg = self.config
+        rate = cfg.lr * self.lr_factor
+        if cfg.warmup and self.steps < cfg.warmup:
+            rate *= (self.steps + 1) / cfg.warmup
+        if cfg.schedule == "cosine":
+            if self.steps_per_epoch:
+                progress = self.steps / (cfg.epochs * self.steps_per_epoch)
+            else:
+                progress = (self.epoch - 1) / cfg.epochs
+            rate *= 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+        return rate
+
+    def _set_lr(self) -> None:
+        rate = self.lr()
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate
+
     def _load_best(self) -> None:
         if self.best_state is not None:
             self.net.load_state_dict(self.best_state)
@@ -250,11 +282,13 @@ class _Loop:
         for index, batch in enumerate(self.batches(self.epoch)):
             if index < self.done:
                 continue  # already trained on before the interruption
+            self._set_lr()
             self.optimizer.zero_grad(set_to_none=True)
             loss = self.step_loss(self.net, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.config.clip)
             self.optimizer.step()
+            self.steps += 1
             self.total += loss.item()
             self.done += 1
             if self.sigint.raised:
@@ -277,9 +311,8 @@ class _Loop:
         else:
             self.waited += 1
             if self.config.lr_decay < 1.0:  # plateau: smaller steps to settle into the minimum
-                for group in self.optimizer.param_groups:
-                    group["lr"] *= self.config.lr_decay
-        metrics["lr"] = self.optimizer.param_groups[0]["lr"]
+                self.lr_factor *= self.config.lr_decay
+        metrics["lr"] = self.lr()
         metrics["seconds"] = round(seconds, 3)
         self.history.append(metrics)
         self.epoch += 1

@@ -297,3 +297,29 @@ def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corp
     assert load(out).summary["epochs_run"] == done + 2
     r = run(["train", "--resume", str(out), "--epochs", "99", "--hidden", "7"])
     assert_clean_failure(r, "only --epochs and --patience may change")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--softmax", "adaptive", "--cutoffs", "a,b"], "not a comma-separated list of whole numbers"),
+    (["--softmax", "adaptive", "--cutoffs", "5000"], "below the vocabulary size"),
+    (["--softmax", "adaptive", "--tie-weights"], "drop --tie-weights"),
+    (["--schedule", "linear"], "'linear' is not one of"),
+    (["--warmup", "-3"], "warmup"),
+])
+def test_bad_softmax_and_schedule_options_fail_cleanly(tmp_path, corpus, args, message):
+    out = tmp_path / "m"
+    r = run(["train", "--corpus", str(corpus), "--out", str(out), *FAST, *args])
+    assert_clean_failure(r, message)
+    assert not out.exists()
+
+
+def test_adaptive_softmax_and_cosine_from_the_command_line(tmp_path, corpus):
+    out = tmp_path / "m"
+    r = run(["train", "--corpus", str(corpus), "--out", str(out), *FAST, "--hidden", "16", "--softmax", "adaptive",
+             "--cutoffs", "10,20", "--schedule", "cosine", "--warmup", "5"])
+    assert r.exit_code == 0, r.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["text"]["softmax"] == "adaptive" and config["text"]["cutoffs"] == [10, 20]
+    assert config["train"]["schedule"] == "cosine" and config["train"]["warmup"] == 5
+    lrs = [json.loads(line)["lr"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert lrs[-1] < lrs[0]  # the cosine has come down by the last epoch

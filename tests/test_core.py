@@ -62,3 +62,19 @@ def test_config_round_trip():
     assert CoreConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ConfigError, match="no field"):
         CoreConfig.from_dict({"hidden": 3})
+
+
+@pytest.mark.parametrize("cell,nonlinearity", [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh")])
+def test_step_equals_forward_one_token_at_a_time(cell, nonlinearity):
+    torch.manual_seed(0)
+    core = RecurrentCore(CoreConfig(input_size=5, hidden_size=7, num_layers=2, cell=cell,
+                                    nonlinearity=nonlinearity, dropout=0.5)).eval()
+    x = torch.randn(3, 6, 5)
+    with torch.no_grad():
+        full, full_hidden = core(x)
+        hidden = None
+        for t in range(x.shape[1]):
+            out, hidden = core.step(x[:, t], hidden)
+            torch.testing.assert_close(out, full[:, t])
+    for mine, theirs in zip(hidden if cell == "lstm" else (hidden,), full_hidden if cell == "lstm" else (full_hidden,)):
+        torch.testing.assert_close(mine, theirs)

@@ -79,11 +79,12 @@ def test_ctrl_c_saves_and_resume_is_bit_identical(tmp_path, corpus):
     assert json.loads(part_state["history"])[-1]["valid_loss"] == json.loads(full_state["history"])[-1]["valid_loss"]
 
 
-def test_resume_in_process_mid_epoch_matches(tmp_path, corpus, monkeypatch):
+@pytest.mark.parametrize("schedule", [{}, dict(schedule="cosine", warmup=30)])
+def test_resume_in_process_mid_epoch_matches(tmp_path, corpus, monkeypatch, schedule):
     """Interrupt at an exact batch (via the SIGINT flag) and resume through the API."""
     import seqtext.train as train_mod
 
-    options = dict(embed=16, hidden=32, batch_size=8, epochs=2, device="cpu", seed=5)
+    options = dict(embed=16, hidden=32, batch_size=8, epochs=2, device="cpu", seed=5, **schedule)
     reference = TextModel(**options).fit(corpus)
 
     original = train_mod._Loop._train_epoch

@@ -29,8 +29,25 @@ def test_weight_tying_shares_one_matrix_and_survives_save(tmp_path):
     back = load(model.save(tmp_path / "tied"))
     assert back.net.head.weight is back.net.embed.weight
     torch.testing.assert_close(back.net.head.weight, model.net.head.weight)
-    with pytest.raises(ConfigError, match="tying"):
-        TextModel(embed=8, hidden=16, tie_weights=True)
+
+
+def test_tying_a_wider_core_projects_it_to_the_embedding(tmp_path):
+    model = TextModel(embed=8, hidden=24, tie_weights=True, epochs=2, device="cpu", valid_fraction=0.0)
+    model.fit(TINY_LINES)
+    net = model.net
+    assert net.head.weight is net.embed.weight and net.project.weight.shape == (8, 24)
+    x = torch.tensor([[1, 5, 6]])
+    logits, _, _ = net(x)
+    out, _ = net.core(net.embed(x))
+    torch.testing.assert_close(logits, net.head(net.project(out)))  # eval mode: no dropout
+    hidden = None
+    with torch.no_grad():
+        for t in range(x.shape[1]):  # the generation step reads the same weights the same way
+            step, hidden = net.step(x[:, t], hidden)
+            torch.testing.assert_close(step, logits[:, t])
+    back = load(model.save(tmp_path / "projected"))
+    assert back.net.head.weight is back.net.embed.weight
+    torch.testing.assert_close(back.net(x)[0], logits)
 
 
 def test_tiny_model_learns_the_pronouns(tiny_model):
@@ -153,3 +170,37 @@ def test_bpe_blank_in_the_middle_is_one_word(tmp_path):
     out = model.complete("Mary ___ the bicycle.")
     filled = out[len("Mary "):-len(" the bicycle.")]
     assert filled and " " not in filled and filled.isalpha(), out
+
+
+def test_adaptive_head_gives_a_distribution_and_the_same_loss_as_its_log_probs():
+    from seqtext.config import CoreConfig, TextConfig
+
+    torch.manual_seed(0)
+    net = TextNet(40, TextConfig(embed_size=6, softmax="adaptive", cutoffs=[10, 25]),
+                  CoreConfig(input_size=6, hidden_size=16), pad_id=0).eval()
+    x = torch.tensor([[2, 5, 30, 0], [2, 17, 0, 0]])  # (B, T)
+    y = torch.tensor([[5, 30, 3, 0], [17, 39, 0, 0]])  # ids in every cluster; padding ignored
+    logp, _, _ = net(x)  # (B, T, V) log-probabilities
+    assert logp.shape == (2, 4, 40)
+    torch.testing.assert_close(logp.exp().sum(-1), torch.ones(2, 4))
+    none, loss, _ = net(x, y)
+    mask = y != 0
+    assert none is None
+    torch.testing.assert_close(loss, -logp[mask].gather(1, y[mask][:, None]).mean())
+    hidden = None
+    with torch.no_grad():
+        for t in range(x.shape[1]):
+            step, hidden = net.step(x[:, t], hidden)
+            torch.testing.assert_close(step, logp[:, t])
+
+
+@pytest.mark.parametrize("options,message", [
+    (dict(softmax="adaptive", tie_weights=True), "adaptive softmax has no single output matrix"),
+    (dict(softmax="adaptive", cutoffs=[5, 5]), "increasing"),
+    (dict(softmax="adaptive", cutoffs=[1000]), "below the vocabulary size"),
+    (dict(softmax="adaptive", cutoffs=[5, 10, 15], hidden=8), "hidden size of at least 64"),
+    (dict(softmax="mixture"), "softmax must be"),
+])
+def test_bad_adaptive_softmax_options_are_refused(options, message):
+    with pytest.raises(ConfigError, match=message):
+        TextModel(embed=8, epochs=1, device="cpu", **options).fit(TINY_LINES)

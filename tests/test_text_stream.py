@@ -53,20 +53,26 @@ def test_cells_are_interchangeable_through_the_core(cell, tmp_path):
 
 
 def test_generation_is_linear_in_length(tiny_model, monkeypatch):
-    """Each generated token costs one core call over one new token: the prefix is never re-read."""
+    """Each generated token costs one core step over one new token: the prefix is never re-read."""
     calls = []
-    original = RecurrentCore.forward
+    forward, step = RecurrentCore.forward, RecurrentCore.step
 
-    def counting(self, x, hidden=None):
-        calls.append(x.shape[1])
-        return original(self, x, hidden)
+    def counting_forward(self, x, hidden=None):
+        calls.append(x.shape[1])  # (B, T, E): T tokens read
+        return forward(self, x, hidden)
 
-    monkeypatch.setattr(RecurrentCore, "forward", counting)
+    def counting_step(self, x, hidden=None):
+        assert x.dim() == 2 and x.shape[0] == 1  # (1, E): one token
+        calls.append(1)
+        return step(self, x, hidden)
+
+    monkeypatch.setattr(RecurrentCore, "forward", counting_forward)
+    monkeypatch.setattr(RecurrentCore, "step", counting_step)
     out = tiny_model.complete("Mary", words=40)
     generated = len(tiny_model.tokenizer.encode(out[len("Mary"):], add_special_tokens=False).ids)
     assert calls[0] == 2  # <s> mary, read once
     assert all(n == 1 for n in calls[1:])
-    assert len(calls) <= generated + 1
+    assert generated - 1 <= len(calls) - 1 <= generated
 
 
 def test_stream_model_prompts_start_like_its_training_lines(running_text, tmp_path):
@@ -77,3 +83,15 @@ def test_stream_model_prompts_start_like_its_training_lines(running_text, tmp_pa
     out = model.complete("Mary rides", words=12)
     assert len(out.words) >= 3  # "the bicycle , the bicycle is hers" and the like, not an instant </s>
     assert out.endswith(".")
+
+
+def test_adaptive_softmax_trains_in_stream_mode_and_round_trips(running_text, tmp_path):
+    model = TextModel(mode="stream", softmax="adaptive", cutoffs=[8, 20], embed=16, hidden=32, batch_size=4,
+                      bptt=12, epochs=4, lr=1e-2, embed_dropout=0.0, output_dropout=0.0, device="cpu", patience=10)
+    model.fit(running_text, checkpoint_dir=tmp_path / "m")
+    ppl = [row["valid_perplexity"] for row in model.history]
+    assert ppl[-1] < ppl[0] and ppl[-1] < 2.5, ppl
+    back = load(tmp_path / "m")
+    assert back.text_config.softmax == "adaptive" and back.text_config.cutoffs == [8, 20]
+    assert back.evaluate(running_text)["perplexity"] == pytest.approx(model.evaluate(running_text)["perplexity"])
+    assert back.complete("Mary rides the bicycle, the bicycle is ___").endswith(("hers.", "his.", "mine.", "ours."))

@@ -41,6 +41,22 @@ POSITIVE = click.IntRange(min=1)
 FRACTION = click.FloatRange(0, 1, max_open=True)
 
 
+class IntList(click.ParamType):
+    """Comma-separated whole numbers ("2000,6000"), or a list of them from a config file."""
+
+    name = "N,N,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+        else:
+            items = [part.strip() for part in str(value).split(",") if part.strip()]
+        try:
+            return [int(item) if not isinstance(item, bool) else int("x") for item in items]
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a comma-separated list of whole numbers.", param, ctx)
+
+
 def default_option(defaults: dict, name: str, kind, help=None, **extra):
     """An option whose default comes from ``defaults`` (TEXT_DEFAULTS, SERIES_DEFAULTS): one source of truth."""
     key = name.lstrip("-").replace("-", "_")

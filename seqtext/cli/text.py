@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from seqtext.cli.common import FRACTION, POSITIVE, default_option, echo_json, handle_errors, note
+from seqtext.cli.common import FRACTION, POSITIVE, IntList, default_option, echo_json, handle_errors, note
 from seqtext.config import TEXT_DEFAULTS
 
 RUNS = Path("runs")
@@ -77,8 +77,12 @@ def _opt(name, kind, help=None, **extra):
       "sentence: one padded row per line; stream: running text in BPTT windows; auto: by corpus size.")
 @_opt("--bptt", POSITIVE, "Stream mode: tokens per truncated-BPTT window.")
 @_opt("--cell", click.Choice(["rnn", "gru", "lstm"]), "Recurrent cell; rnn is nn.RNN.")
+@_opt("--softmax", click.Choice(["full", "adaptive"]),
+      "Output layer: full softmax, or adaptive (faster on large vocabularies; not with --tie-weights).")
+@click.option("--cutoffs", type=IntList(), default=None,
+              help="Adaptive softmax: first id of each tail cluster (default: 20 % and 60 % of the vocabulary).")
 @click.option("--tie-weights/--no-tie-weights", default=TEXT_DEFAULTS["tie_weights"], show_default=True,
-              help="Share embedding and output weights (needs --embed equal to --hidden).")
+              help="Share embedding and output weights (a wider --hidden is projected to --embed).")
 @_opt("--tokenizer", click.Choice(["word", "bpe"]), "Word-level vocabulary or BPE subwords.")
 @click.option("--split-punctuation/--no-split-punctuation", default=TEXT_DEFAULTS["split_punctuation"],
               show_default=True, help="Split punctuation off words; off for text tokenised already (PTB).")
@@ -87,6 +91,9 @@ def _opt(name, kind, help=None, **extra):
 @_opt("--weight-decay", click.FloatRange(min=0), "L2 penalty on the weights (Adam).")
 @_opt("--clip", click.FloatRange(min=0, min_open=True), "Gradient-norm clipping threshold.")
 @_opt("--lr-decay", click.FloatRange(0, 1, min_open=True), "Learning-rate factor when validation loss stalls.")
+@_opt("--schedule", click.Choice(["plateau", "cosine"]),
+      "plateau: --lr-decay on a stall only; cosine: also to zero over --epochs, step by step.")
+@_opt("--warmup", click.IntRange(min=0), "Optimizer steps of linear learning-rate warm-up.")
 @_opt("--patience", POSITIVE, "Epochs without validation improvement before stopping.")
 @_opt("--seed", click.IntRange(min=0), "Seed for initialisation, data order and the split.")
 @_opt("--device", str, "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")

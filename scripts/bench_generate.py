@@ -1,0 +1,83 @@
+"""Generation speed: words per second for `complete --words N` on one CPU thread.
+
+    python scripts/bench_generate.py --model runs/ptb-rnn [--words 500] [--repeats 7]
+
+Without --model, one epoch of configs/ptb-rnn.toml (2 x 200 tanh units, the
+10k-word PTB vocabulary) is trained first; speed does not depend on how well
+a model is trained, only on its sizes.  Prints greedy and sampled
+(temperature 1, top-k 40) words/s, the median over --repeats runs, and the
+time of one core step and of the output layer alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="a trained text model directory")
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ptb"))
+    parser.add_argument("--words", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    import seqtext
+    from seqtext.config import read_options_file
+
+    torch.set_num_threads(args.threads)
+    if args.model:
+        model = seqtext.load(args.model)
+    else:
+        options = read_options_file(ROOT / "configs" / "ptb-rnn.toml")
+        options = {k: v for k, v in options.items() if k not in ("corpus", "valid", "out")}
+        print("training one epoch of configs/ptb-rnn.toml to have a model ...", flush=True)
+        model = seqtext.TextModel(**{**options, "epochs": 1})
+        model.fit(Path(args.data) / "ptb.train.txt", valid=Path(args.data) / "ptb.valid.txt")
+    core, vocab = model.core_config, model.tokenizer.get_vocab_size()
+    print(f"model: {core.cell} {core.num_layers} x {core.hidden_size}, embedding {model.text_config.embed_size}, "
+          f"vocabulary {vocab}; {args.threads} thread(s)")
+
+    prompt = "the company said"
+    for name, sample in (("greedy", {}), ("sampled (temperature 1, top-k 40)", {"temperature": 1.0, "top_k": 40})):
+        rates = []
+        for repeat in range(args.repeats):
+            seed = {"seed": repeat} if sample else {}
+            start = time.perf_counter()
+            out = model.complete(prompt, words=args.words, stop=False, **sample, **seed)
+            seconds = time.perf_counter() - start
+            rates.append(len(out.words) / seconds)
+        print(f"{name}: {statistics.median(rates):,.0f} words/s (median of {args.repeats}; "
+              f"{len(out.words)} words a run)")
+
+    net = model.net
+    with torch.inference_mode():
+        token = torch.tensor([5])
+        hidden = None
+        for _ in range(50):
+            _, hidden = net.step(token, hidden)
+        features = torch.randn(1, net.head.in_features)
+        step_s = _time(lambda: net.step(token, hidden))
+        head_s = _time(lambda: net.head(features))
+    print(f"one step (embedding, core, head): {step_s * 1e6:.0f} us; output layer alone: {head_s * 1e6:.0f} us")
+
+
+def _time(fn, n: int = 2000) -> float:
+    for _ in range(100):
+        fn()
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n
+
+
+if __name__ == "__main__":
+    main()

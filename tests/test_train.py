@@ -1,0 +1,80 @@
+"""The shared training loop's learning-rate schedules: plateau decay, warm-up, cosine."""
+
+import math
+
+import pytest
+import torch
+
+from seqtext.config import TrainConfig
+from seqtext.errors import ConfigError
+from seqtext.train import fit
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """Fit a one-weight model; return the learning rate of every optimizer step and the history."""
+    made = []
+
+    class Recording(torch.optim.Adam):  # remember the loop's optimizer so each step can read its lr
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(torch.optim, "Adam", Recording)
+
+    def _run(config: TrainConfig, n_batches: int = 4, steps_per_epoch=True, valid_losses=None):
+        torch.manual_seed(0)
+        net = torch.nn.Linear(1, 1)
+        data = [(torch.ones(2, 1), torch.zeros(2, 1))] * n_batches
+        lrs = []
+
+        def step_loss(net, batch):
+            lrs.append(made[-1].param_groups[0]["lr"])
+            x, y = batch
+            return torch.nn.functional.mse_loss(net(x), y)
+
+        losses = iter(valid_losses or [])
+        evaluate = (lambda net: {"loss": next(losses)}) if valid_losses else None
+        result = fit(net, lambda epoch: iter(data), step_loss, evaluate, config, progress=False,
+                     steps_per_epoch=n_batches if steps_per_epoch else None)
+        return lrs, result.history
+
+    return _run
+
+
+def test_plateau_is_a_constant_rate_until_validation_stalls(run):
+    lrs, history = run(TrainConfig(epochs=3, lr=0.1, lr_decay=0.5, patience=5), valid_losses=[1.0, 2.0, 0.5])
+    assert lrs == pytest.approx([0.1] * 8 + [0.05] * 4)  # epoch 2 did not improve: halved for epoch 3
+    assert [h["lr"] for h in history] == pytest.approx([0.1, 0.05, 0.05])
+
+
+def test_warmup_rises_linearly_then_holds(run):
+    lrs, _ = run(TrainConfig(epochs=2, lr=0.1, warmup=4))
+    assert lrs == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1, 0.1, 0.1, 0.1])
+
+
+def test_cosine_falls_to_zero_over_all_steps(run):
+    lrs, _ = run(TrainConfig(epochs=2, lr=0.1, schedule="cosine"))
+    want = [0.1 * 0.5 * (1 + math.cos(math.pi * t / 8)) for t in range(8)]
+    assert lrs == pytest.approx(want)
+    assert lrs[0] == pytest.approx(0.1) and lrs[-1] < 0.01
+
+
+def test_cosine_warmup_and_plateau_multiply(run):
+    lrs, _ = run(TrainConfig(epochs=3, lr=0.1, schedule="cosine", warmup=2, lr_decay=0.5, patience=5),
+                 valid_losses=[1.0, 2.0, 0.5])
+    cos = [0.5 * (1 + math.cos(math.pi * t / 12)) for t in range(12)]
+    warm = [0.5, 1.0] + [1.0] * 10
+    plateau = [1.0] * 8 + [0.5] * 4  # epoch 2 did not improve
+    assert lrs == pytest.approx([0.1 * c * w * p for c, w, p in zip(cos, warm, plateau)])
+
+
+def test_cosine_without_steps_per_epoch_moves_once_an_epoch(run):
+    lrs, _ = run(TrainConfig(epochs=2, lr=0.1, schedule="cosine"), steps_per_epoch=False)
+    assert lrs == pytest.approx([0.1] * 4 + [0.05] * 4)
+
+
+@pytest.mark.parametrize("bad", [dict(schedule="linear"), dict(warmup=-1), dict(warmup=1.5)])
+def test_bad_schedule_options_are_refused(bad):
+    with pytest.raises(ConfigError):
+        TrainConfig(**bad).validate()
