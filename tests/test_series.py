@@ -141,6 +141,22 @@ def test_heads_give_one_value_per_horizon_step(head, bidirectional, cell, level)
     assert net.head.in_features == width
 
 
+def test_skip_adds_a_linear_autoregression_of_the_window():
+    torch.manual_seed(0)
+    net = SeriesNet(2, SeriesConfig(window=5, horizon=3, level="mean", skip=True),
+                    CoreConfig(input_size=4, hidden_size=4))
+    assert net.skip.in_features == 5 and net.skip.out_features == 3
+    x = torch.randn(6, 5, 2)  # target and one covariate
+    with torch.no_grad():
+        core_only = net(x)[0] - net.skip(x[:, :, 0] - x[:, :, 0].mean(1, keepdim=True))
+        net.head.weight.zero_()
+        net.head.bias.zero_()  # silence the core: what is left is the linear path around the level
+        level = x[:, :, 0].mean(1, keepdim=True)
+        torch.testing.assert_close(net(x)[0], net.skip(x[:, :, 0] - level) + level)
+    assert not torch.allclose(core_only, level.expand(-1, 3))  # and the core did contribute before
+    assert SeriesNet(2, SeriesConfig(window=5), CoreConfig(input_size=4, hidden_size=4)).skip is None
+
+
 def test_level_mode_makes_the_net_shift_equivariant():
     torch.manual_seed(0)
     net = SeriesNet(1, SeriesConfig(window=5, horizon=2, level="mean"), CoreConfig(input_size=4, hidden_size=4))

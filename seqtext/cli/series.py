@@ -72,6 +72,8 @@ def forecast():
 @_opt("--head", click.Choice(["concat", "last"]), "concat: every step's hidden state; last: the final one.")
 @_opt("--level", click.Choice(["mean", "last", "none"]),
       "Read each window relative to its mean or last value (helps trends), or as is.")
+@click.option("--skip", is_flag=True, default=SERIES_DEFAULTS["skip"],
+              help="Add a linear autoregression over the window to the core's forecast.")
 @_opt("--hidden", POSITIVE, "Hidden units per layer.")
 @_opt("--layers", POSITIVE, "Stacked recurrent layers.")
 @_opt("--nonlinearity", click.Choice(["tanh", "relu"]), "Activation of the plain RNN cell.")
@@ -84,6 +86,7 @@ def forecast():
 @_opt("--epochs", POSITIVE, "Upper bound on epochs; early stopping usually ends sooner.")
 @_opt("--batch-size", POSITIVE, "Windows per batch.")
 @_opt("--lr", click.FloatRange(min=0, min_open=True), "Adam learning rate.")
+@_opt("--weight-decay", click.FloatRange(min=0), "L2 penalty on the weights (Adam).")
 @_opt("--patience", POSITIVE, "Epochs without improvement before stopping.")
 @_opt("--valid-fraction", FRACTION,
       "Share of the series' end held out for early stopping (0: stop on the training loss).")
