@@ -72,7 +72,7 @@ def forecast():
 @_opt("--head", click.Choice(["concat", "last"]), "concat: every step's hidden state; last: the final one.")
 @_opt("--level", click.Choice(["mean", "last", "none"]),
       "Read each window relative to its mean or last value (helps trends), or as is.")
-@click.option("--skip", is_flag=True, default=SERIES_DEFAULTS["skip"],
+@click.option("--skip/--no-skip", default=SERIES_DEFAULTS["skip"], show_default=True,
               help="Add a linear autoregression over the window to the core's forecast.")
 @_opt("--hidden", POSITIVE, "Hidden units per layer.")
 @_opt("--layers", POSITIVE, "Stacked recurrent layers.")
