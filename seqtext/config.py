@@ -177,6 +177,8 @@ class TextConfig(_Config):
                 isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in self.cutoffs) or any(
                 b <= a for a, b in zip(self.cutoffs, self.cutoffs[1:])):
             raise ConfigError(f"cutoffs must be increasing whole numbers above 0, got {self.cutoffs!r}.")
+        if self.cutoffs and self.softmax != "adaptive":
+            raise ConfigError("cutoffs apply to an adaptive softmax only; add --softmax adaptive or drop --cutoffs.")
         if self.softmax == "adaptive" and self.tie_weights:
             raise ConfigError("an adaptive softmax has no single output matrix to share with the embedding; "
                               "drop --tie-weights or use --softmax full.")

@@ -171,10 +171,10 @@ class TextModel:
         embed, hidden, layers, nonlinearity (tanh|relu), dropout, cell
         (rnn|gru|lstm), tokenizer (word|bpe), split_punctuation, vocab_size,
         min_frequency, tie_weights, embed_dropout, output_dropout, mode
-        (auto|sentence|stream), bptt, softmax (full|adaptive), cutoffs, epochs, batch_size, lr, weight_decay,
-        clip, lr_decay, schedule (plateau|cosine), warmup, patience, seed,
-        device (auto|cpu|cuda|mps), threads,
-        valid_fraction.
+        (auto|sentence|stream), bptt, softmax (full|adaptive), cutoffs,
+        epochs, batch_size, lr, weight_decay, clip, lr_decay, schedule
+        (plateau|cosine), warmup, patience, seed, device (auto|cpu|cuda|mps),
+        threads, valid_fraction.
         ``progress`` shows a progress bar while fitting.
         """
         unknown = sorted(set(options) - set(TEXT_DEFAULTS))
@@ -411,8 +411,7 @@ class TextModel:
             if text.cutoffs[-1] >= vocab - 1:
                 raise ConfigError(f"adaptive softmax cutoffs {text.cutoffs} must lie below the vocabulary size "
                                   f"minus one ({vocab - 1}); give smaller --cutoffs.")
-            width = text.embed_size if text.tie_weights else self.core_config.hidden_size
-            if width // 4 ** len(text.cutoffs) < 1:  # each tail cluster is 4x narrower than the one before
+            if self.core_config.hidden_size // 4 ** len(text.cutoffs) < 1:  # each tail cluster is 4x narrower than the one before
                 raise ConfigError(f"an adaptive softmax with {len(text.cutoffs)} tail clusters needs a hidden size "
                                   f"of at least {4 ** len(text.cutoffs)}; give fewer --cutoffs or a larger --hidden.")
         return TextNet(vocab, self.text_config, self.core_config, pad_id=self.tokenizer.token_to_id(tk.PAD))

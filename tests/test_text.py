@@ -200,6 +200,7 @@ def test_adaptive_head_gives_a_distribution_and_the_same_loss_as_its_log_probs()
     (dict(softmax="adaptive", cutoffs=[1000]), "below the vocabulary size"),
     (dict(softmax="adaptive", cutoffs=[5, 10, 15], hidden=8), "hidden size of at least 64"),
     (dict(softmax="mixture"), "softmax must be"),
+    (dict(cutoffs=[10, 20]), "adaptive softmax only"),
 ])
 def test_bad_adaptive_softmax_options_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):

@@ -47,14 +47,16 @@ class IntList(click.ParamType):
     name = "N,N,..."
 
     def convert(self, value, param, ctx):
-        if isinstance(value, (list, tuple)):
-            items = list(value)
-        else:
-            items = [part.strip() for part in str(value).split(",") if part.strip()]
-        try:
-            return [int(item) if not isinstance(item, bool) else int("x") for item in items]
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a comma-separated list of whole numbers.", param, ctx)
+        items = list(value) if isinstance(value, (list, tuple)) else str(value).split(",")
+        numbers = []
+        for item in items:
+            if isinstance(item, str) and item.strip().lstrip("-").isdigit():
+                numbers.append(int(item))
+            elif isinstance(item, int) and not isinstance(item, bool):
+                numbers.append(item)
+            else:
+                self.fail(f"{value!r} is not a comma-separated list of whole numbers.", param, ctx)
+        return numbers
 
 
 def default_option(defaults: dict, name: str, kind, help=None, **extra):

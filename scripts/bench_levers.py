@@ -1,0 +1,99 @@
+"""Training-speed levers on Penn Treebank, each measured against the reference configuration.
+
+    python scripts/bench_levers.py [--data ../shared/data/ptb] [--windows 60] [--only NAME ...]
+
+The reference is the PyTorch word_language_model example's configuration:
+embedding 200, 2 x 200 tanh units, batch 20, bptt 35, full softmax.  Each
+lever changes one thing: softmax (adaptive), batch size, CPU threads, bf16
+autocast, torch.compile, and the cell.  A run trains --windows BPTT windows
+(after 5 for warm-up, and after compilation for torch.compile) with the
+seqtext network and Adam, the way `seqtext train` does, and prints training
+tokens/s.  Nothing here is a test: run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASE = dict(embed=200, hidden=200, layers=2, cell="rnn", batch=20, bptt=35, softmax="full", threads=1,
+            bf16=False, compile=False)
+LEVERS = {
+    "reference (2 x 200 tanh, batch 20, full softmax)": {},
+    "adaptive softmax": dict(softmax="adaptive"),
+    "batch 64": dict(batch=64),
+    "batch 64, adaptive softmax": dict(batch=64, softmax="adaptive"),
+    "2 threads": dict(threads=2),
+    "bf16 autocast (CPU)": dict(bf16=True),
+    "torch.compile": dict(compile=True),
+    "lstm cell": dict(cell="lstm"),
+    "1 x 512 tanh, embedding 256, adaptive softmax": dict(embed=256, hidden=512, layers=1, softmax="adaptive"),
+}
+
+
+def measure(ids, vocab: int, windows: int, **o) -> float:
+    import torch
+
+    from seqtext import stream
+    from seqtext.config import CoreConfig, TextConfig
+    from seqtext.core import detach_hidden
+    from seqtext.text import TextNet
+
+    torch.set_num_threads(o["threads"])
+    torch.manual_seed(0)
+    text = TextConfig(embed_size=o["embed"], softmax=o["softmax"],
+                      cutoffs=[round(vocab * 0.2), round(vocab * 0.6)] if o["softmax"] == "adaptive" else [])
+    core = CoreConfig(input_size=o["embed"], hidden_size=o["hidden"], num_layers=o["layers"], cell=o["cell"])
+    net = TextNet(vocab, text, core).train()
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    forward = torch.compile(net) if o["compile"] else net
+    streams = stream.batchify(ids, o["batch"])
+    hidden, seen, start = None, 0, None
+    for index, (x, y) in enumerate(stream.bptt_windows(streams, o["bptt"])):
+        if index == 5:
+            start, seen = time.perf_counter(), 0
+        if index == windows + 5:
+            break
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=o["bf16"]):
+            _, loss, hidden = forward(x, y, hidden=detach_hidden(hidden))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 0.25)
+        optimizer.step()
+        seen += y.numel()
+    return seen / (time.perf_counter() - start)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ptb"))
+    parser.add_argument("--windows", type=int, default=60)
+    parser.add_argument("--only", nargs="*", help="substrings of the lever names to run")
+    args = parser.parse_args(argv)
+
+    from seqtext import stream
+    from seqtext import tokenizer as tk
+
+    train = Path(args.data) / "ptb.train.txt"
+    tok = tk.train_tokenizer(stream.iter_lines([train]), "word", 10100, 1, False)
+    ids = stream.encode_corpus([train], tok).ids
+    vocab = tok.get_vocab_size()
+    print(f"PTB train: {len(ids):,} tokens, vocabulary {vocab}; {args.windows} windows a run")
+    reference = None
+    for name, change in LEVERS.items():
+        if args.only and not any(part in name for part in args.only):
+            continue
+        try:
+            rate = measure(ids, vocab, args.windows, **{**BASE, **change})
+        except Exception as exc:  # torch.compile needs a C++ compiler; report and go on
+            print(f"{name:50s} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:100]}")
+            continue
+        reference = reference or rate
+        print(f"{name:50s} {rate:8,.0f} tokens/s  ({rate / reference:4.2f}x)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
