@@ -26,6 +26,8 @@ def main(argv=None) -> None:
     parser.add_argument("--words", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--softmax", choices=["full", "adaptive"], default="full",
+                        help="without --model: the output layer of the untrained model")
     args = parser.parse_args(argv)
 
     import torch
@@ -42,7 +44,7 @@ def main(argv=None) -> None:
 
         options = read_options_file(ROOT / "configs" / "ptb-rnn.toml")
         options = {k: v for k, v in options.items() if k not in ("corpus", "valid", "out")}
-        model = seqtext.TextModel(**options)
+        model = seqtext.TextModel(**{**options, "softmax": args.softmax})
         text = model.text_config
         model.tokenizer = tk.train_tokenizer(iter_lines([Path(args.data) / "ptb.train.txt"]), text.tokenizer,
                                              text.vocab_size, text.min_frequency, text.split_punctuation)
@@ -50,7 +52,7 @@ def main(argv=None) -> None:
         model.net = model._build_net().eval()
     core, vocab = model.core_config, model.tokenizer.get_vocab_size()
     print(f"model: {core.cell} {core.num_layers} x {core.hidden_size}, embedding {model.text_config.embed_size}, "
-          f"vocabulary {vocab}; {args.threads} thread(s)")
+          f"vocabulary {vocab}, {model.text_config.softmax} softmax; {args.threads} thread(s)")
 
     prompt = "the company said"
     for name, sample in (("greedy", {}), ("sampled (temperature 1, top-k 40)", {"temperature": 1.0, "top_k": 40})):
@@ -71,8 +73,9 @@ def main(argv=None) -> None:
         for _ in range(50):
             _, hidden = net.step(token, hidden)
         features = torch.randn(1, net.head.in_features)
+        head = net.head.log_prob if net.adaptive else net.head
         step_s = _time(lambda: net.step(token, hidden))
-        head_s = _time(lambda: net.head(features))
+        head_s = _time(lambda: head(features))
     print(f"one step (embedding, core, head): {step_s * 1e6:.0f} us; output layer alone: {head_s * 1e6:.0f} us")
 
 

@@ -1,14 +1,25 @@
-"""Training-speed levers on Penn Treebank, each measured against the reference configuration.
+"""Training levers on Penn Treebank, each measured against a reference configuration.
 
-    python scripts/bench_levers.py [--data ../shared/data/ptb] [--windows 60] [--only NAME ...]
+    python scripts/bench_levers.py speed [--data ../shared/data/ptb] [--windows 60] [--only NAME ...]
+    python scripts/bench_levers.py quality [--fraction 0.2] [--epochs 2] [--only NAME ...]
 
+Speed:
 The reference is the PyTorch word_language_model example's configuration:
 embedding 200, 2 x 200 tanh units, batch 20, bptt 35, full softmax.  Each
 lever changes one thing: softmax (adaptive), batch size, CPU threads, bf16
 autocast, torch.compile, and the cell.  A run trains --windows BPTT windows
 (after 5 for warm-up, and after compilation for torch.compile) with the
 seqtext network and Adam, the way `seqtext train` does, and prints training
-tokens/s.  Nothing here is a test: run it on an otherwise idle machine.
+tokens/s.
+
+Quality: configs/ptb-rnn.toml (2 x 200 tanh, dropout 0.2, Adam 2e-3,
+plateau decay, clip 0.25) trained on the first --fraction of PTB's training
+text for --epochs, then one change at a time: no dropout, tied weights,
+cosine schedule with warm-up, clipping at 5, the GRU and LSTM cells, the
+adaptive softmax.  Prints validation perplexity per epoch (the full PTB
+validation file) and the training time.
+
+Nothing here is a test: run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -67,12 +78,54 @@ def measure(ids, vocab: int, windows: int, **o) -> float:
     return seen / (time.perf_counter() - start)
 
 
+QUALITY = {
+    "reference (configs/ptb-rnn.toml)": {},
+    "no dropout": dict(dropout=0.0, embed_dropout=0.0, output_dropout=0.0),
+    "tied weights": dict(tie_weights=True),
+    "cosine schedule, 200 warm-up steps": dict(schedule="cosine", warmup=200, lr_decay=1.0),
+    "clip 5 (instead of 0.25)": dict(clip=5.0),
+    "gru cell": dict(cell="gru"),
+    "lstm cell": dict(cell="lstm"),
+    "adaptive softmax": dict(softmax="adaptive"),
+}
+
+
+def quality(args) -> None:
+    import tempfile
+
+    from seqtext import TextModel
+    from seqtext.config import read_options_file
+
+    data = Path(args.data)
+    lines = (data / "ptb.train.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+    base = {k: v for k, v in read_options_file(ROOT / "configs" / "ptb-rnn.toml").items()
+            if k not in ("corpus", "valid", "out")}
+    with tempfile.TemporaryDirectory() as tmp:
+        subset = Path(tmp) / "ptb.train.part.txt"
+        subset.write_text("".join(lines[: int(len(lines) * args.fraction)]), encoding="utf-8")
+        print(f"training on the first {args.fraction:.0%} of ptb.train.txt ({subset.stat().st_size / 1e6:.1f} MB) "
+              f"for {args.epochs} epochs; validation perplexity on all of ptb.valid.txt")
+        for name, change in QUALITY.items():
+            if args.only and not any(part in name for part in args.only):
+                continue
+            options = {**base, **change, "epochs": args.epochs, "patience": args.epochs, "threads": 1}
+            start = time.perf_counter()
+            model = TextModel(**options).fit(subset, valid=data / "ptb.valid.txt")
+            ppl = "  ".join(f"{row['valid_perplexity']:7.1f}" for row in model.history)
+            print(f"{name:40s} valid ppl by epoch {ppl}   ({time.perf_counter() - start:5.0f} s)", flush=True)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", nargs="?", choices=["speed", "quality"], default="speed")
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ptb"))
-    parser.add_argument("--windows", type=int, default=60)
+    parser.add_argument("--windows", type=int, default=60, help="speed: BPTT windows a run")
+    parser.add_argument("--fraction", type=float, default=0.2, help="quality: share of the training text")
+    parser.add_argument("--epochs", type=int, default=2, help="quality: epochs a run")
     parser.add_argument("--only", nargs="*", help="substrings of the lever names to run")
     args = parser.parse_args(argv)
+    if args.what == "quality":
+        return quality(args)
 
     from seqtext import stream
     from seqtext import tokenizer as tk
