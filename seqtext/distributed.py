@@ -72,7 +72,9 @@ def wrap(net, device):
         return net
     from torch.nn.parallel import DistributedDataParallel
 
-    return DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    # an adaptive softmax leaves a tail cluster unused in a batch without any of its words
+    return DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
+                                   find_unused_parameters=bool(getattr(net, "adaptive", False)))
 
 
 def shard_rows(tensor):

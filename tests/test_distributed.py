@@ -26,10 +26,12 @@ RUNNER = textwrap.dedent(
     import os, sys, time
     from safetensors.torch import save_file
     from seqtext import TextModel, distributed
+    import json
     corpus, out, dump, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    extra = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
     print(f"rank {os.environ['RANK']} pid {os.getpid()}", flush=True)
     model = TextModel(embed=16, hidden=32, batch_size=16, epochs=epochs, patience=epochs, device="cpu",
-                      embed_dropout=0.0, output_dropout=0.0, seed=1)
+                      embed_dropout=0.0, output_dropout=0.0, seed=1, **extra)
     model.fit(corpus, checkpoint_dir=out)
     save_file({k: v.contiguous() for k, v in model.net.state_dict().items()},
               f"{dump}/rank{os.environ['RANK']}.safetensors")
@@ -47,11 +49,12 @@ def env():
     return {**os.environ, "OMP_NUM_THREADS": "1", "SEQTEXT_DIST_TIMEOUT": "30"}
 
 
-def test_two_process_gloo_training(tmp_path, corpus):
+@pytest.mark.parametrize("extra", [{}, {"softmax": "adaptive", "cutoffs": [6, 20]}])
+def test_two_process_gloo_training(tmp_path, corpus, extra):
     runner = tmp_path / "runner.py"
     runner.write_text(RUNNER)
     out = tmp_path / "model"
-    proc = subprocess.run([*TORCHRUN, str(runner), str(corpus), str(out), str(tmp_path), "4"],
+    proc = subprocess.run([*TORCHRUN, str(runner), str(corpus), str(out), str(tmp_path), "4", json.dumps(extra)],
                           capture_output=True, text=True, env=env(), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rank0 = load_file(str(tmp_path / "rank0.safetensors"))
