@@ -46,6 +46,12 @@ class RecurrentCore(nn.Module):
             self.rnn = nn.GRU(**common)
         else:
             self.rnn = nn.LSTM(**common)
+        # what step() calls: the fused one-step cell and each layer's parameter names
+        self._step_cell = {"gru": torch.gru_cell, "lstm": torch.lstm_cell,
+                           "rnn": torch.rnn_tanh_cell if config.nonlinearity == "tanh" else torch.rnn_relu_cell
+                           }[config.cell]
+        self._step_names = [tuple(f"{kind}_l{layer}" for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+                            for layer in range(config.num_layers)]
 
     @property
     def output_size(self) -> int:
@@ -67,22 +73,21 @@ class RecurrentCore(nn.Module):
             raise ValueError("a bidirectional core reads whole sequences; step() is for one direction.")
         if hidden is None:
             hidden = self.init_hidden(x.shape[0], x.device)
-        lstm = cfg.cell == "lstm"
-        h_all, c_all = hidden if lstm else (hidden, None)
-        cell = {"gru": torch.gru_cell, "lstm": torch.lstm_cell,
-                "rnn": torch.rnn_tanh_cell if cfg.nonlinearity == "tanh" else torch.rnn_relu_cell}[cfg.cell]
-        hs, cs = [], []
-        for layer in range(cfg.num_layers):
-            weights = [getattr(self.rnn, f"{kind}_l{layer}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            if lstm:
-                h, c = cell(x, (h_all[layer], c_all[layer]), *weights)
+        params = self.rnn._parameters  # the live tensors, looked up by name (cheaper than getattr)
+        if cfg.cell == "lstm":
+            h_all, c_all = hidden
+            hs, cs = [], []
+            for layer, names in enumerate(self._step_names):
+                x, c = torch.lstm_cell(x, (h_all[layer], c_all[layer]), *[params[n] for n in names])
+                hs.append(x)
                 cs.append(c)
-            else:
-                h = cell(x, h_all[layer], *weights)
-            hs.append(h)
-            x = h
-        h_new = torch.stack(hs)
-        return x, ((h_new, torch.stack(cs)) if lstm else h_new)
+            return x, (torch.stack(hs), torch.stack(cs))
+        cell = self._step_cell
+        hs = []
+        for layer, names in enumerate(self._step_names):
+            x = cell(x, hidden[layer], *[params[n] for n in names])
+            hs.append(x)
+        return x, torch.stack(hs)
 
     def init_hidden(self, batch_size: int, device=None):
         cfg = self.config

@@ -119,6 +119,29 @@ class TextNet(nn.Module):
             return self.head.log_prob(out), hidden
         return torch.addmm(self.head.bias, out, self.head.weight.t()), hidden
 
+    def greedy_step(self, tokens: torch.Tensor, hidden, banned: torch.Tensor):
+        """The likeliest next token after each of ``tokens`` (B,), never one of ``banned`` (ids).
+
+        With an adaptive softmax this usually needs the head alone: when the
+        best entry of the head is a word of the shortlist, no word of a tail
+        cluster can beat it (a tail word's probability is at most its
+        cluster's, and the cluster is an entry of the head).  Only otherwise
+        is the full distribution computed.  Exactly the argmax of ``step``.
+        """
+        out, hidden = self.core.step(self.embed.weight[tokens], hidden)  # (B, H)
+        if self.project is not None:
+            out = self.project(out)
+        if self.adaptive:
+            head = self.head.head(out)  # (B, shortlist + clusters)
+            head.index_fill_(1, banned, -math.inf)  # the special tokens come first: all in the shortlist
+            best = head.argmax(-1)
+            if bool((best < self.head.shortlist_size).all()):
+                return best, hidden
+            logits = self.head.log_prob(out)
+        else:
+            logits = torch.addmm(self.head.bias, out, self.head.weight.t())
+        return logits.index_fill_(1, banned, -math.inf).argmax(-1), hidden
+
     def features(self, out: torch.Tensor) -> torch.Tensor:
         """The core's outputs (..., H) as the head reads them (..., E or H)."""
         out = self.output_dropout(out)
@@ -564,13 +587,18 @@ class TextModel:
         banned = torch.tensor(self._banned(), device=self.device)
         eos = self.tokenizer.token_to_id(tk.EOS)
         bpe = tk.is_bpe(self.tokenizer)
+        greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
         out: list[str] = []
         pieces: list[str] = []  # BPE tokens of the word being built
         n_words = 0
         logits = logits.clone()  # the caller's logits stay as they were
+        chosen = None  # the next token when greedy_step has already picked it
         for _ in range(max_words * 8):  # hard bound on tokens for subword models
-            logits.index_fill_(0, banned, -math.inf)
-            tid = choose(logits, **sample)
+            if chosen is None:
+                logits.index_fill_(0, banned, -math.inf)
+                tid = choose(logits, **sample)
+            else:
+                tid = chosen
             if tid == eos and stop:
                 break
             token = "\n" if tid == eos else self.tokenizer.id_to_token(tid)
@@ -586,8 +614,13 @@ class TextModel:
                 if (stop and word in tk.SENTENCE_END) or (n_words >= max_words and not close):
                     break
             # O(1) per token: the hidden state is carried, the prefix is never read again
-            step, hidden = self.net.step(torch.tensor([tid], device=self.device), hidden)
-            logits = step[0]
+            x = torch.tensor([tid], device=self.device)
+            if greedy:
+                best, hidden = self.net.greedy_step(x, hidden, banned)
+                chosen = int(best[0])
+            else:
+                step, hidden = self.net.step(x, hidden)
+                logits = step[0]
         if pieces:
             out.append("".join(pieces))
         return out

@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 import torch
@@ -205,3 +206,34 @@ def test_adaptive_head_gives_a_distribution_and_the_same_loss_as_its_log_probs()
 def test_bad_adaptive_softmax_options_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):
         TextModel(embed=8, epochs=1, device="cpu", **options).fit(TINY_LINES)
+
+
+@pytest.mark.parametrize("softmax", ["full", "adaptive"])
+def test_greedy_step_is_the_argmax_of_step_without_banned_tokens(softmax):
+    from seqtext.config import CoreConfig, TextConfig
+
+    torch.manual_seed(0)
+    text = TextConfig(embed_size=6, softmax=softmax, cutoffs=[10, 25] if softmax == "adaptive" else [])
+    net = TextNet(40, text, CoreConfig(input_size=6, hidden_size=16, num_layers=2), pad_id=0).eval()
+    banned = torch.tensor([0, 1, 2])
+    tokens = torch.arange(3, 40)  # every token as the previous one: (37,) rows
+    with torch.no_grad():
+        if softmax == "adaptive":  # make some rows' best head entry a tail cluster: the full path must run
+            net.head.head.weight[-1] *= 40.0
+        logits, hidden = net.step(tokens)
+        best, hidden2 = net.greedy_step(tokens, None, banned)
+    want = logits.index_fill(1, banned, -math.inf).argmax(-1)
+    assert torch.equal(best, want)
+    torch.testing.assert_close(hidden2, hidden)
+    if softmax == "adaptive":
+        assert (want >= net.head.shortlist_size).any()  # the fallback was exercised
+
+
+def test_greedy_completion_of_an_adaptive_model_matches_the_full_distribution(monkeypatch):
+    model = TextModel(embed=16, hidden=32, softmax="adaptive", epochs=3, device="cpu", valid_fraction=0.0)
+    model.fit(TINY_LINES * 3)
+    fast = model.complete("Mary", words=30, stop=False)
+    monkeypatch.setattr(TextNet, "greedy_step", lambda self, tokens, hidden, banned: (
+        self.step(tokens, hidden)[0].index_fill(1, banned, -math.inf).argmax(-1),
+        self.step(tokens, hidden)[1]))
+    assert model.complete("Mary", words=30, stop=False) == fast
