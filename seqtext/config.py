@@ -90,6 +90,7 @@ TEXT_DEFAULTS = {
     "lr_decay": 0.8,
     "schedule": "plateau",
     "warmup": 0,
+    "precision": "fp32",
     "patience": 6,
     "seed": 0,
     "device": "auto",
@@ -205,6 +206,7 @@ class TrainConfig(_Config):
     lr_decay: float = 1.0  # multiply the learning rate by this when validation loss does not improve
     schedule: str = "plateau"  # plateau (lr_decay on a stall only) | cosine (to zero over all epochs, and lr_decay)
     warmup: int = 0  # optimizer steps of linear warm-up from zero to lr
+    precision: str = "fp32"  # fp32 | bf16 (autocast of the training forward pass; evaluation stays fp32)
     patience: int = 4  # evaluations without improvement before stopping
     seed: int = 0
     device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | cuda:N | mps
@@ -225,6 +227,8 @@ class TrainConfig(_Config):
         if self.schedule not in ("plateau", "cosine"):
             raise ConfigError(f"schedule must be plateau or cosine, got {self.schedule!r}.")
         whole_number("warmup", self.warmup, minimum=0)
+        if self.precision not in ("fp32", "bf16"):
+            raise ConfigError(f"precision must be fp32 or bf16, got {self.precision!r}.")
         if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
             raise ConfigError(f"weight decay must be zero or positive, got {self.weight_decay!r}.")
         whole_number("seed", self.seed, minimum=0)

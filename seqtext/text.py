@@ -196,8 +196,8 @@ class TextModel:
         min_frequency, tie_weights, embed_dropout, output_dropout, mode
         (auto|sentence|stream), bptt, softmax (full|adaptive), cutoffs,
         epochs, batch_size, lr, weight_decay, clip, lr_decay, schedule
-        (plateau|cosine), warmup, patience, seed, device (auto|cpu|cuda|mps),
-        threads, valid_fraction.
+        (plateau|cosine), warmup, precision (fp32|bf16), patience, seed,
+        device (auto|cpu|cuda|mps), threads, valid_fraction.
         ``progress`` shows a progress bar while fitting.
         """
         unknown = sorted(set(options) - set(TEXT_DEFAULTS))
@@ -214,7 +214,7 @@ class TextModel:
                           cutoffs=_cutoff_list(o["cutoffs"]))
         train = TrainConfig(epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"], clip=o["clip"],
                             lr_decay=o["lr_decay"], weight_decay=o["weight_decay"],
-                            schedule=o["schedule"], warmup=o["warmup"],
+                            schedule=o["schedule"], warmup=o["warmup"], precision=o["precision"],
                             patience=o["patience"], seed=o["seed"], device=o["device"],
                             valid_fraction=o["valid_fraction"], threads=o["threads"])
         self._init(core, text, train)

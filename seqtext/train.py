@@ -3,7 +3,8 @@
 Adam, gradient-norm clipping, an evaluation after every epoch, the learning
 rate multiplied by ``lr_decay`` whenever validation loss fails to improve
 (plateau decay), optionally a linear warm-up and a cosine schedule over all
-epochs (``schedule="cosine"``, set for every optimizer step), early stopping on validation loss, the best weights kept and
+epochs (``schedule="cosine"``, set for every optimizer step) and bf16
+autocast of the training steps (``precision="bf16"``), early stopping on validation loss, the best weights kept and
 restored at the end, and a progress bar showing the training loss and the
 adapter's headline metric.
 
@@ -261,6 +262,12 @@ class _Loop:
             rate *= 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
         return rate
 
+    def autocast(self):
+        """bf16 autocast of the forward pass (and so of its backward) when asked for; a no-op for fp32."""
+        bf16 = self.config.precision == "bf16"
+        device = next(self.net.parameters()).device.type if bf16 else "cpu"
+        return torch.autocast(device, dtype=torch.bfloat16, enabled=bf16)
+
     def _set_lr(self) -> None:
         rate = self.lr()
         for group in self.optimizer.param_groups:
@@ -284,7 +291,8 @@ class _Loop:
                 continue  # already trained on before the interruption
             self._set_lr()
             self.optimizer.zero_grad(set_to_none=True)
-            loss = self.step_loss(self.net, batch)
+            with self.autocast():
+                loss = self.step_loss(self.net, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.config.clip)
             self.optimizer.step()

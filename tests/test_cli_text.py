@@ -305,6 +305,7 @@ def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corp
     (["--softmax", "adaptive", "--tie-weights"], "drop --tie-weights"),
     (["--schedule", "linear"], "'linear' is not one of"),
     (["--warmup", "-3"], "warmup"),
+    (["--precision", "fp8"], "'fp8' is not one of"),
 ])
 def test_bad_softmax_and_schedule_options_fail_cleanly(tmp_path, corpus, args, message):
     out = tmp_path / "m"
@@ -316,10 +317,11 @@ def test_bad_softmax_and_schedule_options_fail_cleanly(tmp_path, corpus, args, m
 def test_adaptive_softmax_and_cosine_from_the_command_line(tmp_path, corpus):
     out = tmp_path / "m"
     r = run(["train", "--corpus", str(corpus), "--out", str(out), *FAST, "--hidden", "16", "--softmax", "adaptive",
-             "--cutoffs", "10,20", "--schedule", "cosine", "--warmup", "5"])
+             "--cutoffs", "10,20", "--schedule", "cosine", "--warmup", "5", "--precision", "bf16"])
     assert r.exit_code == 0, r.output
     config = json.loads((out / "config.json").read_text())
     assert config["text"]["softmax"] == "adaptive" and config["text"]["cutoffs"] == [10, 20]
     assert config["train"]["schedule"] == "cosine" and config["train"]["warmup"] == 5
+    assert config["train"]["precision"] == "bf16"
     lrs = [json.loads(line)["lr"] for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert lrs[-1] < lrs[0]  # the cosine has come down by the last epoch

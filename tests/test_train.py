@@ -78,3 +78,27 @@ def test_cosine_without_steps_per_epoch_moves_once_an_epoch(run):
 def test_bad_schedule_options_are_refused(bad):
     with pytest.raises(ConfigError):
         TrainConfig(**bad).validate()
+
+
+def test_bf16_precision_autocasts_the_training_steps_and_not_the_evaluation():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 1)
+    x = torch.randn(32, 4)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
+    train_dtypes, eval_dtypes = [], []
+
+    def step_loss(net, batch):
+        out = net(batch[0])
+        train_dtypes.append(out.dtype)
+        return torch.nn.functional.mse_loss(out.float(), batch[1])
+
+    def evaluate(net):
+        out = net(x)
+        eval_dtypes.append(out.dtype)
+        return {"loss": torch.nn.functional.mse_loss(out, y).item()}
+
+    result = fit(net, lambda epoch: [(x[i:i + 8], y[i:i + 8]) for i in range(0, 32, 8)], step_loss, evaluate,
+                 TrainConfig(epochs=30, lr=0.05, precision="bf16", patience=30), progress=False)
+    assert set(train_dtypes) == {torch.bfloat16} and set(eval_dtypes) == {torch.float32}
+    assert net.weight.dtype == torch.float32  # the weights themselves stay fp32
+    assert result.history[-1]["valid_loss"] < 0.1 * result.history[0]["valid_loss"]

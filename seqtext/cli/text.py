@@ -94,6 +94,8 @@ def _opt(name, kind, help=None, **extra):
 @_opt("--schedule", click.Choice(["plateau", "cosine"]),
       "plateau: --lr-decay on a stall only; cosine: also to zero over --epochs, step by step.")
 @_opt("--warmup", click.IntRange(min=0), "Optimizer steps of linear learning-rate warm-up.")
+@_opt("--precision", click.Choice(["fp32", "bf16"]),
+      "bf16: autocast the training steps (GPUs, and CPUs with bf16 units); evaluation stays fp32.")
 @_opt("--patience", POSITIVE, "Epochs without validation improvement before stopping.")
 @_opt("--seed", click.IntRange(min=0), "Seed for initialisation, data order and the split.")
 @_opt("--device", str, "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
