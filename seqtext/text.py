@@ -103,9 +103,9 @@ class TextNet(nn.Module):
                 keep = targets.flatten() != self.pad_id
                 loss = self.head(feats.flatten(0, 1)[keep], targets.flatten()[keep]).loss
             else:
-                logits = self.head.log_prob(feats.flatten(0, 1)).view(*feats.shape[:2], -1)  # (B, T, V)
+                logits = self._distribution(feats.flatten(0, 1)).view(*feats.shape[:2], -1)  # (B, T, V)
             return logits, loss, hidden
-        logits = self.head(feats)  # (B, T, V)
+        logits = self._distribution(feats)  # (B, T, V)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.pad_id)
@@ -113,12 +113,8 @@ class TextNet(nn.Module):
 
     def step(self, tokens: torch.Tensor, hidden=None):
         """Inference, one token per row: tokens (B,) -> (logits (B, V), hidden); as forward, less overhead."""
-        out, hidden = self.core.step(self.embed.weight[tokens], hidden)  # (B, H)
-        if self.project is not None:
-            out = self.project(out)
-        if self.adaptive:
-            return self.head.log_prob(out), hidden
-        return torch.addmm(self.head.bias, out, self.head.weight.t()), hidden
+        feats, hidden = self._advance(tokens, hidden)
+        return self._distribution(feats), hidden
 
     def greedy_step(self, tokens: torch.Tensor, hidden, banned: torch.Tensor):
         """The likeliest next token after each of ``tokens`` (B,), never one of ``banned`` (ids).
@@ -129,19 +125,25 @@ class TextNet(nn.Module):
         cluster's, and the cluster is an entry of the head).  Only otherwise
         is the full distribution computed.  Exactly the argmax of ``step``.
         """
-        out, hidden = self.core.step(self.embed.weight[tokens], hidden)  # (B, H)
-        if self.project is not None:
-            out = self.project(out)
+        feats, hidden = self._advance(tokens, hidden)
         if self.adaptive:
-            head = self.head.head(out)  # (B, shortlist + clusters)
+            head = self.head.head(feats)  # (B, shortlist + clusters)
             head.index_fill_(1, banned, -math.inf)  # the special tokens come first: all in the shortlist
             best = head.argmax(-1)
             if bool((best < self.head.shortlist_size).all()):
                 return best, hidden
-            logits = self.head.log_prob(out)
-        else:
-            logits = torch.addmm(self.head.bias, out, self.head.weight.t())
-        return logits.index_fill_(1, banned, -math.inf).argmax(-1), hidden
+        return self._distribution(feats).index_fill_(1, banned, -math.inf).argmax(-1), hidden
+
+    def _advance(self, tokens: torch.Tensor, hidden):
+        """One fused core step for tokens (B,): the head's input (B, E or H) and the new hidden state."""
+        out, hidden = self.core.step(self.embed.weight[tokens], hidden)
+        return self.features(out), hidden
+
+    def _distribution(self, feats: torch.Tensor) -> torch.Tensor:
+        """Logits (full softmax) or log-probabilities (adaptive) over the vocabulary, (B, V)."""
+        if self.adaptive:
+            return self.head.log_prob(feats)
+        return F.linear(feats, self.head.weight, self.head.bias)
 
     def features(self, out: torch.Tensor) -> torch.Tensor:
         """The core's outputs (..., H) as the head reads them (..., E or H)."""
@@ -235,7 +237,6 @@ class TextModel:
         self.data_sources: dict = {}  # corpus paths, recorded so a resume can read them again
         self.device = torch.device("cpu")
         self.progress = False
-        self._steps_per_epoch: int | None = None  # set by the training plans (a cosine schedule reads it)
 
     # ------------------------------------------------------------------ training
 
@@ -332,9 +333,9 @@ class TextModel:
         cfg = self.train_config
         runner = distributed.wrap(self.net, self.device)  # DDP under torchrun, else the net itself
         if "train_lines" in data:
-            batches, step_loss, evaluate, sizes = self._sentence_plan(data, generator, runner)
+            batches, step_loss, evaluate, sizes, steps = self._sentence_plan(data, generator, runner)
         else:
-            batches, step_loss, evaluate, sizes = self._stream_plan(data, runner)
+            batches, step_loss, evaluate, sizes, steps = self._stream_plan(data, runner)
 
         def on_epoch(state):
             self._record(state, sizes)
@@ -346,7 +347,7 @@ class TextModel:
         try:
             result = fit(self.net, batches, step_loss, evaluate, cfg, generator=generator,
                          headline="perplexity", progress=self.progress and distributed.is_main(), resume=resume,
-                         steps_per_epoch=self._steps_per_epoch,
+                         steps_per_epoch=steps,
                          on_epoch=on_epoch if checkpoint_dir is not None or callback is not None else None)
         except TrainingInterrupted as exc:
             self._record(exc.state, sizes)
@@ -362,7 +363,6 @@ class TextModel:
         pad = self.net.pad_id
         sizes = {"train_sentences": len(train_seqs), "valid_sentences": len(valid_seqs)}
         world = distributed.world_size()
-        self._steps_per_epoch = math.ceil(len(train_seqs) / cfg.batch_size)
 
         def batches(epoch):
             # every rank draws the same global batches and keeps its share of the rows
@@ -375,14 +375,13 @@ class TextModel:
             return runner(x, y)[1]
 
         evaluate = (lambda net: self._score(valid_seqs, valid_last)) if valid_seqs else None
-        return batches, step_loss, evaluate, sizes
+        return batches, step_loss, evaluate, sizes, math.ceil(len(train_seqs) / cfg.batch_size)
 
     def _stream_plan(self, data: dict, runner):
         cfg, bptt = self.train_config, self.text_config.bptt
         streams = distributed.shard_rows(stream.batchify(data["train_ids"], cfg.batch_size))  # (B / world, N)
         carried = {"hidden": None}
         sizes = {"train_tokens": len(data["train_ids"]), "valid_tokens": len(data["valid_ids"])}
-        self._steps_per_epoch = math.ceil((streams.shape[1] - 1) / bptt)
 
         def batches(epoch):
             carried["hidden"] = None  # each epoch reads the streams from their start
@@ -395,7 +394,7 @@ class TextModel:
             return loss
 
         evaluate = (lambda net: self._score_stream(data["valid_ids"])) if len(data["valid_ids"]) > 1 else None
-        return batches, step_loss, evaluate, sizes
+        return batches, step_loss, evaluate, sizes, math.ceil((streams.shape[1] - 1) / bptt)
 
     @torch.no_grad()
     def _score_stream(self, ids, batch_size: int = 10) -> dict:
@@ -587,7 +586,6 @@ class TextModel:
         """
         banned = torch.tensor(self._banned(), device=self.device)
         eos = self.tokenizer.token_to_id(tk.EOS)
-        bpe = tk.is_bpe(self.tokenizer)
         greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
         out: list[str] = []
         pieces: list[str] = []  # BPE tokens of the word being built
@@ -604,7 +602,7 @@ class TextModel:
                 break
             token = "\n" if tid == eos else self.tokenizer.id_to_token(tid)
             pieces.append(tk.token_text(token))
-            if tid == eos or not bpe or token.endswith(tk.WORD_END):
+            if tid == eos or tk.token_ends_word(self.tokenizer, token):
                 word = "".join(pieces)
                 pieces = []
                 if close and n_words >= max_words and tk.is_wordlike(word):

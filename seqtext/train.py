@@ -131,16 +131,15 @@ def fit(
     torch.set_num_threads(config.threads)
     try:
         with _SigintFlag() as sigint:
-            loop = _Loop(net, batches, step_loss, evaluate, config, generator, headline, progress, on_epoch, sigint)
-            loop.steps_per_epoch = steps_per_epoch
-            return loop.run(resume)
+            return _Loop(net, batches, step_loss, evaluate, config, generator, headline, progress, on_epoch,
+                         sigint, steps_per_epoch).run(resume)
     finally:
         torch.set_num_threads(threads)
 
 
 class _Loop:
     def __init__(self, net, batches, step_loss, evaluate, config, generator, headline, progress, on_epoch,
-                 sigint):
+                 sigint, steps_per_epoch=None):
         self.net, self.batches, self.step_loss, self.evaluate = net, batches, step_loss, evaluate
         self.config, self.generator, self.headline = config, generator, headline
         self.progress, self.on_epoch, self.sigint = progress, on_epoch, sigint
@@ -158,7 +157,8 @@ class _Loop:
         self.elapsed = 0.0
         self.lr_factor = 1.0  # the product of the plateau decays so far
         self.steps = 0  # optimizer steps taken (warm-up and the cosine schedule read it)
-        self.steps_per_epoch: int | None = None
+        self.steps_per_epoch = steps_per_epoch  # lets a cosine schedule move at every step
+        self.device_type = next(net.parameters()).device.type  # for autocast
 
     # ---------------------------------------------------------------- state
 
@@ -264,9 +264,7 @@ class _Loop:
 
     def autocast(self):
         """bf16 autocast of the forward pass (and so of its backward) when asked for; a no-op for fp32."""
-        bf16 = self.config.precision == "bf16"
-        device = next(self.net.parameters()).device.type if bf16 else "cpu"
-        return torch.autocast(device, dtype=torch.bfloat16, enabled=bf16)
+        return torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
 
     def _set_lr(self) -> None:
         rate = self.lr()
