@@ -82,6 +82,8 @@ TEXT_DEFAULTS = {
     "cutoffs": None,  # adaptive softmax clusters; None: 20 % and 60 % of the vocabulary
     "embed_dropout": 0.1,
     "output_dropout": 0.3,
+    "locked_dropout": False,  # one dropout mask per sequence (variational), for embeddings and outputs
+    "weight_drop": 0.0,  # DropConnect on the core's hidden-to-hidden weights
     "epochs": 40,
     "batch_size": 16,
     "lr": 2e-3,
@@ -137,12 +139,14 @@ class CoreConfig(_Config):
     dropout: float = 0.0  # between stacked layers; [0, 1)
     bidirectional: bool = False  # reads the window both ways (series only: text must stay causal)
     cell: str = "rnn"  # rnn (nn.RNN, the default) | gru | lstm
+    weight_drop: float = 0.0  # training only: DropConnect on the hidden-to-hidden weights; [0, 1)
 
     def validate(self) -> None:
         _positive_int("input size", self.input_size)
         _positive_int("hidden size", self.hidden_size)
         _positive_int("number of layers", self.num_layers)
         _fraction("dropout", self.dropout)
+        _fraction("weight drop", self.weight_drop)
         if self.nonlinearity not in NONLINEARITIES:
             raise ConfigError(
                 f"nonlinearity must be one of {', '.join(NONLINEARITIES)}, got {self.nonlinearity!r}."
@@ -165,6 +169,7 @@ class TextConfig(_Config):
     tie_weights: bool = False  # share embedding and output matrices (a projection hidden -> embed when they differ)
     embed_dropout: float = 0.0  # dropout on embeddings
     output_dropout: float = 0.0  # dropout on the core's outputs before the softmax head
+    locked_dropout: bool = False  # embedding and output dropout: one mask per sequence, not one per step
     mode: str = "sentence"  # sentence (padded lines) | stream (running text) | auto (decided at fit)
     bptt: int = 35  # stream mode: tokens per truncated-BPTT window
     softmax: str = "full"  # full | adaptive (nn.AdaptiveLogSoftmaxWithLoss: faster on large vocabularies)
@@ -187,6 +192,8 @@ class TextConfig(_Config):
         _positive_int("minimum frequency", self.min_frequency)
         _fraction("embedding dropout", self.embed_dropout)
         _fraction("output dropout", self.output_dropout)
+        if not isinstance(self.locked_dropout, bool):
+            raise ConfigError(f"locked dropout must be true or false, got {self.locked_dropout!r}.")
         _positive_int("bptt", self.bptt)
         if self.mode not in ("auto", "sentence", "stream"):
             raise ConfigError(f"mode must be auto, sentence or stream, got {self.mode!r}.")
@@ -251,6 +258,7 @@ SERIES_DEFAULTS = {
     "layers": 1,
     "nonlinearity": "tanh",
     "dropout": 0.0,
+    "weight_drop": 0.0,
     "bidirectional": False,
     "cell": "rnn",
     "fill": False,

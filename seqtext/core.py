@@ -7,10 +7,30 @@ The text adapter (Embedding -> core -> softmax head) and the series adapter
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seqtext.config import CoreConfig
 
+
+class LockedDropout(nn.Module):
+    """Dropout with one mask per sequence, shared by all its time steps (variational dropout).
+
+    Gal & Ghahramani's variational dropout, as AWD-LSTM applies it to the
+    embeddings and the core's outputs: a unit dropped for a sequence stays
+    dropped along it, so the network cannot route around the noise from one
+    step to the next.  Input (B, T, D); identity at evaluation.
+    """
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        mask = x.new_empty(x.shape[0], 1, x.shape[2]).bernoulli_(1 - self.p) / (1 - self.p)  # (B, 1, D)
+        return x * mask
 
 
 class RecurrentCore(nn.Module):
@@ -58,6 +78,13 @@ class RecurrentCore(nn.Module):
         return self.config.hidden_size * (2 if self.config.bidirectional else 1)
 
     def forward(self, x: torch.Tensor, hidden=None):
+        if self.training and self.config.weight_drop > 0:
+            # DropConnect on the hidden-to-hidden matrices (AWD-LSTM's weight drop): one mask
+            # per batch, shared by every time step, so the recurrence itself is regularised
+            # while the fused nn.RNN / GRU / LSTM kernels still run the sequence.
+            dropped = {name: F.dropout(weight, self.config.weight_drop)
+                       for name, weight in self.rnn.named_parameters() if name.startswith("weight_hh")}
+            return torch.func.functional_call(self.rnn, dropped, (x, hidden))
         out, hidden = self.rnn(x, hidden)  # (B, T, D*H), (D*L, B, H)
         return out, hidden
 

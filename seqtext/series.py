@@ -519,7 +519,7 @@ class Forecaster:
 
         window, horizon, stride, scaler (zscore|minmax|none), log, head
         (concat|last), level (none|mean|last), hidden, layers, nonlinearity
-        (tanh|relu), dropout, bidirectional, cell (rnn|gru|lstm), fill,
+        (tanh|relu), dropout, weight_drop, bidirectional, cell (rnn|gru|lstm), fill,
         epochs, batch_size, lr, weight_decay, clip, lr_decay, patience, seed,
         device (auto|cpu|cuda|mps), threads, valid_fraction.  ``progress``
         shows a progress bar while fitting.
@@ -530,7 +530,7 @@ class Forecaster:
         o = {**SERIES_DEFAULTS, **options}
         core = CoreConfig(input_size=o["hidden"], hidden_size=o["hidden"], num_layers=o["layers"],
                           nonlinearity=o["nonlinearity"], dropout=o["dropout"], bidirectional=o["bidirectional"],
-                          cell=o["cell"])
+                          cell=o["cell"], weight_drop=o["weight_drop"])
         series = SeriesConfig(window=o["window"], horizon=o["horizon"], stride=o["stride"], scaler=o["scaler"],
                               log=o["log"], head=o["head"], level=o["level"], fill=o["fill"],
                               skip=o["skip"])

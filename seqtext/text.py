@@ -22,7 +22,7 @@ from torch import nn
 from seqtext import checkpoint, distributed, stream
 from seqtext import tokenizer as tk
 from seqtext.config import TEXT_DEFAULTS, CoreConfig, TextConfig, TrainConfig
-from seqtext.core import RecurrentCore, detach_hidden
+from seqtext.core import LockedDropout, RecurrentCore, detach_hidden
 from seqtext.data import corpus_files, is_path_list, load_lines, sentence_batches, split_lines
 from seqtext.decoding import check_sampling, choose, is_sampling
 from seqtext.errors import CheckpointError, ConfigError, DataError, whole_number
@@ -58,8 +58,9 @@ class TextNet(nn.Module):
         self.pad_id = pad_id
         self.embed = nn.Embedding(vocab_size, text.embed_size, padding_idx=pad_id)
         self.core = RecurrentCore(core)
-        self.embed_dropout = nn.Dropout(text.embed_dropout)
-        self.output_dropout = nn.Dropout(text.output_dropout)
+        dropout = LockedDropout if text.locked_dropout else nn.Dropout
+        self.embed_dropout = dropout(text.embed_dropout)
+        self.output_dropout = dropout(text.output_dropout)
         self.tied = text.tie_weights
         # Tied weights with a core wider than the embedding: a linear projection H -> E
         # before the shared (V, E) matrix, so the hidden size can grow without
@@ -196,7 +197,8 @@ class TextModel:
 
         embed, hidden, layers, nonlinearity (tanh|relu), dropout, cell
         (rnn|gru|lstm), tokenizer (word|bpe), split_punctuation, vocab_size,
-        min_frequency, tie_weights, embed_dropout, output_dropout, mode
+        min_frequency, tie_weights, embed_dropout, output_dropout,
+        locked_dropout, weight_drop, mode
         (auto|sentence|stream), bptt, softmax (full|adaptive), cutoffs,
         epochs, batch_size, lr, weight_decay, clip, lr_decay, schedule
         (plateau|cosine), warmup, precision (fp32|bf16), patience, seed,
@@ -208,11 +210,13 @@ class TextModel:
             raise ConfigError(f"TextModel has no option {unknown[0]!r}; see seqtext.config.TEXT_DEFAULTS.")
         o = {**TEXT_DEFAULTS, **options}
         core = CoreConfig(input_size=o["embed"], hidden_size=o["hidden"], num_layers=o["layers"],
-                          nonlinearity=o["nonlinearity"], dropout=o["dropout"], cell=o["cell"])
+                          nonlinearity=o["nonlinearity"], dropout=o["dropout"], cell=o["cell"],
+                          weight_drop=o["weight_drop"])
         text = TextConfig(embed_size=o["embed"], tokenizer=o["tokenizer"], vocab_size=o["vocab_size"],
                           split_punctuation=o["split_punctuation"],
                           min_frequency=o["min_frequency"], tie_weights=o["tie_weights"],
                           embed_dropout=o["embed_dropout"], output_dropout=o["output_dropout"],
+                          locked_dropout=o["locked_dropout"],
                           mode=o["mode"], bptt=o["bptt"], softmax=o["softmax"],
                           cutoffs=_cutoff_list(o["cutoffs"]))
         train = TrainConfig(epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"], clip=o["clip"],

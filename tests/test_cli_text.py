@@ -325,3 +325,19 @@ def test_adaptive_softmax_and_cosine_from_the_command_line(tmp_path, corpus):
     assert config["train"]["precision"] == "bf16"
     lrs = [json.loads(line)["lr"] for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert lrs[-1] < lrs[0]  # the cosine has come down by the last epoch
+
+
+def test_locked_dropout_and_weight_drop_from_the_command_line(tmp_path, corpus):
+    out = tmp_path / "m"
+    r = run(["train", "--corpus", str(corpus), "--out", str(out), *FAST, "--cell", "lstm", "--layers", "2",
+             "--locked-dropout", "--weight-drop", "0.3"])
+    assert r.exit_code == 0, r.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["text"]["locked_dropout"] is True and config["core"]["weight_drop"] == 0.3
+    model = load(out)
+    assert model.core_config.weight_drop == 0.3 and model.text_config.locked_dropout
+    assert not model.net.training  # a loaded model answers with the weights as trained, no masks
+    assert model.complete("Mary rides the bicycle, the bicycle is ___") == model.complete(
+        "Mary rides the bicycle, the bicycle is ___")
+    assert_clean_failure(run(["train", "--corpus", str(corpus), "--out", str(tmp_path / "bad"), *FAST,
+                              "--weight-drop", "1.5"]), "weight-drop")

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from seqtext.config import CoreConfig, TextConfig, TrainConfig
-from seqtext.core import RecurrentCore, detach_hidden
+from seqtext.core import LockedDropout, RecurrentCore, detach_hidden
 from seqtext.errors import ConfigError
 
 
@@ -78,3 +78,49 @@ def test_step_equals_forward_one_token_at_a_time(cell, nonlinearity):
             torch.testing.assert_close(out, full[:, t])
     for mine, theirs in zip(hidden if cell == "lstm" else (hidden,), full_hidden if cell == "lstm" else (full_hidden,)):
         torch.testing.assert_close(mine, theirs)
+
+
+def test_locked_dropout_keeps_one_mask_along_each_sequence():
+    torch.manual_seed(0)
+    drop = LockedDropout(0.5)
+    x = torch.ones(64, 9, 16)  # (B, T, D)
+    y = drop(x)
+    assert torch.equal(y, y[:, :1].expand_as(y))  # the same units dropped at every step
+    assert set(y.unique().tolist()) == {0.0, 2.0}  # kept units scaled by 1 / (1 - p)
+    assert 0.4 < (y == 0).float().mean().item() < 0.6
+    assert not torch.equal(y[0, 0], y[1, 0])  # but a mask of its own per sequence
+    assert torch.equal(drop.eval()(x), x)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_weight_drop_masks_the_recurrent_weights_while_training_only(cell):
+    torch.manual_seed(0)
+    config = CoreConfig(input_size=5, hidden_size=7, num_layers=2, cell=cell, weight_drop=0.5)
+    core = RecurrentCore(config)
+    plain = RecurrentCore(CoreConfig(input_size=5, hidden_size=7, num_layers=2, cell=cell))
+    plain.load_state_dict(core.state_dict())  # weight drop adds no parameters: the same files load
+    x = torch.randn(3, 6, 5)
+    torch.testing.assert_close(core.eval()(x)[0], plain.eval()(x)[0])  # evaluation: the weights as they are
+    core.train()
+    first, second = core(x)[0], core(x)[0]
+    assert not torch.allclose(first, plain(x)[0]) and not torch.allclose(first, second)  # a fresh mask per call
+    # what the masked call computes: the same core with each W_hh dropped connection by connection
+    torch.manual_seed(1)
+    out = core(x)[0]
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, weight in plain.rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                weight.copy_(torch.nn.functional.dropout(weight, 0.5))
+    torch.testing.assert_close(out, plain(x)[0])
+    out.sum().backward()
+    hh = core.rnn.weight_hh_l0.grad
+    assert hh is not None and (hh == 0).any() and (hh != 0).any()  # dropped connections get no gradient
+    assert core.rnn.weight_ih_l0.grad.abs().sum() > 0
+
+
+def test_weight_drop_is_validated():
+    with pytest.raises(ConfigError, match="weight drop"):
+        CoreConfig(weight_drop=1.0).validate()
+    with pytest.raises(ConfigError, match="locked dropout"):
+        TextConfig(locked_dropout="yes").validate()

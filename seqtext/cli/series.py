@@ -78,6 +78,7 @@ def forecast():
 @_opt("--layers", POSITIVE, "Stacked recurrent layers.")
 @_opt("--nonlinearity", click.Choice(["tanh", "relu"]), "Activation of the plain RNN cell.")
 @_opt("--dropout", FRACTION, "Dropout between stacked layers.")
+@_opt("--weight-drop", FRACTION, "DropConnect on the core's hidden-to-hidden weights while training.")
 @click.option("--bidirectional", is_flag=True, default=SERIES_DEFAULTS["bidirectional"],
               help="Read each input window both ways (it holds only the past).")
 @_opt("--cell", click.Choice(["rnn", "gru", "lstm"]), "Recurrent cell; rnn is nn.RNN.")

@@ -73,6 +73,9 @@ def _opt(name, kind, help=None, **extra):
 @_opt("--dropout", FRACTION, "Dropout between stacked layers.")
 @_opt("--embed-dropout", FRACTION, "Dropout on the embeddings.")
 @_opt("--output-dropout", FRACTION, "Dropout on the core's outputs.")
+@click.option("--locked-dropout/--no-locked-dropout", default=TEXT_DEFAULTS["locked_dropout"], show_default=True,
+              help="Embedding and output dropout with one mask per sequence (variational), not one per step.")
+@_opt("--weight-drop", FRACTION, "DropConnect on the core's hidden-to-hidden weights while training.")
 @_opt("--mode", click.Choice(["auto", "sentence", "stream"]),
       "sentence: one padded row per line; stream: running text in BPTT windows; auto: by corpus size.")
 @_opt("--bptt", POSITIVE, "Stream mode: tokens per truncated-BPTT window.")
