@@ -6,6 +6,8 @@ The text adapter (Embedding -> core -> softmax head) and the series adapter
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -84,7 +86,9 @@ class RecurrentCore(nn.Module):
             # while the fused nn.RNN / GRU / LSTM kernels still run the sequence.
             dropped = {name: F.dropout(weight, self.config.weight_drop)
                        for name, weight in self.rnn.named_parameters() if name.startswith("weight_hh")}
-            return torch.func.functional_call(self.rnn, dropped, (x, hidden))
+            with warnings.catch_warnings():  # cuDNN: the masked copies are not one flat buffer, by design
+                warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
+                return torch.func.functional_call(self.rnn, dropped, (x, hidden))
         out, hidden = self.rnn(x, hidden)  # (B, T, D*H), (D*L, B, H)
         return out, hidden
 
