@@ -1,6 +1,6 @@
 """Training levers on Penn Treebank, each measured against a reference configuration.
 
-    python scripts/bench_levers.py speed [--data ../shared/data/ptb] [--windows 60] [--only NAME ...]
+    python scripts/bench_levers.py speed [--data ../shared/data/ptb] [--windows 60] [--only NAME ...] [--device cuda]
     python scripts/bench_levers.py quality [--fraction 0.2] [--epochs 2] [--only NAME ...]
 
 Speed:
@@ -31,14 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 BASE = dict(embed=200, hidden=200, layers=2, cell="rnn", batch=20, bptt=35, softmax="full", threads=1,
-            bf16=False, compile=False)
+            bf16=False, compile=False, device="cpu")
 LEVERS = {
     "reference (2 x 200 tanh, batch 20, full softmax)": {},
     "adaptive softmax": dict(softmax="adaptive"),
     "batch 64": dict(batch=64),
     "batch 64, adaptive softmax": dict(batch=64, softmax="adaptive"),
     "2 threads": dict(threads=2),
-    "bf16 autocast (CPU)": dict(bf16=True),
+    "bf16 autocast": dict(bf16=True),
     "torch.compile": dict(compile=True),
     "lstm cell": dict(cell="lstm"),
     "1 x 512 tanh, embedding 256, adaptive softmax": dict(embed=256, hidden=512, layers=1, softmax="adaptive"),
@@ -55,26 +55,33 @@ def measure(ids, vocab: int, windows: int, **o) -> float:
 
     torch.set_num_threads(o["threads"])
     torch.manual_seed(0)
+    device = torch.device(o["device"])
     text = TextConfig(embed_size=o["embed"], softmax=o["softmax"],
                       cutoffs=[round(vocab * 0.2), round(vocab * 0.6)] if o["softmax"] == "adaptive" else [])
     core = CoreConfig(input_size=o["embed"], hidden_size=o["hidden"], num_layers=o["layers"], cell=o["cell"])
-    net = TextNet(vocab, text, core).train()
+    net = TextNet(vocab, text, core).to(device).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     forward = torch.compile(net) if o["compile"] else net
     streams = stream.batchify(ids, o["batch"])
     hidden, seen, start = None, 0, None
     for index, (x, y) in enumerate(stream.bptt_windows(streams, o["bptt"])):
+        if index in (5, windows + 5) and device.type == "cuda":
+            torch.cuda.synchronize()  # time the GPU's work, not the queueing of it
         if index == 5:
             start, seen = time.perf_counter(), 0
         if index == windows + 5:
             break
+        x, y = x.to(device), y.to(device)
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=o["bf16"]):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=o["bf16"]):
             _, loss, hidden = forward(x, y, hidden=detach_hidden(hidden))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 0.25)
         optimizer.step()
         seen += y.numel()
+    if start is None or index < windows + 5:
+        raise ValueError(f"the corpus holds fewer than {windows + 5} BPTT windows of batch {o['batch']}; "
+                         "give a larger --data or fewer --windows")
     return seen / (time.perf_counter() - start)
 
 
@@ -123,6 +130,7 @@ def main(argv=None) -> None:
     parser.add_argument("--fraction", type=float, default=0.2, help="quality: share of the training text")
     parser.add_argument("--epochs", type=int, default=2, help="quality: epochs a run")
     parser.add_argument("--only", nargs="*", help="substrings of the lever names to run")
+    parser.add_argument("--device", default="cpu", help="speed: cpu or cuda (then the thread levers say little)")
     args = parser.parse_args(argv)
     if args.what == "quality":
         return quality(args)
@@ -140,7 +148,7 @@ def main(argv=None) -> None:
         if args.only and not any(part in name for part in args.only):
             continue
         try:
-            rate = measure(ids, vocab, args.windows, **{**BASE, **change})
+            rate = measure(ids, vocab, args.windows, **{**BASE, "device": args.device, **change})
         except Exception as exc:  # torch.compile needs a C++ compiler; report and go on
             print(f"{name:50s} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:100]}")
             continue
