@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -341,3 +342,24 @@ def test_locked_dropout_and_weight_drop_from_the_command_line(tmp_path, corpus):
         "Mary rides the bicycle, the bicycle is ___")
     assert_clean_failure(run(["train", "--corpus", str(corpus), "--out", str(tmp_path / "bad"), *FAST,
                               "--weight-drop", "1.5"]), "weight-drop")
+
+
+@pytest.mark.parametrize("name", ["ptb-rnn.toml", "ptb-lstm.toml"])
+def test_shipped_configs_train_as_written(tmp_path, name):
+    """Every key of the configs behind the README's PTB figures is read; only size and data are overridden here."""
+    from seqtext.config import read_options_file
+
+    root = Path(__file__).resolve().parents[1]
+    options = read_options_file(root / "configs" / name)
+    out = tmp_path / "m"
+    r = run(["train", "--config", str(root / "configs" / name), "--corpus", str(root / "corpora" / "pronouns.txt"),
+             "--valid", str(root / "corpora" / "pronouns.txt"), "--out", str(out), "--epochs", "1",
+             "--embed", "8", "--hidden", "8", "--batch-size", "4", "--quiet", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    model = load(out)
+    sections = {**model.core_config.to_dict(), **model.text_config.to_dict(), **model.train_config.to_dict()}
+    renamed = {"layers": "num_layers"}
+    for key, value in options.items():
+        if key in ("corpus", "valid", "out", "embed", "hidden", "epochs", "batch_size"):
+            continue
+        assert sections[renamed.get(key, key)] == value, key
