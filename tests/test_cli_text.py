@@ -363,3 +363,20 @@ def test_shipped_configs_train_as_written(tmp_path, name):
         if key in ("corpus", "valid", "out", "embed", "hidden", "epochs", "batch_size"):
             continue
         assert sections[renamed.get(key, key)] == value, key
+
+
+def test_a_reader_that_stops_early_gets_no_error(tiny_model_dir, tmp_path):
+    """`seqtext complete --file ... | head -1`: the closed pipe ends the command quietly, as for any Unix tool."""
+    import subprocess
+    import sys
+
+    prompts = tmp_path / "many.txt"
+    prompts.write_text("We drive the car , the car is ___\n" * 4000)  # far more output than a pipe buffers
+    proc = subprocess.Popen([sys.executable, "-m", "seqtext", "complete", "--model", str(tiny_model_dir),
+                             "--file", str(prompts), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as `head -1` does
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert json.loads(first)["completion"].startswith("We drive the car")
+    assert stderr == ""  # no "Broken pipe" message, no traceback

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import sys
 
 import click
 
@@ -26,6 +28,9 @@ def handle_errors(func):
             raise click.UsageError(str(exc)) from None
         except SeqtextError as exc:
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:  # the reader stopped early (`seqtext ... | head`): nothing to report
+            _silence_stdout()
+            sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
         except OSError as exc:  # a path the user gave that cannot be read or written
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}; check the path and its permissions.") from None
@@ -35,6 +40,17 @@ def handle_errors(func):
             ) from None
 
     return wrapper
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail on the closed pipe."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test runner's buffer)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 POSITIVE = click.IntRange(min=1)
