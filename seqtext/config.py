@@ -29,6 +29,11 @@ def _fraction(name: str, value: Any, *, upper_open: bool = True) -> None:
         raise ConfigError(f"{name} must be a number in {bound}, got {value!r}.")
 
 
+def _boolean(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}.")
+
+
 def _positive_float(name: str, value: Any) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not (ok and math.isfinite(value) and value > 0):
@@ -153,8 +158,7 @@ class CoreConfig(_Config):
             )
         if self.cell not in CELLS:
             raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}.")
-        if not isinstance(self.bidirectional, bool):
-            raise ConfigError(f"bidirectional must be true or false, got {self.bidirectional!r}.")
+        _boolean("bidirectional", self.bidirectional)
 
 
 @dataclass
@@ -192,8 +196,9 @@ class TextConfig(_Config):
         _positive_int("minimum frequency", self.min_frequency)
         _fraction("embedding dropout", self.embed_dropout)
         _fraction("output dropout", self.output_dropout)
-        if not isinstance(self.locked_dropout, bool):
-            raise ConfigError(f"locked dropout must be true or false, got {self.locked_dropout!r}.")
+        _boolean("locked dropout", self.locked_dropout)
+        _boolean("tie weights", self.tie_weights)
+        _boolean("split punctuation", self.split_punctuation)
         _positive_int("bptt", self.bptt)
         if self.mode not in ("auto", "sentence", "stream"):
             raise ConfigError(f"mode must be auto, sentence or stream, got {self.mode!r}.")
@@ -304,7 +309,6 @@ class SeriesConfig(_Config):
         if self.level not in ("none", "last", "mean"):
             raise ConfigError(f"level must be none, last or mean, got {self.level!r}.")
         for name in ("log", "fill", "skip"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}.")
+            _boolean(name, getattr(self, name))
         if not isinstance(self.features, list):
             raise ConfigError(f"features must be a list of column names, got {self.features!r}.")

@@ -74,6 +74,8 @@ class RecurrentCore(nn.Module):
                            }[config.cell]
         self._step_names = [tuple(f"{kind}_l{layer}" for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
                             for layer in range(config.num_layers)]
+        # what weight drop masks: every layer's (and direction's) hidden-to-hidden matrix
+        self._recurrent_names = [name for name, _ in self.rnn.named_parameters() if name.startswith("weight_hh")]
 
     @property
     def output_size(self) -> int:
@@ -84,8 +86,8 @@ class RecurrentCore(nn.Module):
             # DropConnect on the hidden-to-hidden matrices (AWD-LSTM's weight drop): one mask
             # per batch, shared by every time step, so the recurrence itself is regularised
             # while the fused nn.RNN / GRU / LSTM kernels still run the sequence.
-            dropped = {name: F.dropout(weight, self.config.weight_drop)
-                       for name, weight in self.rnn.named_parameters() if name.startswith("weight_hh")}
+            params = self.rnn._parameters
+            dropped = {name: F.dropout(params[name], self.config.weight_drop) for name in self._recurrent_names}
             with warnings.catch_warnings():  # cuDNN: the masked copies are not one flat buffer, by design
                 warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
                 return torch.func.functional_call(self.rnn, dropped, (x, hidden))

@@ -594,14 +594,12 @@ class TextModel:
         out: list[str] = []
         pieces: list[str] = []  # BPE tokens of the word being built
         n_words = 0
-        logits = logits.clone()  # the caller's logits stay as they were
-        chosen = None  # the next token when greedy_step has already picked it
+
+        def pick(logits):
+            return choose(logits.index_fill(0, banned, -math.inf), **sample)  # the caller's logits stay as they were
+
+        tid = pick(logits)
         for _ in range(max_words * 8):  # hard bound on tokens for subword models
-            if chosen is None:
-                logits.index_fill_(0, banned, -math.inf)
-                tid = choose(logits, **sample)
-            else:
-                tid = chosen
             if tid == eos and stop:
                 break
             token = "\n" if tid == eos else self.tokenizer.id_to_token(tid)
@@ -618,12 +616,12 @@ class TextModel:
                     break
             # O(1) per token: the hidden state is carried, the prefix is never read again
             x = torch.tensor([tid], device=self.device)
-            if greedy:
+            if greedy:  # exact argmax, and with an adaptive softmax usually from its head alone
                 best, hidden = self.net.greedy_step(x, hidden, banned)
-                chosen = int(best[0])
+                tid = int(best[0])
             else:
                 step, hidden = self.net.step(x, hidden)
-                logits = step[0]
+                tid = pick(step[0])
         if pieces:
             out.append("".join(pieces))
         return out

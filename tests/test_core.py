@@ -122,5 +122,9 @@ def test_weight_drop_masks_the_recurrent_weights_while_training_only(cell):
 def test_weight_drop_is_validated():
     with pytest.raises(ConfigError, match="weight drop"):
         CoreConfig(weight_drop=1.0).validate()
-    with pytest.raises(ConfigError, match="locked dropout"):
-        TextConfig(locked_dropout="yes").validate()
+    for field, value, name in [("locked_dropout", "yes", "locked dropout"), ("tie_weights", 1, "tie weights"),
+                               ("split_punctuation", None, "split punctuation")]:
+        with pytest.raises(ConfigError, match=f"{name} must be true or false"):
+            TextConfig(**{field: value}).validate()
+    with pytest.raises(ConfigError, match="bidirectional must be true or false"):
+        CoreConfig(bidirectional="no").validate()
