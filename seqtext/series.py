@@ -520,7 +520,8 @@ class Forecaster:
         window, horizon, stride, scaler (zscore|minmax|none), log, head
         (concat|last), level (none|mean|last), hidden, layers, nonlinearity
         (tanh|relu), dropout, weight_drop, bidirectional, cell (rnn|gru|lstm), fill,
-        epochs, batch_size, lr, weight_decay, clip, lr_decay, patience, seed,
+        epochs, batch_size, optimizer (adam|sgd), lr, weight_decay, clip, lr_decay,
+        patience, seed,
         device (auto|cpu|cuda|mps), threads, valid_fraction.  ``progress``
         shows a progress bar while fitting.
         """
@@ -534,7 +535,7 @@ class Forecaster:
         series = SeriesConfig(window=o["window"], horizon=o["horizon"], stride=o["stride"], scaler=o["scaler"],
                               log=o["log"], head=o["head"], level=o["level"], fill=o["fill"],
                               skip=o["skip"])
-        train = TrainConfig(epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"],
+        train = TrainConfig(epochs=o["epochs"], batch_size=o["batch_size"], optimizer=o["optimizer"], lr=o["lr"],
                             weight_decay=o["weight_decay"], clip=o["clip"], lr_decay=o["lr_decay"],
                             patience=o["patience"], seed=o["seed"], device=o["device"], threads=o["threads"],
                             valid_fraction=o["valid_fraction"])

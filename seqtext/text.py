@@ -200,7 +200,8 @@ class TextModel:
         min_frequency, tie_weights, embed_dropout, output_dropout,
         locked_dropout, weight_drop, mode
         (auto|sentence|stream), bptt, softmax (full|adaptive), cutoffs,
-        epochs, batch_size, lr, weight_decay, clip, lr_decay, schedule
+        epochs, batch_size, optimizer (adam|sgd), lr, weight_decay, clip, lr_decay,
+        schedule
         (plateau|cosine), warmup, precision (fp32|bf16), patience, seed,
         device (auto|cpu|cuda|mps), threads, valid_fraction.
         ``progress`` shows a progress bar while fitting.
@@ -219,7 +220,8 @@ class TextModel:
                           locked_dropout=o["locked_dropout"],
                           mode=o["mode"], bptt=o["bptt"], softmax=o["softmax"],
                           cutoffs=_cutoff_list(o["cutoffs"]))
-        train = TrainConfig(epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"], clip=o["clip"],
+        train = TrainConfig(epochs=o["epochs"], batch_size=o["batch_size"], optimizer=o["optimizer"],
+                            lr=o["lr"], clip=o["clip"],
                             lr_decay=o["lr_decay"], weight_decay=o["weight_decay"],
                             schedule=o["schedule"], warmup=o["warmup"], precision=o["precision"],
                             patience=o["patience"], seed=o["seed"], device=o["device"],

@@ -137,13 +137,19 @@ def fit(
         torch.set_num_threads(threads)
 
 
+def make_optimizer(net: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam, or plain SGD (no momentum); ``weight_decay`` is an L2 penalty in both."""
+    kind = torch.optim.SGD if config.optimizer == "sgd" else torch.optim.Adam
+    return kind(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
 class _Loop:
     def __init__(self, net, batches, step_loss, evaluate, config, generator, headline, progress, on_epoch,
                  sigint, steps_per_epoch=None):
         self.net, self.batches, self.step_loss, self.evaluate = net, batches, step_loss, evaluate
         self.config, self.generator, self.headline = config, generator, headline
         self.progress, self.on_epoch, self.sigint = progress, on_epoch, sigint
-        self.optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = make_optimizer(net, config)
         self.history: list[dict] = []
         self.best_loss = math.inf
         self.best_state = None

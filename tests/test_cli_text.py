@@ -307,12 +307,26 @@ def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corp
     (["--schedule", "linear"], "'linear' is not one of"),
     (["--warmup", "-3"], "warmup"),
     (["--precision", "fp8"], "'fp8' is not one of"),
+    (["--optimizer", "rmsprop"], "'rmsprop' is not one of"),
 ])
 def test_bad_softmax_and_schedule_options_fail_cleanly(tmp_path, corpus, args, message):
     out = tmp_path / "m"
     r = run(["train", "--corpus", str(corpus), "--out", str(out), *FAST, *args])
     assert_clean_failure(r, message)
     assert not out.exists()
+
+
+def test_sgd_from_the_command_line_trains_and_resumes(tmp_path, corpus):
+    out = tmp_path / "m"
+    r = run(["train", "--corpus", str(corpus), "--out", str(out), *FAST, "--hidden", "16", "--optimizer", "sgd",
+             "--lr", "2", "--epochs", "2", "--patience", "5"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "config.json").read_text())["train"]["optimizer"] == "sgd"
+    r = run(["train", "--resume", str(out), "--epochs", "3"])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in rows] == [1, 2, 3]
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
 
 
 def test_adaptive_softmax_and_cosine_from_the_command_line(tmp_path, corpus):

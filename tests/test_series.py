@@ -346,7 +346,8 @@ def test_log_of_non_positive_values_is_refused():
 
 
 @pytest.mark.parametrize("option", [dict(window=0), dict(horizon=0), dict(head="mid"), dict(level="max"),
-                                    dict(scaler="robust"), dict(lr=-1.0), dict(colour="red")])
+                                    dict(scaler="robust"), dict(lr=-1.0), dict(optimizer="lbfgs"),
+                                    dict(colour="red")])
 def test_bad_options_are_config_errors(option):
     with pytest.raises(ConfigError):
         Forecaster(**option)

@@ -44,7 +44,8 @@ def data(tmp_path_factory):
 def model_dir(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("models") / "use"
     result = run("train", "--csv", data, "--target", "use", "--features", "heat,people", "--date", "month",
-                 "--window", "12", "--horizon", "3", "--log", "--skip", "--weight-decay", "0.001", "--weight-drop", "0.2", "--out", out, *FAST)
+                 "--window", "12", "--horizon", "3", "--log", "--skip", "--weight-decay", "0.001", "--weight-drop", "0.2",
+                 "--optimizer", "sgd", "--lr", "0.05", "--out", out, *FAST)
     assert result.exit_code == 0, result.output
     assert f"model written to {out}" in result.output
     return out
@@ -57,7 +58,7 @@ def test_train_writes_a_series_model_directory(model_dir):
     assert config["kind"] == "series" and config["format_version"] == 1
     assert config["series"]["features"] == ["heat", "people"] and config["series"]["log"] is True
     assert config["series"]["skip"] is True and config["train"]["weight_decay"] == 0.001
-    assert config["core"]["weight_drop"] == 0.2
+    assert config["core"]["weight_drop"] == 0.2 and config["train"]["optimizer"] == "sgd"
     assert isinstance(load(model_dir), Forecaster)
     assert len((model_dir / "metrics.jsonl").read_text().splitlines()) == 5
 

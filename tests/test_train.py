@@ -74,10 +74,41 @@ def test_cosine_without_steps_per_epoch_moves_once_an_epoch(run):
     assert lrs == pytest.approx([0.1] * 4 + [0.05] * 4)
 
 
-@pytest.mark.parametrize("bad", [dict(schedule="linear"), dict(warmup=-1), dict(warmup=1.5)])
-def test_bad_schedule_options_are_refused(bad):
+@pytest.mark.parametrize("bad", [dict(schedule="linear"), dict(warmup=-1), dict(warmup=1.5),
+                                 dict(optimizer="rmsprop"), dict(optimizer=None)])
+def test_bad_schedule_and_optimizer_options_are_refused(bad):
     with pytest.raises(ConfigError):
         TrainConfig(**bad).validate()
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.5])
+def test_sgd_takes_plain_gradient_steps(weight_decay):
+    """optimizer="sgd": w <- w - lr * (grad + weight_decay * w), no momentum, no Adam moments."""
+    torch.manual_seed(0)
+    net = torch.nn.Linear(2, 1)
+    x, y = torch.tensor([[1.0, 2.0], [3.0, -1.0]]), torch.tensor([[0.5], [-0.5]])
+    seen = []
+
+    def step_loss(net, batch):
+        seen.append([p.detach().clone() for p in net.parameters()])
+        return torch.nn.functional.mse_loss(net(batch[0]), batch[1])
+
+    config = TrainConfig(epochs=1, optimizer="sgd", lr=0.05, clip=1e6, weight_decay=weight_decay)
+    fit(net, lambda epoch: iter([(x, y)] * 3), step_loss, None, config, progress=False)
+    assert len(seen) == 3
+    for before, after in zip(seen, seen[1:]):
+        w, b = (p.clone().requires_grad_() for p in before)
+        loss = torch.nn.functional.mse_loss(x @ w.T + b, y)
+        gw, gb = torch.autograd.grad(loss, (w, b))
+        assert torch.allclose(after[0], w - 0.05 * (gw + weight_decay * w), atol=1e-6)
+        assert torch.allclose(after[1], b - 0.05 * (gb + weight_decay * b), atol=1e-6)
+    # Adam's first step moves every weight by about lr, whatever its gradient: a different rule
+    torch.manual_seed(0)
+    adam = torch.nn.Linear(2, 1)
+    first = [p.detach().clone() for p in adam.parameters()]
+    fit(adam, lambda epoch: iter([(x, y)]), lambda n, b: torch.nn.functional.mse_loss(n(b[0]), b[1]), None,
+        TrainConfig(epochs=1, lr=0.05, clip=1e6), progress=False)
+    assert torch.allclose((adam.weight - first[0]).abs(), torch.full((1, 2), 0.05), atol=1e-4)
 
 
 def test_bf16_precision_autocasts_the_training_steps_and_not_the_evaluation():

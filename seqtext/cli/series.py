@@ -86,8 +86,9 @@ def forecast():
               help="Interpolate missing or non-finite values instead of refusing them.")
 @_opt("--epochs", POSITIVE, "Upper bound on epochs; early stopping usually ends sooner.")
 @_opt("--batch-size", POSITIVE, "Windows per batch.")
-@_opt("--lr", click.FloatRange(min=0, min_open=True), "Adam learning rate.")
-@_opt("--weight-decay", click.FloatRange(min=0), "L2 penalty on the weights (Adam).")
+@_opt("--optimizer", click.Choice(["adam", "sgd"]), "adam, or plain SGD (give it a large --lr, e.g. 20).")
+@_opt("--lr", click.FloatRange(min=0, min_open=True), "Learning rate.")
+@_opt("--weight-decay", click.FloatRange(min=0), "L2 penalty on the weights.")
 @_opt("--patience", POSITIVE, "Epochs without improvement before stopping.")
 @_opt("--valid-fraction", FRACTION,
       "Share of the series' end held out for early stopping (0: stop on the training loss).")

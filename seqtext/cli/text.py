@@ -65,7 +65,8 @@ def _opt(name, kind, help=None, **extra):
 @click.option("--out", metavar="DIR", help="Model directory to write  [default: runs/<corpus stem>]")
 @_opt("--epochs", POSITIVE, "Upper bound on epochs; early stopping usually ends sooner.")
 @_opt("--batch-size", POSITIVE, "Sentences per batch.")
-@_opt("--lr", click.FloatRange(min=0, min_open=True), "Adam learning rate.")
+@_opt("--optimizer", click.Choice(["adam", "sgd"]), "adam, or plain SGD (give it a large --lr, e.g. 20).")
+@_opt("--lr", click.FloatRange(min=0, min_open=True), "Learning rate.")
 @_opt("--embed", POSITIVE, "Embedding size.")
 @_opt("--hidden", POSITIVE, "Hidden units per layer.")
 @_opt("--layers", POSITIVE, "Stacked recurrent layers.")
@@ -91,7 +92,7 @@ def _opt(name, kind, help=None, **extra):
               show_default=True, help="Split punctuation off words; off for text tokenised already (PTB).")
 @_opt("--vocab-size", click.IntRange(min=8), "Largest vocabulary (the BPE target size).")
 @_opt("--min-frequency", POSITIVE, "Words seen fewer times become <unk>.")
-@_opt("--weight-decay", click.FloatRange(min=0), "L2 penalty on the weights (Adam).")
+@_opt("--weight-decay", click.FloatRange(min=0), "L2 penalty on the weights.")
 @_opt("--clip", click.FloatRange(min=0, min_open=True), "Gradient-norm clipping threshold.")
 @_opt("--lr-decay", click.FloatRange(0, 1, min_open=True), "Learning-rate factor when validation loss stalls.")
 @_opt("--schedule", click.Choice(["plateau", "cosine"]),
