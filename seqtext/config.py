@@ -14,6 +14,7 @@ from typing import Any
 from seqtext.errors import ConfigError, whole_number
 
 CELLS = ("rnn", "gru", "lstm")
+OPTIMIZERS = ("adam", "sgd")  # sgd: plain, no momentum, as AWD-LSTM and the PyTorch word_language_model example
 NONLINEARITIES = ("tanh", "relu")
 
 
@@ -91,7 +92,7 @@ TEXT_DEFAULTS = {
     "weight_drop": 0.0,  # DropConnect on the core's hidden-to-hidden weights
     "epochs": 40,
     "batch_size": 16,
-    "optimizer": "adam",  # adam | sgd (plain SGD, as the PyTorch word_language_model example)
+    "optimizer": "adam",  # or sgd (OPTIMIZERS)
     "lr": 2e-3,
     "weight_decay": 0.0,
     "clip": 1.0,
@@ -213,8 +214,8 @@ class TrainConfig(_Config):
 
     epochs: int = 30  # upper bound; early stopping usually ends sooner
     batch_size: int = 32
-    optimizer: str = "adam"  # adam | sgd (plain, no momentum: the rate AWD-LSTM and the PyTorch example train with)
-    lr: float = 3e-3  # learning rate (Adam's; SGD wants far larger ones, e.g. 20)
+    optimizer: str = "adam"  # one of OPTIMIZERS
+    lr: float = 3e-3  # learning rate (for Adam; SGD wants far larger ones, e.g. 20)
     weight_decay: float = 0.0
     clip: float = 1.0  # gradient-norm clipping threshold
     lr_decay: float = 1.0  # multiply the learning rate by this when validation loss does not improve
@@ -233,8 +234,8 @@ class TrainConfig(_Config):
     def validate(self) -> None:
         _positive_int("epochs", self.epochs)
         _positive_int("batch size", self.batch_size)
-        if self.optimizer not in ("adam", "sgd"):
-            raise ConfigError(f"optimizer must be adam or sgd, got {self.optimizer!r}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}.")
         _positive_float("learning rate", self.lr)
         _positive_float("clip", self.clip)
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):

@@ -520,9 +520,9 @@ class Forecaster:
         window, horizon, stride, scaler (zscore|minmax|none), log, head
         (concat|last), level (none|mean|last), hidden, layers, nonlinearity
         (tanh|relu), dropout, weight_drop, bidirectional, cell (rnn|gru|lstm), fill,
-        epochs, batch_size, optimizer (adam|sgd), lr, weight_decay, clip, lr_decay,
-        patience, seed,
-        device (auto|cpu|cuda|mps), threads, valid_fraction.  ``progress``
+        epochs, batch_size, optimizer (adam|sgd), lr, weight_decay, clip,
+        lr_decay, patience, seed, device (auto|cpu|cuda|mps), threads,
+        valid_fraction.  ``progress``
         shows a progress bar while fitting.
         """
         unknown = sorted(set(options) - set(SERIES_DEFAULTS))

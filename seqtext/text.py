@@ -200,9 +200,8 @@ class TextModel:
         min_frequency, tie_weights, embed_dropout, output_dropout,
         locked_dropout, weight_drop, mode
         (auto|sentence|stream), bptt, softmax (full|adaptive), cutoffs,
-        epochs, batch_size, optimizer (adam|sgd), lr, weight_decay, clip, lr_decay,
-        schedule
-        (plateau|cosine), warmup, precision (fp32|bf16), patience, seed,
+        epochs, batch_size, optimizer (adam|sgd), lr, weight_decay, clip,
+        lr_decay, schedule (plateau|cosine), warmup, precision (fp32|bf16), patience, seed,
         device (auto|cpu|cuda|mps), threads, valid_fraction.
         ``progress`` shows a progress bar while fitting.
         """

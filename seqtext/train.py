@@ -138,8 +138,8 @@ def fit(
 
 
 def make_optimizer(net: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam, or plain SGD (no momentum); ``weight_decay`` is an L2 penalty in both."""
-    kind = torch.optim.SGD if config.optimizer == "sgd" else torch.optim.Adam
+    """``config.optimizer`` over ``net``'s parameters; ``weight_decay`` is an L2 penalty in each."""
+    kind = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[config.optimizer]  # SGD: no momentum
     return kind(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from seqtext.cli.common import FRACTION, POSITIVE, default_option, echo_json, handle_errors, note
-from seqtext.config import SERIES_DEFAULTS
+from seqtext.config import CELLS, OPTIMIZERS, SERIES_DEFAULTS
 
 PLOT_MISSING = "--plot needs matplotlib; install it with pip install 'seqtext[plot]'"
 
@@ -81,12 +81,12 @@ def forecast():
 @_opt("--weight-drop", FRACTION, "DropConnect on the core's hidden-to-hidden weights while training.")
 @click.option("--bidirectional", is_flag=True, default=SERIES_DEFAULTS["bidirectional"],
               help="Read each input window both ways (it holds only the past).")
-@_opt("--cell", click.Choice(["rnn", "gru", "lstm"]), "Recurrent cell; rnn is nn.RNN.")
+@_opt("--cell", click.Choice(CELLS), "Recurrent cell; rnn is nn.RNN.")
 @click.option("--fill", is_flag=True, default=SERIES_DEFAULTS["fill"],
               help="Interpolate missing or non-finite values instead of refusing them.")
 @_opt("--epochs", POSITIVE, "Upper bound on epochs; early stopping usually ends sooner.")
 @_opt("--batch-size", POSITIVE, "Windows per batch.")
-@_opt("--optimizer", click.Choice(["adam", "sgd"]), "adam, or plain SGD (give it a large --lr, e.g. 20).")
+@_opt("--optimizer", click.Choice(OPTIMIZERS), "adam, or plain SGD (give it a large --lr, e.g. 20).")
 @_opt("--lr", click.FloatRange(min=0, min_open=True), "Learning rate.")
 @_opt("--weight-decay", click.FloatRange(min=0), "L2 penalty on the weights.")
 @_opt("--patience", POSITIVE, "Epochs without improvement before stopping.")

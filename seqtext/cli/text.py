@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from seqtext.cli.common import FRACTION, POSITIVE, IntList, default_option, echo_json, handle_errors, note
-from seqtext.config import TEXT_DEFAULTS
+from seqtext.config import CELLS, OPTIMIZERS, TEXT_DEFAULTS
 
 RUNS = Path("runs")
 
@@ -65,7 +65,7 @@ def _opt(name, kind, help=None, **extra):
 @click.option("--out", metavar="DIR", help="Model directory to write  [default: runs/<corpus stem>]")
 @_opt("--epochs", POSITIVE, "Upper bound on epochs; early stopping usually ends sooner.")
 @_opt("--batch-size", POSITIVE, "Sentences per batch.")
-@_opt("--optimizer", click.Choice(["adam", "sgd"]), "adam, or plain SGD (give it a large --lr, e.g. 20).")
+@_opt("--optimizer", click.Choice(OPTIMIZERS), "adam, or plain SGD (give it a large --lr, e.g. 20).")
 @_opt("--lr", click.FloatRange(min=0, min_open=True), "Learning rate.")
 @_opt("--embed", POSITIVE, "Embedding size.")
 @_opt("--hidden", POSITIVE, "Hidden units per layer.")
@@ -80,7 +80,7 @@ def _opt(name, kind, help=None, **extra):
 @_opt("--mode", click.Choice(["auto", "sentence", "stream"]),
       "sentence: one padded row per line; stream: running text in BPTT windows; auto: by corpus size.")
 @_opt("--bptt", POSITIVE, "Stream mode: tokens per truncated-BPTT window.")
-@_opt("--cell", click.Choice(["rnn", "gru", "lstm"]), "Recurrent cell; rnn is nn.RNN.")
+@_opt("--cell", click.Choice(CELLS), "Recurrent cell; rnn is nn.RNN.")
 @_opt("--softmax", click.Choice(["full", "adaptive"]),
       "Output layer: full softmax, or adaptive (faster on large vocabularies; not with --tie-weights).")
 @click.option("--cutoffs", type=IntList(), default=None,
