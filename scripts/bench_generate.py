@@ -40,8 +40,8 @@ def main(argv=None) -> None:
     if args.model:
         model = seqtext.load(args.model)
     else:
-        from seqtext import tokenizer as tk
-        from seqtext.stream import iter_lines
+        from seqtext.text import tokenizer as tk
+        from seqtext.text.stream import iter_lines
 
         model = seqtext.TextModel(**SIZES, softmax=args.softmax)
         text = model.text_config

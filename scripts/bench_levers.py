@@ -48,17 +48,17 @@ LEVERS = {
 def measure(ids, vocab: int, windows: int, **o) -> float:
     import torch
 
-    from seqtext import stream
+    from seqtext.text import stream
     from seqtext.config import CoreConfig, TextConfig
     from seqtext.core import detach_hidden
-    from seqtext.text import TextNet
+    from seqtext.text.net import TextNet
 
     torch.set_num_threads(o["threads"])
     torch.manual_seed(0)
     device = torch.device(o["device"])
-    text = TextConfig(embed_size=o["embed"], softmax=o["softmax"],
+    text = TextConfig(embed=o["embed"], softmax=o["softmax"],
                       cutoffs=[round(vocab * 0.2), round(vocab * 0.6)] if o["softmax"] == "adaptive" else [])
-    core = CoreConfig(input_size=o["embed"], hidden_size=o["hidden"], num_layers=o["layers"], cell=o["cell"])
+    core = CoreConfig(hidden=o["hidden"], layers=o["layers"], cell=o["cell"])
     net = TextNet(vocab, text, core).to(device).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     forward = torch.compile(net) if o["compile"] else net
@@ -135,8 +135,8 @@ def main(argv=None) -> None:
     if args.what == "quality":
         return quality(args)
 
-    from seqtext import stream
-    from seqtext import tokenizer as tk
+    from seqtext.text import stream
+    from seqtext.text import tokenizer as tk
 
     train = Path(args.data) / "ptb.train.txt"
     tok = tk.train_tokenizer(stream.iter_lines([train]), "word", 10100, 1, False)

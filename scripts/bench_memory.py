@@ -27,7 +27,7 @@ CHILD = r"""
 import json, os, resource, signal, sys, threading, time
 from seqtext import TextModel
 from seqtext.config import read_options_file
-from seqtext.train import TrainingInterrupted
+from seqtext.session import TrainingInterrupted
 
 corpus, valid, config, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 options = {k: v for k, v in read_options_file(config).items() if k not in ("corpus", "valid", "out")}

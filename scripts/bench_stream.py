@@ -35,7 +35,7 @@ def worker(corpus: str, tokenizer_json: str) -> None:
     """Encode one corpus and print timings and memory as JSON (run in a fresh process)."""
     from tokenizers import Tokenizer
 
-    from seqtext.stream import encode_corpus
+    from seqtext.text.stream import encode_corpus
 
     tok = Tokenizer.from_file(tokenizer_json)
     before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # imports and tokenizer only
@@ -68,8 +68,8 @@ def main(argv=None) -> None:
     if args.worker:
         return worker(*args.worker)
 
-    from seqtext import tokenizer as tk
-    from seqtext.stream import iter_lines
+    from seqtext.text import tokenizer as tk
+    from seqtext.text.stream import iter_lines
 
     train = (args.data / "ptb.train.txt").resolve()
     if not train.is_file():
@@ -122,7 +122,7 @@ def main(argv=None) -> None:
 
         import torch
 
-        from seqtext.stream import batchify, bptt_windows, encode_corpus
+        from seqtext.text.stream import batchify, bptt_windows, encode_corpus
 
         torch.set_num_threads(1)
         os.environ["SEQTEXT_CACHE"] = str(cache)

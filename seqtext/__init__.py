@@ -1,8 +1,8 @@
 """seqtext: sequence modelling with recurrent networks.
 
-One recurrent core (``nn.RNN``), two thin adapters around it (next-word text
-completion and numeric-series forecasting), one training loop and one model
-directory format.
+One recurrent core (``nn.RNN``, GRU or LSTM), one training session and one
+model-directory format shared by every task: next-word text completion
+(``seqtext.text``) and numeric-series forecasting (``seqtext.series``).
 
     >>> from seqtext import TextModel, load
     >>> model = TextModel(epochs=5).fit(["Mary rides the bicycle, the bicycle is hers."])
@@ -18,14 +18,20 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "TextModel": "seqtext.text",
-    "Completion": "seqtext.text",
+    "TextModel": "seqtext.text.model",
+    "Completion": "seqtext.text.generate",
     "Forecaster": "seqtext.series",
-    "load": "seqtext.checkpoint",
+    "load": "seqtext.modeldir",
+    "Model": "seqtext.model",
+    "Task": "seqtext.model",
+    "Session": "seqtext.session",
+    "TrainingInterrupted": "seqtext.session",
     "CoreConfig": "seqtext.config",
     "TextConfig": "seqtext.config",
     "TrainConfig": "seqtext.config",
     "SeriesConfig": "seqtext.config",
+    "TextSettings": "seqtext.config",
+    "SeriesSettings": "seqtext.config",
     "RecurrentCore": "seqtext.core",
     "SeqtextError": "seqtext.errors",
     "DataError": "seqtext.errors",

@@ -1,48 +1,153 @@
-"""Configuration dataclasses: typed, commented, validated, JSON round-trippable.
+"""Every option, declared once.
 
-A model directory's ``config.json`` is made of these (``to_dict``) and a model
-is rebuilt from it (``from_dict``), so a saved model describes itself.
+An option is a field of a section dataclass (:class:`CoreConfig`,
+:class:`TrainConfig`, :class:`TextConfig`, :class:`SeriesConfig`) with its
+default, its help text and its rule (:class:`Rule`).  From that one
+declaration come:
+
+- the keyword arguments of the model classes (``TextModel(hidden=128)``),
+- the click options of every command (``seqtext.cli.options`` reads the fields),
+- the keys of ``--config`` TOML / JSON files,
+- the sections of a model directory's ``config.json``.
+
+A task's whole option set is a :class:`Settings` subclass naming its sections;
+where tasks differ in a default (epochs, learning rate, hidden size), the task
+declares its own default for that field with :meth:`Section.variant`, so each
+default is written once, next to the task that uses it.
+
+This module imports nothing heavy (no torch, no click).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from seqtext.errors import ConfigError, whole_number
+from seqtext.errors import ConfigError, DataError
 
 CELLS = ("rnn", "gru", "lstm")
 OPTIMIZERS = ("adam", "sgd")  # sgd: plain, no momentum, as AWD-LSTM and the PyTorch word_language_model example
 NONLINEARITIES = ("tanh", "relu")
 
 
-def _positive_int(name: str, value: Any) -> None:
-    whole_number(name, value)
+# ----------------------------------------------------------------------------- rules
 
 
-def _fraction(name: str, value: Any, *, upper_open: bool = True) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and 0.0 <= value and (value < 1.0 if upper_open else value <= 1.0)
-    if not ok:
-        bound = "[0, 1)" if upper_open else "[0, 1]"
-        raise ConfigError(f"{name} must be a number in {bound}, got {value!r}.")
+@dataclass(frozen=True)
+class Rule:
+    """What values an option takes; checked in Python and turned into a click type by the CLI.
+
+    ``kind``: int | float | bool | choice | str | ints | strs | column | device.
+    """
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple = ()
+    optional: bool = False  # None is allowed (and means: decided from the data)
+
+    def check(self, name: str, value: Any) -> None:
+        """Raise a ConfigError naming ``name`` when ``value`` breaks the rule."""
+        if value is None and self.optional:
+            return
+        problem = self._problem(value)
+        if problem:
+            raise ConfigError(f"{{{name}}} must be {problem}, got {value!r}.", params=[name])
+
+    def _problem(self, value) -> str | None:
+        kind = self.kind
+        if kind == "bool":
+            return None if isinstance(value, bool) else "true or false"
+        if kind == "choice":
+            return None if value in self.choices else "one of " + ", ".join(map(str, self.choices))
+        if kind in ("str", "device"):
+            return None if isinstance(value, str) and value.strip() else "a non-empty string"
+        if kind == "column":
+            ok = (isinstance(value, str) and value.strip()) or (isinstance(value, int) and not isinstance(value, bool))
+            return None if ok else "a column name (or a position)"
+        if kind == "strs":  # column names, or positions of a 2-D array's columns
+            ok = isinstance(value, list) and all((isinstance(v, str) and v.strip()) or _is_int(v) for v in value)
+            return None if ok and len(set(value)) == len(value) else "a list of distinct column names"
+        if kind == "ints":
+            ok = isinstance(value, list) and all(_is_int(v) and v > 0 for v in value)
+            ok = ok and all(b > a for a, b in zip(value, value[1:]))
+            return None if ok else "a list of increasing whole numbers above 0"
+        number = _is_int(value) if kind == "int" else _is_number(value)
+        if not number or not self._in_range(value):
+            return self.describe()
+        return None
+
+    def _in_range(self, value) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
+            return False
+        return True
+
+    def describe(self) -> str:
+        """The allowed values in words ("a whole number of at least 1", "a number in [0, 1)")."""
+        what = "a whole number" if self.kind == "int" else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{what} in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        if self.low is not None:
+            if self.low_open:
+                return f"{what} above {self.low:g}" if self.low else f"a positive {what[2:]}"
+            return f"{what} of at least {self.low:g}"
+        return what
 
 
-def _boolean(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, got {value!r}.")
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _positive_float(name: str, value: Any) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not (ok and math.isfinite(value) and value > 0):
-        raise ConfigError(f"{name} must be a positive number, got {value!r}.")
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-class _Config:
-    """to_dict / from_dict shared by every config dataclass."""
+def whole(low: int = 1) -> Rule:
+    return Rule("int", low=low)
+
+
+def number(low=None, high=None, *, low_open=False, high_open=False) -> Rule:
+    return Rule("float", low=low, high=high, low_open=low_open, high_open=high_open)
+
+
+FRACTION = number(0, 1, high_open=True)
+POSITIVE = number(0, low_open=True)
+BOOL = Rule("bool")
+
+
+def choice(*options: str) -> Rule:
+    return Rule("choice", choices=options)
+
+
+def option(default, help: str, rule: Rule, *, metavar: str | None = None):
+    """A dataclass field declaring one option: default, help text (for --help) and rule."""
+    meta = {"help": help, "rule": rule, "metavar": metavar}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+class Section:
+    """A group of options stored as one object of ``config.json``."""
+
+    def validate(self) -> None:
+        """Check every field against its rule, then the section's cross-field rules (``check``)."""
+        for f in dataclasses.fields(self):
+            f.metadata["rule"].check(f.name, getattr(self, f.name))
+        self.check()
+
+    def check(self) -> None:
+        """Rules that tie several fields together (overridden)."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -50,75 +155,281 @@ class _Config:
     @classmethod
     def from_dict(cls, data: dict):
         if not isinstance(data, dict):
-            raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}.")
+            raise ConfigError(f"the {cls.section} settings must be a JSON object, got {type(data).__name__}.")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ConfigError(f"{cls.__name__} has no field(s) {', '.join(unknown)}; remove them.")
+            raise ConfigError(f"there is no option {unknown[0]!r}; remove it.")
         obj = cls(**data)
         obj.validate()
         return obj
 
-    def validate(self) -> None:  # pragma: no cover - overridden
-        pass
+    @classmethod
+    def variant(cls, **defaults):
+        """This section with other defaults for some fields (same help and rules): a task's own defaults."""
+        fields = []
+        for f in dataclasses.fields(cls):
+            if f.name in defaults:
+                value = defaults.pop(f.name)
+                fields.append((f.name, f.type, option(value, f.metadata["help"], f.metadata["rule"],
+                                                      metavar=f.metadata["metavar"])))
+        if defaults:
+            raise TypeError(f"{cls.__name__} has no field(s) {', '.join(defaults)}")
+        return dataclasses.make_dataclass(cls.__name__, fields, bases=(cls,), namespace={"__doc__": cls.__doc__})
 
 
-# A text model's options and their defaults, shared by TextModel and `seqtext train`.
-# Chosen by measurement on corpora/pronouns.txt (scripts/bench_pronouns.py): a
-# 256-unit tanh RNN with an orthogonal W_h, small batches for many updates,
-# dropout around the core so that validation loss keeps falling while the
-# model learns to carry the subject across the clause, and a gentle plateau
-# decay (x0.8, patience 6): a faster decay froze some seeds before they had
-# learnt the subject (75.9 % held-out accuracy for seed 2 with x0.5, patience 4).
-TEXT_DEFAULTS = {
-    "embed": 64,  # embedding size
-    "hidden": 256,  # hidden units per layer
-    "layers": 1,
-    "nonlinearity": "tanh",
-    "dropout": 0.0,  # between stacked layers
-    "cell": "rnn",
-    "tokenizer": "word",
-    "split_punctuation": True,  # off for corpora that are tokenised already (PTB)
-    "vocab_size": 8000,
-    "min_frequency": 1,
-    "tie_weights": False,
-    "mode": "auto",  # sentence | stream | auto (stream for running text: seqtext.stream.detect_mode)
-    "bptt": 35,  # stream mode: tokens per truncated-BPTT window
-    "softmax": "full",  # full | adaptive
-    "cutoffs": None,  # adaptive softmax clusters; None: 20 % and 60 % of the vocabulary
-    "embed_dropout": 0.1,
-    "output_dropout": 0.3,
-    "locked_dropout": False,  # one dropout mask per sequence (variational), for embeddings and outputs
-    "weight_drop": 0.0,  # DropConnect on the core's hidden-to-hidden weights
-    "epochs": 40,
-    "batch_size": 16,
-    "optimizer": "adam",  # or sgd (OPTIMIZERS)
-    "lr": 2e-3,
-    "weight_decay": 0.0,
-    "clip": 1.0,
-    "lr_decay": 0.8,
-    "schedule": "plateau",
-    "warmup": 0,
-    "precision": "fp32",
-    "patience": 6,
-    "seed": 0,
-    "device": "auto",
-    "threads": 1,
-    "valid_fraction": 0.1,
+@dataclass
+class CoreConfig(Section):
+    """The recurrent core shared by every task."""
+
+    section: ClassVar[str] = "core"
+    hidden: int = option(128, "Hidden units per layer and direction.", whole())
+    layers: int = option(1, "Stacked recurrent layers.", whole())
+    cell: str = option("rnn", "Recurrent cell; rnn is nn.RNN.", choice(*CELLS))
+    nonlinearity: str = option("tanh", "Activation of the plain RNN cell.", choice(*NONLINEARITIES))
+    dropout: float = option(0.0, "Dropout between stacked layers.", FRACTION)
+    weight_drop: float = option(0.0, "DropConnect on the core's hidden-to-hidden weights while training.",
+                                FRACTION)
+    bidirectional: bool = option(False, "Read each sequence both ways (tasks that see the whole input only).",
+                                 BOOL)
+
+
+@dataclass
+class TrainConfig(Section):
+    """The training session, the same for every task."""
+
+    section: ClassVar[str] = "train"
+    epochs: int = option(30, "Upper bound on epochs; early stopping usually ends sooner.", whole())
+    batch_size: int = option(32, "Sequences per batch (the global batch under torchrun).", whole())
+    optimizer: str = option("adam", "adam, or plain SGD (give it a large --lr, e.g. 20).", choice(*OPTIMIZERS))
+    lr: float = option(3e-3, "Learning rate.", POSITIVE)
+    weight_decay: float = option(0.0, "L2 penalty on the weights.", number(0))
+    clip: float = option(1.0, "Gradient-norm clipping threshold.", POSITIVE)
+    lr_decay: float = option(1.0, "Learning-rate factor when validation loss stalls.",
+                             number(0, 1, low_open=True))
+    schedule: str = option("plateau", "plateau: --lr-decay on a stall only; cosine: also to zero over --epochs, "
+                                      "step by step.", choice("plateau", "cosine"))
+    warmup: int = option(0, "Optimizer steps of linear learning-rate warm-up.", whole(0))
+    precision: str = option("fp32", "bf16: autocast the training steps (GPUs, and CPUs with bf16 units); "
+                                    "evaluation stays fp32.", choice("fp32", "bf16"))
+    patience: int = option(4, "Epochs without validation improvement before stopping.", whole())
+    seed: int = option(0, "Seed for initialisation, data order and the split.", whole(0))
+    device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.", Rule("device"))
+    # One thread is fastest for these small recurrent models: measured on 2 cores, a second
+    # thread gained nothing when idle and made training 40x slower when another process was busy.
+    threads: int = option(1, "CPU threads for training.", whole())
+    valid_fraction: float = option(0.1, "Share held out for validation when no validation data is given.",
+                                   FRACTION)
+
+
+@dataclass
+class TextConfig(Section):
+    """A language model's tokenizer and the layers around the core."""
+
+    section: ClassVar[str] = "text"
+    embed: int = option(64, "Embedding size.", whole())
+    tokenizer: str = option("word", "Word-level vocabulary or BPE subwords.", choice("word", "bpe"))
+    split_punctuation: bool = option(True, "Split punctuation off words; off for text tokenised already (PTB).",
+                                     BOOL)
+    vocab_size: int = option(8000, "Largest vocabulary (the BPE target size).", whole(8))
+    min_frequency: int = option(1, "Words seen fewer times become <unk>.", whole())
+    tie_weights: bool = option(False, "Share embedding and output weights (a wider --hidden is projected to "
+                                      "--embed).", BOOL)
+    embed_dropout: float = option(0.1, "Dropout on the embeddings.", FRACTION)
+    output_dropout: float = option(0.3, "Dropout on the core's outputs.", FRACTION)
+    locked_dropout: bool = option(False, "Embedding and output dropout with one mask per sequence (variational), "
+                                         "not one per step.", BOOL)
+    mode: str = option("auto", "sentence: one padded row per line; stream: running text in BPTT windows; "
+                               "auto: by corpus size.", choice("auto", "sentence", "stream"))
+    bptt: int = option(35, "Stream mode: tokens per truncated-BPTT window.", whole())
+    softmax: str = option("full", "Output layer: full softmax, or adaptive (faster on large vocabularies; not "
+                                  "with --tie-weights).", choice("full", "adaptive"))
+    cutoffs: list = option([], "Adaptive softmax: first id of each tail cluster (default: 20 % and 60 % of the "
+                               "vocabulary).", Rule("ints"), metavar="N,N,...")
+
+    def check(self) -> None:
+        if self.cutoffs and self.softmax != "adaptive":
+            raise ConfigError("{cutoffs} apply to an adaptive softmax only; set {softmax} to adaptive or drop "
+                              "{cutoffs}.", params=["cutoffs", "softmax"])
+        if self.softmax == "adaptive" and self.tie_weights:
+            raise ConfigError("an adaptive softmax has no single output matrix to share with the embedding; "
+                              "drop {tie_weights} or use a full {softmax}.", params=["tie_weights", "softmax"])
+
+
+@dataclass
+class SeriesConfig(Section):
+    """A forecaster's columns, windows, horizon, scaling and head."""
+
+    section: ClassVar[str] = "series"
+    target: str | int | None = option(None, "Column to forecast (may be left out when the table has one).",
+                                      Rule("column", optional=True), metavar="COL")
+    features: list = option([], "Covariate columns read at every step, comma-separated.", Rule("strs"),
+                            metavar="A,B")
+    date: str | None = option(None, "Date column: checked to increase; labels the forecasts.",
+                              Rule("str", optional=True), metavar="COL")
+    window: int = option(24, "Steps read per forecast.", whole())
+    horizon: int = option(1, "Steps forecast at once; longer forecasts are rolled out.", whole())
+    stride: int = option(1, "Distance between consecutive training windows.", whole())
+    scaler: str = option("zscore", "Scaling fitted on the training part.", choice("zscore", "minmax", "none"))
+    log: bool = option(False, "Log-transform the target first (positive series with a growing swing).", BOOL)
+    head: str = option("concat", "concat: every step's hidden state; last: the final one.",
+                       choice("concat", "last"))
+    level: str = option("mean", "Read each window relative to its mean or last value (helps trends), or as is.",
+                        choice("mean", "last", "none"))
+    skip: bool = option(True, "Add a linear autoregression over the window to the core's forecast.", BOOL)
+    fill: bool = option(False, "Interpolate missing or non-finite values instead of refusing them.", BOOL)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+# Field names that changed between model-directory formats: {format: {section: {old: new or None}}}.
+RENAMED = {
+    1: {"core": {"hidden_size": "hidden", "num_layers": "layers", "input_size": None},
+        "text": {"embed_size": "embed"}},
 }
 
 
-def read_options_file(path) -> dict:
-    """Options from a TOML (``.toml``) or JSON file, with dashes in keys read as underscores."""
+class Settings:
+    """A task's whole option set: its sections, built from flat keyword options.
+
+    ``Settings(hidden=64, epochs=5)`` puts each option in its section; an
+    unknown name is a ConfigError.  ``settings.core.hidden`` reads one.
+    """
+
+    kind: ClassVar[str] = ""
+    SECTIONS: ClassVar[dict[str, type]] = {}
+
+    def __init__(self, **options):
+        names = self.names()
+        unknown = sorted(set(options) - set(names))
+        if unknown:
+            raise ConfigError(f"{type(self).__name__.replace('Settings', '')} has no option {unknown[0]!r}; "
+                              f"the options are {', '.join(sorted(names))}.")
+        for key, cls in self.SECTIONS.items():
+            mine = {f.name: options[f.name] for f in dataclasses.fields(cls) if f.name in options}
+            setattr(self, key, cls(**mine))
+        self.validate()
+
+    @classmethod
+    def fields(cls) -> list[tuple[str, dataclasses.Field]]:
+        """Every option as (section, field), in declaration order."""
+        return [(key, f) for key, sec in cls.SECTIONS.items() for f in dataclasses.fields(sec)]
+
+    @classmethod
+    def names(cls) -> dict[str, str]:
+        """Option name -> its section."""
+        return {f.name: key for key, f in cls.fields()}
+
+    @classmethod
+    def defaults(cls) -> dict:
+        return {f.name: (f.default_factory() if f.default is dataclasses.MISSING else f.default)
+                for _, f in cls.fields()}
+
+    def validate(self) -> None:
+        for key in self.SECTIONS:
+            getattr(self, key).validate()
+        self.check()
+
+    def check(self) -> None:
+        """Rules across sections (overridden)."""
+
+    def flat(self) -> dict:
+        return {name: getattr(getattr(self, key), name) for name, key in self.names().items()}
+
+    def replace(self, **options):
+        return type(self)(**{**self.flat(), **options})
+
+    def to_dict(self) -> dict:
+        return {key: getattr(self, key).to_dict() for key in self.SECTIONS}
+
+    @classmethod
+    def from_dict(cls, data: dict, version: int | None = None):
+        """Settings from the sections of a ``config.json`` (older formats' field names migrated)."""
+        flat = {}
+        for key in cls.SECTIONS:
+            section = data.get(key)
+            if not isinstance(section, dict):
+                raise ConfigError(f"the {key} section is missing or not an object.")
+            flat.update(migrate(key, section, version))
+        return cls(**flat)
+
+
+def migrate(section: str, values: dict, version: int | None) -> dict:
+    """One section's fields under today's names (a field that became derived is dropped)."""
+    renames = {}
+    for old_version, sections in RENAMED.items():
+        if version is None or version <= old_version:
+            renames.update(sections.get(section, {}))
+    out = {}
+    for name, value in values.items():
+        new = renames.get(name, name)
+        if new is not None:
+            out[new] = value
+    return out
+
+
+class TextSettings(Settings):
+    """A next-word language model's options.  Defaults chosen by measurement on corpora/pronouns.txt.
+
+    (scripts/bench_pronouns.py): a 256-unit tanh RNN with an orthogonal W_h,
+    small batches for many updates, dropout around the core so that
+    validation loss keeps falling while the model learns to carry the subject
+    across the clause, and a gentle plateau decay (x0.8, patience 6): a faster
+    decay froze some seeds before they had learnt the subject.
+    """
+
+    kind = "text"
+    SECTIONS = {
+        "core": CoreConfig.variant(hidden=256),
+        "text": TextConfig,
+        "train": TrainConfig.variant(epochs=40, batch_size=16, lr=2e-3, lr_decay=0.8, patience=6),
+    }
+
+    def check(self) -> None:
+        if self.core.bidirectional:
+            raise ConfigError("a language model predicts the next word, so its core cannot be bidirectional; "
+                              "drop {bidirectional}.", params=["bidirectional"])
+
+
+class SeriesSettings(Settings):
+    """A forecaster's options.  Defaults chosen by measurement (scripts/bench_series.py; README, Series)."""
+
+    kind = "series"
+    SECTIONS = {
+        "core": CoreConfig.variant(hidden=32),
+        "series": SeriesConfig,
+        "train": TrainConfig.variant(epochs=300, batch_size=8, weight_decay=0.01, patience=30,
+                                     valid_fraction=0.0),
+    }
+
+
+# ------------------------------------------------------------------------ option files
+
+# Fields a model directory's config.json carries beside its sections: a record, not options.
+RECORD_FIELDS = {"format_version", "kind", "vocab_size", "data", "summary", "inputs", "tail", "resolved"}
+
+
+def read_options_file(path, settings: type[Settings] | None = None) -> dict:
+    """Options from a TOML (``.toml``) or JSON file, dashes in keys read as underscores.
+
+    A model directory's ``config.json`` (it has ``format_version`` and
+    ``kind``) is replayed: its sections are flattened into options, older
+    field names migrated, and its record-only fields dropped.  With
+    ``settings``, a config.json of another kind is refused.
+    """
     import json
     from pathlib import Path
 
-    from seqtext.errors import DataError
-
     path = Path(path)
+    if path.is_dir() and (path / "config.json").is_file():
+        path = path / "config.json"
     if not path.is_file():
         raise DataError(f"the config file {path} does not exist; check the path.")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; give a TOML or JSON file.") from None
     try:
         if path.suffix == ".toml":
             try:
@@ -132,189 +443,27 @@ def read_options_file(path) -> dict:
         raise DataError(f"{path} is not valid {path.suffix.lstrip('.') or 'JSON'} ({exc}); fix its syntax.") from None
     if not isinstance(data, dict):
         raise DataError(f"{path} must hold a table of options, not {type(data).__name__}.")
+    if "format_version" in data and "kind" in data:
+        return _replay(path, data, settings)
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-@dataclass
-class CoreConfig(_Config):
-    """The recurrent core shared by the text and the series adapters."""
+def _replay(path, data: dict, settings: type[Settings] | None) -> dict:
+    """The options recorded in a model's config.json."""
+    from seqtext.modeldir import FORMAT_VERSION
 
-    input_size: int = 64  # width of each step's input vector (set by the adapter)
-    hidden_size: int = 128  # units per layer and direction
-    num_layers: int = 1  # stacked recurrent layers
-    nonlinearity: str = "tanh"  # tanh | relu (plain RNN cell only)
-    dropout: float = 0.0  # between stacked layers; [0, 1)
-    bidirectional: bool = False  # reads the window both ways (series only: text must stay causal)
-    cell: str = "rnn"  # rnn (nn.RNN, the default) | gru | lstm
-    weight_drop: float = 0.0  # training only: DropConnect on the hidden-to-hidden weights; [0, 1)
-
-    def validate(self) -> None:
-        _positive_int("input size", self.input_size)
-        _positive_int("hidden size", self.hidden_size)
-        _positive_int("number of layers", self.num_layers)
-        _fraction("dropout", self.dropout)
-        _fraction("weight drop", self.weight_drop)
-        if self.nonlinearity not in NONLINEARITIES:
-            raise ConfigError(
-                f"nonlinearity must be one of {', '.join(NONLINEARITIES)}, got {self.nonlinearity!r}."
-            )
-        if self.cell not in CELLS:
-            raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}.")
-        _boolean("bidirectional", self.bidirectional)
-
-
-@dataclass
-class TextConfig(_Config):
-    """The text adapter: tokenizer and the layers around the core."""
-
-    embed_size: int = 64  # token embedding width (the core's input size)
-    tokenizer: str = "word"  # word | bpe
-    split_punctuation: bool = True  # split punctuation off words (off: white space only)
-    vocab_size: int = 8000  # upper bound on the vocabulary (BPE target size)
-    min_frequency: int = 1  # rarer words become <unk>
-    tie_weights: bool = False  # share embedding and output matrices (a projection hidden -> embed when they differ)
-    embed_dropout: float = 0.0  # dropout on embeddings
-    output_dropout: float = 0.0  # dropout on the core's outputs before the softmax head
-    locked_dropout: bool = False  # embedding and output dropout: one mask per sequence, not one per step
-    mode: str = "sentence"  # sentence (padded lines) | stream (running text) | auto (decided at fit)
-    bptt: int = 35  # stream mode: tokens per truncated-BPTT window
-    softmax: str = "full"  # full | adaptive (nn.AdaptiveLogSoftmaxWithLoss: faster on large vocabularies)
-    cutoffs: list = field(default_factory=list)  # adaptive clusters' first ids; empty: set when the vocabulary is known
-
-    def validate(self) -> None:
-        _positive_int("embedding size", self.embed_size)
-        if self.softmax not in ("full", "adaptive"):
-            raise ConfigError(f"softmax must be full or adaptive, got {self.softmax!r}.")
-        if not isinstance(self.cutoffs, list) or not all(
-                isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in self.cutoffs) or any(
-                b <= a for a, b in zip(self.cutoffs, self.cutoffs[1:])):
-            raise ConfigError(f"cutoffs must be increasing whole numbers above 0, got {self.cutoffs!r}.")
-        if self.cutoffs and self.softmax != "adaptive":
-            raise ConfigError("cutoffs apply to an adaptive softmax only; add --softmax adaptive or drop --cutoffs.")
-        if self.softmax == "adaptive" and self.tie_weights:
-            raise ConfigError("an adaptive softmax has no single output matrix to share with the embedding; "
-                              "drop --tie-weights or use --softmax full.")
-        _positive_int("vocabulary size", self.vocab_size)
-        _positive_int("minimum frequency", self.min_frequency)
-        _fraction("embedding dropout", self.embed_dropout)
-        _fraction("output dropout", self.output_dropout)
-        _boolean("locked dropout", self.locked_dropout)
-        _boolean("tie weights", self.tie_weights)
-        _boolean("split punctuation", self.split_punctuation)
-        _positive_int("bptt", self.bptt)
-        if self.mode not in ("auto", "sentence", "stream"):
-            raise ConfigError(f"mode must be auto, sentence or stream, got {self.mode!r}.")
-        if self.tokenizer not in ("word", "bpe"):
-            raise ConfigError(f"tokenizer must be 'word' or 'bpe', got {self.tokenizer!r}.")
-
-
-@dataclass
-class TrainConfig(_Config):
-    """The training loop, shared by both adapters."""
-
-    epochs: int = 30  # upper bound; early stopping usually ends sooner
-    batch_size: int = 32
-    optimizer: str = "adam"  # one of OPTIMIZERS
-    lr: float = 3e-3  # learning rate (for Adam; SGD wants far larger ones, e.g. 20)
-    weight_decay: float = 0.0
-    clip: float = 1.0  # gradient-norm clipping threshold
-    lr_decay: float = 1.0  # multiply the learning rate by this when validation loss does not improve
-    schedule: str = "plateau"  # plateau (lr_decay on a stall only) | cosine (to zero over all epochs, and lr_decay)
-    warmup: int = 0  # optimizer steps of linear warm-up from zero to lr
-    precision: str = "fp32"  # fp32 | bf16 (autocast of the training forward pass; evaluation stays fp32)
-    patience: int = 4  # evaluations without improvement before stopping
-    seed: int = 0
-    device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | cuda:N | mps
-    valid_fraction: float = 0.1  # held-out share of lines when no validation file is given
-    # CPU threads while training. One is fastest for these small recurrent models:
-    # measured on 2 cores, a second thread gained nothing when idle and made
-    # training 40x slower when another process was busy (threads spin at barriers).
-    threads: int = 1
-
-    def validate(self) -> None:
-        _positive_int("epochs", self.epochs)
-        _positive_int("batch size", self.batch_size)
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}.")
-        _positive_float("learning rate", self.lr)
-        _positive_float("clip", self.clip)
-        if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
-            raise ConfigError(f"lr decay must be a number in (0, 1], got {self.lr_decay!r}.")
-        _positive_int("patience", self.patience)
-        if self.schedule not in ("plateau", "cosine"):
-            raise ConfigError(f"schedule must be plateau or cosine, got {self.schedule!r}.")
-        whole_number("warmup", self.warmup, minimum=0)
-        if self.precision not in ("fp32", "bf16"):
-            raise ConfigError(f"precision must be fp32 or bf16, got {self.precision!r}.")
-        if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
-            raise ConfigError(f"weight decay must be zero or positive, got {self.weight_decay!r}.")
-        whole_number("seed", self.seed, minimum=0)
-        _fraction("validation fraction", self.valid_fraction)
-        _positive_int("threads", self.threads)
-
-
-# A series model's options and their defaults, shared by Forecaster and `seqtext forecast train`.
-# Chosen by measurement (scripts/bench_series.py; figures in the README, Series forecasting).
-SERIES_DEFAULTS = {
-    "window": 24,  # steps read per forecast
-    "horizon": 1,  # steps forecast at once
-    "stride": 1,
-    "scaler": "zscore",
-    "log": False,
-    "head": "concat",
-    "level": "mean",
-    "skip": True,  # a linear autoregression beside the core (measured: README, Series forecasting)
-    "hidden": 32,
-    "layers": 1,
-    "nonlinearity": "tanh",
-    "dropout": 0.0,
-    "weight_drop": 0.0,
-    "bidirectional": False,
-    "cell": "rnn",
-    "fill": False,
-    "epochs": 300,
-    "batch_size": 8,
-    "optimizer": "adam",
-    "lr": 3e-3,
-    "weight_decay": 0.01,
-    "clip": 1.0,
-    "lr_decay": 1.0,
-    "patience": 30,
-    "seed": 0,
-    "device": "auto",
-    "threads": 1,
-    "valid_fraction": 0.0,
-}
-
-
-@dataclass
-class SeriesConfig(_Config):
-    """The series adapter: windows, horizon, scaling, head, and the columns read."""
-
-    window: int = 24  # steps read per forecast
-    horizon: int = 1  # steps forecast at once (direct multi-horizon); longer forecasts are rolled out
-    stride: int = 1  # distance between consecutive training windows
-    scaler: str = "zscore"  # zscore | minmax | none; fitted on the training part only
-    log: bool = False  # log-transform a positive target before scaling
-    head: str = "concat"  # concat (every step's hidden state, one Linear: the seed's layout) | last
-    level: str = "mean"  # mean | last | none: read each window relative to its mean or last value
-    skip: bool = False  # add a linear autoregression over the window's target values to the forecast
-    features: list = field(default_factory=list)  # covariate column names, read at every step
-    target: str | int = "value"  # the column forecast (a position for a 2-D array)
-    date: str | None = None  # optional date column: checked to increase, labels the forecasts
-    fill: bool = False  # interpolate NaN / inf instead of refusing them
-
-    def validate(self) -> None:
-        _positive_int("window", self.window)
-        _positive_int("horizon", self.horizon)
-        _positive_int("stride", self.stride)
-        if self.scaler not in ("zscore", "minmax", "none"):
-            raise ConfigError(f"scaler must be zscore, minmax or none, got {self.scaler!r}.")
-        if self.head not in ("last", "concat"):
-            raise ConfigError(f"head must be 'last' or 'concat', got {self.head!r}.")
-        if self.level not in ("none", "last", "mean"):
-            raise ConfigError(f"level must be none, last or mean, got {self.level!r}.")
-        for name in ("log", "fill", "skip"):
-            _boolean(name, getattr(self, name))
-        if not isinstance(self.features, list):
-            raise ConfigError(f"features must be a list of column names, got {self.features!r}.")
+    version = data["format_version"]
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise DataError(f"{path} was written by a newer seqtext (format {version!r}, this one reads "
+                        f"{FORMAT_VERSION}); upgrade seqtext.")
+    if settings is not None and data["kind"] != settings.kind:
+        raise DataError(f"{path} holds the settings of a {data['kind']} model, not a {settings.kind} model; "
+                        "give it to the command that trains that kind.")
+    options = {}
+    for key, values in data.items():
+        if key in RECORD_FIELDS:
+            continue
+        if not isinstance(values, dict):
+            raise DataError(f"{path} has a field {key!r} that is neither a section nor a record; remove it.")
+        options.update(migrate(key, values, version))
+    return options

@@ -1,7 +1,8 @@
 """RecurrentCore: the one place a recurrent layer is built and called.
 
-The text adapter (Embedding -> core -> softmax head) and the series adapter
-(Linear -> core -> forecast head) both use this class unchanged.
+Every task uses this class unchanged: the language model (Embedding -> core
+-> softmax head), the forecaster (Linear -> core -> forecast head), and the
+tasks to come.
 """
 
 from __future__ import annotations
@@ -38,20 +39,24 @@ class LockedDropout(nn.Module):
 class RecurrentCore(nn.Module):
     """A stack of recurrent layers over batch-first sequences.
 
-    ``forward(x, hidden)`` takes ``x`` of shape (B, T, input_size) and returns
+    Built from the options of :class:`~seqtext.config.CoreConfig` and the
+    width of each step's input (which the task decides: its embedding or
+    input projection).  ``forward(x, hidden)`` takes ``x`` of shape
+    (B, T, input_size) and returns
     ``(outputs, hidden)`` with outputs of shape (B, T, output_size), where
     ``output_size`` is ``hidden_size`` times the number of directions.
     """
 
-    def __init__(self, config: CoreConfig):
+    def __init__(self, config: CoreConfig, input_size: int):
         super().__init__()
         config.validate()
         self.config = config
+        self.input_size = input_size
         common = dict(
-            input_size=config.input_size,
-            hidden_size=config.hidden_size,
-            num_layers=config.num_layers,
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            input_size=input_size,
+            hidden_size=config.hidden,
+            num_layers=config.layers,
+            dropout=config.dropout if config.layers > 1 else 0.0,
             bidirectional=config.bidirectional,
             batch_first=True,
         )
@@ -73,13 +78,13 @@ class RecurrentCore(nn.Module):
                            "rnn": torch.rnn_tanh_cell if config.nonlinearity == "tanh" else torch.rnn_relu_cell
                            }[config.cell]
         self._step_names = [tuple(f"{kind}_l{layer}" for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-                            for layer in range(config.num_layers)]
+                            for layer in range(config.layers)]
         # what weight drop masks: every layer's (and direction's) hidden-to-hidden matrix
         self._recurrent_names = [name for name, _ in self.rnn.named_parameters() if name.startswith("weight_hh")]
 
     @property
     def output_size(self) -> int:
-        return self.config.hidden_size * (2 if self.config.bidirectional else 1)
+        return self.config.hidden * (2 if self.config.bidirectional else 1)
 
     def forward(self, x: torch.Tensor, hidden=None):
         if self.training and self.config.weight_drop > 0:
@@ -124,7 +129,7 @@ class RecurrentCore(nn.Module):
 
     def init_hidden(self, batch_size: int, device=None):
         cfg = self.config
-        shape = (cfg.num_layers * (2 if cfg.bidirectional else 1), batch_size, cfg.hidden_size)
+        shape = (cfg.layers * (2 if cfg.bidirectional else 1), batch_size, cfg.hidden)
         h = torch.zeros(shape, device=device)
         return (h, h.clone()) if cfg.cell == "lstm" else h
 

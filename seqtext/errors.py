@@ -3,13 +3,33 @@
 Every error a user can cause is a :class:`SeqtextError` whose message is one
 sentence saying what was wrong and what to do.  The CLI turns these into a
 clean message and a non-zero exit; library users can catch them by class.
+
+A message names Python parameters the way a library user wrote them
+(``window``).  Where it names one, it is written ``{window}`` in the template
+and listed in ``params``: ``str(error)`` reads ``window``, and the CLI renders
+the same error with the flag the user typed (``--window``) through
+:meth:`SeqtextError.render`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 
 class SeqtextError(Exception):
     """Base class for every error seqtext raises on purpose."""
+
+    def __init__(self, message: str = "", *, params: Iterable[str] = ()):
+        self.template = message
+        self.params = tuple(params)
+        super().__init__(self.render(str))
+
+    def render(self, name_of: Callable[[str], str]) -> str:
+        """The message with each ``{param}`` written as ``name_of(param)``."""
+        text = self.template
+        for param in self.params:
+            text = text.replace("{" + param + "}", name_of(param))
+        return text
 
 
 class DataError(SeqtextError, ValueError):
@@ -29,7 +49,8 @@ def whole_number(name: str, value, minimum: int = 1) -> int:
     import numbers
 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {value!r}.")
+        raise ConfigError(f"{{{name}}} must be a whole number of at least {minimum}, got {value!r}.",
+                          params=[name])
     return int(value)
 
 

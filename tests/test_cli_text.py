@@ -221,14 +221,14 @@ def test_config_file_sets_options_and_flags_override(tmp_path, corpus):
     r = run(["train", "--config", str(cfg), "--embed", "5"])
     assert r.exit_code == 0, r.output
     model = load(tmp_path / "m")
-    assert model.core_config.hidden_size == 12 and model.core_config.nonlinearity == "relu"
-    assert model.text_config.embed_size == 5  # the flag wins over the file
-    assert model.train_config.batch_size == 4
+    assert model.settings.core.hidden_size == 12 and model.settings.core.nonlinearity == "relu"
+    assert model.settings.text.embed_size == 5  # the flag wins over the file
+    assert model.settings.train.batch_size == 4
     as_json = tmp_path / "run.json"
     as_json.write_text(json.dumps({"corpus": [str(corpus)], "out": str(tmp_path / "j"), "hidden": 7, "epochs": 1,
                                    "quiet": True, "device": "cpu"}))
     assert run(["train", "--config", str(as_json)]).exit_code == 0
-    assert load(tmp_path / "j").core_config.hidden_size == 7
+    assert load(tmp_path / "j").settings.core.hidden_size == 7
 
 
 @pytest.mark.parametrize("content, fragment", [("hiden = 3", "unknown option 'hiden'"), ("x = [", "not valid toml"),
@@ -354,7 +354,7 @@ def test_locked_dropout_and_weight_drop_from_the_command_line(tmp_path, corpus):
     config = json.loads((out / "config.json").read_text())
     assert config["text"]["locked_dropout"] is True and config["core"]["weight_drop"] == 0.3
     model = load(out)
-    assert model.core_config.weight_drop == 0.3 and model.text_config.locked_dropout
+    assert model.settings.core.weight_drop == 0.3 and model.settings.text.locked_dropout
     assert not model.net.training  # a loaded model answers with the weights as trained, no masks
     assert model.complete("Mary rides the bicycle, the bicycle is ___") == model.complete(
         "Mary rides the bicycle, the bicycle is ___")
@@ -375,7 +375,7 @@ def test_shipped_configs_train_as_written(tmp_path, name):
              "--embed", "8", "--hidden", "8", "--batch-size", "4", "--quiet", "--device", "cpu"])
     assert r.exit_code == 0, r.output
     model = load(out)
-    sections = {**model.core_config.to_dict(), **model.text_config.to_dict(), **model.train_config.to_dict()}
+    sections = {**model.settings.core.to_dict(), **model.settings.text.to_dict(), **model.settings.train.to_dict()}
     renamed = {"layers": "num_layers"}
     for key, value in options.items():
         if key in ("corpus", "valid", "out", "embed", "hidden", "epochs", "batch_size"):

@@ -9,7 +9,7 @@ from seqtext.errors import ConfigError
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_shapes(cell, bidirectional):
-    core = RecurrentCore(CoreConfig(input_size=5, hidden_size=7, num_layers=2, cell=cell,
+    core = RecurrentCore(input_size=5, config=CoreConfig(hidden=7, layers=2, cell=cell,
                                     bidirectional=bidirectional, dropout=0.1))
     x = torch.randn(3, 4, 5)  # (B, T, I)
     out, hidden = core(x)
@@ -23,14 +23,14 @@ def test_shapes(cell, bidirectional):
 
 
 def test_default_core_is_plain_tanh_rnn():
-    core = RecurrentCore(CoreConfig())
+    core = RecurrentCore(CoreConfig(), input_size=8)
     assert isinstance(core.rnn, torch.nn.RNN) and core.rnn.nonlinearity == "tanh"
-    relu = RecurrentCore(CoreConfig(nonlinearity="relu"))
+    relu = RecurrentCore(CoreConfig(nonlinearity="relu"), input_size=8)
     assert relu.rnn.nonlinearity == "relu"
 
 
 def test_hidden_carries_state_and_detaches():
-    core = RecurrentCore(CoreConfig(input_size=3, hidden_size=4))
+    core = RecurrentCore(input_size=3, config=CoreConfig(hidden=4))
     x = torch.randn(2, 6, 3)
     full, _ = core(x)
     first, h = core(x[:, :3])
@@ -42,12 +42,12 @@ def test_hidden_carries_state_and_detaches():
 @pytest.mark.parametrize(
     "cfg",
     [
-        CoreConfig(hidden_size=0),
-        CoreConfig(num_layers=-1),
+        CoreConfig(hidden=0),
+        CoreConfig(layers=-1),
         CoreConfig(dropout=1.0),
         CoreConfig(nonlinearity="sigmoid"),
         CoreConfig(cell="transformer"),
-        TextConfig(embed_size=0),
+        TextConfig(embed=0),
         TrainConfig(epochs=0),
         TrainConfig(lr=-1.0),
     ],
@@ -58,16 +58,16 @@ def test_invalid_configs_raise(cfg):
 
 
 def test_config_round_trip():
-    cfg = CoreConfig(hidden_size=9, num_layers=3, nonlinearity="relu")
+    cfg = CoreConfig(hidden=9, layers=3, nonlinearity="relu")
     assert CoreConfig.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ConfigError, match="no field"):
-        CoreConfig.from_dict({"hidden": 3})
+    with pytest.raises(ConfigError, match="no option 'hidden_size'"):
+        CoreConfig.from_dict({"hidden_size": 3})
 
 
 @pytest.mark.parametrize("cell,nonlinearity", [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh")])
 def test_step_equals_forward_one_token_at_a_time(cell, nonlinearity):
     torch.manual_seed(0)
-    core = RecurrentCore(CoreConfig(input_size=5, hidden_size=7, num_layers=2, cell=cell,
+    core = RecurrentCore(input_size=5, config=CoreConfig(hidden=7, layers=2, cell=cell,
                                     nonlinearity=nonlinearity, dropout=0.5)).eval()
     x = torch.randn(3, 6, 5)
     with torch.no_grad():
@@ -95,9 +95,9 @@ def test_locked_dropout_keeps_one_mask_along_each_sequence():
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 def test_weight_drop_masks_the_recurrent_weights_while_training_only(cell):
     torch.manual_seed(0)
-    config = CoreConfig(input_size=5, hidden_size=7, num_layers=2, cell=cell, weight_drop=0.5)
-    core = RecurrentCore(config)
-    plain = RecurrentCore(CoreConfig(input_size=5, hidden_size=7, num_layers=2, cell=cell))
+    config = CoreConfig(hidden=7, layers=2, cell=cell, weight_drop=0.5)
+    core = RecurrentCore(config, input_size=5)
+    plain = RecurrentCore(input_size=5, config=CoreConfig(hidden=7, layers=2, cell=cell))
     plain.load_state_dict(core.state_dict())  # weight drop adds no parameters: the same files load
     x = torch.randn(3, 6, 5)
     torch.testing.assert_close(core.eval()(x)[0], plain.eval()(x)[0])  # evaluation: the weights as they are
@@ -120,10 +120,10 @@ def test_weight_drop_masks_the_recurrent_weights_while_training_only(cell):
 
 
 def test_weight_drop_is_validated():
-    with pytest.raises(ConfigError, match="weight drop"):
+    with pytest.raises(ConfigError, match="weight_drop"):
         CoreConfig(weight_drop=1.0).validate()
-    for field, value, name in [("locked_dropout", "yes", "locked dropout"), ("tie_weights", 1, "tie weights"),
-                               ("split_punctuation", None, "split punctuation")]:
+    for field, value, name in [("locked_dropout", "yes", "locked_dropout"), ("tie_weights", 1, "tie_weights"),
+                               ("split_punctuation", None, "split_punctuation")]:
         with pytest.raises(ConfigError, match=f"{name} must be true or false"):
             TextConfig(**{field: value}).validate()
     with pytest.raises(ConfigError, match="bidirectional must be true or false"):

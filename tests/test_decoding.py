@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from seqtext.decoding import check_sampling, choose, filter_logits, is_sampling
+from seqtext.text.decoding import check_sampling, choose, filter_logits, is_sampling
 from seqtext.errors import ConfigError
 
 LOGITS = torch.tensor([1.0, 3.0, 2.0, 0.0, -1.0])

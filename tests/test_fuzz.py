@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seqtext import ConfigError, DataError
-from seqtext import tokenizer as tk
+from seqtext.text import tokenizer as tk
 from seqtext.cli import cli
 
 from conftest import TINY_LINES, assert_no_traceback

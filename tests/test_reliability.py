@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from seqtext import CheckpointError, TextModel, load
-from seqtext.checkpoint import OutputLock, load_trainer_state
+from seqtext.modeldir import OutputLock, load_trainer_state
 from seqtext.cli import cli
 
 from conftest import TINY_LINES, assert_clean_failure, write_corpus
@@ -131,7 +131,7 @@ def test_same_seed_same_weights_and_completions(corpus):
 KILL_RUNNER = textwrap.dedent(
     """
     import sys, time
-    import seqtext.checkpoint as ck
+    import seqtext.modeldir as ck
     write, swap = ck.save_weights, ck._swap_into_place
     def slow_write(path, state):
         print("WRITING", flush=True); time.sleep(0.05); write(path, state)
@@ -203,7 +203,7 @@ def test_second_writer_is_refused(tmp_path, corpus):
 
 def test_lock_of_a_killed_process_is_not_stuck(tmp_path):
     out = tmp_path / "m"
-    code = f"from seqtext.checkpoint import OutputLock; import time\nwith OutputLock({str(out)!r}):\n" \
+    code = f"from seqtext.modeldir import OutputLock; import time\nwith OutputLock({str(out)!r}):\n" \
            "    print('locked', flush=True); time.sleep(60)"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "locked"
@@ -248,7 +248,7 @@ def test_trainer_state_is_loaded_without_code(tmp_path, corpus):
 
 
 def test_one_megabyte_prompt_is_read_from_its_last_tokens(tiny_model):
-    from seqtext.text import MAX_CONTEXT
+    from seqtext.text.generate import MAX_CONTEXT
 
     filler = "Mary rides the bicycle, the car is hers. " * 25_000  # ~1 MB
     prompt = filler + "John drives the car, the car is ___"
@@ -263,7 +263,7 @@ def test_one_megabyte_prompt_is_read_from_its_last_tokens(tiny_model):
 
 
 def test_ten_megabyte_single_line_corpus_is_cut_into_bounded_pieces(tmp_path):
-    from seqtext.data import MAX_LINE_CHARS, load_lines
+    from seqtext.text.corpus import MAX_LINE_CHARS, load_lines
 
     words = " ".join(TINY_LINES)
     path = tmp_path / "one-line.txt"

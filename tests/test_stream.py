@@ -11,9 +11,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqtext import stream as sm
-from seqtext import tokenizer as tk
-from seqtext.data import MAX_LINE_CHARS
+from seqtext.text import stream as sm
+from seqtext.text import tokenizer as tk
+from seqtext.text.corpus import MAX_LINE_CHARS
 from seqtext.errors import ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,7 +239,7 @@ def test_batchify_refuses_bad_sizes():
     with pytest.raises(DataError, match="too few"):
         sm.batchify(np.arange(7), 4)  # 1 token per stream gives no (input, target) pair
     for bad in (0, -1, 2.0, True):
-        with pytest.raises(ConfigError, match="batch size"):
+        with pytest.raises(ConfigError, match="batch_size"):
             sm.batchify(np.arange(10), bad)
     with pytest.raises(DataError, match="1-D"):
         sm.batchify(np.zeros((2, 5)), 2)

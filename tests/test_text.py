@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from seqtext import CheckpointError, ConfigError, DataError, TextModel, load
-from seqtext.text import Completion, TextNet
+from seqtext.text.generate import Completion
+from seqtext.text.net import TextNet
 
 from conftest import TINY_LINES
 
@@ -13,7 +14,7 @@ from conftest import TINY_LINES
 def test_textnet_shapes_and_loss_ignores_padding():
     from seqtext.config import CoreConfig, TextConfig
 
-    net = TextNet(11, TextConfig(embed_size=6), CoreConfig(input_size=6, hidden_size=8), pad_id=0)
+    net = TextNet(11, TextConfig(embed=6), CoreConfig(hidden=8), pad_id=0)
     x = torch.tensor([[2, 5, 6, 0], [2, 7, 0, 0]])  # (B, T)
     y = torch.tensor([[5, 6, 3, 0], [7, 3, 0, 0]])
     logits, loss, hidden = net(x, y)
@@ -111,7 +112,7 @@ def test_save_load_round_trip(tiny_model, tmp_path):
     assert sorted(p.name for p in path.iterdir()) == [
         "config.json", "metrics.jsonl", "model.safetensors", "tokenizer.json"]
     cfg = json.loads((path / "config.json").read_text())
-    assert cfg["format_version"] == 1 and cfg["kind"] == "text"
+    assert cfg["format_version"] == 2 and cfg["kind"] == "text"
     back = load(path)
     for prompt in ["Mary rides the bicycle, the bicycle is ___", "We drive", "___ rides the bicycle."]:
         assert back.complete(prompt) == tiny_model.complete(prompt)
@@ -155,7 +156,7 @@ def test_a_list_of_path_strings_is_read_as_files(tmp_path):
     b.write_text("\n".join(TINY_LINES[3:]))
     model = TextModel(embed=8, hidden=8, epochs=1, device="cpu", valid_fraction=0.0).fit([str(a), str(b)])
     assert model.summary["train_sentences"] == 6
-    assert model.data_sources["corpus"] == [str(a.resolve()), str(b.resolve())]
+    assert model.task.sources["corpus"] == [str(a.resolve()), str(b.resolve())]
 
 
 def test_no_stop_generates_across_sentence_ends(tiny_model):
@@ -177,8 +178,8 @@ def test_adaptive_head_gives_a_distribution_and_the_same_loss_as_its_log_probs()
     from seqtext.config import CoreConfig, TextConfig
 
     torch.manual_seed(0)
-    net = TextNet(40, TextConfig(embed_size=6, softmax="adaptive", cutoffs=[10, 25]),
-                  CoreConfig(input_size=6, hidden_size=16), pad_id=0).eval()
+    net = TextNet(40, TextConfig(embed=6, softmax="adaptive", cutoffs=[10, 25]),
+                  CoreConfig(hidden=16), pad_id=0).eval()
     x = torch.tensor([[2, 5, 30, 0], [2, 17, 0, 0]])  # (B, T)
     y = torch.tensor([[5, 30, 3, 0], [17, 39, 0, 0]])  # ids in every cluster; padding ignored
     logp, _, _ = net(x)  # (B, T, V) log-probabilities
@@ -213,8 +214,8 @@ def test_greedy_step_is_the_argmax_of_step_without_banned_tokens(softmax):
     from seqtext.config import CoreConfig, TextConfig
 
     torch.manual_seed(0)
-    text = TextConfig(embed_size=6, softmax=softmax, cutoffs=[10, 25] if softmax == "adaptive" else [])
-    net = TextNet(40, text, CoreConfig(input_size=6, hidden_size=16, num_layers=2), pad_id=0).eval()
+    text = TextConfig(embed=6, softmax=softmax, cutoffs=[10, 25] if softmax == "adaptive" else [])
+    net = TextNet(40, text, CoreConfig(hidden=16, layers=2), pad_id=0).eval()
     banned = torch.tensor([0, 1, 2])
     tokens = torch.arange(3, 40)  # every token as the previous one: (37,) rows
     with torch.no_grad():

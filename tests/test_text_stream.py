@@ -28,9 +28,9 @@ def test_stream_mode_trains_and_perplexity_falls(running_text, tmp_path):
     ppl = [row["valid_perplexity"] for row in model.history]
     vocab = model.tokenizer.get_vocab_size()
     assert ppl[-1] < ppl[0] and ppl[-1] < 2.0 < vocab, ppl  # uniform guessing would be ~vocab
-    assert model.text_config.mode == "stream" and model.summary["train_tokens"] > 5000
+    assert model.settings.text.mode == "stream" and model.summary["train_tokens"] > 5000
     back = load(tmp_path / "m")
-    assert back.text_config.mode == "stream"
+    assert back.settings.text.mode == "stream"
     metrics = back.evaluate(running_text)
     assert metrics["perplexity"] < 4.0 and "last_word_accuracy" not in metrics
     assert back.complete("Mary rides the bicycle, the bicycle is ___").endswith(("hers.", "his.", "mine.", "ours."))
@@ -40,7 +40,7 @@ def test_auto_mode_picks_sentence_mode_for_a_sentence_corpus(tmp_path):
     path = tmp_path / "s.txt"
     path.write_text("\n".join(TINY_LINES))
     model = TextModel(embed=8, hidden=8, epochs=1, device="cpu").fit(path)
-    assert model.text_config.mode == "sentence"
+    assert model.settings.text.mode == "sentence"
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
@@ -48,7 +48,7 @@ def test_cells_are_interchangeable_through_the_core(cell, tmp_path):
     model = TextModel(cell=cell, embed=8, hidden=16, epochs=2, device="cpu", valid_fraction=0.0)
     model.fit(TINY_LINES * 3)
     back = load(model.save(tmp_path / cell))
-    assert back.core_config.cell == cell
+    assert back.settings.core.cell == cell
     assert back.complete("Mary rides") == model.complete("Mary rides")
 
 
@@ -92,6 +92,6 @@ def test_adaptive_softmax_trains_in_stream_mode_and_round_trips(running_text, tm
     ppl = [row["valid_perplexity"] for row in model.history]
     assert ppl[-1] < ppl[0] and ppl[-1] < 2.5, ppl
     back = load(tmp_path / "m")
-    assert back.text_config.softmax == "adaptive" and back.text_config.cutoffs == [8, 20]
+    assert back.settings.text.softmax == "adaptive" and back.settings.text.cutoffs == [8, 20]
     assert back.evaluate(running_text)["perplexity"] == pytest.approx(model.evaluate(running_text)["perplexity"])
     assert back.complete("Mary rides the bicycle, the bicycle is ___").endswith(("hers.", "his.", "mine.", "ours."))

@@ -1,6 +1,6 @@
 import pytest
 
-from seqtext import tokenizer as tk
+from seqtext.text import tokenizer as tk
 from seqtext.errors import CheckpointError, DataError
 
 LINES = [

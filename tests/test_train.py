@@ -1,13 +1,44 @@
-"""The shared training loop's learning-rate schedules: plateau decay, warm-up, cosine."""
+"""The shared training session's optimizers and learning-rate schedules: plateau decay, warm-up, cosine."""
 
+import json
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from seqtext.config import TrainConfig
 from seqtext.errors import ConfigError
-from seqtext.train import fit
+from seqtext.session import Session
+
+
+class _Task:
+    """The session's side of the task protocol, from plain functions."""
+
+    headline = "loss"
+
+    def __init__(self, batches, step_loss, evaluate, steps):
+        self._batches, self._loss, self._evaluate, self._steps = batches, step_loss, evaluate, steps
+
+    def batches(self, epoch, generator):
+        return self._batches(epoch)
+
+    def loss(self, runner, batch):
+        return self._loss(runner, batch)
+
+    def evaluate(self, net):
+        return self._evaluate(net) if self._evaluate is not None else None
+
+    def steps_per_epoch(self):
+        return self._steps
+
+
+def fit(net, batches, step_loss, evaluate, config, progress=False, steps_per_epoch=None):
+    """Train ``net`` through the shared Session; the history of evaluations."""
+    session = Session(_Task(batches, step_loss, evaluate, steps_per_epoch), net, config,
+                      generator=torch.Generator(), progress=progress)
+    state = session.run()
+    return SimpleNamespace(history=json.loads(state["history"]))
 
 
 @pytest.fixture

@@ -14,20 +14,32 @@ import sys
 
 import click
 
+from seqtext.cli.options import flag
 from seqtext.errors import ConfigError, SeqtextError
 
 
-def handle_errors(func):
-    """Turn seqtext errors raised inside a command into clean CLI errors."""
+def handle_errors(func=None, *, flags: dict | None = None):
+    """Turn seqtext errors raised inside a command into clean CLI errors.
+
+    The library names Python parameters (``window``); the message shown names
+    the flag (``--window``), or ``flags[param]`` where a command spells one
+    differently (``{"data": "--csv"}``).
+    """
+    if func is None:
+        return functools.partial(handle_errors, flags=flags)
+    spelled = flags or {}
+
+    def name_of(param: str) -> str:
+        return spelled.get(param, flag(param))
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise click.UsageError(exc.render(name_of)) from None
         except SeqtextError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(exc.render(name_of)) from None
         except BrokenPipeError:  # the reader stopped early (`seqtext ... | head`): nothing to report
             _silence_stdout()
             sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
@@ -54,36 +66,11 @@ def _silence_stdout() -> None:
 
 
 POSITIVE = click.IntRange(min=1)
-FRACTION = click.FloatRange(0, 1, max_open=True)
-
-
-class IntList(click.ParamType):
-    """Comma-separated whole numbers ("2000,6000"), or a list of them from a config file."""
-
-    name = "N,N,..."
-
-    def convert(self, value, param, ctx):
-        items = list(value) if isinstance(value, (list, tuple)) else str(value).split(",")
-        numbers = []
-        for item in items:
-            if isinstance(item, str) and item.strip().lstrip("-").isdigit():
-                numbers.append(int(item))
-            elif isinstance(item, int) and not isinstance(item, bool):
-                numbers.append(item)
-            else:
-                self.fail(f"{value!r} is not a comma-separated list of whole numbers.", param, ctx)
-        return numbers
-
-
-def default_option(defaults: dict, name: str, kind, help=None, **extra):
-    """An option whose default comes from ``defaults`` (TEXT_DEFAULTS, SERIES_DEFAULTS): one source of truth."""
-    key = name.lstrip("-").replace("-", "_")
-    return click.option(name, type=kind, default=defaults[key], show_default=True, help=help, **extra)
 
 
 def echo_json(obj) -> None:
     """Print one strict JSON document on its own line (NaN and infinities become null)."""
-    from seqtext.checkpoint import json_safe
+    from seqtext.modeldir import json_safe
 
     click.echo(json.dumps(json_safe(obj), ensure_ascii=False, allow_nan=False))
 

@@ -66,7 +66,7 @@ def train_tokenizer(
             end_of_word_suffix=WORD_END, show_progress=False,
         )
     else:
-        raise ConfigError(f"tokenizer must be 'word' or 'bpe', got {kind!r}.")
+        raise ConfigError(f"{{tokenizer}} must be 'word' or 'bpe', got {kind!r}.", params=["tokenizer"])
     tok.train_from_iterator((_SPECIAL_RE.sub(" ", line) for line in lines), trainer=trainer)
     if tok.get_vocab_size() <= len(SPECIALS):
         raise DataError("the corpus has no words to learn a vocabulary from; give it some text.")

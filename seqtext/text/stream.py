@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seqtext.data import MAX_LINE_CHARS, corpus_files, split_long_line
+from seqtext.text.corpus import MAX_LINE_CHARS, corpus_files, split_long_line
 from seqtext.errors import ConfigError, DataError, whole_number
-from seqtext.tokenizer import EOS
+from seqtext.text.tokenizer import EOS
 
 # A corpus this large is running text for modelling purposes: padding it into
 # per-sentence rows and resetting the state at every line throws away the
@@ -184,7 +184,7 @@ def encode_corpus(source, tokenizer, cache_dir=None, eos: bool = True,
 
     ``source`` is a file, a directory of ``.txt`` files or a list of those,
     read line by line in order; ``tokenizer`` is a trained
-    ``tokenizers.Tokenizer`` (``seqtext.tokenizer.train_tokenizer``).  With
+    ``tokenizers.Tokenizer`` (``seqtext.text.tokenizer.train_tokenizer``).  With
     ``eos`` the ``</s>`` id follows every non-blank line, so the model sees
     where sentences end.  Lines are encoded ``chunk_lines`` at a time and the
     ids appended to a ``.npy`` file, so memory stays flat however large the
@@ -199,7 +199,7 @@ def encode_corpus(source, tokenizer, cache_dir=None, eos: bool = True,
     if eos:
         eos_id = tokenizer.token_to_id(EOS)
         if eos_id is None:
-            raise ConfigError(f"the tokenizer has no {EOS} token; train it with seqtext.tokenizer.train_tokenizer.")
+            raise ConfigError(f"the tokenizer has no {EOS} token; train it with seqtext.text.tokenizer.train_tokenizer.")
     dtype = _dtype(tokenizer)
     stamp = _stamp(files)
     folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
@@ -290,7 +290,7 @@ def batchify(ids, batch_size: int):
     """
     if isinstance(ids, TokenStream):
         ids = ids.ids
-    b = whole_number("batch size", batch_size)
+    b = whole_number("batch_size", batch_size)
     if len(ids.shape) != 1:
         raise DataError(f"batchify needs a 1-D token stream, got shape {tuple(ids.shape)}; flatten it first.")
     n = int(ids.shape[0]) // b

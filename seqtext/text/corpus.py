@@ -31,7 +31,7 @@ def corpus_files(source: str | os.PathLike | Sequence) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*.txt") if p.is_file())
             if not found:
-                raise DataError(f"the directory {path} holds no .txt files; point --corpus at text files.")
+                raise DataError(f"the directory {path} holds no .txt files; give text files.")
             files.extend(found)
         elif path.is_file():
             files.append(path)

@@ -1,8 +1,14 @@
 """Model directories: written atomically, read without running any code.
 
 A model directory holds ``config.json`` (with ``format_version`` and
-``kind``), ``model.safetensors`` (weights only), the adapter's own JSON file
-(``tokenizer.json`` or ``scaler.json``) and ``metrics.jsonl``.
+``kind``), ``model.safetensors`` (weights only), the task's own files
+(``tokenizer.json``, ``scaler.json``, ...), ``metrics.jsonl`` and, for a
+training that can be resumed, ``trainer.pt`` (tensors and plain values only).
+
+This module is a leaf: it imports no task.  Each task registers its kind
+(:func:`register`) when its package is imported; :func:`load` imports the
+package that provides a kind, named in ``PROVIDERS``, and opens the directory
+with the class it registered.
 
 Writing goes to a temporary sibling directory that is fsynced and then
 swapped into place, so an interrupted save leaves the previous model or the
@@ -21,12 +27,30 @@ from pathlib import Path
 
 from seqtext.errors import CheckpointError, SeqtextError, first_line
 
-FORMAT_VERSION = 1
+# 2: option fields named as the options (core.hidden, not hidden_size; text.embed); format 1 is migrated
+FORMAT_VERSION = 2
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 METRICS = "metrics.jsonl"
 TRAINER = "trainer.pt"  # optimizer state, RNG states and data position, for resume
-REQUIRED = {"text": (CONFIG, WEIGHTS, "tokenizer.json"), "series": (CONFIG, WEIGHTS, "scaler.json")}
+
+# kind -> the package that registers it on import (an entry-point table: no import of a task here)
+PROVIDERS = {"text": "seqtext.text.model", "series": "seqtext.series"}
+_KINDS: dict[str, tuple[type, tuple[str, ...]]] = {}  # kind -> (model class, files its directory holds)
+
+
+def register(kind: str, cls: type, files: tuple[str, ...]) -> None:
+    """Declare a model kind: the class whose ``load(path, device)`` opens it, and its own files."""
+    _KINDS[kind] = (cls, (CONFIG, WEIGHTS, *files))
+
+
+def kind_entry(kind) -> tuple[type, tuple[str, ...]] | None:
+    """(model class, required files) of a kind, importing its provider if needed; None when unknown."""
+    if kind not in _KINDS and kind in PROVIDERS:
+        import importlib
+
+        importlib.import_module(PROVIDERS[kind])
+    return _KINDS.get(kind)
 
 
 def _kind_of(path: Path) -> str | None:
@@ -45,13 +69,13 @@ def check_output_dir(path: str | Path) -> Path:
     path = Path(path)
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
-            raise CheckpointError(f"--out {path} is inside {parent}, which is a file; choose a directory path.")
+            raise CheckpointError(f"{path} is inside {parent}, which is a file; choose a directory path.")
     if path.exists():
         if not path.is_dir():
-            raise CheckpointError(f"--out {path} is an existing file; choose a new directory.")
+            raise CheckpointError(f"{path} is an existing file; choose a new directory.")
         if any(path.iterdir()) and not is_model_dir(path):
             raise CheckpointError(
-                f"--out {path} exists and is not a seqtext model directory; choose a new or empty directory."
+                f"{path} exists and is not a seqtext model directory; choose a new or empty directory."
             )
     return path
 
@@ -117,18 +141,17 @@ def _rename_exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
-def save_model(path, config: dict, weights: dict, files: dict, history: list[dict],
+def save_model(path, config: dict, weights: dict, write_files: Callable[[Path], None], history: list[dict],
                trainer_state: dict | None = None) -> Path:
     """Write a whole model directory atomically; returns its path.
 
-    ``files`` maps the adapter's own file names to a writer taking the target path.
+    ``write_files(directory)`` writes the task's own files into the new directory.
     """
 
     def write(tmp: Path) -> None:
         write_json(tmp / CONFIG, config)
         save_weights(tmp / WEIGHTS, weights)
-        for name, writer in files.items():
-            writer(tmp / name)
+        write_files(tmp)
         write_metrics(tmp / METRICS, history)
         if trainer_state is not None:
             save_trainer_state(tmp / TRAINER, trainer_state)
@@ -136,31 +159,31 @@ def save_model(path, config: dict, weights: dict, files: dict, history: list[dic
     return write_model_dir(path, write)
 
 
-def describe(kind: str, sections: dict, **extra) -> dict:
-    """The ``config.json`` of a model: format, kind, its config dataclasses by section, and extra fields.
+def describe(kind: str, settings, **extra) -> dict:
+    """The ``config.json`` of a model: format, kind, its settings by section, and record fields.
 
     The inverse of :func:`open_model`.
     """
-    return {"format_version": FORMAT_VERSION, "kind": kind,
-            **{key: section.to_dict() for key, section in sections.items()}, **extra}
+    return {"format_version": FORMAT_VERSION, "kind": kind, **settings.to_dict(), **extra}
 
 
-def open_model(path, kind: str, **sections) -> tuple[dict, dict]:
-    """Read ``config.json`` of a ``kind`` model and parse its sections.
+def open_model(path, settings_class) -> tuple[dict, object]:
+    """Read ``config.json`` of a model of ``settings_class.kind`` and parse its settings.
 
-    ``sections`` maps a config key to its dataclass (``core=CoreConfig``);
-    returns the raw config and the parsed sections.  Anything missing or out
-    of range is a CheckpointError naming the file.
+    Fields of older formats are migrated; anything missing or out of range is
+    a CheckpointError naming the file.
     """
     path = Path(path)
     config = read_config(path)
+    kind = settings_class.kind
     if config["kind"] != kind:
-        raise CheckpointError(f"{path} holds a {config['kind']} model, not a {kind} model.")
+        raise CheckpointError(f"{path} holds a {config['kind']} model, not a {kind} model; "
+                              f"use the commands for {config['kind']} models.")
     try:
-        parsed = {key: cls.from_dict(config[key]) for key, cls in sections.items()}
+        settings = settings_class.from_dict(config, config["format_version"])
     except (KeyError, TypeError, SeqtextError) as exc:
         raise CheckpointError(f"{path / CONFIG} is inconsistent ({exc}); retrain the model.") from None
-    return config, parsed
+    return config, settings
 
 
 def read_history(path) -> list[dict]:
@@ -215,7 +238,7 @@ def load_trainer_state(path: Path) -> dict:
 
     file = Path(path) / TRAINER
     if not file.is_file():
-        raise CheckpointError(f"{path} has no {TRAINER} to resume from; train it again without --resume.")
+        raise CheckpointError(f"{path} has no {TRAINER} to resume from; train it again instead of resuming.")
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as exc:
@@ -253,7 +276,7 @@ class OutputLock:
                 fh.close()
                 raise CheckpointError(
                     f"{self.target} is being written by another training (pid {owner}); "
-                    "wait for it to finish or choose another --out."
+                    "wait for it to finish or choose another output directory."
                 ) from None
             # The previous holder may have removed the file between our open and flock:
             # then we hold a lock on a dead inode and must take the new file instead.
@@ -309,10 +332,10 @@ def read_config(path: str | Path) -> dict:
             f"{path} was written by a newer seqtext (format {version}, this one reads {FORMAT_VERSION}); "
             "upgrade seqtext."
         )
-    kind = config.get("kind")
-    if kind not in REQUIRED:
-        raise CheckpointError(f"{cfg_file} names an unknown model kind {kind!r}; retrain the model.")
-    for name in REQUIRED[kind]:
+    entry = kind_entry(config.get("kind"))
+    if entry is None:
+        raise CheckpointError(f"{cfg_file} names an unknown model kind {config.get('kind')!r}; retrain the model.")
+    for name in entry[1]:
         if not (path / name).is_file():
             raise CheckpointError(f"{path} is missing {name}; retrain the model or restore the file.")
     return config
@@ -342,17 +365,11 @@ def load_state(net, state: dict, where: Path) -> None:
     net.load_state_dict(state)
 
 
-
 def load(path: str | Path, device: str = "cpu"):
-    """Open a model directory: a TextModel or a Forecaster, by its ``kind``."""
+    """Open a model directory with the class its ``kind`` registered (TextModel, Forecaster, ...)."""
     config = read_config(path)
-    if config["kind"] == "text":
-        from seqtext.text import TextModel
-
-        return TextModel.load(path, device=device)
-    from seqtext.series import Forecaster
-
-    return Forecaster.load(path, device=device)
+    cls, _ = kind_entry(config["kind"])
+    return cls.load(path, device=device)
 
 
 def latest_model(root: str | Path = "runs", kind: str | None = None) -> Path | None:

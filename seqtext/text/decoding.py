@@ -16,11 +16,11 @@ from seqtext.errors import ConfigError
 def check_sampling(temperature: float | None, top_k: int | None, top_p: float | None) -> None:
     if temperature is not None and not (isinstance(temperature, (int, float)) and math.isfinite(temperature)
                                         and temperature >= 0):
-        raise ConfigError(f"temperature must be a number of at least 0, got {temperature!r}.")
+        raise ConfigError(f"{{temperature}} must be a number of at least 0, got {temperature!r}.", params=["temperature"])
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise ConfigError(f"top-k must be a whole number of at least 1, got {top_k!r}.")
+        raise ConfigError(f"{{top_k}} must be a whole number of at least 1, got {top_k!r}.", params=["top_k"])
     if top_p is not None and not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
-        raise ConfigError(f"top-p must be a number in (0, 1], got {top_p!r}.")
+        raise ConfigError(f"{{top_p}} must be a number in (0, 1], got {top_p!r}.", params=["top_p"])
 
 
 def is_sampling(temperature: float | None, top_k: int | None, top_p: float | None) -> bool:

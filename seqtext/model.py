@@ -1,0 +1,219 @@
+"""The user-facing model of any task: fit, resume, save and load through one path.
+
+A task package subclasses :class:`Model`, names its task class, and adds
+its own inference methods (``complete``, ``predict``, ...).  Everything
+about training and model directories lives here and in
+:mod:`seqtext.session` / :mod:`seqtext.modeldir`, once for all tasks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+
+from seqtext import distributed, modeldir
+from seqtext.errors import CheckpointError, ConfigError
+from seqtext.session import Session, TrainingInterrupted, pick_device, seed_everything
+
+
+class Task:
+    """The task protocol: what a new task implements, with defaults for the optional parts.
+
+    The session's part (:class:`seqtext.session.Task`): ``headline``,
+    ``batches``, ``loss``, ``evaluate``, ``steps_per_epoch``.  The model's
+    part: ``settings_class`` and ``kind``, ``prepare`` (read the data),
+    ``build`` (the network), and the model directory's extras below.
+    """
+
+    settings_class: ClassVar[type]
+    kind: ClassVar[str]
+    headline: ClassVar[str] = "loss"
+    files: ClassVar[tuple[str, ...]] = ()  # the files write_files adds to a model directory
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.device = torch.device("cpu")  # where batches go; set by the model before prepare()
+
+    def prepare(self, data: dict, fresh: bool) -> None:
+        """Read the training data; ``fresh``: also fit what the data decides (a tokenizer, a scaler)."""
+        raise NotImplementedError
+
+    def build(self) -> torch.nn.Module:
+        """The network, from the settings and what ``prepare`` (or ``read_files``) learnt."""
+        raise NotImplementedError
+
+    def steps_per_epoch(self) -> int | None:
+        return None
+
+    def sizes(self) -> dict:
+        """Sizes of the training data, for the training summary."""
+        return {}
+
+    def record(self) -> dict:
+        """Fields of config.json beside the settings (data sources, sizes the network was built with)."""
+        return {}
+
+    def recorded_data(self, path) -> dict:
+        """The training data as recorded in ``record()``, for a resume that is not given the data again."""
+        raise ConfigError(f"{path} does not record where its data came from; pass the data to resume().")
+
+    def write_files(self, directory: Path) -> None:
+        """Write the task's own files into a model directory being saved."""
+
+    def read_files(self, directory: Path, config: dict) -> None:
+        """Read them back (and what ``record()`` wrote to config.json) when a directory is opened."""
+
+    def weights(self, net) -> dict:
+        return net.state_dict()
+
+    def load_weights(self, net, state: dict, where: Path) -> None:
+        modeldir.load_state(net, state, where)
+
+
+class Model:
+    """A task, its network and its training record.
+
+    ``Model(**options)``: the options are the task's settings
+    (``seqtext.config``), validated at once; ``progress`` shows a progress
+    bar while fitting.
+    """
+
+    task_class: ClassVar[type]
+
+    def __init__(self, *, progress: bool = False, **options):
+        settings = self.task_class.settings_class(**options)
+        self._init(self.task_class(settings))
+        self.progress = progress
+
+    def _init(self, task) -> None:
+        self.task = task
+        self.net: torch.nn.Module | None = None
+        self.history: list[dict] = []
+        self.summary: dict = {}
+        self.trainer_state: dict | None = None  # what resume needs; saved as trainer.pt
+        self.device = torch.device("cpu")
+        self.progress = False
+
+    @property
+    def settings(self):
+        """The task's options, by section (``model.settings.core.hidden``)."""
+        return self.task.settings
+
+    def _require_trained(self) -> None:
+        if self.net is None:
+            raise ConfigError("the model is not trained yet; call fit() or load a model directory first.")
+
+    # ------------------------------------------------------------------ training
+
+    def _fit(self, data: dict, checkpoint_dir=None, callback=None, resume: dict | None = None):
+        """Train through the shared session; returns self.
+
+        With ``checkpoint_dir``, the model directory is written there after
+        every epoch and on Ctrl-C (atomically, with the trainer state that
+        ``resume`` continues).  Ctrl-C raises
+        :class:`~seqtext.session.TrainingInterrupted` after the current batch,
+        with the best weights so far in the model.  ``callback(model,
+        metrics)`` is called after every epoch.
+        """
+        cfg = self.settings.train
+        self.device = self.task.device = distributed.setup(pick_device(cfg.device))
+        if resume is None:
+            generator = seed_everything(cfg.seed)
+            self.task.prepare(data, fresh=True)
+            self.net = self.task.build()
+        else:
+            generator = torch.Generator()
+            self.task.prepare(data, fresh=False)
+        self.net.to(self.device)
+
+        def on_epoch(state):
+            self._record(state)
+            if checkpoint_dir is not None and distributed.is_main():
+                self.save(checkpoint_dir)
+            if callback is not None:
+                callback(self, self.history[-1])
+
+        session = Session(self.task, self.net, cfg, generator=generator, progress=self.progress,
+                          on_epoch=on_epoch if checkpoint_dir is not None or callback is not None else None)
+        try:
+            state = session.run(resume)
+        except TrainingInterrupted as exc:
+            self._record(exc.state)
+            exc.model = self
+            if checkpoint_dir is not None and distributed.is_main():
+                self.save(checkpoint_dir)  # a resumable model, whatever the epoch
+            raise
+        self._record(state)
+        return self
+
+    def _record(self, state: dict) -> None:
+        """Keep the trainer state and the summary of the best evaluation so far."""
+        self.trainer_state = state
+        self.history = json.loads(state["history"])
+        best = json.loads(state["best_metrics"]) or (self.history[-1] if self.history else {})
+        self.summary = {k: v for k, v in best.items() if k.startswith("valid_") or k in ("epoch", "train_loss")}
+        self.summary.update(epochs_run=len(self.history), seconds=round(state["elapsed"], 2),
+                            finished=bool(state["finished"]), **self.task.sizes())
+
+    @classmethod
+    def resume(cls, path, data: dict | None = None, *, epochs: int | None = None, patience: int | None = None,
+               progress: bool = False, checkpoint_dir=None):
+        """Continue an interrupted (or finished) training from its model directory.
+
+        ``data`` is read again from the sources recorded in ``config.json``
+        unless given; ``epochs`` raises the epoch limit and ``patience`` the
+        early-stopping patience (to continue a run that stopped early).  On
+        CPU the result is bit-identical to a run that was never interrupted.
+        """
+        model = cls.load(path)
+        state = modeldir.load_trainer_state(Path(path))
+        train = model.settings.train
+        if epochs is not None:
+            train.epochs = epochs
+        if patience is not None:
+            train.patience = patience
+        train.validate()
+        done = len(json.loads(state["history"]))
+        if state["finished"]:
+            if train.epochs <= done or state["waited"] >= train.patience:
+                raise ConfigError(f"the training in {path} already finished after {done} epochs; "
+                                  "raise {epochs} (and {patience}) to continue it.", params=["epochs", "patience"])
+            state["finished"] = False
+        model.progress = progress
+        if data is None:
+            data = model.task.recorded_data(path)
+        return model._fit(data, checkpoint_dir, resume=state)
+
+    # ------------------------------------------------------------------ storage
+
+    def config_dict(self) -> dict:
+        return modeldir.describe(self.task.kind, self.settings, **self.task.record(), summary=self.summary)
+
+    def save(self, path) -> Path:
+        """Write the model directory atomically; returns its path."""
+        self._require_trained()
+        return modeldir.save_model(path, self.config_dict(), self.task.weights(self.net),
+                                   self.task.write_files, self.history, self.trainer_state)
+
+    @classmethod
+    def load(cls, path, device: str = "cpu"):
+        """Open a model directory of this kind (weights from safetensors; no code is run)."""
+        path = Path(path)
+        config, settings = modeldir.open_model(path, cls.task_class.settings_class)
+        model = cls.__new__(cls)
+        model._init(cls.task_class(settings))
+        try:
+            model.task.read_files(path, config)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path} is inconsistent ({exc}); retrain the model.") from None
+        model.summary = config.get("summary", {})
+        model.device = model.task.device = pick_device(device)
+        model.net = model.task.build()
+        weights = path / modeldir.WEIGHTS
+        model.task.load_weights(model.net, modeldir.load_weights(weights), weights)
+        model.net.to(model.device).eval()
+        model.history = modeldir.read_history(path)
+        return model

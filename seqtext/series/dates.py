@@ -1,0 +1,112 @@
+"""Date labels of a series: parsing, the increasing-dates check, and the labels of forecast rows.
+
+Dates label rows; they never enter the network.  Three forms are read:
+``YYYY``, ``YYYY-MM`` and ISO dates or date-times.  A forecast is labelled
+with the table's own dates beyond its last value, then by extending the
+spacing of the last dates when it is even (yearly, monthly, or a fixed
+time step).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from seqtext.errors import DataError
+
+_YEAR = re.compile(r"^\d{4}$")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+def parse_date(text: str):
+    """('year', n) | ('month', months since year 0) | ('time', datetime); ValueError otherwise."""
+    text = text.strip()
+    if _YEAR.match(text):
+        return "year", int(text)
+    m = _MONTH.match(text)
+    if m:
+        month = int(m.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(text)
+        return "month", int(m.group(1)) * 12 + month - 1
+    return "time", datetime.fromisoformat(text)
+
+
+def check_dates(table, name) -> None:
+    """Dates must parse and strictly increase, so windows follow time (``table``: a series Table)."""
+    kind, prev = None, None
+    for i, label in enumerate(table.dates):
+        try:
+            k, value = parse_date(label)
+        except (ValueError, TypeError):
+            raise DataError(
+                f"column {name!r} has {label!r} at {table.where(i)}, which is not a date "
+                "(YYYY, YYYY-MM, YYYY-MM-DD or an ISO date-time); fix it or leave out the date column."
+            ) from None
+        if kind is not None and k != kind:
+            raise DataError(f"column {name!r} mixes date formats at {table.where(i)}; write every date the same way.")
+        if prev is not None and not value > prev:
+            raise DataError(
+                f"the dates in column {name!r} do not increase at {table.where(i)}; sort the rows by date "
+                "and remove duplicates."
+            )
+        kind, prev = k, value
+
+
+def future_dates(labels: list | None, steps: int) -> list | None:
+    """Labels for ``steps`` more rows after ``labels`` when they are evenly spaced, else None."""
+    if not labels or len(labels) < 2:
+        return None
+    parsed = [parse_date(s) for s in labels[-24:]]
+    kind = parsed[0][0]
+    values = [v for _, v in parsed]
+    if kind in ("year", "month"):
+        step = values[-1] - values[-2]
+        if any(b - a != step for a, b in zip(values, values[1:])):
+            return None
+        if kind == "year":
+            return [f"{values[-1] + step * k:04d}" for k in range(1, steps + 1)]
+        return [f"{(v := values[-1] + step * k) // 12:04d}-{v % 12 + 1:02d}" for k in range(1, steps + 1)]
+    last = values[-1]
+    date_only = len(labels[-1].strip()) == 10
+    sep = " " if " " in labels[-1].strip() else "T"
+    fmt = (lambda d: d.date().isoformat()) if date_only else (lambda d: d.isoformat(sep=sep))
+    months = [v.year * 12 + v.month - 1 for v in values]
+    same_day = all(v.day == last.day and v.time() == last.time() for v in values)
+    mstep = months[-1] - months[-2]
+    if same_day and mstep > 0 and all(b - a == mstep for a, b in zip(months, months[1:])):
+        out = []
+        for k in range(1, steps + 1):
+            m = months[-1] + mstep * k
+            try:
+                out.append(fmt(last.replace(year=m // 12, month=m % 12 + 1)))
+            except ValueError:  # e.g. day 31 in a shorter month
+                return None
+        return out
+    step = values[-1] - values[-2]
+    if step <= timedelta(0) or any(b - a != step for a, b in zip(values, values[1:])):
+        return None
+    return [fmt(last + step * k) for k in range(1, steps + 1)]
+
+
+def forecast_dates(table, steps: int) -> list | None:
+    """Labels of the ``steps`` rows after a table's last value: its own dates there, then extended evenly.
+
+    None when the table has no dates or they cannot be extended (uneven spacing).
+    """
+    if table.dates is None:
+        return None
+    own = table.dates[table.n : table.n + steps]
+    if len(own) == steps:
+        return own
+    more = future_dates(table.dates[: table.n + len(own)], steps - len(own))
+    return own + more if more is not None else None
+
+
+def within(label: str, last: str) -> bool:
+    """Whether date ``label`` is at or before ``last`` (both of one form); False when they cannot be compared."""
+    try:
+        (k1, first), (k2, end) = parse_date(label), parse_date(last)
+    except ValueError:
+        return False
+    return k1 == k2 and first <= end

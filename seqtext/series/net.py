@@ -1,0 +1,97 @@
+"""The forecasting network and its roll-out.
+
+``SeriesNet`` is a per-step input projection, the very same
+:class:`~seqtext.core.RecurrentCore` as the text model, and one of two heads
+(``last``: the final hidden state; ``concat``: the hidden states of every step
+concatenated and fed to one Linear layer).  It forecasts ``horizon`` values at
+once; :func:`rollout` forecasts further by feeding forecasts back in.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqtext.config import CoreConfig, SeriesConfig
+from seqtext.core import RecurrentCore
+
+
+class SeriesNet(nn.Module):
+    """Linear(in) -> RecurrentCore -> head over a window of scaled steps."""
+
+    def __init__(self, n_inputs: int, series: SeriesConfig, core: CoreConfig):
+        super().__init__()
+        self.head_kind = series.head
+        self.level = series.level
+        self.directions = 2 if core.bidirectional else 1
+        self.proj = nn.Linear(n_inputs, core.hidden)  # each step projected to the core's width
+        self.core = RecurrentCore(core, input_size=core.hidden)
+        width = self.core.output_size * (series.window if series.head == "concat" else 1)
+        self.head = nn.Linear(width, series.horizon)
+        # LSTNet's "highway": a linear autoregression from the window's target values straight to
+        # the forecast, so the part of the series that is linear in its past (a seasonal
+        # random walk on logs, say) needs no nonlinear detour through the core.
+        self.skip = nn.Linear(series.window, series.horizon) if series.skip else None
+
+    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None):
+        """x: (B, W, C) scaled steps -> forecast (B, H) in scaled units, mean squared error."""
+        base = None
+        if self.level != "none":
+            # read the window relative to its own level and add it back: the net learns changes, so a
+            # trend that leaves the training range needs no extrapolation by the core
+            target = x[:, :, 0]  # (B, W)
+            base = target[:, -1:] if self.level == "last" else target.mean(1, keepdim=True)  # (B, 1)
+            x = torch.cat([(target - base).unsqueeze(-1), x[:, :, 1:]], dim=-1)  # (B, W, C)
+        z = self.proj(x)  # (B, W, E)
+        out, hidden = self.core(z)  # (B, W, D*H), (D*L, B, H)
+        if self.head_kind == "concat":
+            feats = out.flatten(1)  # (B, W*D*H): the seed's layout, every step's state
+        else:
+            h = hidden[0] if isinstance(hidden, tuple) else hidden  # an LSTM also returns its cell state
+            # the last layer's final state in each direction: the backward one has read the whole window
+            feats = h[-self.directions:].transpose(0, 1).flatten(1)  # (B, D*H)
+        pred = self.head(feats)  # (B, horizon)
+        if self.skip is not None:
+            pred = pred + self.skip(x[:, :, 0])  # (B, W) target values (relative to the level) -> (B, horizon)
+        if base is not None:
+            pred = pred + base  # (B, horizon)
+        loss = F.mse_loss(pred, targets) if targets is not None else None
+        return pred, loss
+
+
+def needed_rows(steps: int, horizon: int) -> int:
+    """Covariate rows past the origin that a roll-out of ``steps`` reads."""
+    return (math.ceil(steps / horizon) - 1) * horizon
+
+
+@torch.inference_mode()
+def rollout(net: SeriesNet, scaled: np.ndarray, origins, steps: int, window: int, horizon: int,
+            device) -> np.ndarray:
+    """Scaled forecasts (len(origins), steps), each starting at row ``origin`` of ``scaled``.
+
+    ``scaled`` is (m, C); only rows before an origin are read for the
+    target, forecasts are fed back in, horizon values at a time; covariate
+    rows after an origin are read as known future values.
+    """
+    W, H = window, horizon
+    origins = np.asarray(origins, dtype=int)
+    blocks = math.ceil(steps / H)
+    length = W + (blocks - 1) * H
+    buf = np.zeros((len(origins), length, scaled.shape[1]))  # (N, W + (blocks-1)*H, C)
+    for k, o in enumerate(origins):
+        rows = scaled[o - W : min(o - W + length, len(scaled))]
+        buf[k, : len(rows)] = rows
+    buf[:, W:, 0] = np.nan  # no actual value after an origin may be read
+    out = np.empty((len(origins), blocks * H))  # (N, blocks*H)
+    net.eval()
+    for b in range(blocks):
+        x = torch.as_tensor(buf[:, b * H : b * H + W], dtype=torch.float32, device=device)  # (N, W, C)
+        pred = net(x)[0].double().cpu().numpy()  # (N, H)
+        out[:, b * H : (b + 1) * H] = pred
+        if b < blocks - 1:
+            buf[:, W + b * H : W + (b + 1) * H, 0] = pred
+    return out[:, :steps]

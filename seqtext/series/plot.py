@@ -1,0 +1,64 @@
+"""Drawing a forecast: history, forecast and (when known) the actual values, to an image file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from seqtext.errors import ConfigError
+
+
+def plot_forecast(path, history, forecast, *, actual=None, dates=None, title: str | None = None) -> Path:
+    """Draw history, forecast and (when known) the actual values to an image file, atomically.
+
+    ``dates`` labels the history then the forecast positions.  Uses
+    matplotlib's Agg canvas directly, so no display and no global backend.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ConfigError("plotting needs matplotlib; install it with pip install 'seqtext[plot]'.") from None
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg", "pdf"):
+        raise ConfigError(f"the plot file {path} must end in .png, .svg or .pdf.")
+    history = np.asarray(history, dtype=np.float64)
+    forecast = np.asarray(forecast, dtype=np.float64)
+    n, k = len(history), len(forecast)
+    fig = Figure(figsize=(9, 4.5), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    xs = np.arange(n + k)
+    ax.plot(xs[:n], history, color="0.25", lw=1.4, label="history")
+    if actual is not None:
+        actual = np.asarray(actual, dtype=np.float64)
+        ax.plot(xs[n - 1 : n + len(actual)], np.r_[history[-1], actual], color="tab:green", lw=1.4, label="actual")
+    # join the forecast to the last known value so the line does not float
+    ax.plot(xs[n - 1 : n + k], np.r_[history[-1], forecast], color="tab:orange", lw=1.8, ls="--", label="forecast")
+    ax.axvline(n - 0.5, color="0.6", lw=0.8, ls=":")
+    if dates is not None and len(dates) >= n + k:
+        ticks = np.unique(np.linspace(0, n + k - 1, min(10, n + k)).round().astype(int))
+        ax.set_xticks(ticks, [str(dates[i]) for i in ticks], rotation=30, ha="right")
+    else:
+        ax.set_xlabel("step")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    if title:
+        ax.set_title(title)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        fig.savefig(tmp, format=fmt)
+        os.replace(tmp, path)  # the file appears whole or not at all
+    except OSError as exc:
+        raise ConfigError(f"cannot write the plot to {path} ({exc.strerror or exc}); choose another path.") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

@@ -1,0 +1,119 @@
+"""What the network reads: the scaler fitted on the training part, the split, and the sliding windows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from seqtext.errors import ConfigError, DataError
+
+LOG_CAP = 700.0  # exp() of more than this overflows float64; a runaway forecast stays finite
+
+
+class Scaler:
+    """Per-column affine scaling fitted on the training part; optional log of the target first.
+
+    Column 0 is the target, the others are covariates.  A column with no
+    spread gets scale 1, so a constant column never divides by zero.
+    """
+
+    KINDS = ("zscore", "minmax", "none")
+
+    def __init__(self, kind: str = "zscore", log: bool = False):
+        if kind not in self.KINDS:
+            raise ConfigError(f"{{scaler}} must be zscore, minmax or none, got {kind!r}.", params=["scaler"])
+        self.kind, self.log = kind, bool(log)
+        self.center: np.ndarray | None = None  # (C,)
+        self.scale: np.ndarray | None = None  # (C,)
+
+    def _logged(self, matrix: np.ndarray) -> np.ndarray:
+        matrix = np.array(matrix, dtype=np.float64, ndmin=2)
+        if self.log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                matrix[:, 0] = np.log(matrix[:, 0])
+        return matrix
+
+    def fit(self, matrix: np.ndarray) -> "Scaler":
+        """Statistics of a (n, C) matrix: the training rows only."""
+        m = self._logged(matrix)  # (n, C)
+        # Statistics of m / peak, scaled back: squares of values near 1e300 would overflow.
+        peak = np.abs(m).max(axis=0)  # (C,)
+        peak = np.where(np.isfinite(peak) & (peak > 0), peak, 1.0)
+        u = m / peak  # (n, C), within [-1, 1]
+        if self.kind == "zscore":
+            center, scale = u.mean(axis=0) * peak, u.std(axis=0) * peak
+        elif self.kind == "minmax":
+            center, scale = m.min(axis=0), (u.max(axis=0) - u.min(axis=0)) * peak
+        else:
+            center, scale = np.zeros(m.shape[1]), np.ones(m.shape[1])
+        if not (np.isfinite(center).all() and np.isfinite(scale).all()):
+            raise DataError("the values are too large to scale (beyond about 1e308); divide the series by a "
+                            "constant first.")
+        scale = np.where(np.isfinite(scale) & (scale > 1e-12 * np.maximum(1.0, np.abs(center))), scale, 1.0)
+        self.center, self.scale = center, scale
+        return self
+
+    def transform(self, matrix: np.ndarray) -> np.ndarray:
+        return (self._logged(matrix) - self.center) / self.scale  # (n, C)
+
+    def inverse_target(self, scaled: np.ndarray) -> np.ndarray:
+        """Scaled target values (any shape) back to the original units."""
+        values = np.asarray(scaled, dtype=np.float64) * self.scale[0] + self.center[0]
+        return np.exp(np.minimum(values, LOG_CAP)) if self.log else values
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "log": self.log, "center": self.center.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Scaler":
+        obj = cls(data["kind"], data["log"])
+        obj.center = np.asarray(data["center"], dtype=np.float64)
+        obj.scale = np.asarray(data["scale"], dtype=np.float64)
+        if obj.center.shape != obj.scale.shape or obj.center.ndim != 1 or not np.all(obj.scale > 0):
+            raise ValueError("center and scale must be equal-length lists with positive scales")
+        return obj
+
+
+def check_positive(table) -> None:
+    """A log transform needs a positive target: name the first value that is not (``table``: a Table)."""
+    bad = np.flatnonzero(table.target <= 0)
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"the log transform needs positive values, but {table.names[0]!r} is {table.target[i]:g} at "
+            f"{table.where(i)}; turn off {{log}} or shift the series above zero.", params=["log"])
+
+
+def split_point(n: int, window: int, horizon: int, valid_fraction: float) -> int:
+    """Length of the training part; the rest is the validation part (empty for fraction 0).
+
+    Windows never cross the split, so the validation part is at least one
+    window plus horizon long, and so is the training part.
+    """
+    if valid_fraction <= 0:
+        return n
+    span = window + horizon
+    n_valid = max(math.ceil(valid_fraction * n), span)
+    if n - n_valid < span:
+        raise DataError(
+            f"the series has {n} values, too few for a validation part with window {window} and horizon "
+            f"{horizon} (both parts need {span}); set {{valid_fraction}} to 0 or use a shorter {{window}}.",
+            params=["valid_fraction", "window"])
+    return n - n_valid
+
+
+def make_windows(values: np.ndarray, window: int, horizon: int, stride: int = 1, start: int = 0, end=None):
+    """Windows lying wholly inside ``values[start:end]``, the latest one ending at ``end``.
+
+    ``values`` is (n, C) with the target in column 0.  Returns inputs
+    (N, window, C), targets (N, horizon) and each window's first row (N,).
+    """
+    end = len(values) if end is None else end
+    latest = end - window - horizon
+    if latest < start:
+        return np.empty((0, window, values.shape[1])), np.empty((0, horizon)), np.empty(0, dtype=int)
+    starts = np.arange(latest, start - 1, -stride)[::-1]  # (N,)
+    x = values[starts[:, None] + np.arange(window)]  # (N, W, C)
+    y = values[starts[:, None] + window + np.arange(horizon), 0]  # (N, H)
+    return x, y, starts

@@ -1,0 +1,256 @@
+"""Reading a series: CSV files, pandas tables, dicts of columns, arrays and lists, checked and numeric.
+
+:func:`read_table` turns any supported source into a :class:`Table`: the
+target's known values, the covariate columns (which may run past the target:
+rows known ahead of it) and the date labels, with every cell checked.  A bad
+cell is one sentence naming its line (CSV) or row; NaN and infinities are
+refused unless ``fill`` interpolates them.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seqtext.errors import DataError
+from seqtext.series.dates import check_dates
+
+
+@dataclass
+class Table:
+    """A series read from any supported source, checked and numeric.
+
+    ``target`` holds the known values; ``features`` may run past them (rows
+    whose target is blank carry future covariate values for a forecast).
+    """
+
+    target: np.ndarray  # (n,) known target values
+    features: np.ndarray  # (m, F) covariates, m >= n
+    dates: list | None  # m labels from the date column, or None
+    names: tuple  # (target, [features], date or None) as found in the source
+    source: str  # for messages
+    first_line: int | None  # CSV line number of row 0, None for in-memory tables
+
+    @property
+    def n(self) -> int:
+        return len(self.target)
+
+    def where(self, i: int) -> str:
+        if self.first_line is None:
+            return f"row {i} of {self.source}"
+        return f"line {i + self.first_line} of {self.source}"
+
+    def head(self, n: int) -> "Table":
+        """The first ``n`` known values, keeping every covariate row as future rows."""
+        return Table(self.target[:n], self.features, self.dates, self.names, self.source, self.first_line)
+
+
+def is_table(data) -> bool:
+    """A source with named columns (CSV path, pandas table, dict) or a 2-D array."""
+    return (
+        isinstance(data, (str, os.PathLike, Mapping, Table))
+        or (hasattr(data, "columns") and hasattr(data, "iloc"))
+        or (isinstance(data, np.ndarray) and data.ndim == 2)
+    )
+
+
+def read_table(
+    data,
+    target=None,
+    features=None,
+    date=None,
+    *,
+    fill: bool = False,
+    allow_future: bool = False,
+    need_date: bool = True,
+    features_only: bool = False,
+) -> Table:
+    """Read a series from a CSV path, a pandas table or series, a dict of columns, an array or a list.
+
+    ``target`` and ``features`` name columns (positions for a 2-D array).
+    NaN and infinite values are an error naming the first bad row, unless
+    ``fill`` interpolates them.  With ``allow_future``, blank target values at
+    the end are not gaps but rows whose covariates are known in advance.
+    ``features_only`` reads just the covariates (future values of them).
+    """
+    if isinstance(data, Table):
+        return data
+    features = list(features or [])
+    columns, order, source, first_line = _columns(data)
+    if columns is None:  # a plain sequence of values
+        if features:
+            raise DataError(
+                f"covariates {', '.join(map(str, features))} were asked for but {source} is a single series; "
+                "give a table with those columns."
+            )
+        target_name = "value" if target is None else target
+        columns, order = {target_name: order}, [target_name]
+        date = None
+    if features_only:
+        target = None
+    elif target is None:
+        candidates = [c for c in order if c != date and c not in features]
+        if len(candidates) != 1:
+            raise DataError(f"{source} has several columns ({', '.join(map(str, order))}); "
+                            "name the one to forecast with {target}.", params=["target"])
+        target = candidates[0]
+    if target in features:
+        raise DataError(f"column {target!r} is both the target and a feature; list it only as the target.")
+    if len(set(features)) != len(features):
+        raise DataError("a feature column is listed twice; list each covariate once.")
+    wanted = ([] if features_only else [target]) + features + ([date] if date is not None else [])
+    missing = [c for c in wanted if c not in columns]
+    if date is not None and date in missing and not need_date:
+        missing.remove(date)
+        date = None
+    if missing:
+        what = "column" if len(missing) == 1 else "columns"
+        raise DataError(f"{source} has no {what} {', '.join(map(repr, missing))} (it has "
+                        f"{', '.join(map(repr, order))}); check {{target}}, {{features}} and {{date}}.",
+                        params=["target", "features", "date"])
+    table = Table(np.empty(0), np.empty((0, 0)), None, (target, features, date), source, first_line)
+    rows = len(columns[wanted[0]]) if wanted else 0
+    if rows == 0:
+        raise DataError(f"{source} has no rows; give a series with values.")
+    values = np.empty(0) if features_only else _numeric(table, target, columns[target])
+    n = 0 if features_only else rows
+    if allow_future and not features_only:
+        while n > 0 and np.isnan(values[n - 1]):
+            n -= 1  # trailing blanks: rows whose covariates are known ahead of the target
+        if n == 0:
+            raise DataError(f"column {target!r} of {source} has no values; give the series' history.")
+    table.target = _finite(table, target, values[:n], fill)
+    feats = np.empty((rows, len(features)))
+    for j, name in enumerate(features):
+        feats[:, j] = _finite(table, name, _numeric(table, name, columns[name]), fill)
+    table.features = feats
+    if date is not None:
+        table.dates = [str(d) for d in columns[date]]
+        check_dates(table, date)
+    return table
+
+
+def read_columns(data, series, *, allow_future: bool = True) -> Table:
+    """A table with the columns of a trained model (``series``: its SeriesConfig), for forecasting.
+
+    A plain series is accepted for a model without covariates; the date
+    column is read when present and left out when not.
+    """
+    if isinstance(data, Table):
+        return data
+    if series.features and not is_table(data):
+        raise DataError(
+            f"this model also reads the covariates {', '.join(map(str, series.features))}; "
+            "give a table with those columns, not a plain series."
+        )
+    target = series.target if is_table(data) else None
+    return read_table(data, target, series.features, series.date, fill=series.fill, allow_future=allow_future,
+                      need_date=False)
+
+
+def tail_table(tail: dict, series) -> Table:
+    """The end of the training series that a model directory keeps (one window), as a table."""
+    names = (series.target, series.features, series.date)
+    feats = np.asarray(tail["features"], dtype=np.float64).reshape(len(tail["target"]), len(names[1]))
+    return Table(np.asarray(tail["target"], dtype=np.float64), feats, tail["dates"], names, "the training series",
+                 None)
+
+
+def _columns(data):
+    """(columns by name, column order, source description, CSV line of row 0); columns None for 1-D data."""
+    if isinstance(data, (str, os.PathLike)):
+        return (*_read_csv(Path(data)), str(data), 2)
+    if hasattr(data, "columns") and hasattr(data, "iloc"):  # pandas DataFrame, without importing pandas
+        return {c: data[c].tolist() for c in data.columns}, list(data.columns), "the table", None
+    if isinstance(data, Mapping):
+        cols = {k: list(v) if not isinstance(v, (str, bytes)) else [v] for k, v in data.items()}
+        lengths = {len(v) for v in cols.values()}
+        if len(lengths) > 1:
+            raise DataError("the columns of the table have different lengths; give columns of equal length.")
+        return cols, list(cols), "the table", None
+    if hasattr(data, "to_numpy") and hasattr(data, "index"):  # pandas Series
+        return None, data.tolist(), "the series", None
+    if isinstance(data, np.ndarray) and data.ndim == 2:
+        return {j: data[:, j].tolist() for j in range(data.shape[1])}, list(range(data.shape[1])), "the array", None
+    if isinstance(data, (np.ndarray, list, tuple, range)):
+        values = np.asarray(data, dtype=object)
+        if values.ndim != 1:
+            raise DataError("a series must be one-dimensional (or a 2-D array of columns); reshape it.")
+        return None, values.tolist(), "the series", None
+    raise DataError(
+        f"cannot read a series from a {type(data).__name__}; give a CSV path, a list, a numpy array, "
+        "a pandas table or a dict of columns."
+    )
+
+
+def _read_csv(path: Path):
+    if not path.exists():
+        raise DataError(f"the file {path} does not exist; check the path.")
+    if not path.is_file():
+        raise DataError(f"{path} is not a regular file; give a CSV file.")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV file.") from None
+    except csv.Error as exc:
+        raise DataError(f"{path} is not a readable CSV file ({exc}); check its format.") from None
+    except PermissionError:
+        raise DataError(f"{path} cannot be read (permission denied); check its permissions.") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise DataError(f"{path} is empty; give a CSV file with a header line and values.")
+    header = [h.strip() for h in rows[0]]
+    if len(set(header)) != len(header):
+        raise DataError(f"{path} has a repeated column name in its header; make the names unique.")
+    body = rows[1:]
+    columns = {h: [r[j] if j < len(r) else "" for r in body] for j, h in enumerate(header)}
+    return columns, header
+
+
+def _cell(value) -> float:
+    """A cell as a float; blanks and NA markers are NaN; text raises ValueError."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return math.nan
+    if isinstance(value, str):
+        text = value.strip()
+        return math.nan if not text else float(text)
+    if isinstance(value, (bytes, bytearray)):
+        raise ValueError(value)
+    return float(value)
+
+
+def _numeric(table: Table, name, cells) -> np.ndarray:
+    out = np.empty(len(cells))
+    for i, cell in enumerate(cells):
+        try:
+            out[i] = _cell(cell)
+        except (TypeError, ValueError, OverflowError):
+            raise DataError(
+                f"column {name!r} has a non-numeric value {cell!r} at {table.where(i)}; "
+                "fix the value or remove the row."
+            ) from None
+    return out
+
+
+def _finite(table: Table, name, values: np.ndarray, fill: bool) -> np.ndarray:
+    """The values unchanged, or with NaN/inf interpolated when ``fill``; otherwise name the first bad row."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return values
+    if not fill:
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"column {name!r} has a missing or non-finite value at {table.where(i)}; "
+                        "fix it, or turn on {fill} to interpolate gaps.", params=["fill"])
+    good = np.flatnonzero(~bad)
+    if good.size == 0:
+        raise DataError(f"column {name!r} of {table.source} has no finite values; nothing can be interpolated.")
+    values = values.copy()
+    values[bad] = np.interp(np.flatnonzero(bad), good, values[good])  # linear inside, held flat at the ends
+    return values

@@ -1,0 +1,327 @@
+"""The one training session, the same for every task.
+
+A task (:class:`Task`: the text language model, the forecaster, a toy in the
+tests) says how to read its data, build its network, draw batches, compute a
+batch's loss and evaluate.  :class:`Session` does everything else: the
+device, the optimizer (Adam or plain SGD) and its schedule (warm-up, plateau
+decay, cosine), gradient clipping, bf16 autocast, early stopping on
+validation loss with the best weights kept, the progress bar, DDP under
+``torchrun``, and interruptions.
+
+Interruptions are part of the design.  Ctrl-C (SIGINT) finishes the current
+batch and raises :class:`TrainingInterrupted` carrying a resumable state; the
+``on_epoch`` hook receives the same state after every epoch so the caller can
+save it.  Given that state back, the session continues exactly where it
+stopped: weights, optimizer moments, learning rate, early-stopping counters,
+the data order (the generator's state at the start of the epoch, plus the
+number of batches already done) and the dropout RNG.  On CPU the result is
+bit-identical to a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+import torch
+
+from seqtext import distributed
+from seqtext.config import TrainConfig
+from seqtext.errors import ConfigError
+
+
+class Task(Protocol):
+    """What the session asks of a task (the whole protocol, with the model-directory side, is
+    :class:`seqtext.model.Task`)."""
+
+    headline: str  # the validation metric shown beside the loss ("perplexity", "mae")
+
+    def batches(self, epoch: int, generator: torch.Generator) -> Iterable:
+        """One epoch's batches, drawing any randomness from ``generator`` only (this rank's share)."""
+
+    def loss(self, runner, batch) -> torch.Tensor:
+        """The mean loss of one batch; ``runner`` is the network or its DDP wrapper."""
+
+    def evaluate(self, net) -> dict | None:
+        """Validation metrics with at least ``loss`` and ``headline``; None when there is no validation data."""
+
+    def steps_per_epoch(self) -> int | None:
+        """Batches an epoch, so a cosine schedule can move at every step (None: once an epoch)."""
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` means cuda, then mps, then cpu."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"unknown {{device}} {name!r}; use auto, cpu, cuda, cuda:N or mps.",
+                          params=["device"]) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("{device} cuda was asked for but no CUDA GPU is available; use cpu.", params=["device"])
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("{device} mps was asked for but MPS is not available; use cpu.", params=["device"])
+    return device
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch's global RNGs and return a CPU generator for data order."""
+    torch.manual_seed(seed)
+    gen = torch.Generator()
+    gen.manual_seed(seed)
+    return gen
+
+
+def make_optimizer(net: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """``config.optimizer`` over ``net``'s parameters; ``weight_decay`` is an L2 penalty in each."""
+    kind = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[config.optimizer]  # SGD: no momentum
+    return kind(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training; ``state`` resumes it, ``model`` holds the best weights so far."""
+
+    def __init__(self, state: dict):
+        super().__init__("training interrupted")
+        self.state = state
+        self.model = None
+
+
+@dataclass
+class Progress:
+    """Where a training stands: everything but the weights, optimizer and RNGs needed to continue."""
+
+    epoch: int = 1  # the epoch in progress (1-based)
+    batches_done: int = 0  # batches finished in it
+    running_loss: float = 0.0  # their summed losses
+    best_loss: float = math.inf
+    waited: int = 0  # evaluations since the best one
+    finished: bool = False
+    elapsed: float = 0.0
+    lr_factor: float = 1.0  # the product of the plateau decays so far
+    steps: int = 0  # optimizer steps taken (warm-up and the cosine schedule read it)
+    history: list = field(default_factory=list)  # one dict per evaluation
+    best_metrics: dict | None = None
+
+
+def learning_rate(cfg: TrainConfig, p: Progress, steps_per_epoch: int | None) -> float:
+    """The rate of the next optimizer step: base x plateau decays x warm-up x cosine."""
+    rate = cfg.lr * p.lr_factor
+    if cfg.warmup and p.steps < cfg.warmup:
+        rate *= (p.steps + 1) / cfg.warmup
+    if cfg.schedule == "cosine":
+        done = p.steps / (cfg.epochs * steps_per_epoch) if steps_per_epoch else (p.epoch - 1) / cfg.epochs
+        rate *= 0.5 * (1.0 + math.cos(math.pi * min(done, 1.0)))
+    return rate
+
+
+class _SigintFlag:
+    """Turn the first Ctrl-C into a flag checked between batches; a second one aborts."""
+
+    def __init__(self):
+        self.raised = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.raised:
+            raise KeyboardInterrupt
+        self.raised = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+class Session:
+    """Train ``net`` on ``task`` in place, leaving the best weights in it.
+
+    ``generator`` draws the data order; ``resume`` is a state from an
+    interruption or an ``on_epoch`` call; ``on_epoch(state)`` is called after
+    every epoch with the best weights so far in ``net``.
+    """
+
+    def __init__(self, task: Task, net: torch.nn.Module, config: TrainConfig, *, generator: torch.Generator,
+                 progress: bool = False, on_epoch: Callable[[dict], None] | None = None):
+        self.task, self.net, self.config, self.generator = task, net, config, generator
+        self.progress, self.on_epoch = progress and distributed.is_main(), on_epoch
+        self.device_type = next(net.parameters()).device.type  # for autocast
+        self.runner = distributed.wrap(net, next(net.parameters()).device)  # DDP under torchrun, else net
+        self.optimizer = make_optimizer(net, config)
+        self.steps_per_epoch = task.steps_per_epoch()
+        self.p = Progress()
+        self.best_state = None
+        self.epoch_generator = None  # the generator's state at the start of the epoch in progress
+
+    def run(self, resume: dict | None = None) -> dict:
+        """Train to the end (or to early stopping); returns the final resumable state."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.config.threads)
+        try:
+            with _SigintFlag() as sigint:
+                return self._run(resume, sigint)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _run(self, resume, sigint) -> dict:
+        mid_epoch = False
+        if resume is not None:
+            self.restore(resume)
+            mid_epoch = self.p.batches_done > 0
+        start = time.perf_counter() - self.p.elapsed
+        bar = _progress_bar(self.config.epochs, self.progress, initial=self.p.epoch - 1)
+        try:
+            while self.p.epoch <= self.config.epochs and not self.p.finished:
+                self._train_epoch(mid_epoch, sigint)
+                mid_epoch = False
+                metrics = self._end_epoch(time.perf_counter() - start)
+                if bar is not None:
+                    shown = metrics.get(f"valid_{self.task.headline}", metrics["train_loss"])
+                    bar.set_postfix({"loss": f"{metrics['train_loss']:.3f}",
+                                     f"val {self.task.headline}": f"{shown:.3f}"})
+                    bar.update(1)
+                if self.on_epoch is not None:
+                    self.p.elapsed = time.perf_counter() - start
+                    current = copy.deepcopy(self.net.state_dict())
+                    self._load_best()
+                    self.on_epoch(self.state(current))
+                    self.net.load_state_dict(current)
+        except TrainingInterrupted as exc:
+            self.p.elapsed = time.perf_counter() - start
+            exc.state = self.state(copy.deepcopy(self.net.state_dict()))
+            self._load_best()
+            self.net.eval()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        self.p.finished = True
+        self.p.elapsed = time.perf_counter() - start
+        self._load_best()
+        self.net.eval()
+        return self.state(self.net.state_dict())
+
+    # ---------------------------------------------------------------- state
+
+    def state(self, weights: dict) -> dict:
+        """Everything needed to continue; tensors and plain values only (torch.load(weights_only=True))."""
+        p = asdict(self.p)
+        return {**p, "history": json.dumps(p["history"]), "best_metrics": json.dumps(p["best_metrics"]),
+                "epoch_generator": self.epoch_generator,
+                "generator": self.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "optimizer": self.optimizer.state_dict(),
+                "net": {k: v.detach().clone() for k, v in weights.items()},
+                "best_net": self.best_state}
+
+    def restore(self, state: dict) -> None:
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        known = {name: state[name] for name in Progress.__dataclass_fields__ if name in state}
+        known.update(history=json.loads(state["history"]), best_metrics=json.loads(state["best_metrics"]))
+        # states written before schedules existed: the decays live in the optimizer's lr
+        known.setdefault("lr_factor", self.optimizer.param_groups[0]["lr"] / self.config.lr)
+        self.p = Progress(**known)
+        self.best_state, self.epoch_generator = state["best_net"], state["epoch_generator"]
+        if state["generator"] is not None:
+            self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+    # ----------------------------------------------------------------- loop
+
+    def autocast(self):
+        """bf16 autocast of the forward pass (and so of its backward) when asked for; a no-op for fp32."""
+        return torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
+
+    def _load_best(self) -> None:
+        if self.best_state is not None:
+            self.net.load_state_dict(self.best_state)
+
+    def _train_epoch(self, resuming: bool, sigint) -> None:
+        p = self.p
+        if resuming and self.epoch_generator is not None:
+            rng = torch.get_rng_state()  # the dropout RNG as it was at the interruption
+            self.generator.set_state(self.epoch_generator)
+            torch.set_rng_state(rng)
+        else:
+            p.batches_done, p.running_loss = 0, 0.0
+            self.epoch_generator = self.generator.get_state()
+        self.net.train()
+        for index, batch in enumerate(self.task.batches(p.epoch, self.generator)):
+            if index < p.batches_done:
+                continue  # already trained on before the interruption
+            rate = learning_rate(self.config, p, self.steps_per_epoch)
+            for group in self.optimizer.param_groups:
+                group["lr"] = rate
+            self.optimizer.zero_grad(set_to_none=True)
+            with self.autocast():
+                loss = self.task.loss(self.runner, batch)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.config.clip)
+            self.optimizer.step()
+            p.steps += 1
+            p.running_loss += loss.item()
+            p.batches_done += 1
+            if sigint.raised:
+                raise TrainingInterrupted({})
+
+    def _end_epoch(self, seconds: float) -> dict:
+        p, cfg = self.p, self.config
+        train_loss = p.running_loss / max(p.batches_done, 1)
+        metrics = {"epoch": p.epoch, "train_loss": train_loss}
+        self.net.eval()
+        with torch.no_grad():
+            valid = self.task.evaluate(self.net)
+        score = train_loss
+        if valid is not None:
+            metrics.update({f"valid_{k}": v for k, v in valid.items()})
+            score = metrics["valid_loss"]
+        if score < p.best_loss - 1e-6:
+            p.best_loss, p.waited = score, 0
+            self.best_state = copy.deepcopy(self.net.state_dict())
+            p.best_metrics = metrics
+        else:
+            p.waited += 1
+            if cfg.lr_decay < 1.0:  # plateau: smaller steps to settle into the minimum
+                p.lr_factor *= cfg.lr_decay
+        metrics["lr"] = learning_rate(cfg, p, self.steps_per_epoch)
+        metrics["seconds"] = round(seconds, 3)
+        p.history.append(metrics)
+        p.epoch += 1
+        p.batches_done, p.running_loss = 0, 0.0
+        if not math.isfinite(train_loss) or not math.isfinite(score):
+            raise ConfigError(
+                f"training diverged in epoch {metrics['epoch']} (the loss is not a finite number); "
+                "lower the learning rate ({lr}) or the clipping threshold ({clip}).", params=["lr", "clip"])
+        if p.waited >= cfg.patience:
+            p.finished = True
+        return metrics
+
+
+def _progress_bar(total: int, enabled: bool, initial: int = 0):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc="training", unit="epoch", leave=False, dynamic_ncols=True)

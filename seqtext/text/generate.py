@@ -1,0 +1,220 @@
+"""Reading a prompt and writing words: blank filling, continuation, the likeliest next words.
+
+A ``___`` in a prompt is filled in place: the candidates for the blank are
+ranked by the probability of the whole sentence, so the words after the
+blank count.  Without a blank, words are generated from the carried hidden
+state, one fused core step per token, greedily or sampled
+(``seqtext.text.decoding``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from seqtext.errors import DataError, whole_number
+from seqtext.text import tokenizer as tk
+from seqtext.text.decoding import check_sampling, choose, is_sampling
+
+BLANK = "___"
+FILL_CANDIDATES = 32  # words rescored with the text after a blank
+MAX_CONTEXT = 2048  # prompt tokens read before a blank (the rest is dropped from the front)
+MAX_SUFFIX = 256  # tokens after a blank used to rank the candidates
+
+
+class Completion(str):
+    """The completed text (a ``str``), with what produced it as attributes.
+
+    ``words``: the generated words; ``unknown``: prompt words outside the
+    vocabulary; ``prompt``: the prompt as typed.
+    """
+
+    prompt: str
+    words: list
+    unknown: list
+
+    def __new__(cls, text: str, prompt: str, words: list, unknown: list):
+        obj = super().__new__(cls, text)
+        obj.prompt, obj.words, obj.unknown = prompt, list(words), list(unknown)
+        return obj
+
+    def to_dict(self) -> dict:
+        return {"prompt": self.prompt, "completion": str(self), "words": self.words, "unknown": self.unknown}
+
+
+class Completer:
+    """Completion and next-word ranking with a trained network and its tokenizer.
+
+    ``stream_mode``: the model was trained on running text, so a prompt starts
+    after a ``</s>`` (as every line did in training) rather than at ``<s>``.
+    """
+
+    def __init__(self, net, tokenizer, device, stream_mode: bool):
+        self.net, self.tokenizer, self.device, self.stream_mode = net, tokenizer, device, stream_mode
+
+    def _parse_prompt(self, prompt: str) -> tuple[str, str | None]:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise DataError("the prompt is empty; give some words to complete.")
+        count = prompt.count(BLANK)
+        if count > 1:
+            raise DataError(f"the prompt has {count} blanks ({BLANK}); use at most one.")
+        if count == 1:
+            prefix, suffix = prompt.split(BLANK, 1)
+            return prefix, suffix
+        return prompt, None
+
+    def _prefix_state(self, prefix: str):
+        """Run <s> + prefix through the net: (logits of the next token (V,), hidden)."""
+        enc = self.tokenizer.encode(prefix, add_special_tokens=False)
+        # An RNN reads any length in linear time, but a prompt is cut to its last
+        # MAX_CONTEXT tokens so that memory and latency stay bounded (documented).
+        # A sentence model saw every line start with <s>; a stream model saw lines only as
+        # text after the </s> that ends the previous one, so that is how its prompts start.
+        start = tk.EOS if self.stream_mode else tk.BOS
+        ids = [self.tokenizer.token_to_id(start), *enc.ids[-MAX_CONTEXT:]]
+        x = torch.tensor([ids], device=self.device)  # (1, T)
+        logits, _, hidden = self.net(x, last_only=True)
+        return logits[0, -1], hidden
+
+    def _banned(self) -> list[int]:
+        return [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
+
+    @torch.inference_mode()
+    def complete(
+        self,
+        prompt: str,
+        words: int = 20,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        stop: bool = True,
+    ) -> Completion:
+        """Fill the prompt's ``___`` in place, or continue the prompt.
+
+        A blank at the very end is filled and the sentence closed; otherwise
+        up to ``words`` words are generated, stopping at the end of the
+        sentence (``stop=False`` goes on across sentence ends, writing a line
+        break for each end of line, until ``words`` words).  The
+        Greedy unless ``temperature``, ``top_k`` or ``top_p`` is
+        given.  The hidden state is carried, so generation is linear in length.
+        """
+        check_sampling(temperature, top_k, top_p)
+        whole_number("words", words)
+        prefix, suffix = self._parse_prompt(prompt)
+        generator = None
+        if seed is not None:
+            generator = torch.Generator().manual_seed(seed)
+        logits, hidden = self._prefix_state(prefix)
+        unknown = self.unknown_words(prompt)
+        sample = dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
+        if suffix is not None and suffix.strip():
+            word = self._fill(logits, hidden, suffix, sample)
+            text = prefix + tk.join_words([word], after=prefix) + suffix
+            return Completion(text, prompt, [word], unknown)
+        if suffix is not None:  # a trailing blank: one word, then the sentence closed if the model ends it
+            generated = self._generate(logits, hidden, 1, sample, close=True)
+        else:
+            generated = self._generate(logits, hidden, words, sample, stop=stop)
+        text = prefix + tk.join_words(generated, after=prefix)
+        if suffix is not None:
+            text += suffix  # white space typed after a trailing blank
+        return Completion(text, prompt, [w for w in generated if tk.is_wordlike(w)], unknown)
+
+    def _generate(self, logits, hidden, max_words: int, sample: dict, close: bool = False,
+                  stop: bool = True) -> list[str]:
+        """Words from the current state until a sentence end, </s> or ``max_words``.
+
+        ``close``: after the last word, keep punctuation up to the sentence end
+        (a filled trailing blank gets its full stop), but no further word.
+        ``stop=False``: sentence ends do not stop it; </s> becomes a line break.
+        """
+        banned = torch.tensor(self._banned(), device=self.device)
+        eos = self.tokenizer.token_to_id(tk.EOS)
+        greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
+        out: list[str] = []
+        pieces: list[str] = []  # BPE tokens of the word being built
+        n_words = 0
+
+        def pick(logits):
+            return choose(logits.index_fill(0, banned, -math.inf), **sample)  # the caller's logits stay as they were
+
+        tid = pick(logits)
+        for _ in range(max_words * 8):  # hard bound on tokens for subword models
+            if tid == eos and stop:
+                break
+            token = "\n" if tid == eos else self.tokenizer.id_to_token(tid)
+            pieces.append(tk.token_text(token))
+            if tid == eos or tk.token_ends_word(self.tokenizer, token):
+                word = "".join(pieces)
+                pieces = []
+                if close and n_words >= max_words and tk.is_wordlike(word):
+                    break  # the blank's word is placed; only closing punctuation may follow
+                out.append(word)
+                if tk.is_wordlike(word):
+                    n_words += 1
+                if (stop and word in tk.SENTENCE_END) or (n_words >= max_words and not close):
+                    break
+            # O(1) per token: the hidden state is carried, the prefix is never read again
+            x = torch.tensor([tid], device=self.device)
+            if greedy:  # exact argmax, and with an adaptive softmax usually from its head alone
+                best, hidden = self.net.greedy_step(x, hidden, banned)
+                tid = int(best[0])
+            else:
+                step, hidden = self.net.step(x, hidden)
+                tid = pick(step[0])
+        if pieces:
+            out.append("".join(pieces))
+        return out
+
+    def _candidates(self, logits, hidden, suffix: str, k: int) -> tuple[list[int], torch.Tensor]:
+        """Top word candidates for a blank and their probabilities given the text after it."""
+        banned = self._banned() + [self.tokenizer.token_to_id(tk.EOS)]
+        logits = logits.clone()
+        logits[banned] = -math.inf
+        logp = torch.log_softmax(logits, dim=-1)  # (V,)
+        k = min(k, int(torch.isfinite(logp).sum()))
+        top = torch.topk(logp, k)
+        cand, scores = top.indices, top.values.clone()  # (K,)
+        if suffix is not None and suffix.strip():
+            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX]
+            tail.append(self.tokenizer.token_to_id(tk.EOS))
+            n = cand.numel()
+            tail = torch.tensor(tail, device=self.device)  # (S,)
+            x = torch.cat([cand[:, None], tail[:-1].expand(n, -1)], dim=1)  # (K, S): candidate, then the suffix
+            y = tail.expand(n, -1)  # (K, S): the suffix, then </s>
+            h = hidden.expand(-1, n, -1).contiguous() if not isinstance(hidden, tuple) else tuple(
+                t.expand(-1, n, -1).contiguous() for t in hidden)
+            out, _, _ = self.net(x, hidden=h)  # (K, S, V)
+            tail_logp = torch.log_softmax(out, dim=-1).gather(2, y[:, :, None]).squeeze(2).sum(1)  # (K,)
+            scores = scores + tail_logp
+        probs = torch.softmax(scores, dim=0) if suffix is not None and suffix.strip() else scores.exp()
+        return cand.tolist(), probs
+
+    def _fill(self, logits, hidden, suffix: str, sample: dict) -> str:
+        if tk.is_bpe(self.tokenizer):
+            # the first whole word the model spells out (punctuation before it is not a fill)
+            words = [w for w in self._generate(logits, hidden, 1, sample) if tk.is_wordlike(w)]
+            return words[0] if words else tk.token_text(self.tokenizer.id_to_token(int(torch.argmax(logits))))
+        cand, probs = self._candidates(logits, hidden, suffix, FILL_CANDIDATES)
+        if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
+            pick = choose(probs.log(), **sample)
+        else:
+            pick = int(torch.argmax(probs))
+        return self.tokenizer.id_to_token(cand[pick])
+
+    @torch.inference_mode()
+    def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
+        whole_number("k", k)
+        prefix, suffix = self._parse_prompt(prompt)
+        logits, hidden = self._prefix_state(prefix)
+        pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
+        cand, probs = self._candidates(logits, hidden, suffix, pool)
+        ranked = sorted(zip(cand, probs.tolist()), key=lambda p: -p[1])[:k]
+        return [(tk.token_text(self.tokenizer.id_to_token(i)), float(p)) for i, p in ranked]
+
+    def unknown_words(self, prompt: str) -> list[str]:
+        """Words of the prompt outside the vocabulary, in order, once each."""
+        return tk.unknown_words(self.tokenizer, prompt.replace(BLANK, " "))

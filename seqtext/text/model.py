@@ -1,0 +1,105 @@
+"""TextModel: the user API of a next-word language model.
+
+    sentence -> tokenizer.json -> ids -> Embedding -> RecurrentCore -> Linear -> softmax
+
+``TextModel`` trains a tokenizer and a ``TextNet`` on a corpus through the
+shared session (``seqtext.model.Model``), completes prompts (a ``___`` blank
+is filled in place, otherwise the text is continued), lists the likeliest next
+words, evaluates, and saves/loads a model directory.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from seqtext import modeldir
+from seqtext.model import Model
+from seqtext.text import stream
+from seqtext.text.corpus import corpus_files, load_lines
+from seqtext.text.generate import Completer, Completion
+from seqtext.text.scoring import encode_lines, score_sentences, score_stream
+from seqtext.text.task import LanguageModelTask
+
+
+class TextModel(Model):
+    """A next-word model over a sentence corpus or running text.
+
+    Options are keywords, as the flags of ``seqtext train`` (``hidden``,
+    ``embed``, ``cell``, ``epochs``, ...; every one with its default in
+    ``seqtext.config.TextSettings``); ``progress`` shows a progress bar.
+
+    >>> model = TextModel().fit("corpora/pronouns.txt")                 # doctest: +SKIP
+    >>> model.complete("Mary rides the bicycle, the bicycle is ___")    # doctest: +SKIP
+    'Mary rides the bicycle, the bicycle is hers.'
+    """
+
+    task_class = LanguageModelTask
+
+    @property
+    def tokenizer(self):
+        """The trained ``tokenizers.Tokenizer`` (None before fit)."""
+        return self.task.tokenizer
+
+    def fit(self, corpus, valid=None, *, checkpoint_dir=None, callback=None) -> "TextModel":
+        """Train on a corpus (path, list of paths, or list of sentences); returns self.
+
+        Sentence mode pads each line into its own row; stream mode (running
+        text, see ``seqtext.text.stream``) reads the corpus as B parallel
+        streams in BPTT windows with the hidden state carried across them.
+        ``mode="auto"`` picks by the corpus.  With ``checkpoint_dir``, the
+        model directory is written there after every epoch and on Ctrl-C
+        (:class:`~seqtext.session.TrainingInterrupted`), resumable with
+        :meth:`resume`.  ``callback(model, metrics)`` runs after every epoch.
+        """
+        return self._fit({"corpus": corpus, "valid": valid}, checkpoint_dir, callback)
+
+    @classmethod
+    def resume(cls, path, corpus=None, valid=None, **options) -> "TextModel":
+        """Continue the training saved in ``path``; the corpus is read again from its recorded paths
+        unless given (``epochs``, ``patience``, ``progress``, ``checkpoint_dir`` as in :meth:`Model.resume`)."""
+        data = None if corpus is None else {"corpus": corpus, "valid": valid}
+        return super().resume(path, data, **options)
+
+    def evaluate(self, corpus) -> dict:
+        """Perplexity, next-word accuracy and last-word accuracy on a corpus."""
+        self._require_trained()
+        text = self.settings.text
+        if text.mode == "stream":
+            ids = stream.encode_corpus(corpus_files(corpus), self.tokenizer).ids
+            return score_stream(self.net, ids, text.bptt, self.device)
+        lines = load_lines(corpus)
+        seqs, last = encode_lines(self.tokenizer, lines)
+        metrics = score_sentences(self.net, seqs, last, self.device)
+        metrics.update(sentences=len(lines), tokens=sum(len(s) - 1 for s in seqs))
+        return metrics
+
+    # ---------------------------------------------------------------- inference
+
+    def _completer(self) -> Completer:
+        self._require_trained()
+        return Completer(self.net, self.tokenizer, self.device, self.settings.text.mode == "stream")
+
+    @torch.inference_mode()
+    def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
+                 top_p: float | None = None, seed: int | None = None, stop: bool = True) -> Completion:
+        """Fill the prompt's ``___`` in place, or continue the prompt.
+
+        A blank at the very end is filled and the sentence closed; otherwise
+        up to ``words`` words are generated, stopping at the end of the
+        sentence (``stop=False`` goes on across sentence ends, writing a line
+        break for each end of line).  Greedy unless ``temperature``,
+        ``top_k`` or ``top_p`` is given.
+        """
+        return self._completer().complete(prompt, words, temperature, top_k, top_p, seed, stop)
+
+    @torch.inference_mode()
+    def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
+        return self._completer().next_words(prompt, k)
+
+    def unknown_words(self, prompt: str) -> list[str]:
+        """Words of the prompt outside the vocabulary, in order, once each."""
+        return self._completer().unknown_words(prompt)
+
+
+modeldir.register("text", TextModel, LanguageModelTask.files)

@@ -1,0 +1,210 @@
+"""The language-model task: what the shared session needs to train a TextNet.
+
+Two ways to read a corpus (``mode``):
+
+- sentence: each line framed as ``<s> ... </s>`` and padded into its own row;
+- stream: running text, tokenised once into a memory-mapped id cache and read
+  as ``batch_size`` parallel streams in BPTT windows, the hidden state carried
+  from one window to the next (``seqtext.text.stream``).
+
+``auto`` picks by the corpus (``stream.detect_mode``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import torch
+
+from seqtext import distributed
+from seqtext.config import TextSettings
+from seqtext.core import detach_hidden
+from seqtext.errors import CheckpointError, ConfigError
+from seqtext.model import Task
+from seqtext.text import stream
+from seqtext.text import tokenizer as tk
+from seqtext.text.corpus import corpus_files, is_path_list, load_lines, sentence_batches, split_lines
+from seqtext.text.net import TextNet
+from seqtext.text.scoring import encode_lines, score_sentences, score_stream
+
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def _paths(source) -> list[str] | None:
+    """Absolute paths of a corpus given as files (the rule of ``load_lines``), or None for sentences."""
+    if isinstance(source, (str, os.PathLike)):
+        return [str(Path(source).resolve())]
+    if is_path_list(source):
+        return [str(Path(item).resolve()) for item in source]
+    return None
+
+
+class SentencePlan:
+    """Sentence mode: shuffled padded batches of whole lines."""
+
+    def __init__(self, task: "LanguageModelTask", train_lines: list[str], valid_lines: list[str]):
+        self.task = task
+        self.train_seqs, _ = encode_lines(task.tokenizer, train_lines)
+        self.valid_seqs, self.valid_last = encode_lines(task.tokenizer, valid_lines)
+        self.sizes = {"train_sentences": len(self.train_seqs), "valid_sentences": len(self.valid_seqs)}
+        self.steps = math.ceil(len(self.train_seqs) / task.settings.train.batch_size)
+
+    def batches(self, epoch, generator):
+        pad, world = self.task.pad_id, distributed.world_size()
+        # every rank draws the same global batches and keeps its share of the rows
+        for x, y in sentence_batches(self.train_seqs, self.task.settings.train.batch_size, pad, shuffle=True,
+                                     generator=generator):
+            if x.shape[0] >= world:  # a last batch too small to share is dropped
+                yield distributed.shard_rows(x), distributed.shard_rows(y)
+
+    def loss(self, runner, batch):
+        x, y = (t.to(self.task.device) for t in batch)  # (B, T)
+        return runner(x, y)[1]
+
+    def evaluate(self, net):
+        if not self.valid_seqs:
+            return None
+        return score_sentences(net, self.valid_seqs, self.valid_last, self.task.device)
+
+
+class StreamPlan:
+    """Stream mode: B parallel streams in BPTT windows, the hidden state carried across windows."""
+
+    def __init__(self, task: "LanguageModelTask", train_ids, valid_ids):
+        self.task = task
+        batch, self.bptt = task.settings.train.batch_size, task.settings.text.bptt
+        self.streams = distributed.shard_rows(stream.batchify(train_ids, batch))  # (B / world, N)
+        self.valid_ids = valid_ids
+        self.hidden = None
+        self.sizes = {"train_tokens": len(train_ids), "valid_tokens": len(valid_ids)}
+        self.steps = math.ceil((self.streams.shape[1] - 1) / self.bptt)
+
+    def batches(self, epoch, generator):
+        self.hidden = None  # each epoch reads the streams from their start
+        return stream.bptt_windows(self.streams, self.bptt)
+
+    def loss(self, runner, batch):
+        x, y = (t.to(self.task.device) for t in batch)  # (B, T)
+        _, loss, self.hidden = runner(x, y, hidden=detach_hidden(self.hidden))
+        return loss
+
+    def evaluate(self, net):
+        if len(self.valid_ids) <= 1:
+            return None
+        return score_stream(net, self.valid_ids, self.bptt, self.task.device)
+
+
+class LanguageModelTask(Task):
+    """Next-word prediction over a corpus: a tokenizer trained on it, a TextNet, cross-entropy."""
+
+    settings_class = TextSettings
+    kind = "text"
+    headline = "perplexity"
+    files = (TOKENIZER_FILE,)
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.tokenizer = None
+        self.sources: dict = {}  # corpus paths, recorded so a resume can read them again
+        self.plan: SentencePlan | StreamPlan | None = None
+
+    @property
+    def pad_id(self) -> int:
+        return self.tokenizer.token_to_id(tk.PAD)
+
+    # ------------------------------------------------------------------ data
+
+    def prepare(self, data: dict, fresh: bool) -> None:
+        """Read the corpus in this model's mode (resolving ``auto``), training the tokenizer when fresh."""
+        text, train = self.settings.text, self.settings.train
+        corpus, valid = data["corpus"], data.get("valid")
+        self.sources = {"corpus": _paths(corpus), "valid": _paths(valid) if valid is not None else None}
+        if text.mode == "auto":
+            text.mode = "stream" if self.sources["corpus"] and stream.detect_mode(corpus) == "stream" \
+                else "sentence"
+        if text.mode == "sentence":
+            lines = load_lines(corpus)
+            if valid is not None:
+                train_lines, valid_lines = lines, load_lines(valid)
+            else:
+                train_lines, valid_lines = split_lines(lines, train.valid_fraction, train.seed)
+            if fresh:
+                self.tokenizer = tk.train_tokenizer(train_lines, text.tokenizer, text.vocab_size, text.min_frequency,
+                                                    text.split_punctuation)
+            self.plan = SentencePlan(self, train_lines, valid_lines)
+            return
+        if self.sources["corpus"] is None:
+            raise ConfigError("stream {mode} reads files; give the corpus as a path, or use mode='sentence'.",
+                              params=["mode"])
+        files = corpus_files(corpus)
+        if fresh:
+            self.tokenizer = tk.train_tokenizer(stream.iter_lines(files), text.tokenizer, text.vocab_size,
+                                                text.min_frequency, text.split_punctuation)
+        ids = stream.encode_corpus(files, self.tokenizer).ids  # (N,) memory-mapped
+        if valid is not None:
+            self.plan = StreamPlan(self, ids, stream.encode_corpus(corpus_files(valid), self.tokenizer).ids)
+        else:
+            cut = len(ids) - int(len(ids) * train.valid_fraction)  # the tail: no window crosses the split
+            self.plan = StreamPlan(self, ids[:cut], ids[cut:])
+
+    def recorded_data(self, path) -> dict:
+        if not self.sources.get("corpus"):
+            raise ConfigError(f"{path} was trained on sentences given in Python; pass the corpus to resume().")
+        return {"corpus": [Path(p) for p in self.sources["corpus"]],
+                "valid": [Path(p) for p in self.sources["valid"]] if self.sources.get("valid") else None}
+
+    # --------------------------------------------------------------- training
+
+    def build(self) -> TextNet:
+        vocab = self.tokenizer.get_vocab_size()
+        text, core = self.settings.text, self.settings.core
+        if text.softmax == "adaptive":
+            if not text.cutoffs:  # word ids are ordered by frequency: the head takes the commonest 20 %
+                text.cutoffs = sorted({max(1, round(vocab * 0.2)), max(2, round(vocab * 0.6))})
+            if text.cutoffs[-1] >= vocab - 1:
+                raise ConfigError(f"adaptive softmax {{cutoffs}} {text.cutoffs} must lie below the vocabulary size "
+                                  f"minus one ({vocab - 1}); give smaller ones.", params=["cutoffs"])
+            if core.hidden // 4 ** len(text.cutoffs) < 1:  # each tail cluster is 4x narrower than the one before
+                raise ConfigError(f"an adaptive softmax with {len(text.cutoffs)} tail clusters needs a {{hidden}} "
+                                  f"size of at least {4 ** len(text.cutoffs)}; give fewer {{cutoffs}} or a larger "
+                                  "{hidden}.", params=["hidden", "cutoffs"])
+        return TextNet(vocab, text, core, pad_id=self.pad_id)
+
+    def batches(self, epoch: int, generator: torch.Generator):
+        return self.plan.batches(epoch, generator)
+
+    def loss(self, runner, batch) -> torch.Tensor:
+        return self.plan.loss(runner, batch)
+
+    def evaluate(self, net) -> dict | None:
+        return self.plan.evaluate(net)
+
+    def steps_per_epoch(self) -> int:
+        return self.plan.steps
+
+    def sizes(self) -> dict:
+        return self.plan.sizes if self.plan is not None else {}
+
+    # ---------------------------------------------------------- model directory
+
+    def record(self) -> dict:
+        return {"vocab_size": self.tokenizer.get_vocab_size(), "data": self.sources}
+
+    def write_files(self, directory: Path) -> None:
+        tk.save_tokenizer(self.tokenizer, directory / TOKENIZER_FILE)
+
+    def read_files(self, directory: Path, config: dict) -> None:
+        self.tokenizer = tk.load_tokenizer(directory / TOKENIZER_FILE)
+        if config.get("vocab_size") != self.tokenizer.get_vocab_size():
+            raise CheckpointError(
+                f"{directory / TOKENIZER_FILE} does not match config.json (vocabulary size); retrain the model."
+            )
+        self.sources = config.get("data") or {}
+
+    def weights(self, net: TextNet) -> dict:
+        return net.weights()
+
+    def load_weights(self, net: TextNet, state: dict, where: Path) -> None:
+        net.load_weights(state, where)
