@@ -44,14 +44,14 @@ def main(argv=None) -> None:
         from seqtext.text.stream import iter_lines
 
         model = seqtext.TextModel(**SIZES, softmax=args.softmax)
-        text = model.text_config
-        model.tokenizer = tk.train_tokenizer(iter_lines([Path(args.data) / "ptb.train.txt"]), text.tokenizer,
-                                             text.vocab_size, text.min_frequency, text.split_punctuation)
+        text = model.settings.text
+        model.task.tokenizer = tk.train_tokenizer(iter_lines([Path(args.data) / "ptb.train.txt"]), text.tokenizer,
+                                                  text.vocab_size, text.min_frequency, text.split_punctuation)
         torch.manual_seed(0)
-        model.net = model._build_net().eval()
-    core, vocab = model.core_config, model.tokenizer.get_vocab_size()
-    print(f"model: {core.cell} {core.num_layers} x {core.hidden_size}, embedding {model.text_config.embed_size}, "
-          f"vocabulary {vocab}, {model.text_config.softmax} softmax; {args.threads} thread(s)")
+        model.net = model.task.build().eval()
+    core, vocab = model.settings.core, model.tokenizer.get_vocab_size()
+    print(f"model: {core.cell} {core.layers} x {core.hidden}, embedding {model.settings.text.embed}, "
+          f"vocabulary {vocab}, {model.settings.text.softmax} softmax; {args.threads} thread(s)")
 
     prompt = "the company said"
     for name, sample in (("greedy", {}), ("sampled (temperature 1, top-k 40)", {"temperature": 1.0, "top_k": 40})):

@@ -56,7 +56,7 @@ def measure(ids, vocab: int, windows: int, **o) -> float:
     torch.set_num_threads(o["threads"])
     torch.manual_seed(0)
     device = torch.device(o["device"])
-    text = TextConfig(embed=o["embed"], softmax=o["softmax"],
+    text = TextConfig(embed=o["embed"], softmax=o["softmax"], embed_dropout=0.0, output_dropout=0.0,
                       cutoffs=[round(vocab * 0.2), round(vocab * 0.6)] if o["softmax"] == "adaptive" else [])
     core = CoreConfig(hidden=o["hidden"], layers=o["layers"], cell=o["cell"])
     net = TextNet(vocab, text, core).to(device).train()

@@ -32,14 +32,14 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from seqtext import TextModel
-    from seqtext.config import TEXT_DEFAULTS, read_options_file
+    from seqtext.config import TextSettings, read_options_file
 
     data = Path(args.data)
     files = {split: data / f"ptb.{split}.txt" for split in ("train", "valid", "test")}
     for split, path in files.items():
         if not path.is_file():
             sys.exit(f"{path} is missing: --data must hold ptb.train.txt, ptb.valid.txt and ptb.test.txt")
-    options = {k: v for k, v in read_options_file(args.config).items() if k in TEXT_DEFAULTS}
+    options = {k: v for k, v in read_options_file(args.config).items() if k in TextSettings.names()}
     for key in ("epochs", "threads", "device"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)

@@ -1,11 +1,11 @@
-"""Benchmark the series adapter: the toy sequence, airline passengers, energy and the CLI's training time.
+"""Benchmark the series package: the toy sequence, airline passengers, energy and the CLI's training time.
 
     python scripts/bench_series.py                       # everything, 5 seeds (about 3 minutes on 2 cores)
     python scripts/bench_series.py airline --window 36 --horizon 12 --hidden 32 --seeds 0,1,2
     python scripts/bench_series.py energy --window 24 --horizon 24 --log
 
 Options given on the command line replace the compared settings; the rest
-stay at seqtext.config.SERIES_DEFAULTS.
+stay at the defaults of seqtext.config.SeriesSettings.
 
 Airline: fitted on 1949-1958, the last 24 months held out; one 24-step
 forecast from the end of 1958, and one-step-ahead forecasts over the same
@@ -38,7 +38,7 @@ AIRLINE = ROOT / "corpora" / "series" / "airline.csv"
 ENERGY = ROOT / "corpora" / "series" / "energy.csv"
 HOLDOUT = 24
 
-# Settings compared on airline (everything else at the defaults in seqtext.config.SERIES_DEFAULTS).
+# Settings compared on airline (everything else at the defaults of seqtext.config.SeriesSettings).
 # RECOMMENDED is what the README (Series forecasting) suggests for a monthly series with a
 # growing swing: the lowest one-step and 24-step errors found with the default skip path.
 # DIRECT is the best direct multi-horizon setting (12 months at once).
@@ -69,23 +69,18 @@ def toy(seeds) -> None:
 def case(path: Path, target: str, features: list, seeds, options: dict, label: str) -> dict:
     """Fit on all but the last 24 rows of a CSV, then score a 24-step and a one-step forecast of them."""
     from seqtext import Forecaster
-    from seqtext.series import read_table
 
-    table = read_table(path, target, features, "month")
-    n = table.n
-    train = {target: table.target[:-HOLDOUT], **{c: table.features[:-HOLDOUT, j] for j, c in enumerate(features)}}
-    full = {target: table.target, **{c: table.features[:, j] for j, c in enumerate(features)}}
     roll, one, secs, epochs = [], [], [], []
     for seed in seeds:
         f = Forecaster(seed=seed, device="cpu", **options)
         t0 = time.perf_counter()
-        f.fit(train, target=target, features=features)
+        f.fit(path, target=target, features=features, date="month", holdout=HOLDOUT)
         secs.append(time.perf_counter() - t0)
         epochs.append(f.summary["epochs_run"])
-        roll.append(f.evaluate(full, HOLDOUT)["mape"])
-        one.append(f.evaluate(full, HOLDOUT, one_step=True)["mape"])
+        roll.append(f.evaluate(path, HOLDOUT)["mape"])
+        one.append(f.evaluate(path, HOLDOUT, one_step=True)["mape"])
     print(f"  {label:58s} 24-step MAPE {_stats(roll)} %   one-step MAPE {_stats(one)} %   "
-          f"fit {np.mean(secs):4.1f} s ({np.mean(epochs):.0f} epochs; {n - HOLDOUT} values)", flush=True)
+          f"fit {np.mean(secs):4.1f} s ({np.mean(epochs):.0f} epochs; {f.summary['values']} values)", flush=True)
     return {"rollout": roll, "one_step": one, "seconds": secs}
 
 

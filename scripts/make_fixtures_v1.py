@@ -1,8 +1,18 @@
-"""Write one small text model and one small series model with the current release, and record outputs."""
-import json, sys
+"""How tests/fixtures/{text-v1,series-v1,expected.json} were made: format-1 model directories and their answers.
+
+Run with the release that wrote format 1 (commit 8eefa21), from the repository root:
+
+    git worktree add /tmp/seqtext-v1 8eefa21 && cd /tmp/seqtext-v1 && \
+        PYTHONPATH=. python /path/to/scripts/make_fixtures_v1.py /path/to/tests/fixtures
+
+tests/test_compat.py and tests/test_series_compat.py check that today's code opens those
+directories and answers exactly as recorded.
+"""
+import json
+import sys
 from pathlib import Path
-import numpy as np
-from seqtext import TextModel, Forecaster
+
+from seqtext import Forecaster, TextModel
 
 out = Path(sys.argv[1])
 lines = [l for l in Path("corpora/pronouns.txt").read_text().splitlines()[:300]]

@@ -147,6 +147,8 @@ class Model:
                 self.save(checkpoint_dir)  # a resumable model, whatever the epoch
             raise
         self._record(state)
+        if checkpoint_dir is not None and distributed.is_main():
+            self.save(checkpoint_dir)  # the finished training (resumable with more epochs)
         return self
 
     def _record(self, state: dict) -> None:

@@ -288,7 +288,9 @@ class Session:
 
     def _end_epoch(self, seconds: float) -> dict:
         p, cfg = self.p, self.config
-        train_loss = p.running_loss / max(p.batches_done, 1)
+        # every rank's share of the epoch: ranks must agree on the score that picks the best weights and stops
+        running, batches = distributed.sum_across([p.running_loss, float(p.batches_done)])
+        train_loss = running / max(batches, 1)
         metrics = {"epoch": p.epoch, "train_loss": train_loss}
         self.net.eval()
         with torch.no_grad():

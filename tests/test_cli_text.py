@@ -196,7 +196,7 @@ def test_complete_with_newer_format_and_mismatched_weights(tiny_model_dir, tmp_p
 
     wrong = _broken_copy(tiny_model_dir, tmp_path, "wrong")
     cfg = json.loads((wrong / "config.json").read_text())
-    cfg["core"]["hidden_size"] = 7
+    cfg["core"]["hidden"] = 7
     (wrong / "config.json").write_text(json.dumps(cfg))
     assert_clean_failure(run(["complete", "--model", str(wrong), "Mary"]), "does not match config.json")
 
@@ -221,18 +221,18 @@ def test_config_file_sets_options_and_flags_override(tmp_path, corpus):
     r = run(["train", "--config", str(cfg), "--embed", "5"])
     assert r.exit_code == 0, r.output
     model = load(tmp_path / "m")
-    assert model.settings.core.hidden_size == 12 and model.settings.core.nonlinearity == "relu"
-    assert model.settings.text.embed_size == 5  # the flag wins over the file
+    assert model.settings.core.hidden == 12 and model.settings.core.nonlinearity == "relu"
+    assert model.settings.text.embed == 5  # the flag wins over the file
     assert model.settings.train.batch_size == 4
     as_json = tmp_path / "run.json"
     as_json.write_text(json.dumps({"corpus": [str(corpus)], "out": str(tmp_path / "j"), "hidden": 7, "epochs": 1,
                                    "quiet": True, "device": "cpu"}))
     assert run(["train", "--config", str(as_json)]).exit_code == 0
-    assert load(tmp_path / "j").settings.core.hidden_size == 7
+    assert load(tmp_path / "j").settings.core.hidden == 7
 
 
 @pytest.mark.parametrize("content, fragment", [("hiden = 3", "unknown option 'hiden'"), ("x = [", "not valid toml"),
-                                               ("hidden = 0", "0 is not in the range")])
+                                               ("hidden = 0", "hidden must be a whole number of at least 1, got 0")])
 def test_bad_config_files(tmp_path, corpus, content, fragment):
     cfg = tmp_path / "bad.toml"
     cfg.write_text(content)
@@ -245,13 +245,13 @@ def test_bad_config_files(tmp_path, corpus, content, fragment):
 def test_shipped_ptb_configs_are_valid():
     from pathlib import Path
 
-    from seqtext.config import TEXT_DEFAULTS, read_options_file
+    from seqtext.config import TextSettings, read_options_file
 
     root = Path(__file__).resolve().parents[1] / "configs"
     for path in sorted(root.glob("*.toml")):
         options = read_options_file(path)
-        assert set(options) - set(TEXT_DEFAULTS) <= {"corpus", "valid", "out"}, path
-        kwargs = {k: v for k, v in options.items() if k in TEXT_DEFAULTS}
+        assert set(options) - set(TextSettings.names()) <= {"corpus", "valid", "out"}, path
+        kwargs = {k: v for k, v in options.items() if k in TextSettings.names()}
         from seqtext import TextModel
 
         TextModel(**kwargs)  # validates every value
@@ -375,12 +375,11 @@ def test_shipped_configs_train_as_written(tmp_path, name):
              "--embed", "8", "--hidden", "8", "--batch-size", "4", "--quiet", "--device", "cpu"])
     assert r.exit_code == 0, r.output
     model = load(out)
-    sections = {**model.settings.core.to_dict(), **model.settings.text.to_dict(), **model.settings.train.to_dict()}
-    renamed = {"layers": "num_layers"}
+    settings = model.settings.flat()
     for key, value in options.items():
         if key in ("corpus", "valid", "out", "embed", "hidden", "epochs", "batch_size"):
             continue
-        assert sections[renamed.get(key, key)] == value, key
+        assert settings[key] == value, key
 
 
 def test_a_reader_that_stops_early_gets_no_error(tiny_model_dir, tmp_path):

@@ -82,34 +82,28 @@ def test_ctrl_c_saves_and_resume_is_bit_identical(tmp_path, corpus):
 @pytest.mark.parametrize("schedule", [{}, dict(schedule="cosine", warmup=30)])
 def test_resume_in_process_mid_epoch_matches(tmp_path, corpus, monkeypatch, schedule):
     """Interrupt at an exact batch (via the SIGINT flag) and resume through the API."""
-    import seqtext.train as train_mod
+    from seqtext.session import TrainingInterrupted
+    from seqtext.text.task import LanguageModelTask
 
     options = dict(embed=16, hidden=32, batch_size=8, epochs=2, device="cpu", seed=5, **schedule)
     reference = TextModel(**options).fit(corpus)
 
-    original = train_mod._Loop._train_epoch
+    original = LanguageModelTask.loss
     calls = {"n": 0}
 
-    def interrupting_step_loss(loop_step):
-        def step(net, batch):
-            calls["n"] += 1
-            if calls["n"] == 40:
-                os.kill(os.getpid(), signal.SIGINT)  # handled as a flag; the batch still completes
-            return loop_step(net, batch)
-        return step
+    def interrupting_loss(self, runner, batch):
+        calls["n"] += 1
+        if calls["n"] == 40:
+            os.kill(os.getpid(), signal.SIGINT)  # handled as a flag; the batch still completes
+        return original(self, runner, batch)
 
-    def patched(self, resuming):
-        if not hasattr(self, "_wrapped"):
-            self.step_loss, self._wrapped = interrupting_step_loss(self.step_loss), True
-        return original(self, resuming)
-
-    monkeypatch.setattr(train_mod._Loop, "_train_epoch", patched)
+    monkeypatch.setattr(LanguageModelTask, "loss", interrupting_loss)
     model = TextModel(**options)
-    with pytest.raises(train_mod.TrainingInterrupted):
+    with pytest.raises(TrainingInterrupted):
         model.fit(corpus)
     assert (model.trainer_state["epoch"], model.trainer_state["batches_done"]) == (1, 40)
     model.save(tmp_path / "m")
-    monkeypatch.setattr(train_mod._Loop, "_train_epoch", original)
+    monkeypatch.setattr(LanguageModelTask, "loss", original)
     resumed = TextModel.resume(tmp_path / "m")
     for key, value in reference.net.state_dict().items():
         assert torch.equal(value, resumed.net.state_dict()[key]), key

@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from seqtext import scratch
+
+from seqtext import scratch_examples as examples
 from seqtext.errors import ConfigError, DataError
 
 FORWARD_TOL = 1e-10
@@ -223,7 +225,7 @@ def test_sgd_step_subtracts_lr_times_gradient_and_keeps_the_old_params():
 
 
 def test_train_lowers_the_loss():
-    x, y = scratch.make_windows(np.sin(np.linspace(0, 6, 40)), 4)
+    x, y = examples.make_windows(np.sin(np.linspace(0, 6, 40)), 4)
     params = scratch.init(1, 3, 4, seed=0)
     _, losses = scratch.train(params, x, y, lr=0.1, epochs=200)
     assert len(losses) == 200
@@ -231,32 +233,32 @@ def test_train_lowers_the_loss():
 
 
 def test_make_windows_and_parse_sequence():
-    x, y = scratch.make_windows(scratch.parse_sequence("10, 20,30 40 50"), 3)
+    x, y = examples.make_windows(examples.parse_sequence("10, 20,30 40 50"), 3)
     assert x.shape == (2, 3, 1) and y.shape == (2, 1)
     np.testing.assert_array_equal(x[:, :, 0], [[10, 20, 30], [20, 30, 40]])
     np.testing.assert_array_equal(y[:, 0], [40, 50])
 
 
 def test_normaliser_round_trips():
-    scaler = scratch.Normaliser.fit([10, 20, 30, 40])
+    scaler = examples.Normaliser.fit([10, 20, 30, 40])
     z = scaler.transform([10, 20, 30, 40])
     assert abs(z.mean()) < 1e-12 and abs(z.std() - 1) < 1e-12
     np.testing.assert_allclose(scaler.inverse(z), [10, 20, 30, 40])
-    assert scratch.Normaliser.fit([5, 5, 5]).std == 1.0
+    assert examples.Normaliser.fit([5, 5, 5]).std == 1.0
 
 
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda: scratch.make_windows([], 3), DataError, "empty"),
-        (lambda: scratch.make_windows([1, "a", 3], 1), DataError, "numbers only"),
-        (lambda: scratch.make_windows([1, float("nan"), 3], 1), DataError, "finite"),
-        (lambda: scratch.make_windows([1, 2, 3], 3), DataError, "at least 4 values"),
-        (lambda: scratch.make_windows([1, 2, 3], 5), DataError, "smaller window"),
-        (lambda: scratch.make_windows([1, 2, 3], 0), ConfigError, "window"),
-        (lambda: scratch.make_windows("1,2,3", 1), DataError, "not a string"),
-        (lambda: scratch.parse_sequence("10, 20, thirty"), DataError, "'thirty'"),
-        (lambda: scratch.parse_sequence("  "), DataError, "empty"),
+        (lambda: examples.make_windows([], 3), DataError, "empty"),
+        (lambda: examples.make_windows([1, "a", 3], 1), DataError, "numbers only"),
+        (lambda: examples.make_windows([1, float("nan"), 3], 1), DataError, "finite"),
+        (lambda: examples.make_windows([1, 2, 3], 3), DataError, "at least 4 values"),
+        (lambda: examples.make_windows([1, 2, 3], 5), DataError, "smaller window"),
+        (lambda: examples.make_windows([1, 2, 3], 0), ConfigError, "window"),
+        (lambda: examples.make_windows("1,2,3", 1), DataError, "not a string"),
+        (lambda: examples.parse_sequence("10, 20, thirty"), DataError, "'thirty'"),
+        (lambda: examples.parse_sequence("  "), DataError, "empty"),
         (lambda: scratch.init(1, 0, 3), ConfigError, "hidden size"),
         (lambda: scratch.init(1, 2, 3, nonlinearity="sigmoid"), ConfigError, "nonlinearity"),
         (lambda: scratch.forward(scratch.init(1, 2, 3), np.zeros((2, 4, 1))), DataError, "shape"),
@@ -278,7 +280,7 @@ def test_bad_input_is_one_clear_sentence(call, error, words):
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_worked_example_predicts_100_within_3_percent(seed):
-    result = scratch.worked_example(seed=seed)
+    result = examples.worked_example(seed=seed)
     assert result["query"] == [70.0, 80.0, 90.0]
     # the query window is held out, so 100 is predicted, not memorised
     assert result["train_windows"] == 16
@@ -288,8 +290,8 @@ def test_worked_example_predicts_100_within_3_percent(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_gradient_norms_shrink_with_distance(seed):
-    tanh = scratch.gradient_norms(30, 8, "tanh", seed)
-    relu = scratch.gradient_norms(30, 8, "relu", seed)
+    tanh = examples.gradient_norms(30, 8, "tanh", seed)
+    relu = examples.gradient_norms(30, 8, "relu", seed)
     assert len(tanh) == len(relu) == 30
     assert tanh[0] == relu[0] == 1.0
     assert tanh[10] < 1e-1 and tanh[-1] < 1e-3

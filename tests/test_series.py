@@ -1,4 +1,4 @@
-"""The series adapter: windows, split, scaling, heads, covariates, roll-out, storage, the toy, bad input."""
+"""The series package: windows, split, scaling, heads, covariates, roll-out, storage, the toy, bad input."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_no_window_crosses_the_split(n, window, horizon, fraction):
 
 
 def test_split_too_short_is_a_clear_error():
-    with pytest.raises(DataError, match="validation fraction of 0"):
+    with pytest.raises(DataError, match="set valid_fraction to 0"):
         split_point(10, 4, 2, 0.2)
     assert split_point(10, 4, 2, 0.0) == 10
 
@@ -132,7 +132,7 @@ def test_constant_column_does_not_divide_by_zero(kind):
 @pytest.mark.parametrize("level", ["none", "mean", "last"])
 def test_heads_give_one_value_per_horizon_step(head, bidirectional, cell, level):
     series = SeriesConfig(window=7, horizon=4, head=head, level=level)
-    core = CoreConfig(input_size=6, hidden_size=5, num_layers=2, bidirectional=bidirectional, cell=cell)
+    core = CoreConfig(hidden=5, layers=2, bidirectional=bidirectional, cell=cell)
     net = SeriesNet(3, series, core)
     x = torch.randn(2, 7, 3)  # (B, W, C)
     pred, loss = net(x, torch.zeros(2, 4))
@@ -144,7 +144,7 @@ def test_heads_give_one_value_per_horizon_step(head, bidirectional, cell, level)
 def test_skip_adds_a_linear_autoregression_of_the_window():
     torch.manual_seed(0)
     net = SeriesNet(2, SeriesConfig(window=5, horizon=3, level="mean", skip=True),
-                    CoreConfig(input_size=4, hidden_size=4))
+                    CoreConfig(hidden=4))
     assert net.skip.in_features == 5 and net.skip.out_features == 3
     x = torch.randn(6, 5, 2)  # target and one covariate
     with torch.no_grad():
@@ -154,12 +154,12 @@ def test_skip_adds_a_linear_autoregression_of_the_window():
         level = x[:, :, 0].mean(1, keepdim=True)
         torch.testing.assert_close(net(x)[0], net.skip(x[:, :, 0] - level) + level)
     assert not torch.allclose(core_only, level.expand(-1, 3))  # and the core did contribute before
-    assert SeriesNet(2, SeriesConfig(window=5), CoreConfig(input_size=4, hidden_size=4)).skip is None
+    assert SeriesNet(2, SeriesConfig(window=5, skip=False), CoreConfig(hidden=4)).skip is None
 
 
 def test_level_mode_makes_the_net_shift_equivariant():
     torch.manual_seed(0)
-    net = SeriesNet(1, SeriesConfig(window=5, horizon=2, level="mean"), CoreConfig(input_size=4, hidden_size=4))
+    net = SeriesNet(1, SeriesConfig(window=5, horizon=2, level="mean"), CoreConfig(hidden=4))
     x = torch.randn(3, 5, 1)
     shifted, _ = net(x + 10.0)
     torch.testing.assert_close(shifted, net(x)[0] + 10.0)
@@ -168,7 +168,7 @@ def test_level_mode_makes_the_net_shift_equivariant():
 def test_series_net_uses_the_shared_core():
     from seqtext.core import RecurrentCore
 
-    net = SeriesNet(1, SeriesConfig(window=3), CoreConfig(input_size=4, hidden_size=4))
+    net = SeriesNet(1, SeriesConfig(window=3), CoreConfig(hidden=4))
     assert type(net.core) is RecurrentCore and isinstance(net.core.rnn, torch.nn.RNN)
 
 
@@ -186,7 +186,7 @@ def test_toy_sequence_predicts_100_within_2_percent(seed, top):
 
 
 def test_covariates_widen_the_input_and_are_required(fitted, table):
-    assert fitted.net.proj.in_features == 3 and fitted.series_config.features == ["heat", "people"]
+    assert fitted.net.proj.in_features == 3 and fitted.settings.series.features == ["heat", "people"]
     with pytest.raises(DataError, match="'people'"):
         fitted.predict(history={k: v for k, v in table.items() if k != "people"})
     with pytest.raises(DataError, match="covariates heat, people"):
@@ -233,6 +233,49 @@ def test_without_covariates_any_length_rolls_out(table):
     np.testing.assert_allclose(f.predict(steps=4, history=table["use"]), out[:4])
 
 
+# ------------------------------------------------------------------ dated forecasts, holdout
+
+
+def test_forecast_rows_are_dated(fitted, table):
+    rows = fitted.forecast(steps=3, history=table)
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    assert [r["date"] for r in rows] == ["2008-01", "2008-02", "2008-03"]  # after 2007-12
+    assert [r["value"] for r in rows] == fitted.predict(steps=3, history=table).tolist()
+    assert [r["date"] for r in fitted.forecast()] == ["2008-01", "2008-02", "2008-03"]  # after the training series
+    future = {"heat": [1.0] * 3, "people": [3.0] * 3}
+    assert fitted.forecast(steps=6, history=table, future=future)[-1]["date"] == "2008-06"
+    inline = {k: list(v) for k, v in table.items()}
+    inline["use"] += [None] * 3  # future covariate rows carry their own dates
+    inline["heat"] += future["heat"]
+    inline["people"] += future["people"]
+    inline["month"] += ["2008-02", "2008-03", "2008-05"]
+    assert [r["date"] for r in fitted.forecast(steps=3, history=inline)] == ["2008-02", "2008-03", "2008-05"]
+    assert "date" not in fitted.forecast(steps=4, history=inline)[0]  # uneven: the fourth cannot be guessed
+
+
+def test_forecast_rows_without_dates(table):
+    f = Forecaster(window=12, **TINY).fit(table["use"])
+    assert [set(r) for r in f.forecast(steps=2)] == [{"step", "value"}] * 2
+    uneven = {"use": table["use"][:40], "day": [f"2020-01-{d:02d}" for d in range(1, 32)] +
+              [f"2020-02-{d:02d}" for d in (1, 3, 4, 5, 6, 7, 8, 9, 11)]}
+    g = Forecaster(window=12, **TINY).fit(uneven, target="use", date="day")
+    assert "date" not in g.forecast(steps=1)[0]  # the last dates are not evenly spaced: no guess
+
+
+def test_fit_holdout_leaves_the_last_values_out(table):
+    f = Forecaster(window=12, **TINY).fit(table, target="use", date="month", holdout=12)
+    assert f.summary["values"] == 84 and f.tail["dates"][-1] == "2006-12"
+    head = {k: v[:84] for k, v in table.items()}
+    same = Forecaster(window=12, **TINY).fit(head, target="use", date="month")
+    assert np.array_equal(f.predict(steps=3), same.predict(steps=3))
+    assert not f.seen_in_training(f.read(table), 84) and same.seen_in_training(f.read(table), 83)
+    assert f.evaluate(table, holdout=12)["holdout"] == 12
+    with pytest.raises(ConfigError, match="^holdout 96 leaves nothing to train on"):
+        Forecaster(window=12, **TINY).fit(table, target="use", holdout=96)
+    with pytest.raises(ConfigError, match="^holdout must be a whole number of at least 0"):
+        Forecaster(window=12, **TINY).fit(table, target="use", holdout=-1)
+
+
 # ------------------------------------------------------------------ evaluate, backtest
 
 
@@ -265,9 +308,9 @@ def test_evaluate_and_backtest(fitted, table):
 def test_save_load_round_trip(fitted, table, tmp_path):
     path = fitted.save(tmp_path / "m")
     assert sorted(p.name for p in path.iterdir()) == ["config.json", "metrics.jsonl", "model.safetensors",
-                                                      "scaler.json"]
+                                                      "scaler.json", "trainer.pt"]
     config = json.loads((path / "config.json").read_text())
-    assert config["kind"] == "series" and config["format_version"] == 1
+    assert config["kind"] == "series" and config["format_version"] == 2
     loaded = seqtext.load(path)
     assert isinstance(loaded, Forecaster)
     future = {"heat": [1.0] * 3, "people": [3.0] * 3}
@@ -354,7 +397,7 @@ def test_bad_options_are_config_errors(option):
 
 
 def test_bad_steps_and_untrained(fitted):
-    with pytest.raises(ConfigError, match="steps must be a whole number"):
+    with pytest.raises(ConfigError, match="^steps must be a whole number"):
         fitted.predict(steps=0)
     with pytest.raises(ConfigError, match="not trained"):
         Forecaster().predict()

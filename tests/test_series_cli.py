@@ -53,9 +53,9 @@ def model_dir(data, tmp_path_factory):
 
 def test_train_writes_a_series_model_directory(model_dir):
     assert sorted(p.name for p in model_dir.iterdir()) == ["config.json", "metrics.jsonl", "model.safetensors",
-                                                           "scaler.json"]
+                                                           "scaler.json", "trainer.pt"]
     config = json.loads((model_dir / "config.json").read_text())
-    assert config["kind"] == "series" and config["format_version"] == 1
+    assert config["kind"] == "series" and config["format_version"] == 2
     assert config["series"]["features"] == ["heat", "people"] and config["series"]["log"] is True
     assert config["series"]["skip"] is True and config["train"]["weight_decay"] == 0.001
     assert config["core"]["weight_drop"] == 0.2 and config["train"]["optimizer"] == "sgd"
@@ -157,7 +157,7 @@ def bad_csv(tmp_path, kind):
         ("nonnumeric", [], "non-numeric value 'abc' at line 3"),
         ("nan", [], "missing or non-finite value at line 6"),
         ("gap", [], "missing or non-finite value at line 6"),
-        ("short", [], "fewer than window + horizon = 5"),
+        ("short", [], "fewer than --window + --horizon = 5"),
         ("constant", [], "is constant"),
         ("nonpositive", ["--log"], "log transform needs positive values"),
         ("unsorted", ["--date", "month"], "do not increase at line 3"),
@@ -176,7 +176,7 @@ def test_fill_interpolates_instead(tmp_path):
     result = run("train", "--csv", bad_csv(tmp_path, "gap"), "--target", "use", "--window", "4", "--out", out,
                  "--fill", *FAST)
     assert result.exit_code == 0, result.output
-    assert load(out).series_config.fill is True
+    assert load(out).settings.series.fill is True
 
 
 @pytest.mark.parametrize(
@@ -188,7 +188,7 @@ def test_fill_interpolates_instead(tmp_path):
         (["--target", "use", "--features", "use"], "both the target and a feature", 1),
         (["--target", "use", "--window", "0"], "--window", 2),
         (["--target", "use", "--horizon", "0"], "--horizon", 2),
-        (["--target", "use", "--device", "quantum"], "unknown device", 2),
+        (["--target", "use", "--device", "quantum"], "unknown --device", 2),
     ],
 )
 def test_train_bad_options_write_nothing(tmp_path, data, args, fragment, code):

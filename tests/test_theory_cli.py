@@ -82,11 +82,12 @@ def test_json_gradients_have_the_right_shapes_and_the_update_is_w_minus_lr_grad(
 
 def test_json_matches_the_library():
     from seqtext import scratch
+    from seqtext import scratch_examples as examples
 
     data = json.loads(run("--json").output)
     values = np.arange(10.0, 100.0, 10.0)  # (9,)
-    scaler = scratch.Normaliser.fit(values)
-    x, y = scratch.make_windows(scaler.transform(values), 3)  # (6, 3, 1), (6, 1)
+    scaler = examples.Normaliser.fit(values)
+    x, y = examples.make_windows(scaler.transform(values), 3)  # (6, 3, 1), (6, 1)
     params = scratch.init(1, 2, 3, seed=0)
     grads = scratch.backward(params, scratch.forward(params, x[:1]), y[:1])
     for name, grad in grads.items():

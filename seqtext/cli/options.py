@@ -14,7 +14,8 @@ import dataclasses
 
 import click
 
-from seqtext.config import Rule, Settings
+from seqtext.config import Settings
+from seqtext.rules import Rule
 
 
 def flag(name: str) -> str:

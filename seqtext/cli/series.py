@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 
 import click
 
-from seqtext.cli.common import FRACTION, POSITIVE, default_option, echo_json, handle_errors, note
-from seqtext.config import CELLS, OPTIMIZERS, SERIES_DEFAULTS
+from seqtext.cli.common import POSITIVE, echo_json, handle_errors, note
+from seqtext.cli.options import flag, given_options, training_command
+from seqtext.config import SeriesSettings
 
 PLOT_MISSING = "--plot needs matplotlib; install it with pip install 'seqtext[plot]'"
-
-
-def _opt(name, kind, help=None, **extra):
-    return default_option(SERIES_DEFAULTS, name, kind, help, **extra)
-
-
-def _features(text: str | None) -> list[str]:
-    if not text:
-        return []
-    names = [n.strip() for n in text.split(",")]
-    if not all(names):
-        raise click.UsageError("--features has an empty name; give column names separated by commas, e.g. a,b.")
-    return names
+# how the library's parameters read on these commands: the series is --csv; predict and evaluate take
+# their columns and transforms from the model
+TRAIN_FLAGS = {"data": "--csv"}
+MODEL_FLAGS = {"data": "--csv", "history": "--csv", "target": "the model's target",
+               "features": "the model's features", "date": "the model's date column",
+               "log": "the model's log transform"}
+RESUMABLE = {"epochs", "patience"}  # what --resume may change
 
 
 def _check_plot(plot: str | None) -> None:
@@ -56,65 +52,88 @@ def forecast():
 
 
 @forecast.command()
-@click.option("--csv", "csv_path", required=True, metavar="FILE", help="CSV file with a header line.")
-@click.option("--target", required=True, metavar="COL", help="Column to forecast.")
-@click.option("--features", metavar="A,B", help="Covariate columns read at every step, comma-separated.")
-@click.option("--date", metavar="COL", help="Date column: checked to increase; labels the forecasts.")
-@click.option("--out", required=True, metavar="DIR", help="Model directory to write.")
+@click.option("--csv", "csv", metavar="FILE", help="CSV file with a header line  [required unless --resume]")
+@click.option("--out", metavar="DIR", help="Model directory to write  [required unless --resume]")
 @click.option("--holdout", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Leave out the last N values, to score them later with evaluate --holdout N.")
-@_opt("--window", POSITIVE, "Steps read per forecast.")
-@_opt("--horizon", POSITIVE, "Steps forecast at once; longer forecasts are rolled out.")
-@_opt("--stride", POSITIVE, "Distance between consecutive training windows.")
-@_opt("--scaler", click.Choice(["zscore", "minmax", "none"]), "Scaling fitted on the training part.")
-@click.option("--log", is_flag=True, default=SERIES_DEFAULTS["log"],
-              help="Log-transform the target first (positive series with a growing swing).")
-@_opt("--head", click.Choice(["concat", "last"]), "concat: every step's hidden state; last: the final one.")
-@_opt("--level", click.Choice(["mean", "last", "none"]),
-      "Read each window relative to its mean or last value (helps trends), or as is.")
-@click.option("--skip/--no-skip", default=SERIES_DEFAULTS["skip"], show_default=True,
-              help="Add a linear autoregression over the window to the core's forecast.")
-@_opt("--hidden", POSITIVE, "Hidden units per layer.")
-@_opt("--layers", POSITIVE, "Stacked recurrent layers.")
-@_opt("--nonlinearity", click.Choice(["tanh", "relu"]), "Activation of the plain RNN cell.")
-@_opt("--dropout", FRACTION, "Dropout between stacked layers.")
-@_opt("--weight-drop", FRACTION, "DropConnect on the core's hidden-to-hidden weights while training.")
-@click.option("--bidirectional", is_flag=True, default=SERIES_DEFAULTS["bidirectional"],
-              help="Read each input window both ways (it holds only the past).")
-@_opt("--cell", click.Choice(CELLS), "Recurrent cell; rnn is nn.RNN.")
-@click.option("--fill", is_flag=True, default=SERIES_DEFAULTS["fill"],
-              help="Interpolate missing or non-finite values instead of refusing them.")
-@_opt("--epochs", POSITIVE, "Upper bound on epochs; early stopping usually ends sooner.")
-@_opt("--batch-size", POSITIVE, "Windows per batch.")
-@_opt("--optimizer", click.Choice(OPTIMIZERS), "adam, or plain SGD (give it a large --lr, e.g. 20).")
-@_opt("--lr", click.FloatRange(min=0, min_open=True), "Learning rate.")
-@_opt("--weight-decay", click.FloatRange(min=0), "L2 penalty on the weights.")
-@_opt("--patience", POSITIVE, "Epochs without improvement before stopping.")
-@_opt("--valid-fraction", FRACTION,
-      "Share of the series' end held out for early stopping (0: stop on the training loss).")
-@_opt("--seed", click.IntRange(min=0), "Seed for initialisation and data order.")
-@_opt("--device", str, "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
-@_opt("--threads", POSITIVE, "CPU threads for training.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@handle_errors
-def train(csv_path, target, features, date, out, holdout, quiet, **options):
-    """Train a forecaster on one column of a CSV file."""
-    from seqtext.checkpoint import OutputLock, check_output_dir
-    from seqtext.series import Forecaster
-    from seqtext.train import TrainingInterrupted
+@training_command(SeriesSettings)
+@handle_errors(flags=TRAIN_FLAGS)
+@click.pass_context
+def train(ctx, csv, out, holdout, resume, quiet, **options):
+    """Train a forecaster on one column of a CSV file.
 
-    names = _features(features)
-    check_output_dir(out)  # before training, so a bad --out costs nothing
-    with OutputLock(out):
+    The model directory is saved after every epoch; Ctrl-C leaves a resumable
+    one, continued with --resume DIR.
+    """
+    from seqtext import distributed
+    from seqtext.modeldir import OutputLock, check_output_dir, open_model
+    from seqtext.series import Forecaster
+    from seqtext.session import TrainingInterrupted
+
+    if resume:
+        changed = sorted(set(given_options(ctx, {**options, "holdout": holdout, "out": out})) - RESUMABLE)
+        if changed:
+            raise click.UsageError(f"--resume continues with the saved settings and data; only --epochs and "
+                                   f"--patience may change (got {flag(changed[0])}).")
+        out = Path(resume)
+        open_model(out, SeriesSettings)  # a series model, before anything is locked
+    else:
+        for name, value in (("--csv", csv), ("--out", out)):
+            if not value:
+                raise click.UsageError(f"Missing option '{name}': give it, or --resume DIR to continue a training.")
+        out = Path(out)
+        check_output_dir(out)  # before training, so a bad --out costs nothing
+    main = distributed.is_main()  # under torchrun only rank 0 locks, writes and prints
+    with OutputLock(out) if main else contextlib.nullcontext():
         try:
-            model = _fit(Forecaster(progress=not quiet, **options), csv_path, target, names, date, holdout,
-                         options["fill"])
-            path = model.save(out)
-        except TrainingInterrupted:
-            # a series trains in seconds: nothing half-done is kept, the previous model (if any) stays
-            note(f"interrupted: nothing was written to {out}; run the command again to train.")
-            raise SystemExit(130) from None
-    s = model.summary
+            if resume:
+                limits = {name: options[name] for name in given_options(ctx, options) if name in RESUMABLE}
+                model = Forecaster.resume(out, Path(csv) if csv else None, progress=not quiet, checkpoint_dir=out,
+                                          **limits)
+            else:
+                model = Forecaster(progress=not quiet, **options)
+                model.fit(Path(csv), holdout=holdout, callback=_Checkpoints(out) if main else None)
+        except TrainingInterrupted as exc:
+            state = exc.model.trainer_state
+            if main:
+                exc.model.save(out)  # with the trainer state: resumable wherever it stopped
+                note(f"interrupted: saved a resumable model in {out} (epoch {state['epoch']}, "
+                     f"{state['batches_done']} batches into it); resume with: seqtext forecast train --resume {out}")
+            ctx.exit(130)
+        except RuntimeError as exc:
+            if distributed.world_size() <= 1:
+                raise
+            # a collective failed: another rank died or timed out
+            raise click.ClickException(
+                f"rank {distributed.rank()} stopped because another training process failed "
+                f"({str(exc).splitlines()[0][:120]}); the last model saved in {out} is intact."
+            ) from None
+        path = model.save(out) if main else out
+    distributed.finish()
+    if main:
+        _report(path, model.summary)
+
+
+class _Checkpoints:
+    """Save the model directory after the first epoch, then at most every ``every`` seconds.
+
+    A save costs about as much as a series epoch (its files are fsynced), so
+    saving after every epoch would double a training's time; Ctrl-C and the
+    end of the training save in any case.
+    """
+
+    def __init__(self, out: Path, every: float = 2.0):
+        self.out, self.every, self.last = out, every, -math.inf
+
+    def __call__(self, model, metrics) -> None:
+        import time
+
+        if time.monotonic() - self.last >= self.every:
+            model.save(self.out)
+            self.last = time.monotonic()
+
+
+def _report(path, s: dict) -> None:
     click.echo(f"model written to {path}")
     line = (f"trained on {s['train_values']} values ({s['train_windows']} windows), "
             f"{s['epochs_run']} epochs, {s['seconds']:.1f} s")
@@ -123,53 +142,40 @@ def train(csv_path, target, features, date, out, holdout, quiet, **options):
     click.echo(line)
 
 
-def _fit(model, csv_path, target, names, date, holdout, fill):
-    """Fit on the CSV, leaving out its last ``holdout`` values."""
-    from seqtext.series import read_table
-
-    data = Path(csv_path)
-    if holdout:
-        table = read_table(data, target, names, date, fill=fill)
-        if holdout >= table.n:
-            raise click.UsageError(f"--holdout {holdout} leaves nothing to train on ({table.n} values in {data}).")
-        data = table.head(table.n - holdout)
-    return model.fit(data, target=target, features=names, date=date)
-
-
 def _load(model: str, fill: bool):
     from seqtext.series import Forecaster
 
     forecaster = Forecaster.load(model)
     if fill:
-        forecaster.series_config.fill = True
+        forecaster.settings.series.fill = True
     return forecaster
 
 
 @forecast.command()
 @click.option("--model", required=True, metavar="DIR", help="Model directory written by forecast train.")
-@click.option("--csv", "csv_path", metavar="FILE",
+@click.option("--csv", "csv", metavar="FILE",
               help="History to forecast from (the model's columns; rows after the last target value may carry "
                    "future covariates)  [default: the end of the training series]")
 @click.option("--steps", type=POSITIVE, help="Values to forecast  [default: the model's horizon]")
 @click.option("--fill", is_flag=True, help="Interpolate missing or non-finite values in the history.")
 @click.option("--json", "as_json", is_flag=True, help="Print the forecast as JSON.")
 @click.option("--plot", metavar="FILE.png", help="Draw the history and the forecast to an image.")
-@handle_errors
-def predict(model, csv_path, steps, fill, as_json, plot):
+@handle_errors(flags=MODEL_FLAGS)
+def predict(model, csv, steps, fill, as_json, plot):
     """Forecast the values after the history."""
-    from seqtext.series import future_dates, plot_forecast
+    from seqtext.series import plot_forecast
 
     _check_plot(plot)
     forecaster = _load(model, fill)
-    table = forecaster.read(Path(csv_path) if csv_path else None)
-    steps = steps or forecaster.series_config.horizon
-    values = forecaster.predict(steps, history=table)
-    dates = _forecast_dates(table, steps, future_dates)
-    target = forecaster.series_config.target
+    table = forecaster.read(Path(csv) if csv else None)
+    steps = steps or forecaster.settings.series.horizon
+    rows = forecaster.forecast(steps, history=table)
+    target = forecaster.settings.series.target
     if plot:
+        dates = [row["date"] for row in rows] if "date" in rows[0] else None
         labels = table.dates[: table.n] + dates if dates else None
-        plot_forecast(plot, table.target, values, dates=labels, title=f"{target}: {steps}-step forecast")
-    rows = [{"step": k + 1, **({"date": dates[k]} if dates else {}), "value": float(v)} for k, v in enumerate(values)]
+        plot_forecast(plot, table.target, [row["value"] for row in rows], dates=labels,
+                      title=f"{target}: {steps}-step forecast")
     if as_json:
         echo_json({"target": target, "steps": steps, "forecast": rows})
     else:
@@ -179,28 +185,17 @@ def predict(model, csv_path, steps, fill, as_json, plot):
         note(f"plot written to {plot}")
 
 
-def _forecast_dates(table, steps: int, future_dates) -> list | None:
-    """Labels of the forecast rows: the table's own beyond the last value, then extended evenly."""
-    if table.dates is None:
-        return None
-    own = table.dates[table.n : table.n + steps]
-    if len(own) == steps:
-        return own
-    more = future_dates(table.dates[: table.n + len(own)], steps - len(own))
-    return own + more if more is not None else None
-
-
 @forecast.command()
 @click.option("--model", required=True, metavar="DIR", help="Model directory written by forecast train.")
-@click.option("--csv", "csv_path", required=True, metavar="FILE", help="The series, with the values to hold out.")
+@click.option("--csv", "csv", required=True, metavar="FILE", help="The series, with the values to hold out.")
 @click.option("--holdout", type=POSITIVE, help="Last values to forecast and score  [default: the model's horizon]")
 @click.option("--season", type=POSITIVE, default=1, show_default=True,
               help="Period of the seasonal-naive forecast that scales MASE (1: the naive last value).")
 @click.option("--fill", is_flag=True, help="Interpolate missing or non-finite values.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--plot", metavar="FILE.png", help="Draw the history, the roll-out forecast and the actual values.")
-@handle_errors
-def evaluate(model, csv_path, holdout, season, fill, as_json, plot):
+@handle_errors(flags=MODEL_FLAGS)
+def evaluate(model, csv, holdout, season, fill, as_json, plot):
     """Score forecasts of the last --holdout values from the history before them (nothing is refitted).
 
     Two ways: one roll-out of --holdout steps from the end of the history, and
@@ -210,7 +205,7 @@ def evaluate(model, csv_path, holdout, season, fill, as_json, plot):
 
     _check_plot(plot)
     forecaster = _load(model, fill)
-    table = forecaster.read(Path(csv_path), allow_future=False)
+    table = forecaster.read(Path(csv), allow_future=False)
     rollout = forecaster.forecast_holdout(table, holdout)
     one_step = forecaster.forecast_holdout(table, holdout, one_step=True)
     n_hold, origin = len(rollout["actual"]), table.n - len(rollout["actual"])
@@ -218,7 +213,7 @@ def evaluate(model, csv_path, holdout, season, fill, as_json, plot):
         "rollout": forecast_metrics(rollout["actual"], rollout["forecast"], rollout["history"], season),
         "one_step": forecast_metrics(one_step["actual"], one_step["forecast"], one_step["history"], season),
     }
-    target = forecaster.series_config.target
+    target = forecaster.settings.series.target
     if forecaster.seen_in_training(table, origin):
         note(f"note: the model was trained on values up to {forecaster.tail['dates'][-1]}, so it has seen the "
              "held-out values; train it without them for an honest score")

@@ -97,12 +97,11 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
                 f"rank {distributed.rank()} stopped because another training process failed "
                 f"({str(exc).splitlines()[0][:120]}); the last model saved in {out} is intact."
             ) from None
-        path = model.save(out) if main else out
     distributed.finish()
     if not main:
         return
     s = model.summary
-    click.echo(f"model written to {path}")
+    click.echo(f"model written to {out}")
     if "valid_last_word_accuracy" in s:
         click.echo(f"validation perplexity {s['valid_perplexity']:.3f}, "
                    f"last-word accuracy {100 * s['valid_last_word_accuracy']:.1f}% "

@@ -149,10 +149,12 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
 
     from seqtext import scratch
 
-    values = scratch.parse_sequence(sequence_text)  # (N,)
+    from seqtext import scratch_examples as examples
+
+    values = examples.parse_sequence(sequence_text)  # (N,)
     scratch.check_nonlinearity(nonlinearity)
-    scaler = scratch.Normaliser.fit(values)
-    xs, ys = scratch.make_windows(scaler.transform(values), window)  # (N-window, window, 1), (N-window, 1)
+    scaler = examples.Normaliser.fit(values)
+    xs, ys = examples.make_windows(scaler.transform(values), window)  # (N-window, window, 1), (N-window, 1)
     params = scratch.init(1, hidden, window, 1, seed=seed, nonlinearity=nonlinearity)
     # one window as a batch of one, so each step's input is a single number
     x, y = xs[:1], ys[:1]  # (1, T, 1), (1, 1)
@@ -270,9 +272,9 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
 
 
 def _gradient_norms(length, hidden, seed, as_json) -> None:
-    from seqtext import scratch
+    from seqtext import scratch_examples as examples
 
-    table = {nl: scratch.gradient_norms(length, hidden, nl, seed) for nl in ("tanh", "relu")}
+    table = {nl: examples.gradient_norms(length, hidden, nl, seed) for nl in ("tanh", "relu")}
     if as_json:
         echo_json(
             {
@@ -296,9 +298,9 @@ def _gradient_norms(length, hidden, seed, as_json) -> None:
 
 
 def _worked_example(seed, epochs, lr, nonlinearity, as_json) -> None:
-    from seqtext import scratch
+    from seqtext import scratch_examples as examples
 
-    result = scratch.worked_example(seed=seed, epochs=epochs, lr=lr, nonlinearity=nonlinearity)
+    result = examples.worked_example(seed=seed, epochs=epochs, lr=lr, nonlinearity=nonlinearity)
     params = result.pop("params")
     if as_json:
         result["weights"] = {name: value.tolist() for name, value in params.arrays().items()}

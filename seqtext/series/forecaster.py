@@ -17,7 +17,7 @@ from seqtext.model import Model
 from seqtext.series.dates import forecast_dates, within
 from seqtext.series.metrics import METRICS, forecast_metrics
 from seqtext.series.net import needed_rows, rollout
-from seqtext.series.table import Table, is_table, read_columns, read_table, tail_table
+from seqtext.series.table import Table, read_columns, tail_table, with_future
 from seqtext.series.task import ForecastTask
 
 
@@ -50,18 +50,14 @@ class Forecaster(Model):
             callback=None) -> "Forecaster":
         """Train on a series (values, array, pandas table, dict of columns or CSV path); returns self.
 
-        ``target`` names the column to forecast, ``features`` the covariate
-        columns, ``date`` an optional date column (checked to increase, used
-        to label forecasts); each, when given, replaces the option of the
-        same name.  ``holdout`` leaves the last values out, so that
-        ``evaluate(data, holdout=...)`` scores values the model never saw.
-        ``checkpoint_dir`` saves the model after every epoch and on Ctrl-C
-        (then resumable with :meth:`resume`); ``callback(model, metrics)`` is
-        called after every epoch.
+        ``target``, ``features`` (covariates) and ``date`` (checked to increase;
+        labels forecasts) name columns, replacing those options when given.
+        ``holdout`` leaves the last values out, for ``evaluate(data, holdout)``.
+        ``checkpoint_dir`` saves the model after every epoch and on Ctrl-C (to
+        :meth:`resume`); ``callback(model, metrics)`` is called after every epoch.
         """
-        columns = {"target": target, "features": list(features) if isinstance(features, tuple) else features,
-                   "date": date}
-        columns = {k: v for k, v in columns.items() if v is not None}
+        features = list(features) if isinstance(features, tuple) else features
+        columns = {k: v for k, v in (("target", target), ("features", features), ("date", date)) if v is not None}
         if columns:
             self.task.settings = self.settings.replace(**columns)
         holdout = whole_number("holdout", holdout, minimum=0)
@@ -119,23 +115,16 @@ class Forecaster(Model):
         cfg = self.settings.series
         steps = cfg.horizon if steps is None else whole_number("steps", steps)
         if future is not None:
-            if not cfg.features:
-                raise DataError("future covariates were given but this model was trained without covariates.")
-            if len(table.features) > table.n:
-                raise DataError("future covariates were given twice (in the history and in future=); give them once.")
-            if not is_table(future):
-                raise DataError(f"future= must be a table with the columns {', '.join(map(str, cfg.features))}.")
-            ahead = read_table(future, None, cfg.features, None, fill=cfg.fill, features_only=True)
-            table = Table(table.target, np.vstack([table.features[: table.n], ahead.features]), table.dates,
-                          table.names, table.source, table.first_line)
+            table = with_future(table, future, cfg)
         self._check_history(table, steps)
         rows = table.n + (needed_rows(steps, cfg.horizon) if cfg.features else 0)
-        forecast = self._rollout(self.task.scale(table, rows), [table.n], steps)[0]  # (steps,)
-        return table, self.scaler.inverse_target(forecast)
+        return table, self._forecasts(table, rows, [table.n], steps)[0]  # (steps,)
 
-    def _rollout(self, scaled: np.ndarray, origins, steps: int) -> np.ndarray:
+    def _forecasts(self, table: Table, rows: int, origins, steps: int) -> np.ndarray:
+        """Forecasts (len(origins), steps), in the series' units, from the first ``rows`` rows of ``table``."""
         cfg = self.settings.series
-        return rollout(self.net, scaled, origins, steps, cfg.window, cfg.horizon, self.device)
+        scaled = rollout(self.net, self.task.scale(table, rows), origins, steps, cfg.window, cfg.horizon, self.device)
+        return self.scaler.inverse_target(scaled)
 
     def _check_history(self, table: Table, steps: int, origin: int | None = None) -> None:
         cfg = self.settings.series
@@ -171,13 +160,12 @@ class Forecaster(Model):
                             params=["holdout"])
         origin = n - holdout
         self._check_history(table, 1 if one_step else holdout, origin)
-        scaled = self.task.scale(table, n)
         if one_step:
-            forecast = self._rollout(scaled, np.arange(origin, n), 1)[:, 0]  # (holdout,)
+            forecast = self._forecasts(table, n, np.arange(origin, n), 1)[:, 0]  # (holdout,)
         else:
-            forecast = self._rollout(scaled, [origin], holdout)[0]  # (holdout,)
-        return {"history": table.target[:origin], "actual": table.target[origin:],
-                "forecast": self.scaler.inverse_target(forecast), "dates": table.dates}
+            forecast = self._forecasts(table, n, [origin], holdout)[0]  # (holdout,)
+        return {"history": table.target[:origin], "actual": table.target[origin:], "forecast": forecast,
+                "dates": table.dates}
 
     def seen_in_training(self, table: Table, origin: int) -> bool:
         """Whether row ``origin`` of a dated table lies within the dates this model was trained on."""
@@ -221,7 +209,7 @@ class Forecaster(Model):
                             f"{steps} values to compare), got {{start}} {start}; choose another {{start}} or fewer "
                             "{steps}.", params=["start", "steps"])
         origins = np.arange(start, last + 1, stride)
-        forecasts = self.scaler.inverse_target(self._rollout(self.task.scale(table, n), origins, steps))  # (N, S)
+        forecasts = self._forecasts(table, n, origins, steps)  # (N, steps)
         rows = []
         for o, f in zip(origins.tolist(), forecasts):
             actual = table.target[o : o + steps]

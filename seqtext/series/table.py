@@ -154,6 +154,19 @@ def read_columns(data, series, *, allow_future: bool = True) -> Table:
                       need_date=False)
 
 
+def with_future(table: Table, future, series) -> Table:
+    """``table`` with the covariate rows of a ``future`` table after its last value (``series``: the model's)."""
+    if not series.features:
+        raise DataError("future covariates were given but this model was trained without covariates.")
+    if len(table.features) > table.n:
+        raise DataError("future covariates were given twice (in the history and in future=); give them once.")
+    if not is_table(future):
+        raise DataError(f"future= must be a table with the columns {', '.join(map(str, series.features))}.")
+    ahead = read_table(future, None, series.features, None, fill=series.fill, features_only=True)
+    return Table(table.target, np.vstack([table.features[: table.n], ahead.features]), table.dates, table.names,
+                 table.source, table.first_line)
+
+
 def tail_table(tail: dict, series) -> Table:
     """The end of the training series that a model directory keeps (one window), as a table."""
     names = (series.target, series.features, series.date)

@@ -1,0 +1,113 @@
+"""What values an option takes: a :class:`Rule` per declared option, and ``option()`` to declare one.
+
+A rule checks a value in Python (raising a ConfigError that names the
+parameter) and is read by the CLI to build the matching click type, so the
+allowed values are written once.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any
+
+from seqtext.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What values an option takes; checked in Python and turned into a click type by the CLI.
+
+    ``kind``: int | float | bool | choice | str | ints | strs | column | device.
+    """
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple = ()
+    optional: bool = False  # None is allowed (and means: decided from the data)
+
+    def check(self, name: str, value: Any) -> None:
+        """Raise a ConfigError naming ``name`` when ``value`` breaks the rule."""
+        if value is None and self.optional:
+            return
+        problem = self._problem(value)
+        if problem:
+            raise ConfigError(f"{{{name}}} must be {problem}, got {value!r}.", params=[name])
+
+    def _problem(self, value) -> str | None:
+        kind = self.kind
+        if kind == "bool":
+            return None if isinstance(value, bool) else "true or false"
+        if kind == "choice":
+            return None if value in self.choices else "one of " + ", ".join(map(str, self.choices))
+        if kind in ("str", "device"):
+            return None if isinstance(value, str) and value.strip() else "a non-empty string"
+        if kind == "column":
+            ok = (isinstance(value, str) and value.strip()) or (isinstance(value, int) and not isinstance(value, bool))
+            return None if ok else "a column name (or a position)"
+        if kind == "strs":  # column names, or positions of a 2-D array's columns
+            ok = isinstance(value, list) and all((isinstance(v, str) and v.strip()) or _is_int(v) for v in value)
+            return None if ok and len(set(value)) == len(value) else "a list of distinct column names"
+        if kind == "ints":
+            ok = isinstance(value, list) and all(_is_int(v) and v > 0 for v in value)
+            ok = ok and all(b > a for a, b in zip(value, value[1:]))
+            return None if ok else "a list of increasing whole numbers above 0"
+        number = _is_int(value) if kind == "int" else _is_number(value)
+        if not number or not self._in_range(value):
+            return self.describe()
+        return None
+
+    def _in_range(self, value) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
+            return False
+        return True
+
+    def describe(self) -> str:
+        """The allowed values in words ("a whole number of at least 1", "a number in [0, 1)")."""
+        what = "a whole number" if self.kind == "int" else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{what} in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        if self.low is not None:
+            if self.low_open:
+                return f"{what} above {self.low:g}" if self.low else f"a positive {what[2:]}"
+            return f"{what} of at least {self.low:g}"
+        return what
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def whole(low: int = 1) -> Rule:
+    return Rule("int", low=low)
+
+
+def number(low=None, high=None, *, low_open=False, high_open=False) -> Rule:
+    return Rule("float", low=low, high=high, low_open=low_open, high_open=high_open)
+
+
+FRACTION = number(0, 1, high_open=True)
+POSITIVE = number(0, low_open=True)
+BOOL = Rule("bool")
+
+
+def choice(*options: str) -> Rule:
+    return Rule("choice", choices=options)
+
+
+def option(default, help: str, rule: Rule, *, metavar: str | None = None):
+    """A dataclass field declaring one option: default, help text (for --help) and rule."""
+    meta = {"help": help, "rule": rule, "metavar": metavar}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)

@@ -1,0 +1,213 @@
+"""The package's shape: no import cycle, each module importable alone, the model-directory module a leaf,
+and the option table generated from one declaration (one CLI option and one config key per field)."""
+
+import ast
+import dataclasses
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from seqtext.cli import cli
+from seqtext.cli.options import flag
+from seqtext.config import SeriesSettings, TextSettings
+
+PACKAGE = Path(__file__).resolve().parents[1] / "seqtext"
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the seqtext modules it imports (anywhere in the file, function bodies included)."""
+    mods = modules()
+
+    def resolve(name):
+        while name and name not in mods:
+            name = name.rpartition(".")[0]
+        return name
+
+    graph = {}
+    for name, path in mods.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets |= {resolve(a.name) for a in node.names if a.name.startswith("seqtext")}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("seqtext"):
+                for a in node.names:
+                    sub = f"{node.module}.{a.name}"
+                    targets.add(sub if sub in mods else resolve(node.module))
+        if not path.name == "__init__.py":  # package files only re-export
+            graph[name] = {t for t in targets if t and t != name and t in mods}
+    return graph
+
+
+def test_no_import_cycle_between_modules():
+    graph = import_graph()
+    state, cycles = {}, []
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                cycles.append(path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_model_directory_module_is_a_leaf():
+    assert import_graph()["seqtext.modeldir"] <= {"seqtext.errors"}
+
+
+def test_tasks_do_not_import_each_other_or_the_cli():
+    graph = import_graph()
+    for name, targets in graph.items():
+        if name.startswith("seqtext.text."):
+            assert not any(t.startswith(("seqtext.series", "seqtext.cli")) for t in targets), name
+        if name.startswith("seqtext.series."):
+            assert not any(t.startswith(("seqtext.text", "seqtext.cli")) for t in targets), name
+        if not name.startswith(("seqtext.cli", "seqtext.__main__")):
+            assert not any(t.startswith("seqtext.cli") for t in targets), f"{name} imports the CLI"
+
+
+def test_every_module_imports_alone_in_a_fresh_interpreter():
+    names = sorted(n for n in modules() if n != "seqtext.__main__")
+
+    def run(name):
+        proc = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True)
+        return name, proc.returncode, proc.stderr.strip().splitlines()[-1:] if proc.returncode else []
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        failed = [r for r in pool.map(run, names) if r[1] != 0]
+    assert not failed, failed
+
+
+def test_the_library_never_imports_click_and_the_cli_start_stays_light():
+    code = ("import sys, seqtext, seqtext.cli; "
+            "heavy = [m for m in ('torch', 'datasets', 'tokenizers', 'numpy', 'matplotlib') if m in sys.modules]; "
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    for name in import_graph():
+        if not name.startswith(("seqtext.cli", "seqtext.__main__")):
+            source = modules()[name].read_text(encoding="utf-8")
+            assert "import click" not in source, name
+
+
+# ------------------------------------------------------------------ the option table
+
+COMMANDS = {TextSettings: ["train"], SeriesSettings: ["forecast", "train"]}
+
+
+def command_for(settings) -> click.Command:
+    command = cli
+    for name in COMMANDS[settings]:
+        command = command.commands[name]
+    return command
+
+
+@pytest.mark.parametrize("settings", [TextSettings, SeriesSettings])
+def test_every_option_field_has_exactly_one_generated_cli_option(settings):
+    command = command_for(settings)
+    by_name = {}
+    for param in command.params:
+        by_name.setdefault(param.name, []).append(param)
+    defaults = settings.defaults()
+    for _, fld in settings.fields():
+        params = by_name.get(fld.name, [])
+        assert len(params) == 1, f"{fld.name}: {len(params)} options"
+        param = params[0]
+        assert flag(fld.name) in param.opts
+        if isinstance(defaults[fld.name], bool):
+            assert param.secondary_opts == [f"--no-{flag(fld.name)[2:]}"]
+        assert param.help == fld.metadata["help"]
+        assert param.default == defaults[fld.name]
+    flat = {opt for p in command.params for opt in p.opts}
+    assert len(flat) == sum(len(p.opts) for p in command.params)  # no flag declared twice
+
+
+@pytest.mark.parametrize("settings", [TextSettings, SeriesSettings])
+def test_help_shows_every_default(settings):
+    out = CliRunner().invoke(cli, [*COMMANDS[settings], "--help"], terminal_width=400).output
+    lines, current = {}, None
+    for line in out.splitlines():  # one entry per option, its wrapped help lines joined
+        if line.startswith("  --"):
+            current = line.split()[0]
+            lines[current] = line
+        elif current is not None:
+            lines[current] += " " + line.strip()
+    for name, value in settings.defaults().items():
+        if value is None or value == []:
+            continue
+        shown = flag(name)[2:] if value is True else f"no-{flag(name)[2:]}" if value is False else str(value)
+        assert f"[default: {shown}" in lines[flag(name)], name
+
+
+@pytest.mark.parametrize("settings", [TextSettings, SeriesSettings])
+def test_every_field_is_a_config_file_key(settings, tmp_path):
+    from seqtext.config import read_options_file
+
+    lines = []
+    for name, value in settings.defaults().items():
+        if value is None:
+            continue
+        toml = ("true" if value else "false") if isinstance(value, bool) else repr(value)
+        lines.append(f"{name.replace('_', '-')} = {toml}")
+    file = tmp_path / "all.toml"
+    file.write_text("\n".join(lines) + "\n")
+    options = read_options_file(file)
+    rebuilt = settings(**options)
+    assert rebuilt.flat() == {**settings.defaults(), **options}
+
+
+@pytest.mark.parametrize("settings", [TextSettings, SeriesSettings])
+def test_each_rule_refuses_a_bad_value_in_python_naming_the_parameter(settings):
+    from seqtext.errors import ConfigError
+
+    bad = {"int": 0.5, "float": float("nan"), "bool": "yes", "choice": "nonsense", "ints": [3, 2],
+           "strs": ["a", "a"], "str": "", "device": "", "column": 1.5}
+    for _, fld in settings.fields():
+        with pytest.raises(ConfigError) as caught:
+            settings(**{fld.name: bad[fld.metadata["rule"].kind]})
+        assert str(caught.value).startswith(fld.name), str(caught.value)
+        assert caught.value.render(flag).startswith(flag(fld.name))
+
+
+def test_unknown_options_are_refused_by_name():
+    from seqtext import Forecaster, TextModel
+    from seqtext.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="text model has no option 'hiden'"):
+        TextModel(hiden=3)
+    with pytest.raises(ConfigError, match="series model has no option 'windw'"):
+        Forecaster(windw=3)
+
+
+def test_per_task_defaults_are_declared_once_each():
+    assert TextSettings.defaults()["hidden"] == 256 and SeriesSettings.defaults()["hidden"] == 32
+    assert TextSettings.defaults()["epochs"] == 40 and SeriesSettings.defaults()["epochs"] == 300
+    shared = {f.name for _, f in TextSettings.fields()} & {f.name for _, f in SeriesSettings.fields()}
+    text_fields = dict((f.name, f) for _, f in TextSettings.fields())
+    series_fields = dict((f.name, f) for _, f in SeriesSettings.fields())
+    for name in shared:  # one declaration: the same help and rule for both tasks
+        assert text_fields[name].metadata["help"] == series_fields[name].metadata["help"]
+        assert text_fields[name].metadata["rule"] == series_fields[name].metadata["rule"]
+    assert {"core", "train"} <= set(TextSettings.SECTIONS) & set(SeriesSettings.SECTIONS)
+    assert all(dataclasses.is_dataclass(s) for s in TextSettings.SECTIONS.values())
