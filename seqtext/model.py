@@ -9,6 +9,8 @@ about training and model directories lives here and in
 from __future__ import annotations
 
 import json
+import math
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -82,6 +84,9 @@ class Model:
     """
 
     task_class: ClassVar[type]
+    # With a checkpoint directory, the model is saved after an epoch unless the last save was more
+    # recent than this many seconds (Ctrl-C and the end always save).  0: after every epoch.
+    save_interval: ClassVar[float] = 0.0
 
     def __init__(self, *, progress: bool = False, **options):
         settings = self.task_class.settings_class(**options)
@@ -112,8 +117,9 @@ class Model:
         """Train through the shared session; returns self.
 
         With ``checkpoint_dir``, the model directory is written there after
-        every epoch and on Ctrl-C (atomically, with the trainer state that
-        ``resume`` continues).  Ctrl-C raises
+        every epoch (at most every ``save_interval`` seconds), on Ctrl-C and
+        at the end (atomically, with the trainer state that ``resume``
+        continues).  Ctrl-C raises
         :class:`~seqtext.session.TrainingInterrupted` after the current batch,
         with the best weights so far in the model.  ``callback(model,
         metrics)`` is called after every epoch.
@@ -129,10 +135,14 @@ class Model:
             self.task.prepare(data, fresh=False)
         self.net.to(self.device)
 
+        saved = {"at": -math.inf}
+
         def on_epoch(state):
             self._record(state)
-            if checkpoint_dir is not None and distributed.is_main():
+            if checkpoint_dir is not None and distributed.is_main() and \
+                    time.monotonic() - saved["at"] >= self.save_interval:
                 self.save(checkpoint_dir)
+                saved["at"] = time.monotonic()
             if callback is not None:
                 callback(self, self.history[-1])
 

@@ -68,6 +68,41 @@ def _silence_stdout() -> None:
 POSITIVE = click.IntRange(min=1)
 
 
+def run_training(ctx: click.Context, out, train, resume_command: str):
+    """Run ``train()`` (which saves into ``out``) under the output lock; the model, or None off rank 0.
+
+    Under torchrun only rank 0 locks and writes.  Ctrl-C leaves the resumable
+    model the session saved and exits 130 with the command that resumes it; a
+    collective that fails because another rank died is one sentence.
+    """
+    import contextlib
+
+    from seqtext import distributed
+    from seqtext.modeldir import OutputLock
+    from seqtext.session import TrainingInterrupted
+
+    main = distributed.is_main()
+    with OutputLock(out) if main else contextlib.nullcontext():
+        try:
+            model = train()
+        except TrainingInterrupted as exc:
+            if main:
+                state = exc.model.trainer_state
+                note(f"interrupted: saved a resumable checkpoint in {out} (epoch {state['epoch']}, "
+                     f"{state['batches_done']} batches into it); resume with: {resume_command} {out}")
+            ctx.exit(130)
+        except RuntimeError as exc:
+            if distributed.world_size() <= 1:
+                raise
+            # a collective failed: another rank died or timed out
+            raise click.ClickException(
+                f"rank {distributed.rank()} stopped because another training process failed "
+                f"({str(exc).splitlines()[0][:120]}); the last model saved in {out} is intact."
+            ) from None
+    distributed.finish()
+    return model if main else None
+
+
 def echo_json(obj) -> None:
     """Print one strict JSON document on its own line (NaN and infinities become null)."""
     from seqtext.modeldir import json_safe

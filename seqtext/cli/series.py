@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 from pathlib import Path
 
 import click
 
-from seqtext.cli.common import POSITIVE, echo_json, handle_errors, note
+from seqtext.cli.common import POSITIVE, echo_json, handle_errors, note, run_training
 from seqtext.cli.options import flag, given_options, training_command
 from seqtext.config import SeriesSettings
 
@@ -65,10 +64,8 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
     The model directory is saved after every epoch; Ctrl-C leaves a resumable
     one, continued with --resume DIR.
     """
-    from seqtext import distributed
-    from seqtext.modeldir import OutputLock, check_output_dir, open_model
+    from seqtext.modeldir import check_output_dir, open_model
     from seqtext.series import Forecaster
-    from seqtext.session import TrainingInterrupted
 
     if resume:
         changed = sorted(set(given_options(ctx, {**options, "holdout": holdout, "out": out})) - RESUMABLE)
@@ -83,54 +80,17 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
                 raise click.UsageError(f"Missing option '{name}': give it, or --resume DIR to continue a training.")
         out = Path(out)
         check_output_dir(out)  # before training, so a bad --out costs nothing
-    main = distributed.is_main()  # under torchrun only rank 0 locks, writes and prints
-    with OutputLock(out) if main else contextlib.nullcontext():
-        try:
-            if resume:
-                limits = {name: options[name] for name in given_options(ctx, options) if name in RESUMABLE}
-                model = Forecaster.resume(out, Path(csv) if csv else None, progress=not quiet, checkpoint_dir=out,
-                                          **limits)
-            else:
-                model = Forecaster(progress=not quiet, **options)
-                model.fit(Path(csv), holdout=holdout, callback=_Checkpoints(out) if main else None)
-        except TrainingInterrupted as exc:
-            state = exc.model.trainer_state
-            if main:
-                exc.model.save(out)  # with the trainer state: resumable wherever it stopped
-                note(f"interrupted: saved a resumable model in {out} (epoch {state['epoch']}, "
-                     f"{state['batches_done']} batches into it); resume with: seqtext forecast train --resume {out}")
-            ctx.exit(130)
-        except RuntimeError as exc:
-            if distributed.world_size() <= 1:
-                raise
-            # a collective failed: another rank died or timed out
-            raise click.ClickException(
-                f"rank {distributed.rank()} stopped because another training process failed "
-                f"({str(exc).splitlines()[0][:120]}); the last model saved in {out} is intact."
-            ) from None
-        path = model.save(out) if main else out
-    distributed.finish()
-    if main:
-        _report(path, model.summary)
 
+    def work():
+        if resume:
+            limits = {name: options[name] for name in given_options(ctx, options) if name in RESUMABLE}
+            return Forecaster.resume(out, Path(csv) if csv else None, progress=not quiet, checkpoint_dir=out,
+                                     **limits)
+        return Forecaster(progress=not quiet, **options).fit(Path(csv), holdout=holdout, checkpoint_dir=out)
 
-class _Checkpoints:
-    """Save the model directory after the first epoch, then at most every ``every`` seconds.
-
-    A save costs about as much as a series epoch (its files are fsynced), so
-    saving after every epoch would double a training's time; Ctrl-C and the
-    end of the training save in any case.
-    """
-
-    def __init__(self, out: Path, every: float = 2.0):
-        self.out, self.every, self.last = out, every, -math.inf
-
-    def __call__(self, model, metrics) -> None:
-        import time
-
-        if time.monotonic() - self.last >= self.every:
-            model.save(self.out)
-            self.last = time.monotonic()
+    model = run_training(ctx, out, work, "seqtext forecast train --resume")
+    if model is not None:
+        _report(out, model.summary)
 
 
 def _report(path, s: dict) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors, note
+from seqtext.cli.common import echo_json, handle_errors, note, run_training
 from seqtext.cli.options import flag, training_command
 from seqtext.config import TextSettings
 
@@ -51,9 +50,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 
     Ctrl-C saves a resumable checkpoint; continue it with --resume DIR.
     """
-    from seqtext import distributed
-    from seqtext.modeldir import OutputLock, check_output_dir
-    from seqtext.session import TrainingInterrupted
+    from seqtext.modeldir import check_output_dir
     from seqtext.text.corpus import corpus_files
     from seqtext.text.model import TextModel
 
@@ -73,32 +70,16 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     else:
         out = Path(out) if out else RUNS / Path(corpus[0]).stem
         check_output_dir(out)
-    main = distributed.is_main()  # under torchrun only rank 0 locks, writes and prints
-    with OutputLock(out) if main else contextlib.nullcontext():
-        try:
-            if resume:
-                model = TextModel.resume(out, files, valid_files, progress=not quiet, checkpoint_dir=out,
-                                         epochs=options["epochs"] if "epochs" in given else None,
-                                         patience=options["patience"] if "patience" in given else None)
-            else:
-                model = TextModel(progress=not quiet, **options)
-                model.fit(files, valid=valid_files, checkpoint_dir=out)
-        except TrainingInterrupted as exc:
-            if main:
-                state = exc.model.trainer_state
-                note(f"interrupted: saved a resumable checkpoint in {out} (epoch {state['epoch']}, "
-                     f"{state['batches_done']} batches into it); resume with: seqtext train --resume {out}")
-            ctx.exit(130)
-        except RuntimeError as exc:
-            if distributed.world_size() <= 1:
-                raise
-            # a collective failed: another rank died or timed out
-            raise click.ClickException(
-                f"rank {distributed.rank()} stopped because another training process failed "
-                f"({str(exc).splitlines()[0][:120]}); the last model saved in {out} is intact."
-            ) from None
-    distributed.finish()
-    if not main:
+
+    def work():
+        if resume:
+            return TextModel.resume(out, files, valid_files, progress=not quiet, checkpoint_dir=out,
+                                    epochs=options["epochs"] if "epochs" in given else None,
+                                    patience=options["patience"] if "patience" in given else None)
+        return TextModel(progress=not quiet, **options).fit(files, valid=valid_files, checkpoint_dir=out)
+
+    model = run_training(ctx, out, work, "seqtext train --resume")
+    if model is None:
         return
     s = model.summary
     click.echo(f"model written to {out}")

@@ -21,6 +21,22 @@ from seqtext.series.table import Table, read_columns, tail_table, with_future
 from seqtext.series.task import ForecastTask
 
 
+def check_history(table: Table, cfg, steps: int, origin: int | None = None) -> None:
+    """A history long enough for one window before ``origin`` (default: its end), with the covariates a
+    roll-out of ``steps`` reads after it."""
+    origin = table.n if origin is None else origin
+    if origin < cfg.window:
+        raise DataError(f"the history has {origin} values but the model reads windows of {cfg.window}; "
+                        f"give at least {cfg.window} values.")
+    need, have = needed_rows(steps, cfg.horizon), len(table.features) - origin
+    if cfg.features and have < need:
+        raise DataError(
+            f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates "
+            f"{', '.join(map(str, cfg.features))} for the next {need} steps but {have} were given; "
+            "add them as rows after the last target value or pass future=."
+        )
+
+
 class Forecaster(Model):
     """Forecast a numeric series (and optional covariates) with the shared recurrent core.
 
@@ -33,6 +49,9 @@ class Forecaster(Model):
     """
 
     task_class = ForecastTask
+    # a save (fsynced files) costs about as much as a series epoch: saving after every one doubled
+    # airline's training time, so a checkpoint directory is written at most every 2 s
+    save_interval = 2.0
 
     @property
     def scaler(self):
@@ -116,7 +135,7 @@ class Forecaster(Model):
         steps = cfg.horizon if steps is None else whole_number("steps", steps)
         if future is not None:
             table = with_future(table, future, cfg)
-        self._check_history(table, steps)
+        check_history(table, cfg, steps)
         rows = table.n + (needed_rows(steps, cfg.horizon) if cfg.features else 0)
         return table, self._forecasts(table, rows, [table.n], steps)[0]  # (steps,)
 
@@ -125,20 +144,6 @@ class Forecaster(Model):
         cfg = self.settings.series
         scaled = rollout(self.net, self.task.scale(table, rows), origins, steps, cfg.window, cfg.horizon, self.device)
         return self.scaler.inverse_target(scaled)
-
-    def _check_history(self, table: Table, steps: int, origin: int | None = None) -> None:
-        cfg = self.settings.series
-        origin = table.n if origin is None else origin
-        if origin < cfg.window:
-            raise DataError(f"the history has {origin} values but the model reads windows of {cfg.window}; "
-                            f"give at least {cfg.window} values.")
-        need, have = needed_rows(steps, cfg.horizon), len(table.features) - origin
-        if cfg.features and have < need:
-            raise DataError(
-                f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates "
-                f"{', '.join(map(str, cfg.features))} for the next {need} steps but {have} were given; "
-                "add them as rows after the last target value or pass future=."
-            )
 
     # ---------------------------------------------------------------- scoring
 
@@ -159,7 +164,7 @@ class Forecaster(Model):
                             f"{cfg.window} to forecast from; give a longer series or a smaller {{holdout}}.",
                             params=["holdout"])
         origin = n - holdout
-        self._check_history(table, 1 if one_step else holdout, origin)
+        check_history(table, cfg, 1 if one_step else holdout, origin)
         if one_step:
             forecast = self._forecasts(table, n, np.arange(origin, n), 1)[:, 0]  # (holdout,)
         else:
