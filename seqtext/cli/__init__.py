@@ -27,6 +27,12 @@ def _register() -> None:
 
     for command in text.COMMANDS:
         cli.add_command(command)
+    from seqtext.cli import score
+
+    cli.add_command(score.score)
+    from seqtext.cli import suggest
+
+    cli.add_command(suggest.suggest)
     from seqtext.cli import series
 
     cli.add_command(series.forecast)

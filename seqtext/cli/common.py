@@ -68,6 +68,15 @@ def _silence_stdout() -> None:
 POSITIVE = click.IntRange(min=1)
 
 
+def repetition_options(func):
+    """--no-repeat-ngram and --repetition-penalty: repetition control for generated text."""
+    func = click.option("--repetition-penalty", type=float, metavar="P",
+                        help="Divide the positive logits of words already in the prompt or output by P (multiply "
+                             "the negative ones): P > 1 discourages repeats.")(func)
+    return click.option("--no-repeat-ngram", type=int, metavar="N",
+                        help="Never write an N-gram already in the prompt or the output.")(func)
+
+
 def run_training(ctx: click.Context, out, train, resume_command: str):
     """Run ``train()`` (which saves into ``out``) under the output lock; the model, or None off rank 0.
 

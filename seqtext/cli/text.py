@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors, note, run_training
+from seqtext.cli.common import echo_json, handle_errors, note, repetition_options, run_training
 from seqtext.cli.options import flag, training_command
 from seqtext.config import TextSettings
 
 RUNS = Path("runs")
 
 
-def _resolve_model(model: str | None) -> Path:
+def resolve_model(model: str | None) -> Path:
     from seqtext.modeldir import latest_model
 
     if model:
@@ -106,13 +107,18 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for sampling.")
 @click.option("--stop/--no-stop", default=True, show_default=True,
               help="Stop at the end of the sentence, or go on across sentences for --words words.")
+@repetition_options
 @click.option("--show", "show", type=click.IntRange(min=1), metavar="K",
               help="Also list the K likeliest words for the blank with their probabilities.")
+@click.option("--stream/--no-stream", default=None,
+              help="Print each word as it is written (one JSON line per word with --json)  "
+                   "[default: when stdout is a terminal]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per prompt.")
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
               help="Complete every line of PATH (- for stdin), one output line each.")
 @handle_errors
-def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, show, as_json, file):
+def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram, repetition_penalty,
+             show, stream, as_json, file):
     """Fill the ___ in PROMPT, or continue PROMPT.
 
     \b
@@ -128,12 +134,40 @@ def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, show, 
     from seqtext.text.model import TextModel
 
     torch.set_num_threads(1)  # single prompts are latency-bound; threads only add overhead
-    model_dir = _resolve_model(model)
+    model_dir = resolve_model(model)
     lm = TextModel.load(model_dir)
-    options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop)
-    if file is None:
+    options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop,
+                   no_repeat_ngram=no_repeat_ngram, repetition_penalty=repetition_penalty)
+    if stream is None:  # a blank is filled in place: nothing to stream
+        stream = sys.stdout.isatty() and file is None and not show and "___" not in prompt
+    if stream and (file is not None or show):
+        raise click.UsageError("--stream writes one prompt's words as they come; drop --file and --show.")
+    if stream:
+        _stream(lm, prompt, options, as_json)
+    elif file is None:
         _complete_one(lm, prompt, options, show, as_json, single=True)
-        return
+    else:
+        _complete_file(lm, file, options, show, as_json)
+
+
+def _stream(lm, prompt, options, as_json):
+    """Each word as soon as it is written: the text (prompt first), or one JSON line per word."""
+    unknown = lm.unknown_words(prompt)
+    if unknown and not as_json:
+        note(f"unknown words (not in the model's vocabulary): {', '.join(unknown)}")
+    if not as_json:
+        click.echo(prompt, nl=False)
+    for piece in lm.stream(prompt, **options):
+        if as_json:
+            echo_json({"word": piece.strip(), "text": piece})
+        else:
+            click.echo(piece, nl=False)
+            sys.stdout.flush()
+    if not as_json:
+        click.echo()
+
+
+def _complete_file(lm, file, options, show, as_json):
     try:
         prompts = [line.rstrip("\r\n") for line in file]
     except UnicodeDecodeError:
@@ -175,24 +209,28 @@ def _complete_one(lm, prompt, options, show, as_json, single):
 @click.option("--model", metavar="DIR", help="Model directory  [default: the newest under runs/]")
 @click.option("--corpus", "corpus", multiple=True, required=True, metavar="PATH",
               help="Text to evaluate on: a file, or a directory of .txt files.")
+@click.option("--per-sentence", is_flag=True,
+              help="Read each line alone from a fresh state (as seqtext score does), not as running text; "
+                   "adds the perplexity without unknown words.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @handle_errors
-def evaluate(model, corpus, as_json):
+def evaluate(model, corpus, per_sentence, as_json):
     """Perplexity, next-word accuracy and last-word accuracy on a corpus."""
     from seqtext.text.corpus import corpus_files
     from seqtext.text.model import TextModel
 
-    lm = TextModel.load(_resolve_model(model))
-    metrics = lm.evaluate(corpus_files(list(corpus)))
+    lm = TextModel.load(resolve_model(model))
+    metrics = lm.evaluate(corpus_files(list(corpus)), per_sentence=per_sentence)
     if as_json:
         echo_json(metrics)
         return
-    labels = [("perplexity", "perplexity", "{:.3f}"), ("accuracy", "next-word accuracy", "{:.2%}"),
+    labels = [("perplexity", "perplexity", "{:.3f}"), ("perplexity_known", "without unknown words", "{:.3f}"),
+              ("unknown_tokens", "unknown-word tokens", "{}"), ("accuracy", "next-word accuracy", "{:.2%}"),
               ("last_word_accuracy", "last-word accuracy", "{:.2%}"), ("sentences", "sentences", "{}"),
               ("tokens", "tokens", "{}")]
     for key, label, fmt in labels:
         if key in metrics:
-            click.echo(f"{label:<20}{fmt.format(metrics[key])}")
+            click.echo(f"{label:<24}{fmt.format(metrics[key])}")
 
 
 COMMANDS = [train, complete, evaluate]

@@ -64,3 +64,69 @@ def choose(
     cdf = probs.cumsum(0)
     u = torch.rand(1, generator=generator, dtype=cdf.dtype) * cdf[-1]
     return min(int(torch.searchsorted(cdf, u, right=True)), cdf.numel() - 1)
+
+
+def check_repetition(no_repeat_ngram: int | None, repetition_penalty: float | None) -> None:
+    if no_repeat_ngram is not None and (isinstance(no_repeat_ngram, bool) or not isinstance(no_repeat_ngram, int)
+                                        or no_repeat_ngram < 1):
+        raise ConfigError(f"{{no_repeat_ngram}} must be a whole number of at least 1, got {no_repeat_ngram!r}.",
+                          params=["no_repeat_ngram"])
+    if repetition_penalty is not None and not (isinstance(repetition_penalty, (int, float))
+                                               and not isinstance(repetition_penalty, bool)
+                                               and math.isfinite(repetition_penalty) and repetition_penalty > 0):
+        raise ConfigError(f"{{repetition_penalty}} must be a positive number, got {repetition_penalty!r}.",
+                          params=["repetition_penalty"])
+
+
+class Repetition:
+    """Repetition control over the tokens read and written so far (prompt and output).
+
+    ``no_repeat_ngram`` N: a token that would complete an N-gram already
+    present is banned (its logit set to -inf).  ``repetition_penalty`` P (the
+    CTRL paper's): the logit of every token already present is divided by P
+    when positive and multiplied by P when negative.  ``push(token)`` adds a
+    token; ``apply(logits)`` returns adjusted logits (a copy) in O(banned + seen).
+    """
+
+    def __init__(self, no_repeat_ngram: int | None = None, repetition_penalty: float | None = None,
+                 tokens=()):
+        check_repetition(no_repeat_ngram, repetition_penalty)
+        self.n = no_repeat_ngram
+        self.penalty = repetition_penalty if repetition_penalty not in (None, 1.0) else None
+        self.tokens: list[int] = []
+        self.seen: set[int] = set()
+        self.following: dict[tuple, set[int]] = {}  # (N-1)-gram -> tokens that followed it
+        for token in tokens:
+            self.push(token)
+
+    @property
+    def active(self) -> bool:
+        return self.n is not None or self.penalty is not None
+
+    def push(self, token: int) -> None:
+        self.tokens.append(token)
+        self.seen.add(token)
+        if self.n is not None and len(self.tokens) >= self.n:
+            key = tuple(self.tokens[len(self.tokens) - self.n:-1])
+            self.following.setdefault(key, set()).add(token)
+
+    def banned(self) -> list[int]:
+        """Tokens that would repeat an N-gram if written next."""
+        if self.n is None or len(self.tokens) < self.n - 1:
+            return []
+        key = tuple(self.tokens[len(self.tokens) - self.n + 1:]) if self.n > 1 else ()
+        return sorted(self.following.get(key, ()))
+
+    def apply(self, logits: torch.Tensor) -> torch.Tensor:
+        """``logits`` (V,) adjusted for what has been read and written; the input is left as it was."""
+        if not self.active:
+            return logits
+        out = logits.clone()
+        if self.penalty is not None and self.seen:
+            ids = torch.tensor(sorted(self.seen), device=out.device)
+            values = out[ids]
+            out[ids] = torch.where(values > 0, values / self.penalty, values * self.penalty)
+        banned = self.banned()
+        if banned:
+            out[torch.tensor(banned, device=out.device)] = -math.inf
+        return out

@@ -10,12 +10,14 @@ state, one fused core step per token, greedily or sampled
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 
 from seqtext.errors import DataError, whole_number
 from seqtext.text import tokenizer as tk
-from seqtext.text.decoding import check_sampling, choose, is_sampling
+from seqtext.text.decoding import Repetition, check_repetition, check_sampling, choose, is_sampling
+from seqtext.text.spacing import Spacer, join_words
 
 BLANK = "___"
 FILL_CANDIDATES = 32  # words rescored with the text after a blank
@@ -75,55 +77,73 @@ class Completer:
         ids = [self.tokenizer.token_to_id(start), *enc.ids[-MAX_CONTEXT:]]
         x = torch.tensor([ids], device=self.device)  # (1, T)
         logits, _, hidden = self.net(x, last_only=True)
-        return logits[0, -1], hidden
+        return logits[0, -1], hidden, ids
 
     def _banned(self) -> list[int]:
         return [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
 
     @torch.inference_mode()
-    def complete(
-        self,
-        prompt: str,
-        words: int = 20,
-        temperature: float | None = None,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        stop: bool = True,
-    ) -> Completion:
+    def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
+                 top_p: float | None = None, seed: int | None = None, stop: bool = True,
+                 no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Completion:
         """Fill the prompt's ``___`` in place, or continue the prompt.
 
         A blank at the very end is filled and the sentence closed; otherwise
         up to ``words`` words are generated, stopping at the end of the
         sentence (``stop=False`` goes on across sentence ends, writing a line
-        break for each end of line, until ``words`` words).  The
-        Greedy unless ``temperature``, ``top_k`` or ``top_p`` is
-        given.  The hidden state is carried, so generation is linear in length.
+        break for each end of line, until ``words`` words).  Greedy unless
+        ``temperature``, ``top_k`` or ``top_p`` is given; ``no_repeat_ngram``
+        and ``repetition_penalty`` control repetition in continuations (never
+        in blank filling).  The hidden state is carried, so generation is
+        linear in length.
         """
-        check_sampling(temperature, top_k, top_p)
-        whole_number("words", words)
+        options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
         prefix, suffix = self._parse_prompt(prompt)
-        generator = None
-        if seed is not None:
-            generator = torch.Generator().manual_seed(seed)
-        logits, hidden = self._prefix_state(prefix)
+        logits, hidden, ids = self._prefix_state(prefix)
         unknown = self.unknown_words(prompt)
-        sample = dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
         if suffix is not None and suffix.strip():
-            word = self._fill(logits, hidden, suffix, sample)
-            text = prefix + tk.join_words([word], after=prefix) + suffix
+            word = self._fill(logits, hidden, suffix, options["sample"])
+            text = prefix + join_words([word], after=prefix) + suffix
             return Completion(text, prompt, [word], unknown)
         if suffix is not None:  # a trailing blank: one word, then the sentence closed if the model ends it
-            generated = self._generate(logits, hidden, 1, sample, close=True)
+            generated = list(self._words(logits, hidden, 1, options["sample"], close=True))
         else:
-            generated = self._generate(logits, hidden, words, sample, stop=stop)
-        text = prefix + tk.join_words(generated, after=prefix)
+            repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
+            generated = list(self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition))
+        text = prefix + join_words(generated, after=prefix)
         if suffix is not None:
             text += suffix  # white space typed after a trailing blank
         return Completion(text, prompt, [w for w in generated if tk.is_wordlike(w)], unknown)
 
-    def _generate(self, logits, hidden, max_words: int, sample: dict, close: bool = False,
-                  stop: bool = True) -> list[str]:
+    def stream(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
+               top_p: float | None = None, seed: int | None = None, stop: bool = True,
+               no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Iterator[str]:
+        """:meth:`complete` as it is written: the text each new word adds (its space, then the word).
+
+        ``prompt + "".join(stream(prompt))`` is what ``complete`` returns.
+        Nothing but the state of the last step and the spacing rules is kept,
+        so a long stream runs in constant memory (with repetition control,
+        the n-grams seen grow with the text).
+        """
+        options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
+        prefix, suffix = self._parse_prompt(prompt)
+        if suffix is not None:
+            raise DataError(f"a {BLANK} blank is filled in place, not streamed; use complete() for it.")
+        logits, hidden, ids = self._prefix_state(prefix)
+        spacer = Spacer(prefix)
+        repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
+        for word in self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition):
+            yield spacer.piece(word)
+
+    def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty) -> dict:
+        check_sampling(temperature, top_k, top_p)
+        check_repetition(no_repeat_ngram, repetition_penalty)
+        whole_number("words", words)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        return {"sample": dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)}
+
+    def _words(self, logits, hidden, max_words: int, sample: dict, close: bool = False, stop: bool = True,
+               repetition: Repetition | None = None) -> Iterator[str]:
         """Words from the current state until a sentence end, </s> or ``max_words``.
 
         ``close``: after the last word, keep punctuation up to the sentence end
@@ -132,18 +152,25 @@ class Completer:
         """
         banned = torch.tensor(self._banned(), device=self.device)
         eos = self.tokenizer.token_to_id(tk.EOS)
+        repetition = repetition if repetition is not None and repetition.active else None
         greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
-        out: list[str] = []
         pieces: list[str] = []  # BPE tokens of the word being built
         n_words = 0
 
-        def pick(logits):
-            return choose(logits.index_fill(0, banned, -math.inf), **sample)  # the caller's logits stay as they were
+        def pick(logits):  # the caller's logits stay as they were; None when every token is banned
+            logits = logits.index_fill(0, banned, -math.inf)
+            if repetition is not None:
+                logits = repetition.apply(logits)
+                if not bool(torch.isfinite(logits).any()):
+                    return None
+            return choose(logits, **sample)
 
         tid = pick(logits)
         for _ in range(max_words * 8):  # hard bound on tokens for subword models
-            if tid == eos and stop:
+            if tid is None or (tid == eos and stop):
                 break
+            if repetition is not None:
+                repetition.push(tid)
             token = "\n" if tid == eos else self.tokenizer.id_to_token(tid)
             pieces.append(tk.token_text(token))
             if tid == eos or tk.token_ends_word(self.tokenizer, token):
@@ -151,22 +178,21 @@ class Completer:
                 pieces = []
                 if close and n_words >= max_words and tk.is_wordlike(word):
                     break  # the blank's word is placed; only closing punctuation may follow
-                out.append(word)
+                yield word
                 if tk.is_wordlike(word):
                     n_words += 1
                 if (stop and word in tk.SENTENCE_END) or (n_words >= max_words and not close):
                     break
             # O(1) per token: the hidden state is carried, the prefix is never read again
             x = torch.tensor([tid], device=self.device)
-            if greedy:  # exact argmax, and with an adaptive softmax usually from its head alone
+            if greedy and repetition is None:  # exact argmax, with an adaptive softmax usually from its head alone
                 best, hidden = self.net.greedy_step(x, hidden, banned)
                 tid = int(best[0])
             else:
                 step, hidden = self.net.step(x, hidden)
                 tid = pick(step[0])
         if pieces:
-            out.append("".join(pieces))
-        return out
+            yield "".join(pieces)
 
     def _candidates(self, logits, hidden, suffix: str, k: int) -> tuple[list[int], torch.Tensor]:
         """Top word candidates for a blank and their probabilities given the text after it."""
@@ -195,7 +221,7 @@ class Completer:
     def _fill(self, logits, hidden, suffix: str, sample: dict) -> str:
         if tk.is_bpe(self.tokenizer):
             # the first whole word the model spells out (punctuation before it is not a fill)
-            words = [w for w in self._generate(logits, hidden, 1, sample) if tk.is_wordlike(w)]
+            words = [w for w in self._words(logits, hidden, 1, sample) if tk.is_wordlike(w)]
             return words[0] if words else tk.token_text(self.tokenizer.id_to_token(int(torch.argmax(logits))))
         cand, probs = self._candidates(logits, hidden, suffix, FILL_CANDIDATES)
         if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
@@ -209,7 +235,7 @@ class Completer:
         """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
         whole_number("k", k)
         prefix, suffix = self._parse_prompt(prompt)
-        logits, hidden = self._prefix_state(prefix)
+        logits, hidden, _ = self._prefix_state(prefix)
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
         cand, probs = self._candidates(logits, hidden, suffix, pool)
         ranked = sorted(zip(cand, probs.tolist()), key=lambda p: -p[1])[:k]

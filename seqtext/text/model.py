@@ -10,14 +10,17 @@ words, evaluates, and saves/loads a model directory.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 from seqtext import modeldir
+from seqtext.errors import DataError
 from seqtext.model import Model
 from seqtext.text import stream
 from seqtext.text.corpus import corpus_files, load_lines
 from seqtext.text.generate import Completer, Completion
-from seqtext.text.scoring import encode_lines, score_sentences, score_stream
+from seqtext.text.scoring import Scores, encode_lines, score, score_sentences, score_stream
 from seqtext.text.task import LanguageModelTask
 
 
@@ -60,10 +63,21 @@ class TextModel(Model):
         data = None if corpus is None else {"corpus": corpus, "valid": valid}
         return super().resume(path, data, **options)
 
-    def evaluate(self, corpus) -> dict:
-        """Perplexity, next-word accuracy and last-word accuracy on a corpus."""
+    def evaluate(self, corpus, per_sentence: bool = False) -> dict:
+        """Perplexity, next-word accuracy and last-word accuracy on a corpus.
+
+        A stream-mode model reads the corpus as running text; ``per_sentence``
+        reads each line alone from a fresh state instead (what :meth:`score`
+        does, and how a sentence-mode model always reads), and reports the
+        perplexity with and without the words the vocabulary does not hold.
+        """
         self._require_trained()
         text = self.settings.text
+        if per_sentence:
+            s = self.score(load_lines(corpus)).summary
+            loss = -s["logprob"] / max(s["tokens"], 1)
+            return {"loss": loss, "perplexity": s["perplexity"], "perplexity_known": s["perplexity_known"],
+                    "unknown_tokens": s["unknown_tokens"], "sentences": s["sentences"], "tokens": s["tokens"]}
         if text.mode == "stream":
             ids = stream.encode_corpus(corpus_files(corpus), self.tokenizer).ids
             return score_stream(self.net, ids, text.bptt, self.device)
@@ -73,6 +87,25 @@ class TextModel(Model):
         metrics.update(sentences=len(lines), tokens=sum(len(s) - 1 for s in seqs))
         return metrics
 
+    @torch.inference_mode()
+    def score(self, sentences, tokens: bool = False) -> Scores:
+        """Each sentence read alone: ``text``, ``logprob`` (natural log, summed over its tokens and the
+        closing </s>), ``tokens`` (that count), ``perplexity`` (``exp(-logprob / tokens)``) and ``unknown``
+        (its words outside the vocabulary); ``tokens=True`` adds ``surprisal_bits`` per token.
+
+        Returns a list of those records, whose ``summary`` holds the totals:
+        perplexity over all sentences, and without the unknown-word tokens.
+        """
+        self._require_trained()
+        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
+        if not sentences:
+            raise DataError("there are no sentences to score; give at least one.")
+        for i, sentence in enumerate(sentences):
+            if not isinstance(sentence, str) or not sentence.strip():
+                raise DataError(f"sentence {i + 1} is empty; give some words to score.")
+        return score(self.net, self.tokenizer, sentences, self.settings.text.mode == "stream", self.device,
+                     surprisal=tokens)
+
     # ---------------------------------------------------------------- inference
 
     def _completer(self) -> Completer:
@@ -80,22 +113,51 @@ class TextModel(Model):
         return Completer(self.net, self.tokenizer, self.device, self.settings.text.mode == "stream")
 
     @torch.inference_mode()
-    def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
-                 top_p: float | None = None, seed: int | None = None, stop: bool = True) -> Completion:
+    def complete(self, prompt: str, words: int = 20, **options) -> Completion:
         """Fill the prompt's ``___`` in place, or continue the prompt.
 
         A blank at the very end is filled and the sentence closed; otherwise
         up to ``words`` words are generated, stopping at the end of the
         sentence (``stop=False`` goes on across sentence ends, writing a line
         break for each end of line).  Greedy unless ``temperature``,
-        ``top_k`` or ``top_p`` is given.
+        ``top_k`` or ``top_p`` is given (``seed`` seeds the sampling).
+        ``no_repeat_ngram`` N never writes an N-gram already in the prompt or
+        the output; ``repetition_penalty`` P divides the positive logits of
+        tokens already there by P and multiplies the negative ones by P.
+        Neither changes how a ``___`` blank is filled.
         """
-        return self._completer().complete(prompt, words, temperature, top_k, top_p, seed, stop)
+        return self._completer().complete(prompt, words, **options)
+
+    def stream(self, prompt: str, words: int = 20, **options) -> Iterator[str]:
+        """:meth:`complete`, a word at a time: yields the text each word adds (its space, then the word).
+
+        ``prompt + "".join(model.stream(prompt))`` equals ``model.complete(prompt)``; memory stays
+        flat however many words are asked for.
+        """
+        pieces = self._completer().stream(prompt, words, **options)
+        while True:
+            with torch.inference_mode():  # each step, not across the yield: the caller's code runs as usual
+                piece = next(pieces, None)
+            if piece is None:
+                return
+            yield piece
 
     @torch.inference_mode()
     def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
         return self._completer().next_words(prompt, k)
+
+    @torch.inference_mode()
+    def suggest(self, prefix: str, k: int = 5, no_repeat_ngram: int | None = None,
+                repetition_penalty: float | None = None) -> list[tuple[str, float]]:
+        """The ``k`` likeliest words to type after ``prefix``, or to finish its last word, with probabilities.
+
+        The recurrent state is cached between calls (see ``seqtext.text.suggest``).
+        """
+        from seqtext.text.suggest import suggester_for
+
+        self._require_trained()
+        return suggester_for(self).suggest(prefix, k, no_repeat_ngram, repetition_penalty)
 
     def unknown_words(self, prompt: str) -> list[str]:
         """Words of the prompt outside the vocabulary, in order, once each."""

@@ -89,3 +89,94 @@ def score_stream(net, ids, bptt: int, device, batch_size: int = 10) -> dict:
     net.train(was_training)
     nll, tokens, correct = distributed.sum_across([nll, tokens, correct])
     return {**_summary(nll, tokens, correct), "tokens": int(tokens)}
+
+
+# ------------------------------------------------------------------ per-sentence scores
+
+MAX_SCORE_WINDOW = 2048  # tokens of one sentence read at once; longer ones carry the state across windows
+SCORE_BUDGET = 4096  # tokens (batch x window) per forward pass: bounds the (B, T, V) distribution in memory
+
+
+class Scores(list):
+    """Per-sentence records (dicts) with ``summary``: the totals over all of them.
+
+    ``summary``: sentences, tokens, logprob, perplexity, and the same without
+    the tokens the vocabulary does not hold (``unknown_tokens``,
+    ``perplexity_known``), as language-model papers report both.
+    """
+
+    summary: dict
+
+
+def frame(tokenizer, sentence: str, stream_mode: bool) -> list[int]:
+    """A sentence as the model reads it alone: start token, its tokens, </s>.
+
+    A sentence-mode model saw every line start with <s>; a stream-mode model
+    saw each line after the </s> that ended the previous one.
+    """
+    start = tk.EOS if stream_mode else tk.BOS
+    ids = tokenizer.encode(sentence, add_special_tokens=False).ids
+    return [tokenizer.token_to_id(start), *ids, tokenizer.token_to_id(tk.EOS)]
+
+
+@torch.no_grad()
+def token_logprobs(net, seqs: list[list[int]], device) -> list[torch.Tensor]:
+    """For each framed sequence, the log-probability of each of its tokens after the first (natural log).
+
+    Sequences are batched by length (padded) within a token budget; one longer
+    than ``MAX_SCORE_WINDOW`` is read in windows with the hidden state carried,
+    so a 100,000-word line is scored in bounded memory.
+    """
+    was_training = net.training
+    net.eval()
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    out: list[torch.Tensor | None] = [None] * len(seqs)
+    start = 0
+    while start < len(order):
+        longest = len(seqs[order[start]]) - 1
+        width = min(longest, MAX_SCORE_WINDOW)
+        count = max(1, SCORE_BUDGET // max(width, 1))
+        group = order[start:start + count]
+        longest = max(len(seqs[i]) - 1 for i in group)
+        x = torch.full((len(group), longest), net.pad_id, dtype=torch.long)  # (B, T)
+        y = torch.full((len(group), longest), net.pad_id, dtype=torch.long)
+        for row, i in enumerate(group):
+            x[row, : len(seqs[i]) - 1] = torch.tensor(seqs[i][:-1])
+            y[row, : len(seqs[i]) - 1] = torch.tensor(seqs[i][1:])
+        x, y = x.to(device), y.to(device)
+        pieces, hidden = [], None
+        for t in range(0, longest, MAX_SCORE_WINDOW):
+            logits, _, hidden = net(x[:, t:t + MAX_SCORE_WINDOW], hidden=hidden)  # (B, T', V)
+            logp = logits if net.adaptive else torch.log_softmax(logits.float(), dim=-1)
+            pieces.append(logp.gather(2, y[:, t:t + MAX_SCORE_WINDOW, None]).squeeze(2).cpu())  # (B, T')
+        logp = torch.cat(pieces, dim=1).double()  # (B, T)
+        for row, i in enumerate(group):
+            out[i] = logp[row, : len(seqs[i]) - 1]
+        start += len(group)
+    net.train(was_training)
+    return out
+
+
+def score(net, tokenizer, sentences: list[str], stream_mode: bool, device, surprisal: bool = False) -> Scores:
+    """The log-probability, token count, perplexity and unknown words of each sentence, read alone."""
+    seqs = [frame(tokenizer, s, stream_mode) for s in sentences]
+    unk = tokenizer.token_to_id(tk.UNK)
+    records = Scores()
+    total, known, n_tokens, n_unknown = 0.0, 0.0, 0, 0
+    for sentence, seq, logp in zip(sentences, seqs, token_logprobs(net, seqs, device)):
+        lp, n = float(logp.sum()), len(seq) - 1
+        record = {"text": sentence, "logprob": lp, "tokens": n, "perplexity": math.exp(min(-lp / n, 700.0)),
+                  "unknown": tk.unknown_words(tokenizer, sentence)}
+        if surprisal:
+            record["surprisal_bits"] = (-logp / math.log(2)).tolist()
+        records.append(record)
+        is_unk = torch.tensor(seq[1:]) == unk
+        total, n_tokens = total + lp, n_tokens + n
+        known, n_unknown = known + float(logp[~is_unk].sum()), n_unknown + int(is_unk.sum())
+    n_known = n_tokens - n_unknown
+    records.summary = {
+        "sentences": len(records), "tokens": n_tokens, "logprob": total,
+        "perplexity": math.exp(min(-total / max(n_tokens, 1), 700.0)),
+        "unknown_tokens": n_unknown, "perplexity_known": math.exp(min(-known / max(n_known, 1), 700.0)),
+    }
+    return records

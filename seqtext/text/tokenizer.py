@@ -14,23 +14,20 @@ words with natural spacing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 from seqtext.errors import CheckpointError, ConfigError, DataError, first_line
+from seqtext.text.spacing import SENTENCE_END, is_wordlike, join_words  # noqa: F401  (how tokens are written back)
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 SPECIALS = [PAD, UNK, BOS, EOS]
 WORD_END = "</w>"  # BPE: a token carrying this suffix ends a word
 
-_WORDLIKE = re.compile(r"\w", re.UNICODE)
 # Special-token strings already in a corpus (PTB writes "<unk>") are removed from
 # the training text: the pre-tokenizer would otherwise teach the vocabulary
 # "<", "unk" and ">" as words that no encoded input ever produces.
 _SPECIAL_RE = re.compile("|".join(re.escape(t) for t in SPECIALS))
-_NO_SPACE_BEFORE = set(".,;:!?)]}%…'’\"\n")
-_NO_SPACE_AFTER = set("([{$'’\"")
-SENTENCE_END = {".", "!", "?", "…"}
 
 
 def _pipeline(model, split_punctuation: bool = True):
@@ -116,31 +113,3 @@ def unknown_words(tok, text: str) -> list[str]:
         if tid == unk and word not in seen:
             seen.append(word)
     return seen
-
-
-def is_wordlike(piece: str) -> bool:
-    return bool(_WORDLIKE.search(piece))
-
-
-def join_words(words: Sequence[str], after: str = "") -> str:
-    """Join generated words onto text ending in ``after``, spaced like prose.
-
-    No space before closing punctuation, none after opening punctuation, a
-    capital letter at the start of the text or after a sentence end, and "I"
-    for the pronoun.
-    """
-    out = []
-    prev = after
-    for word in words:
-        if word == "i":
-            word = "I"
-        stripped = prev.rstrip()
-        if (not stripped or stripped[-1] in SENTENCE_END) and is_wordlike(word):
-            word = word[:1].upper() + word[1:]
-        glue = ""
-        if prev and not prev[-1].isspace():
-            if word[:1] not in _NO_SPACE_BEFORE and prev[-1] not in _NO_SPACE_AFTER:
-                glue = " "
-        out.append(glue + word)
-        prev = prev + glue + word
-    return "".join(out)

@@ -1,0 +1,91 @@
+"""``seqtext score``: how likely a language model finds each sentence."""
+
+from __future__ import annotations
+
+import click
+
+from seqtext.cli.common import echo_json, handle_errors, note
+from seqtext.cli.text import resolve_model
+
+
+def _read_sentences(sentences, file) -> list[str]:
+    if sentences and file is not None:
+        raise click.UsageError("give SENTENCES or --file, not both.")
+    if sentences:
+        return list(sentences)
+    if file is None:
+        import sys
+
+        if sys.stdin.isatty():
+            raise click.UsageError("give SENTENCES, --file PATH, or sentences on standard input, one a line.")
+        file = click.get_text_stream("stdin")
+    try:
+        head = file.read(1 << 20)
+        if "\x00" in head:
+            raise click.ClickException(f"{getattr(file, 'name', 'the input')} looks like a binary file, not text; "
+                                       "give UTF-8 text, one sentence a line.")
+        lines = (head + file.read()).splitlines()
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{getattr(file, 'name', 'the input')} is not UTF-8 text; "
+                                   "convert it to UTF-8.") from None
+    found = [line.strip() for line in lines if line.strip()]
+    if not found:
+        raise click.ClickException(f"{getattr(file, 'name', 'the input')} holds no sentences (only blank lines); "
+                                   "give one sentence a line.")
+    return found
+
+
+@click.command()
+@click.argument("sentences", nargs=-1)
+@click.option("--model", metavar="DIR", help="Model directory  [default: the newest under runs/]")
+@click.option("--file", "file", type=click.File("r", encoding="utf-8", errors="strict"), metavar="PATH",
+              help="Score every non-blank line of PATH (- for stdin).")
+@click.option("--tokens", "per_token", is_flag=True, help="Also give each token's surprisal in bits.")
+@click.option("--rank", is_flag=True, help="Print the sentences best first, each after its log-probability.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per sentence: text, logprob, tokens, perplexity, unknown (+ surprisal_bits).")
+@handle_errors
+def score(sentences, model, file, per_token, rank, as_json):
+    """The log-probability (natural log), token count and perplexity of each sentence, read alone.
+
+    \b
+      seqtext score "Mary rides the bicycle, the bicycle is hers." "Mary rides the bicycle, the bicycle is his."
+      seqtext score --file sentences.txt --rank
+    """
+    import torch
+
+    from seqtext.text.model import TextModel
+
+    torch.set_num_threads(1)
+    texts = _read_sentences(sentences, file)
+    lm = TextModel.load(resolve_model(model))
+    records = lm.score(texts, tokens=per_token)
+    if rank:
+        records.sort(key=lambda r: -r["logprob"])
+    if as_json:
+        for record in records:
+            echo_json(record)
+    elif rank:
+        for record in records:
+            click.echo(f"{record['logprob']:.4f}\t{record['text']}")
+    else:
+        _table(records, lm.tokenizer if per_token else None)
+    s = records.summary
+    unknown = sorted({w for r in records for w in r["unknown"]})
+    if unknown:
+        note(f"unknown words (not in the model's vocabulary): {', '.join(unknown)}")
+    note(f"{s['sentences']} sentences, {s['tokens']} tokens: perplexity {s['perplexity']:.3f}"
+         + (f", {s['perplexity_known']:.3f} without the {s['unknown_tokens']} unknown-word tokens"
+            if s["unknown_tokens"] else ""))
+
+
+def _table(records, tokenizer) -> None:
+    click.echo(f"{'logprob':>10} {'tokens':>6} {'perplexity':>11}  sentence")
+    for r in records:
+        text = r["text"] if len(r["text"]) <= 100 else r["text"][:99] + "…"
+        click.echo(f"{r['logprob']:10.3f} {r['tokens']:6d} {r['perplexity']:11.3f}  {text}")
+        if tokenizer is not None:
+            from seqtext.text import tokenizer as tk
+
+            words = tokenizer.encode(r["text"], add_special_tokens=False).tokens + [tk.EOS]
+            click.echo("  " + "  ".join(f"{tk.token_text(w)}:{b:.2f}" for w, b in zip(words, r["surprisal_bits"])))

@@ -1,0 +1,195 @@
+"""Scoring sentences, streaming generation and repetition control."""
+
+import json
+import math
+
+import pytest
+import torch
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import TINY_LINES, assert_clean_failure, write_corpus
+from seqtext import TextModel
+from seqtext.cli import cli
+from seqtext.errors import ConfigError, DataError
+from seqtext.text.decoding import Repetition
+
+SENTENCES = ["Mary rides the bicycle, the bicycle is hers.", "We drive the car, the car is ours.",
+             "John drives the bicycle, the bicycle is his.", "Mary zorps the car."]
+
+
+def test_score_equals_evaluate_for_a_sentence_model(tiny_model, tmp_path):
+    corpus = write_corpus(tmp_path / "c.txt", SENTENCES)
+    records = tiny_model.score(SENTENCES)
+    evaluated = tiny_model.evaluate(corpus)
+    total = sum(r["logprob"] for r in records)
+    tokens = sum(r["tokens"] for r in records)
+    assert tokens == evaluated["tokens"]
+    assert math.exp(-total / tokens) == pytest.approx(evaluated["perplexity"], rel=1e-4)
+    assert records.summary["perplexity"] == pytest.approx(evaluated["perplexity"], rel=1e-4)
+    for r in records:
+        assert set(r) == {"text", "logprob", "tokens", "perplexity", "unknown"}
+        assert r["perplexity"] == pytest.approx(math.exp(-r["logprob"] / r["tokens"]))
+    assert records[3]["unknown"] == ["zorps"] and records[0]["unknown"] == []
+    assert records.summary["unknown_tokens"] == 1
+    assert records.summary["perplexity_known"] < records.summary["perplexity"]
+
+
+def test_a_sentence_scores_the_same_alone_and_in_a_padded_batch(tiny_model):
+    together = tiny_model.score(SENTENCES)
+    for sentence, record in zip(SENTENCES, together):
+        assert tiny_model.score([sentence])[0]["logprob"] == pytest.approx(record["logprob"], rel=1e-6)
+
+
+def test_surprisal_bits_sum_to_minus_logprob(tiny_model):
+    for r in tiny_model.score(SENTENCES, tokens=True):
+        assert len(r["surprisal_bits"]) == r["tokens"]
+        assert sum(r["surprisal_bits"]) * math.log(2) == pytest.approx(-r["logprob"], rel=1e-9)
+
+
+def test_a_long_line_is_scored_in_windows_like_a_short_one(tiny_model, monkeypatch):
+    from seqtext.text import scoring
+
+    line = " ".join(TINY_LINES * 20)  # about 250 tokens
+    whole = tiny_model.score([line])[0]["logprob"]
+    monkeypatch.setattr(scoring, "MAX_SCORE_WINDOW", 16)  # the state carried across 16-token windows
+    assert tiny_model.score([line])[0]["logprob"] == pytest.approx(whole, rel=1e-6)
+
+
+def test_per_sentence_evaluation_of_a_stream_model_equals_score(tmp_path):
+    corpus = write_corpus(tmp_path / "c.txt", TINY_LINES * 3)
+    model = TextModel(mode="stream", embed=8, hidden=16, epochs=2, batch_size=2, bptt=8, device="cpu",
+                      valid_fraction=0.0).fit(corpus)
+    records = model.score(TINY_LINES * 3)
+    evaluated = model.evaluate(corpus, per_sentence=True)
+    assert evaluated["perplexity"] == pytest.approx(records.summary["perplexity"], rel=1e-9)
+    assert evaluated["tokens"] == records.summary["tokens"]
+
+
+def test_score_cli_table_json_rank_and_tokens(tiny_model_dir):
+    runner = CliRunner()
+    r = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), "--json", *SENTENCES[:2]])
+    assert r.exit_code == 0, r.output
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [set(x) for x in lines] == [{"text", "logprob", "tokens", "perplexity", "unknown"}] * 2
+    r = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), "--json", "--tokens", SENTENCES[0]])
+    assert "surprisal_bits" in json.loads(r.stdout)
+    r = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), "--rank", *SENTENCES])
+    scores = [float(line.split("\t")[0]) for line in r.stdout.splitlines()]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 4
+    r = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), *SENTENCES])
+    assert "perplexity" in r.stdout.splitlines()[0] and "without the 1 unknown-word tokens" in r.stderr
+
+
+@pytest.mark.parametrize("content, fragment", [(b"\n\n  \n", "only blank lines"), (b"\x00\x01\x02binary", "binary"),
+                                               (b"caf\xe9\n", "not UTF-8")])
+def test_score_bad_files(tiny_model_dir, tmp_path, content, fragment):
+    path = tmp_path / "in.txt"
+    path.write_bytes(content)
+    assert_clean_failure(CliRunner().invoke(cli, ["score", "--model", str(tiny_model_dir), "--file", str(path)]),
+                         fragment)
+
+
+def test_score_refuses_an_empty_sentence(tiny_model_dir, tiny_model):
+    assert_clean_failure(CliRunner().invoke(cli, ["score", "--model", str(tiny_model_dir), " "]), "empty")
+    with pytest.raises(DataError, match="sentence 2 is empty"):
+        tiny_model.score(["Mary rides.", ""])
+
+
+# ------------------------------------------------------------------------------ streaming
+
+@pytest.mark.parametrize("prompt", ["Mary rides", "We", "the car is"])
+def test_stream_writes_what_complete_returns(tiny_model, prompt):
+    for options in ({"words": 12}, {"words": 40, "stop": False}, {"words": 20, "no_repeat_ngram": 2}):
+        assert prompt + "".join(tiny_model.stream(prompt, **options)) == str(tiny_model.complete(prompt, **options))
+    with pytest.raises(DataError, match="filled in place"):
+        next(tiny_model.stream(prompt + " ___"))
+
+
+def test_stream_is_a_generator_that_leaves_grad_mode_alone(tiny_model):
+    stream = tiny_model.stream("Mary", words=5, stop=False)
+    first = next(stream)
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+    assert first.strip()
+    assert len(list(stream)) >= 1
+
+
+def test_complete_stream_cli(tiny_model_dir):
+    r = CliRunner().invoke(cli, ["complete", "--model", str(tiny_model_dir), "--stream", "--json", "Mary rides",
+                                 "--words", "5"])
+    assert r.exit_code == 0, r.output
+    words = [json.loads(line) for line in r.stdout.splitlines()]
+    r2 = CliRunner().invoke(cli, ["complete", "--model", str(tiny_model_dir), "--no-stream", "Mary rides",
+                                  "--words", "5"])
+    assert "Mary rides" + "".join(w["text"] for w in words) == r2.stdout.strip()
+    assert all(set(w) == {"word", "text"} for w in words)
+
+
+# -------------------------------------------------------------------------- repetition control
+
+def random_model(seed: int) -> TextModel:
+    """A model with random weights over the tiny corpus's vocabulary (a tokenizer, an untrained net)."""
+    from seqtext.text import tokenizer as tk
+
+    model = TextModel(embed=8, hidden=16, cell=["rnn", "gru", "lstm"][seed % 3], device="cpu")
+    model.task.tokenizer = tk.train_tokenizer(TINY_LINES, "word", 100, 1)
+    torch.manual_seed(seed)
+    model.net = model.task.build().eval()
+    with torch.no_grad():
+        for p in model.net.parameters():
+            p.mul_(4.0)  # peaked distributions: an untrained model that loops readily
+    return model
+
+
+def ngrams(tokens, n):
+    return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 1000), n=st.integers(1, 4), prompt=st.sampled_from(["Mary", "We drive the", "the car"]),
+       sampled=st.booleans())
+def test_no_repeat_ngram_never_writes_a_repeated_ngram(seed, n, prompt, sampled):
+    from seqtext.text import tokenizer as tk
+
+    model = random_model(seed)
+    extra = {"temperature": 1.0, "seed": seed} if sampled else {}
+    pieces = list(model.stream(prompt, words=40, stop=False, no_repeat_ngram=n, **extra))
+    tok = model.tokenizer
+    # the token sequence the rule sees: the prompt's, then each written word's (</s> for a line end)
+    ids = tok.encode(prompt, add_special_tokens=False).ids
+    ids += [tok.token_to_id(tk.EOS) if p == "\n" else tok.token_to_id(p.strip().lower()) for p in pieces]
+    assert None not in ids
+    grams = ngrams(ids, n)
+    assert len(grams) == len(set(grams)), "".join(pieces)
+
+
+def test_the_repetition_penalty_lowers_a_written_tokens_probability():
+    logits = torch.tensor([2.0, -1.0, 0.5, 1.0])
+    r = Repetition(repetition_penalty=1.5, tokens=[0, 1])
+    before, after = torch.softmax(logits, 0), torch.softmax(r.apply(logits), 0)
+    assert after[0] < before[0] and after[1] < before[1]  # positive divided, negative multiplied
+    assert r.apply(logits)[1] == pytest.approx(-1.5) and r.apply(logits)[0] == pytest.approx(2.0 / 1.5)
+    assert torch.equal(logits, torch.tensor([2.0, -1.0, 0.5, 1.0]))  # the input is left alone
+
+
+def test_repetition_control_leaves_blank_filling_alone(tiny_model):
+    for prompt in ["Mary rides the bicycle, the bicycle is ___", "___ and John ride the car, the car is theirs."]:
+        plain = str(tiny_model.complete(prompt))
+        assert str(tiny_model.complete(prompt, no_repeat_ngram=1, repetition_penalty=5.0)) == plain
+
+
+@pytest.mark.parametrize("args, fragment", [(["--no-repeat-ngram", "0"], "--no-repeat-ngram"),
+                                            (["--no-repeat-ngram", "-2"], "--no-repeat-ngram"),
+                                            (["--repetition-penalty", "0"], "--repetition-penalty"),
+                                            (["--repetition-penalty", "-1"], "--repetition-penalty")])
+def test_bad_repetition_options(tiny_model_dir, args, fragment):
+    r = CliRunner().invoke(cli, ["complete", "--model", str(tiny_model_dir), "Mary", *args])
+    assert_clean_failure(r, fragment, code=2)
+
+
+def test_bad_repetition_options_in_python_name_the_parameter(tiny_model):
+    with pytest.raises(ConfigError, match="^no_repeat_ngram must be"):
+        tiny_model.complete("Mary", no_repeat_ngram=0)
+    with pytest.raises(ConfigError, match="^repetition_penalty must be"):
+        list(tiny_model.stream("Mary", repetition_penalty=-1))
