@@ -166,8 +166,8 @@ def test_repetition_control_applies(tiny_model):
     assert "bicycle" not in dict(tiny_model.suggest("Mary rides the bicycle, the ", 10, no_repeat_ngram=2))
     penalised = dict(tiny_model.suggest(text, 10, repetition_penalty=5.0))
     assert penalised.get("bicycle", 0) < plain["bicycle"]
-    for bad in [dict(no_repeat_ngram=0), dict(no_repeat_ngram=-1), dict(repetition_penalty=0),
-                dict(repetition_penalty=-2.0), dict(k=0)]:
+    for bad in [{"no_repeat_ngram": 0}, {"no_repeat_ngram": -1}, {"repetition_penalty": 0},
+                {"repetition_penalty": -2.0}, {"k": 0}]:
         with pytest.raises(ConfigError) as caught:
             tiny_model.suggest(text, **bad)
         assert str(caught.value).startswith(next(iter(bad))), str(caught.value)
@@ -261,6 +261,7 @@ class Terminal:
         self.child = pexpect.spawn(sys.executable, ["-m", "seqtext", "suggest", "--model", str(model_dir),
                                                     "--stats"], env=env, dimensions=(24, 100),
                                    encoding="utf-8", timeout=60)
+        self.child.delaybeforesend = None
 
     def settle(self, quiet: float = 0.15) -> str:
         """Everything written until the screen has been quiet for ``quiet`` seconds."""

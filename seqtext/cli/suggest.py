@@ -16,7 +16,7 @@ import time
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors, note
+from seqtext.cli.common import echo_json, handle_errors, note, repetition_options
 from seqtext.cli.text import resolve_model
 
 PROMPT = "> "
@@ -46,10 +46,7 @@ class Timed:
 @click.option("--model", metavar="DIR", help="Model directory  [default: the newest under runs/]")
 @click.option("-k", "--k", "k", type=click.IntRange(min=1), default=5, show_default=True,
               help="How many words to show.")
-@click.option("--no-repeat-ngram", type=int, metavar="N",
-              help="Never suggest a word that would repeat an N-gram of the text.")
-@click.option("--repetition-penalty", type=float, metavar="P",
-              help="Divide the logits of tokens already in the text by P (> 1 discourages repeats).")
+@repetition_options
 @click.option("--json", "as_json", is_flag=True, help="Not in a terminal: one JSON object per prefix.")
 @click.option("--stats", is_flag=True,
               help="On exit, print the lookups, core steps and model time per lookup on stderr.")
@@ -69,6 +66,9 @@ def suggest(model, k, no_repeat_ngram, repetition_penalty, as_json, stats):
     "the bicy" completes a word, "the " suggests the next one); for each,
     a "word<TAB>probability" line per suggestion, then a blank line
     (--json: {"prefix", "suggestions": [{"word", "probability"}]} a line).
+
+    --no-repeat-ngram and --repetition-penalty apply to the suggestions,
+    counting the words of the line typed so far.
     """
     from seqtext.text.decoding import check_repetition
 
@@ -80,8 +80,8 @@ def suggest(model, k, no_repeat_ngram, repetition_penalty, as_json, stats):
 
     torch.set_num_threads(1)  # one token a step: latency-bound, threads only add overhead
     lm = TextModel.load(resolve_model(model))
-    timed = Timed(suggester_for(lm), k, dict(no_repeat_ngram=no_repeat_ngram,
-                                             repetition_penalty=repetition_penalty))
+    timed = Timed(suggester_for(lm), k, {"no_repeat_ngram": no_repeat_ngram,
+                                         "repetition_penalty": repetition_penalty})
     try:
         if sys.stdin.isatty() and sys.stdout.isatty():
             _interactive(timed)

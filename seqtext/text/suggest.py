@@ -74,6 +74,11 @@ class Suggester:
         self._words = [word for word, _ in offered]  # sorted: the words with a given start are one slice
         self._ids = torch.tensor([tid for _, tid in offered], dtype=torch.long, device=device)
 
+    def reset(self) -> None:
+        """Forget the cached states (the next call reads its text from the start)."""
+        with self._lock:
+            del self._tokens[:], self._states[:], self._logits[:]
+
     # ------------------------------------------------------------------ reading the text
 
     def split(self, text: str) -> tuple[str, str]:
@@ -187,7 +192,7 @@ class Suggester:
         return out
 
 
-_SHARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # TextModel -> (Suggester, weights version)
 _SHARED_LOCK = threading.Lock()
 
 
