@@ -38,6 +38,11 @@ SETTINGS = {
     "penalty 1.5": {"repetition_penalty": 1.5},
     "no_repeat_ngram 4 + penalty 1.1": {"no_repeat_ngram": 4, "repetition_penalty": 1.1},
     "no_repeat_ngram 3 + penalty 1.1": {"no_repeat_ngram": 3, "repetition_penalty": 1.1},
+    "no_repeat_ngram 5": {"no_repeat_ngram": 5},
+    "penalty 1.15": {"repetition_penalty": 1.15},
+    "no_repeat_ngram 4 + penalty 1.05": {"no_repeat_ngram": 4, "repetition_penalty": 1.05},
+    "no_repeat_ngram 5 + penalty 1.1": {"no_repeat_ngram": 5, "repetition_penalty": 1.1},
+    "no_repeat_ngram 6 + penalty 1.1": {"no_repeat_ngram": 6, "repetition_penalty": 1.1},
 }
 
 

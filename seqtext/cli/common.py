@@ -68,12 +68,25 @@ def _silence_stdout() -> None:
 POSITIVE = click.IntRange(min=1)
 
 
-def repetition_options(func):
-    """--no-repeat-ngram and --repetition-penalty: repetition control for generated text."""
-    func = click.option("--repetition-penalty", type=float, metavar="P",
+def repetition_options(func=None, *, defaults: bool = False):
+    """--no-repeat-ngram and --repetition-penalty: repetition control for generated text.
+
+    ``defaults``: the measured defaults of a continuation apply (and --no-repetition-control turns them off).
+    """
+    if func is None:
+        return functools.partial(repetition_options, defaults=defaults)
+    from seqtext.text.decoding import DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY
+
+    if defaults:
+        func = click.option("--repetition-control/--no-repetition-control", default=True, show_default=True,
+                            help="Apply --no-repeat-ngram and --repetition-penalty (off: the model's own greedy "
+                                 "or sampled choice, loops included).")(func)
+    func = click.option("--repetition-penalty", type=float, metavar="P", show_default=defaults,
+                        default=DEFAULT_REPETITION_PENALTY if defaults else None,
                         help="Divide the positive logits of words already in the prompt or output by P (multiply "
                              "the negative ones): P > 1 discourages repeats.")(func)
-    return click.option("--no-repeat-ngram", type=int, metavar="N",
+    return click.option("--no-repeat-ngram", type=int, metavar="N", show_default=defaults,
+                        default=DEFAULT_NO_REPEAT_NGRAM if defaults else None,
                         help="Never write an N-gram already in the prompt or the output.")(func)
 
 

@@ -107,7 +107,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for sampling.")
 @click.option("--stop/--no-stop", default=True, show_default=True,
               help="Stop at the end of the sentence, or go on across sentences for --words words.")
-@repetition_options
+@repetition_options(defaults=True)
 @click.option("--show", "show", type=click.IntRange(min=1), metavar="K",
               help="Also list the K likeliest words for the blank with their probabilities.")
 @click.option("--stream/--no-stream", default=None,
@@ -118,7 +118,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
               help="Complete every line of PATH (- for stdin), one output line each.")
 @handle_errors
 def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram, repetition_penalty,
-             show, stream, as_json, file):
+             repetition_control, show, stream, as_json, file):
     """Fill the ___ in PROMPT, or continue PROMPT.
 
     \b
@@ -136,6 +136,8 @@ def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_rep
     torch.set_num_threads(1)  # single prompts are latency-bound; threads only add overhead
     model_dir = resolve_model(model)
     lm = TextModel.load(model_dir)
+    if not repetition_control:
+        no_repeat_ngram = repetition_penalty = None
     options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop,
                    no_repeat_ngram=no_repeat_ngram, repetition_penalty=repetition_penalty)
     if stream is None:  # a blank is filled in place: nothing to stream

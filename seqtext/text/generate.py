@@ -16,7 +16,8 @@ import torch
 
 from seqtext.errors import DataError, whole_number
 from seqtext.text import tokenizer as tk
-from seqtext.text.decoding import Repetition, check_repetition, check_sampling, choose, is_sampling
+from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
+                                   check_sampling, choose, is_sampling)
 from seqtext.text.spacing import Spacer, join_words
 
 BLANK = "___"
@@ -85,7 +86,8 @@ class Completer:
     @torch.inference_mode()
     def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
                  top_p: float | None = None, seed: int | None = None, stop: bool = True,
-                 no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Completion:
+                 no_repeat_ngram: int | None = DEFAULT_NO_REPEAT_NGRAM,
+                 repetition_penalty: float | None = DEFAULT_REPETITION_PENALTY) -> Completion:
         """Fill the prompt's ``___`` in place, or continue the prompt.
 
         A blank at the very end is filled and the sentence closed; otherwise
@@ -94,7 +96,8 @@ class Completer:
         break for each end of line, until ``words`` words).  Greedy unless
         ``temperature``, ``top_k`` or ``top_p`` is given; ``no_repeat_ngram``
         and ``repetition_penalty`` control repetition in continuations (never
-        in blank filling).  The hidden state is carried, so generation is
+        in blank filling; on by default, measured: ``seqtext.text.decoding``;
+        None turns each off).  The hidden state is carried, so generation is
         linear in length.
         """
         options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
@@ -117,7 +120,8 @@ class Completer:
 
     def stream(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
                top_p: float | None = None, seed: int | None = None, stop: bool = True,
-               no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Iterator[str]:
+               no_repeat_ngram: int | None = DEFAULT_NO_REPEAT_NGRAM,
+               repetition_penalty: float | None = DEFAULT_REPETITION_PENALTY) -> Iterator[str]:
         """:meth:`complete` as it is written: the text each new word adds (its space, then the word).
 
         ``prompt + "".join(stream(prompt))`` is what ``complete`` returns.
