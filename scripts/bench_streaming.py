@@ -2,8 +2,8 @@
 
     python scripts/bench_streaming.py --model runs/ptb-lstm [--words 100000] [--checkpoints 10000 100000]
 
-Streams --words words greedily across sentence ends (``stop=False``, no
-repetition control) from one prompt and prints, at each checkpoint, the words
+Streams --words words greedily across sentence ends (``stop=False``, repetition
+control off) from one prompt and prints, at each checkpoint, the words
 per second so far and the process's resident memory (VmRSS), then the growth
 of RSS between the first and the last checkpoint.  Also prints the time of
 one core step and of the output layer alone (the profile of a step).
@@ -34,17 +34,19 @@ def main(argv=None) -> None:
     import torch
 
     import seqtext
+    from seqtext.text.spacing import is_wordlike
 
     torch.set_num_threads(1)
     model = seqtext.load(args.model)
     s = model.settings
     print(f"model {args.model}: {s.core.cell} {s.core.layers} x {s.core.hidden}, embedding {s.text.embed}, "
           f"vocabulary {model.tokenizer.get_vocab_size()}, {s.text.softmax} softmax; 1 thread")
-    list(model.stream(args.prompt, words=200, stop=False))  # warm-up
+    plain = {"no_repeat_ngram": None, "repetition_penalty": None}  # repetition control off: nothing grows
+    list(model.stream(args.prompt, words=200, stop=False, **plain))  # warm-up
     marks, seen = sorted(args.checkpoints), {}
     words, start = 0, time.perf_counter()
-    for piece in model.stream(args.prompt, words=args.words, stop=False):
-        if piece.strip() and piece.strip()[0].isalnum():
+    for piece in model.stream(args.prompt, words=args.words, stop=False, **plain):
+        if is_wordlike(piece):  # what the generator counts as a word
             words += 1
             if marks and words == marks[0]:
                 elapsed = time.perf_counter() - start
