@@ -99,13 +99,13 @@ class TrainConfig(Section):
     section: ClassVar[str] = "train"
     epochs: int = option(30, "Upper bound on epochs; early stopping usually ends sooner.", whole())
     batch_size: int = option(32, "Sequences per batch (the global batch under torchrun).", whole())
-    optimizer: str = option("adam", "adam, or plain SGD (give it a large --lr, e.g. 20).", choice(*OPTIMIZERS))
+    optimizer: str = option("adam", "adam, or plain SGD (give it a large {lr}, e.g. 20).", choice(*OPTIMIZERS))
     lr: float = option(3e-3, "Learning rate.", POSITIVE)
     weight_decay: float = option(0.0, "L2 penalty on the weights.", number(0))
     clip: float = option(1.0, "Gradient-norm clipping threshold.", POSITIVE)
     lr_decay: float = option(1.0, "Learning-rate factor when validation loss stalls.",
                              number(0, 1, low_open=True))
-    schedule: str = option("plateau", "plateau: --lr-decay on a stall only; cosine: also to zero over --epochs, "
+    schedule: str = option("plateau", "plateau: {lr_decay} on a stall only; cosine: also to zero over {epochs}, "
                                       "step by step.", choice("plateau", "cosine"))
     warmup: int = option(0, "Optimizer steps of linear learning-rate warm-up.", whole(0))
     precision: str = option("fp32", "bf16: autocast the training steps (GPUs, and CPUs with bf16 units); "
@@ -131,8 +131,8 @@ class TextConfig(Section):
                                      BOOL)
     vocab_size: int = option(8000, "Largest vocabulary (the BPE target size).", whole(8))
     min_frequency: int = option(1, "Words seen fewer times become <unk>.", whole())
-    tie_weights: bool = option(False, "Share embedding and output weights (a wider --hidden is projected to "
-                                      "--embed).", BOOL)
+    tie_weights: bool = option(False, "Share embedding and output weights (a wider {hidden} is projected to "
+                                      "{embed}).", BOOL)
     embed_dropout: float = option(0.1, "Dropout on the embeddings.", FRACTION)
     output_dropout: float = option(0.3, "Dropout on the core's outputs.", FRACTION)
     locked_dropout: bool = option(False, "Embedding and output dropout with one mask per sequence (variational), "
@@ -141,7 +141,7 @@ class TextConfig(Section):
                                "auto: by corpus size.", choice("auto", "sentence", "stream"))
     bptt: int = option(35, "Stream mode: tokens per truncated-BPTT window.", whole())
     softmax: str = option("full", "Output layer: full softmax, or adaptive (faster on large vocabularies; not "
-                                  "with --tie-weights).", choice("full", "adaptive"))
+                                  "with {tie_weights}).", choice("full", "adaptive"))
     cutoffs: list = option([], "Adaptive softmax: first id of each tail cluster (default: 20 % and 60 % of the "
                                "vocabulary).", Rule("ints"), metavar="N,N,...")
 
@@ -176,6 +176,24 @@ class SeriesConfig(Section):
                         choice("mean", "last", "none"))
     skip: bool = option(True, "Add a linear autoregression over the window to the core's forecast.", BOOL)
     fill: bool = option(False, "Interpolate missing or non-finite values instead of refusing them.", BOOL)
+    id: str | None = option(None, "Column naming the series of a long table of many series: one model learns them "
+                                  "all, each scaled on its own.", Rule("str", optional=True), metavar="COL")
+    id_embed: int = option(0, "Many series: width of a learnt embedding of the series' id joined to every step "
+                              "(0: none; an id unseen in training gets the mean embedding).", whole(0))
+    calibrate: int = option(0, "Values held out at the end of each series to calibrate prediction intervals on "
+                               "rolling-origin errors, before refitting on all of them (0: no intervals).", whole(0))
+    calendar: bool = option(False, "Add calendar inputs from the date column (month of year; day of week for daily "
+                                   "dates), known ahead for every forecast step.", BOOL)
+    past_features: list = option([], "Covariates known only up to the forecast origin (measured, not planned): read "
+                                     "in the window, never ahead.", Rule("strs"), metavar="A,B")
+
+    def check(self) -> None:
+        named = [c for c in (self.target, self.date, self.id) if c is not None]
+        for column in self.past_features:
+            if column in self.features or column in named:
+                raise ConfigError(f"column {column!r} of {{past_features}} is also the target, the date, the id or "
+                                  "one of {features}; list each column in one role.",
+                                  params=["past_features", "features"])
 
 
 # --------------------------------------------------------------------------- settings

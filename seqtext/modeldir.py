@@ -35,7 +35,11 @@ METRICS = "metrics.jsonl"
 TRAINER = "trainer.pt"  # optimizer state, RNG states and data position, for resume
 
 # kind -> the package that registers it on import (an entry-point table: no import of a task here)
-PROVIDERS = {"text": "seqtext.text.model", "series": "seqtext.series"}
+PROVIDERS = {"text": "seqtext.text.model", "series": "seqtext.series",
+             "classify": "seqtext.classify.model", "tag": "seqtext.tag.model"}
+# kind -> the commands that use it, named when a model of one kind is given to another's command
+COMMAND_GROUPS = {"text": "seqtext complete", "series": "seqtext forecast predict",
+                  "classify": "seqtext classify predict", "tag": "seqtext tag predict"}
 _KINDS: dict[str, tuple[type, tuple[str, ...]]] = {}  # kind -> (model class, files its directory holds)
 
 
@@ -177,8 +181,9 @@ def open_model(path, settings_class) -> tuple[dict, object]:
     config = read_config(path)
     kind = settings_class.kind
     if config["kind"] != kind:
+        group = COMMAND_GROUPS.get(config["kind"])
         raise CheckpointError(f"{path} holds a {config['kind']} model, not a {kind} model; "
-                              f"use the commands for {config['kind']} models.")
+                              f"use the commands for {config['kind']} models" + (f" ({group})." if group else "."))
     try:
         settings = settings_class.from_dict(config, config["format_version"])
     except (KeyError, TypeError, SeqtextError) as exc:

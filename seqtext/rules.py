@@ -106,7 +106,10 @@ def choice(*options: str) -> Rule:
 
 
 def option(default, help: str, rule: Rule, *, metavar: str | None = None):
-    """A dataclass field declaring one option: default, help text (for --help) and rule."""
+    """A dataclass field declaring one option: default, help text and rule.
+
+    The help text names other options as ``{name}``; the command line shows them as flags.
+    """
     meta = {"help": help, "rule": rule, "metavar": metavar}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)

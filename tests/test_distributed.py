@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -91,9 +92,9 @@ def test_a_dead_rank_stops_the_others(tmp_path, corpus):
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env())
     pids = {}
     for line in proc.stdout:
-        if line.startswith("rank "):
-            _, r, _, pid = line.split()
-            pids[int(r)] = int(pid)
+        found = re.fullmatch(r"rank (\d+) pid (\d+)", line.strip())  # the runner's own lines, nothing else
+        if found:
+            pids[int(found[1])] = int(found[2])
         if len(pids) == 2:
             break
     deadline = time.monotonic() + 120

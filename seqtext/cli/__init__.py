@@ -36,9 +36,17 @@ def _register() -> None:
     from seqtext.cli import series
 
     cli.add_command(series.forecast)
+    from seqtext.cli import classify, tag
+
+    cli.add_command(classify.classify)
+    cli.add_command(tag.tag)
     from seqtext.cli import theory
 
     cli.add_command(theory.theory)
+    from seqtext.cli import export, serve
+
+    cli.add_command(export.export)
+    cli.add_command(serve.serve)
 
 
 _register()

@@ -11,6 +11,7 @@ options every training command shares (``--config``, ``--resume``,
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import click
 
@@ -69,9 +70,14 @@ def click_type(rule: Rule):
     return str
 
 
+def help_text(fld: dataclasses.Field) -> str:
+    """A field's help with the options it names (``{lr}``) written as flags (``--lr``)."""
+    return re.sub(r"\{(\w+)\}", lambda m: flag(m.group(1)), fld.metadata["help"])
+
+
 def field_option(fld: dataclasses.Field, default):
     """One click option for one declared field."""
-    rule, help = fld.metadata["rule"], fld.metadata["help"]
+    rule, help = fld.metadata["rule"], help_text(fld)
     name = flag(fld.name)
     if rule.kind == "bool":
         return click.option(f"{name}/--no-{name[2:]}", fld.name, default=default, show_default=True, help=help)

@@ -37,7 +37,7 @@ def _read_sentences(sentences, file) -> list[str]:
 
 @click.command()
 @click.argument("sentences", nargs=-1)
-@click.option("--model", metavar="DIR", help="Model directory  [default: the newest under runs/]")
+@click.option("--model", metavar="DIR", help="Model directory, or one written by `seqtext export`  [default: the newest under runs/]")
 @click.option("--file", "file", type=click.File("r", encoding="utf-8", errors="strict"), metavar="PATH",
               help="Score every non-blank line of PATH (- for stdin).")
 @click.option("--tokens", "per_token", is_flag=True, help="Also give each token's surprisal in bits.")
@@ -52,13 +52,10 @@ def score(sentences, model, file, per_token, rank, as_json):
       seqtext score "Mary rides the bicycle, the bicycle is hers." "Mary rides the bicycle, the bicycle is his."
       seqtext score --file sentences.txt --rank
     """
-    import torch
+    from seqtext.export import open_text
 
-    from seqtext.text.model import TextModel
-
-    torch.set_num_threads(1)
     texts = _read_sentences(sentences, file)
-    lm = TextModel.load(resolve_model(model))
+    lm = open_text(resolve_model(model))  # an exported directory runs on onnxruntime, without torch
     records = lm.score(texts, tokens=per_token)
     if rank:
         records.sort(key=lambda r: -r["logprob"])

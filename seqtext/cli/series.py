@@ -1,12 +1,12 @@
-"""Series commands: ``seqtext forecast train | predict | evaluate``."""
+"""Series commands: ``seqtext forecast train | predict | evaluate | backtest``."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import click
 
+from seqtext.cli import series_report as report
 from seqtext.cli.common import POSITIVE, echo_json, handle_errors, note, run_training
 from seqtext.cli.options import flag, given_options, training_command
 from seqtext.config import SeriesSettings
@@ -17,7 +17,9 @@ PLOT_MISSING = "--plot needs matplotlib; install it with pip install 'seqtext[pl
 TRAIN_FLAGS = {"data": "--csv"}
 MODEL_FLAGS = {"data": "--csv", "history": "--csv", "target": "the model's target",
                "features": "the model's features", "date": "the model's date column",
-               "log": "the model's log transform"}
+               "log": "the model's log transform", "id": "the model's id column",
+               "calibrate": "forecast train --calibrate", "horizon": "forecast train --horizon",
+               "past_features": "the model's past features", "calendar": "the model's calendar inputs"}
 RESUMABLE = {"epochs", "patience"}  # what --resume may change
 
 
@@ -33,9 +35,35 @@ def _check_plot(plot: str | None) -> None:
         raise click.UsageError(f"--plot {plot} must end in .png, .svg or .pdf.")
 
 
-def _number(value: float):
-    """A metric for JSON: NaN (undefined) becomes null."""
-    return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else round(value, 6)
+def _levels(ctx, param, value):
+    """``--levels 80,95`` -> [80.0, 95.0]."""
+    if value is None:
+        return []
+    try:
+        levels = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of percentages, e.g. 80,95.") from None
+    if not levels or not all(0 < v < 100 for v in levels):
+        raise click.BadParameter(f"{value!r}: each level is a percentage between 0 and 100, e.g. 80,95.")
+    return levels
+
+
+def _check_out(out: str | None, suffix: str = ".csv") -> None:
+    if out is not None and Path(out).suffix.lower() != suffix:
+        raise click.UsageError(f"--out {out} must end in {suffix}.")
+
+
+LEVELS = click.option("--levels", callback=_levels, metavar="L,L",
+                      help="Prediction intervals at these levels, % (e.g. 80,95); needs a model trained with "
+                           "--calibrate.")
+SEASON = click.option("--season", type=POSITIVE,
+                      help="Period of seasonal naive (baseline and MASE scale)  [default: from the dates: 12 for "
+                           "months, 4 quarters, 7 days, 24 hours; else 1]")
+BASELINES = click.option("--baselines", default="all", show_default=True, metavar="LIST",
+                         help="Baselines scored on the same values: naive,snaive,drift,ets,theta, all or none "
+                              "(ets and theta need statsmodels).")
+SERIES = click.option("--series", "series_id", metavar="ID",
+                      help="Many series: the one to plot  [default: the first]")
 
 
 @click.group()
@@ -47,6 +75,7 @@ def forecast():
           --date month --window 24 --horizon 24 --log --out runs/airline
       seqtext forecast predict --model runs/airline --csv corpora/series/airline.csv --steps 24
       seqtext forecast evaluate --model runs/airline --csv corpora/series/airline.csv --holdout 24
+      seqtext forecast backtest --model runs/airline --csv corpora/series/airline.csv --steps 12
     """
 
 
@@ -59,10 +88,12 @@ def forecast():
 @handle_errors(flags=TRAIN_FLAGS)
 @click.pass_context
 def train(ctx, csv, out, holdout, resume, quiet, **options):
-    """Train a forecaster on one column of a CSV file.
+    """Train a forecaster on one column of a CSV file (or on many series: --id COL).
 
     The model directory is saved after every epoch; Ctrl-C leaves a resumable
-    one, continued with --resume DIR.
+    one, continued with --resume DIR.  --calibrate N first trains a copy
+    without the last N values of each series, whose rolling-origin errors
+    calibrate the prediction intervals of predict --levels.
     """
     from seqtext.modeldir import check_output_dir, open_model
     from seqtext.series import Forecaster
@@ -99,6 +130,9 @@ def _report(path, s: dict) -> None:
             f"{s['epochs_run']} epochs, {s['seconds']:.1f} s")
     if "valid_mae" in s:
         line += f"; validation MAE {s['valid_mae']:.4g} over {s['valid_windows']} windows"
+    if "series" in s:
+        line += f"; {s['series']} series" + (f" ({s['short_series']} too short for a window)"
+                                             if s.get("short_series") else "")
     click.echo(line)
 
 
@@ -111,85 +145,210 @@ def _load(model: str, fill: bool):
     return forecaster
 
 
+def _pick(items, series_id):
+    """The (id, table) to plot: the one named by --series, or the first."""
+    if series_id is None:
+        return items[0]
+    for key, table in items:
+        if key == series_id:
+            return key, table
+    raise click.UsageError(f"--series {series_id} is not one of the series given.")
+
+
+def _note_slow(names, cases: int) -> None:
+    """ETS (four fits) and Theta per forecast take a while on many series or origins: say so, and how to skip."""
+    slow = [n for n in ("ets", "theta") if n in names]
+    if slow and cases > 20:
+        note(f"fitting {' and '.join(n.upper() if n == 'ets' else n.title() for n in slow)} on {cases} histories "
+             "(seconds each); --baselines naive,snaive,drift leaves them out")
+
+
 @forecast.command()
 @click.option("--model", required=True, metavar="DIR", help="Model directory written by forecast train.")
 @click.option("--csv", "csv", metavar="FILE",
               help="History to forecast from (the model's columns; rows after the last target value may carry "
                    "future covariates)  [default: the end of the training series]")
 @click.option("--steps", type=POSITIVE, help="Values to forecast  [default: the model's horizon]")
+@LEVELS
 @click.option("--fill", is_flag=True, help="Interpolate missing or non-finite values in the history.")
 @click.option("--json", "as_json", is_flag=True, help="Print the forecast as JSON.")
-@click.option("--plot", metavar="FILE.png", help="Draw the history and the forecast to an image.")
+@click.option("--out", metavar="FILE.csv", help="Also write the forecast rows to a CSV file.")
+@click.option("--plot", metavar="FILE.png", help="Draw the history and the forecast (and its intervals) to an image.")
+@SERIES
 @handle_errors(flags=MODEL_FLAGS)
-def predict(model, csv, steps, fill, as_json, plot):
-    """Forecast the values after the history."""
-    from seqtext.series import plot_forecast
+def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
+    """Forecast the values after the history (of every series, for a model of many)."""
+    from seqtext.series import infer, plot_forecast
+    from seqtext.series.dates import forecast_dates
 
     _check_plot(plot)
+    _check_out(out)
     forecaster = _load(model, fill)
-    table = forecaster.read(Path(csv) if csv else None)
-    steps = steps or forecaster.settings.series.horizon
-    rows = forecaster.forecast(steps, history=table)
+    items, results = infer.predict(forecaster, steps, None, None, levels,
+                                   items=forecaster.read_series(Path(csv) if csv else None))
+    rows = infer.as_rows(items, results)
+    steps = len(results[0]["value"])
     target = forecaster.settings.series.target
     if plot:
-        dates = [row["date"] for row in rows] if "date" in rows[0] else None
+        key, table = _pick(items, series_id)
+        result = results[[k for k, _ in items].index(key)]
+        dates = forecast_dates(table, steps)
         labels = table.dates[: table.n] + dates if dates else None
-        plot_forecast(plot, table.target, [row["value"] for row in rows], dates=labels,
-                      title=f"{target}: {steps}-step forecast")
+        bands = [(f"{lv:g}", result[f"lower_{lv:g}"], result[f"upper_{lv:g}"]) for lv in levels]
+        plot_forecast(plot, table.target, result["value"], dates=labels, bands=bands,
+                      title=f"{target}{'' if key is None else ' ' + key}: {steps}-step forecast")
+    if out:
+        report.forecast_csv(out, rows)
     if as_json:
-        echo_json({"target": target, "steps": steps, "forecast": rows})
+        echo_json({"target": target, "steps": steps, **({"levels": levels} if levels else {}), "forecast": rows})
     else:
         for row in rows:
-            click.echo(f"{row.get('date', row['step'])}\t{row['value']:.4f}")
+            cells = [str(row["id"])] if "id" in row else []
+            cells.append(str(row.get("date", row["step"])))
+            cells += [f"{v:.4f}" for k, v in row.items() if k not in ("id", "step", "date")]
+            click.echo("\t".join(cells))
+    for what, path in (("plot", plot), ("forecast", out)):
+        if path:
+            note(f"{what} written to {path}")
+
+
+@forecast.command()
+@click.option("--model", required=True, metavar="DIR", help="Model directory written by forecast train.")
+@click.option("--csv", "csv", required=True, metavar="FILE",
+              help="The series, with the values to hold out (the history only, with --actuals).")
+@click.option("--holdout", type=POSITIVE, help="Last values to forecast and score  [default: the model's horizon]")
+@click.option("--actuals", metavar="FILE",
+              help="Score the values of this CSV file instead (the same columns; the rows after the history).")
+@SEASON
+@BASELINES
+@LEVELS
+@click.option("--fill", is_flag=True, help="Interpolate missing or non-finite values.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--plot", metavar="FILE.png", help="Draw the history, the roll-out forecast and the actual values.")
+@SERIES
+@handle_errors(flags=MODEL_FLAGS)
+def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_json, plot, series_id):
+    """Score forecasts of the last --holdout values (or of --actuals) from the history before them.
+
+    Nothing is refitted.  Two ways: one roll-out from the end of the history,
+    and one step ahead (each value from all the actual values before it).
+    The baselines forecast the same values from the same history, and the
+    skill over seasonal naive is printed beside them; with --levels, the
+    intervals' coverage, width and Winkler score too.  For many series, the
+    figures are means over the series.
+    """
+    from seqtext.series import baselines as base
+    from seqtext.series import plot_forecast, scoring
+
+    _check_plot(plot)
+    names, skipped = base.available(base.parse(baselines))
+    forecaster = _load(model, fill)
+    cases, skipped_series = scoring.holdout_cases(forecaster, Path(csv), holdout, Path(actuals) if actuals else None)
+    if skipped_series:
+        note(f"note: {len(skipped_series)} series have fewer values than the window before the values to score and "
+             f"are left out ({', '.join(skipped_series[:5])}{', ...' if len(skipped_series) > 5 else ''})")
+    _note_slow(names, len(cases))
+    rollout = scoring.score_cases(forecaster, cases, season=season, names=names, levels=levels)
+    one_step = scoring.score_cases(forecaster, cases, season=season, one_step=True)
+    summary = scoring.summarize(rollout, names, levels)
+    summary_one = scoring.summarize(one_step)
+    steps = max(c[3] for c in cases)
+    target, many = forecaster.settings.series.target, forecaster.settings.series.id is not None
+    key, table, origin, n_hold = cases[0] if series_id is None else _pick([(c[0], c) for c in cases], series_id)[1]
+    if forecaster.seen_in_training(table, origin):
+        note(f"note: the model was trained on values up to {forecaster.tail['dates'][-1]}, so it has seen the "
+             "held-out values; train it without them for an honest score")
+    if plot:
+        r = rollout[cases.index((key, table, origin, n_hold))]
+        bands = [(lv, b["lower"], b["upper"]) for lv, b in r.get("intervals", {}).items()]
+        plot_forecast(plot, table.target[:origin], r["forecast"], actual=r["actual"], dates=table.dates, bands=bands,
+                      title=f"{target}{'' if key is None else ' ' + key}: last {n_hold} values held out")
+    if as_json:
+        obj = {"target": target, "holdout": steps, "season": rollout[0]["season"],
+               "rollout": report.metrics_only(summary), "one_step": report.metrics_only(summary_one)}
+        if many:
+            obj.update(series=len(cases), skipped_series=skipped_series)
+        else:
+            obj["history"] = origin
+        for k in ("baselines", "skill", "beats_snaive", "intervals"):
+            if k in summary:
+                obj[k] = summary[k]
+        if skipped:
+            obj["skipped_baselines"] = skipped
+        echo_json(obj)
+    else:
+        if many:
+            click.echo(f"forecast the last {steps} values of {target} in each of {len(cases)} series from the values "
+                       "before them; means over the series")
+        else:
+            span = f" ({table.dates[origin]} to {table.dates[origin + n_hold - 1]})" if table.dates else ""
+            click.echo(f"held out the last {n_hold} values of {target}{span}; forecast from the {origin} before them")
+        click.echo(report.HEADER)
+        click.echo(report.metric_line(f"{steps}-step roll-out", summary))
+        click.echo(report.metric_line("one step ahead", summary_one))
+        if names or skipped:
+            click.echo(f"baselines, {steps} steps from the same history (season {rollout[0]['season']}):")
+            report.echo_baselines(summary, skipped, per="series" if many else "roll-outs")
+        report.echo_intervals(summary.get("intervals"), forecaster.task.intervals if levels else None)
     if plot:
         note(f"plot written to {plot}")
 
 
 @forecast.command()
 @click.option("--model", required=True, metavar="DIR", help="Model directory written by forecast train.")
-@click.option("--csv", "csv", required=True, metavar="FILE", help="The series, with the values to hold out.")
-@click.option("--holdout", type=POSITIVE, help="Last values to forecast and score  [default: the model's horizon]")
-@click.option("--season", type=POSITIVE, default=1, show_default=True,
-              help="Period of the seasonal-naive forecast that scales MASE (1: the naive last value).")
+@click.option("--csv", "csv", required=True, metavar="FILE", help="The series to backtest on.")
+@click.option("--start", type=click.IntRange(min=1), metavar="ROW",
+              help="First origin (row number; the first value is row 0)  [default: the middle of each series]")
+@click.option("--steps", type=POSITIVE, help="Values forecast from each origin  [default: the model's horizon]")
+@click.option("--stride", type=POSITIVE, default=1, show_default=True, help="Rows between origins.")
+@SEASON
+@BASELINES
+@LEVELS
 @click.option("--fill", is_flag=True, help="Interpolate missing or non-finite values.")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.option("--plot", metavar="FILE.png", help="Draw the history, the roll-out forecast and the actual values.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (and every origin's results) as JSON.")
+@click.option("--out", metavar="FILE.csv",
+              help="Write a report: one row per origin and step, with the forecast, bounds and baselines.")
+@click.option("--plot", metavar="FILE.png", help="Draw the series and the forecast from every origin.")
+@SERIES
 @handle_errors(flags=MODEL_FLAGS)
-def evaluate(model, csv, holdout, season, fill, as_json, plot):
-    """Score forecasts of the last --holdout values from the history before them (nothing is refitted).
-
-    Two ways: one roll-out of --holdout steps from the end of the history, and
-    one step ahead (each value from all the actual values before it).
-    """
-    from seqtext.series import forecast_metrics, plot_forecast
+def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, as_json, out, plot, series_id):
+    """Forecast from rolling origins and score each forecast, beside the baselines (nothing is refitted)."""
+    from seqtext.series import baselines as base
+    from seqtext.series import plot_backtest, scoring
 
     _check_plot(plot)
+    _check_out(out)
+    names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
-    table = forecaster.read(Path(csv), allow_future=False)
-    rollout = forecaster.forecast_holdout(table, holdout)
-    one_step = forecaster.forecast_holdout(table, holdout, one_step=True)
-    n_hold, origin = len(rollout["actual"]), table.n - len(rollout["actual"])
-    results = {
-        "rollout": forecast_metrics(rollout["actual"], rollout["forecast"], rollout["history"], season),
-        "one_step": forecast_metrics(one_step["actual"], one_step["forecast"], one_step["history"], season),
-    }
-    target = forecaster.settings.series.target
-    if forecaster.seen_in_training(table, origin):
-        note(f"note: the model was trained on values up to {forecaster.tail['dates'][-1]}, so it has seen the "
-             "held-out values; train it without them for an honest score")
+    if {"ets", "theta"} & set(names):
+        _note_slow(names, len(scoring.backtest_cases(forecaster, Path(csv), start, steps, stride)[0]))
+    result = forecaster.backtest(Path(csv), start, steps, stride, season, baselines=names, levels=levels)
+    rows, target = result["results"], forecaster.settings.series.target
+    many = forecaster.settings.series.id is not None
     if plot:
-        plot_forecast(plot, rollout["history"], rollout["forecast"], actual=rollout["actual"],
-                      dates=table.dates, title=f"{target}: last {n_hold} values held out")
+        key = rows[0].get("id") if series_id is None else series_id
+        mine = [r for r in rows if r.get("id") == key]
+        if not mine:
+            raise click.UsageError(f"--series {series_id} has no backtest origins.")
+        _, table = _pick(forecaster.read_series(Path(csv), allow_future=False), key)
+        plot_backtest(plot, table.target, mine, dates=table.dates,
+                      title=f"{target}{'' if key is None else ' ' + key}: {len(mine)} origins, "
+                            f"{result['steps']} steps each")
+    if out:
+        report.backtest_csv(out, rows)
     if as_json:
-        echo_json({"target": target, "holdout": n_hold, "history": origin, "season": season,
-                   **{k: {m: _number(v) for m, v in r.items()} for k, r in results.items()}})
+        echo_json({"target": target, **{k: v for k, v in result.items() if k != "results"},
+                   **({"skipped_baselines": skipped} if skipped else {}), "results": rows})
     else:
-        span = f" ({table.dates[origin]} to {table.dates[-1]})" if table.dates else ""
-        click.echo(f"held out the last {n_hold} values of {target}{span}; forecast from the {origin} before them")
-        click.echo(f"{'':18s}{'MAE':>12s}{'RMSE':>12s}{'MAPE %':>10s}{'sMAPE %':>10s}{'MASE':>8s}")
-        for label, key in ((f"{n_hold}-step roll-out", "rollout"), ("one step ahead", "one_step")):
-            r = results[key]
-            click.echo(f"{label:18s}{r['mae']:12.4g}{r['rmse']:12.4g}{r['mape']:10.2f}{r['smape']:10.2f}"
-                       f"{r['mase']:8.3f}")
-    if plot:
-        note(f"plot written to {plot}")
+        first, last = rows[0].get("date", rows[0]["origin"]), rows[-1].get("date", rows[-1]["origin"])
+        where = f"{len({r.get('id') for r in rows})} series, " if many else f"from {first} to {last}, "
+        click.echo(f"backtest of {target}: {len(rows)} origins ({where}every {stride}), {result['steps']} steps "
+                   "each; nothing refitted; means over the origins")
+        click.echo(report.HEADER)
+        click.echo(report.metric_line("model", result))
+        if names or skipped:
+            report.echo_baselines(result, skipped, per="origins")
+        report.echo_intervals(result.get("intervals"), forecaster.task.intervals if levels else None)
+    for what, path in (("plot", plot), ("report", out)):
+        if path:
+            note(f"{what} written to {path}")

@@ -98,7 +98,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 
 @click.command()
 @click.argument("prompt", required=False)
-@click.option("--model", metavar="DIR", help="Model directory  [default: the newest under runs/]")
+@click.option("--model", metavar="DIR", help="Model directory, or one written by `seqtext export`  [default: the newest under runs/]")
 @click.option("--words", type=click.IntRange(min=1), default=20, show_default=True,
               help="Most words to generate; stops at the end of the sentence.")
 @click.option("--temperature", type=click.FloatRange(min=0), help="Sample with this temperature (0 is greedy).")
@@ -129,13 +129,9 @@ def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_rep
         raise click.UsageError("give a PROMPT, or --file PATH with one prompt a line.")
     if prompt is not None and file is not None:
         raise click.UsageError("give either a PROMPT or --file, not both.")
-    import torch
+    from seqtext.export import open_text
 
-    from seqtext.text.model import TextModel
-
-    torch.set_num_threads(1)  # single prompts are latency-bound; threads only add overhead
-    model_dir = resolve_model(model)
-    lm = TextModel.load(model_dir)
+    lm = open_text(resolve_model(model))  # an exported directory runs on onnxruntime, without torch
     if not repetition_control:
         no_repeat_ngram = repetition_penalty = None
     options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop,

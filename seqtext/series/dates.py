@@ -110,3 +110,29 @@ def within(label: str, last: str) -> bool:
     except ValueError:
         return False
     return k1 == k2 and first <= end
+
+
+# seasonal periods by spacing: months -> a year of them, quarters -> 4, days -> a week, hours -> a day
+_MONTHLY_SEASONS = {1: 12, 3: 4, 6: 2}
+_TIME_SEASONS = {timedelta(days=1): 7, timedelta(hours=1): 24, timedelta(days=7): 52}
+
+
+def season_of(labels) -> int:
+    """The seasonal period the dates suggest: 12 for months, 4 for quarters, 7 for days, 24 for hours, 52 for
+    weeks; 1 when there are no dates, they are years, or their spacing is uneven or another one."""
+    if not labels or len(labels) < 3:
+        return 1
+    try:
+        parsed = [parse_date(s) for s in labels[-25:]]
+    except ValueError:
+        return 1
+    values = [v for _, v in parsed]
+    steps = {b - a for a, b in zip(values, values[1:])}
+    if len(steps) != 1:
+        return 1
+    step, kind = steps.pop(), parsed[0][0]
+    if kind == "month":
+        return _MONTHLY_SEASONS.get(step, 1)
+    if kind == "time":
+        return _TIME_SEASONS.get(step, 1)
+    return 1

@@ -35,3 +35,35 @@ def forecast_metrics(actual, forecast, insample=None, season: int = 1) -> dict:
         "smape": float(100 * np.mean(2 * np.abs(err[ok]) / denom[ok])) if ok.any() else 0.0,
         "mase": mase,
     }
+
+
+def interval_metrics(actual, lower, upper, level: float, insample=None, season: int = 1) -> dict:
+    """Coverage %, mean width, Winkler (interval) score and MSIS of ``level`` % intervals.
+
+    The Winkler score of one interval is its width plus 2/alpha times the
+    distance by which the actual value falls outside it (alpha = 1 - level);
+    MSIS divides its mean by the in-sample seasonal-naive error, as in M4.
+    """
+    a, lo, hi = (np.asarray(v, dtype=np.float64) for v in (actual, lower, upper))
+    alpha = 1 - level / 100
+    width = hi - lo
+    score = width + (2 / alpha) * (np.maximum(lo - a, 0) + np.maximum(a - hi, 0))
+    msis = math.nan
+    if insample is not None:
+        y = np.asarray(insample, dtype=np.float64)
+        if len(y) > season:
+            scale = np.mean(np.abs(y[season:] - y[:-season]))
+            if scale > 0:
+                msis = float(np.mean(score) / scale)
+    return {"coverage": float(100 * np.mean((a >= lo) & (a <= hi))), "width": float(np.mean(width)),
+            "winkler": float(np.mean(score)), "msis": msis}
+
+
+def mean_metrics(rows: list[dict], keys=METRICS) -> dict:
+    """The mean of each metric over rows (series or origins), NaN values left out."""
+    out = {}
+    for key in keys:
+        values = np.array([r[key] for r in rows if key in r], dtype=np.float64)
+        values = values[np.isfinite(values)]
+        out[key] = float(values.mean()) if values.size else math.nan
+    return out

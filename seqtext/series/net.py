@@ -23,12 +23,15 @@ from seqtext.core import RecurrentCore
 class SeriesNet(nn.Module):
     """Linear(in) -> RecurrentCore -> head over a window of scaled steps."""
 
-    def __init__(self, n_inputs: int, series: SeriesConfig, core: CoreConfig):
+    def __init__(self, n_inputs: int, series: SeriesConfig, core: CoreConfig, n_ids: int = 0):
         super().__init__()
         self.head_kind = series.head
         self.level = series.level
         self.directions = 2 if core.bidirectional else 1
-        self.proj = nn.Linear(n_inputs, core.hidden)  # each step projected to the core's width
+        # many series: a learnt vector per series id, joined to every step of its windows
+        self.embed = nn.Embedding(n_ids, series.id_embed) if n_ids and series.id_embed else None
+        width = n_inputs + (series.id_embed if self.embed is not None else 0)
+        self.proj = nn.Linear(width, core.hidden)  # each step projected to the core's width
         self.core = RecurrentCore(core, input_size=core.hidden)
         width = self.core.output_size * (series.window if series.head == "concat" else 1)
         self.head = nn.Linear(width, series.horizon)
@@ -37,8 +40,8 @@ class SeriesNet(nn.Module):
         # random walk on logs, say) needs no nonlinear detour through the core.
         self.skip = nn.Linear(series.window, series.horizon) if series.skip else None
 
-    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None):
-        """x: (B, W, C) scaled steps -> forecast (B, H) in scaled units, mean squared error."""
+    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None, ids: torch.Tensor | None = None):
+        """x: (B, W, C) scaled steps (ids: (B,) series indices, -1 unseen) -> forecast (B, H) in scaled units, MSE."""
         base = None
         if self.level != "none":
             # read the window relative to its own level and add it back: the net learns changes, so a
@@ -46,6 +49,9 @@ class SeriesNet(nn.Module):
             target = x[:, :, 0]  # (B, W)
             base = target[:, -1:] if self.level == "last" else target.mean(1, keepdim=True)  # (B, 1)
             x = torch.cat([(target - base).unsqueeze(-1), x[:, :, 1:]], dim=-1)  # (B, W, C)
+        if self.embed is not None:
+            e = self.id_vectors(ids)  # (B, D)
+            x = torch.cat([x, e.unsqueeze(1).expand(-1, x.shape[1], -1)], dim=-1)  # (B, W, C+D)
         z = self.proj(x)  # (B, W, E)
         out, hidden = self.core(z)  # (B, W, D*H), (D*L, B, H)
         if self.head_kind == "concat":
@@ -62,6 +68,15 @@ class SeriesNet(nn.Module):
         loss = F.mse_loss(pred, targets) if targets is not None else None
         return pred, loss
 
+    def id_vectors(self, ids: torch.Tensor) -> torch.Tensor:
+        """The embedding of each series index (B,) -> (B, D); an unseen series (-1) gets the mean vector."""
+        table = self.embed.weight  # (N, D)
+        out = table[ids.clamp(min=0)]  # (B, D)
+        unseen = ids < 0
+        if bool(unseen.any()):
+            out = torch.where(unseen.unsqueeze(1), table.mean(0).expand_as(out), out)
+        return out
+
 
 def needed_rows(steps: int, horizon: int) -> int:
     """Covariate rows past the origin that a roll-out of ``steps`` reads."""
@@ -69,28 +84,34 @@ def needed_rows(steps: int, horizon: int) -> int:
 
 
 @torch.inference_mode()
-def rollout(net: SeriesNet, scaled: np.ndarray, origins, steps: int, window: int, horizon: int,
-            device) -> np.ndarray:
+def rollout(net: SeriesNet, scaled, origins, steps: int, window: int, horizon: int, device,
+            ids=None) -> np.ndarray:
     """Scaled forecasts (len(origins), steps), each starting at row ``origin`` of ``scaled``.
 
-    ``scaled`` is (m, C); only rows before an origin are read for the
-    target, forecasts are fed back in, horizon values at a time; covariate
-    rows after an origin are read as known future values.
+    ``scaled`` is (m, C), or a list of such arrays, one per origin (many
+    series); ``ids`` their series indices for an id embedding.  Only rows
+    before an origin are read for the target, forecasts are fed back in,
+    horizon values at a time; covariate rows after an origin are read as
+    known future values.
     """
     W, H = window, horizon
     origins = np.asarray(origins, dtype=int)
+    sources = scaled if isinstance(scaled, list) else [scaled] * len(origins)
     blocks = math.ceil(steps / H)
     length = W + (blocks - 1) * H
-    buf = np.zeros((len(origins), length, scaled.shape[1]))  # (N, W + (blocks-1)*H, C)
-    for k, o in enumerate(origins):
-        rows = scaled[o - W : min(o - W + length, len(scaled))]
+    buf = np.zeros((len(origins), length, sources[0].shape[1]))  # (N, W + (blocks-1)*H, C)
+    for k, (src, o) in enumerate(zip(sources, origins.tolist())):
+        rows = src[o - W : min(o - W + length, len(src))]
         buf[k, : len(rows)] = rows
     buf[:, W:, 0] = np.nan  # no actual value after an origin may be read
     out = np.empty((len(origins), blocks * H))  # (N, blocks*H)
     net.eval()
     for b in range(blocks):
         x = torch.as_tensor(buf[:, b * H : b * H + W], dtype=torch.float32, device=device)  # (N, W, C)
-        pred = net(x)[0].double().cpu().numpy()  # (N, H)
+        if ids is None:
+            pred = net(x)[0].double().cpu().numpy()  # (N, H)
+        else:
+            pred = net(x, ids=torch.as_tensor(ids, dtype=torch.long, device=device))[0].double().cpu().numpy()
         out[:, b * H : (b + 1) * H] = pred
         if b < blocks - 1:
             buf[:, W + b * H : W + (b + 1) * H, 0] = pred

@@ -75,6 +75,17 @@ class Scaler:
         return obj
 
 
+def stack_inverse(scalers: list, scaled: np.ndarray) -> np.ndarray:
+    """Rows of scaled target values (N, ...) back to units, row i with ``scalers[i]`` (one per row)."""
+    if all(s is scalers[0] for s in scalers):
+        return scalers[0].inverse_target(scaled)
+    out = np.empty(np.shape(scaled))
+    for s in set(scalers):
+        rows = [i for i, t in enumerate(scalers) if t is s]
+        out[rows] = s.inverse_target(np.asarray(scaled)[rows])
+    return out
+
+
 def check_positive(table) -> None:
     """A log transform needs a positive target: name the first value that is not (``table``: a Table)."""
     bad = np.flatnonzero(table.target <= 0)

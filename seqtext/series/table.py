@@ -81,8 +81,14 @@ def read_table(
     """
     if isinstance(data, Table):
         return data
+    return from_columns(*_columns(data), target, features, date, fill=fill, allow_future=allow_future,
+                        need_date=need_date, features_only=features_only)
+
+
+def from_columns(columns, order, source, first_line, target=None, features=None, date=None, *, fill=False,
+                 allow_future=False, need_date=True, features_only=False) -> Table:
+    """:func:`read_table` on columns already read (``columns`` None: ``order`` is a plain sequence of values)."""
     features = list(features or [])
-    columns, order, source, first_line = _columns(data)
     if columns is None:  # a plain sequence of values
         if features:
             raise DataError(
@@ -167,12 +173,12 @@ def with_future(table: Table, future, series) -> Table:
                  table.source, table.first_line)
 
 
-def tail_table(tail: dict, series) -> Table:
+def tail_table(tail: dict, series, source: str = "the training series") -> Table:
     """The end of the training series that a model directory keeps (one window), as a table."""
-    names = (series.target, series.features, series.date)
-    feats = np.asarray(tail["features"], dtype=np.float64).reshape(len(tail["target"]), len(names[1]))
-    return Table(np.asarray(tail["target"], dtype=np.float64), feats, tail["dates"], names, "the training series",
-                 None)
+    columns = list(series.features) + list(getattr(series, "past_features", []))
+    names = (series.target, columns, series.date)
+    feats = np.asarray(tail["features"], dtype=np.float64).reshape(len(tail["target"]), len(columns))
+    return Table(np.asarray(tail["target"], dtype=np.float64), feats, tail["dates"], names, source, None)
 
 
 def _columns(data):

@@ -2,33 +2,56 @@
 
     table -> [log] -> Scaler -> windows -> SeriesNet -> mean squared error on the next ``horizon`` values
 
-``prepare`` reads the table (leaving out its last ``holdout`` values), fits
-the scaler on the training part when the training is fresh (a resume keeps
-the stored one), and cuts the windows; the session draws shuffled batches of
-them, each rank its share under ``torchrun``.  The model directory keeps the
-scaler (``scaler.json``) and, in ``config.json``, the input width, the last
-window of the training series and where that series came from, so a resume
-can read it again.
+``prepare`` reads the series (one, or many from a long table with an id
+column), leaving out the last ``holdout`` values of each; fits a scaler on
+the training part of each series when the training is fresh (a resume keeps
+the stored ones); and cuts the windows, none of which crosses from one
+series into another.  The session draws shuffled batches of them, each rank
+its share under ``torchrun``.  The model directory keeps the scalers and the
+interval calibration (``scaler.json``) and, in ``config.json``, the input
+width, the last window of each training series and where the data came
+from, so a resume can read it again.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from seqtext import distributed, modeldir
+from seqtext import distributed
 from seqtext.config import SeriesSettings
-from seqtext.errors import CheckpointError, ConfigError, DataError
+from seqtext.errors import ConfigError, DataError
 from seqtext.model import Task
+from seqtext.series import calendar, storage
+from seqtext.series.intervals import Calibration
 from seqtext.series.net import SeriesNet
-from seqtext.series.scaling import Scaler, check_positive, make_windows, split_point
-from seqtext.series.table import Table, read_table
+from seqtext.series.panel import read_series
+from seqtext.series.scaling import Scaler, check_positive, make_windows, split_point, stack_inverse
+from seqtext.series.table import Table
 
-SCALER_FILE = "scaler.json"
+SCALER_FILE = storage.SCALER_FILE
+
+
+def cut(table: Table, holdout: int) -> Table:
+    """The table without its last ``holdout`` values."""
+    if holdout and holdout >= table.n:
+        raise ConfigError(f"{{holdout}} {holdout} leaves nothing to train on ({table.n} values in "
+                          f"{table.source}); hold out fewer values.", params=["holdout"])
+    return table.head(table.n - holdout) if holdout else table
+
+
+def resolve_names(series, table: Table) -> None:
+    """Set the column names of ``series`` (a SeriesConfig) as found in the data (the target may be implicit)."""
+    if series.id_embed and series.id is None:
+        raise ConfigError("{id_embed} needs a table of many series; name its id column with {id}.",
+                          params=["id_embed", "id"])
+    n_known = len(series.features)
+    series.target, features, series.date = table.names
+    series.features, series.past_features = list(features[:n_known]), list(features[n_known:])
+    series.validate()
 
 
 class ForecastTask(Task):
@@ -41,68 +64,109 @@ class ForecastTask(Task):
 
     def __init__(self, settings):
         super().__init__(settings)
-        self.scaler: Scaler | None = None
-        self.inputs: int | None = None  # columns read at each step: the target, then the covariates
-        self.tail: dict | None = None  # the last window of the training series, for predict()
+        self.scalers: dict = {}  # series id (None for a single series) -> its Scaler
+        self.tails: dict = {}  # series id -> the last window of its training part, for predict()
+        self.inputs: int | None = None  # columns read at each step: target, covariates, calendar
+        self.intervals: Calibration | None = None  # conformal calibration, when trained with calibrate
         # where the training series came from: an absolute CSV path (None for data given in Python),
         # the values held out at its end, and the values trained on
         self.data: dict = {"source": None, "holdout": 0, "values": None}
         self._sizes: dict = {}
 
+    @property
+    def many(self) -> bool:
+        return self.settings.series.id is not None
+
+    @property
+    def scaler(self) -> Scaler | None:
+        return self.scalers.get(None) if not self.many else None
+
+    @property
+    def tail(self) -> dict | None:
+        return self.tails.get(None) if not self.many else {"series": self.tails}
+
     # ------------------------------------------------------------------ data
 
     def prepare(self, data: dict, fresh: bool) -> None:
-        """Read ``data["series"]`` without its last ``data["holdout"]`` values; cut the windows.
+        """Read ``data["series"]`` without the last ``data["holdout"]`` values of each series; cut the windows.
 
-        ``fresh``: fit the scaler on the training part; otherwise (a resume)
-        keep the stored one and check the series is the one trained on.
+        ``fresh``: fit the scalers on the training parts; otherwise (a resume)
+        keep the stored ones and check the data is the data trained on.
         """
         series, train = self.settings.series, self.settings.train
         holdout = data.get("holdout", self.data.get("holdout", 0))
-        table = read_table(data["series"], series.target, series.features, series.date, fill=series.fill)
-        if holdout:
-            if holdout >= table.n:
-                raise ConfigError(f"{{holdout}} {holdout} leaves nothing to train on ({table.n} values in "
-                                  f"{table.source}); hold out fewer values.", params=["holdout"])
-            table = table.head(table.n - holdout)
-        if not fresh and self.data.get("values") not in (None, table.n):
-            raise DataError(f"{table.source} gives {table.n} values to train on, not the {self.data['values']} "
+        items = read_series(data["series"], series)
+        items = [(key, cut(table, holdout)) for key, table in items]
+        total = sum(table.n for _, table in items)
+        if not fresh and self.data.get("values") not in (None, total):
+            raise DataError(f"{items[0][1].source} gives {total} values to train on, not the {self.data['values']} "
                             "this training started with; resume on the same data or train afresh.")
         source = data["series"]
         self.data = {"source": str(Path(source).resolve()) if isinstance(source, (str, os.PathLike)) else None,
-                     "holdout": holdout, "values": table.n}
-        W, H, n = series.window, series.horizon, table.n
-        if n < W + H:
-            raise DataError(f"the series has {n} values, fewer than {{window}} + {{horizon}} = {W + H}; give a "
-                            "longer series or a shorter {window} or {horizon}.", params=["window", "horizon"])
+                     "holdout": holdout, "values": total}
         if distributed.world_size() > train.batch_size:
             raise ConfigError(f"{{batch_size}} {train.batch_size} is smaller than the {distributed.world_size()} "
                               "training processes; give each process at least one window.", params=["batch_size"])
-        split = split_point(n, W, H, train.valid_fraction)
-        if np.ptp(table.target[:split]) == 0:
+        resolve_names(series, items[0][1])
+        if not fresh and [k for k, _ in items] != list(self.scalers):
+            raise DataError("the series ids differ from those this training started with; resume on the same data.")
+        if fresh:
+            self.scalers = {}
+        self.tails, parts, short = {}, [], 0
+        for index, (key, table) in enumerate(items):
+            part = self._windows(index, key, table, fresh)
+            short += part is None
+            parts.append(part)
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            raise DataError(f"every series is shorter than {{window}} + {{horizon}} = "
+                            f"{series.window + series.horizon}; give longer series or a shorter {{window}} or "
+                            "{horizon}.", params=["window", "horizon"])
+        as_tensor = lambda a, kind=torch.float32: torch.as_tensor(a, dtype=kind, device=self.device)  # noqa: E731
+        join = lambda i: np.concatenate([p[i] for p in parts])  # noqa: E731
+        self.x_train, self.y_train = as_tensor(join(0)), as_tensor(join(1))  # (N, W, C), (N, H)
+        self.x_valid, self.y_valid = as_tensor(join(3)), join(4)
+        self.y_valid_t = as_tensor(self.y_valid)
+        self.ids_train, self.ids_valid = as_tensor(join(2), torch.long), join(5)  # (N,), (Nv,) series indices
+        self.inputs = self.x_train.shape[2]
+        self._sizes = {"values": total, "train_values": sum(p[6] for p in parts), "train_windows": len(self.x_train),
+                       "valid_windows": len(self.x_valid)}
+        if self.many:
+            self._sizes.update(series=len(items), short_series=short)
+        if fresh and self.intervals is not None and self.intervals.raw is not None:
+            self.intervals = self.intervals.in_scaled_units(self.scalers)
+
+    def _windows(self, index: int, key, table: Table, fresh: bool):
+        """One series' training and validation windows with its series index; None when it is too short."""
+        series, W, H, n = self.settings.series, self.settings.series.window, self.settings.series.horizon, table.n
+        if n < W + H and not self.many:
+            raise DataError(f"the series has {n} values, fewer than {{window}} + {{horizon}} = {W + H}; give a "
+                            "longer series or a shorter {window} or {horizon}.", params=["window", "horizon"])
+        try:
+            split = split_point(n, W, H, self.settings.train.valid_fraction)
+        except DataError:
+            if not self.many:
+                raise
+            split = n  # a short series of many: all of it for training
+        if not self.many and np.ptp(table.target[:split]) == 0:
             raise DataError(f"the target {table.names[0]!r} is constant ({table.target[0]:g}) in the training part, "
                             "so there is nothing to learn; forecast that constant directly.")
         if series.log:
             check_positive(table)
-        series.target, features, series.date = table.names  # as resolved from the data
-        series.features = list(features)
-        series.validate()
         matrix = np.column_stack([table.target, table.features[:n]])  # (n, C)
         if fresh:
-            self.scaler = Scaler(series.scaler, series.log).fit(matrix[:split])  # training rows only: no leak
-        self.inputs = matrix.shape[1]
-        scaled = self.scaler.transform(matrix)  # (n, C)
-        x_tr, y_tr, _ = make_windows(scaled, W, H, series.stride, 0, split)
-        x_va, self.y_valid, _ = make_windows(scaled, W, H, 1, split, n)
-        as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32, device=self.device)  # noqa: E731
-        self.x_train, self.y_train = as_tensor(x_tr), as_tensor(y_tr)  # (N, W, C), (N, H)
-        self.x_valid, self.y_valid_t = as_tensor(x_va), as_tensor(self.y_valid)
-        self._sizes = {"values": n, "train_values": split, "train_windows": len(x_tr), "valid_windows": len(x_va)}
-        self.tail = {
+            self.scalers[key] = Scaler(series.scaler, series.log).fit(matrix[:split])  # training rows only
+        self.tails[key] = {
             "target": table.target[-W:].tolist(),
-            "features": table.features[n - W : n].tolist(),
-            "dates": table.dates[n - W : n] if table.dates is not None else None,
+            "features": table.features[max(n - W, 0) : n].tolist(),
+            "dates": table.dates[max(n - W, 0) : n] if table.dates is not None else None,
         }
+        if n < W + H:
+            return None
+        scaled = self.scale(table, n, key)  # (n, C)
+        x_tr, y_tr, _ = make_windows(scaled, W, H, series.stride, 0, split)
+        x_va, y_va, _ = make_windows(scaled, W, H, 1, split, n)
+        return (x_tr, y_tr, np.full(len(x_tr), index), x_va, y_va, np.full(len(x_va), index), split)
 
     def recorded_data(self, path) -> dict:
         if not self.data.get("source"):
@@ -110,29 +174,49 @@ class ForecastTask(Task):
                               "{data}.", params=["data"])
         return {"series": Path(self.data["source"]), "holdout": self.data.get("holdout", 0)}
 
-    def scale(self, table: Table, rows: int) -> np.ndarray:
+    def scaler_for(self, key, table: Table) -> Scaler:
+        """The scaler of series ``key``; one fitted on ``table``'s known rows for a series not seen in training."""
+        if key in self.scalers:
+            return self.scalers[key]
+        settings = self.settings.series
+        return Scaler(settings.scaler, settings.log).fit(np.column_stack([table.target, table.features[: table.n]]))
+
+    def index_of(self, key) -> int:
+        """The series index of an id for the embedding (-1: not seen in training)."""
+        return list(self.scalers).index(key) if key in self.scalers else -1
+
+    def scale(self, table: Table, rows: int, key=None) -> np.ndarray:
         """The first ``rows`` rows of a table scaled as in training (C columns; unknown targets NaN)."""
         if self.settings.series.log:
             check_positive(table)
         target = np.full(rows, np.nan)
-        target[: table.n] = table.target
-        matrix = np.column_stack([target, table.features[:rows]])  # (rows, C)
-        return self.scaler.transform(matrix)
+        target[: table.n] = table.target[:rows]
+        features = np.zeros((rows, table.features.shape[1]))  # rows past the table's end: calendar inputs only
+        features[: len(table.features)] = table.features[:rows]
+        matrix = np.column_stack([target, features])  # (rows, C)
+        scaled = self.scaler_for(key, table).transform(matrix)
+        if self.settings.series.calendar:
+            scaled = np.hstack([scaled, calendar.table_calendar(table, rows)])  # (rows, C + 6)
+        return scaled
 
     # --------------------------------------------------------------- training
 
     def build(self) -> SeriesNet:
-        return SeriesNet(self.inputs, self.settings.series, self.settings.core)
+        return SeriesNet(self.inputs, self.settings.series, self.settings.core, n_ids=len(self.scalers))
 
     def batches(self, epoch: int, generator: torch.Generator):
         """Shuffled windows; every rank draws the same global batches and keeps its share of the rows."""
         size, world = self.settings.train.batch_size, distributed.world_size()
+        embed = bool(self.settings.series.id_embed)
         order = torch.randperm(len(self.x_train), generator=generator).to(self.device)
         for start in range(0, len(order), size):
             rows = order[start : start + size]
             if len(rows) >= world:  # a last batch too small to share is dropped
                 rows = distributed.shard_rows(rows)
-                yield self.x_train[rows], self.y_train[rows]
+                if embed:
+                    yield self.x_train[rows], self.y_train[rows], self.ids_train[rows]
+                else:
+                    yield self.x_train[rows], self.y_train[rows]
 
     def loss(self, runner, batch) -> torch.Tensor:
         return runner(*batch)[1]
@@ -140,9 +224,11 @@ class ForecastTask(Task):
     def evaluate(self, net) -> dict | None:
         if not len(self.x_valid):
             return None
-        pred, loss = net(self.x_valid, self.y_valid_t)  # (N, H)
-        actual = self.scaler.inverse_target(self.y_valid)
-        guess = self.scaler.inverse_target(pred.cpu().numpy())
+        ids = torch.as_tensor(self.ids_valid, device=self.device) if self.settings.series.id_embed else None
+        pred, loss = net(self.x_valid, self.y_valid_t, ids)  # (N, H)
+        keys = list(self.scalers)
+        actual = stack_inverse([self.scalers[keys[i]] for i in self.ids_valid], self.y_valid)
+        guess = stack_inverse([self.scalers[keys[i]] for i in self.ids_valid], pred.cpu().numpy())
         return {"loss": loss.item(), "mae": float(np.mean(np.abs(guess - actual)))}
 
     def steps_per_epoch(self) -> int:
@@ -155,23 +241,12 @@ class ForecastTask(Task):
     # ---------------------------------------------------------- model directory
 
     def record(self) -> dict:
-        return {"inputs": self.inputs, "tail": self.tail, "data": self.data}
+        tail = self.tails[None] if not self.many else {"series": [{"id": k, **t} for k, t in self.tails.items()]}
+        return {"inputs": self.inputs, "tail": tail, "data": self.data}
 
     def write_files(self, directory: Path) -> None:
-        modeldir.write_json(directory / SCALER_FILE, self.scaler.to_dict())
+        storage.write_scalers(directory / SCALER_FILE, self)
 
     def read_files(self, directory: Path, config: dict) -> None:
-        series = self.settings.series
-        inputs, tail = config["inputs"], config["tail"]
-        if inputs != 1 + len(series.features) or len(tail["target"]) != series.window:
-            raise CheckpointError(f"{directory / modeldir.CONFIG} is inconsistent (its input width or stored "
-                                  "window does not match its series settings); retrain the model.")
-        try:
-            scaler = Scaler.from_dict(json.loads((directory / SCALER_FILE).read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError):
-            raise CheckpointError(f"{directory / SCALER_FILE} is corrupted; retrain the model.") from None
-        if len(scaler.center) != inputs:
-            raise CheckpointError(f"{directory / SCALER_FILE} does not match config.json (columns); "
-                                  "retrain the model.")
-        self.scaler, self.inputs, self.tail = scaler, inputs, tail
+        self.scalers, self.inputs, self.tails, self.intervals = storage.read_stored(directory, config, self)
         self.data = config.get("data") or {"source": None, "holdout": 0, "values": None}  # format 1: none

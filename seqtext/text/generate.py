@@ -90,15 +90,9 @@ class Completer:
                  repetition_penalty: float | None = DEFAULT_REPETITION_PENALTY) -> Completion:
         """Fill the prompt's ``___`` in place, or continue the prompt.
 
-        A blank at the very end is filled and the sentence closed; otherwise
-        up to ``words`` words are generated, stopping at the end of the
-        sentence (``stop=False`` goes on across sentence ends, writing a line
-        break for each end of line, until ``words`` words).  Greedy unless
-        ``temperature``, ``top_k`` or ``top_p`` is given; ``no_repeat_ngram``
-        and ``repetition_penalty`` control repetition in continuations (never
-        in blank filling; on by default, measured: ``seqtext.text.decoding``;
-        None turns each off).  The hidden state is carried, so generation is
-        linear in length.
+        See :meth:`seqtext.text.model.TextModel.complete`; the repetition
+        defaults were measured (``seqtext.text.decoding``), None turns each
+        off, and they never touch blank filling.
         """
         options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
         prefix, suffix = self._parse_prompt(prompt)

@@ -1,0 +1,139 @@
+"""Labelled texts from TSV, CSV or JSON Lines files.
+
+- TSV (``.tsv``, ``.txt`` and anything else): ``text<TAB>label``; the first
+  row is a header only when its label field is a column name (``label``, as
+  in GLUE's files, or the ``label_column`` asked for), never when it is a
+  label.  With a header, the columns are found by name.
+- CSV (``.csv``): a header row naming the columns.
+- JSON Lines (``.jsonl``, ``.json``): one object a line.
+
+The text column is ``text_column``, else ``text`` or ``sentence``; the label
+column is ``label_column``, else ``label``.  Every problem is a DataError
+naming the file and, where there is one, the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+from seqtext.errors import DataError
+
+TEXT_NAMES = ("text", "sentence")
+LABEL_NAMES = ("label",)
+
+
+def read_labelled(path, text_column: str | None = None, label_column: str | None = None,
+                  need_labels: bool = True) -> tuple[list[str], list[str]]:
+    """(texts, labels) of a file; labels are strings (a JSON 1 is "1")."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"the data file {path} does not exist; check the path.")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; convert it to UTF-8.") from None
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        rows = _jsonl_rows(path, text)
+    else:
+        rows = _table_rows(path, text, "," if suffix == ".csv" else "\t", text_column, label_column)
+    texts, labels = [], []
+    for line, row in rows:
+        t = _field(path, line, row, text_column, TEXT_NAMES, "text")
+        if not isinstance(t, str) or not t.strip():
+            raise DataError(f"{path} line {line}: the text is empty; give every row some text.")
+        texts.append(t.strip())
+        if need_labels:
+            label = _field(path, line, row, label_column, LABEL_NAMES, "label")
+            if isinstance(label, (dict, list)) or label is None or not str(label).strip():
+                raise DataError(f"{path} line {line}: the label is missing; give every row a label.")
+            labels.append(str(label).strip())
+    if not texts:
+        raise DataError(f"{path} holds no examples; give one labelled text a line.")
+    return texts, labels
+
+
+def _jsonl_rows(path: Path, text: str):
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            raise DataError(f"{path} line {number} is not a JSON object; give one object a line.") from None
+        if not isinstance(obj, dict):
+            raise DataError(f"{path} line {number} is not a JSON object; give one object a line.")
+        rows.append((number, obj))
+    return rows
+
+
+def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column):
+    """(line number, row) pairs: dicts when the file has a header, else [text, label] lists."""
+    lines = text.splitlines()
+    if delimiter == "\t":
+        records = [(n, line.split("\t")) for n, line in enumerate(lines, 1) if line.strip()]
+    else:
+        reader = csv.reader(lines)
+        records = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    if not records:
+        return []
+    first = [cell.strip() for cell in records[0][1]]
+    names = {n.lower() for n in (*LABEL_NAMES, *TEXT_NAMES, text_column or "", label_column or "") if n}
+    header = delimiter == "," or (len(first) >= 2 and first[-1].lower() in names) or \
+        (len(first) > 2 and any(cell.lower() in names for cell in first))
+    if not header:
+        if text_column or label_column:
+            raise DataError(f"{path} has no header row, so its columns have no names; drop --text-column and "
+                            "--label-column (the text is column 1, the label column 2) or add a header.")
+        for number, row in records:
+            if len(row) != 2:
+                raise DataError(f"{path} line {number} has {len(row)} tab-separated fields, expected 2 "
+                                "(text<TAB>label); fix that line.")
+        return [(n, {"text": row[0], "label": row[1]}) for n, row in records]
+    rows = []
+    for number, row in records[1:]:
+        if len(row) != len(first):
+            raise DataError(f"{path} line {number} has {len(row)} fields but the header names {len(first)}; "
+                            "fix that line.")
+        rows.append((number, dict(zip(first, row))))
+    if not rows:
+        raise DataError(f"{path} has a header but no examples; add rows below it.")
+    return rows
+
+
+def _field(path: Path, line: int, row: dict, asked: str | None, usual: tuple, what: str):
+    if asked is not None:
+        if asked not in row:
+            raise DataError(f"{path} line {line} has no {what} column {asked!r} (columns: "
+                            f"{', '.join(map(str, row))}); name one with --{what}-column.")
+        return row[asked]
+    lowered = {str(k).lower(): k for k in row}
+    for name in usual:
+        if name in lowered:
+            return row[lowered[name]]
+    raise DataError(f"{path} line {line} has no {what} column (looked for {' or '.join(usual)} among "
+                    f"{', '.join(map(str, row))}); name it with --{what}-column.")
+
+
+def read_texts(lines) -> list[str]:
+    """Texts to classify, one a line; an empty one is refused with its number."""
+    texts = []
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text:
+            raise DataError(f"text {number} is empty; give some words to classify.")
+        texts.append(text)
+    if not texts:
+        raise DataError("there are no texts to classify; give at least one.")
+    return texts
+
+
+def source_path(source) -> str | None:
+    """The absolute path of a data file given as a path (recorded for resume), None for examples in Python."""
+    if isinstance(source, (str, os.PathLike)):
+        return str(Path(source).resolve())
+    return None

@@ -1,0 +1,89 @@
+"""TextClassifier: the user API of a many-to-one text classifier.
+
+    text -> tokenizer.json -> ids -> Embedding -> RecurrentCore (both ways) -> pooling -> Linear -> softmax
+
+Trained through the shared session (``seqtext.model.Model``); saved and
+opened as a model directory of kind ``classify``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from seqtext import modeldir
+from seqtext.classify.data import read_texts
+from seqtext.classify.task import ClassifyTask
+from seqtext.errors import DataError
+from seqtext.labels import label_report
+from seqtext.model import Model
+
+
+class TextClassifier(Model):
+    """A text in, one label out: sentiment, topic, intent.
+
+    Options are keywords, as the flags of ``seqtext classify train``
+    (``pooling``, ``cell``, ``hidden``, ``embed``, ``epochs``, ...; every one
+    with its default in ``seqtext.config.ClassifySettings``).
+
+    >>> clf = TextClassifier().fit("train.tsv", dev="dev.tsv")       # doctest: +SKIP
+    >>> clf.predict(["a gorgeous , witty film"])                       # doctest: +SKIP
+    ['1']
+    """
+
+    task_class = ClassifyTask
+
+    @property
+    def labels(self) -> list[str]:
+        """The labels, in the order of :meth:`predict_proba`'s columns."""
+        return list(self.task.labels)
+
+    def fit(self, data, dev=None, *, checkpoint_dir=None, callback=None) -> "TextClassifier":
+        """Train on a TSV / CSV / JSON Lines file, or a list of ``(text, label)`` pairs; returns self.
+
+        ``dev`` (the same kinds) is the validation data that picks the best
+        epoch and stops training; without it a seeded ``valid_fraction`` of
+        the training examples is held out.
+        """
+        return self._fit({"train": data, "dev": dev}, checkpoint_dir, callback)
+
+    @classmethod
+    def resume(cls, path, data=None, dev=None, **options) -> "TextClassifier":
+        """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given)."""
+        return super().resume(path, None if data is None else {"train": data, "dev": dev}, **options)
+
+    def _texts(self, texts) -> list[str]:
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        for i, text in enumerate(texts, 1):
+            if not isinstance(text, str):
+                raise DataError(f"text {i} is not a string; give texts as strings.")
+        return read_texts(texts)
+
+    @torch.inference_mode()
+    def predict_proba(self, texts) -> list[dict[str, float]]:
+        """For each text, every label's probability (a dict in the order of :attr:`labels`)."""
+        self._require_trained()
+        texts = self._texts(texts)
+        self.net.eval()
+        probs = self.task.probabilities(self.net, self.task.encode(texts))
+        return [dict(zip(self.task.labels, row.tolist())) for row in probs]
+
+    def predict(self, texts) -> list[str]:
+        """The likeliest label of each text."""
+        return [max(p, key=p.get) for p in self.predict_proba(texts)]
+
+    def evaluate(self, data) -> dict:
+        """Accuracy, macro F1, per-label precision / recall / F1 and the confusion matrix on labelled data
+        (a file or ``(text, label)`` pairs); also ``loss`` (mean cross-entropy).  A label that training
+        never saw is refused."""
+        self._require_trained()
+        texts, gold = self.task.read(data, "evaluation")
+        where = data if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__") else None
+        targets = self.task.targets(gold, where)
+        probs = torch.tensor([list(p.values()) for p in self.predict_proba(texts)])
+        loss = torch.nn.functional.nll_loss(probs.clamp_min(1e-12).log(), torch.tensor(targets)).item()
+        predicted = [self.task.labels[i] for i in probs.argmax(-1).tolist()]
+        return {**label_report(gold, predicted, self.task.labels), "loss": loss}
+
+
+modeldir.register("classify", TextClassifier, ClassifyTask.files)
+

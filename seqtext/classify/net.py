@@ -1,0 +1,55 @@
+"""ClassifierNet: a whole text in, one label out (many-to-one).
+
+    ids (B, T) -> Embedding -> RecurrentCore (packed) -> pooling over time -> Linear over the labels
+
+Pooling (``pooling``): ``last`` joins the final state of each direction (the
+forward one after the last word, the backward one after the first), ``mean``
+and ``max`` pool every step's output inside the text, ``attention`` weighs
+the steps by a learnt score.  Padding never reaches any of them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqtext.config import CoreConfig
+from seqtext.labelconfig import ClassifyConfig
+from seqtext.core import RecurrentCore
+from seqtext.packing import length_mask, run_packed
+
+
+class ClassifierNet(nn.Module):
+    """Embedding -> RecurrentCore -> pooling -> dropout -> Linear(labels)."""
+
+    def __init__(self, vocab_size: int, labels: int, config: ClassifyConfig, core: CoreConfig, pad_id: int = 0):
+        super().__init__()
+        self.pad_id, self.pooling = pad_id, config.pooling
+        self.embed = nn.Embedding(vocab_size, config.embed, padding_idx=pad_id)
+        self.core = RecurrentCore(core, input_size=config.embed)
+        self.embed_dropout = nn.Dropout(config.embed_dropout)
+        self.output_dropout = nn.Dropout(config.output_dropout)
+        width = self.core.output_size
+        self.attend = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False)) \
+            if config.pooling == "attention" else None
+        self.head = nn.Linear(width, labels)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """ids (B, T) padded, lengths (B,) -> logits (B, labels)."""
+        emb = self.embed_dropout(self.embed(ids))  # (B, T, E)
+        out, hidden = run_packed(self.core, emb, lengths)  # (B, T, D*H)
+        return self.head(self.output_dropout(self.pool(out, hidden, lengths)))
+
+    def pool(self, out: torch.Tensor, hidden, lengths: torch.Tensor) -> torch.Tensor:
+        """The text as one vector (B, D*H)."""
+        if self.pooling == "last":
+            h = hidden[0] if isinstance(hidden, tuple) else hidden  # (L*D, B, H)
+            directions = 2 if self.core.config.bidirectional else 1
+            return torch.cat(list(h[-directions:]), dim=-1)  # the top layer's final state of each direction
+        mask = length_mask(lengths.to(out.device), out.shape[1]).unsqueeze(-1)  # (B, T, 1)
+        if self.pooling == "mean":
+            return (out * mask).sum(1) / lengths.to(out.device).unsqueeze(-1).to(out.dtype)
+        if self.pooling == "max":
+            return out.masked_fill(~mask, float("-inf")).max(1).values
+        scores = self.attend(out).masked_fill(~mask, float("-inf"))  # (B, T, 1)
+        return (torch.softmax(scores, dim=1) * out).sum(1)

@@ -1,0 +1,202 @@
+"""The classification task: what the shared session needs to train a ClassifierNet.
+
+A word tokenizer (the language model's pipeline) is trained on the training
+texts, the labels are sorted into ``labels.json``, and each epoch reads the
+texts in shuffled padded batches; the loss is cross-entropy, the headline
+validation accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from seqtext import distributed
+from seqtext.classify.data import read_labelled, source_path
+from seqtext.classify.net import ClassifierNet
+from seqtext.labelconfig import ClassifySettings
+from seqtext.errors import CheckpointError, DataError
+from seqtext.model import Task
+from seqtext.packing import held_out, pad_rows
+from seqtext.text import tokenizer as tk
+
+TOKENIZER_FILE = "tokenizer.json"
+LABELS_FILE = "labels.json"
+
+
+class ClassifyTask(Task):
+    """Many-to-one: a text in, one of the training labels out."""
+
+    settings_class = ClassifySettings
+    kind = "classify"
+    headline = "accuracy"
+    files = (TOKENIZER_FILE, LABELS_FILE)
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.tokenizer = None
+        self.net = None
+        self.language_model = None  # init_from, between prepare and build
+        self.labels: list[str] = []
+        self.sources: dict = {}
+        self.train_rows: list[list[int]] = []
+        self.train_targets: list[int] = []
+        self.valid_rows: list[list[int]] = []
+        self.valid_targets: list[int] = []
+
+    @property
+    def pad_id(self) -> int:
+        return self.tokenizer.token_to_id(tk.PAD)
+
+    # ------------------------------------------------------------------ data
+
+    def read(self, source, name: str, need_labels: bool = True) -> tuple[list[str], list[str]]:
+        """(texts, labels) from a file, or from (text, label) pairs given in Python."""
+        cfg = self.settings.classify
+        if source_path(source) is not None:
+            return read_labelled(source, cfg.text_column, cfg.label_column, need_labels)
+        pairs = list(source)
+        if not pairs:
+            raise DataError(f"the {name} examples are empty; give (text, label) pairs.")
+        texts, labels = [], []
+        for i, pair in enumerate(pairs, 1):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise DataError(f"{name} example {i} is not a (text, label) pair.")
+            text, label = pair
+            if not isinstance(text, str) or not text.strip():
+                raise DataError(f"{name} example {i} has an empty text; give every example some words.")
+            texts.append(text.strip())
+            labels.append(str(label))
+        return texts, labels
+
+    def prepare(self, data: dict, fresh: bool) -> None:
+        train, dev = data["train"], data.get("dev")
+        self.sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
+        texts, labels = self.read(train, "training")
+        if dev is not None:
+            valid_texts, valid_labels = self.read(dev, "validation")
+        else:
+            held = held_out(len(texts), self.settings.train.valid_fraction, self.settings.train.seed)
+            valid_texts = [t for i, t in enumerate(texts) if i in held]
+            valid_labels = [t for i, t in enumerate(labels) if i in held]
+            texts = [t for i, t in enumerate(texts) if i not in held]
+            labels = [t for i, t in enumerate(labels) if i not in held]
+        if fresh:
+            kinds = sorted(set(labels))
+            if len(kinds) < 2:
+                where = self.sources["train"] or "the training examples"
+                raise DataError(f"every label in {where} is {kinds[0]!r}; a classifier needs at least two "
+                                "different labels.")
+            self.labels = kinds
+            cfg = self.settings.classify
+            self.tokenizer = tk.train_tokenizer(texts, "word", cfg.vocab_size, cfg.min_frequency,
+                                                cfg.split_punctuation)
+            if cfg.init_from:
+                from seqtext.classify.transfer import open_language_model
+
+                self.language_model = open_language_model(cfg.init_from, self.settings)
+        self.train_rows, self.train_targets = self.encode(texts), self.targets(labels, self.sources["train"])
+        self.valid_rows = self.encode(valid_texts)
+        self.valid_targets = self.targets(valid_labels, self.sources["dev"])
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text (at least one: a text of nothing the tokenizer keeps reads as <unk>)."""
+        unk = self.tokenizer.token_to_id(tk.UNK)
+        return [enc.ids or [unk] for enc in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def targets(self, labels: list[str], where=None) -> list[int]:
+        index = {label: i for i, label in enumerate(self.labels)}
+        for label in labels:
+            if label not in index:
+                raise DataError(f"the label {label!r}{f' in {where}' if where else ''} was never seen in "
+                                f"training (known: {', '.join(self.labels)}); relabel it or retrain.")
+        return [index[label] for label in labels]
+
+    def recorded_data(self, path) -> dict:
+        if not self.sources.get("train"):
+            raise DataError(f"{path} was trained on examples given in Python; pass the data to resume().")
+        return {"train": Path(self.sources["train"]),
+                "dev": Path(self.sources["dev"]) if self.sources.get("dev") else None}
+
+    # --------------------------------------------------------------- training
+
+    def build(self) -> ClassifierNet:
+        cfg = self.settings.classify
+        self.net = ClassifierNet(self.tokenizer.get_vocab_size(), len(self.labels), cfg, self.settings.core,
+                                 self.pad_id)
+        if self.language_model is not None:  # a fresh training with init_from: start from its weights
+            from seqtext.classify.transfer import copy_language_model
+
+            copy_language_model(self.net, self.tokenizer, self.language_model)
+            self.language_model = None
+        return self.net
+
+    def batches(self, epoch: int, generator: torch.Generator):
+        if self.settings.classify.init_from and self.settings.classify.unfreeze:
+            from seqtext.classify.transfer import unfreeze_for
+
+            unfreeze_for(self.net, epoch, self.settings.classify.unfreeze)
+        size, world = self.settings.train.batch_size, distributed.world_size()
+        order = torch.randperm(len(self.train_rows), generator=generator).tolist()
+        for start in range(0, len(order), size):
+            rows = order[start:start + size]
+            if len(rows) < world:
+                continue
+            ids, lengths = pad_rows([self.train_rows[i] for i in rows], self.pad_id)
+            target = torch.tensor([self.train_targets[i] for i in rows])
+            yield distributed.shard_rows(ids), distributed.shard_rows(lengths), distributed.shard_rows(target)
+
+    def loss(self, runner, batch) -> torch.Tensor:
+        ids, lengths, target = batch
+        return F.cross_entropy(runner(ids.to(self.device), lengths), target.to(self.device))
+
+    def evaluate(self, net) -> dict | None:
+        if not self.valid_rows:
+            return None
+        probs = self.probabilities(net, self.valid_rows)
+        target = torch.tensor(self.valid_targets)
+        loss = F.nll_loss(probs.clamp_min(1e-12).log(), target).item()
+        return {"loss": loss, "accuracy": (probs.argmax(-1) == target).float().mean().item()}
+
+    @torch.no_grad()
+    def probabilities(self, net, rows: list[list[int]], batch: int = 256) -> torch.Tensor:
+        """(N, labels) probabilities of encoded texts, read in batches of similar length (order kept)."""
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+        out = torch.empty(len(rows), len(self.labels))
+        for start in range(0, len(order), batch):
+            chunk = order[start:start + batch]
+            ids, lengths = pad_rows([rows[i] for i in chunk], self.pad_id)
+            out[chunk] = torch.softmax(net(ids.to(self.device), lengths).float(), -1).cpu()
+        return out
+
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.train_rows) // self.settings.train.batch_size)
+
+    def sizes(self) -> dict:
+        return {"train_texts": len(self.train_rows), "valid_texts": len(self.valid_rows)}
+
+    # ---------------------------------------------------------- model directory
+
+    def record(self) -> dict:
+        return {"vocab_size": self.tokenizer.get_vocab_size(), "data": self.sources}
+
+    def write_files(self, directory: Path) -> None:
+        tk.save_tokenizer(self.tokenizer, directory / TOKENIZER_FILE)
+        (directory / LABELS_FILE).write_text(json.dumps(self.labels, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def read_files(self, directory: Path, config: dict) -> None:
+        self.tokenizer = tk.load_tokenizer(directory / TOKENIZER_FILE)
+        if config.get("vocab_size") != self.tokenizer.get_vocab_size():
+            raise CheckpointError(f"{directory / TOKENIZER_FILE} does not match config.json (vocabulary size); "
+                                  "retrain the model.")
+        try:
+            labels = json.loads((directory / LABELS_FILE).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise CheckpointError(f"{directory / LABELS_FILE} is corrupted; retrain the model.") from None
+        if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
+            raise CheckpointError(f"{directory / LABELS_FILE} is not a list of labels; retrain the model.")
+        self.labels = labels
+        self.sources = config.get("data") or {}

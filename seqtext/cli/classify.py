@@ -1,0 +1,157 @@
+"""Classification commands: seqtext classify train | predict | evaluate.
+
+The training helper :func:`train_model` is shared with ``seqtext tag``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from seqtext.cli.common import echo_json, handle_errors, run_training
+from seqtext.cli.options import flag, given_options, training_command
+from seqtext.labelconfig import ClassifySettings
+
+RESUMABLE = {"epochs", "patience"}
+
+
+@click.group()
+def classify():
+    """Text classification (many-to-one): a whole text in, one label out.
+
+    \b
+      seqtext classify train --data train.tsv --dev dev.tsv --out runs/sst2
+      seqtext classify predict --model runs/sst2 "a gorgeous , witty , seductive movie"
+      seqtext classify evaluate --model runs/sst2 --data dev.tsv
+    """
+
+
+def train_model(ctx, model_class, settings_class, data, dev, out, resume, quiet, options, command):
+    """The body of a training command: check --out (or --resume), train under the output lock, return the model."""
+    from seqtext.modeldir import check_output_dir, open_model
+
+    if resume:
+        changed = sorted(set(given_options(ctx, {**options, "out": out, "dev": dev})) - RESUMABLE)
+        if changed:
+            raise click.UsageError(f"--resume continues with the saved settings and data; only --epochs and "
+                                   f"--patience may change (got {flag(changed[0])}).")
+        out = Path(resume)
+        open_model(out, settings_class)  # the right kind, before anything is locked
+    else:
+        for name, value in (("--data", data), ("--out", out)):
+            if not value:
+                raise click.UsageError(f"Missing option '{name}': give it, or --resume DIR to continue a training.")
+        out = Path(out)
+        check_output_dir(out)
+
+    def work():
+        if resume:
+            limits = {name: options[name] for name in given_options(ctx, options) if name in RESUMABLE}
+            return model_class.resume(out, Path(data) if data else None, progress=not quiet, checkpoint_dir=out,
+                                      **limits)
+        return model_class(progress=not quiet, **options).fit(Path(data), dev=Path(dev) if dev else None,
+                                                              checkpoint_dir=out)
+
+    return out, run_training(ctx, out, work, f"{command} --resume")
+
+
+@classify.command()
+@click.option("--data", metavar="FILE", help="Training file: TSV (text<TAB>label), CSV or JSON Lines  "
+                                             "[required unless --resume]")
+@click.option("--dev", metavar="FILE", help="Validation file, same formats  [default: a seeded held-out share]")
+@click.option("--out", metavar="DIR", help="Model directory to write  [required unless --resume]")
+@training_command(ClassifySettings)
+@handle_errors
+@click.pass_context
+def train(ctx, data, dev, out, resume, quiet, **options):
+    """Train a classifier on labelled texts; Ctrl-C saves a resumable checkpoint (--resume DIR)."""
+    from seqtext.classify import TextClassifier
+
+    out, model = train_model(ctx, TextClassifier, ClassifySettings, data, dev, out, resume, quiet, options,
+                             "seqtext classify train")
+    if model is None:
+        return
+    s = model.summary
+    click.echo(f"model written to {out}")
+    line = f"{s['train_texts']} training texts, {len(model.labels)} labels, {s['epochs_run']} epochs, " \
+           f"{s['seconds']:.1f} s"
+    if "valid_accuracy" in s:
+        line += f"; validation accuracy {100 * s['valid_accuracy']:.2f}% ({s['valid_texts']} texts, epoch {s['epoch']})"
+    click.echo(line)
+
+
+def read_input(texts, file) -> list[str]:
+    """Texts from the arguments, --file (one a line, - for stdin), or stdin when neither is given."""
+    from seqtext.classify.data import read_texts
+
+    if texts and file is not None:
+        raise click.UsageError("give texts as arguments or --file, not both.")
+    if texts:
+        return read_texts(texts)
+    stream = file if file is not None else sys.stdin
+    try:
+        lines = [line.rstrip("\r\n") for line in stream]
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{getattr(stream, 'name', 'the input')} is not UTF-8 text; convert it.") from None
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        raise click.UsageError("there are no texts to classify; give them as arguments, --file or on stdin.")
+    return read_texts(lines)
+
+
+@classify.command()
+@click.argument("texts", nargs=-1)
+@click.option("--model", required=True, metavar="DIR", help="Model directory written by classify train.")
+@click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
+              help="Classify every line of PATH (- for stdin).")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per text: text, label, probability, probabilities.")
+@handle_errors
+def predict(texts, model, file, as_json):
+    """Print the likeliest label of each text and its probability (tab-separated, then the text)."""
+    from seqtext.classify import TextClassifier
+
+    inputs = read_input(texts, file)
+    clf = TextClassifier.load(model)
+    for text, probs in zip(inputs, clf.predict_proba(inputs)):
+        label = max(probs, key=probs.get)
+        if as_json:
+            echo_json({"text": text, "label": label, "probability": probs[label], "probabilities": probs})
+        else:
+            click.echo(f"{label}\t{probs[label]:.4f}\t{text}")
+
+
+def print_report(report: dict, name: str) -> None:
+    """Per-label precision / recall / F1 and the confusion matrix, as aligned text."""
+    labels = report["labels"]
+    width = max(8, *(len(label) for label in labels))
+    click.echo(f"{name:<{width}}  precision  recall     F1  support")
+    for label in labels:
+        r = report["per_label"][label]
+        click.echo(f"{label:<{width}}  {r['precision']:9.4f}  {r['recall']:6.4f}  {r['f1']:6.4f}  {r['support']:7d}")
+    click.echo("confusion (rows: gold, columns: predicted)")
+    click.echo(" " * width + "  " + "  ".join(f"{label:>{width}}" for label in labels))
+    for label, row in zip(labels, report["confusion"]):
+        click.echo(f"{label:<{width}}  " + "  ".join(f"{n:>{width}d}" for n in row))
+
+
+@classify.command()
+@click.option("--model", required=True, metavar="DIR", help="Model directory written by classify train.")
+@click.option("--data", required=True, metavar="FILE", help="Labelled file: TSV, CSV or JSON Lines.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (accuracy as a fraction).")
+@handle_errors
+def evaluate(model, data, as_json):
+    """Accuracy, macro F1, per-label precision / recall / F1 and the confusion matrix on labelled texts."""
+    from seqtext.classify import TextClassifier
+
+    report = TextClassifier.load(model).evaluate(Path(data))
+    if as_json:
+        echo_json(report)
+        return
+    click.echo(f"accuracy  {100 * report['accuracy']:.2f}%  ({report['count']} texts)")
+    click.echo(f"macro F1  {100 * report['macro_f1']:.2f}")
+    print_report(report, "label")
+
+

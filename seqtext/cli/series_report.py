@@ -1,0 +1,111 @@
+"""How the series commands print and write what they compute: metric tables, interval tables, CSV reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+LABEL = 26  # width of the row labels of the metric tables
+HEADER = f"{'':{LABEL}s}{'MAE':>12s}{'RMSE':>12s}{'MAPE %':>10s}{'sMAPE %':>10s}{'MASE':>8s}"
+BASELINE_LABELS = {"naive": "naive", "snaive": "seasonal naive", "drift": "drift", "ets": "ETS (statsmodels)",
+                   "theta": "Theta (statsmodels)"}
+
+
+def number(value):
+    """A metric for JSON: NaN (undefined) becomes null."""
+    return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else round(value, 6)
+
+
+def metrics_only(summary: dict) -> dict:
+    return {m: number(summary[m]) for m in ("mae", "rmse", "mape", "smape", "mase")}
+
+
+def metric_line(label: str, m: dict) -> str:
+    return (f"{label:{LABEL}s}{m['mae']:12.4g}{m['rmse']:12.4g}{m['mape']:10.2f}{m['smape']:10.2f}"
+            f"{m['mase']:8.3f}")
+
+
+def echo_baselines(summary: dict, skipped: list, *, per: str) -> None:
+    """The baselines' rows under a metric table, the skill over seasonal naive and the share it beats."""
+    for name, m in summary.get("baselines", {}).items():
+        click.echo(metric_line("  " + BASELINE_LABELS[name], m))
+    if skipped:
+        click.echo(f"  ({', '.join(BASELINE_LABELS[n] for n in skipped)}: install statsmodels, "
+                   "pip install 'seqtext[stats]')")
+    if "skill" in summary:
+        click.echo(f"skill over seasonal naive (1 - MASE / its MASE): {summary['skill']:.3f}; the model's MAE is the "
+                   f"lower on {100 * summary['beats_snaive']:.0f} % of the {per}")
+
+
+def echo_intervals(intervals: dict, calibration=None) -> None:
+    """Coverage, width, Winkler score and width relative to seasonal naive's, per level."""
+    if not intervals:
+        return
+    click.echo(f"{'intervals':12s}{'coverage %':>12s}{'width':>12s}{'Winkler':>12s}{'MSIS':>8s}"
+               f"{'width / snaive':>16s}{'snaive cov. %':>15s}")
+    for level, m in intervals.items():
+        click.echo(f"{level + ' %':12s}{m['coverage']:12.1f}{m['width']:12.4g}{m['winkler']:12.4g}{m['msis']:8.2f}"
+                   f"{m['width_vs_snaive']:16.2f}{m['snaive_coverage']:15.1f}")
+    if calibration is not None:
+        counts = calibration.counts
+        how = (f"{sum(counts)} errors pooled over {len(counts)} steps, scaled by step" if calibration.pooled
+               else f"{counts[0]} errors one step ahead, {counts[-1]} at step {len(counts)}")
+        click.echo(f"(intervals calibrated on {how})")
+
+
+def write_csv(path, header: list, rows: list[list]) -> Path:
+    """Write a CSV file atomically: it appears whole or not at all."""
+    path = Path(path)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(buf.getvalue())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path} ({exc.strerror or exc}); choose another path.") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def forecast_csv(path, rows: list[dict]) -> Path:
+    """``predict --out``: one row per forecast step, the columns of the JSON rows."""
+    header = list(rows[0])
+    return write_csv(path, header, [[_cell(r.get(k)) for k in header] for r in rows])
+
+
+def backtest_csv(path, results: list[dict]) -> Path:
+    """``backtest --out``: one row per origin and step, with the model's forecast, bounds and each baseline's."""
+    first = results[0]
+    levels = list(first.get("intervals", {}))
+    names = list(first.get("baselines", {}))
+    header = (["id"] if "id" in first else []) + ["origin"] + (["origin_date"] if "date" in first else [])
+    header += ["step", "actual", "forecast"] + [f"{b}_{lv}" for lv in levels for b in ("lower", "upper")] + names
+    out = []
+    for r in results:
+        for k in range(r["steps"]):
+            row = ([r["id"]] if "id" in r else []) + [r["origin"]] + ([r["date"]] if "date" in r else [])
+            row += [k + 1, r["actual"][k], r["forecast"][k]]
+            row += [r["intervals"][lv][b][k] for lv in levels for b in ("lower", "upper")]
+            row += [r["baselines"][n]["forecast"][k] for n in names]
+            out.append([_cell(v) for v in row])
+    return write_csv(path, header, out)
+
+
+def _cell(value):
+    if isinstance(value, float):
+        return "" if not math.isfinite(value) else repr(round(value, 6))
+    return "" if value is None else value

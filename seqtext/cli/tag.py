@@ -1,0 +1,141 @@
+"""Tagging commands: seqtext tag train | predict | evaluate."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from seqtext.cli.classify import print_report, train_model
+from seqtext.cli.common import echo_json, handle_errors
+from seqtext.cli.options import training_command
+from seqtext.labelconfig import TagSettings
+
+
+@click.group()
+def tag():
+    """Sequence tagging (many-to-many): one tag per word, e.g. parts of speech.
+
+    \b
+      seqtext tag train --data train.conllu --dev dev.conllu --out runs/pos
+      seqtext tag predict --model runs/pos "The cat sat on the mat ."
+      seqtext tag evaluate --model runs/pos --data dev.conllu
+    """
+
+
+@tag.command()
+@click.option("--data", metavar="FILE", help="Training file: CoNLL-U, or word<TAB>tag lines with a blank line "
+                                             "between sentences  [required unless --resume]")
+@click.option("--dev", metavar="FILE", help="Validation file, same formats  [default: a seeded held-out share]")
+@click.option("--out", metavar="DIR", help="Model directory to write  [required unless --resume]")
+@training_command(TagSettings)
+@handle_errors
+@click.pass_context
+def train(ctx, data, dev, out, resume, quiet, **options):
+    """Train a tagger on tagged sentences; Ctrl-C saves a resumable checkpoint (--resume DIR)."""
+    from seqtext.tag import SequenceTagger
+
+    out, model = train_model(ctx, SequenceTagger, TagSettings, data, dev, out, resume, quiet, options,
+                             "seqtext tag train")
+    if model is None:
+        return
+    s = model.summary
+    click.echo(f"model written to {out}")
+    line = f"{s['train_sentences']} training sentences ({s['train_words']} words), {len(model.tags)} tags, " \
+           f"{s['epochs_run']} epochs, {s['seconds']:.1f} s"
+    if "valid_accuracy" in s:
+        line += f"; validation accuracy {100 * s['valid_accuracy']:.2f}% ({s['valid_words']} words, epoch {s['epoch']})"
+    click.echo(line)
+
+
+@tag.command()
+@click.argument("sentences", nargs=-1)
+@click.option("--model", required=True, metavar="DIR", help="Model directory written by tag train.")
+@click.option("--file", "file", metavar="PATH",
+              help="Tag every line of PATH (one raw sentence a line; - for stdin), or every sentence of a "
+                   "CoNLL-U file (its words as tokenised there).")
+@click.option("--conllu", "as_conllu", is_flag=True, help="Write CoNLL-U (the input's, with the column filled in).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per sentence: words and tags.")
+@handle_errors
+def predict(sentences, model, file, as_conllu, as_json):
+    """Tag raw sentences (split into words) or a pre-tokenised CoNLL-U file; prints word<TAB>tag lines with a
+    blank line between sentences, CoNLL-U with --conllu, or JSON with --json."""
+    from seqtext.tag import SequenceTagger
+    from seqtext.tag.data import COLUMNS, is_conllu, read_conllu, words_of
+
+    if as_conllu and as_json:
+        raise click.UsageError("give --conllu or --json, not both.")
+    if sentences and file is not None:
+        raise click.UsageError("give sentences as arguments or --file, not both.")
+    tokenlists = None
+    if file is not None and file != "-" and is_conllu(Path(file), _head(Path(file))):
+        tokenlists = read_conllu(file)
+        inputs = [[t["form"] for t in words_of(s)] for s in tokenlists]
+    else:
+        lines = list(sentences) if sentences else _lines(file)
+        inputs = [line for line in lines if line.strip()]
+        if not inputs:
+            raise click.UsageError("there are no sentences to tag; give them as arguments, --file or on stdin.")
+    tagger = SequenceTagger.load(model)
+    words = [tagger.words(s) for s in inputs]
+    tags = tagger.predict(words)
+    column = tagger.settings.tag.column
+    for i, (ws, ts) in enumerate(zip(words, tags)):
+        if as_json:
+            echo_json({"words": ws, "tags": ts})
+        elif as_conllu:
+            if tokenlists is not None:
+                sentence = tokenlists[i]
+                for token, t in zip(words_of(sentence), ts):
+                    token[column] = t
+                click.echo(sentence.serialize(), nl=False)
+            else:
+                for n, (w, t) in enumerate(zip(ws, ts), 1):
+                    fields = {name: "_" for name in COLUMNS}
+                    fields.update(id=str(n), form=w)
+                    fields[column if column in fields else "upos"] = t
+                    click.echo("\t".join(fields[name] for name in COLUMNS))
+                click.echo()
+        else:
+            for w, t in zip(ws, ts):
+                click.echo(f"{w}\t{t}")
+            click.echo()
+
+
+def _head(path: Path) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return [fh.readline() for _ in range(50)]
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text; convert it to UTF-8.") from None
+
+
+def _lines(file) -> list[str]:
+    try:
+        if file is None or file == "-":
+            return [line.rstrip("\r\n") for line in sys.stdin]
+        return Path(file).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file or 'stdin'} is not UTF-8 text; convert it to UTF-8.") from None
+
+
+@tag.command()
+@click.option("--model", required=True, metavar="DIR", help="Model directory written by tag train.")
+@click.option("--data", required=True, metavar="FILE", help="Tagged file: CoNLL-U or word<TAB>tag.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (accuracy: token accuracy, as a fraction).")
+@handle_errors
+def evaluate(model, data, as_json):
+    """Token accuracy, accuracy on words unseen in training, per-tag precision / recall / F1."""
+    from seqtext.tag import SequenceTagger
+
+    report = SequenceTagger.load(model).evaluate(Path(data))
+    if as_json:
+        echo_json(report)
+        return
+    click.echo(f"accuracy         {100 * report['accuracy']:.2f}%  ({report['count']} words, "
+               f"{report['sentences']} sentences)")
+    if report["unseen_accuracy"] is not None:
+        click.echo(f"unseen words     {100 * report['unseen_accuracy']:.2f}%  ({report['unseen_words']} words)")
+    click.echo(f"macro F1         {100 * report['macro_f1']:.2f}")
+    print_report(report, "tag")

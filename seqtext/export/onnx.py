@@ -1,0 +1,171 @@
+"""``export(model_dir, out)``: a model directory as ONNX graphs that run without torch.
+
+Text (``kind: text``)::
+
+    prefix.onnx  ids (B, T) int64, h (L, B, H) [, c (L, B, H) for an LSTM]
+                 -> scores (B, T, V), h_out [, c_out]
+    step.onnx    token (B,) int64, h [, c] -> scores (B, V), h_out [, c_out]
+
+``scores`` are what ``TextNet`` computes: logits with a full softmax,
+log-probabilities with an adaptive one (``export.json`` says which).  The
+state starts at zeros.  Series (``kind: series``, one series)::
+
+    forecast.onnx  x (B, W, C) float32 scaled steps -> forecast (B, horizon) scaled
+
+Beside the graphs: the task's files (tokenizer.json, scaler.json), the model's
+``config.json`` as ``model_config.json``, and ``export.json`` with the opset
+and the versions used.  The directory is written beside ``out`` and renamed
+into place, so an interrupted export leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+from seqtext.errors import CheckpointError, ConfigError
+from seqtext.export import EXPORT_VERSION, FORMAT, MANIFEST, is_export
+
+FORMATS = ("onnx",)
+OPSET = 17
+
+
+def check_out(out) -> Path:
+    """Refuse an ``--out`` that exists and is neither empty nor an earlier export."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CheckpointError(f"{out} is an existing file; choose a new directory for the export.")
+    if out.is_dir() and any(out.iterdir()) and not is_export(out):
+        raise CheckpointError(f"{out} exists and is not an exported model; choose a new or empty directory.")
+    return out
+
+
+def export(model_dir, out, fmt: str = "onnx") -> Path:
+    """Export the model directory ``model_dir`` to ``out`` (a new, empty or earlier export directory)."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"{{format}} must be one of {', '.join(FORMATS)}, got {fmt!r}.", params=["format"])
+    from seqtext import modeldir
+
+    config = modeldir.read_config(model_dir)  # a clear sentence for anything that is not a model directory
+    out = check_out(out)
+    if config["kind"] not in ("text", "series"):
+        raise ConfigError(f"a {config['kind']} model cannot be exported yet; text and series models can.")
+    model = modeldir.load(model_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        manifest = _export_text(model, tmp) if config["kind"] == "text" else _export_series(model, tmp)
+        for name in model.task.files:  # tokenizer.json / scaler.json: never config.json, so this is no model dir
+            shutil.copyfile(Path(model_dir) / name, tmp / name)
+        shutil.copyfile(Path(model_dir) / modeldir.CONFIG, tmp / "model_config.json")
+        manifest.update(format=FORMAT, export_version=EXPORT_VERSION, kind=config["kind"], opset=OPSET,
+                        versions=_versions(), source=str(model_dir))
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        tmp.chmod(0o755)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _versions() -> dict:
+    import numpy
+    import onnx
+    import onnxruntime
+    import torch
+
+    from seqtext import __version__
+
+    return {"seqtext": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__, "numpy": numpy.__version__}
+
+
+def _run_export(module, args, path: Path, inputs: list[str], outputs: list[str], dynamic: dict) -> None:
+    import torch
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and RNN batch-size notes
+        torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET, input_names=inputs,
+                          output_names=outputs, dynamic_axes=dynamic, do_constant_folding=True)
+
+
+def _text_graph(net, step: bool):
+    """A module whose forward is the whole text network over ids (B, T), or over one token (B,)."""
+    import torch
+    import torch.nn.functional as F
+
+    lstm = net.core.config.cell == "lstm"
+
+    class Graph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, ids, h, c=None):
+            x = ids.unsqueeze(1) if step else ids  # (B, T)
+            out, hidden = self.net.core(self.net.embed(x), (h, c) if lstm else h)  # (B, T, H)
+            feats = self.net.features(out)
+            if self.net.adaptive:
+                scores = self.net.head.log_prob(feats.flatten(0, 1)).view(feats.shape[0], feats.shape[1], -1)
+            else:
+                scores = F.linear(feats, self.net.head.weight, self.net.head.bias)  # (B, T, V)
+            scores = scores[:, 0] if step else scores
+            return (scores, *hidden) if lstm else (scores, hidden)
+
+    return Graph().eval()
+
+
+def _export_text(model, out: Path) -> dict:
+    import torch
+
+    net = model.net.eval()
+    core = net.core.config
+    if core.bidirectional:
+        raise ConfigError("a bidirectional language model cannot generate text; it is not exported.")
+    lstm = core.cell == "lstm"
+    state = ["h", "c"] if lstm else ["h"]
+    h = torch.zeros(core.layers, 2, core.hidden)
+    states = (h, h.clone()) if lstm else (h,)
+    state_axes = {name: {1: "batch"} for name in state + [f"{s}_out" for s in state]}
+    outputs = ["scores"] + [f"{s}_out" for s in state]
+    ids = torch.zeros(2, 3, dtype=torch.long)
+    _run_export(_text_graph(net, step=False), (ids, *states), out / "prefix.onnx", ["ids", *state], outputs,
+                {"ids": {0: "batch", 1: "time"}, "scores": {0: "batch", 1: "time"}, **state_axes})
+    _run_export(_text_graph(net, step=True), (ids[:, 0], *states), out / "step.onnx", ["token", *state], outputs,
+                {"token": {0: "batch"}, "scores": {0: "batch"}, **state_axes})
+    text = model.settings.text
+    return {"graphs": {"prefix": "prefix.onnx", "step": "step.onnx"}, "state": state,
+            "scores": "logprobs" if net.adaptive else "logits", "cell": core.cell, "layers": core.layers,
+            "hidden": core.hidden, "vocab_size": net.embed.num_embeddings, "pad_id": net.pad_id,
+            "stream_mode": text.mode == "stream", "tokenizer": "tokenizer.json"}
+
+
+def _export_series(model, out: Path) -> dict:
+    import torch
+
+    net = model.net.eval()
+    if getattr(net, "embed", None) is not None:
+        raise ConfigError("a model of many series (with series embeddings) cannot be exported yet; "
+                          "export a single-series forecaster.")
+    series = model.settings.series
+    width = net.proj.in_features
+    x = torch.zeros(2, series.window, width)
+
+    class Graph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net(x)[0]
+
+    _run_export(Graph().eval(), (x,), out / "forecast.onnx", ["x"], ["forecast"],
+                {"x": {0: "batch"}, "forecast": {0: "batch"}})
+    return {"graphs": {"forecast": "forecast.onnx"}, "window": series.window, "horizon": series.horizon,
+            "inputs": width, "scaler": "scaler.json"}

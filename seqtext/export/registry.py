@@ -1,0 +1,129 @@
+"""The models a server holds: checked before start, loaded in the background, called from worker threads.
+
+A torch model directory is opened with ``seqtext.modeldir.load`` and called
+under a lock (one request at a time per model); an exported directory runs
+on onnxruntime, whose sessions take concurrent calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from seqtext.errors import CheckpointError, ConfigError
+from seqtext.export import is_export, read_manifest
+
+
+SETTINGS = ("core", "text", "series")  # the sections of config.json that /v1/models shows
+
+
+class Served:
+    """One named model: its path, kind, whether exported, and (once loaded) the object that answers."""
+
+    def __init__(self, name: str, path: Path):
+        self.name, self.path = name, path
+        self.exported = is_export(path)
+        self.kind = (read_manifest(path) or {}).get("kind") if self.exported else _model_kind(path)
+        self.model = None
+        self.settings: dict = {}
+        self.lock = None if self.exported else threading.Lock()
+
+    def load(self) -> None:
+        if self.exported:
+            from seqtext.export.runtime import load
+
+            from seqtext.export import model_config
+
+            self.model = load(self.path)
+            config = model_config(self.path)
+        else:
+            import torch
+
+            from seqtext import modeldir
+
+            torch.set_num_threads(1)
+            self.model = modeldir.load(self.path)
+            config = modeldir.read_config(self.path)
+        self.settings = {k: config[k] for k in SETTINGS if isinstance(config.get(k), dict)}
+
+    def call(self, method: str, *args, **kwargs):
+        """``model.method(*args, **kwargs)``, under the model's lock when it runs on torch."""
+        func = getattr(self.model, method)
+        if self.lock is None:
+            return func(*args, **kwargs)
+        import torch
+
+        with self.lock, torch.inference_mode():
+            return func(*args, **kwargs)
+
+    def describe(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "exported": self.exported, "path": str(self.path),
+                "settings": self.settings}
+
+
+def _model_kind(path: Path) -> str:
+    from seqtext import modeldir
+
+    return modeldir.read_config(path)["kind"]  # a clear sentence for a missing or damaged directory
+
+
+def parse_models(specs) -> dict[str, Served]:
+    """``NAME=PATH`` (or a bare PATH, named after its directory) -> served models, each path checked now."""
+    served: dict[str, Served] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            name, path = Path(spec).name, spec
+        if not name or not path:
+            raise ConfigError(f"{{model}} takes NAME=PATH, got {spec!r}.", params=["model"])
+        if name in served:
+            raise ConfigError(f"the model name {name!r} is given twice; give each model its own name.",
+                              params=["model"])
+        path = Path(path)
+        if not path.is_dir():
+            raise CheckpointError(f"the model {name} at {path} does not exist; give a model or exported directory.")
+        item = Served(name, path)
+        if item.kind not in ("text", "series"):
+            raise ConfigError(f"the model {name} is a {item.kind} model; the server answers text and series models.")
+        if item.exported and item.kind == "series":
+            raise ConfigError(f"the model {name} is an exported series model; serve its model directory instead "
+                              "(the server forecasts with torch for now).")
+        served[name] = item
+    if not served:
+        raise ConfigError("give at least one model to serve with {model} NAME=PATH.", params=["model"])
+    return served
+
+
+class Registry:
+    """The served models and whether they are loaded yet (requests get 503 until then)."""
+
+    def __init__(self, served: dict[str, Served]):
+        self.served = served
+        self.ready = threading.Event()
+        self.error: str | None = None
+
+    def load_all(self) -> None:
+        try:
+            for item in self.served.values():
+                item.load()
+        except Exception as exc:  # reported by /health; the process keeps answering
+            from seqtext.errors import first_line
+
+            self.error = first_line(exc)
+        else:
+            self.ready.set()
+
+    def pick(self, name: str | None, kind: str) -> Served:
+        """The model a request names (or the only one of its kind); LookupError -> 404."""
+        if name is None:
+            of_kind = [s for s in self.served.values() if s.kind == kind]
+            if len(of_kind) == 1:
+                return of_kind[0]
+            raise LookupError(f"give the model's name: this server holds {len(of_kind)} {kind} models "
+                              f"({', '.join(s.name for s in of_kind)}).")
+        item = self.served.get(name)
+        if item is None:
+            raise LookupError(f"there is no model named {name!r}; GET /v1/models lists them.")
+        if item.kind != kind:
+            raise LookupError(f"the model {name!r} is a {item.kind} model, not a {kind} model.")
+        return item

@@ -1,0 +1,110 @@
+"""Running an exported directory without torch: numpy, onnxruntime and tokenizers only.
+
+``load(path)`` reads ``export.json`` and returns an :class:`~seqtext.export.textrun.OnnxTextModel`
+(complete, stream, next_words, score, as ``TextModel``) or an :class:`OnnxForecastNet`.
+:class:`OnnxTextNet` is the network: the prefix graph read in windows with
+the state carried, and the one-step graph.  Sessions are thread-safe, so one
+loaded model serves concurrent requests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seqtext.errors import CheckpointError, first_line
+from seqtext.export import EXPORT_VERSION, read_manifest
+
+WINDOW = 512  # tokens read by one call of the prefix graph; longer inputs carry the state across calls
+
+
+def _session(path: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail / InvalidGraph / NoSuchFile
+        raise CheckpointError(f"{path} is not a readable ONNX graph ({first_line(exc)}); export the model again.") \
+            from None
+
+
+class OnnxTextNet:
+    """The exported text network: ``read(ids, state)`` over (B, T) ids and ``step(tokens, state)``."""
+
+    def __init__(self, path: Path, manifest: dict, threads: int = 1):
+        self.prefix = _session(path / manifest["graphs"]["prefix"], threads)
+        self.step_graph = _session(path / manifest["graphs"]["step"], threads)
+        self.state_names = list(manifest["state"])
+        self.layers, self.hidden = int(manifest["layers"]), int(manifest["hidden"])
+        self.pad_id = int(manifest["pad_id"])
+        self.logprobs = manifest["scores"] == "logprobs"  # adaptive softmax: the scores are log-probabilities
+
+    def zeros(self, batch: int) -> list[np.ndarray]:
+        return [np.zeros((self.layers, batch, self.hidden), dtype=np.float32) for _ in self.state_names]
+
+    def _run(self, session, first: str, x: np.ndarray, state):
+        feeds = {first: x, **dict(zip(self.state_names, state))}
+        scores, *state = session.run(None, feeds)
+        return scores, state
+
+    def read(self, ids: np.ndarray, state=None, last_only: bool = False):
+        """ids (B, T) -> (scores (B, T, V), or (B, V) with ``last_only``; the state after the last column)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        state = self.zeros(ids.shape[0]) if state is None else state
+        pieces = []
+        for t in range(0, ids.shape[1], WINDOW):
+            scores, state = self._run(self.prefix, "ids", np.ascontiguousarray(ids[:, t:t + WINDOW]), state)
+            pieces.append(scores[:, -1] if last_only else scores)
+        return (pieces[-1] if last_only else np.concatenate(pieces, axis=1)), state
+
+    def step(self, tokens, state):
+        """tokens (B,) -> (scores (B, V), state)."""
+        return self._run(self.step_graph, "token", np.asarray(tokens, dtype=np.int64), state)
+
+    def log_probs(self, scores: np.ndarray) -> np.ndarray:
+        from seqtext.export.npdecode import log_softmax
+
+        return scores if self.logprobs else log_softmax(scores)
+
+
+class OnnxForecastNet:
+    """The exported single-series forecaster: scaled windows (B, W, C) -> scaled forecasts (B, horizon)."""
+
+    def __init__(self, path: Path, manifest: dict, threads: int = 1):
+        self.session = _session(path / manifest["graphs"]["forecast"], threads)
+        self.window, self.horizon = int(manifest["window"]), int(manifest["horizon"])
+        self.inputs = int(manifest["inputs"])
+        self.manifest = manifest
+        self.path = path
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"x": np.asarray(x, dtype=np.float32)})[0]
+
+
+def load(path, kind: str | None = None, threads: int = 1):
+    """Open an exported directory (``seqtext export``) without torch."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"the exported model {path} does not exist; export one with `seqtext export`.")
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise CheckpointError(f"{path} is not an exported model (export.json is missing or damaged); "
+                              "export it again with `seqtext export`.")
+    if int(manifest.get("export_version", 0)) > EXPORT_VERSION:
+        raise CheckpointError(f"{path} was exported by a newer seqtext; upgrade seqtext.")
+    if kind is not None and manifest.get("kind") != kind:
+        raise CheckpointError(f"{path} holds a {manifest.get('kind')} model, not a {kind} model.")
+    for name in manifest.get("graphs", {}).values():
+        if not (path / name).is_file():
+            raise CheckpointError(f"{path} is missing {name}; export the model again.")
+    if manifest["kind"] == "text":
+        from seqtext.export.textrun import OnnxTextModel
+
+        return OnnxTextModel(path, manifest, OnnxTextNet(path, manifest, threads))
+    return OnnxForecastNet(path, manifest, threads)
+

@@ -1,0 +1,128 @@
+// seqtext playground: next-word menu, completion, per-word surprisal, series forecast. No build step.
+"use strict";
+const $ = (id) => document.getElementById(id);
+let models = [];
+
+async function call(path, body) {
+  const res = await fetch(path, body === undefined ? {} : {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const data = await res.json();
+  if (!res.ok) throw new Error(data.error || res.statusText);
+  return data;
+}
+
+function current() { return models.find((m) => m.name === $("model").value) || models[0]; }
+
+function showError(where, err) {
+  where.textContent = err.message;
+  where.className = "error";
+}
+
+async function loadModels() {
+  try {
+    models = (await call("/v1/models")).models;
+  } catch (err) { showError($("status"), err); return; }
+  $("model").innerHTML = "";
+  for (const m of models) {
+    const opt = document.createElement("option");
+    opt.value = m.name; opt.textContent = `${m.name} (${m.kind}${m.exported ? ", onnx" : ""})`;
+    $("model").appendChild(opt);
+  }
+  switchPanel();
+}
+
+function switchPanel() {
+  const m = current();
+  $("text-panel").hidden = !m || m.kind !== "text";
+  $("series-panel").hidden = !m || m.kind !== "series";
+}
+
+let pending = 0;
+async function suggest() {
+  const prompt = $("prompt").value;
+  const ticket = ++pending;
+  if (!prompt.trim()) { $("suggestions").innerHTML = ""; return; }
+  try {
+    const data = await call("/v1/next-words", {model: current().name, prompt, k: 5});
+    if (ticket !== pending) return;  // a newer keystroke answered first
+    $("suggestions").innerHTML = "";
+    for (const w of data.words) {
+      const b = document.createElement("button");
+      b.className = "suggestion";
+      b.textContent = `${w.word} ${(100 * w.probability).toFixed(1)}%`;
+      b.onclick = () => {
+        const p = $("prompt").value;
+        $("prompt").value = p.includes("___") ? p.replace("___", w.word) : p.replace(/\s*$/, " ") + w.word;
+        suggest();
+      };
+      $("suggestions").appendChild(b);
+    }
+  } catch (err) { if (ticket === pending) showError($("suggestions"), err); }
+}
+
+function number(id) { const v = $(id).value; return v === "" ? null : Number(v); }
+
+async function complete() {
+  $("completion").className = ""; $("completion").textContent = "…";
+  const body = {model: current().name, prompt: $("prompt").value, words: number("words") || 20};
+  for (const k of ["temperature", "top_k", "top_p"]) if (number(k) !== null) body[k] = number(k);
+  try {
+    $("completion").textContent = (await call("/v1/complete", body)).completion;
+  } catch (err) { showError($("completion"), err); }
+}
+
+async function score() {
+  $("scored").className = ""; $("scored").textContent = "…";
+  try {
+    const data = await call("/v1/score", {model: current().name, sentences: [$("sentence").value], tokens: true});
+    const record = data.records[0];
+    $("scored").innerHTML = "";
+    const words = $("sentence").value.trim().split(/\s+/);
+    const bits = record.surprisal_bits;
+    // tokens and typed words differ (punctuation splits off); colour each token's surprisal in order
+    const labels = bits.map((b, i) => (i < words.length ? words[i] : "</s>"));
+    bits.forEach((b, i) => {
+      const span = document.createElement("span");
+      const shade = Math.min(1, b / 12);
+      span.textContent = labels[i] + " ";
+      span.title = `${b.toFixed(2)} bits`;
+      span.className = "token";
+      span.style.background = `rgba(220, 40, 40, ${shade.toFixed(2)})`;
+      $("scored").appendChild(span);
+    });
+    const p = document.createElement("div");
+    p.id = "perplexity";
+    p.textContent = `log-probability ${record.logprob.toFixed(3)}, perplexity ${record.perplexity.toFixed(2)}`;
+    $("scored").appendChild(p);
+  } catch (err) { showError($("scored"), err); }
+}
+
+function draw(history, forecast) {
+  const svg = $("chart"), W = 640, H = 240, all = history.concat(forecast);
+  const lo = Math.min(...all), hi = Math.max(...all), n = all.length;
+  const x = (i) => 10 + (W - 20) * i / Math.max(n - 1, 1);
+  const y = (v) => H - 10 - (H - 20) * (v - lo) / ((hi - lo) || 1);
+  const path = (vals, start) => vals.map((v, i) => `${i ? "L" : "M"}${x(start + i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  svg.innerHTML = `<path d="${path(history, 0)}" stroke="#246" fill="none" stroke-width="2"/>` +
+    `<path d="${path([history[history.length - 1]].concat(forecast), history.length - 1)}" stroke="#d60" ` +
+    `fill="none" stroke-width="2" stroke-dasharray="5 3"/>`;
+}
+
+async function forecast() {
+  const history = $("history").value.split(",").map((s) => s.trim()).filter((s) => s).map(Number);
+  try {
+    const data = await call("/v1/forecast", {model: current().name, history, steps: number("steps") || 6});
+    const values = data.rows.map((r) => r.value);
+    $("forecast-values").className = "";
+    $("forecast-values").textContent = values.map((v) => v.toFixed(3)).join(", ");
+    draw(history, values);
+  } catch (err) { showError($("forecast-values"), err); }
+}
+
+let timer = null;
+$("prompt").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(suggest, 150); });
+$("model").addEventListener("change", () => { switchPanel(); suggest(); });
+$("complete").addEventListener("click", complete);
+$("score").addEventListener("click", score);
+$("forecast").addEventListener("click", forecast);
+loadModels();

@@ -1,0 +1,243 @@
+"""OnnxTextModel: ``TextModel``'s inference API on an exported network, without torch.
+
+The same steps as :class:`seqtext.text.generate.Completer` and
+:func:`seqtext.text.scoring.score`, on numpy: a prompt read from ``<s>`` (or
+``</s>`` for a stream model), a ``___`` blank filled by rescoring the top
+candidates with the text after it, continuation one step at a time with the
+state carried, greedy or sampled, with repetition control; greedy output is
+word-for-word torch's (tests/test_export.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from seqtext.errors import DataError, whole_number
+from seqtext.export import model_config, npdecode
+from seqtext.text import tokenizer as tk
+from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
+                                   check_sampling, is_sampling)
+from seqtext.text.spacing import Spacer, join_words
+
+# as seqtext.text.generate (which imports torch); tests/test_export.py checks they agree
+BLANK = "___"
+FILL_CANDIDATES = 32
+MAX_CONTEXT = 2048
+MAX_SUFFIX = 256
+SCORE_BATCH = 16  # sentences of similar length read in one call
+
+
+class Completion(str):
+    """The completed text, with ``prompt``, ``words`` and ``unknown`` (as ``seqtext.text.generate.Completion``)."""
+
+    def __new__(cls, text: str, prompt: str, words: list, unknown: list):
+        obj = super().__new__(cls, text)
+        obj.prompt, obj.words, obj.unknown = prompt, list(words), list(unknown)
+        return obj
+
+    def to_dict(self) -> dict:
+        return {"prompt": self.prompt, "completion": str(self), "words": self.words, "unknown": self.unknown}
+
+
+class Scores(list):
+    """Per-sentence records with ``summary``, as :class:`seqtext.text.scoring.Scores`."""
+
+    summary: dict
+
+
+class OnnxTextModel:
+    """An exported next-word model: complete, stream, next_words, score, unknown_words."""
+
+    kind = "text"
+
+    def __init__(self, path, manifest: dict, net):
+        self.path, self.manifest, self.net = path, manifest, net
+        self.tokenizer = tk.load_tokenizer(path / manifest["tokenizer"])
+        self.stream_mode = bool(manifest["stream_mode"])
+        self.config = model_config(path)
+        self._banned = [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
+        self._eos = self.tokenizer.token_to_id(tk.EOS)
+
+    def _parse_prompt(self, prompt: str) -> tuple[str, str | None]:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise DataError("the prompt is empty; give some words to complete.")
+        count = prompt.count(BLANK)
+        if count > 1:
+            raise DataError(f"the prompt has {count} blanks ({BLANK}); use at most one.")
+        return tuple(prompt.split(BLANK, 1)) if count == 1 else (prompt, None)
+
+    def _prefix_state(self, prefix: str):
+        enc = self.tokenizer.encode(prefix, add_special_tokens=False)
+        start = tk.EOS if self.stream_mode else tk.BOS
+        ids = [self.tokenizer.token_to_id(start), *enc.ids[-MAX_CONTEXT:]]
+        scores, state = self.net.read(np.asarray([ids]), last_only=True)
+        return scores[0], state, ids
+
+    def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty) -> dict:
+        check_sampling(temperature, top_k, top_p)
+        check_repetition(no_repeat_ngram, repetition_penalty)
+        whole_number("words", words)
+        return dict(temperature=temperature, top_k=top_k, top_p=top_p, rng=np.random.default_rng(seed))
+
+    def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
+                 top_p: float | None = None, seed: int | None = None, stop: bool = True,
+                 no_repeat_ngram: int | None = DEFAULT_NO_REPEAT_NGRAM,
+                 repetition_penalty: float | None = DEFAULT_REPETITION_PENALTY) -> Completion:
+        """Fill the prompt's ``___`` in place, or continue the prompt (as ``TextModel.complete``)."""
+        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
+        prefix, suffix = self._parse_prompt(prompt)
+        scores, state, ids = self._prefix_state(prefix)
+        unknown = self.unknown_words(prompt)
+        if suffix is not None and suffix.strip():
+            word = self._fill(scores, state, suffix, sample)
+            return Completion(prefix + join_words([word], after=prefix) + suffix, prompt, [word], unknown)
+        if suffix is not None:
+            generated = list(self._words(scores, state, 1, sample, close=True))
+        else:
+            repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
+            generated = list(self._words(scores, state, words, sample, stop=stop, repetition=repetition))
+        text = prefix + join_words(generated, after=prefix) + (suffix or "")
+        return Completion(text, prompt, [w for w in generated if tk.is_wordlike(w)], unknown)
+
+    def stream(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
+               top_p: float | None = None, seed: int | None = None, stop: bool = True,
+               no_repeat_ngram: int | None = DEFAULT_NO_REPEAT_NGRAM,
+               repetition_penalty: float | None = DEFAULT_REPETITION_PENALTY) -> Iterator[str]:
+        """:meth:`complete` a word at a time: the text each new word adds."""
+        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
+        prefix, suffix = self._parse_prompt(prompt)
+        if suffix is not None:
+            raise DataError(f"a {BLANK} blank is filled in place, not streamed; use complete() for it.")
+        scores, state, ids = self._prefix_state(prefix)
+        spacer = Spacer(prefix)
+        repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
+        for word in self._words(scores, state, words, sample, stop=stop, repetition=repetition):
+            yield spacer.piece(word)
+
+    def _words(self, scores, state, max_words: int, sample: dict, close: bool = False, stop: bool = True,
+               repetition: Repetition | None = None) -> Iterator[str]:
+        repetition = repetition if repetition is not None and repetition.active else None
+
+        def pick(scores):
+            scores = scores.copy()
+            scores[self._banned] = -math.inf
+            if repetition is not None:
+                scores = npdecode.apply_repetition(repetition, scores)
+                if not np.isfinite(scores).any():
+                    return None
+            return npdecode.choose(scores, **sample)
+
+        tid, pieces, n_words = pick(scores), [], 0
+        for _ in range(max_words * 8):
+            if tid is None or (tid == self._eos and stop):
+                break
+            if repetition is not None:
+                repetition.push(tid)
+            token = "\n" if tid == self._eos else self.tokenizer.id_to_token(tid)
+            pieces.append(tk.token_text(token))
+            if tid == self._eos or tk.token_ends_word(self.tokenizer, token):
+                word, pieces = "".join(pieces), []
+                if close and n_words >= max_words and tk.is_wordlike(word):
+                    break
+                yield word
+                n_words += tk.is_wordlike(word)
+                if (stop and word in tk.SENTENCE_END) or (n_words >= max_words and not close):
+                    break
+            step, state = self.net.step([tid], state)
+            tid = pick(step[0])
+        if pieces:
+            yield "".join(pieces)
+
+    def _candidates(self, scores, state, suffix: str | None, k: int):
+        banned = self._banned + [self._eos]
+        scores = np.array(scores, dtype=np.float32, copy=True)
+        scores[banned] = -math.inf
+        logp = npdecode.log_softmax(scores)
+        k = min(k, int(np.isfinite(logp).sum()))
+        cand = np.argsort(-logp, kind="stable")[:k]
+        values = logp[cand].astype(np.float64)
+        if suffix is not None and suffix.strip():
+            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX] + [self._eos]
+            tail = np.asarray(tail, dtype=np.int64)
+            x = np.concatenate([cand[:, None], np.broadcast_to(tail[:-1], (k, tail.size - 1))], axis=1)
+            expanded = [np.ascontiguousarray(np.repeat(s, k, axis=1)) for s in state]
+            out, _ = self.net.read(x, expanded)  # (K, S, V)
+            logp_tail = npdecode.log_softmax(out)
+            values = values + np.take_along_axis(logp_tail, np.broadcast_to(tail, (k, tail.size))[:, :, None],
+                                                 axis=2)[:, :, 0].sum(1)
+            return cand.tolist(), npdecode.softmax(values)
+        return cand.tolist(), np.exp(values)
+
+    def _fill(self, scores, state, suffix: str, sample: dict) -> str:
+        if tk.is_bpe(self.tokenizer):
+            words = [w for w in self._words(scores, state, 1, sample) if tk.is_wordlike(w)]
+            return words[0] if words else tk.token_text(self.tokenizer.id_to_token(int(np.argmax(scores))))
+        cand, probs = self._candidates(scores, state, suffix, FILL_CANDIDATES)
+        if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
+            with np.errstate(divide="ignore"):
+                pick = npdecode.choose(np.log(probs), **sample)
+        else:
+            pick = int(np.argmax(probs))
+        return self.tokenizer.id_to_token(cand[pick])
+
+    def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
+        whole_number("k", k)
+        prefix, suffix = self._parse_prompt(prompt)
+        scores, state, _ = self._prefix_state(prefix)
+        pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
+        cand, probs = self._candidates(scores, state, suffix, pool)
+        ranked = sorted(zip(cand, probs.tolist()), key=lambda p: -p[1])[:k]
+        return [(tk.token_text(self.tokenizer.id_to_token(i)), float(p)) for i, p in ranked]
+
+    def unknown_words(self, prompt: str) -> list[str]:
+        return tk.unknown_words(self.tokenizer, prompt.replace(BLANK, " "))
+
+    def score(self, sentences, tokens: bool = False) -> Scores:
+        """Each sentence read alone: the records of ``TextModel.score`` (``summary`` holds the totals)."""
+        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
+        if not sentences:
+            raise DataError("there are no sentences to score; give at least one.")
+        for i, sentence in enumerate(sentences):
+            if not isinstance(sentence, str) or not sentence.strip():
+                raise DataError(f"sentence {i + 1} is empty; give some words to score.")
+        start = self.tokenizer.token_to_id(tk.EOS if self.stream_mode else tk.BOS)
+        seqs = [[start, *self.tokenizer.encode(s, add_special_tokens=False).ids, self._eos] for s in sentences]
+        unk = self.tokenizer.token_to_id(tk.UNK)
+        records, total, known, n_tokens, n_unknown = Scores(), 0.0, 0.0, 0, 0
+        for sentence, seq, logp in zip(sentences, seqs, self._token_logprobs(seqs)):
+            lp, n = float(logp.sum()), len(seq) - 1
+            record = {"text": sentence, "logprob": lp, "tokens": n, "perplexity": math.exp(min(-lp / n, 700.0)),
+                      "unknown": tk.unknown_words(self.tokenizer, sentence)}
+            if tokens:
+                record["surprisal_bits"] = (-logp / math.log(2)).tolist()
+            records.append(record)
+            is_unk = np.asarray(seq[1:]) == unk
+            total, n_tokens = total + lp, n_tokens + n
+            known, n_unknown = known + float(logp[~is_unk].sum()), n_unknown + int(is_unk.sum())
+        n_known = n_tokens - n_unknown
+        records.summary = {
+            "sentences": len(records), "tokens": n_tokens, "logprob": total,
+            "perplexity": math.exp(min(-total / max(n_tokens, 1), 700.0)),
+            "unknown_tokens": n_unknown, "perplexity_known": math.exp(min(-known / max(n_known, 1), 700.0)),
+        }
+        return records
+
+    def _token_logprobs(self, seqs: list[list[int]]) -> list[np.ndarray]:
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        out: list = [None] * len(seqs)
+        for g in range(0, len(order), SCORE_BATCH):
+            group = order[g:g + SCORE_BATCH]
+            longest = max(len(seqs[i]) - 1 for i in group)
+            x = np.full((len(group), longest), self.net.pad_id, dtype=np.int64)
+            y = np.full((len(group), longest), self.net.pad_id, dtype=np.int64)
+            for row, i in enumerate(group):
+                x[row, :len(seqs[i]) - 1], y[row, :len(seqs[i]) - 1] = seqs[i][:-1], seqs[i][1:]
+            logp = self.net.log_probs(self.net.read(x)[0])  # (B, T, V)
+            picked = np.take_along_axis(logp, y[:, :, None], axis=2)[:, :, 0].astype(np.float64)
+            for row, i in enumerate(group):
+                out[i] = picked[row, :len(seqs[i]) - 1]
+        return out

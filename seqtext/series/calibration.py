@@ -1,0 +1,50 @@
+"""Calibrating prediction intervals at fit time: a copy of the model trained without the last values of each
+series forecasts them from rolling origins, and its errors become the conformal scores
+(:class:`seqtext.series.intervals.Calibration`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seqtext.errors import DataError
+from seqtext.series.infer import scaled_forecasts
+from seqtext.series.intervals import Calibration
+from seqtext.series.panel import read_series
+
+
+def calibrate(model, data, holdout: int) -> Calibration:
+    """Rolling-origin errors of a copy of ``model`` trained without the last ``calibrate`` values of each series.
+
+    ``data`` and ``holdout`` are what the final model trains on.  The errors
+    are kept per series in transformed units (logs with ``log``) until the
+    final model's scalers exist (:meth:`Calibration.in_scaled_units`).
+    """
+    cfg = model.settings.series
+    C = cfg.calibrate
+    probe = type(model)(progress=model.progress, **{**model.settings.flat(), "calibrate": 0})
+    items = read_series(data, probe.settings.series)
+    shortest = min(t.n for _, t in items) - holdout
+    if probe.settings.series.id is None and shortest - C < cfg.window + cfg.horizon:
+        raise DataError(f"{{calibrate}} {C} leaves {shortest - C} values to fit the calibration model on, fewer "
+                        f"than {{window}} + {{horizon}} = {cfg.window + cfg.horizon}; calibrate on fewer values.",
+                        params=["calibrate", "window", "horizon"])
+    probe.fit(data, holdout=holdout + C)
+    jobs, ends = [], []
+    for key, table in read_series(data, probe.settings.series):
+        n = table.n - holdout
+        table = table.head(n)
+        origins = list(range(max(n - C, cfg.window), n))
+        if origins:
+            jobs.append((key, table, n, origins))
+            ends.append(n)
+    forecasts = scaled_forecasts(probe, jobs, C)  # per job (origins, C), in the probe's scaled units
+    raw = {}
+    for (key, table, n, origins), scaled in zip(jobs, forecasts):
+        scaler = probe.task.scaler_for(key, table)
+        guess = scaled * scaler.scale[0] + scaler.center[0]  # (origins, C) transformed units
+        actual = np.log(table.target) if scaler.log else table.target
+        raw[key] = [[actual[o + k] - guess[j, k] for j, o in enumerate(origins) if o + k < n] for k in range(C)]
+    if not raw:
+        raise DataError("no series is long enough to calibrate intervals on; give longer series or a smaller "
+                        "{calibrate}.", params=["calibrate"])
+    return Calibration(C, [[]] * C, [0] * C, raw=raw)

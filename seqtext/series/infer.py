@@ -1,0 +1,144 @@
+"""Forecasts of a trained model: every series' origins batched into one roll-out, back in each series' units,
+with conformal intervals when the model was calibrated.
+
+A *job* is ``(id, table, rows, origins)``: forecast from each origin (a row
+of ``table``) reading the first ``rows`` rows (the known target values, and
+covariate rows known ahead).  :func:`forecasts` returns, per job, arrays
+(len(origins), steps) named ``value``, ``lower_L`` and ``upper_L``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from seqtext.errors import DataError, whole_number
+from seqtext.series.dates import forecast_dates
+from seqtext.series.intervals import check_levels, level_name
+from seqtext.series.net import needed_rows, rollout
+from seqtext.series.table import Table, tail_table, with_future
+
+
+def check_history(table: Table, cfg, steps: int, origin: int | None = None) -> None:
+    """A history long enough for one window before ``origin`` (default: its end), with the covariates a
+    roll-out of ``steps`` reads after it."""
+    origin = table.n if origin is None else origin
+    if origin < cfg.window:
+        raise DataError(f"{_which(table)}has {origin} values but the model reads windows of {cfg.window}; "
+                        f"give at least {cfg.window} values.")
+    if cfg.past_features and steps > cfg.horizon:
+        raise DataError(f"the past covariates {', '.join(map(str, cfg.past_features))} are not known after the "
+                        f"forecast origin, so this model forecasts at most its horizon of {cfg.horizon} {{steps}}; "
+                        "train it with a longer {horizon} for more.", params=["steps", "horizon"])
+    need, have = needed_rows(steps, cfg.horizon), len(table.features) - origin
+    if cfg.features and have < need:
+        raise DataError(
+            f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates "
+            f"{', '.join(map(str, cfg.features))} for the next {need} steps but {have} were given; "
+            "add them as rows after the last target value or pass future=."
+        )
+
+
+def _which(table: Table) -> str:
+    """'series M1 ' for a series of many (its source names it), 'the history ' for one."""
+    found = re.search(r"\((series [^)]*)\)", table.source)
+    return f"{found.group(1)} " if found else "the history "
+
+
+def input_rows(table: Table, cfg, steps: int, origin: int | None = None) -> int:
+    """Rows a roll-out of ``steps`` from ``origin`` (default: the end) reads: covariate rows known ahead count."""
+    origin = table.n if origin is None else origin
+    ahead = cfg.features or cfg.calendar
+    return max(table.n, origin + needed_rows(steps, cfg.horizon)) if ahead else table.n
+
+
+def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
+    """Per job, the forecasts (len(origins), steps) in the model's scaled units, all jobs in one roll-out."""
+    task, cfg = model.task, model.settings.series
+    sources, origins, ids, sizes = [], [], [], []
+    for key, table, rows, starts in jobs:
+        scaled = task.scale(table, rows, key)  # (rows, C)
+        sources += [scaled] * len(starts)
+        origins += list(starts)
+        ids += [task.index_of(key)] * len(starts)
+        sizes.append(len(starts))
+    if not origins:
+        return [np.empty((0, steps)) for _ in jobs]
+    out = rollout(model.net, sources, origins, steps, cfg.window, cfg.horizon, model.device,
+                  ids=ids if cfg.id_embed else None)  # (N, steps)
+    return np.split(out, np.cumsum(sizes)[:-1])
+
+
+def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
+    """Per job, ``{"value": (N, steps), "lower_L": ..., "upper_L": ...}`` in the series' units."""
+    levels = check_levels(levels or ())
+    offsets = []
+    if levels:
+        if model.task.intervals is None:
+            raise DataError("this model has no calibrated intervals; train it with {calibrate} N (the last N values "
+                            "of each series calibrate them, e.g. 24) to forecast with {levels}.",
+                            params=["calibrate", "levels"])
+        offsets = [(level_name(level), *model.task.intervals.offsets(level, steps)) for level in levels]
+    results = []
+    for (key, table, _, _), scaled in zip(jobs, scaled_forecasts(model, jobs, steps)):
+        scaler = model.task.scaler_for(key, table)
+        result = {"value": scaler.inverse_target(scaled)}
+        for name, lower, upper in offsets:
+            result[f"lower_{name}"] = scaler.inverse_target(scaled + lower)  # (N, steps)
+            result[f"upper_{name}"] = scaler.inverse_target(scaled + upper)
+        results.append(result)
+    return results
+
+
+# ------------------------------------------------------------------------- predict / forecast
+
+
+def read(model, data=None, *, allow_future: bool = True) -> list:
+    """The series of ``data`` as (id, Table) pairs in the model's columns; without data, the end of the training
+    series (one window of each)."""
+    from seqtext.series.panel import read_series
+
+    model._require_trained()
+    cfg = model.settings.series
+    if data is None:
+        return [(key, tail_table(tail, cfg, "the training series" + (f" (series {key})" if key is not None else "")))
+                for key, tail in model.task.tails.items()]
+    return read_series(data, cfg, allow_future=allow_future, need_date=False)
+
+
+def predict(model, steps, history, future, levels, items=None) -> tuple[list, list]:
+    """(the series read, one result dict per series) for the next ``steps`` values after each history
+    (``items``: the (id, Table) pairs read already)."""
+    cfg = model.settings.series
+    steps = cfg.horizon if steps is None else whole_number("steps", steps)
+    items = read(model, history) if items is None else items
+    if future is not None:
+        if cfg.past_features:
+            raise DataError("a model with past covariates forecasts at most its horizon and needs no future rows; "
+                            "leave out future=.")
+        if len(items) != 1 or cfg.id is not None:
+            raise DataError("future= is for a model of one series; give the future rows of many series in the "
+                            "history table, after each series' last value.")
+        items = [(items[0][0], with_future(items[0][1], future, cfg))]
+    for _, table in items:
+        check_history(table, cfg, steps)
+    jobs = [(key, table, input_rows(table, cfg, steps), [table.n]) for key, table in items]
+    results = [{name: array[0] for name, array in r.items()} for r in forecasts(model, jobs, steps, levels)]
+    return items, results
+
+
+def as_rows(items, results) -> list[dict]:
+    """Forecast rows ``{"id"?, "step", "date"?, "value", "lower_L"?, "upper_L"?}``, dated when the series are."""
+    rows = []
+    for (key, table), result in zip(items, results):
+        steps = len(result["value"])
+        dates = forecast_dates(table, steps)
+        for k in range(steps):
+            row = {"id": key} if key is not None else {}
+            row["step"] = k + 1
+            if dates:
+                row["date"] = dates[k]
+            row.update({name: float(values[k]) for name, values in result.items()})
+            rows.append(row)
+    return rows

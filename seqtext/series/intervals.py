@@ -1,0 +1,127 @@
+"""Prediction intervals by split conformal prediction on rolling-origin errors.
+
+At fit time (``calibrate=C``) a copy of the model is trained without the
+last C values of each series.  From every origin in those C values it
+forecasts up to C steps ahead, and the signed errors of step k (actual minus
+forecast, in the model's scaled units: logs with ``log``, each series
+divided by its own scale) are that step's calibration scores.  The final
+model is then trained on every value.
+
+An interval at level L is the forecast plus two order statistics of n
+scores: the ``ceil((n+1)(1+L)/2)``-th smallest above and the
+``floor((n+1)(1-L)/2)``-th below, so each tail holds at most (1-L)/2 of new
+errors when they are exchangeable with the scores.  Where every step has
+many scores (many series: at least ``PER_STEP`` each), each step uses its
+own, signed (so a skew of the errors shows).  One series gives few
+(C - k + 1 at step k), so its absolute scores are pooled over the steps
+instead, each divided by its step's spread, a power law ``s_k = a * k**b``
+fitted to the mean absolute score of each step; the interval of step k is
+then the forecast plus or minus ``s_k`` times the ``ceil((n+1)L)``-th
+smallest pooled score (normalised conformal prediction, symmetric: a bias
+of the calibration copy seen on a few errors need not carry over to the
+final model).  With too few scores for a level the widest is used, and the
+interval may cover less than L.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from seqtext.errors import DataError
+
+MAX_STORED = 1000  # scores kept per step; beyond, their quantiles at MAX_STORED even steps
+PER_STEP = 200  # scores every step needs for step-by-step quantiles; below, scores are pooled over the steps
+
+
+class Calibration:
+    """Calibration scores for steps 1..K: ``scores[k]`` the sorted signed errors of step k+1."""
+
+    def __init__(self, values: int, scores: list, counts: list | None = None, raw: dict | None = None):
+        self.values = values  # the values held out for calibration (C)
+        self.scores = [np.sort(np.asarray(s, dtype=np.float64)) for s in scores]
+        self.counts = list(counts) if counts is not None else [len(s) for s in self.scores]
+        self.raw = raw  # {series id: [errors of step 1, 2, ...]} in transformed units, before scaling
+
+    @property
+    def steps(self) -> int:
+        return len(self.scores)
+
+    def in_scaled_units(self, scalers: dict) -> "Calibration":
+        """Pool the raw errors of every series, each divided by its scaler's target scale."""
+        steps = max(len(v) for v in self.raw.values())
+        pooled = []
+        for k in range(steps):
+            parts = [np.asarray(v[k]) / scalers[key].scale[0] for key, v in self.raw.items() if k < len(v)]
+            pooled.append(np.concatenate(parts) if parts else np.empty(0))
+        counts = [len(p) for p in pooled]
+        kept = [np.quantile(p, np.linspace(0, 1, MAX_STORED), method="inverted_cdf") if len(p) > MAX_STORED
+                else p for p in pooled]
+        return Calibration(self.values, kept, counts)
+
+    @property
+    def pooled(self) -> bool:
+        """Whether the scores are pooled over the steps (too few per step for quantiles of their own)."""
+        return min(self.counts) < PER_STEP
+
+    def spreads(self) -> np.ndarray:
+        """Each step's spread s_k = a * k**b, fitted to the mean absolute scores (weighted by their counts)."""
+        k = np.arange(1, self.steps + 1)
+        mean_abs = np.array([np.mean(np.abs(s)) if len(s) else np.nan for s in self.scores])
+        ok = np.isfinite(mean_abs) & (mean_abs > 0)
+        if ok.sum() < 2:
+            return np.full(self.steps, np.nanmax(mean_abs[ok]) if ok.any() else 1.0)
+        w = np.sqrt(np.asarray(self.counts, dtype=np.float64)[ok])
+        b, log_a = np.polyfit(np.log(k[ok]), np.log(mean_abs[ok]), 1, w=w)
+        return np.exp(log_a) * k ** b
+
+    def offsets(self, level: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) offsets (steps,) in scaled units to add to a forecast for a ``level`` % interval."""
+        if steps > self.steps:
+            raise DataError(f"the intervals were calibrated for up to {self.steps} steps ahead; forecast at most "
+                            f"{self.steps} {{steps}} with intervals, or train with a larger {{calibrate}}.",
+                            params=["steps", "calibrate"])
+        alpha = 1 - level / 100
+        if self.pooled:  # symmetric: with few scores, a bias of the calibration copy need not carry over
+            spread = self.spreads()
+            pooled = np.sort(np.concatenate([np.abs(s) / spread[k] for k, s in enumerate(self.scores)]))
+            n = len(pooled)
+            q = float(np.quantile(pooled, min(math.ceil((n + 1) * (1 - alpha)), n) / n, method="inverted_cdf"))
+            return -q * spread[:steps], q * spread[:steps]
+        bounds = [_quantiles(self.scores[k], self.counts[k], alpha) for k in range(steps)]
+        return np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+
+    def to_dict(self) -> dict:
+        return {"values": self.values, "counts": self.counts, "scores": [s.tolist() for s in self.scores]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Calibration":
+        scores, counts = data["scores"], data["counts"]
+        if not isinstance(data["values"], int) or len(scores) != len(counts) or \
+                any(len(s) > c or len(s) > MAX_STORED for s, c in zip(scores, counts)):
+            raise ValueError("inconsistent calibration")
+        return cls(data["values"], scores, counts)
+
+
+def _quantiles(scores: np.ndarray, n: int, alpha: float) -> tuple[float, float]:
+    """The conformal lower and upper quantiles of n sorted scores (or of their stored quantile grid)."""
+    hi = min(math.ceil((n + 1) * (1 - alpha / 2)), n) / n  # the ceil(...)-th smallest of n
+    lo = max(math.floor((n + 1) * alpha / 2), 1) / n
+    return float(np.quantile(scores, lo, method="inverted_cdf")), float(np.quantile(scores, hi, method="inverted_cdf"))
+
+
+def check_levels(levels) -> list[float]:
+    """Interval levels as percentages strictly between 0 and 100 (e.g. [80, 95])."""
+    out = []
+    for level in levels:
+        if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
+            raise DataError(f"interval {{levels}} are percentages between 0 and 100 (e.g. 80, 95), got {level!r}.",
+                            params=["levels"])
+        out.append(float(level))
+    return out
+
+
+def level_name(level: float) -> str:
+    """80 -> '80', 97.5 -> '97.5' (the suffix of the lower_/upper_ columns)."""
+    return f"{level:g}"

@@ -1,0 +1,67 @@
+"""Many series in one long table: the rows of each value of an id column are one series.
+
+    id,month,value            M1 -> Table(month, value)
+    M1,2000-01,112            M2 -> Table(month, value)
+    M1,2000-02,118            ...
+    M2,2000-01,30
+
+:func:`read_series` returns the series of a source as ``(id, Table)`` pairs,
+in the order of their first row; a model without an id column reads one
+pair, ``(None, table)``.  Each series is checked like a single one (numeric
+cells, increasing dates), with messages that name its id and, when its rows
+are contiguous, the CSV line.
+"""
+
+from __future__ import annotations
+
+from seqtext.errors import DataError
+from seqtext.series.table import Table, _columns, from_columns, is_table, read_table
+
+
+def columns_of(series) -> list:
+    """The covariate columns a model reads, known-ahead ones first (``series``: its SeriesConfig)."""
+    return list(series.features) + list(series.past_features)
+
+
+def read_series(data, series, *, fill: bool | None = None, allow_future: bool = False,
+                need_date: bool = True) -> list[tuple[str | None, Table]]:
+    """The series of ``data`` as (id, Table) pairs (``series``: the SeriesConfig naming the columns)."""
+    fill = series.fill if fill is None else fill
+    features = columns_of(series)
+    if series.id is None:
+        if features and not is_table(data):
+            raise DataError(f"this model also reads the covariates {', '.join(map(str, features))}; "
+                            "give a table with those columns, not a plain series.")
+        target = series.target if is_table(data) else None
+        return [(None, read_table(data, target, features, series.date, fill=fill, allow_future=allow_future,
+                                  need_date=need_date))]
+    if isinstance(data, Table) or not is_table(data):
+        raise DataError(f"this model forecasts many series; give a table with the id column {series.id!r} "
+                        "({id}), not a single series.", params=["id"])
+    columns, order, source, first_line = _columns(data)
+    if series.id not in columns:
+        raise DataError(f"{source} has no column {series.id!r} (it has {', '.join(map(repr, order))}); check {{id}}.",
+                        params=["id"])
+    labels = columns.pop(series.id)
+    order = [c for c in order if c != series.id]
+    groups: dict[str, list[int]] = {}  # id -> its rows, ids in the order of their first row
+    for i, label in enumerate(labels):
+        key = "" if label is None else str(label).strip()
+        if not key or key.lower() == "nan":
+            where = f"line {i + first_line}" if first_line is not None else f"row {i}"
+            raise DataError(f"column {series.id!r} is blank at {where} of {source}; name the series of every row.")
+        groups.setdefault(key, []).append(i)
+    out = []
+    for key, rows in groups.items():
+        contiguous = rows[-1] - rows[0] + 1 == len(rows)
+        line = first_line + rows[0] if first_line is not None and contiguous else None
+        cols = {c: [columns[c][i] for i in rows] for c in order}
+        table = from_columns(cols, order, f"{source} (series {key})", line, series.target, features, series.date,
+                             fill=fill, allow_future=allow_future, need_date=need_date)
+        out.append((key, table))
+    return out
+
+
+def describe(items) -> str:
+    """'series M1' or 'the series' for messages."""
+    return "the series" if len(items) == 1 and items[0][0] is None else f"{len(items)} series"

@@ -1,0 +1,201 @@
+"""Scoring a trained model on values it has not seen, beside baselines forecasting from the same histories.
+
+A *case* is one forecast to score: ``(id, table, origin, h)``, the ``h``
+values from row ``origin`` of a series forecast from the rows before it.
+``evaluate`` makes one case per series (its last ``holdout`` values, or the
+values of an ``actuals`` table appended to it), ``backtest`` one per
+rolling origin.  Every case is scored with MAE, RMSE, MAPE, sMAPE and MASE;
+the baselines (:mod:`seqtext.series.baselines`) are scored on the same
+case; with interval levels, so are the coverage, width, Winkler score and
+MSIS of the model's intervals, and their width relative to the seasonal
+naive forecast's normal interval.  Summaries are means over the cases, the
+skill over seasonal naive is ``1 - mean MASE / its mean MASE``, and
+``beats_snaive`` the share of cases where the model's MAE is the lower.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from seqtext.errors import DataError, whole_number
+from seqtext.series import baselines as base
+from seqtext.series import infer
+from seqtext.series.dates import check_dates, season_of
+from seqtext.series.intervals import check_levels, level_name
+from seqtext.series.metrics import METRICS, forecast_metrics, interval_metrics, mean_metrics
+from seqtext.series.table import Table
+
+INTERVAL_METRICS = ("coverage", "width", "winkler", "msis", "width_vs_snaive")
+
+
+def season_for(season, table: Table, origin: int) -> int:
+    """The season given, or the one the dates before ``origin`` suggest (1 without dates)."""
+    if season is not None:
+        return whole_number("season", season)
+    return season_of(table.dates[:origin]) if table.dates is not None else 1
+
+
+def holdout_cases(model, data, holdout=None, actuals=None) -> tuple[list, list]:
+    """(cases, skipped ids): one case per series, its last ``holdout`` values (default: the horizon), or the
+    values of ``actuals`` (the same columns, the rows after each series' history) forecast from all of it.
+
+    Of many series, those whose history is shorter than the window are
+    skipped (and named); a single series that short is an error."""
+    cfg = model.settings.series
+    items = infer.read(model, data, allow_future=False)
+    if actuals is not None:
+        later = dict(infer.read(model, actuals, allow_future=False))
+        unknown = [k for k in later if k not in dict(items)]
+        if unknown:
+            raise DataError(f"the actual values name a series {unknown[0]!r} that the history does not have; give "
+                            "the history of every series in the actual values.")
+        cases = [(key, _join(table, later[key]), table.n, later[key].n) for key, table in items if key in later]
+    else:
+        holdout = cfg.horizon if holdout is None else whole_number("holdout", holdout)
+        cases = [(key, table, table.n - holdout, holdout) for key, table in items]
+    kept = [c for c in cases if c[2] >= cfg.window or c[0] is None]
+    skipped = [c[0] for c in cases if c[2] < cfg.window and c[0] is not None]
+    if not kept:
+        raise DataError(f"no series has the {cfg.window} values of a window before the values to score; give longer "
+                        "series or a smaller {holdout}.", params=["holdout"])
+    for key, table, origin, h in kept:
+        if origin < cfg.window:
+            raise DataError(f"the series has {table.n} values; holding out {h} leaves fewer than the window of "
+                            f"{cfg.window} to forecast from; give a longer series or a smaller {{holdout}}.",
+                            params=["holdout"])
+    return kept, skipped
+
+
+def _join(history: Table, later: Table) -> Table:
+    """A series' history followed by the rows of its actual values."""
+    dates = history.dates + later.dates if history.dates is not None and later.dates is not None else None
+    joined = Table(np.concatenate([history.target, later.target]),
+                   np.vstack([history.features[: history.n], later.features[: later.n]]), dates, history.names,
+                   f"{history.source} and its actual values", None)
+    if dates is not None:
+        check_dates(joined, history.names[2])  # the actual values must come after the history
+    return joined
+
+
+def model_forecasts(model, cases, one_step: bool = False, levels=()) -> list[dict]:
+    """Per case ``{"value": (h,), "lower_L", "upper_L"}``: one roll-out of h steps, or h one-step forecasts."""
+    cfg = model.settings.series
+    out: list = [None] * len(cases)
+    groups: dict = {}
+    for i, (key, table, origin, h) in enumerate(cases):
+        steps, starts = (1, list(range(origin, origin + h))) if one_step else (h, [origin])
+        infer.check_history(table, cfg, steps, origin)
+        groups.setdefault(steps, []).append((i, (key, table, table.n, starts)))
+    for steps, members in groups.items():
+        for (i, _), result in zip(members, infer.forecasts(model, [job for _, job in members], steps, levels)):
+            out[i] = {name: a[:, 0] if one_step else a[0] for name, a in result.items()}
+    return out
+
+
+def baseline_forecast(names, target, origin: int, h: int, season: int, one_step: bool) -> dict:
+    """The baselines' forecasts of the h values from ``origin``: one multi-step forecast, or h one-step ones."""
+    if not one_step:
+        return base.forecast(names, target[:origin], h, season)
+    steps = [base.forecast(names, target[:t], 1, season) for t in range(origin, origin + h)]
+    return {name: np.array([s[name][0] for s in steps]) for name in names}
+
+
+def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: bool = False) -> list[dict]:
+    """One result row per case: forecast, actual values, metrics, and the baselines' and intervals' scores."""
+    levels = check_levels(levels or ())
+    forecasts = model_forecasts(model, cases, one_step, levels)
+    rows = []
+    for (key, table, origin, h), fc in zip(cases, forecasts):
+        m = season_for(season, table, origin)
+        history, actual = table.target[:origin], table.target[origin : origin + h]
+        row = {"id": key} if key is not None else {}
+        row.update(origin=origin, steps=h)
+        if table.dates is not None:
+            row["date"] = table.dates[origin]
+        row.update(season=m, forecast=fc["value"].tolist(), actual=actual.tolist())
+        row.update(forecast_metrics(actual, fc["value"], history, m))
+        if names:
+            row["baselines"] = {name: {"forecast": f.tolist(), **forecast_metrics(actual, f, history, m)}
+                                for name, f in baseline_forecast(names, table.target, origin, h, m, one_step).items()}
+        if levels:
+            row["intervals"] = {}
+            for level in levels:
+                lower, upper = fc[f"lower_{level_name(level)}"], fc[f"upper_{level_name(level)}"]
+                scores = interval_metrics(actual, lower, upper, level, history, m)
+                s_lower, s_upper = base.seasonal_naive_interval(history, h, m, level)
+                s_width = float(np.mean(s_upper - s_lower))
+                scores["width_vs_snaive"] = scores["width"] / s_width if s_width > 0 else math.nan
+                scores["snaive_coverage"] = float(100 * np.mean((actual >= s_lower) & (actual <= s_upper)))
+                row["intervals"][level_name(level)] = {"lower": lower.tolist(), "upper": upper.tolist(), **scores}
+        rows.append(row)
+    return rows
+
+
+def summarize(rows: list[dict], names=(), levels=()) -> dict:
+    """Means over the result rows of every metric, the baselines' and the intervals'; skill and beats_snaive."""
+    summary = mean_metrics(rows)
+    if names:
+        summary["baselines"] = {n: mean_metrics([r["baselines"][n] for r in rows]) for n in names}
+    if "snaive" in names:
+        ref = summary["baselines"]["snaive"]
+        key = "mase" if math.isfinite(summary["mase"]) and math.isfinite(ref["mase"]) and ref["mase"] > 0 else "mae"
+        summary["skill"] = 1 - summary[key] / ref[key] if ref[key] > 0 else math.nan
+        summary["beats_snaive"] = float(np.mean([r["mae"] < r["baselines"]["snaive"]["mae"] for r in rows]))
+    if levels:
+        summary["intervals"] = {
+            level_name(v): mean_metrics([r["intervals"][level_name(v)] for r in rows],
+                                        INTERVAL_METRICS + ("snaive_coverage",)) for v in check_levels(levels)}
+    return summary
+
+
+def evaluate(model, data, holdout=None, *, one_step=False, season=None, baselines=(), levels=(), actuals=None,
+             ) -> dict:
+    """Scores of the last ``holdout`` values of each series (or of ``actuals``), with baselines and intervals."""
+    names = base.available(base.parse(baselines))[0]
+    cases, skipped = holdout_cases(model, data, holdout, actuals)
+    rows = score_cases(model, cases, season=season, names=names, levels=levels, one_step=one_step)
+    summary = summarize(rows, names, levels)
+    summary.update(holdout=max(c[3] for c in cases), mode="one_step" if one_step else "rollout")
+    if model.settings.series.id is not None:
+        summary.update(series=len(rows), skipped=skipped, results=rows)
+    elif "baselines" in summary or levels:
+        summary["results"] = rows
+    return summary
+
+
+def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tuple[list, int]:
+    """Rolling-origin cases: origins from ``start`` (default: the middle of each series, at least a window in)
+    to the last one with ``steps`` values after it, every ``stride`` rows."""
+    cfg = model.settings.series
+    steps = cfg.horizon if steps is None else whole_number("steps", steps)
+    stride = whole_number("stride", stride)
+    cases = []
+    for key, table in infer.read(model, data, allow_future=False):
+        n = table.n
+        first = max(cfg.window, n // 2) if start is None else int(start)
+        last = n - steps
+        if first < cfg.window or first > last:
+            if key is not None and start is None:
+                continue  # a series of many too short to backtest
+            raise DataError(f"backtest origins must lie between {cfg.window} (one window in) and {last} (leaving "
+                            f"{steps} values to compare), got {{start}} {first}; choose another {{start}} or fewer "
+                            "{steps}.", params=["start", "steps"])
+        cases += [(key, table, o, steps) for o in range(first, last + 1, stride)]
+    if not cases:
+        raise DataError("no series is long enough to backtest; give fewer {steps}.", params=["steps"])
+    return cases, steps
+
+
+def backtest(model, data, start=None, steps=None, stride=1, season=None, *, baselines=(), levels=()) -> dict:
+    """Forecasts of ``steps`` values from rolling origins, fitting nothing; means over the origins and the rows."""
+    names = base.available(base.parse(baselines))[0]
+    cases, steps = backtest_cases(model, data, start, steps, stride)
+    rows = score_cases(model, cases, season=season, names=names, levels=levels)
+    summary = summarize(rows, names, levels)
+    summary.update(origins=len(rows), steps=steps, results=rows)
+    return summary
+
+
+__all__ = ["METRICS", "backtest", "evaluate", "holdout_cases", "model_forecasts", "score_cases", "summarize"]

@@ -1,0 +1,63 @@
+"""A series model directory's own files: ``scaler.json`` holds each series' scaler and the interval calibration.
+
+One series: the :class:`Scaler` fields at the top level (as format 1
+wrote them), plus ``intervals`` when calibrated.  Many series: the scaling
+kind and log at the top, and ``series``: one ``{"id", "center", "scale"}``
+per series, in training order.  ``config.json`` keeps the last window of
+each training series (``tail``; ``{"series": [{"id", ...}]}`` for many).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from seqtext import modeldir
+from seqtext.errors import CheckpointError
+from seqtext.series import calendar
+from seqtext.series.intervals import Calibration
+from seqtext.series.panel import columns_of
+from seqtext.series.scaling import Scaler
+
+SCALER_FILE = "scaler.json"
+
+
+def write_scalers(path: Path, task) -> None:
+    """``scaler.json`` of a trained ForecastTask."""
+    if task.many:
+        first = next(iter(task.scalers.values()))
+        stored = {"kind": first.kind, "log": first.log,
+                  "series": [{"id": k, "center": s.center.tolist(), "scale": s.scale.tolist()}
+                             for k, s in task.scalers.items()]}
+    else:
+        stored = task.scaler.to_dict()
+    if task.intervals is not None:
+        stored["intervals"] = task.intervals.to_dict()
+    modeldir.write_json(path, stored)
+
+
+def read_stored(directory: Path, config: dict, task) -> tuple[dict, int, dict, Calibration | None]:
+    """(scalers by id, input width, tails by id, calibration or None) of a model directory, checked."""
+    series = task.settings.series
+    inputs, tail = config["inputs"], config["tail"]
+    cal = calendar.WIDTH if series.calendar else 0
+    tails = {t["id"]: {k: v for k, v in t.items() if k != "id"} for t in tail["series"]} if task.many \
+        else {None: tail}
+    if inputs != 1 + len(columns_of(series)) + cal or any(len(t["target"]) > series.window for t in tails.values()) \
+            or (not task.many and len(tail["target"]) != series.window):
+        raise CheckpointError(f"{directory / modeldir.CONFIG} is inconsistent (its input width or stored "
+                              "window does not match its series settings); retrain the model.")
+    path = directory / SCALER_FILE
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if task.many:
+            scalers = {s["id"]: Scaler.from_dict({**stored, "center": s["center"], "scale": s["scale"]})
+                       for s in stored["series"]}
+        else:
+            scalers = {None: Scaler.from_dict(stored)}
+        intervals = Calibration.from_dict(stored["intervals"]) if "intervals" in stored else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{path} is corrupted; retrain the model.") from None
+    if list(scalers) != list(tails) or any(len(s.center) != inputs - cal for s in scalers.values()):
+        raise CheckpointError(f"{path} does not match config.json (columns); retrain the model.")
+    return scalers, inputs, tails, intervals

@@ -1,0 +1,5 @@
+"""Sequence tagging (many-to-many): ``SequenceTagger``, trained through the shared session."""
+
+from seqtext.tag.model import SequenceTagger
+
+__all__ = ["SequenceTagger"]

@@ -1,0 +1,152 @@
+"""Tagged sentences from CoNLL-U (read with the ``conllu`` library) or ``word<TAB>tag`` files.
+
+CoNLL-U: the words are the syntactic words (integer ids); a multi-word token
+line (``3-4 don't``) only spells the surface form of the words that follow
+it, and an empty node (``8.1``) is no word of the sentence, so neither gets a
+tag, as the format defines.  The tag is the column ``column`` (``upos``,
+``xpos``, or any other by name).  Every token line must have the format's 10
+tab-separated columns; a bad line is reported with its file and number.
+
+``word<TAB>tag``: one word a line, a blank line between sentences.
+
+A file is CoNLL-U when it ends in ``.conllu`` or its first word line has 10
+columns.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from seqtext.errors import DataError
+
+COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
+
+# Raw text into words: punctuation apart, English clitics split as the treebanks do (do n't, it 's).
+_WORDS = re.compile(r"\w+(?=n't\b)|n't\b|\w+(?='(?:s|re|ve|ll|m|d)\b)|'(?:s|re|ve|ll|m|d)\b|\w+|[^\w\s]",
+                    re.IGNORECASE)
+
+
+def split_words(line: str) -> list[str]:
+    return _WORDS.findall(line)
+
+
+def _read(path) -> tuple[Path, list[str]]:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"the data file {path} does not exist; check the path.")
+    try:
+        return path, path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; convert it to UTF-8.") from None
+
+
+def is_conllu(path: Path, lines: list[str]) -> bool:
+    if path.suffix.lower() == ".conllu":
+        return True
+    first = next((line for line in lines if line.strip() and not line.startswith("#")), "")
+    return len(first.split("\t")) == len(COLUMNS)
+
+
+def blocks(lines: list[str]):
+    """(first line number, lines) of each sentence: lines between blank lines."""
+    start, block = None, []
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            if start is None:
+                start = number
+            block.append(line)
+        elif block:
+            yield start, block
+            start, block = None, []
+    if block:
+        yield start, block
+
+
+def read_conllu(path) -> list:
+    """The sentences of a CoNLL-U file as ``conllu.TokenList`` objects (each with ``.start``, its first line)."""
+    import conllu
+    from conllu.exceptions import ParseException
+
+    path, lines = _read(path)
+    sentences = []
+    for start, block in blocks(lines):
+        for offset, line in enumerate(block):
+            if not line.startswith("#") and len(line.split("\t")) != len(COLUMNS):
+                raise DataError(f"{path} line {start + offset} has {len(line.split(chr(9)))} tab-separated columns, "
+                                f"CoNLL-U needs {len(COLUMNS)}; fix that line.")
+        try:
+            parsed = conllu.parse("\n".join(block) + "\n\n")
+        except ParseException as exc:
+            raise DataError(f"{path} line {start}: the sentence there is not valid CoNLL-U ({exc}); fix it.") \
+                from None
+        for sentence in parsed:
+            sentence.start = start
+            sentences.append(sentence)
+    if not sentences:
+        raise DataError(f"{path} holds no sentences; give CoNLL-U or word<TAB>tag lines.")
+    return sentences
+
+
+def words_of(sentence) -> list:
+    """The syntactic words of a TokenList: no multi-word token ranges, no empty nodes."""
+    return [token for token in sentence if isinstance(token["id"], int)]
+
+
+def tag_value(token, column: str):
+    value = token.get(column)
+    if value is None:
+        return "_"
+    if isinstance(value, str):
+        return value
+    from conllu.serializer import serialize_field
+
+    return serialize_field(value)
+
+
+def read_tagged(path, column: str = "upos") -> tuple[list[tuple[list[str], list[str]]], list[int]]:
+    """The (words, tags) of each sentence of a file, and each sentence's first line number."""
+    path, lines = _read(path)
+    if is_conllu(path, lines):
+        if column not in COLUMNS[1:]:
+            raise DataError(f"there is no CoNLL-U column {column!r}; use one of {', '.join(COLUMNS[1:])}.")
+        out, starts = [], []
+        for sentence in read_conllu(path):
+            words = words_of(sentence)
+            if words:
+                out.append(([t["form"] for t in words], [tag_value(t, column) for t in words]))
+                starts.append(sentence.start)
+        return out, starts
+    out, starts = [], []
+    for start, block in blocks(lines):
+        pairs = []
+        for offset, line in enumerate(block):
+            fields = line.split("\t")
+            if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+                raise DataError(f"{path} line {start + offset} is not word<TAB>tag ({len(fields)} tab-separated "
+                                "fields); give one word and its tag a line, or a CoNLL-U file.")
+            pairs.append((fields[0].strip(), fields[1].strip()))
+        out.append(([w for w, _ in pairs], [t for _, t in pairs]))
+        starts.append(start)
+    if not out:
+        raise DataError(f"{path} holds no sentences; give CoNLL-U or word<TAB>tag lines.")
+    return out, starts
+
+
+def check_pairs(pairs, name: str) -> list[tuple[list[str], list[str]]]:
+    """Sentences given in Python as (words, tags) pairs, checked."""
+    out = []
+    for i, pair in enumerate(pairs, 1):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise DataError(f"{name} sentence {i} is not a (words, tags) pair.")
+        words, tags = list(pair[0]), list(pair[1])
+        if not words:
+            raise DataError(f"{name} sentence {i} has no words; give every sentence some.")
+        if len(words) != len(tags):
+            raise DataError(f"{name} sentence {i} has {len(words)} words but {len(tags)} tags; give one tag a word.")
+        if not all(isinstance(w, str) and w.strip() and " " not in w.strip() for w in words):
+            raise DataError(f"{name} sentence {i} has an empty word or one with a space; give words as strings.")
+        out.append(([w.strip() for w in words], [str(t) for t in tags]))
+    if not out:
+        raise DataError(f"there are no {name} sentences; give (words, tags) pairs.")
+    return out

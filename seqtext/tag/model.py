@@ -1,0 +1,90 @@
+"""SequenceTagger: the user API of a many-to-many tagger (one tag per word, e.g. parts of speech).
+
+    words -> lower-cased word ids + characters of each form -> RecurrentCore (both ways) -> Linear -> tag
+
+Trained through the shared session (``seqtext.model.Model``); saved and
+opened as a model directory of kind ``tag``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from seqtext import modeldir
+from seqtext.errors import DataError
+from seqtext.labels import label_report
+from seqtext.model import Model
+from seqtext.tag.data import split_words
+from seqtext.tag.task import TagTask
+
+
+class SequenceTagger(Model):
+    """One tag per word: parts of speech, named-entity tags, chunks.
+
+    Options are keywords, as the flags of ``seqtext tag train`` (``column``,
+    ``chars``, ``cell``, ``hidden``, ...; every one with its default in
+    ``seqtext.config.TagSettings``).
+
+    >>> tagger = SequenceTagger().fit("train.conllu", dev="dev.conllu")   # doctest: +SKIP
+    >>> tagger.predict("The cat sat on the mat .")                          # doctest: +SKIP
+    [['DET', 'NOUN', 'VERB', 'ADP', 'DET', 'NOUN', 'PUNCT']]
+    """
+
+    task_class = TagTask
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.task.vocab.tags)
+
+    def fit(self, data, dev=None, *, checkpoint_dir=None, callback=None) -> "SequenceTagger":
+        """Train on a CoNLL-U or ``word<TAB>tag`` file, or a list of ``(words, tags)`` pairs; returns self.
+
+        ``dev`` (the same kinds) picks the best epoch and stops training;
+        without it a seeded ``valid_fraction`` of the sentences is held out.
+        """
+        return self._fit({"train": data, "dev": dev}, checkpoint_dir, callback)
+
+    @classmethod
+    def resume(cls, path, data=None, dev=None, **options) -> "SequenceTagger":
+        """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given)."""
+        return super().resume(path, None if data is None else {"train": data, "dev": dev}, **options)
+
+    @staticmethod
+    def words(sentence) -> list[str]:
+        """A sentence as words: a string is split (punctuation apart, clitics as the treebanks split them)."""
+        words = split_words(sentence) if isinstance(sentence, str) else list(sentence)
+        if not words or not all(isinstance(w, str) and w.strip() for w in words):
+            raise DataError("a sentence to tag is empty or has an empty word; give some words.")
+        return [w.strip() for w in words]
+
+    @torch.inference_mode()
+    def predict(self, sentences) -> list[list[str]]:
+        """The tags of each sentence: a string (split into words) or a list of words; one string is one
+        sentence."""
+        self._require_trained()
+        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
+        words = [self.words(s) for s in sentences]
+        self.net.eval()
+        ids = self.task.predict_ids(self.net, self.task.encode(words))
+        return [[self.task.vocab.tags[i] for i in row] for row in ids]
+
+    def evaluate(self, data) -> dict:
+        """Token ``accuracy``, ``unseen_accuracy`` (on words never seen in training, lower-cased), per-tag
+        precision / recall / F1 and the confusion matrix, on a tagged file or ``(words, tags)`` pairs.
+        A tag that training never saw is refused."""
+        self._require_trained()
+        words, tags, where = self.task.read(data, "evaluation")
+        for t, w in zip(tags, where):
+            self.task.vocab.tag_ids(t, w)
+        predicted = self.predict(words)
+        gold = [t for row in tags for t in row]
+        said = [t for row in predicted for t in row]
+        unseen = [(g, p) for sentence, g_row, p_row in zip(words, tags, predicted)
+                  for w, g, p in zip(sentence, g_row, p_row) if not self.task.vocab.knows(w)]
+        report = label_report(gold, said, self.task.vocab.tags)
+        report.update(unseen_words=len(unseen), sentences=len(words),
+                      unseen_accuracy=sum(g == p for g, p in unseen) / len(unseen) if unseen else None)
+        return report
+
+
+modeldir.register("tag", SequenceTagger, TagTask.files)

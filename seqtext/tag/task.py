@@ -1,0 +1,157 @@
+"""The tagging task: what the shared session needs to train a TaggerNet.
+
+Vocabularies come from the training sentences (``vocab.json``); each epoch
+reads them in shuffled padded batches, a share of the words (``word_dropout``)
+read as unknown so the unknown-word embedding is learnt; the loss is
+cross-entropy over the words, the headline validation token accuracy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from seqtext import distributed
+from seqtext.labelconfig import TagSettings
+from seqtext.errors import DataError
+from seqtext.model import Task
+from seqtext.packing import held_out
+from seqtext.tag.data import check_pairs, read_tagged
+from seqtext.tag.encoding import Encoded, Vocab
+from seqtext.tag.net import TaggerNet
+
+VOCAB_FILE = "vocab.json"
+
+
+def source_path(source) -> str | None:
+    import os
+
+    return str(Path(source).resolve()) if isinstance(source, (str, os.PathLike)) else None
+
+
+class TagTask(Task):
+    """Many-to-many: one tag per word."""
+
+    settings_class = TagSettings
+    kind = "tag"
+    headline = "accuracy"
+    files = (VOCAB_FILE,)
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.vocab: Vocab | None = None
+        self.sources: dict = {}
+        self.train: Encoded | None = None
+        self.valid: Encoded | None = None
+
+    # ------------------------------------------------------------------ data
+
+    def read(self, source, name: str) -> tuple[list[list[str]], list[list[str]], list[str]]:
+        """(sentences, tags, where each sentence is) from a file or (words, tags) pairs."""
+        path = source_path(source)
+        if path is not None:
+            pairs, starts = read_tagged(source, self.settings.tag.column)
+            where = [f"{source} line {s}" for s in starts]
+        else:
+            pairs = check_pairs(list(source), name)
+            where = [f"{name} sentence {i}" for i in range(1, len(pairs) + 1)]
+        return [w for w, _ in pairs], [t for _, t in pairs], where
+
+    def encode(self, sentences, tags=None, where=None) -> Encoded:
+        ids = None
+        if tags is not None:
+            ids = [self.vocab.tag_ids(t, w) for t, w in zip(tags, where)]
+        return Encoded(self.vocab, sentences, ids)
+
+    def prepare(self, data: dict, fresh: bool) -> None:
+        train, dev = data["train"], data.get("dev")
+        self.sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
+        words, tags, where = self.read(train, "training")
+        if dev is not None:
+            valid = self.read(dev, "validation")
+        else:
+            held = held_out(len(words), self.settings.train.valid_fraction, self.settings.train.seed)
+            valid = tuple([x for i, x in enumerate(part) if i in held] for part in (words, tags, where))
+            words, tags, where = ([x for i, x in enumerate(part) if i not in held] for part in (words, tags, where))
+        if fresh:
+            self.vocab = Vocab.build(zip(words, tags))
+            if len(self.vocab.tags) < 2:
+                raise DataError(f"every tag in {self.sources['train'] or 'the training sentences'} is "
+                                f"{self.vocab.tags[0]!r}; a tagger needs at least two different tags.")
+        self.train = self.encode(words, tags, where)
+        self.valid = self.encode(*valid) if valid[0] else None
+
+    def recorded_data(self, path) -> dict:
+        if not self.sources.get("train"):
+            raise DataError(f"{path} was trained on sentences given in Python; pass the data to resume().")
+        return {"train": Path(self.sources["train"]),
+                "dev": Path(self.sources["dev"]) if self.sources.get("dev") else None}
+
+    # --------------------------------------------------------------- training
+
+    def build(self) -> TaggerNet:
+        v = self.vocab
+        return TaggerNet(len(v.words), len(v.chars), len(v.tags), self.settings.tag, self.settings.core)
+
+    def batches(self, epoch: int, generator: torch.Generator):
+        world = distributed.world_size()
+        order = torch.randperm(len(self.train), generator=generator).tolist()
+        for rows in self.train.batches(self.settings.train.batch_size, order):
+            if len(rows) >= world:
+                yield self.train.batch(distributed.shard_rows(torch.tensor(rows)).tolist())
+
+    def loss(self, runner, batch) -> torch.Tensor:
+        words, forms, chars, lengths, tags = batch
+        p = self.settings.tag.word_dropout
+        if p > 0:
+            words = words.masked_fill((torch.rand(words.shape) < p) & (words > 0), 1)
+        dev = self.device
+        logits = runner(words.to(dev), forms.to(dev), chars.to(dev), lengths)
+        return F.cross_entropy(logits.flatten(0, 1), tags.to(dev).flatten(), ignore_index=-100)
+
+    def evaluate(self, net) -> dict | None:
+        if self.valid is None:
+            return None
+        total, correct, loss = 0, 0, 0.0
+        for rows in self.valid.batches(256):
+            words, forms, chars, lengths, tags = self.valid.batch(rows)
+            logits = net(words.to(self.device), forms.to(self.device), chars.to(self.device), lengths).float().cpu()
+            keep = tags != -100
+            loss += F.cross_entropy(logits[keep], tags[keep], reduction="sum").item()
+            correct += (logits.argmax(-1)[keep] == tags[keep]).sum().item()
+            total += int(keep.sum())
+        return {"loss": loss / total, "accuracy": correct / total}
+
+    @torch.no_grad()
+    def predict_ids(self, net, encoded: Encoded) -> list[list[int]]:
+        """The likeliest tag id of every word of every sentence."""
+        out: list[list[int]] = [[] for _ in range(len(encoded))]
+        for rows in encoded.batches(256):
+            words, forms, chars, lengths, _ = encoded.batch(rows)
+            best = net(words.to(self.device), forms.to(self.device), chars.to(self.device), lengths).argmax(-1).cpu()
+            for k, i in enumerate(rows):
+                out[i] = best[k, :int(lengths[k])].tolist()
+        return out
+
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.train) // self.settings.train.batch_size)
+
+    def sizes(self) -> dict:
+        sizes = {"train_sentences": len(self.train), "train_words": sum(map(len, self.train.words))}
+        if self.valid is not None:
+            sizes.update(valid_sentences=len(self.valid), valid_words=sum(map(len, self.valid.words)))
+        return sizes
+
+    # ---------------------------------------------------------- model directory
+
+    def record(self) -> dict:
+        return {"data": self.sources}
+
+    def write_files(self, directory: Path) -> None:
+        self.vocab.save(directory / VOCAB_FILE)
+
+    def read_files(self, directory: Path, config: dict) -> None:
+        self.vocab = Vocab.load(directory / VOCAB_FILE)
+        self.sources = config.get("data") or {}

@@ -1,0 +1,212 @@
+"""Text classification (many-to-one): TextClassifier and `seqtext classify`."""
+
+import json
+import random
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from seqtext import TextClassifier, load
+from seqtext.classify.data import read_labelled
+from seqtext.cli import cli
+from seqtext.errors import DataError
+
+from conftest import assert_clean_failure
+
+WORDS = "the a film movie plot actor scene story was is very quite good bad long short funny dull".split()
+FAST = dict(embed=16, hidden=16, epochs=12, batch_size=16, lr=0.01, patience=12, device="cpu")
+
+
+def not_examples(n, seed):
+    """Label 1 exactly when the word "not" appears anywhere in the text (so the whole text must be read)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(4, 12))]
+        label = rng.random() < 0.5
+        if label:
+            words.insert(rng.randrange(len(words) + 1), "not")
+        out.append((" ".join(words), str(int(label))))
+    return out
+
+
+def write_tsv(path, pairs, header=True):
+    lines = (["sentence\tlabel"] if header else []) + [f"{t}\t{y}" for t, y in pairs]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clf")
+    train, dev = write_tsv(root / "train.tsv", not_examples(600, 1)), write_tsv(root / "dev.tsv", not_examples(200, 2))
+    clf = TextClassifier(**FAST, seed=0).fit(train, dev=dev, checkpoint_dir=root / "model")
+    return clf, root
+
+
+def test_the_not_task_is_learnt_from_anywhere_in_the_text(trained):
+    clf, root = trained
+    assert clf.summary["valid_accuracy"] >= 0.97
+    assert clf.predict(["the film was good", "the film was not good", "not the film was very good funny"]) == \
+        ["0", "1", "1"]
+    assert clf.labels == ["0", "1"]
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "attention"])
+def test_every_pooling_and_cell_trains(pooling):
+    cell = {"last": "gru", "mean": "rnn", "attention": "lstm"}[pooling]
+    clf = TextClassifier(**{**FAST, "epochs": 3}, pooling=pooling, cell=cell, seed=0).fit(not_examples(200, 3))
+    probs = clf.predict_proba("the film was not good")[0]
+    assert set(probs) == {"0", "1"} and sum(probs.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_predictions_do_not_depend_on_batching_or_padding(trained):
+    clf, _ = trained
+    texts = ["not", "the film was very good", "a b", "the very long and quite dull story of the actor was not funny "
+             "at all and the plot was long"]
+    together = clf.predict_proba(texts)
+    for text, probs in zip(texts, together):
+        alone = clf.predict_proba([text])[0]
+        for label in probs:
+            assert alone[label] == pytest.approx(probs[label], abs=1e-6)
+
+
+def test_save_and_load_give_identical_probabilities(trained, tmp_path):
+    clf, root = trained
+    texts = ["the film was not good", "funny"]
+    again = load(root / "model")
+    assert type(again) is TextClassifier
+    assert again.predict_proba(texts) == clf.predict_proba(texts)
+    path = clf.save(tmp_path / "copy")
+    assert TextClassifier.load(path).predict_proba(texts) == clf.predict_proba(texts)
+    config = json.loads((root / "model" / "config.json").read_text())
+    assert config["kind"] == "classify" and config["core"]["bidirectional"] is True
+    assert json.loads((root / "model" / "labels.json").read_text()) == ["0", "1"]
+
+
+def test_evaluate_accuracy_equals_a_count_by_hand(trained, tmp_path):
+    clf, _ = trained
+    pairs = [("the film was not good", "1"), ("the film was good", "0"), ("not", "0"), ("dull dull", "1"),
+             ("a funny story", "0")]
+    file = write_tsv(tmp_path / "small.tsv", pairs, header=False)
+    predicted = clf.predict([t for t, _ in pairs])
+    by_hand = sum(p == y for p, (_, y) in zip(predicted, pairs)) / len(pairs)
+    report = clf.evaluate(file)
+    assert report["accuracy"] == by_hand and report["count"] == 5
+    assert sum(map(sum, report["confusion"])) == 5
+    result = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(_model(trained)), "--data", str(file),
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["accuracy"] == by_hand
+    text = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(_model(trained)), "--data", str(file)])
+    assert f"accuracy  {100 * by_hand:.2f}%" in text.output and "confusion" in text.output
+
+
+def _model(trained):
+    return trained[1] / "model"
+
+
+def test_predict_command_reads_arguments_files_and_stdin(trained, tmp_path):
+    model = str(_model(trained))
+    result = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "the film was not good", "--json"])
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.output)
+    assert obj["text"] == "the film was not good" and obj["label"] == "1"
+    assert obj["probability"] == obj["probabilities"]["1"] and set(obj["probabilities"]) == {"0", "1"}
+    file = tmp_path / "texts.txt"
+    file.write_text("the film was good\nnot funny\n", encoding="utf-8")
+    by_file = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "--file", str(file)])
+    by_stdin = CliRunner().invoke(cli, ["classify", "predict", "--model", model], input="the film was good\nnot funny\n")
+    assert by_file.exit_code == 0 and by_file.output == by_stdin.output
+    assert [line.split("\t")[0] for line in by_file.output.splitlines()] == ["0", "1"]
+
+
+def test_readers_find_headers_and_columns(tmp_path):
+    glue = tmp_path / "glue.tsv"
+    glue.write_text("sentence\tlabel\ngood film\t1\nbad film\t0\n")
+    assert read_labelled(glue) == (["good film", "bad film"], ["1", "0"])
+    bare = tmp_path / "bare.tsv"
+    bare.write_text("good film\t1\nbad film\t0\n")  # the first row's label is a label: no header
+    assert read_labelled(bare) == (["good film", "bad film"], ["1", "0"])
+    csv = tmp_path / "data.csv"
+    csv.write_text('id,text,label\n1,"good, really",pos\n2,bad,neg\n')
+    assert read_labelled(csv) == (["good, really", "bad"], ["pos", "neg"])
+    jsonl = tmp_path / "data.jsonl"
+    jsonl.write_text('{"review": "good", "stars": 5}\n\n{"review": "bad", "stars": 1}\n')
+    assert read_labelled(jsonl, "review", "stars") == (["good", "bad"], ["5", "1"])
+
+
+def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):
+    def train(data, *extra):
+        out = tmp_path / "out"
+        result = CliRunner().invoke(cli, ["classify", "train", "--data", str(data), "--out", str(out), "--epochs", "1",
+                                          "--quiet", "--device", "cpu", *extra])
+        assert not out.exists()
+        return result
+
+    no_label = tmp_path / "nolabel.csv"
+    no_label.write_text("text,stars\ngood,5\nbad,1\n")
+    assert_clean_failure(train(no_label), "nolabel.csv line 2 has no label column", "--label-column")
+    same = write_tsv(tmp_path / "same.tsv", [("good", "1"), ("fine", "1")])
+    assert_clean_failure(train(same), "every label in", "same.tsv is '1'")
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("good\t1\n \t0\n")
+    assert_clean_failure(train(empty), "empty.tsv line 2: the text is empty")
+    unseen = write_tsv(tmp_path / "unseen.tsv", [("good", "1"), ("bad", "maybe")])
+    result = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(_model(trained)), "--data", str(unseen)])
+    assert_clean_failure(result, "the label 'maybe'", "was never seen in training")
+    with pytest.raises(DataError, match="text 2 is empty"):
+        trained[0].predict(["good", "  "])
+
+
+def test_models_of_other_kinds_are_refused_by_kind(trained, tiny_model_dir):
+    result = CliRunner().invoke(cli, ["complete", "--model", str(_model(trained)), "the film"])
+    assert_clean_failure(result, "holds a classify model, not a text model", "seqtext classify predict")
+    result = CliRunner().invoke(cli, ["classify", "predict", "--model", str(tiny_model_dir), "good"])
+    assert_clean_failure(result, "holds a text model, not a classify model", "seqtext complete")
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", str(_model(trained)), "good"])
+    assert_clean_failure(result, "holds a classify model, not a tag model")
+
+
+
+def test_init_from_a_language_model_maps_words_and_unfreezes_gradually(tmp_path):
+    from seqtext import TextModel
+
+    lm_dir = tmp_path / "lm"
+    texts = [t for t, _ in not_examples(200, 4)]
+    TextModel(embed=12, hidden=10, cell="gru", epochs=1, device="cpu").fit(texts, checkpoint_dir=lm_dir)
+    lm = load(lm_dir)
+    # one epoch of the head alone: the embedding and the core are still the language model's
+    clf = TextClassifier(**{**FAST, "epochs": 1}, init_from=str(lm_dir), unfreeze=1, seed=0).fit(not_examples(100, 5))
+    assert (clf.settings.core.cell, clf.settings.core.hidden, clf.settings.classify.embed) == ("gru", 10, 12)
+    for word in ("film", "not", "the"):
+        mine, theirs = clf.task.tokenizer.token_to_id(word), lm.tokenizer.token_to_id(word)
+        assert torch.equal(clf.net.embed.weight[mine], lm.net.embed.weight[theirs])
+    assert torch.equal(clf.net.core.rnn.weight_hh_l0, lm.net.core.rnn.weight_hh_l0)
+    assert not torch.equal(clf.net.core.rnn.weight_hh_l0_reverse[:, :5], lm.net.core.rnn.weight_hh_l0[:, :5])
+    # the next epochs train the core, then the embedding too
+    longer = TextClassifier(**{**FAST, "epochs": 3}, init_from=str(lm_dir), unfreeze=1, seed=0).fit(not_examples(100, 5))
+    assert not torch.equal(longer.net.core.rnn.weight_hh_l0, lm.net.core.rnn.weight_hh_l0)
+    result = CliRunner().invoke(cli, ["classify", "train", "--data", str(write_tsv(tmp_path / "t.tsv", not_examples(20, 6))),
+                                      "--out", str(tmp_path / "out"), "--init-from", str(tmp_path / "t.tsv"),
+                                      "--quiet"])
+    assert_clean_failure(result, "t.tsv is not a model directory")
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_command_writes_a_model_and_resumes_it(tmp_path):
+    data = write_tsv(tmp_path / "t.tsv", not_examples(80, 7))
+    out = tmp_path / "m"
+    args = ["classify", "train", "--data", str(data), "--out", str(out), "--embed", "8", "--hidden", "8", "--quiet",
+            "--device", "cpu"]
+    result = CliRunner().invoke(cli, [*args, "--epochs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "model written to" in result.output and "validation accuracy" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "labels.json", "metrics.jsonl",
+                                                     "model.safetensors", "tokenizer.json", "trainer.pt"]
+    result = CliRunner().invoke(cli, ["classify", "train", "--resume", str(out), "--epochs", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert len(load(out).history) == 2
+    result = CliRunner().invoke(cli, ["classify", "train", "--resume", str(out), "--epochs", "3", "--hidden", "4"])
+    assert_clean_failure(result, "only --epochs and --patience may change (got --hidden)")

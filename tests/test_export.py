@@ -1,0 +1,220 @@
+"""ONNX export and the torch-free runtime: parity with torch for every cell, the CLI, and no torch import."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from conftest import TINY_LINES, assert_clean_failure
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from seqtext import Forecaster, TextModel  # noqa: E402
+from seqtext.cli import cli  # noqa: E402
+from seqtext.export.onnx import export  # noqa: E402
+from seqtext.export.runtime import load  # noqa: E402
+
+RTOL, ATOL = 1e-4, 1e-5
+CONFIGS = {  # every cell; stacked layers, tied weights (with a projection), the adaptive softmax
+    "rnn": dict(cell="rnn", layers=2),
+    "gru": dict(cell="gru", softmax="adaptive", cutoffs=[12, 20]),
+    "lstm": dict(cell="lstm", layers=2, tie_weights=True, embed=8, hidden=24),
+}
+WORDS = sorted({w.strip(",.").lower() for line in TINY_LINES for w in line.split()})
+
+
+def prompts(n: int = 200) -> list[str]:
+    rng = np.random.default_rng(0)
+    out = [" ".join(rng.choice(WORDS, size=int(rng.integers(1, 9)))) for _ in range(n)]
+    return out
+
+
+def random_model(cell: str) -> TextModel:
+    from seqtext.text import tokenizer as tk
+
+    options = dict(embed=8, hidden=16, device="cpu")
+    options.update(CONFIGS[cell])
+    model = TextModel(**options)
+    model.task.tokenizer = tk.train_tokenizer(TINY_LINES, "word", 100, 1)
+    torch.manual_seed(1)
+    model.net = model.task.build().eval()
+    with torch.no_grad():
+        for p in model.net.parameters():
+            p.mul_(2.0)  # peaked distributions, far from ties
+    return model
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def exported(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(f"export-{request.param}")
+    model = random_model(request.param)
+    model_dir = model.save(root / "model")
+    return model, export(model_dir, root / "onnx"), load(root / "onnx")
+
+
+def close(a, b) -> float:
+    """Max |a - b|, asserting it within RTOL relative or ATOL absolute, whichever is larger."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert np.all(np.abs(a - b) <= np.maximum(ATOL, RTOL * np.abs(b))), float(np.max(np.abs(a - b)))
+    return float(np.max(np.abs(a - b)))
+
+
+def test_prefix_and_step_graphs_equal_torch_on_200_prompts(exported):
+    model, _, runtime = exported
+    tok = model.tokenizer
+    for prompt in prompts():
+        ids = [tok.token_to_id("<s>"), *tok.encode(prompt, add_special_tokens=False).ids]
+        with torch.no_grad():
+            logits, _, hidden = model.net(torch.tensor([ids]))
+            step, _ = model.net.step(torch.tensor([ids[-1]]), hidden)
+        scores, state = runtime.net.read(np.asarray([ids]))
+        close(scores, logits.numpy())
+        for mine, theirs in zip(state, hidden if isinstance(hidden, tuple) else (hidden,)):
+            close(mine, theirs.numpy())
+        close(runtime.net.step([ids[-1]], state)[0], step.numpy())
+
+
+def test_greedy_completions_blanks_and_next_words_are_torchs(exported):
+    model, _, runtime = exported
+    for prompt in prompts():
+        assert str(runtime.complete(prompt)) == str(model.complete(prompt))
+        off = dict(no_repeat_ngram=None, repetition_penalty=None, stop=False, words=12)
+        assert str(runtime.complete(prompt, **off)) == str(model.complete(prompt, **off))
+    for prompt in prompts(40):
+        blank = prompt + " ___ the car is hers."
+        assert str(runtime.complete(blank)) == str(model.complete(blank))
+        mine, theirs = runtime.next_words(blank, 5), model.next_words(blank, 5)
+        assert [w for w, _ in mine] == [w for w, _ in theirs]
+        close([p for _, p in mine], [p for _, p in theirs])
+        assert "".join(runtime.stream(prompt)) == str(runtime.complete(prompt))[len(prompt):]
+
+
+def test_scores_equal_torchs(exported):
+    model, _, runtime = exported
+    sentences = TINY_LINES + prompts(60) + ["the unseenword car"]
+    mine, theirs = runtime.score(sentences, tokens=True), model.score(sentences, tokens=True)
+    for a, b in zip(mine, theirs):
+        assert a["tokens"] == b["tokens"] and a["unknown"] == b["unknown"]
+        close(a["surprisal_bits"], b["surprisal_bits"])
+    close(mine.summary["perplexity"], theirs.summary["perplexity"])
+
+
+def test_sampling_and_repetition_options_work_on_numpy(exported):
+    model, _, runtime = exported
+    sampled = dict(temperature=0.8, top_k=5, top_p=0.9, seed=3, stop=False)
+    runs = {str(runtime.complete("mary rides", **sampled)) for _ in range(2)}
+    assert len(runs) == 1  # seeded
+    assert len({str(runtime.complete("mary rides", **dict(sampled, seed=s))) for s in range(8)}) > 1
+    strict = dict(words=30, stop=False, no_repeat_ngram=2, repetition_penalty=1.5)
+    assert str(runtime.complete("mary", **strict)) == str(model.complete("mary", **strict))
+
+
+def test_the_runtime_constants_match_the_torch_completer():
+    from seqtext.export import textrun
+    from seqtext.text import generate
+
+    for name in ("BLANK", "FILL_CANDIDATES", "MAX_CONTEXT", "MAX_SUFFIX"):
+        assert getattr(textrun, name) == getattr(generate, name)
+
+
+# ---------------------------------------------------------------------------------------------- series
+
+@pytest.mark.parametrize("cell,bidirectional", [("rnn", False), ("gru", True), ("lstm", False)])
+def test_series_graph_equals_torch_on_200_windows(tmp_path, cell, bidirectional):
+    series = np.sin(np.arange(120) / 5.0) * 10 + np.arange(120) * 0.1
+    f = Forecaster(window=8, horizon=3, hidden=12, cell=cell, bidirectional=bidirectional, epochs=1, seed=0,
+                   device="cpu").fit(series.tolist())
+    out = export(f.save(tmp_path / "model"), tmp_path / "onnx")
+    net = load(out)
+    x = np.random.default_rng(0).normal(size=(200, 8, net.inputs)).astype(np.float32)
+    with torch.no_grad():
+        expected = f.net.eval()(torch.from_numpy(x))[0].numpy()
+    close(net(x), expected)
+    manifest = json.loads((out / "export.json").read_text())
+    assert manifest["kind"] == "series" and (out / "scaler.json").is_file()
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+def test_export_cli_writes_a_self_contained_directory(tiny_model_dir, tmp_path):
+    out = tmp_path / "exported"
+    result = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout)
+    assert manifest["format"] == "seqtext-onnx" and manifest["opset"] == 17
+    assert set(manifest["versions"]) >= {"torch", "onnx", "onnxruntime", "seqtext"}
+    assert {p.name for p in out.iterdir()} == {"export.json", "prefix.onnx", "step.onnx", "tokenizer.json",
+                                               "model_config.json"}
+    again = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", str(out)])  # an export: replaced
+    assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize("case", ["not-a-model", "out-exists", "format"])
+def test_export_bad_input(tiny_model_dir, tmp_path, case):
+    out = tmp_path / "out"
+    args = ["export", str(tiny_model_dir), "--out", str(out)]
+    if case == "not-a-model":
+        args[1] = str(tmp_path)
+        fragment = "not a seqtext model directory"
+    elif case == "out-exists":
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+        fragment = "not an exported model"
+    else:
+        args += ["--format", "tflite"]
+        fragment = "--format must be one of onnx"
+    assert_clean_failure(CliRunner().invoke(cli, args), fragment)
+    assert case == "out-exists" or not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # nothing half-written
+
+
+NO_TORCH = """
+import sys, importlib.abc
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is not allowed in this process")
+sys.meta_path.insert(0, Refuse())
+from seqtext.cli import cli
+cli(sys.argv[1:], prog_name="seqtext")
+"""
+
+
+@pytest.fixture(scope="module")
+def exported_tiny(tiny_model_dir, tmp_path_factory):
+    return export(tiny_model_dir, tmp_path_factory.mktemp("tiny-onnx") / "onnx")
+
+
+def run_without_torch(*args) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    return subprocess.run([sys.executable, "-c", NO_TORCH, *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_complete_and_score_run_without_torch(exported_tiny, tiny_model):
+    prompt = "Mary rides the bicycle, the bicycle is ___"
+    done = run_without_torch("complete", "--model", str(exported_tiny), prompt)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tiny_model.complete(prompt))
+    scored = run_without_torch("score", "--model", str(exported_tiny), "--json", TINY_LINES[0])
+    assert scored.returncode == 0, scored.stderr
+    assert abs(json.loads(scored.stdout)["logprob"] - tiny_model.score(TINY_LINES[0])[0]["logprob"]) < 1e-3
+    torch_dir = run_without_torch("complete", "--model", str(exported_tiny.parent), prompt)
+    assert torch_dir.returncode != 0  # the check itself works: a torch model cannot load here
+
+
+def test_the_cli_imports_no_torch_onnxruntime_or_fastapi_for_help():
+    code = ("import sys; from seqtext.cli import cli\n"
+            "try:\n    cli(['--help'])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('torch', 'onnxruntime', 'fastapi', 'uvicorn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr

@@ -1,0 +1,191 @@
+"""Conformal prediction intervals: the order statistics, empirical coverage on synthetic series, storage, API, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import seqtext
+from seqtext.cli import cli
+from seqtext.errors import DataError
+from seqtext.series import Forecaster
+from seqtext.series.intervals import PER_STEP, Calibration
+
+from conftest import assert_clean_failure
+
+TINY = dict(hidden=16, batch_size=64, epochs=6, patience=6, device="cpu", seed=0)
+
+
+def panel(n_series=200, length=84, seed=0):
+    """Seasonal series with i.i.d. noise of their own level, amplitude, phase and noise size: {id, t, value}."""
+    rng = np.random.default_rng(seed)
+    ids, ts, values = [], [], []
+    for i in range(n_series):
+        level, amp, phase, sigma = rng.uniform(50, 150), rng.uniform(0.1, 0.4), rng.uniform(0, 2 * np.pi), \
+            rng.uniform(0.02, 0.08)
+        t = np.arange(length)
+        y = level * (1 + amp * np.sin(2 * np.pi * t / 12 + phase)) + level * sigma * rng.normal(size=length)
+        ids += [f"s{i}"] * length
+        ts += t.tolist()
+        values += y.tolist()
+    return {"id": ids, "t": ts, "value": values}
+
+
+def split(table, last):
+    """(history, the last ``last`` rows of each series) of a long table."""
+    keep = {"id": [], "t": [], "value": []}
+    later = {"id": [], "t": [], "value": []}
+    t_max = max(table["t"])
+    for i, t, v in zip(table["id"], table["t"], table["value"]):
+        target = later if t > t_max - last else keep
+        target["id"].append(i), target["t"].append(t), target["value"].append(v)
+    return keep, later
+
+
+def binomial_band(level, n, z=3.0):
+    """The interval a coverage of n independent trials lies in at z standard errors (+ conformal's 1/(n+1))."""
+    p = level / 100
+    se = math.sqrt(p * (1 - p) / n)
+    return 100 * (p - z * se), 100 * (p + z * se + 1 / (n + 1))
+
+
+# ----------------------------------------------------------------------------- order statistics
+
+
+def test_per_step_quantiles_are_the_conformal_order_statistics():
+    scores = np.arange(1.0, PER_STEP + 1)  # n = 200 scores: 1, 2, ..., 200
+    cal = Calibration(12, [scores], [PER_STEP])
+    assert not cal.pooled
+    lower, upper = cal.offsets(90, 1)
+    n = PER_STEP
+    assert upper[0] == math.ceil((n + 1) * 0.95)  # the 191st smallest
+    assert lower[0] == math.floor((n + 1) * 0.05)  # the 10th smallest
+
+
+def test_too_few_scores_use_the_widest_and_pooled_scores_scale_by_step():
+    cal = Calibration(3, [[-1.0, 2.0, 0.5], [3.0, -4.0], [6.0]])
+    assert cal.pooled and cal.counts == [3, 2, 1]
+    spread = cal.spreads()
+    assert np.all(np.diff(spread) > 0)  # errors grow with the step here
+    lower, upper = cal.offsets(99, 3)  # 6 pooled scores cannot reach 99 %: the largest scaled one
+    pooled = np.concatenate([np.abs(s) / spread[k] for k, s in enumerate(cal.scores)])
+    np.testing.assert_allclose(upper, pooled.max() * spread)
+    np.testing.assert_allclose(lower, -upper)
+
+
+def test_steps_beyond_the_calibration_are_refused():
+    cal = Calibration(2, [[1.0] * 300, [2.0] * 300])
+    with pytest.raises(DataError, match="calibrated for up to 2 steps"):
+        cal.offsets(80, 3)
+
+
+# ----------------------------------------------------------------------------- coverage
+
+
+@pytest.fixture(scope="module")
+def calibrated_panel():
+    table = panel()
+    history, future = split(table, 6)
+    model = Forecaster(window=12, horizon=6, calibrate=12, **TINY).fit(history, target="value", id="id")
+    return model, history, future
+
+
+@pytest.mark.parametrize("level", [80, 95])
+def test_coverage_of_many_series_is_the_nominal_level(calibrated_panel, level):
+    model, history, future = calibrated_panel
+    assert not model.task.intervals.pooled and model.task.intervals.counts[0] == 200 * 12
+    result = model.evaluate(history, actuals=future, levels=[level], season=12)
+    n = 200 * 6
+    low, high = binomial_band(level, n)
+    assert low <= result["intervals"][str(level)]["coverage"] <= high, result["intervals"]
+
+
+def test_intervals_nest_and_widen_with_the_level(calibrated_panel):
+    model, history, _ = calibrated_panel
+    out, plain = model.predict(6, history, levels=[50, 80, 95]), model.predict(6, history)
+    for key, r in out.items():
+        assert np.all(r["lower_95"] <= r["lower_80"]) and np.all(r["lower_80"] <= r["lower_50"])
+        assert np.all(r["upper_50"] <= r["upper_80"]) and np.all(r["upper_80"] <= r["upper_95"])
+        np.testing.assert_array_equal(r["value"], plain[key])
+
+
+def test_coverage_of_one_series_with_pooled_scores():
+    rng = np.random.default_rng(3)
+    t = np.arange(420)
+    values = 100 + 20 * np.sin(2 * np.pi * t / 12) + 3 * rng.normal(size=len(t))
+    model = Forecaster(window=12, horizon=1, calibrate=48, **{**TINY, "epochs": 20, "batch_size": 16}).fit(
+        values[:300])
+    assert model.task.intervals.pooled and sum(model.task.intervals.counts) == 48 * 49 // 2
+    result = model.backtest(values, start=300, steps=1, levels=[80, 95])
+    n = result["origins"]
+    for level in (80, 95):
+        low, high = binomial_band(level, n)
+        assert low <= result["intervals"][str(level)]["coverage"] <= high, (level, result["intervals"])
+
+
+# ----------------------------------------------------------------------------- storage, API, CLI
+
+
+def test_calibration_survives_save_and_load(calibrated_panel, tmp_path):
+    model, history, _ = calibrated_panel
+    path = model.save(tmp_path / "m")
+    stored = json.loads((path / "scaler.json").read_text())
+    assert stored["intervals"]["values"] == 12 and len(stored["intervals"]["counts"]) == 12
+    again = seqtext.load(path)
+    a, b = model.predict(6, history, levels=[80]), again.predict(6, history, levels=[80])
+    for key in a:
+        np.testing.assert_allclose(a[key]["upper_80"], b[key]["upper_80"])
+
+
+def test_a_model_without_calibration_says_how_to_get_intervals():
+    model = Forecaster(window=6, **TINY).fit(np.sin(np.arange(60) / 3) + 2)
+    with pytest.raises(DataError, match="calibrate"):
+        model.predict(3, levels=[80])
+    with pytest.raises(DataError, match="between 0 and 100"):
+        Forecaster(window=6, calibrate=12, **TINY).fit(np.sin(np.arange(60) / 3) + 2).predict(3, levels=[100])
+
+
+def test_calibration_too_long_for_the_series_is_one_sentence():
+    with pytest.raises(DataError, match="calibrate 55 leaves 5 values"):
+        Forecaster(window=6, calibrate=55, **TINY).fit(np.arange(60.0) + 1)
+
+
+def test_cli_predict_levels_json_table_and_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(120)]
+    values = 100 + 10 * np.sin(2 * np.pi * np.arange(120) / 12) + rng.normal(size=120)
+    data = tmp_path / "s.csv"
+    data.write_text("month,v\n" + "\n".join(f"{m},{v:.3f}" for m, v in zip(months, values)) + "\n")
+    out = tmp_path / "m"
+    run = lambda *a: CliRunner().invoke(cli, ["forecast", *map(str, a)])  # noqa: E731
+    result = run("train", "--csv", data, "--date", "month", "--window", "12", "--calibrate", "24", "--epochs", "5",
+                 "--hidden", "8", "--quiet", "--out", out)
+    assert result.exit_code == 0, result.output
+    result = run("predict", "--model", out, "--steps", "3", "--levels", "80,95", "--json", "--out", tmp_path / "f.csv")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["forecast"]
+    assert set(rows[0]) == {"step", "date", "value", "lower_80", "upper_80", "lower_95", "upper_95"}
+    assert all(r["lower_95"] <= r["lower_80"] <= r["value"] <= r["upper_80"] <= r["upper_95"] for r in rows)
+    lines = (tmp_path / "f.csv").read_text().splitlines()
+    assert lines[0] == "step,date,value,lower_80,upper_80,lower_95,upper_95" and len(lines) == 4
+    table = run("predict", "--model", out, "--steps", "3", "--levels", "80,95")
+    assert [len(line.split("\t")) for line in table.stdout.splitlines()] == [6, 6, 6]
+    png = tmp_path / "p.png"
+    assert run("predict", "--model", out, "--levels", "80", "--plot", png).exit_code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_clean_failure(run("predict", "--model", out, "--levels", "80,120"), "between 0 and 100", code=2)
+    assert_clean_failure(run("predict", "--model", out, "--steps", "30", "--levels", "80"),
+                         "calibrated for up to 24 steps")
+    assert_clean_failure(run("predict", "--model", out, "--out", tmp_path / "f.txt"), "must end in .csv", code=2)
+
+
+def test_a_resumed_calibrated_training_keeps_its_calibration(tmp_path):
+    values = 100 + 10 * np.sin(np.arange(90) / 2)
+    first = Forecaster(window=6, calibrate=12, **{**TINY, "epochs": 3}).fit(values, checkpoint_dir=tmp_path / "m")
+    more = Forecaster.resume(tmp_path / "m", values, epochs=5)
+    assert len(more.history) == 5
+    assert more.task.intervals.to_dict() == first.task.intervals.to_dict()  # not recalibrated, not rescaled

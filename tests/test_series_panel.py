@@ -1,0 +1,223 @@
+"""Many series in one long table (--id): reading, per-series scaling, windows within a series, the id embedding,
+new ids at predict time, evaluate --actuals, storage, calendar inputs and past covariates."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import seqtext
+from seqtext.cli import cli
+from seqtext.config import SeriesConfig
+from seqtext.errors import ConfigError, DataError
+from seqtext.series import Forecaster
+from seqtext.series.calendar import calendar_columns
+from seqtext.series.panel import read_series
+
+from conftest import assert_clean_failure
+
+TINY = dict(hidden=8, epochs=4, patience=4, batch_size=32, device="cpu", seed=0)
+
+
+def long_table(sizes=(40, 50, 60), seed=0, start=2000):
+    """{id, month, value}: series of different lengths and very different levels, rows grouped by id."""
+    rng = np.random.default_rng(seed)
+    table = {"id": [], "month": [], "value": []}
+    for i, n in enumerate(sizes):
+        level = 10 ** (i + 1)
+        t = np.arange(n)
+        y = level * (1 + 0.2 * np.sin(2 * np.pi * t / 12)) + level * 0.02 * rng.normal(size=n)
+        table["id"] += [f"S{i}"] * n
+        table["month"] += [f"{start + k // 12}-{k % 12 + 1:02d}" for k in range(n)]
+        table["value"] += y.tolist()
+    return table
+
+
+def write(path, table):
+    cols = list(table)
+    rows = zip(*(table[c] for c in cols))
+    path.write_text(",".join(cols) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return Forecaster(window=12, horizon=3, id_embed=4, **TINY).fit(long_table(), date="month", id="id")
+
+
+def test_reading_groups_rows_by_id_in_order_of_first_row():
+    table = long_table()
+    items = read_series(table, SeriesConfig(target="value", date="month", id="id"))
+    assert [k for k, _ in items] == ["S0", "S1", "S2"] and [t.n for _, t in items] == [40, 50, 60]
+    assert items[1][1].dates[0] == "2000-01"
+
+
+def test_a_bad_cell_names_the_series_and_its_line(tmp_path):
+    table = long_table()
+    table["value"][45] = "x"  # the 6th row of S1, line 47 of the file
+    with pytest.raises(DataError, match=r"'x' at line 47 of .*\(series S1\)"):
+        Forecaster(window=12, **TINY).fit(write(tmp_path / "p.csv", table), date="month", id="id")
+    table = long_table()
+    table["id"][3] = ""
+    with pytest.raises(DataError, match="blank at line 5"):
+        Forecaster(window=12, **TINY).fit(write(tmp_path / "q.csv", table), date="month", id="id")
+
+
+def test_each_series_has_its_own_scaler_fitted_on_its_training_part(fitted):
+    table = long_table()
+    assert list(fitted.scalers) == ["S0", "S1", "S2"] and fitted.scaler is None
+    for i, key in enumerate(["S0", "S1", "S2"]):
+        values = np.array([v for k, v in zip(table["id"], table["value"]) if k == key])
+        assert fitted.scalers[key].center[0] == pytest.approx(values.mean())
+        assert fitted.scalers[key].scale[0] == pytest.approx(values.std())
+
+
+def test_no_window_crosses_from_one_series_into_another():
+    # each series counts up from its own base; a window crossing a boundary would jump by 1000
+    table = {"id": ["A"] * 30 + ["B"] * 30, "v": list(range(1000, 1030)) + list(range(5000, 5030))}
+    model = Forecaster(window=5, horizon=2, scaler="none", level="none", **TINY)
+    model.fit(table, target="v", id="id")
+    x = model.task.x_train[:, :, 0].numpy()  # (N, 5)
+    y = model.task.y_train.numpy()  # (N, 2)
+    assert len(x) == 2 * (30 - 5 - 2 + 1)
+    steps = np.diff(np.concatenate([x, y], axis=1), axis=1)
+    assert np.all(steps == 1)  # every window and its targets lie within one series
+    assert model.task.ids_train.unique().tolist() == [0, 1]
+
+
+def test_forecasts_of_every_series_and_an_unseen_id(fitted):
+    out = fitted.predict(3)
+    assert list(out) == ["S0", "S1", "S2"] and all(v.shape == (3,) for v in out.values())
+    assert out["S0"].mean() < out["S1"].mean() < out["S2"].mean()  # each in its own units
+    new = long_table(sizes=(30,), seed=7)
+    new["id"] = ["NEW"] * 30
+    fresh = fitted.predict(3, new)
+    assert list(fresh) == ["NEW"] and 5 < fresh["NEW"].mean() < 20  # scaled on its own history
+    assert fitted.task.index_of("NEW") == -1
+    rows = fitted.forecast(2)
+    assert [(r["id"], r["step"]) for r in rows[:3]] == [("S0", 1), ("S0", 2), ("S1", 1)]
+    assert rows[0]["date"] == "2003-05"  # after S0's 40 months
+
+
+def test_unseen_ids_get_the_mean_embedding(fitted):
+    net = fitted.net
+    vectors = net.id_vectors(torch.tensor([0, -1]))
+    torch.testing.assert_close(vectors[1], net.embed.weight.mean(0))
+    torch.testing.assert_close(vectors[0], net.embed.weight[0])
+
+
+def test_save_load_and_evaluate_with_actuals(fitted, tmp_path):
+    path = fitted.save(tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    assert [s["id"] for s in config["tail"]["series"]] == ["S0", "S1", "S2"]
+    again = seqtext.load(path)
+    for key, values in fitted.predict(3).items():
+        np.testing.assert_array_equal(values, again.predict(3)[key])
+    full = long_table(sizes=(46, 56, 66))
+    history, actual = {k: [] for k in full}, {k: [] for k in full}
+    counts = {}
+    for row in zip(*full.values()):
+        counts[row[0]] = counts.get(row[0], 0) + 1
+        target = history if counts[row[0]] <= {"S0": 40, "S1": 50, "S2": 60}[row[0]] else actual
+        for k, v in zip(full, row):
+            target[k].append(v)
+    result = again.evaluate(history, actuals=actual, season=None, baselines="snaive")
+    assert result["series"] == 3 and result["holdout"] == 6 and len(result["results"]) == 3
+    assert [r["id"] for r in result["results"]] == ["S0", "S1", "S2"]
+    assert result["mase"] == pytest.approx(np.mean([r["mase"] for r in result["results"]]))
+    assert 0 <= result["beats_snaive"] <= 1
+    same = again.evaluate(full, holdout=6)  # the same values, held out of the joined table
+    assert same["mae"] == pytest.approx(result["mae"])
+
+
+def test_cli_many_series(tmp_path):
+    data = write(tmp_path / "p.csv", long_table())
+    runner = CliRunner()
+    out = tmp_path / "m"
+    result = runner.invoke(cli, ["forecast", "train", "--csv", str(data), "--id", "id", "--date", "month", "--window",
+                                 "12", "--horizon", "3", "--calibrate", "6", "--hidden", "8", "--epochs", "3",
+                                 "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "; 3 series" in result.output
+    result = runner.invoke(cli, ["forecast", "predict", "--model", str(out), "--levels", "80", "--json"])
+    rows = json.loads(result.stdout)["forecast"]
+    assert [r["id"] for r in rows] == ["S0"] * 3 + ["S1"] * 3 + ["S2"] * 3 and "upper_80" in rows[0]
+    result = runner.invoke(cli, ["forecast", "evaluate", "--model", str(out), "--csv", str(data), "--holdout", "6",
+                                 "--baselines", "naive,snaive", "--plot", str(tmp_path / "e.png"), "--series", "S1"])
+    assert result.exit_code == 0, result.output
+    assert "in each of 3 series" in result.stdout and "of the series" in result.stdout
+    result = runner.invoke(cli, ["forecast", "backtest", "--model", str(out), "--csv", str(data), "--steps", "3",
+                                 "--stride", "6", "--baselines", "snaive", "--out", str(tmp_path / "r.csv")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r.csv").read_text().splitlines()[0].startswith("id,origin,origin_date,step")
+    plain = write(tmp_path / "plain.csv", {"month": long_table()["month"][:40], "value": long_table()["value"][:40]})
+    assert_clean_failure(runner.invoke(cli, ["forecast", "predict", "--model", str(out), "--csv", str(plain)]),
+                         "has no column 'id'")
+
+
+def test_id_embed_needs_an_id_column():
+    with pytest.raises(ConfigError, match="id_embed needs a table of many series"):
+        Forecaster(id_embed=4, **TINY).fit(np.arange(40.0))
+
+
+# ------------------------------------------------------------------------- calendar and past covariates
+
+
+def test_calendar_columns_are_points_on_circles():
+    cols = calendar_columns(["2020-01", "2020-07", "2021-01-04", "2021-01-04 06:00"])
+    assert cols.shape == (4, 6)
+    assert cols[0, :2] == pytest.approx([0, 1]) and cols[1, :2] == pytest.approx([0, -1], abs=1e-12)
+    assert cols[0, 2:].tolist() == [0, 0, 0, 0]  # a month has no weekday nor hour
+    assert cols[2, 2:4] == pytest.approx([0, 1])  # a Monday
+    assert cols[3, 4:6] == pytest.approx([1, 0], abs=1e-12)  # 06:00 is a quarter of the day
+
+
+def test_calendar_inputs_are_known_for_every_forecast_step():
+    table = long_table(sizes=(72,))
+    model = Forecaster(window=12, horizon=2, calendar=True, **TINY).fit(table, date="month", id="id")
+    assert model.task.inputs == 1 + 6
+    assert model.predict(5)["S0"].shape == (5,)  # rolled out: the calendar of the months ahead is computed
+    with pytest.raises(DataError, match="no date column"):
+        Forecaster(window=4, calendar=True, **TINY).fit(np.arange(40.0) + 1)
+
+
+def test_past_covariates_are_read_in_the_window_only():
+    rng = np.random.default_rng(0)
+    n = 80
+    signal = rng.normal(size=n)
+    table = {"x": signal.tolist(), "y": (10 + np.r_[0, signal[:-1]] + 0.01 * rng.normal(size=n)).tolist()}
+    model = Forecaster(window=4, horizon=1, past_features=["x"], **{**TINY, "epochs": 30}).fit(table, target="y")
+    assert model.settings.series.past_features == ["x"] and model.task.inputs == 2
+    assert model.predict(1).shape == (1,)
+    with pytest.raises(DataError, match="past covariates x are not known after the forecast origin"):
+        model.predict(2)
+    with pytest.raises(ConfigError, match="list each column in one role"):
+        Forecaster(features=["x"], past_features=["x"])
+
+
+def test_cli_evaluate_actuals_of_one_series_and_dates_that_do_not_follow(tmp_path):
+    table = long_table(sizes=(60,))
+    history = write(tmp_path / "h.csv", {"month": table["month"][:48], "value": table["value"][:48]})
+    later = write(tmp_path / "a.csv", {"month": table["month"][48:], "value": table["value"][48:]})
+    model = Forecaster(window=12, **TINY).fit(history, date="month")
+    model.save(tmp_path / "m")
+    runner = CliRunner()
+    base = ["forecast", "evaluate", "--model", str(tmp_path / "m"), "--csv", str(history)]
+    result = runner.invoke(cli, [*base, "--actuals", str(later), "--json", "--baselines", "snaive"])
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.stdout)
+    assert obj["holdout"] == 12 and obj["history"] == 48 and obj["season"] == 12
+    expected = model.evaluate(write(tmp_path / "all.csv", {"month": table["month"], "value": table["value"]}), 12)
+    assert obj["rollout"]["mae"] == pytest.approx(expected["mae"], abs=1e-5)
+    assert_clean_failure(runner.invoke(cli, [*base, "--actuals", str(history)]), "do not increase")
+
+
+def test_forecast_holdout_of_many_series(fitted):
+    out = fitted.forecast_holdout(long_table(), 6)
+    assert [r["id"] for r in out] == ["S0", "S1", "S2"]
+    assert all(len(r["forecast"]) == 6 and len(r["actual"]) == 6 for r in out)
+    assert len(out[0]["history"]) == 34

@@ -1,0 +1,213 @@
+"""``seqtext serve``: every endpoint and status code through FastAPI's test client, one real uvicorn process,
+and the playground page in a real headless browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TINY_LINES, assert_clean_failure
+
+pytest.importorskip("fastapi")
+pytest.importorskip("onnxruntime")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from seqtext.cli import cli  # noqa: E402
+from seqtext.export.onnx import export  # noqa: E402
+from seqtext.export.registry import Registry, parse_models  # noqa: E402
+from seqtext.export.serve import create_app  # noqa: E402
+
+PROMPT = "Mary rides the bicycle, the bicycle is"
+
+
+@pytest.fixture(scope="module")
+def exported_dir(tiny_model_dir, tmp_path_factory):
+    return export(tiny_model_dir, tmp_path_factory.mktemp("serve") / "onnx")
+
+
+@pytest.fixture(scope="module")
+def series_dir(tmp_path_factory):
+    from seqtext import Forecaster
+
+    f = Forecaster(window=6, horizon=2, hidden=8, epochs=2, seed=0, device="cpu").fit([float(i % 7) for i in range(60)])
+    return f.save(tmp_path_factory.mktemp("serve-series") / "series")
+
+
+@pytest.fixture(scope="module")
+def client(tiny_model_dir, exported_dir, series_dir):
+    registry = Registry(parse_models([f"torch={tiny_model_dir}", f"onnx={exported_dir}", f"sales={series_dir}"]))
+    app = create_app(registry, load_now=False)
+    with TestClient(app) as c:
+        assert c.get("/health").status_code == 503  # not loaded yet
+        assert c.post("/v1/complete", json={"model": "onnx", "prompt": PROMPT}).status_code == 503
+        registry.load_all()
+        yield c
+
+
+def test_health_models_and_docs(client):
+    assert client.get("/health").json() == {"status": "ok"}
+    models = {m["name"]: m for m in client.get("/v1/models").json()["models"]}
+    assert {n: (m["kind"], m["exported"]) for n, m in models.items()} == {
+        "torch": ("text", False), "onnx": ("text", True), "sales": ("series", False)}
+    assert models["onnx"]["settings"]["core"]["hidden"] == 64
+    assert "/v1/complete" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_complete_and_next_words_agree_between_torch_and_onnx(client, tiny_model):
+    for name in ("torch", "onnx"):
+        r = client.post("/v1/complete", json={"model": name, "prompt": PROMPT + " ___"})
+        assert r.status_code == 200, r.text
+        assert r.json()["completion"] == str(tiny_model.complete(PROMPT + " ___"))
+        words = client.post("/v1/next-words", json={"model": name, "prompt": PROMPT, "k": 3}).json()["words"]
+        assert [w["word"] for w in words] == [w for w, _ in tiny_model.next_words(PROMPT, 3)]
+    sampled = client.post("/v1/complete", json={"model": "onnx", "prompt": "Mary", "temperature": 0.9, "top_k": 3,
+                                                "top_p": 0.9, "words": 5, "seed": 1}).json()
+    assert sampled["completion"].startswith("Mary")
+
+
+def test_complete_streams_server_sent_events(client, tiny_model):
+    with client.stream("POST", "/v1/complete", json={"model": "onnx", "prompt": "Mary rides", "stream": True}) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        body = "".join(r.iter_text())
+    events = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: {\"")]
+    assert "Mary rides" + "".join(e["text"] for e in events) == str(tiny_model.complete("Mary rides"))
+    assert body.rstrip().endswith("event: done\ndata: {}")
+
+
+def test_score_returns_the_records_of_score_json(client, tiny_model):
+    r = client.post("/v1/score", json={"model": "onnx", "sentences": TINY_LINES[:2], "tokens": True}).json()
+    expected = tiny_model.score(TINY_LINES[:2], tokens=True)
+    assert [x["text"] for x in r["records"]] == TINY_LINES[:2]
+    assert abs(r["records"][0]["logprob"] - expected[0]["logprob"]) < 1e-3
+    assert len(r["records"][0]["surprisal_bits"]) == expected[0]["tokens"]
+    assert r["summary"]["sentences"] == 2
+
+
+def test_forecast(client):
+    r = client.post("/v1/forecast", json={"model": "sales", "history": [float(i % 7) for i in range(20)], "steps": 4})
+    assert r.status_code == 200, r.text
+    assert [row["step"] for row in r.json()["rows"]] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("path,body,status,fragment", [
+    ("/v1/complete", {"model": "nope", "prompt": "Mary"}, 404, "no model named 'nope'"),
+    ("/v1/complete", {"prompt": "Mary"}, 404, "give the model's name"),
+    ("/v1/complete", {"model": "sales", "prompt": "Mary"}, 404, "is a series model"),
+    ("/v1/complete", {"model": "onnx", "prompt": ""}, 422, "field 'prompt'"),
+    ("/v1/complete", {"model": "onnx", "prompt": "   "}, 422, "field 'prompt'"),
+    ("/v1/complete", {"model": "onnx", "prompt": "Mary", "words": -1}, 422, "field 'words'"),
+    ("/v1/complete", {"model": "onnx", "prompt": "Mary", "words": 10 ** 9}, 422, "field 'words'"),
+    ("/v1/complete", {"model": "onnx", "prompt": "a ___ b ___"}, 422, "2 blanks"),
+    ("/v1/complete", {"model": "onnx", "prompt": "Mary", "top_p": 2}, 422, "field 'top_p'"),
+    ("/v1/complete", {"model": "onnx", "prompt": "Mary", "colour": 1}, 422, "field 'colour'"),
+    ("/v1/next-words", {"model": "onnx", "prompt": "Mary", "k": 0}, 422, "field 'k'"),
+    ("/v1/score", {"model": "onnx", "sentences": []}, 422, "field 'sentences'"),
+    ("/v1/score", {"model": "torch", "sentences": ["ok", " "]}, 422, "sentence 2"),
+    ("/v1/forecast", {"model": "sales", "history": ["a", 2], "steps": 2}, 422, "field 'history.0'"),
+    ("/v1/forecast", {"model": "sales", "steps": 2}, 422, "'history'"),
+    ("/v1/forecast", {"model": "sales", "history": [1, 2], "steps": 2}, 422, ""),
+    ("/v1/forecast", {"model": "sales", "history": [1.0] * 20, "steps": 0}, 422, "field 'steps'"),
+])
+def test_errors_are_one_sentence_with_the_right_status(client, path, body, status, fragment):
+    r = client.post(path, json=body)
+    assert r.status_code == status, r.text
+    assert set(r.json()) == {"error"} and fragment in r.json()["error"]
+    assert "Traceback" not in r.text
+    assert client.get("/health").json() == {"status": "ok"}  # and the server goes on
+
+
+def test_malformed_json_too_large_bodies_and_unknown_paths(client):
+    r = client.post("/v1/complete", content=b'{"prompt": "Mary', headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "not valid JSON" in r.json()["error"]
+    r = client.post("/v1/complete", content=b"x" * (2 << 20), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "larger than" in r.json()["error"]
+    assert client.get("/nowhere").status_code == 404
+    r = client.post("/v1/complete", content=b"[1, 2]", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "error" in r.json()
+
+
+def test_playground_page_and_script_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and 'id="prompt"' in page.text and "/playground.js" in page.text
+    assert "fetch(" in client.get("/playground.js").text
+
+
+def test_serve_refuses_a_missing_model_path(tmp_path):
+    result = CliRunner().invoke(cli, ["serve", "--model", f"m={tmp_path / 'missing'}"])
+    assert_clean_failure(result, "does not exist")
+    result = CliRunner().invoke(cli, ["serve", "--model", f"m={tmp_path}"])
+    assert_clean_failure(result, "not a seqtext model directory")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(exported_dir):
+    """A real ``seqtext serve`` process on a free loopback port."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "seqtext", "serve", "--model", f"tiny={exported_dir}",
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if json.load(urllib.request.urlopen(base + "/health", timeout=2)) == {"status": "ok"}:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the server did not answer within 60 s: " + proc.stderr.read())
+    yield base
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) in (0, -signal.SIGTERM)  # a graceful stop (uvicorn re-raises SIGTERM)
+
+
+def test_a_real_server_answers_over_the_loopback(server):
+    req = urllib.request.Request(server + "/v1/complete", data=json.dumps({"prompt": PROMPT + " ___"}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    answer = json.load(urllib.request.urlopen(req, timeout=10))
+    assert answer["model"] == "tiny" and answer["completion"].startswith(PROMPT)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt)")
+def test_the_playground_in_a_headless_browser(server):
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+    with playwright.sync_playwright() as p:
+        args = ["--headless", "--disable-gpu"] + (["--no-sandbox"] if os.geteuid() == 0 else [])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page()
+            page.goto(server + "/")
+            page.wait_for_selector("#model option", state="attached")
+            page.fill("#prompt", "")
+            page.type("#prompt", PROMPT)
+            page.wait_for_selector("#suggestions button.suggestion", timeout=15000)
+            assert "%" in page.inner_text("#suggestions")
+            page.click("#complete")
+            page.wait_for_function("document.querySelector('#completion').textContent.length > 40")
+            assert page.inner_text("#completion").startswith(PROMPT)
+            page.fill("#sentence", TINY_LINES[0])
+            page.click("#score")
+            page.wait_for_selector("#perplexity")
+            assert page.locator("#scored span.token").count() > 5
+        finally:
+            browser.close()

@@ -1,0 +1,186 @@
+"""Sequence tagging (many-to-many): SequenceTagger and `seqtext tag`."""
+
+import json
+import random
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from seqtext import SequenceTagger, load
+from seqtext.cli import cli
+from seqtext.errors import DataError
+from seqtext.tag.data import read_conllu, read_tagged
+
+from conftest import assert_clean_failure
+
+VERBS = "runs eats sees takes makes gives finds".split()
+OTHERS = "cat dog the a big small red house tree old new man".split()
+FAST = dict(embed=16, chars=0, hidden=24, epochs=15, batch_size=16, lr=0.01, patience=15, device="cpu",
+            word_dropout=0.0, embed_dropout=0.0, output_dropout=0.0)
+
+CONLLU = """# text = I don't go.
+1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_
+1\tdo\tdo\tAUX\tVBP\t_\t3\taux\t_\t_
+2\tn't\tnot\tPART\tRB\t_\t3\tadvmod\t_\t_
+3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_
+3.1\tgo\tgo\tVERB\tVB\t_\t_\t_\t0:root\t_
+4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\tSpaceAfter=No
+
+1\tRun\trun\tVERB\tVB\t_\t0\troot\t_\t_
+2\t!\t!\tPUNCT\t.\t_\t1\tpunct\t_\t_
+"""
+
+
+def next_is_verb(n, seed):
+    """Tag each word by whether the NEXT word is a verb: only the right context tells."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        words = [rng.choice(VERBS if rng.random() < 0.35 else OTHERS) for _ in range(rng.randint(3, 10))]
+        tags = ["NEXT-V" if i + 1 < len(words) and words[i + 1] in VERBS else "O" for i in range(len(words))]
+        out.append((words, tags))
+    return out
+
+
+def write_wordtag(path, pairs):
+    path.write_text("\n\n".join("\n".join(f"{w}\t{t}" for w, t in zip(*p)) for p in pairs) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def bidirectional(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tag")
+    train, dev = write_wordtag(root / "train.txt", next_is_verb(400, 1)), write_wordtag(root / "dev.txt",
+                                                                                       next_is_verb(100, 2))
+    tagger = SequenceTagger(**FAST, seed=0).fit(train, dev=dev, checkpoint_dir=root / "model")
+    return tagger, root
+
+
+def test_the_next_word_task_needs_the_right_context(bidirectional):
+    tagger, root = bidirectional
+    assert tagger.summary["valid_accuracy"] >= 0.97
+    forward = SequenceTagger(**FAST, bidirectional=False, seed=0).fit(root / "train.txt", dev=root / "dev.txt")
+    assert forward.summary["valid_accuracy"] <= 0.8  # about the share of words not followed by a verb
+    assert tagger.predict([["the", "cat", "runs", "dog", "eats"]]) == [["O", "NEXT-V", "O", "NEXT-V", "O"]]
+
+
+def test_predictions_do_not_depend_on_batching_or_padding(bidirectional):
+    tagger, _ = bidirectional
+    sentences = [["cat"], ["the", "big", "dog", "eats", "a", "red", "house", "tree", "old", "man", "runs"],
+                 ["dog", "runs"]]
+    encoded = tagger.task.encode(sentences)
+    words, forms, chars, lengths, _ = encoded.batch([0, 1, 2])
+    together = tagger.net(words, forms, chars, lengths)
+    for k in range(3):
+        w, f, c, n, _ = encoded.batch([k])
+        alone = tagger.net(w, f, c, n)[0]
+        assert torch.allclose(alone, together[k, :len(sentences[k])], atol=1e-5)
+
+
+def test_save_and_load_give_identical_tags_and_scores(bidirectional):
+    tagger, root = bidirectional
+    again = load(root / "model")
+    assert type(again) is SequenceTagger
+    sentences = next_is_verb(20, 5)
+    assert again.predict([w for w, _ in sentences]) == tagger.predict([w for w, _ in sentences])
+    batch = tagger.task.encode([w for w, _ in sentences]).batch(list(range(20)))
+    assert torch.equal(again.net(*batch[:4]), tagger.net(*batch[:4]))
+    assert json.loads((root / "model" / "config.json").read_text())["kind"] == "tag"
+
+
+def test_evaluate_accuracy_equals_a_count_by_hand(bidirectional, tmp_path):
+    tagger, root = bidirectional
+    pairs = [(["cat", "runs", "zebra", "eats"], ["NEXT-V", "O", "O", "O"]), (["the", "dog"], ["O", "NEXT-V"])]
+    file = write_wordtag(tmp_path / "small.txt", pairs)
+    predicted = tagger.predict([w for w, _ in pairs])
+    flat = [(p, g) for row, (_, gold) in zip(predicted, pairs) for p, g in zip(row, gold)]
+    by_hand = sum(p == g for p, g in flat) / len(flat)
+    report = tagger.evaluate(file)
+    assert report["accuracy"] == by_hand and report["count"] == 6
+    assert report["unseen_words"] == 1  # zebra
+    assert report["unseen_accuracy"] == (predicted[0][2] == "O")
+    result = CliRunner().invoke(cli, ["tag", "evaluate", "--model", str(root / "model"), "--data", str(file), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["accuracy"] == by_hand
+
+
+def test_conllu_ranges_and_empty_nodes_are_not_words(tmp_path):
+    file = tmp_path / "small.conllu"
+    file.write_text(CONLLU, encoding="utf-8")
+    sentences, starts = read_tagged(file)
+    assert sentences == [(["do", "n't", "go", "."], ["AUX", "PART", "VERB", "PUNCT"]), (["Run", "!"], ["VERB", "PUNCT"])]
+    assert starts == [1, 9]
+    assert read_tagged(file, "xpos")[0][0][1] == ["VBP", "RB", "VB", "."]
+    assert len(read_conllu(file)[0]) == 6  # the range and the empty node are kept for writing back
+
+
+def test_characters_and_case_tag_unseen_words():
+    """Capitalised words are names: with character features an unseen capitalised word is still tagged one."""
+    rng = random.Random(0)
+
+    def name():
+        return rng.choice("BCDFGKLMNPRST") + "".join(rng.choice("aeiou" + "lmnrst") for _ in range(rng.randint(3, 6)))
+
+    def noun():
+        return "".join(rng.choice("aeiou" + "lmnrst") for _ in range(rng.randint(4, 7)))
+
+    def sentences(n):
+        out = []
+        for _ in range(n):
+            pairs = [(name(), "PROPN") if rng.random() < 0.5 else (noun(), "NOUN") for _ in range(rng.randint(2, 6))]
+            out.append(([w for w, _ in pairs], [t for _, t in pairs]))
+        return out
+
+    train, test = sentences(300), sentences(50)
+    options = {**FAST, "epochs": 6}
+    with_chars = SequenceTagger(**{**options, "chars": 16}, seed=0).fit(train)
+    without = SequenceTagger(**options, seed=0).fit(train)
+    assert with_chars.evaluate(test)["unseen_accuracy"] >= 0.95
+    assert without.evaluate(test)["unseen_accuracy"] <= 0.75
+
+
+def test_predict_command_formats(bidirectional, tmp_path):
+    model = str(bidirectional[1] / "model")
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "the cat runs."])
+    assert result.exit_code == 0, result.output
+    assert result.output == "the\tO\ncat\tNEXT-V\nruns\tO\n.\tO\n\n"
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--json"], input="dog eats\n")
+    assert json.loads(result.output) == {"words": ["dog", "eats"], "tags": ["NEXT-V", "O"]}
+    file = tmp_path / "in.conllu"
+    file.write_text(CONLLU.replace("VERB", "_").replace("AUX", "_"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--file", str(file), "--conllu"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("1-2\tdon't") and any(line.startswith("3.1\t") for line in lines)
+
+
+def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):
+    def train(data):
+        out = tmp_path / "out"
+        result = CliRunner().invoke(cli, ["tag", "train", "--data", str(data), "--out", str(out), "--epochs", "1",
+                                          "--quiet", "--device", "cpu"])
+        assert not out.exists()
+        return result
+
+    bad = tmp_path / "bad.conllu"
+    bad.write_text(CONLLU.replace("3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_", "3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_"))
+    assert_clean_failure(train(bad), "bad.conllu line 5 has 9 tab-separated columns", "CoNLL-U needs 10")
+    missing = tmp_path / "missing.txt"
+    missing.write_text("the\tO\ncat\n\ndog\tO\n")
+    assert_clean_failure(train(missing), "missing.txt line 2 is not word<TAB>tag")
+    same = write_wordtag(tmp_path / "same.txt", [(["a", "b"], ["X", "X"])])
+    assert_clean_failure(train(same), "every tag in", "is 'X'")
+    with pytest.raises(DataError, match="sentence 1 has 2 words but 1 tags"):
+        SequenceTagger(**FAST).fit([(["a", "b"], ["X"])])
+    unseen = write_wordtag(tmp_path / "unseen.txt", [(["cat", "runs"], ["NEXT-V", "VERB"])])
+    result = CliRunner().invoke(cli, ["tag", "evaluate", "--model", str(bidirectional[1] / "model"),
+                                      "--data", str(unseen)])
+    assert_clean_failure(result, "the tag 'VERB'", "unseen.txt line 1", "never seen in training")
+
+
+def test_models_of_other_kinds_are_refused(bidirectional, tiny_model_dir):
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", str(tiny_model_dir), "a b"])
+    assert_clean_failure(result, "holds a text model, not a tag model")
+    result = CliRunner().invoke(cli, ["complete", "--model", str(bidirectional[1] / "model"), "a b"])
+    assert_clean_failure(result, "holds a tag model, not a text model", "seqtext tag predict")
