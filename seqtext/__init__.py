@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "TextModel": "seqtext.text.model",
-    "Completion": "seqtext.text.generate",
+    "Completion": "seqtext.text.prompts",
     "Forecaster": "seqtext.series",
     "TextClassifier": "seqtext.classify.model",
     "SequenceTagger": "seqtext.tag.model",

@@ -118,14 +118,6 @@ def test_sampling_and_repetition_options_work_on_numpy(exported):
     assert str(runtime.complete("mary", **strict)) == str(model.complete("mary", **strict))
 
 
-def test_the_runtime_constants_match_the_torch_completer():
-    from seqtext.export import textrun
-    from seqtext.text import generate
-
-    for name in ("BLANK", "FILL_CANDIDATES", "MAX_CONTEXT", "MAX_SUFFIX"):
-        assert getattr(textrun, name) == getattr(generate, name)
-
-
 # ---------------------------------------------------------------------------------------------- series
 
 @pytest.mark.parametrize("cell,bidirectional", [("rnn", False), ("gru", True), ("lstm", False)])

@@ -20,32 +20,12 @@ from seqtext.export import model_config, npdecode
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, is_sampling)
+from seqtext.text.prompts import BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt
+from seqtext.text.records import Scores, check_sentences, frame
+from seqtext.text.records import build as build_scores
 from seqtext.text.spacing import Spacer, join_words
 
-# as seqtext.text.generate (which imports torch); tests/test_export.py checks they agree
-BLANK = "___"
-FILL_CANDIDATES = 32
-MAX_CONTEXT = 2048
-MAX_SUFFIX = 256
 SCORE_BATCH = 16  # sentences of similar length read in one call
-
-
-class Completion(str):
-    """The completed text, with ``prompt``, ``words`` and ``unknown`` (as ``seqtext.text.generate.Completion``)."""
-
-    def __new__(cls, text: str, prompt: str, words: list, unknown: list):
-        obj = super().__new__(cls, text)
-        obj.prompt, obj.words, obj.unknown = prompt, list(words), list(unknown)
-        return obj
-
-    def to_dict(self) -> dict:
-        return {"prompt": self.prompt, "completion": str(self), "words": self.words, "unknown": self.unknown}
-
-
-class Scores(list):
-    """Per-sentence records with ``summary``, as :class:`seqtext.text.scoring.Scores`."""
-
-    summary: dict
 
 
 class OnnxTextModel:
@@ -60,14 +40,6 @@ class OnnxTextModel:
         self.config = model_config(path)
         self._banned = [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
         self._eos = self.tokenizer.token_to_id(tk.EOS)
-
-    def _parse_prompt(self, prompt: str) -> tuple[str, str | None]:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise DataError("the prompt is empty; give some words to complete.")
-        count = prompt.count(BLANK)
-        if count > 1:
-            raise DataError(f"the prompt has {count} blanks ({BLANK}); use at most one.")
-        return tuple(prompt.split(BLANK, 1)) if count == 1 else (prompt, None)
 
     def _prefix_state(self, prefix: str):
         enc = self.tokenizer.encode(prefix, add_special_tokens=False)
@@ -88,7 +60,7 @@ class OnnxTextModel:
                  repetition_penalty: float | None = DEFAULT_REPETITION_PENALTY) -> Completion:
         """Fill the prompt's ``___`` in place, or continue the prompt (as ``TextModel.complete``)."""
         sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
-        prefix, suffix = self._parse_prompt(prompt)
+        prefix, suffix = parse_prompt(prompt)
         scores, state, ids = self._prefix_state(prefix)
         unknown = self.unknown_words(prompt)
         if suffix is not None and suffix.strip():
@@ -108,7 +80,7 @@ class OnnxTextModel:
                repetition_penalty: float | None = DEFAULT_REPETITION_PENALTY) -> Iterator[str]:
         """:meth:`complete` a word at a time: the text each new word adds."""
         sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
-        prefix, suffix = self._parse_prompt(prompt)
+        prefix, suffix = parse_prompt(prompt)
         if suffix is not None:
             raise DataError(f"a {BLANK} blank is filled in place, not streamed; use complete() for it.")
         scores, state, ids = self._prefix_state(prefix)
@@ -186,7 +158,7 @@ class OnnxTextModel:
     def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
         whole_number("k", k)
-        prefix, suffix = self._parse_prompt(prompt)
+        prefix, suffix = parse_prompt(prompt)
         scores, state, _ = self._prefix_state(prefix)
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
         cand, probs = self._candidates(scores, state, suffix, pool)
@@ -198,33 +170,9 @@ class OnnxTextModel:
 
     def score(self, sentences, tokens: bool = False) -> Scores:
         """Each sentence read alone: the records of ``TextModel.score`` (``summary`` holds the totals)."""
-        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
-        if not sentences:
-            raise DataError("there are no sentences to score; give at least one.")
-        for i, sentence in enumerate(sentences):
-            if not isinstance(sentence, str) or not sentence.strip():
-                raise DataError(f"sentence {i + 1} is empty; give some words to score.")
-        start = self.tokenizer.token_to_id(tk.EOS if self.stream_mode else tk.BOS)
-        seqs = [[start, *self.tokenizer.encode(s, add_special_tokens=False).ids, self._eos] for s in sentences]
-        unk = self.tokenizer.token_to_id(tk.UNK)
-        records, total, known, n_tokens, n_unknown = Scores(), 0.0, 0.0, 0, 0
-        for sentence, seq, logp in zip(sentences, seqs, self._token_logprobs(seqs)):
-            lp, n = float(logp.sum()), len(seq) - 1
-            record = {"text": sentence, "logprob": lp, "tokens": n, "perplexity": math.exp(min(-lp / n, 700.0)),
-                      "unknown": tk.unknown_words(self.tokenizer, sentence)}
-            if tokens:
-                record["surprisal_bits"] = (-logp / math.log(2)).tolist()
-            records.append(record)
-            is_unk = np.asarray(seq[1:]) == unk
-            total, n_tokens = total + lp, n_tokens + n
-            known, n_unknown = known + float(logp[~is_unk].sum()), n_unknown + int(is_unk.sum())
-        n_known = n_tokens - n_unknown
-        records.summary = {
-            "sentences": len(records), "tokens": n_tokens, "logprob": total,
-            "perplexity": math.exp(min(-total / max(n_tokens, 1), 700.0)),
-            "unknown_tokens": n_unknown, "perplexity_known": math.exp(min(-known / max(n_known, 1), 700.0)),
-        }
-        return records
+        sentences = check_sentences(sentences)
+        seqs = [frame(self.tokenizer, s, self.stream_mode) for s in sentences]
+        return build_scores(self.tokenizer, sentences, seqs, self._token_logprobs(seqs), tokens)
 
     def _token_logprobs(self, seqs: list[list[int]]) -> list[np.ndarray]:
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))

@@ -20,7 +20,7 @@ import importlib
 
 _EXPORTS = {
     "TextModel": "seqtext.text.model",
-    "Completion": "seqtext.text.generate",
+    "Completion": "seqtext.text.prompts",
     "TextNet": "seqtext.text.net",
     "LanguageModelTask": "seqtext.text.task",
 }

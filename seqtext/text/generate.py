@@ -18,32 +18,9 @@ from seqtext.errors import DataError, whole_number
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, choose, is_sampling)
+from seqtext.text.prompts import BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt
 from seqtext.text.spacing import Spacer, join_words
 
-BLANK = "___"
-FILL_CANDIDATES = 32  # words rescored with the text after a blank
-MAX_CONTEXT = 2048  # prompt tokens read before a blank (the rest is dropped from the front)
-MAX_SUFFIX = 256  # tokens after a blank used to rank the candidates
-
-
-class Completion(str):
-    """The completed text (a ``str``), with what produced it as attributes.
-
-    ``words``: the generated words; ``unknown``: prompt words outside the
-    vocabulary; ``prompt``: the prompt as typed.
-    """
-
-    prompt: str
-    words: list
-    unknown: list
-
-    def __new__(cls, text: str, prompt: str, words: list, unknown: list):
-        obj = super().__new__(cls, text)
-        obj.prompt, obj.words, obj.unknown = prompt, list(words), list(unknown)
-        return obj
-
-    def to_dict(self) -> dict:
-        return {"prompt": self.prompt, "completion": str(self), "words": self.words, "unknown": self.unknown}
 
 
 class Completer:
@@ -55,17 +32,6 @@ class Completer:
 
     def __init__(self, net, tokenizer, device, stream_mode: bool):
         self.net, self.tokenizer, self.device, self.stream_mode = net, tokenizer, device, stream_mode
-
-    def _parse_prompt(self, prompt: str) -> tuple[str, str | None]:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise DataError("the prompt is empty; give some words to complete.")
-        count = prompt.count(BLANK)
-        if count > 1:
-            raise DataError(f"the prompt has {count} blanks ({BLANK}); use at most one.")
-        if count == 1:
-            prefix, suffix = prompt.split(BLANK, 1)
-            return prefix, suffix
-        return prompt, None
 
     def _prefix_state(self, prefix: str):
         """Run <s> + prefix through the net: (logits of the next token (V,), hidden)."""
@@ -95,7 +61,7 @@ class Completer:
         off, and they never touch blank filling.
         """
         options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
-        prefix, suffix = self._parse_prompt(prompt)
+        prefix, suffix = parse_prompt(prompt)
         logits, hidden, ids = self._prefix_state(prefix)
         unknown = self.unknown_words(prompt)
         if suffix is not None and suffix.strip():
@@ -124,7 +90,7 @@ class Completer:
         the n-grams seen grow with the text).
         """
         options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
-        prefix, suffix = self._parse_prompt(prompt)
+        prefix, suffix = parse_prompt(prompt)
         if suffix is not None:
             raise DataError(f"a {BLANK} blank is filled in place, not streamed; use complete() for it.")
         logits, hidden, ids = self._prefix_state(prefix)
@@ -232,7 +198,7 @@ class Completer:
     def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
         whole_number("k", k)
-        prefix, suffix = self._parse_prompt(prompt)
+        prefix, suffix = parse_prompt(prompt)
         logits, hidden, _ = self._prefix_state(prefix)
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
         cand, probs = self._candidates(logits, hidden, suffix, pool)

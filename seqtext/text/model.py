@@ -15,12 +15,12 @@ from collections.abc import Iterator
 import torch
 
 from seqtext import modeldir
-from seqtext.errors import DataError
 from seqtext.model import Model
 from seqtext.text import stream
 from seqtext.text.corpus import corpus_files, load_lines
 from seqtext.text.generate import Completer, Completion
-from seqtext.text.scoring import Scores, encode_lines, score, score_sentences, score_stream
+from seqtext.text.records import Scores, check_sentences
+from seqtext.text.scoring import encode_lines, score, score_sentences, score_stream
 from seqtext.text.task import LanguageModelTask
 
 
@@ -97,12 +97,7 @@ class TextModel(Model):
         perplexity over all sentences, and without the unknown-word tokens.
         """
         self._require_trained()
-        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
-        if not sentences:
-            raise DataError("there are no sentences to score; give at least one.")
-        for i, sentence in enumerate(sentences):
-            if not isinstance(sentence, str) or not sentence.strip():
-                raise DataError(f"sentence {i + 1} is empty; give some words to score.")
+        sentences = check_sentences(sentences)
         return score(self.net, self.tokenizer, sentences, self.settings.text.mode == "stream", self.device,
                      surprisal=tokens)
 

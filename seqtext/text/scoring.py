@@ -16,7 +16,9 @@ import torch.nn.functional as F
 from seqtext import distributed
 from seqtext.text import stream
 from seqtext.text import tokenizer as tk
+from seqtext.text import records
 from seqtext.text.corpus import sentence_batches
+from seqtext.text.records import Scores, frame
 
 
 def encode_lines(tokenizer, lines: list[str]) -> tuple[list[list[int]], list[list[int]]]:
@@ -99,28 +101,6 @@ MAX_SCORE_WINDOW = 512  # tokens of one sentence read at once; longer ones carry
 SCORE_BUDGET = 512
 
 
-class Scores(list):
-    """Per-sentence records (dicts) with ``summary``: the totals over all of them.
-
-    ``summary``: sentences, tokens, logprob, perplexity, and the same without
-    the tokens the vocabulary does not hold (``unknown_tokens``,
-    ``perplexity_known``), as language-model papers report both.
-    """
-
-    summary: dict
-
-
-def frame(tokenizer, sentence: str, stream_mode: bool) -> list[int]:
-    """A sentence as the model reads it alone: start token, its tokens, </s>.
-
-    A sentence-mode model saw every line start with <s>; a stream-mode model
-    saw each line after the </s> that ended the previous one.
-    """
-    start = tk.EOS if stream_mode else tk.BOS
-    ids = tokenizer.encode(sentence, add_special_tokens=False).ids
-    return [tokenizer.token_to_id(start), *ids, tokenizer.token_to_id(tk.EOS)]
-
-
 @torch.no_grad()
 def token_logprobs(net, seqs: list[list[int]], device) -> list[torch.Tensor]:
     """For each framed sequence, the log-probability of each of its tokens after the first (natural log).
@@ -162,23 +142,5 @@ def token_logprobs(net, seqs: list[list[int]], device) -> list[torch.Tensor]:
 def score(net, tokenizer, sentences: list[str], stream_mode: bool, device, surprisal: bool = False) -> Scores:
     """The log-probability, token count, perplexity and unknown words of each sentence, read alone."""
     seqs = [frame(tokenizer, s, stream_mode) for s in sentences]
-    unk = tokenizer.token_to_id(tk.UNK)
-    records = Scores()
-    total, known, n_tokens, n_unknown = 0.0, 0.0, 0, 0
-    for sentence, seq, logp in zip(sentences, seqs, token_logprobs(net, seqs, device)):
-        lp, n = float(logp.sum()), len(seq) - 1
-        record = {"text": sentence, "logprob": lp, "tokens": n, "perplexity": math.exp(min(-lp / n, 700.0)),
-                  "unknown": tk.unknown_words(tokenizer, sentence)}
-        if surprisal:
-            record["surprisal_bits"] = (-logp / math.log(2)).tolist()
-        records.append(record)
-        is_unk = torch.tensor(seq[1:]) == unk
-        total, n_tokens = total + lp, n_tokens + n
-        known, n_unknown = known + float(logp[~is_unk].sum()), n_unknown + int(is_unk.sum())
-    n_known = n_tokens - n_unknown
-    records.summary = {
-        "sentences": len(records), "tokens": n_tokens, "logprob": total,
-        "perplexity": math.exp(min(-total / max(n_tokens, 1), 700.0)),
-        "unknown_tokens": n_unknown, "perplexity_known": math.exp(min(-known / max(n_known, 1), 700.0)),
-    }
-    return records
+    logps = [lp.numpy() for lp in token_logprobs(net, seqs, device)]
+    return records.build(tokenizer, sentences, seqs, logps, surprisal)
