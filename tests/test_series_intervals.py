@@ -189,3 +189,10 @@ def test_a_resumed_calibrated_training_keeps_its_calibration(tmp_path):
     more = Forecaster.resume(tmp_path / "m", values, epochs=5)
     assert len(more.history) == 5
     assert more.task.intervals.to_dict() == first.task.intervals.to_dict()  # not recalibrated, not rescaled
+
+
+def test_calibration_leaves_the_final_model_as_it_would_be_without():
+    values = 100 + 10 * np.sin(np.arange(80) / 2)
+    plain = Forecaster(window=6, **TINY).fit(values)
+    calibrated = Forecaster(window=6, calibrate=12, **TINY).fit(values)
+    np.testing.assert_array_equal(plain.predict(3), calibrated.predict(3))  # same seed, same data, same fit
