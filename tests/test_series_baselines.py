@@ -132,7 +132,8 @@ def test_backtest_baselines_and_the_report(model, tmp_path):
     assert obj["origins"] == 4 and list(obj["baselines"]) == ["snaive"] and "80" in obj["intervals"]
     assert obj["results"][0]["baselines"]["snaive"]["forecast"][0] == AIRLINE[24]
     assert_clean_failure(runner.invoke(cli, [*args, "--baselines", "arima"]), "unknown baseline 'arima'", code=2)
-    assert_clean_failure(runner.invoke(cli, [*args[:6], "--start", "45", "--steps", "6"]), "backtest origins must lie between")
+    assert_clean_failure(runner.invoke(cli, [*args[:6], "--start", "45", "--steps", "6"]),
+                         "backtest origins must lie between")
 
 
 def test_without_statsmodels_ets_and_theta_are_skipped_with_a_note(model, tmp_path, monkeypatch):

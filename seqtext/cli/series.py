@@ -121,10 +121,10 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
 
     model = run_training(ctx, out, work, "seqtext forecast train --resume")
     if model is not None:
-        _report(out, model.summary)
+        _report(out, model.summary, model.task.intervals)
 
 
-def _report(path, s: dict) -> None:
+def _report(path, s: dict, intervals=None) -> None:
     click.echo(f"model written to {path}")
     line = (f"trained on {s['train_values']} values ({s['train_windows']} windows), "
             f"{s['epochs_run']} epochs, {s['seconds']:.1f} s")
@@ -133,6 +133,9 @@ def _report(path, s: dict) -> None:
     if "series" in s:
         line += f"; {s['series']} series" + (f" ({s['short_series']} too short for a window)"
                                              if s.get("short_series") else "")
+    if intervals is not None:
+        line += (f"; intervals calibrated on {sum(intervals.counts)} rolling-origin errors of a first fit without "
+                 f"the last {intervals.values} values")
     click.echo(line)
 
 

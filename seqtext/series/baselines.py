@@ -3,13 +3,14 @@
 Each baseline forecasts ``steps`` values after a history from that history
 alone, as a model scored on the same holdout does:
 
-| name | forecast |
-|---|---|
-| ``naive`` | the last value |
-| ``snaive`` | the value one season earlier (the naive one without a season) |
-| ``drift`` | the line from the first value through the last one, extended |
-| ``ets`` | statsmodels ``ETSModel``: additive trend (damped or not) with additive errors and season, or multiplicative errors and season for a positive series; the form with the lowest AICc |
-| ``theta`` | statsmodels ``ThetaModel`` (the Theta method of Assimakopoulos and Nikolopoulos, deseasonalised when the season tests significant) |
+- ``naive``: the last value;
+- ``snaive``: the value one season earlier (the naive one without a season);
+- ``drift``: the line from the first value through the last one, extended;
+- ``ets``: statsmodels ``ETSModel`` with an additive trend, damped or not,
+  and additive errors and season, or (for a positive series) multiplicative
+  ones: the form with the lowest AICc;
+- ``theta``: statsmodels ``ThetaModel`` (the Theta method of Assimakopoulos
+  and Nikolopoulos, deseasonalised when the season tests significant).
 
 ETS and Theta need statsmodels (``pip install 'seqtext[stats]'``); without it
 they are skipped and :func:`available` says so.  statsmodels is imported

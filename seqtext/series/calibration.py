@@ -10,6 +10,7 @@ from seqtext.errors import DataError
 from seqtext.series.infer import scaled_forecasts
 from seqtext.series.intervals import Calibration
 from seqtext.series.panel import read_series
+from seqtext.session import TrainingInterrupted
 
 
 def calibrate(model, data, holdout: int) -> Calibration:
@@ -28,7 +29,10 @@ def calibrate(model, data, holdout: int) -> Calibration:
         raise DataError(f"{{calibrate}} {C} leaves {shortest - C} values to fit the calibration model on, fewer "
                         f"than {{window}} + {{horizon}} = {cfg.window + cfg.horizon}; calibrate on fewer values.",
                         params=["calibrate", "window", "horizon"])
-    probe.fit(data, holdout=holdout + C)
+    try:
+        probe.fit(data, holdout=holdout + C)
+    except TrainingInterrupted:  # nothing is saved yet, so there is nothing to resume: a plain interruption
+        raise KeyboardInterrupt from None
     jobs, ends = [], []
     for key, table in read_series(data, probe.settings.series):
         n = table.n - holdout
