@@ -193,3 +193,14 @@ def test_bad_repetition_options_in_python_name_the_parameter(tiny_model):
         tiny_model.complete("Mary", no_repeat_ngram=0)
     with pytest.raises(ConfigError, match="^repetition_penalty must be"):
         list(tiny_model.stream("Mary", repetition_penalty=-1))
+
+
+def test_repetition_adjusts_numpy_scores_as_torch_logits():
+    import numpy as np
+
+    r = Repetition(no_repeat_ngram=2, repetition_penalty=1.5, tokens=[1, 2, 3, 1])
+    scores = np.array([1.0, -1.0, 2.0, 0.5, 3.0], dtype=np.float32)
+    from_numpy, from_torch = r.apply(scores), r.apply(torch.tensor(scores))
+    assert np.allclose(from_numpy, from_torch.numpy()) and from_numpy[2] == -np.inf  # (1, 2) written: 2 banned
+    assert from_numpy[1] == pytest.approx(-1.5) and from_numpy[3] == pytest.approx(0.5 / 1.5)
+    assert scores[2] == 2.0  # the input is left alone

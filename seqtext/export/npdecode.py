@@ -58,15 +58,5 @@ def choose(scores: np.ndarray, temperature: float | None = None, top_k: int | No
 
 
 def apply_repetition(repetition, scores: np.ndarray) -> np.ndarray:
-    """``scores`` (V,) adjusted as ``Repetition.apply`` adjusts torch logits; the input is left as it was."""
-    if repetition is None or not repetition.active:
-        return scores
-    out = scores.copy()
-    if repetition.penalty is not None and repetition.seen:
-        ids = np.fromiter(sorted(repetition.seen), dtype=np.int64)
-        values = out[ids]
-        out[ids] = np.where(values > 0, values / repetition.penalty, values * repetition.penalty)
-    banned = repetition.banned()
-    if banned:
-        out[np.asarray(banned, dtype=np.int64)] = -math.inf
-    return out
+    """``scores`` (V,) adjusted by ``repetition`` (``seqtext.text.decoding.Repetition``, numpy or torch alike)."""
+    return scores if repetition is None else repetition.apply(scores)

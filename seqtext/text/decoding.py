@@ -133,18 +133,20 @@ class Repetition:
         key = tuple(self.tokens[len(self.tokens) - self.n + 1:]) if self.n > 1 else ()
         return sorted(self.following.get(key, ()))
 
-    def apply(self, logits: torch.Tensor) -> torch.Tensor:
-        """``logits`` (V,) adjusted for what has been read and written; the input is left as it was."""
-        import torch
+    def apply(self, logits):
+        """``logits`` (V,), a torch tensor or a numpy array, adjusted for what has been read and written.
 
+        The same code serves the torch model and the exported numpy runtime; the input is left as it was.
+        """
         if not self.active:
             return logits
-        out = logits.clone()
+        out = logits.clone() if hasattr(logits, "clone") else logits.copy()
         if self.penalty is not None and self.seen:
-            ids = torch.tensor(sorted(self.seen), device=out.device)
+            ids = sorted(self.seen)
             values = out[ids]
-            out[ids] = torch.where(values > 0, values / self.penalty, values * self.penalty)
+            # positive logits divided by P, negative ones multiplied by P
+            out[ids] = values * ((values > 0) * (1.0 / self.penalty) + (values <= 0) * self.penalty)
         banned = self.banned()
         if banned:
-            out[torch.tensor(banned, device=out.device)] = -math.inf
+            out[banned] = -math.inf
         return out
