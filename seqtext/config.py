@@ -180,8 +180,11 @@ class SeriesConfig(Section):
                                   "all, each scaled on its own.", Rule("str", optional=True), metavar="COL")
     id_embed: int = option(0, "Many series: width of a learnt embedding of the series' id joined to every step "
                               "(0: none; an id unseen in training gets the mean embedding).", whole(0))
-    calibrate: int = option(0, "Values held out at the end of each series to calibrate prediction intervals on "
-                               "rolling-origin errors, before refitting on all of them (0: no intervals).", whole(0))
+    calibrate: int | None = option(None, "Values held out at the end of each series to calibrate prediction "
+                                         "intervals on rolling-origin errors, before refitting on all of them "
+                                         "(default: the larger of {horizon} and the season the dates suggest, at "
+                                         "least 12, when the series are long enough; 0: no intervals).",
+                                   Rule("int", low=0, optional=True))
     calendar: bool = option(False, "Add calendar inputs from the date column (month of year; day of week for daily "
                                    "dates), known ahead for every forecast step.", BOOL)
     past_features: list = option([], "Covariates known only up to the forecast origin (measured, not planned): read "

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 import seqtext
@@ -141,8 +142,25 @@ def test_calibration_survives_save_and_load(calibrated_panel, tmp_path):
         np.testing.assert_allclose(a[key]["upper_80"], b[key]["upper_80"])
 
 
+def test_calibration_is_the_default_when_the_series_is_long_enough(tmp_path):
+    series = np.sin(np.arange(60) / 3) + 2
+    model = Forecaster(window=6, **TINY).fit(series)
+    assert model.settings.series.calibrate == 12  # at least 12 values, no dates: no longer season
+    assert model.task.intervals is not None and model.task.intervals.values == 12
+    out = model.predict(3, levels=[80])
+    assert np.all(out["lower_80"] < out["value"]) and np.all(out["value"] < out["upper_80"])
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["series"]["calibrate"] == 12
+    # the final model is fitted on all the values: the same weights as a fit that does not calibrate
+    plain = Forecaster(window=6, calibrate=0, **TINY).fit(series)
+    assert all(torch.equal(a, b) for a, b in zip(model.net.state_dict().values(), plain.net.state_dict().values()))
+    short = Forecaster(window=6, **TINY).fit(series[:24])  # 24 - 12 < 2 x (6 + 1): only the horizon fits
+    assert short.settings.series.calibrate == 1
+    assert Forecaster(window=14, **TINY).fit(series[:30]).task.intervals is None  # too short for any
+
+
 def test_a_model_without_calibration_says_how_to_get_intervals():
-    model = Forecaster(window=6, **TINY).fit(np.sin(np.arange(60) / 3) + 2)
+    model = Forecaster(window=6, calibrate=0, **TINY).fit(np.sin(np.arange(60) / 3) + 2)
     with pytest.raises(DataError, match="calibrate"):
         model.predict(3, levels=[80])
     with pytest.raises(DataError, match="between 0 and 100"):

@@ -125,7 +125,8 @@ def test_cosine_schedule_moves_the_rate_at_every_step(monkeypatch, csv):
         return original(self, runner, batch)
 
     monkeypatch.setattr(ForecastTask, "loss", loss)
-    model = Forecaster(**{**OPTIONS, "epochs": 4, "patience": 10, "lr": 0.01, "schedule": "cosine"})
+    model = Forecaster(**{**OPTIONS, "epochs": 4, "patience": 10, "lr": 0.01, "schedule": "cosine",
+                          "calibrate": 0})  # one fit: the calibration copy would train too
     model.fit(csv, target="v")
     steps = math.ceil(192 / 8)  # 192 windows of 8 + 1 in 200 values
     assert model.task.steps_per_epoch() == steps and len(rates) == 4 * steps

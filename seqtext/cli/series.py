@@ -54,8 +54,8 @@ def _check_out(out: str | None, suffix: str = ".csv") -> None:
 
 
 LEVELS = click.option("--levels", callback=_levels, metavar="L,L",
-                      help="Prediction intervals at these levels, % (e.g. 80,95); needs a model trained with "
-                           "--calibrate.")
+                      help="Prediction intervals at these levels, % (e.g. 80,95); needs a calibrated model "
+                           "(the default of forecast train when the series are long enough; see --calibrate).")
 SEASON = click.option("--season", type=POSITIVE,
                       help="Period of seasonal naive (baseline and MASE scale)  [default: from the dates: 12 for "
                            "months, 4 quarters, 7 days, 24 hours; else 1]")
@@ -91,8 +91,9 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
     """Train a forecaster on one column of a CSV file (or on many series: --id COL).
 
     The model directory is saved after every epoch; Ctrl-C leaves a resumable
-    one, continued with --resume DIR.  --calibrate N first trains a copy
-    without the last N values of each series, whose rolling-origin errors
+    one, continued with --resume DIR.  A copy is first trained without the
+    last values of each series (--calibrate N; by default about a season,
+    when the series are long enough; 0: none), whose rolling-origin errors
     calibrate the prediction intervals of predict --levels.
     """
     from seqtext.modeldir import check_output_dir, open_model

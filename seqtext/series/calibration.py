@@ -7,21 +7,38 @@ from __future__ import annotations
 import numpy as np
 
 from seqtext.errors import DataError
+from seqtext.series.dates import season_of
 from seqtext.series.infer import scaled_forecasts
 from seqtext.series.intervals import Calibration
 from seqtext.series.panel import read_series
 from seqtext.session import TrainingInterrupted
 
 
-def calibrate(model, data, holdout: int) -> Calibration:
-    """Rolling-origin errors of a copy of ``model`` trained without the last ``calibrate`` values of each series.
+def calibration_values(model, data, holdout: int) -> int:
+    """How many values of each series calibrate the intervals: the ``calibrate`` option when given; by default
+    the larger of the horizon and the season the dates suggest, at least 12, when the fit without them keeps
+    twice ``window + horizon`` values of some series (the horizon alone when only that fits); else 0."""
+    cfg = model.settings.series
+    if cfg.calibrate is not None:
+        return cfg.calibrate
+    items = read_series(data, cfg)
+    longest = max(t.n for _, t in items) - holdout
+    dates = items[0][1].dates
+    season = season_of(dates[:longest]) if dates is not None else 1
+    for values in (max(cfg.horizon, season, 12), cfg.horizon):
+        if longest - values >= 2 * (cfg.window + cfg.horizon):
+            return values
+    return 0
+
+
+def calibrate(model, data, holdout: int, C: int) -> Calibration:
+    """Rolling-origin errors of a copy of ``model`` trained without the last ``C`` values of each series.
 
     ``data`` and ``holdout`` are what the final model trains on.  The errors
     are kept per series in transformed units (logs with ``log``) until the
     final model's scalers exist (:meth:`Calibration.in_scaled_units`).
     """
     cfg = model.settings.series
-    C = cfg.calibrate
     probe = type(model)(progress=model.progress, **{**model.settings.flat(), "calibrate": 0})
     items = read_series(data, probe.settings.series)
     shortest = min(t.n for _, t in items) - holdout

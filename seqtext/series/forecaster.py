@@ -13,11 +13,12 @@ methods here call.
 
 from __future__ import annotations
 
+from seqtext import distributed
 from seqtext.errors import whole_number
 from seqtext.model import Model
 from seqtext.series import infer, scoring
 from seqtext.series.dates import within
-from seqtext.series.calibration import calibrate
+from seqtext.series.calibration import calibrate, calibration_values
 from seqtext.series.table import Table
 from seqtext.series.task import ForecastTask
 
@@ -65,8 +66,9 @@ class Forecaster(Model):
         labels forecasts) and ``id`` (a long table of many series) name
         columns, replacing those options when given.  ``holdout`` leaves the
         last values (of each series) out, for ``evaluate(data, holdout)``.
-        With the ``calibrate`` option, a copy is first trained without the
-        last ``calibrate`` values to calibrate prediction intervals.
+        A copy is first trained without the last ``calibrate`` values
+        (by default about a season or the horizon, when the series are long
+        enough; 0: none) to calibrate prediction intervals.
         ``checkpoint_dir`` saves the model after every epoch and on Ctrl-C
         (to :meth:`resume`); ``callback(model, metrics)`` is called after
         every epoch.
@@ -77,8 +79,22 @@ class Forecaster(Model):
         if columns:
             self.task.settings = self.settings.replace(**columns)
         holdout = whole_number("holdout", holdout, minimum=0)
-        self.task.intervals = calibrate(self, data, holdout) if self.settings.series.calibrate else None
-        return self._fit({"series": data, "holdout": holdout}, checkpoint_dir, callback)
+        values = calibration_values(self, data, holdout)
+        self.task.settings = self.settings.replace(calibrate=values)  # config.json records what was done
+        self.task.intervals = None
+        self._fit({"series": data, "holdout": holdout}, checkpoint_dir, callback)
+        return self._calibrate(data, holdout, checkpoint_dir)
+
+    def _calibrate(self, data, holdout: int, checkpoint_dir) -> "Forecaster":
+        """After the (resumable) fit: the calibration copy's errors, in this model's scaled units, saved too.
+
+        Ctrl-C here leaves the trained model, saved, without intervals."""
+        values = self.settings.series.calibrate
+        if values and self.task.intervals is None:
+            self.task.intervals = calibrate(self, data, holdout, values).in_scaled_units(self.task.scalers)
+            if checkpoint_dir is not None and distributed.is_main():
+                self.save(checkpoint_dir)
+        return self
 
     @classmethod
     def resume(cls, path, data=None, *, epochs: int | None = None, patience: int | None = None,
@@ -90,8 +106,11 @@ class Forecaster(Model):
         ``patience`` may raise the limits.  On CPU the result is
         bit-identical to a training that was never interrupted.
         """
-        return super().resume(path, None if data is None else {"series": data}, epochs=epochs, patience=patience,
-                              progress=progress, checkpoint_dir=checkpoint_dir)
+        model = super().resume(path, None if data is None else {"series": data}, epochs=epochs, patience=patience,
+                               progress=progress, checkpoint_dir=checkpoint_dir)
+        recorded = model.task.recorded_data(path) if data is None else \
+            {"series": data, "holdout": model.task.data.get("holdout", 0)}
+        return model._calibrate(recorded["series"], recorded["holdout"], checkpoint_dir)
 
     # ---------------------------------------------------------------- inference
 

@@ -133,8 +133,6 @@ class ForecastTask(Task):
                        "valid_windows": len(self.x_valid)}
         if self.many:
             self._sizes.update(series=len(items), short_series=short)
-        if fresh and self.intervals is not None and self.intervals.raw is not None:
-            self.intervals = self.intervals.in_scaled_units(self.scalers)
 
     def _windows(self, index: int, key, table: Table, fresh: bool):
         """One series' training and validation windows with its series index; None when it is too short."""
