@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
-from conftest import TINY_LINES, assert_clean_failure
+from conftest import TINY_LINES, assert_clean_failure, close, run_without_torch
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -23,7 +21,6 @@ from seqtext.cli import cli  # noqa: E402
 from seqtext.export.onnx import export  # noqa: E402
 from seqtext.export.runtime import load  # noqa: E402
 
-RTOL, ATOL = 1e-4, 1e-5
 CONFIGS = {  # every cell; stacked layers, tied weights (with a projection), the adaptive softmax
     "rnn": dict(cell="rnn", layers=2),
     "gru": dict(cell="gru", softmax="adaptive", cutoffs=[12, 20]),
@@ -59,13 +56,6 @@ def exported(request, tmp_path_factory):
     model = random_model(request.param)
     model_dir = model.save(root / "model")
     return model, export(model_dir, root / "onnx"), load(root / "onnx")
-
-
-def close(a, b) -> float:
-    """Max |a - b|, asserting it within RTOL relative or ATOL absolute, whichever is larger."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert np.all(np.abs(a - b) <= np.maximum(ATOL, RTOL * np.abs(b))), float(np.max(np.abs(a - b)))
-    return float(np.max(np.abs(a - b)))
 
 
 def test_prefix_and_step_graphs_equal_torch_on_200_prompts(exported):
@@ -126,11 +116,11 @@ def test_series_graph_equals_torch_on_200_windows(tmp_path, cell, bidirectional)
     f = Forecaster(window=8, horizon=3, hidden=12, cell=cell, bidirectional=bidirectional, epochs=1, seed=0,
                    device="cpu").fit(series.tolist())
     out = export(f.save(tmp_path / "model"), tmp_path / "onnx")
-    net = load(out)
-    x = np.random.default_rng(0).normal(size=(200, 8, net.inputs)).astype(np.float32)
+    runtime = load(out)
+    x = np.random.default_rng(0).normal(size=(200, 8, runtime.inputs)).astype(np.float32)
     with torch.no_grad():
         expected = f.net.eval()(torch.from_numpy(x))[0].numpy()
-    close(net(x), expected)
+    close(runtime.forecast_windows(x), expected)
     manifest = json.loads((out / "export.json").read_text())
     assert manifest["kind"] == "series" and (out / "scaler.json").is_file()
 
@@ -169,27 +159,9 @@ def test_export_bad_input(tiny_model_dir, tmp_path, case):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # nothing half-written
 
 
-NO_TORCH = """
-import sys, importlib.abc
-class Refuse(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("torch is not allowed in this process")
-sys.meta_path.insert(0, Refuse())
-from seqtext.cli import cli
-cli(sys.argv[1:], prog_name="seqtext")
-"""
-
-
 @pytest.fixture(scope="module")
 def exported_tiny(tiny_model_dir, tmp_path_factory):
     return export(tiny_model_dir, tmp_path_factory.mktemp("tiny-onnx") / "onnx")
-
-
-def run_without_torch(*args) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    return subprocess.run([sys.executable, "-c", NO_TORCH, *args], capture_output=True, text=True, env=env,
-                          timeout=120)
 
 
 def test_complete_and_score_run_without_torch(exported_tiny, tiny_model):
