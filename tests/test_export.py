@@ -59,7 +59,10 @@ def exported(request, tmp_path_factory):
 
 
 def test_prefix_and_step_graphs_equal_torch_on_200_prompts(exported):
-    model, _, runtime = exported
+    import onnxruntime as ort
+
+    model, out, runtime = exported
+    step_graph = ort.InferenceSession(str(out / "step.onnx"), providers=["CPUExecutionProvider"])
     tok = model.tokenizer
     for prompt in prompts():
         ids = [tok.token_to_id("<s>"), *tok.encode(prompt, add_special_tokens=False).ids]
@@ -70,7 +73,12 @@ def test_prefix_and_step_graphs_equal_torch_on_200_prompts(exported):
         close(scores, logits.numpy())
         for mine, theirs in zip(state, hidden if isinstance(hidden, tuple) else (hidden,)):
             close(mine, theirs.numpy())
-        close(runtime.net.step([ids[-1]], state)[0], step.numpy())
+        mine, after = runtime.net.step([ids[-1]], state)  # the prefix graph over one token
+        close(mine, step.numpy())
+        # step.onnx, kept for other callers, computes exactly what the runtime's step does
+        feeds = {"token": np.asarray([ids[-1]]), **dict(zip(runtime.net.state_names, state))}
+        for a, b in zip(step_graph.run(None, feeds), [mine, *after]):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_greedy_completions_blanks_and_next_words_are_torchs(exported):
@@ -182,3 +190,23 @@ def test_the_cli_imports_no_torch_onnxruntime_or_fastapi_for_help():
             "print(sorted(m for m in ('torch', 'onnxruntime', 'fastapi', 'uvicorn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+def test_complete_on_an_export_imports_only_what_its_first_word_needs(exported_tiny):
+    """The cold start of `seqtext complete --model EXPORTED`: no torch, no option tables of other commands, no
+    numpy.random for a greedy fill, and one onnxruntime session (step.onnx is not opened)."""
+    code = ("import sys, runpy\n"
+            "import onnxruntime as ort\n"
+            "opened = []\n"
+            "class Counted(ort.InferenceSession):\n"
+            "    def __init__(self, path, *a, **k):\n"
+            "        opened.append(path.rsplit('/', 1)[-1]); super().__init__(path, *a, **k)\n"
+            "ort.InferenceSession = Counted\n"
+            "sys.argv = ['seqtext', 'complete', '--model', sys.argv[1], 'Mary rides the bicycle, the bicycle is ___']\n"
+            "try:\n    runpy.run_module('seqtext', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "heavy = ('torch', 'seqtext.config', 'seqtext.cli.options', 'seqtext.cli.text', 'seqtext.cli.series', "
+            "'numpy.random', 'fastapi')\n"
+            "print(opened, sorted(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(exported_tiny)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "['prefix.onnx'] []", out.stdout

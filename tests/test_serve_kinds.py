@@ -4,6 +4,8 @@ with covariates, intervals), /v1/classify, /v1/tag, their errors, and one real u
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -56,19 +58,22 @@ def models(tmp_path_factory):
                        features=["price"], target="sales", date="month").fit(columns(sales_rows(80)))
     plain = Forecaster(window=6, horizon=2, hidden=8, epochs=2, seed=0, device="cpu").fit(
         [float(i % 7) for i in range(60)])
+    banded = Forecaster(window=6, horizon=2, hidden=8, epochs=2, seed=0, device="cpu", calibrate=10).fit(
+        [10 + float(i % 7) for i in range(60)])
     clf = TextClassifier(epochs=2, hidden=8, embed=8, seed=0, device="cpu")
     clf.fit([(t, "good") for t in GOOD] * 4 + [(t, "bad") for t in BAD] * 4)
     tagger = SequenceTagger(epochs=2, hidden=8, embed=8, chars=8, seed=0, device="cpu").fit(TAGGED * 5)
     dirs = {name: m.save(root / name) for name, m in
             (("sales", sales), ("plain", plain), ("clf", clf), ("tagger", tagger))}
     exported = {f"{name}-onnx": export(d, root / f"{name}-onnx") for name, d in dirs.items()}
+    exported["banded-onnx"] = export(banded.save(root / "banded"), root / "banded-onnx")
     return {"sales": sales, "clf": clf, "tagger": tagger}, {**dirs, **exported}
 
 
 @pytest.fixture(scope="module")
 def client(models):
     _, paths = models
-    registry = Registry(parse_models([f"{name}={path}" for name, path in paths.items()]))
+    registry = Registry(parse_models([f"{name}={path}" for name, path in paths.items() if name != "banded-onnx"]))
     with TestClient(create_app(registry, load_now=False)) as c:
         registry.load_all()
         yield c
@@ -171,30 +176,75 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_real_server_answers_every_exported_kind_over_the_loopback(models):
+@pytest.fixture(scope="module")
+def server(models):
+    """A real ``seqtext serve`` process with an exported forecaster, classifier and tagger."""
     _, paths = models
     port = free_port()
-    specs = [f"--model={name}={paths[name]}" for name in ("sales-onnx", "clf-onnx", "tagger-onnx")]
+    specs = [f"--model={name}={paths[name]}" for name in ("sales-onnx", "banded-onnx", "clf-onnx", "tagger-onnx")]
     proc = subprocess.Popen([sys.executable, "-m", "seqtext", "serve", *specs, "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if json.load(urllib.request.urlopen(base + "/health", timeout=2)) == {"status": "ok"}:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the server did not answer within 60 s: " + proc.stderr.read())
-        status, answer = post(base, "/v1/forecast", {"rows": sales_rows(40), "steps": 3})
-        assert status == 200 and len(answer["rows"]) == 3 and "upper_95" in answer["rows"][0]
-        assert post(base, "/v1/forecast", {"history": [1.0, 2.0]})[0] == 422
-        status, answer = post(base, "/v1/classify", {"texts": ["a delight"]})
-        assert status == 200 and answer["results"][0]["label"] in ("good", "bad")
-        status, answer = post(base, "/v1/tag", {"sentences": ["The cat sat ."]})
-        assert status == 200 and len(answer["results"][0]["tags"]) == 4
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if json.load(urllib.request.urlopen(base + "/health", timeout=2)) == {"status": "ok"}:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the server did not answer within 60 s: " + proc.stderr.read())
+    yield base
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+
+
+def test_a_real_server_answers_every_exported_kind_over_the_loopback(server):
+    status, answer = post(server, "/v1/forecast", {"model": "sales-onnx", "rows": sales_rows(40), "steps": 3})
+    assert status == 200 and len(answer["rows"]) == 3 and "upper_95" in answer["rows"][0]
+    assert post(server, "/v1/forecast", {"model": "banded-onnx", "history": [1.0, 2.0]})[0] == 422
+    assert post(server, "/v1/forecast", {"history": [1.0] * 10})[0] == 404  # two series models: name one
+    status, answer = post(server, "/v1/classify", {"texts": ["a delight"]})
+    assert status == 200 and answer["results"][0]["label"] in ("good", "bad")
+    status, answer = post(server, "/v1/tag", {"sentences": ["The cat sat ."]})
+    assert status == 200 and len(answer["results"][0]["tags"]) == 4
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt)")
+def test_the_playground_classifies_tags_and_draws_a_forecast_band(server):
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+    with playwright.sync_playwright() as p:
+        args = ["--headless", "--disable-gpu"] + (["--no-sandbox"] if os.geteuid() == 0 else [])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page()
+            page.goto(server + "/")
+            page.wait_for_selector("#model option", state="attached")
+            page.select_option("#model", "clf-onnx")
+            page.fill("#text", "a gorgeous witty film")
+            page.click("#classify")
+            page.wait_for_selector("#labels .label.best")
+            assert page.locator("#labels .label").count() == 2 and "%" in page.inner_text("#labels")
+            page.select_option("#model", "tagger-onnx")
+            page.fill("#tag-sentence", "The dog sat.")
+            page.click("#tag")
+            page.wait_for_selector("#tagged .word")
+            shown = page.locator("#tagged .word small").all_inner_texts()
+            assert shown == post(server, "/v1/tag", {"model": "tagger-onnx", "sentences": ["The dog sat."]})[1][
+                "results"][0]["tags"]
+            page.select_option("#model", "banded-onnx")
+            assert page.is_hidden("#tag-panel") and page.is_visible("#series-panel")
+            page.fill("#history", ", ".join(str(10 + i % 7) for i in range(30)))
+            page.click("#forecast")
+            page.wait_for_selector("#chart #band", state="attached")  # the 95 % interval, shaded
+            assert "95% interval" in page.inner_text("#forecast-values")
+            page.select_option("#model", "sales-onnx")
+            page.click("#forecast")  # a model with covariates: a plain history is refused, in one sentence
+            page.wait_for_selector("#forecast-values.error")
+            assert "covariates price" in page.inner_text("#forecast-values")
+        finally:
+            browser.close()
