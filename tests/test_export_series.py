@@ -118,6 +118,14 @@ def test_forecast_predict_on_an_export_never_imports_torch(covariates, tmp_path)
         close([r[name] for r in mine["forecast"]], [r[name] for r in theirs["forecast"]])
     default = run_without_torch("forecast", "predict", "--model", out)  # the end of the training series
     assert default.returncode == 0 and len(default.stdout.splitlines()) == HORIZON, default.stderr
+    full = tmp_path / "full.csv"
+    table = sales_table(76)
+    full.write_text("month,sales,price\n" + "".join(f"{m},{s},{p}\n" for m, s, p in
+                                                   zip(table["month"], table["sales"], table["price"])))
+    scored = run_without_torch("forecast", "evaluate", "--model", out, "--csv", full, "--holdout", 3,
+                               "--baselines", "naive", "--json")
+    assert scored.returncode == 0, scored.stderr
+    close(json.loads(scored.stdout)["rollout"]["mae"], f.evaluate(str(full), 3)["mae"])
 
 
 def test_bad_input_on_an_export_is_one_sentence(covariates, tmp_path, tiny_model_dir):
