@@ -106,6 +106,11 @@ def test_forecast_with_covariates_and_intervals_equals_the_torch_forecaster(clie
     assert r["levels"] == [50] and set(r["rows"][0]) == {"step", "date", "value", "lower_50", "upper_50"}
     r = client.post("/v1/forecast", json={"model": "sales-onnx", **body, "levels": []}).json()
     assert set(r["rows"][0]) == {"step", "date", "value"}
+    far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=12), "steps": 13})
+    assert far.status_code == 200 and far.json()["levels"] == []  # beyond the 12 calibrated steps: no intervals
+    far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=12), "steps": 13,
+                                            "levels": [80]})
+    assert far.status_code == 422 and "calibrated for up to 12 steps" in far.json()["error"]
 
 
 def test_forecast_of_a_plain_history_agrees_between_torch_and_onnx(client):

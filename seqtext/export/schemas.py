@@ -98,8 +98,8 @@ class ForecastRequest(_Request):
     steps: int | None = Field(None, ge=1, le=MAX_STEPS, description="Values to forecast (default: the horizon).")
     levels: list[float] | None = Field(
         None, max_length=MAX_LEVELS,
-        description="Prediction intervals at these levels, % (default: 80 and 95 when the model has calibrated "
-                    "intervals, none otherwise; [] for none).")
+        description="Prediction intervals at these levels, % (default: 80 and 95 when the model's intervals were "
+                    "calibrated for that many steps ahead, none otherwise; [] for none).")
 
     @field_validator("levels")
     @classmethod

@@ -24,6 +24,7 @@ from seqtext.export.schemas import (MAX_BODY, ClassifyRequest, ClassifyResponse,
                                     ForecastRequest, ForecastResponse, NextWordsRequest, NextWordsResponse,
                                     ScoreRequest, ScoreResponse, TagRequest, TagResponse)
 
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -177,9 +178,12 @@ DEFAULT_LEVELS = [80.0, 95.0]  # the intervals a calibrated model's forecasts ca
 
 
 def _forecast(model, steps, history, levels):
-    """(levels, forecast rows): the default levels when none are asked for and the model is calibrated."""
+    """(levels, forecast rows): when none are asked for, the default levels if the model's intervals were
+    calibrated that many steps ahead, else none."""
     if levels is None:
-        levels = DEFAULT_LEVELS if model.task.intervals is not None else []
+        calibrated = model.task.intervals
+        wanted = steps if steps is not None else model.settings.series.horizon
+        levels = DEFAULT_LEVELS if calibrated is not None and wanted <= calibrated.steps else []
     return levels, model.forecast(steps, history=history, levels=levels)
 
 
