@@ -5,7 +5,9 @@
 Exports MODEL_DIR to a temporary directory, then prints the median wall time
 of a fresh `seqtext complete` process for each (model load, prompt, output),
 and the median time of one generation step: torch's fused ``TextNet.step``
-against the exported ``step.onnx`` through onnxruntime (batch 1, 1 thread).
+against the exported graph's step through onnxruntime (``prefix.onnx`` over
+one token, bitwise what ``step.onnx`` computes; batch 1, 1 thread).
+scripts/bench_parity.py compares every kind call by call, interleaved.
 """
 
 from __future__ import annotations

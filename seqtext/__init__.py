@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "TextModel": "seqtext.text.model",
     "Completion": "seqtext.text.prompts",
-    "Forecaster": "seqtext.series",
+    "Forecaster": "seqtext.series.forecaster",
     "TextClassifier": "seqtext.classify.model",
     "SequenceTagger": "seqtext.tag.model",
     "load": "seqtext.modeldir",

@@ -35,7 +35,7 @@ METRICS = "metrics.jsonl"
 TRAINER = "trainer.pt"  # optimizer state, RNG states and data position, for resume
 
 # kind -> the package that registers it on import (an entry-point table: no import of a task here)
-PROVIDERS = {"text": "seqtext.text.model", "series": "seqtext.series",
+PROVIDERS = {"text": "seqtext.text.model", "series": "seqtext.series.forecaster",
              "classify": "seqtext.classify.model", "tag": "seqtext.tag.model"}
 # kind -> the commands that use it, named when a model of one kind is given to another's command
 COMMAND_GROUPS = {"text": "seqtext complete", "series": "seqtext forecast predict",

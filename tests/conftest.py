@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,3 +63,37 @@ def tiny_model(tiny_model_dir):
     from seqtext import load
 
     return load(tiny_model_dir)
+
+
+# ------------------------------------------------------------------ exported models
+
+RTOL, ATOL = 1e-4, 1e-5  # export parity: within 1e-4 relative or 1e-5 absolute, whichever is larger
+
+
+def close(a, b) -> float:
+    """Max |a - b|, asserting it within RTOL relative or ATOL absolute, whichever is larger."""
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    assert np.all(np.abs(a - b) <= np.maximum(ATOL, RTOL * np.abs(b))), float(np.max(np.abs(a - b)))
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+NO_TORCH = """
+import sys, importlib.abc
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is not allowed in this process")
+sys.meta_path.insert(0, Refuse())
+from seqtext.cli import cli
+cli(sys.argv[1:], prog_name="seqtext")
+"""
+
+
+def run_without_torch(*args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """``seqtext ARGS`` in a fresh interpreter where importing torch raises."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", NO_TORCH, *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=120, input=stdin)

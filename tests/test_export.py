@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
-from conftest import TINY_LINES, assert_clean_failure
+from conftest import TINY_LINES, assert_clean_failure, close, run_without_torch
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -23,7 +21,6 @@ from seqtext.cli import cli  # noqa: E402
 from seqtext.export.onnx import export  # noqa: E402
 from seqtext.export.runtime import load  # noqa: E402
 
-RTOL, ATOL = 1e-4, 1e-5
 CONFIGS = {  # every cell; stacked layers, tied weights (with a projection), the adaptive softmax
     "rnn": dict(cell="rnn", layers=2),
     "gru": dict(cell="gru", softmax="adaptive", cutoffs=[12, 20]),
@@ -61,15 +58,11 @@ def exported(request, tmp_path_factory):
     return model, export(model_dir, root / "onnx"), load(root / "onnx")
 
 
-def close(a, b) -> float:
-    """Max |a - b|, asserting it within RTOL relative or ATOL absolute, whichever is larger."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert np.all(np.abs(a - b) <= np.maximum(ATOL, RTOL * np.abs(b))), float(np.max(np.abs(a - b)))
-    return float(np.max(np.abs(a - b)))
-
-
 def test_prefix_and_step_graphs_equal_torch_on_200_prompts(exported):
-    model, _, runtime = exported
+    import onnxruntime as ort
+
+    model, out, runtime = exported
+    step_graph = ort.InferenceSession(str(out / "step.onnx"), providers=["CPUExecutionProvider"])
     tok = model.tokenizer
     for prompt in prompts():
         ids = [tok.token_to_id("<s>"), *tok.encode(prompt, add_special_tokens=False).ids]
@@ -80,7 +73,12 @@ def test_prefix_and_step_graphs_equal_torch_on_200_prompts(exported):
         close(scores, logits.numpy())
         for mine, theirs in zip(state, hidden if isinstance(hidden, tuple) else (hidden,)):
             close(mine, theirs.numpy())
-        close(runtime.net.step([ids[-1]], state)[0], step.numpy())
+        mine, after = runtime.net.step([ids[-1]], state)  # the prefix graph over one token
+        close(mine, step.numpy())
+        # step.onnx, kept for other callers, computes exactly what the runtime's step does
+        feeds = {"token": np.asarray([ids[-1]]), **dict(zip(runtime.net.state_names, state))}
+        for a, b in zip(step_graph.run(None, feeds), [mine, *after]):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_greedy_completions_blanks_and_next_words_are_torchs(exported):
@@ -126,11 +124,11 @@ def test_series_graph_equals_torch_on_200_windows(tmp_path, cell, bidirectional)
     f = Forecaster(window=8, horizon=3, hidden=12, cell=cell, bidirectional=bidirectional, epochs=1, seed=0,
                    device="cpu").fit(series.tolist())
     out = export(f.save(tmp_path / "model"), tmp_path / "onnx")
-    net = load(out)
-    x = np.random.default_rng(0).normal(size=(200, 8, net.inputs)).astype(np.float32)
+    runtime = load(out)
+    x = np.random.default_rng(0).normal(size=(200, 8, runtime.inputs)).astype(np.float32)
     with torch.no_grad():
         expected = f.net.eval()(torch.from_numpy(x))[0].numpy()
-    close(net(x), expected)
+    close(runtime.forecast_windows(x), expected)
     manifest = json.loads((out / "export.json").read_text())
     assert manifest["kind"] == "series" and (out / "scaler.json").is_file()
 
@@ -169,27 +167,9 @@ def test_export_bad_input(tiny_model_dir, tmp_path, case):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # nothing half-written
 
 
-NO_TORCH = """
-import sys, importlib.abc
-class Refuse(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("torch is not allowed in this process")
-sys.meta_path.insert(0, Refuse())
-from seqtext.cli import cli
-cli(sys.argv[1:], prog_name="seqtext")
-"""
-
-
 @pytest.fixture(scope="module")
 def exported_tiny(tiny_model_dir, tmp_path_factory):
     return export(tiny_model_dir, tmp_path_factory.mktemp("tiny-onnx") / "onnx")
-
-
-def run_without_torch(*args) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    return subprocess.run([sys.executable, "-c", NO_TORCH, *args], capture_output=True, text=True, env=env,
-                          timeout=120)
 
 
 def test_complete_and_score_run_without_torch(exported_tiny, tiny_model):
@@ -210,3 +190,23 @@ def test_the_cli_imports_no_torch_onnxruntime_or_fastapi_for_help():
             "print(sorted(m for m in ('torch', 'onnxruntime', 'fastapi', 'uvicorn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+def test_complete_on_an_export_imports_only_what_its_first_word_needs(exported_tiny):
+    """The cold start of `seqtext complete --model EXPORTED`: no torch, no option tables of other commands, no
+    numpy.random for a greedy fill, and one onnxruntime session (step.onnx is not opened)."""
+    code = ("import sys, runpy\n"
+            "import onnxruntime as ort\n"
+            "opened = []\n"
+            "class Counted(ort.InferenceSession):\n"
+            "    def __init__(self, path, *a, **k):\n"
+            "        opened.append(path.rsplit('/', 1)[-1]); super().__init__(path, *a, **k)\n"
+            "ort.InferenceSession = Counted\n"
+            "sys.argv = ['seqtext', 'complete', '--model', sys.argv[1], 'Mary rides the bicycle, the bicycle is ___']\n"
+            "try:\n    runpy.run_module('seqtext', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "heavy = ('torch', 'seqtext.config', 'seqtext.cli.options', 'seqtext.cli.text', 'seqtext.cli.series', "
+            "'numpy.random', 'fastapi')\n"
+            "print(opened, sorted(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(exported_tiny)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "['prefix.onnx'] []", out.stdout

@@ -132,6 +132,20 @@ def read_texts(lines) -> list[str]:
     return texts
 
 
+def check_texts(texts) -> list[str]:
+    """Texts given to a classifier (a string is one text), each a non-empty string."""
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    for i, text in enumerate(texts, 1):
+        if not isinstance(text, str):
+            raise DataError(f"text {i} is not a string; give texts as strings.")
+    return read_texts(texts)
+
+
+def encode_texts(tokenizer, texts: list[str], unk_id: int) -> list[list[int]]:
+    """Token ids of each text (at least one: a text of nothing the tokenizer keeps reads as ``unk_id``)."""
+    return [enc.ids or [unk_id] for enc in tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+
 def source_path(source) -> str | None:
     """The absolute path of a data file given as a path (recorded for resume), None for examples in Python."""
     if isinstance(source, (str, os.PathLike)):

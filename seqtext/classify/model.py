@@ -11,9 +11,8 @@ from __future__ import annotations
 import torch
 
 from seqtext import modeldir
-from seqtext.classify.data import read_texts
+from seqtext.classify.data import check_texts
 from seqtext.classify.task import ClassifyTask
-from seqtext.errors import DataError
 from seqtext.labels import label_report
 from seqtext.model import Model
 
@@ -51,18 +50,11 @@ class TextClassifier(Model):
         """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given)."""
         return super().resume(path, None if data is None else {"train": data, "dev": dev}, **options)
 
-    def _texts(self, texts) -> list[str]:
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        for i, text in enumerate(texts, 1):
-            if not isinstance(text, str):
-                raise DataError(f"text {i} is not a string; give texts as strings.")
-        return read_texts(texts)
-
     @torch.inference_mode()
     def predict_proba(self, texts) -> list[dict[str, float]]:
         """For each text, every label's probability (a dict in the order of :attr:`labels`)."""
         self._require_trained()
-        texts = self._texts(texts)
+        texts = check_texts(texts)
         self.net.eval()
         probs = self.task.probabilities(self.net, self.task.encode(texts))
         return [dict(zip(self.task.labels, row.tolist())) for row in probs]

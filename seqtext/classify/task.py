@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from seqtext import distributed
-from seqtext.classify.data import read_labelled, source_path
+from seqtext.classify.data import encode_texts, read_labelled, source_path
 from seqtext.classify.net import ClassifierNet
 from seqtext.labelconfig import ClassifySettings
 from seqtext.errors import CheckpointError, DataError
@@ -104,8 +104,7 @@ class ClassifyTask(Task):
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text (at least one: a text of nothing the tokenizer keeps reads as <unk>)."""
-        unk = self.tokenizer.token_to_id(tk.UNK)
-        return [enc.ids or [unk] for enc in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+        return encode_texts(self.tokenizer, texts, self.tokenizer.token_to_id(tk.UNK))
 
     def targets(self, labels: list[str], where=None) -> list[int]:
         index = {label: i for i, label in enumerate(self.labels)}

@@ -1,17 +1,65 @@
 """The ``seqtext`` command line: a thin layer over the importable API.
 
-Only click is imported here; torch, tokenizers and datasets are imported by the
-commands that need them, so ``seqtext --help`` stays fast.
+Only click is imported here.  Each command's module is imported when that
+command is looked up (``seqtext complete`` imports the text commands and
+nothing else), so ``seqtext --help`` and a command's start stay fast; torch,
+tokenizers and datasets are imported by the commands that need them.
 """
 
 from __future__ import annotations
+
+import importlib
+from collections.abc import MutableMapping
 
 import click
 
 from seqtext import __version__
 
+# command name -> (module, attribute): the whole command line, in one table
+COMMANDS = {
+    "train": ("seqtext.cli.text", "train"),
+    "complete": ("seqtext.cli.complete", "complete"),
+    "evaluate": ("seqtext.cli.text", "evaluate"),
+    "score": ("seqtext.cli.score", "score"),
+    "suggest": ("seqtext.cli.suggest", "suggest"),
+    "forecast": ("seqtext.cli.series", "forecast"),
+    "classify": ("seqtext.cli.classify", "classify"),
+    "tag": ("seqtext.cli.tag", "tag"),
+    "theory": ("seqtext.cli.theory", "theory"),
+    "export": ("seqtext.cli.export", "export"),
+    "serve": ("seqtext.cli.serve", "serve"),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyCommands(MutableMapping):
+    """A group's commands by name (what ``click.Group.commands`` holds), each imported on first lookup."""
+
+    def __init__(self, table: dict[str, tuple[str, str]]):
+        self._table = dict(table)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module, attribute = self._table[name]  # KeyError: no such command (click's get() says None)
+            self._loaded[name] = getattr(importlib.import_module(module), attribute)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+        self._table.setdefault(name, ("", ""))
+
+    def __delitem__(self, name: str) -> None:
+        del self._table[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self):
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, commands=LazyCommands(COMMANDS))
 @click.version_option(__version__, prog_name="seqtext")
 def cli():
     """seqtext: sequence modelling with recurrent networks.
@@ -20,33 +68,3 @@ def cli():
     forecast numeric series with the same recurrent core, and step through
     the maths of an RNN by hand.
     """
-
-
-def _register() -> None:
-    from seqtext.cli import text
-
-    for command in text.COMMANDS:
-        cli.add_command(command)
-    from seqtext.cli import score
-
-    cli.add_command(score.score)
-    from seqtext.cli import suggest
-
-    cli.add_command(suggest.suggest)
-    from seqtext.cli import series
-
-    cli.add_command(series.forecast)
-    from seqtext.cli import classify, tag
-
-    cli.add_command(classify.classify)
-    cli.add_command(tag.tag)
-    from seqtext.cli import theory
-
-    cli.add_command(theory.theory)
-    from seqtext.cli import export, serve
-
-    cli.add_command(export.export)
-    cli.add_command(serve.serve)
-
-
-_register()

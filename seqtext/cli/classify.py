@@ -103,7 +103,8 @@ def read_input(texts, file) -> list[str]:
 
 @classify.command()
 @click.argument("texts", nargs=-1)
-@click.option("--model", required=True, metavar="DIR", help="Model directory written by classify train.")
+@click.option("--model", required=True, metavar="DIR",
+              help="Model directory written by classify train, or one written by `seqtext export`.")
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
               help="Classify every line of PATH (- for stdin).")
 @click.option("--json", "as_json", is_flag=True,
@@ -111,10 +112,10 @@ def read_input(texts, file) -> list[str]:
 @handle_errors
 def predict(texts, model, file, as_json):
     """Print the likeliest label of each text and its probability (tab-separated, then the text)."""
-    from seqtext.classify import TextClassifier
+    from seqtext.export import open_model
 
     inputs = read_input(texts, file)
-    clf = TextClassifier.load(model)
+    clf = open_model(model, "classify")  # an exported directory runs on onnxruntime, without torch
     for text, probs in zip(inputs, clf.predict_proba(inputs)):
         label = max(probs, key=probs.get)
         if as_json:

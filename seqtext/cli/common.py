@@ -12,10 +12,13 @@ import json
 import os
 import sys
 
+from pathlib import Path
+
 import click
 
-from seqtext.cli.options import flag
 from seqtext.errors import ConfigError, SeqtextError
+
+RUNS = Path("runs")  # where train writes and where a command without --model looks
 
 
 def handle_errors(func=None, *, flags: dict | None = None):
@@ -30,6 +33,8 @@ def handle_errors(func=None, *, flags: dict | None = None):
     spelled = flags or {}
 
     def name_of(param: str) -> str:
+        from seqtext.cli.options import flag  # the option tables: imported only to name a flag in an error
+
         return spelled.get(param, flag(param))
 
     @functools.wraps(func)
@@ -123,6 +128,22 @@ def run_training(ctx: click.Context, out, train, resume_command: str):
             ) from None
     distributed.finish()
     return model if main else None
+
+
+def resolve_model(model: str | None) -> Path:
+    """The --model directory given, or the newest text model under runs/ (said on stderr)."""
+    from seqtext.modeldir import latest_model
+
+    if model:
+        return Path(model)
+    found = latest_model(RUNS, kind="text")
+    if found is None:
+        raise click.ClickException(
+            f"no trained model found under {RUNS}/; train one with `seqtext train --corpus FILE` "
+            "or pass --model DIR."
+        )
+    note(f"using model {found}")
+    return found
 
 
 def echo_json(obj) -> None:

@@ -15,11 +15,13 @@ from seqtext.cli.common import echo_json, handle_errors, note
 @click.option("--json", "as_json", is_flag=True, help="Print the export's manifest as JSON.")
 @handle_errors(flags={"fmt": "--format", "format": "--format"})
 def export(model_dir, fmt, out, as_json):
-    """Write MODEL_DIR as ONNX graphs with its tokenizer or scaler, to run with onnxruntime alone.
+    """Write MODEL_DIR (text, series, classify or tag) as ONNX graphs with its tokenizer, scaler, labels or
+    vocabulary, to run with onnxruntime alone.
 
     \b
       seqtext export runs/pronouns --out exported/pronouns
       seqtext complete --model exported/pronouns "Mary rides the bicycle, the bicycle is ___"
+      seqtext forecast predict --model exported/airline --steps 24
     """
     from seqtext.export import read_manifest
     from seqtext.export.onnx import export as run_export

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors, note
-from seqtext.cli.text import resolve_model
+from seqtext.cli.common import echo_json, handle_errors, note, resolve_model
 
 
 def _read_sentences(sentences, file) -> list[str]:

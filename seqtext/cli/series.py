@@ -62,6 +62,8 @@ SEASON = click.option("--season", type=POSITIVE,
 BASELINES = click.option("--baselines", default="all", show_default=True, metavar="LIST",
                          help="Baselines scored on the same values: naive,snaive,drift,ets,theta, all or none "
                               "(ets and theta need statsmodels).")
+MODEL = click.option("--model", required=True, metavar="DIR",
+                     help="Model directory written by forecast train, or one written by `seqtext export`.")
 SERIES = click.option("--series", "series_id", metavar="ID",
                       help="Many series: the one to plot  [default: the first]")
 
@@ -141,9 +143,10 @@ def _report(path, s: dict, intervals=None) -> None:
 
 
 def _load(model: str, fill: bool):
-    from seqtext.series import Forecaster
+    """A model directory on torch, or an exported one on onnxruntime (then torch is never imported)."""
+    from seqtext.export import open_model
 
-    forecaster = Forecaster.load(model)
+    forecaster = open_model(model, "series")
     if fill:
         forecaster.settings.series.fill = True
     return forecaster
@@ -168,7 +171,7 @@ def _note_slow(names, cases: int) -> None:
 
 
 @forecast.command()
-@click.option("--model", required=True, metavar="DIR", help="Model directory written by forecast train.")
+@MODEL
 @click.option("--csv", "csv", metavar="FILE",
               help="History to forecast from (the model's columns; rows after the last target value may carry "
                    "future covariates)  [default: the end of the training series]")
@@ -217,7 +220,7 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
 
 
 @forecast.command()
-@click.option("--model", required=True, metavar="DIR", help="Model directory written by forecast train.")
+@MODEL
 @click.option("--csv", "csv", required=True, metavar="FILE",
               help="The series, with the values to hold out (the history only, with --actuals).")
 @click.option("--holdout", type=POSITIVE, help="Last values to forecast and score  [default: the model's horizon]")
@@ -299,7 +302,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
 
 
 @forecast.command()
-@click.option("--model", required=True, metavar="DIR", help="Model directory written by forecast train.")
+@MODEL
 @click.option("--csv", "csv", required=True, metavar="FILE", help="The series to backtest on.")
 @click.option("--start", type=click.IntRange(min=1), metavar="ROW",
               help="First origin (row number; the first value is row 0)  [default: the middle of each series]")

@@ -16,7 +16,8 @@ from seqtext.cli.common import handle_errors, note
               help="Largest request body accepted (413 beyond).")
 @handle_errors(flags={"models": "--model"})
 def serve(models, host, port, max_body):
-    """Serve text and series models over HTTP: /v1/complete, /v1/next-words, /v1/score, /v1/forecast.
+    """Serve text, series, classify and tag models over HTTP: /v1/complete, /v1/next-words, /v1/score,
+    /v1/forecast, /v1/classify, /v1/tag.
 
     \b
       seqtext serve --model pronouns=exported/pronouns --port 8000

@@ -16,8 +16,7 @@ import time
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors, note, repetition_options
-from seqtext.cli.text import resolve_model
+from seqtext.cli.common import echo_json, handle_errors, note, repetition_options, resolve_model
 
 PROMPT = "> "
 

@@ -51,7 +51,8 @@ def train(ctx, data, dev, out, resume, quiet, **options):
 
 @tag.command()
 @click.argument("sentences", nargs=-1)
-@click.option("--model", required=True, metavar="DIR", help="Model directory written by tag train.")
+@click.option("--model", required=True, metavar="DIR",
+              help="Model directory written by tag train, or one written by `seqtext export`.")
 @click.option("--file", "file", metavar="PATH",
               help="Tag every line of PATH (one raw sentence a line; - for stdin), or every sentence of a "
                    "CoNLL-U file (its words as tokenised there).")
@@ -61,7 +62,7 @@ def train(ctx, data, dev, out, resume, quiet, **options):
 def predict(sentences, model, file, as_conllu, as_json):
     """Tag raw sentences (split into words) or a pre-tokenised CoNLL-U file; prints word<TAB>tag lines with a
     blank line between sentences, CoNLL-U with --conllu, or JSON with --json."""
-    from seqtext.tag import SequenceTagger
+    from seqtext.export import open_model
     from seqtext.tag.data import COLUMNS, is_conllu, read_conllu, words_of
 
     if as_conllu and as_json:
@@ -77,7 +78,7 @@ def predict(sentences, model, file, as_conllu, as_json):
         inputs = [line for line in lines if line.strip()]
         if not inputs:
             raise click.UsageError("there are no sentences to tag; give them as arguments, --file or on stdin.")
-    tagger = SequenceTagger.load(model)
+    tagger = open_model(model, "tag")  # an exported directory runs on onnxruntime, without torch
     words = [tagger.words(s) for s in inputs]
     tags = tagger.predict(words)
     column = tagger.settings.tag.column

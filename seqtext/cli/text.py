@@ -1,32 +1,14 @@
-"""Text commands: train, complete, evaluate."""
+"""Text commands: train, evaluate (complete: ``seqtext.cli.complete``)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors, note, repetition_options, run_training
+from seqtext.cli.common import RUNS, echo_json, handle_errors, resolve_model, run_training
 from seqtext.cli.options import flag, training_command
 from seqtext.config import TextSettings
-
-RUNS = Path("runs")
-
-
-def resolve_model(model: str | None) -> Path:
-    from seqtext.modeldir import latest_model
-
-    if model:
-        return Path(model)
-    found = latest_model(RUNS, kind="text")
-    if found is None:
-        raise click.ClickException(
-            f"no trained model found under {RUNS}/; train one with `seqtext train --corpus FILE` "
-            "or pass --model DIR."
-        )
-    note(f"using model {found}")
-    return found
 
 
 def _kind_check(resume: str, kind: str, command: str) -> None:
@@ -97,113 +79,6 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 
 
 @click.command()
-@click.argument("prompt", required=False)
-@click.option("--model", metavar="DIR", help="Model directory, or one written by `seqtext export`  [default: the newest under runs/]")
-@click.option("--words", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Most words to generate; stops at the end of the sentence.")
-@click.option("--temperature", type=click.FloatRange(min=0), help="Sample with this temperature (0 is greedy).")
-@click.option("--top-k", type=click.IntRange(min=1), help="Sample among the k likeliest tokens.")
-@click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), help="Sample from the top-p nucleus.")
-@click.option("--seed", type=click.IntRange(min=0), help="Seed for sampling.")
-@click.option("--stop/--no-stop", default=True, show_default=True,
-              help="Stop at the end of the sentence, or go on across sentences for --words words.")
-@repetition_options(defaults=True)
-@click.option("--show", "show", type=click.IntRange(min=1), metavar="K",
-              help="Also list the K likeliest words for the blank with their probabilities.")
-@click.option("--stream/--no-stream", default=None,
-              help="Print each word as it is written (one JSON line per word with --json)  "
-                   "[default: when stdout is a terminal]")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per prompt.")
-@click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
-              help="Complete every line of PATH (- for stdin), one output line each.")
-@handle_errors
-def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram, repetition_penalty,
-             repetition_control, show, stream, as_json, file):
-    """Fill the ___ in PROMPT, or continue PROMPT.
-
-    \b
-      seqtext complete "Mary rides the bicycle, the bicycle is ___"
-      Mary rides the bicycle, the bicycle is hers.
-    """
-    if prompt is None and file is None:
-        raise click.UsageError("give a PROMPT, or --file PATH with one prompt a line.")
-    if prompt is not None and file is not None:
-        raise click.UsageError("give either a PROMPT or --file, not both.")
-    from seqtext.export import open_text
-
-    lm = open_text(resolve_model(model))  # an exported directory runs on onnxruntime, without torch
-    if not repetition_control:
-        no_repeat_ngram = repetition_penalty = None
-    options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop,
-                   no_repeat_ngram=no_repeat_ngram, repetition_penalty=repetition_penalty)
-    if stream is None:  # a blank is filled in place: nothing to stream
-        stream = sys.stdout.isatty() and file is None and not show and "___" not in prompt
-    if stream and (file is not None or show):
-        raise click.UsageError("--stream writes one prompt's words as they come; drop --file and --show.")
-    if stream:
-        _stream(lm, prompt, options, as_json)
-    elif file is None:
-        _complete_one(lm, prompt, options, show, as_json, single=True)
-    else:
-        _complete_file(lm, file, options, show, as_json)
-
-
-def _stream(lm, prompt, options, as_json):
-    """Each word as soon as it is written: the text (prompt first), or one JSON line per word."""
-    unknown = lm.unknown_words(prompt)
-    if unknown and not as_json:
-        note(f"unknown words (not in the model's vocabulary): {', '.join(unknown)}")
-    if not as_json:
-        click.echo(prompt, nl=False)
-    for piece in lm.stream(prompt, **options):
-        if as_json:
-            echo_json({"word": piece.strip(), "text": piece})
-        else:
-            click.echo(piece, nl=False)
-            sys.stdout.flush()
-    if not as_json:
-        click.echo()
-
-
-def _complete_file(lm, file, options, show, as_json):
-    try:
-        prompts = [line.rstrip("\r\n") for line in file]
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{file.name} is not UTF-8 text; convert it to UTF-8.") from None
-    for line in prompts:
-        _complete_one(lm, line, options, show, as_json, single=False)
-
-
-def _complete_one(lm, prompt, options, show, as_json, single):
-    from seqtext.errors import SeqtextError
-
-    try:
-        result = lm.complete(prompt, **options)
-        candidates = lm.next_words(prompt, show) if show else None
-    except SeqtextError as exc:
-        if single:
-            raise
-        # in a batch, one bad line gets its own error line and the rest still run
-        if as_json:
-            echo_json({"prompt": prompt, "error": str(exc)})
-        else:
-            click.echo(f"error: {exc}")
-        return
-    if as_json:
-        obj = result.to_dict()
-        if candidates is not None:
-            obj["candidates"] = [{"word": w, "probability": round(p, 6)} for w, p in candidates]
-        echo_json(obj)
-        return
-    if result.unknown:
-        note(f"unknown words (not in the model's vocabulary): {', '.join(result.unknown)}")
-    click.echo(str(result))
-    if candidates is not None:
-        for word, prob in candidates:
-            click.echo(f"  {word}\t{prob:.4f}")
-
-
-@click.command()
 @click.option("--model", metavar="DIR", help="Model directory  [default: the newest under runs/]")
 @click.option("--corpus", "corpus", multiple=True, required=True, metavar="PATH",
               help="Text to evaluate on: a file, or a directory of .txt files.")
@@ -231,4 +106,3 @@ def evaluate(model, corpus, per_sentence, as_json):
             click.echo(f"{label:<24}{fmt.format(metrics[key])}")
 
 
-COMMANDS = [train, complete, evaluate]

@@ -1,9 +1,16 @@
 """Deploying a model: ONNX export, a torch-free runtime, and the HTTP server.
 
-    onnx.py      ``export(model_dir, out)``: the graphs, tokenizer / scaler, config and versions (needs torch)
-    runtime.py   ``load(export_dir)``: an exported text model on numpy + onnxruntime + tokenizers
-    npdecode.py  greedy, temperature, top-k/p and repetition control on numpy
-    serve.py     the FastAPI application behind ``seqtext serve``
+    onnx.py         ``export(model_dir, out)``: the graphs, task files, config and versions (needs torch)
+    labelgraphs.py  the classifier's and the tagger's graphs
+    trace.py        the opset and the traced export of one graph
+    runtime.py      ``load(export_dir)``: an exported model on numpy + onnxruntime (+ tokenizers)
+    textrun.py      OnnxTextModel: complete, stream, next words, score
+    npdecode.py     greedy, temperature, top-k/p and repetition control on numpy
+    seriesrun.py    OnnxForecaster: the torch Forecaster's predict / forecast / evaluate on the exported graph
+    labelrun.py     OnnxClassifier, OnnxTagger: predict and predict_proba
+    registry.py     the models a server holds
+    schemas.py      the server's request and response models and limits
+    serve.py        the FastAPI application behind ``seqtext serve``
 
 An exported directory holds ``export.json`` (this module's ``MANIFEST``); it is
 never a model directory (it has no ``config.json``), so nothing mistakes one
@@ -42,15 +49,39 @@ def model_config(path) -> dict:
         return {}
 
 
-def open_text(path):
-    """A text model from a model directory (torch) or an exported one (onnxruntime, no torch)."""
+# kind -> (module, class) whose ``load(path)`` opens a model directory of that kind on torch
+TORCH_MODELS = {"text": ("seqtext.text.model", "TextModel"), "series": ("seqtext.series.forecaster", "Forecaster"),
+                "classify": ("seqtext.classify.model", "TextClassifier"), "tag": ("seqtext.tag.model", "SequenceTagger")}
+
+
+def open_model(path, kind: str):
+    """A model of ``kind`` from a model directory (torch) or an exported one (onnxruntime, no torch)."""
     if is_export(path):
         from seqtext.export.runtime import load
 
-        return load(path, kind="text")
-    import torch
+        return load(path, kind=kind)
+    import importlib
 
-    from seqtext.text.model import TextModel
+    module, name = TORCH_MODELS[kind]
+    return getattr(importlib.import_module(module), name).load(path)
 
-    torch.set_num_threads(1)  # single prompts are latency-bound; threads only add overhead
-    return TextModel.load(path)
+
+def model_settings(path, settings_class):
+    """The settings of an exported model (its ``model_config.json``), parsed as training wrote them."""
+    from seqtext.errors import CheckpointError, SeqtextError
+
+    config = model_config(path)
+    try:
+        return settings_class.from_dict(config, config.get("format_version"))
+    except (KeyError, TypeError, ValueError, SeqtextError) as exc:
+        raise CheckpointError(f"{Path(path) / 'model_config.json'} is inconsistent ({exc}); export the model "
+                              "again.") from None
+
+
+def open_text(path):
+    """A text model from a model directory (torch) or an exported one (onnxruntime, no torch)."""
+    if not is_export(path):
+        import torch
+
+        torch.set_num_threads(1)  # single prompts are latency-bound; threads only add overhead
+    return open_model(path, "text")

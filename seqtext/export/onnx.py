@@ -8,11 +8,17 @@ Text (``kind: text``)::
 
 ``scores`` are what ``TextNet`` computes: logits with a full softmax,
 log-probabilities with an adaptive one (``export.json`` says which).  The
-state starts at zeros.  Series (``kind: series``, one series)::
+state starts at zeros.  Series (``kind: series``)::
 
-    forecast.onnx  x (B, W, C) float32 scaled steps -> forecast (B, horizon) scaled
+    forecast.onnx  x (B, W, C) float32 scaled steps [, ids (B,) int64 series indices, -1 unseen]
+                   -> forecast (B, horizon) scaled
 
-Beside the graphs: the task's files (tokenizer.json, scaler.json), the model's
+(``ids`` only for many series with an id embedding); the runtime scales,
+windows, rolls out and un-scales with the torch model's own code.
+
+Classification and tagging: :mod:`seqtext.export.labelgraphs`.
+
+Beside the graphs: the task's files (tokenizer.json, scaler.json, labels.json, vocab.json), the model's
 ``config.json`` as ``model_config.json``, and ``export.json`` with the opset
 and the versions used.  The directory is written beside ``out`` and renamed
 into place, so an interrupted export leaves nothing half-written.
@@ -23,14 +29,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
 from seqtext.errors import CheckpointError, ConfigError
 from seqtext.export import EXPORT_VERSION, FORMAT, MANIFEST, is_export
+from seqtext.export.trace import OPSET, run_export
 
 FORMATS = ("onnx",)
-OPSET = 17
 
 
 def check_out(out) -> Path:
@@ -51,13 +56,14 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
 
     config = modeldir.read_config(model_dir)  # a clear sentence for anything that is not a model directory
     out = check_out(out)
-    if config["kind"] not in ("text", "series"):
-        raise ConfigError(f"a {config['kind']} model cannot be exported yet; text and series models can.")
+    exporter = _exporters().get(config["kind"])
+    if exporter is None:
+        raise ConfigError(f"a {config['kind']} model cannot be exported; {', '.join(_exporters())} models can.")
     model = modeldir.load(model_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        manifest = _export_text(model, tmp) if config["kind"] == "text" else _export_series(model, tmp)
+        manifest = exporter(model, tmp)
         for name in model.task.files:  # tokenizer.json / scaler.json: never config.json, so this is no model dir
             shutil.copyfile(Path(model_dir) / name, tmp / name)
         shutil.copyfile(Path(model_dir) / modeldir.CONFIG, tmp / "model_config.json")
@@ -74,6 +80,13 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
     return out
 
 
+def _exporters() -> dict:
+    """kind -> the function that writes its graphs into a directory and returns their manifest entries."""
+    from seqtext.export.labelgraphs import export_classify, export_tag
+
+    return {"text": _export_text, "series": _export_series, "classify": export_classify, "tag": export_tag}
+
+
 def _versions() -> dict:
     import numpy
     import onnx
@@ -84,15 +97,6 @@ def _versions() -> dict:
 
     return {"seqtext": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
             "onnxruntime": onnxruntime.__version__, "numpy": numpy.__version__}
-
-
-def _run_export(module, args, path: Path, inputs: list[str], outputs: list[str], dynamic: dict) -> None:
-    import torch
-
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and RNN batch-size notes
-        torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET, input_names=inputs,
-                          output_names=outputs, dynamic_axes=dynamic, do_constant_folding=True)
 
 
 def _text_graph(net, step: bool):
@@ -135,9 +139,9 @@ def _export_text(model, out: Path) -> dict:
     state_axes = {name: {1: "batch"} for name in state + [f"{s}_out" for s in state]}
     outputs = ["scores"] + [f"{s}_out" for s in state]
     ids = torch.zeros(2, 3, dtype=torch.long)
-    _run_export(_text_graph(net, step=False), (ids, *states), out / "prefix.onnx", ["ids", *state], outputs,
+    run_export(_text_graph(net, step=False), (ids, *states), out / "prefix.onnx", ["ids", *state], outputs,
                 {"ids": {0: "batch", 1: "time"}, "scores": {0: "batch", 1: "time"}, **state_axes})
-    _run_export(_text_graph(net, step=True), (ids[:, 0], *states), out / "step.onnx", ["token", *state], outputs,
+    run_export(_text_graph(net, step=True), (ids[:, 0], *states), out / "step.onnx", ["token", *state], outputs,
                 {"token": {0: "batch"}, "scores": {0: "batch"}, **state_axes})
     text = model.settings.text
     return {"graphs": {"prefix": "prefix.onnx", "step": "step.onnx"}, "state": state,
@@ -150,22 +154,23 @@ def _export_series(model, out: Path) -> dict:
     import torch
 
     net = model.net.eval()
-    if getattr(net, "embed", None) is not None:
-        raise ConfigError("a model of many series (with series embeddings) cannot be exported yet; "
-                          "export a single-series forecaster.")
     series = model.settings.series
-    width = net.proj.in_features
-    x = torch.zeros(2, series.window, width)
+    embed = net.embed is not None  # many series with a learnt vector per series id: the graph takes ids too
+    x = torch.zeros(2, series.window, model.task.inputs)
+    ids = torch.tensor([0, -1])  # a known and an unseen series
 
     class Graph(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.net = net
 
-        def forward(self, x):
-            return self.net(x)[0]
+        def forward(self, x, ids=None):
+            return self.net(x, ids=ids)[0]
 
-    _run_export(Graph().eval(), (x,), out / "forecast.onnx", ["x"], ["forecast"],
-                {"x": {0: "batch"}, "forecast": {0: "batch"}})
+    inputs, dynamic = ["x"], {"x": {0: "batch"}, "forecast": {0: "batch"}}
+    if embed:
+        inputs.append("ids")
+        dynamic["ids"] = {0: "batch"}
+    run_export(Graph().eval(), (x, ids) if embed else (x,), out / "forecast.onnx", inputs, ["forecast"], dynamic)
     return {"graphs": {"forecast": "forecast.onnx"}, "window": series.window, "horizon": series.horizon,
-            "inputs": width, "scaler": "scaler.json"}
+            "inputs": model.task.inputs, "ids": embed, "scaler": "scaler.json"}

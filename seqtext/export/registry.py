@@ -7,6 +7,7 @@ on onnxruntime, whose sessions take concurrent calls.
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from seqtext.errors import CheckpointError, ConfigError
 from seqtext.export import is_export, read_manifest
 
 
-SETTINGS = ("core", "text", "series")  # the sections of config.json that /v1/models shows
+KINDS = ("text", "series", "classify", "tag")
+SETTINGS = ("core", "text", "series", "classify", "tag")  # the sections of config.json that /v1/models shows
 
 
 class Served:
@@ -26,6 +28,7 @@ class Served:
         self.kind = (read_manifest(path) or {}).get("kind") if self.exported else _model_kind(path)
         self.model = None
         self.settings: dict = {}
+        self.details: dict = {}
         self.lock = None if self.exported else threading.Lock()
 
     def load(self) -> None:
@@ -45,10 +48,12 @@ class Served:
             self.model = modeldir.load(self.path)
             config = modeldir.read_config(self.path)
         self.settings = {k: config[k] for k in SETTINGS if isinstance(config.get(k), dict)}
+        self.details = _details(self.kind, self.model)
 
-    def call(self, method: str, *args, **kwargs):
-        """``model.method(*args, **kwargs)``, under the model's lock when it runs on torch."""
-        func = getattr(self.model, method)
+    def call(self, method, *args, **kwargs):
+        """``model.method(*args, **kwargs)`` (``method`` a name, or a function taking the model first), under the
+        model's lock when it runs on torch."""
+        func = getattr(self.model, method) if isinstance(method, str) else functools.partial(method, self.model)
         if self.lock is None:
             return func(*args, **kwargs)
         import torch
@@ -58,7 +63,18 @@ class Served:
 
     def describe(self) -> dict:
         return {"name": self.name, "kind": self.kind, "exported": self.exported, "path": str(self.path),
-                "settings": self.settings}
+                "settings": self.settings, **self.details}
+
+
+def _details(kind: str, model) -> dict:
+    """What a client needs besides the settings: a series model's intervals, the labels or tags."""
+    if kind == "series":
+        return {"intervals": model.task.intervals is not None}
+    if kind == "classify":
+        return {"labels": list(model.labels)}
+    if kind == "tag":
+        return {"tags": list(model.tags)}
+    return {}
 
 
 def _model_kind(path: Path) -> str:
@@ -83,11 +99,9 @@ def parse_models(specs) -> dict[str, Served]:
         if not path.is_dir():
             raise CheckpointError(f"the model {name} at {path} does not exist; give a model or exported directory.")
         item = Served(name, path)
-        if item.kind not in ("text", "series"):
-            raise ConfigError(f"the model {name} is a {item.kind} model; the server answers text and series models.")
-        if item.exported and item.kind == "series":
-            raise ConfigError(f"the model {name} is an exported series model; serve its model directory instead "
-                              "(the server forecasts with torch for now).")
+        if item.kind not in KINDS:
+            raise ConfigError(f"the model {name} is a {item.kind} model; the server answers {', '.join(KINDS)} "
+                              "models.")
         served[name] = item
     if not served:
         raise ConfigError("give at least one model to serve with {model} NAME=PATH.", params=["model"])

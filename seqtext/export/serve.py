@@ -11,101 +11,18 @@ from __future__ import annotations
 import json
 import threading
 from importlib import resources
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 
 from seqtext.errors import SeqtextError
 from seqtext.export.registry import Registry
-
-MAX_BODY = 1 << 20  # bytes of one request body
-MAX_PROMPT = 4000  # characters
-MAX_WORDS = 200
-MAX_SENTENCES = 100
-MAX_SENTENCE = 4000
-MAX_HISTORY = 10_000  # series values
-MAX_STEPS = 1000
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    model: str | None = Field(None, description="The model's name; may be left out when one model of the kind is served.")
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must hold some words, not only white space")
-    return value
-
-
-class CompleteRequest(_Request):
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
-    words: int = Field(20, ge=1, le=MAX_WORDS)
-    temperature: float | None = Field(None, ge=0, le=100)
-    top_k: int | None = Field(None, ge=1)
-    top_p: float | None = Field(None, gt=0, le=1)
-    seed: int | None = Field(None, ge=0)
-    stream: bool = False
-    _blank = field_validator("prompt")(_not_blank)
-
-
-class CompleteResponse(BaseModel):
-    model: str
-    prompt: str
-    completion: str
-    words: list[str]
-    unknown: list[str]
-
-
-class NextWordsRequest(_Request):
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
-    k: int = Field(5, ge=1, le=100)
-    _blank = field_validator("prompt")(_not_blank)
-
-
-class WordProbability(BaseModel):
-    word: str
-    probability: float
-
-
-class NextWordsResponse(BaseModel):
-    model: str
-    words: list[WordProbability]
-
-
-class ScoreRequest(_Request):
-    sentences: list[str] = Field(min_length=1, max_length=MAX_SENTENCES)
-    tokens: bool = False
-
-    @field_validator("sentences")
-    @classmethod
-    def _sentences(cls, value: list[str]) -> list[str]:
-        for i, s in enumerate(value):
-            if not s.strip() or len(s) > MAX_SENTENCE:
-                raise ValueError(f"sentence {i + 1} must hold 1 to {MAX_SENTENCE} characters of words")
-        return value
-
-
-class ScoreResponse(BaseModel):
-    model: str
-    records: list[dict[str, Any]]
-    summary: dict[str, Any]
-
-
-class ForecastRequest(_Request):
-    history: list[float] | None = Field(None, min_length=1, max_length=MAX_HISTORY)
-    rows: list[dict[str, Any]] | None = Field(None, min_length=1, max_length=MAX_HISTORY)
-    steps: int | None = Field(None, ge=1, le=MAX_STEPS)
-
-
-class ForecastResponse(BaseModel):
-    model: str
-    rows: list[dict[str, Any]]
+from seqtext.export.schemas import (MAX_BODY, ClassifyRequest, ClassifyResponse, CompleteRequest, CompleteResponse,
+                                    ForecastRequest, ForecastResponse, NextWordsRequest, NextWordsResponse,
+                                    ScoreRequest, ScoreResponse, TagRequest, TagResponse)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -236,11 +153,54 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
     async def forecast(req: ForecastRequest):
         if (req.history is None) == (req.rows is None):
             raise HTTPException(422, "give the series as 'history' (numbers) or 'rows' (objects), one of them.")
-        history = req.history if req.history is not None else req.rows
-        item, rows = await run("series", req.model, "forecast", req.steps, history=history)
-        return {"model": item.name, "rows": json.loads(json.dumps(rows, default=str))}
+        history = req.history if req.history is not None else _columns(req.rows)
+        item, (levels, rows) = await run("series", req.model, _forecast, req.steps, history, req.levels)
+        return {"model": item.name, "levels": levels, "rows": json.loads(json.dumps(rows, default=str))}
+
+    @app.post("/v1/classify", response_model=ClassifyResponse)
+    async def classify(req: ClassifyRequest):
+        item, probs = await run("classify", req.model, "predict_proba", req.texts)
+        results = []
+        for text, p in zip(req.texts, probs):
+            label = max(p, key=p.get)
+            results.append({"text": text, "label": label, "probability": p[label], "probabilities": p})
+        return {"model": item.name, "results": results}
+
+    @app.post("/v1/tag", response_model=TagResponse)
+    async def tag(req: TagRequest):
+        item, results = await run("tag", req.model, _tag, req.sentences)
+        return {"model": item.name, "results": results}
 
     return app
+
+
+DEFAULT_LEVELS = [80.0, 95.0]  # the intervals a calibrated model's forecasts carry unless a request names others
+
+
+def _forecast(model, steps, history, levels):
+    """(levels, forecast rows): when none are asked for, the default levels if the model's intervals were
+    calibrated that many steps ahead, else none."""
+    if levels is None:
+        calibrated = model.task.intervals
+        wanted = steps if steps is not None else model.settings.series.horizon
+        levels = DEFAULT_LEVELS if calibrated is not None and wanted <= calibrated.steps else []
+    return levels, model.forecast(steps, history=history, levels=levels)
+
+
+def _tag(model, sentences) -> list[dict]:
+    """Each sentence's words, their likeliest tags and those tags' probabilities."""
+    words = [model.words(s) for s in sentences]
+    out = []
+    for ws, probs in zip(words, model.predict_proba(words)):
+        best = [max(p, key=p.get) for p in probs]
+        out.append({"words": ws, "tags": best, "probabilities": [p[t] for p, t in zip(probs, best)]})
+    return out
+
+
+def _columns(rows: list[dict]) -> dict:
+    """Row objects as a table of columns (a column a row leaves out is blank there: a future row's target)."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return {name: [row.get(name) for row in rows] for name in names}
 
 
 _DONE = object()

@@ -52,7 +52,9 @@ class OnnxTextModel:
         check_sampling(temperature, top_k, top_p)
         check_repetition(no_repeat_ngram, repetition_penalty)
         whole_number("words", words)
-        return dict(temperature=temperature, top_k=top_k, top_p=top_p, rng=np.random.default_rng(seed))
+        sampling = is_sampling(temperature, top_k, top_p)  # greedy needs no generator (nor numpy.random's import)
+        return dict(temperature=temperature, top_k=top_k, top_p=top_p,
+                    rng=np.random.default_rng(seed) if sampling else None)
 
     def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
                  top_p: float | None = None, seed: int | None = None, stop: bool = True,

@@ -16,7 +16,7 @@ import numpy as np
 from seqtext.errors import DataError, whole_number
 from seqtext.series.dates import forecast_dates
 from seqtext.series.intervals import check_levels, level_name
-from seqtext.series.net import needed_rows, rollout
+from seqtext.series.rollout import needed_rows, rollout
 from seqtext.series.table import Table, tail_table, with_future
 
 
@@ -65,7 +65,7 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
         sizes.append(len(starts))
     if not origins:
         return [np.empty((0, steps)) for _ in jobs]
-    out = rollout(model.net, sources, origins, steps, cfg.window, cfg.horizon, model.device,
+    out = rollout(model.forecast_windows, sources, origins, steps, cfg.window, cfg.horizon,
                   ids=ids if cfg.id_embed else None)  # (N, steps)
     return np.split(out, np.cumsum(sizes)[:-1])
 

@@ -1,17 +1,14 @@
-"""The forecasting network and its roll-out.
+"""The forecasting network.
 
 ``SeriesNet`` is a per-step input projection, the very same
 :class:`~seqtext.core.RecurrentCore` as the text model, and one of two heads
 (``last``: the final hidden state; ``concat``: the hidden states of every step
 concatenated and fed to one Linear layer).  It forecasts ``horizon`` values at
-once; :func:`rollout` forecasts further by feeding forecasts back in.
+once; :func:`seqtext.series.rollout.rollout` forecasts further by feeding forecasts back in.
 """
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -72,47 +69,5 @@ class SeriesNet(nn.Module):
         """The embedding of each series index (B,) -> (B, D); an unseen series (-1) gets the mean vector."""
         table = self.embed.weight  # (N, D)
         out = table[ids.clamp(min=0)]  # (B, D)
-        unseen = ids < 0
-        if bool(unseen.any()):
-            out = torch.where(unseen.unsqueeze(1), table.mean(0).expand_as(out), out)
-        return out
-
-
-def needed_rows(steps: int, horizon: int) -> int:
-    """Covariate rows past the origin that a roll-out of ``steps`` reads."""
-    return (math.ceil(steps / horizon) - 1) * horizon
-
-
-@torch.inference_mode()
-def rollout(net: SeriesNet, scaled, origins, steps: int, window: int, horizon: int, device,
-            ids=None) -> np.ndarray:
-    """Scaled forecasts (len(origins), steps), each starting at row ``origin`` of ``scaled``.
-
-    ``scaled`` is (m, C), or a list of such arrays, one per origin (many
-    series); ``ids`` their series indices for an id embedding.  Only rows
-    before an origin are read for the target, forecasts are fed back in,
-    horizon values at a time; covariate rows after an origin are read as
-    known future values.
-    """
-    W, H = window, horizon
-    origins = np.asarray(origins, dtype=int)
-    sources = scaled if isinstance(scaled, list) else [scaled] * len(origins)
-    blocks = math.ceil(steps / H)
-    length = W + (blocks - 1) * H
-    buf = np.zeros((len(origins), length, sources[0].shape[1]))  # (N, W + (blocks-1)*H, C)
-    for k, (src, o) in enumerate(zip(sources, origins.tolist())):
-        rows = src[o - W : min(o - W + length, len(src))]
-        buf[k, : len(rows)] = rows
-    buf[:, W:, 0] = np.nan  # no actual value after an origin may be read
-    out = np.empty((len(origins), blocks * H))  # (N, blocks*H)
-    net.eval()
-    for b in range(blocks):
-        x = torch.as_tensor(buf[:, b * H : b * H + W], dtype=torch.float32, device=device)  # (N, W, C)
-        if ids is None:
-            pred = net(x)[0].double().cpu().numpy()  # (N, H)
-        else:
-            pred = net(x, ids=torch.as_tensor(ids, dtype=torch.long, device=device))[0].double().cpu().numpy()
-        out[:, b * H : (b + 1) * H] = pred
-        if b < blocks - 1:
-            buf[:, W + b * H : W + (b + 1) * H, 0] = pred
-    return out[:, :steps]
+        # no branch on the data, so the ONNX export traces the unseen case too
+        return torch.where((ids < 0).unsqueeze(1), table.mean(0).expand_as(out), out)

@@ -25,11 +25,11 @@ from seqtext import distributed
 from seqtext.config import SeriesSettings
 from seqtext.errors import ConfigError, DataError
 from seqtext.model import Task
-from seqtext.series import calendar, storage
-from seqtext.series.intervals import Calibration
+from seqtext.series import storage
 from seqtext.series.net import SeriesNet
 from seqtext.series.panel import read_series
 from seqtext.series.scaling import Scaler, check_positive, make_windows, split_point, stack_inverse
+from seqtext.series.state import SeriesState
 from seqtext.series.table import Table
 
 SCALER_FILE = storage.SCALER_FILE
@@ -54,7 +54,7 @@ def resolve_names(series, table: Table) -> None:
     series.validate()
 
 
-class ForecastTask(Task):
+class ForecastTask(SeriesState, Task):
     """Forecast the next ``horizon`` values of a series from a window of it (and its covariates)."""
 
     settings_class = SeriesSettings
@@ -63,27 +63,12 @@ class ForecastTask(Task):
     files = (SCALER_FILE,)
 
     def __init__(self, settings):
-        super().__init__(settings)
-        self.scalers: dict = {}  # series id (None for a single series) -> its Scaler
-        self.tails: dict = {}  # series id -> the last window of its training part, for predict()
-        self.inputs: int | None = None  # columns read at each step: target, covariates, calendar
-        self.intervals: Calibration | None = None  # conformal calibration, when trained with calibrate
+        Task.__init__(self, settings)
+        SeriesState.__init__(self, settings)  # scalers, tails, inputs, intervals
         # where the training series came from: an absolute CSV path (None for data given in Python),
         # the values held out at its end, and the values trained on
         self.data: dict = {"source": None, "holdout": 0, "values": None}
         self._sizes: dict = {}
-
-    @property
-    def many(self) -> bool:
-        return self.settings.series.id is not None
-
-    @property
-    def scaler(self) -> Scaler | None:
-        return self.scalers.get(None) if not self.many else None
-
-    @property
-    def tail(self) -> dict | None:
-        return self.tails.get(None) if not self.many else {"series": self.tails}
 
     # ------------------------------------------------------------------ data
 
@@ -172,31 +157,6 @@ class ForecastTask(Task):
                               "{data}.", params=["data"])
         return {"series": Path(self.data["source"]), "holdout": self.data.get("holdout", 0)}
 
-    def scaler_for(self, key, table: Table) -> Scaler:
-        """The scaler of series ``key``; one fitted on ``table``'s known rows for a series not seen in training."""
-        if key in self.scalers:
-            return self.scalers[key]
-        settings = self.settings.series
-        return Scaler(settings.scaler, settings.log).fit(np.column_stack([table.target, table.features[: table.n]]))
-
-    def index_of(self, key) -> int:
-        """The series index of an id for the embedding (-1: not seen in training)."""
-        return list(self.scalers).index(key) if key in self.scalers else -1
-
-    def scale(self, table: Table, rows: int, key=None) -> np.ndarray:
-        """The first ``rows`` rows of a table scaled as in training (C columns; unknown targets NaN)."""
-        if self.settings.series.log:
-            check_positive(table)
-        target = np.full(rows, np.nan)
-        target[: table.n] = table.target[:rows]
-        features = np.zeros((rows, table.features.shape[1]))  # rows past the table's end: calendar inputs only
-        features[: len(table.features)] = table.features[:rows]
-        matrix = np.column_stack([target, features])  # (rows, C)
-        scaled = self.scaler_for(key, table).transform(matrix)
-        if self.settings.series.calendar:
-            scaled = np.hstack([scaled, calendar.table_calendar(table, rows)])  # (rows, C + 6)
-        return scaled
-
     # --------------------------------------------------------------- training
 
     def build(self) -> SeriesNet:
@@ -246,5 +206,5 @@ class ForecastTask(Task):
         storage.write_scalers(directory / SCALER_FILE, self)
 
     def read_files(self, directory: Path, config: dict) -> None:
-        self.scalers, self.inputs, self.tails, self.intervals = storage.read_stored(directory, config, self)
+        self.read_stored(directory, config)
         self.data = config.get("data") or {"source": None, "holdout": 0, "values": None}  # format 1: none

@@ -31,6 +31,14 @@ def split_words(line: str) -> list[str]:
     return _WORDS.findall(line)
 
 
+def sentence_words(sentence) -> list[str]:
+    """A sentence to tag as words: a string is split (punctuation apart, clitics as the treebanks split them)."""
+    words = split_words(sentence) if isinstance(sentence, str) else list(sentence)
+    if not words or not all(isinstance(w, str) and w.strip() for w in words):
+        raise DataError("a sentence to tag is empty or has an empty word; give some words.")
+    return [w.strip() for w in words]
+
+
 def _read(path) -> tuple[Path, list[str]]:
     path = Path(path)
     if not path.is_file():

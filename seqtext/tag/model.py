@@ -11,10 +11,9 @@ from __future__ import annotations
 import torch
 
 from seqtext import modeldir
-from seqtext.errors import DataError
 from seqtext.labels import label_report
 from seqtext.model import Model
-from seqtext.tag.data import split_words
+from seqtext.tag.data import sentence_words
 from seqtext.tag.task import TagTask
 
 
@@ -49,13 +48,7 @@ class SequenceTagger(Model):
         """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given)."""
         return super().resume(path, None if data is None else {"train": data, "dev": dev}, **options)
 
-    @staticmethod
-    def words(sentence) -> list[str]:
-        """A sentence as words: a string is split (punctuation apart, clitics as the treebanks split them)."""
-        words = split_words(sentence) if isinstance(sentence, str) else list(sentence)
-        if not words or not all(isinstance(w, str) and w.strip() for w in words):
-            raise DataError("a sentence to tag is empty or has an empty word; give some words.")
-        return [w.strip() for w in words]
+    words = staticmethod(sentence_words)  # a sentence as words: a string is split as the treebanks split words
 
     @torch.inference_mode()
     def predict(self, sentences) -> list[list[str]]:
@@ -67,6 +60,17 @@ class SequenceTagger(Model):
         self.net.eval()
         ids = self.task.predict_ids(self.net, self.task.encode(words))
         return [[self.task.vocab.tags[i] for i in row] for row in ids]
+
+    @torch.inference_mode()
+    def predict_proba(self, sentences) -> list[list[dict[str, float]]]:
+        """For each word of each sentence (as :meth:`predict` takes them), every tag's probability (a dict in
+        the order of :attr:`tags`)."""
+        self._require_trained()
+        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
+        self.net.eval()
+        logits = self.task.predict_logits(self.net, self.task.encode([self.words(s) for s in sentences]))
+        tags = self.task.vocab.tags
+        return [[dict(zip(tags, row)) for row in torch.softmax(x, -1).tolist()] for x in logits]
 
     def evaluate(self, data) -> dict:
         """Token ``accuracy``, ``unseen_accuracy`` (on words never seen in training, lower-cased), per-tag

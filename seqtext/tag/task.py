@@ -19,7 +19,8 @@ from seqtext.errors import DataError
 from seqtext.model import Task
 from seqtext.packing import held_out
 from seqtext.tag.data import check_pairs, read_tagged
-from seqtext.tag.encoding import Encoded, Vocab
+from seqtext.tag.encoding import Encoded
+from seqtext.tag.vocab import Vocab
 from seqtext.tag.net import TaggerNet
 
 VOCAB_FILE = "vocab.json"
@@ -125,15 +126,19 @@ class TagTask(Task):
         return {"loss": loss / total, "accuracy": correct / total}
 
     @torch.no_grad()
-    def predict_ids(self, net, encoded: Encoded) -> list[list[int]]:
-        """The likeliest tag id of every word of every sentence."""
-        out: list[list[int]] = [[] for _ in range(len(encoded))]
+    def predict_logits(self, net, encoded: Encoded) -> list[torch.Tensor]:
+        """The tag logits (words, tags) of every sentence, read in batches of similar length (order kept)."""
+        out: list = [None] * len(encoded)
         for rows in encoded.batches(256):
             words, forms, chars, lengths, _ = encoded.batch(rows)
-            best = net(words.to(self.device), forms.to(self.device), chars.to(self.device), lengths).argmax(-1).cpu()
+            logits = net(words.to(self.device), forms.to(self.device), chars.to(self.device), lengths).float().cpu()
             for k, i in enumerate(rows):
-                out[i] = best[k, :int(lengths[k])].tolist()
+                out[i] = logits[k, :int(lengths[k])]
         return out
+
+    def predict_ids(self, net, encoded: Encoded) -> list[list[int]]:
+        """The likeliest tag id of every word of every sentence."""
+        return [logits.argmax(-1).tolist() for logits in self.predict_logits(net, encoded)]
 
     def steps_per_epoch(self) -> int:
         return -(-len(self.train) // self.settings.train.batch_size)

@@ -1,4 +1,5 @@
-// seqtext playground: next-word menu, completion, per-word surprisal, series forecast. No build step.
+// seqtext playground: next-word menu, completion, per-word surprisal, series forecast with its interval band,
+// classification and tagging. No build step.
 "use strict";
 const $ = (id) => document.getElementById(id);
 let models = [];
@@ -33,8 +34,7 @@ async function loadModels() {
 
 function switchPanel() {
   const m = current();
-  $("text-panel").hidden = !m || m.kind !== "text";
-  $("series-panel").hidden = !m || m.kind !== "series";
+  for (const kind of ["text", "series", "classify", "tag"]) $(`${kind}-panel`).hidden = !m || m.kind !== kind;
 }
 
 let pending = 0;
@@ -97,13 +97,19 @@ async function score() {
   } catch (err) { showError($("scored"), err); }
 }
 
-function draw(history, forecast) {
-  const svg = $("chart"), W = 640, H = 240, all = history.concat(forecast);
-  const lo = Math.min(...all), hi = Math.max(...all), n = all.length;
+function draw(history, forecast, lower, upper) {
+  const svg = $("chart"), W = 640, H = 240, all = history.concat(forecast, lower || [], upper || []);
+  const lo = Math.min(...all), hi = Math.max(...all), n = history.length + forecast.length;
   const x = (i) => 10 + (W - 20) * i / Math.max(n - 1, 1);
   const y = (v) => H - 10 - (H - 20) * (v - lo) / ((hi - lo) || 1);
   const path = (vals, start) => vals.map((v, i) => `${i ? "L" : "M"}${x(start + i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
-  svg.innerHTML = `<path d="${path(history, 0)}" stroke="#246" fill="none" stroke-width="2"/>` +
+  let band = "";
+  if (lower && upper) {  // the interval: along the upper bounds, back along the lower ones
+    const top = path(upper, history.length), back = lower.map((v, i) => [history.length + i, v]).reverse();
+    band = `<path id="band" d="${top} ${back.map(([i, v]) => `L${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ")} Z" ` +
+      `fill="rgba(221, 102, 0, 0.2)" stroke="none"/>`;
+  }
+  svg.innerHTML = band + `<path d="${path(history, 0)}" stroke="#246" fill="none" stroke-width="2"/>` +
     `<path d="${path([history[history.length - 1]].concat(forecast), history.length - 1)}" stroke="#d60" ` +
     `fill="none" stroke-width="2" stroke-dasharray="5 3"/>`;
 }
@@ -113,16 +119,57 @@ async function forecast() {
   try {
     const data = await call("/v1/forecast", {model: current().name, history, steps: number("steps") || 6});
     const values = data.rows.map((r) => r.value);
+    const widest = data.levels.length ? Math.max(...data.levels) : null;
     $("forecast-values").className = "";
-    $("forecast-values").textContent = values.map((v) => v.toFixed(3)).join(", ");
-    draw(history, values);
+    $("forecast-values").textContent = values.map((v) => v.toFixed(3)).join(", ") +
+      (widest === null ? "" : ` (${widest}% interval shaded)`);
+    draw(history, values, widest === null ? null : data.rows.map((r) => r[`lower_${widest}`]),
+         widest === null ? null : data.rows.map((r) => r[`upper_${widest}`]));
   } catch (err) { showError($("forecast-values"), err); }
+}
+
+async function classify() {
+  $("labels").className = ""; $("labels").textContent = "…";
+  try {
+    const result = (await call("/v1/classify", {model: current().name, texts: [$("text").value]})).results[0];
+    $("labels").innerHTML = "";
+    const ranked = Object.entries(result.probabilities).sort((a, b) => b[1] - a[1]);
+    for (const [label, p] of ranked) {
+      const row = document.createElement("div");
+      row.className = label === result.label ? "label best" : "label";
+      row.textContent = `${label} ${(100 * p).toFixed(1)}%`;
+      const bar = document.createElement("span");
+      bar.className = "bar"; bar.style.width = `${(12 * p).toFixed(2)}em`;
+      row.appendChild(bar);
+      $("labels").appendChild(row);
+    }
+  } catch (err) { showError($("labels"), err); }
+}
+
+async function tag() {
+  $("tagged").className = ""; $("tagged").textContent = "…";
+  try {
+    const result = (await call("/v1/tag", {model: current().name, sentences: [$("tag-sentence").value]})).results[0];
+    $("tagged").innerHTML = "";
+    result.words.forEach((w, i) => {
+      const span = document.createElement("span");
+      span.className = "word";
+      span.title = `${(100 * result.probabilities[i]).toFixed(1)}%`;
+      span.textContent = w;
+      const t = document.createElement("small");
+      t.textContent = result.tags[i];
+      span.appendChild(t);
+      $("tagged").appendChild(span);
+    });
+  } catch (err) { showError($("tagged"), err); }
 }
 
 let timer = null;
 $("prompt").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(suggest, 150); });
-$("model").addEventListener("change", () => { switchPanel(); suggest(); });
+$("model").addEventListener("change", () => { switchPanel(); if (current().kind === "text") suggest(); });
 $("complete").addEventListener("click", complete);
 $("score").addEventListener("click", score);
 $("forecast").addEventListener("click", forecast);
+$("classify").addEventListener("click", classify);
+$("tag").addEventListener("click", tag);
 loadModels();

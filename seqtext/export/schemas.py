@@ -1,0 +1,165 @@
+"""The server's pydantic request and response models, with their limits (one place for both)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_BODY = 1 << 20  # bytes of one request body
+MAX_PROMPT = 4000  # characters
+MAX_WORDS = 200
+MAX_SENTENCES = 100
+MAX_SENTENCE = 4000
+MAX_HISTORY = 10_000  # series values
+MAX_STEPS = 1000
+MAX_LEVELS = 10
+MAX_TEXTS = 100  # texts to classify in one request
+MAX_WORDS_TAGGED = 500  # words of one sentence to tag
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str | None = Field(None, description="The model's name; may be left out when one model of the kind is served.")
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must hold some words, not only white space")
+    return value
+
+
+class CompleteRequest(_Request):
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+    words: int = Field(20, ge=1, le=MAX_WORDS)
+    temperature: float | None = Field(None, ge=0, le=100)
+    top_k: int | None = Field(None, ge=1)
+    top_p: float | None = Field(None, gt=0, le=1)
+    seed: int | None = Field(None, ge=0)
+    stream: bool = False
+    _blank = field_validator("prompt")(_not_blank)
+
+
+class CompleteResponse(BaseModel):
+    model: str
+    prompt: str
+    completion: str
+    words: list[str]
+    unknown: list[str]
+
+
+class NextWordsRequest(_Request):
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+    k: int = Field(5, ge=1, le=100)
+    _blank = field_validator("prompt")(_not_blank)
+
+
+class WordProbability(BaseModel):
+    word: str
+    probability: float
+
+
+class NextWordsResponse(BaseModel):
+    model: str
+    words: list[WordProbability]
+
+
+def _check_texts(value: list[str], what: str) -> list[str]:
+    for i, s in enumerate(value):
+        if not s.strip() or len(s) > MAX_SENTENCE:
+            raise ValueError(f"{what} {i + 1} must hold 1 to {MAX_SENTENCE} characters of words")
+    return value
+
+
+class ScoreRequest(_Request):
+    sentences: list[str] = Field(min_length=1, max_length=MAX_SENTENCES)
+    tokens: bool = False
+
+    @field_validator("sentences")
+    @classmethod
+    def _sentences(cls, value: list[str]) -> list[str]:
+        return _check_texts(value, "sentence")
+
+
+class ScoreResponse(BaseModel):
+    model: str
+    records: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+class ForecastRequest(_Request):
+    history: list[float] | None = Field(
+        None, min_length=1, max_length=MAX_HISTORY,
+        description="The series' values, oldest first (a model without covariates).")
+    rows: list[dict[str, Any]] | None = Field(
+        None, min_length=1, max_length=MAX_HISTORY,
+        description="The history as objects with the model's columns (target, covariates, date), oldest first; "
+                    "rows after the last target value carry the covariates known ahead.")
+    steps: int | None = Field(None, ge=1, le=MAX_STEPS, description="Values to forecast (default: the horizon).")
+    levels: list[float] | None = Field(
+        None, max_length=MAX_LEVELS,
+        description="Prediction intervals at these levels, % (default: 80 and 95 when the model's intervals were "
+                    "calibrated for that many steps ahead, none otherwise; [] for none).")
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, value):
+        if value is not None and not all(0 < v < 100 for v in value):
+            raise ValueError("each level is a percentage between 0 and 100, e.g. 80 or 95")
+        return value
+
+
+class ForecastResponse(BaseModel):
+    model: str
+    levels: list[float]
+    rows: list[dict[str, Any]]
+
+
+class ClassifyRequest(_Request):
+    texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS, description="The texts to classify.")
+
+    @field_validator("texts")
+    @classmethod
+    def _texts(cls, value: list[str]) -> list[str]:
+        return _check_texts(value, "text")
+
+
+class ClassifiedText(BaseModel):
+    text: str
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+class ClassifyResponse(BaseModel):
+    model: str
+    results: list[ClassifiedText]
+
+
+class TagRequest(_Request):
+    sentences: list[str | list[str]] = Field(
+        min_length=1, max_length=MAX_SENTENCES,
+        description="Sentences to tag: a string (split into words as the tagger's training data was) or a list "
+                    "of words.")
+
+    @field_validator("sentences")
+    @classmethod
+    def _sentences(cls, value):
+        for i, s in enumerate(value):
+            words = [s] if isinstance(s, str) else s
+            if not words or len(words) > MAX_WORDS_TAGGED or not all(w.strip() for w in words) \
+                    or sum(map(len, words)) > MAX_SENTENCE:
+                raise ValueError(f"sentence {i + 1} must hold 1 to {MAX_WORDS_TAGGED} non-empty words "
+                                 f"({MAX_SENTENCE} characters at most)")
+        return value
+
+
+class TaggedSentence(BaseModel):
+    words: list[str]
+    tags: list[str]
+    probabilities: list[float]
+
+
+class TagResponse(BaseModel):
+    model: str
+    results: list[TaggedSentence]

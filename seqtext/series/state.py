@@ -1,0 +1,72 @@
+"""What a trained forecaster knows besides its weights, and how it reads a table: no torch.
+
+:class:`SeriesState` holds each series' scaler, the last window of each
+training series, the input width and the interval calibration, and scales a
+table as training did.  :class:`~seqtext.series.task.ForecastTask` is one
+(the torch side adds training); the exported runtime
+(:mod:`seqtext.export.seriesrun`) opens one from an exported directory, so
+both forecast through the same code (:mod:`seqtext.series.infer`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seqtext.series import calendar, storage
+from seqtext.series.intervals import Calibration
+from seqtext.series.scaling import Scaler, check_positive
+from seqtext.series.table import Table
+
+
+class SeriesState:
+    """Scalers by series id (None for a single series), training tails, input width and calibration."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.scalers: dict = {}  # series id (None for a single series) -> its Scaler
+        self.tails: dict = {}  # series id -> the last window of its training part, for predict()
+        self.inputs: int | None = None  # columns read at each step: target, covariates, calendar
+        self.intervals: Calibration | None = None  # conformal calibration, when trained with calibrate
+
+    @property
+    def many(self) -> bool:
+        return self.settings.series.id is not None
+
+    @property
+    def scaler(self) -> Scaler | None:
+        return self.scalers.get(None) if not self.many else None
+
+    @property
+    def tail(self) -> dict | None:
+        return self.tails.get(None) if not self.many else {"series": self.tails}
+
+    def scaler_for(self, key, table: Table) -> Scaler:
+        """The scaler of series ``key``; one fitted on ``table``'s known rows for a series not seen in training."""
+        if key in self.scalers:
+            return self.scalers[key]
+        settings = self.settings.series
+        return Scaler(settings.scaler, settings.log).fit(np.column_stack([table.target, table.features[: table.n]]))
+
+    def index_of(self, key) -> int:
+        """The series index of an id for the embedding (-1: not seen in training)."""
+        return list(self.scalers).index(key) if key in self.scalers else -1
+
+    def scale(self, table: Table, rows: int, key=None) -> np.ndarray:
+        """The first ``rows`` rows of a table scaled as in training (C columns; unknown targets NaN)."""
+        if self.settings.series.log:
+            check_positive(table)
+        target = np.full(rows, np.nan)
+        target[: table.n] = table.target[:rows]
+        features = np.zeros((rows, table.features.shape[1]))  # rows past the table's end: calendar inputs only
+        features[: len(table.features)] = table.features[:rows]
+        matrix = np.column_stack([target, features])  # (rows, C)
+        scaled = self.scaler_for(key, table).transform(matrix)
+        if self.settings.series.calendar:
+            scaled = np.hstack([scaled, calendar.table_calendar(table, rows)])  # (rows, C + 6)
+        return scaled
+
+    def read_stored(self, directory: Path, config: dict) -> None:
+        """The scalers, input width, tails and calibration of a model (or exported) directory, checked."""
+        self.scalers, self.inputs, self.tails, self.intervals = storage.read_stored(directory, config, self)

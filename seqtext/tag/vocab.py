@@ -1,0 +1,70 @@
+"""The tagger's vocabularies: lower-cased training words, the characters of the training forms, and the tags
+(``vocab.json`` in the model directory).  No torch: the exported runtime reads them too."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from seqtext.errors import CheckpointError, DataError
+
+PAD, UNK = "<pad>", "<unk>"
+MAX_CHARS = 30  # longer forms are read by their first 30 characters
+
+
+class Vocab:
+    """Words (lower-cased, every training word), characters and tags; ids 0 and 1 are padding and unknown."""
+
+    def __init__(self, words: list[str], chars: list[str], tags: list[str]):
+        self.words, self.chars, self.tags = words, chars, tags
+        self.word_id = {w: i for i, w in enumerate(words)}
+        self.char_id = {c: i for i, c in enumerate(chars)}
+        self.tag_id = {t: i for i, t in enumerate(tags)}
+
+    @classmethod
+    def build(cls, sentences) -> "Vocab":
+        words, chars = Counter(), Counter()
+        tags = set()
+        for forms, labels in sentences:
+            for form in forms:
+                words[form.lower()] += 1
+                chars.update(form)
+            tags.update(labels)
+        order = lambda counts: sorted(counts, key=lambda k: (-counts[k], k))  # noqa: E731
+        return cls([PAD, UNK, *order(words)], [PAD, UNK, *order(chars)], sorted(tags))
+
+    def word_ids(self, sentence: list[str]) -> list[int]:
+        """Each word's id, lower-cased (1: unknown)."""
+        return [self.word_id.get(f.lower(), 1) for f in sentence]
+
+    def char_ids(self, form: str) -> list[int]:
+        """The ids of a form's first ``MAX_CHARS`` characters, as written (1: unknown)."""
+        return [self.char_id.get(c, 1) for c in form[:MAX_CHARS]]
+
+    def knows(self, form: str) -> bool:
+        """Whether the word (lower-cased) was seen in training."""
+        return form.lower() in self.word_id
+
+    def tag_ids(self, tags: list[str], where: str) -> list[int]:
+        for tag in tags:
+            if tag not in self.tag_id:
+                raise DataError(f"the tag {tag!r} ({where}) was never seen in training (known: "
+                                f"{', '.join(self.tags[:20])}{', ...' if len(self.tags) > 20 else ''}); "
+                                "retag it or retrain.")
+        return [self.tag_id[t] for t in tags]
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"words": self.words, "chars": self.chars, "tags": self.tags},
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> "Vocab":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            vocab = cls(data["words"], data["chars"], data["tags"])
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+            raise CheckpointError(f"{path} is corrupted; retrain the model.") from None
+        if vocab.words[:2] != [PAD, UNK] or vocab.chars[:2] != [PAD, UNK] or not vocab.tags:
+            raise CheckpointError(f"{path} is not a tagger vocabulary; retrain the model.")
+        return vocab

@@ -1,0 +1,155 @@
+"""Exported forecasters: the torch-free runtime scales, windows, rolls out, un-scales and draws intervals as the
+torch Forecaster does (covariates, calendar inputs, many series with an id embedding), and the CLI uses it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from conftest import assert_clean_failure, close, run_without_torch
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from seqtext import Forecaster  # noqa: E402
+from seqtext.cli import cli  # noqa: E402
+from seqtext.export.onnx import export  # noqa: E402
+from seqtext.export.runtime import load  # noqa: E402
+
+N = 84
+WINDOW, HORIZON = 8, 3
+
+
+def month(i: int) -> str:
+    return f"{2000 + i // 12}-{i % 12 + 1:02d}"
+
+
+def sales_table(n: int = N) -> dict:
+    """Monthly sales with a price covariate: a dict of columns."""
+    i = np.arange(n)
+    return {"month": [month(k) for k in range(n)],
+            "sales": (60 + 12 * np.sin(i / 3) + 0.4 * i).round(3).tolist(),
+            "price": np.cos(i / 4).round(4).tolist()}
+
+
+def rows_of(table: dict, n: int, future: int = 0) -> dict:
+    """The first ``n`` rows of a table, then ``future`` rows of covariates whose target is not known yet."""
+    out = {k: list(v[: n + future]) for k, v in table.items()}
+    out["sales"][n:] = [None] * future
+    return out
+
+
+@pytest.fixture(scope="module")
+def covariates(tmp_path_factory):
+    """A bidirectional LSTM with a covariate, calendar inputs and calibrated intervals, and its export."""
+    root = tmp_path_factory.mktemp("series-export")
+    f = Forecaster(window=WINDOW, horizon=HORIZON, hidden=8, epochs=2, seed=0, device="cpu", cell="lstm",
+                   bidirectional=True, calibrate=12, calendar=True, features=["price"], target="sales",
+                   date="month").fit(sales_table())
+    model_dir = f.save(root / "model")
+    return f, model_dir, export(model_dir, root / "onnx")
+
+
+def test_windows_and_roll_out_with_covariates_and_intervals_equal_torchs(covariates):
+    f, _, out = covariates
+    runtime = load(out)
+    assert type(runtime).__name__ == "OnnxForecaster" and runtime.task.intervals is not None
+    x = np.random.default_rng(0).normal(size=(200, WINDOW, runtime.inputs)).astype(np.float32)
+    close(runtime.forecast_windows(x), f.forecast_windows(x))  # 200 windows
+    table = sales_table()
+    for n in range(40, 76, 5):  # 7 steps: two roll-outs beyond the horizon, future covariates given
+        history = rows_of(table, n, future=6)
+        mine = runtime.forecast(7, history=history, levels=[80, 95])
+        theirs = f.forecast(7, history=history, levels=[80, 95])
+        assert [r["date"] for r in mine] == [r["date"] for r in theirs] == [month(n + k) for k in range(7)]
+        for name in ("value", "lower_80", "upper_80", "lower_95", "upper_95"):
+            close([r[name] for r in mine], [r[name] for r in theirs])
+    close(runtime.predict(), f.predict())  # from the end of the training series, kept in the export
+
+
+def test_evaluate_and_backtest_run_on_the_export_too(covariates):
+    f, _, out = covariates
+    runtime = load(out)
+    mine, theirs = runtime.evaluate(sales_table(), 3), f.evaluate(sales_table(), 3)
+    for metric in ("mae", "rmse", "mape"):
+        close(mine[metric], theirs[metric])
+    mine, theirs = runtime.backtest(sales_table(), steps=3, stride=10), f.backtest(sales_table(), steps=3, stride=10)
+    assert mine["origins"] == theirs["origins"] > 1
+    close([o["mae"] for o in mine["results"]], [o["mae"] for o in theirs["results"]])
+
+
+def test_many_series_with_an_id_embedding_export_with_their_ids(tmp_path):
+    rng = np.random.default_rng(1)
+    ids, values = [], []
+    for k, level in enumerate((10.0, 50.0, 200.0)):
+        ids += [f"S{k}"] * 40
+        values += (level + level * 0.1 * np.sin(np.arange(40) / 2 + k) + rng.normal(size=40)).tolist()
+    data = {"id": ids, "value": values}
+    f = Forecaster(window=6, horizon=2, hidden=8, epochs=2, seed=0, device="cpu", id="id", id_embed=3,
+                   target="value").fit(data)
+    runtime = load(export(f.save(tmp_path / "model"), tmp_path / "onnx"))
+    assert runtime.manifest["ids"] is True
+    unseen = {"id": ids[:40] + ["NEW"] * 20, "value": values[:40] + values[40:60]}  # -1: the mean vector
+    mine, theirs = runtime.predict(5, history=unseen), f.predict(5, history=unseen)
+    assert set(mine) == set(theirs) == {"S0", "NEW"}
+    for key in mine:
+        close(mine[key], theirs[key])
+
+
+def test_forecast_predict_on_an_export_never_imports_torch(covariates, tmp_path):
+    f, model_dir, out = covariates
+    csv = tmp_path / "history.csv"
+    table = rows_of(sales_table(), 70, future=3)
+    lines = ["month,sales,price"] + [f"{m},{'' if s is None else s},{p}" for m, s, p in
+                                     zip(table["month"], table["sales"], table["price"])]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["forecast", "predict", "--csv", csv, "--steps", 5, "--levels", "80,95", "--json"]
+    done = run_without_torch(*args[:2], "--model", out, *args[2:])
+    assert done.returncode == 0, done.stderr
+    mine = json.loads(done.stdout)
+    theirs = json.loads(CliRunner().invoke(cli, [*map(str, args[:2]), "--model", str(model_dir),
+                                                 *map(str, args[2:])]).stdout)
+    assert [r["date"] for r in mine["forecast"]] == [r["date"] for r in theirs["forecast"]]
+    for name in ("value", "lower_95", "upper_95"):
+        close([r[name] for r in mine["forecast"]], [r[name] for r in theirs["forecast"]])
+    default = run_without_torch("forecast", "predict", "--model", out)  # the end of the training series
+    assert default.returncode == 0 and len(default.stdout.splitlines()) == HORIZON, default.stderr
+    full = tmp_path / "full.csv"
+    table = sales_table(76)
+    full.write_text("month,sales,price\n" + "".join(f"{m},{s},{p}\n" for m, s, p in
+                                                   zip(table["month"], table["sales"], table["price"])))
+    scored = run_without_torch("forecast", "evaluate", "--model", out, "--csv", full, "--holdout", 3,
+                               "--baselines", "naive", "--json")
+    assert scored.returncode == 0, scored.stderr
+    close(json.loads(scored.stdout)["rollout"]["mae"], f.evaluate(str(full), 3)["mae"])
+
+
+def test_bad_input_on_an_export_is_one_sentence(covariates, tmp_path, tiny_model_dir):
+    _, _, out = covariates
+    short = tmp_path / "short.csv"
+    short.write_text("month,sales,price\n" + "".join(f"{month(i)},{60 + i},0.5\n" for i in range(5)))
+    result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(out), "--csv", str(short)])
+    assert_clean_failure(result, "has 5 values but the model reads windows of 8", "give at least 8 values")
+    text = export(tiny_model_dir, tmp_path / "text-onnx")
+    result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(text)])
+    assert_clean_failure(result, "holds a text model, not a series model")
+    (out.parent / "broken").mkdir()
+    for name in ("export.json", "forecast.onnx", "scaler.json"):
+        (out.parent / "broken" / name).write_bytes((out / name).read_bytes())
+    result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(out.parent / "broken")])
+    assert_clean_failure(result, "model_config.json is inconsistent", "export the model again")
+
+
+def test_a_torch_forecaster_is_unchanged_by_the_shared_roll_out(covariates):
+    """The torch path now rolls out through the same numpy function: the forecasts still equal the network's
+    own output for the first horizon."""
+    f, _, _ = covariates
+    table = f.read(rows_of(sales_table(), 60))
+    scaled = f.task.scale(table, table.n)
+    with torch.no_grad():
+        direct = f.net(torch.as_tensor(scaled[None, -WINDOW:], dtype=torch.float32))[0].double().numpy()[0]
+    close(f.predict(HORIZON, history=rows_of(sales_table(), 60)), f.scaler.inverse_target(direct))

@@ -1,0 +1,255 @@
+"""``seqtext serve`` for series, classify and tag models, torch and exported alike: /v1/forecast (history or rows
+with covariates, intervals), /v1/classify, /v1/tag, their errors, and one real uvicorn process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+from conftest import close
+
+pytest.importorskip("fastapi")
+pytest.importorskip("onnxruntime")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from seqtext import Forecaster, SequenceTagger, TextClassifier  # noqa: E402
+from seqtext.export.onnx import export  # noqa: E402
+from seqtext.export.registry import Registry, parse_models  # noqa: E402
+from seqtext.export.serve import create_app  # noqa: E402
+
+GOOD = ["a gorgeous witty film", "wonderful and moving", "a delight", "i loved it"]
+BAD = ["a dull mess", "boring and long", "awful script", "i hated it"]
+TAGGED = [(["The", "cat", "sat", "."], ["DET", "NOUN", "VERB", "PUNCT"]),
+          (["A", "dog", "ran", "home", "."], ["DET", "NOUN", "VERB", "ADV", "PUNCT"])]
+
+
+def month(i: int) -> str:
+    return f"{2000 + i // 12}-{i % 12 + 1:02d}"
+
+
+def sales_rows(n: int, future: int = 0) -> list[dict]:
+    """Row objects, as a client sends them: month, sales, price; ``future`` rows carry only the covariate."""
+    rows = [{"month": month(i), "sales": round(60 + 12 * np.sin(i / 3) + 0.4 * i, 3), "price": round(np.cos(i / 4), 4)}
+            for i in range(n + future)]
+    for row in rows[n:]:
+        del row["sales"]
+    return rows
+
+
+def columns(rows: list[dict]) -> dict:
+    return {k: [r.get(k) for r in rows] for k in ("month", "sales", "price")}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve-kinds")
+    sales = Forecaster(window=8, horizon=3, hidden=8, epochs=2, seed=0, device="cpu", calibrate=12,
+                       features=["price"], target="sales", date="month").fit(columns(sales_rows(80)))
+    plain = Forecaster(window=6, horizon=2, hidden=8, epochs=2, seed=0, device="cpu").fit(
+        [float(i % 7) for i in range(60)])
+    banded = Forecaster(window=6, horizon=2, hidden=8, epochs=2, seed=0, device="cpu", calibrate=10).fit(
+        [10 + float(i % 7) for i in range(60)])
+    clf = TextClassifier(epochs=2, hidden=8, embed=8, seed=0, device="cpu")
+    clf.fit([(t, "good") for t in GOOD] * 4 + [(t, "bad") for t in BAD] * 4)
+    tagger = SequenceTagger(epochs=2, hidden=8, embed=8, chars=8, seed=0, device="cpu").fit(TAGGED * 5)
+    dirs = {name: m.save(root / name) for name, m in
+            (("sales", sales), ("plain", plain), ("clf", clf), ("tagger", tagger))}
+    exported = {f"{name}-onnx": export(d, root / f"{name}-onnx") for name, d in dirs.items()}
+    exported["banded-onnx"] = export(banded.save(root / "banded"), root / "banded-onnx")
+    return {"sales": sales, "clf": clf, "tagger": tagger}, {**dirs, **exported}
+
+
+@pytest.fixture(scope="module")
+def client(models):
+    _, paths = models
+    registry = Registry(parse_models([f"{name}={path}" for name, path in paths.items() if name != "banded-onnx"]))
+    with TestClient(create_app(registry, load_now=False)) as c:
+        registry.load_all()
+        yield c
+
+
+def test_models_list_every_kind_with_what_a_client_needs(client):
+    listed = {m["name"]: m for m in client.get("/v1/models").json()["models"]}
+    assert {n: (m["kind"], m["exported"]) for n, m in listed.items()} == {
+        "sales": ("series", False), "plain": ("series", False), "clf": ("classify", False), "tagger": ("tag", False),
+        "sales-onnx": ("series", True), "plain-onnx": ("series", True), "clf-onnx": ("classify", True),
+        "tagger-onnx": ("tag", True)}
+    assert listed["sales-onnx"]["intervals"] is True and listed["plain-onnx"]["intervals"] is False
+    assert listed["clf-onnx"]["labels"] == ["bad", "good"] and "NOUN" in listed["tagger-onnx"]["tags"]
+    assert listed["sales-onnx"]["settings"]["series"]["window"] == 8
+
+
+def test_forecast_with_covariates_and_intervals_equals_the_torch_forecaster(client, models):
+    sales = models[0]["sales"]
+    body = {"rows": sales_rows(60, future=4), "steps": 5}  # a roll-out beyond the horizon, covariates ahead
+    expected = sales.forecast(5, history=columns(sales_rows(60, future=4)), levels=[80, 95])
+    for name in ("sales", "sales-onnx"):
+        r = client.post("/v1/forecast", json={"model": name, **body})
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        assert answer["levels"] == [80, 95]  # a calibrated model: 80 and 95 unless asked otherwise
+        assert [row["date"] for row in answer["rows"]] == [month(60 + k) for k in range(5)]
+        for key in ("value", "lower_80", "upper_80", "lower_95", "upper_95"):
+            close([row[key] for row in answer["rows"]], [row[key] for row in expected])
+    r = client.post("/v1/forecast", json={"model": "sales-onnx", **body, "levels": [50]}).json()
+    assert r["levels"] == [50] and set(r["rows"][0]) == {"step", "date", "value", "lower_50", "upper_50"}
+    r = client.post("/v1/forecast", json={"model": "sales-onnx", **body, "levels": []}).json()
+    assert set(r["rows"][0]) == {"step", "date", "value"}
+    far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=12), "steps": 13})
+    assert far.status_code == 200 and far.json()["levels"] == []  # beyond the 12 calibrated steps: no intervals
+    far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=12), "steps": 13,
+                                            "levels": [80]})
+    assert far.status_code == 422 and "calibrated for up to 12 steps" in far.json()["error"]
+
+
+def test_forecast_of_a_plain_history_agrees_between_torch_and_onnx(client):
+    body = {"history": [float(i % 7) for i in range(20)], "steps": 5}
+    torch_rows = client.post("/v1/forecast", json={"model": "plain", **body}).json()
+    onnx_rows = client.post("/v1/forecast", json={"model": "plain-onnx", **body}).json()
+    assert onnx_rows["levels"] == [] and [r["step"] for r in onnx_rows["rows"]] == [1, 2, 3, 4, 5]
+    close([r["value"] for r in onnx_rows["rows"]], [r["value"] for r in torch_rows["rows"]])
+
+
+def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
+    clf, tagger = models[0]["clf"], models[0]["tagger"]
+    texts = ["a delight", "boring and long", "a gorgeous mess"]
+    for name in ("clf", "clf-onnx"):
+        results = client.post("/v1/classify", json={"model": name, "texts": texts}).json()["results"]
+        assert [r["label"] for r in results] == clf.predict(texts)
+        close([r["probabilities"]["good"] for r in results], [p["good"] for p in clf.predict_proba(texts)])
+        assert all(r["probability"] == max(r["probabilities"].values()) for r in results)
+    sentences = ["The dog sat.", ["A", "cat", "ran", "home"]]
+    for name in ("tagger", "tagger-onnx"):
+        results = client.post("/v1/tag", json={"model": name, "sentences": sentences}).json()["results"]
+        assert [r["words"] for r in results] == [["The", "dog", "sat", "."], ["A", "cat", "ran", "home"]]
+        assert [r["tags"] for r in results] == tagger.predict(sentences)
+        assert all(0 < p <= 1 for r in results for p in r["probabilities"])
+
+
+@pytest.mark.parametrize("path,body,status,fragment", [
+    ("/v1/forecast", {"model": "plain-onnx", "history": [1.0, 2.0, 3.0]}, 422, "give at least 6 values"),
+    ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20}, 422, "also reads the covariates price"),
+    ("/v1/forecast", {"model": "sales-onnx", "rows": [{"sales": "lots", "price": 1}] * 10}, 422, "non-numeric"),
+    ("/v1/forecast", {"model": "sales-onnx", "rows": sales_rows(40), "steps": 5}, 422, "covariates price"),
+    ("/v1/forecast", {"model": "plain-onnx", "history": [1.0] * 20, "levels": [80]}, 422, "no calibrated intervals"),
+    ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20, "levels": [150]}, 422, "field 'levels'"),
+    ("/v1/forecast", {"model": "sales-onnx", "history": [1.0], "rows": [{"sales": 1}]}, 422, "one of them"),
+    ("/v1/forecast", {"model": "clf-onnx", "history": [1.0] * 20}, 404, "is a classify model"),
+    ("/v1/classify", {"model": "clf-onnx"}, 422, "field 'texts'"),
+    ("/v1/classify", {"model": "clf-onnx", "texts": []}, 422, "field 'texts'"),
+    ("/v1/classify", {"model": "clf-onnx", "texts": ["fine", "  "]}, 422, "text 2"),
+    ("/v1/classify", {"model": "clf-onnx", "texts": ["fine", 3]}, 422, "field 'texts.1'"),
+    ("/v1/classify", {"model": "tagger-onnx", "texts": ["fine"]}, 404, "is a tag model"),
+    ("/v1/classify", {"texts": ["fine"]}, 404, "give the model's name"),
+    ("/v1/tag", {"model": "nope", "sentences": ["The dog"]}, 404, "no model named 'nope'"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": [[]]}, 422, "sentence 1"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The", ["dog", " "]]}, 422, "sentence 2"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": "The dog"}, 422, "field 'sentences'"),
+])
+def test_errors_are_one_sentence_with_the_right_status(client, path, body, status, fragment):
+    r = client.post(path, json=body)
+    assert r.status_code == status, r.text
+    assert set(r.json()) == {"error"} and fragment in r.json()["error"], r.json()
+    assert "Traceback" not in r.text
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def post(base: str, path: str, body: dict):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers={"Content-Type":
+                                                                                     "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(models):
+    """A real ``seqtext serve`` process with an exported forecaster, classifier and tagger."""
+    _, paths = models
+    port = free_port()
+    specs = [f"--model={name}={paths[name]}" for name in ("sales-onnx", "banded-onnx", "clf-onnx", "tagger-onnx")]
+    proc = subprocess.Popen([sys.executable, "-m", "seqtext", "serve", *specs, "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if json.load(urllib.request.urlopen(base + "/health", timeout=2)) == {"status": "ok"}:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the server did not answer within 60 s: " + proc.stderr.read())
+    yield base
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+
+
+def test_a_real_server_answers_every_exported_kind_over_the_loopback(server):
+    status, answer = post(server, "/v1/forecast", {"model": "sales-onnx", "rows": sales_rows(40), "steps": 3})
+    assert status == 200 and len(answer["rows"]) == 3 and "upper_95" in answer["rows"][0]
+    assert post(server, "/v1/forecast", {"model": "banded-onnx", "history": [1.0, 2.0]})[0] == 422
+    assert post(server, "/v1/forecast", {"history": [1.0] * 10})[0] == 404  # two series models: name one
+    status, answer = post(server, "/v1/classify", {"texts": ["a delight"]})
+    assert status == 200 and answer["results"][0]["label"] in ("good", "bad")
+    status, answer = post(server, "/v1/tag", {"sentences": ["The cat sat ."]})
+    assert status == 200 and len(answer["results"][0]["tags"]) == 4
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt)")
+def test_the_playground_classifies_tags_and_draws_a_forecast_band(server):
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+    with playwright.sync_playwright() as p:
+        args = ["--headless", "--disable-gpu"] + (["--no-sandbox"] if os.geteuid() == 0 else [])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page()
+            page.goto(server + "/")
+            page.wait_for_selector("#model option", state="attached")
+            page.select_option("#model", "clf-onnx")
+            page.fill("#text", "a gorgeous witty film")
+            page.click("#classify")
+            page.wait_for_selector("#labels .label.best")
+            assert page.locator("#labels .label").count() == 2 and "%" in page.inner_text("#labels")
+            page.select_option("#model", "tagger-onnx")
+            page.fill("#tag-sentence", "The dog sat.")
+            page.click("#tag")
+            page.wait_for_selector("#tagged .word")
+            shown = page.locator("#tagged .word small").all_inner_texts()
+            assert shown == post(server, "/v1/tag", {"model": "tagger-onnx", "sentences": ["The dog sat."]})[1][
+                "results"][0]["tags"]
+            page.select_option("#model", "banded-onnx")
+            assert page.is_hidden("#tag-panel") and page.is_visible("#series-panel")
+            page.fill("#history", ", ".join(str(10 + i % 7) for i in range(30)))
+            page.click("#forecast")
+            page.wait_for_selector("#chart #band", state="attached")  # the 95 % interval, shaded
+            assert "95% interval" in page.inner_text("#forecast-values")
+            page.select_option("#model", "sales-onnx")
+            page.click("#forecast")  # a model with covariates: a plain history is refused, in one sentence
+            page.wait_for_selector("#forecast-values.error")
+            assert "covariates price" in page.inner_text("#forecast-values")
+        finally:
+            browser.close()
