@@ -189,14 +189,19 @@ class SeriesConfig(Section):
                                    "dates), known ahead for every forecast step.", BOOL)
     past_features: list = option([], "Covariates known only up to the forecast origin (measured, not planned): read "
                                      "in the window, never ahead.", Rule("strs"), metavar="A,B")
+    static_features: list = option([], "Columns constant within each series (a store's size, a region code as a "
+                                       "number): z-scored over the training series and read at every step.",
+                                   Rule("strs"), metavar="A,B")
 
     def check(self) -> None:
         named = [c for c in (self.target, self.date, self.id) if c is not None]
-        for column in self.past_features:
-            if column in self.features or column in named:
-                raise ConfigError(f"column {column!r} of {{past_features}} is also the target, the date, the id or "
-                                  "one of {features}; list each column in one role.",
-                                  params=["past_features", "features"])
+        for role in ("past_features", "static_features"):
+            others = named + self.features + (self.past_features if role == "static_features" else [])
+            for column in getattr(self, role):
+                if column in others:
+                    raise ConfigError(f"column {column!r} of {{{role}}} is also the target, the date, the id or one "
+                                      "of {features} or {past_features}; list each column in one role.",
+                                      params=[role, "features", "past_features"])
 
 
 # --------------------------------------------------------------------------- settings

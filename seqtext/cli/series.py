@@ -19,7 +19,8 @@ MODEL_FLAGS = {"data": "--csv", "history": "--csv", "target": "the model's targe
                "features": "the model's features", "date": "the model's date column",
                "log": "the model's log transform", "id": "the model's id column",
                "calibrate": "forecast train --calibrate", "horizon": "forecast train --horizon",
-               "past_features": "the model's past features", "calendar": "the model's calendar inputs"}
+               "past_features": "the model's past features", "calendar": "the model's calendar inputs",
+               "static_features": "the model's static features"}
 RESUMABLE = {"epochs", "patience"}  # what --resume may change
 
 

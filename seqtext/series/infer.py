@@ -49,7 +49,7 @@ def _which(table: Table) -> str:
 def input_rows(table: Table, cfg, steps: int, origin: int | None = None) -> int:
     """Rows a roll-out of ``steps`` from ``origin`` (default: the end) reads: covariate rows known ahead count."""
     origin = table.n if origin is None else origin
-    ahead = cfg.features or cfg.calendar
+    ahead = cfg.features or cfg.calendar or cfg.static_features  # inputs known for the steps ahead
     return max(table.n, origin + needed_rows(steps, cfg.horizon)) if ahead else table.n
 
 

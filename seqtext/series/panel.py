@@ -9,13 +9,15 @@
 in the order of their first row; a model without an id column reads one
 pair, ``(None, table)``.  Each series is checked like a single one (numeric
 cells, increasing dates), with messages that name its id and, when its rows
-are contiguous, the CSV line.
+are contiguous, the CSV line; its static covariates, when the model reads
+any, are checked to be one number per series (:mod:`seqtext.series.static`).
 """
 
 from __future__ import annotations
 
 from seqtext.errors import DataError
-from seqtext.series.table import Table, _columns, from_columns, is_table, read_table
+from seqtext.series.static import read_static
+from seqtext.series.table import Table, _columns, from_columns, is_table
 
 
 def columns_of(series) -> list:
@@ -28,13 +30,20 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
     """The series of ``data`` as (id, Table) pairs (``series``: the SeriesConfig naming the columns)."""
     fill = series.fill if fill is None else fill
     features = columns_of(series)
+    statics = list(getattr(series, "static_features", []))
     if series.id is None:
-        if features and not is_table(data):
-            raise DataError(f"this model also reads the covariates {', '.join(map(str, features))}; "
+        if (features or statics) and not is_table(data):
+            raise DataError(f"this model also reads the covariates {', '.join(map(str, features + statics))}; "
                             "give a table with those columns, not a plain series.")
-        target = series.target if is_table(data) else None
-        return [(None, read_table(data, target, features, series.date, fill=fill, allow_future=allow_future,
-                                  need_date=need_date))]
+        if isinstance(data, Table):
+            return [(None, data)]
+        columns, order, source, first_line = _columns(data)
+        target = series.target if columns is not None else None
+        kept = [c for c in order if c not in statics] if columns is not None else order
+        table = from_columns(columns, kept, source, first_line, target, features, series.date, fill=fill,
+                             allow_future=allow_future, need_date=need_date)
+        table.static = read_static(columns, order, table, statics) if statics else None
+        return [(None, table)]
     if isinstance(data, Table) or not is_table(data):
         raise DataError(f"this model forecasts many series; give a table with the id column {series.id!r} "
                         "({id}), not a single series.", params=["id"])
@@ -56,8 +65,10 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         contiguous = rows[-1] - rows[0] + 1 == len(rows)
         line = first_line + rows[0] if first_line is not None and contiguous else None
         cols = {c: [columns[c][i] for i in rows] for c in order}
-        table = from_columns(cols, order, f"{source} (series {key})", line, series.target, features, series.date,
-                             fill=fill, allow_future=allow_future, need_date=need_date)
+        table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
+                             series.target, features, series.date, fill=fill, allow_future=allow_future,
+                             need_date=need_date)
+        table.static = read_static(cols, order, table, statics, key) if statics else None
         out.append((key, table))
     return out
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from seqtext.errors import DataError, whole_number
 from seqtext.series import baselines as base
-from seqtext.series import infer
+from seqtext.series import infer, static
 from seqtext.series.dates import check_dates, season_of
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.metrics import METRICS, forecast_metrics, interval_metrics, mean_metrics
@@ -71,9 +71,10 @@ def holdout_cases(model, data, holdout=None, actuals=None) -> tuple[list, list]:
 def _join(history: Table, later: Table) -> Table:
     """A series' history followed by the rows of its actual values."""
     dates = history.dates + later.dates if history.dates is not None and later.dates is not None else None
+    static.check_same(history, later)
     joined = Table(np.concatenate([history.target, later.target]),
                    np.vstack([history.features[: history.n], later.features[: later.n]]), dates, history.names,
-                   f"{history.source} and its actual values", None)
+                   f"{history.source} and its actual values", None, history.static)
     if dates is not None:
         check_dates(joined, history.names[2])  # the actual values must come after the history
     return joined

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from seqtext.series import calendar, storage
+from seqtext.series import calendar, static, storage
 from seqtext.series.intervals import Calibration
 from seqtext.series.scaling import Scaler, check_positive
 from seqtext.series.table import Table
 
 
 class SeriesState:
-    """Scalers by series id (None for a single series), training tails, input width and calibration."""
+    """Scalers by series id (None for a single series), training tails, input width, calibration and the
+    scaling of the static covariates."""
 
     def __init__(self, settings):
         self.settings = settings
@@ -29,6 +30,7 @@ class SeriesState:
         self.tails: dict = {}  # series id -> the last window of its training part, for predict()
         self.inputs: int | None = None  # columns read at each step: target, covariates, calendar
         self.intervals: Calibration | None = None  # conformal calibration, when trained with calibrate
+        self.static_scaler: Scaler | None = None  # z-score of the static covariates over the training series
 
     @property
     def many(self) -> bool:
@@ -54,7 +56,7 @@ class SeriesState:
         return list(self.scalers).index(key) if key in self.scalers else -1
 
     def scale(self, table: Table, rows: int, key=None) -> np.ndarray:
-        """The first ``rows`` rows of a table scaled as in training (C columns; unknown targets NaN)."""
+        """The first ``rows`` rows of a table scaled as in training (``inputs`` columns; unknown targets NaN)."""
         if self.settings.series.log:
             check_positive(table)
         target = np.full(rows, np.nan)
@@ -63,10 +65,15 @@ class SeriesState:
         features[: len(table.features)] = table.features[:rows]
         matrix = np.column_stack([target, features])  # (rows, C)
         scaled = self.scaler_for(key, table).transform(matrix)
+        names = self.settings.series.static_features
+        if names:
+            scaled = np.hstack([scaled, static.inputs(self.static_scaler, table, rows, names)])  # (rows, C + S)
         if self.settings.series.calendar:
-            scaled = np.hstack([scaled, calendar.table_calendar(table, rows)])  # (rows, C + 6)
+            scaled = np.hstack([scaled, calendar.table_calendar(table, rows)])  # (rows, C + S + 6)
         return scaled
 
     def read_stored(self, directory: Path, config: dict) -> None:
-        """The scalers, input width, tails and calibration of a model (or exported) directory, checked."""
-        self.scalers, self.inputs, self.tails, self.intervals = storage.read_stored(directory, config, self)
+        """The scalers, input width, tails, calibration and static scaling of a model (or exported) directory,
+        checked."""
+        self.scalers, self.inputs, self.tails, self.intervals, self.static_scaler = \
+            storage.read_stored(directory, config, self)

@@ -3,8 +3,10 @@
 One series: the :class:`Scaler` fields at the top level (as format 1
 wrote them), plus ``intervals`` when calibrated.  Many series: the scaling
 kind and log at the top, and ``series``: one ``{"id", "center", "scale"}``
-per series, in training order.  ``config.json`` keeps the last window of
-each training series (``tail``; ``{"series": [{"id", ...}]}`` for many).
+per series, in training order.  With static covariates, ``static`` holds
+their z-score over the training series (a Scaler's fields).  ``config.json``
+keeps the last window of each training series (``tail``; ``{"series":
+[{"id", ...}]}`` for many), with the series' ``static`` values when any.
 """
 
 from __future__ import annotations
@@ -33,17 +35,22 @@ def write_scalers(path: Path, task) -> None:
         stored = task.scaler.to_dict()
     if task.intervals is not None:
         stored["intervals"] = task.intervals.to_dict()
+    if task.static_scaler is not None:
+        stored["static"] = task.static_scaler.to_dict()
     modeldir.write_json(path, stored)
 
 
-def read_stored(directory: Path, config: dict, task) -> tuple[dict, int, dict, Calibration | None]:
-    """(scalers by id, input width, tails by id, calibration or None) of a model directory, checked."""
+def read_stored(directory: Path, config: dict, task) -> tuple[dict, int, dict, Calibration | None, Scaler | None]:
+    """(scalers by id, input width, tails by id, calibration or None, static scaler or None) of a model
+    directory, checked."""
     series = task.settings.series
     inputs, tail = config["inputs"], config["tail"]
+    n_static = len(series.static_features)
     cal = calendar.WIDTH if series.calendar else 0
     tails = {t["id"]: {k: v for k, v in t.items() if k != "id"} for t in tail["series"]} if task.many \
         else {None: tail}
-    if inputs != 1 + len(columns_of(series)) + cal or any(len(t["target"]) > series.window for t in tails.values()) \
+    if inputs != 1 + len(columns_of(series)) + n_static + cal \
+            or any(len(t["target"]) > series.window for t in tails.values()) \
             or (not task.many and len(tail["target"]) != series.window):
         raise CheckpointError(f"{directory / modeldir.CONFIG} is inconsistent (its input width or stored "
                               "window does not match its series settings); retrain the model.")
@@ -56,8 +63,11 @@ def read_stored(directory: Path, config: dict, task) -> tuple[dict, int, dict, C
         else:
             scalers = {None: Scaler.from_dict(stored)}
         intervals = Calibration.from_dict(stored["intervals"]) if "intervals" in stored else None
+        static = Scaler.from_dict(stored["static"]) if n_static else None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError):
         raise CheckpointError(f"{path} is corrupted; retrain the model.") from None
-    if list(scalers) != list(tails) or any(len(s.center) != inputs - cal for s in scalers.values()):
+    if list(scalers) != list(tails) or any(len(s.center) != inputs - n_static - cal for s in scalers.values()) \
+            or (static is not None and len(static.center) != n_static) \
+            or any(len(t.get("static", ())) != n_static for t in tails.values()):
         raise CheckpointError(f"{path} does not match config.json (columns); retrain the model.")
-    return scalers, inputs, tails, intervals
+    return scalers, inputs, tails, intervals, static

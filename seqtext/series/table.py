@@ -36,6 +36,7 @@ class Table:
     names: tuple  # (target, [features], date or None) as found in the source
     source: str  # for messages
     first_line: int | None  # CSV line number of row 0, None for in-memory tables
+    static: np.ndarray | None = None  # (S,) the series' static covariates, when the model reads them
 
     @property
     def n(self) -> int:
@@ -48,7 +49,8 @@ class Table:
 
     def head(self, n: int) -> "Table":
         """The first ``n`` known values, keeping every covariate row as future rows."""
-        return Table(self.target[:n], self.features, self.dates, self.names, self.source, self.first_line)
+        return Table(self.target[:n], self.features, self.dates, self.names, self.source, self.first_line,
+                     self.static)
 
 
 def is_table(data) -> bool:
@@ -170,7 +172,7 @@ def with_future(table: Table, future, series) -> Table:
         raise DataError(f"future= must be a table with the columns {', '.join(map(str, series.features))}.")
     ahead = read_table(future, None, series.features, None, fill=series.fill, features_only=True)
     return Table(table.target, np.vstack([table.features[: table.n], ahead.features]), table.dates, table.names,
-                 table.source, table.first_line)
+                 table.source, table.first_line, table.static)
 
 
 def tail_table(tail: dict, series, source: str = "the training series") -> Table:
@@ -178,7 +180,8 @@ def tail_table(tail: dict, series, source: str = "the training series") -> Table
     columns = list(series.features) + list(getattr(series, "past_features", []))
     names = (series.target, columns, series.date)
     feats = np.asarray(tail["features"], dtype=np.float64).reshape(len(tail["target"]), len(columns))
-    return Table(np.asarray(tail["target"], dtype=np.float64), feats, tail["dates"], names, source, None)
+    static = np.asarray(tail["static"], dtype=np.float64) if "static" in tail else None
+    return Table(np.asarray(tail["target"], dtype=np.float64), feats, tail["dates"], names, source, None, static)
 
 
 def _columns(data):

@@ -4,13 +4,14 @@
 
 ``prepare`` reads the series (one, or many from a long table with an id
 column), leaving out the last ``holdout`` values of each; fits a scaler on
-the training part of each series when the training is fresh (a resume keeps
-the stored ones); and cuts the windows, none of which crosses from one
-series into another.  The session draws shuffled batches of them, each rank
-its share under ``torchrun``.  The model directory keeps the scalers and the
-interval calibration (``scaler.json``) and, in ``config.json``, the input
-width, the last window of each training series and where the data came
-from, so a resume can read it again.
+the training part of each series (and one of the static covariates over the
+series) when the training is fresh (a resume keeps the stored ones); and
+cuts the windows, none of which crosses from one series into another.  The
+session draws shuffled batches of them, each rank its share under
+``torchrun``.  The model directory keeps the scalers and the interval
+calibration (``scaler.json``) and, in ``config.json``, the input width, the
+last window of each training series and where the data came from, so a
+resume can read it again.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from seqtext import distributed
 from seqtext.config import SeriesSettings
 from seqtext.errors import ConfigError, DataError
 from seqtext.model import Task
-from seqtext.series import storage
+from seqtext.series import static, storage
 from seqtext.series.net import SeriesNet
 from seqtext.series.panel import read_series
 from seqtext.series.scaling import Scaler, check_positive, make_windows, split_point, stack_inverse
@@ -95,8 +96,9 @@ class ForecastTask(SeriesState, Task):
         resolve_names(series, items[0][1])
         if not fresh and [k for k, _ in items] != list(self.scalers):
             raise DataError("the series ids differ from those this training started with; resume on the same data.")
-        if fresh:
+        if fresh:  # a resume keeps the stored scalers
             self.scalers = {}
+            self.static_scaler = static.fit([t for _, t in items]) if series.static_features else None
         self.tails, parts, short = {}, [], 0
         for index, (key, table) in enumerate(items):
             part = self._windows(index, key, table, fresh)
@@ -143,6 +145,7 @@ class ForecastTask(SeriesState, Task):
             "target": table.target[-W:].tolist(),
             "features": table.features[max(n - W, 0) : n].tolist(),
             "dates": table.dates[max(n - W, 0) : n] if table.dates is not None else None,
+            **({"static": table.static.tolist()} if table.static is not None else {}),
         }
         if n < W + H:
             return None

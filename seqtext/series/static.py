@@ -1,0 +1,85 @@
+"""Static covariates: one number per series (a store's size, a region code given as a number).
+
+A static column holds the same value on every row of a series; blank cells
+are allowed (rows of future covariates need not repeat it), a second,
+different value is an error naming the series and the column.  The values
+are z-scored per column over the training series (one value per series; a
+column equal in every series, or that of a single series, scales to 0), and
+joined to every step of a window after the target and the covariates,
+before the calendar inputs::
+
+    step input = [target, features, past_features, static (scaled), calendar]
+
+They are the series' own, so they are known for every forecast step:
+``predict`` reads them off each series' history rows (a new id brings its
+own) and never needs them in a future table; the end of each training
+series that a model directory keeps (``tail``) carries them too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from seqtext.errors import DataError
+from seqtext.series.scaling import Scaler
+from seqtext.series.table import Table, _cell
+
+
+def read_static(columns: dict, order, table: Table, names, key=None) -> np.ndarray | None:
+    """The (S,) static values of one series from its raw ``columns`` (None when ``names`` is empty), checked."""
+    if not names:
+        return None
+    which = "the series" if key is None else f"series {key}"
+    where = (lambda i: f"line {i + table.first_line}") if table.first_line is not None else (lambda i: f"row {i}")
+    values = []
+    for name in names:
+        if name not in columns:
+            raise DataError(f"{table.source} has no static column {name!r} (it has {', '.join(map(repr, order))}); "
+                            "check {static_features}.", params=["static_features"])
+        first = None  # (value, row) of the first non-blank cell
+        for i, cell in enumerate(columns[name]):
+            try:
+                value = _cell(cell)
+            except (TypeError, ValueError, OverflowError):
+                raise DataError(f"static column {name!r} of {which} has a non-numeric value {cell!r} on {where(i)} of "
+                                f"{table.source}; give it as a number (a category as a numeric code).") from None
+            if math.isnan(value):
+                continue
+            if not math.isfinite(value):
+                raise DataError(f"static column {name!r} of {which} is {value} on {where(i)} of {table.source}; give "
+                                "it a finite value.")
+            if first is None:
+                first = (value, i)
+            elif value != first[0]:
+                raise DataError(f"static column {name!r} varies within {which} ({first[0]:g} on {where(first[1])}, "
+                                f"{value:g} on {where(i)} of {table.source}); give it one value per series, or list "
+                                "it in {features} or {past_features} if it changes over time.",
+                                params=["features", "past_features"])
+        if first is None:
+            raise DataError(f"static column {name!r} has no value for {which} in {table.source}; give it on at least "
+                            "one of the series' rows.")
+        values.append(first[0])
+    return np.array(values)
+
+
+def fit(tables) -> Scaler:
+    """A z-score of each static column over the training series (one row per series)."""
+    return Scaler("zscore").fit(np.stack([table.static for table in tables]))  # (series, S)
+
+
+def inputs(scaler: Scaler, table: Table, rows: int, names) -> np.ndarray:
+    """The scaled static values of ``table``'s series repeated for ``rows`` steps: (rows, S)."""
+    if table.static is None:
+        raise DataError(f"this model also reads the static covariates {', '.join(map(str, names))}; give a table "
+                        "with those columns.")
+    return np.broadcast_to(scaler.transform(table.static[None, :]), (rows, len(names)))
+
+
+def check_same(history: Table, later: Table) -> None:
+    """The actual values of a series, given in a second table, carry the history's static values (when any)."""
+    if history.static is not None and later.static is not None and not np.array_equal(history.static, later.static):
+        raise DataError(f"the static values of {later.source} ({', '.join(f'{v:g}' for v in later.static)}) differ "
+                        f"from those of its history ({', '.join(f'{v:g}' for v in history.static)}); give each series "
+                        "one value per static column.")
