@@ -246,3 +246,34 @@ def test_cli_flag_round_trip(small, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads((again / "config.json").read_text())["series"]["static_features"] == ["phi", "size"]
     assert "--static-features A,B" in runner.invoke(cli, ["forecast", "train", "--help"]).output
+
+
+def test_served_forecasts_read_static_values_from_the_rows(small, tmp_path):
+    pytest.importorskip("fastapi")
+    pytest.importorskip("onnxruntime")
+    from fastapi.testclient import TestClient
+
+    from seqtext.export.onnx import export
+    from seqtext.export.registry import Registry, parse_models
+    from seqtext.export.serve import create_app
+
+    model, path = small
+    table = rows(panel(n_series=6, n=40), lambda i: i >= 200)  # S5
+    table["id"] = ["NEW"] * 40
+    body = [dict(zip(table, values)) for values in zip(*table.values())]
+    expected = model.forecast(2, table, levels=[80])
+    registry = Registry(parse_models([f"static={export(path, tmp_path / 'onnx')}"]))
+    with TestClient(create_app(registry, load_now=False)) as client:
+        registry.load_all()
+        answer = client.post("/v1/forecast", json={"model": "static", "rows": body, "levels": [80]})
+        assert answer.status_code == 200, answer.text
+        got = answer.json()["rows"]
+        assert [r["id"] for r in got] == ["NEW", "NEW"]
+        for key in ("value", "lower_80", "upper_80"):
+            close([r[key] for r in got], [r[key] for r in expected])
+        del body[-1]["phi"], body[0]["phi"]  # blank cells: the value is read off the series' other rows
+        assert client.post("/v1/forecast", json={"model": "static", "rows": body}).status_code == 200
+        for row in body:
+            row.pop("phi", None)
+        missing = client.post("/v1/forecast", json={"model": "static", "rows": body})
+        assert missing.status_code == 422 and "has no static column 'phi'" in missing.json()["error"]
