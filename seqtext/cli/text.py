@@ -69,6 +69,10 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
             raise click.UsageError(f"--resume continues with the saved settings; only --epochs and --patience may "
                                    f"change (got {flag(ignored[0])}).")
     else:
+        if options["tokenizer"] == "char" and \
+                ctx.get_parameter_source("vocab_size") == click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError("a character vocabulary holds every character of the training text, so "
+                                   "--vocab-size does not apply to --tokenizer char; drop --vocab-size.")
         out = Path(out) if out else RUNS / Path(corpus[0]).stem
         check_output_dir(out)
 
@@ -84,7 +88,10 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
         return
     s = model.summary
     click.echo(f"model written to {out}")
-    if "valid_last_word_accuracy" in s:
+    if "valid_bits_per_char" in s:
+        click.echo(f"validation {s['valid_bits_per_char']:.4f} bits per character, next-character accuracy "
+                   f"{100 * s['valid_accuracy']:.1f}% ({s['epochs_run']} epochs, {s['seconds']:.1f} s)")
+    elif "valid_last_word_accuracy" in s:
         click.echo(f"validation perplexity {s['valid_perplexity']:.3f}, "
                    f"last-word accuracy {100 * s['valid_last_word_accuracy']:.1f}% "
                    f"({s['valid_sentences']} sentences, {s['epochs_run']} epochs, {s['seconds']:.1f} s)")
@@ -117,7 +124,8 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
               help="Complete every line of PATH (- for stdin), one output line each.")
 @handle_errors
-def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram, repetition_penalty,
+@click.pass_context
+def complete(ctx, prompt, model, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram, repetition_penalty,
              repetition_control, show, stream, as_json, file):
     """Fill the ___ in PROMPT, or continue PROMPT.
 
@@ -132,10 +140,13 @@ def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_rep
     from seqtext.export import open_text
 
     lm = open_text(resolve_model(model))  # an exported directory runs on onnxruntime, without torch
+    options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop)
+    # the model's own defaults unless given: measured ones for a word model, none for a character model
+    given = {"no_repeat_ngram": no_repeat_ngram, "repetition_penalty": repetition_penalty}
+    options.update({name: value for name, value in given.items()
+                    if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT})
     if not repetition_control:
-        no_repeat_ngram = repetition_penalty = None
-    options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop,
-                   no_repeat_ngram=no_repeat_ngram, repetition_penalty=repetition_penalty)
+        options.update(no_repeat_ngram=None, repetition_penalty=None)
     if stream is None:  # a blank is filled in place: nothing to stream
         stream = sys.stdout.isatty() and file is None and not show and "___" not in prompt
     if stream and (file is not None or show):
@@ -213,7 +224,8 @@ def _complete_one(lm, prompt, options, show, as_json, single):
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @handle_errors
 def evaluate(model, corpus, per_sentence, as_json):
-    """Perplexity, next-word accuracy and last-word accuracy on a corpus."""
+    """Perplexity, next-word accuracy and last-word accuracy on a corpus (a character model: bits per
+    character, over every character of the text scored, spaces and line breaks included)."""
     from seqtext.text.corpus import corpus_files
     from seqtext.text.model import TextModel
 
@@ -222,7 +234,8 @@ def evaluate(model, corpus, per_sentence, as_json):
     if as_json:
         echo_json(metrics)
         return
-    labels = [("perplexity", "perplexity", "{:.3f}"), ("perplexity_known", "without unknown words", "{:.3f}"),
+    labels = [("bits_per_char", "bits per character", "{:.4f}"), ("characters", "characters", "{}"),
+              ("perplexity", "perplexity", "{:.3f}"), ("perplexity_known", "without unknown words", "{:.3f}"),
               ("unknown_tokens", "unknown-word tokens", "{}"), ("accuracy", "next-word accuracy", "{:.2%}"),
               ("last_word_accuracy", "last-word accuracy", "{:.2%}"), ("sentences", "sentences", "{}"),
               ("tokens", "tokens", "{}")]

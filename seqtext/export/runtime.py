@@ -103,8 +103,11 @@ def load(path, kind: str | None = None, threads: int = 1):
         if not (path / name).is_file():
             raise CheckpointError(f"{path} is missing {name}; export the model again.")
     if manifest["kind"] == "text":
+        from seqtext.export import model_config
+        from seqtext.export.charrun import OnnxCharTextModel
         from seqtext.export.textrun import OnnxTextModel
 
-        return OnnxTextModel(path, manifest, OnnxTextNet(path, manifest, threads))
+        chars = model_config(path).get("text", {}).get("tokenizer") == "char"
+        return (OnnxCharTextModel if chars else OnnxTextModel)(path, manifest, OnnxTextNet(path, manifest, threads))
     return OnnxForecastNet(path, manifest, threads)
 

@@ -40,8 +40,7 @@ class Completer:
         # MAX_CONTEXT tokens so that memory and latency stay bounded (documented).
         # A sentence model saw every line start with <s>; a stream model saw lines only as
         # text after the </s> that ends the previous one, so that is how its prompts start.
-        start = tk.EOS if self.stream_mode else tk.BOS
-        ids = [self.tokenizer.token_to_id(start), *enc.ids[-MAX_CONTEXT:]]
+        ids = [tk.line_ids(self.tokenizer, self.stream_mode)[0], *enc.ids[-MAX_CONTEXT:]]
         x = torch.tensor([ids], device=self.device)  # (1, T)
         logits, _, hidden = self.net(x, last_only=True)
         return logits[0, -1], hidden, ids
