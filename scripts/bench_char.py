@@ -96,6 +96,8 @@ def main(argv=None) -> None:
     parser.add_argument("--no-reference", action="store_true", help="train seqtext alone (to compare configs)")
     args = parser.parse_args(argv)
     checkpoints = sorted(float(m) * 60 for m in args.minutes.split(","))
+    if not Path(args.data).is_file():
+        sys.exit(f"{args.data} is missing: give Tiny Shakespeare's input.txt with --data")
 
     import torch
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -203,6 +204,23 @@ def test_cli_trains_a_char_model_and_completes_romeo(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("ROMEO:") and result.stdout == load(out).complete(
         "ROMEO:", words=5, stop=False) + "\n"
+
+
+def test_shipped_char_config_trains_as_written(tmp_path):
+    """Every key of configs/shakespeare-char.toml is read; only size and data are overridden here."""
+    from seqtext.config import read_options_file
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "shakespeare-char.toml"
+    corpus = tmp_path / "romeo.txt"
+    corpus.write_text(SPEECHES * 10, encoding="utf-8")
+    out = tmp_path / "m"
+    result = run(["train", "--config", str(config), "--corpus", str(corpus), "--out", str(out), "--epochs", "1",
+                  "--hidden", "8", "--embed", "8", "--batch-size", "4", "--quiet", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    settings = load(out).settings.flat()
+    for key, value in read_options_file(config).items():
+        if key not in ("corpus", "out", "epochs", "hidden", "embed", "batch_size"):
+            assert settings[key] == value, key
 
 
 def test_exported_char_model_completes_as_torch(romeo, tmp_path):

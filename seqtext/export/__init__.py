@@ -3,6 +3,7 @@
     onnx.py      ``export(model_dir, out)``: the graphs, tokenizer / scaler, config and versions (needs torch)
     runtime.py   ``load(export_dir)``: an exported text model on numpy + onnxruntime + tokenizers
     npdecode.py  greedy, temperature, top-k/p and repetition control on numpy
+    charrun.py   an exported character model's completion
     serve.py     the FastAPI application behind ``seqtext serve``
 
 An exported directory holds ``export.json`` (this module's ``MANIFEST``); it is

@@ -39,7 +39,8 @@ class Completer:
         # An RNN reads any length in linear time, but a prompt is cut to its last
         # MAX_CONTEXT tokens so that memory and latency stay bounded (documented).
         # A sentence model saw every line start with <s>; a stream model saw lines only as
-        # text after the </s> that ends the previous one, so that is how its prompts start.
+        # text after the </s> that ends the previous one (a character model: after a line break),
+        # so that is how its prompts start.
         ids = [tk.line_ids(self.tokenizer, self.stream_mode)[0], *enc.ids[-MAX_CONTEXT:]]
         x = torch.tensor([ids], device=self.device)  # (1, T)
         logits, _, hidden = self.net(x, last_only=True)
