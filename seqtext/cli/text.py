@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -210,8 +211,8 @@ def _complete_one(lm, prompt, options, show, as_json, single):
         note(f"unknown words (not in the model's vocabulary): {', '.join(result.unknown)}")
     click.echo(str(result))
     if candidates is not None:
-        for word, prob in candidates:
-            click.echo(f"  {word}\t{prob:.4f}")
+        for word, prob in candidates:  # white space (a character model's) written as a JSON string: " ", "\n"
+            click.echo(f"  {word if word.strip() else json.dumps(word)}\t{prob:.4f}")
 
 
 @click.command()
