@@ -30,6 +30,7 @@ from seqtext.rules import BOOL, FRACTION, POSITIVE, Rule, choice, number, option
 CELLS = ("rnn", "gru", "lstm")
 OPTIMIZERS = ("adam", "sgd")  # sgd: plain, no momentum, as AWD-LSTM and the PyTorch word_language_model example
 NONLINEARITIES = ("tanh", "relu")
+VOCAB_SIZE = 8000  # the default largest vocabulary; a character model takes every character instead
 
 
 # --------------------------------------------------------------------------- sections
@@ -126,11 +127,13 @@ class TextConfig(Section):
 
     section: ClassVar[str] = "text"
     embed: int = option(64, "Embedding size.", whole())
-    tokenizer: str = option("word", "Word-level vocabulary or BPE subwords.", choice("word", "bpe"))
+    tokenizer: str = option("word", "Word-level vocabulary, BPE subwords, or characters (case, spaces and line "
+                                    "breaks kept; scored in bits per character).", choice("word", "bpe", "char"))
     split_punctuation: bool = option(True, "Split punctuation off words; off for text tokenised already (PTB).",
                                      BOOL)
-    vocab_size: int = option(8000, "Largest vocabulary (the BPE target size).", whole(8))
-    min_frequency: int = option(1, "Words seen fewer times become <unk>.", whole())
+    vocab_size: int = option(VOCAB_SIZE, "Largest vocabulary (the BPE target size); refused with {tokenizer} char, "
+                                         "whose vocabulary is every character of the training text.", whole(8))
+    min_frequency: int = option(1, "Words (or characters) seen fewer times become <unk>.", whole())
     tie_weights: bool = option(False, "Share embedding and output weights (a wider {hidden} is projected to "
                                       "{embed}).", BOOL)
     embed_dropout: float = option(0.1, "Dropout on the embeddings.", FRACTION)
@@ -146,6 +149,10 @@ class TextConfig(Section):
                                "vocabulary).", Rule("ints"), metavar="N,N,...")
 
     def check(self) -> None:
+        if self.tokenizer == "char" and self.vocab_size != VOCAB_SIZE:
+            raise ConfigError("a character vocabulary holds every character of the training text, so {vocab_size} "
+                              "does not apply to {tokenizer} char; drop {vocab_size}.",
+                              params=["vocab_size", "tokenizer"])
         if self.cutoffs and self.softmax != "adaptive":
             raise ConfigError("{cutoffs} apply to an adaptive softmax only; set {softmax} to adaptive or drop "
                               "{cutoffs}.", params=["cutoffs", "softmax"])

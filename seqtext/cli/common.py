@@ -86,13 +86,14 @@ def repetition_options(func=None, *, defaults: bool = False):
         func = click.option("--repetition-control/--no-repetition-control", default=True, show_default=True,
                             help="Apply --no-repeat-ngram and --repetition-penalty (off: the model's own greedy "
                                  "or sampled choice, loops included).")(func)
+    chars = " A character model applies it only when given." if defaults else ""
     func = click.option("--repetition-penalty", type=float, metavar="P", show_default=defaults,
                         default=DEFAULT_REPETITION_PENALTY if defaults else None,
                         help="Divide the positive logits of words already in the prompt or output by P (multiply "
-                             "the negative ones): P > 1 discourages repeats.")(func)
+                             "the negative ones): P > 1 discourages repeats." + chars)(func)
     return click.option("--no-repeat-ngram", type=int, metavar="N", show_default=defaults,
                         default=DEFAULT_NO_REPEAT_NGRAM if defaults else None,
-                        help="Never write an N-gram already in the prompt or the output.")(func)
+                        help="Never write an N-gram already in the prompt or the output." + chars)(func)
 
 
 def run_training(ctx: click.Context, out, train, resume_command: str):

@@ -7,6 +7,7 @@ option tables of the training commands.
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -35,7 +36,8 @@ from seqtext.cli.common import echo_json, handle_errors, note, repetition_option
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
               help="Complete every line of PATH (- for stdin), one output line each.")
 @handle_errors
-def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram, repetition_penalty,
+@click.pass_context
+def complete(ctx, prompt, model, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram, repetition_penalty,
              repetition_control, show, stream, as_json, file):
     """Fill the ___ in PROMPT, or continue PROMPT.
 
@@ -50,10 +52,13 @@ def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_rep
     from seqtext.export import open_text
 
     lm = open_text(resolve_model(model))  # an exported directory runs on onnxruntime, without torch
+    options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop)
+    # the model's own defaults unless given: measured ones for a word model, none for a character model
+    given = {"no_repeat_ngram": no_repeat_ngram, "repetition_penalty": repetition_penalty}
+    options.update({name: value for name, value in given.items()
+                    if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT})
     if not repetition_control:
-        no_repeat_ngram = repetition_penalty = None
-    options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop,
-                   no_repeat_ngram=no_repeat_ngram, repetition_penalty=repetition_penalty)
+        options.update(no_repeat_ngram=None, repetition_penalty=None)
     if stream is None:  # a blank is filled in place: nothing to stream
         stream = sys.stdout.isatty() and file is None and not show and "___" not in prompt
     if stream and (file is not None or show):
@@ -117,5 +122,5 @@ def _complete_one(lm, prompt, options, show, as_json, single):
         note(f"unknown words (not in the model's vocabulary): {', '.join(result.unknown)}")
     click.echo(str(result))
     if candidates is not None:
-        for word, prob in candidates:
-            click.echo(f"  {word}\t{prob:.4f}")
+        for word, prob in candidates:  # white space (a character model's) written as a JSON string: " ", "\n"
+            click.echo(f"  {word if word.strip() else json.dumps(word)}\t{prob:.4f}")

@@ -51,6 +51,10 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
             raise click.UsageError(f"--resume continues with the saved settings; only --epochs and --patience may "
                                    f"change (got {flag(ignored[0])}).")
     else:
+        if options["tokenizer"] == "char" and \
+                ctx.get_parameter_source("vocab_size") == click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError("a character vocabulary holds every character of the training text, so "
+                                   "--vocab-size does not apply to --tokenizer char; drop --vocab-size.")
         out = Path(out) if out else RUNS / Path(corpus[0]).stem
         check_output_dir(out)
 
@@ -66,7 +70,10 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
         return
     s = model.summary
     click.echo(f"model written to {out}")
-    if "valid_last_word_accuracy" in s:
+    if "valid_bits_per_char" in s:
+        click.echo(f"validation {s['valid_bits_per_char']:.4f} bits per character, next-character accuracy "
+                   f"{100 * s['valid_accuracy']:.1f}% ({s['epochs_run']} epochs, {s['seconds']:.1f} s)")
+    elif "valid_last_word_accuracy" in s:
         click.echo(f"validation perplexity {s['valid_perplexity']:.3f}, "
                    f"last-word accuracy {100 * s['valid_last_word_accuracy']:.1f}% "
                    f"({s['valid_sentences']} sentences, {s['epochs_run']} epochs, {s['seconds']:.1f} s)")
@@ -88,7 +95,8 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @handle_errors
 def evaluate(model, corpus, per_sentence, as_json):
-    """Perplexity, next-word accuracy and last-word accuracy on a corpus."""
+    """Perplexity, next-word accuracy and last-word accuracy on a corpus (a character model: bits per
+    character, over every character of the text scored, spaces and line breaks included)."""
     from seqtext.text.corpus import corpus_files
     from seqtext.text.model import TextModel
 
@@ -97,7 +105,8 @@ def evaluate(model, corpus, per_sentence, as_json):
     if as_json:
         echo_json(metrics)
         return
-    labels = [("perplexity", "perplexity", "{:.3f}"), ("perplexity_known", "without unknown words", "{:.3f}"),
+    labels = [("bits_per_char", "bits per character", "{:.4f}"), ("characters", "characters", "{}"),
+              ("perplexity", "perplexity", "{:.3f}"), ("perplexity_known", "without unknown words", "{:.3f}"),
               ("unknown_tokens", "unknown-word tokens", "{}"), ("accuracy", "next-word accuracy", "{:.2%}"),
               ("last_word_accuracy", "last-word accuracy", "{:.2%}"), ("sentences", "sentences", "{}"),
               ("tokens", "tokens", "{}")]

@@ -5,6 +5,7 @@
     trace.py        the opset and the traced export of one graph
     runtime.py      ``load(export_dir)``: an exported model on numpy + onnxruntime (+ tokenizers)
     textrun.py      OnnxTextModel: complete, stream, next words, score
+    charrun.py      an exported character model's completion
     npdecode.py     greedy, temperature, top-k/p and repetition control on numpy
     seriesrun.py    OnnxForecaster: the torch Forecaster's predict / forecast / evaluate on the exported graph
     labelrun.py     OnnxClassifier, OnnxTagger: predict and predict_proba

@@ -103,9 +103,12 @@ def load(path, kind: str | None = None, threads: int = 1):
             raise CheckpointError(f"{path} is missing {name}; export the model again.")
     kind = manifest.get("kind")
     if kind == "text":
+        from seqtext.export import model_config
+        from seqtext.export.charrun import OnnxCharTextModel
         from seqtext.export.textrun import OnnxTextModel
 
-        return OnnxTextModel(path, manifest, OnnxTextNet(path, manifest, threads))
+        chars = model_config(path).get("text", {}).get("tokenizer") == "char"
+        return (OnnxCharTextModel if chars else OnnxTextModel)(path, manifest, OnnxTextNet(path, manifest, threads))
     if kind not in RUNTIMES:
         raise CheckpointError(f"{path} holds a {kind} model, which this seqtext cannot run; upgrade seqtext.")
     module, name, graph = RUNTIMES[kind]

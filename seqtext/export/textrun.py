@@ -43,8 +43,7 @@ class OnnxTextModel:
 
     def _prefix_state(self, prefix: str):
         enc = self.tokenizer.encode(prefix, add_special_tokens=False)
-        start = tk.EOS if self.stream_mode else tk.BOS
-        ids = [self.tokenizer.token_to_id(start), *enc.ids[-MAX_CONTEXT:]]
+        ids = [tk.line_ids(self.tokenizer, self.stream_mode)[0], *enc.ids[-MAX_CONTEXT:]]
         scores, state = self.net.read(np.asarray([ids]), last_only=True)
         return scores[0], state, ids
 

@@ -8,6 +8,8 @@
     scoring.py     perplexity, next-word and last-word accuracy
     decoding.py    greedy, temperature, top-k, top-p
     generate.py    blank filling, continuation, next-word ranking
+    chars.py       character models: raw-text streams, bits per character, writing characters back
+    chargen.py     completion for a character model
     model.py       TextModel, the user API
 
 Public names are imported lazily, so ``seqtext.text.tokenizer`` can be used

@@ -39,9 +39,9 @@ class Completer:
         # An RNN reads any length in linear time, but a prompt is cut to its last
         # MAX_CONTEXT tokens so that memory and latency stay bounded (documented).
         # A sentence model saw every line start with <s>; a stream model saw lines only as
-        # text after the </s> that ends the previous one, so that is how its prompts start.
-        start = tk.EOS if self.stream_mode else tk.BOS
-        ids = [self.tokenizer.token_to_id(start), *enc.ids[-MAX_CONTEXT:]]
+        # text after the </s> that ends the previous one (a character model: after a line break),
+        # so that is how its prompts start.
+        ids = [tk.line_ids(self.tokenizer, self.stream_mode)[0], *enc.ids[-MAX_CONTEXT:]]
         x = torch.tensor([ids], device=self.device)  # (1, T)
         logits, _, hidden = self.net(x, last_only=True)
         return logits[0, -1], hidden, ids

@@ -18,6 +18,7 @@ from seqtext import modeldir
 from seqtext.model import Model
 from seqtext.text import stream
 from seqtext.text.corpus import corpus_files, load_lines
+from seqtext.text.chargen import CharCompleter
 from seqtext.text.generate import Completer, Completion
 from seqtext.text.records import Scores, check_sentences
 from seqtext.text.scoring import encode_lines, score, score_sentences, score_stream
@@ -64,7 +65,8 @@ class TextModel(Model):
         return super().resume(path, data, **options)
 
     def evaluate(self, corpus, per_sentence: bool = False) -> dict:
-        """Perplexity, next-word accuracy and last-word accuracy on a corpus.
+        """Perplexity, next-word accuracy and last-word accuracy on a corpus (a character model: next-character
+        accuracy, and ``bits_per_char`` over ``characters``, see ``seqtext.text.chars``).
 
         A stream-mode model reads the corpus as running text; ``per_sentence``
         reads each line alone from a fresh state instead (what :meth:`score`
@@ -76,16 +78,17 @@ class TextModel(Model):
         if per_sentence:
             s = self.score(load_lines(corpus)).summary
             loss = -s["logprob"] / max(s["tokens"], 1)
-            return {"loss": loss, "perplexity": s["perplexity"], "perplexity_known": s["perplexity_known"],
-                    "unknown_tokens": s["unknown_tokens"], "sentences": s["sentences"], "tokens": s["tokens"]}
+            return self.task.report({"loss": loss, "perplexity": s["perplexity"],
+                                     "perplexity_known": s["perplexity_known"], "unknown_tokens": s["unknown_tokens"],
+                                     "sentences": s["sentences"], "tokens": s["tokens"]})
         if text.mode == "stream":
             ids = stream.encode_corpus(corpus_files(corpus), self.tokenizer).ids
-            return score_stream(self.net, ids, text.bptt, self.device)
+            return self.task.report(score_stream(self.net, ids, text.bptt, self.device))
         lines = load_lines(corpus)
         seqs, last = encode_lines(self.tokenizer, lines)
         metrics = score_sentences(self.net, seqs, last, self.device)
         metrics.update(sentences=len(lines), tokens=sum(len(s) - 1 for s in seqs))
-        return metrics
+        return self.task.report(metrics)
 
     @torch.inference_mode()
     def score(self, sentences, tokens: bool = False) -> Scores:
@@ -105,7 +108,8 @@ class TextModel(Model):
 
     def _completer(self) -> Completer:
         self._require_trained()
-        return Completer(self.net, self.tokenizer, self.device, self.settings.text.mode == "stream")
+        completer = CharCompleter if self.task.chars else Completer
+        return completer(self.net, self.tokenizer, self.device, self.settings.text.mode == "stream")
 
     @torch.inference_mode()
     def complete(self, prompt: str, words: int = 20, **options) -> Completion:

@@ -42,11 +42,12 @@ def frame(tokenizer, sentence: str, stream_mode: bool) -> list[int]:
     """A sentence as the model reads it alone: start token, its tokens, </s>.
 
     A sentence-mode model saw every line start with <s>; a stream-mode model
-    saw each line after the </s> that ended the previous one.
+    saw each line after the </s> that ended the previous one (a character
+    model: between line breaks, ``tokenizer.line_ids``).
     """
-    start = tk.EOS if stream_mode else tk.BOS
+    start, end = tk.line_ids(tokenizer, stream_mode)
     ids = tokenizer.encode(sentence, add_special_tokens=False).ids
-    return [tokenizer.token_to_id(start), *ids, tokenizer.token_to_id(tk.EOS)]
+    return [start, *ids, end]
 
 
 def _ppl(logprob: float, tokens: int) -> float:

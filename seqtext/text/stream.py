@@ -36,7 +36,8 @@ import numpy as np
 
 from seqtext.text.corpus import MAX_LINE_CHARS, corpus_files, split_long_line
 from seqtext.errors import ConfigError, DataError, whole_number
-from seqtext.text.tokenizer import EOS
+from seqtext.text.chars import iter_chunks, write_raw_ids
+from seqtext.text.tokenizer import EOS, is_char
 
 # A corpus this large is running text for modelling purposes: padding it into
 # per-sentence rows and resetting the state at every line throws away the
@@ -107,6 +108,11 @@ def iter_lines(source) -> Iterator[str]:
             yield from split_long_line(line)
         else:
             yield line
+
+
+def iter_text(source, raw: bool = False) -> Iterator[str]:
+    """``iter_lines``, or with ``raw`` the text as stored in chunks (a character tokenizer's training text)."""
+    return iter_chunks(corpus_files(source)) if raw else iter_lines(source)
 
 
 def detect_mode(source) -> str:
@@ -186,7 +192,9 @@ def encode_corpus(source, tokenizer, cache_dir=None, eos: bool = True,
     read line by line in order; ``tokenizer`` is a trained
     ``tokenizers.Tokenizer`` (``seqtext.text.tokenizer.train_tokenizer``).  With
     ``eos`` the ``</s>`` id follows every non-blank line, so the model sees
-    where sentences end.  Lines are encoded ``chunk_lines`` at a time and the
+    where sentences end (a character tokenizer reads the files' characters
+    as they are instead, line breaks included, and ``eos`` does not apply:
+    ``seqtext.text.chars``).  Lines are encoded ``chunk_lines`` at a time and the
     ids appended to a ``.npy`` file, so memory stays flat however large the
     corpus.  The file is named by a hash of the files' paths, sizes and
     modification times, the tokenizer and ``eos``: a second call with the same
@@ -196,7 +204,8 @@ def encode_corpus(source, tokenizer, cache_dir=None, eos: bool = True,
     if isinstance(chunk_lines, bool) or not isinstance(chunk_lines, int) or chunk_lines < 1:
         raise ConfigError(f"chunk_lines must be a whole number of at least 1, got {chunk_lines!r}.")
     eos_id = None
-    if eos:
+    raw = is_char(tokenizer)  # a character model reads the text as it is (seqtext.text.chars)
+    if eos and not raw:
         eos_id = tokenizer.token_to_id(EOS)
         if eos_id is None:
             raise ConfigError(f"the tokenizer has no {EOS} token; train it with seqtext.text.tokenizer.train_tokenizer.")
@@ -219,7 +228,8 @@ def encode_corpus(source, tokenizer, cache_dir=None, eos: bool = True,
         with os.fdopen(fd, "wb") as fh:
             header = _npy_header(dtype, 0)
             fh.write(header)  # rewritten with the real length below; numpy pads it to a fixed size
-            n = _write_ids(files, tokenizer, eos_id, dtype, chunk_lines, fh)
+            n = write_raw_ids(files, tokenizer, dtype, fh) if raw else \
+                _write_ids(files, tokenizer, eos_id, dtype, chunk_lines, fh)
             if n == 0:
                 where = ", ".join(str(f) for f in files)
                 raise DataError(f"{where}: no text (empty or only white space); give a corpus with some text.")

@@ -60,6 +60,9 @@ class Suggester:
     """
 
     def __init__(self, net, tokenizer, device, stream_mode: bool):
+        if tk.is_char(tokenizer):
+            raise DataError("suggestions are words from the model's vocabulary, and a character model has none; "
+                            "use `seqtext complete` to continue the text a character at a time.")
         self.net, self.tokenizer, self.device, self.stream_mode = net, tokenizer, device, stream_mode
         self.steps = 0  # core steps taken, all calls together
         self._start = tokenizer.token_to_id(tk.EOS if stream_mode else tk.BOS)

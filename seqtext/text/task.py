@@ -23,7 +23,7 @@ from seqtext.config import TextSettings
 from seqtext.core import detach_hidden
 from seqtext.errors import CheckpointError, ConfigError
 from seqtext.model import Task
-from seqtext.text import stream
+from seqtext.text import chars, stream
 from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import corpus_files, is_path_list, load_lines, sentence_batches, split_lines
 from seqtext.text.net import TextNet
@@ -106,6 +106,9 @@ class LanguageModelTask(Task):
 
     def __init__(self, settings):
         super().__init__(settings)
+        self.chars = settings.text.tokenizer == "char"  # a character model: scored in bits per character
+        if self.chars:
+            self.headline = "bits_per_char"
         self.tokenizer = None
         self.sources: dict = {}  # corpus paths, recorded so a resume can read them again
         self.plan: SentencePlan | StreamPlan | None = None
@@ -140,8 +143,8 @@ class LanguageModelTask(Task):
                               params=["mode"])
         files = corpus_files(corpus)
         if fresh:
-            self.tokenizer = tk.train_tokenizer(stream.iter_lines(files), text.tokenizer, text.vocab_size,
-                                                text.min_frequency, text.split_punctuation)
+            self.tokenizer = tk.train_tokenizer(stream.iter_text(files, raw=self.chars), text.tokenizer,
+                                                text.vocab_size, text.min_frequency, text.split_punctuation)
         ids = stream.encode_corpus(files, self.tokenizer).ids  # (N,) memory-mapped
         if valid is not None:
             self.plan = StreamPlan(self, ids, stream.encode_corpus(corpus_files(valid), self.tokenizer).ids)
@@ -179,7 +182,11 @@ class LanguageModelTask(Task):
         return self.plan.loss(runner, batch)
 
     def evaluate(self, net) -> dict | None:
-        return self.plan.evaluate(net)
+        return self.report(self.plan.evaluate(net))
+
+    def report(self, metrics: dict | None) -> dict | None:
+        """An evaluation as reported: a character model's with its bits per character."""
+        return chars.with_bits(metrics) if self.chars and metrics is not None else metrics
 
     def steps_per_epoch(self) -> int:
         return self.plan.steps

@@ -6,6 +6,14 @@ pre-tokenizer  split on white space, then split punctuation off words (unless
 model        WordLevel (default) or BPE (``end_of_word_suffix`` marks word ends)
 specials     <pad> <unk> <s> </s>
 
+A character model (``kind="char"``) has no normaliser: a pre-tokenizer that
+isolates every character (spaces, line breaks and each Unicode code point
+alike), a WordLevel model over the characters of the training text, and a
+decoder that joins them without spaces.  Each character is one token, an
+unknown one <unk>, which decodes as U+FFFD; the specials are plain entries of
+its vocabulary, never matched in the text, so "<s>" typed in a text is three
+characters.
+
 The whole pipeline is one ``tokenizer.json`` in the model directory; this
 module only builds, trains and reads it, and turns generated tokens back into
 words with natural spacing.
@@ -23,6 +31,10 @@ from seqtext.text.spacing import SENTENCE_END, is_wordlike, join_words  # noqa: 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 SPECIALS = [PAD, UNK, BOS, EOS]
 WORD_END = "</w>"  # BPE: a token carrying this suffix ends a word
+KINDS = ("word", "bpe", "char")
+LINE_BREAK = "\n"  # a character model's end of line: always in its vocabulary
+UNKNOWN_CHAR = "\ufffd"  # what <unk> decodes as in a character model
+_ANY_CHAR = r"[\s\S]"  # one code point, line breaks included (Oniguruma's "." stops at "\n")
 
 # Special-token strings already in a corpus (PTB writes "<unk>") are removed from
 # the training text: the pre-tokenizer would otherwise teach the vocabulary
@@ -46,7 +58,12 @@ def train_tokenizer(
     lines: Iterable[str], kind: str = "word", vocab_size: int = 8000, min_frequency: int = 1,
     split_punctuation: bool = True,
 ):
-    """Train a tokenizer on ``lines`` (the training split only)."""
+    """Train a tokenizer on ``lines`` (the training split only).
+
+    For ``kind="char"``, ``lines`` may be any pieces of text (raw chunks,
+    line breaks included); ``vocab_size`` and ``split_punctuation`` do not
+    apply to it.
+    """
     from tokenizers import decoders, models, trainers
 
     if kind == "word":
@@ -62,12 +79,59 @@ def train_tokenizer(
             vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS,
             end_of_word_suffix=WORD_END, show_progress=False,
         )
+    elif kind == "char":
+        return _train_chars(lines, min_frequency)
     else:
-        raise ConfigError(f"{{tokenizer}} must be 'word' or 'bpe', got {kind!r}.", params=["tokenizer"])
+        raise ConfigError(f"{{tokenizer}} must be one of {', '.join(KINDS)}, got {kind!r}.", params=["tokenizer"])
     tok.train_from_iterator((_SPECIAL_RE.sub(" ", line) for line in lines), trainer=trainer)
     if tok.get_vocab_size() <= len(SPECIALS):
         raise DataError("the corpus has no words to learn a vocabulary from; give it some text.")
     return tok
+
+
+def _char_pipeline(vocab: dict | None = None):
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel(vocab, unk_token=UNK) if vocab else models.WordLevel(unk_token=UNK))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(_ANY_CHAR), behavior="isolated")
+    # per token first (a literal "<unk>" in the text is five tokens and stays as typed), then joined
+    tok.decoder = decoders.Sequence([decoders.Replace(UNK, UNKNOWN_CHAR), decoders.Fuse()])
+    return tok
+
+
+def _train_chars(texts: Iterable[str], min_frequency: int):
+    """A character vocabulary: every character of ``texts`` seen ``min_frequency`` times, and the line break."""
+    from tokenizers import trainers
+
+    counter = _char_pipeline()
+    trainer = trainers.WordLevelTrainer(vocab_size=1 << 22, min_frequency=min_frequency, special_tokens=SPECIALS,
+                                        show_progress=False)  # a vocabulary of every character seen
+    counter.train_from_iterator(texts, trainer=trainer)
+    vocab = counter.get_vocab(with_added_tokens=False)  # the specials first, as plain entries
+    if len(vocab) <= len(SPECIALS):
+        raise DataError("the corpus has no characters to learn a vocabulary from; give it some text.")
+    vocab.setdefault(LINE_BREAK, len(vocab))  # a stream starts after one, even if the corpus has none
+    # rebuilt without the trainer's added tokens, so that "<s>" in a text is never one token
+    return _char_pipeline(vocab)
+
+
+def is_char(tok) -> bool:
+    """Whether ``tok`` is a character tokenizer (see the module docstring)."""
+    return type(tok.pre_tokenizer).__name__ == "Split" and type(tok.model).__name__ == "WordLevel"
+
+
+def line_ids(tok, stream_mode: bool) -> tuple[int, int]:
+    """(the id a line is read after, the id that ends it), as the model saw lines in training.
+
+    Sentence mode frames each line as <s> ... </s>; a stream-mode word model
+    reads it after the </s> of the previous line; a stream-mode character
+    model reads raw text, where a line starts after a line break and ends
+    with one.
+    """
+    if stream_mode and is_char(tok):
+        newline = tok.token_to_id(LINE_BREAK)
+        return newline, newline
+    return tok.token_to_id(EOS if stream_mode else BOS), tok.token_to_id(EOS)
 
 
 def save_tokenizer(tok, path: str | Path) -> None:

@@ -1,0 +1,62 @@
+"""Completion for a character model on torch: characters joined as they come (``seqtext.text.chars``).
+
+Repetition control is off unless asked for: over characters, a 4-gram ban
+forbids every common word and ending after its first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from seqtext.text import chars
+from seqtext.text import tokenizer as tk
+from seqtext.text.decoding import Repetition, choose
+from seqtext.text.generate import Completer
+from seqtext.text.prompts import Completion
+
+
+class CharCompleter(Completer):
+    """:class:`~seqtext.text.generate.Completer` for a character model: continuation only (no blank)."""
+
+    @torch.inference_mode()
+    def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
+                 top_p: float | None = None, seed: int | None = None, stop: bool = True,
+                 no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Completion:
+        """Continue the prompt for up to ``words`` words (``TextModel.complete``; a ``___`` blank is refused)."""
+        text = "".join(self.stream(prompt, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram,
+                                   repetition_penalty))
+        return Completion(prompt + text, prompt, text.split(), self.unknown_words(prompt))
+
+    def stream(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
+               top_p: float | None = None, seed: int | None = None, stop: bool = True,
+               no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Iterator[str]:
+        """The text each new character adds (with the white space before it); joined, what complete adds."""
+        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)["sample"]
+        logits, hidden, ids = self._prefix_state(chars.check_prompt(prompt))
+        repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
+        eos = None if self.stream_mode else self.tokenizer.token_to_id(tk.EOS)
+        banned = self._banned() + ([self.tokenizer.token_to_id(tk.EOS)] if eos is None else [])
+        banned = torch.tensor(banned, device=self.device)
+        state = {"hidden": hidden}
+
+        def pick(logits):
+            logits = logits.index_fill(0, banned, -torch.inf)
+            if repetition.active:
+                logits = repetition.apply(logits)
+                if not bool(torch.isfinite(logits).any()):
+                    return None
+            return choose(logits, **sample)
+
+        def advance(tid):
+            repetition.push(tid)
+            step, state["hidden"] = self.net.step(torch.tensor([tid], device=self.device), state["hidden"])
+            return step[0]
+
+        yield from chars.write_chars(self.tokenizer, logits, pick, advance, words, stop, eos)
+
+    @torch.inference_mode()
+    def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` likeliest next characters with their probabilities."""
+        return super().next_words(chars.check_prompt(prompt), k)
