@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, describe, given, refuse_export
 from seqtext.cli.common import echo_json, handle_errors, note, repetition_options, run_training
 from seqtext.cli.options import flag, training_command
 from seqtext.config import TextSettings
@@ -116,9 +117,10 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per prompt.")
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
               help="Complete every line of PATH (- for stdin), one output line each.")
+@adaptation_options(generation=True)
 @handle_errors
 def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram, repetition_penalty,
-             repetition_control, show, stream, as_json, file):
+             repetition_control, show, stream, as_json, file, **adapt):
     """Fill the ___ in PROMPT, or continue PROMPT.
 
     \b
@@ -131,11 +133,14 @@ def complete(prompt, model, words, temperature, top_k, top_p, seed, stop, no_rep
         raise click.UsageError("give either a PROMPT or --file, not both.")
     from seqtext.export import open_text
 
-    lm = open_text(resolve_model(model))  # an exported directory runs on onnxruntime, without torch
+    path, cache = resolve_model(model), adaptation_kwargs(adapt)
+    refuse_export(path, cache)
+    lm = open_text(path)  # an exported directory runs on onnxruntime, without torch
     if not repetition_control:
         no_repeat_ngram = repetition_penalty = None
     options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop,
                    no_repeat_ngram=no_repeat_ngram, repetition_penalty=repetition_penalty)
+    options.update(given(cache))  # none for an exported model
     if stream is None:  # a blank is filled in place: nothing to stream
         stream = sys.stdout.isatty() and file is None and not show and "___" not in prompt
     if stream and (file is not None or show):
@@ -179,7 +184,8 @@ def _complete_one(lm, prompt, options, show, as_json, single):
 
     try:
         result = lm.complete(prompt, **options)
-        candidates = lm.next_words(prompt, show) if show else None
+        cache = {k: options[k] for k in ("cache", "cache_theta", "cache_lambda") if k in options}
+        candidates = lm.next_words(prompt, show, **cache) if show else None
     except SeqtextError as exc:
         if single:
             raise
@@ -211,17 +217,25 @@ def _complete_one(lm, prompt, options, show, as_json, single):
               help="Read each line alone from a fresh state (as seqtext score does), not as running text; "
                    "adds the perplexity without unknown words.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@adaptation_options
 @handle_errors
-def evaluate(model, corpus, per_sentence, as_json):
-    """Perplexity, next-word accuracy and last-word accuracy on a corpus."""
+def evaluate(model, corpus, per_sentence, as_json, **adapt):
+    """Perplexity, next-word accuracy and last-word accuracy on a corpus.
+
+    --dynamic and --cache N adapt to the text while reading it as one running
+    stream (the saved model is not changed).
+    """
     from seqtext.text.corpus import corpus_files
     from seqtext.text.model import TextModel
 
     lm = TextModel.load(resolve_model(model))
-    metrics = lm.evaluate(corpus_files(list(corpus)), per_sentence=per_sentence)
+    metrics = lm.evaluate(corpus_files(list(corpus)), per_sentence=per_sentence, **adaptation_kwargs(adapt))
     if as_json:
         echo_json(metrics)
         return
+    method = describe(metrics)
+    if method:
+        click.echo(f"{'read with':<24}{method}")
     labels = [("perplexity", "perplexity", "{:.3f}"), ("perplexity_known", "without unknown words", "{:.3f}"),
               ("unknown_tokens", "unknown-word tokens", "{}"), ("accuracy", "next-word accuracy", "{:.2%}"),
               ("last_word_accuracy", "last-word accuracy", "{:.2%}"), ("sentences", "sentences", "{}"),
