@@ -47,7 +47,8 @@ class Adaptation:
     dynamic_lr: float = option(DEFAULT_DYNAMIC_LR, "Dynamic evaluation: learning rate of the RMS-normalised step.",
                                POSITIVE, metavar="LR")
     dynamic_decay: float = option(DEFAULT_DYNAMIC_DECAY, "Dynamic evaluation: pull towards the trained weights at "
-                                                         "each step (lambda), scaled per weight.", number(0))
+                                                         "each step (lambda), scaled per weight.", number(0),
+                                  metavar="LAMBDA")
     dynamic_bptt: int = option(DEFAULT_DYNAMIC_BPTT, "Dynamic evaluation: tokens per segment (one step each).",
                                whole(), metavar="N")
     cache: int | None = option(None, "Neural cache: mix in a distribution over the tokens that followed the last "
