@@ -162,8 +162,11 @@ def statistics(model, bptt: int, source=None) -> tuple[list, str]:
     if len(text) < 2:
         raise ConfigError("the text for dynamic evaluation's gradient statistics has under 2 tokens; give more "
                           "with {dynamic_stats}.", params=["dynamic_stats"])
-    origin = (f"first {len(text)} tokens of " + ", ".join(str(p) for p in source)
-              if isinstance(source, (str, Path)) or is_path_list(source) else f"first {len(text)} tokens given")
+    if isinstance(source, (str, Path)) or is_path_list(source):
+        paths = [source] if isinstance(source, (str, Path)) else source
+        origin = f"first {len(text)} tokens of " + ", ".join(str(p) for p in paths)
+    else:
+        origin = f"first {len(text)} tokens of the sentences given"
     return gradient_rms(model.net, text.ids, text.scored, bptt, model.device), origin
 
 
