@@ -30,7 +30,7 @@ from seqtext.rules import BOOL, POSITIVE, Rule, number, option, whole
 # Measured: scripts/bench_adapt.py on runs/ptb-lstm-3 (2 x 200 LSTM), tuned on 20,000 PTB validation tokens.
 DEFAULT_DYNAMIC_LR = 3e-4
 DEFAULT_DYNAMIC_DECAY = 0.003
-DEFAULT_DYNAMIC_BPTT = 10
+DEFAULT_DYNAMIC_BPTT = 20
 DEFAULT_CACHE_THETA = 0.3
 DEFAULT_CACHE_LAMBDA = 0.1
 
