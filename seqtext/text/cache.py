@@ -44,34 +44,62 @@ class NeuralCache:
             keys, values = torch.cat([self.keys, keys]), torch.cat([self.values, values])
         self.keys, self.values = keys[-self.size:], values[-self.size:]
 
-    def mix(self, logp: torch.Tensor, queries: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-        """The mixture's log-probabilities (B, T, V) at each step of B rows of a segment.
+    def _weights(self, queries: torch.Tensor, values: torch.Tensor):
+        """Each step's weights over the pairs it sees (B, T, K), their tokens (B, K), and the steps that see none (T,).
 
-        ``logp`` (B, T, V): the model's log-probabilities; ``queries`` (B, T, E):
-        the states they were computed from; ``values`` (B, T): the token after
-        each step (``values[:, t]`` is read only by the steps after t).  Step t
-        of a row sees the pairs in the cache and the row's own earlier steps,
-        the last ``size`` of them; the cache itself is not changed.
+        ``queries`` (B, T, E): the states of B rows of a segment; ``values``
+        (B, T): the token after each step (``values[:, t]`` is read only by the
+        steps after t).  Step t of a row sees the pairs in the cache and the
+        row's own earlier steps, the last ``size`` of them.
         """
-        b, t, v = logp.shape
+        b, t, _ = queries.shape
         m = len(self)
         queries = queries.detach().float()
         scores = torch.matmul(queries, queries.transpose(1, 2))  # (B, T, T): the segment's own steps
-        keys = torch.arange(m + t, device=logp.device)
-        step = torch.arange(t, device=logp.device)[:, None]
-        seen = (keys >= m + step - self.size) & (keys <= m + step - 1)  # (T, M + T): the last `size` before t
         vals = values.detach()
         if m:
-            scores = torch.cat([torch.matmul(queries, self.keys.float().T), scores], dim=2)  # (B, T, M + T)
-            vals = torch.cat([self.values.expand(b, m), vals], dim=1)  # (B, M + T)
-        else:
-            seen = seen[:, m:]
-        weights = torch.softmax((self.theta * scores).masked_fill(~seen, NEG_INF), dim=2)  # (B, T, M + T)
-        empty = ~seen.any(dim=1)  # (T,) steps with nothing before them
-        weights = weights.masked_fill(empty[None, :, None], 0.0)
-        p_cache = logp.new_zeros(b, t, v).scatter_add_(2, vals[:, None, :].expand(b, t, -1), weights)  # (B, T, V)
-        mixed = torch.logaddexp(logp + math.log1p(-self.lam), p_cache.log() + (math.log(self.lam) if self.lam > 0 else NEG_INF))
-        return torch.where(empty[None, :, None], logp, mixed)
+            scores = torch.cat([torch.matmul(queries, self.keys.float().T), scores], dim=2)  # (B, T, K = M + T)
+            vals = torch.cat([self.values.expand(b, m), vals], dim=1)  # (B, K)
+        keys = torch.arange(m + t, device=queries.device)
+        step = torch.arange(t, device=queries.device)[:, None]
+        seen = (keys >= m + step - self.size) & (keys <= m + step - 1)  # (T, K): the last `size` before t
+        weights = torch.softmax((self.theta * scores).masked_fill(~seen, NEG_INF), dim=2)  # (B, T, K)
+        empty = ~seen.any(dim=1)  # (T,)
+        return weights.masked_fill(empty[None, :, None], 0.0), vals, empty
+
+    def _p_cache(self, weights: torch.Tensor, vals: torch.Tensor, vocab: int) -> torch.Tensor:
+        b, t, k = weights.shape
+        return weights.new_zeros(b, t, vocab).scatter_add_(2, vals[:, None, :].expand(b, t, k), weights)  # (B, T, V)
+
+    def _log_mix(self, logp: torch.Tensor, p_cache: torch.Tensor, empty: torch.Tensor) -> torch.Tensor:
+        log_lam = math.log(self.lam) if self.lam > 0 else NEG_INF
+        mixed = torch.logaddexp(logp + math.log1p(-self.lam), p_cache.log() + log_lam)
+        return torch.where(empty.view(1, -1, *[1] * (logp.dim() - 2)), logp, mixed)
+
+    def mix(self, logp: torch.Tensor, queries: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """The mixture's log-probabilities (B, T, V), from the model's ``logp`` (B, T, V) at ``queries``.
+
+        ``queries`` and ``values`` as in :meth:`_weights`; the cache itself is not changed.
+        """
+        weights, vals, empty = self._weights(queries, values)
+        return self._log_mix(logp, self._p_cache(weights, vals, logp.shape[-1]), empty)
+
+    def score(self, logp: torch.Tensor, queries: torch.Tensor, values: torch.Tensor):
+        """The mixture's log-probability of each step's next token ``values`` (B, T), and its likeliest token (B, T).
+
+        What :meth:`mix` gives at the targets, without its (B, T, V) logarithms:
+        the likeliest token under the mixture is the model's own or one the
+        cache holds, so only those are compared.
+        """
+        weights, vals, empty = self._weights(queries, values)
+        p_cache = self._p_cache(weights, vals, logp.shape[-1])  # (B, T, V)
+        target = values[..., None]
+        scored = self._log_mix(logp.gather(2, target)[..., 0], p_cache.gather(2, target)[..., 0], empty)
+        b, t, k = weights.shape
+        # the model's likeliest first, so that a tie goes to it, as the argmax of the model alone
+        candidates = torch.cat([logp.argmax(-1, keepdim=True), vals[:, None, :].expand(b, t, k)], dim=2)
+        mixed = (1 - self.lam) * logp.gather(2, candidates).exp() + self.lam * p_cache.gather(2, candidates)
+        return scored, candidates.gather(2, mixed.argmax(-1, keepdim=True))[..., 0]
 
 
 class CachedLM:

@@ -115,12 +115,14 @@ def read(net, text: RunningText, adaptation: Adaptation, device, rms=None) -> Re
             x, y = ids[None, start:end].to(device), ids[None, start + 1:end + 1].to(device)  # (1, T)
             m = mask[None, start:end].to(device)
             loss, feats, logp, hidden = segment_loss(net, x, y, m.float(), hidden)
-            final = logp.detach()  # (1, T, V)
-            if cache is not None:
-                final = cache.mix(final, feats, y)
+            logp = logp.detach()  # (1, T, V)
+            if cache is None:
+                scored, best = logp.gather(2, y[..., None])[..., 0], logp.argmax(-1)  # (1, T)
+            else:
+                scored, best = cache.score(logp, feats, y)
                 cache.push(feats[0].detach(), y[0])
-            out[start:end] = final.gather(2, y[..., None])[0, :, 0].double().cpu().numpy()
-            correct += int(((final.argmax(-1) == y) & m).sum())
+            out[start:end] = scored[0].double().cpu().numpy()
+            correct += int(((best == y) & m).sum())
             if dynamic is not None and bool(m.any()):
                 dynamic.step(loss)
             hidden = detach_hidden(hidden)
