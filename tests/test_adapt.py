@@ -113,6 +113,29 @@ def test_dynamic_statistics_come_from_the_recorded_training_corpus(stream_model,
 # ------------------------------------------------------------------ the neural cache
 
 
+def test_the_cache_distribution_is_the_formula_computed_by_hand():
+    from seqtext.text.cache import NeuralCache
+
+    cache = NeuralCache(size=2, theta=1.0, lam=0.5)
+    cache.push(torch.tensor([[9.0, 9.0], [1.0, 0.0], [0.0, 1.0]]), torch.tensor([1, 3, 5]))  # the oldest drops out
+    uniform = torch.full((1, 1, 6), -math.log(6))
+    mixed = cache.mix(uniform, torch.tensor([[[1.0, 0.0]]]), torch.tensor([[0]]))[0, 0].exp()
+    e = math.e
+    expected = [0.5 / 6 + 0.5 * p for p in (0, 0, 0, e / (e + 1), 0, 1 / (e + 1))]
+    assert mixed.tolist() == pytest.approx(expected, rel=1e-6)
+    # within a segment, a step sees the steps before it (and the cache), never itself or later ones
+    rng = torch.Generator().manual_seed(0)
+    logp = torch.log_softmax(torch.randn(2, 9, 12, generator=rng), -1)
+    queries, values = torch.randn(2, 9, 2, generator=rng), torch.randint(0, 12, (2, 9), generator=rng)
+    dense = cache.mix(logp, queries, values)
+    scored, best = cache.score(logp, queries, values)
+    assert torch.allclose(dense.gather(2, values[..., None])[..., 0], scored, atol=1e-6)
+    assert torch.equal(dense.argmax(-1), best)
+    changed = values.clone()
+    changed[:, 5:] = (changed[:, 5:] + 1) % 12
+    assert torch.equal(cache.mix(logp, queries, changed)[:, :6], dense[:, :6])  # step 5's token only counts after it
+
+
 @pytest.mark.parametrize("kind", ["sentence", "stream", "adaptive"])
 def test_the_cache_with_lambda_zero_is_plain_reading_exactly(kind, tiny_model, stream_model, adaptive_model):
     model = {"sentence": tiny_model, "stream": load(stream_model), "adaptive": adaptive_model}[kind]
