@@ -8,7 +8,7 @@
      (the formula of seqtext.text.cache, computed for the targets only, so the grid costs
      seconds); the chosen point is then read again through the library and both figures printed;
    - dynamic evaluation: a coordinate search through the library (``seqtext.text.running.read``):
-     the learning rates at the middle decay, then the decays at the best learning rate.
+     the learning rates at one decay, then the decays at the best learning rate, until neither moves.
 2. Reads the test file once each way with the chosen hyper-parameters: plain, cache, dynamic and
    both, each as one running stream, and prints the table: test perplexity, the validation
    figure it was chosen on, and the seconds to read the test file (dynamic evaluation's gradient
@@ -111,10 +111,15 @@ def tune_dynamic(model, tune, rms, args, read):
         return tried[lr, decay]
 
     print(f"dynamic evaluation on validation, segments of {args.dynamic_bptt} (lr, decay, perplexity):")
-    middle = args.decays[len(args.decays) // 2]
-    lr = min(args.lrs, key=lambda v: run(v, middle))
-    decay = min(args.decays, key=lambda d: run(lr, d))
-    return tried[lr, decay], lr, decay
+    # coordinate search: the best lr at the current decay, then the best decay at that lr, until neither moves
+    # (the two interact: a stronger pull back allows a larger step)
+    lr, decay = args.lrs[len(args.lrs) // 2], args.decays[len(args.decays) // 2]
+    while True:
+        lr = min(args.lrs, key=lambda v: run(v, decay))
+        new_decay = min(args.decays, key=lambda d: run(lr, d))
+        if tried[lr, new_decay] >= tried[lr, decay]:  # the decay stays: done
+            return tried[lr, decay], lr, decay
+        decay = new_decay
 
 
 def main(argv=None) -> None:
@@ -128,8 +133,8 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=ints, default=[250, 500, 1000, 2000])
     parser.add_argument("--thetas", type=floats, default=[0.1, 0.2, 0.3, 0.5, 0.8, 1.2])
     parser.add_argument("--lambdas", type=floats, default=[0.05, 0.1, 0.15, 0.2, 0.3])
-    parser.add_argument("--lrs", type=floats, default=[3e-5, 6e-5, 1e-4, 1.5e-4, 2.5e-4])
-    parser.add_argument("--decays", type=floats, default=[0.001, 0.003, 0.01])
+    parser.add_argument("--lrs", type=floats, default=[5e-5, 1e-4, 1.5e-4, 2.5e-4, 4e-4])
+    parser.add_argument("--decays", type=floats, default=[0.003, 0.01, 0.03, 0.1])
     parser.add_argument("--dynamic-bptt", type=int, default=None, help="segment length [default: the library's]")
     args = parser.parse_args(argv)
 

@@ -8,6 +8,10 @@
     scoring.py     perplexity, next-word and last-word accuracy
     decoding.py    greedy, temperature, top-k, top-p
     generate.py    blank filling, continuation, next-word ranking
+    adaptation.py  the options of test-time adaptation (dynamic evaluation, the neural cache)
+    running.py     a text read as one running stream while adapting to it
+    dynamic.py     dynamic evaluation: gradient steps on the text read, trained weights put back
+    cache.py       the continuous neural cache, for reading and for generation
     model.py       TextModel, the user API
 
 Public names are imported lazily, so ``seqtext.text.tokenizer`` can be used
