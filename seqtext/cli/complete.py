@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, given, refuse_export
 from seqtext.cli.common import echo_json, handle_errors, note, repetition_options, resolve_model
 
 
@@ -35,10 +36,11 @@ from seqtext.cli.common import echo_json, handle_errors, note, repetition_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per prompt.")
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
               help="Complete every line of PATH (- for stdin), one output line each.")
+@adaptation_options(generation=True)
 @handle_errors
 @click.pass_context
 def complete(ctx, prompt, model, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram, repetition_penalty,
-             repetition_control, show, stream, as_json, file):
+             repetition_control, show, stream, as_json, file, **adapt):
     """Fill the ___ in PROMPT, or continue PROMPT.
 
     \b
@@ -51,14 +53,17 @@ def complete(ctx, prompt, model, words, temperature, top_k, top_p, seed, stop, n
         raise click.UsageError("give either a PROMPT or --file, not both.")
     from seqtext.export import open_text
 
-    lm = open_text(resolve_model(model))  # an exported directory runs on onnxruntime, without torch
+    path, cache = resolve_model(model), adaptation_kwargs(adapt)
+    refuse_export(path, cache)
+    lm = open_text(path)  # an exported directory runs on onnxruntime, without torch
     options = dict(words=words, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop)
     # the model's own defaults unless given: measured ones for a word model, none for a character model
-    given = {"no_repeat_ngram": no_repeat_ngram, "repetition_penalty": repetition_penalty}
-    options.update({name: value for name, value in given.items()
+    typed = {"no_repeat_ngram": no_repeat_ngram, "repetition_penalty": repetition_penalty}
+    options.update({name: value for name, value in typed.items()
                     if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT})
     if not repetition_control:
         options.update(no_repeat_ngram=None, repetition_penalty=None)
+    options.update(given(cache))  # none for an exported model
     if stream is None:  # a blank is filled in place: nothing to stream
         stream = sys.stdout.isatty() and file is None and not show and "___" not in prompt
     if stream and (file is not None or show):
@@ -102,7 +107,8 @@ def _complete_one(lm, prompt, options, show, as_json, single):
 
     try:
         result = lm.complete(prompt, **options)
-        candidates = lm.next_words(prompt, show) if show else None
+        cache = {k: options[k] for k in ("cache", "cache_theta", "cache_lambda") if k in options}
+        candidates = lm.next_words(prompt, show, **cache) if show else None
     except SeqtextError as exc:
         if single:
             raise

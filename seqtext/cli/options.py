@@ -10,82 +10,10 @@ options every training command shares (``--config``, ``--resume``,
 
 from __future__ import annotations
 
-import dataclasses
-import re
-
 import click
 
+from seqtext.cli.fields import click_type, field_option, flag, help_text  # noqa: F401  (re-exported)
 from seqtext.config import Settings
-from seqtext.rules import Rule
-
-
-def flag(name: str) -> str:
-    """The command-line spelling of a Python parameter: ``batch_size`` -> ``--batch-size``."""
-    return "--" + name.replace("_", "-")
-
-
-class IntList(click.ParamType):
-    """Comma-separated whole numbers ("2000,6000"), or a list of them from a config file."""
-
-    name = "N,N,..."
-
-    def convert(self, value, param, ctx):
-        items = list(value) if isinstance(value, (list, tuple)) else str(value).split(",")
-        numbers = []
-        for item in items:
-            if isinstance(item, str) and item.strip().lstrip("-").isdigit():
-                numbers.append(int(item))
-            elif isinstance(item, int) and not isinstance(item, bool):
-                numbers.append(item)
-            else:
-                self.fail(f"{value!r} is not a comma-separated list of whole numbers.", param, ctx)
-        return numbers
-
-
-class NameList(click.ParamType):
-    """Comma-separated names ("a,b"), or a list of them from a config file."""
-
-    name = "A,B"
-
-    def convert(self, value, param, ctx):
-        items = list(value) if isinstance(value, (list, tuple)) else str(value).split(",")
-        names = [str(item).strip() for item in items]
-        if not all(names):
-            self.fail(f"{value!r} has an empty name; give names separated by commas, e.g. a,b.", param, ctx)
-        return names
-
-
-def click_type(rule: Rule):
-    """The click type that accepts what ``rule`` accepts (the rule still checks the value afterwards)."""
-    if rule.kind == "choice":
-        return click.Choice(rule.choices)
-    if rule.kind == "int":
-        return click.IntRange(min=rule.low, max=rule.high)
-    if rule.kind == "float":
-        return click.FloatRange(min=rule.low, max=rule.high, min_open=rule.low_open, max_open=rule.high_open)
-    if rule.kind == "ints":
-        return IntList()
-    if rule.kind == "strs":
-        return NameList()
-    return str
-
-
-def help_text(fld: dataclasses.Field) -> str:
-    """A field's help with the options it names (``{lr}``) written as flags (``--lr``)."""
-    return re.sub(r"\{(\w+)\}", lambda m: flag(m.group(1)), fld.metadata["help"])
-
-
-def field_option(fld: dataclasses.Field, default):
-    """One click option for one declared field."""
-    rule, help = fld.metadata["rule"], help_text(fld)
-    name = flag(fld.name)
-    if rule.kind == "bool":
-        return click.option(f"{name}/--no-{name[2:]}", fld.name, default=default, show_default=True, help=help)
-    if default is None or default == []:  # "decided from the data": nothing to show
-        return click.option(name, fld.name, type=click_type(rule), default=default, help=help,
-                            metavar=fld.metadata["metavar"])
-    return click.option(name, fld.name, type=click_type(rule), default=default, show_default=True, help=help,
-                        metavar=fld.metadata["metavar"])
 
 
 def settings_options(settings: type[Settings]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, given, refuse_export
 from seqtext.cli.common import echo_json, handle_errors, note, resolve_model
 
 
@@ -43,19 +44,25 @@ def _read_sentences(sentences, file) -> list[str]:
 @click.option("--rank", is_flag=True, help="Print the sentences best first, each after its log-probability.")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per sentence: text, logprob, tokens, perplexity, unknown (+ surprisal_bits).")
+@adaptation_options
 @handle_errors
-def score(sentences, model, file, per_token, rank, as_json):
+def score(sentences, model, file, per_token, rank, as_json, **adapt):
     """The log-probability (natural log), token count and perplexity of each sentence, read alone.
 
     \b
       seqtext score "Mary rides the bicycle, the bicycle is hers." "Mary rides the bicycle, the bicycle is his."
       seqtext score --file sentences.txt --rank
+
+    With --dynamic or --cache N the sentences are read in order as one running
+    text, adapting to it, each scored given all before it.
     """
     from seqtext.export import open_text
 
     texts = _read_sentences(sentences, file)
-    lm = open_text(resolve_model(model))  # an exported directory runs on onnxruntime, without torch
-    records = lm.score(texts, tokens=per_token)
+    path, adaptation = resolve_model(model), adaptation_kwargs(adapt)
+    refuse_export(path, adaptation)
+    lm = open_text(path)  # an exported directory runs on onnxruntime, without torch
+    records = lm.score(texts, tokens=per_token, **given(adaptation))
     if rank:
         records.sort(key=lambda r: -r["logprob"])
     if as_json:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, describe
 from seqtext.cli.common import RUNS, echo_json, handle_errors, resolve_model, run_training
 from seqtext.cli.options import flag, training_command
 from seqtext.config import TextSettings
@@ -93,18 +94,26 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
               help="Read each line alone from a fresh state (as seqtext score does), not as running text; "
                    "adds the perplexity without unknown words.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@adaptation_options
 @handle_errors
-def evaluate(model, corpus, per_sentence, as_json):
+def evaluate(model, corpus, per_sentence, as_json, **adapt):
     """Perplexity, next-word accuracy and last-word accuracy on a corpus (a character model: bits per
-    character, over every character of the text scored, spaces and line breaks included)."""
+    character, over every character of the text scored, spaces and line breaks included).
+
+    --dynamic and --cache N adapt to the text while reading it as one running
+    stream (the saved model is not changed).
+    """
     from seqtext.text.corpus import corpus_files
     from seqtext.text.model import TextModel
 
     lm = TextModel.load(resolve_model(model))
-    metrics = lm.evaluate(corpus_files(list(corpus)), per_sentence=per_sentence)
+    metrics = lm.evaluate(corpus_files(list(corpus)), per_sentence=per_sentence, **adaptation_kwargs(adapt))
     if as_json:
         echo_json(metrics)
         return
+    method = describe(metrics)
+    if method:
+        click.echo(f"{'read with':<24}{method}")
     labels = [("bits_per_char", "bits per character", "{:.4f}"), ("characters", "characters", "{}"),
               ("perplexity", "perplexity", "{:.3f}"), ("perplexity_known", "without unknown words", "{:.3f}"),
               ("unknown_tokens", "unknown-word tokens", "{}"), ("accuracy", "next-word accuracy", "{:.2%}"),

@@ -10,6 +10,10 @@
     generate.py    blank filling, continuation, next-word ranking
     chars.py       character models: raw-text streams, bits per character, writing characters back
     chargen.py     completion for a character model
+    adaptation.py  the options of test-time adaptation (dynamic evaluation, the neural cache)
+    running.py     a text read as one running stream while adapting to it
+    dynamic.py     dynamic evaluation: gradient steps on the text read, trained weights put back
+    cache.py       the continuous neural cache, for reading and for generation
     model.py       TextModel, the user API
 
 Public names are imported lazily, so ``seqtext.text.tokenizer`` can be used

@@ -64,7 +64,8 @@ class TextModel(Model):
         data = None if corpus is None else {"corpus": corpus, "valid": valid}
         return super().resume(path, data, **options)
 
-    def evaluate(self, corpus, per_sentence: bool = False) -> dict:
+    def evaluate(self, corpus, per_sentence: bool = False, *, dynamic: bool = False, cache: int | None = None,
+                 dynamic_stats=None, **adapt) -> dict:
         """Perplexity, next-word accuracy and last-word accuracy on a corpus (a character model: next-character
         accuracy, and ``bits_per_char`` over ``characters``, see ``seqtext.text.chars``).
 
@@ -72,9 +73,23 @@ class TextModel(Model):
         reads each line alone from a fresh state instead (what :meth:`score`
         does, and how a sentence-mode model always reads), and reports the
         perplexity with and without the words the vocabulary does not hold.
+
+        ``dynamic=True`` (dynamic evaluation: ``dynamic_lr``, ``dynamic_decay``,
+        ``dynamic_bptt``) and ``cache=N`` (the neural cache: ``cache_theta``,
+        ``cache_lambda``) adapt to the text while reading it as one running
+        stream, whatever the model's mode (``seqtext.text.adaptation``); the
+        model's weights are the same afterwards.  Dynamic evaluation's gradient
+        statistics come from the first 50,000 tokens of the model's training
+        corpus, or of ``dynamic_stats``.  The figures then also give the
+        ``method`` and its hyper-parameters.
         """
         self._require_trained()
         text = self.settings.text
+        adaptation = self._adaptation(dynamic, cache, dynamic_stats, adapt, per_sentence)
+        if adaptation.active:
+            from seqtext.text import running
+
+            return self.task.report(running.evaluate(self, corpus, adaptation, dynamic_stats))
         if per_sentence:
             s = self.score(load_lines(corpus)).summary
             loss = -s["logprob"] / max(s["tokens"], 1)
@@ -90,29 +105,60 @@ class TextModel(Model):
         metrics.update(sentences=len(lines), tokens=sum(len(s) - 1 for s in seqs))
         return self.task.report(metrics)
 
-    @torch.inference_mode()
-    def score(self, sentences, tokens: bool = False) -> Scores:
+    def score(self, sentences, tokens: bool = False, *, dynamic: bool = False, cache: int | None = None,
+              dynamic_stats=None, **adapt) -> Scores:
         """Each sentence read alone: ``text``, ``logprob`` (natural log, summed over its tokens and the
         closing </s>), ``tokens`` (that count), ``perplexity`` (``exp(-logprob / tokens)``) and ``unknown``
         (its words outside the vocabulary); ``tokens=True`` adds ``surprisal_bits`` per token.
 
         Returns a list of those records, whose ``summary`` holds the totals:
         perplexity over all sentences, and without the unknown-word tokens.
+        With ``dynamic`` or ``cache`` (as :meth:`evaluate`), the sentences are
+        read in order as one running text, adapting to it, each scored given
+        all before it.
         """
         self._require_trained()
         sentences = check_sentences(sentences)
-        return score(self.net, self.tokenizer, sentences, self.settings.text.mode == "stream", self.device,
-                     surprisal=tokens)
+        adaptation = self._adaptation(dynamic, cache, dynamic_stats, adapt)
+        if adaptation.active:
+            from seqtext.text import running
+
+            return running.score(self, sentences, adaptation, tokens, dynamic_stats)
+        with torch.inference_mode():
+            return score(self.net, self.tokenizer, sentences, self.settings.text.mode == "stream", self.device,
+                         surprisal=tokens)
+
+    @staticmethod
+    def _adaptation(dynamic, cache, dynamic_stats, adapt, per_sentence: bool = False):
+        from seqtext.errors import ConfigError
+        from seqtext.text.adaptation import Adaptation
+
+        adaptation = Adaptation.build(dynamic=dynamic, cache=cache, **adapt)
+        if per_sentence and adaptation.active:
+            raise ConfigError("{per_sentence} reads each line alone, but dynamic evaluation and the cache read the "
+                              "text as one running stream; drop one of them.", params=["per_sentence"])
+        if dynamic_stats is not None and not adaptation.dynamic:
+            raise ConfigError("{dynamic_stats} applies to dynamic evaluation; turn it on with {dynamic}.",
+                              params=["dynamic_stats", "dynamic"])
+        return adaptation
 
     # ---------------------------------------------------------------- inference
 
-    def _completer(self) -> Completer:
+    def _completer(self, cache: int | None = None, cache_theta: float | None = None,
+                   cache_lambda: float | None = None) -> Completer:
         self._require_trained()
+        net = self.net
+        adaptation = self._adaptation(False, cache, None, {"cache_theta": cache_theta, "cache_lambda": cache_lambda})
+        if adaptation.cache is not None:
+            from seqtext.text.cache import CachedLM
+
+            net = CachedLM(net, adaptation.cache, adaptation.cache_theta, adaptation.cache_lambda)
         completer = CharCompleter if self.task.chars else Completer
-        return completer(self.net, self.tokenizer, self.device, self.settings.text.mode == "stream")
+        return completer(net, self.tokenizer, self.device, self.settings.text.mode == "stream")
 
     @torch.inference_mode()
-    def complete(self, prompt: str, words: int = 20, **options) -> Completion:
+    def complete(self, prompt: str, words: int = 20, *, cache: int | None = None, cache_theta: float | None = None,
+                 cache_lambda: float | None = None, **options) -> Completion:
         """Fill the prompt's ``___`` in place, or continue the prompt.
 
         A blank at the very end is filled and the sentence closed; otherwise
@@ -123,17 +169,20 @@ class TextModel(Model):
         ``no_repeat_ngram`` N never writes an N-gram already in the prompt or
         the output; ``repetition_penalty`` P divides the positive logits of
         tokens already there by P and multiplies the negative ones by P.
-        Neither changes how a ``___`` blank is filled.
+        Neither changes how a ``___`` blank is filled.  ``cache=N`` mixes each
+        next-word distribution with the neural cache of the prompt and the
+        words written so far (``cache_theta``, ``cache_lambda``; see :meth:`evaluate`).
         """
-        return self._completer().complete(prompt, words, **options)
+        return self._completer(cache, cache_theta, cache_lambda).complete(prompt, words, **options)
 
-    def stream(self, prompt: str, words: int = 20, **options) -> Iterator[str]:
+    def stream(self, prompt: str, words: int = 20, *, cache: int | None = None, cache_theta: float | None = None,
+               cache_lambda: float | None = None, **options) -> Iterator[str]:
         """:meth:`complete`, a word at a time: yields the text each word adds (its space, then the word).
 
         ``prompt + "".join(model.stream(prompt))`` equals ``model.complete(prompt)``; memory stays
         flat however many words are asked for.
         """
-        pieces = self._completer().stream(prompt, words, **options)
+        pieces = self._completer(cache, cache_theta, cache_lambda).stream(prompt, words, **options)
         while True:
             with torch.inference_mode():  # each step, not across the yield: the caller's code runs as usual
                 piece = next(pieces, None)
@@ -142,9 +191,11 @@ class TextModel(Model):
             yield piece
 
     @torch.inference_mode()
-    def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
-        return self._completer().next_words(prompt, k)
+    def next_words(self, prompt: str, k: int = 5, *, cache: int | None = None, cache_theta: float | None = None,
+                   cache_lambda: float | None = None) -> list[tuple[str, float]]:
+        """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities (``cache``:
+        as :meth:`complete`)."""
+        return self._completer(cache, cache_theta, cache_lambda).next_words(prompt, k)
 
     @torch.inference_mode()
     def suggest(self, prefix: str, k: int = 5, no_repeat_ngram: int | None = None,

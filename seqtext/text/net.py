@@ -81,7 +81,7 @@ class TextNet(nn.Module):
 
     def step(self, tokens: torch.Tensor, hidden=None):
         """Inference, one token per row: tokens (B,) -> (logits (B, V), hidden); as forward, less overhead."""
-        feats, hidden = self._advance(tokens, hidden)
+        feats, hidden = self.advance(tokens, hidden)
         return self._distribution(feats), hidden
 
     def greedy_step(self, tokens: torch.Tensor, hidden, banned: torch.Tensor):
@@ -93,7 +93,7 @@ class TextNet(nn.Module):
         cluster's, and the cluster is an entry of the head).  Only otherwise
         is the full distribution computed.  Exactly the argmax of ``step``.
         """
-        feats, hidden = self._advance(tokens, hidden)
+        feats, hidden = self.advance(tokens, hidden)
         if self.adaptive:
             head = self.head.head(feats)  # (B, shortlist + clusters)
             head.index_fill_(1, banned, -math.inf)  # the special tokens come first: all in the shortlist
@@ -102,10 +102,21 @@ class TextNet(nn.Module):
                 return best, hidden
         return self._distribution(feats).index_fill_(1, banned, -math.inf).argmax(-1), hidden
 
-    def _advance(self, tokens: torch.Tensor, hidden):
+    def advance(self, tokens: torch.Tensor, hidden):
         """One fused core step for tokens (B,): the head's input (B, E or H) and the new hidden state."""
         out, hidden = self.core.step(self.embed.weight[tokens], hidden)
         return self.features(out), hidden
+
+    def read(self, x: torch.Tensor, hidden=None):
+        """ids (B, T) -> the head's inputs at every step (B, T, E or H) and the new hidden state."""
+        out, hidden = self.core(self.embed_dropout(self.embed(x)), hidden)  # (B, T, H)
+        return self.features(out), hidden
+
+    def log_probs(self, feats: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities over the vocabulary for the head's inputs: (..., E or H) -> (..., V)."""
+        if self.adaptive:
+            return self.head.log_prob(feats.reshape(-1, feats.shape[-1])).view(*feats.shape[:-1], -1)
+        return torch.log_softmax(self._distribution(feats).float(), dim=-1)
 
     def _distribution(self, feats: torch.Tensor) -> torch.Tensor:
         """Logits (full softmax) or log-probabilities (adaptive) over the vocabulary, (B, V)."""

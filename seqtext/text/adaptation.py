@@ -1,0 +1,107 @@
+"""The options of test-time adaptation: dynamic evaluation and the neural cache, declared once.
+
+Both read the evaluated text as one running stream, in its order, the hidden
+state carried across lines, and adapt to what they have read so far:
+
+- dynamic evaluation (Krause et al. 2018) takes a gradient step on each
+  segment after scoring it: ``w <- w - lr * g / (rms + eps) + decay * r * (w0 - w)``,
+  ``rms`` the root-mean-square gradient of each weight on training text and
+  ``r`` that rms over its mean (``seqtext.text.dynamic``);
+- the neural cache (Grave et al. 2017) mixes the model's next-token
+  distribution with one over the tokens that followed the last N hidden
+  states, weighted by ``exp(theta * h_t . h_i)``:
+  ``p = (1 - lambda) p_model + lambda p_cache`` (``seqtext.text.cache``).
+
+:class:`Adaptation` holds the choice; its fields are the keyword arguments of
+``TextModel.evaluate`` / ``score`` / ``complete`` and the flags of ``seqtext
+evaluate`` / ``score`` / ``complete`` (``seqtext.cli.adapt``).  The defaults
+were measured on Penn Treebank validation text (``scripts/bench_adapt.py``).
+This module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from seqtext.errors import ConfigError
+from seqtext.rules import BOOL, POSITIVE, Rule, number, option, whole
+
+# Measured: scripts/bench_adapt.py on runs/ptb-lstm-3 (2 x 200 LSTM), tuned on 20,000 PTB validation tokens.
+DEFAULT_DYNAMIC_LR = 3e-4
+DEFAULT_DYNAMIC_DECAY = 0.003
+DEFAULT_DYNAMIC_BPTT = 20
+DEFAULT_CACHE_THETA = 0.3
+DEFAULT_CACHE_LAMBDA = 0.1
+
+# the RMS-normalised step's stabiliser, as Krause et al.'s dynamiceval.py
+EPSILON = 2e-5
+
+
+@dataclass
+class Adaptation:
+    """What adapts to the text while it is read: dynamic evaluation, a neural cache, both or neither."""
+
+    dynamic: bool = option(False, "Dynamic evaluation: after scoring each segment of the text, take a gradient "
+                                  "step on it (the saved model is not changed).", BOOL)
+    dynamic_lr: float = option(DEFAULT_DYNAMIC_LR, "Dynamic evaluation: learning rate of the RMS-normalised step.",
+                               POSITIVE, metavar="LR")
+    dynamic_decay: float = option(DEFAULT_DYNAMIC_DECAY, "Dynamic evaluation: pull towards the trained weights at "
+                                                         "each step (lambda), scaled per weight.", number(0),
+                                  metavar="LAMBDA")
+    dynamic_bptt: int = option(DEFAULT_DYNAMIC_BPTT, "Dynamic evaluation: tokens per segment (one step each).",
+                               whole(), metavar="N")
+    cache: int | None = option(None, "Neural cache: mix in a distribution over the tokens that followed the last "
+                                     "N hidden states.", Rule("int", low=1, optional=True), metavar="N")
+    cache_theta: float = option(DEFAULT_CACHE_THETA, "Neural cache: sharpness theta of exp(theta h_t.h_i).",
+                                number(0), metavar="THETA")
+    cache_lambda: float = option(DEFAULT_CACHE_LAMBDA, "Neural cache: weight lambda of the cache distribution.",
+                                 number(0, 1, high_open=True), metavar="LAMBDA")
+
+    @classmethod
+    def fields(cls) -> list[dataclasses.Field]:
+        return list(dataclasses.fields(cls))
+
+    @classmethod
+    def build(cls, **given) -> "Adaptation":
+        """An adaptation from keyword arguments, None meaning "the default"; checked.
+
+        A hyper-parameter of a method that is not switched on is refused, not
+        ignored: ``dynamic_lr`` needs ``dynamic=True``, ``cache_theta`` needs ``cache``.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise ConfigError(f"there is no adaptation option {unknown[0]!r}; use one of {', '.join(sorted(names))}.")
+        values = {k: v for k, v in given.items() if v is not None}
+        obj = cls(**values)
+        for f in dataclasses.fields(cls):
+            f.metadata["rule"].check(f.name, getattr(obj, f.name))
+        for name in values:
+            owner = "dynamic" if name.startswith("dynamic_") else "cache" if name.startswith("cache_") else None
+            if owner == "dynamic" and not obj.dynamic:
+                raise ConfigError(f"{{{name}}} applies to dynamic evaluation; turn it on with {{dynamic}}.",
+                                  params=[name, "dynamic"])
+            if owner == "cache" and obj.cache is None:
+                raise ConfigError(f"{{{name}}} applies to the neural cache; give its size with {{cache}}.",
+                                  params=[name, "cache"])
+        return obj
+
+    @property
+    def active(self) -> bool:
+        return self.dynamic or self.cache is not None
+
+    @property
+    def method(self) -> str:
+        """The method's name: plain, dynamic, cache or dynamic+cache."""
+        parts = [name for name, on in (("dynamic", self.dynamic), ("cache", self.cache is not None)) if on]
+        return "+".join(parts) or "plain"
+
+    def describe(self) -> dict:
+        """The method and the hyper-parameters in use (what ``evaluate`` reports beside its figures)."""
+        out: dict = {"method": self.method}
+        if self.dynamic:
+            out["dynamic"] = {"lr": self.dynamic_lr, "decay": self.dynamic_decay, "bptt": self.dynamic_bptt}
+        if self.cache is not None:
+            out["cache"] = {"size": self.cache, "theta": self.cache_theta, "lambda": self.cache_lambda}
+        return out
