@@ -28,6 +28,23 @@ def same_as(section, name: str, default=dataclasses.MISSING):
 
 
 POOLINGS = ("last", "mean", "max", "attention")
+MONITORS = ("loss", "accuracy")
+
+
+@dataclass
+class TagConfig(Section):
+    """A sequence tagger's column, word and character features."""
+
+    section: ClassVar[str] = "tag"
+    column: str = option("upos", "CoNLL-U column to predict (upos, xpos, or any column by name).", Rule("str"),
+                         metavar="COL")
+    embed: int = same_as(TextConfig, "embed", 100)
+    chars: int = option(64, "Width of the character features of each word's original form (a character CNN; "
+                            "0: none).", whole(0))
+    word_dropout: float = option(0.1, "Share of training words read as unknown, so unseen words are learnt.",
+                                 FRACTION)
+    embed_dropout: float = same_as(TextConfig, "embed_dropout", 0.3)
+    output_dropout: float = same_as(TextConfig, "output_dropout", 0.3)
 
 
 @dataclass
@@ -47,28 +64,16 @@ class ClassifyConfig(Section):
     split_punctuation: bool = same_as(TextConfig, "split_punctuation")
     embed_dropout: float = same_as(TextConfig, "embed_dropout", 0.3)
     output_dropout: float = same_as(TextConfig, "output_dropout", 0.5)
+    word_dropout: float = same_as(TagConfig, "word_dropout", 0.0)
+    label_smoothing: float = option(0.0, "Label smoothing of the training loss (0: none).", FRACTION)
+    monitor: str = option("loss", "The validation figure that picks the best epoch and stops training early "
+                                  "(loss, or accuracy with the earlier epoch on a tie).", choice(*MONITORS))
     init_from: str | None = option(None, "Start the embedding and the core from this seqtext language model "
                                          "(its cell, sizes and layers; words mapped by spelling).",
                                    Rule("str", optional=True), metavar="MODEL_DIR")
     unfreeze: int = option(0, "With --init-from: train only the head for N epochs, then the core's top layer "
                               "too, one more layer each epoch (ULMFiT's gradual unfreezing; 0: all at once).",
                            whole(0))
-
-
-@dataclass
-class TagConfig(Section):
-    """A sequence tagger's column, word and character features."""
-
-    section: ClassVar[str] = "tag"
-    column: str = option("upos", "CoNLL-U column to predict (upos, xpos, or any column by name).", Rule("str"),
-                         metavar="COL")
-    embed: int = same_as(TextConfig, "embed", 100)
-    chars: int = option(64, "Width of the character features of each word's original form (a character CNN; "
-                            "0: none).", whole(0))
-    word_dropout: float = option(0.1, "Share of training words read as unknown, so unseen words are learnt.",
-                                 FRACTION)
-    embed_dropout: float = same_as(TextConfig, "embed_dropout", 0.3)
-    output_dropout: float = same_as(TextConfig, "output_dropout", 0.3)
 
 
 class ClassifySettings(Settings):

@@ -22,10 +22,16 @@ from seqtext.packing import length_mask, run_packed
 class ClassifierNet(nn.Module):
     """Embedding -> RecurrentCore -> pooling -> dropout -> Linear(labels)."""
 
+    embed_std: float | None = 1.0  # the embedding's starting spread (1.0: nn.Embedding's N(0, 1))
+
     def __init__(self, vocab_size: int, labels: int, config: ClassifyConfig, core: CoreConfig, pad_id: int = 0):
         super().__init__()
         self.pad_id, self.pooling = pad_id, config.pooling
         self.embed = nn.Embedding(vocab_size, config.embed, padding_idx=pad_id)
+        if self.embed_std != 1.0:
+            with torch.no_grad():
+                nn.init.normal_(self.embed.weight, std=self.embed_std)
+                self.embed.weight[pad_id].zero_()
         self.core = RecurrentCore(core, input_size=config.embed)
         self.embed_dropout = nn.Dropout(config.embed_dropout)
         self.output_dropout = nn.Dropout(config.output_dropout)
