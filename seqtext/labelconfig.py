@@ -62,9 +62,9 @@ class ClassifyConfig(Section):
     vocab_size: int = same_as(TextConfig, "vocab_size", 20000)
     min_frequency: int = same_as(TextConfig, "min_frequency")
     split_punctuation: bool = same_as(TextConfig, "split_punctuation")
-    embed_dropout: float = same_as(TextConfig, "embed_dropout", 0.3)
+    embed_dropout: float = same_as(TextConfig, "embed_dropout", 0.5)
     output_dropout: float = same_as(TextConfig, "output_dropout", 0.5)
-    word_dropout: float = same_as(TagConfig, "word_dropout", 0.0)
+    word_dropout: float = same_as(TagConfig, "word_dropout", 0.2)
     label_smoothing: float = option(0.0, "Label smoothing of the training loss (0: none).", FRACTION)
     monitor: str = option("loss", "The validation figure that picks the best epoch and stops training early "
                                   "(loss, or accuracy with the earlier epoch on a tie).", choice(*MONITORS))
@@ -78,14 +78,15 @@ class ClassifyConfig(Section):
 
 class ClassifySettings(Settings):
     """A text classifier's options (many-to-one).  Defaults chosen on SST-2 dev (scripts/bench_classify.py):
-    an L2 penalty of 1e-4 keeps the validation loss falling with the accuracy (79.9 % against 76.7 % without,
-    where the loss bottomed out at epoch 3 and early stopping kept an overconfident early model)."""
+    an L2 penalty of 1e-4 (79.9 % against 76.7 % without); a word embedding that starts small (see
+    ClassifierNet) with a rate of 1e-3, embedding dropout 0.5 and word dropout 0.2 reach 80.7 % in 6 epochs
+    (N(0, 1) and a rate of 2e-3: 79.9 % in 8 epochs, 2.5 times the training time)."""
 
     kind = "classify"
     SECTIONS = {
         "core": CoreConfig.variant(cell="lstm", hidden=128, bidirectional=True),
         "classify": ClassifyConfig,
-        "train": TrainConfig.variant(epochs=20, batch_size=32, lr=2e-3, weight_decay=1e-4, patience=3),
+        "train": TrainConfig.variant(epochs=20, batch_size=32, lr=1e-3, weight_decay=1e-4, patience=3),
     }
 
 

@@ -15,7 +15,7 @@ from test_series_distributed import TORCHRUN, env
 
 # no dropout anywhere: each rank's masks would differ from one process's, the only randomness left is the data order
 OPTIONS = dict(embed=8, hidden=8, batch_size=8, epochs=2, patience=2, lr=0.01, seed=1, device="cpu",
-               embed_dropout=0.0, output_dropout=0.0)
+               embed_dropout=0.0, output_dropout=0.0, word_dropout=0.0)
 
 
 def test_two_process_gloo_training_matches_one_process(tmp_path):

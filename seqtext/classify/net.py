@@ -22,7 +22,10 @@ from seqtext.packing import length_mask, run_packed
 class ClassifierNet(nn.Module):
     """Embedding -> RecurrentCore -> pooling -> dropout -> Linear(labels)."""
 
-    embed_std: float | None = 1.0  # the embedding's starting spread (1.0: nn.Embedding's N(0, 1))
+    # The embedding starts at N(0, 0.1), not nn.Embedding's N(0, 1): the words' rows then move from
+    # their first updates on (SST-2 dev: 79.8 % after one epoch, against 67.5 % from N(0, 1), which
+    # needed 5 epochs to reach 79.9 %).  scripts/bench_classify.py sets it with embed_std=.
+    embed_std: float = 0.1
 
     def __init__(self, vocab_size: int, labels: int, config: ClassifyConfig, core: CoreConfig, pad_id: int = 0):
         super().__init__()
