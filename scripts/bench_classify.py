@@ -3,17 +3,21 @@
     python scripts/bench_classify.py                                  # the defaults, seed 0
     python scripts/bench_classify.py pooling=mean cell=gru --seeds 0 1 2
     python scripts/bench_classify.py "pooling=last;bidirectional=false" "pooling=attention"
+    python scripts/bench_classify.py "word_dropout=0|0.2;embed=128|300"   # a grid: 4 configurations
 
 Each argument is one configuration: ``key=value`` pairs separated by ``;``
 (several arguments of a single pair each are one configuration too, unless
-any has a ``;``).  Prints dev accuracy, macro F1, epochs, training seconds and
-prediction speed (dev sentences/s, one thread, batches of 256).
+any has a ``;``); a value ``a|b|c`` makes one configuration per value (the
+grid of every such key).  Prints dev accuracy, macro F1, epochs (the one
+kept), training seconds, prediction speed (dev sentences/s, one thread,
+batches of 256) and, with ``--curve``, dev accuracy and loss after each epoch.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import itertools
 import statistics
 import time
 from pathlib import Path
@@ -21,59 +25,80 @@ from pathlib import Path
 import torch
 
 from seqtext import TextClassifier
+from seqtext.classify.net import ClassifierNet
+
+DEFAULT_EMBED_STD = ClassifierNet.embed_std
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sst2"
+if not DATA.is_dir():  # a worktree one level deeper than the main checkout
+    DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sst2"
+
+
+def value(text: str):
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def expand(spec: str) -> list[str]:
+    """``a=1|2;b=x`` -> ``["a=1;b=x", "a=2;b=x"]`` (the grid of every ``|``-separated value)."""
+    pairs = [p.strip() for p in spec.split(";") if p.strip()]
+    choices = [[f"{key}={v}" for v in values.split("|")] for key, values in (p.split("=", 1) for p in pairs)]
+    return [";".join(combo) for combo in itertools.product(*choices)] or [""]
 
 
 def parse(spec: str) -> dict:
-    options = {}
-    for pair in filter(None, (p.strip() for p in spec.split(";"))):
-        key, value = pair.split("=", 1)
-        low = value.lower()
-        if low in ("true", "false"):
-            options[key] = low == "true"
-        else:
-            try:
-                options[key] = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
-                options[key] = value
-    return options
+    return {key: value(v) for key, v in (p.split("=", 1) for p in spec.split(";") if p.strip())}
 
 
-def run(options: dict, seed: int) -> dict:
+def run(options: dict, seed: int, data: Path) -> dict:
     torch.set_num_threads(1)
+    options = dict(options)
+    ClassifierNet.embed_std = options.pop("embed_std", DEFAULT_EMBED_STD)  # a constant of the net, not an option
     start = time.perf_counter()
-    clf = TextClassifier(seed=seed, device="cpu", **options).fit(DATA / "train.tsv", dev=DATA / "dev.tsv")
+    clf = TextClassifier(seed=seed, device="cpu", **options).fit(data / "train.tsv", dev=data / "dev.tsv")
     seconds = time.perf_counter() - start
     start = time.perf_counter()
-    report = clf.evaluate(DATA / "dev.tsv")
+    report = clf.evaluate(data / "dev.tsv")
     speed = report["count"] / (time.perf_counter() - start)
     return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "epochs": clf.summary["epochs_run"],
-            "best_epoch": clf.summary["epoch"], "seconds": seconds, "predict_per_s": speed,
-            "curve": " ".join(f"{100 * h['valid_accuracy']:.1f}" for h in clf.history)}
+            "best_epoch": clf.summary["epoch"], "seconds": seconds, "predict_per_s": speed, "history": clf.history,
+            "transfer": clf.task.transfer}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("configs", nargs="*", default=[""])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--curve", action="store_true", help="also print dev accuracy after each epoch")
+    parser.add_argument("--curve", action="store_true", help="also print dev accuracy and loss after each epoch")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder with train.tsv and dev.tsv")
     args = parser.parse_args()
     configs = args.configs if any(";" in c for c in args.configs) or len(args.configs) <= 1 else [";".join(args.configs)]
-    print("| configuration | seed | dev accuracy | macro F1 | epochs (best) | train s | predict sent/s |")
+    configs = [one for spec in configs for one in expand(spec)]
+    print("| configuration | seed | dev accuracy | macro F1 | epochs (kept) | train s | predict sent/s |")
     print("|---|---|---|---|---|---|---|")
     for spec in configs:
         accs = []
         for seed in args.seeds:
-            r = run(parse(spec), seed)
+            r = run(parse(spec), seed, args.data)
             accs.append(r["accuracy"])
             print(f"| {spec or 'defaults'} | {seed} | {100 * r['accuracy']:.2f} % | {100 * r['macro_f1']:.2f} | "
                   f"{r['epochs']} ({r['best_epoch']}) | {r['seconds']:.0f} | {r['predict_per_s']:.0f} |", flush=True)
             if args.curve:
-                print(f"  dev accuracy by epoch: {r['curve']}", flush=True)
+                h = r["history"]
+                best = max(h, key=lambda m: m["valid_accuracy"])
+                print("  dev accuracy/loss by epoch: " + " ".join(
+                    f"{100 * m['valid_accuracy']:.1f}/{m['valid_loss']:.3f}" for m in h) +
+                    f"; highest {100 * best['valid_accuracy']:.1f} at epoch {best['epoch']}"
+                    + (f"; transfer {r['transfer']}" if r["transfer"] else ""), flush=True)
         if len(accs) > 1:
             print(f"| {spec or 'defaults'} | mean of {len(accs)} | {100 * statistics.mean(accs):.2f} % "
-                  f"± {100 * statistics.stdev(accs):.2f} | | | | |", flush=True)
+                  f"± {100 * statistics.stdev(accs):.2f} (min {100 * min(accs):.2f}, max {100 * max(accs):.2f}) "
+                  f"| | | | |", flush=True)
 
 
 if __name__ == "__main__":

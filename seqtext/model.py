@@ -24,7 +24,7 @@ from seqtext.session import Session, TrainingInterrupted, pick_device, seed_ever
 class Task:
     """The task protocol: what a new task implements, with defaults for the optional parts.
 
-    The session's part (:class:`seqtext.session.Task`): ``headline``,
+    The session's part (:class:`seqtext.session.Task`): ``headline``, ``monitor``,
     ``batches``, ``loss``, ``evaluate``, ``steps_per_epoch``.  The model's
     part: ``settings_class`` and ``kind``, ``prepare`` (read the data),
     ``build`` (the network), and the model directory's extras below.
@@ -33,6 +33,7 @@ class Task:
     settings_class: ClassVar[type]
     kind: ClassVar[str]
     headline: ClassVar[str] = "loss"
+    monitor: str = "loss"  # the validation metric that picks the best weights (higher is better unless loss)
     files: ClassVar[tuple[str, ...]] = ()  # the files write_files adds to a model directory
 
     def __init__(self, settings):

@@ -42,6 +42,7 @@ class Task(Protocol):
     :class:`seqtext.model.Task`)."""
 
     headline: str  # the validation metric shown beside the loss ("perplexity", "mae")
+    monitor: str  # the validation metric that picks the best weights: "loss", or one where higher is better
 
     def batches(self, epoch: int, generator: torch.Generator) -> Iterable:
         """One epoch's batches, drawing any randomness from ``generator`` only (this rank's share)."""
@@ -295,10 +296,11 @@ class Session:
         self.net.eval()
         with torch.no_grad():
             valid = self.task.evaluate(self.net)
-        score = train_loss
+        score = train_loss  # lower is better; p.best_loss keeps the best score
         if valid is not None:
             metrics.update({f"valid_{k}": v for k, v in valid.items()})
-            score = metrics["valid_loss"]
+            monitor = getattr(self.task, "monitor", "loss")
+            score = metrics["valid_loss"] if monitor == "loss" else -metrics[f"valid_{monitor}"]
         if score < p.best_loss - 1e-6:
             p.best_loss, p.waited = score, 0
             self.best_state = copy.deepcopy(self.net.state_dict())

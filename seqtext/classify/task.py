@@ -40,6 +40,7 @@ class ClassifyTask(Task):
         self.tokenizer = None
         self.net = None
         self.language_model = None  # init_from, between prepare and build
+        self.transfer: dict = {}  # what init_from copied (words mapped, core tensors), for config.json
         self.labels: list[str] = []
         self.sources: dict = {}
         self.train_rows: list[list[int]] = []
@@ -50,6 +51,10 @@ class ClassifyTask(Task):
     @property
     def pad_id(self) -> int:
         return self.tokenizer.token_to_id(tk.PAD)
+
+    @property
+    def monitor(self) -> str:
+        return self.settings.classify.monitor
 
     # ------------------------------------------------------------------ data
 
@@ -92,12 +97,12 @@ class ClassifyTask(Task):
                                 "different labels.")
             self.labels = kinds
             cfg = self.settings.classify
-            self.tokenizer = tk.train_tokenizer(texts, "word", cfg.vocab_size, cfg.min_frequency,
-                                                cfg.split_punctuation)
-            if cfg.init_from:
+            if cfg.init_from:  # first: the language model decides the sizes and how words are split
                 from seqtext.classify.transfer import open_language_model
 
                 self.language_model = open_language_model(cfg.init_from, self.settings)
+            self.tokenizer = tk.train_tokenizer(texts, "word", cfg.vocab_size, cfg.min_frequency,
+                                                cfg.split_punctuation)
         self.train_rows, self.train_targets = self.encode(texts), self.targets(labels, self.sources["train"])
         self.valid_rows = self.encode(valid_texts)
         self.valid_targets = self.targets(valid_labels, self.sources["dev"])
@@ -129,7 +134,7 @@ class ClassifyTask(Task):
         if self.language_model is not None:  # a fresh training with init_from: start from its weights
             from seqtext.classify.transfer import copy_language_model
 
-            copy_language_model(self.net, self.tokenizer, self.language_model)
+            self.transfer = copy_language_model(self.net, self.tokenizer, self.language_model)
             self.language_model = None
         return self.net
 
@@ -150,7 +155,12 @@ class ClassifyTask(Task):
 
     def loss(self, runner, batch) -> torch.Tensor:
         ids, lengths, target = batch
-        return F.cross_entropy(runner(ids.to(self.device), lengths), target.to(self.device))
+        cfg = self.settings.classify
+        if cfg.word_dropout > 0:  # words read as unknown: no sentence leans on one rare word
+            drop = (torch.rand(ids.shape) < cfg.word_dropout) & (ids != self.pad_id)
+            ids = ids.masked_fill(drop, self.tokenizer.token_to_id(tk.UNK))
+        logits = runner(ids.to(self.device), lengths)
+        return F.cross_entropy(logits, target.to(self.device), label_smoothing=cfg.label_smoothing)
 
     def evaluate(self, net) -> dict | None:
         if not self.valid_rows:
@@ -180,7 +190,8 @@ class ClassifyTask(Task):
     # ---------------------------------------------------------- model directory
 
     def record(self) -> dict:
-        return {"vocab_size": self.tokenizer.get_vocab_size(), "data": self.sources}
+        return {"vocab_size": self.tokenizer.get_vocab_size(), "data": self.sources,
+                **({"transfer": self.transfer} if self.transfer else {})}
 
     def write_files(self, directory: Path) -> None:
         tk.save_tokenizer(self.tokenizer, directory / TOKENIZER_FILE)
@@ -199,3 +210,4 @@ class ClassifyTask(Task):
             raise CheckpointError(f"{directory / LABELS_FILE} is not a list of labels; retrain the model.")
         self.labels = labels
         self.sources = config.get("data") or {}
+        self.transfer = config.get("transfer") or {}
