@@ -108,14 +108,20 @@ class TrainConfig(Section):
     schedule: str = option("plateau", "plateau: {lr_decay} on a stall only; cosine: also to zero over {epochs}, "
                                       "step by step.", choice("plateau", "cosine"))
     warmup: int = option(0, "Optimizer steps of linear learning-rate warm-up.", whole(0))
-    precision: str = option("fp32", "bf16: autocast the training steps (GPUs, and CPUs with bf16 units); "
-                                    "evaluation stays fp32.", choice("fp32", "bf16"))
+    precision: str = option("fp32", "bf16: autocast the training steps, the loss and softmax kept in fp32 (GPUs, "
+                                    "and CPUs with AVX-512 BF16 or AMX; elsewhere fp32 is used, with a warning); "
+                                    "validation stays fp32.", choice("fp32", "bf16"))
     patience: int = option(4, "Epochs without validation improvement before stopping.", whole())
     seed: int = option(0, "Seed for initialisation, data order and the split.", whole(0))
     device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.", Rule("device"))
-    # One thread is fastest for these small recurrent models: measured on 2 cores, a second
-    # thread gained nothing when idle and made training 40x slower when another process was busy.
-    threads: int = option(1, "CPU threads for training.", whole())
+    # One thread is the default for these small recurrent models: measured on 2 cores, a second
+    # thread gained little when idle and made training 40x slower when another process was busy.
+    threads: int | str = option(1, "CPU threads for training (capped at the cores available, with a warning), or "
+                                   "auto: time a few steps with 1 and with 2 threads at the start and keep 2 only "
+                                   "if a step takes at most 90 % of one thread's time (so never the case where "
+                                   "another busy process makes a second thread many times slower); the count "
+                                   "used is recorded in config.json (summary).",
+                                Rule("int_or_auto", low=1), metavar="N|auto")
     valid_fraction: float = option(0.1, "Share held out for validation when no validation data is given.",
                                    FRACTION)
 

@@ -19,7 +19,8 @@ from seqtext.errors import ConfigError
 class Rule:
     """What values an option takes; checked in Python and turned into a click type by the CLI.
 
-    ``kind``: int | float | bool | choice | str | ints | strs | column | device.
+    ``kind``: int | float | bool | choice | str | ints | strs | column | device | int_or_auto
+    (a whole number in range, or the word "auto").
     """
 
     kind: str
@@ -56,7 +57,10 @@ class Rule:
             ok = isinstance(value, list) and all(_is_int(v) and v > 0 for v in value)
             ok = ok and all(b > a for a, b in zip(value, value[1:]))
             return None if ok else "a list of increasing whole numbers above 0"
-        number = _is_int(value) if kind == "int" else _is_number(value)
+        if kind == "int_or_auto":
+            ok = value == "auto" or (_is_int(value) and self._in_range(value))
+            return None if ok else self.describe()
+        number = _is_int(value) if kind in ("int", "int_or_auto") else _is_number(value)
         if not number or not self._in_range(value):
             return self.describe()
         return None
@@ -70,7 +74,9 @@ class Rule:
 
     def describe(self) -> str:
         """The allowed values in words ("a whole number of at least 1", "a number in [0, 1)")."""
-        what = "a whole number" if self.kind == "int" else "a number"
+        what = "a whole number" if self.kind in ("int", "int_or_auto") else "a number"
+        if self.kind == "int_or_auto":
+            return Rule("int", self.low, self.high, self.low_open, self.high_open).describe() + ", or auto"
         if self.low is not None and self.high is not None:
             return f"{what} in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
         if self.low is not None:
