@@ -112,6 +112,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=1111)
+    ap.add_argument("--stop-below", type=float, help="stop once validation perplexity is at or below this")
+    ap.add_argument("--max-train-seconds", type=float, help="stop after the epoch that passes this training time")
     ap.add_argument("--save", help="write the weights here after training")
     ap.add_argument("--load", help="start from these weights (with --epochs 0: evaluate only)")
     ap.add_argument("--json", action="store_true", help="one JSON line per epoch")
@@ -126,14 +128,17 @@ def main(argv=None):
     model = RNNModel(args.cell, len(vocab), args.embed, args.hidden, args.layers, args.dropout).to(device)
     if args.load:
         model.load_state_dict(torch.load(args.load, weights_only=True))
-    lr, best = args.lr, None
+    lr, best, trained = args.lr, None, 0.0
     for epoch in range(0 if args.epochs == 0 else 1, args.epochs + 1):  # epoch 0: evaluation only
         row = {"epoch": epoch, "vocab": len(vocab)}
         if epoch:
             tokens, seconds, cpu, loss = train_epoch(model, train, lr, args.bptt, args.clip, args.batch_size)
+            trained += seconds
             row.update(train_tokens=tokens, train_seconds=round(seconds, 4), train_cpu_seconds=round(cpu, 4),
-                       train_tokens_per_s=tokens / seconds, train_loss=loss)
+                       train_tokens_per_s=tokens / seconds, train_loss=loss, train_seconds_total=round(trained, 3))
         if valid is not None:
+            if not epoch:  # evaluation only: a first pass to warm up, as the benchmark does for seqtext
+                evaluate(model, valid, args.bptt)
             vt, vs, vc, vl = evaluate(model, valid, args.bptt)
             row.update(valid_tokens=vt, valid_seconds=round(vs, 4), valid_cpu_seconds=round(vc, 4),
                        valid_tokens_per_s=vt / vs, valid_perplexity=math.exp(vl))
@@ -141,6 +146,10 @@ def main(argv=None):
                 lr /= 4.0  # the example's annealing
             best = vl if best is None else min(best, vl)
         print(json.dumps(row) if args.json else row, flush=True)
+        if args.stop_below and valid is not None and row["valid_perplexity"] <= args.stop_below:
+            break
+        if args.max_train_seconds and trained >= args.max_train_seconds:
+            break
     if args.save:
         torch.save(model.state_dict(), args.save)
 

@@ -141,6 +141,10 @@ class RecurrentCore(nn.Module):
             with warnings.catch_warnings():  # cuDNN: the masked copies are not one flat buffer, by design
                 warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
                 return torch.func.functional_call(self.rnn, dropped, (x, hidden))
+        if self._elman and x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            # a plain RNN's small matrix products are slower in bf16 on a CPU (scripts/bench_speed.py): float32
+            with torch.autocast("cpu", enabled=False):
+                return self.rnn(x.float(), hidden if hidden is None else hidden.float())
         out, hidden = self.rnn(x, hidden)  # (B, T, D*H), (D*L, B, H)
         return out, hidden
 

@@ -210,15 +210,18 @@ def _complete_one(lm, prompt, options, show, as_json, single):
 @click.option("--per-sentence", is_flag=True,
               help="Read each line alone from a fresh state (as seqtext score does), not as running text; "
                    "adds the perplexity without unknown words.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+              help="bf16: the matrix products in bf16, the softmax in fp32 (running text; CPUs with AVX-512 BF16 or "
+                   "AMX, and GPUs; elsewhere fp32, with a warning).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @handle_errors
-def evaluate(model, corpus, per_sentence, as_json):
+def evaluate(model, corpus, per_sentence, precision, as_json):
     """Perplexity, next-word accuracy and last-word accuracy on a corpus."""
     from seqtext.text.corpus import corpus_files
     from seqtext.text.model import TextModel
 
     lm = TextModel.load(resolve_model(model))
-    metrics = lm.evaluate(corpus_files(list(corpus)), per_sentence=per_sentence)
+    metrics = lm.evaluate(corpus_files(list(corpus)), per_sentence=per_sentence, precision=precision)
     if as_json:
         echo_json(metrics)
         return

@@ -8,11 +8,12 @@ At the PyTorch example's configuration (N = 700 targets a step, V = 10,000
 words) those passes were about a fifth of each training step.
 
 :func:`linear_cross_entropy` computes the same loss and gradients with the
-logits in chunks of rows small enough to stay in a core's L2 cache: each
-chunk's matrix product goes straight into its rows of the gradient buffer,
-the softmax is taken there in place, the target's probability read and one
-subtracted from it, and the bias gradient summed, all while the chunk is in
-cache.  The backward is then only the two matrix products that any path
+one matrix product into a buffer that becomes the logits' gradient, then,
+in chunks of rows small enough to stay in a core's L2 cache, the bias added,
+the softmax taken in place, the loss read off it and one subtracted at the
+target, and the bias gradient summed, all while the chunk is in cache (a
+product per chunk would read the whole weight matrix again for each: twice
+as slow).  The backward is then only the two matrix products that any path
 needs, with the 1 / N scale folded into the narrow (N, H) operands.  The
 gradients equal the plain path's to float32 rounding (tests/test_speed.py).
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 import torch
 
 CHUNK_BYTES = 1 << 20  # float32 logits per chunk: 1 MiB, well inside a 2 MiB L2 with the product's inputs
-_TINY = 1e-30  # a target probability below this is recomputed through logsumexp (it would round to 0)
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -54,12 +54,12 @@ class _LinearCrossEntropy(torch.autograd.Function):
             else:
                 logits = out.add_(bias) if bias is not None else out
             index = targets[start:stop, None]  # (R, 1)
-            target_logit = logits.gather(1, index).squeeze(1)  # kept for a row whose probability underflows
+            # loss = logsumexp - target logit = (max - target logit) - log(largest probability): exact even
+            # where the target's probability underflows float32 (a diverging model); amax, not max(dim) or
+            # argmax, which are ten times slower on a CPU
+            gap = logits.amax(1, keepdim=True) - logits.gather(1, index)  # (R, 1)
             prob = torch.softmax(logits, 1, out=logits)  # in place, while the chunk is in cache
-            picked = prob.gather(1, index).squeeze(1)  # (R,)
-            losses[start:stop] = -torch.log(picked)
-            if bool((picked < _TINY).any()):  # far below the likeliest word: the probability underflows
-                losses[start:stop] = _exact_losses(f[start:stop], w, bias, target_logit)
+            losses[start:stop] = (gap - torch.log(prob.amax(1, keepdim=True))).squeeze(1)
             prob.scatter_add_(1, index, prob.new_full(index.shape, -1.0))
             if grad_bias is not None:
                 grad_bias += prob.sum(0)
@@ -86,14 +86,6 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return grad_feats, grad_weight, grad_bias, None, None
 
 
-def _exact_losses(feats, weight, bias, target_logit):
-    """The losses of a few rows through logsumexp: (R, H) -> (R,)."""
-    logits = (feats @ weight.t()).float()  # (R, V)
-    if bias is not None:
-        logits += bias
-    return torch.logsumexp(logits, 1) - target_logit
-
-
 def linear_cross_entropy(feats: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                          targets: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
     """``F.cross_entropy(F.linear(feats, weight, bias), targets, ignore_index=...)`` without the (N, V) passes.
@@ -101,11 +93,13 @@ def linear_cross_entropy(feats: torch.Tensor, weight: torch.Tensor, bias: torch.
     feats (..., H), targets (...); the mean over targets that are not ``ignore_index``.  For training on
     a CPU (on other devices, and without a target left, it is the plain expression).
     """
-    feats, targets = feats.reshape(-1, feats.shape[-1]), targets.reshape(-1)
-    keep = targets != ignore_index
-    if feats.device.type != "cpu" or not bool(keep.any()):
-        import torch.nn.functional as F
+    import torch.nn.functional as F
 
+    feats, targets = feats.reshape(-1, feats.shape[-1]), targets.reshape(-1)
+    if feats.device.type != "cpu":  # (before any check that would wait for the device)
+        return F.cross_entropy(F.linear(feats, weight, bias), targets, ignore_index=ignore_index)
+    keep = targets != ignore_index
+    if not bool(keep.any()):
         return F.cross_entropy(F.linear(feats, weight, bias), targets, ignore_index=ignore_index)
     if not bool(keep.all()):
         feats, targets = feats[keep], targets[keep]
@@ -114,3 +108,39 @@ def linear_cross_entropy(feats: torch.Tensor, weight: torch.Tensor, bias: torch.
         dtype = torch.get_autocast_dtype("cpu")
     with torch.autocast("cpu", enabled=False):
         return _LinearCrossEntropy.apply(feats.contiguous(), weight, bias, targets, dtype)
+
+
+@torch.no_grad()
+def linear_nll(feats: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+               targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed negative log-likelihood and top-1 hits of ``targets`` under ``softmax(feats @ weight.T + bias)``.
+
+    feats (..., H), targets (...) -> (nll float64, hits int64), 0-dim tensors on the device (read them once,
+    at the end).  For evaluation: one matrix product (bf16 under CPU bf16 autocast), then logsumexp in float32,
+    chunk by chunk while each is in cache, with no (N, V) distribution kept.  A hit is a target whose logit is
+    the largest (a tie counts, where argmax would pick one).
+    """
+    feats, targets = feats.reshape(-1, feats.shape[-1]), targets.reshape(-1)
+    dtype = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else torch.float32
+    if feats.device.type != "cpu":
+        import torch.nn.functional as F
+
+        logits = F.linear(feats, weight, bias).float()  # (N, V)
+        return (F.cross_entropy(logits, targets, reduction="sum").double(),
+                (logits.argmax(-1) == targets).sum())
+    with torch.autocast("cpu", enabled=False):
+        logits = feats.to(dtype) @ weight.to(dtype).t()  # (N, V)
+        rows = max(1, CHUNK_BYTES // (4 * logits.shape[1]))
+        scratch = torch.empty(min(rows, logits.shape[0]), logits.shape[1]) if dtype != torch.float32 else None
+        nll = torch.zeros((), dtype=torch.float64)
+        hits = torch.zeros((), dtype=torch.long)
+        for start in range(0, logits.shape[0], rows):
+            stop = min(start + rows, logits.shape[0])
+            chunk = logits[start:stop] if scratch is None else scratch[: stop - start].copy_(logits[start:stop])
+            if bias is not None:
+                chunk.add_(bias)
+            index = targets[start:stop, None]  # (R, 1)
+            target = chunk.gather(1, index)
+            hits += (target >= chunk.amax(1, keepdim=True)).sum()  # the target is a likeliest word (argmax: 10x slower)
+            nll += (torch.logsumexp(chunk, 1, keepdim=True) - target).sum().double()
+    return nll, hits

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 
 import torch
 
-from seqtext import modeldir
+from seqtext import machine, modeldir
+from seqtext.errors import ConfigError
 from seqtext.model import Model
 from seqtext.text import stream
 from seqtext.text.corpus import corpus_files, load_lines
@@ -63,15 +64,20 @@ class TextModel(Model):
         data = None if corpus is None else {"corpus": corpus, "valid": valid}
         return super().resume(path, data, **options)
 
-    def evaluate(self, corpus, per_sentence: bool = False) -> dict:
+    def evaluate(self, corpus, per_sentence: bool = False, precision: str = "fp32") -> dict:
         """Perplexity, next-word accuracy and last-word accuracy on a corpus.
 
         A stream-mode model reads the corpus as running text; ``per_sentence``
         reads each line alone from a fresh state instead (what :meth:`score`
         does, and how a sentence-mode model always reads), and reports the
         perplexity with and without the words the vocabulary does not hold.
+        ``precision`` "bf16" (stream mode): the matrix products in bf16, the
+        softmax in float32; fp32 with a warning where bf16 is not in hardware.
         """
         self._require_trained()
+        if precision not in ("fp32", "bf16"):
+            raise ConfigError(f"{{precision}} must be fp32 or bf16, got {precision!r}.", params=["precision"])
+        precision = machine.resolve_precision(precision, self.device.type)
         text = self.settings.text
         if per_sentence:
             s = self.score(load_lines(corpus)).summary
@@ -80,7 +86,7 @@ class TextModel(Model):
                     "unknown_tokens": s["unknown_tokens"], "sentences": s["sentences"], "tokens": s["tokens"]}
         if text.mode == "stream":
             ids = stream.encode_corpus(corpus_files(corpus), self.tokenizer).ids
-            return score_stream(self.net, ids, text.bptt, self.device)
+            return score_stream(self.net, ids, text.bptt, self.device, precision=precision)
         lines = load_lines(corpus)
         seqs, last = encode_lines(self.tokenizer, lines)
         metrics = score_sentences(self.net, seqs, last, self.device)

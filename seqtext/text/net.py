@@ -15,7 +15,7 @@ from torch import nn
 from seqtext import modeldir
 from seqtext.config import CoreConfig, TextConfig
 from seqtext.core import Dropout, LockedDropout, RecurrentCore
-from seqtext.text.fused import linear_cross_entropy
+from seqtext.text.fused import linear_cross_entropy, linear_nll
 
 
 class TextNet(nn.Module):
@@ -87,6 +87,26 @@ class TextNet(nn.Module):
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.pad_id)
         return logits, loss, hidden
+
+    @torch.no_grad()
+    def score_window(self, x: torch.Tensor, targets: torch.Tensor, hidden=None):
+        """Evaluation: x, targets (B, T) -> summed negative log-likelihood (float64), top-1 hits, hidden.
+
+        Sums stay on the device (no sync a window).  A full softmax is scored in chunks without
+        keeping the (B, T, V) distribution (``seqtext.text.fused.linear_nll``); both heads take
+        their softmax in float32 under bf16 autocast.
+        """
+        emb = self.embed_dropout(self.embed(x))  # (B, T, E)
+        out, hidden = self.core(emb, hidden)  # (B, T, H)
+        feats = self.features(out)  # (B, T, E or H)
+        if not self.adaptive:
+            nll, hits = linear_nll(feats, self.head.weight, self.head.bias, targets)
+            return nll, hits, hidden
+        with torch.autocast(feats.device.type, enabled=False):
+            logp = self.head.log_prob(feats.flatten(0, 1).float())  # (B*T, V)
+        flat = targets.flatten()
+        nll = -logp.gather(1, flat[:, None]).sum().double()
+        return nll, (logp.argmax(-1) == flat).sum(), hidden
 
     def step(self, tokens: torch.Tensor, hidden=None):
         """Inference, one token per row: tokens (B,) -> (logits (B, V), hidden); as forward, less overhead."""
