@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from seqtext.errors import ConfigError, DataError
-from seqtext.rules import BOOL, FRACTION, POSITIVE, Rule, choice, number, option, whole
+from seqtext.rules import BOOL, FRACTION, POSITIVE, Rule, Section, choice, number, option, whole
 
 CELLS = ("rnn", "gru", "lstm")
 OPTIMIZERS = ("adam", "sgd")  # sgd: plain, no momentum, as AWD-LSTM and the PyTorch word_language_model example
@@ -33,48 +33,7 @@ NONLINEARITIES = ("tanh", "relu")
 VOCAB_SIZE = 8000  # the default largest vocabulary; a character model takes every character instead
 
 
-# --------------------------------------------------------------------------- sections
-
-
-class Section:
-    """A group of options stored as one object of ``config.json``."""
-
-    def validate(self) -> None:
-        """Check every field against its rule, then the section's cross-field rules (``check``)."""
-        for f in dataclasses.fields(self):
-            f.metadata["rule"].check(f.name, getattr(self, f.name))
-        self.check()
-
-    def check(self) -> None:
-        """Rules that tie several fields together (overridden)."""
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict):
-        if not isinstance(data, dict):
-            raise ConfigError(f"the {cls.section} settings must be a JSON object, got {type(data).__name__}.")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ConfigError(f"there is no option {unknown[0]!r}; remove it.")
-        obj = cls(**data)
-        obj.validate()
-        return obj
-
-    @classmethod
-    def variant(cls, **defaults):
-        """This section with other defaults for some fields (same help and rules): a task's own defaults."""
-        fields = []
-        for f in dataclasses.fields(cls):
-            if f.name in defaults:
-                value = defaults.pop(f.name)
-                fields.append((f.name, f.type, option(value, f.metadata["help"], f.metadata["rule"],
-                                                      metavar=f.metadata["metavar"])))
-        if defaults:
-            raise TypeError(f"{cls.__name__} has no field(s) {', '.join(defaults)}")
-        return dataclasses.make_dataclass(cls.__name__, fields, bases=(cls,), namespace={"__doc__": cls.__doc__})
+# --------------------------------------------------------------------------- sections (seqtext.rules.Section)
 
 
 @dataclass
@@ -109,14 +68,20 @@ class TrainConfig(Section):
     schedule: str = option("plateau", "plateau: {lr_decay} on a stall only; cosine: also to zero over {epochs}, "
                                       "step by step.", choice("plateau", "cosine"))
     warmup: int = option(0, "Optimizer steps of linear learning-rate warm-up.", whole(0))
-    precision: str = option("fp32", "bf16: autocast the training steps (GPUs, and CPUs with bf16 units); "
-                                    "evaluation stays fp32.", choice("fp32", "bf16"))
+    precision: str = option("fp32", "bf16: autocast the training steps, the loss and softmax kept in fp32 (GPUs, "
+                                    "and CPUs with AVX-512 BF16 or AMX; elsewhere fp32 is used, with a warning); "
+                                    "validation stays fp32.", choice("fp32", "bf16"))
     patience: int = option(4, "Epochs without validation improvement before stopping.", whole())
     seed: int = option(0, "Seed for initialisation, data order and the split.", whole(0))
     device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.", Rule("device"))
-    # One thread is fastest for these small recurrent models: measured on 2 cores, a second
-    # thread gained nothing when idle and made training 40x slower when another process was busy.
-    threads: int = option(1, "CPU threads for training.", whole())
+    # One thread is the default for these small recurrent models: measured on 2 cores, a second
+    # thread gained little when idle and made training 40x slower when another process was busy.
+    threads: int | str = option(1, "CPU threads for training (capped at the cores available, with a warning), or "
+                                   "auto: time a few steps with 1 and with 2 threads at the start and keep 2 only "
+                                   "if a step takes at most 90 % of one thread's time (so never the case where "
+                                   "another busy process makes a second thread many times slower); the count "
+                                   "used is recorded in config.json (summary).",
+                                Rule("int_or_auto", low=1), metavar="N|auto")
     valid_fraction: float = option(0.1, "Share held out for validation when no validation data is given.",
                                    FRACTION)
 

@@ -14,6 +14,42 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqtext.config import CoreConfig
+from seqtext.elman import elman
+
+
+def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
+    """``F.dropout(x, p, training)`` with a cheaper mask on a CPU.
+
+    torch draws each element's mask with its own Bernoulli sample (about 2 ms for
+    the 140,000 activations of a 20 x 35 x 200 batch, three times a step at the
+    PyTorch example's configuration); here four elements share one 64-bit random
+    draw, 16 bits each, so ``p`` is realised to 1/65,536 (0.2 -> 0.19999695) and
+    the kept values are scaled by the exact inverse of the keep rate.  Other
+    devices use torch's fused kernel.
+    """
+    if not training or p == 0:
+        return x
+    threshold = round(p * 65536)
+    if x.device.type != "cpu" or threshold in (0, 65536):
+        return F.dropout(x, p, training)
+    n = x.numel()
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2 ** 63, 2 ** 63 - 1)
+    keep = bits.view(torch.int16)[:n].view(x.shape) >= threshold - 32768  # each with probability 1 - t / 65536
+    return x * keep.to(x.dtype).mul_(65536 / (65536 - threshold))
+
+
+class Dropout(nn.Module):
+    """``nn.Dropout`` through :func:`dropout` (the same state: none)."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class LockedDropout(nn.Module):
@@ -79,6 +115,8 @@ class RecurrentCore(nn.Module):
                            }[config.cell]
         self._step_names = [tuple(f"{kind}_l{layer}" for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
                             for layer in range(config.layers)]
+        # a unidirectional plain RNN trains on a CPU through seqtext.elman (the same function, a faster backward)
+        self._elman = config.cell == "rnn" and not config.bidirectional
         # what weight drop masks: every layer's (and direction's) hidden-to-hidden matrix
         self._recurrent_names = [name for name, _ in self.rnn.named_parameters() if name.startswith("weight_hh")]
 
@@ -87,15 +125,26 @@ class RecurrentCore(nn.Module):
         return self.config.hidden * (2 if self.config.bidirectional else 1)
 
     def forward(self, x: torch.Tensor, hidden=None):
-        if self.training and self.config.weight_drop > 0:
+        cfg = self.config
+        params = self.rnn._parameters
+        dropped = {}
+        if self.training and cfg.weight_drop > 0:
             # DropConnect on the hidden-to-hidden matrices (AWD-LSTM's weight drop): one mask
             # per batch, shared by every time step, so the recurrence itself is regularised
             # while the fused nn.RNN / GRU / LSTM kernels still run the sequence.
-            params = self.rnn._parameters
-            dropped = {name: F.dropout(params[name], self.config.weight_drop) for name in self._recurrent_names}
+            dropped = {name: F.dropout(params[name], cfg.weight_drop) for name in self._recurrent_names}
+        if self._elman and x.device.type == "cpu" and torch.is_grad_enabled():
+            # training a plain RNN on a CPU: one autograd node per layer (seqtext.elman)
+            return elman(x, hidden, {**params, **dropped}, cfg.layers, cfg.nonlinearity, cfg.dropout, self.training,
+                         drop=dropout)
+        if dropped:
             with warnings.catch_warnings():  # cuDNN: the masked copies are not one flat buffer, by design
                 warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
                 return torch.func.functional_call(self.rnn, dropped, (x, hidden))
+        if self._elman and x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            # a plain RNN's small matrix products are slower in bf16 on a CPU (scripts/bench_speed.py): float32
+            with torch.autocast("cpu", enabled=False):
+                return self.rnn(x.float(), hidden if hidden is None else hidden.float())
         out, hidden = self.rnn(x, hidden)  # (B, T, D*H), (D*L, B, H)
         return out, hidden
 

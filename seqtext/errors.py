@@ -32,6 +32,24 @@ class SeqtextError(Exception):
         return text
 
 
+class SeqtextWarning(UserWarning):
+    """Something seqtext changed from what was asked (and went on); written like an error's message."""
+
+    def __init__(self, message: str = "", *, params: Iterable[str] = ()):
+        self.template = message
+        self.params = tuple(params)
+        super().__init__(self.render(str))
+
+    render = SeqtextError.render
+
+
+def warn(message: str, *, params: Iterable[str] = ()) -> None:
+    """Issue a :class:`SeqtextWarning` (the command line prints it as one line)."""
+    import warnings
+
+    warnings.warn(SeqtextWarning(message, params=params), stacklevel=3)
+
+
 class DataError(SeqtextError, ValueError):
     """A corpus, prompt, table or series that cannot be used as given."""
 

@@ -170,6 +170,9 @@ class Model:
         self.summary = {k: v for k, v in best.items() if k.startswith("valid_") or k in ("epoch", "train_loss")}
         self.summary.update(epochs_run=len(self.history), seconds=round(state["elapsed"], 2),
                             finished=bool(state["finished"]), **self.task.sizes())
+        for key in ("threads", "precision"):  # what the session used (threads="auto" measured; bf16 may fall back)
+            if state.get(key) is not None:
+                self.summary[key] = state[key]
 
     @classmethod
     def resume(cls, path, data: dict | None = None, *, epochs: int | None = None, patience: int | None = None,

@@ -7,6 +7,7 @@ allowed values are written once.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from seqtext.errors import ConfigError
 class Rule:
     """What values an option takes; checked in Python and turned into a click type by the CLI.
 
-    ``kind``: int | float | bool | choice | str | ints | strs | column | device.
+    ``kind``: int | float | bool | choice | str | ints | strs | column | device | int_or_auto
+    (a whole number in range, or the word "auto").
     """
 
     kind: str
@@ -56,7 +58,10 @@ class Rule:
             ok = isinstance(value, list) and all(_is_int(v) and v > 0 for v in value)
             ok = ok and all(b > a for a, b in zip(value, value[1:]))
             return None if ok else "a list of increasing whole numbers above 0"
-        number = _is_int(value) if kind == "int" else _is_number(value)
+        if kind == "int_or_auto":
+            ok = value == "auto" or (_is_int(value) and self._in_range(value))
+            return None if ok else self.describe()
+        number = _is_int(value) if kind in ("int", "int_or_auto") else _is_number(value)
         if not number or not self._in_range(value):
             return self.describe()
         return None
@@ -70,7 +75,9 @@ class Rule:
 
     def describe(self) -> str:
         """The allowed values in words ("a whole number of at least 1", "a number in [0, 1)")."""
-        what = "a whole number" if self.kind == "int" else "a number"
+        what = "a whole number" if self.kind in ("int", "int_or_auto") else "a number"
+        if self.kind == "int_or_auto":
+            return Rule("int", self.low, self.high, self.low_open, self.high_open).describe() + ", or auto"
         if self.low is not None and self.high is not None:
             return f"{what} in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
         if self.low is not None:
@@ -114,3 +121,44 @@ def option(default, help: str, rule: Rule, *, metavar: str | None = None):
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+class Section:
+    """A group of options stored as one object of ``config.json``."""
+
+    def validate(self) -> None:
+        """Check every field against its rule, then the section's cross-field rules (``check``)."""
+        for f in dataclasses.fields(self):
+            f.metadata["rule"].check(f.name, getattr(self, f.name))
+        self.check()
+
+    def check(self) -> None:
+        """Rules that tie several fields together (overridden)."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        if not isinstance(data, dict):
+            raise ConfigError(f"the {cls.section} settings must be a JSON object, got {type(data).__name__}.")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"there is no option {unknown[0]!r}; remove it.")
+        obj = cls(**data)
+        obj.validate()
+        return obj
+
+    @classmethod
+    def variant(cls, **defaults):
+        """This section with other defaults for some fields (same help and rules): a task's own defaults."""
+        fields = []
+        for f in dataclasses.fields(cls):
+            if f.name in defaults:
+                value = defaults.pop(f.name)
+                fields.append((f.name, f.type, option(value, f.metadata["help"], f.metadata["rule"],
+                                                      metavar=f.metadata["metavar"])))
+        if defaults:
+            raise TypeError(f"{cls.__name__} has no field(s) {', '.join(defaults)}")
+        return dataclasses.make_dataclass(cls.__name__, fields, bases=(cls,), namespace={"__doc__": cls.__doc__})

@@ -32,9 +32,10 @@ from typing import Protocol
 
 import torch
 
-from seqtext import distributed
+from seqtext import distributed, machine
 from seqtext.config import TrainConfig
 from seqtext.errors import ConfigError
+from seqtext.update import Update, make_optimizer  # noqa: F401  (make_optimizer: part of this module's API)
 
 
 class Task(Protocol):
@@ -86,12 +87,6 @@ def seed_everything(seed: int) -> torch.Generator:
     return gen
 
 
-def make_optimizer(net: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """``config.optimizer`` over ``net``'s parameters; ``weight_decay`` is an L2 penalty in each."""
-    kind = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[config.optimizer]  # SGD: no momentum
-    return kind(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-
-
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training; ``state`` resumes it, ``model`` holds the best weights so far."""
 
@@ -112,6 +107,8 @@ class Progress:
     waited: int = 0  # evaluations since the best one
     finished: bool = False
     elapsed: float = 0.0
+    train_seconds: float = 0.0  # wall time of this epoch's training steps so far (evaluation excluded)
+    train_cpu_seconds: float = 0.0  # the process's CPU time over the same steps
     lr_factor: float = 1.0  # the product of the plateau decays so far
     steps: int = 0  # optimizer steps taken (warm-up and the cosine schedule read it)
     history: list = field(default_factory=list)  # one dict per evaluation
@@ -167,16 +164,20 @@ class Session:
         self.device_type = next(net.parameters()).device.type  # for autocast
         self.runner = distributed.wrap(net, next(net.parameters()).device)  # DDP under torchrun, else net
         self.optimizer = make_optimizer(net, config)
+        self.update = Update(self.optimizer, net.parameters(), config.clip)
         self.steps_per_epoch = task.steps_per_epoch()
         self.p = Progress()
         self.best_state = None
         self.epoch_generator = None  # the generator's state at the start of the epoch in progress
+        self.precision = machine.resolve_precision(config.precision, self.device_type)  # bf16 may fall back
+        self.threads = None  # chosen when the run starts
 
     def run(self, resume: dict | None = None) -> dict:
         """Train to the end (or to early stopping); returns the final resumable state."""
         threads = torch.get_num_threads()
-        torch.set_num_threads(self.config.threads)
         try:
+            self.threads = machine.resolve_threads(self.config.threads, self.device_type, lambda: _probe(self))
+            torch.set_num_threads(self.threads)
             with _SigintFlag() as sigint:
                 return self._run(resume, sigint)
         finally:
@@ -201,13 +202,16 @@ class Session:
                     bar.update(1)
                 if self.on_epoch is not None:
                     self.p.elapsed = time.perf_counter() - start
-                    current = copy.deepcopy(self.net.state_dict())
-                    self._load_best()
-                    self.on_epoch(self.state(current))
-                    self.net.load_state_dict(current)
+                    current = _copy(self.net.state_dict())
+                    best_elsewhere = self.p.waited > 0  # else the best weights are the current ones
+                    if best_elsewhere:
+                        self._load_best()
+                    self.on_epoch(self.state(current, copied=True))
+                    if best_elsewhere:
+                        self.net.load_state_dict(current)
         except TrainingInterrupted as exc:
             self.p.elapsed = time.perf_counter() - start
-            exc.state = self.state(copy.deepcopy(self.net.state_dict()))
+            exc.state = self.state(self.net.state_dict())
             self._load_best()
             self.net.eval()
             raise
@@ -222,16 +226,19 @@ class Session:
 
     # ---------------------------------------------------------------- state
 
-    def state(self, weights: dict) -> dict:
-        """Everything needed to continue; tensors and plain values only (torch.load(weights_only=True))."""
+    def state(self, weights: dict, copied: bool = False) -> dict:
+        """Everything needed to continue; tensors and plain values only (torch.load(weights_only=True)).
+
+        ``weights`` are copied unless ``copied`` says they are a copy already.
+        """
         p = asdict(self.p)
         return {**p, "history": json.dumps(p["history"]), "best_metrics": json.dumps(p["best_metrics"]),
-                "epoch_generator": self.epoch_generator,
+                "epoch_generator": self.epoch_generator, "threads": self.threads, "precision": self.precision,
                 "generator": self.generator.get_state(),
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "optimizer": self.optimizer.state_dict(),
-                "net": {k: v.detach().clone() for k, v in weights.items()},
+                "net": weights if copied else _copy(weights),
                 "best_net": self.best_state}
 
     def restore(self, state: dict) -> None:
@@ -253,7 +260,7 @@ class Session:
 
     def autocast(self):
         """bf16 autocast of the forward pass (and so of its backward) when asked for; a no-op for fp32."""
-        return torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
+        return torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def _load_best(self) -> None:
         if self.best_state is not None:
@@ -267,25 +274,36 @@ class Session:
             torch.set_rng_state(rng)
         else:
             p.batches_done, p.running_loss = 0, 0.0
+            p.train_seconds = p.train_cpu_seconds = 0.0
             self.epoch_generator = self.generator.get_state()
         self.net.train()
-        for index, batch in enumerate(self.task.batches(p.epoch, self.generator)):
-            if index < p.batches_done:
-                continue  # already trained on before the interruption
-            rate = learning_rate(self.config, p, self.steps_per_epoch)
-            for group in self.optimizer.param_groups:
-                group["lr"] = rate
-            self.optimizer.zero_grad(set_to_none=True)
-            with self.autocast():
-                loss = self.task.loss(self.runner, batch)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.config.clip)
-            self.optimizer.step()
-            p.steps += 1
-            p.running_loss += loss.item()
-            p.batches_done += 1
-            if sigint.raised:
-                raise TrainingInterrupted({})
+        # the losses are summed where they are computed and read once an epoch (no sync a step);
+        # in float64 from the float32 losses, as a Python float sum of them would be
+        device = next(self.net.parameters()).device
+        running = torch.tensor(p.running_loss, dtype=torch.float64, device=device)
+        wall, cpu = time.perf_counter(), time.process_time()
+        done = p.batches_done
+        try:
+            for index, batch in enumerate(self.task.batches(p.epoch, self.generator)):
+                if index < done:
+                    continue  # already trained on before the interruption
+                rate = learning_rate(self.config, p, self.steps_per_epoch)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = rate
+                self.optimizer.zero_grad(set_to_none=True)
+                with self.autocast():
+                    loss = self.task.loss(self.runner, batch)
+                loss.backward()
+                self.update()
+                running += loss.detach()
+                p.steps += 1
+                p.batches_done += 1
+                if sigint.raised:
+                    raise TrainingInterrupted({})
+        finally:
+            p.running_loss = running.item()
+            p.train_seconds += time.perf_counter() - wall
+            p.train_cpu_seconds += time.process_time() - cpu
 
     def _end_epoch(self, seconds: float) -> dict:
         p, cfg = self.p, self.config
@@ -303,7 +321,7 @@ class Session:
             score = metrics["valid_loss"] if monitor == "loss" else -metrics[f"valid_{monitor}"]
         if score < p.best_loss - 1e-6:
             p.best_loss, p.waited = score, 0
-            self.best_state = copy.deepcopy(self.net.state_dict())
+            self.best_state = _copy(self.net.state_dict())
             p.best_metrics = metrics
         else:
             p.waited += 1
@@ -311,6 +329,8 @@ class Session:
                 p.lr_factor *= cfg.lr_decay
         metrics["lr"] = learning_rate(cfg, p, self.steps_per_epoch)
         metrics["seconds"] = round(seconds, 3)
+        metrics["train_seconds"] = round(p.train_seconds, 4)
+        metrics["train_cpu_seconds"] = round(p.train_cpu_seconds, 4)
         p.history.append(metrics)
         p.epoch += 1
         p.batches_done, p.running_loss = 0, 0.0
@@ -321,6 +341,30 @@ class Session:
         if p.waited >= cfg.patience:
             p.finished = True
         return metrics
+
+
+def _probe(session: Session) -> Callable[[], None]:
+    """One forward and backward pass on a copy of the network and the first batch: a step to time."""
+    net = copy.deepcopy(session.net)  # the training's weights, gradients and optimizer stay untouched
+    generator = torch.Generator()
+    generator.set_state(session.generator.get_state())
+    batch = next(iter(session.task.batches(session.p.epoch, generator)))
+
+    def step():
+        net.zero_grad(set_to_none=True)
+        with session.autocast():
+            loss = session.task.loss(net, batch)
+        loss.backward()
+
+    return step
+
+
+def _copy(weights: dict) -> dict:
+    """A copy of a state dict: its tensors detached and cloned, its metadata kept (as ``copy.deepcopy``)."""
+    out = type(weights)((k, v.detach().clone()) for k, v in weights.items())
+    if hasattr(weights, "_metadata"):
+        out._metadata = copy.deepcopy(weights._metadata)
+    return out
 
 
 def _progress_bar(total: int, enabled: bool, initial: int = 0):

@@ -7,6 +7,7 @@ and no traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -40,7 +41,8 @@ def handle_errors(func=None, *, flags: dict | None = None):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            with _warnings_as_notes(name_of):
+                return func(*args, **kwargs)
         except ConfigError as exc:
             raise click.UsageError(exc.render(name_of)) from None
         except SeqtextError as exc:
@@ -57,6 +59,28 @@ def handle_errors(func=None, *, flags: dict | None = None):
             ) from None
 
     return wrapper
+
+
+@contextlib.contextmanager
+def _warnings_as_notes(name_of):
+    """Print seqtext's warnings as one line on stderr, naming flags ("warning: --threads 8 is ...")."""
+    import warnings
+
+    from seqtext.errors import SeqtextWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if isinstance(message, SeqtextWarning):
+            click.echo(f"warning: {message.render(name_of)}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def _silence_stdout() -> None:

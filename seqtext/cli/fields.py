@@ -38,6 +38,30 @@ class IntList(click.ParamType):
         return numbers
 
 
+class CountOrAuto(click.ParamType):
+    """A whole number of at least ``low``, or the word auto."""
+
+    name = "N|auto"
+
+    def __init__(self, low: int = 1):
+        self.low = low
+
+    def convert(self, value, param, ctx):
+        if value == "auto":
+            return value
+        text = str(value).strip()
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif text.lstrip("-").isdigit():
+            number = int(text)
+        else:
+            self.fail(f"{value!r} is neither a whole number nor auto.", param, ctx)
+        if number < self.low:
+            self.fail(f"{number} is below {self.low}; give a whole number of at least {self.low}, or auto.",
+                      param, ctx)
+        return number
+
+
 class NameList(click.ParamType):
     """Comma-separated names ("a,b"), or a list of them from a config file."""
 
@@ -61,6 +85,8 @@ def click_type(rule: Rule):
         return click.FloatRange(min=rule.low, max=rule.high, min_open=rule.low_open, max_open=rule.high_open)
     if rule.kind == "ints":
         return IntList()
+    if rule.kind == "int_or_auto":
+        return CountOrAuto(int(rule.low or 0))
     if rule.kind == "strs":
         return NameList()
     return str

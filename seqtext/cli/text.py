@@ -93,10 +93,13 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 @click.option("--per-sentence", is_flag=True,
               help="Read each line alone from a fresh state (as seqtext score does), not as running text; "
                    "adds the perplexity without unknown words.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+              help="bf16: the matrix products in bf16, the softmax in fp32 (running text; CPUs with AVX-512 BF16 or "
+                   "AMX, and GPUs; elsewhere fp32, with a warning).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @adaptation_options
 @handle_errors
-def evaluate(model, corpus, per_sentence, as_json, **adapt):
+def evaluate(model, corpus, per_sentence, precision, as_json, **adapt):
     """Perplexity, next-word accuracy and last-word accuracy on a corpus (a character model: bits per
     character, over every character of the text scored, spaces and line breaks included).
 
@@ -107,7 +110,8 @@ def evaluate(model, corpus, per_sentence, as_json, **adapt):
     from seqtext.text.model import TextModel
 
     lm = TextModel.load(resolve_model(model))
-    metrics = lm.evaluate(corpus_files(list(corpus)), per_sentence=per_sentence, **adaptation_kwargs(adapt))
+    metrics = lm.evaluate(corpus_files(list(corpus)), per_sentence=per_sentence, precision=precision,
+                          **adaptation_kwargs(adapt))
     if as_json:
         echo_json(metrics)
         return

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 
 import torch
 
-from seqtext import modeldir
+from seqtext import machine, modeldir
+from seqtext.errors import ConfigError
 from seqtext.model import Model
 from seqtext.text import stream
 from seqtext.text.corpus import corpus_files, load_lines
@@ -64,8 +65,8 @@ class TextModel(Model):
         data = None if corpus is None else {"corpus": corpus, "valid": valid}
         return super().resume(path, data, **options)
 
-    def evaluate(self, corpus, per_sentence: bool = False, *, dynamic: bool = False, cache: int | None = None,
-                 dynamic_stats=None, **adapt) -> dict:
+    def evaluate(self, corpus, per_sentence: bool = False, *, precision: str = "fp32", dynamic: bool = False,
+                 cache: int | None = None, dynamic_stats=None, **adapt) -> dict:
         """Perplexity, next-word accuracy and last-word accuracy on a corpus (a character model: next-character
         accuracy, and ``bits_per_char`` over ``characters``, see ``seqtext.text.chars``).
 
@@ -74,6 +75,8 @@ class TextModel(Model):
         does, and how a sentence-mode model always reads), and reports the
         perplexity with and without the words the vocabulary does not hold.
 
+        ``precision`` "bf16" (stream mode): the matrix products in bf16, the
+        softmax in float32; fp32 with a warning where bf16 is not in hardware.
         ``dynamic=True`` (dynamic evaluation: ``dynamic_lr``, ``dynamic_decay``,
         ``dynamic_bptt``) and ``cache=N`` (the neural cache: ``cache_theta``,
         ``cache_lambda``) adapt to the text while reading it as one running
@@ -84,6 +87,9 @@ class TextModel(Model):
         ``method`` and its hyper-parameters.
         """
         self._require_trained()
+        if precision not in ("fp32", "bf16"):
+            raise ConfigError(f"{{precision}} must be fp32 or bf16, got {precision!r}.", params=["precision"])
+        precision = machine.resolve_precision(precision, self.device.type)
         text = self.settings.text
         adaptation = self._adaptation(dynamic, cache, dynamic_stats, adapt, per_sentence)
         if adaptation.active:
@@ -98,7 +104,7 @@ class TextModel(Model):
                                      "sentences": s["sentences"], "tokens": s["tokens"]})
         if text.mode == "stream":
             ids = stream.encode_corpus(corpus_files(corpus), self.tokenizer).ids
-            return self.task.report(score_stream(self.net, ids, text.bptt, self.device))
+            return self.task.report(score_stream(self.net, ids, text.bptt, self.device, precision=precision))
         lines = load_lines(corpus)
         seqs, last = encode_lines(self.tokenizer, lines)
         metrics = score_sentences(self.net, seqs, last, self.device)

@@ -14,7 +14,8 @@ from torch import nn
 
 from seqtext import modeldir
 from seqtext.config import CoreConfig, TextConfig
-from seqtext.core import LockedDropout, RecurrentCore
+from seqtext.core import Dropout, LockedDropout, RecurrentCore
+from seqtext.text.fused import linear_cross_entropy, linear_nll
 
 
 class TextNet(nn.Module):
@@ -25,7 +26,7 @@ class TextNet(nn.Module):
         self.pad_id = pad_id
         self.embed = nn.Embedding(vocab_size, text.embed, padding_idx=pad_id)
         self.core = RecurrentCore(core, input_size=text.embed)
-        dropout = LockedDropout if text.locked_dropout else nn.Dropout
+        dropout = LockedDropout if text.locked_dropout else Dropout
         self.embed_dropout = dropout(text.embed_dropout)
         self.output_dropout = dropout(text.output_dropout)
         self.tied = text.tie_weights
@@ -52,13 +53,17 @@ class TextNet(nn.Module):
                 self.embed.weight[pad_id].zero_()
             self.head.weight = self.embed.weight  # (V, E) shared
 
-    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None, hidden=None, last_only=False):
+    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None, hidden=None, last_only=False,
+                loss_only=False):
         """x, targets: (B, T) ids -> logits (B, T, V), mean loss over non-pad targets, hidden.
 
         ``last_only`` computes the head at the last step only (B, 1, V): reading a
         long prompt then costs no T x V memory.  With an adaptive softmax the
         "logits" are log-probabilities, and a call with targets returns None
         for them: its loss never builds the full (B, T, V) distribution.
+        ``loss_only`` (training): the logits are not returned (None), so a full
+        softmax on a CPU takes its loss and gradients in one pass over the
+        vocabulary (``seqtext.text.fused``).
         """
         emb = self.embed_dropout(self.embed(x))  # (B, T, E)
         out, hidden = self.core(emb, hidden)  # (B, T, H)
@@ -69,15 +74,39 @@ class TextNet(nn.Module):
             logits, loss = None, None
             if targets is not None:
                 keep = targets.flatten() != self.pad_id
-                loss = self.head(feats.flatten(0, 1)[keep], targets.flatten()[keep]).loss
+                # in float32 under bf16 autocast too: its log-softmaxes would otherwise run in bf16
+                with torch.autocast(feats.device.type, enabled=False):
+                    loss = self.head(feats.flatten(0, 1)[keep].float(), targets.flatten()[keep]).loss
             else:
                 logits = self._distribution(feats.flatten(0, 1)).view(*feats.shape[:2], -1)  # (B, T, V)
             return logits, loss, hidden
+        if loss_only and targets is not None:
+            return None, linear_cross_entropy(feats, self.head.weight, self.head.bias, targets, self.pad_id), hidden
         logits = self._distribution(feats)  # (B, T, V)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.pad_id)
         return logits, loss, hidden
+
+    @torch.no_grad()
+    def score_window(self, x: torch.Tensor, targets: torch.Tensor, hidden=None):
+        """Evaluation: x, targets (B, T) -> summed negative log-likelihood (float64), top-1 hits, hidden.
+
+        Sums stay on the device (no sync a window).  A full softmax is scored in chunks without
+        keeping the (B, T, V) distribution (``seqtext.text.fused.linear_nll``); both heads take
+        their softmax in float32 under bf16 autocast.
+        """
+        emb = self.embed_dropout(self.embed(x))  # (B, T, E)
+        out, hidden = self.core(emb, hidden)  # (B, T, H)
+        feats = self.features(out)  # (B, T, E or H)
+        if not self.adaptive:
+            nll, hits = linear_nll(feats, self.head.weight, self.head.bias, targets)
+            return nll, hits, hidden
+        with torch.autocast(feats.device.type, enabled=False):
+            logp = self.head.log_prob(feats.flatten(0, 1).float())  # (B*T, V)
+        flat = targets.flatten()
+        nll = -logp.gather(1, flat[:, None]).sum().double()
+        return nll, (logp.argmax(-1) == flat).sum(), hidden
 
     def step(self, tokens: torch.Tensor, hidden=None):
         """Inference, one token per row: tokens (B,) -> (logits (B, V), hidden); as forward, less overhead."""

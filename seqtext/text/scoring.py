@@ -76,20 +76,26 @@ def score_sentences(net, seqs: list[list[int]], last: list[list[int]], device) -
 
 
 @torch.no_grad()
-def score_stream(net, ids, bptt: int, device, batch_size: int = 10) -> dict:
-    """Loss, perplexity and next-word accuracy over a token stream, state carried across windows."""
+def score_stream(net, ids, bptt: int, device, batch_size: int = 10, precision: str = "fp32") -> dict:
+    """Loss, perplexity and next-word accuracy over a token stream, state carried across windows.
+
+    ``precision`` "bf16": the matrix products in bf16 under autocast, the softmax in float32.
+    """
     was_training = net.training
     net.eval()
     streams = distributed.shard_rows(stream.batchify(ids, min(batch_size, max(1, (len(ids) - 1) // 2))))
-    nll, tokens, correct, hidden = 0.0, 0, 0, None
-    for x, y in stream.bptt_windows(streams, bptt):
-        x, y = x.to(device), y.to(device)  # (B, T)
-        logits, _, hidden = net(x, hidden=hidden)  # (B, T, V)
-        nll += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
-        tokens += y.numel()
-        correct += int((logits.argmax(-1) == y).sum())
+    nll = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    tokens, hidden = 0, None
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        for x, y in stream.bptt_windows(streams, bptt):
+            x, y = x.to(device), y.to(device)  # (B, T)
+            window_nll, hits, hidden = net.score_window(x, y, hidden)
+            nll += window_nll
+            correct += hits
+            tokens += y.numel()
     net.train(was_training)
-    nll, tokens, correct = distributed.sum_across([nll, tokens, correct])
+    nll, tokens, correct = distributed.sum_across([nll.item(), tokens, int(correct)])
     return {**_summary(nll, tokens, correct), "tokens": int(tokens)}
 
 

@@ -61,7 +61,7 @@ class SentencePlan:
 
     def loss(self, runner, batch):
         x, y = (t.to(self.task.device) for t in batch)  # (B, T)
-        return runner(x, y)[1]
+        return runner(x, y, loss_only=True)[1]
 
     def evaluate(self, net):
         if not self.valid_seqs:
@@ -87,7 +87,7 @@ class StreamPlan:
 
     def loss(self, runner, batch):
         x, y = (t.to(self.task.device) for t in batch)  # (B, T)
-        _, loss, self.hidden = runner(x, y, hidden=detach_hidden(self.hidden))
+        _, loss, self.hidden = runner(x, y, hidden=detach_hidden(self.hidden), loss_only=True)
         return loss
 
     def evaluate(self, net):

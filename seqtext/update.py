@@ -1,0 +1,58 @@
+"""The optimizer, and one update of the weights: clip the gradients' norm, then step.
+
+Plain SGD is built with torch's fused kernel where torch has one for the
+device (CPU and CUDA, torch 2.6 and later): one call updates every
+parameter.  Gradient clipping is then folded into that call: the fused
+kernel divides each gradient by ``optimizer.grad_scale`` as it reads it (the
+hook torch's GradScaler uses), so the clipping factor costs no pass of its
+own over the gradients.  The update equals clip_grad_norm_ followed by a
+plain step to float32 rounding (tests/test_speed.py).  Adam keeps torch's
+default implementation and plain clipping.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from seqtext.config import TrainConfig
+
+
+def _fused_sgd_available() -> bool:
+    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
+    return (major, minor) >= (2, 6) and hasattr(torch.nn.utils, "get_total_norm")
+
+
+def make_optimizer(net: torch.nn.Module, config: TrainConfig, fused: bool = True) -> torch.optim.Optimizer:
+    """``config.optimizer`` over ``net``'s parameters; ``weight_decay`` is an L2 penalty in each.
+
+    ``fused``: plain SGD with torch's fused kernel where it has one (the result is the same).
+    """
+    params = list(net.parameters())
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    device = params[0].device.type if params else "cpu"
+    fused = fused and device in ("cpu", "cuda") and _fused_sgd_available() and \
+        all(p.dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16) for p in params)
+    # no momentum: plain SGD, as AWD-LSTM and the PyTorch word_language_model example train
+    return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused or None)
+
+
+class Update:
+    """Clip the gradients' total norm at ``clip`` and step ``optimizer`` (the grads are then spent)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, params, clip: float):
+        self.optimizer, self.params, self.clip = optimizer, list(params), clip
+
+    def __call__(self) -> None:
+        optimizer = self.optimizer
+        if optimizer.param_groups[0].get("fused"):  # read each time: a resumed state may have turned it off
+            grads = [p.grad for p in self.params if p.grad is not None]
+            if grads:
+                norm = torch.nn.utils.get_total_norm(grads)
+                # clip_grad_norm_ multiplies by min(1, clip / (norm + 1e-6)); the kernel divides by its inverse
+                optimizer.grad_scale = (norm + 1e-6).div_(self.clip).clamp_(min=1.0)
+            optimizer.step()
+            optimizer.grad_scale = None
+            return
+        torch.nn.utils.clip_grad_norm_(self.params, self.clip)
+        optimizer.step()
