@@ -133,7 +133,7 @@ class RecurrentCore(nn.Module):
             # per batch, shared by every time step, so the recurrence itself is regularised
             # while the fused nn.RNN / GRU / LSTM kernels still run the sequence.
             dropped = {name: F.dropout(params[name], cfg.weight_drop) for name in self._recurrent_names}
-        if self._elman and x.device.type == "cpu" and torch.is_grad_enabled():
+        if self._elman and self.training and x.device.type == "cpu" and torch.is_grad_enabled():
             # training a plain RNN on a CPU: one autograd node per layer (seqtext.elman)
             return elman(x, hidden, {**params, **dropped}, cfg.layers, cfg.nonlinearity, cfg.dropout, self.training,
                          drop=dropout)
