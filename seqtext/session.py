@@ -87,6 +87,11 @@ def seed_everything(seed: int) -> torch.Generator:
     return gen
 
 
+def sum_dtype(device: torch.device) -> torch.dtype:
+    """The dtype of running sums kept on ``device``: float64, but float32 on MPS (it has no float64)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training; ``state`` resumes it, ``model`` holds the best weights so far."""
 
@@ -280,7 +285,7 @@ class Session:
         # the losses are summed where they are computed and read once an epoch (no sync a step);
         # in float64 from the float32 losses, as a Python float sum of them would be
         device = next(self.net.parameters()).device
-        running = torch.tensor(p.running_loss, dtype=torch.float64, device=device)
+        running = torch.tensor(p.running_loss, dtype=sum_dtype(device), device=device)
         wall, cpu = time.perf_counter(), time.process_time()
         done = p.batches_done
         try:

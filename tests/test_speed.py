@@ -35,13 +35,18 @@ def grads(module, *extra):
     return [p.grad.clone() for p in module.parameters()] + [t.grad.clone() for t in extra]
 
 
-def test_fused_output_layer_gives_the_plain_loss_and_gradients():
+@pytest.mark.parametrize("chunk_rows", [None, 8])  # one chunk; several, with underflowing rows in two of them
+def test_fused_output_layer_gives_the_plain_loss_and_gradients(chunk_rows, monkeypatch):
+    from seqtext.text import fused
+
     torch.manual_seed(0)
     vocab, width, rows = 300, 24, 70
+    if chunk_rows:
+        monkeypatch.setattr(fused, "CHUNK_BYTES", 4 * vocab * chunk_rows)
     weight = (torch.randn(vocab, width) * 0.3).requires_grad_()
     bias = torch.randn(vocab).requires_grad_()
     feats0 = torch.randn(rows, width)
-    feats0[3] *= 80  # a row whose target probability underflows float32: its loss through logsumexp
+    feats0[[3, 4, 41]] *= 80  # rows whose target probability underflows float32: their loss through logsumexp
     targets = torch.randint(0, vocab, (rows,))
     targets[::7] = 0  # ignored, as padding is
     results = []

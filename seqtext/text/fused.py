@@ -27,6 +27,7 @@ from __future__ import annotations
 import torch
 
 CHUNK_BYTES = 1 << 20  # float32 logits per chunk: 1 MiB, well inside a 2 MiB L2 with the product's inputs
+_TINY = 1e-30  # a target probability below this is computed again through logsumexp (it may have rounded to 0)
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -54,12 +55,14 @@ class _LinearCrossEntropy(torch.autograd.Function):
             else:
                 logits = out.add_(bias) if bias is not None else out
             index = targets[start:stop, None]  # (R, 1)
-            # loss = logsumexp - target logit = (max - target logit) - log(largest probability): exact even
-            # where the target's probability underflows float32 (a diverging model); amax, not max(dim) or
-            # argmax, which are ten times slower on a CPU
-            gap = logits.amax(1, keepdim=True) - logits.gather(1, index)  # (R, 1)
+            target = logits.gather(1, index).squeeze(1)  # (R,) kept for a row whose probability underflows
             prob = torch.softmax(logits, 1, out=logits)  # in place, while the chunk is in cache
-            losses[start:stop] = (gap - torch.log(prob.amax(1, keepdim=True))).squeeze(1)
+            picked = prob.gather(1, index).squeeze(1)  # (R,)
+            losses[start:stop] = -torch.log(picked)
+            lost = picked < _TINY  # far below the likeliest word (a diverging model): log(0) would be inf
+            if bool(lost.any()):
+                which = start + lost.nonzero().squeeze(1)
+                losses[which] = _exact_losses(f[which], w, bias, target[which - start])
             prob.scatter_add_(1, index, prob.new_full(index.shape, -1.0))
             if grad_bias is not None:
                 grad_bias += prob.sum(0)
@@ -84,6 +87,14 @@ class _LinearCrossEntropy(torch.autograd.Function):
         else:
             grad_bias = None
         return grad_feats, grad_weight, grad_bias, None, None
+
+
+def _exact_losses(feats, weight, bias, target_logit):
+    """logsumexp - target logit for a few rows, their logits computed again: (R, H) -> (R,)."""
+    logits = (feats @ weight.t()).float()  # (R, V)
+    if bias is not None:
+        logits += bias
+    return torch.logsumexp(logits, 1) - target_logit
 
 
 def linear_cross_entropy(feats: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
@@ -115,23 +126,23 @@ def linear_nll(feats: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
                targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed negative log-likelihood and top-1 hits of ``targets`` under ``softmax(feats @ weight.T + bias)``.
 
-    feats (..., H), targets (...) -> (nll float64, hits int64), 0-dim tensors on the device (read them once,
-    at the end).  For evaluation: one matrix product (bf16 under CPU bf16 autocast), then logsumexp in float32,
-    chunk by chunk while each is in cache, with no (N, V) distribution kept.  A hit is a target whose logit is
-    the largest (a tie counts, where argmax would pick one).
+    feats (..., H), targets (...) -> (nll, hits), 0-dim tensors on the device (read them once, at the end;
+    float64 on a CPU).  For evaluation: one matrix product (bf16 under CPU bf16 autocast, whose cache converts
+    the weights once an evaluation), then the log-softmax in place and in float32, chunk by chunk while each
+    is in cache, with no (N, V) distribution kept.  A hit is a target whose logit is the largest (a tie
+    counts, where argmax would pick one; argmax is ten times slower than amax on a CPU).
     """
-    feats, targets = feats.reshape(-1, feats.shape[-1]), targets.reshape(-1)
-    dtype = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else torch.float32
-    if feats.device.type != "cpu":
-        import torch.nn.functional as F
+    import torch.nn.functional as F
 
+    feats, targets = feats.reshape(-1, feats.shape[-1]), targets.reshape(-1)
+    if feats.device.type != "cpu":
         logits = F.linear(feats, weight, bias).float()  # (N, V)
-        return (F.cross_entropy(logits, targets, reduction="sum").double(),
-                (logits.argmax(-1) == targets).sum())
+        return F.cross_entropy(logits, targets, reduction="sum"), (logits.argmax(-1) == targets).sum()
+    low = torch.is_autocast_enabled("cpu")
+    logits = F.linear(feats, weight) if low else feats @ weight.t()  # (N, V), the bias added below in float32
     with torch.autocast("cpu", enabled=False):
-        logits = feats.to(dtype) @ weight.to(dtype).t()  # (N, V)
         rows = max(1, CHUNK_BYTES // (4 * logits.shape[1]))
-        scratch = torch.empty(min(rows, logits.shape[0]), logits.shape[1]) if dtype != torch.float32 else None
+        scratch = torch.empty(min(rows, logits.shape[0]), logits.shape[1]) if logits.dtype != torch.float32 else None
         nll = torch.zeros((), dtype=torch.float64)
         hits = torch.zeros((), dtype=torch.long)
         for start in range(0, logits.shape[0], rows):
@@ -140,7 +151,7 @@ def linear_nll(feats: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
             if bias is not None:
                 chunk.add_(bias)
             index = targets[start:stop, None]  # (R, 1)
-            target = chunk.gather(1, index)
-            hits += (target >= chunk.amax(1, keepdim=True)).sum()  # the target is a likeliest word (argmax: 10x slower)
-            nll += (torch.logsumexp(chunk, 1, keepdim=True) - target).sum().double()
+            hits += (chunk.gather(1, index) >= chunk.amax(1, keepdim=True)).sum()
+            torch.log_softmax(chunk, 1, out=chunk)  # in place: one kernel, three passes in cache
+            nll -= chunk.gather(1, index).sum().double()
     return nll, hits

@@ -90,7 +90,7 @@ class TextNet(nn.Module):
 
     @torch.no_grad()
     def score_window(self, x: torch.Tensor, targets: torch.Tensor, hidden=None):
-        """Evaluation: x, targets (B, T) -> summed negative log-likelihood (float64), top-1 hits, hidden.
+        """Evaluation: x, targets (B, T) -> summed negative log-likelihood, top-1 hits, hidden.
 
         Sums stay on the device (no sync a window).  A full softmax is scored in chunks without
         keeping the (B, T, V) distribution (``seqtext.text.fused.linear_nll``); both heads take
@@ -105,7 +105,7 @@ class TextNet(nn.Module):
         with torch.autocast(feats.device.type, enabled=False):
             logp = self.head.log_prob(feats.flatten(0, 1).float())  # (B*T, V)
         flat = targets.flatten()
-        nll = -logp.gather(1, flat[:, None]).sum().double()
+        nll = -logp.gather(1, flat[:, None]).sum()
         return nll, (logp.argmax(-1) == flat).sum(), hidden
 
     def step(self, tokens: torch.Tensor, hidden=None):

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from seqtext import distributed
+from seqtext.session import sum_dtype
 from seqtext.text import stream
 from seqtext.text import tokenizer as tk
 from seqtext.text import records
@@ -84,7 +85,7 @@ def score_stream(net, ids, bptt: int, device, batch_size: int = 10, precision: s
     was_training = net.training
     net.eval()
     streams = distributed.shard_rows(stream.batchify(ids, min(batch_size, max(1, (len(ids) - 1) // 2))))
-    nll = torch.zeros((), dtype=torch.float64, device=device)
+    nll = torch.zeros((), dtype=sum_dtype(device), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
     tokens, hidden = 0, None
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
