@@ -133,7 +133,8 @@ class RecurrentCore(nn.Module):
             # per batch, shared by every time step, so the recurrence itself is regularised
             # while the fused nn.RNN / GRU / LSTM kernels still run the sequence.
             dropped = {name: F.dropout(params[name], cfg.weight_drop) for name in self._recurrent_names}
-        if self._elman and self.training and x.device.type == "cpu" and torch.is_grad_enabled():
+        plain_cpu = self._elman and isinstance(x, torch.Tensor) and x.device.type == "cpu"  # packed: nn.RNN
+        if plain_cpu and self.training and torch.is_grad_enabled():
             # training a plain RNN on a CPU: one autograd node per layer (seqtext.elman)
             return elman(x, hidden, {**params, **dropped}, cfg.layers, cfg.nonlinearity, cfg.dropout, self.training,
                          drop=dropout)
@@ -141,7 +142,7 @@ class RecurrentCore(nn.Module):
             with warnings.catch_warnings():  # cuDNN: the masked copies are not one flat buffer, by design
                 warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
                 return torch.func.functional_call(self.rnn, dropped, (x, hidden))
-        if self._elman and x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        if plain_cpu and torch.is_autocast_enabled("cpu"):
             # a plain RNN's small matrix products are slower in bf16 on a CPU (scripts/bench_speed.py): float32
             with torch.autocast("cpu", enabled=False):
                 return self.rnn(x.float(), hidden if hidden is None else hidden.float())
