@@ -17,7 +17,7 @@ from seqtext import TextModel, load
 from seqtext.cli import cli
 from seqtext.errors import ConfigError
 from seqtext.text import running
-from seqtext.text.adaptation import Adaptation
+from seqtext.text.adaptation import DEFAULT_CACHE_LAMBDA, DEFAULT_CACHE_THETA, Adaptation
 
 # A text the tiny models never saw: their words in a fixed random order, the same line five times.
 _rng = random.Random(1)
@@ -237,7 +237,8 @@ def test_cli_evaluate_with_dynamic_and_cache_leaves_the_model_directory_alone(st
     assert api["perplexity"] == pytest.approx(metrics["perplexity"], rel=1e-12)
     text = CliRunner().invoke(cli, ["evaluate", "--model", str(stream_model), "--corpus", str(corpus), "--cache",
                                     "40"])
-    assert text.exit_code == 0 and "neural cache (40 states, theta 0.3, lambda 0.1)" in text.output, text.output
+    shown = f"neural cache (40 states, theta {DEFAULT_CACHE_THETA:g}, lambda {DEFAULT_CACHE_LAMBDA:g})"
+    assert text.exit_code == 0 and shown in text.output, text.output
 
 
 def test_cli_score_and_complete_with_adaptation(tiny_model_dir, tiny_model, tmp_path):
