@@ -95,7 +95,7 @@ def seqtext_epoch(a, train, valid, out: Path, env) -> dict:
     n = config["summary"]["train_tokens"] // a.batch_size  # stream mode: batchify drops the remainder
     return {"tokens": a.batch_size * (n - 1), "seconds": row["train_seconds"], "cpu": row["train_cpu_seconds"],
             "loss": row["train_loss"], "valid_perplexity": row.get("valid_perplexity"),
-            "threads": config["train"]["threads"]}
+            "threads": config["summary"].get("threads", config["train"]["threads"])}  # the count used
 
 
 def summarise(name: str, runs: list[dict]) -> tuple[float, float]:

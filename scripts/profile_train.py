@@ -55,8 +55,10 @@ def classify(event, vocab: int) -> str:
         return "recurrent core"
     if name in ("aten::dropout", "aten::feature_dropout", "aten::native_dropout") or "dropout" in name.lower():
         return "embedding + dropout"
-    if name.endswith("MulBackward0") and any(isinstance(s, list) and len(s) == 3 for s in shapes):
-        return "embedding + dropout"
+    three_d = any(isinstance(s, list) and len(s) == 3 for s in shapes)
+    if name in ("aten::random_", "aten::ge", "aten::bernoulli_") or (three_d and (
+            name.endswith("MulBackward0") or name in ("aten::mul", "aten::mul_", "aten::to", "aten::_to_copy"))):
+        return "embedding + dropout"  # seqtext's dropout mask (16-bit draws), torch's, and their products
     if touches_vocab or any(k in name for k in ("LogSoftmax", "NllLoss", "log_softmax", "nll_loss", "cross_entropy",
                                                 "LinearCrossEntropy", "linear_cross_entropy", "adaptive")):
         return "output layer + softmax"

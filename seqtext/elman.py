@@ -36,8 +36,7 @@ class _ElmanLayer(torch.autograd.Function):
         out = pre.view(steps, batch, -1)  # (T, B, H): each step's input part, overwritten by its output
         w = w_hh.t()
         h = h0
-        for t in range(steps):
-            step = out[t]
+        for step in out.unbind(0):  # (B, H) views, made in one call
             torch.addmm(step, h, w, out=step)
             h = step.relu_() if relu else step.tanh_()
         ctx.save_for_backward(x, h0, w_ih, w_hh, out)
@@ -51,14 +50,13 @@ class _ElmanLayer(torch.autograd.Function):
         # the activation's derivative at every step: 1 - h^2 (tanh) or [h > 0] (relu)
         slope = (out > 0).to(out.dtype) if ctx.relu else torch.mul(out, out).neg_().add_(1.0)
         grad_pre = torch.empty_like(out)  # (T, B, H): the gradient before the activation
-        grad_out = grad_out.contiguous()
+        # per-step (B, H) views, each list made in one call
+        outs, slopes, pres = grad_out.contiguous().unbind(0), slope.unbind(0), grad_pre.unbind(0)
         running = torch.empty(batch, hidden, dtype=out.dtype)
-        for t in range(steps - 1, -1, -1):
-            if t == steps - 1:
-                torch.mul(grad_out[t], slope[t], out=grad_pre[t])
-            else:
-                torch.addmm(grad_out[t], grad_pre[t + 1], w_hh, out=running)  # + what reached h_t from h_t+1
-                torch.mul(running, slope[t], out=grad_pre[t])
+        torch.mul(outs[-1], slopes[-1], out=pres[-1])
+        for t in range(steps - 2, -1, -1):
+            torch.addmm(outs[t], pres[t + 1], w_hh, out=running)  # + what reached h_t from h_t+1
+            torch.mul(running, slopes[t], out=pres[t])
         flat = grad_pre.view(steps * batch, hidden)  # (T*B, H)
         need = ctx.needs_input_grad
         grad_x = (flat @ w_ih).view(steps, batch, -1) if need[0] else None
