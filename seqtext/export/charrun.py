@@ -11,24 +11,15 @@ from seqtext.export import npdecode
 from seqtext.export.textrun import OnnxTextModel
 from seqtext.text import chars
 from seqtext.text.decoding import Repetition
-from seqtext.text.prompts import Completion
 
 
-class OnnxCharTextModel(OnnxTextModel):
+class OnnxCharTextModel(chars.CharCompletion, OnnxTextModel):
     """:class:`~seqtext.export.textrun.OnnxTextModel` for a character model: continuation only (no blank)."""
-
-    def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
-                 top_p: float | None = None, seed: int | None = None, stop: bool = True,
-                 no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Completion:
-        """Continue the prompt for up to ``words`` words (as ``TextModel.complete``; a ``___`` blank is refused)."""
-        text = "".join(self.stream(prompt, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram,
-                                   repetition_penalty))
-        return Completion(prompt + text, prompt, text.split(), self.unknown_words(prompt))
 
     def stream(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
                top_p: float | None = None, seed: int | None = None, stop: bool = True,
                no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Iterator[str]:
-        """The text each new character adds; joined, what :meth:`complete` adds."""
+        """The text each new character adds; joined, what ``complete`` adds."""
         sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
         scores, state, ids = self._prefix_state(chars.check_prompt(prompt))
         repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
@@ -51,8 +42,3 @@ class OnnxCharTextModel(OnnxTextModel):
             return step[0]
 
         yield from chars.write_chars(self.tokenizer, scores, pick, advance, words, stop, eos)
-
-    def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` likeliest next characters with their probabilities."""
-        return super().next_words(chars.check_prompt(prompt), k)
-

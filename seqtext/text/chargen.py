@@ -14,21 +14,12 @@ from seqtext.text import chars
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import Repetition, choose
 from seqtext.text.generate import Completer
-from seqtext.text.prompts import Completion
 
 
-class CharCompleter(Completer):
+class CharCompleter(chars.CharCompletion, Completer):
     """:class:`~seqtext.text.generate.Completer` for a character model: continuation only (no blank)."""
 
     @torch.inference_mode()
-    def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
-                 top_p: float | None = None, seed: int | None = None, stop: bool = True,
-                 no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Completion:
-        """Continue the prompt for up to ``words`` words (``TextModel.complete``; a ``___`` blank is refused)."""
-        text = "".join(self.stream(prompt, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram,
-                                   repetition_penalty))
-        return Completion(prompt + text, prompt, text.split(), self.unknown_words(prompt))
-
     def stream(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
                top_p: float | None = None, seed: int | None = None, stop: bool = True,
                no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Iterator[str]:
@@ -55,8 +46,3 @@ class CharCompleter(Completer):
             return step[0]
 
         yield from chars.write_chars(self.tokenizer, logits, pick, advance, words, stop, eos)
-
-    @torch.inference_mode()
-    def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` likeliest next characters with their probabilities."""
-        return super().next_words(chars.check_prompt(prompt), k)

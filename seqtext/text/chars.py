@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from seqtext.errors import DataError
-from seqtext.text.prompts import BLANK, parse_prompt
+from seqtext.text.prompts import BLANK, Completion, parse_prompt
 from seqtext.text.spacing import SENTENCE_END
 
 CHUNK_CHARS = 1 << 20  # characters read and encoded at once: memory stays flat on any corpus
@@ -92,6 +92,27 @@ def check_prompt(prompt: str) -> str:
         raise DataError(f"a character model writes one character at a time and cannot fill a {BLANK} blank, which "
                         "stands for a whole word; drop the blank to continue the text, or use a word-level model.")
     return prefix
+
+
+class CharCompletion:
+    """``complete`` and ``next_words`` of a character model, on either engine (torch or the exported runtime).
+
+    The engine class puts this before its word-model completer and gives
+    ``stream`` (built on :func:`write_chars`); ``unknown_words`` and the word
+    model's ``next_words`` come from that completer.
+    """
+
+    def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
+                 top_p: float | None = None, seed: int | None = None, stop: bool = True,
+                 no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Completion:
+        """Continue the prompt for up to ``words`` words (as ``TextModel.complete``; a ``___`` blank is refused)."""
+        text = "".join(self.stream(prompt, words, temperature, top_k, top_p, seed, stop, no_repeat_ngram,
+                                   repetition_penalty))
+        return Completion(prompt + text, prompt, text.split(), self.unknown_words(prompt))
+
+    def next_words(self, prompt: str, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` likeliest next characters with their probabilities."""
+        return super().next_words(check_prompt(prompt), k)
 
 
 def write_chars(tokenizer, scores, pick: Callable, advance: Callable, max_words: int, stop: bool = True,
