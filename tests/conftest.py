@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,3 +105,58 @@ def run_without_torch(*args, stdin: str | None = None) -> subprocess.CompletedPr
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-c", NO_TORCH, *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=120, input=stdin)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None,
+                                    reason="Debian's chromium is not installed (.ci/run installs it with apt)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(*model_specs: str) -> Iterator[str]:
+    """A real ``seqtext serve --model SPEC ...`` process on a free loopback port: its base URL while open.
+
+    Waits for ``/health`` (60 s at most) and stops it with SIGTERM, which must end it gracefully.
+    """
+    port = free_port()
+    models = [f"--model={spec}" for spec in model_specs]
+    proc = subprocess.Popen([sys.executable, "-m", "seqtext", "serve", *models, "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if json.load(urllib.request.urlopen(base + "/health", timeout=2)) == {"status": "ok"}:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the server did not answer within 60 s: " + proc.stderr.read())
+    try:
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) in (0, -signal.SIGTERM)  # a graceful stop (uvicorn re-raises SIGTERM)
+
+
+@contextlib.contextmanager
+def headless_page(url: str):
+    """A page of Debian's chromium, headless through Playwright, opened at ``url``."""
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+    with playwright.sync_playwright() as p:
+        args = ["--headless", "--disable-gpu"] + (["--no-sandbox"] if os.geteuid() == 0 else [])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_selector("#model option", state="attached")
+            yield page
+        finally:
+            browser.close()

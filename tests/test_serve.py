@@ -4,19 +4,12 @@ and the playground page in a real headless browser."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import TINY_LINES, assert_clean_failure
+from conftest import TINY_LINES, assert_clean_failure, headless_page, needs_chromium, serving
 
 pytest.importorskip("fastapi")
 pytest.importorskip("onnxruntime")
@@ -150,32 +143,11 @@ def test_serve_refuses_a_missing_model_path(tmp_path):
     assert_clean_failure(result, "not a seqtext model directory")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(exported_dir):
     """A real ``seqtext serve`` process on a free loopback port."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "seqtext", "serve", "--model", f"tiny={exported_dir}",
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if json.load(urllib.request.urlopen(base + "/health", timeout=2)) == {"status": "ok"}:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the server did not answer within 60 s: " + proc.stderr.read())
-    yield base
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) in (0, -signal.SIGTERM)  # a graceful stop (uvicorn re-raises SIGTERM)
+    with serving(f"tiny={exported_dir}") as base:
+        yield base
 
 
 def test_a_real_server_answers_over_the_loopback(server):
@@ -185,29 +157,17 @@ def test_a_real_server_answers_over_the_loopback(server):
     assert answer["model"] == "tiny" and answer["completion"].startswith(PROMPT)
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt)")
+@needs_chromium
 def test_the_playground_in_a_headless_browser(server):
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
-    with playwright.sync_playwright() as p:
-        args = ["--headless", "--disable-gpu"] + (["--no-sandbox"] if os.geteuid() == 0 else [])
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            page = browser.new_page()
-            page.goto(server + "/")
-            page.wait_for_selector("#model option", state="attached")
-            page.fill("#prompt", "")
-            page.type("#prompt", PROMPT)
-            page.wait_for_selector("#suggestions button.suggestion", timeout=15000)
-            assert "%" in page.inner_text("#suggestions")
-            page.click("#complete")
-            page.wait_for_function("document.querySelector('#completion').textContent.length > 40")
-            assert page.inner_text("#completion").startswith(PROMPT)
-            page.fill("#sentence", TINY_LINES[0])
-            page.click("#score")
-            page.wait_for_selector("#perplexity")
-            assert page.locator("#scored span.token").count() > 5
-        finally:
-            browser.close()
+    with headless_page(server + "/") as page:
+        page.fill("#prompt", "")
+        page.type("#prompt", PROMPT)
+        page.wait_for_selector("#suggestions button.suggestion", timeout=15000)
+        assert "%" in page.inner_text("#suggestions")
+        page.click("#complete")
+        page.wait_for_function("document.querySelector('#completion').textContent.length > 40")
+        assert page.inner_text("#completion").startswith(PROMPT)
+        page.fill("#sentence", TINY_LINES[0])
+        page.click("#score")
+        page.wait_for_selector("#perplexity")
+        assert page.locator("#scored span.token").count() > 5

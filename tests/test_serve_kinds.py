@@ -4,20 +4,13 @@ with covariates, intervals), /v1/classify, /v1/tag, their errors, and one real u
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
 import numpy as np
 import pytest
 
-from conftest import close
+from conftest import close, headless_page, needs_chromium, serving
 
 pytest.importorskip("fastapi")
 pytest.importorskip("onnxruntime")
@@ -175,34 +168,13 @@ def post(base: str, path: str, body: dict):
         return exc.code, json.load(exc)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(models):
     """A real ``seqtext serve`` process with an exported forecaster, classifier and tagger."""
     _, paths = models
-    port = free_port()
-    specs = [f"--model={name}={paths[name]}" for name in ("sales-onnx", "banded-onnx", "clf-onnx", "tagger-onnx")]
-    proc = subprocess.Popen([sys.executable, "-m", "seqtext", "serve", *specs, "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if json.load(urllib.request.urlopen(base + "/health", timeout=2)) == {"status": "ok"}:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the server did not answer within 60 s: " + proc.stderr.read())
-    yield base
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+    names = ("sales-onnx", "banded-onnx", "clf-onnx", "tagger-onnx")
+    with serving(*(f"{name}={paths[name]}" for name in names)) as base:
+        yield base
 
 
 def test_a_real_server_answers_every_exported_kind_over_the_loopback(server):
@@ -216,40 +188,28 @@ def test_a_real_server_answers_every_exported_kind_over_the_loopback(server):
     assert status == 200 and len(answer["results"][0]["tags"]) == 4
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt)")
+@needs_chromium
 def test_the_playground_classifies_tags_and_draws_a_forecast_band(server):
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
-    with playwright.sync_playwright() as p:
-        args = ["--headless", "--disable-gpu"] + (["--no-sandbox"] if os.geteuid() == 0 else [])
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            page = browser.new_page()
-            page.goto(server + "/")
-            page.wait_for_selector("#model option", state="attached")
-            page.select_option("#model", "clf-onnx")
-            page.fill("#text", "a gorgeous witty film")
-            page.click("#classify")
-            page.wait_for_selector("#labels .label.best")
-            assert page.locator("#labels .label").count() == 2 and "%" in page.inner_text("#labels")
-            page.select_option("#model", "tagger-onnx")
-            page.fill("#tag-sentence", "The dog sat.")
-            page.click("#tag")
-            page.wait_for_selector("#tagged .word")
-            shown = page.locator("#tagged .word small").all_inner_texts()
-            assert shown == post(server, "/v1/tag", {"model": "tagger-onnx", "sentences": ["The dog sat."]})[1][
-                "results"][0]["tags"]
-            page.select_option("#model", "banded-onnx")
-            assert page.is_hidden("#tag-panel") and page.is_visible("#series-panel")
-            page.fill("#history", ", ".join(str(10 + i % 7) for i in range(30)))
-            page.click("#forecast")
-            page.wait_for_selector("#chart #band", state="attached")  # the 95 % interval, shaded
-            assert "95% interval" in page.inner_text("#forecast-values")
-            page.select_option("#model", "sales-onnx")
-            page.click("#forecast")  # a model with covariates: a plain history is refused, in one sentence
-            page.wait_for_selector("#forecast-values.error")
-            assert "covariates price" in page.inner_text("#forecast-values")
-        finally:
-            browser.close()
+    with headless_page(server + "/") as page:
+        page.select_option("#model", "clf-onnx")
+        page.fill("#text", "a gorgeous witty film")
+        page.click("#classify")
+        page.wait_for_selector("#labels .label.best")
+        assert page.locator("#labels .label").count() == 2 and "%" in page.inner_text("#labels")
+        page.select_option("#model", "tagger-onnx")
+        page.fill("#tag-sentence", "The dog sat.")
+        page.click("#tag")
+        page.wait_for_selector("#tagged .word")
+        shown = page.locator("#tagged .word small").all_inner_texts()
+        assert shown == post(server, "/v1/tag", {"model": "tagger-onnx", "sentences": ["The dog sat."]})[1][
+            "results"][0]["tags"]
+        page.select_option("#model", "banded-onnx")
+        assert page.is_hidden("#tag-panel") and page.is_visible("#series-panel")
+        page.fill("#history", ", ".join(str(10 + i % 7) for i in range(30)))
+        page.click("#forecast")
+        page.wait_for_selector("#chart #band", state="attached")  # the 95 % interval, shaded
+        assert "95% interval" in page.inner_text("#forecast-values")
+        page.select_option("#model", "sales-onnx")
+        page.click("#forecast")  # a model with covariates: a plain history is refused, in one sentence
+        page.wait_for_selector("#forecast-values.error")
+        assert "covariates price" in page.inner_text("#forecast-values")
