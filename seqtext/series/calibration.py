@@ -51,7 +51,7 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     except TrainingInterrupted:  # nothing is saved yet, so there is nothing to resume: a plain interruption
         raise KeyboardInterrupt from None
     jobs, ends = [], []
-    for key, table in read_series(data, probe.settings.series):
+    for key, table in items:
         n = table.n - holdout
         table = table.head(n)
         origins = list(range(max(n - C, cfg.window), n))
