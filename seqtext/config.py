@@ -68,6 +68,9 @@ class TrainConfig(Section):
     schedule: str = option("plateau", "plateau: {lr_decay} on a stall only; cosine: also to zero over {epochs}, "
                                       "step by step.", choice("plateau", "cosine"))
     warmup: int = option(0, "Optimizer steps of linear learning-rate warm-up.", whole(0))
+    average_from: int = option(0, "Average the weights over every step from this epoch on (AWD-LSTM's averaged "
+                                  "SGD, started at a given epoch); validation, early stopping and the saved model "
+                                  "use the average (0: off).", whole(0))
     precision: str = option("fp32", "bf16: autocast the training steps, the loss and softmax kept in fp32 (GPUs, "
                                     "and CPUs with AVX-512 BF16 or AMX; elsewhere fp32 is used, with a warning); "
                                     "validation stays fp32.", choice("fp32", "bf16"))

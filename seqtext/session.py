@@ -35,7 +35,7 @@ import torch
 from seqtext import distributed, machine
 from seqtext.config import TrainConfig
 from seqtext.errors import ConfigError
-from seqtext.update import Update, make_optimizer  # noqa: F401  (make_optimizer: part of this module's API)
+from seqtext.update import Average, Update, make_optimizer  # noqa: F401  (make_optimizer: part of this module's API)
 
 
 class Task(Protocol):
@@ -170,6 +170,7 @@ class Session:
         self.runner = distributed.wrap(net, next(net.parameters()).device)  # DDP under torchrun, else net
         self.optimizer = make_optimizer(net, config)
         self.update = Update(self.optimizer, net.parameters(), config.clip)
+        self.average = Average(net.parameters(), config.average_from)  # weights averaged from that epoch on
         self.steps_per_epoch = task.steps_per_epoch()
         self.p = Progress()
         self.best_state = None
@@ -208,7 +209,7 @@ class Session:
                 if self.on_epoch is not None:
                     self.p.elapsed = time.perf_counter() - start
                     current = _copy(self.net.state_dict())
-                    best_elsewhere = self.p.waited > 0  # else the best weights are the current ones
+                    best_elsewhere = self.p.waited > 0 or self.average.active  # else the current ones are best
                     if best_elsewhere:
                         self._load_best()
                     self.on_epoch(self.state(current, copied=True))
@@ -244,7 +245,7 @@ class Session:
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "optimizer": self.optimizer.state_dict(),
                 "net": weights if copied else _copy(weights),
-                "best_net": self.best_state}
+                "best_net": self.best_state, **self.average.state()}
 
     def restore(self, state: dict) -> None:
         self.net.load_state_dict(state["net"])
@@ -255,6 +256,7 @@ class Session:
         known.setdefault("lr_factor", self.optimizer.param_groups[0]["lr"] / self.config.lr)
         self.p = Progress(**known)
         self.best_state, self.epoch_generator = state["best_net"], state["epoch_generator"]
+        self.average.restore(state)
         if state["generator"] is not None:
             self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
@@ -300,6 +302,7 @@ class Session:
                     loss = self.task.loss(self.runner, batch)
                 loss.backward()
                 self.update()
+                self.average.add(p.epoch)
                 running += loss.detach()
                 p.steps += 1
                 p.batches_done += 1
@@ -317,16 +320,18 @@ class Session:
         train_loss = running / max(batches, 1)
         metrics = {"epoch": p.epoch, "train_loss": train_loss}
         self.net.eval()
-        with torch.no_grad():
+        with self.average.applied(), torch.no_grad():  # the averaged weights are validated and kept
             valid = self.task.evaluate(self.net)
-        score = train_loss  # lower is better; p.best_loss keeps the best score
-        if valid is not None:
-            metrics.update({f"valid_{k}": v for k, v in valid.items()})
-            monitor = getattr(self.task, "monitor", "loss")
-            score = metrics["valid_loss"] if monitor == "loss" else -metrics[f"valid_{monitor}"]
-        if score < p.best_loss - 1e-6:
+            score = train_loss  # lower is better; p.best_loss keeps the best score
+            if valid is not None:
+                metrics.update({f"valid_{k}": v for k, v in valid.items()})
+                monitor = getattr(self.task, "monitor", "loss")
+                score = metrics["valid_loss"] if monitor == "loss" else -metrics[f"valid_{monitor}"]
+            improved = score < p.best_loss - 1e-6
+            if improved:
+                self.best_state = _copy(self.net.state_dict())
+        if improved:
             p.best_loss, p.waited = score, 0
-            self.best_state = _copy(self.net.state_dict())
             p.best_metrics = metrics
         else:
             p.waited += 1

@@ -8,9 +8,14 @@ hook torch's GradScaler uses), so the clipping factor costs no pass of its
 own over the gradients.  The update equals clip_grad_norm_ followed by a
 plain step to float32 rounding (tests/test_speed.py).  Adam keeps torch's
 default implementation and plain clipping.
+
+:class:`Average` keeps the running mean of the weights from a given epoch
+on ({average_from}), which validation and the saved model then use.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import torch
 
@@ -56,3 +61,57 @@ class Update:
             return
         torch.nn.utils.clip_grad_norm_(self.params, self.clip)
         optimizer.step()
+
+
+class Average:
+    """The running mean of the weights over every step from epoch ``start`` on (0: off).
+
+    Polyak averaging, the "A" of AWD-LSTM's averaged SGD (without its
+    non-monotone trigger: the epoch is given).  Validation, early stopping and
+    the saved model read the average (:meth:`applied`); training goes on from
+    the weights the optimizer left.
+    """
+
+    def __init__(self, params, start: int):
+        self.params, self.start = list(params), start
+        self.mean: list[torch.Tensor] | None = None
+        self.count = 0
+
+    @property
+    def active(self) -> bool:
+        return self.mean is not None
+
+    @torch.no_grad()
+    def add(self, epoch: int) -> None:
+        """Fold the weights after a step of ``epoch`` into the mean (nothing before epoch ``start``)."""
+        if not self.start or epoch < self.start:
+            return
+        self.count += 1
+        if self.mean is None:
+            self.mean = [p.detach().clone() for p in self.params]
+        else:
+            torch._foreach_lerp_(self.mean, [p.detach() for p in self.params], 1.0 / self.count)
+
+    @contextlib.contextmanager
+    def applied(self):
+        """The averaged weights in the parameters while open; the trained ones are put back after."""
+        if self.mean is None:
+            yield
+            return
+        with torch.no_grad():
+            trained = [p.detach().clone() for p in self.params]
+            torch._foreach_copy_([p.data for p in self.params], self.mean)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                torch._foreach_copy_([p.data for p in self.params], trained)
+
+    def state(self) -> dict:
+        return {"average": self.mean, "average_count": self.count}
+
+    def restore(self, state: dict) -> None:
+        """From :meth:`state` (a training saved before averaging existed has none: nothing averaged yet)."""
+        mean = state.get("average")
+        self.mean = None if mean is None else [m.to(p.device) for m, p in zip(mean, self.params)]
+        self.count = state.get("average_count", 0)
