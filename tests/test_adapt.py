@@ -71,9 +71,30 @@ def test_dynamic_evaluation_restores_the_weights_bit_for_bit(kind, tiny_model, s
     result = model.evaluate(corpus, dynamic=True, dynamic_lr=1e-3, dynamic_stats=TINY_LINES, cache=30)
     assert result["method"] == "dynamic+cache" and math.isfinite(result["perplexity"])
     assert state_bytes(model.net) == before
+    # the weights did move while reading (the same reading without dynamic evaluation scores otherwise)
+    assert abs(model.evaluate(corpus, cache=30)["loss"] - result["loss"]) > 0.05  # measured: 0.17 to 1.75
     assert all(p.requires_grad for p in model.net.parameters()) and not model.net.training
     for p, grad in zip(model.net.parameters(), grads):  # the parameters' .grad are not touched either
         assert (p.grad is None and grad is None) or torch.equal(p.grad, grad)
+
+
+def test_dynamic_evaluation_interrupted_mid_text_restores_the_weights(tiny_model, monkeypatch):
+    from seqtext.text.dynamic import DynamicEval
+
+    before, steps = state_bytes(tiny_model.net), []
+    step = DynamicEval.step
+
+    def failing_step(self, loss):
+        step(self, loss)
+        steps.append(1)
+        if len(steps) == 3:  # the weights have moved three times: stop as Ctrl-C would
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(DynamicEval, "step", failing_step)
+    with pytest.raises(KeyboardInterrupt):
+        tiny_model.evaluate(REPEATED, dynamic=True, dynamic_lr=1e-3, dynamic_bptt=5, dynamic_stats=TINY_LINES)
+    assert len(steps) == 3 and state_bytes(tiny_model.net) == before
+    assert all(p.requires_grad for p in tiny_model.net.parameters()) and not tiny_model.net.training
 
 
 def test_dynamic_evaluation_lowers_the_loss_on_a_repeated_text(tiny_model):
@@ -137,17 +158,25 @@ def test_the_cache_distribution_is_the_formula_computed_by_hand():
 
 
 @pytest.mark.parametrize("kind", ["sentence", "stream", "adaptive"])
-def test_the_cache_with_lambda_zero_is_plain_reading_exactly(kind, tiny_model, stream_model, adaptive_model):
+def test_the_cache_with_lambda_zero_is_plain_reading_exactly(kind, tiny_model, stream_model, adaptive_model,
+                                                            tmp_path):
     model = {"sentence": tiny_model, "stream": load(stream_model), "adaptive": adaptive_model}[kind]
     lines = REPEATED + TINY_LINES
     text, plain = plain_reading(model, lines)
     cached = running.read(model.net, text, Adaptation(cache=50, cache_theta=0.5, cache_lambda=0.0), model.device)
-    assert np.array_equal(cached.logp, plain.logp)
+    assert np.array_equal(cached.logp, plain.logp) and cached.correct == plain.correct
     records = model.score(lines, cache=50, cache_lambda=0.0)
     for record, (a, b) in zip(records, text.spans):
         assert record["logprob"] == float(plain.logp[a:b].sum())
-    loss = -float(plain.logp[text.scored].mean()) if text.scored is not None else -float(plain.logp.mean())
-    assert model.evaluate(lines, cache=50, cache_lambda=0.0)["loss"] == loss
+    loss = -float(plain.logp[text.scored].mean())
+    metrics = model.evaluate(lines, cache=50, cache_lambda=0.0)
+    assert metrics["loss"] == loss and metrics["accuracy"] == plain.correct / int(text.scored.sum())
+    # the running reading is the model's own scoring: one line read alone gives what plain score gives it
+    for line in (REPEATED[0], TINY_LINES[0]):
+        assert model.score([line], cache=50, cache_lambda=0.0)[0]["logprob"] == model.score([line])[0]["logprob"]
+    if kind == "stream":  # a corpus file is read as the same stream as its lines
+        corpus = write_corpus(tmp_path / "text.txt", lines)
+        assert model.evaluate(corpus, cache=50, cache_lambda=0.0) == metrics
 
 
 def test_the_cache_raises_the_probability_of_a_repeated_rare_token(tiny_model):
@@ -277,6 +306,9 @@ def test_cli_bad_adaptation_flags(tiny_model_dir, tmp_path, flags, fragment):
 
 @pytest.mark.parametrize("command", ["score", "complete"])
 def test_cli_bad_cache_for_score_and_complete(tiny_model_dir, command):
-    for flags in (["--cache", "0"], ["--cache", "5", "--cache-lambda", "-0.1"]):
+    bad = [["--cache", "0"], ["--cache", "-3"], ["--cache", "5", "--cache-lambda", "-0.1"]]
+    if command == "score":  # score adapts by dynamic evaluation too
+        bad += [["--dynamic", "--dynamic-lr", "0"], ["--dynamic", "--dynamic-lr", "-0.01"]]
+    for flags in bad:
         out = CliRunner().invoke(cli, [command, "--model", str(tiny_model_dir), *flags, "Mary rides the"])
         assert_clean_failure(out, flags[-2])

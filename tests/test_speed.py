@@ -28,7 +28,8 @@ from seqtext.update import Update, make_optimizer
 from conftest import CORPORA, assert_clean_failure
 
 TOL = dict(rtol=1e-6, atol=1e-6)
-BF16_TOLERANCE = 0.01  # bf16 training loss over 20 steps: within 1 % of fp32's (measured: 2e-5 here)
+BF16_TOLERANCE = 1e-3  # bf16 training loss over 20 steps: within 0.1 % of fp32's (measured: 2.4e-5 rnn,
+# 1.5e-5 lstm; halving the learning rate moves it 6 %, no learning 12 to 15 %)
 
 
 def grads(module, *extra):
@@ -64,9 +65,11 @@ def test_fused_output_layer_gives_the_plain_loss_and_gradients(chunk_rows, monke
         torch.testing.assert_close(fused, plain, **TOL)
 
 
-def test_textnet_loss_only_matches_its_logits_path_with_dropout_on():
-    text = TextConfig(embed=12, embed_dropout=0.2, output_dropout=0.3)
+@pytest.mark.parametrize("tied", [False, True])  # tied: the shared (V, E) matrix behind a projection H -> E
+def test_textnet_loss_only_matches_its_logits_path_with_dropout_on(tied):
+    text = TextConfig(embed=12, embed_dropout=0.2, output_dropout=0.3, tie_weights=tied)
     net = TextNet(50, text, CoreConfig(hidden=16, layers=2, dropout=0.25), pad_id=0).train()
+    assert (net.project is not None) == tied
     x = torch.randint(1, 50, (3, 9))
     y = torch.randint(0, 50, (3, 9))
     results = []
@@ -81,21 +84,22 @@ def test_textnet_loss_only_matches_its_logits_path_with_dropout_on():
         torch.testing.assert_close(fused, plain, **TOL)
 
 
-@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_written_out_rnn_matches_nn_rnn(nonlinearity):
+@pytest.mark.parametrize("nonlinearity, weight_drop", [("tanh", 0.0), ("relu", 0.0), ("tanh", 0.3)])
+def test_written_out_rnn_matches_nn_rnn(nonlinearity, weight_drop):
     torch.manual_seed(0)
-    config = CoreConfig(hidden=16, layers=2, cell="rnn", nonlinearity=nonlinearity)
+    config = CoreConfig(hidden=16, layers=2, cell="rnn", nonlinearity=nonlinearity, weight_drop=weight_drop)
     core = RecurrentCore(config, input_size=8).train()
     assert core._elman  # the plain RNN trains through seqtext.elman on a CPU
-    x0, h0 = torch.randn(4, 7, 8), torch.randn(2, 4, 16)
+    x0, h00 = torch.randn(4, 7, 8), torch.randn(2, 4, 16)
     results = []
     for written_out in (False, True):
         core._elman = written_out
         core.zero_grad()
-        x = x0.clone().requires_grad_()
+        x, h0 = x0.clone().requires_grad_(), h00.clone().requires_grad_()
+        torch.manual_seed(7)  # the same weight-drop masks on both paths
         out, hidden = core(x, h0)
         ((out * torch.linspace(-1, 1, 16)).mean() + hidden.pow(2).mean()).backward()
-        results.append([out.detach(), hidden.detach(), x.grad, *grads(core)])
+        results.append([out.detach(), hidden.detach(), x.grad, h0.grad, *grads(core)])
     for plain, fast in zip(*results):
         torch.testing.assert_close(fast, plain, **TOL)
 
@@ -174,7 +178,7 @@ def small_stream_model(**options):
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
-def test_bf16_training_loss_is_within_one_percent_of_fp32_over_20_steps(cell, tmp_path, monkeypatch):
+def test_bf16_training_loss_is_within_a_tenth_of_a_percent_of_fp32_over_20_steps(cell, tmp_path, monkeypatch):
     monkeypatch.setattr(machine, "bf16_missing", lambda device, flags=None: None)  # bf16 even where emulated
     corpus = nine_word_corpus(tmp_path / "nine.txt")
     losses = {}
