@@ -164,6 +164,7 @@ def test_export_bad_input(tiny_model_dir, tmp_path, case):
         fragment = "--format must be one of onnx"
     assert_clean_failure(CliRunner().invoke(cli, args), fragment)
     assert case == "out-exists" or not out.exists()
+    assert case != "out-exists" or [(p.name, p.read_text()) for p in out.iterdir()] == [("notes.txt", "mine")]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # nothing half-written
 
 

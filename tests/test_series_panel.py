@@ -159,6 +159,26 @@ def test_cli_many_series(tmp_path):
                          "has no column 'id'")
 
 
+def test_dates_within_an_id_that_repeat_or_go_back_and_short_series_are_named(tmp_path):
+    runner = CliRunner()
+    train = ["forecast", "train", "--id", "id", "--date", "month", "--window", "12", "--horizon", "3", "--epochs", "1",
+             "--calibrate", "0", "--hidden", "8", "--out", str(tmp_path / "m")]
+    for name, line in (("repeated", 47), ("unsorted", 48)):  # the 6th row of S1 is line 47 of the file
+        table = long_table()
+        if name == "repeated":
+            table["month"][45] = table["month"][44]
+        else:
+            table["month"][45], table["month"][46] = table["month"][46], table["month"][45]
+        result = runner.invoke(cli, [*train, "--csv", str(write(tmp_path / f"{name}.csv", table))])
+        assert_clean_failure(result, f"the dates in column 'month' do not increase at line {line} of",
+                             f"{name}.csv (series S1)", "sort the rows by date and remove duplicates")
+        assert not (tmp_path / "m").exists()
+    # a series shorter than window + horizon is left out of training, and the report names it
+    result = runner.invoke(cli, [*train, "--csv", str(write(tmp_path / "short.csv", long_table(sizes=(40, 10, 60))))])
+    assert result.exit_code == 0, result.output
+    assert "3 series (1 shorter than window + horizon, left out: S1)" in result.output
+
+
 def test_id_embed_needs_an_id_column():
     with pytest.raises(ConfigError, match="id_embed needs a table of many series"):
         Forecaster(id_embed=4, **TINY).fit(np.arange(40.0))

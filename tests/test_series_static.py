@@ -233,13 +233,18 @@ def test_cli_flag_round_trip(small, tmp_path):
             "phi,size", "--window", "3", "--horizon", "2", "--calibrate", "0", "--hidden", "8", "--epochs", "2"]
     result = runner.invoke(cli, [*args, "--quiet", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert seqtext.load(out).settings.series.static_features == ["phi", "size"]
+    trained = seqtext.load(out)
+    assert trained.settings.series.static_features == ["phi", "size"]
     result = runner.invoke(cli, ["forecast", "predict", "--model", str(out), "--steps", "3", "--json"])
     assert result.exit_code == 0, result.output
-    assert [r["id"] for r in json.loads(result.stdout)["forecast"]] == ["S0"] * 3 + ["S1"] * 3 + ["S2"] * 3 + ["S3"] * 3
+    forecast = json.loads(result.stdout)["forecast"]
+    assert [r["id"] for r in forecast] == ["S0"] * 3 + ["S1"] * 3 + ["S2"] * 3 + ["S3"] * 3
+    expected = trained.predict(3)
+    close([r["value"] for r in forecast], np.concatenate([expected[k] for k in ("S0", "S1", "S2", "S3")]))
     result = runner.invoke(cli, ["forecast", "evaluate", "--model", str(out), "--csv", str(data), "--holdout", "2",
                                  "--baselines", "naive", "--json"])
     assert result.exit_code == 0, result.output
+    close(json.loads(result.stdout)["rollout"]["mae"], trained.evaluate(str(data), 2)["mae"])
     again = tmp_path / "again"  # replayed from the model's config.json
     result = runner.invoke(cli, ["forecast", "train", "--config", str(out / "config.json"), "--csv", str(data),
                                  "--quiet", "--out", str(again)])
@@ -272,7 +277,10 @@ def test_served_forecasts_read_static_values_from_the_rows(small, tmp_path):
         for key in ("value", "lower_80", "upper_80"):
             close([r[key] for r in got], [r[key] for r in expected])
         del body[-1]["phi"], body[0]["phi"]  # blank cells: the value is read off the series' other rows
-        assert client.post("/v1/forecast", json={"model": "static", "rows": body}).status_code == 200
+        blanks = client.post("/v1/forecast", json={"model": "static", "rows": body, "levels": [80]})
+        assert blanks.status_code == 200, blanks.text
+        for key in ("value", "lower_80", "upper_80"):
+            close([r[key] for r in blanks.json()["rows"]], [r[key] for r in expected])
         for row in body:
             row.pop("phi", None)
         missing = client.post("/v1/forecast", json={"model": "static", "rows": body})

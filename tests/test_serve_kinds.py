@@ -177,15 +177,22 @@ def server(models):
         yield base
 
 
-def test_a_real_server_answers_every_exported_kind_over_the_loopback(server):
+def test_a_real_server_answers_every_exported_kind_over_the_loopback(server, models):
+    sales, clf, tagger = (models[0][name] for name in ("sales", "clf", "tagger"))
     status, answer = post(server, "/v1/forecast", {"model": "sales-onnx", "rows": sales_rows(40), "steps": 3})
-    assert status == 200 and len(answer["rows"]) == 3 and "upper_95" in answer["rows"][0]
-    assert post(server, "/v1/forecast", {"model": "banded-onnx", "history": [1.0, 2.0]})[0] == 422
-    assert post(server, "/v1/forecast", {"history": [1.0] * 10})[0] == 404  # two series models: name one
-    status, answer = post(server, "/v1/classify", {"texts": ["a delight"]})
-    assert status == 200 and answer["results"][0]["label"] in ("good", "bad")
+    assert status == 200, answer
+    expected = sales.forecast(3, history=columns(sales_rows(40)), levels=[80, 95])
+    for key in ("value", "lower_95", "upper_95"):
+        close([row[key] for row in answer["rows"]], [row[key] for row in expected])
+    status, answer = post(server, "/v1/forecast", {"model": "banded-onnx", "history": [1.0, 2.0]})
+    assert status == 422 and "give at least 6 values" in answer["error"], answer
+    status, answer = post(server, "/v1/forecast", {"history": [1.0] * 10})  # two series models: name one
+    assert status == 404 and "give the model's name" in answer["error"], answer
+    status, answer = post(server, "/v1/classify", {"texts": ["a delight"]})  # still serving after the errors
+    assert status == 200 and answer["results"][0]["label"] == clf.predict(["a delight"])[0], answer
+    close([answer["results"][0]["probabilities"]["good"]], [clf.predict_proba(["a delight"])[0]["good"]])
     status, answer = post(server, "/v1/tag", {"sentences": ["The cat sat ."]})
-    assert status == 200 and len(answer["results"][0]["tags"]) == 4
+    assert status == 200 and answer["results"][0]["tags"] == tagger.predict(["The cat sat ."])[0], answer
 
 
 @needs_chromium

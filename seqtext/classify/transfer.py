@@ -38,8 +38,9 @@ def open_language_model(path, settings):
                           "language model trained with seqtext train.", params=["init_from"])
     lm = modeldir.load(path)
     if lm.settings.text.tokenizer != "word":
-        raise ConfigError(f"{path} has a BPE vocabulary; {{init_from}} maps words, so give a word-level language "
-                          "model.", params=["init_from"])
+        vocabulary = {"bpe": "BPE", "char": "character"}.get(lm.settings.text.tokenizer, lm.settings.text.tokenizer)
+        raise ConfigError(f"{path} has a {vocabulary} vocabulary; {{init_from}} maps words, so give a word-level "
+                          "language model.", params=["init_from"])
     core = settings.core
     for name in ("cell", "hidden", "layers", "nonlinearity"):
         setattr(core, name, getattr(lm.settings.core, name))

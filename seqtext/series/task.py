@@ -99,10 +99,11 @@ class ForecastTask(SeriesState, Task):
         if fresh:  # a resume keeps the stored scalers
             self.scalers = {}
             self.static_scaler = static.fit([t for _, t in items]) if series.static_features else None
-        self.tails, parts, short = {}, [], 0
+        self.tails, parts, short = {}, [], []
         for index, (key, table) in enumerate(items):
             part = self._windows(index, key, table, fresh)
-            short += part is None
+            if part is None:
+                short.append(key)
             parts.append(part)
         parts = [p for p in parts if p is not None]
         if not parts:
@@ -119,7 +120,7 @@ class ForecastTask(SeriesState, Task):
         self._sizes = {"values": total, "train_values": sum(p[6] for p in parts), "train_windows": len(self.x_train),
                        "valid_windows": len(self.x_valid)}
         if self.many:
-            self._sizes.update(series=len(items), short_series=short)
+            self._sizes.update(series=len(items), short_series=len(short), short_ids=short[:10])
 
     def _windows(self, index: int, key, table: Table, fresh: bool):
         """One series' training and validation windows with its series index; None when it is too short."""
