@@ -114,6 +114,41 @@ def test_forecast_of_a_plain_history_agrees_between_torch_and_onnx(client):
     close([r["value"] for r in onnx_rows["rows"]], [r["value"] for r in torch_rows["rows"]])
 
 
+def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path):
+    rng = np.random.default_rng(1)
+    ids, values = [], []
+    for k, level in enumerate((10.0, 50.0, 200.0)):
+        ids += [f"S{k}"] * 40
+        values += (level + level * 0.1 * np.sin(np.arange(40) / 2 + k) + rng.normal(size=40)).tolist()
+    glob = Forecaster(window=6, horizon=2, hidden=8, epochs=2, seed=0, device="cpu", id="id", id_embed=3,
+                      target="value", calibrate=0).fit({"id": ids, "value": values})
+    path = glob.save(tmp_path / "global")
+    specs = [f"global={path}", f"global-onnx={export(path, tmp_path / 'global-onnx')}",
+             f"plain={models[1]['plain']}"]
+    registry = Registry(parse_models(specs))
+    history = values[40:60]  # S1's values
+    with TestClient(create_app(registry, load_now=False)) as c:
+        registry.load_all()
+        answers = {}
+        for series in ("S1", "S2", "NEW"):
+            expected = glob.forecast(3, history={"value": history, "id": [series] * 20})
+            for name in ("global", "global-onnx"):
+                r = c.post("/v1/forecast", json={"model": name, "history": history, "steps": 3, "id": series})
+                assert r.status_code == 200, r.text
+                got = [row["value"] for row in r.json()["rows"]]
+                close(got, [row["value"] for row in expected])
+                answers.setdefault(series, got)  # torch's
+        assert answers["S1"] != answers["S2"]  # the id's embedding is used, not only the values
+        rows = [{"value": v, "id": "S1"} for v in history]
+        r = c.post("/v1/forecast", json={"model": "global", "rows": rows, "steps": 3, "id": "S1"})
+        assert r.status_code == 200 and [row["value"] for row in r.json()["rows"]] == answers["S1"]
+        r = c.post("/v1/forecast", json={"model": "global", "rows": rows, "id": "S2"})
+        assert r.status_code == 422 and "'id' is 'S2' but the rows' 'id' column says S1" in r.json()["error"]
+        r = c.post("/v1/forecast", json={"model": "plain", "history": history, "id": "S1"})
+        assert r.status_code == 422 and "forecasts one series" in r.json()["error"]
+        assert c.get("/health").json() == {"status": "ok"}  # and it keeps serving
+
+
 def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
     clf, tagger = models[0]["clf"], models[0]["tagger"]
     texts = ["a delight", "boring and long", "a gorgeous mess"]

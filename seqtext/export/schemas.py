@@ -96,6 +96,10 @@ class ForecastRequest(_Request):
         description="The history as objects with the model's columns (target, covariates, date), oldest first; "
                     "rows after the last target value carry the covariates known ahead.")
     steps: int | None = Field(None, ge=1, le=MAX_STEPS, description="Values to forecast (default: the horizon).")
+    id: str | None = Field(
+        None, max_length=200,
+        description="A model of many series: the series these values belong to (its learnt id embedding is used; "
+                    "an id unseen in training gets the mean one). Rows may carry it in the id column instead.")
     levels: list[float] | None = Field(
         None, max_length=MAX_LEVELS,
         description="Prediction intervals at these levels, % (default: 80 and 95 when the model's intervals were "

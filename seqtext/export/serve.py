@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
-from seqtext.errors import SeqtextError
+from seqtext.errors import DataError, SeqtextError
 from seqtext.export.registry import Registry
 from seqtext.export.schemas import (MAX_BODY, ClassifyRequest, ClassifyResponse, CompleteRequest, CompleteResponse,
                                     ForecastRequest, ForecastResponse, NextWordsRequest, NextWordsResponse,
@@ -154,7 +154,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         if (req.history is None) == (req.rows is None):
             raise HTTPException(422, "give the series as 'history' (numbers) or 'rows' (objects), one of them.")
         history = req.history if req.history is not None else _columns(req.rows)
-        item, (levels, rows) = await run("series", req.model, _forecast, req.steps, history, req.levels)
+        item, (levels, rows) = await run("series", req.model, _forecast, req.steps, history, req.levels, req.id)
         return {"model": item.name, "levels": levels, "rows": json.loads(json.dumps(rows, default=str))}
 
     @app.post("/v1/classify", response_model=ClassifyResponse)
@@ -177,9 +177,11 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
 DEFAULT_LEVELS = [80.0, 95.0]  # the intervals a calibrated model's forecasts carry unless a request names others
 
 
-def _forecast(model, steps, history, levels):
+def _forecast(model, steps, history, levels, series_id=None):
     """(levels, forecast rows): when none are asked for, the default levels if the model's intervals were
-    calibrated that many steps ahead, else none."""
+    calibrated that many steps ahead, else none.  ``series_id`` names the series of a many-series model."""
+    if series_id is not None:
+        history = _with_id(model.settings.series, history, series_id)
     if levels is None:
         calibrated = model.task.intervals
         wanted = steps if steps is not None else model.settings.series.horizon
@@ -195,6 +197,22 @@ def _tag(model, sentences) -> list[dict]:
         best = [max(p, key=p.get) for p in probs]
         out.append({"words": ws, "tags": best, "probabilities": [p[t] for p, t in zip(probs, best)]})
     return out
+
+
+def _with_id(series, history, series_id: str):
+    """The history (numbers, or a table of columns) with the id column of a many-series model filled in."""
+    if series.id is None:
+        raise DataError("this model forecasts one series and has no id column; leave 'id' out.")
+    if isinstance(history, dict):
+        given = {str(v) for v in history.get(series.id, []) if v is not None}
+        if given - {series_id}:
+            raise DataError(f"'id' is {series_id!r} but the rows' {series.id!r} column says "
+                            f"{', '.join(sorted(given))}; give one of them, or the same.")
+        n = max(len(column) for column in history.values())
+        return {**history, series.id: [series_id] * n}
+    if series.target is None or isinstance(series.target, int):
+        raise DataError("this model's target column has no name, so give the series as 'rows' with the id column.")
+    return {series.target: list(history), series.id: [series_id] * len(history)}
 
 
 def _columns(rows: list[dict]) -> dict:
