@@ -33,7 +33,7 @@ MONITORS = ("loss", "accuracy")
 
 @dataclass
 class TagConfig(Section):
-    """A sequence tagger's column, word and character features."""
+    """A sequence tagger's column, word and character features, and transfer from a language model."""
 
     section: ClassVar[str] = "tag"
     column: str = option("upos", "CoNLL-U column to predict (upos, xpos, or any column by name).", Rule("str"),
@@ -45,6 +45,12 @@ class TagConfig(Section):
                                  FRACTION)
     embed_dropout: float = same_as(TextConfig, "embed_dropout", 0.3)
     output_dropout: float = same_as(TextConfig, "output_dropout", 0.3)
+    init_from: str | None = option(None, "Start the word embedding and the core's forward direction from this "
+                                         "seqtext language model (its cell, sizes and layers; words mapped by "
+                                         "spelling, lower-cased).", Rule("str", optional=True), metavar="MODEL_DIR")
+    unfreeze: int = option(0, "With --init-from: hold the transferred weights for N epochs (the head and the new "
+                              "parts train), then train the core's top layer too, one more layer each epoch, then "
+                              "the embedding (ULMFiT's gradual unfreezing; 0: all at once).", whole(0))
 
 
 @dataclass
@@ -68,12 +74,8 @@ class ClassifyConfig(Section):
     label_smoothing: float = option(0.0, "Label smoothing of the training loss (0: none).", FRACTION)
     monitor: str = option("loss", "The validation figure that picks the best epoch and stops training early "
                                   "(loss, or accuracy with the earlier epoch on a tie).", choice(*MONITORS))
-    init_from: str | None = option(None, "Start the embedding and the core from this seqtext language model "
-                                         "(its cell, sizes and layers; words mapped by spelling).",
-                                   Rule("str", optional=True), metavar="MODEL_DIR")
-    unfreeze: int = option(0, "With --init-from: train only the head for N epochs, then the core's top layer "
-                              "too, one more layer each epoch (ULMFiT's gradual unfreezing; 0: all at once).",
-                           whole(0))
+    init_from: str | None = same_as(TagConfig, "init_from")
+    unfreeze: int = same_as(TagConfig, "unfreeze")
 
 
 class ClassifySettings(Settings):

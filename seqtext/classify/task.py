@@ -98,9 +98,9 @@ class ClassifyTask(Task):
             self.labels = kinds
             cfg = self.settings.classify
             if cfg.init_from:  # first: the language model decides the sizes and how words are split
-                from seqtext.classify.transfer import open_language_model
+                from seqtext.transfer import open_language_model
 
-                self.language_model = open_language_model(cfg.init_from, self.settings)
+                self.language_model = open_language_model(cfg.init_from, self.settings, cfg)
             self.tokenizer = tk.train_tokenizer(texts, "word", cfg.vocab_size, cfg.min_frequency,
                                                 cfg.split_punctuation)
         self.train_rows, self.train_targets = self.encode(texts), self.targets(labels, self.sources["train"])
@@ -132,15 +132,16 @@ class ClassifyTask(Task):
         self.net = ClassifierNet(self.tokenizer.get_vocab_size(), len(self.labels), cfg, self.settings.core,
                                  self.pad_id)
         if self.language_model is not None:  # a fresh training with init_from: start from its weights
-            from seqtext.classify.transfer import copy_language_model
+            from seqtext.transfer import copy_language_model
 
-            self.transfer = copy_language_model(self.net, self.tokenizer, self.language_model)
+            self.transfer = copy_language_model(self.net, self.tokenizer.get_vocab(), self.pad_id,
+                                                self.language_model)
             self.language_model = None
         return self.net
 
     def batches(self, epoch: int, generator: torch.Generator):
         if self.settings.classify.init_from and self.settings.classify.unfreeze:
-            from seqtext.classify.transfer import unfreeze_for
+            from seqtext.transfer import unfreeze_for
 
             unfreeze_for(self.net, epoch, self.settings.classify.unfreeze)
         size, world = self.settings.train.batch_size, distributed.world_size()

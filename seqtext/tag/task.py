@@ -43,6 +43,9 @@ class TagTask(Task):
     def __init__(self, settings):
         super().__init__(settings)
         self.vocab: Vocab | None = None
+        self.net: TaggerNet | None = None
+        self.language_model = None  # init_from, between prepare and build
+        self.transfer: dict = {}  # what init_from copied (words mapped, core tensors), for config.json
         self.sources: dict = {}
         self.train: Encoded | None = None
         self.valid: Encoded | None = None
@@ -81,6 +84,11 @@ class TagTask(Task):
             if len(self.vocab.tags) < 2:
                 raise DataError(f"every tag in {self.sources['train'] or 'the training sentences'} is "
                                 f"{self.vocab.tags[0]!r}; a tagger needs at least two different tags.")
+            if self.settings.tag.init_from:  # the language model decides the core's and the embedding's sizes
+                from seqtext.transfer import open_language_model
+
+                self.language_model = open_language_model(self.settings.tag.init_from, self.settings,
+                                                          self.settings.tag)
         self.train = self.encode(words, tags, where)
         self.valid = self.encode(*valid) if valid[0] else None
 
@@ -94,9 +102,21 @@ class TagTask(Task):
 
     def build(self) -> TaggerNet:
         v = self.vocab
-        return TaggerNet(len(v.words), len(v.chars), len(v.tags), self.settings.tag, self.settings.core)
+        net = TaggerNet(len(v.words), len(v.chars), len(v.tags), self.settings.tag, self.settings.core)
+        if self.language_model is not None:  # a fresh training with init_from: start from its weights
+            from seqtext.transfer import copy_language_model
+
+            self.transfer = copy_language_model(net, v.word_id, 0, self.language_model)
+            self.language_model = None
+        self.net = net
+        return net
 
     def batches(self, epoch: int, generator: torch.Generator):
+        cfg = self.settings.tag
+        if cfg.init_from and cfg.unfreeze:
+            from seqtext.transfer import unfreeze_for
+
+            unfreeze_for(self.net, epoch, cfg.unfreeze)
         world = distributed.world_size()
         order = torch.randperm(len(self.train), generator=generator).tolist()
         for rows in self.train.batches(self.settings.train.batch_size, order):
@@ -152,7 +172,7 @@ class TagTask(Task):
     # ---------------------------------------------------------- model directory
 
     def record(self) -> dict:
-        return {"data": self.sources}
+        return {"data": self.sources, **({"transfer": self.transfer} if self.transfer else {})}
 
     def write_files(self, directory: Path) -> None:
         self.vocab.save(directory / VOCAB_FILE)
@@ -160,3 +180,4 @@ class TagTask(Task):
     def read_files(self, directory: Path, config: dict) -> None:
         self.vocab = Vocab.load(directory / VOCAB_FILE)
         self.sources = config.get("data") or {}
+        self.transfer = config.get("transfer") or {}
