@@ -1,15 +1,10 @@
 """``init_from``: a classifier that starts from a seqtext language model (weights compared tensor by tensor)."""
 
-import pytest
 import torch
-from click.testing import CliRunner
 
 from seqtext import TextClassifier, TextModel, load
-from seqtext.cli import cli
-from seqtext.errors import ConfigError
 
-from conftest import assert_clean_failure
-from test_classify import FAST, not_examples, write_tsv
+from test_classify import FAST, not_examples
 
 # text tokenised already, as SST-2 and PTB are: "n't" and "'s" are words of their own
 SENTENCES = [f"the {w} film was n't {v} and it 's {u}" for w in ("long", "short", "funny", "dull")
@@ -70,22 +65,3 @@ def test_a_classifier_from_a_language_model_still_learns_the_task(tmp_path):
     clf = TextClassifier(**FAST, init_from=str(tmp_path / "lm"), seed=0).fit(not_examples(400, 5),
                                                                              dev=not_examples(100, 6))
     assert clf.summary["valid_accuracy"] >= 0.95
-
-
-def test_init_from_refuses_what_is_not_a_word_language_model_and_writes_nothing(tmp_path):
-    TextClassifier(**{**FAST, "epochs": 1}, seed=0).fit(not_examples(40, 1), checkpoint_dir=tmp_path / "classify")
-    for tokenizer in ("bpe", "char"):
-        TextModel(tokenizer=tokenizer, **({"vocab_size": 200} if tokenizer == "bpe" else {}), embed=8, hidden=8,
-                  epochs=1, device="cpu").fit(SENTENCES * 4, checkpoint_dir=tmp_path / tokenizer)
-    data = write_tsv(tmp_path / "t.tsv", not_examples(20, 6))
-    cases = {"classify": "holds a classify model, not a text model; --init-from takes a language model",
-             "bpe": "has a BPE vocabulary; --init-from maps words, so give a word-level language model",
-             "char": "has a character vocabulary; --init-from maps words, so give a word-level language model"}
-    for name, message in cases.items():
-        source = tmp_path / name
-        result = CliRunner().invoke(cli, ["classify", "train", "--data", str(data), "--out", str(tmp_path / "out"),
-                                          "--init-from", str(source), "--quiet"])
-        assert_clean_failure(result, f"{source} {message}", code=2)
-        assert not (tmp_path / "out").exists()
-        with pytest.raises(ConfigError, match=message.replace("--init-from", "init_from")):
-            TextClassifier(**FAST, init_from=str(source)).fit(not_examples(20, 6))

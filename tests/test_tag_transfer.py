@@ -14,7 +14,8 @@ from seqtext.errors import ConfigError
 from seqtext.session import seed_everything
 
 from conftest import assert_clean_failure
-from test_classify import not_examples
+from test_classify import FAST as CLASSIFY_FAST
+from test_classify import not_examples, write_tsv
 from test_classify_transfer import SENTENCES, language_model
 from test_tag import write_wordtag
 
@@ -138,28 +139,31 @@ def test_a_tagger_from_a_language_model_saves_loads_and_answers_the_same(tmp_pat
     assert json.loads(result.output)["tags"] == tagger.predict(sentences)[0]
 
 
-def test_init_from_refuses_what_is_not_a_word_language_model_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("task", ["classify", "tag"])
+def test_init_from_refuses_what_is_not_a_word_language_model_and_writes_nothing(tmp_path, task):
     TextClassifier(embed=8, hidden=8, epochs=1, device="cpu", seed=0).fit(not_examples(40, 1),
                                                                          checkpoint_dir=tmp_path / "classify")
     for tokenizer in ("bpe", "char"):
         TextModel(tokenizer=tokenizer, **({"vocab_size": 200} if tokenizer == "bpe" else {}), embed=8, hidden=8,
                   epochs=1, device="cpu").fit(SENTENCES * 4, checkpoint_dir=tmp_path / tokenizer)
-    data = write_wordtag(tmp_path / "t.txt", tagged())
+    if task == "tag":
+        data, examples, model = write_wordtag(tmp_path / "t.txt", tagged()), tagged(), SequenceTagger
+    else:
+        data, examples, model = write_tsv(tmp_path / "t.tsv", not_examples(20, 6)), not_examples(20, 6), \
+            TextClassifier
     cases = {"classify": "holds a classify model, not a text model; --init-from takes a language model",
              "bpe": "has a BPE vocabulary; --init-from maps words, so give a word-level language model",
-             "char": "has a character vocabulary; --init-from maps words, so give a word-level language model"}
+             "char": "has a character vocabulary; --init-from maps words, so give a word-level language model",
+             data.name: "is not a model directory"}
     for name, message in cases.items():
         source = tmp_path / name
-        result = CliRunner().invoke(cli, ["tag", "train", "--data", str(data), "--out", str(tmp_path / "out"),
+        result = CliRunner().invoke(cli, [task, "train", "--data", str(data), "--out", str(tmp_path / "out"),
                                           "--init-from", str(source), "--quiet"])
-        assert_clean_failure(result, f"{source} {message}", code=2)
+        assert_clean_failure(result, f"{source} {message}", code=None if name == data.name else 2)
         assert not (tmp_path / "out").exists()
-        with pytest.raises(ConfigError, match=message.replace("--init-from", "init_from")):
-            SequenceTagger(**FAST, init_from=str(source)).fit(tagged())
-    result = CliRunner().invoke(cli, ["tag", "train", "--data", str(data), "--out", str(tmp_path / "out"),
-                                      "--init-from", str(data), "--quiet"])
-    assert_clean_failure(result, "t.txt is not a model directory")
-    assert not (tmp_path / "out").exists()
+        if name != data.name:
+            with pytest.raises(ConfigError, match=message.replace("--init-from", "init_from")):
+                model(**(FAST if task == "tag" else CLASSIFY_FAST), init_from=str(source)).fit(examples)
 
 
 def test_a_tagger_directory_from_before_init_from_loads_and_answers_as_before():
