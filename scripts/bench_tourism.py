@@ -35,7 +35,12 @@ The global model's settings were chosen with seed 0 from a dozen runs
 (window 24/36/48/60, level mean/last, weight decay, epochs, hidden size,
 cell, id embedding); most were scored on the test file itself, so the
 figures carry some selection bias.  Window 36 was confirmed on a split of
-the training file (its last 24 months held out).
+the training file (its last 24 months held out).  The training loss (mae,
+not mse) and 20 epochs were then chosen on that split alone (``validation``,
+seeds 0-2; the test file unread), from mse / mae / huber at 10 epochs, mse at
+20, mae at 20 and 30, huber at 20 and with a cosine schedule: mean MAPE
+27.60 ± 0.07 and MASE 1.802 ± 0.013 there, against 30.54 ± 1.89 and 1.837 ±
+0.033 for the former mse at 10 epochs.
 """
 
 from __future__ import annotations
@@ -52,9 +57,9 @@ if not DATA.is_dir():  # a worktree one level deeper than the main checkout
     DATA = ROOT.parents[1] / "shared" / "data" / "series"
 TRAIN, TEST = DATA / "tourism-monthly-train.csv", DATA / "tourism-monthly-test.csv"
 
-# A direct 24-month head over 36 months read relative to the last value (see the docstring for how they
-# were chosen).
-GLOBAL = dict(window=36, horizon=24, level="last", weight_decay=0.0, batch_size=256, epochs=10, hidden=32)
+# A direct 24-month head over 36 months read relative to the last value, trained on absolute errors (see the
+# docstring for how they were chosen).
+GLOBAL = dict(window=36, horizon=24, level="last", weight_decay=0.0, batch_size=256, epochs=20, hidden=32, loss="mae")
 # One model per series: the series defaults (epochs 300, patience 30, batch 8) with the global model's window
 # layout ("same"), or the README's recommended single-series setting without its log ("recommended": window 25,
 # one step at a time, rolled out; 61 of the series have zeros, so no log).
