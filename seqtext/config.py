@@ -151,6 +151,9 @@ class SeriesConfig(Section):
                         choice("mean", "last", "none"))
     skip: bool = option(True, "Add a linear autoregression over the window to the core's forecast.", BOOL)
     fill: bool = option(False, "Interpolate missing or non-finite values instead of refusing them.", BOOL)
+    loss: str = option("mse", "Training loss on the scaled forecasts: mse (squared error), mae (absolute error, as "
+                              "MAPE and MASE score), or huber (squared within one scaled unit, absolute beyond).",
+                       choice("mse", "mae", "huber"))
     id: str | None = option(None, "Column naming the series of a long table of many series: one model learns them "
                                   "all, each scaled on its own.", Rule("str", optional=True), metavar="COL")
     id_embed: int = option(0, "Many series: width of a learnt embedding of the series' id joined to every step "

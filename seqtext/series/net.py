@@ -17,6 +17,11 @@ from seqtext.config import CoreConfig, SeriesConfig
 from seqtext.core import RecurrentCore
 
 
+# SeriesConfig.loss -> the training loss on scaled forecasts (B, H) against targets (B, H); outside the exported graph
+LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss,
+          "huber": lambda pred, target: F.huber_loss(pred, target, delta=1.0)}
+
+
 class SeriesNet(nn.Module):
     """Linear(in) -> RecurrentCore -> head over a window of scaled steps."""
 
@@ -24,6 +29,7 @@ class SeriesNet(nn.Module):
         super().__init__()
         self.head_kind = series.head
         self.level = series.level
+        self.loss_kind = series.loss
         self.directions = 2 if core.bidirectional else 1
         # many series: a learnt vector per series id, joined to every step of its windows
         self.embed = nn.Embedding(n_ids, series.id_embed) if n_ids and series.id_embed else None
@@ -38,7 +44,7 @@ class SeriesNet(nn.Module):
         self.skip = nn.Linear(series.window, series.horizon) if series.skip else None
 
     def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None, ids: torch.Tensor | None = None):
-        """x: (B, W, C) scaled steps (ids: (B,) series indices, -1 unseen) -> forecast (B, H) in scaled units, MSE."""
+        """x: (B, W, C) scaled steps (ids: (B,) series indices, -1 unseen) -> forecast (B, H) in scaled units, loss."""
         base = None
         if self.level != "none":
             # read the window relative to its own level and add it back: the net learns changes, so a
@@ -62,7 +68,7 @@ class SeriesNet(nn.Module):
             pred = pred + self.skip(x[:, :, 0])  # (B, W) target values (relative to the level) -> (B, horizon)
         if base is not None:
             pred = pred + base  # (B, horizon)
-        loss = F.mse_loss(pred, targets) if targets is not None else None
+        loss = LOSSES[self.loss_kind](pred, targets) if targets is not None else None
         return pred, loss
 
     def id_vectors(self, ids: torch.Tensor) -> torch.Tensor:
