@@ -81,18 +81,21 @@ def test_too_few_scores_use_the_widest_and_pooled_scores_scale_by_step():
 
 def test_one_series_steps_with_enough_scores_use_their_own():
     rng = np.random.default_rng(0)
-    scores = [rng.normal(size=30), 2 * rng.normal(size=OWN_STEP), 3 * rng.normal(size=OWN_STEP - 1)]
-    cal = Calibration(30, scores)
-    assert cal.pooled
+    scores = [rng.normal(size=40), 2 * rng.normal(size=OWN_STEP), 3 * rng.normal(size=OWN_STEP - 1)]
+    cal = Calibration(40, scores)
+    assert cal.pooled and OWN_STEP == 20
     lower, upper = cal.offsets(80, 3)
     np.testing.assert_allclose(lower, -upper)  # symmetric
     own = [np.sort(np.abs(s))[math.ceil((len(s) + 1) * 0.8) - 1] for s in scores[:2]]
-    assert upper[0] == own[0] and upper[1] == own[1]  # the 25th of 30 and the 17th of 20 absolute scores
+    assert upper[0] == own[0] and upper[1] == own[1]  # the 33rd of 40 and the 17th of 20 absolute scores
     assert upper[2] == cal.borrowed(80, 3)[2]  # 19 scores: the pooled power law
-    _, upper = cal.offsets(99, 3)  # 99 % needs 99 scores of a step's own: the power law throughout
-    np.testing.assert_allclose(upper, cal.borrowed(99, 3))
-    _, upper = cal.offsets(95, 3)  # 95 %: the 20th of 20 exists
-    assert upper[1] == np.abs(scores[1]).max()
+    _, upper = cal.offsets(95, 3)  # 95 %: the 39th of 40 leaves one above it; the 20th of 20 does not
+    assert upper[0] == np.sort(np.abs(scores[0]))[38]
+    second = np.sort(np.abs(scores[1]))[-2]  # step 2: the power law's, never below its own second largest
+    assert upper[1] == max(cal.borrowed(95, 3)[1], second) and upper[2] == cal.borrowed(95, 3)[2]
+    for steps in (1, 3):  # the intervals of two levels nest, whichever rule each step and level takes
+        widths = [cal.offsets(level, steps)[1] for level in (50, 80, 90, 95, 99, 99.9)]
+        assert all(np.all(a <= b) for a, b in zip(widths, widths[1:]))
 
 
 def test_one_series_half_widths_never_narrow_with_the_step():

@@ -16,8 +16,11 @@ own, signed (so a skew of the errors shows).  One series gives fewer
 (C - k + 1 at step k), so intervals are symmetric (a bias of the
 calibration copy seen on a few errors need not carry over to the final
 model): a step with at least ``OWN_STEP`` scores, and enough for the
-level, is the forecast plus or minus the ``ceil((n+1)L)``-th smallest of
-its own absolute scores; a step with fewer borrows from the others: the
+level to leave one above its ``ceil((n+1)L)``-th smallest, is the forecast
+plus or minus that one of its own absolute scores (at a higher level, the
+power law's below, but never less than the second largest of its own, so
+the intervals of two levels nest); a step with fewer borrows from the
+others: the
 absolute scores of every step are pooled, each divided by its step's
 spread, a power law ``s_k = a * k**b`` fitted to the mean absolute score
 of each step, and the interval of step k is the forecast plus or minus
@@ -42,10 +45,12 @@ from seqtext.errors import DataError
 
 MAX_STORED = 1000  # scores kept per step; beyond, their quantiles at MAX_STORED even steps
 PER_STEP = 200  # scores every step needs for step-by-step signed quantiles; below, symmetric intervals
-# A step's own absolute scores give its symmetric interval from OWN_STEP of them (and at least L/(1-L), so that
-# the ceil((n+1)L)-th smallest exists): the coverage that n exchangeable scores give one calibration varies with a
-# standard deviation of sqrt(L(1-L)/(n+2)), 8.5 points at 80 % and 4.6 at 95 % for n = 20, about the bias the
-# power law showed at step 1 (-7 and -6 points); with more scores the step's own quantile, unbiased, is better.
+# A step's own absolute scores give its symmetric interval from OWN_STEP of them: the coverage that n
+# exchangeable scores give one calibration varies with a standard deviation of sqrt(L(1-L)/(n+2)), 8.5 points at
+# 80 % and 4.6 at 95 % for n = 20, about the bias the power law showed at step 1 (-7 and -6 points); with more
+# scores the step's own quantile, unbiased, is the better.  It also needs a score above the ceil((n+1)L)-th
+# smallest, n >= (1+L)/(1-L) (9 at 80 %, 39 at 95 %, as many as a two-sided signed quantile needs): the largest
+# of n scores is their most variable order statistic, and the pooled power law is steadier there.
 OWN_STEP = 20
 
 
@@ -98,11 +103,13 @@ class Calibration:
                             params=["steps", "calibrate"])
         alpha = 1 - level / 100
         if self.pooled:  # symmetric: with few scores, a bias of the calibration copy need not carry over
-            upper = self.borrowed(level, self.steps)  # every calibrated step: a shorter forecast's are the same
+            borrowed = self.borrowed(level, self.steps)  # every calibrated step: a shorter forecast's are the same
+            upper = borrowed.copy()
             for k in range(self.steps):
-                own = _own_quantile(self.scores[k], self.counts[k], level)
-                if own is not None:
-                    upper[k] = own
+                if self.counts[k] >= OWN_STEP:
+                    own, capped = _own_quantile(self.scores[k], self.counts[k], level)
+                    # too high a level for the step's own: the power law's, but never below a lower level's
+                    upper[k] = max(own, borrowed[k]) if capped else own
             upper = _non_decreasing(upper, np.asarray(self.counts, dtype=np.float64))[:steps]
             return -upper, upper
         bounds = [_quantiles(self.scores[k], self.counts[k], alpha) for k in range(steps)]
@@ -135,13 +142,12 @@ def _quantiles(scores: np.ndarray, n: int, alpha: float) -> tuple[float, float]:
     return float(np.quantile(scores, lo, method="inverted_cdf")), float(np.quantile(scores, hi, method="inverted_cdf"))
 
 
-def _own_quantile(scores: np.ndarray, n: int, level: float) -> float | None:
-    """The ``ceil((n+1)L)``-th smallest of a step's n absolute scores, or None where it has fewer than
-    ``OWN_STEP`` or too few for the level (its stored scores may be a quantile grid of the n)."""
+def _own_quantile(scores: np.ndarray, n: int, level: float) -> tuple[float, bool]:
+    """(the ``ceil((n+1)L)``-th smallest of a step's n absolute scores, False), or where that rank is not below n
+    (``capped``), (the second largest, True); its stored scores may be a quantile grid of the n."""
     rank = math.ceil((n + 1) * level / 100)
-    if n < OWN_STEP or rank > n:
-        return None
-    return float(np.quantile(np.abs(scores), rank / n, method="inverted_cdf"))
+    capped = rank >= n
+    return float(np.quantile(np.abs(scores), (n - 1 if capped else rank) / n, method="inverted_cdf")), capped
 
 
 def _non_decreasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
