@@ -12,27 +12,27 @@ scores: the ``ceil((n+1)(1+L)/2)``-th smallest above and the
 ``floor((n+1)(1-L)/2)``-th below, so each tail holds at most (1-L)/2 of new
 errors when they are exchangeable with the scores.  Where every step has
 many scores (many series: at least ``PER_STEP`` each), each step uses its
-own, signed (so a skew of the errors shows).  One series gives fewer
-(C - k + 1 at step k), so intervals are symmetric (a bias of the
-calibration copy seen on a few errors need not carry over to the final
-model): a step with at least ``OWN_STEP`` scores, and enough for the
-level to leave one above its ``ceil((n+1)L)``-th smallest, is the forecast
-plus or minus that one of its own absolute scores (at a higher level, the
-power law's below, but never less than the second largest of its own, so
-the intervals of two levels nest); a step with fewer borrows from the
-others: the
-absolute scores of every step are pooled, each divided by its step's
-spread, a power law ``s_k = a * k**b`` fitted to the mean absolute score
-of each step, and the interval of step k is the forecast plus or minus
-``s_k`` times the ``ceil((n+1)L)``-th smallest pooled score (normalised
-conformal prediction).  The power law is a model of the spread, and on a
-stationary series it underestimates step 1 (one-step intervals from it
-alone covered 72.8 % at 80 % and 89.0 % at 95 %, from the steps' own
-scores 79.3 % and 95.1 %: ``python scripts/bench_intervals.py onestep``),
-so a step's own scores come first.  The half-widths are then made non-decreasing with the step (a
-step narrower than the one before is pooled with it).  With too few
-scores for a level the widest is used, and the interval may cover less
-than L.
+own, signed (so a skew of the errors shows).
+
+One series gives fewer (C - k + 1 at step k), so its intervals are
+symmetric (a bias of the calibration copy seen on a few errors need not
+carry over to the final model).  A step with at least ``OWN_STEP`` scores,
+and enough for the level to leave one above their ``ceil((n+1)L)``-th
+smallest, is the forecast plus or minus that one of its own absolute
+scores; at a higher level it takes the power law's below, but never less
+than its own second largest score, so the intervals of two levels nest.
+A step with fewer borrows from the others: the absolute scores of every
+step are pooled, each divided by its step's spread, a power law
+``s_k = a * k**b`` fitted to the mean absolute score of each step, and the
+interval of step k is the forecast plus or minus ``s_k`` times the
+``ceil((n+1)L)``-th smallest pooled score (normalised conformal
+prediction).  The power law is a model of the spread, and on a stationary
+series it underestimates step 1: one-step intervals from it alone covered
+72.8 % at 80 % and 89.0 % at 95 %, from the step's own scores 79.3 % and
+95.1 % (``python scripts/bench_intervals.py onestep``).  The half-widths
+are then made non-decreasing with the step (a step narrower than the one
+before is pooled with it).  With too few scores for a level the widest is
+used, and the interval may cover less than L.
 """
 
 from __future__ import annotations

@@ -77,6 +77,9 @@ class SeriesNet(nn.Module):
         if self.skip is not None:
             pred = pred + self.skip(x[:, :, 0])  # (B, W) target values (relative to the level) -> (B, horizon)
         if self.ahead is not None:
+            if ahead is None:
+                raise ValueError("this network also reads the known-ahead covariates of its horizon steps; pass "
+                                 "ahead (B, horizon, A)")
             pred = pred + F.linear(ahead.flatten(1), self.ahead.weight * self.ahead_mask)  # (B, H*A) -> (B, H)
         if base is not None:
             pred = pred + base  # (B, horizon)
