@@ -21,6 +21,18 @@ Forecasts from neighbouring origins overlap, so the 156 hits are not
 independent: read the coverage with a standard error nearer that of 24
 values than of 156 (about 8 points at 80 %).  The tests check coverage
 where it can be measured tightly (many independent series).
+
+Each coverage is printed twice, from the same fitted models: with the
+intervals as forecasts carry them (each step's own quantile where it has
+enough scores) and with the power law ``s_k = a * k**b`` alone (the rule
+before; :meth:`Calibration.borrowed`).
+
+    python scripts/bench_intervals.py onestep            # one stationary series, 12 seeds
+
+``onestep``: the set-up of tests/test_series_intervals.py's one-series test
+(a sine of period 12 plus noise, 300 values to fit, horizon 1, calibrate
+48, one-step forecasts of the next 120), over seeds 0-11: the one-step
+coverage of both rules.
 """
 
 from __future__ import annotations
@@ -49,7 +61,7 @@ def run(name: str, seeds, calibrate: int) -> None:
 
     path, target = SERIES[name]
     print(f"{name}: last {HOLDOUT} months held out; {SETTINGS}, calibrate {calibrate}; seeds {seeds}")
-    acc, base, cover, secs = [], None, [], []
+    acc, base, cover, secs, models = [], None, [], [], []
     for seed in seeds:
         model = Forecaster(device="cpu", seed=seed, calibrate=calibrate, threads=1, **SETTINGS)
         t0 = time.perf_counter()
@@ -61,6 +73,7 @@ def run(name: str, seeds, calibrate: int) -> None:
         n = model.read(path, allow_future=False).n
         cover.append(model.backtest(path, start=n - HOLDOUT, steps=STEPS, season=None, levels=[80, 95],
                                     baselines="snaive"))
+        models.append(model)
     print(f"  24-step forecast of the held-out months  {'MAPE %':>16s} {'MASE':>16s}")
     print(f"  {'model':40s} {stats([r['mape'] for r in acc]):>16s} {stats([r['mase'] for r in acc], '6.3f'):>16s}")
     for key, m in base.items():
@@ -75,19 +88,62 @@ def run(name: str, seeds, calibrate: int) -> None:
               f"{ivs[0]['snaive_coverage']:.1f} %), width / seasonal naive's "
               f"{stats([i['width_vs_snaive'] for i in ivs], '5.2f')}, Winkler "
               f"{stats([i['winkler'] for i in ivs], '6.1f')}, MSIS {stats([i['msis'] for i in ivs], '5.2f')}")
+        before = [power_law_coverage(m, c, float(level)) for m, c in zip(models, cover)]
+        print(f"      the power law alone (the rule before): coverage {stats([b[0] for b in before], '5.1f')} %, "
+              f"width / seasonal naive's {stats([b[1] / i['width'] * i['width_vs_snaive'] for b, i in zip(before, ivs)], '5.2f')}")
     print(f"  training (both fits) {stats(secs, '5.1f')} s")
+
+
+def power_law_coverage(model, backtest: dict, level: float) -> tuple[float, float]:
+    """(coverage %, mean width) of the backtest's forecasts with the power-law intervals alone."""
+    scaler, cal = model.scaler, model.task.intervals
+    hits, widths = [], []
+    for row in backtest["results"]:
+        forecast, actual = np.asarray(row["forecast"]), np.asarray(row["actual"])
+        logged = np.log(forecast) if scaler.log else forecast
+        scaled = (logged - scaler.center[0]) / scaler.scale[0]
+        half = cal.borrowed(level, len(forecast))
+        lower, upper = scaler.inverse_target(scaled - half), scaler.inverse_target(scaled + half)
+        hits += list((actual >= lower) & (actual <= upper))
+        widths += list(upper - lower)
+    return 100 * float(np.mean(hits)), float(np.mean(widths))
+
+
+def onestep(seeds) -> None:
+    """One-step coverage on one stationary series, each step's own quantile vs the power law alone."""
+    from seqtext import Forecaster
+
+    tiny = dict(hidden=16, batch_size=16, epochs=20, patience=6, device="cpu", seed=0, threads=1)
+    hits = {(rule, level): [] for rule in ("now", "power law") for level in (80, 95)}
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        t = np.arange(420)
+        values = 100 + 20 * np.sin(2 * np.pi * t / 12) + 3 * rng.normal(size=len(t))
+        model = Forecaster(window=12, horizon=1, calibrate=48, **tiny).fit(values[:300])
+        result = model.backtest(values, start=300, steps=1, levels=[80, 95])
+        for level in (80, 95):
+            hits[("now", level)].append(result["intervals"][str(level)]["coverage"])
+            hits[("power law", level)].append(power_law_coverage(model, result, level)[0])
+    n = len(seeds) * 120
+    print(f"one stationary series, horizon 1, calibrate 48 (48 scores): one-step coverage over seeds {seeds} "
+          f"({n} forecasts)")
+    for (rule, level), values in hits.items():
+        print(f"  {level} %  {rule:10s} {np.mean(values):5.1f} %  (per seed {stats(values, '5.1f')})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", nargs="?", default="all", choices=["all", "airline", "energy"])
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("what", nargs="?", default="all", choices=["all", "airline", "energy", "onestep"])
+    parser.add_argument("--seeds", default=None, help="default: 0,1,2 (onestep: 0-11)")
     parser.add_argument("--calibrate", type=int, default=24)
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    seeds = [int(s) for s in args.seeds.split(",")]
+    if args.what == "onestep":
+        onestep([int(s) for s in args.seeds.split(",")] if args.seeds else list(range(12)))
+        return
+    seeds = [int(s) for s in (args.seeds or "0,1,2").split(",")]
     for name in (["airline", "energy"] if args.what == "all" else [args.what]):
         run(name, seeds, args.calibrate)
 

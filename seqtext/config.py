@@ -309,7 +309,8 @@ class SeriesSettings(Settings):
 # ------------------------------------------------------------------------ option files
 
 # Fields a model directory's config.json carries beside its sections: a record, not options.
-RECORD_FIELDS = {"format_version", "kind", "vocab_size", "data", "summary", "inputs", "tail", "resolved"}
+RECORD_FIELDS = {"format_version", "kind", "vocab_size", "data", "summary", "inputs", "tail", "resolved",
+                 "reads_ahead"}
 
 
 def read_options_file(path, settings: type[Settings] | None = None) -> dict:

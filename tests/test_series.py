@@ -193,36 +193,47 @@ def test_covariates_widen_the_input_and_are_required(fitted, table):
         fitted.predict(history=table["use"])
 
 
+def rows(future: dict, start: int, stop: int) -> dict:
+    return {k: v[start:stop] for k, v in future.items()}
+
+
 def test_roll_out_feeds_forecasts_back(fitted, table):
     H = 3
-    future = {"heat": [1.0] * 6, "people": [3.0] * 6}
+    future = {"heat": [1.0, 1.1, 1.2, 1.3, 1.2, 1.1, 1.0], "people": [3.0] * 7}
     long = fitted.predict(steps=7, history=table, future=future)
     assert long.shape == (7,)
-    np.testing.assert_allclose(long[:H], fitted.predict(steps=H, history=table))
+    np.testing.assert_allclose(long[:H], fitted.predict(steps=H, history=table, future=rows(future, 0, H)))
     # the second block is the forecast from the history extended by the first block
     extended = {k: list(v) for k, v in table.items()}
     extended["use"] += long[:H].tolist()
     extended["heat"] += future["heat"][:H]
     extended["people"] += future["people"][:H]
     extended["month"] += future_dates(table["month"], H)
-    np.testing.assert_allclose(long[H : 2 * H], fitted.predict(steps=H, history=extended), rtol=1e-5)
+    np.testing.assert_allclose(long[H : 2 * H], fitted.predict(steps=H, history=extended,
+                                                               future=rows(future, H, 2 * H)), rtol=1e-5)
 
 
 def test_future_covariates_in_the_history_or_given_apart(fitted, table):
     future = {"heat": [1.2, 1.1, 1.0, 0.9], "people": [3.0] * 4}
-    apart = fitted.predict(steps=5, history=table, future=future)
+    apart = fitted.predict(steps=4, history=table, future=future)
     inline = {k: list(v) for k, v in table.items()}
     inline["use"] += [None] * 4  # blank target: rows known ahead of the series
     inline["heat"] += future["heat"]
     inline["people"] += future["people"]
     inline["month"] += future_dates(table["month"], 4)
-    np.testing.assert_allclose(fitted.predict(steps=5, history=inline), apart)
+    np.testing.assert_allclose(fitted.predict(steps=4, history=inline), apart)
 
 
 def test_missing_future_covariates_are_a_clear_error(fitted, table):
-    with pytest.raises(DataError, match="next 3 steps but 0 were given"):
+    with pytest.raises(DataError, match="^the covariates heat, people are known ahead, so forecasting 4 steps needs "
+                                        r"them for the next 4 steps but 0 were given; add them as rows after the "
+                                        r"last target value or pass future=\.$"):
         fitted.predict(steps=4, history=table)
-    fitted.predict(steps=3, history=table)  # within the horizon none are needed
+    with pytest.raises(DataError, match="next 3 steps but 2 were given"):  # within the horizon too
+        fitted.predict(steps=3, history=table, future={"heat": [1.0] * 2, "people": [3.0] * 2})
+    with pytest.raises(DataError, match="next 3 steps but 0 were given"):  # from the end of the training series
+        fitted.predict()
+    fitted.predict(steps=1, history=table, future={"heat": [1.0], "people": [3.0]})  # a step needs its own row
 
 
 def test_without_covariates_any_length_rolls_out(table):
@@ -237,20 +248,23 @@ def test_without_covariates_any_length_rolls_out(table):
 
 
 def test_forecast_rows_are_dated(fitted, table):
-    rows = fitted.forecast(steps=3, history=table)
+    future = {"heat": [1.0] * 6, "people": [3.0] * 6}
+    rows = fitted.forecast(steps=3, history=table, future=rows_of(future, 3))
     assert [r["step"] for r in rows] == [1, 2, 3]
     assert [r["date"] for r in rows] == ["2008-01", "2008-02", "2008-03"]  # after 2007-12
-    assert [r["value"] for r in rows] == fitted.predict(steps=3, history=table).tolist()
-    assert [r["date"] for r in fitted.forecast()] == ["2008-01", "2008-02", "2008-03"]  # after the training series
-    future = {"heat": [1.0] * 3, "people": [3.0] * 3}
+    assert [r["value"] for r in rows] == fitted.predict(steps=3, history=table, future=rows_of(future, 3)).tolist()
+    assert [r["date"] for r in fitted.forecast(future=rows_of(future, 3))] == ["2008-01", "2008-02", "2008-03"]
     assert fitted.forecast(steps=6, history=table, future=future)[-1]["date"] == "2008-06"
     inline = {k: list(v) for k, v in table.items()}
     inline["use"] += [None] * 3  # future covariate rows carry their own dates
-    inline["heat"] += future["heat"]
-    inline["people"] += future["people"]
+    inline["heat"] += future["heat"][:3]
+    inline["people"] += future["people"][:3]
     inline["month"] += ["2008-02", "2008-03", "2008-05"]
     assert [r["date"] for r in fitted.forecast(steps=3, history=inline)] == ["2008-02", "2008-03", "2008-05"]
-    assert "date" not in fitted.forecast(steps=4, history=inline)[0]  # uneven: the fourth cannot be guessed
+
+
+def rows_of(future: dict, n: int) -> dict:
+    return {k: v[:n] for k, v in future.items()}
 
 
 def test_forecast_rows_without_dates(table):
@@ -294,7 +308,7 @@ def test_evaluate_and_backtest(fitted, table):
         assert {"mae", "rmse", "mape", "smape", "mase"} <= set(m) and m["holdout"] == 6
     assert roll["mode"] == "rollout" and one["mode"] == "one_step"
     r = fitted.forecast_holdout(table, 6, one_step=True)
-    full = fitted.predict(steps=1, history={k: v[:-1] for k, v in table.items()})
+    full = fitted.predict(steps=1, history={**table, "use": table["use"][:-1] + [None]})  # the last row known ahead
     assert r["forecast"][-1] == pytest.approx(full[0])  # the last one-step forecast reads all values before it
     bt = fitted.backtest(table, start=60, steps=3, stride=10)
     assert bt["origins"] == 4 and [r["origin"] for r in bt["results"]] == [60, 70, 80, 90]
@@ -313,10 +327,12 @@ def test_save_load_round_trip(fitted, table, tmp_path):
     assert config["kind"] == "series" and config["format_version"] == 2
     loaded = seqtext.load(path)
     assert isinstance(loaded, Forecaster)
-    future = {"heat": [1.0] * 3, "people": [3.0] * 3}
+    future = {"heat": [1.0, 0.9, 0.8, 0.7, 0.8, 0.9], "people": [3.0] * 6}
     np.testing.assert_array_equal(loaded.predict(steps=6, history=table, future=future),
                                   fitted.predict(steps=6, history=table, future=future))
-    np.testing.assert_array_equal(loaded.predict(), fitted.predict())  # from the stored end of the series
+    future = rows_of(future, 3)  # from the stored end of the series
+    np.testing.assert_array_equal(loaded.predict(future=future), fitted.predict(future=future))
+    assert config["reads_ahead"] is True  # the network reads the covariates of the steps it forecasts
 
 
 def test_load_refuses_a_damaged_scaler(fitted, tmp_path):
@@ -333,9 +349,11 @@ def test_pandas_and_numpy_tables(table):
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame(table)
     f = Forecaster(window=6, **TINY).fit(df, target="use", features=["people"])
-    np.testing.assert_allclose(f.predict(history=df), f.predict(history=table))
+    ahead = {"people": [3.0]}  # the covariate of the step forecast
+    np.testing.assert_allclose(f.predict(history=df, future=ahead), f.predict(history=table, future=ahead))
     arr = np.column_stack([table["use"], table["people"]])
     g = Forecaster(window=6, **TINY).fit(arr, target=0, features=[1])
+    arr[-1, 0] = np.nan  # the last row's covariate is known ahead of its target
     assert g.predict(history=arr).shape == (1,)
     s = Forecaster(window=6, **TINY).fit(pd.Series(table["use"]))
     assert s.predict(history=np.asarray(table["use"])).shape == (1,)

@@ -40,6 +40,17 @@ def data(tmp_path_factory):
     return write_csv(tmp_path_factory.mktemp("series") / "use.csv")
 
 
+FUTURE = ["2006-01,,1.3,3", "2006-02,,1.25,3", "2006-03,,1.15,3", "2006-04,,1.0,3", "2006-05,,0.85,3",
+          "2006-06,,0.75,3"]  # the covariates of the months after the data, their target blank
+
+
+@pytest.fixture(scope="module")
+def ahead(data, tmp_path_factory):
+    """The data followed by the covariates of the three months after it (known ahead of the target)."""
+    rows = data.read_text().splitlines()[1:] + FUTURE[:3]
+    return write_csv(tmp_path_factory.mktemp("series") / "ahead.csv", rows=rows)
+
+
 @pytest.fixture(scope="module")
 def model_dir(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("models") / "use"
@@ -63,34 +74,38 @@ def test_train_writes_a_series_model_directory(model_dir):
     assert len((model_dir / "metrics.jsonl").read_text().splitlines()) == 5
 
 
-def test_predict_text_and_json(model_dir, data):
-    result = run("predict", "--model", model_dir, "--csv", data, "--steps", "3")
+def test_predict_text_and_json(model_dir, ahead):
+    result = run("predict", "--model", model_dir, "--csv", ahead, "--steps", "3")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert [line.split("\t")[0] for line in lines] == ["2006-01", "2006-02", "2006-03"]
-    result = run("predict", "--model", model_dir, "--csv", data, "--steps", "3", "--json")
+    result = run("predict", "--model", model_dir, "--csv", ahead, "--steps", "3", "--json")
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout)
     values = [row["value"] for row in obj["forecast"]]
     assert obj["steps"] == 3 and obj["forecast"][0]["date"] == "2006-01"
-    np.testing.assert_allclose(values, load(model_dir).predict(steps=3, history=data))
+    np.testing.assert_allclose(values, load(model_dir).predict(steps=3, history=ahead))
     assert [float(line.split("\t")[1]) for line in lines] == pytest.approx(values, abs=1e-4)
 
 
-def test_predict_from_the_end_of_training(model_dir):
-    result = run("predict", "--model", model_dir, "--json")
+def test_predict_from_the_end_of_training(model_dir, data, tmp_path):
+    result = run("predict", "--model", model_dir, "--json")  # the covariates of the months ahead are not known
+    assert_clean_failure(result, "the covariates heat, people are known ahead, so forecasting 3 steps needs them "
+                                 "for the next 3 steps but 0 were given")
+    plain = Forecaster(window=12, horizon=3, hidden=8, epochs=3, device="cpu").fit(data, target="use", date="month")
+    result = run("predict", "--model", plain.save(tmp_path / "plain"), "--json")
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["forecast"]) == 3  # the horizon
 
 
 def test_predict_beyond_the_horizon_reads_future_rows(model_dir, data, tmp_path):
-    rows = data.read_text().splitlines()[1:] + ["2006-01,,1.3,3", "2006-02,,1.25,3", "2006-03,,1.15,3"]
+    rows = data.read_text().splitlines()[1:] + FUTURE
     future = write_csv(tmp_path / "future.csv", rows=rows)
     result = run("predict", "--model", model_dir, "--csv", future, "--steps", "6", "--json")
     assert result.exit_code == 0, result.output
     assert [r["date"] for r in json.loads(result.stdout)["forecast"]][-1] == "2006-06"
     result = run("predict", "--model", model_dir, "--csv", data, "--steps", "6")
-    assert_clean_failure(result, "needs the covariates heat, people for the next 3 steps")
+    assert_clean_failure(result, "forecasting 6 steps needs them for the next 6 steps but 0 were given")
 
 
 def test_evaluate_text_json_and_plot(model_dir, data, tmp_path):
@@ -110,9 +125,9 @@ def test_evaluate_text_json_and_plot(model_dir, data, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_predict_plot_writes_a_png(model_dir, data, tmp_path):
+def test_predict_plot_writes_a_png(model_dir, ahead, tmp_path):
     png = tmp_path / "sub" / "forecast.png"
-    result = run("predict", "--model", model_dir, "--csv", data, "--steps", "3", "--plot", png)
+    result = run("predict", "--model", model_dir, "--csv", ahead, "--steps", "3", "--plot", png)
     assert result.exit_code == 0, result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     assert [p.name for p in png.parent.iterdir()] == ["forecast.png"]  # no temporary file left

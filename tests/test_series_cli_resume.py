@@ -166,7 +166,7 @@ def test_config_replay_reproduces_the_settings(tmp_path):
     for section in ("core", "series", "train"):
         assert a[section] == b[section], section
     assert a["series"]["features"] == ["heat"] and a["core"]["cell"] == "gru"
-    future = {"heat": [0.5, 0.4]}
+    future = {"heat": [0.5, 0.4, 0.45, 0.5]}
     np.testing.assert_array_equal(load(first).predict(4, history=csv, future=future),
                                   load(second).predict(4, history=csv, future=future))  # same seed, same model
     # the command line still wins over the replayed file

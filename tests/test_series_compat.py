@@ -59,3 +59,49 @@ def test_format_1_directory_is_not_changed_by_loading(tmp_path):
     before = {p.name: p.read_bytes() for p in copy.iterdir()}
     seqtext.load(copy).predict(3)
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+
+
+# ------------------------------------------- a format-2 directory whose network did not read ahead
+
+COVARIATES = json.loads((FIXTURES / "expected.json").read_text())["series_covariates"]
+
+
+@pytest.fixture(scope="module")
+def before_ahead():
+    """A model with a future-known covariate, calendar inputs and intervals, saved before the network read the
+    covariates of the steps it forecasts (scripts/make_fixtures_covariates_v2.py)."""
+    return seqtext.load(FIXTURES / "series-covariates-v2")
+
+
+def test_a_directory_saved_before_reading_ahead_forecasts_as_it_did(before_ahead):
+    config = json.loads((FIXTURES / "series-covariates-v2" / "config.json").read_text())
+    assert "reads_ahead" not in config and before_ahead.task.ahead_columns == [] and before_ahead.net.ahead is None
+    assert before_ahead.predict(3).tolist() == pytest.approx(COVARIATES["predict3"], abs=1e-9, rel=0)
+    history = COVARIATES["history"]
+    assert before_ahead.predict(6, history=history).tolist() == pytest.approx(COVARIATES["predict6"], abs=1e-9,
+                                                                              rel=0)
+    bands = before_ahead.predict(3, history=history, levels=[80])
+    for name, values in COVARIATES["levels"].items():
+        assert bands[name].tolist() == pytest.approx(values, abs=1e-9, rel=0), name
+    metrics = before_ahead.evaluate(COVARIATES["full"], 6)
+    for key, value in COVARIATES["evaluate"].items():
+        assert metrics[key] == (pytest.approx(value, abs=1e-9, rel=0) if isinstance(value, float) else value), key
+
+
+def test_a_directory_saved_before_reading_ahead_keeps_its_flag_when_saved_again(before_ahead, tmp_path):
+    path = before_ahead.save(tmp_path / "again")
+    assert json.loads((path / "config.json").read_text())["reads_ahead"] is False
+    again = seqtext.load(path)
+    assert again.predict(3).tolist() == before_ahead.predict(3).tolist()
+
+
+def test_a_directory_saved_before_reading_ahead_exports_its_graph_unchanged(before_ahead, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seqtext.export.onnx import export
+    from seqtext.export.runtime import load
+
+    runtime = load(export(FIXTURES / "series-covariates-v2", tmp_path / "onnx"))
+    assert [i.name for i in runtime.session.get_inputs()] == ["x"] and "ahead" not in runtime.manifest
+    mine = runtime.predict(6, history=COVARIATES["history"])
+    assert mine.tolist() == pytest.approx(COVARIATES["predict6"], rel=1e-5, abs=1e-5)
+    assert runtime.predict(3).tolist() == pytest.approx(COVARIATES["predict3"], rel=1e-5, abs=1e-5)

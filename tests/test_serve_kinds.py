@@ -85,8 +85,8 @@ def test_models_list_every_kind_with_what_a_client_needs(client):
 
 def test_forecast_with_covariates_and_intervals_equals_the_torch_forecaster(client, models):
     sales = models[0]["sales"]
-    body = {"rows": sales_rows(60, future=4), "steps": 5}  # a roll-out beyond the horizon, covariates ahead
-    expected = sales.forecast(5, history=columns(sales_rows(60, future=4)), levels=[80, 95])
+    body = {"rows": sales_rows(60, future=5), "steps": 5}  # a roll-out beyond the horizon, covariates ahead
+    expected = sales.forecast(5, history=columns(sales_rows(60, future=5)), levels=[80, 95])
     for name in ("sales", "sales-onnx"):
         r = client.post("/v1/forecast", json={"model": name, **body})
         assert r.status_code == 200, r.text
@@ -99,9 +99,9 @@ def test_forecast_with_covariates_and_intervals_equals_the_torch_forecaster(clie
     assert r["levels"] == [50] and set(r["rows"][0]) == {"step", "date", "value", "lower_50", "upper_50"}
     r = client.post("/v1/forecast", json={"model": "sales-onnx", **body, "levels": []}).json()
     assert set(r["rows"][0]) == {"step", "date", "value"}
-    far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=12), "steps": 13})
+    far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=13), "steps": 13})
     assert far.status_code == 200 and far.json()["levels"] == []  # beyond the 12 calibrated steps: no intervals
-    far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=12), "steps": 13,
+    far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=13), "steps": 13,
                                             "levels": [80]})
     assert far.status_code == 422 and "calibrated for up to 12 steps" in far.json()["error"]
 
@@ -214,9 +214,10 @@ def server(models):
 
 def test_a_real_server_answers_every_exported_kind_over_the_loopback(server, models):
     sales, clf, tagger = (models[0][name] for name in ("sales", "clf", "tagger"))
-    status, answer = post(server, "/v1/forecast", {"model": "sales-onnx", "rows": sales_rows(40), "steps": 3})
+    rows = sales_rows(40, future=3)  # the prices of the three months ahead, known
+    status, answer = post(server, "/v1/forecast", {"model": "sales-onnx", "rows": rows, "steps": 3})
     assert status == 200, answer
-    expected = sales.forecast(3, history=columns(sales_rows(40)), levels=[80, 95])
+    expected = sales.forecast(3, history=columns(rows), levels=[80, 95])
     for key in ("value", "lower_95", "upper_95"):
         close([row[key] for row in answer["rows"]], [row[key] for row in expected])
     status, answer = post(server, "/v1/forecast", {"model": "banded-onnx", "history": [1.0, 2.0]})

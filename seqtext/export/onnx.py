@@ -11,10 +11,13 @@ log-probabilities with an adaptive one (``export.json`` says which).  The
 state starts at zeros.  Series (``kind: series``)::
 
     forecast.onnx  x (B, W, C) float32 scaled steps [, ids (B,) int64 series indices, -1 unseen]
+                   [, ahead (B, horizon, A) float32 scaled known-ahead covariates of the forecast steps]
                    -> forecast (B, horizon) scaled
 
-(``ids`` only for many series with an id embedding); the runtime scales,
-windows, rolls out and un-scales with the torch model's own code.
+(``ids`` only for many series with an id embedding; ``ahead`` only for a
+network that reads future-known covariates or calendar inputs, its columns
+listed in ``export.json``); the runtime scales, windows, rolls out and
+un-scales with the torch model's own code.
 
 Classification and tagging: :mod:`seqtext.export.labelgraphs`.
 
@@ -156,21 +159,23 @@ def _export_series(model, out: Path) -> dict:
     net = model.net.eval()
     series = model.settings.series
     embed = net.embed is not None  # many series with a learnt vector per series id: the graph takes ids too
+    cols = model.task.ahead_columns  # the known-ahead covariates: the graph takes their horizon rows too
     x = torch.zeros(2, series.window, model.task.inputs)
-    ids = torch.tensor([0, -1])  # a known and an unseen series
+    args = {"x": x, "ids": torch.tensor([0, -1]),  # a known and an unseen series
+            "ahead": torch.zeros(2, series.horizon, len(cols))}
+    names = ["x"] + (["ids"] if embed else []) + (["ahead"] if cols else [])
 
     class Graph(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.net = net
 
-        def forward(self, x, ids=None):
-            return self.net(x, ids=ids)[0]
+        def forward(self, x, *rest):
+            given = dict(zip(names[1:], rest))
+            return self.net(x, ids=given.get("ids"), ahead=given.get("ahead"))[0]
 
-    inputs, dynamic = ["x"], {"x": {0: "batch"}, "forecast": {0: "batch"}}
-    if embed:
-        inputs.append("ids")
-        dynamic["ids"] = {0: "batch"}
-    run_export(Graph().eval(), (x, ids) if embed else (x,), out / "forecast.onnx", inputs, ["forecast"], dynamic)
-    return {"graphs": {"forecast": "forecast.onnx"}, "window": series.window, "horizon": series.horizon,
-            "inputs": model.task.inputs, "ids": embed, "scaler": "scaler.json"}
+    dynamic = {name: {0: "batch"} for name in names + ["forecast"]}
+    run_export(Graph().eval(), tuple(args[n] for n in names), out / "forecast.onnx", names, ["forecast"], dynamic)
+    manifest = {"graphs": {"forecast": "forecast.onnx"}, "window": series.window, "horizon": series.horizon,
+                "inputs": model.task.inputs, "ids": embed, "scaler": "scaler.json"}
+    return {**manifest, "ahead": cols} if cols else manifest

@@ -37,6 +37,10 @@ class OnnxForecaster(Predictor):
         self.window, self.horizon = int(manifest["window"]), int(manifest["horizon"])
         self.inputs = int(manifest["inputs"])
         self.takes_ids = bool(manifest.get("ids", False))
+        self.takes_ahead = bool(manifest.get("ahead"))  # the graph reads the known-ahead covariates
+        if manifest.get("ahead", []) != self.task.ahead_columns:
+            raise CheckpointError(f"{path / 'export.json'} does not match model_config.json (the known-ahead "
+                                  "covariates); export the model again.")
 
     @property
     def settings(self):
@@ -45,9 +49,12 @@ class OnnxForecaster(Predictor):
     def _require_trained(self) -> None:
         """An exported model is always trained."""
 
-    def forecast_windows(self, x, ids=None) -> np.ndarray:
-        """Scaled windows (N, W, C) (and series indices (N,) for an id embedding) -> scaled forecasts (N, horizon)."""
+    def forecast_windows(self, x, ids=None, ahead=None) -> np.ndarray:
+        """Scaled windows (N, W, C) (series indices (N,) for an id embedding; the known-ahead covariates of the
+        horizon steps (N, horizon, A) for a graph that reads them) -> scaled forecasts (N, horizon)."""
         feeds = {"x": np.asarray(x, dtype=np.float32)}
         if self.takes_ids:
             feeds["ids"] = np.asarray(ids if ids is not None else np.full(len(feeds["x"]), -1), dtype=np.int64)
+        if self.takes_ahead:
+            feeds["ahead"] = np.asarray(ahead, dtype=np.float32)
         return self.session.run(None, feeds)[0].astype(np.float64)  # (N, H)

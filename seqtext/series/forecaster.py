@@ -97,14 +97,16 @@ class Forecaster(Predictor, Model):
             {"series": data, "holdout": model.task.data.get("holdout", 0)}
         return model._calibrate(recorded["series"], recorded["holdout"], checkpoint_dir)
 
-    def forecast_windows(self, x, ids=None):
-        """Scaled windows (N, W, C) (and series indices (N,) for an id embedding) -> scaled forecasts (N, horizon)."""
+    def forecast_windows(self, x, ids=None, ahead=None):
+        """Scaled windows (N, W, C) (series indices (N,) for an id embedding; the known-ahead covariates of the
+        horizon steps (N, horizon, A) for a network that reads them) -> scaled forecasts (N, horizon)."""
         import torch
 
         self.net.eval()
         with torch.inference_mode():
             ids = None if ids is None else torch.as_tensor(ids, dtype=torch.long, device=self.device)
-            out = self.net(torch.as_tensor(x, dtype=torch.float32, device=self.device), ids=ids)[0]
+            ahead = None if ahead is None else torch.as_tensor(ahead, dtype=torch.float32, device=self.device)
+            out = self.net(torch.as_tensor(x, dtype=torch.float32, device=self.device), ids=ids, ahead=ahead)[0]
         return out.double().cpu().numpy()  # (N, H)
 
 

@@ -20,9 +20,9 @@ from seqtext.series.rollout import needed_rows, rollout
 from seqtext.series.table import Table, tail_table, with_future
 
 
-def check_history(table: Table, cfg, steps: int, origin: int | None = None) -> None:
+def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahead: bool = False) -> None:
     """A history long enough for one window before ``origin`` (default: its end), with the covariates a
-    roll-out of ``steps`` reads after it."""
+    roll-out of ``steps`` reads after it (``ahead``: the network reads those of every step it forecasts)."""
     origin = table.n if origin is None else origin
     if origin < cfg.window:
         raise DataError(f"{_which(table)}has {origin} values but the model reads windows of {cfg.window}; "
@@ -31,13 +31,18 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None) -> N
         raise DataError(f"the past covariates {', '.join(map(str, cfg.past_features))} are not known after the "
                         f"forecast origin, so this model forecasts at most its horizon of {cfg.horizon} {{steps}}; "
                         "train it with a longer {horizon} for more.", params=["steps", "horizon"])
-    need, have = needed_rows(steps, cfg.horizon), len(table.features) - origin
+    need, have = needed_rows(steps, cfg.horizon, ahead), len(table.features) - origin
     if cfg.features and have < need:
-        raise DataError(
-            f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates "
-            f"{', '.join(map(str, cfg.features))} for the next {need} steps but {have} were given; "
-            "add them as rows after the last target value or pass future=."
-        )
+        names = ", ".join(map(str, cfg.features))
+        what = f"the covariates {names} are known ahead, so forecasting {_count(steps)} needs them" if ahead else \
+            f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates {names}"
+        raise DataError(f"{what} for the next {_count(need)} but {have} were given; add them as rows after the last "
+                        "target value or pass future=.")
+
+
+def _count(steps: int) -> str:
+    """'1 step', '3 steps'."""
+    return f"{steps} step" + ("" if steps == 1 else "s")
 
 
 def _which(table: Table) -> str:
@@ -46,11 +51,12 @@ def _which(table: Table) -> str:
     return f"{found.group(1)} " if found else "the history "
 
 
-def input_rows(table: Table, cfg, steps: int, origin: int | None = None) -> int:
-    """Rows a roll-out of ``steps`` from ``origin`` (default: the end) reads: covariate rows known ahead count."""
+def input_rows(table: Table, cfg, steps: int, origin: int | None = None, ahead: bool = False) -> int:
+    """Rows a roll-out of ``steps`` from ``origin`` (default: the end) reads: covariate rows known ahead count
+    (``ahead``: the network reads those of every step it forecasts)."""
     origin = table.n if origin is None else origin
-    ahead = cfg.features or cfg.calendar or cfg.static_features  # inputs known for the steps ahead
-    return max(table.n, origin + needed_rows(steps, cfg.horizon)) if ahead else table.n
+    known = cfg.features or cfg.calendar or cfg.static_features  # inputs known for the steps ahead
+    return max(table.n, origin + needed_rows(steps, cfg.horizon, ahead)) if known else table.n
 
 
 def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
@@ -66,7 +72,7 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
     if not origins:
         return [np.empty((0, steps)) for _ in jobs]
     out = rollout(model.forecast_windows, sources, origins, steps, cfg.window, cfg.horizon,
-                  ids=ids if cfg.id_embed else None)  # (N, steps)
+                  ids=ids if cfg.id_embed else None, ahead=task.ahead_columns)  # (N, steps)
     return np.split(out, np.cumsum(sizes)[:-1])
 
 
@@ -113,8 +119,9 @@ def predict(model, steps, history, future, levels, items=None) -> tuple[list, li
     cfg = model.settings.series
     steps = cfg.horizon if steps is None else whole_number("steps", steps)
     items = read(model, history) if items is None else items
+    ahead = bool(model.task.ahead_columns)
     if future is not None:
-        if cfg.past_features:
+        if cfg.past_features and not (ahead and cfg.features):
             raise DataError("a model with past covariates forecasts at most its horizon and needs no future rows; "
                             "leave out future=.")
         if len(items) != 1 or cfg.id is not None:
@@ -122,8 +129,8 @@ def predict(model, steps, history, future, levels, items=None) -> tuple[list, li
                             "history table, after each series' last value.")
         items = [(items[0][0], with_future(items[0][1], future, cfg))]
     for _, table in items:
-        check_history(table, cfg, steps)
-    jobs = [(key, table, input_rows(table, cfg, steps), [table.n]) for key, table in items]
+        check_history(table, cfg, steps, ahead=ahead)
+    jobs = [(key, table, input_rows(table, cfg, steps, ahead=ahead), [table.n]) for key, table in items]
     results = [{name: array[0] for name, array in r.items()} for r in forecasts(model, jobs, steps, levels)]
     return items, results
 

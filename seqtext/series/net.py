@@ -5,6 +5,12 @@
 (``last``: the final hidden state; ``concat``: the hidden states of every step
 concatenated and fed to one Linear layer).  It forecasts ``horizon`` values at
 once; :func:`seqtext.series.rollout.rollout` forecasts further by feeding forecasts back in.
+
+With ``n_ahead`` known-ahead inputs (future-known covariates, calendar), the
+forecast of step k also reads their values at steps 1..k of the horizon,
+through a linear map masked to be causal: the forecast of step k never
+depends on the covariates of a later step, so a forecast of fewer steps than
+the horizon needs no rows beyond its own.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss,
 class SeriesNet(nn.Module):
     """Linear(in) -> RecurrentCore -> head over a window of scaled steps."""
 
-    def __init__(self, n_inputs: int, series: SeriesConfig, core: CoreConfig, n_ids: int = 0):
+    def __init__(self, n_inputs: int, series: SeriesConfig, core: CoreConfig, n_ids: int = 0, n_ahead: int = 0):
         super().__init__()
         self.head_kind = series.head
         self.level = series.level
@@ -42,9 +48,19 @@ class SeriesNet(nn.Module):
         # the forecast, so the part of the series that is linear in its past (a seasonal
         # random walk on logs, say) needs no nonlinear detour through the core.
         self.skip = nn.Linear(series.window, series.horizon) if series.skip else None
+        # the covariates known for the forecast steps (a planned price, the month): step k reads those of
+        # steps 1..k, (H, H*A) weights under a lower-triangular mask; built last, so the initialisation of
+        # the layers above is that of a network without them
+        H = series.horizon
+        self.ahead = nn.Linear(H * n_ahead, H, bias=False) if n_ahead else None
+        if n_ahead:
+            causal = torch.tril(torch.ones(H, H)).repeat_interleave(n_ahead, dim=1)  # (H, H*A)
+            self.register_buffer("ahead_mask", causal, persistent=False)
 
-    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None, ids: torch.Tensor | None = None):
-        """x: (B, W, C) scaled steps (ids: (B,) series indices, -1 unseen) -> forecast (B, H) in scaled units, loss."""
+    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None, ids: torch.Tensor | None = None,
+                ahead: torch.Tensor | None = None):
+        """x: (B, W, C) scaled steps (ids: (B,) series indices, -1 unseen; ahead: (B, H, A) the scaled known-ahead
+        covariates of the forecast steps) -> forecast (B, H) in scaled units, the training loss."""
         base = None
         if self.level != "none":
             # read the window relative to its own level and add it back: the net learns changes, so a
@@ -66,6 +82,11 @@ class SeriesNet(nn.Module):
         pred = self.head(feats)  # (B, horizon)
         if self.skip is not None:
             pred = pred + self.skip(x[:, :, 0])  # (B, W) target values (relative to the level) -> (B, horizon)
+        if self.ahead is not None:
+            if ahead is None:
+                raise ValueError("this network also reads the known-ahead covariates of its horizon steps; pass "
+                                 "ahead (B, horizon, A)")
+            pred = pred + F.linear(ahead.flatten(1), self.ahead.weight * self.ahead_mask)  # (B, H*A) -> (B, H)
         if base is not None:
             pred = pred + base  # (B, horizon)
         loss = LOSSES[self.loss_kind](pred, targets) if targets is not None else None

@@ -41,7 +41,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         target = series.target if columns is not None else None
         kept = [c for c in order if c not in statics] if columns is not None else order
         table = from_columns(columns, kept, source, first_line, target, features, series.date, fill=fill,
-                             allow_future=allow_future, need_date=need_date)
+                             allow_future=allow_future, need_date=need_date, past=len(series.past_features))
         table.static = read_static(columns, order, table, statics) if statics else None
         return [(None, table)]
     if isinstance(data, Table) or not is_table(data):
@@ -67,7 +67,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         cols = {c: [columns[c][i] for i in rows] for c in order}
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
                              series.target, features, series.date, fill=fill, allow_future=allow_future,
-                             need_date=need_date)
+                             need_date=need_date, past=len(series.past_features))
         table.static = read_static(cols, order, table, statics, key) if statics else None
         out.append((key, table))
     return out

@@ -6,8 +6,9 @@
 backtest call :mod:`seqtext.series.infer` and :mod:`seqtext.series.scoring`
 the same way for both.  A subclass provides ``settings``, ``task`` (a
 :class:`~seqtext.series.state.SeriesState`), ``_require_trained()`` and
-``forecast_windows(x, ids)``: scaled windows (N, W, C) float32 to scaled
-forecasts (N, horizon).
+``forecast_windows(x, ids, ahead)``: scaled windows (N, W, C) float32 (and
+the known-ahead covariates of the horizon steps (N, horizon, A) or None) to
+scaled forecasts (N, horizon).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Forecasts beyond the horizon: a network's window forecasts fed back in, horizon values at a time.
 
-Torch-free: the network is a function ``forecast(x, ids)`` from scaled
-windows (N, W, C) float32 (and series indices (N,) or None) to scaled
-forecasts (N, horizon): the torch :class:`~seqtext.series.forecaster.Forecaster`
-and the exported runtime each pass their own.
+Torch-free: the network is a function ``forecast(x, ids, ahead)`` from scaled
+windows (N, W, C) float32 (series indices (N,) or None, and the known-ahead
+covariates of the horizon steps (N, horizon, A) or None) to scaled forecasts
+(N, horizon): the torch :class:`~seqtext.series.forecaster.Forecaster` and
+the exported runtime each pass their own.
 """
 
 from __future__ import annotations
@@ -13,26 +14,35 @@ import math
 import numpy as np
 
 
-def needed_rows(steps: int, horizon: int) -> int:
-    """Covariate rows past the origin that a roll-out of ``steps`` reads."""
-    return (math.ceil(steps / horizon) - 1) * horizon
+def needed_rows(steps: int, horizon: int, ahead: bool = False) -> int:
+    """Covariate rows past the origin that a roll-out of ``steps`` reads.
+
+    ``ahead``: the network reads the known-ahead covariates of the steps it
+    forecasts, so every one of the ``steps`` rows; otherwise (models saved
+    before it did) only the rows that later windows read."""
+    return steps if ahead else (math.ceil(steps / horizon) - 1) * horizon
 
 
-def rollout(forecast, scaled, origins, steps: int, window: int, horizon: int, ids=None) -> np.ndarray:
+def rollout(forecast, scaled, origins, steps: int, window: int, horizon: int, ids=None, ahead=()) -> np.ndarray:
     """Scaled forecasts (len(origins), steps), each starting at row ``origin`` of ``scaled``.
 
     ``scaled`` is (m, C), or a list of such arrays, one per origin (many
-    series); ``ids`` their series indices for an id embedding.  Only rows
-    before an origin are read for the target, forecasts are fed back in,
-    horizon values at a time; covariate rows after an origin are read as
-    known future values.
+    series); ``ids`` their series indices for an id embedding; ``ahead`` the
+    columns of the known-ahead covariates the network reads for each step
+    it forecasts (empty: none).  Only rows before an origin are read for
+    the target, forecasts are fed back in, horizon values at a time;
+    covariate rows after an origin are read as known future values.  Rows
+    past a source's end are zeros: the step forecast from them lies beyond
+    ``steps``, as the network reads the covariates of no later step than
+    the one it forecasts.
     """
     W, H = window, horizon
+    cols = list(ahead)
     origins = np.asarray(origins, dtype=int)
     sources = scaled if isinstance(scaled, list) else [scaled] * len(origins)
     blocks = math.ceil(steps / H)
-    length = W + (blocks - 1) * H
-    buf = np.zeros((len(origins), length, sources[0].shape[1]))  # (N, W + (blocks-1)*H, C)
+    length = W + (blocks if cols else blocks - 1) * H
+    buf = np.zeros((len(origins), length, sources[0].shape[1]))  # (N, W + blocks*H or W + (blocks-1)*H, C)
     for k, (src, o) in enumerate(zip(sources, origins.tolist())):
         rows = src[o - W : min(o - W + length, len(src))]
         buf[k, : len(rows)] = rows
@@ -41,7 +51,9 @@ def rollout(forecast, scaled, origins, steps: int, window: int, horizon: int, id
     out = np.empty((len(origins), blocks * H))  # (N, blocks*H)
     for b in range(blocks):
         x = np.ascontiguousarray(buf[:, b * H : b * H + W], dtype=np.float32)  # (N, W, C)
-        pred = np.asarray(forecast(x, ids), dtype=np.float64)  # (N, H)
+        known = np.ascontiguousarray(buf[:, b * H + W : (b + 1) * H + W][:, :, cols], dtype=np.float32) \
+            if cols else None  # (N, H, A)
+        pred = np.asarray(forecast(x, ids, known), dtype=np.float64)  # (N, H)
         out[:, b * H : (b + 1) * H] = pred
         if b < blocks - 1:
             buf[:, W + b * H : W + (b + 1) * H, 0] = pred

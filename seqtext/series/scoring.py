@@ -87,7 +87,7 @@ def model_forecasts(model, cases, one_step: bool = False, levels=()) -> list[dic
     groups: dict = {}
     for i, (key, table, origin, h) in enumerate(cases):
         steps, starts = (1, list(range(origin, origin + h))) if one_step else (h, [origin])
-        infer.check_history(table, cfg, steps, origin)
+        infer.check_history(table, cfg, steps, origin, ahead=bool(model.task.ahead_columns))
         groups.setdefault(steps, []).append((i, (key, table, table.n, starts)))
     for steps, members in groups.items():
         for (i, _), result in zip(members, infer.forecasts(model, [job for _, job in members], steps, levels)):

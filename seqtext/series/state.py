@@ -31,6 +31,10 @@ class SeriesState:
         self.inputs: int | None = None  # columns read at each step: target, covariates, calendar
         self.intervals: Calibration | None = None  # conformal calibration, when trained with calibrate
         self.static_scaler: Scaler | None = None  # z-score of the static covariates over the training series
+        # whether the network reads the known-ahead covariates of the steps it forecasts (config.json's
+        # "reads_ahead"): every model trained now; directories saved before it did not, and keep forecasting
+        # as they did
+        self.reads_ahead = True
 
     @property
     def many(self) -> bool:
@@ -43,6 +47,18 @@ class SeriesState:
     @property
     def tail(self) -> dict | None:
         return self.tails.get(None) if not self.many else {"series": self.tails}
+
+    @property
+    def ahead_columns(self) -> list[int]:
+        """The step-input columns the network reads for each step it forecasts: the known-ahead covariates
+        (``features``) and the calendar inputs; never the past-only covariates nor the static ones.
+
+        A step's input is ``[target, features, past_features, static, calendar]``."""
+        series = self.settings.series
+        if not self.reads_ahead or self.inputs is None:
+            return []
+        cols = list(range(1, 1 + len(series.features)))
+        return cols + (list(range(self.inputs - calendar.WIDTH, self.inputs)) if series.calendar else [])
 
     def scaler_for(self, key, table: Table) -> Scaler:
         """The scaler of series ``key``; one fitted on ``table``'s known rows for a series not seen in training."""
@@ -77,3 +93,4 @@ class SeriesState:
         checked."""
         self.scalers, self.inputs, self.tails, self.intervals, self.static_scaler = \
             storage.read_stored(directory, config, self)
+        self.reads_ahead = bool(config.get("reads_ahead", False))  # absent: saved before the network read ahead

@@ -88,8 +88,11 @@ def read_table(
 
 
 def from_columns(columns, order, source, first_line, target=None, features=None, date=None, *, fill=False,
-                 allow_future=False, need_date=True, features_only=False) -> Table:
-    """:func:`read_table` on columns already read (``columns`` None: ``order`` is a plain sequence of values)."""
+                 allow_future=False, need_date=True, features_only=False, past: int = 0) -> Table:
+    """:func:`read_table` on columns already read (``columns`` None: ``order`` is a plain sequence of values).
+
+    The last ``past`` features are past-only covariates: in rows after the
+    target's last value they may be blank (read as 0, and never read ahead)."""
     features = list(features or [])
     if columns is None:  # a plain sequence of values
         if features:
@@ -136,7 +139,10 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
     table.target = _finite(table, target, values[:n], fill)
     feats = np.empty((rows, len(features)))
     for j, name in enumerate(features):
-        feats[:, j] = _finite(table, name, _numeric(table, name, columns[name]), fill)
+        cells = _numeric(table, name, columns[name])
+        if j >= len(features) - past and n < rows:  # a past-only covariate: its future rows are never read
+            cells[n:] = np.where(np.isfinite(cells[n:]), cells[n:], 0.0)
+        feats[:, j] = _finite(table, name, cells, fill)
     table.features = feats
     if date is not None:
         table.dates = [str(d) for d in columns[date]]
@@ -171,8 +177,9 @@ def with_future(table: Table, future, series) -> Table:
     if not is_table(future):
         raise DataError(f"future= must be a table with the columns {', '.join(map(str, series.features))}.")
     ahead = read_table(future, None, series.features, None, fill=series.fill, features_only=True)
-    return Table(table.target, np.vstack([table.features[: table.n], ahead.features]), table.dates, table.names,
-                 table.source, table.first_line, table.static)
+    past = np.zeros((len(ahead.features), len(getattr(series, "past_features", []))))  # never read ahead
+    return Table(table.target, np.vstack([table.features[: table.n], np.hstack([ahead.features, past])]),
+                 table.dates, table.names, table.source, table.first_line, table.static)
 
 
 def tail_table(tail: dict, series, source: str = "the training series") -> Table:

@@ -97,7 +97,7 @@ class ForecastTask(SeriesState, Task):
         if not fresh and [k for k, _ in items] != list(self.scalers):
             raise DataError("the series ids differ from those this training started with; resume on the same data.")
         if fresh:  # a resume keeps the stored scalers
-            self.scalers = {}
+            self.scalers, self.reads_ahead = {}, True
             self.static_scaler = static.fit([t for _, t in items]) if series.static_features else None
         self.tails, parts, short = {}, [], []
         for index, (key, table) in enumerate(items):
@@ -117,6 +117,9 @@ class ForecastTask(SeriesState, Task):
         self.y_valid_t = as_tensor(self.y_valid)
         self.ids_train, self.ids_valid = as_tensor(join(2), torch.long), join(5)  # (N,), (Nv,) series indices
         self.inputs = self.x_train.shape[2]
+        cols = self.ahead_columns  # the known-ahead covariates of each window's horizon steps: (N, H, A)
+        self.ahead_train = as_tensor(join(7)[:, :, cols]) if cols else None
+        self.ahead_valid = as_tensor(join(8)[:, :, cols]) if cols else None
         self._sizes = {"values": total, "train_values": sum(p[6] for p in parts), "train_windows": len(self.x_train),
                        "valid_windows": len(self.x_valid)}
         if self.many:
@@ -151,9 +154,11 @@ class ForecastTask(SeriesState, Task):
         if n < W + H:
             return None
         scaled = self.scale(table, n, key)  # (n, C)
-        x_tr, y_tr, _ = make_windows(scaled, W, H, series.stride, 0, split)
-        x_va, y_va, _ = make_windows(scaled, W, H, 1, split, n)
-        return (x_tr, y_tr, np.full(len(x_tr), index), x_va, y_va, np.full(len(x_va), index), split)
+        x_tr, y_tr, s_tr = make_windows(scaled, W, H, series.stride, 0, split)
+        x_va, y_va, s_va = make_windows(scaled, W, H, 1, split, n)
+        steps = W + np.arange(H)  # the horizon rows after a window's first row
+        return (x_tr, y_tr, np.full(len(x_tr), index), x_va, y_va, np.full(len(x_va), index), split,
+                scaled[s_tr[:, None] + steps], scaled[s_va[:, None] + steps])  # ..., (N, H, C), (Nv, H, C)
 
     def recorded_data(self, path) -> dict:
         if not self.data.get("source"):
@@ -164,7 +169,8 @@ class ForecastTask(SeriesState, Task):
     # --------------------------------------------------------------- training
 
     def build(self) -> SeriesNet:
-        return SeriesNet(self.inputs, self.settings.series, self.settings.core, n_ids=len(self.scalers))
+        return SeriesNet(self.inputs, self.settings.series, self.settings.core, n_ids=len(self.scalers),
+                         n_ahead=len(self.ahead_columns))
 
     def batches(self, epoch: int, generator: torch.Generator):
         """Shuffled windows; every rank draws the same global batches and keeps its share of the rows."""
@@ -175,10 +181,8 @@ class ForecastTask(SeriesState, Task):
             rows = order[start : start + size]
             if len(rows) >= world:  # a last batch too small to share is dropped
                 rows = distributed.shard_rows(rows)
-                if embed:
-                    yield self.x_train[rows], self.y_train[rows], self.ids_train[rows]
-                else:
-                    yield self.x_train[rows], self.y_train[rows]
+                batch = (self.x_train[rows], self.y_train[rows], self.ids_train[rows] if embed else None)
+                yield batch + (self.ahead_train[rows],) if self.ahead_train is not None else batch
 
     def loss(self, runner, batch) -> torch.Tensor:
         return runner(*batch)[1]
@@ -187,7 +191,7 @@ class ForecastTask(SeriesState, Task):
         if not len(self.x_valid):
             return None
         ids = torch.as_tensor(self.ids_valid, device=self.device) if self.settings.series.id_embed else None
-        pred, loss = net(self.x_valid, self.y_valid_t, ids)  # (N, H)
+        pred, loss = net(self.x_valid, self.y_valid_t, ids, self.ahead_valid)  # (N, H)
         keys = list(self.scalers)
         actual = stack_inverse([self.scalers[keys[i]] for i in self.ids_valid], self.y_valid)
         guess = stack_inverse([self.scalers[keys[i]] for i in self.ids_valid], pred.cpu().numpy())
@@ -204,7 +208,7 @@ class ForecastTask(SeriesState, Task):
 
     def record(self) -> dict:
         tail = self.tails[None] if not self.many else {"series": [{"id": k, **t} for k, t in self.tails.items()]}
-        return {"inputs": self.inputs, "tail": tail, "data": self.data}
+        return {"inputs": self.inputs, "tail": tail, "data": self.data, "reads_ahead": self.reads_ahead}
 
     def write_files(self, directory: Path) -> None:
         storage.write_scalers(directory / SCALER_FILE, self)
