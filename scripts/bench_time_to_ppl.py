@@ -18,7 +18,8 @@ or below --target, or once its training time passes --max-minutes.
 
 Time is training time (the sum of the epochs' training loops, validation excluded: "train_seconds" in
 seqtext's metrics.jsonl, "train_seconds" of the reference's JSON lines), so the two clocks count the same
-thing; wall time with validation is logged as well.  The crossing of the target is also interpolated
+thing; wall time with validation is logged as well, and the training loops' CPU time ("train_cpu_seconds"
+on both sides), which a busy machine inflates far less than wall time.  The crossing of the target is also interpolated
 between the two validations around it (perplexity log-linear in time).  Curves and times go to --out
 (JSON) and both times are printed with their ratio.  Runs last tens of minutes to hours: start it on an
 otherwise idle machine.
@@ -104,7 +105,7 @@ def run_seqtext(args, batch: int, work: Path) -> dict:
     proc = subprocess.Popen(seqtext_command(data / "ptb.train.txt", data / "ptb.valid.txt", out, batch,
                                             args.threads, 10_000), env=env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    curve, wall, trained, seen = [], [], 0.0, 0
+    curve, wall, cpu_curve, trained, cpu, seen = [], [], [], 0.0, 0.0, 0
     metrics = out / "metrics.jsonl"
     while proc.poll() is None:
         time.sleep(2)
@@ -113,7 +114,9 @@ def run_seqtext(args, batch: int, work: Path) -> dict:
         rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
         for row in rows[seen:]:
             trained += row["train_seconds"]
+            cpu += row["train_cpu_seconds"]
             curve.append((round(trained, 2), row["valid_perplexity"]))
+            cpu_curve.append((round(cpu, 2), row["valid_perplexity"]))
             wall.append((row["seconds"], row["valid_perplexity"]))
             print(f"  seqtext   epoch {row['epoch']:3d}: {trained:8.1f} s training, valid perplexity "
                   f"{row['valid_perplexity']:8.2f}", flush=True)
@@ -125,7 +128,8 @@ def run_seqtext(args, batch: int, work: Path) -> dict:
     if proc.returncode not in (0, 130):
         sys.exit(f"seqtext train failed:\n{output[-3000:]}")
     config = json.loads((out / "config.json").read_text())
-    return {"curve": curve, "wall_curve": wall, "batch_size": batch, **crossing(curve, args.target),
+    return {"curve": curve, "wall_curve": wall, "cpu_curve": cpu_curve, "cpu": crossing(cpu_curve, args.target),
+            "batch_size": batch, **crossing(curve, args.target),
             "precision": config["summary"].get("precision"), "threads": config["summary"].get("threads")}
 
 
@@ -136,17 +140,20 @@ def run_reference(args) -> dict:
                "--threads", str(int(args.threads) if args.threads.isdigit() else 1), "--json",
                "--stop-below", str(args.target), "--max-train-seconds", str(args.max_minutes * 60)]
     proc = subprocess.Popen(command, env=env(), stdout=subprocess.PIPE, text=True)
-    curve, wall, elapsed = [], [], 0.0
+    curve, wall, cpu_curve, elapsed, cpu = [], [], [], 0.0, 0.0
     for line in proc.stdout:
         row = json.loads(line)
         elapsed += row["train_seconds"] + row["valid_seconds"]
+        cpu += row["train_cpu_seconds"]
         curve.append((row["train_seconds_total"], row["valid_perplexity"]))
+        cpu_curve.append((round(cpu, 2), row["valid_perplexity"]))
         wall.append((round(elapsed, 2), row["valid_perplexity"]))
         print(f"  reference epoch {row['epoch']:3d}: {row['train_seconds_total']:8.1f} s training, valid perplexity "
               f"{row['valid_perplexity']:8.2f}", flush=True)
     if proc.wait() != 0:
         sys.exit("the reference loop failed")
-    return {"curve": curve, "wall_curve": wall, "batch_size": 20, **crossing(curve, args.target),
+    return {"curve": curve, "wall_curve": wall, "cpu_curve": cpu_curve, "cpu": crossing(cpu_curve, args.target),
+            "batch_size": 20, **crossing(curve, args.target),
             "precision": "fp32", "threads": int(args.threads) if args.threads.isdigit() else 1}
 
 
@@ -181,11 +188,15 @@ def main(argv=None) -> None:
             r = results[side]
             shown = f"{r['seconds']:.0f} s ({r['interpolated_seconds']:.0f} s)" if r["reached"] else \
                 f"not reached in {args.max_minutes:g} min (best {min(p for _, p in r['curve']):.1f})"
+            cpu = r["cpu"]
+            shown += f"; CPU {cpu['seconds']:.0f} s ({cpu['interpolated_seconds']:.0f} s)" if cpu["reached"] else ""
             print(f"  {side:9s} {shown}")
     if all(side in results and results[side]["reached"] for side in ("reference", "seqtext")):
         a, b = results["reference"], results["seqtext"]
         print(f"  seqtext / reference time: {b['seconds'] / a['seconds']:.2f} "
-              f"(interpolated {b['interpolated_seconds'] / a['interpolated_seconds']:.2f})")
+              f"(interpolated {b['interpolated_seconds'] / a['interpolated_seconds']:.2f}); CPU time "
+              f"{b['cpu']['seconds'] / a['cpu']['seconds']:.2f} "
+              f"(interpolated {b['cpu']['interpolated_seconds'] / a['cpu']['interpolated_seconds']:.2f})")
     print(f"curves written to {args.out}")
 
 
