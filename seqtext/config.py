@@ -60,7 +60,8 @@ class TrainConfig(Section):
     epochs: int = option(30, "Upper bound on epochs; early stopping usually ends sooner.", whole())
     batch_size: int = option(32, "Sequences per batch (the global batch under torchrun).", whole())
     optimizer: str = option("adam", "adam, or plain SGD (give it a large {lr}, e.g. 20).", choice(*OPTIMIZERS))
-    lr: float = option(3e-3, "Learning rate.", POSITIVE)
+    # bounded so that no optimizer's step overflows float32 (Adam's first step is lr / 0.1)
+    lr: float = option(3e-3, "Learning rate.", number(0, 1e6, low_open=True))
     weight_decay: float = option(0.0, "L2 penalty on the weights.", number(0))
     clip: float = option(1.0, "Gradient-norm clipping threshold.", POSITIVE)
     lr_decay: float = option(1.0, "Learning-rate factor when validation loss stalls.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from seqtext import ConfigError, DataError
@@ -81,6 +81,7 @@ def test_cli_complete_with_random_option_values(tiny_model_dir, option, value):
                                "--nonlinearity", "--cell", "--tokenizer", "--vocab-size", "--min-frequency",
                                "--patience", "--clip", "--lr-decay", "--device", "--threads", "--valid-fraction"]),
        value=OPTION_VALUES)
+@example(option="--lr", value="3.402823466385288e+37")  # Adam's first step overflowed float32
 def test_cli_train_with_random_option_values(tmp_path_factory, option, value):
     tmp = tmp_path_factory.mktemp("fuzz")
     corpus = tmp / "c.txt"

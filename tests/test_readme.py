@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from seqtext.errors import DataError
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -82,4 +84,7 @@ def test_series_examples_run(workdir):
     assert abs(float(forecast[0]) - 100) <= 2  # the seed's toy: [70, 80, 90] -> about 100
     assert (workdir / "runs" / "toy" / "scaler.json").is_file()
     exec(compile(table, "README.md", "exec"), scope)
-    assert len(scope["f"].predict()) == 12
+    df = scope["df"]
+    assert len(scope["f"].predict(future=df[-24:-12])) == 12
+    with pytest.raises(DataError, match="known ahead"):  # the covariates of the steps forecast are needed
+        scope["f"].predict()

@@ -9,6 +9,7 @@ import numpy as np
 from seqtext.errors import ConfigError, DataError
 
 LOG_CAP = 700.0  # exp() of more than this overflows float64; a runaway forecast stays finite
+FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 class Scaler:
@@ -59,8 +60,12 @@ class Scaler:
 
     def inverse_target(self, scaled: np.ndarray) -> np.ndarray:
         """Scaled target values (any shape) back to the original units."""
-        values = np.asarray(scaled, dtype=np.float64) * self.scale[0] + self.center[0]
-        return np.exp(np.minimum(values, LOG_CAP)) if self.log else values
+        with np.errstate(over="ignore"):
+            values = np.asarray(scaled, dtype=np.float64) * self.scale[0] + self.center[0]
+        if self.log:
+            return np.exp(np.minimum(values, LOG_CAP))
+        # a forecast of values near the float64 limit stays finite, as a runaway one in logs does
+        return np.clip(values, -FLOAT_MAX, FLOAT_MAX)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "log": self.log, "center": self.center.tolist(), "scale": self.scale.tolist()}
