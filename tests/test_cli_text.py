@@ -280,7 +280,7 @@ def test_out_inside_a_file_is_a_clean_error(tmp_path, corpus):
 
 
 def test_diverging_training_is_an_error_not_a_nan_model(tmp_path, corpus):
-    r = run(["train", "--corpus", str(corpus), "--out", str(tmp_path / "m"), "--lr", "1e30", "--nonlinearity",
+    r = run(["train", "--corpus", str(corpus), "--out", str(tmp_path / "m"), "--lr", "1e6", "--nonlinearity",
              "relu", "--clip", "1e30", *FAST])
     assert_clean_failure(r, "training diverged")
     assert not (tmp_path / "m").exists()
