@@ -36,9 +36,13 @@ def test_off_or_not_started_leaves_the_weights_alone():
     w = torch.nn.Parameter(torch.ones(2))
     for average in (Average([w], start=0), Average([w], start=5)):
         average.add(epoch=3)
+        with torch.no_grad():
+            w.add_(1)  # a later step
         with average.applied():
-            w.data.add_(1)  # without an average the live weights are what is read
+            assert torch.equal(w.detach(), torch.full((2,), 2.0))  # nothing averaged: the live weights are read
         assert not average.active and average.state() == {"average": None, "average_count": 0}
+        with torch.no_grad():
+            w.fill_(1.0)
     restored = Average([w], start=2)
     restored.restore({})  # a training saved before averaging existed
     assert not restored.active
