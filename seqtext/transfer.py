@@ -121,3 +121,22 @@ def unfreeze_for(net, epoch: int, head_epochs: int) -> None:
             param.requires_grad_(open_layers > layers)
         else:
             param.requires_grad_(True)
+
+
+class StartsFromLanguageModel:
+    """A labelling task's ``init_from`` steps: open the language model while preparing (before the vocabulary is
+    built), start the network from it when it is built, and unfreeze gradually by epoch.  The task keeps
+    ``language_model`` (between prepare and build) and ``transfer`` (what was copied, for config.json)."""
+
+    def open_start(self, section) -> None:
+        if section.init_from:
+            self.language_model = open_language_model(section.init_from, self.settings, section)
+
+    def copy_start(self, net, vocab: dict[str, int], pad_id: int) -> None:
+        if self.language_model is not None:  # a fresh training with init_from
+            self.transfer = copy_language_model(net, vocab, pad_id, self.language_model)
+            self.language_model = None
+
+    def unfreeze(self, net, epoch: int, section) -> None:
+        if section.init_from and section.unfreeze:
+            unfreeze_for(net, epoch, section.unfreeze)

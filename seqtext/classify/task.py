@@ -22,12 +22,13 @@ from seqtext.errors import CheckpointError, DataError
 from seqtext.model import Task
 from seqtext.packing import held_out, pad_rows
 from seqtext.text import tokenizer as tk
+from seqtext.transfer import StartsFromLanguageModel
 
 TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
 
 
-class ClassifyTask(Task):
+class ClassifyTask(StartsFromLanguageModel, Task):
     """Many-to-one: a text in, one of the training labels out."""
 
     settings_class = ClassifySettings
@@ -97,10 +98,7 @@ class ClassifyTask(Task):
                                 "different labels.")
             self.labels = kinds
             cfg = self.settings.classify
-            if cfg.init_from:  # first: the language model decides the sizes and how words are split
-                from seqtext.transfer import open_language_model
-
-                self.language_model = open_language_model(cfg.init_from, self.settings, cfg)
+            self.open_start(cfg)  # first: a language model to start from decides the sizes and word splitting
             self.tokenizer = tk.train_tokenizer(texts, "word", cfg.vocab_size, cfg.min_frequency,
                                                 cfg.split_punctuation)
         self.train_rows, self.train_targets = self.encode(texts), self.targets(labels, self.sources["train"])
@@ -131,19 +129,11 @@ class ClassifyTask(Task):
         cfg = self.settings.classify
         self.net = ClassifierNet(self.tokenizer.get_vocab_size(), len(self.labels), cfg, self.settings.core,
                                  self.pad_id)
-        if self.language_model is not None:  # a fresh training with init_from: start from its weights
-            from seqtext.transfer import copy_language_model
-
-            self.transfer = copy_language_model(self.net, self.tokenizer.get_vocab(), self.pad_id,
-                                                self.language_model)
-            self.language_model = None
+        self.copy_start(self.net, self.tokenizer.get_vocab(), self.pad_id)
         return self.net
 
     def batches(self, epoch: int, generator: torch.Generator):
-        if self.settings.classify.init_from and self.settings.classify.unfreeze:
-            from seqtext.transfer import unfreeze_for
-
-            unfreeze_for(self.net, epoch, self.settings.classify.unfreeze)
+        self.unfreeze(self.net, epoch, self.settings.classify)
         size, world = self.settings.train.batch_size, distributed.world_size()
         order = torch.randperm(len(self.train_rows), generator=generator).tolist()
         for start in range(0, len(order), size):

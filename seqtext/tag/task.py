@@ -22,6 +22,7 @@ from seqtext.tag.data import check_pairs, read_tagged
 from seqtext.tag.encoding import Encoded
 from seqtext.tag.vocab import Vocab
 from seqtext.tag.net import TaggerNet
+from seqtext.transfer import StartsFromLanguageModel
 
 VOCAB_FILE = "vocab.json"
 
@@ -32,7 +33,7 @@ def source_path(source) -> str | None:
     return str(Path(source).resolve()) if isinstance(source, (str, os.PathLike)) else None
 
 
-class TagTask(Task):
+class TagTask(StartsFromLanguageModel, Task):
     """Many-to-many: one tag per word."""
 
     settings_class = TagSettings
@@ -84,11 +85,7 @@ class TagTask(Task):
             if len(self.vocab.tags) < 2:
                 raise DataError(f"every tag in {self.sources['train'] or 'the training sentences'} is "
                                 f"{self.vocab.tags[0]!r}; a tagger needs at least two different tags.")
-            if self.settings.tag.init_from:  # the language model decides the core's and the embedding's sizes
-                from seqtext.transfer import open_language_model
-
-                self.language_model = open_language_model(self.settings.tag.init_from, self.settings,
-                                                          self.settings.tag)
+            self.open_start(self.settings.tag)  # a language model to start from decides the sizes
         self.train = self.encode(words, tags, where)
         self.valid = self.encode(*valid) if valid[0] else None
 
@@ -103,20 +100,12 @@ class TagTask(Task):
     def build(self) -> TaggerNet:
         v = self.vocab
         net = TaggerNet(len(v.words), len(v.chars), len(v.tags), self.settings.tag, self.settings.core)
-        if self.language_model is not None:  # a fresh training with init_from: start from its weights
-            from seqtext.transfer import copy_language_model
-
-            self.transfer = copy_language_model(net, v.word_id, 0, self.language_model)
-            self.language_model = None
+        self.copy_start(net, v.word_id, 0)
         self.net = net
         return net
 
     def batches(self, epoch: int, generator: torch.Generator):
-        cfg = self.settings.tag
-        if cfg.init_from and cfg.unfreeze:
-            from seqtext.transfer import unfreeze_for
-
-            unfreeze_for(self.net, epoch, cfg.unfreeze)
+        self.unfreeze(self.net, epoch, self.settings.tag)
         world = distributed.world_size()
         order = torch.randperm(len(self.train), generator=generator).tolist()
         for rows in self.train.batches(self.settings.train.batch_size, order):
