@@ -144,7 +144,9 @@ class SeriesConfig(Section):
     window: int = option(24, "Steps read per forecast.", whole())
     horizon: int = option(1, "Steps forecast at once; longer forecasts are rolled out.", whole())
     stride: int = option(1, "Distance between consecutive training windows.", whole())
-    scaler: str = option("zscore", "Scaling fitted on the training part.", choice("zscore", "minmax", "none"))
+    scaler: str = option("zscore", "Scaling fitted on the training part (mean: the target divided by its mean "
+                                   "absolute value, so errors weigh as per cent of the level).",
+                         choice("zscore", "minmax", "mean", "none"))
     log: bool = option(False, "Log-transform the target first (positive series with a growing swing).", BOOL)
     head: str = option("concat", "concat: every step's hidden state; last: the final one.",
                        choice("concat", "last"))

@@ -98,7 +98,7 @@ def test_scaler_is_fitted_on_the_training_part_only():
 # ----------------------------------------------------------------------------- scaler
 
 
-@pytest.mark.parametrize("kind", ["zscore", "minmax", "none"])
+@pytest.mark.parametrize("kind", ["zscore", "minmax", "mean", "none"])
 @pytest.mark.parametrize("log", [False, True])
 def test_scaler_round_trip(kind, log):
     rng = np.random.default_rng(1)
@@ -110,6 +110,10 @@ def test_scaler_round_trip(kind, log):
         np.testing.assert_allclose(z[:30].mean(0), 0, atol=1e-10)
     if kind == "minmax":
         assert z[:30].min() == pytest.approx(0) and z[:30].max() == pytest.approx(1)
+    if kind == "mean":  # the target is divided by its mean absolute value, not shifted; covariates are z-scored
+        np.testing.assert_allclose(np.abs(z[:30, 0]).mean(), 1, atol=1e-10)
+        np.testing.assert_allclose(z[:, 0] / z[0, 0], s._logged(m)[:, 0] / s._logged(m)[0, 0], rtol=1e-10)
+        np.testing.assert_allclose(z[:30, 1].mean(), 0, atol=1e-10)
     again = Scaler.from_dict(json.loads(json.dumps(s.to_dict())))
     np.testing.assert_allclose(again.transform(m), z)
 
@@ -121,6 +125,12 @@ def test_constant_column_does_not_divide_by_zero(kind):
     z = s.transform(m)
     assert np.isfinite(z).all() and s.scale[0] == 1.0
     np.testing.assert_allclose(s.inverse_target(z[:, 0]), 7.0)
+
+
+def test_mean_scaling_of_a_series_of_zeros_keeps_scale_one():
+    s = Scaler("mean").fit(np.zeros((10, 1)))
+    assert s.scale[0] == 1.0 and s.center[0] == 0.0
+    np.testing.assert_allclose(s.inverse_target(s.transform(np.zeros((3, 1)))[:, 0]), 0.0)
 
 
 # ------------------------------------------------------------------------------ heads

@@ -17,13 +17,19 @@ class Scaler:
 
     Column 0 is the target, the others are covariates.  A column with no
     spread gets scale 1, so a constant column never divides by zero.
+
+    ``mean`` divides the target by its mean absolute value and shifts nothing
+    (DeepAR's mean scaling; covariates are z-scored): an absolute error in
+    these units is relative to the series' level, so a global model trained
+    on many series weighs each by its error in per cent rather than in
+    standard deviations.
     """
 
-    KINDS = ("zscore", "minmax", "none")
+    KINDS = ("zscore", "minmax", "mean", "none")
 
     def __init__(self, kind: str = "zscore", log: bool = False):
         if kind not in self.KINDS:
-            raise ConfigError(f"{{scaler}} must be zscore, minmax or none, got {kind!r}.", params=["scaler"])
+            raise ConfigError(f"{{scaler}} must be zscore, minmax, mean or none, got {kind!r}.", params=["scaler"])
         self.kind, self.log = kind, bool(log)
         self.center: np.ndarray | None = None  # (C,)
         self.scale: np.ndarray | None = None  # (C,)
@@ -42,8 +48,10 @@ class Scaler:
         peak = np.abs(m).max(axis=0)  # (C,)
         peak = np.where(np.isfinite(peak) & (peak > 0), peak, 1.0)
         u = m / peak  # (n, C), within [-1, 1]
-        if self.kind == "zscore":
+        if self.kind in ("zscore", "mean"):
             center, scale = u.mean(axis=0) * peak, u.std(axis=0) * peak
+            if self.kind == "mean":  # the target: no shift, divided by its mean absolute value
+                center[0], scale[0] = 0.0, np.abs(u[:, 0]).mean() * peak[0]
         elif self.kind == "minmax":
             center, scale = m.min(axis=0), (u.max(axis=0) - u.min(axis=0)) * peak
         else:
