@@ -155,8 +155,9 @@ class SeriesConfig(Section):
     skip: bool = option(True, "Add a linear autoregression over the window to the core's forecast.", BOOL)
     fill: bool = option(False, "Interpolate missing or non-finite values instead of refusing them.", BOOL)
     loss: str = option("mse", "Training loss on the scaled forecasts: mse (squared error), mae (absolute error, as "
-                              "MAPE and MASE score), or huber (squared within one scaled unit, absolute beyond).",
-                       choice("mse", "mae", "huber"))
+                              "MAPE and MASE score), huber (squared within one scaled unit, absolute beyond), or "
+                              "mape (absolute error over the actual value; with {scaler} mean or none, no log).",
+                       choice("mse", "mae", "huber", "mape"))
     id: str | None = option(None, "Column naming the series of a long table of many series: one model learns them "
                                   "all, each scaled on its own.", Rule("str", optional=True), metavar="COL")
     id_embed: int = option(0, "Many series: width of a learnt embedding of the series' id joined to every step "
@@ -175,6 +176,10 @@ class SeriesConfig(Section):
                                    Rule("strs"), metavar="A,B")
 
     def check(self) -> None:
+        if self.loss == "mape" and (self.scaler not in ("mean", "none") or self.log):
+            raise ConfigError("a mape {loss} divides by the actual value, which only a scaling that keeps zero at "
+                              "zero preserves; set {scaler} to mean (or none) without {log}, or pick another "
+                              "{loss}.", params=["loss", "scaler", "log"])
         named = [c for c in (self.target, self.date, self.id) if c is not None]
         for role in ("past_features", "static_features"):
             others = named + self.features + (self.past_features if role == "static_features" else [])

@@ -23,9 +23,18 @@ from seqtext.config import CoreConfig, SeriesConfig
 from seqtext.core import RecurrentCore
 
 
+def mape_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean of |pred - target| / |target| (B, H) -> (); a zero target weighs nothing, as in N-BEATS' MAPE loss.
+
+    Scale-free only where the scaling keeps zero at zero (SeriesConfig.check asks for scaler mean or none)."""
+    size = target.abs()
+    weight = torch.where(size > 0, 1.0 / size.clamp(min=torch.finfo(size.dtype).tiny), torch.zeros_like(size))
+    return ((pred - target).abs() * weight).mean()
+
+
 # SeriesConfig.loss -> the training loss on scaled forecasts (B, H) against targets (B, H); outside the exported graph
 LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss,
-          "huber": lambda pred, target: F.huber_loss(pred, target, delta=1.0)}
+          "huber": lambda pred, target: F.huber_loss(pred, target, delta=1.0), "mape": mape_loss}
 
 
 class SeriesNet(nn.Module):
