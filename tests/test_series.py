@@ -436,3 +436,15 @@ def test_bad_steps_and_untrained(fitted):
 def test_missing_csv_file(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         Forecaster().fit(tmp_path / "nope.csv", target="a")
+
+
+def test_mean_scaling_keeps_the_standard_deviation_as_the_interval_unit():
+    m = np.column_stack([np.array([10.0, 12.0, 14.0, 8.0]), np.arange(4.0)])
+    s = Scaler("mean").fit(m)
+    assert s.scale[0] == pytest.approx(11.0) and s.interval_unit == pytest.approx(np.std(m[:, 0]))
+    again = Scaler.from_dict(json.loads(json.dumps(s.to_dict())))
+    assert again.interval_unit == pytest.approx(s.interval_unit)
+    z = Scaler("zscore").fit(m)
+    assert "spread" not in z.to_dict() and z.interval_unit == pytest.approx(z.scale[0])
+    with pytest.raises(ValueError, match="spread"):
+        Scaler.from_dict({**s.to_dict(), "spread": -1.0})

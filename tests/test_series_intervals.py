@@ -272,3 +272,33 @@ def test_a_resumed_calibrated_training_keeps_its_calibration(tmp_path):
     more = Forecaster.resume(tmp_path / "m", values, epochs=5)
     assert len(more.history) == 5
     assert more.task.intervals.to_dict() == first.task.intervals.to_dict()  # not recalibrated, not rescaled
+
+
+def test_mean_scaling_pools_its_scores_in_standard_deviations(tmp_path):
+    """Under --scaler mean each series' scores are divided by its standard deviation, not its mean level, before
+    pooling: a series' interval half-width is the pooled offset times its own standard deviation."""
+    table = panel()
+    history, future = split(table, 6)
+    model = Forecaster(window=12, horizon=6, calibrate=12, scaler="mean", **TINY).fit(history, target="value",
+                                                                                    id="id")
+    out = model.predict(6, history, levels=[80])
+    units, ratios = {}, {}
+    for key, r in out.items():
+        values = np.array([v for i, v in zip(history["id"], history["value"]) if i == key])
+        scaler = model.task.scalers[key]
+        assert scaler.center[0] == 0 and scaler.scale[0] == pytest.approx(np.abs(values).mean())
+        units[key] = scaler.interval_unit
+        assert units[key] == pytest.approx(values.std())
+        ratios[key] = (r["upper_80"] - r["value"]) / units[key]  # (6,) the pooled offsets in interval units
+    first = next(iter(ratios.values()))
+    for ratio in ratios.values():
+        np.testing.assert_allclose(ratio, first, rtol=1e-6)
+    # the per-series unit differs from the scale, so dividing by the mean would have given other widths
+    assert np.ptp([units[k] / model.task.scalers[k].scale[0] for k in units]) > 0.05
+    result = model.evaluate(history, actuals=future, levels=[80], season=12)
+    low, high = binomial_band(80, 200 * 6)
+    assert low <= result["intervals"]["80"]["coverage"] <= high, result["intervals"]
+    again = seqtext.load(model.save(tmp_path / "m"))
+    key = next(iter(out))
+    assert again.task.scalers[key].interval_unit == pytest.approx(units[key])
+    np.testing.assert_allclose(again.predict(6, history, levels=[80])[key]["upper_80"], out[key]["upper_80"])

@@ -36,7 +36,7 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
 
     ``data`` and ``holdout`` are what the final model trains on.  The errors
     are kept per series in transformed units (logs with ``log``) until the
-    final model's scalers exist (:meth:`Calibration.in_scaled_units`).
+    final model's scalers exist (:meth:`Calibration.in_interval_units`).
     """
     cfg = model.settings.series
     probe = type(model)(progress=model.progress, **{**model.settings.flat(), "calibrate": 0})

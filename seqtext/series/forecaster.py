@@ -76,7 +76,7 @@ class Forecaster(Predictor, Model):
         Ctrl-C here leaves the trained model, saved, without intervals."""
         values = self.settings.series.calibrate
         if values and self.task.intervals is None:
-            self.task.intervals = calibrate(self, data, holdout, values).in_scaled_units(self.task.scalers)
+            self.task.intervals = calibrate(self, data, holdout, values).in_interval_units(self.task.scalers)
             if checkpoint_dir is not None and distributed.is_main():
                 self.save(checkpoint_dir)
         return self

@@ -90,9 +90,10 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
     for (key, table, _, _), scaled in zip(jobs, scaled_forecasts(model, jobs, steps)):
         scaler = model.task.scaler_for(key, table)
         result = {"value": scaler.inverse_target(scaled)}
+        unit = scaler.interval_unit / scaler.scale[0]  # interval units -> scaled units (1 unless mean scaling)
         for name, lower, upper in offsets:
-            result[f"lower_{name}"] = scaler.inverse_target(scaled + lower)  # (N, steps)
-            result[f"upper_{name}"] = scaler.inverse_target(scaled + upper)
+            result[f"lower_{name}"] = scaler.inverse_target(scaled + unit * lower)  # (N, steps)
+            result[f"upper_{name}"] = scaler.inverse_target(scaled + unit * upper)
         results.append(result)
     return results
 

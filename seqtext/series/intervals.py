@@ -3,8 +3,9 @@
 At fit time (``calibrate=C``) a copy of the model is trained without the
 last C values of each series.  From every origin in those C values it
 forecasts up to C steps ahead, and the signed errors of step k (actual minus
-forecast, in the model's scaled units: logs with ``log``, each series
-divided by its own scale) are that step's calibration scores.  The final
+forecast, in transformed units, logs with ``log``, each series divided by
+its scaler's ``interval_unit``: its scale, or its standard deviation under
+mean scaling) are that step's calibration scores.  The final
 model is then trained on every value.
 
 An interval at level L is the forecast plus two order statistics of n
@@ -67,12 +68,12 @@ class Calibration:
     def steps(self) -> int:
         return len(self.scores)
 
-    def in_scaled_units(self, scalers: dict) -> "Calibration":
-        """Pool the raw errors of every series, each divided by its scaler's target scale."""
+    def in_interval_units(self, scalers: dict) -> "Calibration":
+        """Pool the raw errors of every series, each divided by its scaler's ``interval_unit``."""
         steps = max(len(v) for v in self.raw.values())
         pooled = []
         for k in range(steps):
-            parts = [np.asarray(v[k]) / scalers[key].scale[0] for key, v in self.raw.items() if k < len(v)]
+            parts = [np.asarray(v[k]) / scalers[key].interval_unit for key, v in self.raw.items() if k < len(v)]
             pooled.append(np.concatenate(parts) if parts else np.empty(0))
         counts = [len(p) for p in pooled]
         kept = [np.quantile(p, np.linspace(0, 1, MAX_STORED), method="inverted_cdf") if len(p) > MAX_STORED
@@ -96,7 +97,7 @@ class Calibration:
         return np.exp(log_a) * k ** b
 
     def offsets(self, level: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
-        """(lower, upper) offsets (steps,) in scaled units to add to a forecast for a ``level`` % interval."""
+        """(lower, upper) offsets (steps,) in interval units (a series' ``interval_unit``) for a ``level`` % interval."""
         if steps > self.steps:
             raise DataError(f"the intervals were calibrated for up to {self.steps} steps ahead; forecast at most "
                             f"{self.steps} {{steps}} with intervals, or train with a larger {{calibrate}}.",

@@ -22,7 +22,9 @@ class Scaler:
     (DeepAR's mean scaling; covariates are z-scored): an absolute error in
     these units is relative to the series' level, so a global model trained
     on many series weighs each by its error in per cent rather than in
-    standard deviations.
+    standard deviations.  The conformal scores of its intervals are still
+    pooled in standard deviations (``interval_unit``): in units of the level
+    they under-covered on Tourism (78.6 % at 80 %, against 79.8 %).
     """
 
     KINDS = ("zscore", "minmax", "mean", "none")
@@ -33,6 +35,7 @@ class Scaler:
         self.kind, self.log = kind, bool(log)
         self.center: np.ndarray | None = None  # (C,)
         self.scale: np.ndarray | None = None  # (C,)
+        self.spread: float | None = None  # mean scaling: the target's standard deviation (the intervals' unit)
 
     def _logged(self, matrix: np.ndarray) -> np.ndarray:
         matrix = np.array(matrix, dtype=np.float64, ndmin=2)
@@ -51,7 +54,9 @@ class Scaler:
         if self.kind in ("zscore", "mean"):
             center, scale = u.mean(axis=0) * peak, u.std(axis=0) * peak
             if self.kind == "mean":  # the target: no shift, divided by its mean absolute value
+                std = float(scale[0])
                 center[0], scale[0] = 0.0, np.abs(u[:, 0]).mean() * peak[0]
+                self.spread = std if np.isfinite(std) and std > 1e-12 * max(1.0, float(scale[0])) else None
         elif self.kind == "minmax":
             center, scale = m.min(axis=0), (u.max(axis=0) - u.min(axis=0)) * peak
         else:
@@ -62,6 +67,12 @@ class Scaler:
         scale = np.where(np.isfinite(scale) & (scale > 1e-12 * np.maximum(1.0, np.abs(center))), scale, 1.0)
         self.center, self.scale = center, scale
         return self
+
+    @property
+    def interval_unit(self) -> float:
+        """What the conformal scores of a series are divided by before they are pooled over series: the target's
+        scale, or under mean scaling its standard deviation (the target's scale where it has none)."""
+        return float(self.spread) if self.spread is not None else float(self.scale[0])
 
     def transform(self, matrix: np.ndarray) -> np.ndarray:
         return (self._logged(matrix) - self.center) / self.scale  # (n, C)
@@ -76,7 +87,10 @@ class Scaler:
         return np.clip(values, -FLOAT_MAX, FLOAT_MAX)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "log": self.log, "center": self.center.tolist(), "scale": self.scale.tolist()}
+        out = {"kind": self.kind, "log": self.log, "center": self.center.tolist(), "scale": self.scale.tolist()}
+        if self.spread is not None:
+            out["spread"] = self.spread
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "Scaler":
@@ -85,6 +99,10 @@ class Scaler:
         obj.scale = np.asarray(data["scale"], dtype=np.float64)
         if obj.center.shape != obj.scale.shape or obj.center.ndim != 1 or not np.all(obj.scale > 0):
             raise ValueError("center and scale must be equal-length lists with positive scales")
+        if data.get("spread") is not None:
+            obj.spread = float(data["spread"])
+            if not (np.isfinite(obj.spread) and obj.spread > 0):
+                raise ValueError("spread must be a positive number")
         return obj
 
 

@@ -3,7 +3,7 @@
 One series: the :class:`Scaler` fields at the top level (as format 1
 wrote them), plus ``intervals`` when calibrated.  Many series: the scaling
 kind and log at the top, and ``series``: one ``{"id", "center", "scale"}``
-per series, in training order.  With static covariates, ``static`` holds
+per series, in training order (with ``spread`` under mean scaling).  With static covariates, ``static`` holds
 their z-score over the training series (a Scaler's fields).  ``config.json``
 keeps the last window of each training series (``tail``; ``{"series":
 [{"id", ...}]}`` for many), with the series' ``static`` values when any.
@@ -29,7 +29,7 @@ def write_scalers(path: Path, task) -> None:
     if task.many:
         first = next(iter(task.scalers.values()))
         stored = {"kind": first.kind, "log": first.log,
-                  "series": [{"id": k, "center": s.center.tolist(), "scale": s.scale.tolist()}
+                  "series": [{"id": k, **{f: v for f, v in s.to_dict().items() if f not in ("kind", "log")}}
                              for k, s in task.scalers.items()]}
     else:
         stored = task.scaler.to_dict()
@@ -58,7 +58,7 @@ def read_stored(directory: Path, config: dict, task) -> tuple[dict, int, dict, C
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         if task.many:
-            scalers = {s["id"]: Scaler.from_dict({**stored, "center": s["center"], "scale": s["scale"]})
+            scalers = {s["id"]: Scaler.from_dict({"kind": stored["kind"], "log": stored["log"], **s})
                        for s in stored["series"]}
         else:
             scalers = {None: Scaler.from_dict(stored)}
