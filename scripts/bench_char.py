@@ -11,7 +11,10 @@ model directory is saved with its trainer state); then the reference loop of
 ``scripts/char_reference.py``, with the same sizes, batch, window and
 learning rate, trains for exactly the training time seqtext's session
 recorded in that slice.  So both have trained equally long at every point,
-and both see the machine's load in turn.  At each checkpoint (``--minutes``,
+and both see the machine's load in turn.  The clock is training time on both
+sides: seqtext's training steps (``train_seconds`` of its epochs), not the
+validation it runs and the checkpoint it writes after every epoch, which the
+reference loop does not do.  At each checkpoint (``--minutes``,
 training time) both are scored on the validation text, the weights as they
 are at that moment, read as 10 streams with the state carried (the same
 characters both sides; evaluation time is not counted).  Printed: bits per
@@ -21,6 +24,7 @@ character for each, characters trained on, and the published figure.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import signal
@@ -84,7 +88,16 @@ def seqtext_slice(options: dict, train, valid, directory: Path, seconds: float, 
         slicer.disarm()
     model.net.load_state_dict(state["net"])  # the weights as they are now, not the best epoch's
     text = model.settings.text
-    return model, state["elapsed"], state["steps"] * model.settings.train.batch_size * text.bptt
+    return model, training_seconds(state), state["steps"] * model.settings.train.batch_size * text.bptt
+
+
+def training_seconds(state: dict) -> float:
+    """The session's time in training steps so far: its finished epochs' and the current epoch's."""
+    history = json.loads(state["history"])
+    seconds = sum(row["train_seconds"] for row in history)
+    if not any(row["epoch"] == state["epoch"] for row in history):  # the epoch under way
+        seconds += state["train_seconds"]
+    return seconds
 
 
 def main(argv=None) -> None:
