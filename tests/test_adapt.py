@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import TINY_LINES, assert_clean_failure, write_corpus
 from seqtext import TextModel, load
 from seqtext.cli import cli
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, SeqtextWarning
 from seqtext.text import running
 from seqtext.text.adaptation import DEFAULT_CACHE_LAMBDA, DEFAULT_CACHE_THETA, Adaptation
 
@@ -112,6 +112,26 @@ def test_dynamic_evaluation_lowers_the_loss_on_a_repeated_text(tiny_model):
     result = tiny_model.evaluate(REPEATED, dynamic=True, dynamic_lr=3e-4, dynamic_bptt=5, dynamic_stats=TINY_LINES)
     assert result["loss"] == pytest.approx(adapted_loss, rel=1e-9)
     assert result["dynamic"]["statistics"].startswith("first ") and result["tokens"] == int(text.scored.sum())
+
+
+def test_a_diverging_dynamic_evaluation_starts_again_from_the_trained_weights(tiny_model, tmp_path):
+    """Too large a learning rate sends a weight to infinity: that step is undone, counted and warned of, so the
+    perplexity stays finite instead of turning nan."""
+    text, plain = plain_reading(tiny_model, REPEATED)
+    rms = running.statistics(tiny_model, 5, TINY_LINES)[0]
+    before = state_bytes(tiny_model.net)
+    huge = Adaptation(dynamic=True, dynamic_lr=1e36, dynamic_bptt=5)
+    reading = running.read(tiny_model.net, text, huge, tiny_model.device, rms)
+    assert reading.resets > 0 and np.isfinite(reading.logp).all()
+    # after a reset the next segment is read with the trained weights: the first segment's scores are plain
+    assert np.array_equal(reading.logp[:5], plain.logp[:5])
+    assert state_bytes(tiny_model.net) == before
+    with pytest.warns(SeqtextWarning, match=r"dynamic evaluation diverged \d+ time\(s\) .* lower dynamic_lr \(now 1e\+36\)"):
+        result = tiny_model.evaluate(REPEATED, dynamic=True, dynamic_lr=1e36, dynamic_bptt=5,
+                                     dynamic_stats=TINY_LINES)
+    assert math.isfinite(result["perplexity"]) and result["dynamic"]["resets"] == reading.resets
+    gentle = tiny_model.evaluate(REPEATED, dynamic=True, dynamic_lr=3e-4, dynamic_bptt=5, dynamic_stats=TINY_LINES)
+    assert gentle["dynamic"]["resets"] == 0
 
 
 @pytest.mark.parametrize("kind", ["sentence", "stream"])
@@ -268,6 +288,16 @@ def test_cli_evaluate_with_dynamic_and_cache_leaves_the_model_directory_alone(st
                                     "40"])
     shown = f"neural cache (40 states, theta {DEFAULT_CACHE_THETA:g}, lambda {DEFAULT_CACHE_LAMBDA:g})"
     assert text.exit_code == 0 and shown in text.output, text.output
+
+
+def test_cli_evaluate_says_when_dynamic_evaluation_diverged(stream_model, tmp_path):
+    corpus = write_corpus(tmp_path / "text.txt", REPEATED)
+    out = CliRunner().invoke(cli, ["evaluate", "--model", str(stream_model), "--corpus", str(corpus), "--json",
+                                   "--dynamic", "--dynamic-lr", "1e36"])
+    assert out.exit_code == 0, out.output
+    assert "warning: dynamic evaluation diverged" in out.stderr and "lower --dynamic-lr" in out.stderr
+    metrics = json.loads(out.stdout)
+    assert metrics["dynamic"]["resets"] > 0 and math.isfinite(metrics["perplexity"])
 
 
 def test_cli_score_and_complete_with_adaptation(tiny_model_dir, tiny_model, tmp_path):

@@ -15,6 +15,11 @@ authors' ``dynamiceval.py``::
   rms, clipped at ``1 / decay`` so the pull never overshoots ``w0``;
 - ``w0``: the trained weights, which :class:`DynamicEval` puts back,
   bit for bit, when the reading ends (however it ends).
+
+A step that leaves a weight non-finite (too large a learning rate for the
+network: the 1 x 256 tanh RNN of ``configs/ptb-rnn.toml`` diverged from
+1e-4) is undone: the weights go back to ``w0`` and the reading goes on from
+there, counted in ``resets`` so that the caller can say so.
 """
 
 from __future__ import annotations
@@ -128,6 +133,7 @@ class DynamicEval:
             # decay * r, clipped at 1 (r at 1 / decay): the pull towards w0 never overshoots it
             self.pull = [(r / mean * decay).clamp(max=1.0) for r in rms]
             self.scale = [lr / (r + EPSILON) for r in rms]  # the step per unit of gradient
+        self.resets = 0  # steps undone because they left a weight non-finite
 
     def __enter__(self) -> "DynamicEval":
         self.saved = {name: t.detach().clone() for name, t in self.net.state_dict().items()}
@@ -149,3 +155,6 @@ class DynamicEval:
         with torch.no_grad():
             torch._foreach_lerp_(self.params, self.w0, self.pull)  # w + decay * r * (w0 - w): exact while w = w0
             torch._foreach_addcmul_(self.params, grads, self.scale, value=-1.0)  # - lr * g / (rms + eps)
+            if not bool(torch.stack(torch._foreach_norm(self.params)).isfinite().all()):  # diverged: start again
+                torch._foreach_copy_(self.params, self.w0)
+                self.resets += 1

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from seqtext.core import detach_hidden
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, warn
 from seqtext.text import records
 from seqtext.text import stream as streams
 from seqtext.text import tokenizer as tk
@@ -89,6 +89,7 @@ class Reading:
 
     logp: np.ndarray  # (N,) float64, natural log; unscored targets hold their value too
     correct: int
+    resets: int = 0  # dynamic evaluation: steps undone because they left a weight non-finite
 
 
 def read(net, text: RunningText, adaptation: Adaptation, device, rms=None) -> Reading:
@@ -126,7 +127,7 @@ def read(net, text: RunningText, adaptation: Adaptation, device, rms=None) -> Re
             if dynamic is not None and bool(m.any()):
                 dynamic.step(loss)
             hidden = detach_hidden(hidden)
-    return Reading(out, correct)
+    return Reading(out, correct, dynamic.resets if dynamic is not None else 0)
 
 
 @contextlib.contextmanager
@@ -172,6 +173,16 @@ def statistics(model, bptt: int, source=None) -> tuple[list, str]:
     return gradient_rms(model.net, text.ids, text.scored, bptt, model.device), origin
 
 
+def checked_read(model, text: RunningText, adaptation: Adaptation, rms) -> Reading:
+    """:func:`read` with ``model``'s network, warning once if dynamic evaluation had to start again."""
+    reading = read(model.net, text, adaptation, model.device, rms)
+    if reading.resets:
+        warn(f"dynamic evaluation diverged {reading.resets} time(s) (a weight went non-finite) and each time started "
+             f"again from the trained weights; lower {{dynamic_lr}} (now {adaptation.dynamic_lr:g}).",
+             params=["dynamic_lr"])
+    return reading
+
+
 def evaluate(model, corpus, adaptation: Adaptation, stats=None) -> dict:
     """``TextModel.evaluate`` with adaptation: loss, perplexity, accuracy, tokens, and the method used."""
     stream_mode = model.settings.text.mode == "stream"
@@ -179,7 +190,9 @@ def evaluate(model, corpus, adaptation: Adaptation, stats=None) -> dict:
     rms, info = None, adaptation.describe()
     if adaptation.dynamic:
         rms, info["dynamic"]["statistics"] = statistics(model, adaptation.dynamic_bptt, stats)
-    reading = read(model.net, text, adaptation, model.device, rms)
+    reading = checked_read(model, text, adaptation, rms)
+    if adaptation.dynamic:
+        info["dynamic"]["resets"] = reading.resets
     logp = reading.logp if text.scored is None else reading.logp[text.scored]
     tokens = int(logp.size)
     loss = float(-logp.sum() / max(tokens, 1))
@@ -195,7 +208,7 @@ def score(model, sentences: list[str], adaptation: Adaptation, surprisal: bool =
     stream_mode = model.settings.text.mode == "stream"
     text = from_lines(model.tokenizer, sentences, stream_mode)
     rms = statistics(model, adaptation.dynamic_bptt, stats)[0] if adaptation.dynamic else None
-    reading = read(model.net, text, adaptation, model.device, rms)
+    reading = checked_read(model, text, adaptation, rms)
     seqs = [records.frame(model.tokenizer, s, stream_mode) for s in sentences]
     logps = [reading.logp[a:b] for a, b in text.spans]
     return records.build(model.tokenizer, sentences, seqs, logps, surprisal)
