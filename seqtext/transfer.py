@@ -29,6 +29,8 @@ start from the language model's weights:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from seqtext import modeldir
@@ -40,8 +42,6 @@ ADOPTED = ("embed", "split_punctuation")  # a task's options taken from the lang
 def open_language_model(path, settings, section):
     """The language model in ``path`` (a TextModel), with ``settings`` adjusted to its core and, in the task's
     ``section``, to its embedding and word splitting (call it before the task's vocabulary is built)."""
-    from pathlib import Path
-
     config = modeldir.read_config(Path(path))
     if config.get("kind") != "text":
         raise ConfigError(f"{path} holds a {config.get('kind')} model, not a text model; {{init_from}} takes a "
@@ -126,7 +126,20 @@ def unfreeze_for(net, epoch: int, head_epochs: int) -> None:
 class StartsFromLanguageModel:
     """A labelling task's ``init_from`` steps: open the language model while preparing (before the vocabulary is
     built), start the network from it when it is built, and unfreeze gradually by epoch.  The task keeps
-    ``language_model`` (between prepare and build) and ``transfer`` (what was copied, for config.json)."""
+    ``language_model`` (between prepare and build) and ``transfer`` (what was copied, for config.json: written by
+    :meth:`transfer_record`, read back by :meth:`read_transfer`)."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.language_model = None
+        self.transfer: dict = {}
+
+    def transfer_record(self) -> dict:
+        """The ``transfer`` entry of config.json, when init_from copied anything."""
+        return {"transfer": self.transfer} if self.transfer else {}
+
+    def read_transfer(self, config: dict) -> None:
+        self.transfer = config.get("transfer") or {}
 
     def open_start(self, section) -> None:
         if section.init_from:

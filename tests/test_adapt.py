@@ -126,7 +126,8 @@ def test_a_diverging_dynamic_evaluation_starts_again_from_the_trained_weights(ti
     # after a reset the next segment is read with the trained weights: the first segment's scores are plain
     assert np.array_equal(reading.logp[:5], plain.logp[:5])
     assert state_bytes(tiny_model.net) == before
-    with pytest.warns(SeqtextWarning, match=r"dynamic evaluation diverged \d+ time\(s\) .* lower dynamic_lr \(now 1e\+36\)"):
+    diverged = r"dynamic evaluation diverged \d+ time\(s\) .* lower dynamic_lr \(now 1e\+36\)"
+    with pytest.warns(SeqtextWarning, match=diverged):
         result = tiny_model.evaluate(REPEATED, dynamic=True, dynamic_lr=1e36, dynamic_bptt=5,
                                      dynamic_stats=TINY_LINES)
     assert math.isfinite(result["perplexity"]) and result["dynamic"]["resets"] == reading.resets

@@ -1,4 +1,5 @@
-"""The series training loss (``loss``: mse, mae, huber, mape): what the net minimises, where it is recorded, bad values."""
+"""The series training loss (``loss``: mse, mae, huber, mape): what the net minimises, where it is recorded, bad
+values."""
 
 from __future__ import annotations
 

@@ -40,8 +40,6 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         super().__init__(settings)
         self.tokenizer = None
         self.net = None
-        self.language_model = None  # init_from, between prepare and build
-        self.transfer: dict = {}  # what init_from copied (words mapped, core tensors), for config.json
         self.labels: list[str] = []
         self.sources: dict = {}
         self.train_rows: list[list[int]] = []
@@ -181,8 +179,7 @@ class ClassifyTask(StartsFromLanguageModel, Task):
     # ---------------------------------------------------------- model directory
 
     def record(self) -> dict:
-        return {"vocab_size": self.tokenizer.get_vocab_size(), "data": self.sources,
-                **({"transfer": self.transfer} if self.transfer else {})}
+        return {"vocab_size": self.tokenizer.get_vocab_size(), "data": self.sources, **self.transfer_record()}
 
     def write_files(self, directory: Path) -> None:
         tk.save_tokenizer(self.tokenizer, directory / TOKENIZER_FILE)
@@ -201,4 +198,4 @@ class ClassifyTask(StartsFromLanguageModel, Task):
             raise CheckpointError(f"{directory / LABELS_FILE} is not a list of labels; retrain the model.")
         self.labels = labels
         self.sources = config.get("data") or {}
-        self.transfer = config.get("transfer") or {}
+        self.read_transfer(config)

@@ -97,7 +97,7 @@ class Calibration:
         return np.exp(log_a) * k ** b
 
     def offsets(self, level: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
-        """(lower, upper) offsets (steps,) in interval units (a series' ``interval_unit``) for a ``level`` % interval."""
+        """(lower, upper) offsets (steps,) for a ``level`` % interval, in a series' ``interval_unit``."""
         if steps > self.steps:
             raise DataError(f"the intervals were calibrated for up to {self.steps} steps ahead; forecast at most "
                             f"{self.steps} {{steps}} with intervals, or train with a larger {{calibrate}}.",

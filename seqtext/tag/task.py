@@ -45,8 +45,6 @@ class TagTask(StartsFromLanguageModel, Task):
         super().__init__(settings)
         self.vocab: Vocab | None = None
         self.net: TaggerNet | None = None
-        self.language_model = None  # init_from, between prepare and build
-        self.transfer: dict = {}  # what init_from copied (words mapped, core tensors), for config.json
         self.sources: dict = {}
         self.train: Encoded | None = None
         self.valid: Encoded | None = None
@@ -161,7 +159,7 @@ class TagTask(StartsFromLanguageModel, Task):
     # ---------------------------------------------------------- model directory
 
     def record(self) -> dict:
-        return {"data": self.sources, **({"transfer": self.transfer} if self.transfer else {})}
+        return {"data": self.sources, **self.transfer_record()}
 
     def write_files(self, directory: Path) -> None:
         self.vocab.save(directory / VOCAB_FILE)
@@ -169,4 +167,4 @@ class TagTask(StartsFromLanguageModel, Task):
     def read_files(self, directory: Path, config: dict) -> None:
         self.vocab = Vocab.load(directory / VOCAB_FILE)
         self.sources = config.get("data") or {}
-        self.transfer = config.get("transfer") or {}
+        self.read_transfer(config)
