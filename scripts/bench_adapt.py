@@ -9,6 +9,8 @@
      seconds); the chosen point is then read again through the library and both figures printed;
    - dynamic evaluation: a coordinate search through the library (``seqtext.text.running.read``):
      the learning rates at one decay, then the decays at the best learning rate, until neither moves.
+   - both: the cache's theta and lambda searched again with dynamic evaluation on (a coordinate search from
+     the cache-alone choice; N kept), since the two methods' gains overlap.
 2. Reads the test file once each way with the chosen hyper-parameters: plain, cache, dynamic and
    both, each as one running stream, and prints the table: test perplexity, the validation
    figure it was chosen on, and the seconds to read the test file (dynamic evaluation's gradient
@@ -122,6 +124,32 @@ def tune_dynamic(model, tune, rms, args, read):
         decay = new_decay
 
 
+def tune_both(model, tune, rms, args, read, dynamic: dict, size: int, theta: float, lam: float):
+    """The cache's theta and lambda again with dynamic evaluation on (the two methods' gains overlap, so the
+    cache's best weight changes); a coordinate search from the cache-alone choice, on validation text only."""
+    from seqtext.text.adaptation import Adaptation
+
+    tried = {}
+
+    def run(theta, lam):
+        if (theta, lam) not in tried:
+            a = Adaptation(**dynamic, cache=size, cache_theta=theta, cache_lambda=lam)
+            start = time.perf_counter()
+            tried[theta, lam] = perplexity(read(model.net, tune, a, model.device, rms).logp, tune)
+            print(f"  theta={theta:<5g} lambda={lam:<5g} {tried[theta, lam]:9.3f}  ({time.perf_counter() - start:.0f} s)",
+                  flush=True)
+        return tried[theta, lam]
+
+    print(f"both on validation, the cache's N={size} kept (theta, lambda, perplexity):")
+    first = run(theta, lam)
+    while True:
+        lam = min(args.lambdas, key=lambda v: run(theta, v))
+        new_theta = min(args.thetas, key=lambda t: run(t, lam))
+        if tried[new_theta, lam] >= tried[theta, lam]:
+            return first, tried[theta, lam], theta, lam
+        theta = new_theta
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True)
@@ -166,11 +194,14 @@ def main(argv=None) -> None:
     stats_seconds = time.perf_counter() - start
     print(f"gradient statistics: {origin} ({stats_seconds:.0f} s)")
     valid["dynamic"], lr, decay = tune_dynamic(model, tune, rms, args, read)
-    dynamic = Adaptation(dynamic=True, dynamic_lr=lr, dynamic_decay=decay, dynamic_bptt=args.dynamic_bptt)
-    both = Adaptation(dynamic=True, dynamic_lr=lr, dynamic_decay=decay, dynamic_bptt=args.dynamic_bptt,
-                      cache=size, cache_theta=theta, cache_lambda=lam)
-    valid["both"] = perplexity(read(model.net, tune, both, model.device, rms).logp, tune)
+    dynamic_options = dict(dynamic=True, dynamic_lr=lr, dynamic_decay=decay, dynamic_bptt=args.dynamic_bptt)
+    dynamic = Adaptation(**dynamic_options)
     print(f"dynamic chosen: lr={lr:g} decay={decay:g}", flush=True)
+    separate, valid["both"], both_theta, both_lam = tune_both(model, tune, rms, args, read, dynamic_options, size,
+                                                              theta, lam)
+    both = Adaptation(**dynamic_options, cache=size, cache_theta=both_theta, cache_lambda=both_lam)
+    print(f"both chosen: theta={both_theta:g} lambda={both_lam:g}: {valid['both']:.3f} (with the cache-alone "
+          f"theta {theta:g} and lambda {lam:g}: {separate:.3f})", flush=True)
 
     rows = []
     for name, a in (("plain", Adaptation()), ("cache", cache), ("dynamic", dynamic), ("both", both)):
@@ -184,7 +215,8 @@ def main(argv=None) -> None:
     for name, ppl, v, seconds in rows:
         print(f"{name:<9}{ppl:10.3f}{100 * (ppl / base - 1):+9.1f}%{v:11.3f}{seconds:9.1f}")
     print(f"hyper-parameters: cache N={size} theta={theta:g} lambda={lam:g}; dynamic lr={lr:g} decay={decay:g} "
-          f"segments of {args.dynamic_bptt}; gradient statistics {stats_seconds:.0f} s more ({origin})")
+          f"segments of {args.dynamic_bptt}; both: the cache's theta {both_theta:g} and lambda {both_lam:g}; "
+          f"gradient statistics {stats_seconds:.0f} s more ({origin})")
     print(f"(valid ppl: the first {len(tune):,} validation tokens; evaluate's own plain test figure, "
           f"{model.settings.text.mode} mode: {model.evaluate(args.test)['perplexity']:.3f})")
 
