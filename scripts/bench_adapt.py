@@ -98,56 +98,52 @@ def tune_cache(net, tune, args):
     return rows[0]
 
 
+def coordinate_search(score, names: tuple, grids: tuple, b):
+    """Minimise ``score(a, b)`` over two grids: the best a at the current b, then the best b at that a, until b
+    stays (the two interact).  Returns (the best figure, a, b, every figure tried by (a, b))."""
+    tried = {}
+
+    def run(a, b):
+        if (a, b) not in tried:
+            start = time.perf_counter()
+            tried[a, b] = score(a, b)
+            print(f"  {names[0]}={a:<8g} {names[1]}={b:<7g} {tried[a, b]:9.3f}  ({time.perf_counter() - start:.0f} s)",
+                  flush=True)
+        return tried[a, b]
+
+    while True:
+        a = min(grids[0], key=lambda v: run(v, b))
+        new_b = min(grids[1], key=lambda v: run(a, v))
+        if tried[a, new_b] >= tried[a, b]:
+            return tried[a, b], a, b, tried
+        b = new_b
+
+
 def tune_dynamic(model, tune, rms, args, read):
     from seqtext.text.adaptation import Adaptation
 
-    tried = {}
-
-    def run(lr, decay):
-        if (lr, decay) not in tried:
-            a = Adaptation(dynamic=True, dynamic_lr=lr, dynamic_decay=decay, dynamic_bptt=args.dynamic_bptt)
-            start = time.perf_counter()
-            tried[lr, decay] = perplexity(read(model.net, tune, a, model.device, rms).logp, tune)
-            print(f"  lr={lr:<8g} decay={decay:<7g} {tried[lr, decay]:9.3f}  ({time.perf_counter() - start:.0f} s)",
-                  flush=True)
-        return tried[lr, decay]
+    def score(lr, decay):
+        a = Adaptation(dynamic=True, dynamic_lr=lr, dynamic_decay=decay, dynamic_bptt=args.dynamic_bptt)
+        return perplexity(read(model.net, tune, a, model.device, rms).logp, tune)
 
     print(f"dynamic evaluation on validation, segments of {args.dynamic_bptt} (lr, decay, perplexity):")
-    # coordinate search: the best lr at the current decay, then the best decay at that lr, until neither moves
-    # (the two interact: a stronger pull back allows a larger step)
-    lr, decay = args.lrs[len(args.lrs) // 2], args.decays[len(args.decays) // 2]
-    while True:
-        lr = min(args.lrs, key=lambda v: run(v, decay))
-        new_decay = min(args.decays, key=lambda d: run(lr, d))
-        if tried[lr, new_decay] >= tried[lr, decay]:  # the decay stays: done
-            return tried[lr, decay], lr, decay
-        decay = new_decay
+    return coordinate_search(score, ("lr", "decay"), (args.lrs, args.decays), args.decays[len(args.decays) // 2])[:3]
 
 
 def tune_both(model, tune, rms, args, read, dynamic: dict, size: int, theta: float, lam: float):
-    """The cache's theta and lambda again with dynamic evaluation on (the two methods' gains overlap, so the
-    cache's best weight changes); a coordinate search from the cache-alone choice, on validation text only."""
+    """The cache's lambda and theta again with dynamic evaluation on (the two methods' gains overlap, so the
+    cache's best weight changes); a coordinate search from the cache-alone theta, on validation text only.
+    Returns (the figure with the cache-alone choice, the best figure, its theta, its lambda)."""
     from seqtext.text.adaptation import Adaptation
 
-    tried = {}
+    def score(lam, theta):
+        a = Adaptation(**dynamic, cache=size, cache_theta=theta, cache_lambda=lam)
+        return perplexity(read(model.net, tune, a, model.device, rms).logp, tune)
 
-    def run(theta, lam):
-        if (theta, lam) not in tried:
-            a = Adaptation(**dynamic, cache=size, cache_theta=theta, cache_lambda=lam)
-            start = time.perf_counter()
-            tried[theta, lam] = perplexity(read(model.net, tune, a, model.device, rms).logp, tune)
-            print(f"  theta={theta:<5g} lambda={lam:<5g} {tried[theta, lam]:9.3f}  ({time.perf_counter() - start:.0f} s)",
-                  flush=True)
-        return tried[theta, lam]
-
-    print(f"both on validation, the cache's N={size} kept (theta, lambda, perplexity):")
-    first = run(theta, lam)
-    while True:
-        lam = min(args.lambdas, key=lambda v: run(theta, v))
-        new_theta = min(args.thetas, key=lambda t: run(t, lam))
-        if tried[new_theta, lam] >= tried[theta, lam]:
-            return first, tried[theta, lam], theta, lam
-        theta = new_theta
+    print(f"both on validation, the cache's N={size} kept (lambda, theta, perplexity):")
+    best, best_lam, best_theta, tried = coordinate_search(score, ("lambda", "theta"), (args.lambdas, args.thetas),
+                                                          theta)
+    return tried[lam, theta], best, best_theta, best_lam
 
 
 def main(argv=None) -> None:
