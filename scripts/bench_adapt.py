@@ -190,7 +190,7 @@ def main(argv=None) -> None:
     stats_seconds = time.perf_counter() - start
     print(f"gradient statistics: {origin} ({stats_seconds:.0f} s)")
     valid["dynamic"], lr, decay = tune_dynamic(model, tune, rms, args, read)
-    dynamic_options = dict(dynamic=True, dynamic_lr=lr, dynamic_decay=decay, dynamic_bptt=args.dynamic_bptt)
+    dynamic_options = {"dynamic": True, "dynamic_lr": lr, "dynamic_decay": decay, "dynamic_bptt": args.dynamic_bptt}
     dynamic = Adaptation(**dynamic_options)
     print(f"dynamic chosen: lr={lr:g} decay={decay:g}", flush=True)
     separate, valid["both"], both_theta, both_lam = tune_both(model, tune, rms, args, read, dynamic_options, size,
