@@ -237,7 +237,7 @@ def test_future_covariates_in_the_history_or_given_apart(fitted, table):
 def test_missing_future_covariates_are_a_clear_error(fitted, table):
     with pytest.raises(DataError, match="^the covariates heat, people are known ahead, so forecasting 4 steps needs "
                                         r"them for the next 4 steps but 0 were given; add them as rows after the "
-                                        r"last target value \(in Python, or pass future=\)\.$"):
+                                        r"last target value\.$"):
         fitted.predict(steps=4, history=table)
     with pytest.raises(DataError, match="next 3 steps but 2 were given"):  # within the horizon too
         fitted.predict(steps=3, history=table, future={"heat": [1.0] * 2, "people": [3.0] * 2})

@@ -91,7 +91,9 @@ def test_predict_text_and_json(model_dir, ahead):
 def test_predict_from_the_end_of_training(model_dir, data, tmp_path):
     result = run("predict", "--model", model_dir, "--json")  # the covariates of the months ahead are not known
     assert_clean_failure(result, "the covariates heat, people are known ahead, so forecasting 3 steps needs them "
-                                 "for the next 3 steps but 0 were given")
+                                 "for the next 3 steps but 0 were given; add them as rows after the last target "
+                                 "value.")
+    assert "future=" not in result.output  # the Python parameter means nothing on the command line
     plain = Forecaster(window=12, horizon=3, hidden=8, epochs=3, device="cpu").fit(data, target="use", date="month")
     result = run("predict", "--model", plain.save(tmp_path / "plain"), "--json")
     assert result.exit_code == 0, result.output

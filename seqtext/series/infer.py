@@ -37,7 +37,7 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
         what = f"the covariates {names} are known ahead, so forecasting {_count(steps)} needs them" if ahead else \
             f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates {names}"
         raise DataError(f"{what} for the next {_count(need)} but {have} were given; add them as rows after the last "
-                        "target value (in Python, or pass future=).")
+                        "target value.")
 
 
 def _count(steps: int) -> str:
