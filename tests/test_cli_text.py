@@ -362,7 +362,7 @@ def test_locked_dropout_and_weight_drop_from_the_command_line(tmp_path, corpus):
                               "--weight-drop", "1.5"]), "weight-drop")
 
 
-@pytest.mark.parametrize("name", ["ptb-rnn.toml", "ptb-lstm.toml", "ptb-lstm-bf16-20.toml"])
+@pytest.mark.parametrize("name", ["ptb-rnn.toml", "ptb-lstm.toml", "ptb-lstm-bf16-20.toml", "ptb-lstm-40.toml"])
 def test_shipped_configs_train_as_written(tmp_path, name):
     """Every key of the configs behind the README's PTB figures is read; only size and data are overridden here."""
     from seqtext.config import read_options_file

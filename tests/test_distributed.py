@@ -50,7 +50,8 @@ def env():
     return {**os.environ, "OMP_NUM_THREADS": "1", "SEQTEXT_DIST_TIMEOUT": "30"}
 
 
-@pytest.mark.parametrize("extra", [{}, {"softmax": "adaptive", "cutoffs": [6, 20]}])
+@pytest.mark.parametrize("extra", [{}, {"softmax": "adaptive", "cutoffs": [6, 20]},
+                                   {"mode": "stream", "bptt": 8}])  # stream validation: the tail read on one rank
 def test_two_process_gloo_training(tmp_path, corpus, extra):
     runner = tmp_path / "runner.py"
     runner.write_text(RUNNER)

@@ -67,6 +67,30 @@ def test_per_sentence_evaluation_of_a_stream_model_equals_score(tmp_path):
     assert evaluated["tokens"] == records.summary["tokens"]
 
 
+def test_stream_evaluation_scores_every_token_once(tmp_path):
+    """Parallel rows read the text in pieces: row b from a zero state, the last row carried on into the tail.
+    Their sum equals each piece read as a stream of its own, and every token after the first is a target."""
+    from seqtext.text import stream
+    from seqtext.text.scoring import score_stream
+
+    corpus = write_corpus(tmp_path / "c.txt", TINY_LINES * 4)
+    model = TextModel(mode="stream", embed=8, hidden=16, epochs=1, batch_size=2, bptt=8, device="cpu",
+                      valid_fraction=0.0).fit(corpus)
+    ids = stream.encode_corpus(corpus, model.tokenizer).ids
+    rows, n = 3, (len(ids) - 1) // 3
+    assert (len(ids) - 1) % rows  # a tail that does not fill a row
+
+    def nll(piece, batch):
+        r = score_stream(model.net, piece, 5, model.device, batch_size=batch)
+        return r["loss"] * r["tokens"], r["tokens"]
+
+    together, tokens = nll(ids, rows)
+    pieces = [nll(ids[b * n:(b + 1) * n + 1], 1) for b in range(rows - 1)] + [nll(ids[(rows - 1) * n:], 1)]
+    assert tokens == len(ids) - 1 == sum(t for _, t in pieces)
+    assert together == pytest.approx(sum(v for v, _ in pieces), rel=1e-5)
+    assert model.evaluate(corpus)["tokens"] == len(ids) - 1
+
+
 def test_score_cli_table_json_rank_and_tokens(tiny_model_dir):
     runner = CliRunner()
     r = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), "--json", *SENTENCES[:2]])

@@ -235,6 +235,19 @@ def test_batchify_accepts_tensors_and_token_streams(tmp_path, tok):
     assert sm.batchify(stream, 2).tolist() == [stream.ids[:n].tolist(), stream.ids[n : 2 * n].tolist()]
 
 
+def test_scoring_rows_share_their_boundaries_and_keep_the_tail():
+    ids = np.arange(23, dtype=np.uint16)  # 22 targets: 4 rows of 5, then a tail of 2
+    rows, tail = sm.scoring_rows(ids, 4)
+    assert rows.tolist() == [list(range(b * 5, b * 5 + 6)) for b in range(4)]  # (4, 6): each ends where the next starts
+    assert tail.tolist() == [20, 21, 22]
+    targets = [t for row in rows.tolist() for t in row[1:]] + tail.tolist()[1:]
+    assert targets == list(range(1, 23))  # every token after the first, once
+    rows, tail = sm.scoring_rows(torch.arange(10), 3)  # 9 targets: 3 rows of 3, no tail
+    assert rows.tolist() == [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]] and tail.tolist() == [9]
+    with pytest.raises(DataError, match="too few to score"):
+        sm.scoring_rows(np.arange(4), 4)
+
+
 def test_batchify_refuses_bad_sizes():
     with pytest.raises(DataError, match="too few"):
         sm.batchify(np.arange(7), 4)  # 1 token per stream gives no (input, target) pair

@@ -84,20 +84,38 @@ def score_stream(net, ids, bptt: int, device, batch_size: int = 10, precision: s
     """
     was_training = net.training
     net.eval()
-    streams = distributed.shard_rows(stream.batchify(ids, min(batch_size, max(1, (len(ids) - 1) // 2))))
+    rows = min(batch_size, max(1, (len(ids) - 1) // 2))
+    streams, tail = stream.scoring_rows(ids, rows)  # (B, N+1), (R,): every token after the first is a target
     nll = torch.zeros((), dtype=sum_dtype(device), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
-    tokens, hidden = 0, None
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+    tokens = 0
+
+    def read(streams, hidden):
+        nonlocal nll, correct, tokens
         for x, y in stream.bptt_windows(streams, bptt):
             x, y = x.to(device), y.to(device)  # (B, T)
             window_nll, hits, hidden = net.score_window(x, y, hidden)
             nll += window_nll
             correct += hits
             tokens += y.numel()
+        return hidden
+
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        hidden = read(distributed.shard_rows(streams), None)
+        # the tail continues the last row, which is this rank's last row if it is this rank's at all
+        owner = not distributed.active() or distributed.rank() == (rows - 1) % distributed.world_size()
+        if len(tail) > 1 and owner:
+            read(tail[None], _last_row(hidden))
     net.train(was_training)
     nll, tokens, correct = distributed.sum_across([nll.item(), tokens, int(correct)])
     return {**_summary(nll, tokens, correct), "tokens": int(tokens)}
+
+
+def _last_row(hidden):
+    """The state of the last row of a batch: (L, B, H) -> (L, 1, H), for both tensors of an LSTM's state."""
+    if isinstance(hidden, tuple):
+        return tuple(h[:, -1:].contiguous() for h in hidden)
+    return hidden[:, -1:].contiguous()
 
 
 # ------------------------------------------------------------------ per-sentence scores

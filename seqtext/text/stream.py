@@ -312,6 +312,29 @@ def batchify(ids, batch_size: int):
     return ids[: b * n].reshape(b, n)  # (B, N)
 
 
+def scoring_rows(ids, batch_size: int):
+    """Lay a token stream out for scoring: ``batch_size`` rows (B, N+1) and the tail that does not fill one.
+
+    Row b is ``ids[b*N : (b+1)*N + 1]``: consecutive rows share their boundary token, so the rows' targets
+    are ``ids[1 : B*N + 1]``, each once.  The tail ``ids[B*N:]`` (fewer than B + 1 tokens) holds the last
+    targets, read after the last row with its state carried.  Unlike ``batchify``, nothing is dropped: every
+    token but the first is scored.  The rows are a copy (the scored text, not the training corpus).
+    """
+    if isinstance(ids, TokenStream):
+        ids = ids.ids
+    b = whole_number("batch_size", batch_size)
+    n = (int(ids.shape[0]) - 1) // b
+    if len(ids.shape) != 1 or n < 1:
+        raise DataError(f"the stream has {int(ids.shape[0])} tokens, too few to score with {b} parallel streams; "
+                        "use a smaller batch size or more text.")
+    rows = [ids[i * n: (i + 1) * n + 1] for i in range(b)]
+    if isinstance(ids, np.ndarray):
+        return np.stack(rows), ids[b * n:]  # (B, N+1), (R,)
+    import torch
+
+    return torch.stack(rows), ids[b * n:]
+
+
 def count_windows(streams, bptt: int) -> int:
     """How many windows ``bptt_windows`` yields for ``streams`` (B, N) from the start."""
     bptt = whole_number("bptt", bptt)
