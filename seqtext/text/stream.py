@@ -313,13 +313,9 @@ def batchify(ids, batch_size: int):
 
 
 def scoring_rows(ids, batch_size: int):
-    """Lay a token stream out for scoring: ``batch_size`` rows (B, N+1) and the tail that does not fill one.
-
-    Row b is ``ids[b*N : (b+1)*N + 1]``: consecutive rows share their boundary token, so the rows' targets
-    are ``ids[1 : B*N + 1]``, each once.  The tail ``ids[B*N:]`` (fewer than B + 1 tokens) holds the last
-    targets, read after the last row with its state carried.  Unlike ``batchify``, nothing is dropped: every
-    token but the first is scored.  The rows are a copy (the scored text, not the training corpus).
-    """
+    """A token stream laid out for scoring: rows (B, N+1), ``ids[b*N : (b+1)*N + 1]``, whose targets are
+    ``ids[1 : B*N + 1]``, each once (neighbours share a boundary token), and the tail ``ids[B*N:]``, read
+    after the last row with its state carried.  Unlike ``batchify``, every token but the first is scored."""
     if isinstance(ids, TokenStream):
         ids = ids.ids
     b = whole_number("batch_size", batch_size)
