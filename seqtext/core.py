@@ -184,10 +184,15 @@ class RecurrentCore(nn.Module):
         return (h, h.clone()) if cfg.cell == "lstm" else h
 
 
-def detach_hidden(hidden):
-    """Cut the graph between truncated-BPTT windows, keeping the values."""
+def map_hidden(hidden, fn):
+    """``fn`` applied to a core's state: the one tensor of an RNN or GRU, both of an LSTM's (h, c)."""
     if hidden is None:
         return None
     if isinstance(hidden, tuple):
-        return tuple(h.detach() for h in hidden)
-    return hidden.detach()
+        return tuple(fn(h) for h in hidden)
+    return fn(hidden)
+
+
+def detach_hidden(hidden):
+    """Cut the graph between truncated-BPTT windows, keeping the values."""
+    return map_hidden(hidden, torch.Tensor.detach)

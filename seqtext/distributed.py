@@ -86,6 +86,15 @@ def shard_rows(tensor):
     return tensor[dist.get_rank():: dist.get_world_size()]
 
 
+def owns_row(row: int) -> bool:
+    """Whether row ``row`` of a global batch is among this rank's ``shard_rows`` (always, when alone)."""
+    if not active():
+        return True
+    import torch.distributed as dist
+
+    return row % dist.get_world_size() == dist.get_rank()
+
+
 def sum_across(values: list[float]) -> list[float]:
     """Element-wise sum of ``values`` over all ranks (identity when alone)."""
     if not active():

@@ -240,12 +240,15 @@ def test_scoring_rows_share_their_boundaries_and_keep_the_tail():
     rows, tail = sm.scoring_rows(ids, 4)
     assert rows.tolist() == [list(range(b * 5, b * 5 + 6)) for b in range(4)]  # (4, 6): each ends where the next starts
     assert tail.tolist() == [20, 21, 22]
+    assert np.shares_memory(rows, ids) and rows.dtype == np.uint16  # a view, as batchify's
     targets = [t for row in rows.tolist() for t in row[1:]] + tail.tolist()[1:]
     assert targets == list(range(1, 23))  # every token after the first, once
     rows, tail = sm.scoring_rows(torch.arange(10), 3)  # 9 targets: 3 rows of 3, no tail
     assert rows.tolist() == [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]] and tail.tolist() == [9]
     with pytest.raises(DataError, match="too few to score"):
         sm.scoring_rows(np.arange(4), 4)
+    with pytest.raises(DataError, match="1-D token stream"):
+        sm.scoring_rows(np.arange(12).reshape(3, 4), 2)
 
 
 def test_batchify_refuses_bad_sizes():

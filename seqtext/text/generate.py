@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import torch
 
+from seqtext.core import map_hidden
 from seqtext.errors import DataError, whole_number
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
@@ -174,8 +175,7 @@ class Completer:
             tail = torch.tensor(tail, device=self.device)  # (S,)
             x = torch.cat([cand[:, None], tail[:-1].expand(n, -1)], dim=1)  # (K, S): candidate, then the suffix
             y = tail.expand(n, -1)  # (K, S): the suffix, then </s>
-            h = hidden.expand(-1, n, -1).contiguous() if not isinstance(hidden, tuple) else tuple(
-                t.expand(-1, n, -1).contiguous() for t in hidden)
+            h = map_hidden(hidden, lambda t: t.expand(-1, n, -1).contiguous())  # (L, K, H): one copy a candidate
             out, _, _ = self.net(x, hidden=h)  # (K, S, V)
             tail_logp = torch.log_softmax(out, dim=-1).gather(2, y[:, :, None]).squeeze(2).sum(1)  # (K,)
             scores = scores + tail_logp

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from seqtext import distributed
+from seqtext.core import map_hidden
 from seqtext.session import sum_dtype
 from seqtext.text import stream
 from seqtext.text import tokenizer as tk
@@ -102,20 +103,11 @@ def score_stream(net, ids, bptt: int, device, batch_size: int = 10, precision: s
 
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         hidden = read(distributed.shard_rows(streams), None)
-        # the tail continues the last row, which is this rank's last row if it is this rank's at all
-        owner = not distributed.active() or distributed.rank() == (rows - 1) % distributed.world_size()
-        if len(tail) > 1 and owner:
-            read(tail[None], _last_row(hidden))
+        if len(tail) > 1 and distributed.owns_row(rows - 1):  # the tail continues the last row: its rank reads it
+            read(tail[None], map_hidden(hidden, lambda h: h[:, -1:].contiguous()))  # (L, 1, H)
     net.train(was_training)
     nll, tokens, correct = distributed.sum_across([nll.item(), tokens, int(correct)])
     return {**_summary(nll, tokens, correct), "tokens": int(tokens)}
-
-
-def _last_row(hidden):
-    """The state of the last row of a batch: (L, B, H) -> (L, 1, H), for both tensors of an LSTM's state."""
-    if isinstance(hidden, tuple):
-        return tuple(h[:, -1:].contiguous() for h in hidden)
-    return hidden[:, -1:].contiguous()
 
 
 # ------------------------------------------------------------------ per-sentence scores

@@ -319,16 +319,17 @@ def scoring_rows(ids, batch_size: int):
     if isinstance(ids, TokenStream):
         ids = ids.ids
     b = whole_number("batch_size", batch_size)
+    if len(ids.shape) != 1:
+        raise DataError(f"scoring_rows needs a 1-D token stream, got shape {tuple(ids.shape)}; flatten it first.")
     n = (int(ids.shape[0]) - 1) // b
-    if len(ids.shape) != 1 or n < 1:
+    if n < 1:
         raise DataError(f"the stream has {int(ids.shape[0])} tokens, too few to score with {b} parallel streams; "
                         "use a smaller batch size or more text.")
-    rows = [ids[i * n: (i + 1) * n + 1] for i in range(b)]
-    if isinstance(ids, np.ndarray):
-        return np.stack(rows), ids[b * n:]  # (B, N+1), (R,)
-    import torch
-
-    return torch.stack(rows), ids[b * n:]
+    if isinstance(ids, np.ndarray):  # views, as batchify's: a memory map stays on disk
+        rows = np.lib.stride_tricks.sliding_window_view(ids, n + 1)[::n][:b]
+    else:
+        rows = ids.unfold(0, n + 1, n)[:b]
+    return rows, ids[b * n:]  # (B, N+1), (R,)
 
 
 def count_windows(streams, bptt: int) -> int:
