@@ -148,6 +148,8 @@ class SeriesConfig(Section):
                                    "absolute value, so errors weigh as per cent of the level).",
                          choice("zscore", "minmax", "mean", "none"))
     log: bool = option(False, "Log-transform the target first (positive series with a growing swing).", BOOL)
+    log1p: bool = option(False, "Transform the target as log(1 + value) first: non-negative series that touch "
+                                "zero (counts, visitors); with {scaler} none the errors weigh as per cent.", BOOL)
     head: str = option("concat", "concat: every step's hidden state; last: the final one.",
                        choice("concat", "last"))
     level: str = option("mean", "Read each window relative to its mean or last value (helps trends), or as is.",
@@ -175,11 +177,19 @@ class SeriesConfig(Section):
                                        "number): z-scored over the training series and read at every step.",
                                    Rule("strs"), metavar="A,B")
 
+    @property
+    def transform(self) -> str:
+        """The target's transform before scaling: none, log or log1p."""
+        return "log" if self.log else "log1p" if self.log1p else "none"
+
     def check(self) -> None:
-        if self.loss == "mape" and (self.scaler not in ("mean", "none") or self.log):
+        if self.log and self.log1p:
+            raise ConfigError("{log} and {log1p} are two transforms of the target; choose one.",
+                              params=["log", "log1p"])
+        if self.loss == "mape" and (self.scaler not in ("mean", "none") or self.transform != "none"):
             raise ConfigError("a mape {loss} divides by the actual value, which only a scaling that keeps zero at "
-                              "zero preserves; set {scaler} to mean (or none) without {log}, or pick another "
-                              "{loss}.", params=["loss", "scaler", "log"])
+                              "zero preserves; set {scaler} to mean (or none) without {log} or {log1p}, or pick "
+                              "another {loss}.", params=["loss", "scaler", "log", "log1p"])
         named = [c for c in (self.target, self.date, self.id) if c is not None]
         for role in ("past_features", "static_features"):
             others = named + self.features + (self.past_features if role == "static_features" else [])

@@ -166,21 +166,26 @@ def test_a_torch_forecaster_is_unchanged_by_the_shared_roll_out(covariates):
     close(f.predict(HORIZON, history=history), f.scaler.inverse_target(direct.double().numpy()[0]))
 
 
-def test_a_mean_scaled_panel_keeps_its_interval_units_in_the_export(tmp_path):
-    """Mean scaling stores each series' standard deviation (the intervals' unit) beside its scale; the export reads
-    it back, so its intervals are the torch model's."""
+@pytest.mark.parametrize("options", [dict(scaler="mean"), dict(scaler="none", log1p=True)])
+def test_a_panel_keeps_its_scaling_and_interval_units_in_the_export(tmp_path, options):
+    """Mean scaling stores each series' standard deviation (the intervals' unit) beside its scale, log1p its
+    transform; the export reads them back, so its forecasts and intervals are the torch model's."""
     i = np.arange(60)
     table = {"id": [], "y": []}
     for k, (level, swing) in enumerate([(50, 5), (400, 120), (9, 0.5)]):
         table["id"] += [f"s{k}"] * len(i)
         table["y"] += (level + swing * np.sin(i / 2) + 0.1 * level * np.cos(i * 1.7)).round(3).tolist()
     f = Forecaster(window=WINDOW, horizon=HORIZON, hidden=8, epochs=2, seed=0, device="cpu", calibrate=12,
-                   scaler="mean", target="y", id="id").fit(table)
+                   target="y", id="id", **options).fit(table)
     stored = json.loads((f.save(tmp_path / "model") / "scaler.json").read_text())
-    assert all(s["spread"] > 0 and s["center"][0] == 0 for s in stored["series"])
+    if options["scaler"] == "mean":
+        assert all(s["spread"] > 0 and s["center"][0] == 0 for s in stored["series"])
+    else:
+        assert stored["transform"] == "log1p"
     runtime = load(export(tmp_path / "model", tmp_path / "onnx"))
     for key, scaler in f.task.scalers.items():
         assert runtime.task.scalers[key].interval_unit == pytest.approx(scaler.interval_unit)
+        assert runtime.task.scalers[key].target_transform == scaler.target_transform
     mine, theirs = runtime.predict(levels=[80, 95]), f.predict(levels=[80, 95])
     for key in theirs:
         for name in ("value", "lower_80", "upper_95"):

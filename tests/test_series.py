@@ -99,10 +99,12 @@ def test_scaler_is_fitted_on_the_training_part_only():
 
 
 @pytest.mark.parametrize("kind", ["zscore", "minmax", "mean", "none"])
-@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("log", [False, True, "log1p"])
 def test_scaler_round_trip(kind, log):
     rng = np.random.default_rng(1)
     m = np.column_stack([rng.uniform(1, 500, 50), rng.normal(0, 3, 50)])  # (n, 2)
+    if log == "log1p":
+        m[3::7, 0] = 0.0  # zeros are what log1p is for
     s = Scaler(kind, log).fit(m[:30])
     z = s.transform(m)
     np.testing.assert_allclose(s.inverse_target(z[:, 0]), m[:, 0], rtol=1e-10)
@@ -116,6 +118,17 @@ def test_scaler_round_trip(kind, log):
         np.testing.assert_allclose(z[:30, 1].mean(), 0, atol=1e-10)
     again = Scaler.from_dict(json.loads(json.dumps(s.to_dict())))
     np.testing.assert_allclose(again.transform(m), z)
+    assert again.target_transform == s.target_transform == {False: "none", True: "log", "log1p": "log1p"}[log]
+
+
+def test_log1p_scaler_reads_log_one_plus_the_target():
+    m = np.array([[0.0, 1.0], [9.0, 2.0], [99.0, 3.0]])
+    s = Scaler("none", "log1p").fit(m)
+    np.testing.assert_allclose(s.transform(m)[:, 0], np.log([1.0, 10.0, 100.0]), rtol=1e-12)
+    np.testing.assert_allclose(s.transform(m)[:, 1], m[:, 1])  # covariates are not transformed
+    np.testing.assert_allclose(s.inverse_target(np.log([1.0, 10.0, 100.0])), [0.0, 9.0, 99.0], atol=1e-12)
+    # a file written before log1p existed has no "transform" key: its log flag decides
+    assert Scaler.from_dict({"kind": "none", "log": True, "center": [0.0], "scale": [1.0]}).target_transform == "log"
 
 
 @pytest.mark.parametrize("kind", ["zscore", "minmax"])
@@ -414,6 +427,17 @@ def test_bad_tables_raise_one_clear_sentence(data, kwargs, match):
 def test_log_of_non_positive_values_is_refused():
     with pytest.raises(DataError, match="log transform needs positive values.*is 0 at row 3"):
         Forecaster(window=3, log=True, **TINY).fit([4, 3, 2, 0, 1, 2, 3, 4, 5, 6])
+
+
+def test_log1p_takes_zeros_and_refuses_negative_values():
+    series = [4.0, 3, 0, 0, 1, 2, 3, 4, 5, 6, 0, 2, 5, 8]
+    f = Forecaster(window=3, log1p=True, scaler="none", **TINY).fit(series)
+    assert f.scaler.target_transform == "log1p" and np.all(np.isfinite(f.predict(4)))
+    assert np.all(f.predict(4) > -1)  # exp(x) - 1 of any x
+    with pytest.raises(DataError, match="log1p transform needs non-negative values.*is -2 at row 3.*log1p"):
+        Forecaster(window=3, log1p=True, **TINY).fit([4, 3, 2, -2, 1, 2, 3, 4, 5, 6])
+    with pytest.raises(ConfigError, match="choose one"):
+        Forecaster(log=True, log1p=True)
 
 
 @pytest.mark.parametrize("option", [dict(window=0), dict(horizon=0), dict(head="mid"), dict(level="max"),

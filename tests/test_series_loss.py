@@ -92,7 +92,8 @@ def test_a_bad_loss_is_refused():
         Forecaster(loss="l2")
 
 
-@pytest.mark.parametrize("options", [{}, {"scaler": "minmax"}, {"scaler": "mean", "log": True}])
+@pytest.mark.parametrize("options", [{}, {"scaler": "minmax"}, {"scaler": "mean", "log": True},
+                                     {"scaler": "none", "log1p": True}])
 def test_mape_needs_a_scaling_that_keeps_zero_at_zero(options):
     with pytest.raises(ConfigError, match="keeps zero at zero"):
         Forecaster(loss="mape", **options)

@@ -17,7 +17,8 @@ PLOT_MISSING = "--plot needs matplotlib; install it with pip install 'seqtext[pl
 TRAIN_FLAGS = {"data": "--csv"}
 MODEL_FLAGS = {"data": "--csv", "history": "--csv", "target": "the model's target",
                "features": "the model's features", "date": "the model's date column",
-               "log": "the model's log transform", "id": "the model's id column",
+               "log": "the model's log transform", "log1p": "the model's log1p transform",
+               "id": "the model's id column",
                "calibrate": "forecast train --calibrate", "horizon": "forecast train --horizon",
                "past_features": "the model's past features", "calendar": "the model's calendar inputs",
                "static_features": "the model's static features"}

@@ -4,7 +4,6 @@ series forecasts them from rolling origins, and its errors become the conformal 
 
 from __future__ import annotations
 
-import numpy as np
 
 from seqtext.errors import DataError
 from seqtext.series.dates import season_of
@@ -35,7 +34,7 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     """Rolling-origin errors of a copy of ``model`` trained without the last ``C`` values of each series.
 
     ``data`` and ``holdout`` are what the final model trains on.  The errors
-    are kept per series in transformed units (logs with ``log``) until the
+    are kept per series in transformed units (logs with ``log``, log(1 + y) with ``log1p``) until the
     final model's scalers exist (:meth:`Calibration.in_interval_units`).
     """
     cfg = model.settings.series
@@ -63,7 +62,7 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     for (key, table, n, origins), scaled in zip(jobs, forecasts):
         scaler = probe.task.scaler_for(key, table)
         guess = scaled * scaler.scale[0] + scaler.center[0]  # (origins, C) transformed units
-        actual = np.log(table.target) if scaler.log else table.target
+        actual = scaler.forward_target(table.target)
         raw[key] = [[actual[o + k] - guess[j, k] for j, o in enumerate(origins) if o + k < n] for k in range(C)]
     if not raw:
         raise DataError("no series is long enough to calibrate intervals on; give longer series or a smaller "

@@ -3,7 +3,7 @@
 At fit time (``calibrate=C``) a copy of the model is trained without the
 last C values of each series.  From every origin in those C values it
 forecasts up to C steps ahead, and the signed errors of step k (actual minus
-forecast, in transformed units, logs with ``log``, each series divided by
+forecast, in transformed units (logs with ``log``, log(1 + y) with ``log1p``), each series divided by
 its scaler's ``interval_unit``: its scale, or its standard deviation under
 mean scaling) are that step's calibration scores.  The final
 model is then trained on every value.

@@ -18,6 +18,13 @@ class Scaler:
     Column 0 is the target, the others are covariates.  A column with no
     spread gets scale 1, so a constant column never divides by zero.
 
+    ``transform`` (kept as ``target_transform``) is applied to the target before the scaling: ``log``
+    (positive series whose swing grows with their level) or ``log1p``,
+    log(1 + y), for non-negative series that touch zero (counts): with
+    ``kind`` none and a level-relative network, an absolute error in log
+    units is a relative one, so a trough of a few visitors weighs as much as
+    a peak of thousands.  Forecasts come back through exp (exp - 1).
+
     ``mean`` divides the target by its mean absolute value and shifts nothing
     (DeepAR's mean scaling; covariates are z-scored): an absolute error in
     these units is relative to the series' level, so a global model trained
@@ -28,20 +35,37 @@ class Scaler:
     """
 
     KINDS = ("zscore", "minmax", "mean", "none")
+    TRANSFORMS = ("none", "log", "log1p")
 
-    def __init__(self, kind: str = "zscore", log: bool = False):
+    def __init__(self, kind: str = "zscore", transform: str | bool = "none"):
         if kind not in self.KINDS:
             raise ConfigError(f"{{scaler}} must be zscore, minmax, mean or none, got {kind!r}.", params=["scaler"])
-        self.kind, self.log = kind, bool(log)
+        if isinstance(transform, bool):  # the former ``log`` flag
+            transform = "log" if transform else "none"
+        if transform not in self.TRANSFORMS:
+            raise ValueError(f"transform must be one of {self.TRANSFORMS}, got {transform!r}")
+        self.kind, self.target_transform = kind, transform
         self.center: np.ndarray | None = None  # (C,)
         self.scale: np.ndarray | None = None  # (C,)
         self.spread: float | None = None  # mean scaling: the target's standard deviation (the intervals' unit)
 
+    @property
+    def log(self) -> bool:
+        return self.target_transform == "log"
+
+    def forward_target(self, values) -> np.ndarray:
+        """Target values in transformed units (logs with ``log``, log(1 + y) with ``log1p``), not scaled."""
+        values = np.asarray(values, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.target_transform == "log":
+                return np.log(values)
+            if self.target_transform == "log1p":
+                return np.log1p(values)
+        return values
+
     def _logged(self, matrix: np.ndarray) -> np.ndarray:
         matrix = np.array(matrix, dtype=np.float64, ndmin=2)
-        if self.log:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                matrix[:, 0] = np.log(matrix[:, 0])
+        matrix[:, 0] = self.forward_target(matrix[:, 0])
         return matrix
 
     def fit(self, matrix: np.ndarray) -> "Scaler":
@@ -81,20 +105,24 @@ class Scaler:
         """Scaled target values (any shape) back to the original units."""
         with np.errstate(over="ignore"):
             values = np.asarray(scaled, dtype=np.float64) * self.scale[0] + self.center[0]
-        if self.log:
+        if self.target_transform == "log":
             return np.exp(np.minimum(values, LOG_CAP))
+        if self.target_transform == "log1p":
+            return np.expm1(np.minimum(values, LOG_CAP))
         # a forecast of values near the float64 limit stays finite, as a runaway one in logs does
         return np.clip(values, -FLOAT_MAX, FLOAT_MAX)
 
     def to_dict(self) -> dict:
         out = {"kind": self.kind, "log": self.log, "center": self.center.tolist(), "scale": self.scale.tolist()}
+        if self.target_transform == "log1p":  # files without the key (all before log1p) read as the log flag says
+            out["transform"] = self.target_transform
         if self.spread is not None:
             out["spread"] = self.spread
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "Scaler":
-        obj = cls(data["kind"], data["log"])
+        obj = cls(data["kind"], data.get("transform", bool(data["log"])))
         obj.center = np.asarray(data["center"], dtype=np.float64)
         obj.scale = np.asarray(data["scale"], dtype=np.float64)
         if obj.center.shape != obj.scale.shape or obj.center.ndim != 1 or not np.all(obj.scale > 0):
@@ -117,14 +145,18 @@ def stack_inverse(scalers: list, scaled: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_positive(table) -> None:
-    """A log transform needs a positive target: name the first value that is not (``table``: a Table)."""
-    bad = np.flatnonzero(table.target <= 0)
+def check_transformable(table, transform: str) -> None:
+    """A log transform needs a positive target, log1p a non-negative one: name the first value that is not
+    (``table``: a Table)."""
+    if transform == "none":
+        return
+    bad = np.flatnonzero(table.target <= 0 if transform == "log" else table.target < 0)
     if bad.size:
         i = int(bad[0])
+        need, option = ("positive", "log") if transform == "log" else ("non-negative", "log1p")
         raise DataError(
-            f"the log transform needs positive values, but {table.names[0]!r} is {table.target[i]:g} at "
-            f"{table.where(i)}; turn off {{log}} or shift the series above zero.", params=["log"])
+            f"the {transform} transform needs {need} values, but {table.names[0]!r} is {table.target[i]:g} at "
+            f"{table.where(i)}; turn off {{{option}}} or shift the series above zero.", params=[option])
 
 
 def split_point(n: int, window: int, horizon: int, valid_fraction: float) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 
 from seqtext.series import calendar, static, storage
 from seqtext.series.intervals import Calibration
-from seqtext.series.scaling import Scaler, check_positive
+from seqtext.series.scaling import Scaler, check_transformable
 from seqtext.series.table import Table
 
 
@@ -65,7 +65,8 @@ class SeriesState:
         if key in self.scalers:
             return self.scalers[key]
         settings = self.settings.series
-        return Scaler(settings.scaler, settings.log).fit(np.column_stack([table.target, table.features[: table.n]]))
+        matrix = np.column_stack([table.target, table.features[: table.n]])
+        return Scaler(settings.scaler, settings.transform).fit(matrix)
 
     def index_of(self, key) -> int:
         """The series index of an id for the embedding (-1: not seen in training)."""
@@ -73,8 +74,7 @@ class SeriesState:
 
     def scale(self, table: Table, rows: int, key=None) -> np.ndarray:
         """The first ``rows`` rows of a table scaled as in training (``inputs`` columns; unknown targets NaN)."""
-        if self.settings.series.log:
-            check_positive(table)
+        check_transformable(table, self.settings.series.transform)
         target = np.full(rows, np.nan)
         target[: table.n] = table.target[:rows]
         features = np.zeros((rows, table.features.shape[1]))  # rows past the table's end: calendar inputs only

@@ -29,7 +29,7 @@ from seqtext.model import Task
 from seqtext.series import static, storage
 from seqtext.series.net import SeriesNet
 from seqtext.series.panel import read_series
-from seqtext.series.scaling import Scaler, check_positive, make_windows, split_point, stack_inverse
+from seqtext.series.scaling import Scaler, check_transformable, make_windows, split_point, stack_inverse
 from seqtext.series.state import SeriesState
 from seqtext.series.table import Table
 
@@ -140,11 +140,10 @@ class ForecastTask(SeriesState, Task):
         if not self.many and np.ptp(table.target[:split]) == 0:
             raise DataError(f"the target {table.names[0]!r} is constant ({table.target[0]:g}) in the training part, "
                             "so there is nothing to learn; forecast that constant directly.")
-        if series.log:
-            check_positive(table)
+        check_transformable(table, series.transform)
         matrix = np.column_stack([table.target, table.features[:n]])  # (n, C)
         if fresh:
-            self.scalers[key] = Scaler(series.scaler, series.log).fit(matrix[:split])  # training rows only
+            self.scalers[key] = Scaler(series.scaler, series.transform).fit(matrix[:split])  # training rows only
         self.tails[key] = {
             "target": table.target[-W:].tolist(),
             "features": table.features[max(n - W, 0) : n].tolist(),
