@@ -1,7 +1,7 @@
 """Conformal intervals and baselines on airline and energy: the model against naive, seasonal naive, drift, ETS
 and Theta on the same holdout, and the coverage of its 80 % and 95 % intervals over rolling origins.
 
-    python scripts/bench_intervals.py                    # both series, seeds 0,1,2
+    python scripts/bench_intervals.py                    # both series, seeds 0-4
     python scripts/bench_intervals.py airline --seeds 0 --calibrate 36
 
 For each seed: fit on all but the last 24 months (``--window 25 --log``,
@@ -134,7 +134,7 @@ def onestep(seeds) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", nargs="?", default="all", choices=["all", "airline", "energy", "onestep"])
-    parser.add_argument("--seeds", default=None, help="default: 0,1,2 (onestep: 0-11)")
+    parser.add_argument("--seeds", default=None, help="default: 0-4 (onestep: 0-11)")
     parser.add_argument("--calibrate", type=int, default=24)
     args = parser.parse_args()
     import torch
@@ -143,7 +143,7 @@ def main() -> None:
     if args.what == "onestep":
         onestep([int(s) for s in args.seeds.split(",")] if args.seeds else list(range(12)))
         return
-    seeds = [int(s) for s in (args.seeds or "0,1,2").split(",")]
+    seeds = [int(s) for s in (args.seeds or "0,1,2,3,4").split(",")]
     for name in (["airline", "energy"] if args.what == "all" else [args.what]):
         run(name, seeds, args.calibrate)
 
