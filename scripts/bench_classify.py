@@ -11,6 +11,12 @@ any has a ``;``); a value ``a|b|c`` makes one configuration per value (the
 grid of every such key).  Prints dev accuracy, macro F1, epochs (the one
 kept), training seconds, prediction speed (dev sentences/s, one thread,
 batches of 256) and, with ``--curve``, dev accuracy and loss after each epoch.
+
+    python scripts/bench_classify.py --fractions 0.25 0.5 1       # a learning curve: seeded shares of train.tsv
+
+``--fractions`` trains each configuration on a share of the training
+sentences (drawn with the run's seed), always scored on
+the whole dev file: how far more sentences would move the figure.
 """
 
 from __future__ import annotations
@@ -55,12 +61,29 @@ def parse(spec: str) -> dict:
     return {key: value(v) for key, v in (p.split("=", 1) for p in spec.split(";") if p.strip())}
 
 
-def run(options: dict, seed: int, data: Path) -> dict:
+def share(train: Path, fraction: float, seed: int, folder: Path) -> Path:
+    """A TSV of a seeded ``fraction`` of ``train``'s rows (a ``...<TAB>label`` header kept), written into
+    ``folder``."""
+    import random
+
+    rows = train.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = rows.pop(0) if rows and rows[0].rstrip("\n").split("\t")[-1] == "label" else ""
+    rows = random.Random(seed).sample(rows, round(fraction * len(rows)))
+    out = folder / f"train-{fraction:g}-{seed}.tsv"
+    out.write_text(header + "".join(rows), encoding="utf-8")
+    return out
+
+
+def run(options: dict, seed: int, data: Path, fraction: float = 1.0) -> dict:
+    import tempfile
+
     torch.set_num_threads(1)
     options = dict(options)
     ClassifierNet.embed_std = options.pop("embed_std", DEFAULT_EMBED_STD)  # a constant of the net, not an option
-    start = time.perf_counter()
-    clf = TextClassifier(seed=seed, device="cpu", **options).fit(data / "train.tsv", dev=data / "dev.tsv")
+    with tempfile.TemporaryDirectory() as folder:
+        train = data / "train.tsv" if fraction == 1 else share(data / "train.tsv", fraction, seed, Path(folder))
+        start = time.perf_counter()
+        clf = TextClassifier(seed=seed, device="cpu", **options).fit(train, dev=data / "dev.tsv")
     seconds = time.perf_counter() - start
     start = time.perf_counter()
     report = clf.evaluate(data / "dev.tsv")
@@ -76,17 +99,20 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--curve", action="store_true", help="also print dev accuracy and loss after each epoch")
     parser.add_argument("--data", type=Path, default=DATA, help="folder with train.tsv and dev.tsv")
+    parser.add_argument("--fractions", nargs="+", type=float, default=[1.0],
+                        help="shares of the training sentences to train on (a learning curve)")
     args = parser.parse_args()
     configs = args.configs if any(";" in c for c in args.configs) or len(args.configs) <= 1 else [";".join(args.configs)]
     configs = [one for spec in configs for one in expand(spec)]
     print("| configuration | seed | dev accuracy | macro F1 | epochs (kept) | train s | predict sent/s |")
     print("|---|---|---|---|---|---|---|")
-    for spec in configs:
+    for spec, fraction in itertools.product(configs, args.fractions):
         accs = []
+        label = (spec or "defaults") + (f"; {fraction:g} of train" if fraction != 1 else "")
         for seed in args.seeds:
-            r = run(parse(spec), seed, args.data)
+            r = run(parse(spec), seed, args.data, fraction)
             accs.append(r["accuracy"])
-            print(f"| {spec or 'defaults'} | {seed} | {100 * r['accuracy']:.2f} % | {100 * r['macro_f1']:.2f} | "
+            print(f"| {label} | {seed} | {100 * r['accuracy']:.2f} % | {100 * r['macro_f1']:.2f} | "
                   f"{r['epochs']} ({r['best_epoch']}) | {r['seconds']:.0f} | {r['predict_per_s']:.0f} |", flush=True)
             if args.curve:
                 h = r["history"]
@@ -96,7 +122,7 @@ def main() -> None:
                     f"; highest {100 * best['valid_accuracy']:.1f} at epoch {best['epoch']}"
                     + (f"; transfer {r['transfer']}" if r["transfer"] else ""), flush=True)
         if len(accs) > 1:
-            print(f"| {spec or 'defaults'} | mean of {len(accs)} | {100 * statistics.mean(accs):.2f} % "
+            print(f"| {label} | mean of {len(accs)} | {100 * statistics.mean(accs):.2f} % "
                   f"± {100 * statistics.stdev(accs):.2f} (min {100 * min(accs):.2f}, max {100 * max(accs):.2f}) "
                   f"| | | | |", flush=True)
 

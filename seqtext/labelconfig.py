@@ -19,12 +19,12 @@ from seqtext.config import CoreConfig, Section, Settings, TextConfig, TrainConfi
 from seqtext.rules import FRACTION, Rule, choice, option, whole
 
 
-def same_as(section, name: str, default=dataclasses.MISSING):
+def same_as(section, name: str, default=dataclasses.MISSING, help: str | None = None):
     """The option ``name`` of ``section`` declared again for another task's section: the same help and rule
-    (written once), with that task's own default if given."""
+    (written once), with that task's own default and help if given."""
     fld = {f.name: f for f in dataclasses.fields(section)}[name]
     value = fld.default if default is dataclasses.MISSING else default
-    return option(value, fld.metadata["help"], fld.metadata["rule"], metavar=fld.metadata["metavar"])
+    return option(value, help or fld.metadata["help"], fld.metadata["rule"], metavar=fld.metadata["metavar"])
 
 
 POOLINGS = ("last", "mean", "max", "attention")
@@ -65,7 +65,8 @@ class ClassifyConfig(Section):
     pooling: str = option("max", "How the core's states become one vector: the last state of each direction, "
                                  "their mean, their maximum, or an attention-weighted sum.", choice(*POOLINGS))
     embed: int = same_as(TextConfig, "embed", 128)
-    vocab_size: int = same_as(TextConfig, "vocab_size", 20000)
+    vocab_size: int = same_as(TextConfig, "vocab_size", 20000,
+                              "Largest word vocabulary: the most frequent training words; the rest read as <unk>.")
     min_frequency: int = same_as(TextConfig, "min_frequency")
     split_punctuation: bool = same_as(TextConfig, "split_punctuation")
     embed_dropout: float = same_as(TextConfig, "embed_dropout", 0.5)
