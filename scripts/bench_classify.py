@@ -66,11 +66,11 @@ def share(train: Path, fraction: float, seed: int, folder: Path) -> Path:
     ``folder``."""
     import random
 
-    rows = train.read_text(encoding="utf-8").splitlines(keepends=True)
-    header = rows.pop(0) if rows and rows[0].rstrip("\n").split("\t")[-1] == "label" else ""
+    rows = train.read_text(encoding="utf-8").splitlines()
+    header = [rows.pop(0)] if rows and rows[0].split("\t")[-1] == "label" else []
     rows = random.Random(seed).sample(rows, round(fraction * len(rows)))
     out = folder / f"train-{fraction:g}-{seed}.tsv"
-    out.write_text(header + "".join(rows), encoding="utf-8")
+    out.write_text("\n".join(header + rows) + "\n", encoding="utf-8")
     return out
 
 

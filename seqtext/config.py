@@ -187,9 +187,10 @@ class SeriesConfig(Section):
             raise ConfigError("{log} and {log1p} are two transforms of the target; choose one.",
                               params=["log", "log1p"])
         if self.loss == "mape" and (self.scaler not in ("mean", "none") or self.transform != "none"):
-            raise ConfigError("a mape {loss} divides by the actual value, which only a scaling that keeps zero at "
-                              "zero preserves; set {scaler} to mean (or none) without {log} or {log1p}, or pick "
-                              "another {loss}.", params=["loss", "scaler", "log", "log1p"])
+            raise ConfigError("a mape {loss} divides by the actual value, so it needs the target in its own units "
+                              "up to a factor (a scaling that keeps zero at zero, no transform); set {scaler} to mean "
+                              "(or none) without {log} or {log1p}, or pick another {loss}.",
+                              params=["loss", "scaler", "log", "log1p"])
         named = [c for c in (self.target, self.date, self.id) if c is not None]
         for role in ("past_features", "static_features"):
             others = named + self.features + (self.past_features if role == "static_features" else [])

@@ -237,6 +237,41 @@ def test_calibration_too_long_for_the_series_is_one_sentence():
         Forecaster(window=6, calibrate=55, **TINY).fit(np.arange(60.0) + 1)
 
 
+@pytest.mark.parametrize("many", [False, True])
+def test_calibration_too_long_is_refused_before_any_model_is_written(tmp_path, many):
+    """Checked before the final fit, which saves a model directory after every epoch: a refusal writes nothing."""
+    rows = [(f"s{k}", t, 10 + k + np.sin(t / 2)) for k in range(3 if many else 1) for t in range(60)]
+    data = tmp_path / "s.csv"
+    data.write_text("id,t,v\n" + "\n".join(f"{i},{t},{v:.4f}" for i, t, v in rows) + "\n")
+    out = tmp_path / "m"
+    ids = ["--id", "id"] if many else []
+    result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(data), "--target", "v", *ids, "--window",
+                                      "12", "--holdout", "10", "--calibrate", "40", "--epochs", "1", "--hidden", "4",
+                                      "--quiet", "--out", str(out)])
+    left = "leaves at most 10 values of a series" if many else "leaves 10 values"
+    assert_clean_failure(result, f"--calibrate 40 {left} (after the 10 held out) to fit the calibration model on",
+                         "fewer than --window + --horizon = 13", "--calibrate 0: no intervals")
+    assert not out.exists()
+    result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(data), "--target", "v", *ids, "--window",
+                                      "12", "--holdout", "50", "--epochs", "1", "--hidden", "4", "--calibrate", "0",
+                                      "--quiet", "--out", str(out)])
+    assert_clean_failure(result, "once its last 50", "or --holdout.")
+    assert not out.exists()
+
+
+def test_backtest_levels_on_an_uncalibrated_model_are_refused_before_the_baselines(tmp_path):
+    pytest.importorskip("statsmodels")
+    model = Forecaster(window=6, calibrate=0, **TINY).fit(np.sin(np.arange(60) / 3) + 2)
+    model.save(tmp_path / "m")
+    data = tmp_path / "s.csv"
+    data.write_text("y\n" + "\n".join(f"{v:.4f}" for v in np.sin(np.arange(60) / 3) + 2) + "\n")
+    for command in ("backtest", "evaluate"):
+        result = CliRunner().invoke(cli, ["forecast", command, "--model", str(tmp_path / "m"), "--csv", str(data),
+                                          "--baselines", "ets", "--levels", "80"])
+        assert_clean_failure(result, "this model has no calibrated intervals")
+        assert "fitting" not in result.output  # the slow ETS fits never started
+
+
 def test_cli_predict_levels_json_table_and_csv(tmp_path):
     rng = np.random.default_rng(0)
     months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(120)]

@@ -251,11 +251,12 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     figures are means over the series.
     """
     from seqtext.series import baselines as base
-    from seqtext.series import plot_forecast, scoring
+    from seqtext.series import infer, plot_forecast, scoring
 
     _check_plot(plot)
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
+    infer.require_intervals(forecaster, levels)  # before the baselines' slow fits
     cases, skipped_series = scoring.holdout_cases(forecaster, Path(csv), holdout, Path(actuals) if actuals else None)
     if skipped_series:
         note(f"note: {len(skipped_series)} series have fewer values than the window before the values to score and "
@@ -327,12 +328,13 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
 def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, as_json, out, plot, series_id):
     """Forecast from rolling origins and score each forecast, beside the baselines (nothing is refitted)."""
     from seqtext.series import baselines as base
-    from seqtext.series import plot_backtest, scoring
+    from seqtext.series import infer, plot_backtest, scoring
 
     _check_plot(plot)
     _check_out(out)
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
+    infer.require_intervals(forecaster, levels)  # before the baselines' slow fits
     if {"ets", "theta"} & set(names):
         _note_slow(names, len(scoring.backtest_cases(forecaster, Path(csv), start, steps, stride)[0]))
     result = forecaster.backtest(Path(csv), start, steps, stride, season, baselines=names, levels=levels)

@@ -30,6 +30,22 @@ def calibration_values(model, data, holdout: int) -> int:
     return 0
 
 
+def check_calibration(model, data, holdout: int, C: int) -> list:
+    """Refuse a ``calibrate`` of ``C`` values that leaves no series (one series: the series) long enough to fit
+    the calibration copy on, before any training; the series read (``[(id, Table)]``)."""
+    cfg = model.settings.series
+    items = read_series(data, cfg)
+    lengths = [t.n - holdout - C for _, t in items]
+    need = cfg.window + cfg.horizon
+    if C and (min(lengths) if cfg.id is None else max(lengths)) < need:
+        left = f"leaves {lengths[0]} values" if cfg.id is None else f"leaves at most {max(lengths)} values of a series"
+        held = f" (after the {holdout} held out)" if holdout else ""
+        raise DataError(f"{{calibrate}} {C} {left}{held} to fit the calibration model on, fewer than {{window}} + "
+                        f"{{horizon}} = {need}; calibrate on fewer values ({{calibrate}} 0: no intervals).",
+                        params=["calibrate", "window", "horizon"])
+    return items
+
+
 def calibrate(model, data, holdout: int, C: int) -> Calibration:
     """Rolling-origin errors of a copy of ``model`` trained without the last ``C`` values of each series.
 
@@ -39,12 +55,7 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     """
     cfg = model.settings.series
     probe = type(model)(progress=model.progress, **{**model.settings.flat(), "calibrate": 0})
-    items = read_series(data, probe.settings.series)
-    shortest = min(t.n for _, t in items) - holdout
-    if probe.settings.series.id is None and shortest - C < cfg.window + cfg.horizon:
-        raise DataError(f"{{calibrate}} {C} leaves {shortest - C} values to fit the calibration model on, fewer "
-                        f"than {{window}} + {{horizon}} = {cfg.window + cfg.horizon}; calibrate on fewer values.",
-                        params=["calibrate", "window", "horizon"])
+    items = check_calibration(model, data, holdout, C)
     try:
         probe.fit(data, holdout=holdout + C)
     except TrainingInterrupted:  # nothing is saved yet, so there is nothing to resume: a plain interruption

@@ -18,7 +18,7 @@ from seqtext import distributed, modeldir
 from seqtext.errors import whole_number
 from seqtext.model import Model
 from seqtext.series import infer
-from seqtext.series.calibration import calibrate, calibration_values
+from seqtext.series.calibration import calibrate, calibration_values, check_calibration
 from seqtext.series.predictor import Predictor
 from seqtext.series.task import SCALER_FILE, ForecastTask
 
@@ -65,6 +65,7 @@ class Forecaster(Predictor, Model):
             self.task.settings = self.settings.replace(**columns)
         holdout = whole_number("holdout", holdout, minimum=0)
         values = calibration_values(self, data, holdout)
+        check_calibration(self, data, holdout, values)  # before the fit writes a model directory
         self.task.settings = self.settings.replace(calibrate=values)  # config.json records what was done
         self.task.intervals = None
         self._fit({"series": data, "holdout": holdout}, checkpoint_dir, callback)

@@ -76,15 +76,21 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
     return np.split(out, np.cumsum(sizes)[:-1])
 
 
+def require_intervals(model, levels) -> list[float]:
+    """The checked ``levels``; refused on a model without calibrated intervals."""
+    levels = check_levels(levels or ())
+    if levels and model.task.intervals is None:
+        raise DataError("this model has no calibrated intervals; train it with {calibrate} N (the last N values "
+                        "of each series calibrate them, e.g. 24) to forecast with {levels}.",
+                        params=["calibrate", "levels"])
+    return levels
+
+
 def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
     """Per job, ``{"value": (N, steps), "lower_L": ..., "upper_L": ...}`` in the series' units."""
-    levels = check_levels(levels or ())
+    levels = require_intervals(model, levels)
     offsets = []
     if levels:
-        if model.task.intervals is None:
-            raise DataError("this model has no calibrated intervals; train it with {calibrate} N (the last N values "
-                            "of each series calibrate them, e.g. 24) to forecast with {levels}.",
-                            params=["calibrate", "levels"])
         offsets = [(level_name(level), *model.task.intervals.offsets(level, steps)) for level in levels]
     results = []
     for (key, table, _, _), scaled in zip(jobs, scaled_forecasts(model, jobs, steps)):

@@ -23,7 +23,7 @@ class Scaler:
     log(1 + y), for non-negative series that touch zero (counts): with
     ``kind`` none and a level-relative network, an absolute error in log
     units is a relative one, so a trough of a few visitors weighs as much as
-    a peak of thousands.  Forecasts come back through exp (exp - 1).
+    a peak of thousands.  Forecasts come back through exp (exp - 1, floored at 0).
 
     ``mean`` divides the target by its mean absolute value and shifts nothing
     (DeepAR's mean scaling; covariates are z-scored): an absolute error in
@@ -107,8 +107,8 @@ class Scaler:
             values = np.asarray(scaled, dtype=np.float64) * self.scale[0] + self.center[0]
         if self.target_transform == "log":
             return np.exp(np.minimum(values, LOG_CAP))
-        if self.target_transform == "log1p":
-            return np.expm1(np.minimum(values, LOG_CAP))
+        if self.target_transform == "log1p":  # its series are never negative, nor are their forecasts
+            return np.maximum(np.expm1(np.minimum(values, LOG_CAP)), 0.0)
         # a forecast of values near the float64 limit stays finite, as a runaway one in logs does
         return np.clip(values, -FLOAT_MAX, FLOAT_MAX)
 

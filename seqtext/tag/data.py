@@ -131,8 +131,10 @@ def read_tagged(path, column: str = "upos") -> tuple[list[tuple[list[str], list[
         for offset, line in enumerate(block):
             fields = line.split("\t")
             if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
-                raise DataError(f"{path} line {start + offset} is not word<TAB>tag ({len(fields)} tab-separated "
-                                "fields); give one word and its tag a line, or a CoNLL-U file.")
+                what = f"{len(fields)} tab-separated fields" if len(fields) != 2 else \
+                    "an empty word" if not fields[0].strip() else "an empty tag"
+                raise DataError(f"{path} line {start + offset} is not word<TAB>tag ({what}); give one word and its "
+                                "tag a line, or a CoNLL-U file.")
             pairs.append((fields[0].strip(), fields[1].strip()))
         out.append(([w for w, _ in pairs], [t for _, t in pairs]))
         starts.append(start)
