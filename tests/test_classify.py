@@ -120,6 +120,10 @@ def test_predict_command_reads_arguments_files_and_stdin(trained, tmp_path):
     by_stdin = CliRunner().invoke(cli, ["classify", "predict", "--model", model], input="the film was good\nnot funny\n")
     assert by_file.exit_code == 0 and by_file.output == by_stdin.output
     assert [line.split("\t")[0] for line in by_file.output.splitlines()] == ["0", "1"]
+    gaps = CliRunner().invoke(cli, ["classify", "predict", "--model", model],
+                              input="the film was good\n\n  \nnot funny\n")
+    assert gaps.exit_code == 0 and gaps.stdout == by_stdin.stdout  # blank lines are not texts
+    assert "note: 2 blank lines skipped" in gaps.stderr
 
 
 def test_readers_find_headers_and_columns(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors, run_training
+from seqtext.cli.common import echo_json, handle_errors, note, run_training
 from seqtext.cli.options import flag, given_options, training_command
 from seqtext.labelconfig import ClassifySettings
 
@@ -95,10 +95,12 @@ def read_input(texts, file) -> list[str]:
         lines = [line.rstrip("\r\n") for line in stream]
     except UnicodeDecodeError:
         raise click.ClickException(f"{getattr(stream, 'name', 'the input')} is not UTF-8 text; convert it.") from None
-    lines = [line for line in lines if line.strip()]
-    if not lines:
+    kept = [line for line in lines if line.strip()]
+    if not kept:
         raise click.UsageError("there are no texts to classify; give them as arguments, --file or on stdin.")
-    return read_texts(lines)
+    if len(kept) < len(lines):  # each output line carries its text, so the rest still read against the input
+        note(f"note: {len(lines) - len(kept)} blank line{'s' if len(lines) - len(kept) > 1 else ''} skipped")
+    return read_texts(kept)
 
 
 @classify.command()
