@@ -119,7 +119,9 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(1)
     options = {k: v for k, v in read_options_file(args.config).items() if k in TextSettings.names()}
-    options.update(tokenizer="char", mode="stream", threads=1, device="cpu", epochs=10_000, patience=10_000)
+    options.update(tokenizer="char", mode="stream", threads=1, device="cpu", patience=10_000)
+    if options.get("schedule") != "cosine":  # a cosine's epochs set its length: the config's own, kept
+        options["epochs"] = 10_000
     work = Path(tempfile.mkdtemp(prefix="bench-char-"))
     os.environ.setdefault("SEQTEXT_CACHE", str(work / "cache"))
     train, valid, train_text, valid_text = split_text(Path(args.data), work)
