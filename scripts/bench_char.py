@@ -22,7 +22,7 @@ character for each, characters trained on, and the published figure.
 
 seqtext's epochs are set out of reach, so the benchmark's clock alone ends
 it, except under a cosine schedule, whose length is the config's epochs
-(``configs/shakespeare-char-60.toml`` sets 30 for an hour).
+(``configs/shakespeare-char-60.toml`` sets 40 for an hour).
 """
 
 from __future__ import annotations
