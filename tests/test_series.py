@@ -129,7 +129,9 @@ def test_log1p_scaler_reads_log_one_plus_the_target():
     np.testing.assert_allclose(s.inverse_target(np.log([1.0, 10.0, 100.0])), [0.0, 9.0, 99.0], atol=1e-12)
     assert s.inverse_target(np.array([-0.5]))[0] == 0.0  # exp(-0.5) - 1 < 0: floored, as the series never goes
     # a file written before log1p existed has no "transform" key: its log flag decides
-    assert Scaler.from_dict({"kind": "none", "log": True, "center": [0.0], "scale": [1.0]}).target_transform == "log"
+    for flag, transform in ((True, "log"), (False, "none")):
+        old = {"kind": "none", "log": flag, "center": [0.0], "scale": [1.0]}
+        assert Scaler.from_dict(old).target_transform == transform
 
 
 @pytest.mark.parametrize("kind", ["zscore", "minmax"])

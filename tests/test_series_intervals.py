@@ -255,7 +255,7 @@ def test_calibration_too_long_is_refused_before_any_model_is_written(tmp_path, m
     result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(data), "--target", "v", *ids, "--window",
                                       "12", "--holdout", "50", "--epochs", "1", "--hidden", "4", "--calibrate", "0",
                                       "--quiet", "--out", str(out)])
-    assert_clean_failure(result, "once its last 50", "or --holdout.")
+    assert_clean_failure(result, "than --window + --horizon = 13 (after the 50 held out)", "or --holdout.")
     assert not out.exists()
 
 

@@ -257,7 +257,7 @@ def test_log1p_many_series_with_zeros_round_trip_through_the_model_directory(tmp
     assert result.exit_code == 0, result.output
     assert json.loads((out / "config.json").read_text())["series"]["log1p"] is True
     stored = json.loads((out / "scaler.json").read_text())
-    assert stored["transform"] == "log1p" and stored["log"] is False
+    assert stored["transform"] == "log1p" and "log" not in stored
     model = seqtext.load(out)
     assert {s.target_transform for s in model.task.scalers.values()} == {"log1p"}
     result = runner.invoke(cli, ["forecast", "predict", "--model", str(out), "--levels", "80", "--json"])
@@ -274,3 +274,17 @@ def test_log1p_many_series_with_zeros_round_trip_through_the_model_directory(tmp
     negative = write(tmp_path / "n.csv", {**table, "value": [-5.0] + table["value"][1:]})
     result = runner.invoke(cli, ["forecast", "predict", "--model", str(out), "--csv", str(negative)])
     assert_clean_failure(result, "log1p transform needs non-negative values", "series S0")
+
+
+def test_a_panel_scaler_file_from_before_log1p_still_loads(tmp_path):
+    """Files written before log1p hold a top-level ``log`` flag instead of ``transform``: they read as that flag
+    says and forecast as they did."""
+    model = Forecaster(window=12, horizon=3, log=True, **TINY).fit(long_table(), date="month", id="id")
+    path = model.save(tmp_path / "m")
+    stored = json.loads((path / "scaler.json").read_text())
+    assert stored.pop("transform") == "log"
+    (path / "scaler.json").write_text(json.dumps({**stored, "log": True}))
+    again = seqtext.load(path)
+    assert {s.target_transform for s in again.task.scalers.values()} == {"log"}
+    for key, values in model.predict(3).items():
+        np.testing.assert_array_equal(values, again.predict(3)[key])

@@ -98,8 +98,9 @@ def read_input(texts, file) -> list[str]:
     kept = [line for line in lines if line.strip()]
     if not kept:
         raise click.UsageError("there are no texts to classify; give them as arguments, --file or on stdin.")
-    if len(kept) < len(lines):  # each output line carries its text, so the rest still read against the input
-        note(f"note: {len(lines) - len(kept)} blank line{'s' if len(lines) - len(kept) > 1 else ''} skipped")
+    blank = len(lines) - len(kept)
+    if blank:  # each output line carries its text, so the rest still read against the input
+        note(f"note: {blank} blank line{'s' if blank > 1 else ''} skipped")
     return read_texts(kept)
 
 

@@ -4,7 +4,6 @@ series forecasts them from rolling origins, and its errors become the conformal 
 
 from __future__ import annotations
 
-
 from seqtext.errors import DataError
 from seqtext.series.dates import season_of
 from seqtext.series.infer import scaled_forecasts
@@ -13,14 +12,14 @@ from seqtext.series.panel import read_series
 from seqtext.session import TrainingInterrupted
 
 
-def calibration_values(model, data, holdout: int) -> int:
+def calibration_values(model, items, holdout: int) -> int:
     """How many values of each series calibrate the intervals: the ``calibrate`` option when given; by default
     the larger of the horizon and the season the dates suggest, at least 12, when the fit without them keeps
-    twice ``window + horizon`` values of some series (the horizon alone when only that fits); else 0."""
+    twice ``window + horizon`` values of some series (the horizon alone when only that fits); else 0.
+    ``items``: the series trained on, ``[(id, Table)]`` as ``read_series`` gives them."""
     cfg = model.settings.series
     if cfg.calibrate is not None:
         return cfg.calibrate
-    items = read_series(data, cfg)
     longest = max(t.n for _, t in items) - holdout
     dates = items[0][1].dates
     season = season_of(dates[:longest]) if dates is not None else 1
@@ -30,20 +29,20 @@ def calibration_values(model, data, holdout: int) -> int:
     return 0
 
 
-def check_calibration(model, data, holdout: int, C: int) -> list:
-    """Refuse a ``calibrate`` of ``C`` values that leaves no series (one series: the series) long enough to fit
-    the calibration copy on, before any training; the series read (``[(id, Table)]``)."""
+def check_calibration(model, items, holdout: int, C: int) -> None:
+    """Refuse a ``calibrate`` of ``C`` values that leaves no series (one series: the series) of ``items`` long
+    enough to fit the calibration copy on, before any training."""
+    if not C:
+        return
     cfg = model.settings.series
-    items = read_series(data, cfg)
     lengths = [t.n - holdout - C for _, t in items]
     need = cfg.window + cfg.horizon
-    if C and (min(lengths) if cfg.id is None else max(lengths)) < need:
+    if (min(lengths) if cfg.id is None else max(lengths)) < need:
         left = f"leaves {lengths[0]} values" if cfg.id is None else f"leaves at most {max(lengths)} values of a series"
         held = f" (after the {holdout} held out)" if holdout else ""
         raise DataError(f"{{calibrate}} {C} {left}{held} to fit the calibration model on, fewer than {{window}} + "
                         f"{{horizon}} = {need}; calibrate on fewer values ({{calibrate}} 0: no intervals).",
                         params=["calibrate", "window", "horizon"])
-    return items
 
 
 def calibrate(model, data, holdout: int, C: int) -> Calibration:
@@ -55,7 +54,8 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     """
     cfg = model.settings.series
     probe = type(model)(progress=model.progress, **{**model.settings.flat(), "calibrate": 0})
-    items = check_calibration(model, data, holdout, C)
+    items = read_series(data, probe.settings.series)
+    check_calibration(model, items, holdout, C)
     try:
         probe.fit(data, holdout=holdout + C)
     except TrainingInterrupted:  # nothing is saved yet, so there is nothing to resume: a plain interruption

@@ -19,6 +19,7 @@ from seqtext.errors import whole_number
 from seqtext.model import Model
 from seqtext.series import infer
 from seqtext.series.calibration import calibrate, calibration_values, check_calibration
+from seqtext.series.panel import read_series
 from seqtext.series.predictor import Predictor
 from seqtext.series.task import SCALER_FILE, ForecastTask
 
@@ -64,8 +65,10 @@ class Forecaster(Predictor, Model):
         if columns:
             self.task.settings = self.settings.replace(**columns)
         holdout = whole_number("holdout", holdout, minimum=0)
-        values = calibration_values(self, data, holdout)
-        check_calibration(self, data, holdout, values)  # before the fit writes a model directory
+        # read once for both (not at all for calibrate=0, the calibration copy's own fit); the fit reads its own
+        items = read_series(data, self.settings.series) if self.settings.series.calibrate != 0 else None
+        values = calibration_values(self, items, holdout)
+        check_calibration(self, items, holdout, values)  # before the fit writes a model directory
         self.task.settings = self.settings.replace(calibrate=values)  # config.json records what was done
         self.task.intervals = None
         self._fit({"series": data, "holdout": holdout}, checkpoint_dir, callback)

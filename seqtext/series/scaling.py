@@ -18,7 +18,7 @@ class Scaler:
     Column 0 is the target, the others are covariates.  A column with no
     spread gets scale 1, so a constant column never divides by zero.
 
-    ``transform`` (kept as ``target_transform``) is applied to the target before the scaling: ``log``
+    ``target_transform`` is applied to the target before the scaling: ``log``
     (positive series whose swing grows with their level) or ``log1p``,
     log(1 + y), for non-negative series that touch zero (counts): with
     ``kind`` none and a level-relative network, an absolute error in log
@@ -37,21 +37,17 @@ class Scaler:
     KINDS = ("zscore", "minmax", "mean", "none")
     TRANSFORMS = ("none", "log", "log1p")
 
-    def __init__(self, kind: str = "zscore", transform: str | bool = "none"):
+    def __init__(self, kind: str = "zscore", target_transform: str | bool = "none"):
         if kind not in self.KINDS:
             raise ConfigError(f"{{scaler}} must be zscore, minmax, mean or none, got {kind!r}.", params=["scaler"])
-        if isinstance(transform, bool):  # the former ``log`` flag
-            transform = "log" if transform else "none"
-        if transform not in self.TRANSFORMS:
-            raise ValueError(f"transform must be one of {self.TRANSFORMS}, got {transform!r}")
-        self.kind, self.target_transform = kind, transform
+        if isinstance(target_transform, bool):  # the former ``log`` flag
+            target_transform = "log" if target_transform else "none"
+        if target_transform not in self.TRANSFORMS:
+            raise ValueError(f"target_transform must be one of {self.TRANSFORMS}, got {target_transform!r}")
+        self.kind, self.target_transform = kind, target_transform
         self.center: np.ndarray | None = None  # (C,)
         self.scale: np.ndarray | None = None  # (C,)
         self.spread: float | None = None  # mean scaling: the target's standard deviation (the intervals' unit)
-
-    @property
-    def log(self) -> bool:
-        return self.target_transform == "log"
 
     def forward_target(self, values) -> np.ndarray:
         """Target values in transformed units (logs with ``log``, log(1 + y) with ``log1p``), not scaled."""
@@ -113,16 +109,16 @@ class Scaler:
         return np.clip(values, -FLOAT_MAX, FLOAT_MAX)
 
     def to_dict(self) -> dict:
-        out = {"kind": self.kind, "log": self.log, "center": self.center.tolist(), "scale": self.scale.tolist()}
-        if self.target_transform == "log1p":  # files without the key (all before log1p) read as the log flag says
-            out["transform"] = self.target_transform
+        out = {"kind": self.kind, "transform": self.target_transform, "center": self.center.tolist(),
+               "scale": self.scale.tolist()}
         if self.spread is not None:
             out["spread"] = self.spread
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "Scaler":
-        obj = cls(data["kind"], data.get("transform", bool(data["log"])))
+        # files written before log1p existed hold a ``log`` flag instead
+        obj = cls(data["kind"], data["transform"] if "transform" in data else bool(data["log"]))
         obj.center = np.asarray(data["center"], dtype=np.float64)
         obj.scale = np.asarray(data["scale"], dtype=np.float64)
         if obj.center.shape != obj.scale.shape or obj.center.ndim != 1 or not np.all(obj.scale > 0):

@@ -2,7 +2,8 @@
 
 One series: the :class:`Scaler` fields at the top level (as format 1
 wrote them), plus ``intervals`` when calibrated.  Many series: the scaling
-kind, log and transform (log1p only) at the top, and ``series``: one ``{"id", "center", "scale"}``
+kind and the target's transform at the top (a ``log`` flag in files written before log1p existed), and
+``series``: one ``{"id", "center", "scale"}``
 per series, in training order (with ``spread`` under mean scaling).  With static covariates, ``static`` holds
 their z-score over the training series (a Scaler's fields).  ``config.json``
 keeps the last window of each training series (``tail``; ``{"series":
@@ -28,7 +29,7 @@ def write_scalers(path: Path, task) -> None:
     """``scaler.json`` of a trained ForecastTask."""
     if task.many:
         first = next(iter(task.scalers.values()))
-        top = {f: v for f, v in first.to_dict().items() if f in ("kind", "log", "transform")}
+        top = {f: v for f, v in first.to_dict().items() if f in ("kind", "transform")}
         stored = {**top, "series": [{"id": k, **{f: v for f, v in s.to_dict().items() if f not in top}}
                              for k, s in task.scalers.items()]}
     else:
@@ -58,7 +59,7 @@ def read_stored(directory: Path, config: dict, task) -> tuple[dict, int, dict, C
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         if task.many:
-            top = {f: stored[f] for f in ("kind", "log", "transform") if f in stored}
+            top = {f: stored[f] for f in ("kind", "log", "transform") if f in stored}  # log: files before log1p
             scalers = {s["id"]: Scaler.from_dict({**top, **s}) for s in stored["series"]}
         else:
             scalers = {None: Scaler.from_dict(stored)}

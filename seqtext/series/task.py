@@ -55,6 +55,15 @@ def resolve_names(series, table: Table) -> None:
     series.validate()
 
 
+def too_short(subject: str, need: int, holdout: int) -> DataError:
+    """The refusal of series shorter than window + horizon (``subject``: "every series is shorter than"), naming
+    the held-out values when some were taken."""
+    held = f" (after the {holdout} held out)" if holdout else ""
+    also = " or {holdout}" if holdout else ""
+    return DataError(f"{subject} {{window}} + {{horizon}} = {need}{held}; give a longer series or a shorter "
+                     f"{{window}} or {{horizon}}{also}.", params=["window", "horizon", "holdout"])
+
+
 class ForecastTask(SeriesState, Task):
     """Forecast the next ``horizon`` values of a series from a window of it (and its covariates)."""
 
@@ -107,11 +116,7 @@ class ForecastTask(SeriesState, Task):
             parts.append(part)
         parts = [p for p in parts if p is not None]
         if not parts:
-            held = f" once its last {holdout} values are held out" if holdout else ""
-            raise DataError(f"every series is shorter than {{window}} + {{horizon}} = "
-                            f"{series.window + series.horizon}{held}; give longer series or a shorter {{window}} or "
-                            "{horizon}" + (" or {holdout}." if holdout else "."),
-                            params=["window", "horizon", "holdout"])
+            raise too_short("every series is shorter than", series.window + series.horizon, holdout)
         as_tensor = lambda a, kind=torch.float32: torch.as_tensor(a, dtype=kind, device=self.device)  # noqa: E731
         join = lambda i: np.concatenate([p[i] for p in parts])  # noqa: E731
         self.x_train, self.y_train = as_tensor(join(0)), as_tensor(join(1))  # (N, W, C), (N, H)
@@ -131,11 +136,7 @@ class ForecastTask(SeriesState, Task):
         """One series' training and validation windows with its series index; None when it is too short."""
         series, W, H, n = self.settings.series, self.settings.series.window, self.settings.series.horizon, table.n
         if n < W + H and not self.many:
-            holdout = self.data.get("holdout", 0)
-            held = f" once its last {holdout} are held out" if holdout else ""
-            raise DataError(f"the series has {n} values{held}, fewer than {{window}} + {{horizon}} = {W + H}; give a "
-                            "longer series or a shorter {window} or {horizon}" + (" or {holdout}." if holdout else "."),
-                            params=["window", "horizon", "holdout"])
+            raise too_short(f"the series has {n} values, fewer than", W + H, self.data.get("holdout", 0))
         try:
             split = split_point(n, W, H, self.settings.train.valid_fraction)
         except DataError:

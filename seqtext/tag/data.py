@@ -129,13 +129,13 @@ def read_tagged(path, column: str = "upos") -> tuple[list[tuple[list[str], list[
     for start, block in blocks(lines):
         pairs = []
         for offset, line in enumerate(block):
-            fields = line.split("\t")
-            if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
-                what = f"{len(fields)} tab-separated fields" if len(fields) != 2 else \
-                    "an empty word" if not fields[0].strip() else "an empty tag"
+            fields = [f.strip() for f in line.split("\t")]
+            what = f"{len(fields)} tab-separated fields" if len(fields) != 2 else \
+                "an empty word" if not fields[0] else "an empty tag" if not fields[1] else None
+            if what:
                 raise DataError(f"{path} line {start + offset} is not word<TAB>tag ({what}); give one word and its "
                                 "tag a line, or a CoNLL-U file.")
-            pairs.append((fields[0].strip(), fields[1].strip()))
+            pairs.append((fields[0], fields[1]))
         out.append(([w for w, _ in pairs], [t for _, t in pairs]))
         starts.append(start)
     if not out:
