@@ -399,6 +399,9 @@ def test_future_dates():
     assert future_dates(["2020-01-01", "2020-02-01", "2020-03-01"], 2) == ["2020-04-01", "2020-05-01"]
     assert future_dates(["1990", "1995"], 1) == ["2000"]
     assert future_dates(["2020-01-01", "2020-01-05", "2020-01-06"], 1) is None  # uneven: no guess
+    assert future_dates(["7", "8", "9"], 2) == ["10", "11"]  # integer time steps
+    assert future_dates(["998", "999"], 2) == ["1000", "1001"]
+    assert future_dates(["1", "3", "4"], 1) is None
 
 
 # ---------------------------------------------------------------------------- bad input

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import seqtext
 from seqtext.cli import cli
-from seqtext.errors import DataError
+from seqtext.errors import DataError, SeqtextWarning
 from seqtext.series import Forecaster
 from seqtext.series.intervals import OWN_STEP, PER_STEP, Calibration
 
@@ -214,9 +214,23 @@ def test_calibration_is_the_default_when_the_series_is_long_enough(tmp_path):
     assert plain.task.intervals is None
     assert all(torch.equal(a, b) for a, b in zip(model.net.state_dict().values(), plain.net.state_dict().values()))
     np.testing.assert_array_equal(model.predict(3), plain.predict(3))  # so calibrating costs no point accuracy
-    short = Forecaster(window=6, **TINY).fit(series[:24])  # 24 - 12 < 2 x (6 + 1): only the horizon fits
+    with pytest.warns(SeqtextWarning, match=r"calibrated on the last 1 values only .*give calibrate N"):
+        short = Forecaster(window=6, **TINY).fit(series[:24])  # 24 - 12 < 2 x (6 + 1): only the horizon fits
     assert short.settings.series.calibrate == 1
-    assert Forecaster(window=14, **TINY).fit(series[:30]).task.intervals is None  # too short for any
+    with pytest.warns(SeqtextWarning, match=r"no prediction intervals: the longest series \(30 values\) cannot "
+                                            r"spare 1 .* = 30 to fit on"):
+        assert Forecaster(window=14, **TINY).fit(series[:30]).task.intervals is None  # too short for any
+
+
+def test_the_cli_says_when_the_default_calibration_gives_no_intervals(tmp_path):
+    csv = tmp_path / "s.csv"
+    csv.write_text("y\n" + "\n".join(str(v) for v in np.sin(np.arange(30) / 3) + 2) + "\n")
+    args = ["forecast", "train", "--csv", str(csv), "--window", "14", "--epochs", "1", "--quiet"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0
+    assert "warning: no prediction intervals" in result.stderr and "--calibrate N" in result.stderr
+    result = CliRunner().invoke(cli, [*args, "--calibrate", "0", "--out", str(tmp_path / "m0")])
+    assert result.exit_code == 0 and "warning" not in result.stderr  # asked for none: nothing to say
 
 
 def test_a_model_without_calibration_says_how_to_get_intervals(tmp_path):

@@ -4,6 +4,7 @@ new ids at predict time, evaluate --actuals, storage, calendar inputs and past c
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -288,3 +289,33 @@ def test_a_panel_scaler_file_from_before_log1p_still_loads(tmp_path):
     assert {s.target_transform for s in again.task.scalers.values()} == {"log"}
     for key, values in model.predict(3).items():
         np.testing.assert_array_equal(values, again.predict(3)[key])
+
+
+def test_integer_time_steps_as_the_date_column(tmp_path):
+    """A long table ``id,t,value`` with t an integer step (the Tourism competition's form): trained, forecast
+    with step labels, scored against a second table, season 1 unless given; calendar inputs are refused."""
+    rows = ["id,t,value"] + [f"{s},{t},{10 * (k + 1) + math.sin(t / 2):.3f}" for k, s in enumerate("ab")
+                             for t in range(1, 41)]
+    csv, future = tmp_path / "train.csv", tmp_path / "test.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    future.write_text("id,t,value\n" + "".join(f"{s},{t},{10 * (k + 1) + math.sin(t / 2):.3f}\n"
+                                                for k, s in enumerate("ab") for t in range(41, 44)))
+    args = ["--id", "id", "--date", "t", "--window", "6", "--horizon", "3", "--epochs", "2", "--quiet",
+            "--calibrate", "0"]
+    result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(csv), *args, "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(tmp_path / "m"), "--csv", str(csv),
+                                      "--steps", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["forecast"]
+    assert [(r["id"], r["date"]) for r in rows] == [(s, str(t)) for s in "ab" for t in (41, 42, 43)]
+    result = CliRunner().invoke(cli, ["forecast", "evaluate", "--model", str(tmp_path / "m"), "--csv", str(csv),
+                                      "--actuals", str(future), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["season"] == 1
+    result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(csv), *args, "--calendar",
+                                      "--out", str(tmp_path / "c")])
+    assert_clean_failure(result, "calendar inputs need monthly or finer dates, but the dates are integer steps",
+                         "--calendar")
+    assert not (tmp_path / "c").exists()
+

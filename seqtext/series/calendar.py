@@ -24,9 +24,10 @@ def calendar_columns(labels) -> np.ndarray:
     out = np.zeros((len(labels), WIDTH))
     for i, label in enumerate(labels):
         kind, value = parse_date(label)
-        if kind == "year":
-            raise DataError("calendar inputs need monthly or finer dates, but the dates are years; drop {calendar}.",
-                            params=["calendar"])
+        if kind in ("year", "step"):
+            what = "years" if kind == "year" else "integer steps"
+            raise DataError(f"calendar inputs need monthly or finer dates, but the dates are {what}; drop "
+                            "{calendar}.", params=["calendar"])
         month = value % 12 if kind == "month" else value.month - 1
         out[i, 0:2] = math.sin(2 * math.pi * month / 12), math.cos(2 * math.pi * month / 12)
         if kind == "time":

@@ -4,7 +4,7 @@ series forecasts them from rolling origins, and its errors become the conformal 
 
 from __future__ import annotations
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, warn
 from seqtext.series.dates import season_of
 from seqtext.series.infer import scaled_forecasts
 from seqtext.series.intervals import Calibration
@@ -23,9 +23,17 @@ def calibration_values(model, items, holdout: int) -> int:
     longest = max(t.n for _, t in items) - holdout
     dates = items[0][1].dates
     season = season_of(dates[:longest]) if dates is not None else 1
-    for values in (max(cfg.horizon, season, 12), cfg.horizon):
-        if longest - values >= 2 * (cfg.window + cfg.horizon):
+    wanted, keep = max(cfg.horizon, season, 12), 2 * (cfg.window + cfg.horizon)
+    for values in (wanted, cfg.horizon):
+        if longest - values >= keep:
+            if values < wanted:
+                warn(f"intervals calibrated on the last {values} values only (the horizon): {wanted} would leave "
+                     f"fewer than 2 x ({{window}} + {{horizon}}) = {keep} of the longest series ({longest}) to fit "
+                     f"on; give {{calibrate}} N to choose.", params=["window", "horizon", "calibrate"])
             return values
+    warn(f"no prediction intervals: the longest series ({longest} values) cannot spare {cfg.horizon} for "
+         f"calibration and keep 2 x ({{window}} + {{horizon}}) = {keep} to fit on; give {{calibrate}} N to calibrate "
+         f"on fewer, or a shorter {{window}}.", params=["window", "horizon", "calibrate"])
     return 0
 
 

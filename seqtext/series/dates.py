@@ -1,7 +1,8 @@
 """Date labels of a series: parsing, the increasing-dates check, and the labels of forecast rows.
 
-Dates label rows; they never enter the network.  Three forms are read:
-``YYYY``, ``YYYY-MM`` and ISO dates or date-times.  A forecast is labelled
+Dates label rows; they never enter the network.  Four forms are read:
+``YYYY``, ``YYYY-MM``, ISO dates or date-times, and integer time steps
+(``1, 2, 3, ...``, as the Tourism competition's ``t``; years are integers too).  A forecast is labelled
 with the table's own dates beyond its last value, then by extending the
 spacing of the last dates when it is even (yearly, monthly, or a fixed
 time step).
@@ -16,13 +17,19 @@ from seqtext.errors import DataError
 
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_STEP = re.compile(r"^[+-]?\d+$")
+_FORMS = {"year": "integer", "step": "integer", "month": "month", "time": "time"}  # comparable forms
 
 
 def parse_date(text: str):
-    """('year', n) | ('month', months since year 0) | ('time', datetime); ValueError otherwise."""
+    """('year', n) | ('step', n) | ('month', months since year 0) | ('time', datetime); ValueError otherwise.
+
+    Four digits are a year, any other integer a time step; both are integers that may share a column."""
     text = text.strip()
     if _YEAR.match(text):
         return "year", int(text)
+    if _STEP.match(text):
+        return "step", int(text)
     m = _MONTH.match(text)
     if m:
         month = int(m.group(2))
@@ -41,8 +48,10 @@ def check_dates(table, name) -> None:
         except (ValueError, TypeError):
             raise DataError(
                 f"column {name!r} has {label!r} at {table.where(i)}, which is not a date "
-                "(YYYY, YYYY-MM, YYYY-MM-DD or an ISO date-time); fix it or leave out the date column."
+                "(YYYY, YYYY-MM, YYYY-MM-DD, an ISO date-time or an integer step); fix it or leave out the date "
+                "column."
             ) from None
+        k = _FORMS[k]
         if kind is not None and k != kind:
             raise DataError(f"column {name!r} mixes date formats at {table.where(i)}; write every date the same way.")
         if prev is not None and not value > prev:
@@ -58,14 +67,15 @@ def future_dates(labels: list | None, steps: int) -> list | None:
     if not labels or len(labels) < 2:
         return None
     parsed = [parse_date(s) for s in labels[-24:]]
-    kind = parsed[0][0]
+    kind = parsed[-1][0]
     values = [v for _, v in parsed]
-    if kind in ("year", "month"):
+    if kind in ("year", "step", "month"):
         step = values[-1] - values[-2]
-        if any(b - a != step for a, b in zip(values, values[1:])):
+        if step <= 0 or any(b - a != step for a, b in zip(values, values[1:])):
             return None
-        if kind == "year":
-            return [f"{values[-1] + step * k:04d}" for k in range(1, steps + 1)]
+        if kind != "month":  # years keep four digits; steps are plain integers
+            return [f"{values[-1] + step * k:04d}" if kind == "year" else str(values[-1] + step * k)
+                    for k in range(1, steps + 1)]
         return [f"{(v := values[-1] + step * k) // 12:04d}-{v % 12 + 1:02d}" for k in range(1, steps + 1)]
     last = values[-1]
     date_only = len(labels[-1].strip()) == 10
@@ -109,7 +119,7 @@ def within(label: str, last: str) -> bool:
         (k1, first), (k2, end) = parse_date(label), parse_date(last)
     except ValueError:
         return False
-    return k1 == k2 and first <= end
+    return _FORMS[k1] == _FORMS[k2] and first <= end
 
 
 # seasonal periods by spacing: months -> a year of them, quarters -> 4, days -> a week, hours -> a day
@@ -119,7 +129,8 @@ _TIME_SEASONS = {timedelta(days=1): 7, timedelta(hours=1): 24, timedelta(days=7)
 
 def season_of(labels) -> int:
     """The seasonal period the dates suggest: 12 for months, 4 for quarters, 7 for days, 24 for hours, 52 for
-    weeks; 1 when there are no dates, they are years, or their spacing is uneven or another one."""
+    weeks; 1 when there are no dates, they are years or integer steps, or their spacing is uneven or another
+    one."""
     if not labels or len(labels) < 3:
         return 1
     try:
