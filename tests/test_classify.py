@@ -159,7 +159,9 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):
     assert_clean_failure(train(empty), "empty.tsv line 2: the text is empty")
     unseen = write_tsv(tmp_path / "unseen.tsv", [("good", "1"), ("bad", "maybe")])
     result = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(_model(trained)), "--data", str(unseen)])
-    assert_clean_failure(result, "the label 'maybe'", "was never seen in training")
+    assert_clean_failure(result, "the label 'maybe' (", "unseen.tsv line 3) was never seen in training")
+    with pytest.raises(DataError, match=r"the label 'maybe' \(evaluation example 2\) was never seen"):
+        trained[0].evaluate([("good", "1"), ("bad", "maybe")])
     with pytest.raises(DataError, match="text 2 is empty"):
         trained[0].predict(["good", "  "])
 

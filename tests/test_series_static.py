@@ -146,13 +146,14 @@ def test_a_directory_whose_static_state_is_missing_is_refused(small, tmp_path):
 def test_a_static_covariate_that_varies_within_an_id_is_refused_naming_it(tmp_path):
     table = panel(n_series=4, n=30)
     table["size"][70] = 999  # row 11 of S2 (line 72 of the file); S2's size is 120
-    with pytest.raises(DataError, match=r"column 'size' varies within series S2 \(120 on row 0, 999 on row 10"):
+    with pytest.raises(DataError, match=r"column 'size' varies within series S2 of the table \(120 on row 0, 999 on row 10\)"):
         Forecaster(window=3, static_features=["size"], **SMALL).fit(table)
     out = tmp_path / "m"
     result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(write(tmp_path / "p.csv", table)), "--id",
                                       "id", "--target", "value", "--static-features", "size", "--window", "3",
                                       "--epochs", "1", "--quiet", "--out", str(out)])
-    assert_clean_failure(result, "static column 'size' varies within series S2 (120 on line 62, 999 on line 72",
+    assert_clean_failure(result, "static column 'size' varies within series S2 of", "p.csv (120 on line 62, 999 on "
+                         "line 72)",
                          "--features or --past-features")
     assert not out.exists()
 
@@ -164,7 +165,7 @@ def test_missing_blank_and_non_numeric_static_columns(small, tmp_path):
         Forecaster(window=3, static_features=["store_size"], **SMALL).fit(table)
     bad = {**table, "size": list(table["size"])}
     bad["size"][31] = "large"
-    with pytest.raises(DataError, match="static column 'size' of series S1 has a non-numeric value 'large' on row 1"):
+    with pytest.raises(DataError, match=r"static column 'size' has a non-numeric value 'large' on row 1 of the table \(series S1\)"):
         Forecaster(window=3, static_features=["size"], **SMALL).fit(bad)
     blank = {**table, "size": [None] * 30 + table["size"][30:]}
     with pytest.raises(DataError, match="static column 'size' has no value for series S0"):
@@ -173,11 +174,20 @@ def test_missing_blank_and_non_numeric_static_columns(small, tmp_path):
     gaps = {**table, "size": [None] + table["size"][1:]}
     assert model.read_series(gaps)[0][1].static.tolist() == [0.8, 100.0]
     history = {k: v for k, v in table.items() if k != "phi"}
-    with pytest.raises(DataError, match="has no static column 'phi'"):
+    with pytest.raises(DataError, match="this model reads the static column 'phi', which the table lacks"):
         model.predict(2, history)
     result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(small[1]), "--csv",
                                       str(write(tmp_path / "h.csv", history))])
-    assert_clean_failure(result, "has no static column 'phi'", "check the model's static features")
+    assert_clean_failure(result, "this model reads the static column 'phi', which", "h.csv lacks",
+                         "give it, one value per series")
+    # at forecast time the model's roles are fixed: the advice is to give one value, not to train differently
+    varying = {**table, "size": list(table["size"])}
+    varying["size"][35] = 7.0  # S1's sixth row (line 37)
+    result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(small[1]), "--csv",
+                                      str(write(tmp_path / "v.csv", varying))])
+    assert_clean_failure(result, "static column 'size' varies within series S1 of", "v.csv (", "on line 37)",
+                         "one value per series, as in training")
+    assert "--features" not in result.output and "(series S1)" not in result.output
 
 
 def test_a_column_in_two_roles_is_refused(tmp_path):
@@ -284,4 +294,4 @@ def test_served_forecasts_read_static_values_from_the_rows(small, tmp_path):
         for row in body:
             row.pop("phi", None)
         missing = client.post("/v1/forecast", json={"model": "static", "rows": body})
-        assert missing.status_code == 422 and "has no static column 'phi'" in missing.json()["error"]
+        assert missing.status_code == 422 and "reads the static column 'phi'" in missing.json()["error"]

@@ -26,8 +26,9 @@ LABEL_NAMES = ("label",)
 
 
 def read_labelled(path, text_column: str | None = None, label_column: str | None = None,
-                  need_labels: bool = True) -> tuple[list[str], list[str]]:
-    """(texts, labels) of a file; labels are strings (a JSON 1 is "1")."""
+                  need_labels: bool = True, *, with_lines: bool = False) -> tuple:
+    """(texts, labels) of a file; labels are strings (a JSON 1 is "1").  ``with_lines``: (texts, labels, the
+    line number of each)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"the data file {path} does not exist; check the path.")
@@ -40,12 +41,13 @@ def read_labelled(path, text_column: str | None = None, label_column: str | None
         rows = _jsonl_rows(path, text)
     else:
         rows = _table_rows(path, text, "," if suffix == ".csv" else "\t", text_column, label_column)
-    texts, labels = [], []
+    texts, labels, lines = [], [], []
     for line, row in rows:
         t = _field(path, line, row, text_column, TEXT_NAMES, "text")
         if not isinstance(t, str) or not t.strip():
             raise DataError(f"{path} line {line}: the text is empty; give every row some text.")
         texts.append(t.strip())
+        lines.append(line)
         if need_labels:
             label = _field(path, line, row, label_column, LABEL_NAMES, "label")
             if isinstance(label, (dict, list)) or label is None or not str(label).strip():
@@ -53,7 +55,7 @@ def read_labelled(path, text_column: str | None = None, label_column: str | None
             labels.append(str(label).strip())
     if not texts:
         raise DataError(f"{path} holds no examples; give one labelled text a line.")
-    return texts, labels
+    return (texts, labels, lines) if with_lines else (texts, labels)
 
 
 def _jsonl_rows(path: Path, text: str):

@@ -68,9 +68,8 @@ class TextClassifier(Model):
         (a file or ``(text, label)`` pairs); also ``loss`` (mean cross-entropy).  A label that training
         never saw is refused."""
         self._require_trained()
-        texts, gold = self.task.read(data, "evaluation")
-        where = data if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__") else None
-        targets = self.task.targets(gold, where)
+        texts, gold, places = self.task.read(data, "evaluation")
+        targets = self.task.targets(gold, places)
         probs = torch.tensor([list(p.values()) for p in self.predict_proba(texts)])
         loss = torch.nn.functional.nll_loss(probs.clamp_min(1e-12).log(), torch.tensor(targets)).item()
         predicted = [self.task.labels[i] for i in probs.argmax(-1).tolist()]

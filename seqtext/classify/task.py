@@ -57,11 +57,14 @@ class ClassifyTask(StartsFromLanguageModel, Task):
 
     # ------------------------------------------------------------------ data
 
-    def read(self, source, name: str, need_labels: bool = True) -> tuple[list[str], list[str]]:
-        """(texts, labels) from a file, or from (text, label) pairs given in Python."""
+    def read(self, source, name: str, need_labels: bool = True) -> tuple[list[str], list[str], list[str]]:
+        """(texts, labels, where each is) from a file ("FILE line N"), or from (text, label) pairs given in Python
+        ("NAME example N")."""
         cfg = self.settings.classify
         if source_path(source) is not None:
-            return read_labelled(source, cfg.text_column, cfg.label_column, need_labels)
+            texts, labels, lines = read_labelled(source, cfg.text_column, cfg.label_column, need_labels,
+                                                 with_lines=True)
+            return texts, labels, [f"{source} line {n}" for n in lines]
         pairs = list(source)
         if not pairs:
             raise DataError(f"the {name} examples are empty; give (text, label) pairs.")
@@ -74,20 +77,19 @@ class ClassifyTask(StartsFromLanguageModel, Task):
                 raise DataError(f"{name} example {i} has an empty text; give every example some words.")
             texts.append(text.strip())
             labels.append(str(label))
-        return texts, labels
+        return texts, labels, [f"{name} example {i}" for i in range(1, len(pairs) + 1)]
 
     def prepare(self, data: dict, fresh: bool) -> None:
         train, dev = data["train"], data.get("dev")
         self.sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
-        texts, labels = self.read(train, "training")
+        texts, labels, places = self.read(train, "training")
         if dev is not None:
-            valid_texts, valid_labels = self.read(dev, "validation")
+            valid_texts, valid_labels, valid_places = self.read(dev, "validation")
         else:
             held = held_out(len(texts), self.settings.train.valid_fraction, self.settings.train.seed)
-            valid_texts = [t for i, t in enumerate(texts) if i in held]
-            valid_labels = [t for i, t in enumerate(labels) if i in held]
-            texts = [t for i, t in enumerate(texts) if i not in held]
-            labels = [t for i, t in enumerate(labels) if i not in held]
+            (valid_texts, texts), (valid_labels, labels), (valid_places, places) = (
+                ([x for i, x in enumerate(xs) if i in held], [x for i, x in enumerate(xs) if i not in held])
+                for xs in (texts, labels, places))
         if fresh:
             kinds = sorted(set(labels))
             if len(kinds) < 2:
@@ -99,20 +101,21 @@ class ClassifyTask(StartsFromLanguageModel, Task):
             self.open_start(cfg)  # first: a language model to start from decides the sizes and word splitting
             self.tokenizer = tk.train_tokenizer(texts, "word", cfg.vocab_size, cfg.min_frequency,
                                                 cfg.split_punctuation)
-        self.train_rows, self.train_targets = self.encode(texts), self.targets(labels, self.sources["train"])
+        self.train_rows, self.train_targets = self.encode(texts), self.targets(labels, places)
         self.valid_rows = self.encode(valid_texts)
-        self.valid_targets = self.targets(valid_labels, self.sources["dev"])
+        self.valid_targets = self.targets(valid_labels, valid_places)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text (at least one: a text of nothing the tokenizer keeps reads as <unk>)."""
         return encode_texts(self.tokenizer, texts, self.tokenizer.token_to_id(tk.UNK))
 
-    def targets(self, labels: list[str], where=None) -> list[int]:
+    def targets(self, labels: list[str], places: list[str]) -> list[int]:
+        """Label indices; a label training never saw is refused naming its place (``places``, as ``read``)."""
         index = {label: i for i, label in enumerate(self.labels)}
-        for label in labels:
+        for label, place in zip(labels, places):
             if label not in index:
-                raise DataError(f"the label {label!r}{f' in {where}' if where else ''} was never seen in "
-                                f"training (known: {', '.join(self.labels)}); relabel it or retrain.")
+                raise DataError(f"the label {label!r} ({place}) was never seen in training (known: "
+                                f"{', '.join(self.labels)}); relabel it or retrain.")
         return [index[label] for label in labels]
 
     def recorded_data(self, path) -> dict:

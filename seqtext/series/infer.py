@@ -117,7 +117,7 @@ def read(model, data=None, *, allow_future: bool = True) -> list:
     if data is None:
         return [(key, tail_table(tail, cfg, "the training series" + (f" (series {key})" if key is not None else "")))
                 for key, tail in model.task.tails.items()]
-    return read_series(data, cfg, allow_future=allow_future, need_date=False)
+    return read_series(data, cfg, allow_future=allow_future, need_date=False, fitted=True)
 
 
 def predict(model, steps, history, future, levels, items=None) -> tuple[list, list]:

@@ -26,8 +26,9 @@ def columns_of(series) -> list:
 
 
 def read_series(data, series, *, fill: bool | None = None, allow_future: bool = False,
-                need_date: bool = True) -> list[tuple[str | None, Table]]:
-    """The series of ``data`` as (id, Table) pairs (``series``: the SeriesConfig naming the columns)."""
+                need_date: bool = True, fitted: bool = False) -> list[tuple[str | None, Table]]:
+    """The series of ``data`` as (id, Table) pairs (``series``: the SeriesConfig naming the columns; ``fitted``:
+    those of a trained model, read to forecast or score)."""
     fill = series.fill if fill is None else fill
     features = columns_of(series)
     statics = list(getattr(series, "static_features", []))
@@ -42,7 +43,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         kept = [c for c in order if c not in statics] if columns is not None else order
         table = from_columns(columns, kept, source, first_line, target, features, series.date, fill=fill,
                              allow_future=allow_future, need_date=need_date, past=len(series.past_features))
-        table.static = read_static(columns, order, table, statics) if statics else None
+        table.static = read_static(columns, order, table, statics, fitted=fitted) if statics else None
         return [(None, table)]
     if isinstance(data, Table) or not is_table(data):
         raise DataError(f"this model forecasts many series; give a table with the id column {series.id!r} "
@@ -68,7 +69,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
                              series.target, features, series.date, fill=fill, allow_future=allow_future,
                              need_date=need_date, past=len(series.past_features))
-        table.static = read_static(cols, order, table, statics, key) if statics else None
+        table.static = read_static(cols, order, table, statics, key, fitted=fitted) if statics else None
         out.append((key, table))
     return out
 

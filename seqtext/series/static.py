@@ -27,39 +27,47 @@ from seqtext.series.scaling import Scaler
 from seqtext.series.table import Table, _cell
 
 
-def read_static(columns: dict, order, table: Table, names, key=None) -> np.ndarray | None:
-    """The (S,) static values of one series from its raw ``columns`` (None when ``names`` is empty), checked."""
+def read_static(columns: dict, order, table: Table, names, key=None, *, fitted: bool = False) -> np.ndarray | None:
+    """The (S,) static values of one series from its raw ``columns`` (None when ``names`` is empty), checked.
+
+    ``fitted``: read for a trained model, whose static columns are fixed (the advice differs)."""
     if not names:
         return None
-    which = "the series" if key is None else f"series {key}"
+    suffix = f" (series {key})"  # the table's source names the series once: "FILE (series KEY)"
+    file = table.source[:-len(suffix)] if key is not None and table.source.endswith(suffix) else table.source
+    of = f"series {key} of {file}" if file != table.source else table.source
     where = (lambda i: f"line {i + table.first_line}") if table.first_line is not None else (lambda i: f"row {i}")
     values = []
     for name in names:
         if name not in columns:
-            raise DataError(f"{table.source} has no static column {name!r} (it has {', '.join(map(repr, order))}); "
+            if fitted:
+                raise DataError(f"this model reads the static column {name!r}, which {file} lacks (it has "
+                                f"{', '.join(map(repr, order))}); give it, one value per series.")
+            raise DataError(f"{file} has no static column {name!r} (it has {', '.join(map(repr, order))}); "
                             "check {static_features}.", params=["static_features"])
         first = None  # (value, row) of the first non-blank cell
         for i, cell in enumerate(columns[name]):
             try:
                 value = _cell(cell)
             except (TypeError, ValueError, OverflowError):
-                raise DataError(f"static column {name!r} of {which} has a non-numeric value {cell!r} on {where(i)} of "
+                raise DataError(f"static column {name!r} has a non-numeric value {cell!r} on {where(i)} of "
                                 f"{table.source}; give it as a number (a category as a numeric code).") from None
             if math.isnan(value):
                 continue
             if not math.isfinite(value):
-                raise DataError(f"static column {name!r} of {which} is {value} on {where(i)} of {table.source}; give "
-                                "it a finite value.")
+                raise DataError(f"static column {name!r} is {value} on {where(i)} of {table.source}; give it a finite "
+                                "value.")
             if first is None:
                 first = (value, i)
             elif value != first[0]:
-                raise DataError(f"static column {name!r} varies within {which} ({first[0]:g} on {where(first[1])}, "
-                                f"{value:g} on {where(i)} of {table.source}); give it one value per series, or list "
-                                "it in {features} or {past_features} if it changes over time.",
-                                params=["features", "past_features"])
+                advice = "one value per series, as in training" if fitted else \
+                    "one value per series, or list it in {features} or {past_features} if it changes over time"
+                raise DataError(f"static column {name!r} varies within {of} ({first[0]:g} on {where(first[1])}, "
+                                f"{value:g} on {where(i)}); give it {advice}.",
+                                params=[] if fitted else ["features", "past_features"])
         if first is None:
-            raise DataError(f"static column {name!r} has no value for {which} in {table.source}; give it on at least "
-                            "one of the series' rows.")
+            raise DataError(f"static column {name!r} has no value for {of}; give it on at least one of the series' "
+                            "rows.")
         values.append(first[0])
     return np.array(values)
 
