@@ -150,6 +150,8 @@ class SeriesConfig(Section):
     log: bool = option(False, "Log-transform the target first (positive series with a growing swing).", BOOL)
     log1p: bool = option(False, "Transform the target as log(1 + value) first: non-negative series that touch "
                                 "zero (counts, visitors); with {scaler} none the errors weigh as per cent.", BOOL)
+    nonnegative: bool = option(False, "Floor the forecasts and interval bounds at 0 (counts, visitors, sales: a "
+                                      "series that never goes below zero).", BOOL)
     head: str = option("concat", "concat: every step's hidden state; last: the final one.",
                        choice("concat", "last"))
     level: str = option("mean", "Read each window relative to its mean or last value (helps trends), or as is.",

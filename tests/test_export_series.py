@@ -190,3 +190,26 @@ def test_a_panel_keeps_its_scaling_and_interval_units_in_the_export(tmp_path, op
     for key in theirs:
         for name in ("value", "lower_80", "upper_95"):
             close(mine[key][name], theirs[key][name])
+
+
+def test_nonnegative_floors_forecasts_and_bounds_at_zero_in_torch_and_the_export(tmp_path):
+    """A series falling to zero: a trend-following model forecasts below it; ``nonnegative`` floors the point
+    forecasts (before a roll-out feeds them back) and the interval bounds at 0, the same on the export."""
+    falling = (60.0 - np.arange(60) + 0.3 * np.sin(np.arange(60))).round(3)  # 60 ... about 1
+    options = dict(window=WINDOW, horizon=HORIZON, level="last", hidden=8, epochs=30, seed=0, device="cpu",
+                   calibrate=12)
+    plain = Forecaster(**options).fit(falling)
+    floored = Forecaster(nonnegative=True, **options).fit(falling)
+    free = plain.predict(HORIZON)
+    assert free.min() < 0  # the trend carried on below zero
+    close(floored.predict(HORIZON), np.maximum(free, 0.0))  # the same weights: the floor alone differs
+    out = floored.predict(3 * HORIZON, levels=[80, 95])
+    for name in ("value", "lower_80", "upper_80", "lower_95", "upper_95"):
+        assert np.all(out[name] >= 0), name
+    assert np.any(out["value"] == 0) and np.any(out["lower_95"] == 0)
+    runtime = load(export(floored.save(tmp_path / "model"), tmp_path / "onnx"))
+    theirs = runtime.predict(3 * HORIZON, levels=[80, 95])
+    for name in out:
+        close(theirs[name], out[name])
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["series"]["nonnegative"] is True
+

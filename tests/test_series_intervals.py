@@ -351,3 +351,18 @@ def test_mean_scaling_pools_its_scores_in_standard_deviations(tmp_path):
     key = next(iter(out))
     assert again.task.scalers[key].interval_unit == pytest.approx(units[key])
     np.testing.assert_allclose(again.predict(6, history, levels=[80])[key]["upper_80"], out[key]["upper_80"])
+
+
+def test_nonnegative_refuses_a_series_below_zero(tmp_path):
+    values = [4.0, 3, 2, -2, 1, 2, 3, 4, 5, 6] * 3
+    with pytest.raises(DataError, match=r"nonnegative floors the forecasts at 0, but .* is -2 at row 3"):
+        Forecaster(window=3, nonnegative=True, epochs=1, calibrate=0).fit(values)
+    csv = tmp_path / "s.csv"
+    csv.write_text("y\n" + "\n".join(map(str, values)) + "\n")
+    result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(csv), "--window", "3", "--nonnegative",
+                                      "--epochs", "1", "--quiet", "--out", str(tmp_path / "m")])
+    assert_clean_failure(result, "--nonnegative floors the forecasts at 0", "is -2 at line 5")
+    assert not (tmp_path / "m").exists()
+    model = Forecaster(window=3, nonnegative=True, epochs=1, calibrate=0).fit([abs(v) for v in values])
+    with pytest.raises(DataError, match="is -2 at row 3"):  # a history below zero cannot be floored at it
+        model.predict(2, history=values)

@@ -62,9 +62,11 @@ def input_rows(table: Table, cfg, steps: int, origin: int | None = None, ahead: 
 def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
     """Per job, the forecasts (len(origins), steps) in the model's scaled units, all jobs in one roll-out."""
     task, cfg = model.task, model.settings.series
-    sources, origins, ids, sizes = [], [], [], []
+    sources, origins, ids, sizes, floors = [], [], [], [], []
     for key, table, rows, starts in jobs:
         scaled = task.scale(table, rows, key)  # (rows, C)
+        if cfg.nonnegative:
+            floors += [task.scaler_for(key, table).scaled_zero()] * len(starts)
         sources += [scaled] * len(starts)
         origins += list(starts)
         ids += [task.index_of(key)] * len(starts)
@@ -72,7 +74,8 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
     if not origins:
         return [np.empty((0, steps)) for _ in jobs]
     out = rollout(model.forecast_windows, sources, origins, steps, cfg.window, cfg.horizon,
-                  ids=ids if cfg.id_embed else None, ahead=task.ahead_columns)  # (N, steps)
+                  ids=ids if cfg.id_embed else None, ahead=task.ahead_columns,
+                  floor=np.asarray(floors) if cfg.nonnegative else None)  # (N, steps)
     return np.split(out, np.cumsum(sizes)[:-1])
 
 
@@ -95,11 +98,12 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
     results = []
     for (key, table, _, _), scaled in zip(jobs, scaled_forecasts(model, jobs, steps)):
         scaler = model.task.scaler_for(key, table)
-        result = {"value": scaler.inverse_target(scaled)}
+        bound = (lambda v: np.maximum(v, 0.0)) if model.settings.series.nonnegative else (lambda v: v)
+        result = {"value": bound(scaler.inverse_target(scaled))}  # exactly 0 where floored (no rounding below)
         unit = scaler.interval_unit / scaler.scale[0]  # interval units -> scaled units (1 unless mean scaling)
         for name, lower, upper in offsets:
-            result[f"lower_{name}"] = scaler.inverse_target(scaled + unit * lower)  # (N, steps)
-            result[f"upper_{name}"] = scaler.inverse_target(scaled + unit * upper)
+            result[f"lower_{name}"] = bound(scaler.inverse_target(scaled + unit * lower))  # (N, steps)
+            result[f"upper_{name}"] = bound(scaler.inverse_target(scaled + unit * upper))
         results.append(result)
     return results
 

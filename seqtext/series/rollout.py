@@ -23,7 +23,8 @@ def needed_rows(steps: int, horizon: int, ahead: bool = False) -> int:
     return steps if ahead else (math.ceil(steps / horizon) - 1) * horizon
 
 
-def rollout(forecast, scaled, origins, steps: int, window: int, horizon: int, ids=None, ahead=()) -> np.ndarray:
+def rollout(forecast, scaled, origins, steps: int, window: int, horizon: int, ids=None, ahead=(),
+            floor=None) -> np.ndarray:
     """Scaled forecasts (len(origins), steps), each starting at row ``origin`` of ``scaled``.
 
     ``scaled`` is (m, C), or a list of such arrays, one per origin (many
@@ -34,7 +35,8 @@ def rollout(forecast, scaled, origins, steps: int, window: int, horizon: int, id
     covariate rows after an origin are read as known future values.  Rows
     past a source's end are zeros: the step forecast from them lies beyond
     ``steps``, as the network reads the covariates of no later step than
-    the one it forecasts.
+    the one it forecasts.  ``floor`` (len(origins),): the least scaled value of each row's forecasts, applied
+    before they are fed back (None: no floor).
     """
     W, H = window, horizon
     cols = list(ahead)
@@ -54,6 +56,8 @@ def rollout(forecast, scaled, origins, steps: int, window: int, horizon: int, id
         known = np.ascontiguousarray(buf[:, b * H + W : (b + 1) * H + W][:, :, cols], dtype=np.float32) \
             if cols else None  # (N, H, A)
         pred = np.asarray(forecast(x, ids, known), dtype=np.float64)  # (N, H)
+        if floor is not None:
+            pred = np.maximum(pred, floor[:, None])
         out[:, b * H : (b + 1) * H] = pred
         if b < blocks - 1:
             buf[:, W + b * H : W + (b + 1) * H, 0] = pred

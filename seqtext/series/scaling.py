@@ -108,6 +108,12 @@ class Scaler:
         # a forecast of values near the float64 limit stays finite, as a runaway one in logs does
         return np.clip(values, -FLOAT_MAX, FLOAT_MAX)
 
+    def scaled_zero(self) -> float:
+        """The target value 0 in scaled units (minus infinity under a log, which never reaches it)."""
+        if self.target_transform == "log":
+            return -math.inf
+        return float((0.0 - self.center[0]) / self.scale[0])  # log1p(0) is 0 too
+
     def to_dict(self) -> dict:
         out = {"kind": self.kind, "transform": self.target_transform, "center": self.center.tolist(),
                "scale": self.scale.tolist()}
@@ -141,9 +147,16 @@ def stack_inverse(scalers: list, scaled: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_transformable(table, transform: str) -> None:
-    """A log transform needs a positive target, log1p a non-negative one: name the first value that is not
-    (``table``: a Table)."""
+def check_transformable(table, transform: str, nonnegative: bool = False) -> None:
+    """A log transform needs a positive target, log1p (and ``nonnegative`` forecasts) a non-negative one: name
+    the first value that is not (``table``: a Table)."""
+    if nonnegative and transform != "log":
+        bad = np.flatnonzero(table.target < 0)
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(f"{{nonnegative}} floors the forecasts at 0, but {table.names[0]!r} is "
+                            f"{table.target[i]:g} at {table.where(i)}; turn it off for a series that goes below "
+                            "zero.", params=["nonnegative"])
     if transform == "none":
         return
     bad = np.flatnonzero(table.target <= 0 if transform == "log" else table.target < 0)

@@ -146,7 +146,7 @@ class ForecastTask(SeriesState, Task):
         if not self.many and np.ptp(table.target[:split]) == 0:
             raise DataError(f"the target {table.names[0]!r} is constant ({table.target[0]:g}) in the training part, "
                             "so there is nothing to learn; forecast that constant directly.")
-        check_transformable(table, series.transform)
+        check_transformable(table, series.transform, series.nonnegative)
         matrix = np.column_stack([table.target, table.features[:n]])  # (n, C)
         if fresh:
             self.scalers[key] = Scaler(series.scaler, series.transform).fit(matrix[:split])  # training rows only
