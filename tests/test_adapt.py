@@ -72,7 +72,8 @@ def test_dynamic_evaluation_restores_the_weights_bit_for_bit(kind, tiny_model, s
     assert result["method"] == "dynamic+cache" and math.isfinite(result["perplexity"])
     assert state_bytes(model.net) == before
     # the weights did move while reading (the same reading without dynamic evaluation scores otherwise)
-    assert abs(model.evaluate(corpus, cache=30)["loss"] - result["loss"]) > 0.05  # measured: 0.17 to 1.75
+    # (measured 0.05 to 1.75 across models and CPUs; float rounding alone moves it by less than 1e-5)
+    assert abs(model.evaluate(corpus, cache=30)["loss"] - result["loss"]) > 1e-3
     assert all(p.requires_grad for p in model.net.parameters()) and not model.net.training
     for p, grad in zip(model.net.parameters(), grads):  # the parameters' .grad are not touched either
         assert (p.grad is None and grad is None) or torch.equal(p.grad, grad)
@@ -123,8 +124,9 @@ def test_a_diverging_dynamic_evaluation_starts_again_from_the_trained_weights(ti
     huge = Adaptation(dynamic=True, dynamic_lr=1e36, dynamic_bptt=5)
     reading = running.read(tiny_model.net, text, huge, tiny_model.device, rms)
     assert reading.resets > 0 and np.isfinite(reading.logp).all()
-    # after a reset the next segment is read with the trained weights: the first segment's scores are plain
-    assert np.array_equal(reading.logp[:5], plain.logp[:5])
+    # after a reset the next segment is read with the trained weights: the first segment's scores are plain (to
+    # float32 rounding: read with gradients on, some CPUs' kernels round the same sums differently)
+    np.testing.assert_allclose(reading.logp[:5], plain.logp[:5], rtol=1e-6, atol=1e-6)
     assert state_bytes(tiny_model.net) == before
     diverged = r"dynamic evaluation diverged \d+ time\(s\) .* lower dynamic_lr \(now 1e\+36\)"
     with pytest.warns(SeqtextWarning, match=diverged):

@@ -31,7 +31,8 @@ def test_a_format_1_text_model_loads_and_answers_as_before():
     assert [w for w, _ in got] == [w for w, _ in EXPECTED["text"]["next_words"]]
     assert [round(p, 6) for _, p in got] == [p for _, p in EXPECTED["text"]["next_words"]]
     lines = CORPUS.read_text().splitlines()[:50]
-    assert model.evaluate(lines)["perplexity"] == pytest.approx(EXPECTED["text"]["perplexity"], rel=1e-9)
+    # to float32 rounding: other CPUs' kernels round the network's sums differently
+    assert model.evaluate(lines)["perplexity"] == pytest.approx(EXPECTED["text"]["perplexity"], rel=1e-6)
 
 
 def test_format_1_field_names_are_migrated():
