@@ -55,6 +55,11 @@ troughs (M360's MAPE 371 -> 101) but carries each series' growth on multiplicati
 its forecasts run 2.2 % above the actual values (median over the series; the mean-scaled model's -0.6 %,
 ETS's -2.0 %).  An origin 24 months earlier (``validation --back 24``, seeds 0-2) agrees with the test file:
 32.35 ± 0.66 / 2.134 ± 0.039 against 29.78 ± 0.30 / 2.007 ± 0.009.  GLOBAL keeps mean scaling.
+
+``nonnegative`` floors the forecasts and bounds at 0.  Visitors are never negative, so a floored forecast is never
+further from the actual value, and no score can get worse; it was added without a validation run.  Against
+``--set nonnegative=false`` (seeds 0-2, one session): MAPE 22.74 ± 0.41 against 22.76 ± 0.39, MSIS 12.79 against
+12.94 at 95 %.
 """
 
 from __future__ import annotations
