@@ -40,6 +40,9 @@ PROVIDERS = {"text": "seqtext.text.model", "series": "seqtext.series.forecaster"
 # kind -> the commands that use it, named when a model of one kind is given to another's command
 COMMAND_GROUPS = {"text": "seqtext complete", "series": "seqtext forecast predict",
                   "classify": "seqtext classify predict", "tag": "seqtext tag predict"}
+# kind -> the command that trains (and resumes) it
+TRAIN_COMMANDS = {"text": "seqtext train", "series": "seqtext forecast train", "classify": "seqtext classify train",
+                  "tag": "seqtext tag train"}
 _KINDS: dict[str, tuple[type, tuple[str, ...]]] = {}  # kind -> (model class, files its directory holds)
 
 

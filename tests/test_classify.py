@@ -157,6 +157,9 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):
     empty = tmp_path / "empty.tsv"
     empty.write_text("good\t1\n \t0\n")
     assert_clean_failure(train(empty), "empty.tsv line 2: the text is empty")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    assert_clean_failure(train(folder), "folder is a directory; give the data file itself")
     unseen = write_tsv(tmp_path / "unseen.tsv", [("good", "1"), ("bad", "maybe")])
     result = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(_model(trained)), "--data", str(unseen)])
     assert_clean_failure(result, "the label 'maybe' (", "unseen.tsv line 3) was never seen in training")
@@ -171,6 +174,8 @@ def test_models_of_other_kinds_are_refused_by_kind(trained, tiny_model_dir):
     assert_clean_failure(result, "holds a classify model, not a text model", "seqtext classify predict")
     result = CliRunner().invoke(cli, ["classify", "predict", "--model", str(tiny_model_dir), "good"])
     assert_clean_failure(result, "holds a text model, not a classify model", "seqtext complete")
+    result = CliRunner().invoke(cli, ["train", "--resume", str(_model(trained))])  # the command that fits it
+    assert_clean_failure(result, "holds a classify model, not a text model", "seqtext classify train --resume")
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", str(_model(trained)), "good"])
     assert_clean_failure(result, "holds a classify model, not a tag model")
 

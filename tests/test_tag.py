@@ -111,6 +111,7 @@ def test_conllu_ranges_and_empty_nodes_are_not_words(tmp_path):
     sentences, starts = read_tagged(file)
     assert sentences == [(["do", "n't", "go", "."], ["AUX", "PART", "VERB", "PUNCT"]), (["Run", "!"], ["VERB", "PUNCT"])]
     assert starts == [1, 9]
+    assert read_tagged(file, word_lines=True)[1] == [[3, 4, 5, 7], [9, 10]]  # each word's line: no range, no 3.1
     assert read_tagged(file, "xpos")[0][0][1] == ["VBP", "RB", "VB", "."]
     assert len(read_conllu(file)[0]) == 6  # the range and the empty node are kept for writing back
 
@@ -178,7 +179,20 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):
     unseen = write_wordtag(tmp_path / "unseen.txt", [(["cat", "runs"], ["NEXT-V", "VERB"])])
     result = CliRunner().invoke(cli, ["tag", "evaluate", "--model", str(bidirectional[1] / "model"),
                                       "--data", str(unseen)])
-    assert_clean_failure(result, "the tag 'VERB'", "unseen.txt line 1", "never seen in training")
+    assert_clean_failure(result, "the tag 'VERB'", "unseen.txt line 2", "never seen in training")  # its own line
+    comments = tmp_path / "comments.conllu"
+    comments.write_text("# sent_id = 1\n# text = nothing here\n\n# sent_id = 2\n")
+    assert_clean_failure(train(comments), "comments.conllu holds no sentences with words")
+    assert_clean_failure(train(tmp_path), "is a directory; give the data file itself")
+    result = CliRunner().invoke(cli, ["tag", "evaluate", "--model", str(bidirectional[1] / "model"),
+                                      "--data", str(comments)])
+    assert_clean_failure(result, "comments.conllu holds no sentences with words")
+    good = write_wordtag(tmp_path / "good.txt", [(["a", "b"], ["X", "Y"])] * 4)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["tag", "train", "--data", str(good), "--dev", str(comments), "--out",
+                                      str(out), "--epochs", "1", "--quiet", "--device", "cpu"])
+    assert_clean_failure(result, "comments.conllu holds no sentences with words")  # a --dev without sentences too
+    assert not out.exists()
 
 
 def test_models_of_other_kinds_are_refused(bidirectional, tiny_model_dir):

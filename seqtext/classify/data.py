@@ -29,13 +29,7 @@ def read_labelled(path, text_column: str | None = None, label_column: str | None
                   need_labels: bool = True, *, with_lines: bool = False) -> tuple:
     """(texts, labels) of a file; labels are strings (a JSON 1 is "1").  ``with_lines``: (texts, labels, the
     line number of each)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"the data file {path} does not exist; check the path.")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text; convert it to UTF-8.") from None
+    path, text = read_data_file(path)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):
         rows = _jsonl_rows(path, text)
@@ -56,6 +50,21 @@ def read_labelled(path, text_column: str | None = None, label_column: str | None
     if not texts:
         raise DataError(f"{path} holds no examples; give one labelled text a line.")
     return (texts, labels, lines) if with_lines else (texts, labels)
+
+
+def read_data_file(path) -> tuple[Path, str]:
+    """(path, its text) of a data file (a regular file or a pipe), refused in one sentence when it cannot be."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"the data file {path} does not exist; check the path.")
+    if path.is_dir():
+        raise DataError(f"{path} is a directory; give the data file itself.")
+    try:
+        return path, path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; convert it to UTF-8.") from None
+    except PermissionError:
+        raise DataError(f"{path} cannot be read (permission denied); check its permissions.") from None
 
 
 def _jsonl_rows(path: Path, text: str):

@@ -12,13 +12,14 @@ from seqtext.cli.options import flag, training_command
 from seqtext.config import TextSettings
 
 
-def _kind_check(resume: str, kind: str, command: str) -> None:
+def _kind_check(resume: str, kind: str) -> None:
     """Refuse to resume a model of another kind, before anything is opened for writing."""
-    from seqtext.modeldir import read_config
+    from seqtext.modeldir import TRAIN_COMMANDS, read_config
 
     found = read_config(resume).get("kind")
     if found != kind:
-        raise click.UsageError(f"{resume} holds a {found} model, not a {kind} model; resume it with {command}.")
+        how = f"; resume it with {TRAIN_COMMANDS[found]} --resume" if found in TRAIN_COMMANDS else ""
+        raise click.UsageError(f"{resume} holds a {found} model, not a {kind} model{how}.")
 
 
 @click.command()
@@ -43,7 +44,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     files = corpus_files(list(corpus)) if corpus else None
     valid_files = corpus_files(valid) if valid else None
     if resume:
-        _kind_check(resume, "text", "seqtext forecast train --resume")
+        _kind_check(resume, "text")
         out = Path(resume)
         given = {name for name in options
                  if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}

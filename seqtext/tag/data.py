@@ -40,13 +40,10 @@ def sentence_words(sentence) -> list[str]:
 
 
 def _read(path) -> tuple[Path, list[str]]:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"the data file {path} does not exist; check the path.")
-    try:
-        return path, path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text; convert it to UTF-8.") from None
+    from seqtext.classify.data import read_data_file
+
+    path, text = read_data_file(path)
+    return path, text.splitlines()
 
 
 def is_conllu(path: Path, lines: list[str]) -> bool:
@@ -71,12 +68,14 @@ def blocks(lines: list[str]):
         yield start, block
 
 
-def read_conllu(path) -> list:
-    """The sentences of a CoNLL-U file as ``conllu.TokenList`` objects (each with ``.start``, its first line)."""
+def read_conllu(path, lines: list[str] | None = None) -> list:
+    """The sentences of a CoNLL-U file as ``conllu.TokenList`` objects (each with ``.start``, its first line, and
+    ``.word_lines``, the line of each syntactic word).  ``lines``: the file's lines when already read (a pipe
+    reads once)."""
     import conllu
     from conllu.exceptions import ParseException
 
-    path, lines = _read(path)
+    path, lines = (Path(path), lines) if lines is not None else _read(path)
     sentences = []
     for start, block in blocks(lines):
         for offset, line in enumerate(block):
@@ -88,8 +87,10 @@ def read_conllu(path) -> list:
         except ParseException as exc:
             raise DataError(f"{path} line {start}: the sentence there is not valid CoNLL-U ({exc}); fix it.") \
                 from None
+        word_lines = [start + offset for offset, line in enumerate(block)
+                      if not line.startswith("#") and line.split("\t", 1)[0].strip().isdigit()]
         for sentence in parsed:
-            sentence.start = start
+            sentence.start, sentence.word_lines = start, word_lines
             sentences.append(sentence)
     if not sentences:
         raise DataError(f"{path} holds no sentences; give CoNLL-U or word<TAB>tag lines.")
@@ -112,18 +113,22 @@ def tag_value(token, column: str):
     return serialize_field(value)
 
 
-def read_tagged(path, column: str = "upos") -> tuple[list[tuple[list[str], list[str]]], list[int]]:
-    """The (words, tags) of each sentence of a file, and each sentence's first line number."""
+def read_tagged(path, column: str = "upos", *, word_lines: bool = False) -> tuple[list, list]:
+    """The (words, tags) of each sentence of a file, and each sentence's first line number (``word_lines``: the
+    line number of each of its words instead)."""
     path, lines = _read(path)
     if is_conllu(path, lines):
         if column not in COLUMNS[1:]:
             raise DataError(f"there is no CoNLL-U column {column!r}; use one of {', '.join(COLUMNS[1:])}.")
         out, starts = [], []
-        for sentence in read_conllu(path):
+        for sentence in read_conllu(path, lines):
             words = words_of(sentence)
             if words:
                 out.append(([t["form"] for t in words], [tag_value(t, column) for t in words]))
-                starts.append(sentence.start)
+                starts.append(sentence.word_lines if word_lines else sentence.start)
+        if not out:
+            raise DataError(f"{path} holds no sentences with words (only comments, multi-word ranges or empty "
+                            "nodes); give CoNLL-U token lines.")
         return out, starts
     out, starts = [], []
     for start, block in blocks(lines):
@@ -137,7 +142,7 @@ def read_tagged(path, column: str = "upos") -> tuple[list[tuple[list[str], list[
                                 "tag a line, or a CoNLL-U file.")
             pairs.append((fields[0], fields[1]))
         out.append(([w for w, _ in pairs], [t for _, t in pairs]))
-        starts.append(start)
+        starts.append(list(range(start, start + len(block))) if word_lines else start)
     if not out:
         raise DataError(f"{path} holds no sentences; give CoNLL-U or word<TAB>tag lines.")
     return out, starts

@@ -51,12 +51,13 @@ class TagTask(StartsFromLanguageModel, Task):
 
     # ------------------------------------------------------------------ data
 
-    def read(self, source, name: str) -> tuple[list[list[str]], list[list[str]], list[str]]:
-        """(sentences, tags, where each sentence is) from a file or (words, tags) pairs."""
+    def read(self, source, name: str) -> tuple[list[list[str]], list[list[str]], list]:
+        """(sentences, tags, where each is) from a file (each word's "FILE line N") or (words, tags) pairs (the
+        sentence's "NAME sentence N")."""
         path = source_path(source)
         if path is not None:
-            pairs, starts = read_tagged(source, self.settings.tag.column)
-            where = [f"{source} line {s}" for s in starts]
+            pairs, lines = read_tagged(source, self.settings.tag.column, word_lines=True)
+            where = [[f"{source} line {n}" for n in numbers] for numbers in lines]
         else:
             pairs = check_pairs(list(source), name)
             where = [f"{name} sentence {i}" for i in range(1, len(pairs) + 1)]

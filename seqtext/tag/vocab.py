@@ -46,10 +46,12 @@ class Vocab:
         """Whether the word (lower-cased) was seen in training."""
         return form.lower() in self.word_id
 
-    def tag_ids(self, tags: list[str], where: str) -> list[int]:
-        for tag in tags:
+    def tag_ids(self, tags: list[str], where) -> list[int]:
+        """The ids of a sentence's tags; ``where``: the sentence's place, or each word's."""
+        for k, tag in enumerate(tags):
             if tag not in self.tag_id:
-                raise DataError(f"the tag {tag!r} ({where}) was never seen in training (known: "
+                place = where[k] if isinstance(where, list) else where
+                raise DataError(f"the tag {tag!r} ({place}) was never seen in training (known: "
                                 f"{', '.join(self.tags[:20])}{', ...' if len(self.tags) > 20 else ''}); "
                                 "retag it or retrain.")
         return [self.tag_id[t] for t in tags]
