@@ -9,6 +9,7 @@ import pytest
 from conftest import close
 from seqtext import Forecaster
 from seqtext.errors import DataError
+from seqtext.series.panel import read_series
 
 TINY = dict(hidden=8, epochs=40, batch_size=16, device="cpu", seed=0, calibrate=0)
 N = 240
@@ -103,6 +104,13 @@ def test_past_only_and_static_covariates_are_never_read_ahead(mixed_model):
         np.testing.assert_array_equal(mixed_model.predict(3, history=changed), apart)
     moved = {**inline, "price": inline["price"][:100] + [3.0, -3.0, 0.0]}  # the known-ahead price is read
     assert np.all(mixed_model.predict(3, history=moved) != apart)
+    # --fill fills a gap between known values of a covariate known ahead, never its blank future
+    blank = {**inline, "price": inline["price"][:100] + [3.0, None, None]}
+    with pytest.raises(DataError, match=r"column 'price' is known ahead, but its value for a forecast step is blank "
+                                        r"\(row 101 of"):
+        read_series(blank, mixed_model.settings.series, fill=True, allow_future=True)
+    gap = {**inline, "price": inline["price"][:100] + [3.0, None, 0.0]}
+    assert read_series(gap, mixed_model.settings.series, fill=True, allow_future=True)[0][1].features[101, 0] == 1.5
 
 
 def test_a_past_covariate_model_still_forecasts_at_most_its_horizon(mixed_model):

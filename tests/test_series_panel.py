@@ -319,3 +319,15 @@ def test_integer_time_steps_as_the_date_column(tmp_path):
                          "--calendar")
     assert not (tmp_path / "c").exists()
 
+
+
+def test_a_series_spread_over_the_file_is_named_by_its_lines(tmp_path):
+    """Rows of the series interleaved (a table sorted by date): a bad cell is named by its own line of the file."""
+    lines = ["id,t,value"] + [f"{s},{t},{10 + (t % 5) + (k * 3)}" for t in range(1, 31) for k, s in enumerate("ab")]
+    lines[2 * 17] = "b,17,"  # line 35 of the file: series b's 17th value is blank
+    csv = tmp_path / "sorted_by_date.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(csv), "--id", "id", "--date", "t",
+                                      "--window", "4", "--epochs", "1", "--quiet", "--out", str(tmp_path / "m")])
+    assert_clean_failure(result, "missing or non-finite value at line 35 of", "(series b)")
+    assert not (tmp_path / "m").exists()

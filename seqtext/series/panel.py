@@ -64,7 +64,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
     out = []
     for key, rows in groups.items():
         contiguous = rows[-1] - rows[0] + 1 == len(rows)
-        line = first_line + rows[0] if first_line is not None and contiguous else None
+        line = None if first_line is None else first_line + rows[0] if contiguous else [first_line + r for r in rows]
         cols = {c: [columns[c][i] for i in rows] for c in order}
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
                              series.target, features, series.date, fill=fill, allow_future=allow_future,

@@ -36,7 +36,7 @@ def read_static(columns: dict, order, table: Table, names, key=None, *, fitted: 
     suffix = f" (series {key})"  # the table's source names the series once: "FILE (series KEY)"
     file = table.source[:-len(suffix)] if key is not None and table.source.endswith(suffix) else table.source
     of = f"series {key} of {file}" if file != table.source else table.source
-    where = (lambda i: f"line {i + table.first_line}") if table.first_line is not None else (lambda i: f"row {i}")
+    where = (lambda i: f"row {i}" if table.line(i) is None else f"line {table.line(i)}")
     values = []
     for name in names:
         if name not in columns:

@@ -35,17 +35,22 @@ class Table:
     dates: list | None  # m labels from the date column, or None
     names: tuple  # (target, [features], date or None) as found in the source
     source: str  # for messages
-    first_line: int | None  # CSV line number of row 0, None for in-memory tables
+    first_line: int | list | None  # CSV line of row 0, or of each row (a series spread over the file); None in memory
     static: np.ndarray | None = None  # (S,) the series' static covariates, when the model reads them
 
     @property
     def n(self) -> int:
         return len(self.target)
 
+    def line(self, i: int) -> int | None:
+        """The file line of row ``i`` (None for an in-memory table, or a row past the file's)."""
+        if isinstance(self.first_line, list):
+            return self.first_line[i] if i < len(self.first_line) else None
+        return None if self.first_line is None else i + self.first_line
+
     def where(self, i: int) -> str:
-        if self.first_line is None:
-            return f"row {i} of {self.source}"
-        return f"line {i + self.first_line} of {self.source}"
+        line = self.line(i)
+        return f"row {i} of {self.source}" if line is None else f"line {line} of {self.source}"
 
     def head(self, n: int) -> "Table":
         """The first ``n`` known values, keeping every covariate row as future rows."""
@@ -142,6 +147,11 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         cells = _numeric(table, name, columns[name])
         if j >= len(features) - past and n < rows:  # a past-only covariate: its future rows are never read
             cells[n:] = np.where(np.isfinite(cells[n:]), cells[n:], 0.0)
+        elif fill and n < rows and not np.isfinite(cells[-1]):  # known ahead: a gap may be filled, an end not
+            i = int(np.flatnonzero(np.isfinite(cells))[-1]) + 1 if np.isfinite(cells).any() else 0
+            raise DataError(f"column {name!r} is known ahead, but its value for a forecast step is blank "
+                            f"({table.where(max(i, n))}); give it for every forecast step ({{fill}} fills gaps "
+                            "between known values, not the future).", params=["fill"])
         feats[:, j] = _finite(table, name, cells, fill)
     table.features = feats
     if date is not None:
