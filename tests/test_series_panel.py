@@ -174,10 +174,24 @@ def test_dates_within_an_id_that_repeat_or_go_back_and_short_series_are_named(tm
         assert_clean_failure(result, f"the dates in column 'month' do not increase at line {line} of",
                              f"{name}.csv (series S1)", "sort the rows by date and remove duplicates")
         assert not (tmp_path / "m").exists()
-    # a series shorter than window + horizon is left out of training, and the report names it
-    result = runner.invoke(cli, [*train, "--csv", str(write(tmp_path / "short.csv", long_table(sizes=(40, 10, 60))))])
+    # a series shorter than window + horizon is left out of training with a warning naming it, and the default
+    # calibration (its copy holds out 12 more values, all of S1's 10) goes on without it
+    short = str(write(tmp_path / "short.csv", long_table(sizes=(40, 10, 60))))
+    default = [a for a in train if a not in ("--calibrate", "0")]
+    result = runner.invoke(cli, [*default, "--csv", short])
     assert result.exit_code == 0, result.output
-    assert "3 series (1 shorter than window + horizon, left out: S1)" in result.output
+    assert "warning: 1 of the 3 series are shorter than --window + --horizon = 15 values and are left out of " \
+           "training: S1." in result.stderr
+    assert "3 series (1 too short, left out); intervals calibrated" in result.stdout
+    result = runner.invoke(cli, ["forecast", "predict", "--model", str(tmp_path / "m"), "--csv", short, "--json"])
+    assert result.exit_code == 0, result.output
+    assert "the window of 12 and are not forecast: S1." in result.stderr
+    assert {r["id"] for r in json.loads(result.stdout)["forecast"]} == {"S0", "S2"}
+    result = runner.invoke(cli, ["forecast", "backtest", "--model", str(tmp_path / "m"), "--csv", short,
+                                 "--baselines", "naive"])
+    assert result.exit_code == 0, result.output
+    assert "1 of the 3 series are too short to backtest (a window of 12 and 3 values after it) and are left out: " \
+           "S1." in result.stderr
 
 
 def test_id_embed_needs_an_id_column():
@@ -331,3 +345,15 @@ def test_a_series_spread_over_the_file_is_named_by_its_lines(tmp_path):
                                       "--window", "4", "--epochs", "1", "--quiet", "--out", str(tmp_path / "m")])
     assert_clean_failure(result, "missing or non-finite value at line 35 of", "(series b)")
     assert not (tmp_path / "m").exists()
+
+
+def test_a_series_without_its_future_covariates_is_named():
+    t = list(range(30))
+    table = {"id": ["a"] * 30 + ["b"] * 30, "promo": [float(i % 3) for i in t] * 2,
+             "y": [10.0 + i % 3 + 0.1 * i for i in t] + [20.0 + i % 3 for i in t]}
+    model = Forecaster(window=4, horizon=2, target="y", id="id", features=["promo"], hidden=4, epochs=1, seed=0,
+                       device="cpu", calibrate=0).fit(table)
+    future = {"id": table["id"][:30] + ["a", "a"] + table["id"][30:], "promo": table["promo"][:30] + [1.0, 2.0]
+              + table["promo"][30:], "y": table["y"][:30] + [None, None] + table["y"][30:]}
+    with pytest.raises(DataError, match=r"for the next 2 steps but 0 were given for series b; add them"):
+        model.predict(2, history=future)

@@ -137,11 +137,8 @@ def _report(path, s: dict, intervals=None) -> None:
         line += f"; validation MAE {s['valid_mae']:.4g} over {s['valid_windows']} windows"
     if "series" in s:
         line += f"; {s['series']} series"
-        if s.get("short_series"):  # left out of training, named (the first ten)
-            names = s.get("short_ids", [])
-            more = ", ..." if s["short_series"] > len(names) else ""
-            line += (f" ({s['short_series']} shorter than window + horizon, left out: "
-                     f"{', '.join(map(str, names))}{more})")
+        if s.get("short_series"):  # left out of training (named in a warning)
+            line += f" ({s['short_series']} too short, left out)"
     if intervals is not None:
         line += (f"; intervals calibrated on {sum(intervals.counts)} rolling-origin errors of a first fit without "
                  f"the last {intervals.values} values")

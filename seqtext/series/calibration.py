@@ -4,7 +4,9 @@ series forecasts them from rolling origins, and its errors become the conformal 
 
 from __future__ import annotations
 
-from seqtext.errors import DataError, warn
+import warnings
+
+from seqtext.errors import DataError, SeqtextWarning, warn
 from seqtext.series.dates import season_of
 from seqtext.series.infer import scaled_forecasts
 from seqtext.series.intervals import Calibration
@@ -65,7 +67,9 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     items = read_series(data, probe.settings.series)
     check_calibration(model, items, holdout, C)
     try:
-        probe.fit(data, holdout=holdout + C)
+        with warnings.catch_warnings():  # what the final fit warned of already, for fewer values
+            warnings.simplefilter("ignore", SeqtextWarning)
+            probe.fit(data, holdout=holdout + C)
     except TrainingInterrupted:  # nothing is saved yet, so there is nothing to resume: a plain interruption
         raise KeyboardInterrupt from None
     jobs, ends = [], []

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from seqtext.errors import DataError, whole_number
+from seqtext.errors import DataError, warn, whole_number
 from seqtext.series.dates import forecast_dates
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.rollout import needed_rows, rollout
@@ -36,8 +36,9 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
         names = ", ".join(map(str, cfg.features))
         what = f"the covariates {names} are known ahead, so forecasting {_count(steps)} needs them" if ahead else \
             f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates {names}"
-        raise DataError(f"{what} for the next {_count(need)} but {have} were given; add them as rows after the last "
-                        "target value.")
+        of = f" for {_which(table).strip()}" if _which(table) != "the history " else ""
+        raise DataError(f"{what} for the next {_count(need)} but {have} were given{of}; add them as rows after the "
+                        "last target value.")
 
 
 def _count(steps: int) -> str:
@@ -139,6 +140,12 @@ def predict(model, steps, history, future, levels, items=None) -> tuple[list, li
             raise DataError("future= is for a model of one series; give the future rows of many series in the "
                             "history table, after each series' last value.")
         items = [(items[0][0], with_future(items[0][1], future, cfg))]
+    short = [key for key, table in items if table.n < cfg.window] if cfg.id is not None else []
+    if short and len(short) < len(items):  # many series: forecast those that fill a window, name the others
+        more = f" and {len(short) - 10} more" if len(short) > 10 else ""
+        warn(f"{len(short)} of the {len(items)} series have fewer values than the window of {cfg.window} and are "
+             f"not forecast: {', '.join(map(str, short[:10]))}{more}.")
+        items = [(key, table) for key, table in items if key not in short]
     for _, table in items:
         check_history(table, cfg, steps, ahead=ahead)
     jobs = [(key, table, input_rows(table, cfg, steps, ahead=ahead), [table.n]) for key, table in items]

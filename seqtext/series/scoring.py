@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import DataError, whole_number
+from seqtext.errors import DataError, warn, whole_number
 from seqtext.series import baselines as base
 from seqtext.series import infer, static
 from seqtext.series.dates import check_dates, season_of
@@ -172,20 +172,26 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tupl
     cfg = model.settings.series
     steps = cfg.horizon if steps is None else whole_number("steps", steps)
     stride = whole_number("stride", stride)
-    cases = []
-    for key, table in infer.read(model, data, allow_future=False):
+    cases, short = [], []
+    items = infer.read(model, data, allow_future=False)
+    for key, table in items:
         n = table.n
         first = max(cfg.window, n // 2) if start is None else int(start)
         last = n - steps
         if first < cfg.window or first > last:
             if key is not None and start is None:
-                continue  # a series of many too short to backtest
+                short.append(key)  # a series of many too short to backtest
+                continue
             raise DataError(f"backtest origins must lie between {cfg.window} (one window in) and {last} (leaving "
                             f"{steps} values to compare), got {{start}} {first}; choose another {{start}} or fewer "
                             "{steps}.", params=["start", "steps"])
         cases += [(key, table, o, steps) for o in range(first, last + 1, stride)]
     if not cases:
         raise DataError("no series is long enough to backtest; give fewer {steps}.", params=["steps"])
+    if short:
+        more = f" and {len(short) - 10} more" if len(short) > 10 else ""
+        warn(f"{len(short)} of the {len(items)} series are too short to backtest (a window of {cfg.window} and "
+             f"{steps} values after it) and are left out: {', '.join(map(str, short[:10]))}{more}.")
     return cases, steps
 
 

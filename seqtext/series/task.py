@@ -24,7 +24,7 @@ import torch
 
 from seqtext import distributed
 from seqtext.config import SeriesSettings
-from seqtext.errors import ConfigError, DataError
+from seqtext.errors import ConfigError, DataError, warn
 from seqtext.model import Task
 from seqtext.series import static, storage
 from seqtext.series.net import SeriesNet
@@ -91,7 +91,10 @@ class ForecastTask(SeriesState, Task):
         series, train = self.settings.series, self.settings.train
         holdout = data.get("holdout", self.data.get("holdout", 0))
         items = read_series(data["series"], series)
-        items = [(key, cut(table, holdout)) for key, table in items]
+        gone = [key for key, table in items if self.many and holdout and holdout >= table.n]  # nothing left of them
+        items = [(key, cut(table, holdout)) for key, table in items if key not in gone]
+        if not items:
+            raise too_short("every series is shorter than", series.window + series.horizon, holdout)
         total = sum(table.n for _, table in items)
         if not fresh and self.data.get("values") not in (None, total):
             raise DataError(f"{items[0][1].source} gives {total} values to train on, not the {self.data['values']} "
@@ -108,7 +111,7 @@ class ForecastTask(SeriesState, Task):
         if fresh:  # a resume keeps the stored scalers
             self.scalers, self.reads_ahead = {}, True
             self.static_scaler = static.fit([t for _, t in items]) if series.static_features else None
-        self.tails, parts, short = {}, [], []
+        self.tails, parts, short = {}, [], list(gone)
         for index, (key, table) in enumerate(items):
             part = self._windows(index, key, table, fresh)
             if part is None:
@@ -130,7 +133,13 @@ class ForecastTask(SeriesState, Task):
         self._sizes = {"values": total, "train_values": sum(p[6] for p in parts), "train_windows": len(self.x_train),
                        "valid_windows": len(self.x_valid)}
         if self.many:
-            self._sizes.update(series=len(items), short_series=len(short), short_ids=short[:10])
+            self._sizes.update(series=len(items) + len(gone), short_series=len(short), short_ids=short[:10])
+            if short and fresh:
+                more = f" and {len(short) - 10} more" if len(short) > 10 else ""
+                held = f" (after the {holdout} held out)" if holdout else ""
+                warn(f"{len(short)} of the {len(items) + len(gone)} series are shorter{held} than {{window}} + "
+                     f"{{horizon}} = {series.window + series.horizon} values and are left out of training: "
+                     f"{', '.join(map(str, short[:10]))}{more}.", params=["window", "horizon"])
 
     def _windows(self, index: int, key, table: Table, fresh: bool):
         """One series' training and validation windows with its series index; None when it is too short."""
