@@ -110,6 +110,12 @@ def test_one_series_half_widths_never_narrow_with_the_step():
     np.testing.assert_array_equal(cal.offsets(80, 2)[1], upper[:2])  # a shorter forecast: the same intervals
 
 
+def test_a_level_asked_twice_is_one_interval():
+    from seqtext.series.intervals import check_levels
+
+    assert check_levels([80, 95, 80.0]) == [80.0, 95.0]
+
+
 def test_steps_beyond_the_calibration_are_refused():
     cal = Calibration(2, [[1.0] * 300, [2.0] * 300])
     with pytest.raises(DataError, match="calibrated for up to 2 steps"):

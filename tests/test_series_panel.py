@@ -327,6 +327,9 @@ def test_integer_time_steps_as_the_date_column(tmp_path):
                                       "--actuals", str(future), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["season"] == 1
+    result = CliRunner().invoke(cli, ["forecast", "evaluate", "--model", str(tmp_path / "m"), "--csv", str(csv),
+                                      "--actuals", str(future), "--holdout", "2"])
+    assert_clean_failure(result, "--actuals scores every value of its file; leave out --holdout")
     result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(csv), *args, "--calendar",
                                       "--out", str(tmp_path / "c")])
     assert_clean_failure(result, "calendar inputs need monthly or finer dates, but the dates are integer steps",

@@ -83,6 +83,7 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         train, dev = data["train"], data.get("dev")
         self.sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
         texts, labels, places = self.read(train, "training")
+        in_file = set(labels)
         if dev is not None:
             valid_texts, valid_labels, valid_places = self.read(dev, "validation")
         else:
@@ -93,7 +94,11 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         if fresh:
             kinds = sorted(set(labels))
             if len(kinds) < 2:
-                where = self.sources["train"] or "the training examples"
+                where = str(train) if self.sources["train"] else "the training examples"
+                if len(in_file) > 1:  # the held-out validation share took the others
+                    raise DataError(f"once a validation share is held out, every label left to train on in {where} "
+                                    f"is {kinds[0]!r}; give more examples of each label, or a {{dev}} file.",
+                                    params=["dev"])
                 raise DataError(f"every label in {where} is {kinds[0]!r}; a classifier needs at least two "
                                 "different labels.")
             self.labels = kinds
@@ -114,8 +119,10 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         index = {label: i for i, label in enumerate(self.labels)}
         for label, place in zip(labels, places):
             if label not in index:
+                header = " (if that line is a header, name the label column with {label_column})" \
+                    if place.endswith(" line 1") else ""
                 raise DataError(f"the label {label!r} ({place}) was never seen in training (known: "
-                                f"{', '.join(self.labels)}); relabel it or retrain.")
+                                f"{', '.join(self.labels)}); relabel it or retrain{header}.", params=["label_column"])
         return [index[label] for label in labels]
 
     def recorded_data(self, path) -> dict:

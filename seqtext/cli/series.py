@@ -250,6 +250,9 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     from seqtext.series import baselines as base
     from seqtext.series import infer, plot_forecast, scoring
 
+    if holdout is not None and actuals:
+        raise click.UsageError("--actuals scores every value of its file; leave out --holdout (or --actuals to score "
+                               "the last --holdout values of --csv).")
     _check_plot(plot)
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)

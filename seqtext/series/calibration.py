@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import warnings
 
-from seqtext.errors import DataError, SeqtextWarning, warn
+from seqtext.errors import DataError, SeqtextWarning
 from seqtext.series.dates import season_of
 from seqtext.series.infer import scaled_forecasts
 from seqtext.series.intervals import Calibration
@@ -14,29 +14,29 @@ from seqtext.series.panel import read_series
 from seqtext.session import TrainingInterrupted
 
 
-def calibration_values(model, items, holdout: int) -> int:
+def calibration_values(model, items, holdout: int) -> tuple[int, str | None]:
     """How many values of each series calibrate the intervals: the ``calibrate`` option when given; by default
     the larger of the horizon and the season the dates suggest, at least 12, when the fit without them keeps
-    twice ``window + horizon`` values of some series (the horizon alone when only that fits); else 0.
+    twice ``window + horizon`` values of some series (the horizon alone when only that fits); else 0.  With it,
+    a warning to give once the model is trained, when the default fell short (None: none).
     ``items``: the series trained on, ``[(id, Table)]`` as ``read_series`` gives them."""
     cfg = model.settings.series
     if cfg.calibrate is not None:
-        return cfg.calibrate
+        return cfg.calibrate, None
     longest = max(t.n for _, t in items) - holdout
     dates = items[0][1].dates
     season = season_of(dates[:longest]) if dates is not None else 1
     wanted, keep = max(cfg.horizon, season, 12), 2 * (cfg.window + cfg.horizon)
     for values in (wanted, cfg.horizon):
         if longest - values >= keep:
-            if values < wanted:
-                warn(f"intervals calibrated on the last {values} values only (the horizon): {wanted} would leave "
-                     f"fewer than 2 x ({{window}} + {{horizon}}) = {keep} of the longest series ({longest}) to fit "
-                     f"on; give {{calibrate}} N to choose.", params=["window", "horizon", "calibrate"])
-            return values
-    warn(f"no prediction intervals: the longest series ({longest} values) cannot spare {cfg.horizon} for "
-         f"calibration and keep 2 x ({{window}} + {{horizon}}) = {keep} to fit on; give {{calibrate}} N to calibrate "
-         f"on fewer, or a shorter {{window}}.", params=["window", "horizon", "calibrate"])
-    return 0
+            short = None if values == wanted else (
+                f"intervals calibrated on the last {values} values only (the horizon): {wanted} would leave fewer "
+                f"than 2 x ({{window}} + {{horizon}}) = {keep} of the longest series ({longest}) to fit on; give "
+                "{calibrate} N to choose.")
+            return values, short
+    return 0, (f"no prediction intervals: the longest series ({longest} values) cannot spare {cfg.horizon} for "
+               f"calibration and keep 2 x ({{window}} + {{horizon}}) = {keep} to fit on; give {{calibrate}} N to "
+               "calibrate on fewer, or a shorter {window}.")
 
 
 def check_calibration(model, items, holdout: int, C: int) -> None:

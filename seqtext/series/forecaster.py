@@ -15,7 +15,7 @@ backtest, baselines).  Only :meth:`Forecaster.forecast_windows` runs torch.
 from __future__ import annotations
 
 from seqtext import distributed, modeldir
-from seqtext.errors import whole_number
+from seqtext.errors import warn, whole_number
 from seqtext.model import Model
 from seqtext.series import infer
 from seqtext.series.calibration import calibrate, calibration_values, check_calibration
@@ -67,11 +67,13 @@ class Forecaster(Predictor, Model):
         holdout = whole_number("holdout", holdout, minimum=0)
         # read once for both (not at all for calibrate=0, the calibration copy's own fit); the fit reads its own
         items = read_series(data, self.settings.series) if self.settings.series.calibrate != 0 else None
-        values = calibration_values(self, items, holdout)
+        values, shortfall = calibration_values(self, items, holdout)
         check_calibration(self, items, holdout, values)  # before the fit writes a model directory
         self.task.settings = self.settings.replace(calibrate=values)  # config.json records what was done
         self.task.intervals = None
         self._fit({"series": data, "holdout": holdout}, checkpoint_dir, callback)
+        if shortfall:  # said once the fit went through, not before one of its errors
+            warn(shortfall, params=["window", "horizon", "calibrate"])
         return self._calibrate(data, holdout, checkpoint_dir)
 
     def _calibrate(self, data, holdout: int, checkpoint_dir) -> "Forecaster":

@@ -175,7 +175,8 @@ def check_levels(levels) -> list[float]:
         if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
             raise DataError(f"interval {{levels}} are percentages between 0 and 100 (e.g. 80, 95), got {level!r}.",
                             params=["levels"])
-        out.append(float(level))
+        if float(level) not in out:  # a level asked twice is one interval
+            out.append(float(level))
     return out
 
 

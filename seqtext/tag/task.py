@@ -82,7 +82,7 @@ class TagTask(StartsFromLanguageModel, Task):
         if fresh:
             self.vocab = Vocab.build(zip(words, tags))
             if len(self.vocab.tags) < 2:
-                raise DataError(f"every tag in {self.sources['train'] or 'the training sentences'} is "
+                raise DataError(f"every tag in {train if self.sources['train'] else 'the training sentences'} is "
                                 f"{self.vocab.tags[0]!r}; a tagger needs at least two different tags.")
             self.open_start(self.settings.tag)  # a language model to start from decides the sizes
         self.train = self.encode(words, tags, where)
