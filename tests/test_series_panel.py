@@ -330,6 +330,12 @@ def test_integer_time_steps_as_the_date_column(tmp_path):
     result = CliRunner().invoke(cli, ["forecast", "evaluate", "--model", str(tmp_path / "m"), "--csv", str(csv),
                                       "--actuals", str(future), "--holdout", "2"])
     assert_clean_failure(result, "--actuals scores every value of its file; leave out --holdout")
+    only_a = tmp_path / "test_a.csv"
+    only_a.write_text("\n".join(future.read_text().splitlines()[:4]) + "\n")  # the header and series a's 3 rows
+    result = CliRunner().invoke(cli, ["forecast", "evaluate", "--model", str(tmp_path / "m"), "--csv", str(csv),
+                                      "--actuals", str(only_a), "--baselines", "naive"])
+    assert result.exit_code == 0, result.output
+    assert "warning: the actual values hold no rows of 1 of the 2 series, which are not scored: b." in result.stderr
     result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(csv), *args, "--calendar",
                                       "--out", str(tmp_path / "c")])
     assert_clean_failure(result, "calendar inputs need monthly or finer dates, but the dates are integer steps",

@@ -192,6 +192,11 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):
     result = CliRunner().invoke(cli, ["tag", "train", "--data", str(good), "--dev", str(comments), "--out",
                                       str(out), "--epochs", "1", "--quiet", "--device", "cpu"])
     assert_clean_failure(result, "comments.conllu holds no sentences with words")  # a --dev without sentences too
+    gap = tmp_path / "gap.conllu"
+    gap.write_text(CONLLU + "\n# sent_id = 3\n# text = -\n")  # a third sentence of comments only, from line 12
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", str(bidirectional[1] / "model"), "--file",
+                                      str(gap)])
+    assert_clean_failure(result, "gap.conllu line 12: the sentence there has no words to tag")
     assert not out.exists()
 
 

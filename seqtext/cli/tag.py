@@ -10,6 +10,7 @@ import click
 from seqtext.cli.classify import print_report, train_model
 from seqtext.cli.common import echo_json, handle_errors
 from seqtext.cli.options import training_command
+from seqtext.errors import DataError
 from seqtext.labelconfig import TagSettings
 
 
@@ -73,6 +74,10 @@ def predict(sentences, model, file, as_conllu, as_json):
     if file is not None and file != "-" and is_conllu(Path(file), _head(Path(file))):
         tokenlists = read_conllu(file)
         inputs = [[t["form"] for t in words_of(s)] for s in tokenlists]
+        empty = next((s for s, words in zip(tokenlists, inputs) if not words), None)
+        if empty is not None:
+            raise DataError(f"{file} line {empty.start}: the sentence there has no words to tag (only comments, "
+                            "multi-word ranges or empty nodes); remove it or give its words.")
     else:
         lines = list(sentences) if sentences else _lines(file)
         inputs = [line for line in lines if line.strip()]

@@ -52,6 +52,11 @@ def holdout_cases(model, data, holdout=None, actuals=None) -> tuple[list, list]:
             raise DataError(f"the actual values name a series {unknown[0]!r} that the history does not have; give "
                             "the history of every series in the actual values.")
         cases = [(key, _join(table, later[key]), table.n, later[key].n) for key, table in items if key in later]
+        absent = [key for key, _ in items if key not in later]
+        if absent and cases:
+            more = f" and {len(absent) - 10} more" if len(absent) > 10 else ""
+            warn(f"the actual values hold no rows of {len(absent)} of the {len(items)} series, which are not "
+                 f"scored: {', '.join(map(str, absent[:10]))}{more}.")
     else:
         holdout = cfg.horizon if holdout is None else whole_number("holdout", holdout)
         cases = [(key, table, table.n - holdout, holdout) for key, table in items]
