@@ -76,7 +76,7 @@ class TrainConfig(Section):
                                     "and CPUs with AVX-512 BF16 or AMX; elsewhere fp32 is used, with a warning); "
                                     "validation stays fp32.", choice("fp32", "bf16"))
     patience: int = option(4, "Epochs without validation improvement before stopping.", whole())
-    seed: int = option(0, "Seed for initialisation, data order and the split.", whole(0))
+    seed: int = option(0, "Seed for initialisation, data order and the split.", Rule("int", low=0, high=2**63 - 1))
     device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.", Rule("device"))
     # One thread is the default for these small recurrent models: measured on 2 cores, a second
     # thread gained little when idle and made training 40x slower when another process was busy.

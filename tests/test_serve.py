@@ -111,6 +111,8 @@ def test_forecast(client):
     ("/v1/forecast", {"model": "sales", "steps": 2}, 422, "'history'"),
     ("/v1/forecast", {"model": "sales", "history": [1, 2], "steps": 2}, 422, ""),
     ("/v1/forecast", {"model": "sales", "history": [1.0] * 20, "steps": 0}, 422, "field 'steps'"),
+    ("/v1/forecast", {"model": "sales", "history": [1e300] * 20}, 422, "too far beyond the scale"),
+    ("/v1/complete", {"model": "torch", "prompt": "Mary", "temperature": 1, "seed": 2**64}, 422, "field 'seed'"),
 ])
 def test_errors_are_one_sentence_with_the_right_status(client, path, body, status, fragment):
     r = client.post(path, json=body)
@@ -125,6 +127,12 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
     assert r.status_code == 422 and "not valid JSON" in r.json()["error"]
     r = client.post("/v1/complete", content=b"x" * (2 << 20), headers={"content-type": "application/json"})
     assert r.status_code == 413 and "larger than" in r.json()["error"]
+    chunks = (b"x" * (256 << 10) for _ in range(8))  # 2 MiB streamed in chunks: no Content-Length to go by
+    r = client.post("/v1/complete", content=chunks, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "larger than" in r.json()["error"]
+    r = client.post("/v1/complete", content=(part for part in (b'{"model": "torch", ', b'"prompt": "Mary"}')),
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 200, r.text  # a small chunked body is read whole and answered
     assert client.get("/nowhere").status_code == 404
     r = client.post("/v1/complete", content=b"[1, 2]", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "error" in r.json()

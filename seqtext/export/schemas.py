@@ -35,7 +35,7 @@ class CompleteRequest(_Request):
     temperature: float | None = Field(None, ge=0, le=100)
     top_k: int | None = Field(None, ge=1)
     top_p: float | None = Field(None, gt=0, le=1)
-    seed: int | None = Field(None, ge=0)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
     stream: bool = False
     _blank = field_validator("prompt")(_not_blank)
 

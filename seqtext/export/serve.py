@@ -53,24 +53,28 @@ class BodyLimit:
         too_big = _error(413, f"the request body is larger than {self.limit} bytes; send a smaller one.")
         if length is not None and length.isdigit() and int(length) > self.limit:
             return await too_big(scope, receive, send)
-        seen = 0
-
-        async def counted():
-            nonlocal seen
+        # read the body whole first (a chunked one has no Content-Length), then hand it on as one message
+        body, more, first = b"", True, None
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away: hand that on as it is
+                first = message
+                break
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                return await too_big(scope, receive, send)
+        first = first or {"type": "http.request", "body": body, "more_body": False}
+        handed = False
 
-        try:
-            return await self.app(scope, counted, send)
-        except _TooLarge:
-            return await too_big(scope, receive, send)
+        async def replay():
+            nonlocal handed
+            if not handed:
+                handed = True
+                return first
+            return await receive()  # later: the client's disconnect, for a streamed answer
 
-
-class _TooLarge(Exception):
-    pass
+        return await self.app(scope, replay, send)
 
 
 def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = True) -> FastAPI:

@@ -77,7 +77,13 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
     out = rollout(model.forecast_windows, sources, origins, steps, cfg.window, cfg.horizon,
                   ids=ids if cfg.id_embed else None, ahead=task.ahead_columns,
                   floor=np.asarray(floors) if cfg.nonnegative else None)  # (N, steps)
-    return np.split(out, np.cumsum(sizes)[:-1])
+    parts = np.split(out, np.cumsum(sizes)[:-1])
+    for (key, table, _, _), part in zip(jobs, parts):
+        if not np.all(np.isfinite(part)):  # float32 overflowed: values far beyond the scale trained on
+            peak = float(np.max(np.abs(table.target))) if table.n else 0.0
+            raise DataError(f"the forecast of {_which(table)}is not finite: its values (up to {peak:g} in "
+                            f"size) are too far beyond the scale this model was trained on; check the history.")
+    return parts
 
 
 def require_intervals(model, levels) -> list[float]:

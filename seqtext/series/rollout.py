@@ -52,7 +52,8 @@ def rollout(forecast, scaled, origins, steps: int, window: int, horizon: int, id
     ids = None if ids is None else np.asarray(ids, dtype=np.int64)
     out = np.empty((len(origins), blocks * H))  # (N, blocks*H)
     for b in range(blocks):
-        x = np.ascontiguousarray(buf[:, b * H : b * H + W], dtype=np.float32)  # (N, W, C)
+        with np.errstate(over="ignore"):  # beyond float32: inf, and the caller refuses the forecast
+            x = np.ascontiguousarray(buf[:, b * H : b * H + W], dtype=np.float32)  # (N, W, C)
         known = np.ascontiguousarray(buf[:, b * H + W : (b + 1) * H + W][:, :, cols], dtype=np.float32) \
             if cols else None  # (N, H, A)
         pred = np.asarray(forecast(x, ids, known), dtype=np.float64)  # (N, H)
