@@ -179,3 +179,15 @@ def test_the_playground_in_a_headless_browser(server):
         page.click("#score")
         page.wait_for_selector("#perplexity")
         assert page.locator("#scored span.token").count() > 5
+
+
+def test_a_port_in_use_is_one_sentence(exported_dir):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--model", f"a={exported_dir}", "--port", str(port)])
+    assert_clean_failure(result, f"cannot listen on 127.0.0.1:{port}", "choose another --port")
+    assert "serving" not in result.output  # refused before it says it serves

@@ -33,7 +33,29 @@ def serve(models, host, port, max_body):
     from seqtext.export.serve import create_app
 
     registry = Registry(parse_models(models))  # every path checked before the port is bound
+    sock = _listen(host, port)  # bound here: a port in use is one sentence, and --port 0 tells the one it got
     app = create_app(registry, max_body=max_body)
-    note(f"serving {', '.join(registry.served)} on http://{host}:{port}/ (Ctrl-C or SIGTERM to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30,
-                limit_concurrency=256, timeout_keep_alive=5)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    note(f"serving {', '.join(registry.served)} on http://{shown}:{bound}/ (Ctrl-C or SIGTERM to stop)")
+    config = uvicorn.Config(app, host=host, port=bound, log_level="warning", timeout_graceful_shutdown=30,
+                            limit_concurrency=256, timeout_keep_alive=5)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int):
+    """A TCP socket bound to ``host:port``, as uvicorn binds its own; refused in one sentence when it cannot be."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(f"cannot listen on {host}:{port} ({reason}); choose another --port, or a --host "
+                                   "of this machine.") from None
+    sock.set_inheritable(True)
+    return sock
