@@ -191,3 +191,15 @@ def test_a_port_in_use_is_one_sentence(exported_dir):
         result = CliRunner().invoke(cli, ["serve", "--model", f"a={exported_dir}", "--port", str(port)])
     assert_clean_failure(result, f"cannot listen on 127.0.0.1:{port}", "choose another --port")
     assert "serving" not in result.output  # refused before it says it serves
+
+
+def test_an_export_given_to_a_command_that_needs_the_model_directory_says_so(exported_dir, tmp_path):
+    corpus = tmp_path / "text.txt"
+    corpus.write_text("\n".join(TINY_LINES) + "\n")
+    result = CliRunner().invoke(cli, ["evaluate", "--model", str(exported_dir), "--corpus", str(corpus)])
+    assert_clean_failure(result, "is an exported model, which this command does not run",
+                         "the model directory it was exported from")
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    result = CliRunner().invoke(cli, ["serve", "--model", f"a={afile}"])
+    assert_clean_failure(result, "afile is a file, not a directory")

@@ -97,7 +97,8 @@ def parse_models(specs) -> dict[str, Served]:
                               params=["model"])
         path = Path(path)
         if not path.is_dir():
-            raise CheckpointError(f"the model {name} at {path} does not exist; give a model or exported directory.")
+            what = "is a file, not a directory" if path.exists() else "does not exist"
+            raise CheckpointError(f"the model {name} at {path} {what}; give a model or exported directory.")
         item = Served(name, path)
         if item.kind not in KINDS:
             raise ConfigError(f"the model {name} is a {item.kind} model; the server answers {', '.join(KINDS)} "
