@@ -249,6 +249,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     """
     from seqtext.series import baselines as base
     from seqtext.series import infer, plot_forecast, scoring
+    from seqtext.series.panel import some
 
     if holdout is not None and actuals:
         raise click.UsageError("--actuals scores every value of its file; leave out --holdout (or --actuals to score "
@@ -260,7 +261,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     cases, skipped_series = scoring.holdout_cases(forecaster, Path(csv), holdout, Path(actuals) if actuals else None)
     if skipped_series:
         note(f"note: {len(skipped_series)} series have fewer values than the window before the values to score and "
-             f"are left out ({', '.join(skipped_series[:5])}{', ...' if len(skipped_series) > 5 else ''})")
+             f"are left out ({some(skipped_series)})")
     _note_slow(names, len(cases))
     rollout = scoring.score_cases(forecaster, cases, season=season, names=names, levels=levels)
     one_step = scoring.score_cases(forecaster, cases, season=season, one_step=True)

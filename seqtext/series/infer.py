@@ -148,9 +148,10 @@ def predict(model, steps, history, future, levels, items=None) -> tuple[list, li
         items = [(items[0][0], with_future(items[0][1], future, cfg))]
     short = [key for key, table in items if table.n < cfg.window] if cfg.id is not None else []
     if short and len(short) < len(items):  # many series: forecast those that fill a window, name the others
-        more = f" and {len(short) - 10} more" if len(short) > 10 else ""
+        from seqtext.series.panel import some
+
         warn(f"{len(short)} of the {len(items)} series have fewer values than the window of {cfg.window} and are "
-             f"not forecast: {', '.join(map(str, short[:10]))}{more}.")
+             f"not forecast: {some(short)}.")
         items = [(key, table) for key, table in items if key not in short]
     for _, table in items:
         check_history(table, cfg, steps, ahead=ahead)

@@ -77,3 +77,9 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
 def describe(items) -> str:
     """'series M1' or 'the series' for messages."""
     return "the series" if len(items) == 1 and items[0][0] is None else f"{len(items)} series"
+
+
+def some(keys, limit: int = 10) -> str:
+    """'M1, M2' or, beyond ``limit`` ids, 'M1, ..., M10 and 5 more': the series a message names."""
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(map(str, keys[:limit])) + more

@@ -25,6 +25,7 @@ from seqtext.series import infer, static
 from seqtext.series.dates import check_dates, season_of
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.metrics import METRICS, forecast_metrics, interval_metrics, mean_metrics
+from seqtext.series.panel import some
 from seqtext.series.table import Table
 
 INTERVAL_METRICS = ("coverage", "width", "winkler", "msis", "width_vs_snaive")
@@ -54,9 +55,8 @@ def holdout_cases(model, data, holdout=None, actuals=None) -> tuple[list, list]:
         cases = [(key, _join(table, later[key]), table.n, later[key].n) for key, table in items if key in later]
         absent = [key for key, _ in items if key not in later]
         if absent and cases:
-            more = f" and {len(absent) - 10} more" if len(absent) > 10 else ""
             warn(f"the actual values hold no rows of {len(absent)} of the {len(items)} series, which are not "
-                 f"scored: {', '.join(map(str, absent[:10]))}{more}.")
+                 f"scored: {some(absent)}.")
     else:
         holdout = cfg.horizon if holdout is None else whole_number("holdout", holdout)
         cases = [(key, table, table.n - holdout, holdout) for key, table in items]
@@ -194,9 +194,8 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tupl
     if not cases:
         raise DataError("no series is long enough to backtest; give fewer {steps}.", params=["steps"])
     if short:
-        more = f" and {len(short) - 10} more" if len(short) > 10 else ""
         warn(f"{len(short)} of the {len(items)} series are too short to backtest (a window of {cfg.window} and "
-             f"{steps} values after it) and are left out: {', '.join(map(str, short[:10]))}{more}.")
+             f"{steps} values after it) and are left out: {some(short)}.")
     return cases, steps
 
 

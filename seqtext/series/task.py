@@ -28,7 +28,7 @@ from seqtext.errors import ConfigError, DataError, warn
 from seqtext.model import Task
 from seqtext.series import static, storage
 from seqtext.series.net import SeriesNet
-from seqtext.series.panel import read_series
+from seqtext.series.panel import read_series, some
 from seqtext.series.scaling import Scaler, check_transformable, make_windows, split_point, stack_inverse
 from seqtext.series.state import SeriesState
 from seqtext.series.table import Table
@@ -135,11 +135,10 @@ class ForecastTask(SeriesState, Task):
         if self.many:
             self._sizes.update(series=len(items) + len(gone), short_series=len(short), short_ids=short[:10])
             if short and fresh:
-                more = f" and {len(short) - 10} more" if len(short) > 10 else ""
                 held = f" (after the {holdout} held out)" if holdout else ""
                 warn(f"{len(short)} of the {len(items) + len(gone)} series are shorter{held} than {{window}} + "
                      f"{{horizon}} = {series.window + series.horizon} values and are left out of training: "
-                     f"{', '.join(map(str, short[:10]))}{more}.", params=["window", "horizon"])
+                     f"{some(short)}.", params=["window", "horizon"])
 
     def _windows(self, index: int, key, table: Table, fresh: bool):
         """One series' training and validation windows with its series index; None when it is too short."""
