@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -144,8 +146,15 @@ def test_export_cli_writes_a_self_contained_directory(tiny_model_dir, tmp_path):
     assert set(manifest["versions"]) >= {"torch", "onnx", "onnxruntime", "seqtext"}
     assert {p.name for p in out.iterdir()} == {"export.json", "prefix.onnx", "step.onnx", "tokenizer.json",
                                                "model_config.json"}
+    # what an export killed mid-way left beside its target an hour ago is cleared; a younger one (running) is not
+    stale, running = tmp_path / ".exported.killed.tmp", tmp_path / ".exported.running.tmp"
+    for leftover in (stale, running):
+        leftover.mkdir()
+        (leftover / "prefix.onnx").write_bytes(b"half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
     again = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", str(out)])  # an export: replaced
     assert again.exit_code == 0, again.output
+    assert not stale.exists() and running.exists()
 
 
 @pytest.mark.parametrize("case", ["not-a-model", "out-exists", "format"])

@@ -29,6 +29,7 @@ into place, so an interrupted export leaves nothing half-written.
 
 from __future__ import annotations
 
+import glob
 import json
 import shutil
 import tempfile
@@ -64,6 +65,7 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
         raise ConfigError(f"a {config['kind']} model cannot be exported; {', '.join(_exporters())} models can.")
     model = modeldir.load(model_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
+    _clear_stale(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         manifest = exporter(model, tmp)
@@ -81,6 +83,19 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _clear_stale(out: Path, age: float = 3600.0) -> None:
+    """Remove what an export to ``out`` killed mid-way left beside it (its temporary directories, untouched for an
+    hour: a running export's own is younger)."""
+    import time
+
+    for tmp in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):
+        try:
+            if tmp.is_dir() and time.time() - tmp.stat().st_mtime > age:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _exporters() -> dict:
