@@ -298,6 +298,13 @@ def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corp
     assert load(out).summary["epochs_run"] == done + 2
     r = run(["train", "--resume", str(out), "--epochs", "99", "--hidden", "7"])
     assert_clean_failure(r, "only --epochs and --patience may change")
+    before = (out / "model.safetensors").read_bytes()
+    r = run(["train", "--resume", str(out), "--epochs", "99", "--out", str(tmp_path / "elsewhere")])
+    assert_clean_failure(r, "only --epochs and --patience may change (got --out)")
+    other = write_corpus(tmp_path / "other.txt", ["a different text entirely"] * 20)
+    r = run(["train", "--resume", str(out), "--epochs", "99", "--corpus", str(other)])
+    assert_clean_failure(r, "--resume continues on the text it started with", "leave out --corpus")
+    assert (out / "model.safetensors").read_bytes() == before and not (tmp_path / "elsewhere").exists()
 
 
 @pytest.mark.parametrize("args,message", [
@@ -397,3 +404,19 @@ def test_a_reader_that_stops_early_gets_no_error(tiny_model_dir, tmp_path):
     assert proc.wait(timeout=120) == 141
     assert json.loads(first)["completion"].startswith("We drive the car")
     assert stderr == ""  # no "Broken pipe" message, no traceback
+
+
+def test_arguments_and_stdin_that_are_not_utf8_are_one_sentence(tiny_model_dir):
+    """Bytes that are not UTF-8 reach Python as lone surrogates (a Latin-1 terminal's 'é'): refused, no traceback."""
+    latin = "caf\udce9"
+    for args in (["complete", "--model", str(tiny_model_dir), f"{latin} ___"],
+                 ["score", "--model", str(tiny_model_dir), latin]):
+        result = CliRunner().invoke(cli, args)
+        assert_clean_failure(result, "an argument is not UTF-8 text ('caf?", "give it as UTF-8")
+    result = CliRunner().invoke(cli, ["suggest", "--model", str(tiny_model_dir)], input=b"caf\xe9 \n")
+    assert_clean_failure(result, "stdin is not UTF-8 text")
+
+
+def test_a_blank_is_not_streamed(tiny_model_dir):
+    result = CliRunner().invoke(cli, ["complete", "--model", str(tiny_model_dir), "Mary ___", "--stream"])
+    assert_clean_failure(result, "a ___ blank is filled in place, not streamed; drop --stream.")

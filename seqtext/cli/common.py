@@ -40,6 +40,7 @@ def handle_errors(func=None, *, flags: dict | None = None):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        _check_utf8(kwargs)
         try:
             with _warnings_as_notes(name_of):
                 return func(*args, **kwargs)
@@ -55,10 +56,22 @@ def handle_errors(func=None, *, flags: dict | None = None):
             raise click.ClickException(f"{where}{exc.strerror or exc}; check the path and its permissions.") from None
         except MemoryError:
             raise click.ClickException(
-                "ran out of memory; try a smaller batch size, model or input"
+                "ran out of memory; try a smaller batch size, model or input."
             ) from None
 
     return wrapper
+
+
+def _check_utf8(values: dict) -> None:
+    """Arguments whose bytes are not UTF-8 reach Python as lone surrogates: refuse them in one sentence."""
+    for value in values.values():
+        for text in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    shown = text.encode("utf-8", "replace").decode("utf-8")[:60]
+                    raise click.UsageError(f"an argument is not UTF-8 text ({shown!r}); give it as UTF-8.") from None
 
 
 @contextlib.contextmanager

@@ -68,6 +68,8 @@ def complete(ctx, prompt, model, words, temperature, top_k, top_p, seed, stop, n
         stream = sys.stdout.isatty() and file is None and not show and "___" not in prompt
     if stream and (file is not None or show):
         raise click.UsageError("--stream writes one prompt's words as they come; drop --file and --show.")
+    if stream and "___" in prompt:
+        raise click.UsageError("a ___ blank is filled in place, not streamed; drop --stream.")
     if stream:
         _stream(lm, prompt, options, as_json)
     elif file is None:

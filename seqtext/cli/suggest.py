@@ -96,13 +96,14 @@ def _lines(timed: Timed, as_json: bool) -> None:
     try:
         for line in sys.stdin:
             prefix = line.rstrip("\r\n")
+            prefix.encode("utf-8")  # bytes that are not UTF-8 come in as lone surrogates: refused below
             found = timed(prefix)
             if as_json:
                 echo_json({"prefix": prefix,
                            "suggestions": [{"word": w, "probability": round(p, 6)} for w, p in found]})
             else:
                 click.echo("".join(f"{w}\t{p:.6f}\n" for w, p in found))
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, UnicodeEncodeError):
         raise click.ClickException("stdin is not UTF-8 text; convert it to UTF-8.") from None
 
 

@@ -8,7 +8,7 @@ import click
 
 from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, describe
 from seqtext.cli.common import RUNS, echo_json, handle_errors, resolve_model, run_training
-from seqtext.cli.options import flag, training_command
+from seqtext.cli.options import flag, given_options, training_command
 from seqtext.config import TextSettings
 
 
@@ -20,6 +20,23 @@ def _kind_check(resume: str, kind: str) -> None:
     if found != kind:
         how = f"; resume it with {TRAIN_COMMANDS[found]} --resume" if found in TRAIN_COMMANDS else ""
         raise click.UsageError(f"{resume} holds a {found} model, not a {kind} model{how}.")
+
+
+def _same_data(resume: str, files, valid_files) -> None:
+    """A resume reads the corpus it started with: --corpus / --valid may name those files again (or replace
+    files that are gone), not other text."""
+    from seqtext.modeldir import read_config
+
+    recorded = read_config(resume).get("data") or {}
+    for flag_name, given, saved in (("--corpus", files, recorded.get("corpus")),
+                                    ("--valid", valid_files, recorded.get("valid"))):
+        if given is None or not saved:
+            continue
+        saved = [saved] if isinstance(saved, str) else list(saved)
+        if all(Path(f).exists() for f in saved) and \
+                sorted(str(Path(f).resolve()) for f in given) != sorted(str(Path(f).resolve()) for f in saved):
+            raise click.UsageError(f"--resume continues on the text it started with ({', '.join(saved)}); leave "
+                                   f"out {flag_name}, or train afresh on the new text.")
 
 
 @click.command()
@@ -46,12 +63,12 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     if resume:
         _kind_check(resume, "text")
         out = Path(resume)
-        given = {name for name in options
-                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+        given = set(given_options(ctx, {**options, "out": out}))  # on the command line or in --config
         ignored = sorted(given - {"epochs", "patience"})
         if ignored:
             raise click.UsageError(f"--resume continues with the saved settings; only --epochs and --patience may "
                                    f"change (got {flag(ignored[0])}).")
+        _same_data(resume, files, valid_files)
     else:
         if options["tokenizer"] == "char" and \
                 ctx.get_parameter_source("vocab_size") == click.core.ParameterSource.COMMANDLINE:
