@@ -45,7 +45,8 @@ _NORMS_EXPLANATION = (
     is_flag=True,
     help="Show how the gradient reaching step t shrinks (or grows) with distance, for tanh and relu.",
 )
-@click.option("--length", type=click.IntRange(min=1), default=None, help="Sequence length for --gradient-norms  [default: 30]")
+@click.option("--length", type=click.IntRange(min=1), default=None,
+              help="Sequence length for --gradient-norms  [default: 30]")
 @click.option(
     "--worked-example",
     is_flag=True,
