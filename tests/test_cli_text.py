@@ -420,3 +420,16 @@ def test_arguments_and_stdin_that_are_not_utf8_are_one_sentence(tiny_model_dir):
 def test_a_blank_is_not_streamed(tiny_model_dir):
     result = CliRunner().invoke(cli, ["complete", "--model", str(tiny_model_dir), "Mary ___", "--stream"])
     assert_clean_failure(result, "a ___ blank is filled in place, not streamed; drop --stream.")
+
+
+def test_ctrl_c_before_training_begins_exits_130_leaving_nothing(tmp_path, corpus, monkeypatch):
+    from seqtext.text.model import TextModel
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt  # as a Ctrl-C while the corpus is still being read
+
+    monkeypatch.setattr(TextModel, "fit", interrupted)
+    result = CliRunner().invoke(cli, ["train", "--corpus", str(corpus), "--out", str(tmp_path / "m"), "--quiet"])
+    assert result.exit_code == 130, result.output
+    assert "interrupted before training began; nothing was saved" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "m").exists()
