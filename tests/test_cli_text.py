@@ -91,6 +91,11 @@ def test_complete_file_batch_in_order(tiny_model_dir, tiny_model, tmp_path):
                  input="\n".join(prompts[:2]) + "\n")
     rows = [json.loads(l) for l in result.output.splitlines()]
     assert [r["completion"] for r in rows] == [tiny_model.complete(p) for p in prompts[:2]]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("___ and ___\n___ or ___\n")  # every line fails: the batch is a failure, each line still named
+    result = run(["complete", "--model", str(tiny_model_dir), "--file", str(bad)])
+    assert_clean_failure(result, "no prompt of", "bad.txt could be completed")
+    assert result.output.count("error: the prompt has 2 blanks") == 2
 
 
 def test_unknown_words_are_named(tiny_model_dir):

@@ -100,11 +100,13 @@ def _complete_file(lm, file, options, show, as_json):
         prompts = [line.rstrip("\r\n") for line in file]
     except UnicodeDecodeError:
         raise click.ClickException(f"{file.name} is not UTF-8 text; convert it to UTF-8.") from None
-    for line in prompts:
-        _complete_one(lm, line, options, show, as_json, single=False)
+    done = [_complete_one(lm, line, options, show, as_json, single=False) for line in prompts]
+    if prompts and not any(done):  # a batch where every line failed is a failure, not an answer
+        raise click.ClickException(f"no prompt of {file.name} could be completed (each error is above); fix them.")
 
 
-def _complete_one(lm, prompt, options, show, as_json, single):
+def _complete_one(lm, prompt, options, show, as_json, single) -> bool:
+    """Print one prompt's completion (True), or in a batch its error line (False)."""
     from seqtext.errors import SeqtextError
 
     try:
@@ -119,16 +121,17 @@ def _complete_one(lm, prompt, options, show, as_json, single):
             echo_json({"prompt": prompt, "error": str(exc)})
         else:
             click.echo(f"error: {exc}")
-        return
+        return False
     if as_json:
         obj = result.to_dict()
         if candidates is not None:
             obj["candidates"] = [{"word": w, "probability": round(p, 6)} for w, p in candidates]
         echo_json(obj)
-        return
+        return True
     if result.unknown:
         note(f"unknown words (not in the model's vocabulary): {', '.join(result.unknown)}")
     click.echo(str(result))
     if candidates is not None:
         for word, prob in candidates:  # white space (a character model's) written as a JSON string: " ", "\n"
             click.echo(f"  {word if word.strip() else json.dumps(word)}\t{prob:.4f}")
+    return True
