@@ -308,8 +308,14 @@ def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corp
     assert_clean_failure(r, "only --epochs and --patience may change (got --out)")
     other = write_corpus(tmp_path / "other.txt", ["a different text entirely"] * 20)
     r = run(["train", "--resume", str(out), "--epochs", "99", "--corpus", str(other)])
-    assert_clean_failure(r, "--resume continues on the text it started with", "leave out --corpus")
+    assert_clean_failure(r, "this training started on", "as its corpus, not", "other.txt",
+                         "resume it on the same text")
+    r = run(["train", "--resume", str(out), "--epochs", "99", "--valid", str(other)])
+    assert_clean_failure(r, "--valid without --corpus would be ignored")
     assert (out / "model.safetensors").read_bytes() == before and not (tmp_path / "elsewhere").exists()
+    # the same text named again is taken (the library checks, so resume() in Python is held to it too)
+    r = run(["train", "--resume", str(out), "--epochs", str(done + 3), "--corpus", str(corpus), "--quiet"])
+    assert r.exit_code == 0, r.output
 
 
 @pytest.mark.parametrize("args,message", [

@@ -22,23 +22,6 @@ def _kind_check(resume: str, kind: str) -> None:
         raise click.UsageError(f"{resume} holds a {found} model, not a {kind} model{how}.")
 
 
-def _same_data(resume: str, files, valid_files) -> None:
-    """A resume reads the corpus it started with: --corpus / --valid may name those files again (or replace
-    files that are gone), not other text."""
-    from seqtext.modeldir import read_config
-
-    recorded = read_config(resume).get("data") or {}
-    for flag_name, given, saved in (("--corpus", files, recorded.get("corpus")),
-                                    ("--valid", valid_files, recorded.get("valid"))):
-        if given is None or not saved:
-            continue
-        saved = [saved] if isinstance(saved, str) else list(saved)
-        if all(Path(f).exists() for f in saved) and \
-                sorted(str(Path(f).resolve()) for f in given) != sorted(str(Path(f).resolve()) for f in saved):
-            raise click.UsageError(f"--resume continues on the text it started with ({', '.join(saved)}); leave "
-                                   f"out {flag_name}, or train afresh on the new text.")
-
-
 @click.command()
 @click.option("--corpus", "corpus", multiple=True, metavar="PATH",
               help="Training text: a file, or a directory of .txt files; repeat for several.  [required]")
@@ -68,7 +51,6 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
         if ignored:
             raise click.UsageError(f"--resume continues with the saved settings; only --epochs and --patience may "
                                    f"change (got {flag(ignored[0])}).")
-        _same_data(resume, files, valid_files)
     else:
         if options["tokenizer"] == "char" and \
                 ctx.get_parameter_source("vocab_size") == click.core.ParameterSource.COMMANDLINE:
