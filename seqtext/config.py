@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from seqtext.errors import ConfigError, DataError
-from seqtext.rules import BOOL, FRACTION, POSITIVE, Rule, Section, choice, number, option, whole
+from seqtext.rules import BOOL, FRACTION, MAX_SEED, POSITIVE, Rule, Section, choice, number, option, whole
 
 CELLS = ("rnn", "gru", "lstm")
 OPTIMIZERS = ("adam", "sgd")  # sgd: plain, no momentum, as AWD-LSTM and the PyTorch word_language_model example
@@ -76,7 +76,7 @@ class TrainConfig(Section):
                                     "and CPUs with AVX-512 BF16 or AMX; elsewhere fp32 is used, with a warning); "
                                     "validation stays fp32.", choice("fp32", "bf16"))
     patience: int = option(4, "Epochs without validation improvement before stopping.", whole())
-    seed: int = option(0, "Seed for initialisation, data order and the split.", Rule("int", low=0, high=2**63 - 1))
+    seed: int = option(0, "Seed for initialisation, data order and the split.", Rule("int", low=0, high=MAX_SEED))
     device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.", Rule("device"))
     # One thread is the default for these small recurrent models: measured on 2 cores, a second
     # thread gained little when idle and made training 40x slower when another process was busy.

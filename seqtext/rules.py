@@ -95,6 +95,9 @@ def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer: the largest seed anywhere
+
+
 def whole(low: int = 1) -> Rule:
     return Rule("int", low=low)
 

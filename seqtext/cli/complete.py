@@ -14,6 +14,7 @@ import click
 
 from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, given, refuse_export
 from seqtext.cli.common import echo_json, handle_errors, note, repetition_options, resolve_model
+from seqtext.rules import MAX_SEED
 
 
 @click.command()
@@ -24,7 +25,7 @@ from seqtext.cli.common import echo_json, handle_errors, note, repetition_option
 @click.option("--temperature", type=click.FloatRange(min=0), help="Sample with this temperature (0 is greedy).")
 @click.option("--top-k", type=click.IntRange(min=1), help="Sample among the k likeliest tokens.")
 @click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), help="Sample from the top-p nucleus.")
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Seed for sampling.")
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), help="Seed for sampling.")
 @click.option("--stop/--no-stop", default=True, show_default=True,
               help="Stop at the end of the sentence, or go on across sentences for --words words.")
 @repetition_options(defaults=True)

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from seqtext.rules import MAX_SEED
+
 MAX_BODY = 1 << 20  # bytes of one request body
 MAX_PROMPT = 4000  # characters
 MAX_WORDS = 200
@@ -35,7 +37,7 @@ class CompleteRequest(_Request):
     temperature: float | None = Field(None, ge=0, le=100)
     top_k: int | None = Field(None, ge=1)
     top_p: float | None = Field(None, gt=0, le=1)
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
     stream: bool = False
     _blank = field_validator("prompt")(_not_blank)
 

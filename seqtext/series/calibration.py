@@ -14,7 +14,10 @@ from seqtext.series.panel import read_series
 from seqtext.session import TrainingInterrupted
 
 
-def calibration_values(model, items, holdout: int) -> tuple[int, str | None]:
+_NAMED = ("window", "horizon", "calibrate")  # the options the shortfall warnings name
+
+
+def calibration_values(model, items, holdout: int) -> tuple[int, SeqtextWarning | None]:
     """How many values of each series calibrate the intervals: the ``calibrate`` option when given; by default
     the larger of the horizon and the season the dates suggest, at least 12, when the fit without them keeps
     twice ``window + horizon`` values of some series (the horizon alone when only that fits); else 0.  With it,
@@ -33,10 +36,10 @@ def calibration_values(model, items, holdout: int) -> tuple[int, str | None]:
                 f"intervals calibrated on the last {values} values only (the horizon): {wanted} would leave fewer "
                 f"than 2 x ({{window}} + {{horizon}}) = {keep} of the longest series ({longest}) to fit on; give "
                 "{calibrate} N to choose.")
-            return values, short
-    return 0, (f"no prediction intervals: the longest series ({longest} values) cannot spare {cfg.horizon} for "
-               f"calibration and keep 2 x ({{window}} + {{horizon}}) = {keep} to fit on; give {{calibrate}} N to "
-               "calibrate on fewer, or a shorter {window}.")
+            return values, None if short is None else SeqtextWarning(short, params=_NAMED)
+    return 0, SeqtextWarning(f"no prediction intervals: the longest series ({longest} values) cannot spare "
+                             f"{cfg.horizon} for calibration and keep 2 x ({{window}} + {{horizon}}) = {keep} to fit "
+                             "on; give {calibrate} N to calibrate on fewer, or a shorter {window}.", params=_NAMED)
 
 
 def check_calibration(model, items, holdout: int, C: int) -> None:

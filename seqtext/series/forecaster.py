@@ -14,8 +14,10 @@ backtest, baselines).  Only :meth:`Forecaster.forecast_windows` runs torch.
 
 from __future__ import annotations
 
+import warnings
+
 from seqtext import distributed, modeldir
-from seqtext.errors import warn, whole_number
+from seqtext.errors import whole_number
 from seqtext.model import Model
 from seqtext.series import infer
 from seqtext.series.calibration import calibrate, calibration_values, check_calibration
@@ -73,7 +75,7 @@ class Forecaster(Predictor, Model):
         self.task.intervals = None
         self._fit({"series": data, "holdout": holdout}, checkpoint_dir, callback)
         if shortfall:  # said once the fit went through, not before one of its errors
-            warn(shortfall, params=["window", "horizon", "calibrate"])
+            warnings.warn(shortfall, stacklevel=2)
         return self._calibrate(data, holdout, checkpoint_dir)
 
     def _calibrate(self, data, holdout: int, checkpoint_dir) -> "Forecaster":

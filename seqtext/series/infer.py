@@ -36,7 +36,8 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
         names = ", ".join(map(str, cfg.features))
         what = f"the covariates {names} are known ahead, so forecasting {_count(steps)} needs them" if ahead else \
             f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates {names}"
-        of = f" for {_which(table).strip()}" if _which(table) != "the history " else ""
+        which = _which(table)
+        of = "" if which == "the history " else f" for {which.strip()}"
         raise DataError(f"{what} for the next {_count(need)} but {have} were given{of}; add them as rows after the "
                         "last target value.")
 
@@ -103,9 +104,9 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
     if levels:
         offsets = [(level_name(level), *model.task.intervals.offsets(level, steps)) for level in levels]
     results = []
+    bound = (lambda v: np.maximum(v, 0.0)) if model.settings.series.nonnegative else (lambda v: v)
     for (key, table, _, _), scaled in zip(jobs, scaled_forecasts(model, jobs, steps)):
         scaler = model.task.scaler_for(key, table)
-        bound = (lambda v: np.maximum(v, 0.0)) if model.settings.series.nonnegative else (lambda v: v)
         result = {"value": bound(scaler.inverse_target(scaled))}  # exactly 0 where floored (no rounding below)
         unit = scaler.interval_unit / scaler.scale[0]  # interval units -> scaled units (1 unless mean scaling)
         for name, lower, upper in offsets:

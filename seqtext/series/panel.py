@@ -69,7 +69,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
                              series.target, features, series.date, fill=fill, allow_future=allow_future,
                              need_date=need_date, past=len(series.past_features))
-        table.static = read_static(cols, order, table, statics, key, fitted=fitted) if statics else None
+        table.static = read_static(cols, order, table, statics, key, file=source, fitted=fitted) if statics else None
         out.append((key, table))
     return out
 

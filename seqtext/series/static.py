@@ -27,15 +27,16 @@ from seqtext.series.scaling import Scaler
 from seqtext.series.table import Table, _cell
 
 
-def read_static(columns: dict, order, table: Table, names, key=None, *, fitted: bool = False) -> np.ndarray | None:
+def read_static(columns: dict, order, table: Table, names, key=None, *, file: str | None = None,
+                fitted: bool = False) -> np.ndarray | None:
     """The (S,) static values of one series from its raw ``columns`` (None when ``names`` is empty), checked.
 
+    ``key`` and ``file``: the series' id and the table it came from (default: the table's source), for messages;
     ``fitted``: read for a trained model, whose static columns are fixed (the advice differs)."""
     if not names:
         return None
-    suffix = f" (series {key})"  # the table's source names the series once: "FILE (series KEY)"
-    file = table.source[:-len(suffix)] if key is not None and table.source.endswith(suffix) else table.source
-    of = f"series {key} of {file}" if file != table.source else table.source
+    file = table.source if file is None else file
+    of = table.source if key is None else f"series {key} of {file}"
     where = (lambda i: f"row {i}" if table.line(i) is None else f"line {table.line(i)}")
     values = []
     for name in names:

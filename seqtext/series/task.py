@@ -133,10 +133,11 @@ class ForecastTask(SeriesState, Task):
         self._sizes = {"values": total, "train_values": sum(p[6] for p in parts), "train_windows": len(self.x_train),
                        "valid_windows": len(self.x_valid)}
         if self.many:
-            self._sizes.update(series=len(items) + len(gone), short_series=len(short), short_ids=short[:10])
+            every = len(items) + len(gone)
+            self._sizes.update(series=every, short_series=len(short), short_ids=short[:10])
             if short and fresh:
                 held = f" (after the {holdout} held out)" if holdout else ""
-                warn(f"{len(short)} of the {len(items) + len(gone)} series are shorter{held} than {{window}} + "
+                warn(f"{len(short)} of the {every} series are shorter{held} than {{window}} + "
                      f"{{horizon}} = {series.window + series.horizon} values and are left out of training: "
                      f"{some(short)}.", params=["window", "horizon"])
 
