@@ -129,16 +129,16 @@ def test_predict_command_reads_arguments_files_and_stdin(trained, tmp_path):
 def test_readers_find_headers_and_columns(tmp_path):
     glue = tmp_path / "glue.tsv"
     glue.write_text("sentence\tlabel\ngood film\t1\nbad film\t0\n")
-    assert read_labelled(glue) == (["good film", "bad film"], ["1", "0"])
+    assert read_labelled(glue) == (["good film", "bad film"], ["1", "0"], [2, 3])
     bare = tmp_path / "bare.tsv"
     bare.write_text("good film\t1\nbad film\t0\n")  # the first row's label is a label: no header
-    assert read_labelled(bare) == (["good film", "bad film"], ["1", "0"])
+    assert read_labelled(bare) == (["good film", "bad film"], ["1", "0"], [1, 2])
     csv = tmp_path / "data.csv"
     csv.write_text('id,text,label\n1,"good, really",pos\n2,bad,neg\n')
-    assert read_labelled(csv) == (["good, really", "bad"], ["pos", "neg"])
+    assert read_labelled(csv) == (["good, really", "bad"], ["pos", "neg"], [2, 3])
     jsonl = tmp_path / "data.jsonl"
     jsonl.write_text('{"review": "good", "stars": 5}\n\n{"review": "bad", "stars": 1}\n')
-    assert read_labelled(jsonl, "review", "stars") == (["good", "bad"], ["5", "1"])
+    assert read_labelled(jsonl, "review", "stars") == (["good", "bad"], ["5", "1"], [1, 3])  # line 2 is blank
 
 
 def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):

@@ -26,9 +26,8 @@ LABEL_NAMES = ("label",)
 
 
 def read_labelled(path, text_column: str | None = None, label_column: str | None = None,
-                  need_labels: bool = True, *, with_lines: bool = False) -> tuple:
-    """(texts, labels) of a file; labels are strings (a JSON 1 is "1").  ``with_lines``: (texts, labels, the
-    line number of each)."""
+                  need_labels: bool = True) -> tuple[list[str], list[str], list[int]]:
+    """(texts, labels, the line number of each) of a file; labels are strings (a JSON 1 is "1")."""
     path, text = read_data_file(path)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):
@@ -49,7 +48,7 @@ def read_labelled(path, text_column: str | None = None, label_column: str | None
             labels.append(str(label).strip())
     if not texts:
         raise DataError(f"{path} holds no examples; give one labelled text a line.")
-    return (texts, labels, lines) if with_lines else (texts, labels)
+    return texts, labels, lines
 
 
 def read_data_file(path) -> tuple[Path, str]:

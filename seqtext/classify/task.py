@@ -62,8 +62,7 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         ("NAME example N")."""
         cfg = self.settings.classify
         if source_path(source) is not None:
-            texts, labels, lines = read_labelled(source, cfg.text_column, cfg.label_column, need_labels,
-                                                 with_lines=True)
+            texts, labels, lines = read_labelled(source, cfg.text_column, cfg.label_column, need_labels)
             return texts, labels, [f"{source} line {n}" for n in lines]
         pairs = list(source)
         if not pairs:

@@ -113,24 +113,23 @@ def tag_value(token, column: str):
     return serialize_field(value)
 
 
-def read_tagged(path, column: str = "upos", *, word_lines: bool = False) -> tuple[list, list]:
-    """The (words, tags) of each sentence of a file, and each sentence's first line number (``word_lines``: the
-    line number of each of its words instead)."""
+def read_tagged(path, column: str = "upos") -> tuple[list, list]:
+    """The (words, tags) of each sentence of a file, and the line number of each of its words."""
     path, lines = _read(path)
     if is_conllu(path, lines):
         if column not in COLUMNS[1:]:
             raise DataError(f"there is no CoNLL-U column {column!r}; use one of {', '.join(COLUMNS[1:])}.")
-        out, starts = [], []
+        out, lines_of = [], []
         for sentence in read_conllu(path, lines):
             words = words_of(sentence)
             if words:
                 out.append(([t["form"] for t in words], [tag_value(t, column) for t in words]))
-                starts.append(sentence.word_lines if word_lines else sentence.start)
+                lines_of.append(sentence.word_lines)
         if not out:
             raise DataError(f"{path} holds no sentences with words (only comments, multi-word ranges or empty "
                             "nodes); give CoNLL-U token lines.")
-        return out, starts
-    out, starts = [], []
+        return out, lines_of
+    out, lines_of = [], []
     for start, block in blocks(lines):
         pairs = []
         for offset, line in enumerate(block):
@@ -142,10 +141,10 @@ def read_tagged(path, column: str = "upos", *, word_lines: bool = False) -> tupl
                                 "tag a line, or a CoNLL-U file.")
             pairs.append((fields[0], fields[1]))
         out.append(([w for w, _ in pairs], [t for _, t in pairs]))
-        starts.append(list(range(start, start + len(block))) if word_lines else start)
+        lines_of.append(list(range(start, start + len(block))))
     if not out:
         raise DataError(f"{path} holds no sentences; give CoNLL-U or word<TAB>tag lines.")
-    return out, starts
+    return out, lines_of
 
 
 def check_pairs(pairs, name: str) -> list[tuple[list[str], list[str]]]:

@@ -56,7 +56,7 @@ class TagTask(StartsFromLanguageModel, Task):
         sentence's "NAME sentence N")."""
         path = source_path(source)
         if path is not None:
-            pairs, lines = read_tagged(source, self.settings.tag.column, word_lines=True)
+            pairs, lines = read_tagged(source, self.settings.tag.column)
             where = [[f"{source} line {n}" for n in numbers] for numbers in lines]
         else:
             pairs = check_pairs(list(source), name)
