@@ -69,7 +69,7 @@ def test_windows_and_roll_out_with_covariates_and_intervals_equal_torchs(covaria
         mine = runtime.forecast(7, history=history, levels=[80, 95])
         theirs = f.forecast(7, history=history, levels=[80, 95])
         assert [r["date"] for r in mine] == [r["date"] for r in theirs] == [month(n + k) for k in range(7)]
-        for name in ("value", "lower_80", "upper_80", "lower_95", "upper_95"):
+        for name in ("forecast", "lower_80", "upper_80", "lower_95", "upper_95"):
             close([r[name] for r in mine], [r[name] for r in theirs])
     future = {"price": [0.5, 0.6, 0.7]}  # from the end of the training series, kept in the export
     close(runtime.predict(future=future), f.predict(future=future))
@@ -122,7 +122,7 @@ def test_forecast_predict_on_an_export_never_imports_torch(covariates, tmp_path)
     theirs = json.loads(CliRunner().invoke(cli, [*map(str, args[:2]), "--model", str(model_dir),
                                                  *map(str, args[2:])]).stdout)
     assert [r["date"] for r in mine["forecast"]] == [r["date"] for r in theirs["forecast"]]
-    for name in ("value", "lower_95", "upper_95"):
+    for name in ("forecast", "lower_95", "upper_95"):
         close([r[name] for r in mine["forecast"]], [r[name] for r in theirs["forecast"]])
     default = run_without_torch("forecast", "predict", "--model", out)  # the end of the training series: no prices
     assert default.returncode != 0 and not default.stdout and "Traceback" not in default.stderr
@@ -188,7 +188,7 @@ def test_a_panel_keeps_its_scaling_and_interval_units_in_the_export(tmp_path, op
         assert runtime.task.scalers[key].target_transform == scaler.target_transform
     mine, theirs = runtime.predict(levels=[80, 95]), f.predict(levels=[80, 95])
     for key in theirs:
-        for name in ("value", "lower_80", "upper_95"):
+        for name in ("forecast", "lower_80", "upper_95"):
             close(mine[key][name], theirs[key][name])
 
 
@@ -204,9 +204,9 @@ def test_nonnegative_floors_forecasts_and_bounds_at_zero_in_torch_and_the_export
     assert free.min() < 0  # the trend carried on below zero
     close(floored.predict(HORIZON), np.maximum(free, 0.0))  # the same weights: the floor alone differs
     out = floored.predict(3 * HORIZON, levels=[80, 95])
-    for name in ("value", "lower_80", "upper_80", "lower_95", "upper_95"):
+    for name in ("forecast", "lower_80", "upper_80", "lower_95", "upper_95"):
         assert np.all(out[name] >= 0), name
-    assert np.any(out["value"] == 0) and np.any(out["lower_95"] == 0)
+    assert np.any(out["forecast"] == 0) and np.any(out["lower_95"] == 0)
     runtime = load(export(floored.save(tmp_path / "model"), tmp_path / "onnx"))
     theirs = runtime.predict(3 * HORIZON, levels=[80, 95])
     for name in out:

@@ -278,7 +278,7 @@ def test_forecast_rows_are_dated(fitted, table):
     rows = fitted.forecast(steps=3, history=table, future=rows_of(future, 3))
     assert [r["step"] for r in rows] == [1, 2, 3]
     assert [r["date"] for r in rows] == ["2008-01", "2008-02", "2008-03"]  # after 2007-12
-    assert [r["value"] for r in rows] == fitted.predict(steps=3, history=table, future=rows_of(future, 3)).tolist()
+    assert [r["forecast"] for r in rows] == fitted.predict(steps=3, history=table, future=rows_of(future, 3)).tolist()
     assert [r["date"] for r in fitted.forecast(future=rows_of(future, 3))] == ["2008-01", "2008-02", "2008-03"]
     assert fitted.forecast(steps=6, history=table, future=future)[-1]["date"] == "2008-06"
     inline = {k: list(v) for k, v in table.items()}
@@ -295,7 +295,7 @@ def rows_of(future: dict, n: int) -> dict:
 
 def test_forecast_rows_without_dates(table):
     f = Forecaster(window=12, **TINY).fit(table["use"])
-    assert [set(r) for r in f.forecast(steps=2)] == [{"step", "value"}] * 2
+    assert [set(r) for r in f.forecast(steps=2)] == [{"step", "forecast", "value"}] * 2
     uneven = {"use": table["use"][:40], "day": [f"2020-01-{d:02d}" for d in range(1, 32)] +
               [f"2020-02-{d:02d}" for d in (1, 3, 4, 5, 6, 7, 8, 9, 11)]}
     g = Forecaster(window=12, **TINY).fit(uneven, target="use", date="day")

@@ -82,7 +82,7 @@ def test_predict_text_and_json(model_dir, ahead):
     result = run("predict", "--model", model_dir, "--csv", ahead, "--steps", "3", "--json")
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout)
-    values = [row["value"] for row in obj["forecast"]]
+    values = [row["forecast"] for row in obj["forecast"]]
     assert obj["steps"] == 3 and obj["forecast"][0]["date"] == "2006-01"
     np.testing.assert_allclose(values, load(model_dir).predict(steps=3, history=ahead))
     assert [float(line.split("\t")[1]) for line in lines] == pytest.approx(values, abs=1e-4)

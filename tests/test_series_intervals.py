@@ -149,7 +149,7 @@ def test_intervals_nest_and_widen_with_the_level(calibrated_panel):
     for key, r in out.items():
         assert np.all(r["lower_95"] <= r["lower_80"]) and np.all(r["lower_80"] <= r["lower_50"])
         assert np.all(r["upper_50"] <= r["upper_80"]) and np.all(r["upper_80"] <= r["upper_95"])
-        np.testing.assert_array_equal(r["value"], plain[key])
+        np.testing.assert_array_equal(r["forecast"], plain[key])
 
 
 def random_walks(n_series: int, length: int, seed: int = 0) -> dict:
@@ -212,7 +212,7 @@ def test_calibration_is_the_default_when_the_series_is_long_enough(tmp_path):
     assert model.settings.series.calibrate == 12  # at least 12 values, no dates: no longer season
     assert model.task.intervals is not None and model.task.intervals.values == 12
     out = model.predict(3, levels=[80])
-    assert np.all(out["lower_80"] < out["value"]) and np.all(out["value"] < out["upper_80"])
+    assert np.all(out["lower_80"] < out["forecast"]) and np.all(out["forecast"] < out["upper_80"])
     model.save(tmp_path / "m")
     assert json.loads((tmp_path / "m" / "config.json").read_text())["series"]["calibrate"] == 12
     # the final model is fitted on all the values: the same weights as a fit that does not calibrate
@@ -306,10 +306,12 @@ def test_cli_predict_levels_json_table_and_csv(tmp_path):
     result = run("predict", "--model", out, "--steps", "3", "--levels", "80,95", "--json", "--out", tmp_path / "f.csv")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["forecast"]
-    assert set(rows[0]) == {"step", "date", "value", "lower_80", "upper_80", "lower_95", "upper_95"}
-    assert all(r["lower_95"] <= r["lower_80"] <= r["value"] <= r["upper_80"] <= r["upper_95"] for r in rows)
+    assert list(rows[0]) == ["step", "date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95", "value"]
+    assert all(r["lower_95"] <= r["lower_80"] <= r["forecast"] <= r["upper_80"] <= r["upper_95"] for r in rows)
+    assert all(r["value"] == r["forecast"] for r in rows)  # the older name of the point forecast, kept
     lines = (tmp_path / "f.csv").read_text().splitlines()
-    assert lines[0] == "step,date,value,lower_80,upper_80,lower_95,upper_95" and len(lines) == 4
+    assert lines[0] == "step,date,forecast,lower_80,upper_80,lower_95,upper_95" and len(lines) == 4
+    assert [float(line.split(",")[2]) for line in lines[1:]] == pytest.approx([r["forecast"] for r in rows])
     table = run("predict", "--model", out, "--steps", "3", "--levels", "80,95")
     assert [len(line.split("\t")) for line in table.stdout.splitlines()] == [6, 6, 6]
     png = tmp_path / "p.png"
@@ -344,7 +346,7 @@ def test_mean_scaling_pools_its_scores_in_standard_deviations(tmp_path):
         assert scaler.center[0] == 0 and scaler.scale[0] == pytest.approx(np.abs(values).mean())
         units[key] = scaler.interval_unit
         assert units[key] == pytest.approx(values.std())
-        ratios[key] = (r["upper_80"] - r["value"]) / units[key]  # (6,) the pooled offsets in interval units
+        ratios[key] = (r["upper_80"] - r["forecast"]) / units[key]  # (6,) the pooled offsets in interval units
     first = next(iter(ratios.values()))
     for ratio in ratios.values():
         np.testing.assert_allclose(ratio, first, rtol=1e-6)

@@ -279,12 +279,12 @@ def test_log1p_many_series_with_zeros_round_trip_through_the_model_directory(tmp
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["forecast"]
     direct = model.predict(3, levels=[80])
-    for row, value in zip(rows, np.concatenate([direct[k]["value"] for k in ("S0", "S1", "S2")])):
-        assert row["value"] == pytest.approx(value)
+    for row, value in zip(rows, np.concatenate([direct[k]["forecast"] for k in ("S0", "S1", "S2")])):
+        assert row["forecast"] == pytest.approx(value)
         # bounds are exp(x) - 1 of log-unit offsets, floored at 0: wider above than below
-        assert 0 <= row["lower_80"] <= row["value"] < row["upper_80"]
-    upper = np.mean([r["upper_80"] - r["value"] for r in rows])
-    lower = np.mean([r["value"] - r["lower_80"] for r in rows])
+        assert 0 <= row["lower_80"] <= row["forecast"] < row["upper_80"]
+    upper = np.mean([r["upper_80"] - r["forecast"] for r in rows])
+    lower = np.mean([r["forecast"] - r["lower_80"] for r in rows])
     assert upper > lower
     negative = write(tmp_path / "n.csv", {**table, "value": [-5.0] + table["value"][1:]})
     result = runner.invoke(cli, ["forecast", "predict", "--model", str(out), "--csv", str(negative)])

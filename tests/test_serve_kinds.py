@@ -93,12 +93,12 @@ def test_forecast_with_covariates_and_intervals_equals_the_torch_forecaster(clie
         answer = r.json()
         assert answer["levels"] == [80, 95]  # a calibrated model: 80 and 95 unless asked otherwise
         assert [row["date"] for row in answer["rows"]] == [month(60 + k) for k in range(5)]
-        for key in ("value", "lower_80", "upper_80", "lower_95", "upper_95"):
+        for key in ("forecast", "lower_80", "upper_80", "lower_95", "upper_95"):
             close([row[key] for row in answer["rows"]], [row[key] for row in expected])
     r = client.post("/v1/forecast", json={"model": "sales-onnx", **body, "levels": [50]}).json()
-    assert r["levels"] == [50] and set(r["rows"][0]) == {"step", "date", "value", "lower_50", "upper_50"}
+    assert r["levels"] == [50] and set(r["rows"][0]) == {"step", "date", "forecast", "lower_50", "upper_50", "value"}
     r = client.post("/v1/forecast", json={"model": "sales-onnx", **body, "levels": []}).json()
-    assert set(r["rows"][0]) == {"step", "date", "value"}
+    assert set(r["rows"][0]) == {"step", "date", "forecast", "value"}
     far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=13), "steps": 13})
     assert far.status_code == 200 and far.json()["levels"] == []  # beyond the 12 calibrated steps: no intervals
     far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=13), "steps": 13,
@@ -111,7 +111,7 @@ def test_forecast_of_a_plain_history_agrees_between_torch_and_onnx(client):
     torch_rows = client.post("/v1/forecast", json={"model": "plain", **body}).json()
     onnx_rows = client.post("/v1/forecast", json={"model": "plain-onnx", **body}).json()
     assert onnx_rows["levels"] == [] and [r["step"] for r in onnx_rows["rows"]] == [1, 2, 3, 4, 5]
-    close([r["value"] for r in onnx_rows["rows"]], [r["value"] for r in torch_rows["rows"]])
+    close([r["forecast"] for r in onnx_rows["rows"]], [r["forecast"] for r in torch_rows["rows"]])
 
 
 def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path):
@@ -135,13 +135,13 @@ def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path
             for name in ("global", "global-onnx"):
                 r = c.post("/v1/forecast", json={"model": name, "history": history, "steps": 3, "id": series})
                 assert r.status_code == 200, r.text
-                got = [row["value"] for row in r.json()["rows"]]
-                close(got, [row["value"] for row in expected])
+                got = [row["forecast"] for row in r.json()["rows"]]
+                close(got, [row["forecast"] for row in expected])
                 answers.setdefault(series, got)  # torch's
         assert answers["S1"] != answers["S2"]  # the id's embedding is used, not only the values
         rows = [{"value": v, "id": "S1"} for v in history]
         r = c.post("/v1/forecast", json={"model": "global", "rows": rows, "steps": 3, "id": "S1"})
-        assert r.status_code == 200 and [row["value"] for row in r.json()["rows"]] == answers["S1"]
+        assert r.status_code == 200 and [row["forecast"] for row in r.json()["rows"]] == answers["S1"]
         r = c.post("/v1/forecast", json={"model": "global", "rows": rows, "id": "S2"})
         assert r.status_code == 422 and "'id' is 'S2' but the rows' 'id' column says S1" in r.json()["error"]
         r = c.post("/v1/forecast", json={"model": "plain", "history": history, "id": "S1"})
@@ -218,7 +218,7 @@ def test_a_real_server_answers_every_exported_kind_over_the_loopback(server, mod
     status, answer = post(server, "/v1/forecast", {"model": "sales-onnx", "rows": rows, "steps": 3})
     assert status == 200, answer
     expected = sales.forecast(3, history=columns(rows), levels=[80, 95])
-    for key in ("value", "lower_95", "upper_95"):
+    for key in ("forecast", "lower_95", "upper_95"):
         close([row[key] for row in answer["rows"]], [row[key] for row in expected])
     status, answer = post(server, "/v1/forecast", {"model": "banded-onnx", "history": [1.0, 2.0]})
     assert status == 422 and "give at least 6 values" in answer["error"], answer

@@ -197,7 +197,7 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
     items, results = infer.predict(forecaster, steps, None, None, levels,
                                    items=forecaster.read_series(Path(csv) if csv else None))
     rows = infer.as_rows(items, results)
-    steps = len(results[0]["value"])
+    steps = len(results[0]["forecast"])
     target = forecaster.settings.series.target
     if plot:
         key, table = _pick(items, series_id)
@@ -205,7 +205,7 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
         dates = forecast_dates(table, steps)
         labels = table.dates[: table.n] + dates if dates else None
         bands = [(f"{lv:g}", result[f"lower_{lv:g}"], result[f"upper_{lv:g}"]) for lv in levels]
-        plot_forecast(plot, table.target, result["value"], dates=labels, bands=bands,
+        plot_forecast(plot, table.target, result["forecast"], dates=labels, bands=bands,
                       title=f"{target}{'' if key is None else ' ' + key}: {steps}-step forecast")
     if out:
         report.forecast_csv(out, rows)
@@ -215,7 +215,7 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
         for row in rows:
             cells = [str(row["id"])] if "id" in row else []
             cells.append(str(row.get("date", row["step"])))
-            cells += [f"{v:.4f}" for k, v in row.items() if k not in ("id", "step", "date")]
+            cells += [f"{v:.4f}" for k, v in row.items() if k not in ("id", "step", "date", infer.LEGACY)]
             click.echo("\t".join(cells))
     for what, path in (("plot", plot), ("forecast", out)):
         if path:

@@ -83,7 +83,9 @@ def write_csv(path, header: list, rows: list[list]) -> Path:
 
 def forecast_csv(path, rows: list[dict]) -> Path:
     """``predict --out``: one row per forecast step, the columns of the JSON rows."""
-    header = list(rows[0])
+    from seqtext.series.infer import LEGACY
+
+    header = [k for k in rows[0] if k != LEGACY]
     return write_csv(path, header, [[_cell(r.get(k)) for k in header] for r in rows])
 
 

@@ -98,7 +98,7 @@ def require_intervals(model, levels) -> list[float]:
 
 
 def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
-    """Per job, ``{"value": (N, steps), "lower_L": ..., "upper_L": ...}`` in the series' units."""
+    """Per job, ``{"forecast": (N, steps), "lower_L": ..., "upper_L": ...}`` in the series' units."""
     levels = require_intervals(model, levels)
     offsets = []
     if levels:
@@ -107,7 +107,7 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
     bound = (lambda v: np.maximum(v, 0.0)) if model.settings.series.nonnegative else (lambda v: v)
     for (key, table, _, _), scaled in zip(jobs, scaled_forecasts(model, jobs, steps)):
         scaler = model.task.scaler_for(key, table)
-        result = {"value": bound(scaler.inverse_target(scaled))}  # exactly 0 where floored (no rounding below)
+        result = {"forecast": bound(scaler.inverse_target(scaled))}  # exactly 0 where floored (no rounding below)
         unit = scaler.interval_unit / scaler.scale[0]  # interval units -> scaled units (1 unless mean scaling)
         for name, lower, upper in offsets:
             result[f"lower_{name}"] = bound(scaler.inverse_target(scaled + unit * lower))  # (N, steps)
@@ -161,11 +161,15 @@ def predict(model, steps, history, future, levels, items=None) -> tuple[list, li
     return items, results
 
 
+LEGACY = "value"  # the point forecast's key in forecast rows before they carried intervals; kept for old scripts
+
+
 def as_rows(items, results) -> list[dict]:
-    """Forecast rows ``{"id"?, "step", "date"?, "value", "lower_L"?, "upper_L"?}``, dated when the series are."""
+    """Forecast rows ``{"id"?, "step", "date"?, "forecast", "lower_L"?, "upper_L"?, "value"}``, dated when the
+    series are; ``value`` repeats ``forecast`` under the rows' name from before intervals (:data:`LEGACY`)."""
     rows = []
     for (key, table), result in zip(items, results):
-        steps = len(result["value"])
+        steps = len(result["forecast"])
         dates = forecast_dates(table, steps)
         for k in range(steps):
             row = {"id": key} if key is not None else {}
@@ -173,5 +177,6 @@ def as_rows(items, results) -> list[dict]:
             if dates:
                 row["date"] = dates[k]
             row.update({name: float(values[k]) for name, values in result.items()})
+            row[LEGACY] = row["forecast"]
             rows.append(row)
     return rows

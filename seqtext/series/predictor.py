@@ -53,15 +53,15 @@ class Predictor:
         Beyond the horizon the forecast is rolled out; a model with covariates
         then needs their future values (rows after the target's last value in
         ``history``, or a ``future`` table).  With ``levels`` (e.g. [80, 95])
-        a calibrated model returns ``{"value", "lower_80", "upper_80", ...}``
+        a calibrated model returns ``{"forecast", "lower_80", "upper_80", ...}``
         instead of the array.  A model of many series returns ``{id: ...}``.
         """
         items, results = infer.predict(self, steps, history, future, levels)
-        out = {key: r if levels else r["value"] for (key, _), r in zip(items, results)}
+        out = {key: r if levels else r["forecast"] for (key, _), r in zip(items, results)}
         return out if self.settings.series.id is not None else out[None]
 
     def forecast(self, steps: int | None = None, history=None, future=None, *, levels=None) -> list[dict]:
-        """:meth:`predict` as rows ``{"id"?, "step", "date"?, "value", "lower_L"?, "upper_L"?}``.
+        """:meth:`predict` as rows ``{"id"?, "step", "date"?, "forecast", "lower_L"?, "upper_L"?, "value"}``.
 
         Dates are the history's own beyond its last value (rows of future
         covariates), then its spacing extended (monthly, yearly, a fixed
@@ -84,7 +84,7 @@ class Predictor:
         out = []
         for (key, table, origin, h), fc in zip(cases, scoring.model_forecasts(self, cases, one_step, levels or ())):
             r = {"history": table.target[:origin], "actual": table.target[origin : origin + h],
-                 "forecast": fc.pop("value"), **fc, "dates": table.dates}
+                 **fc, "dates": table.dates}
             out.append({"id": key, **r} if key is not None else r)
         return out if self.settings.series.id is not None else out[0]
 

@@ -86,7 +86,7 @@ def _join(history: Table, later: Table) -> Table:
 
 
 def model_forecasts(model, cases, one_step: bool = False, levels=()) -> list[dict]:
-    """Per case ``{"value": (h,), "lower_L", "upper_L"}``: one roll-out of h steps, or h one-step forecasts."""
+    """Per case ``{"forecast": (h,), "lower_L", "upper_L"}``: one roll-out of h steps, or h one-step forecasts."""
     cfg = model.settings.series
     out: list = [None] * len(cases)
     groups: dict = {}
@@ -120,8 +120,8 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
         row.update(origin=origin, steps=h)
         if table.dates is not None:
             row["date"] = table.dates[origin]
-        row.update(season=m, forecast=fc["value"].tolist(), actual=actual.tolist())
-        row.update(forecast_metrics(actual, fc["value"], history, m))
+        row.update(season=m, forecast=fc["forecast"].tolist(), actual=actual.tolist())
+        row.update(forecast_metrics(actual, fc["forecast"], history, m))
         if names:
             row["baselines"] = {name: {"forecast": f.tolist(), **forecast_metrics(actual, f, history, m)}
                                 for name, f in baseline_forecast(names, table.target, origin, h, m, one_step).items()}

@@ -118,7 +118,7 @@ async function forecast() {
   const history = $("history").value.split(",").map((s) => s.trim()).filter((s) => s).map(Number);
   try {
     const data = await call("/v1/forecast", {model: current().name, history, steps: number("steps") || 6});
-    const values = data.rows.map((r) => r.value);
+    const values = data.rows.map((r) => r.forecast);
     const widest = data.levels.length ? Math.max(...data.levels) : null;
     $("forecast-values").className = "";
     $("forecast-values").textContent = values.map((v) => v.toFixed(3)).join(", ") +
