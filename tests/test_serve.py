@@ -95,12 +95,18 @@ def test_forecast(client):
 
 @pytest.mark.parametrize("path,body,status,fragment", [
     ("/v1/complete", {"model": "nope", "prompt": "Mary"}, 404, "no model named 'nope'"),
-    ("/v1/complete", {"prompt": "Mary"}, 404, "give the model's name"),
-    ("/v1/complete", {"model": "sales", "prompt": "Mary"}, 404, "is a series model"),
+    ("/v1/complete", {"prompt": "Mary"}, 422, "give the model's name"),
+    ("/v1/complete", {"model": "sales", "prompt": "Mary"}, 422, "is a series model, not a text model; /v1/forecast"),
     ("/v1/complete", {"model": "onnx", "prompt": ""}, 422, "field 'prompt'"),
     ("/v1/complete", {"model": "onnx", "prompt": "   "}, 422, "field 'prompt'"),
     ("/v1/complete", {"model": "onnx", "prompt": "Mary", "words": -1}, 422, "field 'words'"),
     ("/v1/complete", {"model": "onnx", "prompt": "Mary", "words": 10 ** 9}, 422, "field 'words'"),
+    ("/v1/complete", {"model": "onnx", "prompt": "Mary", "words": True}, 422, "field 'words'"),  # no coercion
+    ("/v1/complete", {"model": "onnx", "prompt": "Mary", "words": "5"}, 422, "field 'words'"),
+    ("/v1/complete", {"model": "onnx", "prompt": "Mary", "stream": 1}, 422, "field 'stream'"),
+    ("/v1/score", {"model": "onnx", "sentences": ["Mary"], "tokens": "yes"}, 422, "field 'tokens'"),
+    ("/v1/forecast", {"model": "sales", "history": ["1", 2], "steps": 2}, 422, "field 'history.0'"),
+    ("/v1/tag", {"sentences": ["The dog"]}, 404, "holds no tag model"),
     ("/v1/complete", {"model": "onnx", "prompt": "a ___ b ___"}, 422, "2 blanks"),
     ("/v1/complete", {"model": "onnx", "prompt": "Mary", "top_p": 2}, 422, "field 'top_p'"),
     ("/v1/complete", {"model": "onnx", "prompt": "Mary", "colour": 1}, 422, "field 'colour'"),

@@ -173,15 +173,17 @@ def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
     ("/v1/forecast", {"model": "plain-onnx", "history": [1.0] * 20, "levels": [80]}, 422, "no calibrated intervals"),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20, "levels": [150]}, 422, "field 'levels'"),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0], "rows": [{"sales": 1}]}, 422, "one of them"),
-    ("/v1/forecast", {"model": "clf-onnx", "history": [1.0] * 20}, 404, "is a classify model"),
+    ("/v1/forecast", {"model": "clf-onnx", "history": [1.0] * 20}, 422, "is a classify model, not a series model; /v1/classify answers it"),
     ("/v1/classify", {"model": "clf-onnx"}, 422, "field 'texts'"),
     ("/v1/classify", {"model": "clf-onnx", "texts": []}, 422, "field 'texts'"),
     ("/v1/classify", {"model": "clf-onnx", "texts": ["fine", "  "]}, 422, "text 2"),
     ("/v1/classify", {"model": "clf-onnx", "texts": ["fine", 3]}, 422, "field 'texts.1'"),
-    ("/v1/classify", {"model": "tagger-onnx", "texts": ["fine"]}, 404, "is a tag model"),
-    ("/v1/classify", {"texts": ["fine"]}, 404, "give the model's name"),
+    ("/v1/classify", {"model": "tagger-onnx", "texts": ["fine"]}, 422, "is a tag model, not a classify model; /v1/tag answers"),
+    ("/v1/classify", {"texts": ["fine"]}, 422, "give the model's name"),
     ("/v1/tag", {"model": "nope", "sentences": ["The dog"]}, 404, "no model named 'nope'"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": [[]]}, 422, "sentence 1"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["a " * 501]}, 422, "sentence 1 must hold 1 to 500"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The dog", "  "]}, 422, "sentence 2"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The", ["dog", " "]]}, 422, "sentence 2"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": "The dog"}, 422, "field 'sentences'"),
 ])
@@ -223,7 +225,7 @@ def test_a_real_server_answers_every_exported_kind_over_the_loopback(server, mod
     status, answer = post(server, "/v1/forecast", {"model": "banded-onnx", "history": [1.0, 2.0]})
     assert status == 422 and "give at least 6 values" in answer["error"], answer
     status, answer = post(server, "/v1/forecast", {"history": [1.0] * 10})  # two series models: name one
-    assert status == 404 and "give the model's name" in answer["error"], answer
+    assert status == 422 and "give the model's name" in answer["error"], answer
     status, answer = post(server, "/v1/classify", {"texts": ["a delight"]})  # still serving after the errors
     assert status == 200 and answer["results"][0]["label"] == clf.predict(["a delight"])[0], answer
     close([answer["results"][0]["probabilities"]["good"]], [clf.predict_proba(["a delight"])[0]["good"]])

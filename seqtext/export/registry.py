@@ -16,6 +16,8 @@ from seqtext.export import is_export, read_manifest
 
 
 KINDS = ("text", "series", "classify", "tag")
+ENDPOINTS = {"text": "/v1/complete, /v1/next-words or /v1/score", "series": "/v1/forecast",
+             "classify": "/v1/classify", "tag": "/v1/tag"}  # the routes that answer each kind
 SETTINGS = ("core", "text", "series", "classify", "tag")  # the sections of config.json that /v1/models shows
 
 
@@ -129,16 +131,24 @@ class Registry:
             self.ready.set()
 
     def pick(self, name: str | None, kind: str) -> Served:
-        """The model a request names (or the only one of its kind); LookupError -> 404."""
+        """The model a request names (or the only one of its kind).
+
+        LookupError (404) when there is no such model, or none of the kind;
+        ValueError (422) when the request's ``model`` cannot be answered here:
+        a model of another kind, or none named among several.
+        """
         if name is None:
             of_kind = [s for s in self.served.values() if s.kind == kind]
             if len(of_kind) == 1:
                 return of_kind[0]
-            raise LookupError(f"give the model's name: this server holds {len(of_kind)} {kind} models "
-                              f"({', '.join(s.name for s in of_kind)}).")
+            if not of_kind:
+                raise LookupError(f"this server holds no {kind} model; GET /v1/models lists the models it holds.")
+            raise ValueError(f"give the model's name: this server holds {len(of_kind)} {kind} models "
+                             f"({', '.join(s.name for s in of_kind)}).")
         item = self.served.get(name)
         if item is None:
             raise LookupError(f"there is no model named {name!r}; GET /v1/models lists them.")
         if item.kind != kind:
-            raise LookupError(f"the model {name!r} is a {item.kind} model, not a {kind} model.")
+            raise ValueError(f"the model {name!r} is a {item.kind} model, not a {kind} model; "
+                             f"{ENDPOINTS[item.kind]} answers it.")
         return item

@@ -21,7 +21,7 @@ MAX_WORDS_TAGGED = 500  # words of one sentence to tag
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 5 for a float, but no "5" or true for a number
     model: str | None = Field(None, description="The model's name; may be left out when one model of the kind is served.")
 
 
@@ -152,9 +152,9 @@ class TagRequest(_Request):
     @classmethod
     def _sentences(cls, value):
         for i, s in enumerate(value):
-            words = [s] if isinstance(s, str) else s
+            words = s.split() if isinstance(s, str) else s  # a string's words, as near as white space tells
             if not words or len(words) > MAX_WORDS_TAGGED or not all(w.strip() for w in words) \
-                    or sum(map(len, words)) > MAX_SENTENCE:
+                    or (len(s) if isinstance(s, str) else sum(map(len, words))) > MAX_SENTENCE:
                 raise ValueError(f"sentence {i + 1} must hold 1 to {MAX_WORDS_TAGGED} non-empty words "
                                  f"({MAX_SENTENCE} characters at most)")
         return value

@@ -1,7 +1,8 @@
 """The HTTP server behind ``seqtext serve``: FastAPI, pydantic schemas, limits, JSON errors.
 
 Every error is ``{"error": "<one sentence>"}`` with its status: 404 unknown
-model, 413 body too large, 422 invalid field (malformed JSON included),
+model (or none of the kind), 413 body too large, 422 invalid field
+(malformed JSON, a model of another kind, no name among several included),
 503 while the models load, 500 without a stack trace.  Inference runs in
 worker threads, never on the event loop.
 """
@@ -107,6 +108,8 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
             item = registry.pick(name, kind)
         except LookupError as exc:
             raise HTTPException(404, str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
         try:
             return item, await run_in_threadpool(item.call, method, *args, **kwargs)
         except SeqtextError as exc:
