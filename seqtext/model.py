@@ -195,7 +195,8 @@ class Model:
         done = len(json.loads(state["history"]))
         if state["finished"]:
             if train.epochs <= done or state["waited"] >= train.patience:
-                raise ConfigError(f"the training in {path} already finished after {done} epochs; "
+                count = f"{done} epoch{'s' if done != 1 else ''}"
+                raise ConfigError(f"the training in {path} already finished after {count}; "
                                   "raise {epochs} (and {patience}) to continue it.", params=["epochs", "patience"])
             state["finished"] = False
         model.progress = progress

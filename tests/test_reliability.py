@@ -216,7 +216,7 @@ def test_resume_of_finished_training_needs_more_epochs(tmp_path, corpus):
     r = CliRunner().invoke(cli, ["train", "--corpus", str(corpus), "--out", str(out), "--epochs", "1", *SMALL])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(cli, ["train", "--resume", str(out)])
-    assert r.exit_code == 2 and "already finished after 1 epochs" in r.output
+    assert r.exit_code == 2 and "already finished after 1 epoch;" in r.output
     r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--epochs", "2", "--quiet"])
     assert r.exit_code == 0, r.output
     assert load(out).summary["epochs_run"] == 2

@@ -190,6 +190,11 @@ def resolve_model(model: str | None) -> Path:
     return found
 
 
+def count_epochs(n: int) -> str:
+    """``1 epoch``, ``6 epochs``: the training summaries' count."""
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
 def echo_json(obj) -> None:
     """Print one strict JSON document on its own line (NaN and infinities become null)."""
     from seqtext.modeldir import json_safe

@@ -21,7 +21,7 @@ MAX_WORDS_TAGGED = 500  # words of one sentence to tag
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)  # 5 for a float, but no "5" or true for a number
+    model_config = ConfigDict(extra="forbid", strict=True)  # 5 for a float; no "5" or true for a number
     model: str | None = Field(None, description="The model's name; may be left out when one model of the kind is served.")
 
 
