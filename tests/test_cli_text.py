@@ -444,3 +444,20 @@ def test_ctrl_c_before_training_begins_exits_130_leaving_nothing(tmp_path, corpu
     assert result.exit_code == 130, result.output
     assert "interrupted before training began; nothing was saved" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "m").exists()
+
+
+def test_a_vocabulary_that_leaves_much_of_the_text_unknown_is_warned_of(tmp_path, corpus):
+    """--vocab-size 8 keeps 4 words: about half of the training tokens become <unk>, which the model would learn to
+    predict (and score as right); training goes on, with one warning naming the options that fix it."""
+    result = run(["train", "--corpus", str(corpus), "--vocab-size", "8", "--out", str(tmp_path / "small"), *FAST])
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "% of the training tokens are outside the vocabulary of 8 entries" in warning[0]
+    assert "raise --vocab-size or lower --min-frequency" in warning[0]
+    share = int(warning[0].split("warning: ")[1].split(" %")[0])
+    assert 30 <= share <= 70, warning
+    result = run(["train", "--corpus", str(corpus), "--out", str(tmp_path / "full"), *FAST])
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+    result = run(["train", "--corpus", str(corpus), "--min-frequency", "99", "--out", str(tmp_path / "none"), *FAST])
+    assert_clean_failure(result, "seen 99 times or more (--min-frequency)", "lower --min-frequency", code=1)
+    assert not (tmp_path / "none").exists()

@@ -80,3 +80,12 @@ def test_special_strings_in_the_corpus_do_not_become_words():
 def test_white_space_only_for_pre_tokenised_text():
     tok = tk.train_tokenizer(["mr. smith 's car", "the car ."], split_punctuation=False)
     assert tok.encode("mr. smith 's car", add_special_tokens=False).tokens == ["mr.", "smith", "'s", "car"]
+
+
+def test_a_min_frequency_above_every_count_is_named():
+    with pytest.raises(DataError, match=r"no word of the corpus is seen 3 times or more .*lower min_frequency"):
+        tk.train_tokenizer(["the cat", "the dog"], min_frequency=3)
+    with pytest.raises(DataError, match=r"no character of the corpus is seen 9 times"):
+        tk.train_tokenizer(["the cat"], kind="char", min_frequency=9)
+    with pytest.raises(DataError, match="the corpus has no words to learn a vocabulary from"):
+        tk.train_tokenizer(["", "   "])  # nothing at all: nothing to lower

@@ -106,6 +106,10 @@ class ClassifyTask(StartsFromLanguageModel, Task):
             self.tokenizer = tk.train_tokenizer(texts, "word", cfg.vocab_size, cfg.min_frequency,
                                                 cfg.split_punctuation)
         self.train_rows, self.train_targets = self.encode(texts), self.targets(labels, places)
+        if fresh:
+            unk = self.tokenizer.token_to_id(tk.UNK)
+            tk.warn_unknown_share(sum(r.count(unk) for r in self.train_rows), sum(map(len, self.train_rows)),
+                                  self.tokenizer.get_vocab_size())
         self.valid_rows = self.encode(valid_texts)
         self.valid_targets = self.targets(valid_labels, valid_places)
 

@@ -155,6 +155,10 @@ class LanguageModelTask(Task):
                 self.tokenizer = tk.train_tokenizer(train_lines, text.tokenizer, text.vocab_size, text.min_frequency,
                                                     text.split_punctuation)
             self.plan = SentencePlan(self, train_lines, valid_lines)
+            if fresh:
+                unk = self.tokenizer.token_to_id(tk.UNK)
+                tk.warn_unknown_share(sum(s.count(unk) for s in self.plan.train_seqs),
+                                      sum(len(s) - 2 for s in self.plan.train_seqs), self.tokenizer.get_vocab_size())
             return
         if self.sources["corpus"] is None:
             raise ConfigError("stream {mode} reads files; give the corpus as a path, or use mode='sentence'.",
@@ -164,6 +168,9 @@ class LanguageModelTask(Task):
             self.tokenizer = tk.train_tokenizer(stream.iter_text(files, raw=self.chars), text.tokenizer,
                                                 text.vocab_size, text.min_frequency, text.split_punctuation)
         ids = stream.encode_corpus(files, self.tokenizer).ids  # (N,) memory-mapped
+        if fresh:
+            unknown = int((ids == self.tokenizer.token_to_id(tk.UNK)).sum())
+            tk.warn_unknown_share(unknown, len(ids), self.tokenizer.get_vocab_size())
         if valid is not None:
             self.plan = StreamPlan(self, ids, stream.encode_corpus(corpus_files(valid), self.tokenizer).ids)
         else:

@@ -85,8 +85,29 @@ def train_tokenizer(
         raise ConfigError(f"{{tokenizer}} must be one of {', '.join(KINDS)}, got {kind!r}.", params=["tokenizer"])
     tok.train_from_iterator((_SPECIAL_RE.sub(" ", line) for line in lines), trainer=trainer)
     if tok.get_vocab_size() <= len(SPECIALS):
-        raise DataError("the corpus has no words to learn a vocabulary from; give it some text.")
+        _no_vocabulary("words", min_frequency)
     return tok
+
+
+def _no_vocabulary(what: str, min_frequency: int):
+    if min_frequency > 1:
+        raise DataError(f"no {what[:-1]} of the corpus is seen {min_frequency} times or more ({{min_frequency}}), so "
+                        "there is no vocabulary to learn; lower {min_frequency} or give more text.",
+                        params=["min_frequency"])
+    raise DataError(f"the corpus has no {what} to learn a vocabulary from; give it some text.")
+
+
+UNKNOWN_SHARE = 0.1  # a vocabulary that reads more of the training tokens than this as <unk> is warned of
+
+
+def warn_unknown_share(unknown: int, total: int, vocab: int) -> None:
+    """Warn when a small {vocab_size} or a high {min_frequency} leaves much of the training text as <unk>."""
+    if total and unknown / total > UNKNOWN_SHARE:
+        from seqtext.errors import warn
+
+        warn(f"{100 * unknown / total:.0f} % of the training tokens are outside the vocabulary of {vocab} entries "
+             "and are read as <unk>, which the model then learns to predict; raise {vocab_size} or lower "
+             "{min_frequency} to keep more of them.", params=["vocab_size", "min_frequency"])
 
 
 def _char_pipeline(vocab: dict | None = None):
@@ -109,7 +130,7 @@ def _train_chars(texts: Iterable[str], min_frequency: int):
     counter.train_from_iterator(texts, trainer=trainer)
     vocab = counter.get_vocab(with_added_tokens=False)  # the specials first, as plain entries
     if len(vocab) <= len(SPECIALS):
-        raise DataError("the corpus has no characters to learn a vocabulary from; give it some text.")
+        _no_vocabulary("characters", min_frequency)
     vocab.setdefault(LINE_BREAK, len(vocab))  # a stream starts after one, even if the corpus has none
     # rebuilt without the trainer's added tokens, so that "<s>" in a text is never one token
     return _char_pipeline(vocab)
