@@ -350,6 +350,8 @@ def read_options_file(path, settings: type[Settings] | None = None) -> dict:
         path = path / "config.json"
     if not path.is_file():
         raise DataError(f"the config file {path} does not exist; check the path.")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raise DataError(f"{path} is YAML, which seqtext does not read; write the options as TOML (.toml) or JSON.")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -364,7 +366,9 @@ def read_options_file(path, settings: type[Settings] | None = None) -> dict:
         else:
             data = json.loads(text)
     except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        raise DataError(f"{path} is not valid {path.suffix.lstrip('.') or 'JSON'} ({exc}); fix its syntax.") from None
+        form = "TOML" if path.suffix == ".toml" else "JSON" if path.suffix == ".json" else \
+            "JSON (a file not ending in .toml is read as JSON)"
+        raise DataError(f"{path} is not valid {form} ({exc}); fix its syntax.") from None
     if not isinstance(data, dict):
         raise DataError(f"{path} must hold a table of options, not {type(data).__name__}.")
     if "format_version" in data and "kind" in data:

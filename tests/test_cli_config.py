@@ -83,7 +83,7 @@ def test_a_series_config_json_is_refused_by_train(corpus, tmp_path):
     ("dropout = 1.5\n", ["dropout must be a number in [0, 1)"]),
     ('cell = "transformer"\n', ["cell must be one of rnn, gru, lstm"]),
     ('tie-weights = "yes"\n', ["tie_weights must be true or false"]),
-    ("hidden = \n", ["not valid toml"]),
+    ("hidden = \n", ["not valid TOML"]),
 ])
 def test_bad_toml_files_are_one_sentence_and_write_nothing(corpus, tmp_path, content, fragments):
     file = tmp_path / "bad.toml"
@@ -92,6 +92,23 @@ def test_bad_toml_files_are_one_sentence_and_write_nothing(corpus, tmp_path, con
                                  "--out", str(tmp_path / "m")])
     assert_clean_failure(r, str(file), *fragments, code=2)
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("name,content,fragments", [
+    ("c.yaml", "hidden: 8\n", ["is YAML, which seqtext does not read", "TOML (.toml) or JSON"]),
+    ("c.yml", "hidden: 8\n", ["is YAML"]),
+    ("c.json", "{hidden: 8}", ["is not valid JSON ("]),
+    ("c.cfg", "hidden = 8\n", ["is not valid JSON (a file not ending in .toml is read as JSON)"]),
+])
+def test_config_files_of_other_forms_say_what_is_read(corpus, tmp_path, name, content, fragments):
+    file = tmp_path / name
+    file.write_text(content)
+    r = CliRunner().invoke(cli, ["train", "--config", str(file), "--corpus", str(corpus), "--out", str(tmp_path / "m")])
+    assert_clean_failure(r, str(file), *fragments, code=2)
+    assert not (tmp_path / "m").exists()
+    file.write_text('{"hidden": 8, "epochs": 1, "embed": 8, "quiet": true}')  # JSON under any name but .yaml/.toml
+    r = CliRunner().invoke(cli, ["train", "--config", str(file), "--corpus", str(corpus), "--out", str(tmp_path / "m")])
+    assert (r.exit_code == 0) == name.endswith((".json", ".cfg")), r.output
 
 
 def test_resume_of_a_series_model_with_train_is_refused(corpus, tmp_path):
