@@ -128,6 +128,9 @@ def test_worked_example_predicts_100():
     "args, words",
     [
         (["--sequence", "10,20,abc,40,50"], "numbers only"),
+        (["--sequence", "10,20,inf,40,50"], "finite numbers"),
+        (["--sequence", "1e308,1e308,2,3,4"], "too large to normalise"),  # the mean overflows
+        (["--sequence", "1e200,2,3,4,5"], "too large to normalise"),  # the spread (squares) overflows
         (["--sequence", ""], "empty"),
         (["--sequence", " , "], "empty"),
         (["--sequence", "10,20,30", "--window", "5"], "smaller window"),
