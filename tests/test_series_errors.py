@@ -113,3 +113,51 @@ def test_inference_errors_name_parameters(tmp_path):
     csv = write(tmp_path / "s.csv", "value", [str(x) for x in np.arange(1.0, 30.0)])
     result = run("evaluate", "--model", model, "--csv", csv, "--holdout", "28")
     assert_clean_failure(result, "give a longer series or a smaller --holdout.", code=1)
+
+
+def _months(n: int, skip=()) -> list[str]:
+    return [f"{2000 + m // 12}-{m % 12 + 1:02d}" for m in range(n) if m not in skip]
+
+
+def test_a_missing_date_is_warned_of_once_naming_its_line(tmp_path):
+    """A month left out: windows would read the values on each side as neighbours.  One warning, on the line."""
+    from seqtext.errors import SeqtextWarning
+
+    dates = _months(40, skip=(12,))  # 2001-01 missing: line 14 (2000-01 on line 2) holds 2001-02
+    csv = tmp_path / "gap.csv"
+    csv.write_text("month,v\n" + "".join(f"{d},{10 + i % 5}\n" for i, d in enumerate(dates)))
+    options = dict(window=6, horizon=3, hidden=4, epochs=1, seed=0, device="cpu", calibrate=0)
+    with pytest.warns(SeqtextWarning, match=r"'month' are not evenly spaced: 2000-12 is followed by 2001-02 at "
+                                            r"line 14 of .*gap.csv; .* rows with blank values and fill"):
+        Forecaster(**options).fit(str(csv), target="v", date="month")
+    result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(csv), "--target", "v", "--date", "month",
+                                      "--window", "6", "--horizon", "3", "--hidden", "4", "--epochs", "1", "--quiet",
+                                      "--out", str(tmp_path / "m")])  # calibrated by default: the table read twice
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "add the missing dates as rows with blank values and --fill" in warnings[0]
+    even = tmp_path / "even.csv"
+    even.write_text("month,v\n" + "".join(f"{d},{10 + i % 5}\n" for i, d in enumerate(_months(40))))
+    import warnings as w
+
+    with w.catch_warnings():
+        w.simplefilter("error", SeqtextWarning)
+        Forecaster(**options).fit(str(even), target="v", date="month")
+
+
+def test_gaps_in_many_series_are_one_warning_naming_them(tmp_path):
+    from seqtext.errors import SeqtextWarning
+
+    lines = ["id,t,value"]
+    for s, skip in enumerate(((), (10,), (10, 20))):
+        lines += [f"S{s},{t},{100 + t % 7}" for t in range(1, 41) if t not in skip]
+    csv = tmp_path / "panel.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    with pytest.warns(SeqtextWarning) as caught:
+        Forecaster(window=6, horizon=3, hidden=4, epochs=1, seed=0, device="cpu", calibrate=0).fit(
+            str(csv), target="value", date="t", id="id")
+    gaps = [str(c.message) for c in caught if "evenly spaced" in str(c.message)]
+    assert gaps == ["the dates of 2 of the 3 series (S1, S2) in column 't' are not evenly spaced: 9 is followed by 11 "
+                    f"at line 51 of {csv} (series S1); the windows read the values on each side of a gap as "
+                    "neighbours, so add the missing dates as rows with blank values and fill, unless the spacing "
+                    "is meant."]

@@ -76,16 +76,20 @@ def _check_utf8(values: dict) -> None:
 
 @contextlib.contextmanager
 def _warnings_as_notes(name_of):
-    """Print seqtext's warnings as one line on stderr, naming flags ("warning: --threads 8 is ...")."""
+    """Print seqtext's warnings as one line on stderr, naming flags ("warning: --threads 8 is ..."), each once
+    (a table read twice, for calibration and the final fit, warns once)."""
     import warnings
 
     from seqtext.errors import SeqtextWarning
 
-    shown = warnings.showwarning
+    shown, printed = warnings.showwarning, set()
 
     def show(message, category, filename, lineno, file=None, line=None):
         if isinstance(message, SeqtextWarning):
-            click.echo(f"warning: {message.render(name_of)}", err=True)
+            text = f"warning: {message.render(name_of)}"
+            if text not in printed:
+                printed.add(text)
+                click.echo(text, err=True)
         else:
             shown(message, category, filename, lineno, file, line)
 

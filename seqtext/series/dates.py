@@ -62,6 +62,22 @@ def check_dates(table, name) -> None:
         kind, prev = k, value
 
 
+def uneven(labels: list | None) -> list[int]:
+    """The rows whose date breaks the commonest spacing of years, months or integer steps (a missing month, a
+    skipped step); [] for evenly spaced labels, date-times (trading days are uneven on purpose) or too few."""
+    if not labels or len(labels) < 3:
+        return []
+    try:
+        parsed = [parse_date(s) for s in labels]
+    except (ValueError, TypeError):
+        return []
+    if _FORMS[parsed[0][0]] == "time":
+        return []
+    diffs = [b[1] - a[1] for a, b in zip(parsed, parsed[1:])]
+    common = max(set(diffs), key=diffs.count)
+    return [i + 1 for i, d in enumerate(diffs) if d != common]
+
+
 def future_dates(labels: list | None, steps: int) -> list | None:
     """Labels for ``steps`` more rows after ``labels`` when they are evenly spaced, else None."""
     if not labels or len(labels) < 2:

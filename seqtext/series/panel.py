@@ -44,6 +44,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         table = from_columns(columns, kept, source, first_line, target, features, series.date, fill=fill,
                              allow_future=allow_future, need_date=need_date, past=len(series.past_features))
         table.static = read_static(columns, order, table, statics, fitted=fitted) if statics else None
+        _warn_uneven([(None, table)], series)
         return [(None, table)]
     if isinstance(data, Table) or not is_table(data):
         raise DataError(f"this model forecasts many series; give a table with the id column {series.id!r} "
@@ -71,7 +72,28 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
                              need_date=need_date, past=len(series.past_features))
         table.static = read_static(cols, order, table, statics, key, file=source, fitted=fitted) if statics else None
         out.append((key, table))
+    _warn_uneven(out, series)
     return out
+
+
+def _warn_uneven(items, series) -> None:
+    """One warning for dates with a gap: windows would read the values on each side of it as neighbours."""
+    from seqtext.errors import warn
+    from seqtext.series.dates import uneven
+
+    found = [(key, table, rows) for key, table in items if (rows := uneven(table.dates))]
+    if not found:
+        return
+    key, table, rows = found[0]
+    i = rows[0]
+    place = f"{table.dates[i - 1]} is followed by {table.dates[i]} at {table.where(i)}"
+    more = f" (and at {len(rows) - 1} more place{'s' if len(rows) > 2 else ''})" if len(rows) > 1 else ""
+    whose = f"the dates in column {series.date!r}" if key is None else \
+        f"the dates of {len(found)} of the {len(items)} series ({some([k for k, _, _ in found])}) in column " \
+        f"{series.date!r}"
+    warn(f"{whose} are not evenly spaced: {place}{more}; the windows read the values on each side of a gap as "
+         "neighbours, so add the missing dates as rows with blank values and {fill}, unless the spacing is meant.",
+         params=["fill"])
 
 
 def describe(items) -> str:
