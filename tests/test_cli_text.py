@@ -236,7 +236,7 @@ def test_config_file_sets_options_and_flags_override(tmp_path, corpus):
     assert load(tmp_path / "j").settings.core.hidden == 7
 
 
-@pytest.mark.parametrize("content, fragment", [("hiden = 3", "unknown option 'hiden'"), ("x = [", "not valid toml"),
+@pytest.mark.parametrize("content, fragment", [("hiden = 3", "unknown option 'hiden'"), ("x = [", "not valid TOML"),
                                                ("hidden = 0", "hidden must be a whole number of at least 1, got 0")])
 def test_bad_config_files(tmp_path, corpus, content, fragment):
     cfg = tmp_path / "bad.toml"

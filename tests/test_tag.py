@@ -204,3 +204,29 @@ def test_models_of_other_kinds_are_refused(bidirectional, tiny_model_dir):
     assert_clean_failure(result, "holds a text model, not a tag model")
     result = CliRunner().invoke(cli, ["complete", "--model", str(bidirectional[1] / "model"), "a b"])
     assert_clean_failure(result, "holds a tag model, not a text model", "seqtext tag predict")
+
+
+def test_an_unannotated_upos_is_no_tag_neither_trained_on_nor_scored(bidirectional, tmp_path):
+    """CoNLL-U's "_" in UPOS or XPOS means "not annotated": the word is read (it is context) but has no tag, so it is
+    not a class to learn, and evaluation leaves it out.  In other columns "_" is a value (FEATS: none)."""
+    file = tmp_path / "partial.conllu"
+    file.write_text(CONLLU.replace("3\tgo\tgo\tVERB\tVB", "3\tgo\tgo\t_\tVB"), encoding="utf-8")
+    sentences, _ = read_tagged(file)
+    assert sentences[0] == (["do", "n't", "go", "."], ["AUX", "PART", None, "PUNCT"])
+    assert read_tagged(file, "feats")[0][0][1] == ["_", "_", "_", "_"]  # a value there, kept
+    tagger, root = bidirectional
+    pairs = [(["cat", "runs", "zebra", "eats"], ["NEXT-V", None, "O", "O"]), (["the", "dog"], [None, "NEXT-V"])]
+    predicted = tagger.predict([w for w, _ in pairs])
+    flat = [(p, g) for row, (_, gold) in zip(predicted, pairs) for p, g in zip(row, gold) if g is not None]
+    report = tagger.evaluate(pairs)
+    assert report["count"] == 4 and report["accuracy"] == sum(p == g for p, g in flat) / 4
+    untagged = SequenceTagger(**{**FAST, "epochs": 1}, seed=0).fit(
+        [(["a", "b", "c"], ["X", None, "Y"])] * 8 + [(["b", "a"], [None, "Y"])] * 4)
+    assert untagged.tags == ["X", "Y"]  # None is no class
+    with pytest.raises(DataError, match="no word of the evaluation data has a tag"):
+        untagged.evaluate([(["a", "b"], [None, None])])
+    none = tmp_path / "none.conllu"
+    none.write_text("1\tHi\thi\t_\t_\t_\t0\troot\t_\t_\n2\tthere\tthere\t_\t_\t_\t1\tdep\t_\t_\n\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["tag", "train", "--data", str(none), "--out", str(tmp_path / "m")])
+    assert_clean_failure(result, "no word in", "has a tag (every one is '_', not annotated)", "--column")
+    assert not (tmp_path / "m").exists()

@@ -21,6 +21,7 @@ from pathlib import Path
 from seqtext.errors import DataError
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
+UNSPECIFIED = ("upos", "xpos")  # columns where CoNLL-U's "_" means "not annotated": such a word has no tag (None)
 
 # Raw text into words: punctuation apart, English clitics split as the treebanks do (do n't, it 's).
 _WORDS = re.compile(r"\w+(?=n't\b)|n't\b|\w+(?='(?:s|re|ve|ll|m|d)\b)|'(?:s|re|ve|ll|m|d)\b|\w+|[^\w\s]",
@@ -123,7 +124,10 @@ def read_tagged(path, column: str = "upos") -> tuple[list, list]:
         for sentence in read_conllu(path, lines):
             words = words_of(sentence)
             if words:
-                out.append(([t["form"] for t in words], [tag_value(t, column) for t in words]))
+                tags = [tag_value(t, column) for t in words]
+                if column in UNSPECIFIED:  # read, but neither trained on nor scored
+                    tags = [None if t == "_" else t for t in tags]
+                out.append(([t["form"] for t in words], tags))
                 lines_of.append(sentence.word_lines)
         if not out:
             raise DataError(f"{path} holds no sentences with words (only comments, multi-word ranges or empty "
@@ -160,7 +164,7 @@ def check_pairs(pairs, name: str) -> list[tuple[list[str], list[str]]]:
             raise DataError(f"{name} sentence {i} has {len(words)} words but {len(tags)} tags; give one tag a word.")
         if not all(isinstance(w, str) and w.strip() and " " not in w.strip() for w in words):
             raise DataError(f"{name} sentence {i} has an empty word or one with a space; give words as strings.")
-        out.append(([w.strip() for w in words], [str(t) for t in tags]))
+        out.append(([w.strip() for w in words], [None if t is None else str(t) for t in tags]))  # None: no tag
     if not out:
         raise DataError(f"there are no {name} sentences; give (words, tags) pairs.")
     return out

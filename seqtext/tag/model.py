@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from seqtext import modeldir
+from seqtext.errors import DataError
 from seqtext.labels import label_report
 from seqtext.model import Model
 from seqtext.tag.data import sentence_words
@@ -81,10 +82,13 @@ class SequenceTagger(Model):
         for t, w in zip(tags, where):
             self.task.vocab.tag_ids(t, w)
         predicted = self.predict(words)
-        gold = [t for row in tags for t in row]
-        said = [t for row in predicted for t in row]
-        unseen = [(g, p) for sentence, g_row, p_row in zip(words, tags, predicted)
-                  for w, g, p in zip(sentence, g_row, p_row) if not self.task.vocab.knows(w)]
+        scored = [(w, g, p) for sentence, g_row, p_row in zip(words, tags, predicted)
+                  for w, g, p in zip(sentence, g_row, p_row) if g is not None]  # words without a tag are not scored
+        if not scored:
+            raise DataError("no word of the evaluation data has a tag (every one is '_', not annotated); give a "
+                            "tagged file.")
+        gold, said = [g for _, g, _ in scored], [p for _, _, p in scored]
+        unseen = [(g, p) for w, g, p in scored if not self.task.vocab.knows(w)]
         report = label_report(gold, said, self.task.vocab.tags)
         report.update(unseen_words=len(unseen), sentences=len(words),
                       unseen_accuracy=sum(g == p for g, p in unseen) / len(unseen) if unseen else None)

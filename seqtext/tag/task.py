@@ -82,11 +82,18 @@ class TagTask(StartsFromLanguageModel, Task):
         if fresh:
             self.vocab = Vocab.build(zip(words, tags))
             if len(self.vocab.tags) < 2:
-                raise DataError(f"every tag in {train if self.sources['train'] else 'the training sentences'} is "
-                                f"{self.vocab.tags[0]!r}; a tagger needs at least two different tags.")
+                where = train if self.sources["train"] else "the training sentences"
+                if not self.vocab.tags:
+                    raise DataError(f"no word in {where} has a tag (every one is '_', not annotated); give a "
+                                    "tagged file, or another {column}.", params=["column"])
+                raise DataError(f"every tag in {where} is {self.vocab.tags[0]!r}; a tagger needs at least two "
+                                "different tags.")
             self.open_start(self.settings.tag)  # a language model to start from decides the sizes
         self.train = self.encode(words, tags, where)
         self.valid = self.encode(*valid) if valid[0] else None
+        if self.valid is not None and all(t is None for row in valid[1] for t in row):
+            raise DataError(f"no word of {dev if dev is not None else 'the validation share'} has a tag (every "
+                            "one is '_', not annotated); give a tagged {dev} file.", params=["dev"])
 
     def recorded_data(self, path) -> dict:
         if not self.sources.get("train"):

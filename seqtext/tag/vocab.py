@@ -30,7 +30,7 @@ class Vocab:
             for form in forms:
                 words[form.lower()] += 1
                 chars.update(form)
-            tags.update(labels)
+            tags.update(t for t in labels if t is not None)  # None: a word without a tag
         order = lambda counts: sorted(counts, key=lambda k: (-counts[k], k))  # noqa: E731
         return cls([PAD, UNK, *order(words)], [PAD, UNK, *order(chars)], sorted(tags))
 
@@ -47,14 +47,15 @@ class Vocab:
         return form.lower() in self.word_id
 
     def tag_ids(self, tags: list[str], where) -> list[int]:
-        """The ids of a sentence's tags; ``where``: the sentence's place, or each word's."""
+        """The ids of a sentence's tags (-100, not scored, for a word without one: None); ``where``: the
+        sentence's place, or each word's."""
         for k, tag in enumerate(tags):
-            if tag not in self.tag_id:
+            if tag is not None and tag not in self.tag_id:
                 place = where[k] if isinstance(where, list) else where
                 raise DataError(f"the tag {tag!r} ({place}) was never seen in training (known: "
                                 f"{', '.join(self.tags[:20])}{', ...' if len(self.tags) > 20 else ''}); "
                                 "retag it or retrain.")
-        return [self.tag_id[t] for t in tags]
+        return [-100 if t is None else self.tag_id[t] for t in tags]
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps({"words": self.words, "chars": self.chars, "tags": self.tags},
