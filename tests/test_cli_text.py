@@ -461,3 +461,16 @@ def test_a_vocabulary_that_leaves_much_of_the_text_unknown_is_warned_of(tmp_path
     result = run(["train", "--corpus", str(corpus), "--min-frequency", "99", "--out", str(tmp_path / "none"), *FAST])
     assert_clean_failure(result, "seen 99 times or more (--min-frequency)", "lower --min-frequency", code=1)
     assert not (tmp_path / "none").exists()
+
+
+def test_evaluate_counts_unknown_words_and_warns_when_they_dominate(tmp_path, corpus):
+    model = tmp_path / "m"
+    assert run(["train", "--corpus", str(corpus), "--out", str(model), *FAST]).exit_code == 0
+    foreign = write_corpus(tmp_path / "foreign.txt", ["zyx wvu tsr the", "qpo nml"])  # 5 of 7 targets unknown
+    result = run(["evaluate", "--model", str(model), "--corpus", str(foreign), "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["unknown_tokens"] == 5 and figures["tokens"] == 8  # 6 words and 2 closing </s>
+    assert f"warning: 62 % of the tokens of {foreign} are outside the model's vocabulary" in result.output
+    same = run(["evaluate", "--model", str(model), "--corpus", str(corpus), "--json"])
+    assert json.loads(same.stdout)["unknown_tokens"] == 0 and "warning" not in same.output

@@ -10,6 +10,7 @@ words, evaluates, and saves/loads a model directory.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import torch
@@ -18,6 +19,7 @@ from seqtext import machine, modeldir
 from seqtext.errors import ConfigError
 from seqtext.model import Model
 from seqtext.text import stream
+from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import corpus_files, load_lines
 from seqtext.text.chargen import CharCompleter
 from seqtext.text.generate import Completer, Completion
@@ -102,16 +104,22 @@ class TextModel(Model):
         if per_sentence:
             s = self.score(load_lines(corpus)).summary
             loss = -s["logprob"] / max(s["tokens"], 1)
+            _warn_unknown(s, corpus)
             return self.task.report({"loss": loss, "perplexity": s["perplexity"],
                                      "perplexity_known": s["perplexity_known"], "unknown_tokens": s["unknown_tokens"],
                                      "sentences": s["sentences"], "tokens": s["tokens"]})
+        unk = self.tokenizer.token_to_id(tk.UNK)
         if text.mode == "stream":
             ids = stream.encode_corpus(corpus_files(corpus), self.tokenizer).ids
-            return self.task.report(score_stream(self.net, ids, text.bptt, self.device, precision=precision))
-        lines = load_lines(corpus)
-        seqs, last = encode_lines(self.tokenizer, lines)
-        metrics = score_sentences(self.net, seqs, last, self.device)
-        metrics.update(sentences=len(lines), tokens=sum(len(s) - 1 for s in seqs))
+            metrics = score_stream(self.net, ids, text.bptt, self.device, precision=precision)
+            metrics["unknown_tokens"] = int((ids[1:] == unk).sum())
+        else:
+            lines = load_lines(corpus)
+            seqs, last = encode_lines(self.tokenizer, lines)
+            metrics = score_sentences(self.net, seqs, last, self.device)
+            metrics.update(sentences=len(lines), tokens=sum(len(s) - 1 for s in seqs),
+                           unknown_tokens=sum(s[1:].count(unk) for s in seqs))
+        _warn_unknown(metrics, corpus)
         return self.task.report(metrics)
 
     def score(self, sentences, tokens: bool = False, *, dynamic: bool = False, cache: int | None = None,
@@ -224,3 +232,18 @@ class TextModel(Model):
 
 
 modeldir.register("text", TextModel, LanguageModelTask.files)
+
+
+def _warn_unknown(metrics: dict, corpus) -> None:
+    """Warn when much of the evaluated text is outside the vocabulary: its figures then say little."""
+    unknown, tokens = metrics.get("unknown_tokens", 0), metrics.get("tokens", 0)
+    if tokens and unknown / tokens > tk.UNKNOWN_SHARE:
+        from seqtext.errors import warn
+
+        from seqtext.text.corpus import is_path_list
+
+        files = list(corpus) if isinstance(corpus, (list, tuple)) and is_path_list(corpus) else [corpus]
+        where = files[0] if len(files) == 1 and isinstance(files[0], (str, os.PathLike)) else "the text"
+        warn(f"{100 * unknown / tokens:.0f} % of the tokens of {where} are outside the model's vocabulary and are "
+             "read as <unk>, so these figures say little about its words; evaluate on text like the training "
+             "corpus.")
