@@ -92,6 +92,8 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
 
     @app.exception_handler(HTTPException)
     async def _http(request, exc):
+        if exc.status_code == 400:  # a body FastAPI cannot parse at all (not UTF-8): malformed, as bad JSON is
+            return _error(422, "the request body is not valid JSON (UTF-8 text); send one JSON object.")
         return _error(exc.status_code, str(exc.detail) if exc.status_code != 404 or request.url.path.startswith(
             "/v1/") else f"there is nothing at {request.url.path}; see /docs.")
 
