@@ -130,6 +130,10 @@ class TextConfig(Section):
                               "drop {tie_weights} or use a full {softmax}.", params=["tie_weights", "softmax"])
 
 
+# Calendar parts a forecaster may read off its dates, in the order of their input columns (seqtext.series.calendar).
+CALENDAR_PARTS = ("month", "dayofweek", "dayofmonth", "dayofyear", "hour")
+
+
 @dataclass
 class SeriesConfig(Section):
     """A forecaster's columns, windows, horizon, scaling and head."""
@@ -171,8 +175,10 @@ class SeriesConfig(Section):
                                          "(default: the larger of {horizon} and the season the dates suggest, at "
                                          "least 12, when the series are long enough; 0: no intervals).",
                                    Rule("int", low=0, optional=True))
-    calendar: bool = option(False, "Add calendar inputs from the date column (month of year; day of week for daily "
-                                   "dates), known ahead for every forecast step.", BOOL)
+    calendar: list | str | bool = option(
+        [], "Calendar inputs read off the date column, known ahead for every forecast step: any of "
+            f"{', '.join(CALENDAR_PARTS)}, comma-separated; auto ({{calendar}} alone): those the dates carry of month, "
+            "dayofweek and hour.", Rule("parts", choices=CALENDAR_PARTS), metavar="[PARTS]")
     past_features: list = option([], "Covariates known only up to the forecast origin (measured, not planned): read "
                                      "in the window, never ahead.", Rule("strs"), metavar="A,B")
     static_features: list = option([], "Columns constant within each series (a store's size, a region code as a "

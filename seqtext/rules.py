@@ -21,7 +21,8 @@ class Rule:
     """What values an option takes; checked in Python and turned into a click type by the CLI.
 
     ``kind``: int | float | bool | choice | str | ints | strs | column | device | int_or_auto
-    (a whole number in range, or the word "auto").
+    (a whole number in range, or the word "auto") | parts (distinct names from ``choices``, or "auto" to
+    let the data choose; true and false, as older settings wrote them, are kept).
     """
 
     kind: str
@@ -54,6 +55,10 @@ class Rule:
         if kind == "strs":  # column names, or positions of a 2-D array's columns
             ok = isinstance(value, list) and all((isinstance(v, str) and v.strip()) or _is_int(v) for v in value)
             return None if ok and len(set(value)) == len(value) else "a list of distinct column names"
+        if kind == "parts":
+            ok = isinstance(value, bool) or value == "auto" or (
+                isinstance(value, list) and all(v in self.choices for v in value) and len(set(value)) == len(value))
+            return None if ok else f"auto or a list of distinct names from {', '.join(self.choices)}"
         if kind == "ints":
             ok = isinstance(value, list) and all(_is_int(v) and v > 0 for v in value)
             ok = ok and all(b > a for a, b in zip(value, value[1:]))

@@ -213,3 +213,21 @@ def test_nonnegative_floors_forecasts_and_bounds_at_zero_in_torch_and_the_export
         close(theirs[name], out[name])
     assert json.loads((tmp_path / "model" / "config.json").read_text())["series"]["nonnegative"] is True
 
+
+
+def test_named_calendar_parts_export_and_forecast_alike(tmp_path):
+    """A daily series reading day of week and day of year: the runtime computes the same calendar columns for the
+    days ahead (a roll-out past the horizon included)."""
+    from datetime import date, timedelta
+
+    days = [(date(2021, 1, 1) + timedelta(days=k)).isoformat() for k in range(120)]
+    values = (50 + 8 * np.sin(2 * np.pi * np.arange(120) / 7)).round(3).tolist()
+    f = Forecaster(window=WINDOW, horizon=HORIZON, hidden=8, epochs=3, seed=0, device="cpu", calibrate=0,
+                   calendar=["dayofyear", "dayofweek"]).fit({"day": days, "v": values}, target="v", date="day")
+    assert f.settings.series.calendar == ["dayofweek", "dayofyear"] and f.task.inputs == 5
+    runtime = load(export(f.save(tmp_path / "model"), tmp_path / "onnx"))
+    assert runtime.settings.series.calendar == ["dayofweek", "dayofyear"]
+    history = {"day": days[:100], "v": values[:100]}
+    mine, theirs = runtime.forecast(7, history=history), f.forecast(7, history=history)
+    assert [r["date"] for r in mine] == [r["date"] for r in theirs] == days[100:107]
+    close([r["forecast"] for r in mine], [r["forecast"] for r in theirs])

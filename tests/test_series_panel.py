@@ -211,6 +211,59 @@ def test_calendar_columns_are_points_on_circles():
     assert cols[3, 4:6] == pytest.approx([1, 0], abs=1e-12)  # 06:00 is a quarter of the day
 
 
+def test_named_calendar_parts_are_their_own_columns_in_a_fixed_order():
+    cols = calendar_columns(["2021-01-01", "2021-01-16", "2021-07-02 18:00", "2020-12-31"],
+                            ["hour", "dayofyear", "dayofmonth"])  # listed in any order, read month..hour
+    assert cols.shape == (4, 6)
+    assert cols[0].tolist() == pytest.approx([0, 1, 0, 1, 0, 0])  # 1 January: both days start their circles
+    assert cols[1, :2] == pytest.approx([np.sin(2 * np.pi * 15 / 31), np.cos(2 * np.pi * 15 / 31)])  # day 16 of 31
+    assert cols[2, 2:4] == pytest.approx([np.sin(2 * np.pi * 182 / 365), np.cos(2 * np.pi * 182 / 365)])
+    assert cols[2, 4:6] == pytest.approx([-1, 0], abs=1e-12)  # 18:00: three quarters of the day
+    assert cols[3, 2:4] == pytest.approx([np.sin(2 * np.pi * 365 / 366), np.cos(2 * np.pi * 365 / 366)])  # leap
+    assert calendar_columns(["2021-01-04"], True).shape == (1, 6)  # older models' true: month, weekday, hour
+
+
+@pytest.mark.parametrize("dates,setting,expected", [
+    ("month", "auto", ["month"]),
+    ("day", "auto", ["month", "dayofweek"]),
+    ("hour", "auto", ["month", "dayofweek", "hour"]),
+    ("day", ["dayofyear", "dayofweek"], ["dayofweek", "dayofyear"]),
+    ("month", True, True),
+])
+def test_auto_calendar_takes_the_parts_the_dates_carry(dates, setting, expected):
+    from datetime import datetime, timedelta
+
+    start = datetime(2020, 1, 1)
+    labels = {"month": [f"{2020 + k // 12}-{k % 12 + 1:02d}" for k in range(60)],
+              "day": [(start + timedelta(days=k)).date().isoformat() for k in range(60)],
+              "hour": [(start + timedelta(hours=k)).isoformat(sep=" ") for k in range(60)]}[dates]
+    values = (10 + np.sin(np.arange(60) / 3)).round(4).tolist()
+    model = Forecaster(window=8, horizon=2, calendar=setting, calibrate=0, **TINY).fit(
+        {"t": labels, "v": values}, target="v", date="t")
+    assert model.settings.series.calendar == expected
+    width = 6 if expected is True else 2 * len(expected)
+    assert model.task.inputs == 1 + width and model.predict(4).shape == (4,)
+
+
+def test_a_calendar_part_the_dates_do_not_carry_is_refused(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("month,v\n" + "".join(f"{2000 + k // 12}-{k % 12 + 1:02d},{10 + k % 7}\n" for k in range(48)))
+    with pytest.raises(DataError, match="the calendar part dayofweek needs daily or finer dates, but the dates are "
+                                        "like '2000-01'; leave it out of calendar"):
+        Forecaster(window=6, calendar=["month", "dayofweek"], **TINY).fit(str(csv), target="v", date="month")
+    run = lambda *a: CliRunner().invoke(cli, ["forecast", "train", "--csv", str(csv), "--target", "v",  # noqa: E731
+                                              "--date", "month", "--window", "6", "--epochs", "1", "--quiet", *a])
+    assert_clean_failure(run("--calendar", "month,hour", "--out", str(tmp_path / "a")), "part hour needs date-time",
+                         "--calendar")
+    assert_clean_failure(run("--calendar", "week", "--out", str(tmp_path / "b")), "'week' is not one of month,",
+                         code=2)
+    assert_clean_failure(run("--calendar", "month,month", "--out", str(tmp_path / "c")), "names a part twice",
+                         code=2)
+    assert not any((tmp_path / d).exists() for d in "abc")
+    assert run("--calendar", "--out", str(tmp_path / "d")).exit_code == 0  # the flag alone: auto
+    assert json.loads((tmp_path / "d" / "config.json").read_text())["series"]["calendar"] == ["month"]
+
+
 def test_calendar_inputs_are_known_for_every_forecast_step():
     table = long_table(sizes=(72,))
     model = Forecaster(window=12, horizon=2, calendar=True, **TINY).fit(table, date="month", id="id")

@@ -75,6 +75,29 @@ class NameList(click.ParamType):
         return names
 
 
+class PartList(click.ParamType):
+    """Comma-separated names from a fixed set ("month,hour"), or "auto"; a config file may give a list, or the
+    true and false of older settings."""
+
+    name = "PARTS"
+
+    def __init__(self, choices):
+        self.choices = tuple(choices)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, bool) or value == "auto":
+            return value
+        items = list(value) if isinstance(value, (list, tuple)) else str(value).split(",")
+        names = [str(item).strip() for item in items]
+        wrong = [n for n in names if n not in self.choices]
+        if wrong:
+            self.fail(f"{wrong[0]!r} is not one of {', '.join(self.choices)}; give some of them separated by "
+                      "commas, or auto.", param, ctx)
+        if len(set(names)) != len(names):
+            self.fail(f"{value!r} names a part twice; name each once.", param, ctx)
+        return names
+
+
 def click_type(rule: Rule):
     """The click type that accepts what ``rule`` accepts (the rule still checks the value afterwards)."""
     if rule.kind == "choice":
@@ -89,6 +112,8 @@ def click_type(rule: Rule):
         return CountOrAuto(int(rule.low or 0))
     if rule.kind == "strs":
         return NameList()
+    if rule.kind == "parts":
+        return PartList(rule.choices)
     return str
 
 
@@ -103,6 +128,9 @@ def field_option(fld: dataclasses.Field, default):
     name = flag(fld.name)
     if rule.kind == "bool":
         return click.option(f"{name}/--no-{name[2:]}", fld.name, default=default, show_default=True, help=help)
+    if rule.kind == "parts":  # the flag alone: auto
+        return click.option(name, fld.name, type=click_type(rule), is_flag=False, flag_value="auto", default=default,
+                            help=help, metavar=fld.metadata["metavar"])
     if default is None or default == []:  # "decided from the data": nothing to show
         return click.option(name, fld.name, type=click_type(rule), default=default, help=help,
                             metavar=fld.metadata["metavar"])

@@ -10,7 +10,7 @@
 | ``net`` | :class:`SeriesNet` |
 | ``task`` | :class:`ForecastTask`: what the shared training session needs |
 | ``panel`` | many series in one long table (an id column): each series read and checked on its own |
-| ``calendar`` | calendar inputs (month of year, day of week, hour of day) from the dates |
+| ``calendar`` | calendar inputs (month, day of week / month / year, hour) from the dates |
 | ``static`` | static covariates: one number per series, checked, z-scored over the series, read at every step |
 | ``state`` | :class:`SeriesState`: the scalers, training tails and calibration; scaling a table (no torch) |
 | ``rollout`` | forecasts beyond the horizon, fed back in (no torch: any window forecaster) |

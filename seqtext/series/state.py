@@ -58,7 +58,7 @@ class SeriesState:
         if not self.reads_ahead or self.inputs is None:
             return []
         cols = list(range(1, 1 + len(series.features)))
-        return cols + (list(range(self.inputs - calendar.WIDTH, self.inputs)) if series.calendar else [])
+        return cols + list(range(self.inputs - calendar.width(series.calendar), self.inputs))
 
     def scaler_for(self, key, table: Table) -> Scaler:
         """The scaler of series ``key``; one fitted on ``table``'s known rows for a series not seen in training."""
@@ -85,7 +85,7 @@ class SeriesState:
         if names:
             scaled = np.hstack([scaled, static.inputs(self.static_scaler, table, rows, names)])  # (rows, C + S)
         if self.settings.series.calendar:
-            scaled = np.hstack([scaled, calendar.table_calendar(table, rows)])  # (rows, C + S + 6)
+            scaled = np.hstack([scaled, calendar.table_calendar(table, rows, self.settings.series.calendar)])
         return scaled
 
     def read_stored(self, directory: Path, config: dict) -> None:

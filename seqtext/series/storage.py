@@ -47,7 +47,7 @@ def read_stored(directory: Path, config: dict, task) -> tuple[dict, int, dict, C
     series = task.settings.series
     inputs, tail = config["inputs"], config["tail"]
     n_static = len(series.static_features)
-    cal = calendar.WIDTH if series.calendar else 0
+    cal = calendar.width(series.calendar)
     tails = {t["id"]: {k: v for k, v in t.items() if k != "id"} for t in tail["series"]} if task.many \
         else {None: tail}
     if inputs != 1 + len(columns_of(series)) + n_static + cal \

@@ -26,7 +26,7 @@ from seqtext import distributed
 from seqtext.config import SeriesSettings
 from seqtext.errors import ConfigError, DataError, warn
 from seqtext.model import Task
-from seqtext.series import static, storage
+from seqtext.series import calendar, static, storage
 from seqtext.series.net import SeriesNet
 from seqtext.series.panel import read_series, some
 from seqtext.series.scaling import Scaler, check_transformable, make_windows, split_point, stack_inverse
@@ -52,6 +52,7 @@ def resolve_names(series, table: Table) -> None:
     n_known = len(series.features)
     series.target, features, series.date = table.names
     series.features, series.past_features = list(features[:n_known]), list(features[n_known:])
+    series.calendar = calendar.resolve(series.calendar, table)  # "auto": the parts the dates carry
     series.validate()
 
 
