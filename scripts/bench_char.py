@@ -119,7 +119,8 @@ def main(argv=None) -> None:
     import torch
 
     import char_reference as ref
-    from seqtext.config import TextSettings, read_options_file
+    from seqtext.config import TextSettings
+    from seqtext.optionfiles import read_options_file
 
     torch.set_num_threads(1)
     options = {k: v for k, v in read_options_file(args.config).items() if k in TextSettings.names()}

@@ -32,7 +32,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from seqtext import TextModel
-    from seqtext.config import TextSettings, read_options_file
+    from seqtext.config import TextSettings
+    from seqtext.optionfiles import read_options_file
 
     data = Path(args.data)
     files = {split: data / f"ptb.{split}.txt" for split in ("train", "valid", "test")}

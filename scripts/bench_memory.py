@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, os, resource, signal, sys, threading, time
 from seqtext import TextModel
-from seqtext.config import read_options_file
+from seqtext.optionfiles import read_options_file
 from seqtext.session import TrainingInterrupted
 
 corpus, valid, config, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])

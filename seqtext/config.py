@@ -24,7 +24,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
-from seqtext.errors import ConfigError, DataError
+from seqtext.errors import ConfigError
 from seqtext.rules import BOOL, FRACTION, MAX_SEED, POSITIVE, Rule, Section, choice, number, option, whole
 
 CELLS = ("rnn", "gru", "lstm")
@@ -331,73 +331,3 @@ class SeriesSettings(Settings):
         "train": TrainConfig.variant(epochs=300, batch_size=8, weight_decay=0.01, patience=30,
                                      valid_fraction=0.0),
     }
-
-
-# ------------------------------------------------------------------------ option files
-
-# Fields a model directory's config.json carries beside its sections: a record, not options.
-RECORD_FIELDS = {"format_version", "kind", "vocab_size", "data", "summary", "inputs", "tail", "resolved",
-                 "reads_ahead"}
-
-
-def read_options_file(path, settings: type[Settings] | None = None) -> dict:
-    """Options from a TOML (``.toml``) or JSON file, dashes in keys read as underscores.
-
-    A model directory's ``config.json`` (it has ``format_version`` and
-    ``kind``) is replayed: its sections are flattened into options, older
-    field names migrated, and its record-only fields dropped.  With
-    ``settings``, a config.json of another kind is refused.
-    """
-    import json
-    from pathlib import Path
-
-    path = Path(path)
-    if path.is_dir() and (path / "config.json").is_file():
-        path = path / "config.json"
-    if not path.is_file():
-        raise DataError(f"the config file {path} does not exist; check the path.")
-    if path.suffix.lower() in (".yaml", ".yml"):
-        raise DataError(f"{path} is YAML, which seqtext does not read; write the options as TOML (.toml) or JSON.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text; give a TOML or JSON file.") from None
-    try:
-        if path.suffix == ".toml":
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # Python 3.10
-                import tomli as tomllib
-            data = tomllib.loads(text)
-        else:
-            data = json.loads(text)
-    except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        form = "TOML" if path.suffix == ".toml" else "JSON" if path.suffix == ".json" else \
-            "JSON (a file not ending in .toml is read as JSON)"
-        raise DataError(f"{path} is not valid {form} ({exc}); fix its syntax.") from None
-    if not isinstance(data, dict):
-        raise DataError(f"{path} must hold a table of options, not {type(data).__name__}.")
-    if "format_version" in data and "kind" in data:
-        return _replay(path, data, settings)
-    return {str(k).replace("-", "_"): v for k, v in data.items()}
-
-
-def _replay(path, data: dict, settings: type[Settings] | None) -> dict:
-    """The options recorded in a model's config.json."""
-    from seqtext.modeldir import FORMAT_VERSION
-
-    version = data["format_version"]
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise DataError(f"{path} was written by a newer seqtext (format {version!r}, this one reads "
-                        f"{FORMAT_VERSION}); upgrade seqtext.")
-    if settings is not None and data["kind"] != settings.kind:
-        raise DataError(f"{path} holds the settings of a {data['kind']} model, not a {settings.kind} model; "
-                        "give it to the command that trains that kind.")
-    options = {}
-    for key, values in data.items():
-        if key in RECORD_FIELDS:
-            continue
-        if not isinstance(values, dict):
-            raise DataError(f"{path} has a field {key!r} that is neither a section nor a record; remove it.")
-        options.update(migrate(key, values, version))
-    return options

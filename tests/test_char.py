@@ -208,7 +208,7 @@ def test_cli_trains_a_char_model_and_completes_romeo(tmp_path):
 
 def test_shipped_char_config_trains_as_written(tmp_path):
     """Every key of configs/shakespeare-char.toml is read; only size and data are overridden here."""
-    from seqtext.config import read_options_file
+    from seqtext.optionfiles import read_options_file
 
     config = Path(__file__).resolve().parents[1] / "configs" / "shakespeare-char.toml"
     corpus = tmp_path / "romeo.txt"

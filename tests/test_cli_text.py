@@ -250,7 +250,8 @@ def test_bad_config_files(tmp_path, corpus, content, fragment):
 def test_shipped_ptb_configs_are_valid():
     from pathlib import Path
 
-    from seqtext.config import TextSettings, read_options_file
+    from seqtext.config import TextSettings
+    from seqtext.optionfiles import read_options_file
 
     root = Path(__file__).resolve().parents[1] / "configs"
     for path in sorted(root.glob("*.toml")):
@@ -383,7 +384,7 @@ def test_locked_dropout_and_weight_drop_from_the_command_line(tmp_path, corpus):
 @pytest.mark.parametrize("name", ["ptb-rnn.toml", "ptb-lstm.toml", "ptb-lstm-bf16-20.toml", "ptb-lstm-40.toml"])
 def test_shipped_configs_train_as_written(tmp_path, name):
     """Every key of the configs behind the README's PTB figures is read; only size and data are overridden here."""
-    from seqtext.config import read_options_file
+    from seqtext.optionfiles import read_options_file
 
     root = Path(__file__).resolve().parents[1]
     options = read_options_file(root / "configs" / name)

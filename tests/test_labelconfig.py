@@ -5,7 +5,8 @@ from click.testing import CliRunner
 
 from seqtext.cli import cli
 from seqtext.cli.options import flag, help_text
-from seqtext.config import TextConfig, read_options_file
+from seqtext.config import TextConfig
+from seqtext.optionfiles import read_options_file
 from seqtext.errors import ConfigError
 from seqtext.labelconfig import ClassifySettings, TagSettings
 

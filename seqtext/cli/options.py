@@ -40,7 +40,7 @@ def _load_config(settings: type[Settings]):
         """``--config FILE``: options from TOML, JSON or a model's config.json; the command line still wins."""
         if value is None:
             return None
-        from seqtext.config import read_options_file
+        from seqtext.optionfiles import read_options_file
         from seqtext.errors import SeqtextError
 
         try:

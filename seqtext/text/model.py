@@ -95,7 +95,6 @@ class TextModel(Model):
         if precision not in ("fp32", "bf16"):
             raise ConfigError(f"{{precision}} must be fp32 or bf16, got {precision!r}.", params=["precision"])
         precision = machine.resolve_precision(precision, self.device.type)
-        text = self.settings.text
         adaptation = self._adaptation(dynamic, cache, dynamic_stats, adapt, per_sentence)
         if adaptation.active:
             from seqtext.text import running
@@ -108,19 +107,7 @@ class TextModel(Model):
             return self.task.report({"loss": loss, "perplexity": s["perplexity"],
                                      "perplexity_known": s["perplexity_known"], "unknown_tokens": s["unknown_tokens"],
                                      "sentences": s["sentences"], "tokens": s["tokens"]})
-        unk = self.tokenizer.token_to_id(tk.UNK)
-        if text.mode == "stream":
-            ids = stream.encode_corpus(corpus_files(corpus), self.tokenizer).ids
-            metrics = score_stream(self.net, ids, text.bptt, self.device, precision=precision)
-            metrics["unknown_tokens"] = int((ids[1:] == unk).sum())
-        else:
-            lines = load_lines(corpus)
-            seqs, last = encode_lines(self.tokenizer, lines)
-            metrics = score_sentences(self.net, seqs, last, self.device)
-            metrics.update(sentences=len(lines), tokens=sum(len(s) - 1 for s in seqs),
-                           unknown_tokens=sum(s[1:].count(unk) for s in seqs))
-        _warn_unknown(metrics, corpus)
-        return self.task.report(metrics)
+        return self.task.report(_score_corpus(self, corpus, precision))
 
     def score(self, sentences, tokens: bool = False, *, dynamic: bool = False, cache: int | None = None,
               dynamic_stats=None, **adapt) -> Scores:
@@ -232,6 +219,24 @@ class TextModel(Model):
 
 
 modeldir.register("text", TextModel, LanguageModelTask.files)
+
+
+def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
+    """Perplexity, accuracies and unknown-word tokens of a corpus read in the model's mode (stream: as running
+    text; sentence: each line from a fresh state)."""
+    text, unk = model.settings.text, model.tokenizer.token_to_id(tk.UNK)
+    if text.mode == "stream":
+        ids = stream.encode_corpus(corpus_files(corpus), model.tokenizer).ids
+        metrics = score_stream(model.net, ids, text.bptt, model.device, precision=precision)
+        metrics["unknown_tokens"] = int((ids[1:] == unk).sum())
+    else:
+        lines = load_lines(corpus)
+        seqs, last = encode_lines(model.tokenizer, lines)
+        metrics = score_sentences(model.net, seqs, last, model.device)
+        metrics.update(sentences=len(lines), tokens=sum(len(s) - 1 for s in seqs),
+                       unknown_tokens=sum(s[1:].count(unk) for s in seqs))
+    _warn_unknown(metrics, corpus)
+    return metrics
 
 
 def _warn_unknown(metrics: dict, corpus) -> None:
