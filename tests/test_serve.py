@@ -201,6 +201,25 @@ def test_a_port_in_use_is_one_sentence(exported_dir):
     assert "serving" not in result.output  # refused before it says it serves
 
 
+def test_a_model_that_fails_to_load_stops_the_server_naming_it(exported_dir, tmp_path):
+    """An export whose graph is cut short passes the path checks and fails only when loaded, in the background:
+    the server stops, and the command exits with one sentence naming the model (not 503s for every model)."""
+    import shutil
+    import subprocess
+    import sys
+
+    broken = tmp_path / "broken"
+    shutil.copytree(exported_dir, broken)
+    graph = next(broken.glob("*.onnx"))
+    graph.write_bytes(graph.read_bytes()[:200])
+    done = subprocess.run([sys.executable, "-m", "seqtext", "serve", f"--model=good={exported_dir}",
+                           f"--model=bad={broken}", "--port", "0"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and errors[0].startswith(f"Error: the model bad at {broken} failed to load ("), done.stderr
+    assert "fix it or leave it out, then start the server again" in errors[0] and "Traceback" not in done.stderr
+
+
 def test_an_export_given_to_a_command_that_needs_the_model_directory_says_so(exported_dir, tmp_path):
     corpus = tmp_path / "text.txt"
     corpus.write_text("\n".join(TINY_LINES) + "\n")

@@ -195,6 +195,21 @@ def test_errors_are_one_sentence_with_the_right_status(client, path, body, statu
     assert client.get("/health").json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize("path,raw,fragment", [
+    ("/v1/classify", rb'{"model": "clf-onnx", "texts": ["\ud800 hi"]}', "field 'texts': holds a lone surrogate"),
+    ("/v1/tag", rb'{"model": "tagger-onnx", "sentences": [["The", "\udc00"]]}', "field 'sentences': holds a lone"),
+    ("/v1/tag", rb'{"model": "tagger-onnx", "sentences": ["The \udc00"]}', "field 'sentences': holds a lone"),
+    ("/v1/forecast", rb'{"model": "sales-onnx", "rows": [{"sales": 1, "month": "\ud800"}]}', "field 'rows'"),
+    ("/v1/classify", rb'{"model": "\ud800", "texts": ["ok"]}', "field 'model': holds a lone surrogate"),
+])
+def test_a_lone_surrogate_escaped_in_json_is_refused_not_a_crash(client, path, raw, fragment):
+    """JSON may escape half of a surrogate pair, which is no character: the model would answer, and writing the
+    answer would then fail (500); it is refused as invalid text instead."""
+    r = client.post(path, content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and fragment in r.json()["error"], r.text
+    assert client.post("/v1/classify", json={"model": "clf-onnx", "texts": ["fine"]}).status_code == 200
+
+
 def post(base: str, path: str, body: dict):
     req = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers={"Content-Type":
                                                                                      "application/json"})

@@ -66,6 +66,24 @@ def read_data_file(path) -> tuple[Path, str]:
         raise DataError(f"{path} cannot be read (permission denied); check its permissions.") from None
 
 
+def read_input_lines(file) -> tuple[Path, list[str]]:
+    """(its name, its lines) of a file of inputs to predict on: a path, or stdin for None or "-".  Read as bytes
+    and decoded as UTF-8 (a byte-order mark dropped), so that bytes that are not UTF-8 are refused in one
+    sentence whatever the locale."""
+    import sys
+
+    if file is not None and file != "-":
+        path, text = read_data_file(file)
+    else:
+        path = Path("stdin")
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DataError("stdin is not UTF-8 text; convert it to UTF-8.") from None
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    return path, lines[:-1] if lines and not lines[-1] else lines
+
+
 def _jsonl_rows(path: Path, text: str):
     rows = []
     for number, line in enumerate(text.splitlines(), 1):

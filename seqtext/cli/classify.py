@@ -5,7 +5,6 @@ The training helper :func:`train_model` is shared with ``seqtext tag``.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -84,17 +83,13 @@ def train(ctx, data, dev, out, resume, quiet, **options):
 
 def read_input(texts, file) -> list[str]:
     """Texts from the arguments, --file (one a line, - for stdin), or stdin when neither is given."""
-    from seqtext.classify.data import read_texts
+    from seqtext.classify.data import read_input_lines, read_texts
 
     if texts and file is not None:
         raise click.UsageError("give texts as arguments or --file, not both.")
     if texts:
         return read_texts(texts)
-    stream = file if file is not None else sys.stdin
-    try:
-        lines = [line.rstrip("\r\n") for line in stream]
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{getattr(stream, 'name', 'the input')} is not UTF-8 text; convert it.") from None
+    _, lines = read_input_lines(file)
     kept = [line for line in lines if line.strip()]
     if not kept:
         raise click.UsageError("there are no texts to classify; give them as arguments, --file or on stdin.")
@@ -108,7 +103,7 @@ def read_input(texts, file) -> list[str]:
 @click.argument("texts", nargs=-1)
 @click.option("--model", required=True, metavar="DIR",
               help="Model directory written by classify train, or one written by `seqtext export`.")
-@click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
+@click.option("--file", "file", metavar="PATH",
               help="Classify every line of PATH (- for stdin).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per text: text, label, probability, probabilities.")
@@ -124,7 +119,8 @@ def predict(texts, model, file, as_json):
         if as_json:
             echo_json({"text": text, "label": label, "probability": probs[label], "probabilities": probs})
         else:
-            click.echo(f"{label}\t{probs[label]:.4f}\t{text}")
+            shown = " ".join(text.replace("\t", " ").splitlines())  # one output line per text, whatever it holds
+            click.echo(f"{label}\t{probs[label]:.4f}\t{shown}")
 
 
 def print_report(report: dict, name: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import click
 
 from seqtext.cli.common import handle_errors, note
@@ -21,7 +23,7 @@ def serve(models, host, port, max_body):
 
     \b
       seqtext serve --model pronouns=exported/pronouns --port 8000
-      curl -s localhost:8000/v1/complete -d '{"prompt": "Mary rides the"}'
+      curl -s localhost:8000/v1/complete -H 'Content-Type: application/json' -d '{"prompt": "Mary rides the"}'
     Open http://127.0.0.1:8000/ for the playground, /docs for the API.
     """
     try:
@@ -34,13 +36,23 @@ def serve(models, host, port, max_body):
 
     registry = Registry(parse_models(models))  # every path checked before the port is bound
     sock = _listen(host, port)  # bound here: a port in use is one sentence, and --port 0 tells the one it got
-    app = create_app(registry, max_body=max_body)
+    app = create_app(registry, max_body=max_body, load_now=False)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     note(f"serving {', '.join(registry.served)} on http://{shown}:{bound}/ (Ctrl-C or SIGTERM to stop)")
     config = uvicorn.Config(app, host=host, port=bound, log_level="warning", timeout_graceful_shutdown=30,
                             limit_concurrency=256, timeout_keep_alive=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+
+    def load():  # in the background, /health answering "loading" meanwhile; a model that fails stops the server
+        registry.load_all()
+        if registry.error:
+            server.should_exit = True
+
+    threading.Thread(target=load, name="seqtext-load", daemon=True).start()
+    server.run(sockets=[sock])
+    if registry.error:
+        raise click.ClickException(f"{registry.error}; fix it or leave it out, then start the server again.")
 
 
 def _listen(host: str, port: int):

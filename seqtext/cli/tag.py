@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from seqtext.cli.classify import print_report, train_model
-from seqtext.cli.common import count_epochs, echo_json, handle_errors
+from seqtext.cli.common import count_epochs, echo_json, handle_errors, note
 from seqtext.cli.options import training_command
 from seqtext.errors import DataError
 from seqtext.labelconfig import TagSettings
@@ -64,6 +63,7 @@ def predict(sentences, model, file, as_conllu, as_json):
     """Tag raw sentences (split into words) or a pre-tokenised CoNLL-U file; prints word<TAB>tag lines with a
     blank line between sentences, CoNLL-U with --conllu, or JSON with --json."""
     from seqtext.export import open_model
+    from seqtext.classify.data import read_input_lines
     from seqtext.tag.data import COLUMNS, is_conllu, read_conllu, words_of
 
     if as_conllu and as_json:
@@ -71,18 +71,27 @@ def predict(sentences, model, file, as_conllu, as_json):
     if sentences and file is not None:
         raise click.UsageError("give sentences as arguments or --file, not both.")
     tokenlists = None
-    if file is not None and file != "-" and is_conllu(Path(file), _head(Path(file))):
-        tokenlists = read_conllu(file)
-        inputs = [[t["form"] for t in words_of(s)] for s in tokenlists]
-        empty = next((s for s, words in zip(tokenlists, inputs) if not words), None)
-        if empty is not None:
-            raise DataError(f"{file} line {empty.start}: the sentence there has no words to tag (only comments, "
-                            "multi-word ranges or empty nodes); remove it or give its words.")
+    if sentences:
+        for i, sentence in enumerate(sentences, 1):
+            if not sentence.strip():
+                raise DataError(f"sentence {i} is empty; give some words to tag.")
+        inputs = list(sentences)
     else:
-        lines = list(sentences) if sentences else _lines(file)
-        inputs = [line for line in lines if line.strip()]
-        if not inputs:
-            raise click.UsageError("there are no sentences to tag; give them as arguments, --file or on stdin.")
+        path, lines = read_input_lines(file)  # a file or stdin, raw sentences or CoNLL-U alike
+        if is_conllu(path, lines):
+            tokenlists = read_conllu(path, lines)
+            inputs = [[t["form"] for t in words_of(s)] for s in tokenlists]
+            empty = next((s for s, words in zip(tokenlists, inputs) if not words), None)
+            if empty is not None:
+                raise DataError(f"{path} line {empty.start}: the sentence there has no words to tag (only "
+                                "comments, multi-word ranges or empty nodes); remove it or give its words.")
+        else:
+            inputs = [line for line in lines if line.strip()]
+            if not inputs:
+                raise click.UsageError("there are no sentences to tag; give them as arguments, --file or on stdin.")
+            if len(inputs) < len(lines):  # each sentence's words are printed, so the rest still read
+                blank = len(lines) - len(inputs)
+                note(f"note: {blank} blank line{'s' if blank > 1 else ''} skipped")
     tagger = open_model(model, "tag")  # an exported directory runs on onnxruntime, without torch
     words = [tagger.words(s) for s in inputs]
     tags = tagger.predict(words)
@@ -107,23 +116,6 @@ def predict(sentences, model, file, as_conllu, as_json):
             for w, t in zip(ws, ts):
                 click.echo(f"{w}\t{t}")
             click.echo()
-
-
-def _head(path: Path) -> list[str]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return [fh.readline() for _ in range(50)]
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{path} is not UTF-8 text; convert it to UTF-8.") from None
-
-
-def _lines(file) -> list[str]:
-    try:
-        if file is None or file == "-":
-            return [line.rstrip("\r\n") for line in sys.stdin]
-        return Path(file).read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{file or 'stdin'} is not UTF-8 text; convert it to UTF-8.") from None
 
 
 @tag.command()

@@ -120,13 +120,14 @@ class Registry:
         self.error: str | None = None
 
     def load_all(self) -> None:
+        item = None
         try:
             for item in self.served.values():
                 item.load()
-        except Exception as exc:  # reported by /health; the process keeps answering
+        except Exception as exc:  # reported by /health; ``seqtext serve`` then stops, naming it
             from seqtext.errors import first_line
 
-            self.error = first_line(exc)
+            self.error = f"the model {item.name} at {item.path} failed to load ({first_line(exc).rstrip('.')})"
         else:
             self.ready.set()
 

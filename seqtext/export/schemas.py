@@ -24,6 +24,24 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)  # 5 for a float; no "5" or true for a number
     model: str | None = Field(None, description="The model's name; may be left out when one model of the kind is served.")
 
+    @field_validator("*")
+    @classmethod
+    def _unicode(cls, value):
+        """A JSON string may escape a lone surrogate (\\ud800), which is no character: refused, as bytes that are
+        not UTF-8 are, before it reaches a model or an answer."""
+        strings = [value] if isinstance(value, str) else value if isinstance(value, list) else \
+            list(value.values()) if isinstance(value, dict) else []
+        for item in strings:
+            if isinstance(item, (list, dict)):
+                cls._unicode(item)
+            elif isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("holds a lone surrogate (an escape such as \\ud800 that is no character); "
+                                     "send valid Unicode text") from None
+        return value
+
 
 def _not_blank(value: str) -> str:
     if not value.strip():

@@ -27,6 +27,7 @@ from seqtext.export.schemas import (MAX_BODY, ClassifyRequest, ClassifyResponse,
 
 
 def _error(status: int, message: str) -> JSONResponse:
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate quoted back, escaped
     return JSONResponse({"error": message}, status_code=status)
 
 
@@ -103,7 +104,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
 
     async def run(kind: str, name: str | None, method: str, *args, **kwargs):
         if registry.error:
-            raise HTTPException(503, f"the models failed to load ({registry.error}).")
+            raise HTTPException(503, f"{registry.error}.")
         if not registry.ready.is_set():
             raise HTTPException(503, "the models are still loading; try again in a moment.")
         try:
@@ -129,7 +130,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
     @app.get("/health")
     async def health():
         if registry.error:
-            return _error(503, f"the models failed to load ({registry.error}).")
+            return _error(503, f"{registry.error}.")
         if not registry.ready.is_set():
             return JSONResponse({"status": "loading"}, status_code=503)
         return {"status": "ok"}
