@@ -124,6 +124,14 @@ def test_predict_command_reads_arguments_files_and_stdin(trained, tmp_path):
                               input="the film was good\n\n  \nnot funny\n")
     assert gaps.exit_code == 0 and gaps.stdout == by_stdin.stdout  # blank lines are not texts
     assert "note: 2 blank lines skipped" in gaps.stderr
+    bom = tmp_path / "bom.txt"  # as Windows editors save UTF-8: the mark is no part of the first text
+    bom.write_bytes(b"\xef\xbb\xbfthe film was good\nnot funny\n")
+    assert CliRunner().invoke(cli, ["classify", "predict", "--model", model, "--file", str(bom)]).output == \
+        by_file.output
+    bad = CliRunner().invoke(cli, ["classify", "predict", "--model", model], input=b"fine\n\xff bad\n")
+    assert_clean_failure(bad, "stdin is not UTF-8 text")
+    odd = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "not\tgood\nat all"])
+    assert odd.exit_code == 0 and odd.stdout.count("\n") == 1 and odd.stdout.endswith("\tnot good at all\n")
 
 
 def test_readers_find_headers_and_columns(tmp_path):

@@ -153,6 +153,17 @@ def test_predict_command_formats(bidirectional, tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[1].startswith("1-2\tdon't") and any(line.startswith("3.1\t") for line in lines)
+    piped = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--conllu"],  # CoNLL-U on stdin, known as such
+                               input=file.read_bytes())
+    assert piped.exit_code == 0 and piped.output == result.output, piped.output
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes(b"\xef\xbb\xbfthe cat runs.\n")
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--file", str(bom)])
+    assert result.output == "the\tO\ncat\tNEXT-V\nruns\tO\n.\tO\n\n"  # no byte-order mark read as a word
+    bad = CliRunner().invoke(cli, ["tag", "predict", "--model", model], input=b"dog eats\n\xff\n")
+    assert_clean_failure(bad, "stdin is not UTF-8 text")
+    assert_clean_failure(CliRunner().invoke(cli, ["tag", "predict", "--model", model, "dog eats", " "]),
+                         "sentence 2 is empty")
 
 
 def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):
