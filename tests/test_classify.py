@@ -147,6 +147,18 @@ def test_readers_find_headers_and_columns(tmp_path):
     jsonl = tmp_path / "data.jsonl"
     jsonl.write_text('{"review": "good", "stars": 5}\n\n{"review": "bad", "stars": 1}\n')
     assert read_labelled(jsonl, "review", "stars") == (["good", "bad"], ["5", "1"], [1, 3])  # line 2 is blank
+    mixed = tmp_path / "mixed.jsonl"  # one label written four ways is one label; JSON's true stays true
+    mixed.write_text("".join(f'{{"text": "t{i}", "label": {v}}}\n' for i, v in enumerate(
+        ['1', '1.0', '"1"', '" 1 "', '0', 'true', '0.5'])))
+    assert read_labelled(mixed)[1] == ["1", "1", "1", "1", "0", "true", "0.5"]
+    for value, fragment in (('[1]', "the label is a JSON list; give a string or a number"),
+                            ('{"a": 1}', "the label is a JSON object"), ('null', "the label is missing")):
+        (tmp_path / "odd.jsonl").write_text(f'{{"text": "fine", "label": {value}}}\n')
+        with pytest.raises(DataError, match=fragment):
+            read_labelled(tmp_path / "odd.jsonl")
+    (tmp_path / "odd.jsonl").write_text('{"text": 5, "label": 1}\n')
+    with pytest.raises(DataError, match="line 1: the text is a number, not a string"):
+        read_labelled(tmp_path / "odd.jsonl")
 
 
 def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):

@@ -37,18 +37,37 @@ def read_labelled(path, text_column: str | None = None, label_column: str | None
     texts, labels, lines = [], [], []
     for line, row in rows:
         t = _field(path, line, row, text_column, TEXT_NAMES, "text")
-        if not isinstance(t, str) or not t.strip():
+        if not isinstance(t, str):
+            raise DataError(f"{path} line {line}: the text is {_json_kind(t)}, not a string; give every row its text "
+                            "as a string.")
+        if not t.strip():
             raise DataError(f"{path} line {line}: the text is empty; give every row some text.")
         texts.append(t.strip())
         lines.append(line)
         if need_labels:
             label = _field(path, line, row, label_column, LABEL_NAMES, "label")
-            if isinstance(label, (dict, list)) or label is None or not str(label).strip():
+            if isinstance(label, (dict, list)):
+                raise DataError(f"{path} line {line}: the label is {_json_kind(label)}; give a string or a number.")
+            if label is None or not str(label).strip():
                 raise DataError(f"{path} line {line}: the label is missing; give every row a label.")
-            labels.append(str(label).strip())
+            labels.append(label_text(label))
     if not texts:
         raise DataError(f"{path} holds no examples; give one labelled text a line.")
     return texts, labels, lines
+
+
+def label_text(label) -> str:
+    """A label as text, the same however JSON wrote it: 1, 1.0 and "1" are "1"; true is "true"."""
+    if isinstance(label, bool):
+        return "true" if label else "false"
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label).strip()
+
+
+def _json_kind(value) -> str:
+    return {dict: "a JSON object", list: "a JSON list", bool: "true or false", type(None): "null"}.get(
+        type(value), "a number")
 
 
 def read_data_file(path) -> tuple[Path, str]:

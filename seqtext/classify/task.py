@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from seqtext import distributed
-from seqtext.classify.data import encode_texts, read_labelled, source_path
+from seqtext.classify.data import encode_texts, label_text, read_labelled, source_path
 from seqtext.classify.net import ClassifierNet
 from seqtext.labelconfig import ClassifySettings
 from seqtext.errors import CheckpointError, DataError
@@ -75,7 +75,7 @@ class ClassifyTask(StartsFromLanguageModel, Task):
             if not isinstance(text, str) or not text.strip():
                 raise DataError(f"{name} example {i} has an empty text; give every example some words.")
             texts.append(text.strip())
-            labels.append(str(label))
+            labels.append(label_text(label))
         return texts, labels, [f"{name} example {i}" for i in range(1, len(pairs) + 1)]
 
     def prepare(self, data: dict, fresh: bool) -> None:
