@@ -241,3 +241,15 @@ def test_an_unannotated_upos_is_no_tag_neither_trained_on_nor_scored(bidirection
     result = CliRunner().invoke(cli, ["tag", "train", "--data", str(none), "--out", str(tmp_path / "m")])
     assert_clean_failure(result, "no word in", "has a tag (every one is '_', not annotated)", "--column")
     assert not (tmp_path / "m").exists()
+
+
+def test_a_tag_only_in_the_held_out_share_is_known(tmp_path):
+    """Without --dev a share of the file is held out for validation; a rare tag that falls only there is one of
+    the user's own tags, not an error (the tag set comes from the whole file, the words from the training part)."""
+    pairs = [(["a", "b", "c"], ["X", "Y", "X"])] * 30 + [(["rare", "word"], ["Z", "X"])]
+    file = write_wordtag(tmp_path / "t.txt", pairs)
+    from seqtext.packing import held_out
+
+    seed = next(s for s in range(100) if 30 in held_out(31, 0.2, s))  # a seed that holds the Z sentence out
+    tagger = SequenceTagger(**{**FAST, "epochs": 1}, seed=seed, valid_fraction=0.2).fit(file)
+    assert tagger.tags == ["X", "Y", "Z"] and "rare" not in tagger.task.vocab.word_id  # its tag known, words not

@@ -80,7 +80,8 @@ class TagTask(StartsFromLanguageModel, Task):
             valid = tuple([x for i, x in enumerate(part) if i in held] for part in (words, tags, where))
             words, tags, where = ([x for i, x in enumerate(part) if i not in held] for part in (words, tags, where))
         if fresh:
-            self.vocab = Vocab.build(zip(words, tags))
+            held = [t for row in valid[1] for t in row] if dev is None else []  # the share held out of the file
+            self.vocab = Vocab.build(zip(words, tags), held)
             if len(self.vocab.tags) < 2:
                 where = train if self.sources["train"] else "the training sentences"
                 if not self.vocab.tags:

@@ -23,9 +23,11 @@ class Vocab:
         self.tag_id = {t: i for i, t in enumerate(tags)}
 
     @classmethod
-    def build(cls, sentences) -> "Vocab":
+    def build(cls, sentences, more_tags=()) -> "Vocab":
+        """From the training sentences' (forms, tags); ``more_tags``: tags of a held-out share, known too (a rare
+        tag that fell there only is no error in the user's own file)."""
         words, chars = Counter(), Counter()
-        tags = set()
+        tags = {t for t in more_tags if t is not None}
         for forms, labels in sentences:
             for form in forms:
                 words[form.lower()] += 1
