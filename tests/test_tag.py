@@ -164,6 +164,15 @@ def test_predict_command_formats(bidirectional, tmp_path):
     assert_clean_failure(bad, "stdin is not UTF-8 text")
     assert_clean_failure(CliRunner().invoke(cli, ["tag", "predict", "--model", model, "dog eats", " "]),
                          "sentence 2 is empty")
+    tagged = write_wordtag(tmp_path / "tagged.txt", next_is_verb(3, 0))  # training data given to predict
+    assert_clean_failure(CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--file", str(tagged)]),
+                         "holds word<TAB>tag lines, tagged data; give raw sentences")
+    sentences = tmp_path / "sst.tsv"  # a classifier's text<TAB>label file given as tagged data
+    sentences.write_text("a fine film\t1\n\nnot good\t0\n", encoding="utf-8")
+    assert_clean_failure(CliRunner().invoke(cli, ["tag", "train", "--data", str(sentences), "--out",
+                                                  str(tmp_path / "m")]),
+                         "sst.tsv line 1 is not word<TAB>tag (the word 'a fine film' holds a space)")
+    assert not (tmp_path / "m").exists()
 
 
 def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):

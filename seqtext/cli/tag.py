@@ -87,6 +87,9 @@ def predict(sentences, model, file, as_conllu, as_json):
                                 "comments, multi-word ranges or empty nodes); remove it or give its words.")
         else:
             inputs = [line for line in lines if line.strip()]
+            if inputs and all(line.count("\t") == 1 for line in inputs):
+                raise DataError(f"{path} holds word<TAB>tag lines, tagged data; give raw sentences one a line, or "
+                                "CoNLL-U (tag evaluate scores tagged data).")
             if not inputs:
                 raise click.UsageError("there are no sentences to tag; give them as arguments, --file or on stdin.")
             if len(inputs) < len(lines):  # each sentence's words are printed, so the rest still read

@@ -35,7 +35,9 @@ def _field_error(exc: RequestValidationError) -> str:
     first = exc.errors()[0]
     if first.get("type") == "json_invalid":
         return "the request body is not valid JSON; send one JSON object."
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    # the path to the field, without the names pydantic gives the members of a union ("str", "list[str]")
+    loc = [str(p) for p in first.get("loc", ()) if p != "body" and p not in ("str", "int", "float", "bool")
+           and "[" not in str(p)]
     if not loc:
         return "the request body must be a JSON object with the fields the endpoint lists (see /docs)."
     msg = first.get("msg", "is invalid").removeprefix("Value error, ")

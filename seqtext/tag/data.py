@@ -139,7 +139,8 @@ def read_tagged(path, column: str = "upos") -> tuple[list, list]:
         for offset, line in enumerate(block):
             fields = [f.strip() for f in line.split("\t")]
             what = f"{len(fields)} tab-separated fields" if len(fields) != 2 else \
-                "an empty word" if not fields[0] else "an empty tag" if not fields[1] else None
+                "an empty word" if not fields[0] else "an empty tag" if not fields[1] else \
+                f"the word {fields[0][:40]!r} holds a space" if any(c.isspace() for c in fields[0]) else None
             if what:
                 raise DataError(f"{path} line {start + offset} is not word<TAB>tag ({what}); give one word and its "
                                 "tag a line, or a CoNLL-U file.")
