@@ -85,7 +85,8 @@ def forecast_csv(path, rows: list[dict]) -> Path:
     """``predict --out``: one row per forecast step, the columns of the JSON rows."""
     from seqtext.series.infer import LEGACY
 
-    header = [k for k in rows[0] if k != LEGACY]
+    seen = dict.fromkeys(k for row in rows for k in row if k != LEGACY)  # dates may be known for some series only
+    header = [k for k in ("id", "step", "date") if k in seen] + [k for k in seen if k not in ("id", "step", "date")]
     return write_csv(path, header, [[_cell(r.get(k)) for k in header] for r in rows])
 
 

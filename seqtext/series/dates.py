@@ -97,22 +97,48 @@ def future_dates(labels: list | None, steps: int) -> list | None:
     date_only = len(labels[-1].strip()) == 10
     sep = " " if " " in labels[-1].strip() else "T"
     fmt = (lambda d: d.date().isoformat()) if date_only else (lambda d: d.isoformat(sep=sep))
-    months = [v.year * 12 + v.month - 1 for v in values]
-    same_day = all(v.day == last.day and v.time() == last.time() for v in values)
-    mstep = months[-1] - months[-2]
-    if same_day and mstep > 0 and all(b - a == mstep for a, b in zip(months, months[1:])):
+    monthly = _monthly(values)
+    if monthly is not None:
+        mstep, month_end = monthly
+        months = values[-1].year * 12 + values[-1].month - 1
         out = []
         for k in range(1, steps + 1):
-            m = months[-1] + mstep * k
+            m = months + mstep * k
+            year, month = m // 12, m % 12 + 1
+            day = _month_days(year, month) if month_end else last.day
             try:
-                out.append(fmt(last.replace(year=m // 12, month=m % 12 + 1)))
-            except ValueError:  # e.g. day 31 in a shorter month
+                out.append(fmt(last.replace(year=year, month=month, day=day)))
+            except ValueError:  # e.g. day 30 in February
                 return None
         return out
     step = values[-1] - values[-2]
     if step <= timedelta(0) or any(b - a != step for a, b in zip(values, values[1:])):
         return None
     return [fmt(last + step * k) for k in range(1, steps + 1)]
+
+
+def _month_days(year: int, month: int) -> int:
+    import calendar
+
+    return calendar.monthrange(year, month)[1]
+
+
+def _monthly(values: list) -> tuple[int, bool] | None:
+    """(months between dates, whether they are month ends) for date-times a whole number of months apart, on the
+    same day and time of each month or on each month's last day (31 Jan, 28 Feb, ...); None otherwise."""
+    if len(values) < 2:
+        return None
+    months = [v.year * 12 + v.month - 1 for v in values]
+    mstep = months[-1] - months[-2]
+    if mstep <= 0 or any(b - a != mstep for a, b in zip(months, months[1:])):
+        return None
+    if any(v.time() != values[-1].time() for v in values):
+        return None
+    if all(v.day == values[-1].day for v in values):
+        return mstep, False
+    if all(v.day == _month_days(v.year, v.month) for v in values):
+        return mstep, True
+    return None
 
 
 def forecast_dates(table, steps: int) -> list | None:
@@ -154,10 +180,14 @@ def season_of(labels) -> int:
     except ValueError:
         return 1
     values = [v for _, v in parsed]
+    kind = parsed[0][0]
+    monthly = _monthly(values) if kind == "time" else None
+    if monthly is not None:  # ISO dates a month apart (the 1st, the 15th or the last day of each month)
+        return _MONTHLY_SEASONS.get(monthly[0], 1)
     steps = {b - a for a, b in zip(values, values[1:])}
     if len(steps) != 1:
         return 1
-    step, kind = steps.pop(), parsed[0][0]
+    step = steps.pop()
     if kind == "month":
         return _MONTHLY_SEASONS.get(step, 1)
     if kind == "time":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 
 from seqtext import distributed, modeldir
-from seqtext.errors import whole_number
+from seqtext.errors import DataError, first_line, warn, whole_number
 from seqtext.model import Model
 from seqtext.series import infer
 from seqtext.series.calibration import calibrate, calibration_values, check_calibration
@@ -84,7 +84,13 @@ class Forecaster(Predictor, Model):
         Ctrl-C here leaves the trained model, saved, without intervals."""
         values = self.settings.series.calibrate
         if values and self.task.intervals is None:
-            self.task.intervals = calibrate(self, data, holdout, values).in_interval_units(self.task.scalers)
+            try:
+                self.task.intervals = calibrate(self, data, holdout, values).in_interval_units(self.task.scalers)
+            except DataError as exc:  # the model is trained and saved: keep it, without intervals, and say why
+                self.task.settings = self.settings.replace(calibrate=0)
+                warn(f"no prediction intervals: the calibration copy, trained without the last {values} values of "
+                     f"each series, could not be fitted ({first_line(exc).rstrip('.')}); the model is saved "
+                     "without them; give another {calibrate} N for intervals.", params=["calibrate"])
             if checkpoint_dir is not None and distributed.is_main():
                 self.save(checkpoint_dir)
         return self

@@ -54,6 +54,8 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         raise DataError(f"{source} has no column {series.id!r} (it has {', '.join(map(repr, order))}); check {{id}}.",
                         params=["id"])
     labels = columns.pop(series.id)
+    if not labels:
+        raise DataError(f"{source} has no rows; give a series with values.")
     order = [c for c in order if c != series.id]
     groups: dict[str, list[int]] = {}  # id -> its rows, ids in the order of their first row
     for i, label in enumerate(labels):

@@ -88,13 +88,14 @@ class Predictor:
             out.append({"id": key, **r} if key is not None else r)
         return out if self.settings.series.id is not None else out[0]
 
-    def seen_in_training(self, table: Table, origin: int) -> bool:
-        """Whether row ``origin`` of a dated table lies within the dates this model was trained on."""
-        tails = self.task.tails
-        trained = (tails.get(None) or {}).get("dates") if len(tails) == 1 else None
+    def seen_in_training(self, table: Table, origin: int, key=None) -> str | None:
+        """The last date this model was trained on when row ``origin`` of a dated table (series ``key`` of many)
+        lies within it, else None."""
+        tail = self.task.tails.get(key) or {}
+        trained = tail.get("dates")
         if not trained or table.dates is None or origin >= len(table.dates):
-            return False
-        return within(table.dates[origin], trained[-1])
+            return None
+        return trained[-1] if within(table.dates[origin], trained[-1]) else None
 
     def evaluate(self, data, holdout: int | None = None, *, one_step: bool = False, season: int | None = 1,
                  baselines=(), levels=None, actuals=None) -> dict:

@@ -53,6 +53,7 @@ def holdout_cases(model, data, holdout=None, actuals=None) -> tuple[list, list]:
             raise DataError(f"the actual values name a series {unknown[0]!r} that the history does not have; give "
                             "the history of every series in the actual values.")
         cases = [(key, _join(table, later[key]), table.n, later[key].n) for key, table in items if key in later]
+        _warn_not_following([(key, joined, n) for key, joined, n, _ in cases])
         absent = [key for key, _ in items if key not in later]
         if absent and cases:
             warn(f"the actual values hold no rows of {len(absent)} of the {len(items)} series, which are not "
@@ -71,6 +72,22 @@ def holdout_cases(model, data, holdout=None, actuals=None) -> tuple[list, list]:
                             f"{cfg.window} to forecast from; give a longer series or a smaller {{holdout}}.",
                             params=["holdout"])
     return kept, skipped
+
+
+def _warn_not_following(cases) -> None:
+    """One warning for actual values whose first date does not follow their history's last at its spacing (a
+    forecast of the next steps is then scored against later values)."""
+    from seqtext.series.dates import uneven
+
+    late = [(key, joined, n) for key, joined, n in cases if joined.dates is not None and n in uneven(joined.dates)]
+    if late:
+        key, joined, n = late[0]
+        where = f"it ends at {joined.dates[n - 1]}, they start at {joined.dates[n]}"
+        whose = f"the actual values do not follow the history ({where})" if key is None else \
+            f"the actual values of {len(late)} series ({some([k for k, _, _ in late])}) do not follow their " \
+            f"history (series {key}'s: {where})"
+        warn(f"{whose}, so the forecast of the next steps is scored against later values; give the actual values "
+             "from the step after the history.")
 
 
 def _join(history: Table, later: Table) -> Table:
@@ -184,18 +201,24 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tupl
         first = max(cfg.window, n // 2) if start is None else int(start)
         last = n - steps
         if first < cfg.window or first > last:
-            if key is not None and start is None:
-                short.append(key)  # a series of many too short to backtest
+            if key is not None and (start is None or cfg.window <= first):
+                short.append(key)  # a series of many too short to backtest (from ``start``)
                 continue
             raise DataError(f"backtest origins must lie between {cfg.window} (one window in) and {last} (leaving "
                             f"{steps} values to compare), got {{start}} {first}; choose another {{start}} or fewer "
                             "{steps}.", params=["start", "steps"])
         cases += [(key, table, o, steps) for o in range(first, last + 1, stride)]
     if not cases:
+        if start is not None:
+            longest = max(t.n for _, t in items)
+            raise DataError(f"no series is long enough to backtest from {{start}} {start} (the longest has "
+                            f"{longest} values, so origins end at {longest - steps}); choose an earlier {{start}} or "
+                            "fewer {steps}.", params=["start", "steps"])
         raise DataError("no series is long enough to backtest; give fewer {steps}.", params=["steps"])
     if short:
-        warn(f"{len(short)} of the {len(items)} series are too short to backtest (a window of {cfg.window} and "
-             f"{steps} values after it) and are left out: {some(short)}.")
+        need = f"a window of {cfg.window}" if start is None else f"{start} values before the first origin"
+        warn(f"{len(short)} of the {len(items)} series are too short to backtest ({need} and {steps} values after "
+             f"it) and are left out: {some(short)}.")
     return cases, steps
 
 

@@ -141,6 +141,12 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
             n -= 1  # trailing blanks: rows whose covariates are known ahead of the target
         if n == 0:
             raise DataError(f"column {target!r} of {source} has no values; give the series' history.")
+    elif not features_only and np.isnan(values[-1]) and not np.isnan(values).all():
+        last = int(np.flatnonzero(~np.isnan(values))[-1]) + 1  # training: a blank end is no gap to fill; named
+        if fill or np.isfinite(values[:last]).all():  # unless a gap before it is the first thing to fix
+            raise DataError(f"column {target!r} is blank from {table.where(last)} to the end; training reads known "
+                            "values only, so leave those rows out (future rows belong in the history a forecast "
+                            "reads).")
     table.target = _finite(table, target, values[:n], fill)
     feats = np.empty((rows, len(features)))
     for j, name in enumerate(features):

@@ -1,0 +1,145 @@
+"""Forecasting at its edges: empty tables of many series, a calibration copy that cannot be fitted, blank ends of
+a training series, ISO dates a month apart, actual values that do not follow the history, models of many series
+scored on what they saw, backtest origins past a short series, and a forecast file of series dated and not."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from seqtext import Forecaster
+from seqtext.cli import cli
+from seqtext.errors import DataError, SeqtextWarning
+from seqtext.series.dates import future_dates, season_of
+
+from conftest import assert_clean_failure
+
+TINY = dict(hidden=8, epochs=2, patience=2, batch_size=32, device="cpu", seed=0)
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["forecast", *map(str, args)])
+
+
+def write(path, header, rows):
+    path.write_text(header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+def panel(path, lengths, start=1):
+    """id,t,v: one series per length, integer steps from ``start``, a weekly wave."""
+    rows = [(f"S{k}", t, round(50 + 10 * np.sin(t / 2) + k, 3)) for k, n in enumerate(lengths)
+            for t in range(start, start + n)]
+    return write(path, "id,t,v", rows)
+
+
+def test_a_header_only_table_of_many_series_is_one_sentence(tmp_path):
+    empty = write(tmp_path / "empty.csv", "id,t,v", [])
+    result = run("train", "--csv", empty, "--id", "id", "--date", "t", "--target", "v", "--out", tmp_path / "m")
+    assert_clean_failure(result, "empty.csv has no rows; give a series with values")
+    assert not (tmp_path / "m").exists()
+    model = tmp_path / "p"
+    assert run("train", "--csv", panel(tmp_path / "p.csv", (40, 40)), "--id", "id", "--date", "t", "--target", "v",
+               "--window", "6", "--horizon", "2", "--epochs", "1", "--hidden", "4", "--quiet", "--out",
+               model).exit_code == 0
+    assert_clean_failure(run("predict", "--model", model, "--csv", empty), "has no rows")
+
+
+def test_a_calibration_copy_that_cannot_be_fitted_leaves_the_model_without_intervals_and_says_why(tmp_path):
+    values = [5.0] * 80 + [5.0 + k for k in range(1, 11)]  # the copy, without the last 12 values, sees a constant
+    with pytest.warns(SeqtextWarning, match=r"no prediction intervals: the calibration copy, trained without the "
+                                            r"last 12 values of each series, could not be fitted \(the target .*is "
+                                            r"constant"):
+        model = Forecaster(window=8, horizon=3, **TINY).fit(values, checkpoint_dir=tmp_path / "m")
+    assert model.task.intervals is None and model.settings.series.calibrate == 0
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert saved["series"]["calibrate"] == 0  # the directory says what was done
+    assert model.predict(3).shape == (3,)
+
+
+def test_a_blank_end_of_a_training_series_is_refused_with_or_without_fill(tmp_path):
+    rows = [(f"2020-{m:02d}", m * 1.5 if m <= 9 else "") for m in range(1, 13)]
+    csv = write(tmp_path / "h.csv", "month,v", [(f"{2000 + k // 12}-{k % 12 + 1:02d}", 10 + k % 5) for k in range(36)]
+                + rows)
+    for fill in ([], ["--fill"]):
+        result = run("train", "--csv", csv, "--date", "month", "--target", "v", "--window", "6", "--epochs", "1",
+                     "--out", tmp_path / "m", *fill)
+        assert_clean_failure(result, "column 'v' is blank from line 47 of", "to the end; training reads known values")
+        assert not (tmp_path / "m").exists()
+    gap = write(tmp_path / "g.csv", "month,v", [(f"{2000 + k // 12}-{k % 12 + 1:02d}", "" if k == 20 else 10 + k % 5)
+                                                for k in range(48)])
+    result = run("train", "--csv", gap, "--date", "month", "--target", "v", "--window", "6", "--epochs", "1",
+                 "--hidden", "4", "--quiet", "--fill", "--out", tmp_path / "f")
+    assert result.exit_code == 0, result.output  # a gap between known values is still filled
+
+
+def test_iso_dates_a_month_apart_are_monthly():
+    month_ends = ["1990-01-31", "1990-02-28", "1990-03-31", "1990-04-30"]
+    assert season_of(month_ends) == 12 and season_of(["1990-01-01", "1990-02-01", "1990-03-01"]) == 12
+    assert season_of(["1990-01-15", "1990-04-15", "1990-07-15"]) == 4
+    assert future_dates(month_ends, 3) == ["1990-05-31", "1990-06-30", "1990-07-31"]
+    assert future_dates(["2020-01-31 10:00", "2020-02-29 10:00"], 1) == ["2020-03-31 10:00:00"]
+    assert future_dates(["2020-01-30", "2020-02-01"], 1) == ["2020-02-03"]  # two days apart: not monthly
+    assert season_of(["2020-01-01", "2020-01-02", "2020-01-03"]) == 7
+
+
+def test_actual_values_that_skip_steps_after_the_history_are_warned_of(tmp_path):
+    history = panel(tmp_path / "h.csv", (40, 40))
+    later = panel(tmp_path / "later.csv", (4, 4), start=46)  # steps 41-45 missing
+    model = Forecaster(window=6, horizon=4, calibrate=0, **TINY).fit(str(history), target="v", date="t", id="id")
+    with pytest.warns(SeqtextWarning, match=r"the actual values of 2 series \(S0, S1\) do not follow their history "
+                                            r"\(series S0's: it ends at 40, they start at 46\)"):
+        model.evaluate(str(history), actuals=str(later))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeqtextWarning)
+        model.evaluate(str(history), actuals=str(panel(tmp_path / "next.csv", (4, 4), start=41)))
+
+
+def test_models_of_many_series_note_held_out_values_they_were_trained_on_and_backtest_past_a_short_one(tmp_path):
+    csv = panel(tmp_path / "p.csv", (60, 60, 30))
+    model = tmp_path / "m"
+    assert run("train", "--csv", csv, "--id", "id", "--date", "t", "--target", "v", "--window", "6", "--horizon", "3",
+               "--epochs", "1", "--hidden", "4", "--calibrate", "0", "--quiet", "--out", model).exit_code == 0
+    result = run("evaluate", "--model", model, "--csv", csv, "--baselines", "naive")
+    assert result.exit_code == 0, result.output
+    assert "note: the model was trained on the held-out values of 3 of the 3 series (series S0's up to 60)" in \
+        result.stderr
+    result = run("backtest", "--model", model, "--csv", csv, "--start", "40", "--baselines", "naive")
+    assert result.exit_code == 0, result.output
+    assert "1 of the 3 series are too short to backtest (40 values before the first origin and 3 values after " \
+           "it) and are left out: S2." in result.stderr
+    assert_clean_failure(run("backtest", "--model", model, "--csv", csv, "--start", "59"),
+                         "no series is long enough to backtest from --start 59 (the longest has 60 values")
+
+
+def test_a_forecast_file_keeps_the_dates_of_the_series_that_have_them(tmp_path):
+    """The first series (business days) cannot be dated ahead, the second (every day) can: the CSV keeps a date
+    column, blank for the first."""
+    business = [d for d in (date(2024, 1, 1) + timedelta(days=k) for k in range(60)) if d.weekday() < 5][:40]
+    daily = [date(2024, 1, 1) + timedelta(days=k) for k in range(40)]
+    rows = [("b1", d.isoformat(), 10 + k % 3) for k, d in enumerate(business)]
+    rows += [("b2", d.isoformat(), 20 + k % 4) for k, d in enumerate(daily)]
+    csv = write(tmp_path / "mixed.csv", "id,date,v", rows)
+    model = Forecaster(window=6, horizon=2, calibrate=0, **TINY).fit(str(csv), target="v", date="date", id="id")
+    model.save(tmp_path / "m")
+    out = tmp_path / "f.csv"
+    assert run("predict", "--model", tmp_path / "m", "--csv", csv, "--out", out).exit_code == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id,step,date,forecast"
+    assert [line.split(",")[2] for line in lines[1:]] == ["", "", "2024-02-10", "2024-02-11"]
+
+
+def test_season_of_monthly_iso_dates_reaches_the_baselines(tmp_path):
+    days = [date(1990 + k // 12, k % 12 + 1, 1).isoformat() for k in range(48)]
+    values = [100 + 20 * np.sin(2 * np.pi * k / 12) + k for k in range(48)]
+    model = Forecaster(window=12, horizon=3, calibrate=0, **TINY).fit({"d": days, "v": values}, target="v", date="d")
+    scores = model.evaluate({"d": days, "v": values}, 3, season=None, baselines=["snaive"])
+    assert scores["results"][0]["season"] == 12  # seasonal naive repeats last year's months, not last month
+    with pytest.raises(DataError):
+        model.evaluate({"d": days, "v": values}, 60)
