@@ -291,8 +291,9 @@ def _finite(table: Table, name, values: np.ndarray, fill: bool) -> np.ndarray:
         return values
     if not fill:
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"column {name!r} has a missing or non-finite value at {table.where(i)}; "
-                        "fix it, or turn on {fill} to interpolate gaps.", params=["fill"])
+        gap = np.isfinite(values[i + 1:]).any()  # a known value after it: {fill} can interpolate, not at the end
+        raise DataError(f"column {name!r} has a missing or non-finite value at {table.where(i)}; fix it"
+                        + (", or turn on {fill} to interpolate gaps." if gap else "."), params=["fill"])
     good = np.flatnonzero(~bad)
     if good.size == 0:
         raise DataError(f"column {name!r} of {table.source} has no finite values; nothing can be interpolated.")
