@@ -148,8 +148,8 @@ def test_season_of_monthly_iso_dates_reaches_the_baselines(tmp_path):
 def test_fill_is_suggested_for_gaps_only_not_for_a_blank_end():
     values = list(10 + np.sin(np.arange(40) / 3))
     gap = {"v": values, "f": [1.0] * 20 + [None] + [1.0] * 19}
-    with pytest.raises(DataError, match=r"missing or non-finite value at row 20; fix it, or turn on fill"):
+    with pytest.raises(DataError, match=r"missing or non-finite value at row 20 of the table; fix it, or turn on fill"):
         Forecaster(window=6, calibrate=0, **TINY).fit(gap, target="v", features=["f"])
     end = {"v": values, "f": [1.0] * 39 + [None]}
-    with pytest.raises(DataError, match=r"missing or non-finite value at row 39; fix it\.$"):
+    with pytest.raises(DataError, match=r"missing or non-finite value at row 39 of the table; fix it\.$"):
         Forecaster(window=6, calibrate=0, **TINY).fit(end, target="v", features=["f"])
