@@ -91,8 +91,8 @@ class Normaliser:
         with np.errstate(over="ignore", invalid="ignore"):
             mean, std = float(values.mean()), float(values.std())
         if not (math.isfinite(mean) and math.isfinite(std)):
-            raise DataError("the sequence's values are too large to normalise (their mean or spread overflows a float); "
-                            "scale them down, e.g. divide them by 1e6.")
+            raise DataError("the sequence's values are too large to normalise (their mean or spread overflows a "
+                            "float); scale them down, e.g. divide them by 1e6.")
         # a constant series would divide by zero; leave its scale alone
         return cls(mean=mean, std=std if std > 0 else 1.0)
 
