@@ -82,7 +82,7 @@ def test_iso_dates_a_month_apart_are_monthly():
     assert season_of(month_ends) == 12 and season_of(["1990-01-01", "1990-02-01", "1990-03-01"]) == 12
     assert season_of(["1990-01-15", "1990-04-15", "1990-07-15"]) == 4
     assert future_dates(month_ends, 3) == ["1990-05-31", "1990-06-30", "1990-07-31"]
-    assert future_dates(["2020-01-31 10:00", "2020-02-29 10:00"], 1) == ["2020-03-31 10:00:00"]
+    assert future_dates(["2020-01-31 10:00", "2020-02-29 10:00"], 1) == ["2020-03-31 10:00"]  # as written
     assert future_dates(["2020-01-30", "2020-02-01"], 1) == ["2020-02-03"]  # two days apart: not monthly
     assert season_of(["2020-01-01", "2020-01-02", "2020-01-03"]) == 7
 

@@ -96,7 +96,8 @@ def future_dates(labels: list | None, steps: int) -> list | None:
     last = values[-1]
     date_only = len(labels[-1].strip()) == 10
     sep = " " if " " in labels[-1].strip() else "T"
-    fmt = (lambda d: d.date().isoformat()) if date_only else (lambda d: d.isoformat(sep=sep))
+    spec = "minutes" if len(labels[-1].strip()) == 16 else "auto"  # written as given: 2024-03-30T00:00 stays so
+    fmt = (lambda d: d.date().isoformat()) if date_only else (lambda d: d.isoformat(sep=sep, timespec=spec))
     monthly = _monthly(values)
     if monthly is not None:
         mstep, month_end = monthly
