@@ -40,6 +40,13 @@ class OnnxTextModel:
         self.config = model_config(path)
         self._banned = [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
         self._eos = self.tokenizer.token_to_id(tk.EOS)
+        self._non_word_ids = None
+
+    def _non_words(self) -> list[int]:
+        """Punctuation and symbols: never a blank's word (read once, when a blank first asks)."""
+        if self._non_word_ids is None:
+            self._non_word_ids = tk.non_word_ids(self.tokenizer)
+        return self._non_word_ids
 
     def _prefix_state(self, prefix: str):
         enc = self.tokenizer.encode(prefix, add_special_tokens=False)
@@ -94,16 +101,19 @@ class OnnxTextModel:
                repetition: Repetition | None = None) -> Iterator[str]:
         repetition = repetition if repetition is not None and repetition.active else None
 
+        first = self._banned + self._non_words() + [self._eos] if close else self._banned  # a trailing blank: a word
+
         def pick(scores):
             scores = scores.copy()
-            scores[self._banned] = -math.inf
+            scores[first if close and n_words == 0 and not pieces else self._banned] = -math.inf
             if repetition is not None:
                 scores = npdecode.apply_repetition(repetition, scores)
                 if not np.isfinite(scores).any():
                     return None
             return npdecode.choose(scores, **sample)
 
-        tid, pieces, n_words = pick(scores), [], 0
+        pieces, n_words = [], 0
+        tid = pick(scores)
         for _ in range(max_words * 8):
             if tid is None or (tid == self._eos and stop):
                 break
@@ -125,7 +135,7 @@ class OnnxTextModel:
             yield "".join(pieces)
 
     def _candidates(self, scores, state, suffix: str | None, k: int):
-        banned = self._banned + [self._eos]
+        banned = self._banned + (self._non_words() if suffix is not None else []) + [self._eos]
         scores = np.array(scores, dtype=np.float32, copy=True)
         scores[banned] = -math.inf
         logp = npdecode.log_softmax(scores)

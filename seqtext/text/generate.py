@@ -47,8 +47,12 @@ class Completer:
         logits, _, hidden = self.net(x, last_only=True)
         return logits[0, -1], hidden, ids
 
-    def _banned(self) -> list[int]:
-        return [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
+    def _banned(self, words_only: bool = False) -> list[int]:
+        """Specials no text holds; with ``words_only`` (a blank's word) punctuation and symbols too."""
+        specials = [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
+        if words_only and not hasattr(self, "_non_words"):
+            self._non_words = tk.non_word_ids(self.tokenizer)
+        return specials + (self._non_words if words_only else [])
 
     @torch.inference_mode()
     def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
@@ -117,13 +121,17 @@ class Completer:
         """
         banned = torch.tensor(self._banned(), device=self.device)
         eos = self.tokenizer.token_to_id(tk.EOS)
+        first = torch.tensor(self._banned(words_only=True) + [eos], device=self.device) if close else banned
         repetition = repetition if repetition is not None and repetition.active else None
         greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
         pieces: list[str] = []  # BPE tokens of the word being built
         n_words = 0
 
+        def now():  # the tokens barred next: a trailing blank's first token must begin a word
+            return first if close and n_words == 0 and not pieces else banned
+
         def pick(logits):  # the caller's logits stay as they were; None when every token is banned
-            logits = logits.index_fill(0, banned, -math.inf)
+            logits = logits.index_fill(0, now(), -math.inf)
             if repetition is not None:
                 logits = repetition.apply(logits)
                 if not bool(torch.isfinite(logits).any()):
@@ -151,7 +159,7 @@ class Completer:
             # O(1) per token: the hidden state is carried, the prefix is never read again
             x = torch.tensor([tid], device=self.device)
             if greedy and repetition is None:  # exact argmax, with an adaptive softmax usually from its head alone
-                best, hidden = self.net.greedy_step(x, hidden, banned)
+                best, hidden = self.net.greedy_step(x, hidden, now())
                 tid = int(best[0])
             else:
                 step, hidden = self.net.step(x, hidden)
@@ -160,8 +168,9 @@ class Completer:
             yield "".join(pieces)
 
     def _candidates(self, logits, hidden, suffix: str, k: int) -> tuple[list[int], torch.Tensor]:
-        """Top word candidates for a blank and their probabilities given the text after it."""
-        banned = self._banned() + [self.tokenizer.token_to_id(tk.EOS)]
+        """Top word candidates for a blank (``suffix``: the text after it, None for none: then the next tokens,
+        punctuation included) and their probabilities given the text after it."""
+        banned = self._banned(words_only=suffix is not None) + [self.tokenizer.token_to_id(tk.EOS)]
         logits = logits.clone()
         logits[banned] = -math.inf
         logp = torch.log_softmax(logits, dim=-1)  # (V,)

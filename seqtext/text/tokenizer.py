@@ -188,6 +188,12 @@ def token_text(token: str) -> str:
     return token[: -len(WORD_END)] if token.endswith(WORD_END) else token
 
 
+def non_word_ids(tok) -> list[int]:
+    """The ids of tokens that are no word (punctuation, symbols): never a blank's fill, nor its first token."""
+    return sorted(i for token, i in tok.get_vocab().items()
+                  if token not in SPECIALS and not is_wordlike(token_text(token)))
+
+
 def unknown_words(tok, text: str) -> list[str]:
     """The words of ``text`` that the vocabulary maps to <unk>, in order, once each."""
     enc = tok.encode(text, add_special_tokens=False)
