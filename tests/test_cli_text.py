@@ -475,3 +475,16 @@ def test_evaluate_counts_unknown_words_and_warns_when_they_dominate(tmp_path, co
     assert f"warning: 62 % of the tokens of {foreign} are outside the model's vocabulary" in result.output
     same = run(["evaluate", "--model", str(model), "--corpus", str(corpus), "--json"])
     assert json.loads(same.stdout)["unknown_tokens"] == 0 and "warning" not in same.output
+
+
+def test_ctrl_c_in_any_command_exits_130_in_one_line(tiny_model_dir, corpus, monkeypatch):
+    """Outside a training (which reports what it saved), Ctrl-C is one line and 130, as a shell expects, not
+    click's "Aborted!" and 1."""
+    from seqtext.text.model import TextModel
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # as a Ctrl-C while the text is scored
+
+    monkeypatch.setattr(TextModel, "evaluate", interrupted)
+    result = CliRunner().invoke(cli, ["evaluate", "--model", str(tiny_model_dir), "--corpus", str(corpus)])
+    assert result.exit_code == 130 and result.output.strip() == "interrupted", result.output

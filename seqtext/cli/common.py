@@ -58,6 +58,9 @@ def handle_errors(func=None, *, flags: dict | None = None):
             raise click.ClickException(
                 "ran out of memory; try a smaller batch size, model or input."
             ) from None
+        except KeyboardInterrupt:  # Ctrl-C outside a training (which says what it saved): 130, as a shell expects
+            note("interrupted")
+            sys.exit(130)
 
     return wrapper
 

@@ -129,7 +129,8 @@ def _read_with_datasets(files: list[Path]) -> list[str]:
         ds = datasets.load_dataset(
             "text", data_files=[str(f) for f in files], split="train", keep_in_memory=True
         )
-    except Exception as exc:  # datasets wraps reader errors in its own types
+    except (datasets.exceptions.DatasetsError, OSError, ValueError) as exc:  # datasets wraps reader errors in its
+        # own types; anything else (an import cut short by Ctrl-C) is not the corpus's fault and goes on up
         raise DataError(f"could not read the corpus {files[0]} ({exc}); check that it is UTF-8 text.") from None
     return [line.strip() for line in ds["text"] if line and line.strip()]
 
