@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from seqtext.cli.common import count_epochs, echo_json, handle_errors, note, run_training
+from seqtext.cli.common import counted, echo_json, handle_errors, note, run_training
 from seqtext.cli.options import flag, given_options, training_command
 from seqtext.labelconfig import ClassifySettings
 
@@ -74,7 +74,7 @@ def train(ctx, data, dev, out, resume, quiet, **options):
         return
     s = model.summary
     click.echo(f"model written to {out}")
-    line = f"{s['train_texts']} training texts, {len(model.labels)} labels, {count_epochs(s['epochs_run'])}, " \
+    line = f"{s['train_texts']} training texts, {len(model.labels)} labels, {counted(s['epochs_run'])}, " \
            f"{s['seconds']:.1f} s"
     if "valid_accuracy" in s:
         line += f"; validation accuracy {100 * s['valid_accuracy']:.2f}% ({s['valid_texts']} texts, epoch {s['epoch']})"

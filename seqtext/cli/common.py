@@ -197,9 +197,9 @@ def resolve_model(model: str | None) -> Path:
     return found
 
 
-def count_epochs(n: int) -> str:
-    """``1 epoch``, ``6 epochs``: the training summaries' count."""
-    return f"{n} epoch{'' if n == 1 else 's'}"
+def counted(n: int, noun: str = "epoch") -> str:
+    """``1 epoch``, ``6 epochs`` (or another noun's count): the summaries' counts."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def echo_json(obj) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, given, refuse_export
-from seqtext.cli.common import echo_json, handle_errors, note, resolve_model
+from seqtext.cli.common import counted, echo_json, handle_errors, note, resolve_model
 
 
 def _read_sentences(sentences, file) -> list[str]:
@@ -77,7 +77,7 @@ def score(sentences, model, file, per_token, rank, as_json, **adapt):
     unknown = sorted({w for r in records for w in r["unknown"]})
     if unknown:
         note(f"unknown words (not in the model's vocabulary): {', '.join(unknown)}")
-    note(f"{s['sentences']} sentences, {s['tokens']} tokens: perplexity {s['perplexity']:.3f}"
+    note(f"{counted(s['sentences'], 'sentence')}, {counted(s['tokens'], 'token')}: perplexity {s['perplexity']:.3f}"
          + (f", {s['perplexity_known']:.3f} without the {s['unknown_tokens']} unknown-word tokens"
             if s["unknown_tokens"] else ""))
 

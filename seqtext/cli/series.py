@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from seqtext.cli import series_report as report
-from seqtext.cli.common import POSITIVE, count_epochs, echo_json, handle_errors, note, run_training
+from seqtext.cli.common import POSITIVE, counted, echo_json, handle_errors, note, run_training
 from seqtext.cli.options import flag, given_options, training_command
 from seqtext.config import SeriesSettings
 
@@ -132,7 +132,7 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
 def _report(path, s: dict, intervals=None) -> None:
     click.echo(f"model written to {path}")
     line = (f"trained on {s['train_values']} values ({s['train_windows']} windows), "
-            f"{count_epochs(s['epochs_run'])}, {s['seconds']:.1f} s")
+            f"{counted(s['epochs_run'])}, {s['seconds']:.1f} s")
     if "valid_mae" in s:
         line += f"; validation MAE {s['valid_mae']:.4g} over {s['valid_windows']} windows"
     if "series" in s:

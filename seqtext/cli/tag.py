@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from seqtext.cli.classify import print_report, train_model
-from seqtext.cli.common import count_epochs, echo_json, handle_errors, note
+from seqtext.cli.common import counted, echo_json, handle_errors, note
 from seqtext.cli.options import training_command
 from seqtext.errors import DataError
 from seqtext.labelconfig import TagSettings
@@ -43,7 +43,7 @@ def train(ctx, data, dev, out, resume, quiet, **options):
     s = model.summary
     click.echo(f"model written to {out}")
     line = f"{s['train_sentences']} training sentences ({s['train_words']} words), {len(model.tags)} tags, " \
-           f"{count_epochs(s['epochs_run'])}, {s['seconds']:.1f} s"
+           f"{counted(s['epochs_run'])}, {s['seconds']:.1f} s"
     if "valid_accuracy" in s:
         line += f"; validation accuracy {100 * s['valid_accuracy']:.2f}% ({s['valid_words']} words, epoch {s['epoch']})"
     click.echo(line)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, describe
-from seqtext.cli.common import RUNS, count_epochs, echo_json, handle_errors, resolve_model, run_training
+from seqtext.cli.common import RUNS, counted, echo_json, handle_errors, resolve_model, run_training
 from seqtext.cli.options import flag, given_options, training_command
 from seqtext.config import TextSettings
 
@@ -73,14 +73,14 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     click.echo(f"model written to {out}")
     if "valid_bits_per_char" in s:
         click.echo(f"validation {s['valid_bits_per_char']:.4f} bits per character, next-character accuracy "
-                   f"{100 * s['valid_accuracy']:.1f}% ({count_epochs(s['epochs_run'])}, {s['seconds']:.1f} s)")
+                   f"{100 * s['valid_accuracy']:.1f}% ({counted(s['epochs_run'])}, {s['seconds']:.1f} s)")
     elif "valid_last_word_accuracy" in s:
         click.echo(f"validation perplexity {s['valid_perplexity']:.3f}, "
                    f"last-word accuracy {100 * s['valid_last_word_accuracy']:.1f}% "
-                   f"({s['valid_sentences']} sentences, {count_epochs(s['epochs_run'])}, {s['seconds']:.1f} s)")
+                   f"({counted(s['valid_sentences'], 'sentence')}, {counted(s['epochs_run'])}, {s['seconds']:.1f} s)")
     elif "valid_perplexity" in s:
         click.echo(f"validation perplexity {s['valid_perplexity']:.3f}, next-word accuracy "
-                   f"{100 * s['valid_accuracy']:.1f}% ({s['valid_tokens']} tokens, {count_epochs(s['epochs_run'])}, "
+                   f"{100 * s['valid_accuracy']:.1f}% ({s['valid_tokens']} tokens, {counted(s['epochs_run'])}, "
                    f"{s['seconds']:.1f} s)")
     else:
         click.echo("no validation text (none given and none held out); validation metrics were not computed")
