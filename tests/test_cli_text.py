@@ -96,6 +96,14 @@ def test_complete_file_batch_in_order(tiny_model_dir, tiny_model, tmp_path):
     result = run(["complete", "--model", str(tiny_model_dir), "--file", str(bad)])
     assert_clean_failure(result, "no prompt of", "bad.txt could be completed")
     assert result.output.count("error: the prompt has 2 blanks") == 2
+    gaps = run(["complete", "--model", str(tiny_model_dir), "--file", "-"], input="\n" + prompts[0] + "\n\n")
+    assert gaps.exit_code == 0 and gaps.stdout.splitlines() == [tiny_model.complete(prompts[0])]
+    assert "note: 2 blank lines skipped" in gaps.stderr  # as score and classify skip them, not an error line each
+    assert_clean_failure(run(["complete", "--model", str(tiny_model_dir), "--file", "-"], input=""),
+                         "holds no prompts")
+    spaces = run(["complete", "--model", str(tiny_model_dir), "   ", "--stream"])
+    assert_clean_failure(spaces, "the prompt is empty")
+    assert spaces.stdout == ""  # checked before the prompt is echoed
 
 
 def test_unknown_words_are_named(tiny_model_dir):

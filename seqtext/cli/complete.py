@@ -7,6 +7,7 @@ option tables of the training commands.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 
@@ -82,11 +83,13 @@ def complete(ctx, prompt, model, words, temperature, top_k, top_p, seed, stop, n
 def _stream(lm, prompt, options, as_json):
     """Each word as soon as it is written: the text (prompt first), or one JSON line per word."""
     unknown = lm.unknown_words(prompt)
-    if unknown and not as_json:
+    if unknown:  # on stderr with --json too: the word lines carry no place for them
         note(f"unknown words (not in the model's vocabulary): {', '.join(unknown)}")
+    pieces = iter(lm.stream(prompt, **options))
+    first = next(pieces, None)  # the prompt is checked before any of it is written
     if not as_json:
         click.echo(prompt, nl=False)
-    for piece in lm.stream(prompt, **options):
+    for piece in itertools.chain([first] if first is not None else [], pieces):
         if as_json:
             echo_json({"word": piece.strip(), "text": piece})
         else:
@@ -98,9 +101,16 @@ def _stream(lm, prompt, options, as_json):
 
 def _complete_file(lm, file, options, show, as_json):
     try:
-        prompts = [line.rstrip("\r\n") for line in file]
+        lines = [line.rstrip("\r\n") for line in file]
     except UnicodeDecodeError:
         raise click.ClickException(f"{file.name} is not UTF-8 text; convert it to UTF-8.") from None
+    prompts = [line for line in lines if line.strip()]
+    if not prompts:
+        raise click.ClickException(f"{file.name} holds no prompts (only blank lines, or nothing); give one prompt "
+                                   "a line.")
+    if len(prompts) < len(lines):  # each output carries its prompt, so the rest still read against the input
+        blank = len(lines) - len(prompts)
+        note(f"note: {blank} blank line{'s' if blank > 1 else ''} skipped")
     done = [_complete_one(lm, line, options, show, as_json, single=False) for line in prompts]
     if prompts and not any(done):  # a batch where every line failed is a failure, not an answer
         raise click.ClickException(f"no prompt of {file.name} could be completed (each error is above); fix them.")
