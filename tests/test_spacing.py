@@ -44,6 +44,21 @@ def test_quote_parity_is_read_from_the_prompt():
     assert join_words(['"', "hi", '"'], after="He said") == ' "hi"'
 
 
+@pytest.mark.parametrize("after,words,text", [
+    ('Eve said "', ["hello", "there", '"', "to", "me", "."], 'Eve said "hello there" to me.'),
+    ("the well-", ["known", "club"], "the well-known club"),
+    ("costs 3.", ["5", "dollars"], "costs 3.5 dollars"),
+    ("costs 3.", ["the", "end"], "costs 3. The end"),
+    ("the song'", ["s", "end"], "the song's end"),
+    ("the singers'", ["song"], "the singers' song"),
+    ('"hi" ', ["said", "eve"], '"hi" said eve'),
+])
+def test_a_prompt_that_stops_inside_a_word_is_carried_on(after, words, text):
+    """Where the prompt meets the generated words: an open quote, a hyphen, a digit's point or an apostrophe at
+    its very end joins the next word as it would inside generated text."""
+    assert after + join_words(words, after=after) == text
+
+
 def test_words_come_one_piece_at_a_time():
     spacer = Spacer("the bicycle is")
     assert [spacer.piece(w) for w in ["hers", ".", "it", "is", '"', "red", '"', "."]] == \

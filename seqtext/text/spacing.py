@@ -50,6 +50,13 @@ class Spacer:
         self.prev = ""  # the previous word
         self.before_prev = ""
         self.glue = False  # True: glue the next word; None: decide when it comes (after ' or a digit's . ,)
+        last, before = after[-1:], after[-2:-1]  # a prompt that stops inside a word's spelling: carry on from it
+        if last in QUOTES and self.quote_open:
+            self.glue = True  # 'Eve said "' + hello -> "hello
+        elif last in GLUE_BETWEEN_WORDS and before.isalnum():
+            self.glue, self.prev = True, last  # well- + known -> well-known
+        elif (last in (".", ",") and before.isdigit()) or (last in APOSTROPHES and before.isalnum()):
+            self.glue, self.prev = None, last  # 3. + 5 -> 3.5; song' + s -> song's (decided by the next word)
 
     def piece(self, word: str) -> str:
         """The text that writes ``word`` next: its leading space (if any) and the word, capitalised as due."""
