@@ -76,3 +76,20 @@ def test_generated_text_from_a_model_trained_on_quotes_is_readable(tmp_path):
     assert out.startswith('"kiss you" is'), out  # the prompt is kept as typed
     assert '" "' not in out and '""' not in out and " ' s" not in out and "' s" not in out
     assert out.count('"') % 2 == 0, out
+
+
+def test_a_decimal_point_does_not_end_the_continuation(tmp_path):
+    """3 . 5 is one number: generation holds a "." after digits open until the next word shows whether it was a
+    decimal point (digits follow) or the sentence's end; torch and the export alike."""
+    from seqtext import TextModel
+    from seqtext.export.onnx import export
+    from seqtext.export.runtime import load
+
+    lines = ["the red song costs 3.5 dollars today.", "the blue song costs 7 dollars. it is old."] * 30
+    model = TextModel(embed=16, hidden=48, epochs=60, patience=60, lr=5e-3, batch_size=8, seed=0,
+                      embed_dropout=0.0, output_dropout=0.0, device="cpu", valid_fraction=0.0).fit(lines)
+    assert str(model.complete("the red song", words=12)) == "the red song costs 3.5 dollars today."
+    assert str(model.complete("the blue song", words=12)) == "the blue song costs 7 dollars."  # a real end
+    runtime = load(export(model.save(tmp_path / "m"), tmp_path / "onnx"))
+    assert str(runtime.complete("the red song", words=12)) == "the red song costs 3.5 dollars today."
+    assert "".join(model.stream("the red song", words=12)) == " costs 3.5 dollars today."

@@ -23,7 +23,7 @@ from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_P
 from seqtext.text.prompts import BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt
 from seqtext.text.records import Scores, check_sentences, frame
 from seqtext.text.records import build as build_scores
-from seqtext.text.spacing import Spacer, join_words
+from seqtext.text.spacing import Spacer, join_words, may_be_decimal
 
 SCORE_BATCH = 16  # sentences of similar length read in one call
 
@@ -112,7 +112,7 @@ class OnnxTextModel:
                     return None
             return npdecode.choose(scores, **sample)
 
-        pieces, n_words = [], 0
+        pieces, n_words, prev, held = [], 0, "", False
         tid = pick(scores)
         for _ in range(max_words * 8):
             if tid is None or (tid == self._eos and stop):
@@ -123,12 +123,16 @@ class OnnxTextModel:
             pieces.append(tk.token_text(token))
             if tid == self._eos or tk.token_ends_word(self.tokenizer, token):
                 word, pieces = "".join(pieces), []
+                if held and not word.isdigit():
+                    break  # the "." held open was the sentence's end
                 if close and n_words >= max_words and tk.is_wordlike(word):
                     break
                 yield word
                 n_words += tk.is_wordlike(word)
-                if (stop and word in tk.SENTENCE_END) or (n_words >= max_words and not close):
+                held = stop and may_be_decimal(word, prev)
+                if (stop and word in tk.SENTENCE_END and not held) or (n_words >= max_words and not close):
                     break
+                prev = word
             step, state = self.net.step([tid], state)
             tid = pick(step[0])
         if pieces:

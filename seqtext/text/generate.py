@@ -20,7 +20,7 @@ from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, choose, is_sampling)
 from seqtext.text.prompts import BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt
-from seqtext.text.spacing import Spacer, join_words
+from seqtext.text.spacing import Spacer, join_words, may_be_decimal
 
 
 
@@ -125,7 +125,7 @@ class Completer:
         repetition = repetition if repetition is not None and repetition.active else None
         greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
         pieces: list[str] = []  # BPE tokens of the word being built
-        n_words = 0
+        n_words, prev, held = 0, "", False
 
         def now():  # the tokens barred next: a trailing blank's first token must begin a word
             return first if close and n_words == 0 and not pieces else banned
@@ -149,13 +149,17 @@ class Completer:
             if tid == eos or tk.token_ends_word(self.tokenizer, token):
                 word = "".join(pieces)
                 pieces = []
+                if held and not word.isdigit():
+                    break  # the "." held open was the sentence's end
                 if close and n_words >= max_words and tk.is_wordlike(word):
                     break  # the blank's word is placed; only closing punctuation may follow
                 yield word
                 if tk.is_wordlike(word):
                     n_words += 1
-                if (stop and word in tk.SENTENCE_END) or (n_words >= max_words and not close):
+                held = stop and may_be_decimal(word, prev)  # 3 . -> wait for the next word: 3.5, or the end
+                if (stop and word in tk.SENTENCE_END and not held) or (n_words >= max_words and not close):
                     break
+                prev = word
             # O(1) per token: the hidden state is carried, the prefix is never read again
             x = torch.tensor([tid], device=self.device)
             if greedy and repetition is None:  # exact argmax, with an adaptive softmax usually from its head alone

@@ -39,6 +39,11 @@ def is_wordlike(piece: str) -> bool:
     return bool(_WORDLIKE.search(piece))
 
 
+def may_be_decimal(word: str, prev: str) -> bool:
+    """A "." after a number: a decimal point if digits follow (3 . 5 -> 3.5), else a sentence's end."""
+    return word == "." and prev.isdigit()
+
+
 class Spacer:
     """Turns words into the text to append, one at a time, after text ending in ``after``."""
 
