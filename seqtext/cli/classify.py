@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from seqtext.cli.common import counted, echo_json, handle_errors, note, run_training
+from seqtext.cli.common import counted, echo_json, handle_errors, input_lines, run_training
 from seqtext.cli.options import flag, given_options, training_command
 from seqtext.labelconfig import ClassifySettings
 
@@ -83,20 +83,14 @@ def train(ctx, data, dev, out, resume, quiet, **options):
 
 def read_input(texts, file) -> list[str]:
     """Texts from the arguments, --file (one a line, - for stdin), or stdin when neither is given."""
-    from seqtext.classify.data import read_input_lines, read_texts
+    from seqtext.classify.data import read_texts
 
     if texts and file is not None:
         raise click.UsageError("give texts as arguments or --file, not both.")
     if texts:
         return read_texts(texts)
-    _, lines = read_input_lines(file)
-    kept = [line for line in lines if line.strip()]
-    if not kept:
-        raise click.UsageError("there are no texts to classify; give them as arguments, --file or on stdin.")
-    blank = len(lines) - len(kept)
-    if blank:  # each output line carries its text, so the rest still read against the input
-        note(f"note: {blank} blank line{'s' if blank > 1 else ''} skipped")
-    return read_texts(kept)
+    return read_texts(input_lines(file, "there are no texts to classify; give them as arguments, --file or on "
+                                        "stdin."))
 
 
 @classify.command()

@@ -197,6 +197,25 @@ def resolve_model(model: str | None) -> Path:
     return found
 
 
+def input_lines(file, none: str) -> list[str]:
+    """The non-blank lines of a file of inputs (a path; stdin for None or "-"); see :func:`nonblank`."""
+    from seqtext.classify.data import read_input_lines
+
+    return nonblank(read_input_lines(file)[1], none)
+
+
+def nonblank(lines: list[str], none: str) -> list[str]:
+    """The lines that hold something, blank ones skipped with a note (each output carries its input, so the rest
+    still read against it); ``none``: the refusal when none is left."""
+    kept = [line for line in lines if line.strip()]
+    if not kept:
+        raise click.UsageError(none)
+    if len(kept) < len(lines):
+        blank = len(lines) - len(kept)
+        note(f"note: {blank} blank line{'s' if blank > 1 else ''} skipped")
+    return kept
+
+
 def counted(n: int, noun: str = "epoch") -> str:
     """``1 epoch``, ``6 epochs`` (or another noun's count): the summaries' counts."""
     return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -14,7 +14,7 @@ import sys
 import click
 
 from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, given, refuse_export
-from seqtext.cli.common import echo_json, handle_errors, note, repetition_options, resolve_model
+from seqtext.cli.common import echo_json, handle_errors, input_lines, note, repetition_options, resolve_model
 from seqtext.rules import MAX_SEED
 
 
@@ -36,7 +36,7 @@ from seqtext.rules import MAX_SEED
               help="Print each word as it is written (one JSON line per word with --json)  "
                    "[default: when stdout is a terminal]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per prompt.")
-@click.option("--file", "file", type=click.File("r", encoding="utf-8"), metavar="PATH",
+@click.option("--file", "file", metavar="PATH",
               help="Complete every line of PATH (- for stdin), one output line each.")
 @adaptation_options(generation=True)
 @handle_errors
@@ -100,20 +100,11 @@ def _stream(lm, prompt, options, as_json):
 
 
 def _complete_file(lm, file, options, show, as_json):
-    try:
-        lines = [line.rstrip("\r\n") for line in file]
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{file.name} is not UTF-8 text; convert it to UTF-8.") from None
-    prompts = [line for line in lines if line.strip()]
-    if not prompts:
-        raise click.ClickException(f"{file.name} holds no prompts (only blank lines, or nothing); give one prompt "
-                                   "a line.")
-    if len(prompts) < len(lines):  # each output carries its prompt, so the rest still read against the input
-        blank = len(lines) - len(prompts)
-        note(f"note: {blank} blank line{'s' if blank > 1 else ''} skipped")
+    name = "stdin" if file == "-" else file
+    prompts = input_lines(file, f"{name} holds no prompts (only blank lines, or nothing); give one prompt a line.")
     done = [_complete_one(lm, line, options, show, as_json, single=False) for line in prompts]
-    if prompts and not any(done):  # a batch where every line failed is a failure, not an answer
-        raise click.ClickException(f"no prompt of {file.name} could be completed (each error is above); fix them.")
+    if not any(done):  # a batch where every line failed is a failure, not an answer
+        raise click.ClickException(f"no prompt of {name} could be completed (each error is above); fix them.")
 
 
 def _complete_one(lm, prompt, options, show, as_json, single) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from seqtext.cli.classify import print_report, train_model
-from seqtext.cli.common import counted, echo_json, handle_errors, note
+from seqtext.cli.common import counted, echo_json, handle_errors, nonblank
 from seqtext.cli.options import training_command
 from seqtext.errors import DataError
 from seqtext.labelconfig import TagSettings
@@ -86,15 +86,10 @@ def predict(sentences, model, file, as_conllu, as_json):
                 raise DataError(f"{path} line {empty.start}: the sentence there has no words to tag (only "
                                 "comments, multi-word ranges or empty nodes); remove it or give its words.")
         else:
-            inputs = [line for line in lines if line.strip()]
-            if inputs and all(line.count("\t") == 1 for line in inputs):
+            inputs = nonblank(lines, "there are no sentences to tag; give them as arguments, --file or on stdin.")
+            if all(line.count("\t") == 1 for line in inputs):
                 raise DataError(f"{path} holds word<TAB>tag lines, tagged data; give raw sentences one a line, or "
                                 "CoNLL-U (tag evaluate scores tagged data).")
-            if not inputs:
-                raise click.UsageError("there are no sentences to tag; give them as arguments, --file or on stdin.")
-            if len(inputs) < len(lines):  # each sentence's words are printed, so the rest still read
-                blank = len(lines) - len(inputs)
-                note(f"note: {blank} blank line{'s' if blank > 1 else ''} skipped")
     tagger = open_model(model, "tag")  # an exported directory runs on onnxruntime, without torch
     words = [tagger.words(s) for s in inputs]
     tags = tagger.predict(words)

@@ -27,6 +27,17 @@ NEEDS = {"month": "monthly or finer", "dayofweek": "daily or finer", "dayofmonth
          "dayofyear": "daily or finer", "hour": "date-time"}
 
 
+def _no_dates() -> DataError:
+    return DataError("calendar inputs are read off the dates, but the series has no date column; name it with "
+                     "{date} or drop {calendar}.", params=["date", "calendar"])
+
+
+def _too_coarse(kind: str) -> DataError:
+    what = "years" if kind == "year" else "integer steps"
+    return DataError(f"calendar inputs need monthly or finer dates, but the dates are {what}; drop {{calendar}}.",
+                     params=["calendar"])
+
+
 def parts(setting) -> list[str]:
     """The parts a model reads, in column order: a list as named, true the legacy three, none for false or []."""
     if setting is True:
@@ -58,14 +69,11 @@ def resolve(setting, table) -> list | bool:
     if setting is True or not setting:
         return setting
     if table.dates is None:
-        raise DataError("calendar inputs are read off the dates, but the series has no date column; name it with "
-                        "{date} or drop {calendar}.", params=["date", "calendar"])
+        raise _no_dates()
     kind, _ = parse_date(table.dates[0])
     have = carried(table.dates[0])
     if not have:
-        what = "years" if kind == "year" else "integer steps"
-        raise DataError(f"calendar inputs need monthly or finer dates, but the dates are {what}; drop "
-                        "{calendar}.", params=["calendar"])
+        raise _too_coarse(kind)
     if setting == "auto":
         return [p for p in AUTO if p in have]
     for part in parts(setting):
@@ -99,9 +107,7 @@ def calendar_columns(labels, setting=True) -> np.ndarray:
     for i, label in enumerate(labels):
         kind, value = parse_date(label)
         if kind in ("year", "step"):
-            what = "years" if kind == "year" else "integer steps"
-            raise DataError(f"calendar inputs need monthly or finer dates, but the dates are {what}; drop "
-                            "{calendar}.", params=["calendar"])
+            raise _too_coarse(kind)
         for j, part in enumerate(names):
             position = _position(part, kind, value, label)
             if position is not None:
@@ -114,8 +120,7 @@ def table_calendar(table, rows: int, setting=True) -> np.ndarray:
     """The calendar inputs of the first ``rows`` rows of a table (``table``: a series Table), dates extended
     past its end when forecasting."""
     if table.dates is None:
-        raise DataError("calendar inputs are read off the dates, but the series has no date column; name it with "
-                        "{date} or drop {calendar}.", params=["date", "calendar"])
+        raise _no_dates()
     labels = list(table.dates[:rows])
     if len(labels) < rows:
         more = future_dates(labels, rows - len(labels))
