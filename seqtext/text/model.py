@@ -240,15 +240,10 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
 
 
 def _warn_unknown(metrics: dict, corpus) -> None:
-    """Warn when much of the evaluated text is outside the vocabulary: its figures then say little."""
-    unknown, tokens = metrics.get("unknown_tokens", 0), metrics.get("tokens", 0)
-    if tokens and unknown / tokens > tk.UNKNOWN_SHARE:
-        from seqtext.errors import warn
+    """Warn when much of the evaluated text is outside the vocabulary, naming the file when there is one."""
+    from seqtext.text.corpus import is_path_list
 
-        from seqtext.text.corpus import is_path_list
-
-        files = list(corpus) if isinstance(corpus, (list, tuple)) and is_path_list(corpus) else [corpus]
-        where = files[0] if len(files) == 1 and isinstance(files[0], (str, os.PathLike)) else "the text"
-        warn(f"{100 * unknown / tokens:.0f} % of the tokens of {where} are outside the model's vocabulary and are "
-             "read as <unk>, so these figures say little about its words; evaluate on text like the training "
-             "corpus.")
+    if isinstance(corpus, (list, tuple)) and len(corpus) == 1 and is_path_list(corpus):
+        corpus = corpus[0]
+    where = str(corpus) if isinstance(corpus, (str, os.PathLike)) else "the text"
+    tk.warn_unknown_share(metrics.get("unknown_tokens", 0), metrics.get("tokens", 0), where=where)

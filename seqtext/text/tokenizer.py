@@ -100,14 +100,22 @@ def _no_vocabulary(what: str, min_frequency: int):
 UNKNOWN_SHARE = 0.1  # a vocabulary that reads more of the training tokens than this as <unk> is warned of
 
 
-def warn_unknown_share(unknown: int, total: int, vocab: int) -> None:
-    """Warn when a small {vocab_size} or a high {min_frequency} leaves much of the training text as <unk>."""
-    if total and unknown / total > UNKNOWN_SHARE:
-        from seqtext.errors import warn
+def warn_unknown_share(unknown: int, total: int, vocab: int | None = None, where: str = "the text") -> None:
+    """Warn when over :data:`UNKNOWN_SHARE` of the tokens read are <unk>: in training (``vocab``: its size) a
+    small {vocab_size} or a high {min_frequency} is the cause; in an evaluation of ``where``, text unlike the
+    training corpus, whose figures then say little."""
+    if not total or unknown / total <= UNKNOWN_SHARE:
+        return
+    from seqtext.errors import warn
 
-        warn(f"{100 * unknown / total:.0f} % of the training tokens are outside the vocabulary of {vocab} entries "
-             "and are read as <unk>, which the model then learns to predict; raise {vocab_size} or lower "
-             "{min_frequency} to keep more of them.", params=["vocab_size", "min_frequency"])
+    share = f"{100 * unknown / total:.0f} % of the"
+    if vocab is not None:
+        warn(f"{share} training tokens are outside the vocabulary of {vocab} entries and are read as <unk>, which "
+             "the model then learns to predict; raise {vocab_size} or lower {min_frequency} to keep more of them.",
+             params=["vocab_size", "min_frequency"])
+    else:
+        warn(f"{share} tokens of {where} are outside the model's vocabulary and are read as <unk>, so these "
+             "figures say little about its words; evaluate on text like the training corpus.")
 
 
 def _char_pipeline(vocab: dict | None = None):
