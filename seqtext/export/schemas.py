@@ -29,18 +29,22 @@ class _Request(BaseModel):
     def _unicode(cls, value):
         """A JSON string may escape a lone surrogate (\\ud800), which is no character: refused, as bytes that are
         not UTF-8 are, before it reaches a model or an answer."""
-        strings = [value] if isinstance(value, str) else value if isinstance(value, list) else \
-            list(value.values()) if isinstance(value, dict) else []
-        for item in strings:
-            if isinstance(item, (list, dict)):
-                cls._unicode(item)
-            elif isinstance(item, str):
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise ValueError("holds a lone surrogate (an escape such as \\ud800 that is no character); "
-                                     "send valid Unicode text") from None
+        for text in _strings(value):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("holds a lone surrogate (an escape such as \\ud800 that is no character); "
+                                 "send valid Unicode text") from None
         return value
+
+
+def _strings(value):
+    """Every string in a field's value, however deep in its lists and objects."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _strings(item)
 
 
 def _not_blank(value: str) -> str:
