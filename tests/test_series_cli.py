@@ -77,7 +77,8 @@ def test_train_writes_a_series_model_directory(model_dir):
 def test_predict_text_and_json(model_dir, ahead):
     result = run("predict", "--model", model_dir, "--csv", ahead, "--steps", "3")
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
+    header, *lines = result.stdout.splitlines()
+    assert header.split("\t") == ["date", "forecast"]
     assert [line.split("\t")[0] for line in lines] == ["2006-01", "2006-02", "2006-03"]
     result = run("predict", "--model", model_dir, "--csv", ahead, "--steps", "3", "--json")
     assert result.exit_code == 0, result.output

@@ -313,13 +313,23 @@ def test_cli_predict_levels_json_table_and_csv(tmp_path):
     assert lines[0] == "step,date,forecast,lower_80,upper_80,lower_95,upper_95" and len(lines) == 4
     assert [float(line.split(",")[2]) for line in lines[1:]] == pytest.approx([r["forecast"] for r in rows])
     table = run("predict", "--model", out, "--steps", "3", "--levels", "80,95")
-    assert [len(line.split("\t")) for line in table.stdout.splitlines()] == [6, 6, 6]
+    header, *lines = table.stdout.splitlines()
+    assert header.split("\t") == ["date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert [[float(v) for v in line.split("\t")[1:]] for line in lines] == \
+        [pytest.approx([r[k] for k in header.split("\t")[1:]], abs=1e-4) for r in rows]
     png = tmp_path / "p.png"
     assert run("predict", "--model", out, "--levels", "80", "--plot", png).exit_code == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert_clean_failure(run("predict", "--model", out, "--levels", "80,120"), "between 0 and 100", code=2)
     assert_clean_failure(run("predict", "--model", out, "--steps", "30", "--levels", "80"),
-                         "calibrated for up to 24 steps")
+                         "calibrated for up to 24 steps ahead, and 30 were asked for; with intervals, forecast at "
+                         "most 24 values (--steps), or calibrate more steps at training (forecast train --calibrate).")
+    # the option named is the one that sets the number of steps in each command, and refused before any baseline fit
+    far = run("evaluate", "--model", out, "--csv", data, "--holdout", "30", "--levels", "80", "--baselines", "ets")
+    assert_clean_failure(far, "forecast at most 24 values (--holdout, or fewer --actuals)")
+    far = run("backtest", "--model", out, "--csv", data, "--steps", "30", "--levels", "80", "--baselines", "ets")
+    assert_clean_failure(far, "forecast at most 24 values (--steps)")
+    assert "fitting" not in far.output
     assert_clean_failure(run("predict", "--model", out, "--out", tmp_path / "f.txt"), "must end in .csv", code=2)
 
 

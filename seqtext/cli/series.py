@@ -211,11 +211,14 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
         report.forecast_csv(out, rows)
     if as_json:
         echo_json({"target": target, "steps": steps, **({"levels": levels} if levels else {}), "forecast": rows})
-    else:
+    else:  # a tab-separated table under a header: the columns' names as in --json and --out
+        label = "date" if "date" in rows[0] else "step"
+        names = [k for k in rows[0] if k not in ("id", "step", "date", infer.LEGACY)]
+        click.echo("\t".join(["id"] * ("id" in rows[0]) + [label] + names))
         for row in rows:
             cells = [str(row["id"])] if "id" in row else []
-            cells.append(str(row.get("date", row["step"])))
-            cells += [f"{v:.4f}" for k, v in row.items() if k not in ("id", "step", "date", infer.LEGACY)]
+            cells.append(str(row.get(label, row["step"])))
+            cells += [f"{row[k]:.4f}" for k in names]
             click.echo("\t".join(cells))
     for what, path in (("plot", plot), ("forecast", out)):
         if path:
@@ -236,7 +239,7 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--plot", metavar="FILE.png", help="Draw the history, the roll-out forecast and the actual values.")
 @SERIES
-@handle_errors(flags=MODEL_FLAGS)
+@handle_errors(flags={**MODEL_FLAGS, "steps": "--holdout, or fewer --actuals"})
 def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_json, plot, series_id):
     """Score forecasts of the last --holdout values (or of --actuals) from the history before them.
 
@@ -257,7 +260,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     _check_plot(plot)
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
-    infer.require_intervals(forecaster, levels)  # before the baselines' slow fits
+    infer.require_intervals(forecaster, levels, holdout)  # before the baselines' slow fits
     cases, skipped_series = scoring.holdout_cases(forecaster, Path(csv), holdout, Path(actuals) if actuals else None)
     if skipped_series:
         note(f"note: {len(skipped_series)} series have fewer values than the window before the values to score and "
@@ -338,7 +341,7 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
     _check_out(out)
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
-    infer.require_intervals(forecaster, levels)  # before the baselines' slow fits
+    infer.require_intervals(forecaster, levels, steps or forecaster.settings.series.horizon)  # before the baselines
     if {"ets", "theta"} & set(names):
         _note_slow(names, len(scoring.backtest_cases(forecaster, Path(csv), start, steps, stride)[0]))
     result = forecaster.backtest(Path(csv), start, steps, stride, season, baselines=names, levels=levels)

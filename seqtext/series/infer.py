@@ -87,13 +87,16 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
     return parts
 
 
-def require_intervals(model, levels) -> list[float]:
-    """The checked ``levels``; refused on a model without calibrated intervals."""
+def require_intervals(model, levels, steps: int | None = None) -> list[float]:
+    """The checked ``levels``; refused on a model without calibrated intervals, or calibrated for fewer than
+    ``steps`` steps ahead (when given)."""
     levels = check_levels(levels or ())
     if levels and model.task.intervals is None:
         raise DataError("this model has no calibrated intervals; train it with {calibrate} N (the last N values "
                         "of each series calibrate them, e.g. 24) to forecast with {levels}.",
                         params=["calibrate", "levels"])
+    if levels and steps is not None:
+        model.task.intervals.check_steps(steps)
     return levels
 
 

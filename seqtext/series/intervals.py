@@ -96,12 +96,16 @@ class Calibration:
         b, log_a = np.polyfit(np.log(k[ok]), np.log(mean_abs[ok]), 1, w=w)
         return np.exp(log_a) * k ** b
 
+    def check_steps(self, steps: int) -> None:
+        """Refuse intervals further ahead than the calibration reached."""
+        if steps > self.steps:
+            raise DataError(f"the intervals were calibrated for up to {self.steps} steps ahead, and {steps} were "
+                            f"asked for; with intervals, forecast at most {self.steps} values ({{steps}}), or "
+                            "calibrate more steps at training ({calibrate}).", params=["steps", "calibrate"])
+
     def offsets(self, level: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) offsets (steps,) for a ``level`` % interval, in a series' ``interval_unit``."""
-        if steps > self.steps:
-            raise DataError(f"the intervals were calibrated for up to {self.steps} steps ahead; forecast at most "
-                            f"{self.steps} {{steps}} with intervals, or train with a larger {{calibrate}}.",
-                            params=["steps", "calibrate"])
+        self.check_steps(steps)
         alpha = 1 - level / 100
         if self.pooled:  # symmetric: with few scores, a bias of the calibration copy need not carry over
             borrowed = self.borrowed(level, self.steps)  # every calibrated step: a shorter forecast's are the same
