@@ -4,6 +4,7 @@ and the playground page in a real headless browser."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -91,6 +92,23 @@ def test_forecast(client):
     r = client.post("/v1/forecast", json={"model": "sales", "history": [float(i % 7) for i in range(20)], "steps": 4})
     assert r.status_code == 200, r.text
     assert [row["step"] for row in r.json()["rows"]] == [1, 2, 3, 4]
+
+
+def test_forecast_fills_a_gap_when_asked_and_names_request_fields_in_errors(client):
+    history = [float(i % 7) for i in range(20)]
+    gappy = history[:10] + [None] + history[11:]
+    r = client.post("/v1/forecast", json={"model": "sales", "history": gappy, "steps": 2})
+    assert r.status_code == 422 and "turn on 'fill' to interpolate gaps" in r.json()["error"]
+    filled = client.post("/v1/forecast", json={"model": "sales", "history": gappy, "steps": 2, "fill": True})
+    assert filled.status_code == 200, filled.text
+    interpolated = history[:10] + [(history[9] + history[11]) / 2] + history[11:]
+    direct = client.post("/v1/forecast", json={"model": "sales", "history": interpolated, "steps": 2}).json()
+    assert [row["forecast"] for row in filled.json()["rows"]] == pytest.approx([row["forecast"] for row in
+                                                                               direct["rows"]])
+    far = client.post("/v1/forecast", json={"model": "sales", "history": history, "steps": 40, "levels": [80]})
+    assert far.status_code == 422  # the request's field is named as such, the training option as the command's
+    assert re.search(r"forecast at most \d+ values \('steps'\), or calibrate more steps at training \(forecast "
+                     r"train --calibrate\)\.$", far.json()["error"]), far.json()
 
 
 @pytest.mark.parametrize("path,body,status,fragment", [

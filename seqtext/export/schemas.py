@@ -112,9 +112,10 @@ class ScoreResponse(BaseModel):
 
 
 class ForecastRequest(_Request):
-    history: list[float] | None = Field(
+    history: list[float | None] | None = Field(
         None, min_length=1, max_length=MAX_HISTORY,
-        description="The series' values, oldest first (a model without covariates).")
+        description="The series' values, oldest first (a model without covariates); null for a missing value, "
+                    "which 'fill' interpolates.")
     rows: list[dict[str, Any]] | None = Field(
         None, min_length=1, max_length=MAX_HISTORY,
         description="The history as objects with the model's columns (target, covariates, date), oldest first; "
@@ -128,6 +129,9 @@ class ForecastRequest(_Request):
         None, max_length=MAX_LEVELS,
         description="Prediction intervals at these levels, % (default: 80 and 95 when the model's intervals were "
                     "calibrated for that many steps ahead, none otherwise; [] for none).")
+    fill: bool = Field(
+        False, description="Interpolate missing values (null) between known values of the history, as "
+                           "`seqtext forecast predict --fill`.")
 
     @field_validator("levels")
     @classmethod

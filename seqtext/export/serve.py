@@ -26,6 +26,20 @@ from seqtext.export.schemas import (MAX_BODY, ClassifyRequest, ClassifyResponse,
                                     ScoreRequest, ScoreResponse, TagRequest, TagResponse)
 
 
+REQUEST_FIELDS = ("steps", "levels", "id", "fill", "history", "tokens")  # parameters a request sets itself
+MODEL_TERMS = {"calibrate": "forecast train --calibrate", "horizon": "forecast train --horizon",
+               "date": "the model's date column"}  # the rest: set when the model was trained
+
+
+def _named(param: str) -> str:
+    """A parameter named in an error's message as a request writes it ('steps'), or as the model's setting."""
+    return f"'{param}'" if param in REQUEST_FIELDS else MODEL_TERMS.get(param, f"the model's {param}")
+
+
+def _message(exc: SeqtextError) -> str:
+    return exc.render(_named)
+
+
 def _error(status: int, message: str) -> JSONResponse:
     message = message.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate quoted back, escaped
     return JSONResponse({"error": message}, status_code=status)
@@ -118,7 +132,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         try:
             return item, await run_in_threadpool(item.call, method, *args, **kwargs)
         except SeqtextError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(422, _message(exc)) from None
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def playground():
@@ -166,7 +180,8 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         if (req.history is None) == (req.rows is None):
             raise HTTPException(422, "give the series as 'history' (numbers) or 'rows' (objects), one of them.")
         history = req.history if req.history is not None else _columns(req.rows)
-        item, (levels, rows) = await run("series", req.model, _forecast, req.steps, history, req.levels, req.id)
+        item, (levels, rows) = await run("series", req.model, _forecast, req.steps, history, req.levels, req.id,
+                                         req.fill)
         return {"model": item.name, "levels": levels, "rows": json.loads(json.dumps(rows, default=str))}
 
     @app.post("/v1/classify", response_model=ClassifyResponse)
@@ -189,16 +204,17 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
 DEFAULT_LEVELS = [80.0, 95.0]  # the intervals a calibrated model's forecasts carry unless a request names others
 
 
-def _forecast(model, steps, history, levels, series_id=None):
+def _forecast(model, steps, history, levels, series_id=None, fill=False):
     """(levels, forecast rows): when none are asked for, the default levels if the model's intervals were
-    calibrated that many steps ahead, else none.  ``series_id`` names the series of a many-series model."""
+    calibrated that many steps ahead, else none.  ``series_id`` names the series of a many-series model;
+    ``fill`` interpolates gaps in the history."""
     if series_id is not None:
         history = _with_id(model.settings.series, history, series_id)
     if levels is None:
         calibrated = model.task.intervals
         wanted = steps if steps is not None else model.settings.series.horizon
         levels = DEFAULT_LEVELS if calibrated is not None and wanted <= calibrated.steps else []
-    return levels, model.forecast(steps, history=history, levels=levels)
+    return levels, model.forecast(steps, history=history, levels=levels, fill=fill)
 
 
 def _tag(model, sentences) -> list[dict]:
@@ -241,7 +257,7 @@ def _next_piece(item, pieces):
     try:
         return _locked_next(item, pieces)
     except SeqtextError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(422, _message(exc)) from None
 
 
 async def _events(item, pieces, first):

@@ -122,7 +122,7 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
 # ------------------------------------------------------------------------- predict / forecast
 
 
-def read(model, data=None, *, allow_future: bool = True) -> list:
+def read(model, data=None, *, allow_future: bool = True, fill: bool | None = None) -> list:
     """The series of ``data`` as (id, Table) pairs in the model's columns; without data, the end of the training
     series (one window of each)."""
     from seqtext.series.panel import read_series
@@ -132,15 +132,15 @@ def read(model, data=None, *, allow_future: bool = True) -> list:
     if data is None:
         return [(key, tail_table(tail, cfg, "the training series" + (f" (series {key})" if key is not None else "")))
                 for key, tail in model.task.tails.items()]
-    return read_series(data, cfg, allow_future=allow_future, need_date=False, fitted=True)
+    return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True)
 
 
-def predict(model, steps, history, future, levels, items=None) -> tuple[list, list]:
+def predict(model, steps, history, future, levels, items=None, fill=None) -> tuple[list, list]:
     """(the series read, one result dict per series) for the next ``steps`` values after each history
-    (``items``: the (id, Table) pairs read already)."""
+    (``items``: the (id, Table) pairs read already; ``fill``: interpolate gaps, default the model's setting)."""
     cfg = model.settings.series
     steps = cfg.horizon if steps is None else whole_number("steps", steps)
-    items = read(model, history) if items is None else items
+    items = read(model, history, fill=fill) if items is None else items
     ahead = bool(model.task.ahead_columns)
     if future is not None:
         if cfg.past_features and not (ahead and cfg.features):
@@ -149,7 +149,7 @@ def predict(model, steps, history, future, levels, items=None) -> tuple[list, li
         if len(items) != 1 or cfg.id is not None:
             raise DataError("future= is for a model of one series; give the future rows of many series in the "
                             "history table, after each series' last value.")
-        items = [(items[0][0], with_future(items[0][1], future, cfg))]
+        items = [(items[0][0], with_future(items[0][1], future, cfg, fill))]
     short = [key for key, table in items if table.n < cfg.window] if cfg.id is not None else []
     if short and len(short) < len(items):  # many series: forecast those that fill a window, name the others
         from seqtext.series.panel import some

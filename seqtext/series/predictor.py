@@ -47,7 +47,7 @@ class Predictor:
         """Every series of ``data`` as (id, Table) pairs (id None for a single series)."""
         return infer.read(self, data, allow_future=allow_future)
 
-    def predict(self, steps: int | None = None, history=None, future=None, *, levels=None):
+    def predict(self, steps: int | None = None, history=None, future=None, *, levels=None, fill=None):
         """The next ``steps`` values (default: the horizon) after ``history`` (default: the training series).
 
         Beyond the horizon the forecast is rolled out; a model with covariates
@@ -55,19 +55,21 @@ class Predictor:
         ``history``, or a ``future`` table).  With ``levels`` (e.g. [80, 95])
         a calibrated model returns ``{"forecast", "lower_80", "upper_80", ...}``
         instead of the array.  A model of many series returns ``{id: ...}``.
+        ``fill`` (default: the model's setting) interpolates gaps in ``history``.
         """
-        items, results = infer.predict(self, steps, history, future, levels)
+        items, results = infer.predict(self, steps, history, future, levels, fill=fill)
         out = {key: r if levels else r["forecast"] for (key, _), r in zip(items, results)}
         return out if self.settings.series.id is not None else out[None]
 
-    def forecast(self, steps: int | None = None, history=None, future=None, *, levels=None) -> list[dict]:
+    def forecast(self, steps: int | None = None, history=None, future=None, *, levels=None,
+                 fill=None) -> list[dict]:
         """:meth:`predict` as rows ``{"id"?, "step", "date"?, "forecast", "lower_L"?, "upper_L"?, "value"}``.
 
         Dates are the history's own beyond its last value (rows of future
         covariates), then its spacing extended (monthly, yearly, a fixed
         step); ``date`` is left out when they are not known.
         """
-        return infer.as_rows(*infer.predict(self, steps, history, future, levels))
+        return infer.as_rows(*infer.predict(self, steps, history, future, levels, fill=fill))
 
     # ---------------------------------------------------------------- scoring
 

@@ -184,15 +184,17 @@ def read_columns(data, series, *, allow_future: bool = True) -> Table:
                       need_date=False)
 
 
-def with_future(table: Table, future, series) -> Table:
-    """``table`` with the covariate rows of a ``future`` table after its last value (``series``: the model's)."""
+def with_future(table: Table, future, series, fill: bool | None = None) -> Table:
+    """``table`` with the covariate rows of a ``future`` table after its last value (``series``: the model's;
+    ``fill``: interpolate gaps, default its setting)."""
     if not series.features:
         raise DataError("future covariates were given but this model was trained without covariates.")
     if len(table.features) > table.n:
         raise DataError("future covariates were given twice (in the history and in future=); give them once.")
     if not is_table(future):
         raise DataError(f"future= must be a table with the columns {', '.join(map(str, series.features))}.")
-    ahead = read_table(future, None, series.features, None, fill=series.fill, features_only=True)
+    ahead = read_table(future, None, series.features, None, fill=series.fill if fill is None else fill,
+                       features_only=True)
     past = np.zeros((len(ahead.features), len(getattr(series, "past_features", []))))  # never read ahead
     return Table(table.target, np.vstack([table.features[: table.n], np.hstack([ahead.features, past])]),
                  table.dates, table.names, table.source, table.first_line, table.static)
