@@ -144,6 +144,8 @@ def serving(*model_specs: str) -> Iterator[str]:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) in (0, -signal.SIGTERM)  # a graceful stop (uvicorn re-raises SIGTERM)
+        log = proc.stderr.read()
+        assert 0 <= log.find("listening on ") < log.find("serving "), log  # says it serves once the models load
 
 
 @contextlib.contextmanager

@@ -235,6 +235,7 @@ def test_a_model_that_fails_to_load_stops_the_server_naming_it(exported_dir, tmp
     assert done.returncode == 1, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
     assert len(errors) == 1 and errors[0].startswith(f"Error: the model bad at {broken} failed to load ("), done.stderr
+    assert "loading good, bad" in done.stderr and "serving" not in done.stderr  # it never said it was serving
     assert "fix it or leave it out, then start the server again" in errors[0] and "Traceback" not in done.stderr
 
 

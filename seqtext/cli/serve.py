@@ -39,7 +39,8 @@ def serve(models, host, port, max_body):
     app = create_app(registry, max_body=max_body, load_now=False)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    note(f"serving {', '.join(registry.served)} on http://{shown}:{bound}/ (Ctrl-C or SIGTERM to stop)")
+    url, names = f"http://{shown}:{bound}/", ", ".join(registry.served)
+    note(f"listening on {url}; loading {names} (/health says when they are ready)")
     config = uvicorn.Config(app, host=host, port=bound, log_level="warning", timeout_graceful_shutdown=30,
                             limit_concurrency=256, timeout_keep_alive=5)
     server = uvicorn.Server(config)
@@ -48,6 +49,8 @@ def serve(models, host, port, max_body):
         registry.load_all()
         if registry.error:
             server.should_exit = True
+        else:
+            note(f"serving {names} on {url} (Ctrl-C or SIGTERM to stop)")
 
     threading.Thread(target=load, name="seqtext-load", daemon=True).start()
     server.run(sockets=[sock])
