@@ -375,7 +375,7 @@ def test_integer_time_steps_as_the_date_column(tmp_path):
                                       "--steps", "3", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)["forecast"]
-    assert [(r["id"], r["date"]) for r in rows] == [(s, str(t)) for s in "ab" for t in (41, 42, 43)]
+    assert [(r["id"], r["date"]) for r in rows] == [(s, t) for s in "ab" for t in (41, 42, 43)]  # steps as numbers
     result = CliRunner().invoke(cli, ["forecast", "evaluate", "--model", str(tmp_path / "m"), "--csv", str(csv),
                                       "--actuals", str(future), "--json"])
     assert result.exit_code == 0, result.output

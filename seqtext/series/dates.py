@@ -39,6 +39,13 @@ def parse_date(text: str):
     return "time", datetime.fromisoformat(text)
 
 
+def json_label(label: str):
+    """A date label as a row carries it: a year or an integer time step as a number (as the table wrote it),
+    any other date as its text."""
+    text = label.strip() if isinstance(label, str) else label
+    return int(text) if isinstance(text, str) and _STEP.match(text) else label
+
+
 def check_dates(table, name) -> None:
     """Dates must parse and strictly increase, so windows follow time (``table``: a series Table)."""
     kind, prev = None, None

@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from seqtext.errors import DataError, warn, whole_number
-from seqtext.series.dates import forecast_dates
+from seqtext.series.dates import forecast_dates, json_label
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.rollout import needed_rows, rollout
 from seqtext.series.table import Table, tail_table, with_future
@@ -178,7 +178,7 @@ def as_rows(items, results) -> list[dict]:
             row = {"id": key} if key is not None else {}
             row["step"] = k + 1
             if dates:
-                row["date"] = dates[k]
+                row["date"] = json_label(dates[k])
             row.update({name: float(values[k]) for name, values in result.items()})
             row[LEGACY] = row["forecast"]
             rows.append(row)

@@ -22,7 +22,7 @@ import numpy as np
 from seqtext.errors import DataError, warn, whole_number
 from seqtext.series import baselines as base
 from seqtext.series import infer, static
-from seqtext.series.dates import check_dates, season_of
+from seqtext.series.dates import check_dates, json_label, season_of
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.metrics import METRICS, forecast_metrics, interval_metrics, mean_metrics
 from seqtext.series.panel import some
@@ -136,7 +136,7 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
         row = {"id": key} if key is not None else {}
         row.update(origin=origin, steps=h)
         if table.dates is not None:
-            row["date"] = table.dates[origin]
+            row["date"] = json_label(table.dates[origin])
         row.update(season=m, forecast=fc["forecast"].tolist(), actual=actual.tolist())
         row.update(forecast_metrics(actual, fc["forecast"], history, m))
         if names:
