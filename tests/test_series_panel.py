@@ -151,6 +151,9 @@ def test_cli_many_series(tmp_path):
                                  "--baselines", "naive,snaive", "--plot", str(tmp_path / "e.png"), "--series", "S1"])
     assert result.exit_code == 0, result.output
     assert "in each of 3 series" in result.stdout and "of the series" in result.stdout
+    for command in ("predict", "evaluate"):  # --series picks the series to plot: alone, it would do nothing
+        result = runner.invoke(cli, ["forecast", command, "--model", str(out), "--csv", str(data), "--series", "S1"])
+        assert_clean_failure(result, "--series picks the series to plot; give --plot FILE.png too", code=2)
     result = runner.invoke(cli, ["forecast", "backtest", "--model", str(out), "--csv", str(data), "--steps", "3",
                                  "--stride", "6", "--baselines", "snaive", "--out", str(tmp_path / "r.csv")])
     assert result.exit_code == 0, result.output

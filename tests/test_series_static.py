@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import seqtext
 from seqtext.cli import cli
-from seqtext.errors import ConfigError, DataError
+from seqtext.errors import ConfigError, DataError, SeqtextWarning
 from seqtext.series import Forecaster
 
 from conftest import assert_clean_failure, close
@@ -297,3 +297,20 @@ def test_served_forecasts_read_static_values_from_the_rows(small, tmp_path):
             row.pop("phi", None)
         missing = client.post("/v1/forecast", json={"model": "static", "rows": body})
         assert missing.status_code == 422 and "reads the static column 'phi'" in missing.json()["error"]
+
+
+def test_a_static_column_with_one_value_over_the_training_series_is_warned_of(tmp_path):
+    same = panel(n_series=3, n=30)
+    same["size"] = [50.0] * len(same["size"])
+    with pytest.warns(SeqtextWarning, match=r"static column 'size' tells the model nothing: all 3 training series "
+                                            r"have the same value \(50\), which scales to 0"):
+        Forecaster(window=3, static_features=["size"], calibrate=0, **SMALL).fit(same)
+    single = {k: v[:30] for k, v in panel(n_series=3, n=30).items() if k != "id"}
+    data = write(tmp_path / "one.csv", single)
+    result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(data), "--target", "value",
+                                      "--static-features", "size", "--window", "3", "--epochs", "1", "--hidden", "8",
+                                      "--calibrate", "0", "--quiet", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert "warning: static column 'size' tells the model nothing: with one training series it has one value " \
+           "(100), which scales to 0; static covariates tell series of many (--id) apart, so leave it out of " \
+           "--static-features." in result.output

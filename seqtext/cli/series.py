@@ -25,9 +25,12 @@ MODEL_FLAGS = {"data": "--csv", "history": "--csv", "target": "the model's targe
 RESUMABLE = {"epochs", "patience"}  # what --resume may change
 
 
-def _check_plot(plot: str | None) -> None:
-    """Refuse --plot before any work when it cannot be written."""
+def _check_plot(plot: str | None, series_id: str | None = None) -> None:
+    """Refuse --plot before any work when it cannot be written, and --series without it."""
     if plot is None:
+        if series_id is not None:
+            raise click.UsageError("--series picks the series to plot; give --plot FILE.png too (the other output "
+                                   "covers every series).")
         return
     import importlib.util
 
@@ -191,7 +194,7 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
     from seqtext.series import infer, plot_forecast
     from seqtext.series.dates import forecast_dates
 
-    _check_plot(plot)
+    _check_plot(plot, series_id)
     _check_out(out)
     forecaster = _load(model, fill)
     items, results = infer.predict(forecaster, steps, None, None, levels,
@@ -257,7 +260,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     if holdout is not None and actuals:
         raise click.UsageError("--actuals scores every value of its file; leave out --holdout (or --actuals to score "
                                "the last --holdout values of --csv).")
-    _check_plot(plot)
+    _check_plot(plot, series_id)
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
     infer.require_intervals(forecaster, levels, holdout)  # before the baselines' slow fits
@@ -337,7 +340,7 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
     from seqtext.series import baselines as base
     from seqtext.series import infer, plot_backtest, scoring
 
-    _check_plot(plot)
+    _check_plot(plot, series_id)
     _check_out(out)
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, warn
 from seqtext.series.scaling import Scaler
 from seqtext.series.table import Table, _cell
 
@@ -73,9 +73,18 @@ def read_static(columns: dict, order, table: Table, names, key=None, *, file: st
     return np.array(values)
 
 
-def fit(tables) -> Scaler:
-    """A z-score of each static column over the training series (one row per series)."""
-    return Scaler("zscore").fit(np.stack([table.static for table in tables]))  # (series, S)
+def fit(tables, names=()) -> Scaler:
+    """A z-score of each static column over the training series (one row per series); a column with one value
+    over them all (or a single series') is warned of: it scales to 0 and tells the model nothing."""
+    values = np.stack([table.static for table in tables])  # (series, S)
+    for name, column in zip(names, values.T):
+        if np.all(column == column[0]):
+            among = "with one training series it has one value" if len(column) == 1 else \
+                f"all {len(column)} training series have the same value"
+            warn(f"static column {name!r} tells the model nothing: {among} ({column[0]:g}), which scales to 0; "
+                 "static covariates tell series of many ({id}) apart, so leave it out of {static_features}.",
+                 params=["id", "static_features"])
+    return Scaler("zscore").fit(values)
 
 
 def inputs(scaler: Scaler, table: Table, rows: int, names) -> np.ndarray:
