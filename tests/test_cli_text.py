@@ -73,6 +73,15 @@ def test_complete_options(tiny_model_dir, tiny_model):
                   "--top-k", "5", "--top-p", "0.9"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == tiny_model.complete("We", temperature=1.2, seed=4, top_k=5, top_p=0.9)
+    assert "warning" not in result.output
+
+    # a seed without a sampling option changes nothing (greedy): said once, and the completion is the greedy one
+    result = run(["complete", "--model", str(tiny_model_dir), "We", "--seed", "4"])
+    assert result.exit_code == 0, result.output
+    warning, completion = result.output.splitlines()
+    assert warning == "warning: --seed seeds sampling, but without --temperature, --top-k or --top-p each word is " \
+                      "the likeliest one, so the seed changes nothing; add one of them to sample."
+    assert completion == tiny_model.complete("We")
 
 
 def test_complete_file_batch_in_order(tiny_model_dir, tiny_model, tmp_path):

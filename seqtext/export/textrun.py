@@ -55,7 +55,7 @@ class OnnxTextModel:
         return scores[0], state, ids
 
     def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty) -> dict:
-        check_sampling(temperature, top_k, top_p)
+        check_sampling(temperature, top_k, top_p, seed)
         check_repetition(no_repeat_ngram, repetition_penalty)
         whole_number("words", words)
         sampling = is_sampling(temperature, top_k, top_p)  # greedy needs no generator (nor numpy.random's import)

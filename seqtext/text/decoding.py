@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, warn
 
 if TYPE_CHECKING:
     import torch
 
 
-def check_sampling(temperature: float | None, top_k: int | None, top_p: float | None) -> None:
+def check_sampling(temperature: float | None, top_k: int | None, top_p: float | None, seed: int | None = None) -> None:
+    """Refuse a sampling option out of range; warn of a ``seed`` that cannot matter (greedy decoding)."""
     if temperature is not None and not (isinstance(temperature, (int, float)) and math.isfinite(temperature)
                                         and temperature >= 0):
         raise ConfigError(f"{{temperature}} must be a number of at least 0, got {temperature!r}.", params=["temperature"])
@@ -24,6 +25,10 @@ def check_sampling(temperature: float | None, top_k: int | None, top_p: float | 
         raise ConfigError(f"{{top_k}} must be a whole number of at least 1, got {top_k!r}.", params=["top_k"])
     if top_p is not None and not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
         raise ConfigError(f"{{top_p}} must be a number in (0, 1], got {top_p!r}.", params=["top_p"])
+    if seed is not None and not is_sampling(temperature, top_k, top_p):
+        warn("{seed} seeds sampling, but without {temperature}, {top_k} or {top_p} each word is the likeliest one, "
+             "so the seed changes nothing; add one of them to sample.", params=["seed", "temperature", "top_k",
+                                                                                  "top_p"])
 
 
 def is_sampling(temperature: float | None, top_k: int | None, top_p: float | None) -> bool:

@@ -105,7 +105,7 @@ class Completer:
             yield spacer.piece(word)
 
     def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty) -> dict:
-        check_sampling(temperature, top_k, top_p)
+        check_sampling(temperature, top_k, top_p, seed)
         check_repetition(no_repeat_ngram, repetition_penalty)
         whole_number("words", words)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
