@@ -102,6 +102,11 @@ def test_score_cli_table_json_rank_and_tokens(tiny_model_dir):
     r = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), "--rank", *SENTENCES])
     scores = [float(line.split("\t")[0]) for line in r.stdout.splitlines()]
     assert scores == sorted(scores, reverse=True) and len(scores) == 4
+    ranked = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), "--rank", "--tokens", *SENTENCES])
+    lines = ranked.stdout.splitlines()  # each ranked sentence, then its tokens' surprisal, as the table gives them
+    assert [float(line.split("\t")[0]) for line in lines[::2]] == scores
+    table = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), "--tokens", *SENTENCES]).stdout.splitlines()
+    assert sorted(lines[1::2]) == sorted(table[2::2]) and all(":" in line for line in lines[1::2])
     r = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), *SENTENCES])
     assert "perplexity" in r.stdout.splitlines()[0] and "without the 1 unknown-word tokens" in r.stderr
 

@@ -71,6 +71,8 @@ def score(sentences, model, file, per_token, rank, as_json, **adapt):
     elif rank:
         for record in records:
             click.echo(f"{record['logprob']:.4f}\t{record['text']}")
+            if per_token:
+                click.echo(_surprisals(record, lm.tokenizer))
     else:
         _table(records, lm.tokenizer if per_token else None)
     s = records.summary
@@ -88,7 +90,12 @@ def _table(records, tokenizer) -> None:
         text = r["text"] if len(r["text"]) <= 100 else r["text"][:99] + "…"
         click.echo(f"{r['logprob']:10.3f} {r['tokens']:6d} {r['perplexity']:11.3f}  {text}")
         if tokenizer is not None:
-            from seqtext.text import tokenizer as tk
+            click.echo(_surprisals(r, tokenizer))
 
-            words = tokenizer.encode(r["text"], add_special_tokens=False).tokens + [tk.EOS]
-            click.echo("  " + "  ".join(f"{tk.token_text(w)}:{b:.2f}" for w, b in zip(words, r["surprisal_bits"])))
+
+def _surprisals(record, tokenizer) -> str:
+    """A sentence's tokens with their surprisal in bits, indented under its line: ``  mary:3.21  rides:5.02 ...``."""
+    from seqtext.text import tokenizer as tk
+
+    words = tokenizer.encode(record["text"], add_special_tokens=False).tokens + [tk.EOS]
+    return "  " + "  ".join(f"{tk.token_text(w)}:{b:.2f}" for w, b in zip(words, record["surprisal_bits"]))
