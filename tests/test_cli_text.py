@@ -222,6 +222,15 @@ def test_complete_with_newer_format_and_mismatched_weights(tiny_model_dir, tmp_p
     (wrong / "config.json").write_text(json.dumps(cfg))
     assert_clean_failure(run(["complete", "--model", str(wrong), "Mary"]), "does not match config.json")
 
+    for kind in ("char", "bpe"):  # the tokenizer's kind edited in config.json: refused, not read as another kind
+        edited = _broken_copy(tiny_model_dir, tmp_path, f"edited-{kind}")
+        cfg = json.loads((edited / "config.json").read_text())
+        cfg["text"]["tokenizer"] = kind
+        (edited / "config.json").write_text(json.dumps(cfg))
+        assert_clean_failure(run(["complete", "--model", str(edited), "Mary"]),
+                             f"tokenizer.json is a word tokenizer but config.json says \"tokenizer\": \"{kind}\"; "
+                             "set it back to \"word\", or retrain the model.")
+
 
 def test_complete_missing_model_dir(tmp_path):
     assert_clean_failure(run(["complete", "--model", str(tmp_path / "none"), "Mary"]), "does not exist")

@@ -38,6 +38,8 @@ class OnnxTextModel:
         self.tokenizer = tk.load_tokenizer(path / manifest["tokenizer"])
         self.stream_mode = bool(manifest["stream_mode"])
         self.config = model_config(path)
+        tk.check_kind(self.tokenizer, self.config.get("text", {}).get("tokenizer"), path / manifest["tokenizer"],
+                      "model_config.json", "export the model again")
         self._banned = [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
         self._eos = self.tokenizer.token_to_id(tk.EOS)
         self._non_word_ids = None

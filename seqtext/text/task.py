@@ -233,6 +233,7 @@ class LanguageModelTask(Task):
             raise CheckpointError(
                 f"{directory / TOKENIZER_FILE} does not match config.json (vocabulary size); retrain the model."
             )
+        tk.check_kind(self.tokenizer, self.settings.text.tokenizer, directory / TOKENIZER_FILE)
         self.sources = config.get("data") or {}
 
     def weights(self, net: TextNet) -> dict:

@@ -149,6 +149,14 @@ def is_char(tok) -> bool:
     return type(tok.pre_tokenizer).__name__ == "Split" and type(tok.model).__name__ == "WordLevel"
 
 
+def check_kind(tok, said: str | None, path, config: str = "config.json", redo: str = "retrain the model") -> None:
+    """Refuse a tokenizer (read from ``path``) of another kind than the ``config`` file ``said`` (edited by hand)."""
+    kind = "char" if is_char(tok) else "bpe" if is_bpe(tok) else "word"
+    if said is not None and kind != said:
+        raise CheckpointError(f"{path} is a {kind} tokenizer but {config} says \"tokenizer\": \"{said}\"; set it "
+                              f"back to \"{kind}\", or {redo}.")
+
+
 def line_ids(tok, stream_mode: bool) -> tuple[int, int]:
     """(the id a line is read after, the id that ends it), as the model saw lines in training.
 
