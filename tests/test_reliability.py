@@ -271,3 +271,24 @@ def test_ten_megabyte_single_line_corpus_is_cut_into_bounded_pieces(tmp_path):
     small.write_text((words + " ") * (1_000_000 // (len(words) + 1)), encoding="utf-8")
     model = TextModel(embed=8, hidden=8, epochs=1, batch_size=64, device="cpu", mode="sentence").fit(small)
     assert model.summary["train_sentences"] + model.summary["valid_sentences"] > 400
+
+
+def test_ctrl_c_inside_an_import_ends_the_command_line_cleanly(tmp_path):
+    """A Ctrl-C that lands while a library is imported (numpy, torch: the first second of a command) ends the
+    process with "interrupted" and 130, not a traceback from the half-initialised module; elsewhere it is Python's
+    KeyboardInterrupt."""
+    (tmp_path / "slow_library.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n"
+                                              "raise SystemExit('the interrupt did not stop the import')\n")
+    script = textwrap.dedent("""
+        import os, signal, sys
+        from seqtext.__main__ import _guard_imports
+        _guard_imports()
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # outside an import: a KeyboardInterrupt to handle, as ever
+        except KeyboardInterrupt:
+            print("caught")
+        import slow_library
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])})
+    assert (done.returncode, done.stdout, done.stderr) == (130, "caught\n", "interrupted\n")

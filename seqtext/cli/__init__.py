@@ -68,3 +68,4 @@ def cli():
     forecast numeric series with the same recurrent core, and step through
     the maths of an RNN by hand.
     """
+
