@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -239,3 +240,53 @@ def test_complete_on_an_export_imports_only_what_its_first_word_needs(exported_t
     out = subprocess.run([sys.executable, "-c", code, str(exported_tiny)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == "['prefix.onnx'] []", out.stdout
+
+
+def test_export_out_paths_that_cannot_be_replaced_whole_are_refused(tiny_model_dir, tmp_path, monkeypatch):
+    first = tmp_path / "first"
+    assert CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", str(first)]).exit_code == 0
+    before = sorted(p.name for p in first.iterdir())
+    monkeypatch.chdir(first)  # --out . inside an earlier export would delete the directory the shell stands in
+    assert_clean_failure(CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "."]),
+                         ". holds the current directory, which an export would replace whole")
+    monkeypatch.chdir(tmp_path)
+    assert sorted(p.name for p in first.iterdir()) == before
+    (tmp_path / "link").symlink_to("first")
+    assert_clean_failure(CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "link"]),
+                         "link is a symbolic link (to first); give the directory itself.")
+    (tmp_path / "afile").write_text("mine")
+    assert_clean_failure(CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "afile/sub"]),
+                         "afile is a file, so afile/sub cannot be made in it")
+    again = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "first"])  # an earlier export: replaced
+    assert again.exit_code == 0 and "to first (" in again.output, again.output
+    assert sorted(p.name for p in first.iterdir()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "first", "link"]  # nothing left beside it
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda m: m.pop("state"), "export.json is damaged (no 'state')"),
+    (lambda m: m.update(hidden=99), "export.json does not match its graph (a state of"),
+    (lambda m: m.update(pad_id=None), "export.json is damaged ("),
+    (lambda m: m.update(export_version="x"), "export.json is damaged ("),
+    (lambda m: m.update(graphs=list(m["graphs"].values())), "export.json is damaged (it names"),
+    (lambda m: m["graphs"].update(prefix="../elsewhere/prefix.onnx"),
+     "export.json is damaged (it names '../elsewhere/prefix.onnx' as one of its files)"),
+    (lambda m: m.update(state=["h", "c"]), "export.json does not match its graph (the graph reads"),
+])
+def test_a_damaged_export_manifest_is_one_sentence(exported_tiny, tmp_path, edit, fragment):
+    broken = tmp_path / "broken"
+    shutil.copytree(exported_tiny, broken)
+    manifest = json.loads((broken / "export.json").read_text())
+    edit(manifest)
+    (broken / "export.json").write_text(json.dumps(manifest))
+    assert_clean_failure(CliRunner().invoke(cli, ["complete", "--model", str(broken), "Mary"]), fragment,
+                         "export the model again")
+
+
+def test_an_export_without_its_model_config_is_refused(exported_tiny, tmp_path):
+    """Without the settings an export would run on guessed ones (a character model as a word model)."""
+    broken = tmp_path / "broken"
+    shutil.copytree(exported_tiny, broken)
+    (broken / "model_config.json").unlink()
+    assert_clean_failure(CliRunner().invoke(cli, ["complete", "--model", str(broken), "Mary"]),
+                         "broken/model_config.json is missing or damaged; export the model again.")

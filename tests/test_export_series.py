@@ -151,7 +151,7 @@ def test_bad_input_on_an_export_is_one_sentence(covariates, tmp_path, tiny_model
     for name in ("export.json", "forecast.onnx", "scaler.json"):
         (out.parent / "broken" / name).write_bytes((out / name).read_bytes())
     result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(out.parent / "broken")])
-    assert_clean_failure(result, "model_config.json is inconsistent", "export the model again")
+    assert_clean_failure(result, "broken/model_config.json is missing or damaged; export the model again.")
 
 
 def test_a_torch_forecaster_is_unchanged_by_the_shared_roll_out(covariates):

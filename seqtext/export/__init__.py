@@ -43,11 +43,17 @@ def read_manifest(path) -> dict | None:
 
 
 def model_config(path) -> dict:
-    """The exported model's own config.json (its settings), as written at export."""
+    """The exported model's own config.json (its settings), as written at export; refused when missing or
+    damaged (without it a model would run on guessed settings)."""
+    from seqtext.errors import CheckpointError
+
     try:
-        return json.loads((Path(path) / "model_config.json").read_text(encoding="utf-8"))
+        config = json.loads((Path(path) / "model_config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        config = None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{Path(path) / 'model_config.json'} is missing or damaged; export the model again.")
+    return config
 
 
 # kind -> (module, class) whose ``load(path)`` opens a model directory of that kind on torch
@@ -65,6 +71,16 @@ def open_model(path, kind: str):
 
     module, name = TORCH_MODELS[kind]
     return getattr(importlib.import_module(module), name).load(path)
+
+
+def check_inputs(session, names, path) -> None:
+    """Refuse a graph (an onnxruntime session) whose inputs are not those export.json says the runtime feeds it."""
+    from seqtext.errors import CheckpointError
+
+    reads = sorted(i.name for i in session.get_inputs())
+    if reads != sorted(names):
+        raise CheckpointError(f"{Path(path) / MANIFEST} does not match its graph (the graph reads {', '.join(reads)}, "
+                              f"not {', '.join(sorted(names))}); export the model again.")
 
 
 def model_settings(path, settings_class):

@@ -17,7 +17,7 @@ import numpy as np
 
 from seqtext.classify.data import check_texts, encode_texts
 from seqtext.errors import CheckpointError
-from seqtext.export import model_settings
+from seqtext.export import check_inputs, model_settings
 from seqtext.export.npdecode import softmax
 from seqtext.labelconfig import ClassifySettings, TagSettings
 from seqtext.tag.data import sentence_words
@@ -52,6 +52,7 @@ class OnnxClassifier:
             raise CheckpointError(f"{path / manifest['labels_file']} does not match export.json; export the model "
                                   "again.")
         self.labels = list(labels)
+        check_inputs(session, ["ids"], path)
         self._unk = self.tokenizer.token_to_id(tk.UNK)
 
     def predict_proba(self, texts) -> list[dict[str, float]]:
@@ -81,6 +82,7 @@ class OnnxTagger:
         if self.vocab.tags != manifest["tags"]:
             raise CheckpointError(f"{path / manifest['vocab']} does not match export.json; export the model again.")
         self.chars = bool(manifest["chars"])
+        check_inputs(session, ["words", "chars"] if self.chars else ["words"], path)
 
     @property
     def tags(self) -> list[str]:

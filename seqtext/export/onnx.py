@@ -30,6 +30,7 @@ into place, so an interrupted export leaves nothing half-written.
 from __future__ import annotations
 
 import glob
+import os
 import json
 import shutil
 import tempfile
@@ -43,8 +44,18 @@ FORMATS = ("onnx",)
 
 
 def check_out(out) -> Path:
-    """Refuse an ``--out`` that exists and is neither empty nor an earlier export."""
-    out = Path(out)
+    """Refuse an ``--out`` that exists and is neither empty nor an earlier export, that is a link, that holds the
+    current directory (an export replaces its directory whole), or whose parent cannot be a directory."""
+    given = Path(out)
+    if given.is_symlink():
+        raise CheckpointError(f"{given} is a symbolic link (to {os.readlink(given)}); give the directory itself.")
+    out = Path(os.path.abspath(given))
+    if out == Path.cwd() or out in Path.cwd().parents:
+        raise CheckpointError(f"{given} holds the current directory, which an export would replace whole; export to "
+                              "it from outside (e.g. --out ../NAME).")
+    blocked = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise CheckpointError(f"{blocked} is a file, so {given} cannot be made in it; choose another directory.")
     if out.exists() and not out.is_dir():
         raise CheckpointError(f"{out} is an existing file; choose a new directory for the export.")
     if out.is_dir() and any(out.iterdir()) and not is_export(out):
@@ -59,7 +70,7 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
     from seqtext import modeldir
 
     config = modeldir.read_config(model_dir)  # a clear sentence for anything that is not a model directory
-    out = check_out(out)
+    given, out = Path(out), check_out(out)
     exporter = _exporters().get(config["kind"])
     if exporter is None:
         raise ConfigError(f"a {config['kind']} model cannot be exported; {', '.join(_exporters())} models can.")
@@ -76,13 +87,17 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
                         versions=_versions(), source=str(model_dir))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         tmp.chmod(0o755)
-        if out.exists():
-            shutil.rmtree(out)
+        old = None
+        if out.exists():  # the earlier export moved aside, the new one in its place, then the old one removed
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+            out.rename(old / out.name)
         tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    return given
 
 
 def _clear_stale(out: Path, age: float = 3600.0) -> None:

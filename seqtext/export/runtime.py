@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from seqtext.errors import CheckpointError, first_line
-from seqtext.export import EXPORT_VERSION, read_manifest
+from seqtext.export import EXPORT_VERSION, MANIFEST, check_inputs, read_manifest
 
 WINDOW = 512  # tokens read by one call of the prefix graph; longer inputs carry the state across calls
 # kind -> (module, class) of its runtime, and its one graph; the class takes (path, manifest, session)
@@ -55,6 +55,14 @@ class OnnxTextNet:
         self.layers, self.hidden = int(manifest["layers"]), int(manifest["hidden"])
         self.pad_id = int(manifest["pad_id"])
         self.logprobs = manifest["scores"] == "logprobs"  # adaptive softmax: the scores are log-probabilities
+        check_inputs(self.prefix, ["ids", *self.state_names], path)
+        for graph_input in self.prefix.get_inputs():  # each state (layers, batch, hidden), its sizes fixed
+            if graph_input.name == "ids":
+                continue
+            layers, _, hidden = graph_input.shape
+            if (layers, hidden) != (self.layers, self.hidden):
+                raise CheckpointError(f"{path / MANIFEST} does not match its graph (a state of {layers} x {hidden}, "
+                                      f"not {self.layers} x {self.hidden}); export the model again.")
 
     def zeros(self, batch: int) -> list[np.ndarray]:
         return [np.zeros((self.layers, batch, self.hidden), dtype=np.float32) for _ in self.state_names]
@@ -94,13 +102,32 @@ def load(path, kind: str | None = None, threads: int = 1):
     if manifest is None:
         raise CheckpointError(f"{path} is not an exported model (export.json is missing or damaged); "
                               "export it again with `seqtext export`.")
-    if int(manifest.get("export_version", 0)) > EXPORT_VERSION:
-        raise CheckpointError(f"{path} was exported by a newer seqtext; upgrade seqtext.")
-    if kind is not None and manifest.get("kind") != kind:
-        raise CheckpointError(f"{path} holds a {manifest.get('kind')} model, not a {kind} model.")
-    for name in manifest.get("graphs", {}).values():
+    try:
+        if int(manifest.get("export_version", 0)) > EXPORT_VERSION:
+            raise CheckpointError(f"{path} was exported by a newer seqtext; upgrade seqtext.")
+        if kind is not None and manifest.get("kind") != kind:
+            raise CheckpointError(f"{path} holds a {manifest.get('kind')} model, not a {kind} model.")
+        _check_files(path, manifest)
+        return _open(path, manifest, threads)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:  # a field missing or of a wrong type
+        what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else first_line(exc)
+        raise CheckpointError(f"{path / MANIFEST} is damaged ({what}); export the model again.") from None
+
+
+def _check_files(path: Path, manifest: dict) -> None:
+    """The files export.json names: plain names (never a path out of the directory), each present."""
+    graphs = manifest.get("graphs")
+    named = list(graphs.values()) if isinstance(graphs, dict) else [graphs]
+    named += [manifest[k] for k in ("tokenizer", "labels_file", "vocab") if k in manifest]
+    for name in named:
+        if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+            raise CheckpointError(f"{path / MANIFEST} is damaged (it names {name!r} as one of its files); export the "
+                                  "model again.")
         if not (path / name).is_file():
             raise CheckpointError(f"{path} is missing {name}; export the model again.")
+
+
+def _open(path: Path, manifest: dict, threads: int):
     kind = manifest.get("kind")
     if kind == "text":
         from seqtext.export import model_config

@@ -15,7 +15,7 @@ import numpy as np
 
 from seqtext.config import SeriesSettings
 from seqtext.errors import CheckpointError
-from seqtext.export import model_config, model_settings
+from seqtext.export import check_inputs, model_config, model_settings
 from seqtext.series.predictor import Predictor
 from seqtext.series.state import SeriesState
 
@@ -38,6 +38,7 @@ class OnnxForecaster(Predictor):
         self.inputs = int(manifest["inputs"])
         self.takes_ids = bool(manifest.get("ids", False))
         self.takes_ahead = bool(manifest.get("ahead"))  # the graph reads the known-ahead covariates
+        check_inputs(session, ["x"] + ["ids"] * self.takes_ids + ["ahead"] * self.takes_ahead, path)
         if manifest.get("ahead", []) != self.task.ahead_columns:
             raise CheckpointError(f"{path / 'export.json'} does not match model_config.json (the known-ahead "
                                   "covariates); export the model again.")
