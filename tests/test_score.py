@@ -46,6 +46,10 @@ def test_surprisal_bits_sum_to_minus_logprob(tiny_model):
     for r in tiny_model.score(SENTENCES, tokens=True):
         assert len(r["surprisal_bits"]) == r["tokens"]
         assert sum(r["surprisal_bits"]) * math.log(2) == pytest.approx(-r["logprob"], rel=1e-9)
+        assert len(r["token_texts"]) == r["tokens"] and r["token_texts"][-1] == "</s>"
+    # each token's text is its span of the sentence as typed: punctuation apart, an unknown word as written
+    record = tiny_model.score(["Mary rides the Zyzzyva, hers."], tokens=True)[0]
+    assert record["token_texts"] == ["Mary", "rides", "the", "Zyzzyva", ",", "hers", ".", "</s>"]
 
 
 def test_a_long_line_is_scored_in_windows_like_a_short_one(tiny_model, monkeypatch):

@@ -204,7 +204,9 @@ def test_the_playground_in_a_headless_browser(server):
         page.fill("#sentence", TINY_LINES[0])
         page.click("#score")
         page.wait_for_selector("#perplexity")
-        assert page.locator("#scored span.token").count() > 5
+        spans = page.locator("#scored span.token")  # each token as typed, beside its own surprisal
+        assert [t.strip() for t in spans.all_inner_texts()] == ["Mary", "rides", "the", "bicycle", ",", "the",
+                                                                 "bicycle", "is", "hers", ".", "</s>"]
 
 
 def test_a_port_in_use_is_one_sentence(exported_dir):

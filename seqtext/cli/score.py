@@ -43,7 +43,7 @@ def _read_sentences(sentences, file) -> list[str]:
 @click.option("--tokens", "per_token", is_flag=True, help="Also give each token's surprisal in bits.")
 @click.option("--rank", is_flag=True, help="Print the sentences best first, each after its log-probability.")
 @click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per sentence: text, logprob, tokens, perplexity, unknown (+ surprisal_bits).")
+              help="One JSON object per sentence: text, logprob, tokens, perplexity, unknown (+ surprisal_bits, token_texts).")
 @adaptation_options
 @handle_errors
 def score(sentences, model, file, per_token, rank, as_json, **adapt):
@@ -72,9 +72,9 @@ def score(sentences, model, file, per_token, rank, as_json, **adapt):
         for record in records:
             click.echo(f"{record['logprob']:.4f}\t{record['text']}")
             if per_token:
-                click.echo(_surprisals(record, lm.tokenizer))
+                click.echo(_surprisals(record))
     else:
-        _table(records, lm.tokenizer if per_token else None)
+        _table(records, per_token)
     s = records.summary
     unknown = sorted({w for r in records for w in r["unknown"]})
     if unknown:
@@ -84,18 +84,15 @@ def score(sentences, model, file, per_token, rank, as_json, **adapt):
             if s["unknown_tokens"] else ""))
 
 
-def _table(records, tokenizer) -> None:
+def _table(records, per_token: bool) -> None:
     click.echo(f"{'logprob':>10} {'tokens':>6} {'perplexity':>11}  sentence")
     for r in records:
         text = r["text"] if len(r["text"]) <= 100 else r["text"][:99] + "…"
         click.echo(f"{r['logprob']:10.3f} {r['tokens']:6d} {r['perplexity']:11.3f}  {text}")
-        if tokenizer is not None:
-            click.echo(_surprisals(r, tokenizer))
+        if per_token:
+            click.echo(_surprisals(r))
 
 
-def _surprisals(record, tokenizer) -> str:
-    """A sentence's tokens with their surprisal in bits, indented under its line: ``  mary:3.21  rides:5.02 ...``."""
-    from seqtext.text import tokenizer as tk
-
-    words = tokenizer.encode(record["text"], add_special_tokens=False).tokens + [tk.EOS]
-    return "  " + "  ".join(f"{tk.token_text(w)}:{b:.2f}" for w, b in zip(words, record["surprisal_bits"]))
+def _surprisals(record) -> str:
+    """A sentence's tokens with their surprisal in bits, indented under its line: ``  Mary:3.21  rides:5.02 ...``."""
+    return "  " + "  ".join(f"{t}:{b:.2f}" for t, b in zip(record["token_texts"], record["surprisal_bits"]))

@@ -50,6 +50,13 @@ def frame(tokenizer, sentence: str, stream_mode: bool) -> list[int]:
     return [start, *ids, end]
 
 
+def token_texts(tokenizer, sentence: str, seq: list[int]) -> list[str]:
+    """The text of each scored token of ``seq`` (``sentence`` framed): its span of the sentence as written (an
+    unknown word as typed, not <unk>), then the token that ends the line (</s>, or a character model's line break)."""
+    offsets = tokenizer.encode(sentence, add_special_tokens=False).offsets
+    return [sentence[s:e] for s, e in offsets] + [tk.token_text(tokenizer.id_to_token(seq[-1]))]
+
+
 def _ppl(logprob: float, tokens: int) -> float:
     return math.exp(min(-logprob / max(tokens, 1), 700.0))
 
@@ -66,6 +73,7 @@ def build(tokenizer, sentences: list[str], seqs: list[list[int]], logps, surpris
                   "unknown": tk.unknown_words(tokenizer, sentence)}
         if surprisal:
             record["surprisal_bits"] = (-logp / math.log(2)).tolist()
+            record["token_texts"] = token_texts(tokenizer, sentence, seq)
         records.append(record)
         is_unk = np.asarray(seq[1:]) == unk
         total, n_tokens = total + lp, n_tokens + n

@@ -52,7 +52,9 @@ async function suggest() {
       b.textContent = `${w.word} ${(100 * w.probability).toFixed(1)}%`;
       b.onclick = () => {
         const p = $("prompt").value;
-        $("prompt").value = p.includes("___") ? p.replace("___", w.word) : p.replace(/\s*$/, " ") + w.word;
+        const chars = ((current().settings || {}).text || {}).tokenizer === "char";  // the next character, as it is
+        $("prompt").value = p.includes("___") ? p.replace("___", w.word)
+          : chars ? p + w.word : p.replace(/\s*$/, " ") + w.word;
         suggest();
       };
       $("suggestions").appendChild(b);
@@ -77,14 +79,13 @@ async function score() {
     const data = await call("/v1/score", {model: current().name, sentences: [$("sentence").value], tokens: true});
     const record = data.records[0];
     $("scored").innerHTML = "";
-    const words = $("sentence").value.trim().split(/\s+/);
     const bits = record.surprisal_bits;
-    // tokens and typed words differ (punctuation splits off); colour each token's surprisal in order
-    const labels = bits.map((b, i) => (i < words.length ? words[i] : "</s>"));
+    // each token as the sentence wrote it (a word, a piece of one, a mark or a character), coloured by its own
+    // surprisal: the server gives the texts beside the numbers, so punctuation and word pieces stay aligned
     bits.forEach((b, i) => {
       const span = document.createElement("span");
       const shade = Math.min(1, b / 12);
-      span.textContent = labels[i] + " ";
+      span.textContent = record.token_texts[i] + " ";
       span.title = `${b.toFixed(2)} bits`;
       span.className = "token";
       span.style.background = `rgba(220, 40, 40, ${shade.toFixed(2)})`;
