@@ -122,6 +122,9 @@ def test_forecast_fills_a_gap_when_asked_and_names_request_fields_in_errors(clie
     ("/v1/complete", {"model": "onnx", "prompt": "Mary", "words": True}, 422, "field 'words'"),  # no coercion
     ("/v1/complete", {"model": "onnx", "prompt": "Mary", "words": "5"}, 422, "field 'words'"),
     ("/v1/complete", {"model": "onnx", "prompt": "Mary", "stream": 1}, 422, "field 'stream'"),
+    ("/v1/complete", {"model": "onnx", "prompt": "Mary ___ hers", "stream": True}, 422,
+     "a ___ blank is filled in place, not streamed; complete it without 'stream'."),
+    ("/v1/complete", {"model": "torch", "prompt": "Mary ___ hers", "stream": True}, 422, "without 'stream'."),
     ("/v1/score", {"model": "onnx", "sentences": ["Mary"], "tokens": "yes"}, 422, "field 'tokens'"),
     ("/v1/forecast", {"model": "sales", "history": ["1", 2], "steps": 2}, 422, "field 'history.0'"),
     ("/v1/tag", {"sentences": ["The dog"]}, 404, "holds no tag model"),
@@ -160,6 +163,13 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
                     headers={"content-type": "application/json"})
     assert r.status_code == 200, r.text  # a small chunked body is read whole and answered
     assert client.get("/nowhere").status_code == 404
+    r = client.post("/v1/nowhere", json={})
+    assert r.status_code == 404 and r.json() == {"error": "there is nothing at /v1/nowhere; see /docs."}
+    r = client.get("/v1/complete")
+    assert r.status_code == 405 and r.json() == {"error": "/v1/complete does not answer GET; see /docs for how to "
+                                                          "call it."}
+    r = client.post("/v1/complete", content=b'{"model": "torch", "prompt": "Mary"}')  # valid JSON, but no header
+    assert r.status_code == 422 and "Content-Type: application/json" in r.json()["error"]
     r = client.post("/v1/complete", content=b"[1, 2]", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "error" in r.json()
 

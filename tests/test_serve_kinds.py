@@ -185,6 +185,7 @@ def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
     ("/v1/tag", {"model": "nope", "sentences": ["The dog"]}, 404, "no model named 'nope'"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": [[]]}, 422, "sentence 1"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": ["a " * 501]}, 422, "sentence 1 must hold 1 to 500"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["a," * 251]}, 422, "sentence 1 must hold 1 to 500"),  # 502
     ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The dog", "  "]}, 422, "sentence 2"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The", ["dog", " "]]}, 422, "sentence 2"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": "The dog"}, 422, "field 'sentences'"),

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seqtext.rules import MAX_SEED
+from seqtext.tag.data import split_words
 
 MAX_BODY = 1 << 20  # bytes of one request body
 MAX_PROMPT = 4000  # characters
@@ -178,7 +179,7 @@ class TagRequest(_Request):
     @classmethod
     def _sentences(cls, value):
         for i, s in enumerate(value):
-            words = s.split() if isinstance(s, str) else s  # a string's words, as near as white space tells
+            words = split_words(s) if isinstance(s, str) else s  # a string's words, as the tagger splits them
             if not words or len(words) > MAX_WORDS_TAGGED or not all(w.strip() for w in words) \
                     or (len(s) if isinstance(s, str) else sum(map(len, words))) > MAX_SENTENCE:
                 raise ValueError(f"sentence {i + 1} must hold 1 to {MAX_WORDS_TAGGED} non-empty words "

@@ -26,7 +26,8 @@ from seqtext.export.schemas import (MAX_BODY, ClassifyRequest, ClassifyResponse,
                                     ScoreRequest, ScoreResponse, TagRequest, TagResponse)
 
 
-REQUEST_FIELDS = ("steps", "levels", "id", "fill", "history", "tokens")  # parameters a request sets itself
+REQUEST_FIELDS = ("steps", "levels", "id", "fill", "history", "tokens", "stream", "temperature", "top_k", "top_p",
+                  "seed", "words")  # parameters a request sets itself
 MODEL_TERMS = {"calibrate": "forecast train --calibrate", "horizon": "forecast train --horizon",
                "date": "the model's date column"}  # the rest: set when the model was trained
 
@@ -105,14 +106,20 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc):
+        if "json" not in request.headers.get("content-type", ""):  # FastAPI reads no other body as the fields
+            return _error(422, "the request body is read as JSON only with the header Content-Type: application/json; "
+                               "send it with that header.")
         return _error(422, _field_error(exc))
 
     @app.exception_handler(HTTPException)
     async def _http(request, exc):
         if exc.status_code == 400:  # a body FastAPI cannot parse at all (not UTF-8): malformed, as bad JSON is
             return _error(422, "the request body is not valid JSON (UTF-8 text); send one JSON object.")
-        return _error(exc.status_code, str(exc.detail) if exc.status_code != 404 or request.url.path.startswith(
-            "/v1/") else f"there is nothing at {request.url.path}; see /docs.")
+        if exc.status_code == 404 and exc.detail == "Not Found":  # no such route (a model not found says which)
+            return _error(404, f"there is nothing at {request.url.path}; see /docs.")
+        if exc.status_code == 405:
+            return _error(405, f"{request.url.path} does not answer {request.method}; see /docs for how to call it.")
+        return _error(exc.status_code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _crash(request, exc):

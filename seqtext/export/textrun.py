@@ -15,11 +15,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from seqtext.errors import DataError, whole_number
+from seqtext.errors import whole_number
 from seqtext.export import model_config, npdecode
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
-                                   check_sampling, is_sampling)
+                                   check_sampling, is_sampling, streamed_blank)
 from seqtext.text.prompts import BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt
 from seqtext.text.records import Scores, check_sentences, frame
 from seqtext.text.records import build as build_scores
@@ -92,7 +92,7 @@ class OnnxTextModel:
         sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
         prefix, suffix = parse_prompt(prompt)
         if suffix is not None:
-            raise DataError(f"a {BLANK} blank is filled in place, not streamed; use complete() for it.")
+            raise streamed_blank(BLANK)
         scores, state, ids = self._prefix_state(prefix)
         spacer = Spacer(prefix)
         repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)

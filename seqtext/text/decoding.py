@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from seqtext.errors import ConfigError, warn
+from seqtext.errors import ConfigError, DataError, warn
 
 if TYPE_CHECKING:
     import torch
@@ -29,6 +29,12 @@ def check_sampling(temperature: float | None, top_k: int | None, top_p: float | 
         warn("{seed} seeds sampling, but without {temperature}, {top_k} or {top_p} each word is the likeliest one, "
              "so the seed changes nothing; add one of them to sample.", params=["seed", "temperature", "top_k",
                                                                                   "top_p"])
+
+
+def streamed_blank(blank: str) -> DataError:
+    """A ``blank`` is filled in place, with the words after it read: it cannot be streamed."""
+    return DataError(f"a {blank} blank is filled in place, not streamed; complete it without {{stream}}.",
+                     params=["stream"])
 
 
 def is_sampling(temperature: float | None, top_k: int | None, top_p: float | None) -> bool:

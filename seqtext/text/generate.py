@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import torch
 
 from seqtext.core import map_hidden
-from seqtext.errors import DataError, whole_number
+from seqtext.errors import whole_number
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
-                                   check_sampling, choose, is_sampling)
+                                   check_sampling, choose, is_sampling, streamed_blank)
 from seqtext.text.prompts import BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt
 from seqtext.text.spacing import Spacer, join_words, may_be_decimal
 
@@ -97,7 +97,7 @@ class Completer:
         options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
         prefix, suffix = parse_prompt(prompt)
         if suffix is not None:
-            raise DataError(f"a {BLANK} blank is filled in place, not streamed; use complete() for it.")
+            raise streamed_blank(BLANK)
         logits, hidden, ids = self._prefix_state(prefix)
         spacer = Spacer(prefix)
         repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
