@@ -163,6 +163,10 @@ def test_no_stop_generates_across_sentence_ends(tiny_model):
     out = tiny_model.complete("Mary", words=30, stop=False)
     assert len(out.words) == 30
     assert out.count(".") >= 2  # it went past the first sentence end
+    # a model of separate sentences starts each next one afresh from <s>, as in training: a line of its own that
+    # begins with a word, never a blank line or a stray full stop after the </s> it was never shown as input
+    lines = str(out).split("\n")
+    assert len(lines) >= 2 and all(line.strip() and line.strip()[0].isalpha() for line in lines[1:]), lines
 
 
 def test_bpe_blank_in_the_middle_is_one_word(tmp_path):

@@ -135,6 +135,8 @@ class OnnxTextModel:
                 if (stop and word in tk.SENTENCE_END and not held) or (n_words >= max_words and not close):
                     break
                 prev = word
+            if tid == self._eos and not self.stream_mode:  # a sentence-mode model read each line alone, from <s>
+                tid, state = tk.line_ids(self.tokenizer, False)[0], [np.zeros_like(s) for s in state]
             step, state = self.net.step([tid], state)
             tid = pick(step[0])
         if pieces:

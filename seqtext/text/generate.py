@@ -117,7 +117,8 @@ class Completer:
 
         ``close``: after the last word, keep punctuation up to the sentence end
         (a filled trailing blank gets its full stop), but no further word.
-        ``stop=False``: sentence ends do not stop it; </s> becomes a line break.
+        ``stop=False``: sentence ends do not stop it; </s> becomes a line break (and a model trained on separate
+        sentences starts the next one afresh, from <s>, as it read every line in training).
         """
         banned = torch.tensor(self._banned(), device=self.device)
         eos = self.tokenizer.token_to_id(tk.EOS)
@@ -161,6 +162,8 @@ class Completer:
                     break
                 prev = word
             # O(1) per token: the hidden state is carried, the prefix is never read again
+            if tid == eos and not self.stream_mode:  # a sentence-mode model read each line alone: the next from <s>
+                tid, hidden = tk.line_ids(self.tokenizer, False)[0], map_hidden(hidden, torch.zeros_like)
             x = torch.tensor([tid], device=self.device)
             if greedy and repetition is None:  # exact argmax, with an adaptive softmax usually from its head alone
                 best, hidden = self.net.greedy_step(x, hidden, now())
