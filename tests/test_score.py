@@ -237,3 +237,23 @@ def test_repetition_adjusts_numpy_scores_as_torch_logits():
     assert np.allclose(from_numpy, from_torch.numpy()) and from_numpy[2] == -np.inf  # (1, 2) written: 2 banned
     assert from_numpy[1] == pytest.approx(-1.5) and from_numpy[3] == pytest.approx(0.5 / 1.5)
     assert scores[2] == 2.0  # the input is left alone
+
+
+def test_a_byte_order_mark_is_no_text(tiny_model_dir, tiny_model, tmp_path):
+    """A file saved with a UTF-8 byte-order mark scores, evaluates and trains as the same file without it."""
+    from seqtext.text.corpus import load_lines
+    from seqtext.text.stream import iter_lines
+
+    plain, marked = tmp_path / "plain.txt", tmp_path / "marked.txt"
+    plain.write_text("\n".join(SENTENCES[:2]) + "\n", encoding="utf-8")
+    marked.write_text("\n".join(SENTENCES[:2]) + "\n", encoding="utf-8-sig")
+    assert marked.read_bytes()[:3] == b"\xef\xbb\xbf"
+    runner = CliRunner()
+    for args in (["score", "--json", "--file"], ["evaluate", "--json", "--corpus"]):
+        mine, theirs = (runner.invoke(cli, [args[0], "--model", str(tiny_model_dir), *args[1:], str(f)])
+                        for f in (marked, plain))
+        assert mine.exit_code == 0 and mine.stdout == theirs.stdout, (mine.output, theirs.output)
+    piped = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), "--json"], input=marked.read_bytes())
+    assert json.loads(piped.stdout.splitlines()[0])["text"] == SENTENCES[0]
+    assert load_lines(marked) == load_lines(plain) == SENTENCES[:2]
+    assert list(iter_lines(marked)) == list(iter_lines(plain))

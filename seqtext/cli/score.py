@@ -18,7 +18,7 @@ def _read_sentences(sentences, file) -> list[str]:
 
         if sys.stdin.isatty():
             raise click.UsageError("give SENTENCES, --file PATH, or sentences on standard input, one a line.")
-        file = click.get_text_stream("stdin")
+        file = click.get_text_stream("stdin", encoding="utf-8-sig")
     try:
         head = file.read(1 << 20)
         if "\x00" in head:
@@ -38,7 +38,7 @@ def _read_sentences(sentences, file) -> list[str]:
 @click.command()
 @click.argument("sentences", nargs=-1)
 @click.option("--model", metavar="DIR", help="Model directory, or one written by `seqtext export`  [default: the newest under runs/]")
-@click.option("--file", "file", type=click.File("r", encoding="utf-8", errors="strict"), metavar="PATH",
+@click.option("--file", "file", type=click.File("r", encoding="utf-8-sig", errors="strict"), metavar="PATH",
               help="Score every non-blank line of PATH (- for stdin).")
 @click.option("--tokens", "per_token", is_flag=True, help="Also give each token's surprisal in bits.")
 @click.option("--rank", is_flag=True, help="Print the sentences best first, each after its log-probability.")

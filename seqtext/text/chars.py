@@ -59,9 +59,10 @@ def with_bits(metrics: dict) -> dict:
 
 
 def iter_chunks(files: list[Path], size: int = CHUNK_CHARS) -> Iterator[str]:
-    """The files' text in order, exactly as stored (line breaks untranslated), ``size`` characters at a time."""
+    """The files' text in order, exactly as stored (line breaks untranslated; a byte-order mark dropped), ``size``
+    characters at a time."""
     for path in files:
-        with open(path, encoding="utf-8", newline="") as fh:
+        with open(path, encoding="utf-8-sig", newline="") as fh:  # a byte-order mark is no character of the text
             while chunk := fh.read(size):
                 yield chunk
 

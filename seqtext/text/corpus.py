@@ -132,7 +132,8 @@ def _read_with_datasets(files: list[Path]) -> list[str]:
     except (datasets.exceptions.DatasetsError, OSError, ValueError) as exc:  # datasets wraps reader errors in its
         # own types; anything else (an import cut short by Ctrl-C) is not the corpus's fault and goes on up
         raise DataError(f"could not read the corpus {files[0]} ({exc}); check that it is UTF-8 text.") from None
-    return [line.strip() for line in ds["text"] if line and line.strip()]
+    lines = (line.lstrip("\ufeff").strip() for line in ds["text"] if line)  # a file's byte-order mark is no text
+    return [line for line in lines if line]
 
 
 def split_lines(lines: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
