@@ -345,3 +345,15 @@ def test_cli_bad_cache_for_score_and_complete(tiny_model_dir, command):
     for flags in bad:
         out = CliRunner().invoke(cli, [command, "--model", str(tiny_model_dir), *flags, "Mary rides the"])
         assert_clean_failure(out, flags[-2])
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--cache", "99999999999999999999999"], "--cache': 99999999999999999999999 is not in the range 1<=x<=1000000000"),
+    (["--cache", "5", "--cache-theta", "1e308"], "--cache-theta': 1e+308 is not in the range 0<=x<=1000"),
+])
+def test_cache_settings_beyond_any_use_are_refused_by_name(tiny_model_dir, args, fragment):
+    """A cache larger than a position can count, or a theta whose exp(theta h.h) is no number, used to end in an
+    OverflowError traceback or a perplexity of null."""
+    for command in (["score", "Mary rides."], ["complete", "Mary rides"]):
+        result = CliRunner().invoke(cli, [command[0], "--model", str(tiny_model_dir), *args, command[1]])
+        assert_clean_failure(result, fragment, code=2)

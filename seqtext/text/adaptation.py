@@ -38,6 +38,8 @@ DEFAULT_DYNAMIC_BPTT = 20
 DEFAULT_CACHE_THETA = 0.8
 DEFAULT_CACHE_LAMBDA = 0.15
 
+MAX_CACHE = 10 ** 9  # states: more than any text holds (a bound so the arithmetic on positions stays in range)
+MAX_CACHE_THETA = 1000.0  # published values are below 1; far beyond, exp(theta h.h) is no longer a finite number
 # the RMS-normalised step's stabiliser, as Krause et al.'s dynamiceval.py
 EPSILON = 2e-5
 
@@ -56,9 +58,10 @@ class Adaptation:
     dynamic_bptt: int = option(DEFAULT_DYNAMIC_BPTT, "Dynamic evaluation: tokens per segment (one step each).",
                                whole(), metavar="N")
     cache: int | None = option(None, "Neural cache: mix in a distribution over the tokens that followed the last "
-                                     "N hidden states.", Rule("int", low=1, optional=True), metavar="N")
+                                     "N hidden states.", Rule("int", low=1, high=MAX_CACHE, optional=True),
+                                 metavar="N")
     cache_theta: float = option(DEFAULT_CACHE_THETA, "Neural cache: sharpness theta of exp(theta h_t.h_i).",
-                                number(0), metavar="THETA")
+                                number(0, MAX_CACHE_THETA), metavar="THETA")
     cache_lambda: float = option(DEFAULT_CACHE_LAMBDA, "Neural cache: weight lambda of the cache distribution.",
                                  number(0, 1, high_open=True), metavar="LAMBDA")
 
