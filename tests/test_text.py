@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from seqtext import CheckpointError, ConfigError, DataError, TextModel, load
+from seqtext.errors import SeqtextWarning
 from seqtext.text.generate import Completion
 from seqtext.text.net import TextNet
 
@@ -105,6 +106,9 @@ def test_evaluate_reports_all_figures(tiny_model):
     assert m["sentences"] == 6 and m["tokens"] == sum(len(s.split()) for s in TINY_LINES) + 6 * 3
     assert m["last_word_accuracy"] == 1.0
     assert 1.0 <= m["perplexity"] < 3.0 and 0.5 < m["accuracy"] <= 1.0
+    # bf16 is for running text read as it is: asked of a model of separate sentences, it says so and reads in fp32
+    with pytest.warns(SeqtextWarning, match="bf16 speeds up running text read as it is"):
+        assert tiny_model.evaluate(TINY_LINES, precision="bf16") == m
 
 
 def test_save_load_round_trip(tiny_model, tmp_path):

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import torch
 
 from seqtext import machine, modeldir
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, warn
 from seqtext.model import Model
 from seqtext.text import stream
 from seqtext.text import tokenizer as tk
@@ -94,8 +94,12 @@ class TextModel(Model):
         self._require_trained()
         if precision not in ("fp32", "bf16"):
             raise ConfigError(f"{{precision}} must be fp32 or bf16, got {precision!r}.", params=["precision"])
-        precision = machine.resolve_precision(precision, self.device.type)
         adaptation = self._adaptation(dynamic, cache, dynamic_stats, adapt, per_sentence)
+        if precision == "bf16" and (adaptation.active or per_sentence or self.settings.text.mode != "stream"):
+            warn("{precision} bf16 speeds up running text read as it is; read sentence by sentence or while "
+                 "adapting, the text is scored in fp32.", params=["precision"])
+            precision = "fp32"
+        precision = machine.resolve_precision(precision, self.device.type)
         if adaptation.active:
             from seqtext.text import running
 
