@@ -357,3 +357,11 @@ def test_cache_settings_beyond_any_use_are_refused_by_name(tiny_model_dir, args,
     for command in (["score", "Mary rides."], ["complete", "Mary rides"]):
         result = CliRunner().invoke(cli, [command[0], "--model", str(tiny_model_dir), *args, command[1]])
         assert_clean_failure(result, fragment, code=2)
+
+
+def test_adapted_evaluation_counts_and_warns_of_unknown_words_as_plain_evaluation(tiny_model):
+    text = ["Zorblax quux fnord the car.", "Mary rides the car, the car is hers."]
+    plain = tiny_model.evaluate(text)
+    with pytest.warns(SeqtextWarning, match="of the tokens of the text are outside the model's vocabulary"):
+        cached = tiny_model.evaluate(text, cache=5)
+    assert cached["unknown_tokens"] == plain["unknown_tokens"] == 3 and cached["tokens"] == plain["tokens"]

@@ -103,7 +103,9 @@ class TextModel(Model):
         if adaptation.active:
             from seqtext.text import running
 
-            return self.task.report(running.evaluate(self, corpus, adaptation, dynamic_stats))
+            metrics = running.evaluate(self, corpus, adaptation, dynamic_stats)
+            _warn_unknown(metrics, corpus)
+            return self.task.report(metrics)
         if per_sentence:
             s = self.score(load_lines(corpus)).summary
             loss = -s["logprob"] / max(s["tokens"], 1)

@@ -196,8 +196,9 @@ def evaluate(model, corpus, adaptation: Adaptation, stats=None) -> dict:
     logp = reading.logp if text.scored is None else reading.logp[text.scored]
     tokens = int(logp.size)
     loss = float(-logp.sum() / max(tokens, 1))
+    targets = text.ids[1:] if text.scored is None else text.ids[1:][text.scored]
     metrics = {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": reading.correct / max(tokens, 1),
-               "tokens": tokens, **info}
+               "tokens": tokens, "unknown_tokens": int((targets == model.tokenizer.token_to_id(tk.UNK)).sum()), **info}
     if text.spans is not None and not stream_mode:
         metrics["sentences"] = len(text.spans)
     return metrics
