@@ -27,8 +27,11 @@ from seqtext.scratch import (EXAMPLE_QUERY, EXAMPLE_SEQUENCE, EXAMPLE_TARGET, ba
 
 def parse_sequence(text: str) -> np.ndarray:
     """'10, 20, 30' (commas and/or spaces) -> array([10., 20., 30.])."""
-    items = [item for item in re.split(r"[,\s]+", str(text).strip()) if item]
-    return check_sequence(items)
+    items = re.split(r"\s*,\s*|\s+", str(text).strip())
+    if any(items) and not all(items):  # "1,,2": a number left out between two commas
+        raise DataError(f"the sequence has an empty item (item {items.index('') + 1}); give a number between each "
+                        "pair of commas.")
+    return check_sequence([item for item in items if item])
 
 
 def check_sequence(sequence) -> np.ndarray:

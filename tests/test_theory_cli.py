@@ -141,6 +141,11 @@ def test_worked_example_predicts_100():
         (["--lr", "0"], "learning rate"),
         (["--gradient-norms", "--sequence", "1,2,3,4"], "--sequence"),
         (["--gradient-norms", "--worked-example"], "pick one"),
+        (["--sequence", "1,,2,3,4"], "the sequence has an empty item (item 2)"),
+        (["--gradient-norms", "--lr", "7"], "--lr has no effect with --gradient-norms (it is for --worked-example "
+                                            "or the one-step view); leave it out."),
+        (["--worked-example", "--length", "5"], "--length has no effect with --worked-example (it is for "
+                                                "--gradient-norms)"),
     ],
 )
 def test_bad_input_is_one_clear_line(args, words):

@@ -26,6 +26,12 @@ _NORMS_EXPLANATION = (
 )
 
 
+# what each view reads: the one-step view (no flag), --gradient-norms and --worked-example
+_TAKES = {None: {"--sequence", "--window", "--hidden", "--nonlinearity", "--lr"},
+          "--gradient-norms": {"--hidden", "--length"},
+          "--worked-example": {"--nonlinearity", "--epochs", "--lr"}}
+
+
 @click.command("theory")
 @click.option("--sequence", default=None, help=f"Numbers separated by commas  [default: {_DEFAULT_SEQUENCE}]")
 @click.option("--window", type=int, default=None, help=f"Steps read per prediction  [default: {_DEFAULT_WINDOW}]")
@@ -35,7 +41,7 @@ _NORMS_EXPLANATION = (
     default=None,
     help=f"Hidden size  [default: {_DEFAULT_HIDDEN}; {_DEFAULT_NORMS_HIDDEN} with --gradient-norms]",
 )
-@click.option("--lr", type=float, default=_DEFAULT_LR, show_default=True, help="Learning rate of the update.")
+@click.option("--lr", type=float, default=None, help=f"Learning rate of the update  [default: {_DEFAULT_LR}]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the initial weights.")
 @click.option(
     "--nonlinearity", default=None, help=f"tanh, relu or identity  [default: {_DEFAULT_NONLINEARITY}]"
@@ -74,17 +80,17 @@ def theory(sequence, window, hidden, lr, seed, nonlinearity, gradient_norms, len
         "--nonlinearity": nonlinearity is not None,
         "--length": length is not None,
         "--epochs": epochs is not None,
+        "--lr": lr is not None,
     }
-    if gradient_norms:
-        mode, allowed = "--gradient-norms", {"--hidden", "--length"}
-    elif worked_example:
-        mode, allowed = "--worked-example", {"--nonlinearity", "--epochs"}
-    else:
-        mode, allowed = None, {"--sequence", "--window", "--hidden", "--nonlinearity"}
-    unused = [name for name, was_given in given.items() if was_given and name not in allowed]
+    mode = "--gradient-norms" if gradient_norms else "--worked-example" if worked_example else None
+    unused = [name for name, was_given in given.items() if was_given and name not in _TAKES[mode]]
     if unused:
         where = f"with {mode}" if mode else "without --gradient-norms or --worked-example"
-        raise ConfigError(f"{', '.join(unused)} has no effect {where}; leave it out.")
+        homes = sorted({m or "the one-step view" for m, takes in _TAKES.items() for name in unused if name in takes})
+        has, it = ("has", "it") if len(unused) == 1 else ("have", "they")
+        raise ConfigError(f"{', '.join(unused)} {has} no effect {where} ({it} {'is' if it == 'it' else 'are'} for "
+                          f"{' or '.join(homes)}); leave {'it' if it == 'it' else 'them'} out.")
+    lr = _DEFAULT_LR if lr is None else lr
 
     if gradient_norms:
         hidden = _DEFAULT_NORMS_HIDDEN if hidden is None else hidden
