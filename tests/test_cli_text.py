@@ -83,6 +83,15 @@ def test_complete_options(tiny_model_dir, tiny_model):
                       "the likeliest one, so the seed changes nothing; add one of them to sample."
     assert completion == tiny_model.complete("We")
 
+    # options that shape a continuation, given with a blank (filled with one word without them): said, once
+    blank = "Mary rides the bicycle, the bicycle is ___"
+    result = run(["complete", "--model", str(tiny_model_dir), blank, "--words", "3", "--no-stop", "--stop"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["warning: --words shapes a continuation, not a ___ blank, which is filled "
+                                          "with one word without them", str(tiny_model.complete(blank))]
+    result = run(["complete", "--model", str(tiny_model_dir), blank, "--no-repeat-ngram", "2", "--no-stop"])
+    assert "warning: --no-stop, --no-repeat-ngram shape a continuation" in result.output
+
 
 def test_complete_file_batch_in_order(tiny_model_dir, tiny_model, tmp_path):
     prompts = ["Mary rides the bicycle, the bicycle is ___", "John drives the car, the car is ___",

@@ -72,12 +72,27 @@ def complete(ctx, prompt, model, words, temperature, top_k, top_p, seed, stop, n
         raise click.UsageError("--stream writes one prompt's words as they come; drop --file and --show.")
     if stream and "___" in prompt:
         raise click.UsageError("a ___ blank is filled in place, not streamed; drop --stream.")
+    if prompt is not None and "___" in prompt:
+        _warn_continuation_only(ctx)
     if stream:
         _stream(lm, prompt, options, as_json)
     elif file is None:
         _complete_one(lm, prompt, options, show, as_json, single=True)
     else:
         _complete_file(lm, file, options, show, as_json)
+
+
+def _warn_continuation_only(ctx) -> None:
+    """Options that shape a continuation, given with a blank (which they do not change): said, not ignored."""
+    given = lambda name: ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)  # noqa: E731
+    ignored = [flag for name, flag, off in (("words", "--words", None), ("stop", "--no-stop", False),
+                                           ("no_repeat_ngram", "--no-repeat-ngram", None),
+                                           ("repetition_penalty", "--repetition-penalty", None),
+                                           ("repetition_control", "--no-repetition-control", False))
+               if given(name) and (off is None or ctx.params[name] is off)]
+    if ignored:
+        note(f"warning: {', '.join(ignored)} shape{'s' if len(ignored) == 1 else ''} a continuation, not a ___ "
+             "blank, which is filled with one word without them")
 
 
 def _stream(lm, prompt, options, as_json):
