@@ -235,8 +235,9 @@ def test_repetition_options_on_the_command(tiny_model_dir):
 @pytest.mark.parametrize("option, value, fragment", [
     ("--no-repeat-ngram", "0", "--no-repeat-ngram must be a whole number of at least 1"),
     ("--no-repeat-ngram", "-2", "--no-repeat-ngram must be a whole number of at least 1"),
-    ("--repetition-penalty", "0", "--repetition-penalty must be a positive number"),
-    ("--repetition-penalty", "-1", "--repetition-penalty must be a positive number"),
+    ("--repetition-penalty", "0", "--repetition-penalty must be a number from 0.001 to 1000"),
+    ("--repetition-penalty", "1e-40", "--repetition-penalty must be a number from 0.001 to 1000, got 1e-40"),
+    ("--repetition-penalty", "-1", "--repetition-penalty must be a number from 0.001 to 1000"),
 ])
 def test_bad_repetition_options_fail_in_one_sentence_before_the_model_is_read(tmp_path, option, value, fragment):
     result = run(["suggest", "--model", str(tmp_path / "missing"), option, value], input="Mary\n")

@@ -100,8 +100,10 @@ def check_repetition(no_repeat_ngram: int | None, repetition_penalty: float | No
                           params=["no_repeat_ngram"])
     if repetition_penalty is not None and not (isinstance(repetition_penalty, (int, float))
                                                and not isinstance(repetition_penalty, bool)
-                                               and math.isfinite(repetition_penalty) and repetition_penalty > 0):
-        raise ConfigError(f"{{repetition_penalty}} must be a positive number, got {repetition_penalty!r}.",
+                                               and 1e-3 <= repetition_penalty <= 1e3):
+        # beyond, a float32 logit divided or multiplied by it overflows or underflows (a banned token's -inf
+        # times 0 is NaN, and the specials it bans could be written); 1.1 to 1.5 are the values in use
+        raise ConfigError(f"{{repetition_penalty}} must be a number from 0.001 to 1000, got {repetition_penalty!r}.",
                           params=["repetition_penalty"])
 
 
