@@ -152,6 +152,10 @@ def test_trailing_blank_takes_one_word_and_its_full_stop(tiny_model):
     assert out.words == ["hers"] and out.endswith("hers.")
     glued = tiny_model.complete("Mary rides the bicycle, the bicycle is___")
     assert glued == "Mary rides the bicycle, the bicycle is hers."  # a space is put before the word
+    longer = tiny_model.complete("Mary rides the bicycle, the bicycle is _____")  # a run of underscores: one blank
+    assert longer == "Mary rides the bicycle, the bicycle is hers." and longer.unknown == []
+    with pytest.raises(DataError, match="the prompt has 2 blanks"):
+        tiny_model.complete("____ rides the bicycle, the bicycle is ___")
 
 
 def test_a_list_of_path_strings_is_read_as_files(tmp_path):

@@ -95,4 +95,7 @@ def _table(records, per_token: bool) -> None:
 
 def _surprisals(record) -> str:
     """A sentence's tokens with their surprisal in bits, indented under its line: ``  Mary:3.21  rides:5.02 ...``."""
-    return "  " + "  ".join(f"{t}:{b:.2f}" for t, b in zip(record["token_texts"], record["surprisal_bits"]))
+    import json
+
+    shown = (json.dumps(t) if not t.strip() or t != t.strip() else t for t in record["token_texts"])  # "\n", " "
+    return "  " + "  ".join(f"{t}:{b:.2f}" for t, b in zip(shown, record["surprisal_bits"]))

@@ -34,10 +34,11 @@ _TAKES = {None: {"--sequence", "--window", "--hidden", "--nonlinearity", "--lr"}
 
 @click.command("theory")
 @click.option("--sequence", default=None, help=f"Numbers separated by commas  [default: {_DEFAULT_SEQUENCE}]")
-@click.option("--window", type=int, default=None, help=f"Steps read per prediction  [default: {_DEFAULT_WINDOW}]")
+@click.option("--window", type=click.IntRange(max=10_000), default=None,
+              help=f"Steps read per prediction  [default: {_DEFAULT_WINDOW}]")
 @click.option(
     "--hidden",
-    type=int,
+    type=click.IntRange(max=4096),  # a by-hand demonstration: beyond, its matrices outgrow memory
     default=None,
     help=f"Hidden size  [default: {_DEFAULT_HIDDEN}; {_DEFAULT_NORMS_HIDDEN} with --gradient-norms]",
 )
@@ -51,7 +52,7 @@ _TAKES = {None: {"--sequence", "--window", "--hidden", "--nonlinearity", "--lr"}
     is_flag=True,
     help="Show how the gradient reaching step t shrinks (or grows) with distance, for tanh and relu.",
 )
-@click.option("--length", type=click.IntRange(min=1), default=None,
+@click.option("--length", type=click.IntRange(min=1, max=10_000), default=None,
               help="Sequence length for --gradient-norms  [default: 30]")
 @click.option(
     "--worked-example",

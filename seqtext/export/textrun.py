@@ -20,7 +20,8 @@ from seqtext.export import model_config, npdecode
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, is_sampling, streamed_blank)
-from seqtext.text.prompts import BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt
+from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt,
+                                  without_blank)
 from seqtext.text.records import Scores, check_sentences, frame
 from seqtext.text.records import build as build_scores
 from seqtext.text.spacing import Spacer, join_words, may_be_decimal
@@ -185,7 +186,7 @@ class OnnxTextModel:
         return [(tk.token_text(self.tokenizer.id_to_token(i)), float(p)) for i, p in ranked]
 
     def unknown_words(self, prompt: str) -> list[str]:
-        return tk.unknown_words(self.tokenizer, prompt.replace(BLANK, " "))
+        return tk.unknown_words(self.tokenizer, without_blank(prompt))
 
     def score(self, sentences, tokens: bool = False) -> Scores:
         """Each sentence read alone: the records of ``TextModel.score`` (``summary`` holds the totals)."""

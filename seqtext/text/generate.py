@@ -19,7 +19,8 @@ from seqtext.errors import whole_number
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, choose, is_sampling, streamed_blank)
-from seqtext.text.prompts import BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt
+from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt,
+                                  without_blank)
 from seqtext.text.spacing import Spacer, join_words, may_be_decimal
 
 
@@ -223,4 +224,4 @@ class Completer:
 
     def unknown_words(self, prompt: str) -> list[str]:
         """Words of the prompt outside the vocabulary, in order, once each."""
-        return tk.unknown_words(self.tokenizer, prompt.replace(BLANK, " "))
+        return tk.unknown_words(self.tokenizer, without_blank(prompt))

@@ -5,9 +5,12 @@ A prompt is continued, or has one ``___`` blank that is filled in place.
 
 from __future__ import annotations
 
+import re
+
 from seqtext.errors import DataError
 
 BLANK = "___"
+_BLANKS = re.compile(r"_{3,}")  # a blank: three underscores, or a longer run of them typed as one
 FILL_CANDIDATES = 32  # words rescored with the text after a blank
 MAX_CONTEXT = 2048  # prompt tokens read before a blank (the rest is dropped from the front)
 MAX_SUFFIX = 256  # tokens after a blank used to rank the candidates
@@ -17,13 +20,17 @@ def parse_prompt(prompt: str) -> tuple[str, str | None]:
     """(text before the blank, text after it), or (prompt, None) when it has no blank."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise DataError("the prompt is empty; give some words to complete.")
-    count = prompt.count(BLANK)
-    if count > 1:
-        raise DataError(f"the prompt has {count} blanks ({BLANK}); use at most one.")
-    if count == 1:
-        prefix, suffix = prompt.split(BLANK, 1)
-        return prefix, suffix
+    blanks = list(_BLANKS.finditer(prompt))
+    if len(blanks) > 1:
+        raise DataError(f"the prompt has {len(blanks)} blanks ({BLANK}); use at most one.")
+    if blanks:
+        return prompt[:blanks[0].start()], prompt[blanks[0].end():]
     return prompt, None
+
+
+def without_blank(prompt: str) -> str:
+    """The prompt with its blank (if any) as a space: its words alone."""
+    return _BLANKS.sub(" ", prompt)
 
 
 class Completion(str):
