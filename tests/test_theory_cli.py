@@ -78,6 +78,10 @@ def test_json_gradients_have_the_right_shapes_and_the_update_is_w_minus_lr_grad(
     assert len(data["concat"]) == 12
     assert data["intermediate_gradients"]["H"]["shape"] == [4, 3]
     assert data["loss"] == pytest.approx((data["y_hat"][0] - data["y"][0]) ** 2)
+    # the loss on the same window after the update, as the text output prints it: lower after a small step
+    text = run("--hidden", "3", "--window", "4", "--lr", str(lr), "--nonlinearity", nonlinearity).output
+    assert f"loss on this window: {data['loss']:.6f} before, {data['loss_after']:.6f} after" in text
+    assert data["loss_after"] < data["loss"]
 
 
 def test_json_matches_the_library():

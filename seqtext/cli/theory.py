@@ -187,6 +187,7 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
             }
         )
 
+    after = scratch.mse_loss(scratch.forward(updated, x).y_hat, y)  # the same window, read with the new weights
     if as_json:
         echo_json(
             {
@@ -217,6 +218,7 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
                     name: {"shape": list(g.shape), "value": g.tolist()} for name, g in grads.items()
                 },
                 "updated": {name: value.tolist() for name, value in updated.arrays().items()},
+                "loss_after": after,
             }
         )
         return
@@ -275,7 +277,6 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
     click.echo(f"Update, P <- P - lr * dL/dP with lr = {lr:g}")
     for name, value in updated.arrays().items():
         _line(name, value)
-    after = scratch.mse_loss(scratch.forward(updated, x).y_hat, y)
     click.echo(f"  loss on this window: {loss:.6f} before, {after:.6f} after")
 
 
