@@ -219,6 +219,9 @@ def test_the_cache_raises_the_probability_of_a_repeated_rare_token(tiny_model):
         for i in seen:
             assert cached[k]["surprisal_bits"][i] < plain[k]["surprisal_bits"][i] - 2
     assert cached.summary["perplexity"] < plain.summary["perplexity"]
+    assert cached.summary["method"] == "cache" and cached.summary["cache"] == {"size": 100, "theta": 0.8,
+                                                                               "lambda": 0.2}
+    assert "method" not in tiny_model.score(lines).summary  # plain reading: nothing to name
 
 
 def test_a_cache_longer_than_the_text_holds_all_of_it(stream_model):

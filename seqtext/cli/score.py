@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, given, refuse_export
+from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, describe, given, refuse_export
 from seqtext.cli.common import counted, echo_json, handle_errors, note, resolve_model
 
 
@@ -76,6 +76,9 @@ def score(sentences, model, file, per_token, rank, as_json, **adapt):
     else:
         _table(records, per_token)
     s = records.summary
+    method = describe(s)
+    if method:
+        note(f"read in order, with {method}")
     unknown = sorted({w for r in records for w in r["unknown"]})
     if unknown:
         note(f"unknown words (not in the model's vocabulary): {', '.join(unknown)}")

@@ -212,4 +212,6 @@ def score(model, sentences: list[str], adaptation: Adaptation, surprisal: bool =
     reading = checked_read(model, text, adaptation, rms)
     seqs = [records.frame(model.tokenizer, s, stream_mode) for s in sentences]
     logps = [reading.logp[a:b] for a, b in text.spans]
-    return records.build(model.tokenizer, sentences, seqs, logps, surprisal)
+    scores = records.build(model.tokenizer, sentences, seqs, logps, surprisal)
+    scores.summary.update(adaptation.describe())  # the method and its hyper-parameters, as evaluate reports them
+    return scores
