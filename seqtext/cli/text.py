@@ -91,8 +91,8 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 @click.option("--corpus", "corpus", multiple=True, required=True, metavar="PATH",
               help="Text to evaluate on: a file, or a directory of .txt files.")
 @click.option("--per-sentence", is_flag=True,
-              help="Read each line alone from a fresh state (as seqtext score does), not as running text; "
-                   "adds the perplexity without unknown words.")
+              help="Read each line alone from a fresh state (as seqtext score does), not as running text: the "
+                   "perplexity with and without unknown words (score's figures; no accuracies).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
               help="bf16: the matrix products in bf16, the softmax in fp32 (running text; CPUs with AVX-512 BF16 or "
                    "AMX, and GPUs; elsewhere fp32, with a warning).")
