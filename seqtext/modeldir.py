@@ -326,8 +326,9 @@ def read_config(path: str | Path) -> dict:
     cfg_file = path / CONFIG
     if not cfg_file.is_file():
         if (path / "export.json").is_file():  # seqtext.export.MANIFEST: an export, which this command cannot run
-            raise CheckpointError(f"{path} is an exported model, which this command does not run; give the model "
-                                  "directory it was exported from.")
+            raise CheckpointError(f"{path} is an exported model, which this command does not run (exports run in "
+                                  "complete, score, the predict commands and serve; in Python, "
+                                  "seqtext.export.runtime.load); give the model directory it was exported from.")
         raise CheckpointError(f"{path} is not a seqtext model directory ({CONFIG} is missing); retrain it.")
     try:
         config = json.loads(cfg_file.read_text(encoding="utf-8"))

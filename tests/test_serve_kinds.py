@@ -189,6 +189,8 @@ def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
     ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The dog", "  "]}, 422, "sentence 2"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The", ["dog", " "]]}, 422, "sentence 2"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": "The dog"}, 422, "field 'sentences'"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": [["a", 5]]}, 422, "field 'sentences.0.1': input should be a "
+                                                                        "valid string"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": [5]}, 422, "field 'sentences.0': "),  # not 'sentences.0.str'
 
 ])

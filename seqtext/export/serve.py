@@ -47,7 +47,9 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def _field_error(exc: RequestValidationError) -> str:
-    first = exc.errors()[0]
+    # the deepest error: of a union's members, the one that got furthest ([["a", 5]] is word 1 of a list of words
+    # that is wrong, not a sentence that should have been a string)
+    first = max(exc.errors(), key=lambda e: len(e.get("loc", ())))
     if first.get("type") == "json_invalid":
         return "the request body is not valid JSON; send one JSON object."
     # the path to the field, without the names pydantic gives the members of a union ("str", "list[str]")
