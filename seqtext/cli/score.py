@@ -88,10 +88,13 @@ def score(sentences, model, file, per_token, rank, as_json, **adapt):
 
 
 def _table(records, per_token: bool) -> None:
-    click.echo(f"{'logprob':>10} {'tokens':>6} {'perplexity':>11}  sentence")
-    for r in records:
+    # columns as wide as their widest figure (a long sentence's log-probability runs to many digits)
+    cells = [(f"{r['logprob']:.3f}", str(r["tokens"]), f"{r['perplexity']:.3f}") for r in records]
+    widths = [max([least] + [len(c[i]) for c in cells]) for i, least in enumerate((10, 6, 11))]
+    click.echo(" ".join(f"{name:>{w}}" for name, w in zip(("logprob", "tokens", "perplexity"), widths)) + "  sentence")
+    for r, row in zip(records, cells):
         text = r["text"] if len(r["text"]) <= 100 else r["text"][:99] + "…"
-        click.echo(f"{r['logprob']:10.3f} {r['tokens']:6d} {r['perplexity']:11.3f}  {text}")
+        click.echo(" ".join(f"{cell:>{w}}" for cell, w in zip(row, widths)) + f"  {text}")
         if per_token:
             click.echo(_surprisals(r))
 
