@@ -83,8 +83,10 @@ class Rule:
         what = "a whole number" if self.kind in ("int", "int_or_auto") else "a number"
         if self.kind == "int_or_auto":
             return Rule("int", self.low, self.high, self.low_open, self.high_open).describe() + ", or auto"
+        show = (lambda v: str(int(v))) if self.kind in ("int", "int_or_auto") else (lambda v: f"{v:g}")  # 10^9 whole
         if self.low is not None and self.high is not None:
-            return f"{what} in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+            return f"{what} in {'(' if self.low_open else '['}{show(self.low)}, {show(self.high)}" \
+                   f"{')' if self.high_open else ']'}"
         if self.low is not None:
             if self.low_open:
                 return f"{what} above {self.low:g}" if self.low else f"a positive {what[2:]}"

@@ -256,10 +256,10 @@ def test_generation_with_the_cache(tiny_model, adaptive_model):
 @pytest.mark.parametrize("options, fragment", [
     ({"dynamic": True, "dynamic_lr": 0.0}, "dynamic_lr must be a positive number"),
     ({"dynamic": True, "dynamic_lr": -1e-3}, "dynamic_lr must be a positive number"),
-    ({"cache": 0}, "cache must be a whole number of at least 1"),
-    ({"cache": -5}, "cache must be a whole number of at least 1"),
+    ({"cache": 0}, "cache must be a whole number in [1, 1000000000], got 0."),
+    ({"cache": -5}, "cache must be a whole number in [1, 1000000000], got -5."),
     ({"cache": 10, "cache_lambda": 1.0}, "cache_lambda must be a number in [0, 1)"),
-    ({"cache": 10, "cache_theta": -0.5}, "cache_theta must be a number of at least 0"),
+    ({"cache": 10, "cache_theta": -0.5}, "cache_theta must be a number in [0, 1000], got -0.5."),
     ({"dynamic_lr": 1e-3}, "dynamic_lr applies to dynamic evaluation; turn it on with dynamic"),
     ({"cache_theta": 0.5}, "cache_theta applies to the neural cache; give its size with cache"),
     ({"cache": 10, "per_sentence": True}, "per_sentence reads each line alone"),
