@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from seqtext.text import tokenizer as tk
@@ -89,3 +91,24 @@ def test_a_min_frequency_above_every_count_is_named():
         tk.train_tokenizer(["the cat"], kind="char", min_frequency=9)
     with pytest.raises(DataError, match="the corpus has no words to learn a vocabulary from"):
         tk.train_tokenizer(["", "   "])  # nothing at all: nothing to lower
+
+
+def test_a_bpe_vocabulary_has_the_same_ids_in_every_process(tmp_path):
+    """The trainer orders equally frequent characters by a per-process hash: the ids are put in a fixed order
+    (specials, alphabet, merges), so the same corpus and seed give the same ids and so the same weights."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from seqtext.text import tokenizer as tk; "
+              "lines = open(sys.argv[1], encoding='utf-8').read().splitlines(); "
+              "print(tk.train_tokenizer(lines, 'bpe', 300, 1, True).to_str())")
+    corpus = Path(__file__).resolve().parents[1] / "corpora" / "pronouns.txt"
+    runs = [subprocess.run([sys.executable, "-c", script, str(corpus)], capture_output=True, text=True, timeout=120,
+                           check=True).stdout for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_str(runs[0])
+    assert [tok.id_to_token(i) for i in range(4)] == tk.SPECIALS
+    encoded = tok.encode("Mary rides the bicycle, the bicycle is hers.")
+    assert tk.UNK not in encoded.tokens and [tok.id_to_token(i) for i in encoded.ids] == encoded.tokens

@@ -165,8 +165,12 @@ class OnnxTextModel:
 
     def _fill(self, scores, state, suffix: str, sample: dict) -> str:
         if tk.is_bpe(self.tokenizer):
-            words = [w for w in self._words(scores, state, 1, sample) if tk.is_wordlike(w)]
-            return words[0] if words else tk.token_text(self.tokenizer.id_to_token(int(np.argmax(scores))))
+            words = [w for w in self._words(scores, state, 1, sample, close=True) if tk.is_wordlike(w)]
+            if words:
+                return words[0]
+            barred = np.array(scores, dtype=np.float32, copy=True)
+            barred[self._banned + self._non_words()] = -math.inf
+            return tk.token_text(self.tokenizer.id_to_token(int(np.argmax(barred))))
         cand, probs = self._candidates(scores, state, suffix, FILL_CANDIDATES)
         if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
             with np.errstate(divide="ignore"):

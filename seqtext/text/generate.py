@@ -201,9 +201,14 @@ class Completer:
 
     def _fill(self, logits, hidden, suffix: str, sample: dict) -> str:
         if tk.is_bpe(self.tokenizer):
-            # the first whole word the model spells out (punctuation before it is not a fill)
-            words = [w for w in self._words(logits, hidden, 1, sample) if tk.is_wordlike(w)]
-            return words[0] if words else tk.token_text(self.tokenizer.id_to_token(int(torch.argmax(logits))))
+            # the first whole word the model spells out, its first piece one that begins a word (as a trailing
+            # blank's): never punctuation, which would end the spelling before any word
+            words = [w for w in self._words(logits, hidden, 1, sample, close=True) if tk.is_wordlike(w)]
+            if words:
+                return words[0]
+            return tk.token_text(self.tokenizer.id_to_token(
+                int(torch.argmax(logits.index_fill(0, torch.tensor(self._banned(words_only=True), device=logits.device),
+                                                   -math.inf)))))
         cand, probs = self._candidates(logits, hidden, suffix, FILL_CANDIDATES)
         if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
             pick = choose(probs.log(), **sample)

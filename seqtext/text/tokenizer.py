@@ -86,7 +86,27 @@ def train_tokenizer(
     tok.train_from_iterator((_SPECIAL_RE.sub(" ", line) for line in lines), trainer=trainer)
     if tok.get_vocab_size() <= len(SPECIALS):
         _no_vocabulary("words", min_frequency)
-    return tok
+    return _canonical_ids(tok) if kind == "bpe" else tok
+
+
+def _canonical_ids(tok):
+    """A BPE tokenizer with its ids in a fixed order: the specials, the alphabet sorted, then each merge's result in
+    merge order.  The trainer orders characters seen equally often by a hash that changes between processes, so
+    the same corpus and seed gave other ids, and other weights; the merges themselves are the same."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    spec = json.loads(tok.to_str())
+    vocab, merges = spec["model"]["vocab"], spec["model"]["merges"]
+    made = list(dict.fromkeys("".join(m) if isinstance(m, list) else m.replace(" ", "") for m in merges))
+    special = sorted((t for t in vocab if t in SPECIALS), key=vocab.get)
+    alphabet = sorted(set(vocab) - set(special) - set(made))
+    order = special + alphabet + [t for t in made if t in vocab and t not in special]
+    if len(order) != len(vocab):  # not the shape expected: keep the trainer's ids rather than guess
+        return tok
+    spec["model"]["vocab"] = {t: i for i, t in enumerate(order)}
+    return Tokenizer.from_str(json.dumps(spec))
 
 
 def _no_vocabulary(what: str, min_frequency: int):
