@@ -57,6 +57,9 @@ class Task(Protocol):
     def steps_per_epoch(self) -> int | None:
         """Batches an epoch, so a cosine schedule can move at every step (None: once an epoch)."""
 
+    # optional, ``carried``: state one batch hands the next within an epoch (a stream's hidden state), tensors only;
+    # saved with the trainer state and set back before ``batches`` when a resume starts mid-epoch
+
 
 def pick_device(name: str = "auto") -> torch.device:
     """``auto`` means cuda, then mps, then cpu."""
@@ -245,7 +248,7 @@ class Session:
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "optimizer": self.optimizer.state_dict(),
                 "net": weights if copied else _copy(weights),
-                "best_net": self.best_state, **self.average.state()}
+                "best_net": self.best_state, "carried": getattr(self.task, "carried", None), **self.average.state()}
 
     def restore(self, state: dict) -> None:
         self.net.load_state_dict(state["net"])
@@ -256,6 +259,8 @@ class Session:
         known.setdefault("lr_factor", self.optimizer.param_groups[0]["lr"] / self.config.lr)
         self.p = Progress(**known)
         self.best_state, self.epoch_generator = state["best_net"], state["epoch_generator"]
+        if self.p.batches_done and state.get("carried") is not None:  # mid-epoch: what the next batch reads on from
+            self.task.carried = state["carried"]
         self.average.restore(state)
         if state["generator"] is not None:
             self.generator.set_state(state["generator"])

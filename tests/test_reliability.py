@@ -79,7 +79,8 @@ def test_ctrl_c_saves_and_resume_is_bit_identical(tmp_path, corpus):
     assert json.loads(part_state["history"])[-1]["valid_loss"] == json.loads(full_state["history"])[-1]["valid_loss"]
 
 
-@pytest.mark.parametrize("schedule", [{}, dict(schedule="cosine", warmup=30), dict(average_from=1)])
+@pytest.mark.parametrize("schedule", [{}, dict(schedule="cosine", warmup=30), dict(average_from=1),
+                                      dict(mode="stream", bptt=8)])  # the hidden state carried across windows too
 def test_resume_in_process_mid_epoch_matches(tmp_path, corpus, monkeypatch, schedule):
     """Interrupt at an exact batch (via the SIGINT flag) and resume through the API."""
     from seqtext.session import TrainingInterrupted

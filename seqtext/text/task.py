@@ -20,7 +20,7 @@ import torch
 
 from seqtext import distributed
 from seqtext.config import TextSettings
-from seqtext.core import detach_hidden
+from seqtext.core import detach_hidden, map_hidden
 from seqtext.errors import CheckpointError, ConfigError, DataError
 from seqtext.model import Task
 from seqtext.text import chars, stream
@@ -92,12 +92,13 @@ class StreamPlan:
         batch, self.bptt = task.settings.train.batch_size, task.settings.text.bptt
         self.streams = distributed.shard_rows(stream.batchify(train_ids, batch))  # (B / world, N)
         self.valid_ids = valid_ids
-        self.hidden = None
+        self.hidden = self.resumed = None  # resumed: the state a resume mid-epoch reads on from
         self.sizes = {"train_tokens": len(train_ids), "valid_tokens": len(valid_ids)}
         self.steps = math.ceil((self.streams.shape[1] - 1) / self.bptt)
 
     def batches(self, epoch, generator):
-        self.hidden = None  # each epoch reads the streams from their start
+        # each epoch reads the streams from their start, from a zero state; a resume mid-epoch from the saved one
+        self.hidden, self.resumed = self.resumed, None
         return stream.bptt_windows(self.streams, self.bptt)
 
     def loss(self, runner, batch):
@@ -127,6 +128,18 @@ class LanguageModelTask(Task):
         self.tokenizer = None
         self.sources: dict = {}  # corpus paths, recorded so a resume can read them again
         self.plan: SentencePlan | StreamPlan | None = None
+
+    @property
+    def carried(self):
+        """Stream mode: the hidden state carried from one window to the next (saved, so a resume mid-epoch reads
+        on from it, bit-identically); None otherwise."""
+        hidden = getattr(self.plan, "hidden", None)
+        return None if hidden is None else detach_hidden(hidden)
+
+    @carried.setter
+    def carried(self, hidden) -> None:
+        if isinstance(self.plan, StreamPlan):
+            self.plan.resumed = map_hidden(hidden, lambda h: h.to(self.device))
 
     @property
     def pad_id(self) -> int:
