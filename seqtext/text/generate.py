@@ -38,11 +38,8 @@ class Completer:
     def _prefix_state(self, prefix: str):
         """Run <s> + prefix through the net: (logits of the next token (V,), hidden)."""
         enc = self.tokenizer.encode(prefix, add_special_tokens=False)
-        # An RNN reads any length in linear time, but a prompt is cut to its last
-        # MAX_CONTEXT tokens so that memory and latency stay bounded (documented).
-        # A sentence model saw every line start with <s>; a stream model saw lines only as
-        # text after the </s> that ends the previous one (a character model: after a line break),
-        # so that is how its prompts start.
+        # cut to its last MAX_CONTEXT tokens (bounded memory and latency), a prompt starts as lines did in training:
+        # after <s>, or for a stream model after the </s> that ended the line before (a character model: a break)
         ids = [tk.line_ids(self.tokenizer, self.stream_mode)[0], *enc.ids[-MAX_CONTEXT:]]
         x = torch.tensor([ids], device=self.device)  # (1, T)
         logits, _, hidden = self.net(x, last_only=True)
@@ -118,8 +115,7 @@ class Completer:
 
         ``close``: after the last word, keep punctuation up to the sentence end
         (a filled trailing blank gets its full stop), but no further word.
-        ``stop=False``: sentence ends do not stop it; </s> becomes a line break (and a model trained on separate
-        sentences starts the next one afresh, from <s>, as it read every line in training).
+        ``stop=False``: sentence ends do not stop it; </s> becomes a line break (then <s> for a sentence model).
         """
         banned = torch.tensor(self._banned(), device=self.device)
         eos = self.tokenizer.token_to_id(tk.EOS)
@@ -204,11 +200,9 @@ class Completer:
             # the first whole word the model spells out, its first piece one that begins a word (as a trailing
             # blank's): never punctuation, which would end the spelling before any word
             words = [w for w in self._words(logits, hidden, 1, sample, close=True) if tk.is_wordlike(w)]
-            if words:
-                return words[0]
-            return tk.token_text(self.tokenizer.id_to_token(
-                int(torch.argmax(logits.index_fill(0, torch.tensor(self._banned(words_only=True), device=logits.device),
-                                                   -math.inf)))))
+            barred = torch.tensor(self._banned(words_only=True), device=logits.device)
+            return words[0] if words else tk.token_text(
+                self.tokenizer.id_to_token(int(torch.argmax(logits.index_fill(0, barred, -math.inf)))))
         cand, probs = self._candidates(logits, hidden, suffix, FILL_CANDIDATES)
         if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
             pick = choose(probs.log(), **sample)
