@@ -43,7 +43,8 @@ def _read_sentences(sentences, file) -> list[str]:
 @click.option("--tokens", "per_token", is_flag=True, help="Also give each token's surprisal in bits.")
 @click.option("--rank", is_flag=True, help="Print the sentences best first, each after its log-probability.")
 @click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per sentence: text, logprob, tokens, perplexity, unknown (+ surprisal_bits, token_texts).")
+              help="One JSON object per sentence: text, logprob, tokens, perplexity, unknown (+ surprisal_bits, "
+                   "token_texts).")
 @adaptation_options
 @handle_errors
 def score(sentences, model, file, per_token, rank, as_json, **adapt):

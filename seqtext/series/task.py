@@ -111,7 +111,8 @@ class ForecastTask(SeriesState, Task):
             raise DataError("the series ids differ from those this training started with; resume on the same data.")
         if fresh:  # a resume keeps the stored scalers
             self.scalers, self.reads_ahead = {}, True
-            self.static_scaler = static.fit([t for _, t in items], series.static_features) if series.static_features else None
+            statics = series.static_features
+            self.static_scaler = static.fit([t for _, t in items], statics) if statics else None
         self.tails, parts, short = {}, [], list(gone)
         for index, (key, table) in enumerate(items):
             part = self._windows(index, key, table, fresh)
