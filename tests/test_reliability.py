@@ -293,3 +293,22 @@ def test_ctrl_c_inside_an_import_ends_the_command_line_cleanly(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])})
     assert (done.returncode, done.stdout, done.stderr) == (130, "caught\n", "interrupted\n")
+
+
+def test_a_failed_allocation_is_one_sentence_and_other_runtime_errors_are_not_hidden():
+    """torch reports an allocation it cannot make (``--hidden 100000000``) as a RuntimeError, not a MemoryError."""
+    import click
+
+    from seqtext.cli.common import handle_errors
+
+    @click.command()
+    @click.argument("message")
+    @handle_errors
+    def fails(message):
+        raise RuntimeError(message)
+
+    oom = CliRunner().invoke(fails, ["[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: "
+                                     "you tried to allocate 1600000000000000 bytes."])
+    assert_clean_failure(oom, "ran out of memory; try a smaller batch size, model or input.")
+    other = CliRunner().invoke(fails, ["a bug"])
+    assert isinstance(other.exception, RuntimeError) and str(other.exception) == "a bug"  # not passed off as memory

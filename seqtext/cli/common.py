@@ -54,15 +54,21 @@ def handle_errors(func=None, *, flags: dict | None = None):
         except OSError as exc:  # a path the user gave that cannot be read or written
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}; check the path and its permissions.") from None
-        except MemoryError:
-            raise click.ClickException(
-                "ran out of memory; try a smaller batch size, model or input."
-            ) from None
+        except (MemoryError, RuntimeError) as exc:  # torch reports a failed allocation as a RuntimeError
+            if isinstance(exc, RuntimeError) and not _out_of_memory(exc):
+                raise
+            raise click.ClickException("ran out of memory; try a smaller batch size, model or input.") from None
         except KeyboardInterrupt:  # Ctrl-C outside a training (which says what it saved): 130, as a shell expects
             note("interrupted")
             sys.exit(130)
 
     return wrapper
+
+
+def _out_of_memory(exc: RuntimeError) -> bool:
+    """Whether torch failed to allocate (``DefaultCPUAllocator: can't allocate memory``, ``CUDA out of memory``)."""
+    text = str(exc).lower()
+    return "allocate" in text or "out of memory" in text
 
 
 def _check_utf8(values: dict) -> None:
