@@ -175,8 +175,7 @@ class Session:
         self.update = Update(self.optimizer, net.parameters(), config.clip)
         self.average = Average(net.parameters(), config.average_from)  # weights averaged from that epoch on
         self.steps_per_epoch = task.steps_per_epoch()
-        self.p = Progress()
-        self.best_state = None
+        self.p, self.best_state = Progress(), None
         self.epoch_generator = None  # the generator's state at the start of the epoch in progress
         self.precision = machine.resolve_precision(config.precision, self.device_type)  # bf16 may fall back
         self.threads = None  # chosen when the run starts
@@ -229,9 +228,10 @@ class Session:
                 bar.close()
         self.p.finished = True
         self.p.elapsed = time.perf_counter() - start
-        self._load_best()
+        final = self.state(self.net.state_dict())  # the last weights, as every epoch's state: a resume with more
+        self._load_best()  # epochs goes on from them, as a longer run would; the net keeps the best
         self.net.eval()
-        return self.state(self.net.state_dict())
+        return final
 
     # ---------------------------------------------------------------- state
 

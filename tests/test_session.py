@@ -127,6 +127,21 @@ def test_a_finished_toy_training_resumes_only_with_more_epochs(tmp_path):
     assert len(longer.history) == 3
 
 
+def test_a_finished_training_resumed_for_more_epochs_goes_on_from_its_last_weights(tmp_path, monkeypatch):
+    """When the best epoch is not the last, the model keeps the best weights, but a resume with more epochs
+    goes on from the last ones (and their optimizer state), as a longer run does: bit-identically."""
+    scripted = iter([1.0, 2.0, 3.0, 1.0, 2.0, 3.0])  # epoch 1 is the best in both runs
+    monkeypatch.setattr(SumTask, "evaluate", lambda self, net: {"loss": next(scripted)})
+    SumModel(seed=0, epochs=2)._fit({"windows": windows()}, checkpoint_dir=tmp_path / "sum")
+    longer = SumModel.resume(tmp_path / "sum", {"windows": windows()}, epochs=3)
+    straight = SumModel(seed=0, epochs=3)._fit({"windows": windows()})
+    assert [h["train_loss"] for h in longer.history] == [h["train_loss"] for h in straight.history]
+    for key, value in straight.trainer_state["net"].items():  # the last weights, kept for a resume
+        assert torch.equal(value, longer.trainer_state["net"][key]), key
+    for key, value in straight.net.state_dict().items():  # the best, in the model
+        assert torch.equal(value, longer.net.state_dict()[key]), key
+
+
 def test_resume_without_data_says_what_to_pass(tmp_path):
     SumModel(seed=0, epochs=1)._fit({"windows": windows()}, checkpoint_dir=tmp_path / "sum")
     with pytest.raises(Exception, match="pass the data to resume"):
