@@ -153,3 +153,22 @@ def test_fill_is_suggested_for_gaps_only_not_for_a_blank_end():
     end = {"v": values, "f": [1.0] * 39 + [None]}
     with pytest.raises(DataError, match=r"missing or non-finite value at row 39 of the table; fix it\.$"):
         Forecaster(window=6, calibrate=0, **TINY).fit(end, target="v", features=["f"])
+
+
+def test_ctrl_c_while_calibrating_keeps_the_model_without_intervals_and_says_so(tmp_path, monkeypatch):
+    """The final fit is saved before the calibration copy trains: interrupted there, the model is kept with
+    calibrate 0 (it has no intervals), not a config that promises intervals it does not hold."""
+    from seqtext.series import forecaster
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(forecaster, "calibrate", interrupted)
+    values = 100 + 10 * np.sin(np.arange(80) / 2)
+    model = Forecaster(window=6, calibrate=12, hidden=8, epochs=2, device="cpu", seed=0)
+    with pytest.raises(KeyboardInterrupt, match="without prediction intervals .calibrating them on the last 12 "
+                                                "values was interrupted."):
+        model.fit(values, checkpoint_dir=tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["series"]["calibrate"] == 0
+    kept = Forecaster.load(tmp_path / "m")
+    assert kept.task.intervals is None and len(kept.predict(3)) == 3

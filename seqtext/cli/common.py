@@ -169,11 +169,11 @@ def run_training(ctx: click.Context, out, train, resume_command: str):
                 note(f"interrupted: saved a resumable checkpoint in {out} (epoch {state['epoch']}, "
                      f"{state['batches_done']} batches into it); resume with: {resume_command} {out}")
             ctx.exit(130)
-        except KeyboardInterrupt:  # before the session's first batch, or after its fit (a calibration copy's)
+        except KeyboardInterrupt as exc:  # before the session's first batch, or after its fit (a calibration copy's)
             if main:
                 kept = (Path(out) / "config.json").is_file()
-                note(f"interrupted: the model saved in {out} is kept" if kept else
-                     "interrupted before training began; nothing was saved")
+                note(f"interrupted: the model saved in {out} is kept{', ' + str(exc) if str(exc) else ''}" if kept
+                     else "interrupted before training began; nothing was saved")
             ctx.exit(130)
         except RuntimeError as exc:
             if distributed.world_size() <= 1:

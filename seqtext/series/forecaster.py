@@ -81,11 +81,17 @@ class Forecaster(Predictor, Model):
     def _calibrate(self, data, holdout: int, checkpoint_dir) -> "Forecaster":
         """After the (resumable) fit: the calibration copy's errors, in this model's scaled units, saved too.
 
-        Ctrl-C here leaves the trained model, saved, without intervals."""
+        Ctrl-C here leaves the trained model, saved, without intervals (and ``calibrate`` 0, as it is)."""
         values = self.settings.series.calibrate
         if values and self.task.intervals is None:
             try:
                 self.task.intervals = calibrate(self, data, holdout, values).in_interval_units(self.task.scalers)
+            except KeyboardInterrupt:
+                self.task.settings = self.settings.replace(calibrate=0)
+                if checkpoint_dir is not None and distributed.is_main():
+                    self.save(checkpoint_dir)
+                raise KeyboardInterrupt(f"without prediction intervals (calibrating them on the last {values} values "
+                                        "was interrupted); train it again for intervals") from None
             except DataError as exc:  # the model is trained and saved: keep it, without intervals, and say why
                 self.task.settings = self.settings.replace(calibrate=0)
                 warn(f"no prediction intervals: the calibration copy, trained without the last {values} values of "
