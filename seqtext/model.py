@@ -18,6 +18,7 @@ import torch
 
 from seqtext import distributed, modeldir
 from seqtext.errors import CheckpointError, ConfigError
+from seqtext.inert import warn_inert
 from seqtext.session import Session, TrainingInterrupted, pick_device, seed_everything
 
 
@@ -130,6 +131,7 @@ class Model:
         if resume is None:
             generator = seed_everything(cfg.seed)
             self.task.prepare(data, fresh=True)
+            warn_inert(self.settings, self.task.steps_per_epoch())  # the settings are resolved now (a text mode)
             self.net = self.task.build()
         else:
             generator = torch.Generator()
