@@ -17,6 +17,7 @@ from torch import nn
 from seqtext import modeldir
 from seqtext.config import CoreConfig, Settings, TrainConfig
 from seqtext.core import RecurrentCore
+from seqtext.errors import ConfigError
 from seqtext.model import Model, Task
 from seqtext.session import TrainingInterrupted
 
@@ -113,6 +114,8 @@ def test_a_toy_training_interrupted_and_resumed_is_bit_identical(tmp_path, monke
     state = modeldir.load_trainer_state(tmp_path / "sum")  # saved by the session on Ctrl-C
     assert (state["epoch"], state["batches_done"]) == (2, 5)
     monkeypatch.setattr(SumTask, "loss", original)
+    with pytest.raises(ConfigError, match="is in epoch 2, so epochs 1 would end it before that epoch is done"):
+        SumModel.resume(tmp_path / "sum", {"windows": windows()}, epochs=1)  # nothing changed by the refusal
     resumed = SumModel.resume(tmp_path / "sum", {"windows": windows()})
     for key, value in reference.net.state_dict().items():
         assert torch.equal(value, resumed.net.state_dict()[key]), key
