@@ -203,10 +203,10 @@ class Session:
                 self._train_epoch(mid_epoch, sigint)
                 mid_epoch = False
                 metrics = self._end_epoch(time.perf_counter() - start)
-                if bar is not None:
-                    shown = metrics.get(f"valid_{self.task.headline}", metrics["train_loss"])
-                    bar.set_postfix({"loss": f"{metrics['train_loss']:.3f}",
-                                     f"val {self.task.headline}": f"{shown:.3f}"})
+                if bar is not None:  # the validation figure only where there is validation data
+                    shown = {f"val {self.task.headline}": f"{metrics[k]:.3f}" for k in [f"valid_{self.task.headline}"]
+                             if k in metrics}
+                    bar.set_postfix({"loss": f"{metrics['train_loss']:.3f}", **shown})
                     bar.update(1)
                 if self.on_epoch is not None:
                     self.p.elapsed = time.perf_counter() - start
