@@ -84,6 +84,8 @@ def test_a_series_config_json_is_refused_by_train(corpus, tmp_path):
     ('cell = "transformer"\n', ["cell must be one of rnn, gru, lstm"]),
     ('tie-weights = "yes"\n', ["tie_weights must be true or false"]),
     ("hidden = \n", ["not valid TOML"]),
+    ("[core]\nhidden = 16\n", ["has a [core] section, but a --config file lists the options flat"]),
+    ("corpus = 5\n", ["corpus must be a path or a list of paths, got 5."]),
 ])
 def test_bad_toml_files_are_one_sentence_and_write_nothing(corpus, tmp_path, content, fragments):
     file = tmp_path / "bad.toml"

@@ -50,7 +50,12 @@ def _load_config(settings: type[Settings]):
         names = {p.name for p in ctx.command.params if p.name != "config"}
         unknown = sorted(set(options) - names)
         if unknown:
-            raise click.BadParameter(f"{value} sets an unknown option {unknown[0]!r}; see {ctx.command_path} "
+            first = unknown[0]
+            if isinstance(options[first], dict):  # a TOML [section]: the options of a file are written flat
+                raise click.BadParameter(f"{value} has a [{first}] section, but a --config file lists the options "
+                                         "flat, without sections (hidden = 16); move them to the top.",
+                                         ctx=ctx, param=param)
+            raise click.BadParameter(f"{value} sets an unknown option {first!r}; see {ctx.command_path} "
                                      "--help for the options.", ctx=ctx, param=param)
         declared = {f.name: f for _, f in settings.fields()}
         for key, item in options.items():
@@ -62,6 +67,10 @@ def _load_config(settings: type[Settings]):
         for key in ("corpus",):  # multiple-valued paths may be written as one string
             if isinstance(options.get(key), str):
                 options[key] = [options[key]]
+            elif key in options and not (isinstance(options[key], list) and all(isinstance(p, str)
+                                                                                 for p in options[key])):
+                raise click.BadParameter(f"{value}: {key} must be a path or a list of paths, got {options[key]!r}.",
+                                         ctx=ctx, param=param)
         ctx.default_map = {**(ctx.default_map or {}), **options}
         return value
 

@@ -42,8 +42,8 @@ def train(ctx, data, dev, out, resume, quiet, **options):
         return
     s = model.summary
     click.echo(f"model written to {out}")
-    line = f"{s['train_sentences']} training sentences ({s['train_words']} words), {len(model.tags)} tags, " \
-           f"{counted(s['epochs_run'])}, {s['seconds']:.1f} s"
+    line = f"{counted(s['train_sentences'], 'training sentence')} ({s['train_words']} words), " \
+           f"{len(model.tags)} tags, {counted(s['epochs_run'])}, {s['seconds']:.1f} s"
     if "valid_accuracy" in s:
         line += f"; validation accuracy {100 * s['valid_accuracy']:.2f}% ({s['valid_words']} words, epoch {s['epoch']})"
     click.echo(line)
