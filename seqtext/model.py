@@ -196,9 +196,9 @@ class Model:
         train.validate()
         done = len(json.loads(state["history"]))
         if not state["finished"] and train.epochs < state["epoch"]:  # the epoch in progress would be dropped
-            raise ConfigError(f"the training in {path} is in epoch {state['epoch']}, so {{epochs}} {train.epochs} would "
-                              f"end it before that epoch is done; give {{epochs}} {state['epoch']} or more (or leave "
-                              "it out).", params=["epochs"])
+            raise ConfigError(f"the training in {path} is in epoch {state['epoch']}, so {{epochs}} {train.epochs} "
+                              f"would end it before that epoch is done; give {{epochs}} {state['epoch']} or more (or "
+                              "leave it out).", params=["epochs"])
         if state["finished"]:
             if train.epochs <= done or state["waited"] >= train.patience:
                 count = f"{done} epoch{'s' if done != 1 else ''}"
