@@ -257,6 +257,10 @@ def test_export_out_paths_that_cannot_be_replaced_whole_are_refused(tiny_model_d
     (tmp_path / "afile").write_text("mine")
     assert_clean_failure(CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "afile/sub"]),
                          "afile is a file, so afile/sub cannot be made in it")
+    (first / "notes.txt").write_text("mine")  # an earlier export holding a user's file: not deleted with it
+    assert_clean_failure(CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "first"]),
+                         "first is an earlier export but also holds notes.txt, which exporting again would delete")
+    (first / "notes.txt").unlink()
     again = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "first"])  # an earlier export: replaced
     assert again.exit_code == 0 and "to first (" in again.output, again.output
     assert sorted(p.name for p in first.iterdir()) == before

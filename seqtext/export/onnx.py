@@ -60,6 +60,11 @@ def check_out(out) -> Path:
         raise CheckpointError(f"{out} is an existing file; choose a new directory for the export.")
     if out.is_dir() and any(out.iterdir()) and not is_export(out):
         raise CheckpointError(f"{out} exists and is not an exported model; choose a new or empty directory.")
+    if out.is_dir():  # an earlier export is replaced whole: refused when it holds more than an export writes
+        others = sorted(p.name for p in out.iterdir() if not (p.is_file() and p.suffix in (".json", ".onnx")))
+        if others:
+            raise CheckpointError(f"{given} is an earlier export but also holds {', '.join(others[:3])}, which "
+                                  "exporting again would delete; move them out, or choose another directory.")
     return out
 
 
