@@ -164,3 +164,16 @@ def test_bf16_precision_autocasts_the_training_steps_and_not_the_evaluation():
     assert set(train_dtypes) == {torch.bfloat16} and set(eval_dtypes) == {torch.float32}
     assert net.weight.dtype == torch.float32  # the weights themselves stay fp32
     assert result.history[-1]["valid_loss"] < 0.1 * result.history[0]["valid_loss"]
+
+
+@pytest.mark.parametrize("mode", ["sentence", "stream"])
+def test_a_validation_text_mostly_outside_the_vocabulary_is_warned_of(tmp_path, mode):
+    """Its <unk> tokens are easy to predict, so the validation perplexity would flatter the model, silently."""
+    from seqtext import TextModel
+    from seqtext.errors import SeqtextWarning
+    from conftest import TINY_LINES, write_corpus
+
+    corpus = write_corpus(tmp_path / "train.txt", TINY_LINES * 10)
+    valid = write_corpus(tmp_path / "valid.txt", ["Zorblax quux fnord blah.", "Quibble zanzibar the car."])
+    with pytest.warns(SeqtextWarning, match=r"of the tokens of .*valid.txt are outside the model's vocabulary"):
+        TextModel(embed=8, hidden=8, epochs=1, device="cpu", mode=mode, bptt=4).fit(str(corpus), valid=str(valid))

@@ -56,6 +56,12 @@ def _paths(source) -> list[str] | None:
     return None
 
 
+def _named(valid) -> str:
+    """The validation text as a warning names it: its file, or "the validation text"."""
+    items = [valid] if isinstance(valid, (str, os.PathLike)) else list(valid) if is_path_list(valid) else []
+    return str(items[0]) if len(items) == 1 else "the validation text"
+
+
 class SentencePlan:
     """Sentence mode: shuffled padded batches of whole lines."""
 
@@ -172,6 +178,9 @@ class LanguageModelTask(Task):
                 unk = self.tokenizer.token_to_id(tk.UNK)
                 tk.warn_unknown_share(sum(s.count(unk) for s in self.plan.train_seqs),
                                       sum(len(s) - 2 for s in self.plan.train_seqs), self.tokenizer.get_vocab_size())
+                if valid is not None:  # a validation text unlike the corpus: its perplexity flatters (<unk> is easy)
+                    tk.warn_unknown_share(sum(s.count(unk) for s in self.plan.valid_seqs),
+                                          sum(len(s) - 2 for s in self.plan.valid_seqs), where=_named(valid))
             return
         if self.sources["corpus"] is None:
             raise ConfigError("stream {mode} reads files; give the corpus as a path, or use mode='sentence'.",
@@ -185,7 +194,11 @@ class LanguageModelTask(Task):
             unknown = int((ids == self.tokenizer.token_to_id(tk.UNK)).sum())
             tk.warn_unknown_share(unknown, len(ids), self.tokenizer.get_vocab_size())
         if valid is not None:
-            self.plan = StreamPlan(self, ids, stream.encode_corpus(corpus_files(valid), self.tokenizer).ids)
+            valid_ids = stream.encode_corpus(corpus_files(valid), self.tokenizer).ids
+            if fresh:
+                tk.warn_unknown_share(int((valid_ids == self.tokenizer.token_to_id(tk.UNK)).sum()), len(valid_ids),
+                                      where=_named(valid))
+            self.plan = StreamPlan(self, ids, valid_ids)
         else:
             cut = len(ids) - int(len(ids) * train.valid_fraction)  # the tail: no window crosses the split
             self.plan = StreamPlan(self, ids[:cut], ids[cut:])
