@@ -168,7 +168,7 @@ class Session:
     def __init__(self, task: Task, net: torch.nn.Module, config: TrainConfig, *, generator: torch.Generator,
                  progress: bool = False, on_epoch: Callable[[dict], None] | None = None):
         self.task, self.net, self.config, self.generator = task, net, config, generator
-        self.progress, self.on_epoch = progress and distributed.is_main(), on_epoch
+        self.progress, self.on_epoch = progress if distributed.is_main() else False, on_epoch
         self.device_type = next(net.parameters()).device.type  # for autocast
         self.runner = distributed.wrap(net, next(net.parameters()).device)  # DDP under torchrun, else net
         self.optimizer = make_optimizer(net, config)
@@ -382,9 +382,11 @@ def _copy(weights: dict) -> dict:
     return out
 
 
-def _progress_bar(total: int, enabled: bool, initial: int = 0):
+def _progress_bar(total: int, enabled: bool | str, initial: int = 0):
+    """A bar of epochs, labelled "training" (or ``enabled`` when it is a label: "calibrating"); None when off."""
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, desc="training", unit="epoch", leave=False, dynamic_ncols=True)
+    desc = enabled if isinstance(enabled, str) else "training"
+    return tqdm(total=total, initial=initial, desc=desc, unit="epoch", leave=False, dynamic_ncols=True)

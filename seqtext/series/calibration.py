@@ -66,7 +66,8 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     final model's scalers exist (:meth:`Calibration.in_interval_units`).
     """
     cfg = model.settings.series
-    probe = type(model)(progress=model.progress, **{**model.settings.flat(), "calibrate": 0})
+    probe = type(model)(progress="calibrating" if model.progress else False,  # its own bar, named
+                        **{**model.settings.flat(), "calibrate": 0})
     items = read_series(data, probe.settings.series)
     check_calibration(model, items, holdout, C)
     try:
