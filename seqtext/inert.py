@@ -37,7 +37,7 @@ def warn_inert(settings, steps_per_epoch: int | None = None) -> None:
     if train.average_from and train.average_from > train.epochs:
         warn(f"{{average_from}} {train.average_from} comes after the last epoch ({train.epochs}), so no weights are "
              "averaged; lower it, or raise {epochs}.", params=["average_from", "epochs"])
-    if train.warmup and steps_per_epoch and train.warmup >= train.epochs * steps_per_epoch:
+    if train.warmup and steps_per_epoch and train.warmup > train.epochs * steps_per_epoch:
         warn(f"the warm-up of {train.warmup} steps outlasts the whole training ({train.epochs * steps_per_epoch} "
              "steps), so the learning rate never reaches {lr}; lower {warmup}.", params=["lr", "warmup"])
     text = getattr(settings, "text", None)

@@ -195,7 +195,7 @@ class Model:
             train.patience = patience
         train.validate()
         done = len(json.loads(state["history"]))
-        if not state["finished"] and train.epochs < state["epoch"]:  # the epoch in progress would be dropped
+        if not state["finished"] and state["batches_done"] and train.epochs < state["epoch"]:  # one begun: dropped
             raise ConfigError(f"the training in {path} is in epoch {state['epoch']}, so {{epochs}} {train.epochs} "
                               f"would end it before that epoch is done; give {{epochs}} {state['epoch']} or more (or "
                               "leave it out).", params=["epochs"])

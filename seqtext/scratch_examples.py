@@ -27,7 +27,7 @@ from seqtext.scratch import (EXAMPLE_QUERY, EXAMPLE_SEQUENCE, EXAMPLE_TARGET, ba
 
 def parse_sequence(text: str) -> np.ndarray:
     """'10, 20, 30' (commas and/or spaces) -> array([10., 20., 30.])."""
-    items = re.split(r"\s*,\s*|\s+", str(text).strip())
+    items = re.split(r"\s*,\s*|\s+", str(text).strip().rstrip(",").strip())  # a trailing comma is no item
     if any(items) and not all(items):  # "1,,2": a number left out between two commas
         raise DataError(f"the sequence has an empty item (item {items.index('') + 1}); give a number between each "
                         "pair of commas.")

@@ -88,7 +88,7 @@ def test_complete_options(tiny_model_dir, tiny_model):
     result = run(["complete", "--model", str(tiny_model_dir), blank, "--words", "3", "--no-stop", "--stop"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["warning: --words shapes a continuation, not a ___ blank, which is filled "
-                                          "with one word without them", str(tiny_model.complete(blank))]
+                                          "with one word without it.", str(tiny_model.complete(blank))]
     result = run(["complete", "--model", str(tiny_model_dir), blank, "--no-repeat-ngram", "2", "--no-stop"])
     assert "warning: --no-stop, --no-repeat-ngram shape a continuation" in result.output
 

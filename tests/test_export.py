@@ -268,10 +268,10 @@ def test_export_out_paths_that_cannot_be_replaced_whole_are_refused(tiny_model_d
 
 
 @pytest.mark.parametrize("edit, fragment", [
-    (lambda m: m.pop("state"), "export.json is damaged (no 'state')"),
+    (lambda m: m.pop("state"), "export.json or the model_config.json beside it is damaged (no 'state')"),
     (lambda m: m.update(hidden=99), "export.json does not match its graph (a state of"),
-    (lambda m: m.update(pad_id=None), "export.json is damaged ("),
-    (lambda m: m.update(export_version="x"), "export.json is damaged ("),
+    (lambda m: m.update(pad_id=None), "export.json or the model_config.json beside it is damaged ("),
+    (lambda m: m.update(export_version="x"), "export.json or the model_config.json beside it is damaged ("),
     (lambda m: m.update(graphs=list(m["graphs"].values())), "export.json is damaged (it names"),
     (lambda m: m["graphs"].update(prefix="../elsewhere/prefix.onnx"),
      "export.json is damaged (it names '../elsewhere/prefix.onnx' as one of its files)"),

@@ -154,3 +154,9 @@ def test_worked_example_predicts_100():
 )
 def test_bad_input_is_one_clear_line(args, words):
     assert_clean_failure(run(*args), words)
+
+
+def test_a_trailing_comma_in_the_sequence_is_no_item():
+    from seqtext.scratch_examples import parse_sequence
+
+    assert parse_sequence("10, 20, 30, 40,").tolist() == [10.0, 20.0, 30.0, 40.0]

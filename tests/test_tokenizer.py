@@ -95,7 +95,8 @@ def test_a_min_frequency_above_every_count_is_named():
 
 def test_a_bpe_vocabulary_has_the_same_ids_in_every_process(tmp_path):
     """The trainer orders equally frequent characters by a per-process hash: the ids are put in a fixed order
-    (specials, alphabet, merges), so the same corpus and seed give the same ids and so the same weights."""
+    (specials, alphabet, merges), so the same corpus and seed give the same ids and so the same weights (where
+    no two merges tie in count, as in this corpus at 300: a tie is broken by the same hash, out of reach)."""
     import subprocess
     import sys
 

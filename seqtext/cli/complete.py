@@ -91,8 +91,9 @@ def _warn_continuation_only(ctx) -> None:
                                            ("repetition_control", "--no-repetition-control", False))
                if given(name) and (off is None or ctx.params[name] is off)]
     if ignored:
-        note(f"warning: {', '.join(ignored)} shape{'s' if len(ignored) == 1 else ''} a continuation, not a ___ "
-             "blank, which is filled with one word without them")
+        one = len(ignored) == 1
+        note(f"warning: {', '.join(ignored)} shape{'s' if one else ''} a continuation, not a ___ blank, which is "
+             f"filled with one word without {'it' if one else 'them'}.")
 
 
 def _stream(lm, prompt, options, as_json):

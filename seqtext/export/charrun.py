@@ -10,6 +10,7 @@ import numpy as np
 from seqtext.export import npdecode
 from seqtext.export.textrun import OnnxTextModel
 from seqtext.text import chars
+from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import Repetition
 
 
@@ -38,6 +39,8 @@ class OnnxCharTextModel(chars.CharCompletion, OnnxTextModel):
 
         def advance(tid):
             repetition.push(tid)
+            if tid == eos:  # a sentence-mode model read each line alone: the next from <s>, from a zero state
+                tid, held["state"] = tk.line_ids(self.tokenizer, False)[0], [np.zeros_like(s) for s in held["state"]]
             step, held["state"] = self.net.step([tid], held["state"])
             return step[0]
 

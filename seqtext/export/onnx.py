@@ -49,17 +49,17 @@ def check_out(out) -> Path:
     given = Path(out)
     if given.is_symlink():
         raise CheckpointError(f"{given} is a symbolic link (to {os.readlink(given)}); give the directory itself.")
-    out = Path(os.path.abspath(given))
-    if out == Path.cwd() or out in Path.cwd().parents:
+    out, here = Path(os.path.realpath(given)), Path.cwd().resolve()  # where it is, through any link (far/../x)
+    if out == here or out in here.parents:
         raise CheckpointError(f"{given} holds the current directory, which an export would replace whole; export to "
                               "it from outside (e.g. --out ../NAME).")
     blocked = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
     if blocked is not None:
         raise CheckpointError(f"{blocked} is a file, so {given} cannot be made in it; choose another directory.")
     if out.exists() and not out.is_dir():
-        raise CheckpointError(f"{out} is an existing file; choose a new directory for the export.")
+        raise CheckpointError(f"{given} is an existing file; choose a new directory for the export.")
     if out.is_dir() and any(out.iterdir()) and not is_export(out):
-        raise CheckpointError(f"{out} exists and is not an exported model; choose a new or empty directory.")
+        raise CheckpointError(f"{given} exists and is not an exported model; choose a new or empty directory.")
     if out.is_dir():  # an earlier export is replaced whole: refused when it holds more than an export writes
         others = sorted(p.name for p in out.iterdir() if not (p.is_file() and p.suffix in (".json", ".onnx")))
         if others:

@@ -111,7 +111,8 @@ def load(path, kind: str | None = None, threads: int = 1):
         return _open(path, manifest, threads)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:  # a field missing or of a wrong type
         what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else first_line(exc)
-        raise CheckpointError(f"{path / MANIFEST} is damaged ({what}); export the model again.") from None
+        raise CheckpointError(f"{path / MANIFEST} or the model_config.json beside it is damaged ({what}); export the "
+                              "model again.") from None
 
 
 def _check_files(path: Path, manifest: dict) -> None:

@@ -130,9 +130,9 @@ class ForecastRequest(_Request):
         None, max_length=MAX_LEVELS,
         description="Prediction intervals at these levels, % (default: 80 and 95 when the model's intervals were "
                     "calibrated for that many steps ahead, none otherwise; [] for none).")
-    fill: bool = Field(
-        False, description="Interpolate missing values (null) between known values of the history, as "
-                           "`seqtext forecast predict --fill`.")
+    fill: bool | None = Field(
+        None, description="Interpolate missing values (null) between known values of the history, as "
+                          "`seqtext forecast predict --fill` (default: as the model was trained).")
 
     @field_validator("levels")
     @classmethod

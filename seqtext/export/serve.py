@@ -26,10 +26,10 @@ from seqtext.export.schemas import (MAX_BODY, ClassifyRequest, ClassifyResponse,
                                     ScoreRequest, ScoreResponse, TagRequest, TagResponse)
 
 
-REQUEST_FIELDS = ("steps", "levels", "id", "fill", "history", "tokens", "stream", "temperature", "top_k", "top_p",
-                  "seed", "words")  # parameters a request sets itself
+REQUEST_FIELDS = ("steps", "levels", "fill", "history", "tokens", "stream", "temperature", "top_k", "top_p",
+                  "seed", "words")  # not "id": in the library's messages it is the model's id column  # parameters a request sets itself
 MODEL_TERMS = {"calibrate": "forecast train --calibrate", "horizon": "forecast train --horizon",
-               "date": "the model's date column"}  # the rest: set when the model was trained
+               "date": "the model's date column", "id": "the model's id column"}  # the rest: set in training
 
 
 def _named(param: str) -> str:
@@ -213,7 +213,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
 DEFAULT_LEVELS = [80.0, 95.0]  # the intervals a calibrated model's forecasts carry unless a request names others
 
 
-def _forecast(model, steps, history, levels, series_id=None, fill=False):
+def _forecast(model, steps, history, levels, series_id=None, fill=None):
     """(levels, forecast rows): when none are asked for, the default levels if the model's intervals were
     calibrated that many steps ahead, else none.  ``series_id`` names the series of a many-series model;
     ``fill`` interpolates gaps in the history."""

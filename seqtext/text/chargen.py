@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import torch
 
+from seqtext.core import map_hidden
 from seqtext.text import chars
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import Repetition, choose
@@ -42,6 +43,9 @@ class CharCompleter(chars.CharCompletion, Completer):
 
         def advance(tid):
             repetition.push(tid)
+            if tid == eos:  # a sentence-mode model read each line alone: the next from <s>, from a zero state
+                tid, state["hidden"] = tk.line_ids(self.tokenizer, False)[0], map_hidden(state["hidden"],
+                                                                                         torch.zeros_like)
             step, state["hidden"] = self.net.step(torch.tensor([tid], device=self.device), state["hidden"])
             return step[0]
 

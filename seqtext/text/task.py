@@ -180,7 +180,8 @@ class LanguageModelTask(Task):
                                       sum(len(s) - 2 for s in self.plan.train_seqs), self.tokenizer.get_vocab_size())
                 if valid is not None:  # a validation text unlike the corpus: its perplexity flatters (<unk> is easy)
                     tk.warn_unknown_share(sum(s.count(unk) for s in self.plan.valid_seqs),
-                                          sum(len(s) - 2 for s in self.plan.valid_seqs), where=_named(valid))
+                                          sum(len(s) - 2 for s in self.plan.valid_seqs), where=_named(valid),
+                                          validating=True)
             return
         if self.sources["corpus"] is None:
             raise ConfigError("stream {mode} reads files; give the corpus as a path, or use mode='sentence'.",
@@ -197,7 +198,7 @@ class LanguageModelTask(Task):
             valid_ids = stream.encode_corpus(corpus_files(valid), self.tokenizer).ids
             if fresh:
                 tk.warn_unknown_share(int((valid_ids == self.tokenizer.token_to_id(tk.UNK)).sum()), len(valid_ids),
-                                      where=_named(valid))
+                                      where=_named(valid), validating=True)
             self.plan = StreamPlan(self, ids, valid_ids)
         else:
             cut = len(ids) - int(len(ids) * train.valid_fraction)  # the tail: no window crosses the split

@@ -92,7 +92,8 @@ def train_tokenizer(
 def _canonical_ids(tok):
     """A BPE tokenizer with its ids in a fixed order: the specials, the alphabet sorted, then each merge's result in
     merge order.  The trainer orders characters seen equally often by a hash that changes between processes, so
-    the same corpus and seed gave other ids, and other weights; the merges themselves are the same."""
+    the same corpus and seed gave other ids, and other weights.  (Two merges of equal count are ordered the same
+    way, which this cannot undo: a corpus with such ties can still learn other merges in another process.)"""
     import json
 
     from tokenizers import Tokenizer
@@ -120,7 +121,8 @@ def _no_vocabulary(what: str, min_frequency: int):
 UNKNOWN_SHARE = 0.1  # a vocabulary that reads more of the training tokens than this as <unk> is warned of
 
 
-def warn_unknown_share(unknown: int, total: int, vocab: int | None = None, where: str = "the text") -> None:
+def warn_unknown_share(unknown: int, total: int, vocab: int | None = None, where: str = "the text",
+                       validating: bool = False) -> None:
     """Warn when over :data:`UNKNOWN_SHARE` of the tokens read are <unk>: in training (``vocab``: its size) a
     small {vocab_size} or a high {min_frequency} is the cause; in an evaluation of ``where``, text unlike the
     training corpus, whose figures then say little."""
@@ -133,6 +135,10 @@ def warn_unknown_share(unknown: int, total: int, vocab: int | None = None, where
         warn(f"{share} training tokens are outside the vocabulary of {vocab} entries and are read as <unk>, which "
              "the model then learns to predict; raise {vocab_size} or lower {min_frequency} to keep more of them.",
              params=["vocab_size", "min_frequency"])
+    elif validating:  # the validation text given for a training
+        warn(f"{share} tokens of {where} are outside the vocabulary and are read as <unk>, which is easy to predict, "
+             "so the validation figures will flatter the model; give {valid} text like the training corpus.",
+             params=["valid"])
     else:
         warn(f"{share} tokens of {where} are outside the model's vocabulary and are read as <unk>, so these "
              "figures say little about its words; evaluate on text like the training corpus.")

@@ -53,7 +53,7 @@ async function suggest() {
       b.onclick = () => {
         const p = $("prompt").value;
         const chars = ((current().settings || {}).text || {}).tokenizer === "char";  // the next character, as it is
-        $("prompt").value = p.includes("___") ? p.replace("___", w.word)
+        $("prompt").value = /_{3,}/.test(p) ? p.replace(/_{3,}/, w.word)
           : chars ? p + w.word : p.replace(/\s*$/, " ") + w.word;
         suggest();
       };
