@@ -265,6 +265,11 @@ def test_export_out_paths_that_cannot_be_replaced_whole_are_refused(tiny_model_d
     assert again.exit_code == 0 and "to first (" in again.output, again.output
     assert sorted(p.name for p in first.iterdir()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "first", "link"]  # nothing left beside it
+    (tmp_path / "deep" / "sub").mkdir(parents=True)
+    (tmp_path / "far").symlink_to("deep/sub")  # far/.. is deep, as the system reads the path, not tmp_path
+    through = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "far/../x"])
+    assert through.exit_code == 0, through.output
+    assert (tmp_path / "deep" / "x" / "export.json").is_file() and not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize("edit, fragment", [
