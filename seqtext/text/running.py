@@ -1,13 +1,15 @@
 """Reading a text as one running stream while adapting to it: dynamic evaluation and the neural cache.
 
-Whatever the model's mode, the text is read as one stream in its order, the
-hidden state carried from line to line (one row, in segments):
+Whatever the model's mode, the text is read as one stream in its order (one
+row, in segments), each line as the model read lines in training:
 
 - a stream-mode model reads it as it was trained: ``</s>``, then each line
-  followed by ``</s>``;
+  followed by ``</s>``, the hidden state carried from line to line;
 - a sentence-mode model reads each line framed as in training, ``<s> ...
-  </s>``, one after the other; the ``<s>`` that opens a line is given, not
-  predicted, so it is not scored.
+  </s>``, one after the other, each from a fresh state (a segment never
+  crosses a line's start); the ``<s>`` that opens a line is given, not
+  predicted, so it is not scored.  What carries over is the adaptation: the
+  cache's pairs and dynamic evaluation's weights.
 
 Either way the scored tokens are those ``score`` counts for each line read
 alone (its tokens and the closing ``</s>``).  Each segment is scored first
@@ -35,6 +37,7 @@ from seqtext.text.adaptation import Adaptation
 from seqtext.text.cache import NeuralCache
 from seqtext.text.corpus import corpus_files, is_path_list, load_lines
 from seqtext.text.dynamic import STATS_TOKENS, DynamicEval, gradient_rms, segment_loss
+from seqtext.text.scoring import last_word_tokens
 
 PLAIN_SEGMENT = 64  # tokens per segment without dynamic evaluation (the figures do not depend on it)
 
@@ -46,13 +49,16 @@ class RunningText:
     ids: np.ndarray  # (N + 1,) int64
     scored: np.ndarray | None = None  # (N,) bool: the targets that count (None: all)
     spans: list[tuple[int, int]] | None = None  # each line's targets, [start, end) of the N
+    last: list[list[int]] | None = None  # each line's last word: its tokens' target positions
+    starts: list[int] | None = None  # a sentence-mode text: where each line starts (<s>), read from a fresh state
 
     def __len__(self) -> int:
         return int(self.ids.shape[0]) - 1
 
     def head(self, tokens: int) -> "RunningText":
         """The first ``tokens`` targets."""
-        return RunningText(self.ids[: tokens + 1], None if self.scored is None else self.scored[:tokens])
+        return RunningText(self.ids[: tokens + 1], None if self.scored is None else self.scored[:tokens],
+                           starts=None if self.starts is None else [s for s in self.starts if s < tokens])
 
 
 def from_lines(tokenizer, lines: list[str], stream_mode: bool) -> RunningText:
@@ -60,8 +66,8 @@ def from_lines(tokenizer, lines: list[str], stream_mode: bool) -> RunningText:
     bos, eos = tokenizer.token_to_id(tk.BOS), tokenizer.token_to_id(tk.EOS)
     ids: list[int] = [eos] if stream_mode else []
     scored: list[bool] = []
-    spans = []
-    for enc in tokenizer.encode_batch(lines, add_special_tokens=False):
+    spans, last = [], []
+    for line, enc in zip(lines, tokenizer.encode_batch(lines, add_special_tokens=False)):
         if not stream_mode:
             if ids:
                 scored.append(False)  # the <s> after the previous line: given, not predicted
@@ -71,7 +77,9 @@ def from_lines(tokenizer, lines: list[str], stream_mode: bool) -> RunningText:
         ids.append(eos)
         scored.extend([True] * (len(enc.ids) + 1))
         spans.append((start, len(ids) - 1))
-    return RunningText(np.asarray(ids, dtype=np.int64), np.asarray(scored, dtype=bool), spans)
+        last.append([start + i for i in last_word_tokens(line, enc)])
+    starts = None if stream_mode else [start for start, _ in spans]
+    return RunningText(np.asarray(ids, dtype=np.int64), np.asarray(scored, dtype=bool), spans, last, starts)
 
 
 def from_corpus(tokenizer, source, stream_mode: bool) -> RunningText:
@@ -89,6 +97,7 @@ class Reading:
 
     logp: np.ndarray  # (N,) float64, natural log; unscored targets hold their value too
     correct: int
+    hits: np.ndarray  # (N,) bool: the scored targets that were the likeliest token
     resets: int = 0  # dynamic evaluation: steps undone because they left a weight non-finite
 
 
@@ -108,11 +117,14 @@ def read(net, text: RunningText, adaptation: Adaptation, device, rms=None) -> Re
         context = dynamic = DynamicEval(net, rms, adaptation.dynamic_lr, adaptation.dynamic_decay)
     else:
         segment, dynamic, context = PLAIN_SEGMENT, None, _evaluation(net)
-    out = np.empty(n, dtype=np.float64)
+    out, hits = np.empty(n, dtype=np.float64), np.zeros(n, dtype=bool)
     correct, hidden = 0, None
     with context:
-        for start in range(0, n, segment):
-            end = min(start + segment, n)
+        fresh = set(text.starts or ())
+        cuts = sorted(set(range(0, n, segment)) | fresh | {n})
+        for start, end in zip(cuts, cuts[1:]):
+            if start in fresh:  # a sentence-mode line: read from a zero state, as in training
+                hidden = None
             x, y = ids[None, start:end].to(device), ids[None, start + 1:end + 1].to(device)  # (1, T)
             m = mask[None, start:end].to(device)
             loss, feats, logp, hidden = segment_loss(net, x, y, m.float(), hidden)
@@ -123,11 +135,12 @@ def read(net, text: RunningText, adaptation: Adaptation, device, rms=None) -> Re
                 scored, best = cache.score(logp, feats, y)
                 cache.push(feats[0].detach(), y[0])
             out[start:end] = scored[0].double().cpu().numpy()
-            correct += int(((best == y) & m).sum())
+            hits[start:end] = ((best == y) & m)[0].cpu().numpy()
+            correct += int(hits[start:end].sum())
             if dynamic is not None and bool(m.any()):
                 dynamic.step(loss)
             hidden = detach_hidden(hidden)
-    return Reading(out, correct, dynamic.resets if dynamic is not None else 0)
+    return Reading(out, correct, hits, dynamic.resets if dynamic is not None else 0)
 
 
 @contextlib.contextmanager
@@ -201,6 +214,9 @@ def evaluate(model, corpus, adaptation: Adaptation, stats=None) -> dict:
                "tokens": tokens, "unknown_tokens": int((targets == model.tokenizer.token_to_id(tk.UNK)).sum()), **info}
     if text.spans is not None and not stream_mode:
         metrics["sentences"] = len(text.spans)
+    worded = [positions for positions in (text.last or []) if positions]  # lines with a word, as plain reading
+    if worded and not stream_mode:
+        metrics["last_word_accuracy"] = sum(bool(reading.hits[p].all()) for p in worded) / len(worded)
     return metrics
 
 

@@ -31,11 +31,15 @@ def encode_lines(tokenizer, lines: list[str]) -> tuple[list[list[int]], list[lis
     seqs, last = [], []
     for line, enc in zip(lines, tokenizer.encode_batch(lines, add_special_tokens=False)):
         seqs.append([bos, *enc.ids, eos])
-        # target index of token i is i (inputs start with <s>)
-        words = [w for w, (s, e) in zip(enc.word_ids, enc.offsets) if tk.is_wordlike(line[s:e])]
-        last_word = words[-1] if words else None
-        last.append([i for i, w in enumerate(enc.word_ids) if w is not None and w == last_word])
+        last.append(last_word_tokens(line, enc))  # target index of token i is i (inputs start with <s>)
     return seqs, last
+
+
+def last_word_tokens(line: str, enc) -> list[int]:
+    """The indices in ``enc`` (the line's encoding) of the tokens of its last word ([] when it has none)."""
+    words = [w for w, (s, e) in zip(enc.word_ids, enc.offsets) if tk.is_wordlike(line[s:e])]
+    last_word = words[-1] if words else None
+    return [i for i, w in enumerate(enc.word_ids) if w is not None and w == last_word]
 
 
 def _summary(nll: float, tokens: int, correct: int) -> dict:
