@@ -299,3 +299,20 @@ def test_an_export_without_its_model_config_is_refused(exported_tiny, tmp_path):
     (broken / "model_config.json").unlink()
     assert_clean_failure(CliRunner().invoke(cli, ["complete", "--model", str(broken), "Mary"]),
                          "broken/model_config.json is missing or damaged; export the model again.")
+
+
+def test_sigterm_during_an_export_leaves_nothing_behind(tiny_model_dir, tmp_path):
+    """A job runner's SIGTERM while the graphs are written: the half-written export is removed, as on Ctrl-C."""
+    import signal
+
+    out = tmp_path / "exported"
+    proc = subprocess.Popen([sys.executable, "-m", "seqtext", "export", str(tiny_model_dir), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".exported.*.tmp")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if proc.poll() is not None:
+        pytest.fail(f"the export ended before its temporary directory was seen: {proc.stderr.read()[-500:]}")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())  # neither the export nor its temporary directory

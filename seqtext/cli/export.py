@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from seqtext.cli.common import echo_json, handle_errors, note
@@ -23,9 +25,13 @@ def export(model_dir, fmt, out, as_json):
       seqtext complete --model exported/pronouns "Mary rides the bicycle, the bicycle is ___"
       seqtext forecast predict --model exported/airline --steps 24
     """
+    import signal
+
     from seqtext.export import read_manifest
     from seqtext.export.onnx import export as run_export
 
+    # SIGTERM (a job runner stopping it) as an exit Python unwinds, so the half-written export is removed as on Ctrl-C
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     path = run_export(model_dir, out, fmt)
     manifest = read_manifest(path)
     if as_json:
