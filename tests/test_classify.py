@@ -130,6 +130,8 @@ def test_predict_command_reads_arguments_files_and_stdin(trained, tmp_path):
         by_file.output
     bad = CliRunner().invoke(cli, ["classify", "predict", "--model", model], input=b"fine\n\xff bad\n")
     assert_clean_failure(bad, "stdin is not UTF-8 text")
+    binary = CliRunner().invoke(cli, ["classify", "predict", "--model", model], input=b"fine\n\x00\x01\x02\n")
+    assert_clean_failure(binary, "stdin looks like a binary file, not text")  # the readers of every command's inputs
     odd = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "not\tgood\nat all"])
     assert odd.exit_code == 0 and odd.stdout.count("\n") == 1 and odd.stdout.endswith("\tnot good at all\n")
 

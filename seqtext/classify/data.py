@@ -99,6 +99,8 @@ def read_input_lines(file) -> tuple[Path, list[str]]:
             text = sys.stdin.buffer.read().decode("utf-8-sig")
         except UnicodeDecodeError:
             raise DataError("stdin is not UTF-8 text; convert it to UTF-8.") from None
+    if "\x00" in text[:1 << 20]:  # NUL decodes as UTF-8, but no text holds it
+        raise DataError(f"{path} looks like a binary file, not text; give UTF-8 text, one input a line.")
     lines = [line.rstrip("\r") for line in text.split("\n")]
     return path, lines[:-1] if lines and not lines[-1] else lines
 

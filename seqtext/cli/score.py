@@ -5,40 +5,28 @@ from __future__ import annotations
 import click
 
 from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, describe, given, refuse_export
-from seqtext.cli.common import counted, echo_json, handle_errors, note, resolve_model
+from seqtext.cli.common import counted, echo_json, handle_errors, input_lines, note, resolve_model
 
 
 def _read_sentences(sentences, file) -> list[str]:
+    """The SENTENCES given, or the lines of --file (or stdin), read as every command reads its inputs."""
+    import sys
+
     if sentences and file is not None:
         raise click.UsageError("give SENTENCES or --file, not both.")
     if sentences:
         return list(sentences)
-    if file is None:
-        import sys
-
-        if sys.stdin.isatty():
-            raise click.UsageError("give SENTENCES, --file PATH, or sentences on standard input, one a line.")
-        file = click.get_text_stream("stdin", encoding="utf-8-sig")
-    try:
-        head = file.read(1 << 20)
-        if "\x00" in head:
-            raise click.ClickException(f"{getattr(file, 'name', 'the input')} looks like a binary file, not text; "
-                                       "give UTF-8 text, one sentence a line.")
-        lines = (head + file.read()).splitlines()
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{getattr(file, 'name', 'the input')} is not UTF-8 text; "
-                                   "convert it to UTF-8.") from None
-    found = [line.strip() for line in lines if line.strip()]
-    if not found:
-        raise click.ClickException(f"{getattr(file, 'name', 'the input')} holds no sentences (only blank lines); "
-                                   "give one sentence a line.")
-    return found
+    if file is None and sys.stdin.isatty():
+        raise click.UsageError("give SENTENCES, --file PATH, or sentences on standard input, one a line.")
+    name = "stdin" if file in (None, "-") else file
+    return [line.strip() for line in input_lines(file, f"{name} holds no sentences (only blank lines); give one "
+                                                       "sentence a line.")]
 
 
 @click.command()
 @click.argument("sentences", nargs=-1)
 @click.option("--model", metavar="DIR", help="Model directory, or one written by `seqtext export`  [default: the newest under runs/]")
-@click.option("--file", "file", type=click.File("r", encoding="utf-8-sig", errors="strict"), metavar="PATH",
+@click.option("--file", "file", metavar="PATH",
               help="Score every non-blank line of PATH (- for stdin).")
 @click.option("--tokens", "per_token", is_flag=True, help="Also give each token's surprisal in bits.")
 @click.option("--rank", is_flag=True, help="Print the sentences best first, each after its log-probability.")
