@@ -50,15 +50,16 @@ class RunningText:
     scored: np.ndarray | None = None  # (N,) bool: the targets that count (None: all)
     spans: list[tuple[int, int]] | None = None  # each line's targets, [start, end) of the N
     last: list[list[int]] | None = None  # each line's last word: its tokens' target positions
-    starts: list[int] | None = None  # a sentence-mode text: where each line starts (<s>), read from a fresh state
+    fresh_lines: bool = False  # a sentence-mode text: each line (from its <s>, a span's start) read from a zero state
 
     def __len__(self) -> int:
         return int(self.ids.shape[0]) - 1
 
     def head(self, tokens: int) -> "RunningText":
         """The first ``tokens`` targets."""
-        return RunningText(self.ids[: tokens + 1], None if self.scored is None else self.scored[:tokens],
-                           starts=None if self.starts is None else [s for s in self.starts if s < tokens])
+        spans = None if self.spans is None else [(a, b) for a, b in self.spans if a < tokens]
+        return RunningText(self.ids[: tokens + 1], None if self.scored is None else self.scored[:tokens], spans,
+                           fresh_lines=self.fresh_lines)
 
 
 def from_lines(tokenizer, lines: list[str], stream_mode: bool) -> RunningText:
@@ -78,8 +79,8 @@ def from_lines(tokenizer, lines: list[str], stream_mode: bool) -> RunningText:
         scored.extend([True] * (len(enc.ids) + 1))
         spans.append((start, len(ids) - 1))
         last.append([start + i for i in last_word_tokens(line, enc)])
-    starts = None if stream_mode else [start for start, _ in spans]
-    return RunningText(np.asarray(ids, dtype=np.int64), np.asarray(scored, dtype=bool), spans, last, starts)
+    return RunningText(np.asarray(ids, dtype=np.int64), np.asarray(scored, dtype=bool), spans, last,
+                       fresh_lines=not stream_mode)
 
 
 def from_corpus(tokenizer, source, stream_mode: bool) -> RunningText:
@@ -120,7 +121,7 @@ def read(net, text: RunningText, adaptation: Adaptation, device, rms=None) -> Re
     out, hits = np.empty(n, dtype=np.float64), np.zeros(n, dtype=bool)
     correct, hidden = 0, None
     with context:
-        fresh = set(text.starts or ())
+        fresh = {start for start, _ in text.spans} if text.fresh_lines else set()
         cuts = sorted(set(range(0, n, segment)) | fresh | {n})
         for start, end in zip(cuts, cuts[1:]):
             if start in fresh:  # a sentence-mode line: read from a zero state, as in training
