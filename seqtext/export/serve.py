@@ -26,8 +26,9 @@ from seqtext.export.schemas import (MAX_BODY, ClassifyRequest, ClassifyResponse,
                                     ScoreRequest, ScoreResponse, TagRequest, TagResponse)
 
 
+# parameters a request sets itself (not "id": in the library's messages it is the model's id column)
 REQUEST_FIELDS = ("steps", "levels", "fill", "history", "tokens", "stream", "temperature", "top_k", "top_p",
-                  "seed", "words")  # not "id": in the library's messages it is the model's id column  # parameters a request sets itself
+                  "seed", "words")
 MODEL_TERMS = {"calibrate": "forecast train --calibrate", "horizon": "forecast train --horizon",
                "date": "the model's date column", "id": "the model's id column"}  # the rest: set in training
 
@@ -35,10 +36,6 @@ MODEL_TERMS = {"calibrate": "forecast train --calibrate", "horizon": "forecast t
 def _named(param: str) -> str:
     """A parameter named in an error's message as a request writes it ('steps'), or as the model's setting."""
     return f"'{param}'" if param in REQUEST_FIELDS else MODEL_TERMS.get(param, f"the model's {param}")
-
-
-def _message(exc: SeqtextError) -> str:
-    return exc.render(_named)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -141,7 +138,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         try:
             return item, await run_in_threadpool(item.call, method, *args, **kwargs)
         except SeqtextError as exc:
-            raise HTTPException(422, _message(exc)) from None
+            raise HTTPException(422, exc.render(_named)) from None
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def playground():
@@ -266,7 +263,7 @@ def _next_piece(item, pieces):
     try:
         return _locked_next(item, pieces)
     except SeqtextError as exc:
-        raise HTTPException(422, _message(exc)) from None
+        raise HTTPException(422, exc.render(_named)) from None
 
 
 async def _events(item, pieces, first):
