@@ -93,7 +93,7 @@ import sys, importlib.abc
 class Refuse(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name == "torch" or name.startswith("torch."):
-            raise ImportError("torch is not allowed in this process")
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)  # as when torch is not installed
 sys.meta_path.insert(0, Refuse())
 from seqtext.cli import cli
 cli(sys.argv[1:], prog_name="seqtext")

@@ -202,7 +202,7 @@ def exported_tiny(tiny_model_dir, tmp_path_factory):
     return export(tiny_model_dir, tmp_path_factory.mktemp("tiny-onnx") / "onnx")
 
 
-def test_complete_and_score_run_without_torch(exported_tiny, tiny_model):
+def test_complete_and_score_run_without_torch(exported_tiny, tiny_model, tiny_model_dir):
     prompt = "Mary rides the bicycle, the bicycle is ___"
     done = run_without_torch("complete", "--model", str(exported_tiny), prompt)
     assert done.returncode == 0, done.stderr
@@ -210,8 +210,16 @@ def test_complete_and_score_run_without_torch(exported_tiny, tiny_model):
     scored = run_without_torch("score", "--model", str(exported_tiny), "--json", TINY_LINES[0])
     assert scored.returncode == 0, scored.stderr
     assert abs(json.loads(scored.stdout)["logprob"] - tiny_model.score(TINY_LINES[0])[0]["logprob"]) < 1e-3
-    torch_dir = run_without_torch("complete", "--model", str(exported_tiny.parent), prompt)
-    assert torch_dir.returncode != 0  # the check itself works: a torch model cannot load here
+    corpus = exported_tiny.parent / "lines.txt"
+    corpus.write_text("\n".join(TINY_LINES) + "\n")
+    # a torch model directory, and the commands that exports do not run: one sentence that says what to install
+    for args in (("complete", "--model", tiny_model_dir, prompt), ("suggest", "--model", exported_tiny),
+                 ("evaluate", "--model", exported_tiny, "--corpus", corpus)):
+        refused = run_without_torch(*args, stdin="")
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+        assert refused.stderr.startswith("Error: this command needs torch, which cannot be imported here"), \
+            refused.stderr
+        assert "pip install torch" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_the_cli_imports_no_torch_onnxruntime_or_fastapi_for_help():

@@ -312,3 +312,40 @@ def test_a_failed_allocation_is_one_sentence_and_other_runtime_errors_are_not_hi
     assert_clean_failure(oom, "ran out of memory; try a smaller batch size, model or input.")
     other = CliRunner().invoke(fails, ["a bug"])
     assert isinstance(other.exception, RuntimeError) and str(other.exception) == "a bug"  # not passed off as memory
+
+
+def test_a_dependency_that_cannot_be_imported_is_one_sentence_and_seqtext_import_bugs_are_not_hidden(tmp_path):
+    """A missing extra names what to install; an installed package that fails inside its own import is named from
+    seqtext's import line; a failing import of seqtext's own modules stays a traceback (it is a bug)."""
+    import click
+
+    from seqtext.cli.common import handle_errors
+
+    (tmp_path / "broken_dep.py").write_text("raise ImportError('libfoo.so: cannot open shared object file')\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        @click.command()
+        @click.argument("what")
+        @handle_errors
+        def needs(what):
+            if what == "missing":
+                import onnxruntime_not_installed_here  # noqa: F401
+            elif what == "extra":
+                raise ModuleNotFoundError("No module named 'statsmodels'", name="statsmodels.tsa")
+            elif what == "broken":
+                import broken_dep  # noqa: F401
+            else:
+                from seqtext.no_such_module import anything  # noqa: F401
+
+        missing = CliRunner().invoke(needs, ["missing"])
+        assert_clean_failure(missing, "this command needs onnxruntime_not_installed_here, which cannot be imported "
+                                      "here (No module named 'onnxruntime_not_installed_here'); install it with pip "
+                                      "install onnxruntime_not_installed_here.")
+        assert_clean_failure(CliRunner().invoke(needs, ["extra"]), "install it with pip install 'seqtext[stats]'.")
+        broken = CliRunner().invoke(needs, ["broken"])
+        assert_clean_failure(broken, "needs broken_dep, which cannot be imported here (libfoo.so: cannot open")
+        ours = CliRunner().invoke(needs, ["ours"])
+        assert isinstance(ours.exception, ImportError) and "seqtext.no_such_module" in str(ours.exception)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("broken_dep", None)

@@ -11,13 +11,14 @@ import contextlib
 import functools
 import json
 import os
+import re
 import sys
 
 from pathlib import Path
 
 import click
 
-from seqtext.errors import ConfigError, SeqtextError
+from seqtext.errors import ConfigError, SeqtextError, first_line
 
 RUNS = Path("runs")  # where train writes and where a command without --model looks
 
@@ -61,8 +62,43 @@ def handle_errors(func=None, *, flags: dict | None = None):
         except KeyboardInterrupt:  # Ctrl-C outside a training (which says what it saved): 130, as a shell expects
             note("interrupted")
             sys.exit(130)
+        except ImportError as exc:  # a dependency missing or broken; an import of seqtext's own is a bug: raised
+            message = missing_module(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
 
     return wrapper
+
+
+# a module's top-level package -> how to install it, for the dependencies that a command imports when it runs
+INSTALL = {"torch": "pip install torch", "onnx": "pip install 'seqtext[onnx]'",
+           "onnxscript": "pip install 'seqtext[onnx]'", "onnxruntime": "pip install 'seqtext[onnx]'", "fastapi": "pip install 'seqtext[serve]'",
+           "uvicorn": "pip install 'seqtext[serve]'", "statsmodels": "pip install 'seqtext[stats]'",
+           "matplotlib": "pip install 'seqtext[plot]'"}
+_IMPORT_LINE = re.compile(r"\s*(?:from|import)\s+([A-Za-z_][\w.]*)")
+
+
+def missing_module(exc: ImportError) -> str | None:
+    """One sentence for a dependency that cannot be imported, or None when the failing import is seqtext's own.
+
+    The module is the exception's ``name`` when Python sets it (not installed), else the one the ``import``
+    statement names (a package that is installed but fails inside its own import); seqtext's own modules
+    are never blamed.
+    """
+    import traceback
+
+    name = exc.name
+    if not name:  # the first import statement, outermost first, of a module that is not seqtext's own
+        lines = (_IMPORT_LINE.match(frame.line or "") for frame in traceback.extract_tb(exc.__traceback__))
+        name = next((m.group(1) for m in lines if m and m.group(1).split(".")[0] != "seqtext"), None)
+    root = (name or "").split(".")[0]
+    if not root or root == "seqtext":
+        return None
+    install = INSTALL.get(root, f"pip install {root}")
+    exported = " (an exported model runs without it in complete, score, the predict commands and serve)"
+    return f"this command needs {root}, which cannot be imported here ({first_line(exc)}); install it with " \
+           f"{install}{exported if root == 'torch' else ''}."
 
 
 def _out_of_memory(exc: RuntimeError) -> bool:
