@@ -52,6 +52,20 @@ def test_surprisal_bits_sum_to_minus_logprob(tiny_model):
     assert record["token_texts"] == ["Mary", "rides", "the", "Zyzzyva", ",", "hers", ".", "</s>"]
 
 
+def test_a_character_that_normalisation_splits_is_shown_once():
+    """NFKC turns "½" into "1⁄2", three BPE pieces of one character: the first shows it, the others are empty."""
+    from seqtext.text import tokenizer as tk
+    from seqtext.text.records import token_texts
+
+    bpe = tk.train_tokenizer(TINY_LINES + ["1 2 3"], kind="bpe", vocab_size=200)
+    sentence = "Mary has ½ car"
+    pieces = bpe.encode(sentence, add_special_tokens=False)
+    assert len(pieces.ids) > 4  # "½" is more than one token here, or this test shows nothing
+    texts = token_texts(bpe, sentence, [0, *pieces.ids, bpe.token_to_id(tk.EOS)])
+    assert len(texts) == len(pieces.ids) + 1 and texts[-1] == "</s>"
+    assert "".join(texts[:-1]) == sentence.replace(" ", "") and texts.count("½") == 1
+
+
 def test_a_long_line_is_scored_in_windows_like_a_short_one(tiny_model, monkeypatch):
     from seqtext.text import scoring
 
