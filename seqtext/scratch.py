@@ -55,9 +55,13 @@ Update (gradient descent)
 
 Why long gaps are hard
 ----------------------
-Each step back multiplies the gradient by ``diag(f'(a_t)) W_h^T``.  When that
-factor is smaller than one the gradient reaching early steps shrinks
-geometrically with distance (it vanishes); when larger, it grows (explodes).
+Each step back multiplies the gradient by the matrix ``diag(f'(a_t)) W_h^T``.
+If ``||W_h||_2 * max|f'|`` is below one, every step shrinks it.  Over many
+steps what counts is how much the product of these matrices stretches per
+step; for f = identity that is the spectral radius of ``W_h`` (its largest
+eigenvalue in size): below one the gradient reaching early steps shrinks
+geometrically with distance (it vanishes), above one it grows (explodes).  A
+single step may still stretch a direction by up to ``||W_h||_2``.
 :func:`seqtext.scratch_examples.gradient_norms` measures this.
 """
 
@@ -138,7 +142,10 @@ def init(
     seed: int = 0,
     nonlinearity: str = "tanh",
 ) -> ScratchRNN:
-    """Random weights drawn as PyTorch draws them: U(-1/sqrt(fan), 1/sqrt(fan))."""
+    """Random weights drawn as PyTorch draws nn.RNN's and nn.Linear's: U(-1/sqrt(fan), 1/sqrt(fan)).
+
+    One bias ``b`` stands for nn.RNN's two (``b_ih + b_hh``), drawn once from the same range, so its spread is
+    narrower than that sum's."""
     input_size = whole_number("input size", input_size)
     hidden_size = whole_number("hidden size", hidden_size)
     seq_len = whole_number("sequence length", seq_len)

@@ -140,7 +140,19 @@ def test_worked_example_predicts_100():
         (["--sequence", "10,20,30", "--window", "5"], "smaller window"),
         (["--sequence", "10,20,30", "--window", "3"], "at least 4 values"),
         (["--window", "0"], "window"),
-        (["--hidden", "0"], "hidden size"),
+        (["--hidden", "0"], "Invalid value for '--hidden': 0 is not in the range 1<=x<=4096."),
+        (["--nonlinearity", ""], "nonlinearity must be one of tanh, relu, identity, got ''."),  # not tanh
+        (["--worked-example", "--nonlinearity", ""], "nonlinearity must be one of"),
+        (["--worked-example", "--epochs", "10" * 10], "'--epochs': 10101010101010101010 is not in the range"),
+        (["--gradient-norms", "--length", "10000", "--hidden", "4096"],
+         "--length 10000 with --hidden 4096 is more than a by-hand demonstration runs in seconds (length x hidden^2 "
+         "is 167,772,160,000, at most 100,000,000); give a smaller --length or --hidden."),
+        (["--window", "20", "--hidden", "4096", "--sequence", ",".join(map(str, range(30)))],
+         "--window 20 with --hidden 4096 is more than a by-hand demonstration"),
+        (["--worked-example", "--lr", "50"], "gradient descent with --lr 50 diverged (the loss went from 0.4255 to nan "
+                                             "in 3000 epochs); give a smaller --lr, e.g. 0.1."),
+        (["--lr", "1e308"], "gradient descent with --lr 1e+308 diverged (the loss on the window went from 0.114420 "
+                            "to inf in one update)"),
         (["--nonlinearity", "sigmoid"], "nonlinearity"),
         (["--lr", "0"], "learning rate"),
         (["--gradient-norms", "--sequence", "1,2,3,4"], "--sequence"),
@@ -153,7 +165,34 @@ def test_worked_example_predicts_100():
     ],
 )
 def test_bad_input_is_one_clear_line(args, words):
-    assert_clean_failure(run(*args), words)
+    result = run(*args)
+    assert_clean_failure(result, words)
+    assert "Warning" not in result.output  # numpy's overflow warnings stay out of a diverging run's output
+
+
+def test_gradient_norms_name_the_norm_and_spectral_radius_of_the_w_h_they_read():
+    from seqtext import scratch
+
+    for hidden, seed in ((8, 0), (2, 0), (1, 8)):
+        data = json.loads(run("--gradient-norms", "--json", "--hidden", hidden, "--seed", seed).output)
+        w_h = scratch.init(1, hidden, 30, seed=seed).W_h
+        assert data["w_h_norm"] == pytest.approx(np.linalg.norm(w_h, 2), rel=1e-12)
+        assert data["w_h_spectral_radius"] == pytest.approx(max(abs(np.linalg.eigvals(w_h))), rel=1e-12)
+        assert f"||W_h||_2 = {data['w_h_norm']:.3f} and the spectral radius is " in data["explanation"]
+    # the default's W_h stretches one direction (norm above 1), yet its spectral radius is below 1 and the
+    # gradient vanishes: the text must not say "a factor above 1 explodes"
+    data = json.loads(run("--gradient-norms", "--json").output)
+    assert data["w_h_norm"] > 1 > data["w_h_spectral_radius"] and data["tanh"][-1] < 1e-3
+    assert "so the gradient vanishes" in data["explanation"]
+
+
+def test_the_one_step_view_counts_every_window_and_reads_the_first():
+    values = list(range(0, 2000, 10))
+    data = json.loads(run("--json", "--window", "3", "--sequence", ",".join(map(str, values))).output)
+    mean, std = np.mean(values), np.std(values)
+    assert data["windows"] == len(values) - 3
+    np.testing.assert_allclose([row[0] for row in data["x"]], (np.array(values[:3]) - mean) / std, rtol=1e-12)
+    np.testing.assert_allclose(data["y"], [(values[3] - mean) / std], rtol=1e-12)
 
 
 def test_a_trailing_comma_in_the_sequence_is_no_item():

@@ -19,11 +19,38 @@ _DEFAULT_NORMS_HIDDEN = 8  # wide enough that a dead relu unit does not end the 
 _DEFAULT_LR = 0.1
 _DEFAULT_NONLINEARITY = "tanh"
 
-_NORMS_EXPLANATION = (
-    "Each step back multiplies the gradient by diag(f'(a_t)) W_h^T; while that factor is below 1 "
-    "the gradient shrinks geometrically with distance (above 1 it explodes), so a plain RNN "
-    "barely learns from inputs many steps before the loss."
-)
+_WORK = 100_000_000  # steps x hidden^2 at most: a by-hand demonstration in seconds, not hours
+
+
+def _norms_explanation(norm: float, radius: float) -> str:
+    """Why the gradient shrinks (or grows), with this W_h's largest singular value and spectral radius."""
+    verdict = ("f' is at most 1 for tanh and relu, so the gradient vanishes and a plain RNN barely learns from "
+               "inputs many steps before the loss" if radius < 1 else
+               "with f' near 1 (small a_t) the gradient can keep its size or grow over many steps")
+    return ("Each step back multiplies the gradient by the matrix diag(f'(a_t)) W_h^T. If ||W_h||_2 x max|f'| is "
+            "below 1, every step shrinks it; in general what counts is how much the product of these matrices "
+            "stretches per step over many steps, which for f = identity is W_h's spectral radius (its largest "
+            "eigenvalue in size): below 1 the gradient vanishes geometrically with distance, above 1 it explodes. "
+            f"Here ||W_h||_2 = {norm:.3f} and the spectral radius is {radius:.3f}; {verdict}.")
+
+
+def _too_much(name: str, steps: int, hidden: int) -> None:
+    from seqtext.errors import ConfigError
+
+    if steps * hidden * hidden > _WORK:
+        raise ConfigError(f"{name} {steps} with --hidden {hidden} is more than a by-hand demonstration runs in "
+                          f"seconds ({name[2:]} x hidden^2 is {steps * hidden * hidden:,}, at most {_WORK:,}); "
+                          f"give a smaller {name} or --hidden.")
+
+
+def _diverged(what: str, lr: float, *values: float) -> None:
+    import math
+
+    from seqtext.errors import ConfigError
+
+    if not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"gradient descent with --lr {lr:g} diverged ({what}); give a smaller --lr, e.g. "
+                          f"{_DEFAULT_LR:g}.")
 
 
 # what each view reads: the one-step view (no flag), --gradient-norms and --worked-example
@@ -34,23 +61,24 @@ _TAKES = {None: {"--sequence", "--window", "--hidden", "--nonlinearity", "--lr"}
 
 @click.command("theory")
 @click.option("--sequence", default=None, help=f"Numbers separated by commas  [default: {_DEFAULT_SEQUENCE}]")
-@click.option("--window", type=click.IntRange(max=10_000), default=None,
+@click.option("--window", type=click.IntRange(min=1, max=10_000), default=None,
               help=f"Steps read per prediction  [default: {_DEFAULT_WINDOW}]")
 @click.option(
     "--hidden",
-    type=click.IntRange(max=4096),  # a by-hand demonstration: beyond, its matrices outgrow memory
+    type=click.IntRange(min=1, max=4096),  # a by-hand demonstration; with --window or --length, see _WORK
     default=None,
     help=f"Hidden size  [default: {_DEFAULT_HIDDEN}; {_DEFAULT_NORMS_HIDDEN} with --gradient-norms]",
 )
 @click.option("--lr", type=float, default=None, help=f"Learning rate of the update  [default: {_DEFAULT_LR}]")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the initial weights.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the initial weights (with --gradient-norms, also of the random inputs).")
 @click.option(
     "--nonlinearity", default=None, help=f"tanh, relu or identity  [default: {_DEFAULT_NONLINEARITY}]"
 )
 @click.option(
     "--gradient-norms",
     is_flag=True,
-    help="Show how the gradient reaching step t shrinks (or grows) with distance, for tanh and relu.",
+    help="Show how the gradient reaching step t shrinks with distance, for tanh and relu, and why.",
 )
 @click.option("--length", type=click.IntRange(min=1, max=10_000), default=None,
               help="Sequence length for --gradient-norms  [default: 30]")
@@ -59,7 +87,8 @@ _TAKES = {None: {"--sequence", "--window", "--hidden", "--nonlinearity", "--lr"}
     is_flag=True,
     help="Train on 10, 20, ..., 200 with the hand-written gradients and predict after [70, 80, 90].",
 )
-@click.option("--epochs", type=int, default=None, help="Epochs for --worked-example  [default: 3000]")
+@click.option("--epochs", type=click.IntRange(min=1, max=100_000), default=None,
+              help="Epochs for --worked-example  [default: 3000]")
 @click.option("--json", "as_json", is_flag=True, help="Print the same as one JSON document.")
 @handle_errors
 def theory(sequence, window, hidden, lr, seed, nonlinearity, gradient_norms, length, worked_example, epochs, as_json):
@@ -92,12 +121,12 @@ def theory(sequence, window, hidden, lr, seed, nonlinearity, gradient_norms, len
         raise ConfigError(f"{', '.join(unused)} {has} no effect {where} ({it} {'is' if it == 'it' else 'are'} for "
                           f"{' or '.join(homes)}); leave {'it' if it == 'it' else 'them'} out.")
     lr = _DEFAULT_LR if lr is None else lr
+    nonlinearity = _DEFAULT_NONLINEARITY if nonlinearity is None else nonlinearity  # "" is refused, not tanh
 
     if gradient_norms:
         hidden = _DEFAULT_NORMS_HIDDEN if hidden is None else hidden
         _gradient_norms(30 if length is None else length, hidden, seed, as_json)
     elif worked_example:
-        nonlinearity = nonlinearity or _DEFAULT_NONLINEARITY
         _worked_example(seed, 3000 if epochs is None else epochs, lr, nonlinearity, as_json)
     else:
         _one_step(
@@ -106,7 +135,7 @@ def theory(sequence, window, hidden, lr, seed, nonlinearity, gradient_norms, len
             _DEFAULT_HIDDEN if hidden is None else hidden,
             lr,
             seed,
-            nonlinearity or _DEFAULT_NONLINEARITY,
+            nonlinearity,
             as_json,
         )
 
@@ -161,15 +190,19 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
 
     values = examples.parse_sequence(sequence_text)  # (N,)
     scratch.check_nonlinearity(nonlinearity)
+    _too_much("--window", window, hidden)
     scaler = examples.Normaliser.fit(values)
-    xs, ys = examples.make_windows(scaler.transform(values), window)  # (N-window, window, 1), (N-window, 1)
+    # the first window only, as a batch of one, so each step's input is a single number
+    x, y = examples.make_windows(scaler.transform(values[:window + 1]), window)  # (1, T, 1), (1, 1)
+    windows = len(values) - window
     params = scratch.init(1, hidden, window, 1, seed=seed, nonlinearity=nonlinearity)
-    # one window as a batch of one, so each step's input is a single number
-    x, y = xs[:1], ys[:1]  # (1, T, 1), (1, 1)
-    cache = scratch.forward(params, x)
-    loss = scratch.mse_loss(cache.y_hat, y)
-    grads, trace = scratch.backward_trace(params, cache, y)
-    updated = scratch.sgd_step(params, grads, lr)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging update is refused below, not warned of
+        cache = scratch.forward(params, x)
+        loss = scratch.mse_loss(cache.y_hat, y)
+        grads, trace = scratch.backward_trace(params, cache, y)
+        updated = scratch.sgd_step(params, grads, lr)
+        after = scratch.mse_loss(scratch.forward(updated, x).y_hat, y)  # the same window, with the new weights
+    _diverged(f"the loss on the window went from {loss:.6f} to {after:g} in one update", lr, after)
     prediction = float(scaler.inverse(cache.y_hat)[0, 0])
 
     steps = []
@@ -187,7 +220,6 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
             }
         )
 
-    after = scratch.mse_loss(scratch.forward(updated, x).y_hat, y)  # the same window, read with the new weights
     if as_json:
         echo_json(
             {
@@ -198,7 +230,7 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
                 "nonlinearity": nonlinearity,
                 "lr": lr,
                 "seed": seed,
-                "windows": int(len(xs)),
+                "windows": windows,
                 "x": x[0].tolist(),  # (T, 1)
                 "y": y[0].tolist(),  # (1,)
                 "weights": {"W": params.W.tolist(), **{k: v.tolist() for k, v in params.arrays().items()}},
@@ -232,14 +264,15 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
     click.echo(f"  normalised    z = (v - {scaler.mean:g}) / {scaler.std:.4g}")
     click.echo(
         f"  window        [{_numbers(values[:window])}] -> {target:g}, "
-        f"the first of {len(xs)} windows, as a batch of one"
+        f"the first of {windows} windows, as a batch of one"
     )
     _line("x", x[0])
     _line("y", y[0])
     click.echo("")
     click.echo(f"Weights (seed {seed}): one W multiplies the joined input [x_t, h_(t-1)]")
     _line("W", params.W)
-    click.echo(f"  W is split into its input part (first {params.input_size} row) and hidden part (last {hidden} rows)")
+    click.echo(f"  W is split into its input part (first {params.input_size} row) and hidden part (last "
+               f"{hidden} row{'s' if hidden > 1 else ''})")
     _line("W_x", params.W_x)
     _line("W_h", params.W_h)
     _line("b", params.b)
@@ -254,14 +287,14 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
         _line(f"  [x_{t}, h_{t - 1}]", step["joined"], width=28)
         _line(f"  a_{t} = x_{t} W_x + h_{t - 1} W_h + b", step["a"], width=28)
         _line(f"  h_{t} = {f}(a_{t})", step["h"], width=28)
-    names = ", ".join(f"h_{t}" for t in range(1, window + 1))
+    names = ", ".join(f"h_{t}" for t in range(1, window + 1)) if window <= 4 else f"h_1, h_2, ..., h_{window}"
     _line(f"concatenation [{names}]", cache.concat[0])
     _line("y_hat = concat W_lin + b_lin", cache.y_hat[0])
     click.echo(f"  y_hat in the sequence's units = {prediction:.4f} (target {target:g})")
     click.echo(f"  loss = mean((y_hat - y)^2) = {loss:.6f}")
     click.echo("")
     click.echo("Backward (chain rule)")
-    _line("dL/dy_hat = 2 (y_hat - y) / n", trace["y_hat"][0])
+    _line(f"dL/dy_hat = 2 (y_hat - y) / n, n = {y.size}", trace["y_hat"][0])
     _line("dL/dW_lin = concat^T dL/dy_hat", grads["W_lin"])
     _line("dL/db_lin", grads["b_lin"])
     _line("dL/dH = dL/dy_hat W_lin^T, reshaped to (T, H)", trace["H"][0])
@@ -281,9 +314,16 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
 
 
 def _gradient_norms(length, hidden, seed, as_json) -> None:
+    import numpy as np
+
+    from seqtext import scratch
     from seqtext import scratch_examples as examples
 
+    _too_much("--length", length, hidden)
     table = {nl: examples.gradient_norms(length, hidden, nl, seed) for nl in ("tanh", "relu")}
+    w_h = scratch.init(1, hidden, length, 1, seed=seed).W_h  # the W_h both tables read
+    norm, radius = float(np.linalg.norm(w_h, 2)), float(np.max(np.abs(np.linalg.eigvals(w_h))))
+    explanation = _norms_explanation(norm, radius)
     if as_json:
         echo_json(
             {
@@ -292,7 +332,9 @@ def _gradient_norms(length, hidden, seed, as_json) -> None:
                 "seed": seed,
                 "distance": list(range(length)),
                 **table,
-                "explanation": _NORMS_EXPLANATION,
+                "w_h_norm": norm,
+                "w_h_spectral_radius": radius,
+                "explanation": explanation,
             }
         )
         return
@@ -303,13 +345,18 @@ def _gradient_norms(length, hidden, seed, as_json) -> None:
     click.echo(f"{'distance':>8}  {'tanh':>10}  {'relu':>10}")
     for distance in range(length):
         click.echo(f"{distance:>8}  {table['tanh'][distance]:>10.3e}  {table['relu'][distance]:>10.3e}")
-    click.echo(_NORMS_EXPLANATION)
+    click.echo(explanation)
 
 
 def _worked_example(seed, epochs, lr, nonlinearity, as_json) -> None:
+    import numpy as np
+
     from seqtext import scratch_examples as examples
 
-    result = examples.worked_example(seed=seed, epochs=epochs, lr=lr, nonlinearity=nonlinearity)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is refused below, not warned of
+        result = examples.worked_example(seed=seed, epochs=epochs, lr=lr, nonlinearity=nonlinearity)
+    _diverged(f"the loss went from {result['first_loss']:.4f} to {result['final_loss']:g} in {epochs} epochs", lr,
+              result["final_loss"], result["prediction"])
     params = result.pop("params")
     if as_json:
         result["weights"] = {name: value.tolist() for name, value in params.arrays().items()}
