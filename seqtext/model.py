@@ -8,6 +8,8 @@ about training and model directories lives here and in
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import math
 import time
@@ -77,6 +79,20 @@ class Task:
         modeldir.load_state(net, state, where)
 
 
+def fresh_fit(fit):
+    """A model's ``fit``: each call starts from the options as given, not as an earlier fit resolved them."""
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        self._begin_fit()
+        try:
+            return fit(self, *args, **kwargs)
+        finally:
+            self._resolved = copy.deepcopy(self.settings.flat())
+
+    return wrapper
+
+
 class Model:
     """A task, its network and its training record.
 
@@ -101,6 +117,9 @@ class Model:
         self.history: list[dict] = []
         self.summary: dict = {}
         self.trainer_state: dict | None = None  # what resume needs; saved as trainer.pt
+        # the options as the last fit was given them and as it left them (a text mode, cutoffs, calibrate resolved)
+        self._given: dict | None = None
+        self._resolved: dict | None = None
         self.device = torch.device("cpu")
         self.progress = False
 
@@ -114,6 +133,15 @@ class Model:
             raise ConfigError("the model is not trained yet; call fit() or load a model directory first.")
 
     # ------------------------------------------------------------------ training
+
+    def _begin_fit(self) -> None:
+        """Before a fit: each option the last fit resolved goes back to what it was given, unless set since
+        (``model.settings...``), so a second ``fit`` trains the model a fresh one would."""
+        now = self.settings.flat()
+        if self._given is not None and self._resolved is not None:
+            self.task.settings = type(self.settings)(
+                **{name: self._given[name] if value == self._resolved[name] else value for name, value in now.items()})
+        self._given = copy.deepcopy(self.settings.flat())
 
     def _fit(self, data: dict, checkpoint_dir=None, callback=None, resume: dict | None = None):
         """Train through the shared session; returns self.

@@ -384,3 +384,22 @@ def test_nonnegative_refuses_a_series_below_zero(tmp_path):
     model = Forecaster(window=3, nonnegative=True, epochs=1, calibrate=0).fit([abs(v) for v in values])
     with pytest.raises(DataError, match="is -2 at row 3"):  # a history below zero cannot be floored at it
         model.predict(2, history=values)
+
+
+def test_a_second_fit_trains_what_a_fresh_model_would():
+    """The first fit resolves ``calibrate`` (1 for a short series); a second fit on a longer one resolves it again,
+    as a fresh model does, rather than keeping 1 (intervals of one step, far too narrow)."""
+    values = [100 + 10 * math.sin(i / 2) + i for i in range(60)]
+    refit = Forecaster(window=6, **TINY)
+    refit.fit(values[:20])
+    assert refit.settings.series.calibrate == 1
+    refit.fit(values)
+    fresh = Forecaster(window=6, **TINY).fit(values)
+    assert refit.settings.series.calibrate == fresh.settings.series.calibrate > 1
+    np.testing.assert_array_equal(refit.predict(steps=3, levels=[80])["upper_80"],
+                                  fresh.predict(steps=3, levels=[80])["upper_80"])
+    # an option set on the model between the fits is kept: only what the fit resolved goes back
+    chosen = Forecaster(window=6, **TINY)
+    chosen.fit(values[:20])
+    chosen.settings.series.calibrate = 0
+    assert chosen.fit(values).settings.series.calibrate == 0

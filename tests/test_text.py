@@ -250,3 +250,15 @@ def test_greedy_completion_of_an_adaptive_model_matches_the_full_distribution(mo
         self.step(tokens, hidden)[0].index_fill(1, banned, -math.inf).argmax(-1),
         self.step(tokens, hidden)[1]))
     assert model.complete("Mary", words=30, stop=False) == fast
+
+
+def test_a_second_fit_resolves_the_softmax_cutoffs_from_its_own_vocabulary():
+    few = ["a b c", "b c a", "c a b"] * 5
+    many = [" ".join(f"w{i}" for i in range(j, j + 8)) for j in range(60)]
+    options = dict(softmax="adaptive", embed=16, hidden=16, epochs=1, device="cpu", seed=0)
+    refit = TextModel(**options)
+    refit.fit(few)
+    first = list(refit.settings.text.cutoffs)
+    refit.fit(many)
+    fresh = TextModel(**options).fit(many)
+    assert list(refit.settings.text.cutoffs) == list(fresh.settings.text.cutoffs) != first

@@ -14,7 +14,7 @@ from seqtext import modeldir
 from seqtext.classify.data import check_texts
 from seqtext.classify.task import ClassifyTask
 from seqtext.labels import label_report
-from seqtext.model import Model
+from seqtext.model import Model, fresh_fit
 
 
 class TextClassifier(Model):
@@ -36,6 +36,7 @@ class TextClassifier(Model):
         """The labels, in the order of :meth:`predict_proba`'s columns."""
         return list(self.task.labels)
 
+    @fresh_fit
     def fit(self, data, dev=None, *, checkpoint_dir=None, callback=None) -> "TextClassifier":
         """Train on a TSV / CSV / JSON Lines file, or a list of ``(text, label)`` pairs; returns self.
 

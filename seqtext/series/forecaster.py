@@ -18,7 +18,7 @@ import warnings
 
 from seqtext import distributed, modeldir
 from seqtext.errors import DataError, first_line, warn, whole_number
-from seqtext.model import Model
+from seqtext.model import Model, fresh_fit
 from seqtext.series import infer
 from seqtext.series.calibration import calibrate, calibration_values, check_calibration
 from seqtext.series.panel import read_series
@@ -46,6 +46,7 @@ class Forecaster(Predictor, Model):
 
     # ------------------------------------------------------------------ training
 
+    @fresh_fit
     def fit(self, data, target=None, features=None, date=None, *, id=None, holdout: int = 0, checkpoint_dir=None,
             callback=None) -> "Forecaster":
         """Train on a series (values, array, pandas table, dict of columns or CSV path); returns self.

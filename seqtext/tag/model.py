@@ -13,7 +13,7 @@ import torch
 from seqtext import modeldir
 from seqtext.errors import DataError
 from seqtext.labels import label_report
-from seqtext.model import Model
+from seqtext.model import Model, fresh_fit
 from seqtext.tag.data import sentence_words
 from seqtext.tag.task import TagTask
 
@@ -36,6 +36,7 @@ class SequenceTagger(Model):
     def tags(self) -> list[str]:
         return list(self.task.vocab.tags)
 
+    @fresh_fit
     def fit(self, data, dev=None, *, checkpoint_dir=None, callback=None) -> "SequenceTagger":
         """Train on a CoNLL-U or ``word<TAB>tag`` file, or a list of ``(words, tags)`` pairs; returns self.
 

@@ -17,7 +17,7 @@ import torch
 
 from seqtext import machine, modeldir
 from seqtext.errors import ConfigError, warn
-from seqtext.model import Model
+from seqtext.model import Model, fresh_fit
 from seqtext.text import stream
 from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import corpus_files, load_lines
@@ -47,6 +47,7 @@ class TextModel(Model):
         """The trained ``tokenizers.Tokenizer`` (None before fit)."""
         return self.task.tokenizer
 
+    @fresh_fit
     def fit(self, corpus, valid=None, *, checkpoint_dir=None, callback=None) -> "TextModel":
         """Train on a corpus (path, list of paths, or list of sentences); returns self.
 
