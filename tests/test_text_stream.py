@@ -95,3 +95,33 @@ def test_adaptive_softmax_trains_in_stream_mode_and_round_trips(running_text, tm
     assert back.settings.text.softmax == "adaptive" and back.settings.text.cutoffs == [8, 20]
     assert back.evaluate(running_text)["perplexity"] == pytest.approx(model.evaluate(running_text)["perplexity"])
     assert back.complete("Mary rides the bicycle, the bicycle is ___").endswith(("hers.", "his.", "mine.", "ours."))
+
+
+def test_corpus_arguments_other_than_paths_and_lists(running_text, tmp_path, monkeypatch):
+    """Any iterable of sentences reads as a list; an empty path, None or a number is one sentence; a stream-mode
+    model given sentences says how to read them, not that a file named like the sentence does not exist."""
+    import numpy as np
+
+    from seqtext.errors import DataError
+
+    options = dict(embed=8, hidden=8, epochs=1, device="cpu", seed=0)
+    as_list = TextModel(**options).fit(TINY_LINES * 3)
+    for other in (np.array(TINY_LINES * 3), (line for line in TINY_LINES * 3)):
+        assert TextModel(**options).fit(other).evaluate(TINY_LINES) == as_list.evaluate(TINY_LINES)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "notes.txt").write_text("unrelated text here .\n")
+    monkeypatch.chdir(tmp_path)  # "" used to read every .txt file under the current directory
+    for bad, words in (("", "the corpus is an empty path"), (None, "got NoneType"), (5, "got int"),
+                       ([TINY_LINES[0], 5], "item 2 is int")):
+        with pytest.raises(DataError, match=words):
+            TextModel(**options).fit(bad)
+        if bad != "":
+            continue
+        with pytest.raises(DataError, match=words):
+            as_list.evaluate(bad)
+    streamed = TextModel(mode="stream", embed=8, hidden=8, batch_size=4, bptt=12, epochs=1, device="cpu")
+    streamed.fit(running_text)
+    with pytest.raises(DataError, match=r"stream-mode model evaluates running text read from files; give the corpus "
+                                        r"as a path, or per_sentence=True"):
+        streamed.evaluate(TINY_LINES)
+    assert streamed.evaluate(TINY_LINES, per_sentence=True)["sentences"] == len(TINY_LINES)

@@ -21,12 +21,33 @@ _SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
 MAX_LINE_CHARS = 2000
 
 
+def corpus_source(source, name: str = "corpus"):
+    """A corpus argument as ``load_lines`` and ``corpus_files`` take it: a path, or a list of paths or sentences.
+
+    Any other iterable of strings (a generator, a numpy array, a pandas Series) becomes a list; an empty path
+    (``""`` would read the current directory) and anything else are refused in one sentence naming ``name``."""
+    if isinstance(source, os.PathLike) or isinstance(source, (list, tuple)):
+        return source
+    if isinstance(source, str):
+        if not source.strip():
+            raise DataError(f"the {name} is an empty path; give a text file, a directory of .txt files or a list "
+                            "of sentences.")
+        return source
+    if source is None or isinstance(source, (bytes, dict)) or not hasattr(source, "__iter__"):
+        raise DataError(f"the {name} must be a path, a list of paths or a list of sentences (str), got "
+                        f"{type(source).__name__}.")
+    return [str(item) if isinstance(item, str) else item for item in source]  # numpy's str_ as plain str
+
+
 def corpus_files(source: str | os.PathLike | Sequence) -> list[Path]:
     """Resolve a file, a directory of ``.txt`` files, or several of those."""
     if isinstance(source, (str, os.PathLike)):
         source = [source]
     files: list[Path] = []
     for item in source:
+        if not isinstance(item, (str, os.PathLike)) or not str(item).strip():
+            raise DataError(f"the corpus holds {item!r}, which is not a path; give text files, directories of .txt "
+                            "files or sentences (str).")
         path = Path(item)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*.txt") if p.is_file())
@@ -77,8 +98,10 @@ def load_lines(source) -> list[str]:
     ``datasets`` offline.
     """
     if isinstance(source, (list, tuple)) and not is_path_list(source):
-        if not all(isinstance(s, str) for s in source):
-            raise DataError("a corpus list must hold sentences (str) or paths (pathlib.Path), not a mix.")
+        odd = next((i for i, s in enumerate(source) if not isinstance(s, str)), None)
+        if odd is not None:
+            raise DataError(f"a corpus list must hold sentences (str) or paths (pathlib.Path), but item {odd + 1} is "
+                            f"{type(source[odd]).__name__}; give one kind.")
         lines = [line.strip() for s in source for line in s.splitlines() if line.strip()]
         where = "the given sentences"
     else:

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 import torch
 
 from seqtext import machine, modeldir
-from seqtext.errors import ConfigError, warn
+from seqtext.errors import ConfigError, DataError, warn
 from seqtext.model import Model, fresh_fit
 from seqtext.text import stream
 from seqtext.text import tokenizer as tk
-from seqtext.text.corpus import corpus_files, load_lines
+from seqtext.text.corpus import corpus_files, corpus_source, is_path_list, load_lines
 from seqtext.text.chargen import CharCompleter
 from seqtext.text.generate import Completer, Completion
 from seqtext.text.records import Scores, check_sentences
@@ -59,7 +59,8 @@ class TextModel(Model):
         (:class:`~seqtext.session.TrainingInterrupted`), resumable with
         :meth:`resume`.  ``callback(model, metrics)`` runs after every epoch.
         """
-        return self._fit({"corpus": corpus, "valid": valid}, checkpoint_dir, callback)
+        valid = None if valid is None else corpus_source(valid, "validation text")
+        return self._fit({"corpus": corpus_source(corpus), "valid": valid}, checkpoint_dir, callback)
 
     @classmethod
     def resume(cls, path, corpus=None, valid=None, **options) -> "TextModel":
@@ -68,7 +69,9 @@ class TextModel(Model):
         if corpus is None and valid is not None:
             raise ConfigError("{valid} without {corpus} would be ignored; give both (the text the training started "
                               "on) or neither.", params=["valid", "corpus"])
-        data = None if corpus is None else {"corpus": corpus, "valid": valid}
+        if corpus is not None:
+            valid = None if valid is None else corpus_source(valid, "validation text")
+        data = None if corpus is None else {"corpus": corpus_source(corpus), "valid": valid}
         return super().resume(path, data, **options)
 
     def evaluate(self, corpus, per_sentence: bool = False, *, precision: str = "fp32", dynamic: bool = False,
@@ -93,6 +96,7 @@ class TextModel(Model):
         ``method`` and its hyper-parameters.
         """
         self._require_trained()
+        corpus = corpus_source(corpus)
         if precision not in ("fp32", "bf16"):
             raise ConfigError(f"{{precision}} must be fp32 or bf16, got {precision!r}.", params=["precision"])
         adaptation = self._adaptation(dynamic, cache, dynamic_stats, adapt, per_sentence)
@@ -233,6 +237,10 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
     text; sentence: each line from a fresh state)."""
     text, unk = model.settings.text, model.tokenizer.token_to_id(tk.UNK)
     if text.mode == "stream":
+        if isinstance(corpus, (list, tuple)) and not is_path_list(corpus):
+            raise DataError("a stream-mode model evaluates running text read from files; give the corpus as a path, "
+                            "or {per_sentence}=True to read these sentences one by one, as score() does.",
+                            params=["per_sentence"])
         ids = stream.encode_corpus(corpus_files(corpus), model.tokenizer).ids
         metrics = score_stream(model.net, ids, text.bptt, model.device, precision=precision)
         metrics["unknown_tokens"] = int((ids[1:] == unk).sum())
@@ -248,8 +256,6 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
 
 def _warn_unknown(metrics: dict, corpus) -> None:
     """Warn when much of the evaluated text is outside the vocabulary, naming the file when there is one."""
-    from seqtext.text.corpus import is_path_list
-
     if isinstance(corpus, (list, tuple)) and len(corpus) == 1 and is_path_list(corpus):
         corpus = corpus[0]
     where = str(corpus) if isinstance(corpus, (str, os.PathLike)) else "the text"
