@@ -161,3 +161,24 @@ def test_gaps_in_many_series_are_one_warning_naming_them(tmp_path):
                     f"at line 51 of {csv} (series S1); the windows read the values on each side of a gap as "
                     "neighbours, so add the missing dates as rows with blank values and fill, unless the spacing "
                     "is meant."]
+
+
+def test_numpy_scalar_options_are_read_as_python_numbers():
+    """``window=np.int64(12)`` used to train and then fail to save (int64 is not JSON); hidden=np.int32 failed in
+    torch."""
+    import json
+
+    import numpy as np
+
+    from seqtext import Forecaster, TextModel
+
+    f = Forecaster(window=np.int64(12), hidden=np.int32(8), lr=np.float32(0.5), seed=np.int64(3),
+                   features=[np.str_("price")], calibrate=np.int64(0))
+    flat = f.settings.flat()
+    assert (type(flat["window"]), type(flat["hidden"]), type(flat["lr"]), type(flat["seed"])) == (int, int, float, int)
+    assert flat["features"] == ["price"] and type(flat["features"][0]) is str
+    json.dumps(f.settings.to_dict())
+    text = TextModel(hidden=np.int32(16), softmax="adaptive", cutoffs=[np.int64(5)]).settings.flat()
+    assert type(text["hidden"]) is int and type(text["cutoffs"][0]) is int
+    assert Forecaster(window=3, epochs=np.int64(2), calibrate=0, hidden=np.int32(4)).fit(
+        np.arange(1.0, 30.0)).predict(history=np.arange(1.0, 4.0)).shape == (1,)
