@@ -262,3 +262,18 @@ def test_a_tag_only_in_the_held_out_share_is_known(tmp_path):
     seed = next(s for s in range(100) if 30 in held_out(31, 0.2, s))  # a seed that holds the Z sentence out
     tagger = SequenceTagger(**{**FAST, "epochs": 1}, seed=seed, valid_fraction=0.2).fit(file)
     assert tagger.tags == ["X", "Y", "Z"] and "rare" not in tagger.task.vocab.word_id  # its tag known, words not
+
+
+def test_python_inputs_strings_empty_lists_and_wrong_types(bidirectional):
+    """A pair's words as one string split as predict splits them (not into characters); an empty list tags to an
+    empty list; None or a number is one sentence."""
+    model = bidirectional[0]
+    words, tags = next_is_verb(1, 5)[0]
+    as_string = model.evaluate([(" ".join(words), " ".join(tags))])
+    assert as_string["accuracy"] == model.evaluate([(words, tags)])["accuracy"]
+    with pytest.raises(DataError, match="training sentence 1 has 2 words but 3 tags"):
+        SequenceTagger(**FAST).fit([("the cat", ["DET", "NOUN", "VERB"])] * 3)
+    assert model.predict([]) == [] and model.predict_proba([]) == []
+    for bad, words in ((None, "got NoneType"), (123, "got int"), ([None], "not NoneType")):
+        with pytest.raises(DataError, match=words):
+            model.predict(bad)

@@ -34,6 +34,8 @@ def split_words(line: str) -> list[str]:
 
 def sentence_words(sentence) -> list[str]:
     """A sentence to tag as words: a string is split (punctuation apart, clitics as the treebanks split them)."""
+    if not isinstance(sentence, str) and (isinstance(sentence, (bytes, dict)) or not hasattr(sentence, "__iter__")):
+        raise DataError(f"a sentence to tag is a string or a list of words, not {type(sentence).__name__}.")
     words = split_words(sentence) if isinstance(sentence, str) else list(sentence)
     if not words or not all(isinstance(w, str) and w.strip() for w in words):
         raise DataError("a sentence to tag is empty or has an empty word; give some words.")
@@ -153,12 +155,16 @@ def read_tagged(path, column: str = "upos") -> tuple[list, list]:
 
 
 def check_pairs(pairs, name: str) -> list[tuple[list[str], list[str]]]:
-    """Sentences given in Python as (words, tags) pairs, checked."""
+    """Sentences given in Python as (words, tags) pairs, checked.  Words given as one string are split as
+    ``predict`` splits a sentence; tags given as one string, at white space."""
     out = []
     for i, pair in enumerate(pairs, 1):
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise DataError(f"{name} sentence {i} is not a (words, tags) pair.")
-        words, tags = list(pair[0]), list(pair[1])
+        if not all(isinstance(part, str) or hasattr(part, "__iter__") for part in pair):
+            raise DataError(f"{name} sentence {i} is not a (words, tags) pair of lists; give each as a list.")
+        words = split_words(pair[0]) if isinstance(pair[0], str) else list(pair[0])
+        tags = pair[1].split() if isinstance(pair[1], str) else list(pair[1])
         if not words:
             raise DataError(f"{name} sentence {i} has no words; give every sentence some.")
         if len(words) != len(tags):

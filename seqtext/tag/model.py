@@ -57,8 +57,9 @@ class SequenceTagger(Model):
         """The tags of each sentence: a string (split into words) or a list of words; one string is one
         sentence."""
         self._require_trained()
-        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
-        words = [self.words(s) for s in sentences]
+        words = [self.words(s) for s in _sentences(sentences)]
+        if not words:
+            return []
         self.net.eval()
         ids = self.task.predict_ids(self.net, self.task.encode(words))
         return [[self.task.vocab.tags[i] for i in row] for row in ids]
@@ -68,9 +69,11 @@ class SequenceTagger(Model):
         """For each word of each sentence (as :meth:`predict` takes them), every tag's probability (a dict in
         the order of :attr:`tags`)."""
         self._require_trained()
-        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
+        words = [self.words(s) for s in _sentences(sentences)]
+        if not words:
+            return []
         self.net.eval()
-        logits = self.task.predict_logits(self.net, self.task.encode([self.words(s) for s in sentences]))
+        logits = self.task.predict_logits(self.net, self.task.encode(words))
         tags = self.task.vocab.tags
         return [[dict(zip(tags, row)) for row in torch.softmax(x, -1).tolist()] for x in logits]
 
@@ -94,6 +97,16 @@ class SequenceTagger(Model):
         report.update(unseen_words=len(unseen), sentences=len(words),
                       unseen_accuracy=sum(g == p for g, p in unseen) / len(unseen) if unseen else None)
         return report
+
+
+def _sentences(sentences) -> list:
+    """What predict takes as a list: one string is one sentence; None, a number or bytes are refused."""
+    if isinstance(sentences, str):
+        return [sentences]
+    if isinstance(sentences, (bytes, dict)) or not hasattr(sentences, "__iter__"):
+        raise DataError(f"give the sentences to tag as a string or a list of strings or word lists, got "
+                        f"{type(sentences).__name__}.")
+    return list(sentences)
 
 
 modeldir.register("tag", SequenceTagger, TagTask.files)
