@@ -133,6 +133,8 @@ def test_save_load_and_evaluate_with_actuals(fitted, tmp_path):
     assert 0 <= result["beats_snaive"] <= 1
     same = again.evaluate(full, holdout=6)  # the same values, held out of the joined table
     assert same["mae"] == pytest.approx(result["mae"])
+    with pytest.raises(ConfigError, match=r"actuals scores every value it holds; leave out holdout \(or actuals, "):
+        again.evaluate(history, holdout=2, actuals=actual)  # the holdout used to be ignored without a word
 
 
 def test_cli_many_series(tmp_path):

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import DataError, warn, whole_number
+from seqtext.errors import ConfigError, DataError, warn, whole_number
 from seqtext.series import baselines as base
 from seqtext.series import infer, static
 from seqtext.series.dates import check_dates, json_label, season_of
@@ -176,6 +176,9 @@ def summarize(rows: list[dict], names=(), levels=()) -> dict:
 def evaluate(model, data, holdout=None, *, one_step=False, season=None, baselines=(), levels=(), actuals=None,
              ) -> dict:
     """Scores of the last ``holdout`` values of each series (or of ``actuals``), with baselines and intervals."""
+    if holdout is not None and actuals is not None:
+        raise ConfigError("{actuals} scores every value it holds; leave out {holdout} (or {actuals}, to score the "
+                          "last {holdout} values of the data).", params=["actuals", "holdout"])
     names = base.available(base.parse(baselines))[0]
     cases, skipped = holdout_cases(model, data, holdout, actuals)
     rows = score_cases(model, cases, season=season, names=names, levels=levels, one_step=one_step)
