@@ -174,6 +174,10 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):
     no_label = tmp_path / "nolabel.csv"
     no_label.write_text("text,stars\ngood,5\nbad,1\n")
     assert_clean_failure(train(no_label), "nolabel.csv line 2 has no label column", "--label-column")
+    with pytest.raises(DataError, match=r"has no label column \(looked for label .*\); name it with label_column\."):
+        TextClassifier(epochs=1).fit(no_label)  # Python is told the parameter, the command line the flag
+    with pytest.raises(DataError, match=r"has no text column 'body' .*; name one with text_column\."):
+        TextClassifier(epochs=1, text_column="body", label_column="stars").fit(no_label)
     same = write_tsv(tmp_path / "same.tsv", [("good", "1"), ("fine", "1")])
     assert_clean_failure(train(same), "every label in", "same.tsv is '1'")
     empty = tmp_path / "empty.tsv"

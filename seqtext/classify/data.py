@@ -136,8 +136,9 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
         (len(first) > 2 and any(cell.lower() in names for cell in first))
     if not header:
         if text_column or label_column:
-            raise DataError(f"{path} has no header row, so its columns have no names; drop --text-column and "
-                            "--label-column (the text is column 1, the label column 2) or add a header.")
+            raise DataError(f"{path} has no header row, so its columns have no names; drop {{text_column}} and "
+                            "{label_column} (the text is column 1, the label column 2) or add a header.",
+                            params=["text_column", "label_column"])
         for number, row in records:
             if len(row) != 2:
                 raise DataError(f"{path} line {number} has {len(row)} tab-separated fields, expected 2 "
@@ -158,14 +159,14 @@ def _field(path: Path, line: int, row: dict, asked: str | None, usual: tuple, wh
     if asked is not None:
         if asked not in row:
             raise DataError(f"{path} line {line} has no {what} column {asked!r} (columns: "
-                            f"{', '.join(map(str, row))}); name one with --{what}-column.")
+                            f"{', '.join(map(str, row))}); name one with {{{what}_column}}.", params=[f"{what}_column"])
         return row[asked]
     lowered = {str(k).lower(): k for k in row}
     for name in usual:
         if name in lowered:
             return row[lowered[name]]
     raise DataError(f"{path} line {line} has no {what} column (looked for {' or '.join(usual)} among "
-                    f"{', '.join(map(str, row))}); name it with --{what}-column.")
+                    f"{', '.join(map(str, row))}); name it with {{{what}_column}}.", params=[f"{what}_column"])
 
 
 def read_texts(lines) -> list[str]:
