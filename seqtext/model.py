@@ -117,6 +117,7 @@ class Model:
         self.history: list[dict] = []
         self.summary: dict = {}
         self.trainer_state: dict | None = None  # what resume needs; saved as trainer.pt
+        self._trainer_file: Path | None = None  # a loaded model's trainer.pt, copied when it is saved elsewhere
         # the options as the last fit was given them and as it left them (a text mode, cutoffs, calibrate resolved)
         self._given: dict | None = None
         self._resolved: dict | None = None
@@ -246,8 +247,9 @@ class Model:
     def save(self, path) -> Path:
         """Write the model directory atomically; returns its path."""
         self._require_trained()
+        trainer = self._trainer_file if self.trainer_state is None else self.trainer_state  # resumable as loaded
         return modeldir.save_model(path, self.config_dict(), self.task.weights(self.net),
-                                   self.task.write_files, self.history, self.trainer_state)
+                                   self.task.write_files, self.history, trainer)
 
     @classmethod
     def load(cls, path, device: str = "cpu"):
@@ -267,4 +269,6 @@ class Model:
         model.task.load_weights(model.net, modeldir.load_weights(weights), weights)
         model.net.to(model.device).eval()
         model.history = modeldir.read_history(path)
+        if (path / modeldir.TRAINER).is_file():
+            model._trainer_file = (path / modeldir.TRAINER).resolve()
         return model

@@ -149,18 +149,22 @@ def _rename_exchange(a: Path, b: Path) -> bool:
 
 
 def save_model(path, config: dict, weights: dict, write_files: Callable[[Path], None], history: list[dict],
-               trainer_state: dict | None = None) -> Path:
+               trainer_state: dict | Path | None = None) -> Path:
     """Write a whole model directory atomically; returns its path.
 
-    ``write_files(directory)`` writes the task's own files into the new directory.
+    ``write_files(directory)`` writes the task's own files into the new directory; ``trainer_state`` is the
+    state or, for a model loaded and saved again, the trainer file it was loaded beside (copied as it is).
     """
+    import shutil
 
     def write(tmp: Path) -> None:
         write_json(tmp / CONFIG, config)
         save_weights(tmp / WEIGHTS, weights)
         write_files(tmp)
         write_metrics(tmp / METRICS, history)
-        if trainer_state is not None:
+        if isinstance(trainer_state, Path):
+            shutil.copyfile(trainer_state, tmp / TRAINER)
+        elif trainer_state is not None:
             save_trainer_state(tmp / TRAINER, trainer_state)
 
     return write_model_dir(path, write)

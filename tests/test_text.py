@@ -262,3 +262,16 @@ def test_a_second_fit_resolves_the_softmax_cutoffs_from_its_own_vocabulary():
     refit.fit(many)
     fresh = TextModel(**options).fit(many)
     assert list(refit.settings.text.cutoffs) == list(fresh.settings.text.cutoffs) != first
+
+
+def test_a_loaded_model_saved_elsewhere_stays_resumable(tmp_path):
+    """load() then save() used to drop trainer.pt: the copy looked whole but could not be resumed."""
+    lines = ["Mary rides the bicycle, the bicycle is hers.", "We drive the car, the car is ours."] * 6
+    options = dict(embed=8, hidden=8, epochs=2, device="cpu", seed=0, valid_fraction=0.0)
+    TextModel(**options).fit(lines, checkpoint_dir=tmp_path / "a")
+    load(tmp_path / "a").save(tmp_path / "copy")
+    assert (tmp_path / "copy" / "trainer.pt").read_bytes() == (tmp_path / "a" / "trainer.pt").read_bytes()
+    on = TextModel.resume(tmp_path / "copy", lines, epochs=3)
+    original = TextModel.resume(tmp_path / "a", lines, epochs=3)
+    assert on.score(lines[:1])[0]["logprob"] == original.score(lines[:1])[0]["logprob"]
+    assert len(on.history) == 3
