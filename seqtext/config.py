@@ -234,7 +234,7 @@ class Settings:
         unknown = sorted(set(options) - set(names))
         if unknown:
             raise ConfigError(f"a {self.kind} model has no option {unknown[0]!r}; check the name "
-                              f"(seqtext.config.{type(self).__name__} lists every option).")
+                              f"(seqtext.{type(self).__name__} lists every option).")
         options = {name: _plain(value) for name, value in options.items()}
         for key, cls in self.SECTIONS.items():
             mine = {f.name: options[f.name] for f in dataclasses.fields(cls) if f.name in options}

@@ -214,6 +214,8 @@ class Model:
         unless given; ``epochs`` raises the epoch limit and ``patience`` the
         early-stopping patience (to continue a run that stopped early).  On
         CPU the result is bit-identical to a run that was never interrupted.
+        The directory is not written unless ``checkpoint_dir`` says where
+        (``path`` itself to update it in place); the model is returned.
         """
         model = cls.load(path)
         state = modeldir.load_trainer_state(Path(path))

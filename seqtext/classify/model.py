@@ -22,7 +22,7 @@ class TextClassifier(Model):
 
     Options are keywords, as the flags of ``seqtext classify train``
     (``pooling``, ``cell``, ``hidden``, ``embed``, ``epochs``, ...; every one
-    with its default in ``seqtext.config.ClassifySettings``).
+    with its default in ``seqtext.ClassifySettings``).
 
     >>> clf = TextClassifier().fit("train.tsv", dev="dev.tsv")       # doctest: +SKIP
     >>> clf.predict(["a gorgeous , witty film"])                       # doctest: +SKIP

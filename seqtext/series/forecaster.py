@@ -31,12 +31,12 @@ check_history = infer.check_history  # the public name it had before the split
 class Forecaster(Predictor, Model):
     """Forecast a numeric series (and optional covariates) with the shared recurrent core.
 
-    ``Forecaster(**options)``: the options of :class:`seqtext.config.SeriesSettings`
+    ``Forecaster(**options)``: the options of :class:`seqtext.SeriesSettings`
     (window, horizon, hidden, epochs, ...), validated at once.
 
     >>> f = Forecaster(window=3).fit(range(10, 210, 10))   # doctest: +SKIP
     >>> f.predict(history=[70, 80, 90])                     # doctest: +SKIP
-    array([100.1])
+    array([99.98])
     """
 
     task_class = ForecastTask
@@ -58,7 +58,7 @@ class Forecaster(Predictor, Model):
         A copy is then trained without the last ``calibrate`` values
         (by default about a season or the horizon, when the series are long
         enough; 0: none) to calibrate prediction intervals.
-        ``checkpoint_dir`` saves the model after every epoch and on Ctrl-C
+        ``checkpoint_dir`` saves the model after an epoch (at most every 2 s) and on Ctrl-C
         (to :meth:`resume`); ``callback(model, metrics)`` is called after
         every epoch.
         """

@@ -23,7 +23,7 @@ class SequenceTagger(Model):
 
     Options are keywords, as the flags of ``seqtext tag train`` (``column``,
     ``chars``, ``cell``, ``hidden``, ...; every one with its default in
-    ``seqtext.config.TagSettings``).
+    ``seqtext.TagSettings``).
 
     >>> tagger = SequenceTagger().fit("train.conllu", dev="dev.conllu")   # doctest: +SKIP
     >>> tagger.predict("The cat sat on the mat .")                          # doctest: +SKIP
