@@ -72,6 +72,16 @@ def whole_number(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def as_list(value, what: str) -> list:
+    """``value`` as a list: one string is one item; None, a number, bytes or a dict is a DataError naming ``what``
+    (a list given in Python, where iterating the wrong thing fails deep inside or reads a string's letters)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (bytes, dict)) or not hasattr(value, "__iter__"):
+        raise DataError(f"give {what} as a string or a list of them, got {type(value).__name__}.")
+    return list(value)
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (library errors can run to many lines)."""
     lines = str(exc).strip().splitlines()

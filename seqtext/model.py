@@ -107,6 +107,9 @@ class Model:
     save_interval: ClassVar[float] = 0.0
 
     def __init__(self, *, progress: bool = False, **options):
+        if not isinstance(progress, (bool, str)) or progress == "":
+            raise ConfigError(f"{{progress}} must be True, False or the progress bar's label, got {progress!r}.",
+                              params=["progress"])
         settings = self.task_class.settings_class(**options)
         self._init(self.task_class(settings))
         self.progress = progress
@@ -155,6 +158,9 @@ class Model:
         with the best weights so far in the model.  ``callback(model,
         metrics)`` is called after every epoch.
         """
+        if callback is not None and not callable(callback):  # before an epoch is spent, not after it
+            raise ConfigError(f"{{callback}} must be a function of (model, metrics), got {type(callback).__name__}.",
+                              params=["callback"])
         cfg = self.settings.train
         self.device = self.task.device = distributed.setup(pick_device(cfg.device))
         if resume is None:

@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, as_list
 
 TEXT_NAMES = ("text", "sentence")
 LABEL_NAMES = ("label",)
@@ -184,7 +184,7 @@ def read_texts(lines) -> list[str]:
 
 def check_texts(texts) -> list[str]:
     """Texts given to a classifier (a string is one text), each a non-empty string."""
-    texts = [texts] if isinstance(texts, str) else list(texts)
+    texts = as_list(texts, "the texts to classify")
     for i, text in enumerate(texts, 1):
         if not isinstance(text, str):
             raise DataError(f"text {i} is not a string; give texts as strings.")

@@ -64,6 +64,9 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         if source_path(source) is not None:
             texts, labels, lines = read_labelled(source, cfg.text_column, cfg.label_column, need_labels)
             return texts, labels, [f"{source} line {n}" for n in lines]
+        if isinstance(source, (bytes, dict)) or not hasattr(source, "__iter__"):
+            raise DataError(f"the {name} data must be a file or a list of (text, label) pairs, got "
+                            f"{type(source).__name__}.")
         pairs = list(source)
         if not pairs:
             raise DataError(f"the {name} examples are empty; give (text, label) pairs.")
@@ -74,6 +77,8 @@ class ClassifyTask(StartsFromLanguageModel, Task):
             text, label = pair
             if not isinstance(text, str) or not text.strip():
                 raise DataError(f"{name} example {i} has an empty text; give every example some words.")
+            if label is None or (isinstance(label, str) and not label.strip()):
+                raise DataError(f"{name} example {i} has no label; give every example one.")
             texts.append(text.strip())
             labels.append(label_text(label))
         return texts, labels, [f"{name} example {i}" for i in range(1, len(pairs) + 1)]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqtext.errors import CheckpointError, first_line
+from seqtext.errors import CheckpointError, first_line, whole_number
 from seqtext.export import EXPORT_VERSION, MANIFEST, check_inputs, read_manifest
 
 WINDOW = 512  # tokens read by one call of the prefix graph; longer inputs carry the state across calls
@@ -95,6 +95,7 @@ class OnnxTextNet:
 
 def load(path, kind: str | None = None, threads: int = 1):
     """Open an exported directory (``seqtext export``) without torch."""
+    threads = whole_number("threads", threads)
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"the exported model {path} does not exist; export one with `seqtext export`.")

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from seqtext.errors import DataError, warn, whole_number
+from seqtext.errors import ConfigError, DataError, warn, whole_number
 from seqtext.series.dates import forecast_dates, json_label
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.rollout import needed_rows, rollout
@@ -140,6 +140,8 @@ def predict(model, steps, history, future, levels, items=None, fill=None) -> tup
     (``items``: the (id, Table) pairs read already; ``fill``: interpolate gaps, default the model's setting)."""
     cfg = model.settings.series
     steps = cfg.horizon if steps is None else whole_number("steps", steps)
+    if fill is not None and not isinstance(fill, bool):
+        raise ConfigError(f"{{fill}} must be True, False or None (the model's setting), got {fill!r}.", params=["fill"])
     items = read(model, history, fill=fill) if items is None else items
     ahead = bool(model.task.ahead_columns)
     if future is not None:

@@ -173,9 +173,15 @@ def _non_decreasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def check_levels(levels) -> list[float]:
-    """Interval levels as percentages strictly between 0 and 100 (e.g. [80, 95])."""
+    """Interval levels as percentages strictly between 0 and 100 (e.g. [80, 95]; one number is one level)."""
+    if isinstance(levels, (int, float)) and not isinstance(levels, bool):
+        levels = [levels]
+    elif isinstance(levels, (str, bytes)) or not hasattr(levels, "__iter__"):
+        raise DataError(f"interval {{levels}} are a list of percentages between 0 and 100 (e.g. [80, 95]), got "
+                        f"{levels!r}.", params=["levels"])
     out = []
     for level in levels:
+        level = level.item() if type(level).__module__ == "numpy" and getattr(level, "ndim", None) == 0 else level
         if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
             raise DataError(f"interval {{levels}} are percentages between 0 and 100 (e.g. 80, 95), got {level!r}.",
                             params=["levels"])

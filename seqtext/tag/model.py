@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from seqtext import modeldir
-from seqtext.errors import DataError
+from seqtext.errors import DataError, as_list
 from seqtext.labels import label_report
 from seqtext.model import Model, fresh_fit
 from seqtext.tag.data import sentence_words
@@ -57,7 +57,7 @@ class SequenceTagger(Model):
         """The tags of each sentence: a string (split into words) or a list of words; one string is one
         sentence."""
         self._require_trained()
-        words = [self.words(s) for s in _sentences(sentences)]
+        words = [self.words(s) for s in as_list(sentences, "the sentences to tag")]
         if not words:
             return []
         self.net.eval()
@@ -69,7 +69,7 @@ class SequenceTagger(Model):
         """For each word of each sentence (as :meth:`predict` takes them), every tag's probability (a dict in
         the order of :attr:`tags`)."""
         self._require_trained()
-        words = [self.words(s) for s in _sentences(sentences)]
+        words = [self.words(s) for s in as_list(sentences, "the sentences to tag")]
         if not words:
             return []
         self.net.eval()
@@ -97,16 +97,6 @@ class SequenceTagger(Model):
         report.update(unseen_words=len(unseen), sentences=len(words),
                       unseen_accuracy=sum(g == p for g, p in unseen) / len(unseen) if unseen else None)
         return report
-
-
-def _sentences(sentences) -> list:
-    """What predict takes as a list: one string is one sentence; None, a number or bytes are refused."""
-    if isinstance(sentences, str):
-        return [sentences]
-    if isinstance(sentences, (bytes, dict)) or not hasattr(sentences, "__iter__"):
-        raise DataError(f"give the sentences to tag as a string or a list of strings or word lists, got "
-                        f"{type(sentences).__name__}.")
-    return list(sentences)
 
 
 modeldir.register("tag", SequenceTagger, TagTask.files)

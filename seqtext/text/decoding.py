@@ -8,6 +8,7 @@ torch is imported inside them, so the CLI can read the defaults below cheaply.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import TYPE_CHECKING
 
 from seqtext.errors import ConfigError, DataError, warn
@@ -25,6 +26,9 @@ def check_sampling(temperature: float | None, top_k: int | None, top_p: float | 
         raise ConfigError(f"{{top_k}} must be a whole number of at least 1, got {top_k!r}.", params=["top_k"])
     if top_p is not None and not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
         raise ConfigError(f"{{top_p}} must be a number in (0, 1], got {top_p!r}.", params=["top_p"])
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                             or not 0 <= seed < 2**64):
+        raise ConfigError(f"{{seed}} must be a whole number from 0 to 2^64 - 1, got {seed!r}.", params=["seed"])
     if seed is not None and not is_sampling(temperature, top_k, top_p):
         warn("{seed} seeds sampling, but without {temperature}, {top_k} or {top_p} each word is the likeliest one, "
              "so the seed changes nothing; add one of them to sample.", params=["seed", "temperature", "top_k",

@@ -226,6 +226,8 @@ class TextModel(Model):
 
     def unknown_words(self, prompt: str) -> list[str]:
         """Words of the prompt outside the vocabulary, in order, once each."""
+        if not isinstance(prompt, str):
+            raise DataError(f"the prompt must be a string, got {type(prompt).__name__}.")
         return self._completer().unknown_words(prompt)
 
 

@@ -18,7 +18,9 @@ MAX_SUFFIX = 256  # tokens after a blank used to rank the candidates
 
 def parse_prompt(prompt: str) -> tuple[str, str | None]:
     """(text before the blank, text after it), or (prompt, None) when it has no blank."""
-    if not isinstance(prompt, str) or not prompt.strip():
+    if not isinstance(prompt, str):
+        raise DataError(f"the prompt must be a string, got {type(prompt).__name__}; give some words to complete.")
+    if not prompt.strip():
         raise DataError("the prompt is empty; give some words to complete.")
     blanks = list(_BLANKS.finditer(prompt))
     if len(blanks) > 1:

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, as_list
 from seqtext.text import tokenizer as tk
 
 
@@ -29,11 +29,14 @@ class Scores(list):
 
 def check_sentences(sentences) -> list[str]:
     """The sentences as a list; one sentence may be given as a str; none may be empty."""
-    sentences = [sentences] if isinstance(sentences, str) else list(sentences)
+    sentences = as_list(sentences, "the sentences to score")
     if not sentences:
         raise DataError("there are no sentences to score; give at least one.")
     for i, sentence in enumerate(sentences):
-        if not isinstance(sentence, str) or not sentence.strip():
+        if not isinstance(sentence, str):
+            raise DataError(f"sentence {i + 1} is {type(sentence).__name__}, not a string; give the sentences as "
+                            "strings.")
+        if not sentence.strip():
             raise DataError(f"sentence {i + 1} is empty; give some words to score.")
     return sentences
 
