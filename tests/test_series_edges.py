@@ -172,3 +172,22 @@ def test_ctrl_c_while_calibrating_keeps_the_model_without_intervals_and_says_so(
     assert json.loads((tmp_path / "m" / "config.json").read_text())["series"]["calibrate"] == 0
     kept = Forecaster.load(tmp_path / "m")
     assert kept.task.intervals is None and len(kept.predict(3)) == 3
+
+
+def test_the_api_warns_when_it_scores_values_the_model_was_trained_on():
+    import warnings
+
+    from seqtext import Forecaster
+    from seqtext.errors import SeqtextWarning
+
+    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(40)]
+    table = {"month": months, "value": [float(v % 7 + v / 10) for v in range(40)]}
+    earlier = {k: v[:-5] for k, v in table.items()}
+    options = dict(window=4, hidden=4, epochs=1, calibrate=0, device="cpu", date="month")
+    model = Forecaster(**options).fit(table)
+    with pytest.warns(SeqtextWarning, match="the model was trained on values up to 2003-04, so it has seen the "
+                                            "held-out values; train it without them for an honest score"):
+        model.evaluate(table, holdout=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeqtextWarning)
+        Forecaster(**options).fit(earlier).evaluate(table, holdout=5)

@@ -276,12 +276,9 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     steps = max(c[3] for c in cases)
     target, many = forecaster.settings.series.target, forecaster.settings.series.id is not None
     key, table, origin, n_hold = cases[0] if series_id is None else _pick([(c[0], c) for c in cases], series_id)[1]
-    seen = [(k, last) for k, t, o, _ in cases if (last := forecaster.seen_in_training(t, o, k))]
+    seen = scoring.seen_in_training(forecaster, cases)
     if seen:
-        (first, last), honest = seen[0], "train it without them for an honest score"
-        note(f"note: the model was trained on values up to {last}, so it has seen the held-out values; {honest}"
-             if first is None else f"note: the model was trained on the held-out values of {len(seen)} of the "
-             f"{len(cases)} series (series {first}'s up to {last}); {honest}")
+        note(f"note: {seen}")
     if plot:
         r = rollout[cases.index((key, table, origin, n_hold))]
         bands = [(lv, b["lower"], b["upper"]) for lv, b in r.get("intervals", {}).items()]

@@ -181,6 +181,9 @@ def evaluate(model, data, holdout=None, *, one_step=False, season=None, baseline
                           "last {holdout} values of the data).", params=["actuals", "holdout"])
     names = base.available(base.parse(baselines))[0]
     cases, skipped = holdout_cases(model, data, holdout, actuals)
+    seen = seen_in_training(model, cases)
+    if seen:
+        warn(seen)
     rows = score_cases(model, cases, season=season, names=names, levels=levels, one_step=one_step)
     summary = summarize(rows, names, levels)
     summary.update(holdout=max(c[3] for c in cases), mode="one_step" if one_step else "rollout")
@@ -189,6 +192,18 @@ def evaluate(model, data, holdout=None, *, one_step=False, season=None, baseline
     elif "baselines" in summary or levels:
         summary["results"] = rows
     return summary
+
+
+def seen_in_training(model, cases) -> str | None:
+    """What to say when the model was trained on values it is asked to score (an honest score needs a model
+    trained without them), or None."""
+    seen = [(k, last) for k, t, o, _ in cases if (last := model.seen_in_training(t, o, k))]
+    if not seen:
+        return None
+    (first, last), honest = seen[0], "train it without them for an honest score"
+    return f"the model was trained on values up to {last}, so it has seen the held-out values; {honest}" \
+        if first is None else f"the model was trained on the held-out values of {len(seen)} of the " \
+        f"{len(cases)} series (series {first}'s up to {last}); {honest}"
 
 
 def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tuple[list, int]:
