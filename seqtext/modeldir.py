@@ -155,7 +155,6 @@ def save_model(path, config: dict, weights: dict, write_files: Callable[[Path], 
     ``write_files(directory)`` writes the task's own files into the new directory; ``trainer_state`` is the
     state or, for a model loaded and saved again, the trainer file it was loaded beside (copied as it is).
     """
-    import shutil
 
     def write(tmp: Path) -> None:
         write_json(tmp / CONFIG, config)

@@ -24,6 +24,7 @@ from seqtext.text.corpus import corpus_files, corpus_source, is_path_list, load_
 from seqtext.text.chargen import CharCompleter
 from seqtext.text.generate import Completer, Completion
 from seqtext.text.records import Scores, check_sentences
+from seqtext.text.prompts import prompt_text
 from seqtext.text.scoring import encode_lines, score, score_sentences, score_stream
 from seqtext.text.task import LanguageModelTask
 
@@ -226,9 +227,7 @@ class TextModel(Model):
 
     def unknown_words(self, prompt: str) -> list[str]:
         """Words of the prompt outside the vocabulary, in order, once each."""
-        if not isinstance(prompt, str):
-            raise DataError(f"the prompt must be a string, got {type(prompt).__name__}.")
-        return self._completer().unknown_words(prompt)
+        return self._completer().unknown_words(prompt_text(prompt))
 
 
 modeldir.register("text", TextModel, LanguageModelTask.files)

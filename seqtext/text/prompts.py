@@ -16,11 +16,16 @@ MAX_CONTEXT = 2048  # prompt tokens read before a blank (the rest is dropped fro
 MAX_SUFFIX = 256  # tokens after a blank used to rank the candidates
 
 
-def parse_prompt(prompt: str) -> tuple[str, str | None]:
-    """(text before the blank, text after it), or (prompt, None) when it has no blank."""
+def prompt_text(prompt) -> str:
+    """The prompt, refused in one sentence unless it is a string."""
     if not isinstance(prompt, str):
         raise DataError(f"the prompt must be a string, got {type(prompt).__name__}; give some words to complete.")
-    if not prompt.strip():
+    return prompt
+
+
+def parse_prompt(prompt: str) -> tuple[str, str | None]:
+    """(text before the blank, text after it), or (prompt, None) when it has no blank."""
+    if not prompt_text(prompt).strip():
         raise DataError("the prompt is empty; give some words to complete.")
     blanks = list(_BLANKS.finditer(prompt))
     if len(blanks) > 1:
