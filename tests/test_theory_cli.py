@@ -151,6 +151,8 @@ def test_worked_example_predicts_100():
          "--window 20 with --hidden 4096 is more than a by-hand demonstration"),
         (["--worked-example", "--lr", "50"], "gradient descent with --lr 50 diverged (the loss went from 0.4255 to nan "
                                              "in 3000 epochs); give a smaller --lr, e.g. 0.1."),
+        (["--worked-example", "--lr", "100", "--epochs", "50"], "diverged (the loss went from 0.4255 to 5.94295e+303 "
+                                                                "in 50 epochs)"),  # finite, yet far above the start
         (["--lr", "1e308"], "gradient descent with --lr 1e+308 diverged (the loss on the window went from 0.114420 "
                             "to inf in one update)"),
         (["--nonlinearity", "sigmoid"], "nonlinearity"),
@@ -199,3 +201,10 @@ def test_a_trailing_comma_in_the_sequence_is_no_item():
     from seqtext.scratch_examples import parse_sequence
 
     assert parse_sequence("10, 20, 30, 40,").tolist() == [10.0, 20.0, 30.0, 40.0]
+
+
+def test_a_step_that_raises_the_loss_is_pointed_out():
+    rose = run("--lr", "100")
+    assert rose.exit_code == 0 and "0.114420 before, 37997.182897 after" in rose.output
+    assert "the loss rose: a step of --lr 100 overshoots" in rose.output
+    assert "the loss rose" not in run().output

@@ -43,12 +43,13 @@ def _too_much(name: str, steps: int, hidden: int) -> None:
                           f"give a smaller {name} or --hidden.")
 
 
-def _diverged(what: str, lr: float, *values: float) -> None:
+def _diverged(what: str, lr: float, *values: float, start: float | None = None) -> None:
+    """Refuse a run whose ``values`` overflowed (nan, inf) or whose loss (the first value) ended above ``start``."""
     import math
 
     from seqtext.errors import ConfigError
 
-    if not all(math.isfinite(v) for v in values):
+    if not all(math.isfinite(v) for v in values) or (start is not None and values[0] > start):
         raise ConfigError(f"gradient descent with --lr {lr:g} diverged ({what}); give a smaller --lr, e.g. "
                           f"{_DEFAULT_LR:g}.")
 
@@ -311,6 +312,9 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
     for name, value in updated.arrays().items():
         _line(name, value)
     click.echo(f"  loss on this window: {loss:.6f} before, {after:.6f} after")
+    if after > loss:
+        click.echo(f"  the loss rose: a step of --lr {lr:g} overshoots the minimum along the gradient; a smaller "
+                   "--lr lowers it")
 
 
 def _gradient_norms(length, hidden, seed, as_json) -> None:
@@ -356,7 +360,7 @@ def _worked_example(seed, epochs, lr, nonlinearity, as_json) -> None:
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is refused below, not warned of
         result = examples.worked_example(seed=seed, epochs=epochs, lr=lr, nonlinearity=nonlinearity)
     _diverged(f"the loss went from {result['first_loss']:.4f} to {result['final_loss']:g} in {epochs} epochs", lr,
-              result["final_loss"], result["prediction"])
+              result["final_loss"], result["prediction"], start=result["first_loss"])
     params = result.pop("params")
     if as_json:
         result["weights"] = {name: value.tolist() for name, value in params.arrays().items()}
