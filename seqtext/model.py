@@ -19,7 +19,7 @@ from typing import ClassVar
 import torch
 
 from seqtext import distributed, modeldir
-from seqtext.errors import CheckpointError, ConfigError
+from seqtext.errors import CheckpointError, ConfigError, warn
 from seqtext.inert import warn_inert
 from seqtext.session import Session, TrainingInterrupted, pick_device, seed_everything
 
@@ -84,11 +84,18 @@ def fresh_fit(fit):
 
     @functools.wraps(fit)
     def wrapper(self, *args, **kwargs):
+        before = self.task, self._given, self._resolved, self.net
         self._begin_fit()
         try:
-            return fit(self, *args, **kwargs)
-        finally:
-            self._resolved = copy.deepcopy(self.settings.flat())
+            fit(self, *args, **kwargs)
+        except BaseException:
+            if self.net is before[3]:  # nothing was trained: the model is the one it was, data and options
+                self.task, self._given, self._resolved = before[:3]
+            else:  # interrupted: the new weights and their resolved options stay
+                self._resolved = copy.deepcopy(self.settings.flat())
+            raise
+        self._resolved = copy.deepcopy(self.settings.flat())
+        return self
 
     return wrapper
 
@@ -120,7 +127,7 @@ class Model:
         self.history: list[dict] = []
         self.summary: dict = {}
         self.trainer_state: dict | None = None  # what resume needs; saved as trainer.pt
-        self._trainer_file: Path | None = None  # a loaded model's trainer.pt, copied when it is saved elsewhere
+        self._trainer_file: tuple | None = None  # a loaded model's trainer.pt and its (inode, size, mtime)
         # the options as the last fit was given them and as it left them (a text mode, cutoffs, calibrate resolved)
         self._given: dict | None = None
         self._resolved: dict | None = None
@@ -139,13 +146,16 @@ class Model:
     # ------------------------------------------------------------------ training
 
     def _begin_fit(self) -> None:
-        """Before a fit: each option the last fit resolved goes back to what it was given, unless set since
-        (``model.settings...``), so a second ``fit`` trains the model a fresh one would."""
-        now = self.settings.flat()
+        """Before a fit, a new task: each option the last fit resolved goes back to what it was given, unless set
+        since (``model.settings...``), so a second ``fit`` trains the model a fresh one would, and one that fails
+        leaves the old task as it was.  An option set since to the very value the last fit resolved it to cannot
+        be told from one left alone, and goes back too."""
+        settings, now = self.settings, self.settings.flat()
         if self._given is not None and self._resolved is not None:
-            self.task.settings = type(self.settings)(
+            settings = type(settings)(
                 **{name: self._given[name] if value == self._resolved[name] else value for name, value in now.items()})
-        self._given = copy.deepcopy(self.settings.flat())
+        self.task = self.task_class(settings)
+        self._given = copy.deepcopy(settings.flat())
 
     def _fit(self, data: dict, checkpoint_dir=None, callback=None, resume: dict | None = None):
         """Train through the shared session; returns self.
@@ -255,7 +265,7 @@ class Model:
     def save(self, path) -> Path:
         """Write the model directory atomically; returns its path."""
         self._require_trained()
-        trainer = self._trainer_file if self.trainer_state is None else self.trainer_state  # resumable as loaded
+        trainer = self._loaded_trainer() if self.trainer_state is None else self.trainer_state
         return modeldir.save_model(path, self.config_dict(), self.task.weights(self.net),
                                    self.task.write_files, self.history, trainer)
 
@@ -277,6 +287,24 @@ class Model:
         model.task.load_weights(model.net, modeldir.load_weights(weights), weights)
         model.net.to(model.device).eval()
         model.history = modeldir.read_history(path)
-        if (path / modeldir.TRAINER).is_file():
-            model._trainer_file = (path / modeldir.TRAINER).resolve()
+        trainer = (path / modeldir.TRAINER).resolve()
+        if trainer.is_file():
+            stat = trainer.stat()
+            model._trainer_file = trainer, (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         return model
+
+    def _loaded_trainer(self) -> Path | None:
+        """The trainer.pt this model was loaded beside, while it is the same file: a copy saved elsewhere then
+        resumes as the original would.  Replaced or gone since, it is left out, with a warning."""
+        if self._trainer_file is None:
+            return None
+        path, signature = self._trainer_file
+        try:
+            stat = path.stat()
+        except OSError:
+            stat = None
+        if stat is None or (stat.st_ino, stat.st_size, stat.st_mtime_ns) != signature:
+            warn(f"{path} was replaced or removed since this model was loaded, so the model is saved without it "
+                 "and cannot be resumed from the copy.")
+            return None
+        return path

@@ -398,8 +398,22 @@ def test_a_second_fit_trains_what_a_fresh_model_would():
     assert refit.settings.series.calibrate == fresh.settings.series.calibrate > 1
     np.testing.assert_array_equal(refit.predict(steps=3, levels=[80])["upper_80"],
                                   fresh.predict(steps=3, levels=[80])["upper_80"])
+    # a refit that fails leaves the trained model whole: its data, options and forecasts
+    forecast = refit.predict(steps=3, levels=[80])
+    with pytest.raises(DataError):
+        refit.fit([1.0, 2.0])
+    assert refit.settings.series.calibrate == fresh.settings.series.calibrate
+    np.testing.assert_array_equal(refit.predict(steps=3, levels=[80])["upper_80"], forecast["upper_80"])
     # an option set on the model between the fits is kept: only what the fit resolved goes back
     chosen = Forecaster(window=6, **TINY)
     chosen.fit(values[:20])
     chosen.settings.series.calibrate = 0
     assert chosen.fit(values).settings.series.calibrate == 0
+
+
+def test_columns_named_to_fit_stay_named_for_the_next_fit():
+    table = {"when": [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(40)],
+             "sales": [100 + 10 * math.sin(i / 2) for i in range(40)], "other": list(range(40))}
+    model = Forecaster(window=6, calibrate=0, **TINY).fit(table, target="sales", date="when")
+    model.fit(table)  # not "table has several columns; name the one to forecast"
+    assert (model.settings.series.target, model.settings.series.date) == ("sales", "when")

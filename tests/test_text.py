@@ -113,8 +113,8 @@ def test_evaluate_reports_all_figures(tiny_model):
 
 def test_save_load_round_trip(tiny_model, tmp_path):
     path = tiny_model.save(tmp_path / "copy")
-    assert sorted(p.name for p in path.iterdir()) == [
-        "config.json", "metrics.jsonl", "model.safetensors", "tokenizer.json"]
+    assert sorted(p.name for p in path.iterdir()) == [  # trainer.pt: the loaded model's, so the copy resumes
+        "config.json", "metrics.jsonl", "model.safetensors", "tokenizer.json", "trainer.pt"]
     cfg = json.loads((path / "config.json").read_text())
     assert cfg["format_version"] == 2 and cfg["kind"] == "text"
     back = load(path)
@@ -275,3 +275,22 @@ def test_a_loaded_model_saved_elsewhere_stays_resumable(tmp_path):
     original = TextModel.resume(tmp_path / "a", lines, epochs=3)
     assert on.score(lines[:1])[0]["logprob"] == original.score(lines[:1])[0]["logprob"]
     assert len(on.history) == 3
+
+
+def test_a_trainer_file_replaced_or_removed_after_load_is_not_copied(tmp_path):
+    import shutil
+
+    from seqtext.errors import SeqtextWarning
+
+    lines = ["Mary rides the bicycle, the bicycle is hers.", "We drive the car, the car is ours."] * 6
+    options = dict(embed=8, hidden=8, epochs=1, device="cpu", seed=0, valid_fraction=0.0)
+    TextModel(**options).fit(lines, checkpoint_dir=tmp_path / "a")
+    loaded = load(tmp_path / "a")
+    TextModel(**{**options, "hidden": 16}).fit(lines, checkpoint_dir=tmp_path / "a")  # another run, same place
+    with pytest.warns(SeqtextWarning, match="trainer.pt was replaced or removed since this model was loaded"):
+        loaded.save(tmp_path / "copy")
+    assert not (tmp_path / "copy" / "trainer.pt").exists() and load(tmp_path / "copy").score(lines[:1])
+    again = load(tmp_path / "a")
+    shutil.rmtree(tmp_path / "a")
+    with pytest.warns(SeqtextWarning, match="replaced or removed"):
+        again.save(tmp_path / "second")  # it used to fail: the file to copy was gone

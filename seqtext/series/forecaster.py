@@ -14,6 +14,7 @@ backtest, baselines).  Only :meth:`Forecaster.forecast_windows` runs torch.
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 from seqtext import distributed, modeldir
@@ -67,6 +68,8 @@ class Forecaster(Predictor, Model):
                    if v is not None}
         if columns:
             self.task.settings = self.settings.replace(**columns)
+            flat = self.settings.flat()
+            self._given.update({name: copy.deepcopy(flat[name]) for name in columns})  # given: a refit keeps them
         holdout = whole_number("holdout", holdout, minimum=0)
         # read once for both (not at all for calibrate=0, the calibration copy's own fit); the fit reads its own
         items = read_series(data, self.settings.series) if self.settings.series.calibrate != 0 else None
