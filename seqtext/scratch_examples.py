@@ -17,7 +17,7 @@ import numpy as np
 
 from seqtext.errors import DataError, whole_number
 from seqtext.scratch import (EXAMPLE_QUERY, EXAMPLE_SEQUENCE, EXAMPLE_TARGET, backprop_through_time, forward, init,
-                             train)
+                             mse_loss, train)
 
 
 # --------------------------------------------------------------------------- #
@@ -133,7 +133,7 @@ def worked_example(seed: int = 0, epochs: int = 3000, lr: float = 0.1, nonlinear
         "lr": lr,
         "train_windows": int(len(x_train)),
         "first_loss": losses[0],
-        "final_loss": losses[-1],
+        "final_loss": mse_loss(forward(params, x_train).y_hat, y_train),  # after the last update
         "query": query.tolist(),
         "target": EXAMPLE_TARGET,
         "prediction": prediction,

@@ -334,6 +334,10 @@ def test_a_dependency_that_cannot_be_imported_is_one_sentence_and_seqtext_import
                 raise ModuleNotFoundError("No module named 'statsmodels'", name="statsmodels.tsa")
             elif what == "broken":
                 import broken_dep  # noqa: F401
+            elif what == "old":
+                from json import name_of_a_later_version  # noqa: F401
+            elif what == "our name":
+                from seqtext.errors import no_such_name  # noqa: F401
             else:
                 from seqtext.no_such_module import anything  # noqa: F401
 
@@ -346,6 +350,10 @@ def test_a_dependency_that_cannot_be_imported_is_one_sentence_and_seqtext_import
         assert_clean_failure(broken, "needs broken_dep, which cannot be imported here (libfoo.so: cannot open")
         ours = CliRunner().invoke(needs, ["ours"])
         assert isinstance(ours.exception, ImportError) and "seqtext.no_such_module" in str(ours.exception)
+        old = CliRunner().invoke(needs, ["old"])  # installed, but without the name: no advice to install it
+        assert_clean_failure(old, "the installed json lacks what this command needs (cannot import name "
+                                  "'name_of_a_later_version' from 'json'", "upgrade it with pip install -U json.")
+        assert isinstance(CliRunner().invoke(needs, ["our name"]).exception, ImportError)  # a seqtext bug shows
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("broken_dep", None)

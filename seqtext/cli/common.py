@@ -88,7 +88,12 @@ def missing_module(exc: ImportError) -> str | None:
     """
     import traceback
 
-    name = exc.name
+    if str(exc).startswith("cannot import name"):  # the module is there, without a name seqtext asks of it
+        root = (exc.name or "").split(".")[0]
+        return None if root in ("", "seqtext") else \
+            f"the installed {root} lacks what this command needs ({first_line(exc)}); upgrade it with " \
+            f"{INSTALL.get(root, f'pip install {root}').replace('pip install', 'pip install -U')}."
+    name = exc.name if isinstance(exc, ModuleNotFoundError) else None
     if not name:  # the first import statement, outermost first, of a module that is not seqtext's own
         lines = (_IMPORT_LINE.match(frame.line or "") for frame in traceback.extract_tb(exc.__traceback__))
         name = next((m.group(1) for m in lines if m and m.group(1).split(".")[0] != "seqtext"), None)
