@@ -24,7 +24,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, plain
 from seqtext.rules import BOOL, FRACTION, MAX_SEED, POSITIVE, Rule, Section, choice, number, option, whole
 
 CELLS = ("rnn", "gru", "lstm")
@@ -235,7 +235,7 @@ class Settings:
         if unknown:
             raise ConfigError(f"a {self.kind} model has no option {unknown[0]!r}; check the name "
                               f"(seqtext.{type(self).__name__} lists every option).")
-        options = {name: _plain(value) for name, value in options.items()}
+        options = {name: plain(value) for name, value in options.items()}
         for key, cls in self.SECTIONS.items():
             mine = {f.name: options[f.name] for f in dataclasses.fields(cls) if f.name in options}
             setattr(self, key, cls(**mine))
@@ -283,16 +283,6 @@ class Settings:
                 raise ConfigError(f"the {key} section is missing or not an object.")
             flat.update(migrate(key, section, version))
         return cls(**flat)
-
-
-def _plain(value):
-    """A numpy scalar (``np.int64(12)``, ``np.float32(0.01)``) as the Python number it holds, in lists too, so
-    options reach torch and config.json as the types they check and write."""
-    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(item) for item in value)
-    return value
 
 
 def migrate(section: str, values: dict, version: int | None) -> dict:

@@ -72,12 +72,27 @@ def whole_number(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def plain(value):
+    """A numpy scalar (``np.int64(12)``, ``np.float32(0.01)``, ``np.True_``) as the Python value it holds, in lists
+    too, so arguments reach torch, checks and JSON as the types they expect."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(item) for item in value)
+    return value
+
+
+def is_listlike(value) -> bool:
+    """Whether ``value`` is a collection of items given in Python: iterable, and not a string, bytes or a dict."""
+    return not isinstance(value, (str, bytes, dict)) and hasattr(value, "__iter__")
+
+
 def as_list(value, what: str) -> list:
     """``value`` as a list: one string is one item; None, a number, bytes or a dict is a DataError naming ``what``
     (a list given in Python, where iterating the wrong thing fails deep inside or reads a string's letters)."""
     if isinstance(value, str):
         return [value]
-    if isinstance(value, (bytes, dict)) or not hasattr(value, "__iter__"):
+    if not is_listlike(value):
         raise DataError(f"give {what} as a string or a list of them, got {type(value).__name__}.")
     return list(value)
 

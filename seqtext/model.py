@@ -85,7 +85,7 @@ def fresh_fit(fit):
     @functools.wraps(fit)
     def wrapper(self, *args, **kwargs):
         before = self.task, self._given, self._resolved, self.net
-        self._begin_fit()
+        _begin_fit(self)
         try:
             fit(self, *args, **kwargs)
         except BaseException:
@@ -98,6 +98,37 @@ def fresh_fit(fit):
         return self
 
     return wrapper
+
+
+def _begin_fit(model) -> None:
+    """Before a fit, a new task: each option the last fit resolved goes back to what it was given, unless set
+    since (``model.settings...``), so a second ``fit`` trains the model a fresh one would, and one that fails
+    leaves the old task as it was.  An option set since to the very value the last fit resolved it to cannot
+    be told from one left alone, and goes back too."""
+    settings, now = model.settings, model.settings.flat()
+    if model._given is not None and model._resolved is not None:
+        settings = type(settings)(
+            **{name: model._given[name] if value == model._resolved[name] else value for name, value in now.items()})
+    model.task = model.task_class(settings)
+    model._given = copy.deepcopy(settings.flat())
+
+
+def _same_trainer(record: tuple | None) -> Path | None:
+    """The trainer.pt a model was loaded beside (``record``: its path and (inode, size, mtime)), while it is the
+    same file: a copy saved elsewhere then resumes as the original would.  Replaced or gone since, it is left
+    out, with a warning."""
+    if record is None:
+        return None
+    path, signature = record
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None or (stat.st_ino, stat.st_size, stat.st_mtime_ns) != signature:
+        warn(f"{path} was replaced or removed since this model was loaded, so the model is saved without it "
+             "and cannot be resumed from the copy.")
+        return None
+    return path
 
 
 class Model:
@@ -114,7 +145,7 @@ class Model:
     save_interval: ClassVar[float] = 0.0
 
     def __init__(self, *, progress: bool = False, **options):
-        if not isinstance(progress, (bool, str)) or progress == "":
+        if not isinstance(progress, (bool, int, str)) or progress == "":  # a str labels the bar
             raise ConfigError(f"{{progress}} must be True, False or the progress bar's label, got {progress!r}.",
                               params=["progress"])
         settings = self.task_class.settings_class(**options)
@@ -144,18 +175,6 @@ class Model:
             raise ConfigError("the model is not trained yet; call fit() or load a model directory first.")
 
     # ------------------------------------------------------------------ training
-
-    def _begin_fit(self) -> None:
-        """Before a fit, a new task: each option the last fit resolved goes back to what it was given, unless set
-        since (``model.settings...``), so a second ``fit`` trains the model a fresh one would, and one that fails
-        leaves the old task as it was.  An option set since to the very value the last fit resolved it to cannot
-        be told from one left alone, and goes back too."""
-        settings, now = self.settings, self.settings.flat()
-        if self._given is not None and self._resolved is not None:
-            settings = type(settings)(
-                **{name: self._given[name] if value == self._resolved[name] else value for name, value in now.items()})
-        self.task = self.task_class(settings)
-        self._given = copy.deepcopy(settings.flat())
 
     def _fit(self, data: dict, checkpoint_dir=None, callback=None, resume: dict | None = None):
         """Train through the shared session; returns self.
@@ -265,7 +284,7 @@ class Model:
     def save(self, path) -> Path:
         """Write the model directory atomically; returns its path."""
         self._require_trained()
-        trainer = self._loaded_trainer() if self.trainer_state is None else self.trainer_state
+        trainer = _same_trainer(self._trainer_file) if self.trainer_state is None else self.trainer_state
         return modeldir.save_model(path, self.config_dict(), self.task.weights(self.net),
                                    self.task.write_files, self.history, trainer)
 
@@ -293,18 +312,3 @@ class Model:
             model._trainer_file = trainer, (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         return model
 
-    def _loaded_trainer(self) -> Path | None:
-        """The trainer.pt this model was loaded beside, while it is the same file: a copy saved elsewhere then
-        resumes as the original would.  Replaced or gone since, it is left out, with a warning."""
-        if self._trainer_file is None:
-            return None
-        path, signature = self._trainer_file
-        try:
-            stat = path.stat()
-        except OSError:
-            stat = None
-        if stat is None or (stat.st_ino, stat.st_size, stat.st_mtime_ns) != signature:
-            warn(f"{path} was replaced or removed since this model was loaded, so the model is saved without it "
-                 "and cannot be resumed from the copy.")
-            return None
-        return path

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqtext import Forecaster, TextClassifier
+from seqtext import Forecaster, SequenceTagger, TextClassifier
 from seqtext.errors import ConfigError, DataError
 
 PAIRS = [("a good film", "pos"), ("a bad film", "neg"), ("good fun", "pos"), ("bad acting", "neg")] * 3
@@ -49,6 +49,8 @@ def test_classifier(classifier):
         TextClassifier(epochs=1).fit(PAIRS, callback=1)
     with pytest.raises(ConfigError, match="progress must be True, False or"):
         TextClassifier(progress=None)
+    with pytest.raises(DataError, match="the training data must be a file or a list of .*words, tags.* got NoneType"):
+        SequenceTagger(epochs=1).fit(None)
 
 
 def test_forecaster_levels_and_fill(forecaster):
@@ -57,6 +59,9 @@ def test_forecaster_levels_and_fill(forecaster):
     np.testing.assert_array_equal(one["upper_80"], forecaster.predict(levels=[np.int64(80)])["upper_80"])
     with pytest.raises(DataError, match=r"levels are a list of percentages .* got '80'"):
         forecaster.predict(levels="80")  # not read as the levels 8 and 0
+    with pytest.raises(DataError, match="percentages between 0 and 100"):
+        forecaster.predict(levels=0)  # refused like [0], not taken for "no intervals"
+    assert set(forecaster.predict(levels=np.int64(80), fill=np.True_)) == {"forecast", "lower_80", "upper_80"}
     with pytest.raises(ConfigError, match="fill must be True, False or None"):
         forecaster.predict(fill="yes")
 
@@ -66,6 +71,6 @@ def test_the_export_runtime_threads(tmp_path, forecaster):
     from seqtext.export.runtime import load
 
     out = export(forecaster.save(tmp_path / "m"), tmp_path / "x")
-    with pytest.raises(ConfigError, match="threads must be a whole number of at least 1, got '2'"):
+    with pytest.raises(ConfigError, match="threads must be a whole number of at least 0, got '2'"):
         load(out, threads="2")  # it used to call the intact export damaged
-    assert load(out, threads=2).predict().shape == (1,)
+    assert load(out, threads=2).predict().shape == (1,) and load(out, threads=0).predict().shape == (1,)

@@ -125,3 +125,12 @@ def test_corpus_arguments_other_than_paths_and_lists(running_text, tmp_path, mon
                                         r"as a path, or per_sentence=True"):
         streamed.evaluate(TINY_LINES)
     assert streamed.evaluate(TINY_LINES, per_sentence=True)["sentences"] == len(TINY_LINES)
+
+
+def test_a_stream_model_given_a_missing_file_in_a_list_names_the_file(running_text):
+    streamed = TextModel(mode="stream", embed=8, hidden=8, batch_size=4, bptt=12, epochs=1, device="cpu")
+    streamed.fit(running_text)
+    from seqtext.errors import DataError
+
+    with pytest.raises(DataError, match="the corpus nope.txt does not exist"):
+        streamed.evaluate(["nope.txt"])

@@ -18,7 +18,7 @@ from seqtext import distributed
 from seqtext.classify.data import encode_texts, label_text, read_labelled, source_path
 from seqtext.classify.net import ClassifierNet
 from seqtext.labelconfig import ClassifySettings
-from seqtext.errors import CheckpointError, DataError
+from seqtext.errors import CheckpointError, DataError, is_listlike
 from seqtext.model import Task
 from seqtext.packing import held_out, pad_rows
 from seqtext.text import tokenizer as tk
@@ -64,7 +64,7 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         if source_path(source) is not None:
             texts, labels, lines = read_labelled(source, cfg.text_column, cfg.label_column, need_labels)
             return texts, labels, [f"{source} line {n}" for n in lines]
-        if isinstance(source, (bytes, dict)) or not hasattr(source, "__iter__"):
+        if not is_listlike(source):
             raise DataError(f"the {name} data must be a file or a list of (text, label) pairs, got "
                             f"{type(source).__name__}.")
         pairs = list(source)

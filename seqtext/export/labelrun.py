@@ -16,7 +16,7 @@ from collections import defaultdict
 import numpy as np
 
 from seqtext.classify.data import check_texts, encode_texts
-from seqtext.errors import CheckpointError
+from seqtext.errors import CheckpointError, as_list
 from seqtext.export import check_inputs, model_settings
 from seqtext.export.npdecode import softmax
 from seqtext.labelconfig import ClassifySettings, TagSettings
@@ -90,8 +90,7 @@ class OnnxTagger:
 
     def logits(self, sentences) -> list[np.ndarray]:
         """The tag logits (words, tags) of each sentence (a string, split into words, or a list of words)."""
-        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
-        words = [self.words(s) for s in sentences]
+        words = [self.words(s) for s in as_list(sentences, "the sentences to tag")]
         out: list = [None] * len(words)
         for group in _by_length(words):
             feeds = {"words": np.asarray([self.vocab.word_ids(words[i]) for i in group], dtype=np.int64)}  # (B, T)

@@ -94,8 +94,8 @@ class OnnxTextNet:
 
 
 def load(path, kind: str | None = None, threads: int = 1):
-    """Open an exported directory (``seqtext export``) without torch."""
-    threads = whole_number("threads", threads)
+    """Open an exported directory (``seqtext export``) without torch; ``threads`` 0 lets onnxruntime choose."""
+    threads = whole_number("threads", threads, minimum=0)
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"the exported model {path} does not exist; export one with `seqtext export`.")

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError, warn, whole_number
+from seqtext.errors import ConfigError, DataError, plain, warn, whole_number
 from seqtext.series.dates import forecast_dates, json_label
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.rollout import needed_rows, rollout
@@ -90,7 +90,7 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
 def require_intervals(model, levels, steps: int | None = None) -> list[float]:
     """The checked ``levels``; refused on a model without calibrated intervals, or calibrated for fewer than
     ``steps`` steps ahead (when given)."""
-    levels = check_levels(levels or ())
+    levels = check_levels(() if levels is None else levels)
     if levels and model.task.intervals is None:
         raise DataError("this model has no calibrated intervals; train it with {calibrate} N (the last N values "
                         "of each series calibrate them, e.g. 24) to forecast with {levels}.",
@@ -140,6 +140,7 @@ def predict(model, steps, history, future, levels, items=None, fill=None) -> tup
     (``items``: the (id, Table) pairs read already; ``fill``: interpolate gaps, default the model's setting)."""
     cfg = model.settings.series
     steps = cfg.horizon if steps is None else whole_number("steps", steps)
+    fill = plain(fill)
     if fill is not None and not isinstance(fill, bool):
         raise ConfigError(f"{{fill}} must be True, False or None (the model's setting), got {fill!r}.", params=["fill"])
     items = read(model, history, fill=fill) if items is None else items

@@ -42,7 +42,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, is_listlike, plain
 
 MAX_STORED = 1000  # scores kept per step; beyond, their quantiles at MAX_STORED even steps
 PER_STEP = 200  # scores every step needs for step-by-step signed quantiles; below, symmetric intervals
@@ -174,14 +174,14 @@ def _non_decreasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def check_levels(levels) -> list[float]:
     """Interval levels as percentages strictly between 0 and 100 (e.g. [80, 95]; one number is one level)."""
+    levels = plain(levels)
     if isinstance(levels, (int, float)) and not isinstance(levels, bool):
         levels = [levels]
-    elif isinstance(levels, (str, bytes)) or not hasattr(levels, "__iter__"):
+    elif not is_listlike(levels):
         raise DataError(f"interval {{levels}} are a list of percentages between 0 and 100 (e.g. [80, 95]), got "
                         f"{levels!r}.", params=["levels"])
     out = []
-    for level in levels:
-        level = level.item() if type(level).__module__ == "numpy" and getattr(level, "ndim", None) == 0 else level
+    for level in plain(list(levels)):
         if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
             raise DataError(f"interval {{levels}} are percentages between 0 and 100 (e.g. 80, 95), got {level!r}.",
                             params=["levels"])

@@ -83,8 +83,8 @@ class Predictor:
         """
         self._require_trained()
         cases = scoring.holdout_cases(self, data, holdout)[0]
-        out = []
-        for (key, table, origin, h), fc in zip(cases, scoring.model_forecasts(self, cases, one_step, levels or ())):
+        out, forecasts = [], scoring.model_forecasts(self, cases, one_step, () if levels is None else levels)
+        for (key, table, origin, h), fc in zip(cases, forecasts):
             r = {"history": table.target[:origin], "actual": table.target[origin : origin + h],
                  **fc, "dates": table.dates}
             out.append({"id": key, **r} if key is not None else r)

@@ -127,7 +127,7 @@ def baseline_forecast(names, target, origin: int, h: int, season: int, one_step:
 
 def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: bool = False) -> list[dict]:
     """One result row per case: forecast, actual values, metrics, and the baselines' and intervals' scores."""
-    levels = check_levels(levels or ())
+    levels = check_levels(() if levels is None else levels)
     forecasts = model_forecasts(model, cases, one_step, levels)
     rows = []
     for (key, table, origin, h), fc in zip(cases, forecasts):

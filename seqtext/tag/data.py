@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, is_listlike
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 UNSPECIFIED = ("upos", "xpos")  # columns where CoNLL-U's "_" means "not annotated": such a word has no tag (None)
@@ -34,7 +34,7 @@ def split_words(line: str) -> list[str]:
 
 def sentence_words(sentence) -> list[str]:
     """A sentence to tag as words: a string is split (punctuation apart, clitics as the treebanks split them)."""
-    if not isinstance(sentence, str) and (isinstance(sentence, (bytes, dict)) or not hasattr(sentence, "__iter__")):
+    if not isinstance(sentence, str) and not is_listlike(sentence):
         raise DataError(f"a sentence to tag is a string or a list of words, not {type(sentence).__name__}.")
     words = split_words(sentence) if isinstance(sentence, str) else list(sentence)
     if not words or not all(isinstance(w, str) and w.strip() for w in words):
@@ -157,11 +157,13 @@ def read_tagged(path, column: str = "upos") -> tuple[list, list]:
 def check_pairs(pairs, name: str) -> list[tuple[list[str], list[str]]]:
     """Sentences given in Python as (words, tags) pairs, checked.  Words given as one string are split as
     ``predict`` splits a sentence; tags given as one string, at white space."""
+    if not is_listlike(pairs):
+        raise DataError(f"the {name} data must be a file or a list of (words, tags) pairs, got {type(pairs).__name__}.")
     out = []
     for i, pair in enumerate(pairs, 1):
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise DataError(f"{name} sentence {i} is not a (words, tags) pair.")
-        if not all(isinstance(part, str) or hasattr(part, "__iter__") for part in pair):
+        if not all(isinstance(part, str) or is_listlike(part) for part in pair):
             raise DataError(f"{name} sentence {i} is not a (words, tags) pair of lists; give each as a list.")
         words = split_words(pair[0]) if isinstance(pair[0], str) else list(pair[0])
         tags = pair[1].split() if isinstance(pair[1], str) else list(pair[1])

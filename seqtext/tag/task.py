@@ -59,7 +59,7 @@ class TagTask(StartsFromLanguageModel, Task):
             pairs, lines = read_tagged(source, self.settings.tag.column)
             where = [[f"{source} line {n}" for n in numbers] for numbers in lines]
         else:
-            pairs = check_pairs(list(source), name)
+            pairs = check_pairs(source, name)
             where = [f"{name} sentence {i}" for i in range(1, len(pairs) + 1)]
         return [w for w, _ in pairs], [t for _, t in pairs], where
 

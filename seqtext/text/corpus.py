@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, is_listlike
 
 _SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
 # A "sentence" longer than this many characters is cut at white space into
@@ -33,7 +33,7 @@ def corpus_source(source, name: str = "corpus"):
             raise DataError(f"the {name} is an empty path; give a text file, a directory of .txt files or a list "
                             "of sentences.")
         return source
-    if source is None or isinstance(source, (bytes, dict)) or not hasattr(source, "__iter__"):
+    if not is_listlike(source):
         raise DataError(f"the {name} must be a path, a list of paths or a list of sentences (str), got "
                         f"{type(source).__name__}.")
     return [str(item) if isinstance(item, str) else item for item in source]  # numpy's str_ as plain str

@@ -24,7 +24,6 @@ from seqtext.text.corpus import corpus_files, corpus_source, is_path_list, load_
 from seqtext.text.chargen import CharCompleter
 from seqtext.text.generate import Completer, Completion
 from seqtext.text.records import Scores, check_sentences
-from seqtext.text.prompts import prompt_text
 from seqtext.text.scoring import encode_lines, score, score_sentences, score_stream
 from seqtext.text.task import LanguageModelTask
 
@@ -227,7 +226,7 @@ class TextModel(Model):
 
     def unknown_words(self, prompt: str) -> list[str]:
         """Words of the prompt outside the vocabulary, in order, once each."""
-        return self._completer().unknown_words(prompt_text(prompt))
+        return self._completer().unknown_words(prompt)
 
 
 modeldir.register("text", TextModel, LanguageModelTask.files)
@@ -238,7 +237,8 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
     text; sentence: each line from a fresh state)."""
     text, unk = model.settings.text, model.tokenizer.token_to_id(tk.UNK)
     if text.mode == "stream":
-        if isinstance(corpus, (list, tuple)) and not is_path_list(corpus):
+        if isinstance(corpus, (list, tuple)) and not is_path_list(corpus) and \
+                any(isinstance(line, str) and " " in line.strip() for line in corpus):  # sentences, not paths
             raise DataError("a stream-mode model evaluates running text read from files; give the corpus as a path, "
                             "or {per_sentence}=True to read these sentences one by one, as score() does.",
                             params=["per_sentence"])

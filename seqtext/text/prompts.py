@@ -37,7 +37,7 @@ def parse_prompt(prompt: str) -> tuple[str, str | None]:
 
 def without_blank(prompt: str) -> str:
     """The prompt with its blank (if any) as a space: its words alone."""
-    return _BLANKS.sub(" ", prompt)
+    return _BLANKS.sub(" ", prompt_text(prompt))
 
 
 class Completion(str):

@@ -56,11 +56,11 @@ def frame(tokenizer, sentence: str, stream_mode: bool) -> list[int]:
 def token_texts(tokenizer, sentence: str, seq: list[int]) -> list[str]:
     """The text of each scored token of ``seq`` (``sentence`` framed): its span of the sentence as written (an
     unknown word as typed, not <unk>), then the token that ends the line (</s>, or a character model's line break).
-    Joined, they give the sentence and that last token, each character once."""
+    Joined, they give the sentence's characters but its spaces, each once, and that last token."""
     texts, end = [], 0
     for start, stop in tokenizer.encode(sentence, add_special_tokens=False).offsets:
         # a character that normalisation splits into several tokens (NFKC: "½" -> "1", "⁄", "2") is their
-        # shared span: the first token shows it, the others "", so the texts joined give the sentence once
+        # shared span: the first token shows it, the others "", so no character shows twice
         texts.append(sentence[max(start, end):stop])
         end = max(end, stop)
     return texts + [tk.token_text(tokenizer.id_to_token(seq[-1]))]
