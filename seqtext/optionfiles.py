@@ -34,11 +34,11 @@ def read_options_file(path, settings: type[Settings] | None = None) -> dict:
     if path.suffix.lower() in (".yaml", ".yml"):
         raise DataError(f"{path} is YAML, which seqtext does not read; write the options as TOML (.toml) or JSON.")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad) is no key
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text; give a TOML or JSON file.") from None
     try:
-        if path.suffix == ".toml":
+        if path.suffix.lower() == ".toml":
             try:
                 import tomllib
             except ModuleNotFoundError:  # Python 3.10

@@ -251,3 +251,47 @@ def test_train_command_writes_a_model_and_resumes_it(tmp_path):
     assert len(load(out).history) == 2
     result = CliRunner().invoke(cli, ["classify", "train", "--resume", str(out), "--epochs", "3", "--hidden", "4"])
     assert_clean_failure(result, "only --epochs and --patience may change (got --hidden)")
+
+
+def test_files_as_users_have_them(tmp_path):
+    """Headers that are not named text/label, files joined with their headers, quoted CSV line breaks, pandas'
+    TSV quoting, Unicode line separators inside a text, swapped columns, semicolons and gzip."""
+    import csv
+    import gzip
+
+    rows = [("a good film", "1"), ("a bad film", "0"), ("good fun", "1"), ("bad acting", "0")] * 3
+    header = tmp_path / "h.tsv"
+    header.write_text("review\tsentiment\n" + "".join(f"{t}\t{lab}\n" for t, lab in rows))
+    with pytest.raises(DataError, match=r"h.tsv line 2 has no text column \(looked for text or sentence among "
+                                        r"review, sentiment\)"):  # not an example labelled "sentiment"
+        read_labelled(header)
+    assert read_labelled(header, "review", "sentiment")[1] == [lab for _, lab in rows]
+    joined = tmp_path / "j.tsv"
+    one = "sentence\tlabel\n" + "".join(f"{t}\t{lab}\n" for t, lab in rows)
+    joined.write_text(one + one)
+    with pytest.raises(DataError, match="j.tsv line 14 is a header row inside the data"):
+        read_labelled(joined)
+    quoted = tmp_path / "q.csv"
+    with open(quoted, "w", newline="") as fh:
+        csv.writer(fh).writerows([("text", "label"), ("first line, with comma\nsecond line", "1"), *rows])
+    assert read_labelled(quoted)[0][0] == "first line, with comma\nsecond line"
+    panda = tmp_path / "p.tsv"  # as pandas' to_csv(sep="\t") writes a text with quotes in it
+    panda.write_text('text\tlabel\n"he said ""wow"", a must see"\t1\n' + "".join(f"{t}\t{lab}\n" for t, lab in rows))
+    assert read_labelled(panda)[0][0] == 'he said "wow", a must see'
+    separator = tmp_path / "u.jsonl"
+    separator.write_text('{"text": "a fine film\u2028with a line separator", "label": 1}\n{"text": "bad", "label": 0}\n')
+    assert read_labelled(separator)[0] == ["a fine film\u2028with a line separator", "bad"]
+    swapped = tmp_path / "s.tsv"
+    swapped.write_text("".join(f"{lab}\t{t} number {i}\n" for i, (t, lab) in enumerate(rows * 3)))
+    with pytest.raises(DataError, match=r"the labels of .*s.tsv look like texts \(36 different, most with spaces\): "
+                                        "are the columns swapped"):
+        TextClassifier(epochs=1).fit(swapped)
+    semi = tmp_path / "semi.csv"
+    semi.write_text("text;label\n" + "".join(f"{t};{lab}\n" for t, lab in rows))
+    with pytest.raises(DataError, match=r"semi.csv line 1 looks separated by semicolons \(text;label\); save it with "
+                                        "commas"):
+        read_labelled(semi)
+    packed = tmp_path / "z.tsv"
+    packed.write_bytes(gzip.compress(header.read_bytes()))
+    with pytest.raises(DataError, match="z.tsv is gzip-compressed; decompress it first"):
+        read_labelled(packed)

@@ -165,3 +165,11 @@ def test_api_sampling_errors_name_parameters(tiny_model):
         tiny_model.complete("Mary", words=0)
     with pytest.raises(DataError, match="prompt is empty"):
         tiny_model.complete("  ")
+
+
+def test_a_config_file_with_a_byte_order_mark_and_windows_line_ends_reads(tmp_path):
+    from seqtext.optionfiles import read_options_file
+
+    notepad = tmp_path / "NOTEPAD.TOML"
+    notepad.write_bytes(b"\xef\xbb\xbfhidden = 8\r\nepochs = 1\r\n")
+    assert read_options_file(notepad) == {"hidden": 8, "epochs": 1}

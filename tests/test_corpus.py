@@ -218,3 +218,12 @@ def test_test_combinations_are_unseen(train, test):
 
 def test_test_words_all_occur_in_train(train_lines, test_lines):
     assert _words(test_lines) <= _words(train_lines)
+
+
+def test_a_directory_corpus_reads_upper_case_txt_files_too(tmp_path):
+    from seqtext.text.corpus import corpus_files
+
+    (tmp_path / "a.txt").write_text("one line .\n")
+    (tmp_path / "B.TXT").write_text("another line .\n")
+    (tmp_path / "notes.md").write_text("not a corpus\n")
+    assert [p.name for p in corpus_files(tmp_path)] == ["B.TXT", "a.txt"]

@@ -182,3 +182,18 @@ def test_numpy_scalar_options_are_read_as_python_numbers():
     assert type(text["hidden"]) is int and type(text["cutoffs"][0]) is int
     assert Forecaster(window=3, epochs=np.int64(2), calibrate=0, hidden=np.int32(4)).fit(
         np.arange(1.0, 30.0)).predict(history=np.arange(1.0, 4.0)).shape == (1,)
+
+
+def test_a_spreadsheets_trailing_empty_columns_are_left_out(tmp_path):
+    from seqtext.errors import DataError
+    from seqtext.series.table import _read_csv
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text("month,sales\n2000-01,5\n2000-02,6\n")
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("month,sales,,\n2000-01,5,,\n2000-02,6,,\n")  # not "a repeated column name"
+    assert _read_csv(trailing) == _read_csv(plain)
+    unnamed = tmp_path / "unnamed.csv"
+    unnamed.write_text("month,sales,\n2000-01,5,1\n2000-02,6,2\n")
+    with pytest.raises(DataError, match="column 3 holds values but its header names nothing; name it"):
+        _read_csv(unnamed)

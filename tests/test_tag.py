@@ -277,3 +277,11 @@ def test_python_inputs_strings_empty_lists_and_wrong_types(bidirectional):
     for bad, words in ((None, "got NoneType"), (123, "got int"), ([None], "not NoneType")):
         with pytest.raises(DataError, match=words):
             model.predict(bad)
+
+
+def test_a_word_tag_header_line_is_no_word(tmp_path):
+    pairs = next_is_verb(30, 3)
+    plain = write_wordtag(tmp_path / "plain.txt", pairs)
+    headed = tmp_path / "headed.txt"
+    headed.write_text("word\ttag\n" + plain.read_text())
+    assert read_tagged(headed)[0] == read_tagged(plain)[0]  # "tag" is not trained as a tag of the word "word"

@@ -15,8 +15,10 @@ naming the file and, where there is one, the line.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import re
 from pathlib import Path
 
 from seqtext.errors import DataError, as_list
@@ -78,11 +80,21 @@ def read_data_file(path) -> tuple[Path, str]:
     if path.is_dir():
         raise DataError(f"{path} is a directory; give the data file itself.")
     try:
-        return path, path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            raise DataError(f"{path} is gzip-compressed; decompress it first (gunzip).")
+        return path, data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text; convert it to UTF-8.") from None
     except PermissionError:
         raise DataError(f"{path} cannot be read (permission denied); check its permissions.") from None
+
+
+def file_lines(text: str) -> list[str]:
+    """The lines of a file's text, broken at \\n, \\r\\n or \\r only (``str.splitlines`` also breaks at
+    U+2028, U+0085 and form feeds, which can stand inside a line of text)."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    return lines[:-1] if lines and not lines[-1] else lines
 
 
 def read_input_lines(file) -> tuple[Path, list[str]]:
@@ -107,7 +119,7 @@ def read_input_lines(file) -> tuple[Path, list[str]]:
 
 def _jsonl_rows(path: Path, text: str):
     rows = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(file_lines(text), 1):
         if not line.strip():
             continue
         try:
@@ -122,18 +134,26 @@ def _jsonl_rows(path: Path, text: str):
 
 def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column):
     """(line number, row) pairs: dicts when the file has a header, else [text, label] lists."""
-    lines = text.splitlines()
-    if delimiter == "\t":
-        records = [(n, line.split("\t")) for n, line in enumerate(lines, 1) if line.strip()]
-    else:
-        reader = csv.reader(lines)
+    if delimiter == "\t":  # a field in double quotes (pandas, Python's csv) is read without them
+        records = [(n, [_unquoted(f) for f in line.split("\t")]) for n, line in enumerate(file_lines(text), 1)
+                   if line.strip()]
+    else:  # a quoted field may hold commas and line breaks
+        reader = csv.reader(io.StringIO(text, newline=""))
         records = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     if not records:
         return []
     first = [cell.strip() for cell in records[0][1]]
+    if delimiter == "," and len(first) == 1 and ";" in first[0]:
+        raise DataError(f"{path} line 1 looks separated by semicolons ({first[0][:60]}); save it with commas.")
     names = {n.lower() for n in (*LABEL_NAMES, *TEXT_NAMES, text_column or "", label_column or "") if n}
+    # a header: a label field that is a column name, or a row of names whose last appears nowhere else as a label
     header = delimiter == "," or (len(first) >= 2 and first[-1].lower() in names) or \
-        (len(first) > 2 and any(cell.lower() in names for cell in first))
+        (len(first) > 2 and any(cell.lower() in names for cell in first)) or \
+        (len(first) == 2 and all(re.fullmatch(r"[A-Za-z_][\w-]*", c) for c in first) and
+         not any(len(row) >= 2 and row[-1].strip() == first[-1] for _, row in records[1:]))
+    for number, row in records[1:]:  # two files joined (cat): their second header is no example
+        if [cell.strip() for cell in row] == first if header else row[-1].strip().lower() in names:
+            raise DataError(f"{path} line {number} is a header row inside the data (two files joined?); remove it.")
     if not header:
         if text_column or label_column:
             raise DataError(f"{path} has no header row, so its columns have no names; drop {{text_column}} and "
@@ -153,6 +173,14 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
     if not rows:
         raise DataError(f"{path} has a header but no examples; add rows below it.")
     return rows
+
+
+def _unquoted(field: str) -> str:
+    """A TSV field quoted as CSV writers quote it (in double quotes, a quote inside doubled) read without its
+    quotes; any other field as it is."""
+    if len(field) >= 2 and field[0] == field[-1] == '"' and '"' not in field[1:-1].replace('""', ""):
+        return field[1:-1].replace('""', '"')
+    return field
 
 
 def _field(path: Path, line: int, row: dict, asked: str | None, usual: tuple, what: str):
@@ -199,5 +227,5 @@ def encode_texts(tokenizer, texts: list[str], unk_id: int) -> list[list[int]]:
 def source_path(source) -> str | None:
     """The absolute path of a data file given as a path (recorded for resume), None for examples in Python."""
     if isinstance(source, (str, os.PathLike)):
-        return str(Path(source).resolve())
+        return os.path.realpath(source)  # never raises (a link loop is then "does not exist")
     return None

@@ -88,6 +88,11 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         self.sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
         texts, labels, places = self.read(train, "training")
         in_file = set(labels)
+        if len(in_file) > max(20, len(labels) // 2) and sum(" " in label for label in labels) > len(labels) // 2:
+            raise DataError(f"the labels of {train if self.sources['train'] else 'the training examples'} look like "
+                            f"texts ({len(in_file)} different, most with spaces): are the columns swapped? Give "
+                            "text<TAB>label, or name the columns with {text_column} and {label_column}.",
+                            params=["text_column", "label_column"])
         if dev is not None:
             valid_texts, valid_labels, valid_places = self.read(dev, "validation")
         else:
@@ -129,8 +134,10 @@ class ClassifyTask(StartsFromLanguageModel, Task):
             if label not in index:
                 header = " (if that line is a header, name the label column with {label_column})" \
                     if place.endswith(" line 1") else ""
-                raise DataError(f"the label {label!r} ({place}) was never seen in training (known: "
-                                f"{', '.join(self.labels)}); relabel it or retrain{header}.", params=["label_column"])
+                shown = label if len(label) <= 60 else label[:57] + "..."
+                raise DataError(f"the label {shown!r} ({place}) was never seen in training (known: "
+                                f"{', '.join(self.labels[:20])}{', ...' if len(self.labels) > 20 else ''}); relabel "
+                                f"it or retrain{header}.", params=["label_column"])
         return [index[label] for label in labels]
 
     def recorded_data(self, path) -> dict:

@@ -253,10 +253,14 @@ def _read_csv(path: Path):
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise DataError(f"{path} is empty; give a CSV file with a header line and values.")
-    header = [h.strip() for h in rows[0]]
+    header, body = [h.strip() for h in rows[0]], rows[1:]
+    blank = [j for j, h in enumerate(header) if not h]
+    if any(j < len(r) and r[j].strip() for j in blank for r in body):
+        raise DataError(f"{path}: column {blank[0] + 1} holds values but its header names nothing; name it.")
+    keep = [j for j, h in enumerate(header) if h]  # unnamed, empty columns (a spreadsheet's trailing commas) go
+    header, body = [header[j] for j in keep], [[r[j] if j < len(r) else "" for j in keep] for r in body]
     if len(set(header)) != len(header):
         raise DataError(f"{path} has a repeated column name in its header; make the names unique.")
-    body = rows[1:]
     columns = {h: [r[j] if j < len(r) else "" for r in body] for j, h in enumerate(header)}
     return columns, header
 

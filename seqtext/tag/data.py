@@ -43,10 +43,10 @@ def sentence_words(sentence) -> list[str]:
 
 
 def _read(path) -> tuple[Path, list[str]]:
-    from seqtext.classify.data import read_data_file
+    from seqtext.classify.data import file_lines, read_data_file
 
     path, text = read_data_file(path)
-    return path, text.splitlines()
+    return path, file_lines(text)
 
 
 def is_conllu(path: Path, lines: list[str]) -> bool:
@@ -136,6 +136,9 @@ def read_tagged(path, column: str = "upos") -> tuple[list, list]:
                             "nodes); give CoNLL-U token lines.")
         return out, lines_of
     out, lines_of = [], []
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and re.fullmatch(r"(?i)(word|token|form)\t(tag|pos|upos|xpos|label)", lines[first].strip()):
+        lines = [*lines[:first], "", *lines[first + 1:]]  # a header line ("word<TAB>tag"), read as a blank
     for start, block in blocks(lines):
         pairs = []
         for offset, line in enumerate(block):

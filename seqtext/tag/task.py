@@ -18,6 +18,7 @@ from seqtext.labelconfig import TagSettings
 from seqtext.errors import DataError
 from seqtext.model import Task
 from seqtext.packing import held_out
+from seqtext.classify.data import source_path
 from seqtext.tag.data import check_pairs, read_tagged
 from seqtext.tag.encoding import Encoded
 from seqtext.tag.vocab import Vocab
@@ -25,12 +26,6 @@ from seqtext.tag.net import TaggerNet
 from seqtext.transfer import StartsFromLanguageModel
 
 VOCAB_FILE = "vocab.json"
-
-
-def source_path(source) -> str | None:
-    import os
-
-    return str(Path(source).resolve()) if isinstance(source, (str, os.PathLike)) else None
 
 
 class TagTask(StartsFromLanguageModel, Task):

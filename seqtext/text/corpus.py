@@ -50,7 +50,7 @@ def corpus_files(source: str | os.PathLike | Sequence) -> list[Path]:
                             "files or sentences (str).")
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())  # .TXT too
             if not found:
                 raise DataError(f"the directory {path} holds no .txt files; give text files.")
             files.extend(found)
@@ -76,6 +76,8 @@ def check_text_file(path: Path) -> None:
         with open(path, "rb") as fh:
             first = True
             while chunk := fh.read(_SNIFF_BYTES):
+                if first and chunk[:2] == b"\x1f\x8b":
+                    raise DataError(f"{path} is gzip-compressed; decompress it first (gunzip).")
                 if first and b"\x00" in chunk:
                     raise DataError(f"{path} looks like a binary file, not text; give a UTF-8 text file.")
                 first = False
