@@ -197,3 +197,17 @@ def test_a_spreadsheets_trailing_empty_columns_are_left_out(tmp_path):
     unnamed.write_text("month,sales,\n2000-01,5,1\n2000-02,6,2\n")
     with pytest.raises(DataError, match="column 3 holds values but its header names nothing; name it"):
         _read_csv(unnamed)
+
+
+def test_months_written_yyyymm_are_refused_not_read_as_steps():
+    from seqtext import Forecaster
+    from seqtext.errors import DataError
+
+    months = [f"{1949 + i // 12}{i % 12 + 1:02d}" for i in range(30)]
+    with pytest.raises(DataError, match=r"look like months written YYYYMM \(194901, 194902, ...\), which would be "
+                                        r"read as integer steps; write them as YYYY-MM \(1949-01\)"):
+        Forecaster(window=3, epochs=1).fit({"month": months, "v": [float(i) for i in range(30)]}, target="v",
+                                           date="month")
+    steps = [str(100001 + i) for i in range(30)]  # six digits, evenly one apart: steps, as they are
+    Forecaster(window=3, epochs=1, calibrate=0).fit({"t": steps, "v": [float(i) for i in range(30)]}, target="v",
+                                                    date="t")
