@@ -295,3 +295,12 @@ def test_files_as_users_have_them(tmp_path):
     packed.write_bytes(gzip.compress(header.read_bytes()))
     with pytest.raises(DataError, match="z.tsv is gzip-compressed; decompress it first"):
         read_labelled(packed)
+
+
+def test_a_text_longer_than_any_text_is_refused_before_it_is_read(trained, monkeypatch):
+    from seqtext.classify import data
+
+    model = trained[0]
+    monkeypatch.setattr(data, "MAX_TOKENS", 50)  # a 10 MB line took gigabytes to read
+    with pytest.raises(DataError, match="text 2 is 60 tokens long, more than the 50 one may have; split it"):
+        model.predict(["a good film", " ".join(["good"] * 60)])

@@ -219,9 +219,21 @@ def check_texts(texts) -> list[str]:
     return read_texts(texts)
 
 
+MAX_TOKENS = 100_000  # tokens (words) of one text or sentence: a 10 MB line would take gigabytes to read
+
+
 def encode_texts(tokenizer, texts: list[str], unk_id: int) -> list[list[int]]:
     """Token ids of each text (at least one: a text of nothing the tokenizer keeps reads as ``unk_id``)."""
-    return [enc.ids or [unk_id] for enc in tokenizer.encode_batch(texts, add_special_tokens=False)]
+    encoded = [enc.ids or [unk_id] for enc in tokenizer.encode_batch(texts, add_special_tokens=False)]
+    for i, ids in enumerate(encoded, 1):
+        check_length(len(ids), f"text {i}", "tokens")
+    return encoded
+
+
+def check_length(n: int, what: str, unit: str) -> None:
+    """Refuse a text (or sentence) of more than ``MAX_TOKENS`` tokens (words) in one sentence."""
+    if n > MAX_TOKENS:
+        raise DataError(f"{what} is {n:,} {unit} long, more than the {MAX_TOKENS:,} one may have; split it.")
 
 
 def source_path(source) -> str | None:

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from seqtext.errors import DataError, is_listlike
+from seqtext.classify.data import check_length
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 UNSPECIFIED = ("upos", "xpos")  # columns where CoNLL-U's "_" means "not annotated": such a word has no tag (None)
@@ -37,6 +38,7 @@ def sentence_words(sentence) -> list[str]:
     if not isinstance(sentence, str) and not is_listlike(sentence):
         raise DataError(f"a sentence to tag is a string or a list of words, not {type(sentence).__name__}.")
     words = split_words(sentence) if isinstance(sentence, str) else list(sentence)
+    check_length(len(words), "a sentence to tag", "words")
     if not words or not all(isinstance(w, str) and w.strip() for w in words):
         raise DataError("a sentence to tag is empty or has an empty word; give some words.")
     return [w.strip() for w in words]
