@@ -304,3 +304,19 @@ def test_a_text_longer_than_any_text_is_refused_before_it_is_read(trained, monke
     monkeypatch.setattr(data, "MAX_TOKENS", 50)  # a 10 MB line took gigabytes to read
     with pytest.raises(DataError, match="text 2 is 60 tokens long, more than the 50 one may have; split it"):
         model.predict(["a good film", " ".join(["good"] * 60)])
+
+
+def test_json_lines_as_people_write_them(tmp_path):
+    listed = tmp_path / "a.json"
+    listed.write_text('[{"text": "good", "label": 1},\n {"text": "bad", "label": 0}]\n')
+    with pytest.raises(DataError, match="a.json holds a JSON list; give JSON Lines, one object a line"):
+        read_labelled(listed)
+    commas = tmp_path / "c.jsonl"
+    commas.write_text('{"text": "good", "label": 1},\n{"text": "bad", "label": 0},\n')
+    with pytest.raises(DataError, match=r"c.jsonl line 1 is not a JSON object; .* \(without a comma after it\)"):
+        read_labelled(commas)
+    joined = tmp_path / "j.jsonl"  # two files with byte-order marks joined with cat
+    joined.write_bytes(b'\xef\xbb\xbf{"text": "good", "label": 1}\n\xef\xbb\xbf{"text": "bad", "label": 0}\n')
+    assert read_labelled(joined)[:2] == (["good", "bad"], ["1", "0"])
+    with pytest.raises(DataError, match=r"read from a file, not from stdin \('-'\)"):
+        read_labelled("-")

@@ -227,3 +227,15 @@ def test_a_directory_corpus_reads_upper_case_txt_files_too(tmp_path):
     (tmp_path / "B.TXT").write_text("another line .\n")
     (tmp_path / "notes.md").write_text("not a corpus\n")
     assert [p.name for p in corpus_files(tmp_path)] == ["B.TXT", "a.txt"]
+
+
+def test_stdin_and_utf16_corpora_are_named_as_such(tmp_path):
+    from seqtext.errors import DataError
+    from seqtext.text.corpus import corpus_files
+
+    with pytest.raises(DataError, match=r"read from files, not from stdin \('-'\)"):
+        corpus_files("-")
+    wide = tmp_path / "wide.txt"
+    wide.write_text("hello there\n", encoding="utf-16")
+    with pytest.raises(DataError, match="wide.txt is UTF-16 text; convert it to UTF-8"):  # not "a binary file"
+        corpus_files(wide)

@@ -75,6 +75,8 @@ def _json_kind(value) -> str:
 def read_data_file(path) -> tuple[Path, str]:
     """(path, its text) of a data file (a regular file or a pipe), refused in one sentence when it cannot be."""
     path = Path(path)
+    if str(path) == "-":
+        raise DataError("this data is read from a file, not from stdin ('-'); save it to a file and give its path.")
     if not path.exists():
         raise DataError(f"the data file {path} does not exist; check the path.")
     if path.is_dir():
@@ -119,13 +121,17 @@ def read_input_lines(file) -> tuple[Path, list[str]]:
 
 def _jsonl_rows(path: Path, text: str):
     rows = []
+    if text.lstrip().startswith("["):
+        raise DataError(f"{path} holds a JSON list; give JSON Lines, one object a line.")
     for number, line in enumerate(file_lines(text), 1):
+        line = line.lstrip("\ufeff")  # the byte-order mark of a file joined on with cat
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError:
-            raise DataError(f"{path} line {number} is not a JSON object; give one object a line.") from None
+            comma = " (without a comma after it)" if line.rstrip().endswith(",") else ""
+            raise DataError(f"{path} line {number} is not a JSON object; give one object a line{comma}.") from None
         if not isinstance(obj, dict):
             raise DataError(f"{path} line {number} is not a JSON object; give one object a line.")
         rows.append((number, obj))

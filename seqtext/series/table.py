@@ -237,6 +237,9 @@ def _columns(data):
 
 
 def _read_csv(path: Path):
+    if str(path) == "-":
+        raise DataError("the series is read from a CSV file, not from stdin ('-'); save it to a file and give its "
+                        "path.")
     if not path.exists():
         raise DataError(f"the file {path} does not exist; check the path.")
     if not path.is_file():

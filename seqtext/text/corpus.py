@@ -45,6 +45,8 @@ def corpus_files(source: str | os.PathLike | Sequence) -> list[Path]:
         source = [source]
     files: list[Path] = []
     for item in source:
+        if str(item) == "-":
+            raise DataError("the corpus is read from files, not from stdin ('-'); save it to a file and give its path.")
         if not isinstance(item, (str, os.PathLike)) or not str(item).strip():
             raise DataError(f"the corpus holds {item!r}, which is not a path; give text files, directories of .txt "
                             "files or sentences (str).")
@@ -78,6 +80,8 @@ def check_text_file(path: Path) -> None:
             while chunk := fh.read(_SNIFF_BYTES):
                 if first and chunk[:2] == b"\x1f\x8b":
                     raise DataError(f"{path} is gzip-compressed; decompress it first (gunzip).")
+                if first and chunk[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                    raise DataError(f"{path} is UTF-16 text; convert it to UTF-8.")
                 if first and b"\x00" in chunk:
                     raise DataError(f"{path} looks like a binary file, not text; give a UTF-8 text file.")
                 first = False
