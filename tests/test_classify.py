@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from seqtext import TextClassifier, load
 from seqtext.classify.data import read_labelled
 from seqtext.cli import cli
-from seqtext.errors import DataError
+from seqtext.errors import DataError, SeqtextWarning
 
 from conftest import assert_clean_failure
 
@@ -262,10 +262,16 @@ def test_files_as_users_have_them(tmp_path):
     rows = [("a good film", "1"), ("a bad film", "0"), ("good fun", "1"), ("bad acting", "0")] * 3
     header = tmp_path / "h.tsv"
     header.write_text("review\tsentiment\n" + "".join(f"{t}\t{lab}\n" for t, lab in rows))
-    with pytest.raises(DataError, match=r"h.tsv line 2 has no text column \(looked for text or sentence among "
-                                        r"review, sentiment\)"):  # not an example labelled "sentiment"
-        read_labelled(header)
-    assert read_labelled(header, "review", "sentiment")[1] == [lab for _, lab in rows]
+    with pytest.warns(SeqtextWarning, match=r"h.tsv line 1 \(review, sentiment\) is read as an example, but it may "
+                                            "be a header: its label appears on no other line"):
+        assert read_labelled(header)[1][0] == "sentiment"
+    rare = tmp_path / "rare.tsv"  # a data row that looks the same way is kept: it is only warned of
+    rare.write_text("Brilliant\tlabel_7\ngreat movie\tlabel_1\nawful film\tlabel_0\n")
+    with pytest.warns(SeqtextWarning, match="may be a header"):
+        assert read_labelled(rare)[0] == ["Brilliant", "great movie", "awful film"]
+    words = tmp_path / "w.tsv"  # labels that are column names, in a file without a header, are labels
+    words.write_text("Click here\tlink\nWelcome to our site\ttext\nSubmit\tbutton\n")
+    assert read_labelled(words)[1] == ["link", "text", "button"]
     joined = tmp_path / "j.tsv"
     one = "sentence\tlabel\n" + "".join(f"{t}\t{lab}\n" for t, lab in rows)
     joined.write_text(one + one)
@@ -276,11 +282,17 @@ def test_files_as_users_have_them(tmp_path):
         csv.writer(fh).writerows([("text", "label"), ("first line, with comma\nsecond line", "1"), *rows])
     assert read_labelled(quoted)[0][0] == "first line, with comma\nsecond line"
     panda = tmp_path / "p.tsv"  # as pandas' to_csv(sep="\t") writes a text with quotes in it
-    panda.write_text('text\tlabel\n"he said ""wow"", a must see"\t1\n' + "".join(f"{t}\t{lab}\n" for t, lab in rows))
-    assert read_labelled(panda)[0][0] == 'he said "wow", a must see'
+    panda.write_text('text\tlabel\n"he said ""wow"", a must see"\t1\n"a quoted review"\t0\n' +
+                     "".join(f"{t}\t{lab}\n" for t, lab in rows))
+    assert read_labelled(panda)[0][:2] == ['he said "wow", a must see', "a quoted review"]
+    quoting = tmp_path / "quoting.tsv"  # no CSV writer's doubled quotes: a text in quotes keeps them
+    quoting.write_text('"I loved it"\t1\n' + "".join(f"{t}\t{lab}\n" for t, lab in rows))
+    assert read_labelled(quoting)[0][0] == '"I loved it"'
     separator = tmp_path / "u.jsonl"
     separator.write_text('{"text": "a fine film\u2028with a line separator", "label": 1}\n{"text": "bad", "label": 0}\n')
     assert read_labelled(separator)[0] == ["a fine film\u2028with a line separator", "bad"]
+    intents = [(f"please do thing {i}", f"intent name {i % 30}") for i in range(40)]  # few-shot intents: kept
+    assert len(TextClassifier(epochs=1, embed=8, hidden=8).fit(intents, dev=intents).labels) == 30
     swapped = tmp_path / "s.tsv"
     swapped.write_text("".join(f"{lab}\t{t} number {i}\n" for i, (t, lab) in enumerate(rows * 3)))
     with pytest.raises(DataError, match=r"the labels of .*s.tsv look like texts \(36 different, most with spaces\): "
@@ -297,13 +309,17 @@ def test_files_as_users_have_them(tmp_path):
         read_labelled(packed)
 
 
-def test_a_text_longer_than_any_text_is_refused_before_it_is_read(trained, monkeypatch):
+def test_a_text_longer_than_any_text_is_refused_before_it_is_read(trained, monkeypatch, tmp_path):
     from seqtext.classify import data
 
     model = trained[0]
     monkeypatch.setattr(data, "MAX_TOKENS", 50)  # a 10 MB line took gigabytes to read
     with pytest.raises(DataError, match="text 2 is 60 tokens long, more than the 50 one may have; split it"):
         model.predict(["a good film", " ".join(["good"] * 60)])
+    long = tmp_path / "long.tsv"
+    long.write_text("sentence\tlabel\n" + "good\t1\nbad\t0\n" * 5 + " ".join(["good"] * 60) + "\t1\n")
+    with pytest.raises(DataError, match=r"the text at .*long.tsv line 12 is 60 tokens long"):
+        TextClassifier(epochs=1).fit(long)
 
 
 def test_json_lines_as_people_write_them(tmp_path):

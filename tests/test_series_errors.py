@@ -184,8 +184,7 @@ def test_numpy_scalar_options_are_read_as_python_numbers():
         np.arange(1.0, 30.0)).predict(history=np.arange(1.0, 4.0)).shape == (1,)
 
 
-def test_a_spreadsheets_trailing_empty_columns_are_left_out(tmp_path):
-    from seqtext.errors import DataError
+def test_columns_without_a_name_are_left_out(tmp_path):
     from seqtext.series.table import _read_csv
 
     plain = tmp_path / "plain.csv"
@@ -193,10 +192,9 @@ def test_a_spreadsheets_trailing_empty_columns_are_left_out(tmp_path):
     trailing = tmp_path / "trailing.csv"
     trailing.write_text("month,sales,,\n2000-01,5,,\n2000-02,6,,\n")  # not "a repeated column name"
     assert _read_csv(trailing) == _read_csv(plain)
-    unnamed = tmp_path / "unnamed.csv"
-    unnamed.write_text("month,sales,\n2000-01,5,1\n2000-02,6,2\n")
-    with pytest.raises(DataError, match="column 3 holds values but its header names nothing; name it"):
-        _read_csv(unnamed)
+    indexed = tmp_path / "indexed.csv"  # as pandas' to_csv writes a table with its index
+    indexed.write_text(",month,sales\n0,2000-01,5\n1,2000-02,6\n")
+    assert _read_csv(indexed) == _read_csv(plain)
 
 
 def test_months_written_yyyymm_are_refused_not_read_as_steps():
@@ -207,6 +205,10 @@ def test_months_written_yyyymm_are_refused_not_read_as_steps():
     with pytest.raises(DataError, match=r"look like months written YYYYMM \(194901, 194902, ...\), which would be "
                                         r"read as integer steps; write them as YYYY-MM \(1949-01\)"):
         Forecaster(window=3, epochs=1).fit({"month": months, "v": [float(i) for i in range(30)]}, target="v",
+                                           date="month")
+    skipping = months[:5] + months[6:]  # a month missing: still months, not steps
+    with pytest.raises(DataError, match="look like months written YYYYMM"):
+        Forecaster(window=3, epochs=1).fit({"month": skipping, "v": [float(i) for i in range(29)]}, target="v",
                                            date="month")
     steps = [str(100001 + i) for i in range(30)]  # six digits, evenly one apart: steps, as they are
     Forecaster(window=3, epochs=1, calibrate=0).fit({"t": steps, "v": [float(i) for i in range(30)]}, target="v",

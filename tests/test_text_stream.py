@@ -134,3 +134,5 @@ def test_a_stream_model_given_a_missing_file_in_a_list_names_the_file(running_te
 
     with pytest.raises(DataError, match="the corpus nope.txt does not exist"):
         streamed.evaluate(["nope.txt"])
+    with pytest.raises(DataError, match="per_sentence=True"):  # words without spaces are sentences all the same
+        streamed.evaluate(["hello", "world"])

@@ -21,10 +21,11 @@ import os
 import re
 from pathlib import Path
 
-from seqtext.errors import DataError, as_list
+from seqtext.errors import DataError, as_list, warn
 
 TEXT_NAMES = ("text", "sentence")
 LABEL_NAMES = ("label",)
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')  # a field as a CSV writer quotes it
 
 
 def read_labelled(path, text_column: str | None = None, label_column: str | None = None,
@@ -140,25 +141,19 @@ def _jsonl_rows(path: Path, text: str):
 
 def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column):
     """(line number, row) pairs: dicts when the file has a header, else [text, label] lists."""
-    if delimiter == "\t":  # a field in double quotes (pandas, Python's csv) is read without them
-        records = [(n, [_unquoted(f) for f in line.split("\t")]) for n, line in enumerate(file_lines(text), 1)
-                   if line.strip()]
-    else:  # a quoted field may hold commas and line breaks
-        reader = csv.reader(io.StringIO(text, newline=""))
-        records = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    records = _tsv_records(text) if delimiter == "\t" else _csv_records(path, text)
     if not records:
         return []
     first = [cell.strip() for cell in records[0][1]]
     if delimiter == "," and len(first) == 1 and ";" in first[0]:
-        raise DataError(f"{path} line 1 looks separated by semicolons ({first[0][:60]}); save it with commas.")
+        raise DataError(f"{path} line {records[0][0]} looks separated by semicolons ({first[0][:60]}); save it "
+                        "with commas.")
     names = {n.lower() for n in (*LABEL_NAMES, *TEXT_NAMES, text_column or "", label_column or "") if n}
-    # a header: a label field that is a column name, or a row of names whose last appears nowhere else as a label
     header = delimiter == "," or (len(first) >= 2 and first[-1].lower() in names) or \
-        (len(first) > 2 and any(cell.lower() in names for cell in first)) or \
-        (len(first) == 2 and all(re.fullmatch(r"[A-Za-z_][\w-]*", c) for c in first) and
-         not any(len(row) >= 2 and row[-1].strip() == first[-1] for _, row in records[1:]))
+        (len(first) > 2 and any(cell.lower() in names for cell in first))
     for number, row in records[1:]:  # two files joined (cat): their second header is no example
-        if [cell.strip() for cell in row] == first if header else row[-1].strip().lower() in names:
+        cells = [cell.strip() for cell in row]
+        if cells == first if header else len(cells) >= 2 and all(cell.lower() in names for cell in cells):
             raise DataError(f"{path} line {number} is a header row inside the data (two files joined?); remove it.")
     if not header:
         if text_column or label_column:
@@ -169,6 +164,11 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
             if len(row) != 2:
                 raise DataError(f"{path} line {number} has {len(row)} tab-separated fields, expected 2 "
                                 "(text<TAB>label); fix that line.")
+        if len(first) == 2 and all(re.fullmatch(r"[A-Za-z_][\w-]*", c) for c in first) and \
+                not any(row[-1].strip() == first[-1] for _, row in records[1:]):
+            warn(f"{path} line {records[0][0]} ({first[0]}, {first[1]}) is read as an example, but it may be a "
+                 "header: its label appears on no other line; if it is, name the columns with {text_column} and "
+                 "{label_column}.", params=["text_column", "label_column"])
         return [(n, {"text": row[0], "label": row[1]}) for n, row in records]
     rows = []
     for number, row in records[1:]:
@@ -181,12 +181,30 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
     return rows
 
 
-def _unquoted(field: str) -> str:
-    """A TSV field quoted as CSV writers quote it (in double quotes, a quote inside doubled) read without its
-    quotes; any other field as it is."""
-    if len(field) >= 2 and field[0] == field[-1] == '"' and '"' not in field[1:-1].replace('""', ""):
-        return field[1:-1].replace('""', '"')
-    return field
+def _tsv_records(text: str) -> list:
+    """(line number, fields) of each non-blank line.  When a field in double quotes holds a doubled quote, the
+    file was written by a CSV writer (pandas, Python's csv), and its quoted fields are read without their
+    quotes.  Otherwise every field is as written, quotes and all."""
+    records = [(n, line.split("\t")) for n, line in enumerate(file_lines(text), 1) if line.strip()]
+    if any(_QUOTED.fullmatch(f) and '""' in f[1:-1] for _, row in records for f in row):
+        records = [(n, [f[1:-1].replace('""', '"') if _QUOTED.fullmatch(f) else f for f in row]) for n, row in records]
+    return records
+
+
+def _csv_records(path: Path, text: str) -> list:
+    """(line number where it starts, fields) of each non-blank row; a quoted field may hold commas and line breaks."""
+    reader, records = csv.reader(io.StringIO(text, newline="")), []
+    try:
+        while True:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                return records
+            if any(cell.strip() for cell in row):
+                records.append((start, row))
+    except csv.Error as exc:
+        raise DataError(f"{path} is not a readable CSV file ({exc}, near line {reader.line_num}); check its "
+                        "quotes.") from None
 
 
 def _field(path: Path, line: int, row: dict, asked: str | None, usual: tuple, what: str):
@@ -228,11 +246,12 @@ def check_texts(texts) -> list[str]:
 MAX_TOKENS = 100_000  # tokens (words) of one text or sentence: a 10 MB line would take gigabytes to read
 
 
-def encode_texts(tokenizer, texts: list[str], unk_id: int) -> list[list[int]]:
-    """Token ids of each text (at least one: a text of nothing the tokenizer keeps reads as ``unk_id``)."""
+def encode_texts(tokenizer, texts: list[str], unk_id: int, places: list[str] | None = None) -> list[list[int]]:
+    """Token ids of each text (at least one: a text of nothing the tokenizer keeps reads as ``unk_id``);
+    ``places`` ("FILE line N") name a text too long, else its number."""
     encoded = [enc.ids or [unk_id] for enc in tokenizer.encode_batch(texts, add_special_tokens=False)]
-    for i, ids in enumerate(encoded, 1):
-        check_length(len(ids), f"text {i}", "tokens")
+    for i, ids in enumerate(encoded):
+        check_length(len(ids), f"the text at {places[i]}" if places else f"text {i + 1}", "tokens")
     return encoded
 
 

@@ -88,7 +88,8 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         self.sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
         texts, labels, places = self.read(train, "training")
         in_file = set(labels)
-        if len(in_file) > max(20, len(labels) // 2) and sum(" " in label for label in labels) > len(labels) // 2:
+        if len(in_file) > max(20, len(labels) // 2) and sum(" " in label for label in labels) > len(labels) // 2 \
+                and sum(map(len, labels)) > 2 * sum(map(len, texts)):  # labels far longer than the texts
             raise DataError(f"the labels of {train if self.sources['train'] else 'the training examples'} look like "
                             f"texts ({len(in_file)} different, most with spaces): are the columns swapped? Give "
                             "text<TAB>label, or name the columns with {text_column} and {label_column}.",
@@ -115,17 +116,18 @@ class ClassifyTask(StartsFromLanguageModel, Task):
             self.open_start(cfg)  # first: a language model to start from decides the sizes and word splitting
             self.tokenizer = tk.train_tokenizer(texts, "word", cfg.vocab_size, cfg.min_frequency,
                                                 cfg.split_punctuation)
-        self.train_rows, self.train_targets = self.encode(texts), self.targets(labels, places)
+        self.train_rows, self.train_targets = self.encode(texts, places), self.targets(labels, places)
         if fresh:
             unk = self.tokenizer.token_to_id(tk.UNK)
             tk.warn_unknown_share(sum(r.count(unk) for r in self.train_rows), sum(map(len, self.train_rows)),
                                   self.tokenizer.get_vocab_size())
-        self.valid_rows = self.encode(valid_texts)
+        self.valid_rows = self.encode(valid_texts, valid_places)
         self.valid_targets = self.targets(valid_labels, valid_places)
 
-    def encode(self, texts: list[str]) -> list[list[int]]:
-        """Token ids of each text (at least one: a text of nothing the tokenizer keeps reads as <unk>)."""
-        return encode_texts(self.tokenizer, texts, self.tokenizer.token_to_id(tk.UNK))
+    def encode(self, texts: list[str], places: list[str] | None = None) -> list[list[int]]:
+        """Token ids of each text (at least one: a text of nothing the tokenizer keeps reads as <unk>); ``places``
+        name them in an error."""
+        return encode_texts(self.tokenizer, texts, self.tokenizer.token_to_id(tk.UNK), places)
 
     def targets(self, labels: list[str], places: list[str]) -> list[int]:
         """Label indices; a label training never saw is refused naming its place (``places``, as ``read``)."""

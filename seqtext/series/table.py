@@ -257,10 +257,8 @@ def _read_csv(path: Path):
     if not rows:
         raise DataError(f"{path} is empty; give a CSV file with a header line and values.")
     header, body = [h.strip() for h in rows[0]], rows[1:]
-    blank = [j for j, h in enumerate(header) if not h]
-    if any(j < len(r) and r[j].strip() for j in blank for r in body):
-        raise DataError(f"{path}: column {blank[0] + 1} holds values but its header names nothing; name it.")
-    keep = [j for j, h in enumerate(header) if h]  # unnamed, empty columns (a spreadsheet's trailing commas) go
+    # a column without a name cannot be asked for: a pandas index, a spreadsheet's empty trailing columns
+    keep = [j for j, h in enumerate(header) if h]
     header, body = [header[j] for j in keep], [[r[j] if j < len(r) else "" for j in keep] for r in body]
     if len(set(header)) != len(header):
         raise DataError(f"{path} has a repeated column name in its header; make the names unique.")

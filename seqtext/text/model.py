@@ -237,8 +237,9 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
     text; sentence: each line from a fresh state)."""
     text, unk = model.settings.text, model.tokenizer.token_to_id(tk.UNK)
     if text.mode == "stream":
-        if isinstance(corpus, (list, tuple)) and not is_path_list(corpus) and \
-                any(isinstance(line, str) and " " in line.strip() for line in corpus):  # sentences, not paths
+        if isinstance(corpus, (list, tuple)) and not is_path_list(corpus) and not any(  # sentences, not paths
+                isinstance(item, os.PathLike) or isinstance(item, str) and ("/" in item or item.endswith(".txt"))
+                for item in corpus):
             raise DataError("a stream-mode model evaluates running text read from files; give the corpus as a path, "
                             "or {per_sentence}=True to read these sentences one by one, as score() does.",
                             params=["per_sentence"])
