@@ -192,6 +192,10 @@ class Model:
                               params=["callback"])
         cfg = self.settings.train
         self.device = self.task.device = distributed.setup(pick_device(cfg.device))
+        if distributed.world_size() > cfg.batch_size:  # each process would skip every batch and train nothing
+            raise ConfigError(f"{{batch_size}} {cfg.batch_size} is smaller than the {distributed.world_size()} "
+                              "training processes; give each process at least one row (a sentence, stream, "
+                              "window or text) of every batch.", params=["batch_size"])
         if resume is None:
             generator = seed_everything(cfg.seed)
             self.task.prepare(data, fresh=True)

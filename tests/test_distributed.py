@@ -113,3 +113,14 @@ def test_a_dead_rank_stops_the_others(tmp_path, corpus):
     assert time.monotonic() - killed < 90
     load(out)  # the last good model directory is intact
     assert time.monotonic() - start < 300
+
+
+def test_a_batch_smaller_than_the_processes_is_refused_before_training(tmp_path, corpus):
+    """Each process would skip every batch: a model of untrained weights used to be saved as finished."""
+    out = tmp_path / "small-batch"
+    proc = subprocess.run([*TORCHRUN, "-m", "seqtext", "classify", "train", "--data", str(corpus), "--out", str(out),
+                           "--epochs", "1", "--batch-size", "1", "--quiet", "--device", "cpu"],
+                          capture_output=True, text=True, env=env(), timeout=300, cwd=tmp_path)
+    assert proc.returncode != 0 and not out.exists()
+    assert "--batch-size 1 is smaller than the 2 training processes; give each process at least one row" in \
+        proc.stderr, proc.stderr[-2000:]

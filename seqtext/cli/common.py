@@ -217,15 +217,20 @@ def run_training(ctx: click.Context, out, train, resume_command: str):
                      else "interrupted before training began; nothing was saved")
             ctx.exit(130)
         except RuntimeError as exc:
-            if distributed.world_size() <= 1:
+            if distributed.world_size() <= 1 or not _collective_failed(exc):  # this rank's own error: as it is
                 raise
-            # a collective failed: another rank died or timed out
-            raise click.ClickException(
-                f"rank {distributed.rank()} stopped because another training process failed "
-                f"({str(exc).splitlines()[0][:120]}); the last model saved in {out} is intact."
-            ) from None
+            kept = f"the last model saved in {out} is intact" if (Path(out) / "config.json").is_file() else \
+                "no model was saved yet"
+            raise click.ClickException(f"rank {distributed.rank()} stopped because another training process failed "
+                                       f"({str(exc).splitlines()[0][:120]}); {kept}.") from None
     distributed.finish()
     return model if main else None
+
+
+def _collective_failed(exc: RuntimeError) -> bool:
+    """Whether a collective operation failed (a peer closed the connection, died or timed out), not this rank."""
+    text = str(exc).lower()
+    return any(word in text for word in ("gloo", "nccl", "connection", "timed out", "timeout", "peer", "socket"))
 
 
 def resolve_model(model: str | None) -> Path:

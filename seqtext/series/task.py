@@ -89,7 +89,7 @@ class ForecastTask(SeriesState, Task):
         ``fresh``: fit the scalers on the training parts; otherwise (a resume)
         keep the stored ones and check the data is the data trained on.
         """
-        series, train = self.settings.series, self.settings.train
+        series = self.settings.series
         holdout = data.get("holdout", self.data.get("holdout", 0))
         items = read_series(data["series"], series)
         gone = [key for key, table in items if self.many and holdout and holdout >= table.n]  # nothing left of them
@@ -103,9 +103,6 @@ class ForecastTask(SeriesState, Task):
         source = data["series"]
         self.data = {"source": str(Path(source).resolve()) if isinstance(source, (str, os.PathLike)) else None,
                      "holdout": holdout, "values": total}
-        if distributed.world_size() > train.batch_size:
-            raise ConfigError(f"{{batch_size}} {train.batch_size} is smaller than the {distributed.world_size()} "
-                              "training processes; give each process at least one window.", params=["batch_size"])
         resolve_names(series, items[0][1])
         if not fresh and [k for k, _ in items] != list(self.scalers):
             raise DataError("the series ids differ from those this training started with; resume on the same data.")
