@@ -72,6 +72,24 @@ def whole_number(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+# a dependency's top-level package -> the extra that installs it
+EXTRAS = {"onnx": "onnx", "onnxscript": "onnx", "onnxruntime": "onnx", "fastapi": "serve", "uvicorn": "serve",
+          "statsmodels": "stats", "matplotlib": "plot"}
+
+
+def install_hint(package: str, upgrade: bool = False) -> str:
+    """``pip install 'seqtext[plot]'`` for an extra's package, ``pip install torch`` for any other."""
+    extra = EXTRAS.get(package)
+    return f"pip install{' -U' if upgrade else ''} " + (f"'seqtext[{extra}]'" if extra else package)
+
+
+def some(items, limit: int = 10) -> str:
+    """'M1, M2' or, beyond ``limit`` items, 'M1, ..., M10 and 5 more': the ids or labels a message names."""
+    items = list(items)
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(map(str, items[:limit])) + more
+
+
 def plain(value):
     """A numpy scalar (``np.int64(12)``, ``np.float32(0.01)``, ``np.True_``) as the Python value it holds, in lists
     too, so arguments reach torch, checks and JSON as the types they expect."""

@@ -387,7 +387,8 @@ def test_integer_time_steps_as_the_date_column(tmp_path):
     assert json.loads(result.output)["season"] == 1
     result = CliRunner().invoke(cli, ["forecast", "evaluate", "--model", str(tmp_path / "m"), "--csv", str(csv),
                                       "--actuals", str(future), "--holdout", "2"])
-    assert_clean_failure(result, "--actuals scores every value of its file; leave out --holdout")
+    assert_clean_failure(result, "--actuals scores every value it holds; leave out --holdout (or --actuals, to "
+                                 "score the last --holdout values of the data).")
     only_a = tmp_path / "test_a.csv"
     only_a.write_text("\n".join(future.read_text().splitlines()[:4]) + "\n")  # the header and series a's 3 rows
     result = CliRunner().invoke(cli, ["forecast", "evaluate", "--model", str(tmp_path / "m"), "--csv", str(csv),

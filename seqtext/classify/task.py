@@ -18,7 +18,7 @@ from seqtext import distributed
 from seqtext.classify.data import encode_texts, label_text, read_labelled, source_path
 from seqtext.classify.net import ClassifierNet
 from seqtext.labelconfig import ClassifySettings
-from seqtext.errors import CheckpointError, DataError, is_listlike
+from seqtext.errors import CheckpointError, DataError, is_listlike, some
 from seqtext.model import Task
 from seqtext.packing import held_out, pad_rows
 from seqtext.text import tokenizer as tk
@@ -138,8 +138,7 @@ class ClassifyTask(StartsFromLanguageModel, Task):
                     if place.endswith(" line 1") else ""
                 shown = label if len(label) <= 60 else label[:57] + "..."
                 raise DataError(f"the label {shown!r} ({place}) was never seen in training (known: "
-                                f"{', '.join(self.labels[:20])}{', ...' if len(self.labels) > 20 else ''}); relabel "
-                                f"it or retrain{header}.", params=["label_column"])
+                                f"{some(self.labels, 20)}); relabel it or retrain{header}.", params=["label_column"])
         return [index[label] for label in labels]
 
     def recorded_data(self, path) -> dict:

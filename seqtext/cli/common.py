@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from seqtext.errors import ConfigError, SeqtextError, first_line
+from seqtext.errors import ConfigError, SeqtextError, first_line, install_hint
 
 RUNS = Path("runs")  # where train writes and where a command without --model looks
 
@@ -71,11 +71,6 @@ def handle_errors(func=None, *, flags: dict | None = None):
     return wrapper
 
 
-# a module's top-level package -> how to install it, for the dependencies that a command imports when it runs
-INSTALL = {"torch": "pip install torch", "onnx": "pip install 'seqtext[onnx]'",
-           "onnxscript": "pip install 'seqtext[onnx]'", "onnxruntime": "pip install 'seqtext[onnx]'", "fastapi": "pip install 'seqtext[serve]'",
-           "uvicorn": "pip install 'seqtext[serve]'", "statsmodels": "pip install 'seqtext[stats]'",
-           "matplotlib": "pip install 'seqtext[plot]'"}
 _IMPORT_LINE = re.compile(r"\s*(?:from|import)\s+([A-Za-z_][\w.]*)")
 
 
@@ -92,7 +87,7 @@ def missing_module(exc: ImportError) -> str | None:
         root = (exc.name or "").split(".")[0]
         return None if root in ("", "seqtext") else \
             f"the installed {root} lacks what this command needs ({first_line(exc)}); upgrade it with " \
-            f"{INSTALL.get(root, f'pip install {root}').replace('pip install', 'pip install -U')}."
+            f"{install_hint(root, upgrade=True)}."
     name = exc.name if isinstance(exc, ModuleNotFoundError) else None
     if not name:  # the first import statement, outermost first, of a module that is not seqtext's own
         lines = (_IMPORT_LINE.match(frame.line or "") for frame in traceback.extract_tb(exc.__traceback__))
@@ -100,10 +95,9 @@ def missing_module(exc: ImportError) -> str | None:
     root = (name or "").split(".")[0]
     if not root or root == "seqtext":
         return None
-    install = INSTALL.get(root, f"pip install {root}")
     exported = " (an exported model runs without it in complete, score, the predict commands and serve)"
     return f"this command needs {root}, which cannot be imported here ({first_line(exc)}); install it with " \
-           f"{install}{exported if root == 'torch' else ''}."
+           f"{install_hint(root)}{exported if root == 'torch' else ''}."
 
 
 def _out_of_memory(exc: RuntimeError) -> bool:

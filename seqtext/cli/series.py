@@ -10,8 +10,9 @@ from seqtext.cli import series_report as report
 from seqtext.cli.common import POSITIVE, counted, echo_json, handle_errors, note, run_training
 from seqtext.cli.options import flag, given_options, training_command
 from seqtext.config import SeriesSettings
+from seqtext.errors import install_hint
 
-PLOT_MISSING = "--plot needs matplotlib; install it with pip install 'seqtext[plot]'"
+PLOT_MISSING = f"--plot needs matplotlib; install it with {install_hint('matplotlib')}"
 # how the library's parameters read on these commands: the series is --csv; predict and evaluate take
 # their columns and transforms from the model
 TRAIN_FLAGS = {"data": "--csv"}
@@ -255,11 +256,8 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     """
     from seqtext.series import baselines as base
     from seqtext.series import infer, plot_forecast, scoring
-    from seqtext.series.panel import some
+    from seqtext.errors import some
 
-    if holdout is not None and actuals:
-        raise click.UsageError("--actuals scores every value of its file; leave out --holdout (or --actuals to score "
-                               "the last --holdout values of --csv).")
     _check_plot(plot, series_id)
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)

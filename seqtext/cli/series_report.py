@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from seqtext.errors import install_hint
+
 LABEL = 26  # width of the row labels of the metric tables
 HEADER = f"{'':{LABEL}s}{'MAE':>12s}{'RMSE':>12s}{'MAPE %':>10s}{'sMAPE %':>10s}{'MASE':>8s}"
 BASELINE_LABELS = {"naive": "naive", "snaive": "seasonal naive", "drift": "drift", "ets": "ETS (statsmodels)",
@@ -37,7 +39,7 @@ def echo_baselines(summary: dict, skipped: list, *, per: str) -> None:
         click.echo(metric_line("  " + BASELINE_LABELS[name], m))
     if skipped:
         click.echo(f"  ({', '.join(BASELINE_LABELS[n] for n in skipped)}: install statsmodels, "
-                   "pip install 'seqtext[stats]')")
+                   f"{install_hint('statsmodels')})")
     if "skill" in summary:
         click.echo(f"skill over seasonal naive (1 - MASE / its MASE): {summary['skill']:.3f}; the model's MAE is the "
                    f"lower on {100 * summary['beats_snaive']:.0f} % of the {per}")

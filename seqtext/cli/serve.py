@@ -26,11 +26,7 @@ def serve(models, host, port, max_body):
       curl -s localhost:8000/v1/complete -H 'Content-Type: application/json' -d '{"prompt": "Mary rides the"}'
     Open http://127.0.0.1:8000/ for the playground, /docs for the API.
     """
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn
-    except ImportError:
-        raise click.ClickException('the server needs FastAPI and uvicorn; pip install "seqtext[serve]".') from None
+    import uvicorn  # fastapi and uvicorn missing: one sentence from handle_errors, with the extra to install
     from seqtext.export.registry import Registry, parse_models
     from seqtext.export.serve import create_app
 

@@ -155,7 +155,7 @@ def predict(model, steps, history, future, levels, items=None, fill=None) -> tup
         items = [(items[0][0], with_future(items[0][1], future, cfg, fill))]
     short = [key for key, table in items if table.n < cfg.window] if cfg.id is not None else []
     if short and len(short) < len(items):  # many series: forecast those that fill a window, name the others
-        from seqtext.series.panel import some
+        from seqtext.errors import some
 
         warn(f"{len(short)} of the {len(items)} series have fewer values than the window of {cfg.window} and are "
              f"not forecast: {some(short)}.")

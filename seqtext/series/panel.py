@@ -15,7 +15,7 @@ any, are checked to be one number per series (:mod:`seqtext.series.static`).
 
 from __future__ import annotations
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, some
 from seqtext.series.static import read_static
 from seqtext.series.table import Table, _columns, from_columns, is_table
 
@@ -103,7 +103,3 @@ def describe(items) -> str:
     return "the series" if len(items) == 1 and items[0][0] is None else f"{len(items)} series"
 
 
-def some(keys, limit: int = 10) -> str:
-    """'M1, M2' or, beyond ``limit`` ids, 'M1, ..., M10 and 5 more': the series a message names."""
-    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
-    return ", ".join(map(str, keys[:limit])) + more

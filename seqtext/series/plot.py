@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, install_hint
 
 
 def _figure(path):
@@ -17,7 +17,7 @@ def _figure(path):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise ConfigError("plotting needs matplotlib; install it with pip install 'seqtext[plot]'.") from None
+        raise ConfigError(f"plotting needs matplotlib; install it with {install_hint('matplotlib')}.") from None
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg", "pdf"):

@@ -19,13 +19,12 @@ import math
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError, warn, whole_number
+from seqtext.errors import ConfigError, DataError, some, warn, whole_number
 from seqtext.series import baselines as base
 from seqtext.series import infer, static
 from seqtext.series.dates import check_dates, json_label, season_of
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.metrics import METRICS, forecast_metrics, interval_metrics, mean_metrics
-from seqtext.series.panel import some
 from seqtext.series.table import Table
 
 INTERVAL_METRICS = ("coverage", "width", "winkler", "msis", "width_vs_snaive")
@@ -44,6 +43,9 @@ def holdout_cases(model, data, holdout=None, actuals=None) -> tuple[list, list]:
 
     Of many series, those whose history is shorter than the window are
     skipped (and named); a single series that short is an error."""
+    if holdout is not None and actuals is not None:
+        raise ConfigError("{actuals} scores every value it holds; leave out {holdout} (or {actuals}, to score the "
+                          "last {holdout} values of the data).", params=["actuals", "holdout"])
     cfg = model.settings.series
     items = infer.read(model, data, allow_future=False)
     if actuals is not None:
@@ -176,9 +178,6 @@ def summarize(rows: list[dict], names=(), levels=()) -> dict:
 def evaluate(model, data, holdout=None, *, one_step=False, season=None, baselines=(), levels=(), actuals=None,
              ) -> dict:
     """Scores of the last ``holdout`` values of each series (or of ``actuals``), with baselines and intervals."""
-    if holdout is not None and actuals is not None:
-        raise ConfigError("{actuals} scores every value it holds; leave out {holdout} (or {actuals}, to score the "
-                          "last {holdout} values of the data).", params=["actuals", "holdout"])
     names = base.available(base.parse(baselines))[0]
     cases, skipped = holdout_cases(model, data, holdout, actuals)
     seen = seen_in_training(model, cases)

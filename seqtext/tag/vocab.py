@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from seqtext.errors import CheckpointError, DataError
+from seqtext.errors import CheckpointError, DataError, some
 
 PAD, UNK = "<pad>", "<unk>"
 MAX_CHARS = 30  # longer forms are read by their first 30 characters
@@ -55,8 +55,7 @@ class Vocab:
             if tag is not None and tag not in self.tag_id:
                 place = where[k] if isinstance(where, list) else where
                 raise DataError(f"the tag {tag!r} ({place}) was never seen in training (known: "
-                                f"{', '.join(self.tags[:20])}{', ...' if len(self.tags) > 20 else ''}); "
-                                "retag it or retrain.")
+                                f"{some(self.tags, 20)}); retag it or retrain.")
         return [-100 if t is None else self.tag_id[t] for t in tags]
 
     def save(self, path: Path) -> None:
