@@ -67,14 +67,18 @@ def setup(device):
 
 
 def wrap(net, device):
-    """DDP around ``net`` (the optimizer and checkpoints keep using ``net`` itself)."""
+    """DDP around ``net`` with an :class:`Agreement` (``.agreement``) in its gradient all-reduce (the optimizer and
+    checkpoints keep using ``net`` itself)."""
     if not active():
         return net
     from torch.nn.parallel import DistributedDataParallel
 
     # an adaptive softmax leaves a tail cluster unused in a batch without any of its words
-    return DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
-                                   find_unused_parameters=bool(getattr(net, "adaptive", False)))
+    ddp = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
+                                  find_unused_parameters=bool(getattr(net, "adaptive", False)))
+    ddp.agreement = Agreement()
+    ddp.register_comm_hook(None, ddp.agreement.hook)
+    return ddp
 
 
 def shard_rows(tensor):
@@ -107,6 +111,113 @@ def sum_across(values: list[float]) -> list[float]:
         t = t.cuda()
     dist.all_reduce(t)
     return t.cpu().tolist()
+
+
+class Agreement:
+    """What the ranks agree on at every training step, carried by DDP's own gradient all-reduce (a comm hook):
+    no collective of its own.
+
+    Each rank's loss is a mean over its own share of the global batch (its target tokens, tags or rows), and
+    the shares differ (sentences differ in length).  So each rank back-propagates its mean loss times its
+    ``units`` (a sum), the hook adds every rank's units to each gradient bucket's all-reduce and divides the
+    summed gradients by all of them: the gradient of the mean over the whole global batch, the step one
+    process takes on it (DDP's default hook divides by the number of processes instead).  Each rank's Ctrl-C
+    flag rides along (Ctrl-C reaches every process, not always within the same step), so all stop after the
+    same step.
+    """
+
+    def __init__(self):
+        self.units, self.stop, self.total, self.stops = 1.0, False, 0.0, 0.0
+
+    def start(self, units: float, stop: bool) -> float:
+        """Before the step: this rank's units and Ctrl-C flag; returns the factor of its mean loss."""
+        self.units, self.stop, self.total = float(units), stop, 0.0
+        return self.units
+
+    def hook(self, state, bucket):
+        """DDP's comm hook: the bucket summed over the ranks with the units and flags, divided by all units."""
+        import torch
+        import torch.distributed as dist
+
+        grads = bucket.buffer()
+        sent = torch.cat([grads, grads.new_tensor([self.units, float(self.stop)])])
+
+        def divide(future):
+            summed = future.value()[0]
+            self.total, self.stops = summed[-2].item(), summed[-1].item()
+            return summed[:-2] / self.total if self.total > 0 else summed[:-2]  # no units anywhere: no mean
+
+        return dist.all_reduce(sent, async_op=True).get_future().then(divide)
+
+    def finish(self) -> tuple[float, bool]:
+        """After the backward pass: this rank's share of the global batch (its mean loss's weight in the global
+        mean, times the world) and whether any rank was stopped."""
+        import torch.distributed as dist
+
+        share = dist.get_world_size() * self.units / self.total if self.total > 0 else 1.0
+        return share, self.stops > 0
+
+
+def gather(value) -> list:
+    """Every rank's ``value`` (tensors and plain values), in rank order; ``[value]`` when alone."""
+    if not active():
+        return [value]
+    import torch.distributed as dist
+
+    out = [None] * dist.get_world_size()
+    dist.all_gather_object(out, value)
+    return out
+
+
+def rank_states(task, running_loss: float) -> dict:
+    """The trainer state's RNG states, running loss and carried state.  Under torchrun the ranks' own ones too
+    (``ranks``: their dropout draws and losses differ), and the carried state of every rank's rows joined."""
+    import torch
+
+    from seqtext.core import map_hidden
+
+    own = {"torch_rng": torch.get_rng_state(), "running_loss": running_loss,
+           "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+    carried = getattr(task, "carried", None)
+    if not active():
+        return {**own, "carried": carried}
+    carried = None if carried is None else map_hidden(carried, lambda h: h.cpu())
+    ranks = gather({**own, "carried": carried})
+    shares = [r.pop("carried") for r in ranks]
+    return {**own, "ranks": ranks, "carried": None if carried is None else _join_rows(shares)}
+
+
+def _join_rows(shares: list):
+    """The global batch's rows (dim 1) from each rank's share: rank r holds rows r, r + world, ..."""
+    if isinstance(shares[0], tuple):  # an LSTM's (h, c)
+        return tuple(_join_rows(list(part)) for part in zip(*shares))
+    world, shape = len(shares), list(shares[0].shape)
+    shape[1] = sum(share.shape[1] for share in shares)
+    out = shares[0].new_empty(shape)
+    for r, share in enumerate(shares):
+        out[:, r::world] = share
+    return out
+
+
+def restore_rank(state: dict, task, p, batch_size: int) -> None:
+    """Set this rank's RNGs, running loss and carried state back (its own when the state holds every rank's)."""
+    import torch
+
+    from seqtext.core import map_hidden
+
+    ranks, world = state.get("ranks") or [], world_size()
+    mine = ranks[rank()] if len(ranks) == world > 1 else state
+    torch.set_rng_state(mine["torch_rng"])
+    if mine["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(mine["cuda_rng"])
+    p.running_loss = mine.get("running_loss", p.running_loss)
+    carried = state.get("carried")
+    if p.batches_done and carried is not None:  # mid-epoch: what the next batch reads on from
+        rows = (carried[0] if isinstance(carried, tuple) else carried).shape[1]
+        if rows == batch_size and active():  # every row (a state saved alone keeps them all too)
+            r = rank()
+            carried = map_hidden(carried, lambda h: h[:, r::world])
+        task.carried = carried
 
 
 def finish() -> None:

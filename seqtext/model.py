@@ -54,6 +54,11 @@ class Task:
     def steps_per_epoch(self) -> int | None:
         return None
 
+    def units(self, batch) -> int:
+        """What a batch's mean loss averages over (rows, target tokens): under torchrun each rank's loss weighs by
+        its share of them, so N processes take the steps of one."""
+        return len(batch[0])
+
     def sizes(self) -> dict:
         """Sizes of the training data, for the training summary."""
         return {}
@@ -246,13 +251,14 @@ class Model:
 
     @classmethod
     def resume(cls, path, data: dict | None = None, *, epochs: int | None = None, patience: int | None = None,
-               progress: bool = False, checkpoint_dir=None):
+               device: str | None = None, progress: bool = False, checkpoint_dir=None):
         """Continue an interrupted (or finished) training from its model directory.
 
         ``data`` is read again from the sources recorded in ``config.json``
         unless given; ``epochs`` raises the epoch limit and ``patience`` the
-        early-stopping patience (to continue a run that stopped early).  On
-        CPU the result is bit-identical to a run that was never interrupted.
+        early-stopping patience (to continue a run that stopped early);
+        ``device`` moves the training (``cuda``, ``cpu``).  On CPU the result
+        is bit-identical to a run that was never interrupted.
         The directory is not written unless ``checkpoint_dir`` says where
         (``path`` itself to update it in place); the model is returned.
         """
@@ -263,6 +269,8 @@ class Model:
             train.epochs = epochs
         if patience is not None:
             train.patience = patience
+        if device is not None:
+            train.device = device
         train.validate()
         done = len(json.loads(state["history"]))
         if not state["finished"] and state["batches_done"] and train.epochs < state["epoch"]:  # one begun: dropped

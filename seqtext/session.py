@@ -57,8 +57,10 @@ class Task(Protocol):
     def steps_per_epoch(self) -> int | None:
         """Batches an epoch, so a cosine schedule can move at every step (None: once an epoch)."""
 
-    # optional, ``carried``: state one batch hands the next within an epoch (a stream's hidden state), tensors only;
-    # saved with the trainer state and set back before ``batches`` when a resume starts mid-epoch
+    # optional, ``carried``: state one batch hands the next within an epoch (a stream's hidden state), tensors only,
+    # the batch's rows in dim 1; saved with the trainer state and set back before ``batches`` when a resume starts
+    # mid-epoch.  Optional, ``units(batch)``: what the batch's mean loss averages over (target tokens, rows), so
+    # that under torchrun each rank's loss weighs by its share of the global batch.
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -243,12 +245,9 @@ class Session:
         p = asdict(self.p)
         return {**p, "history": json.dumps(p["history"]), "best_metrics": json.dumps(p["best_metrics"]),
                 "epoch_generator": self.epoch_generator, "threads": self.threads, "precision": self.precision,
-                "generator": self.generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                "optimizer": self.optimizer.state_dict(),
-                "net": weights if copied else _copy(weights),
-                "best_net": self.best_state, "carried": getattr(self.task, "carried", None), **self.average.state()}
+                "generator": self.generator.get_state(), "optimizer": self.optimizer.state_dict(),
+                "net": weights if copied else _copy(weights), "best_net": self.best_state, **self.average.state(),
+                **distributed.rank_states(self.task, self.p.running_loss)}
 
     def restore(self, state: dict) -> None:
         self.net.load_state_dict(state["net"])
@@ -259,14 +258,10 @@ class Session:
         known.setdefault("lr_factor", self.optimizer.param_groups[0]["lr"] / self.config.lr)
         self.p = Progress(**known)
         self.best_state, self.epoch_generator = state["best_net"], state["epoch_generator"]
-        if self.p.batches_done and state.get("carried") is not None:  # mid-epoch: what the next batch reads on from
-            self.task.carried = state["carried"]
         self.average.restore(state)
         if state["generator"] is not None:
             self.generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        distributed.restore_rank(state, self.task, self.p, self.config.batch_size)
 
     # ----------------------------------------------------------------- loop
 
@@ -295,6 +290,8 @@ class Session:
         running = torch.tensor(p.running_loss, dtype=sum_dtype(device), device=device)
         wall, cpu = time.perf_counter(), time.process_time()
         done = p.batches_done
+        agreement = getattr(self.runner, "agreement", None)  # under torchrun
+        units = getattr(self.task, "units", _one)
         try:
             for index, batch in enumerate(self.task.batches(p.epoch, self.generator)):
                 if index < done:
@@ -303,15 +300,17 @@ class Session:
                 for group in self.optimizer.param_groups:
                     group["lr"] = rate
                 self.optimizer.zero_grad(set_to_none=True)
+                weight = agreement.start(units(batch), sigint.raised) if agreement else 1.0  # sent with the grads
                 with self.autocast():
                     loss = self.task.loss(self.runner, batch)
-                loss.backward()
+                (loss * weight if agreement else loss).backward()
+                share, stop = agreement.finish() if agreement else (1.0, sigint.raised)
                 self.update()
                 self.average.add(p.epoch)
-                running += loss.detach()
+                running += loss.detach() * share if agreement else loss.detach()
                 p.steps += 1
                 p.batches_done += 1
-                if sigint.raised:
+                if stop:  # under torchrun, every rank after the same step
                     raise TrainingInterrupted({})
         finally:
             p.running_loss = running.item()
@@ -356,6 +355,10 @@ class Session:
         if p.waited >= cfg.patience:
             p.finished = True
         return metrics
+
+
+def _one(batch) -> int:
+    return 1
 
 
 def _probe(session: Session) -> Callable[[], None]:

@@ -250,7 +250,7 @@ def test_train_command_writes_a_model_and_resumes_it(tmp_path):
     assert result.exit_code == 0, result.output
     assert len(load(out).history) == 2
     result = CliRunner().invoke(cli, ["classify", "train", "--resume", str(out), "--epochs", "3", "--hidden", "4"])
-    assert_clean_failure(result, "only --epochs and --patience may change (got --hidden)")
+    assert_clean_failure(result, "only --epochs, --patience and --device may change (got --hidden)")
 
 
 def test_files_as_users_have_them(tmp_path):

@@ -338,10 +338,14 @@ def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corp
     assert r.exit_code == 0, r.output
     assert load(out).summary["epochs_run"] == done + 2
     r = run(["train", "--resume", str(out), "--epochs", "99", "--hidden", "7"])
-    assert_clean_failure(r, "only --epochs and --patience may change")
+    assert_clean_failure(r, "only --epochs, --patience and --device may change")
+    # where it runs may change (a torchrun line passes --device to every command)
+    r = run(["train", "--resume", str(out), "--epochs", str(done + 3), "--device", "cpu", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert load(out).summary["epochs_run"] == done + 3
     before = (out / "model.safetensors").read_bytes()
     r = run(["train", "--resume", str(out), "--epochs", "99", "--out", str(tmp_path / "elsewhere")])
-    assert_clean_failure(r, "only --epochs and --patience may change (got --out)")
+    assert_clean_failure(r, "only --epochs, --patience and --device may change (got --out)")
     other = write_corpus(tmp_path / "other.txt", ["a different text entirely"] * 20)
     r = run(["train", "--resume", str(out), "--epochs", "99", "--corpus", str(other)])
     assert_clean_failure(r, "this training started on", "as its corpus, not", "other.txt",
@@ -350,7 +354,7 @@ def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corp
     assert_clean_failure(r, "--valid without --corpus would be ignored")
     assert (out / "model.safetensors").read_bytes() == before and not (tmp_path / "elsewhere").exists()
     # the same text named again is taken (the library checks, so resume() in Python is held to it too)
-    r = run(["train", "--resume", str(out), "--epochs", str(done + 3), "--corpus", str(corpus), "--quiet"])
+    r = run(["train", "--resume", str(out), "--epochs", str(done + 4), "--corpus", str(corpus), "--quiet"])
     assert r.exit_code == 0, r.output
 
 

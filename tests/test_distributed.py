@@ -82,6 +82,13 @@ def test_cli_under_torchrun_writes_one_model(tmp_path, corpus):
     assert proc.stdout.count("model written to") == 1  # only rank 0 prints
     load(out).complete("Mary rides the bicycle, the bicycle is ___")
     assert not list(tmp_path.glob(".cli-model*"))  # no lock or temporary left behind
+    # a command that does not train runs in the first process alone: one report, not one per process
+    proc = subprocess.run([*TORCHRUN, "-m", "seqtext", "evaluate", "--model", str(out), "--corpus", str(corpus)],
+                          capture_output=True, text=True, env=env(), timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("perplexity") == 1 and proc.stdout.count("last-word accuracy") == 1, proc.stdout
+    assert "seqtext evaluate runs in one process; the other process that torchrun started has nothing to do" in \
+        proc.stderr
 
 
 def test_a_dead_rank_stops_the_others(tmp_path, corpus):

@@ -269,6 +269,10 @@ def test_export_out_paths_that_cannot_be_replaced_whole_are_refused(tiny_model_d
     assert_clean_failure(CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "first"]),
                          "first is an earlier export but also holds notes.txt, which exporting again would delete")
     (first / "notes.txt").unlink()
+    (first / "predictions.json").write_text("{}")  # a .json the export did not write is the user's too
+    assert_clean_failure(CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "first"]),
+                         "first is an earlier export but also holds predictions.json, which exporting again would")
+    (first / "predictions.json").unlink()
     again = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", "first"])  # an earlier export: replaced
     assert again.exit_code == 0 and "to first (" in again.output, again.output
     assert sorted(p.name for p in first.iterdir()) == before

@@ -124,7 +124,8 @@ def test_resume_refuses_other_options(short_model, flag, value):
     _, model = short_model
     before = snapshot(model)
     result = run("forecast", "train", "--resume", model, flag, *([value] if value else []))
-    assert_clean_failure(result, f"only --epochs and --patience may change (got {flag.replace('no-', '')})", code=2)
+    assert_clean_failure(result, f"only --epochs, --patience and --device may change (got {flag.replace('no-', '')})",
+                         code=2)
     assert snapshot(model) == before
 
 

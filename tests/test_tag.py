@@ -241,8 +241,10 @@ def test_an_unannotated_upos_is_no_tag_neither_trained_on_nor_scored(bidirection
     report = tagger.evaluate(pairs)
     assert report["count"] == 4 and report["accuracy"] == sum(p == g for p, g in flat) / 4
     untagged = SequenceTagger(**{**FAST, "epochs": 1}, seed=0).fit(
-        [(["a", "b", "c"], ["X", None, "Y"])] * 8 + [(["b", "a"], [None, "Y"])] * 4)
+        [(["a", "b", "c"], ["X", None, "Y"])] * 8 + [(["b", "a"], [None, "Y"])] * 4,
+        dev=[(["a", "b", "c"], ["X", None, "Y"])] * 2)
     assert untagged.tags == ["X", "Y"]  # None is no class
+    assert untagged.summary["valid_words"] == 4  # the words the validation accuracy is over
     with pytest.raises(DataError, match="no word of the evaluation data has a tag"):
         untagged.evaluate([(["a", "b"], [None, None])])
     none = tmp_path / "none.conllu"

@@ -61,11 +61,15 @@ class LazyCommands(MutableMapping):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, commands=LazyCommands(COMMANDS))
 @click.version_option(__version__, prog_name="seqtext")
-def cli():
+@click.pass_context
+def cli(ctx):
     """seqtext: sequence modelling with recurrent networks.
 
     Train a next-word model on a sentence corpus, complete prompts with it,
     forecast numeric series with the same recurrent core, and step through
     the maths of an RNN by hand.
     """
+    from seqtext.cli.common import first_process_only
+
+    first_process_only(ctx)
 

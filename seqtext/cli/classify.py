@@ -9,15 +9,15 @@ from pathlib import Path
 
 import click
 
-from seqtext.cli.common import counted, echo_json, handle_errors, input_lines, run_training
-from seqtext.cli.options import flag, given_options, training_command
+from seqtext.cli.common import counted, echo_json, first_process_only, handle_errors, input_lines, run_training
+from seqtext.cli.options import resume_changes, training_command
 from seqtext.labelconfig import ClassifySettings
 
-RESUMABLE = {"epochs", "patience"}
 
 
 @click.group()
-def classify():
+@click.pass_context
+def classify(ctx):
     """Text classification (many-to-one): a whole text in, one label out.
 
     \b
@@ -25,6 +25,7 @@ def classify():
       seqtext classify predict --model runs/sst2 "a gorgeous , witty , seductive movie"
       seqtext classify evaluate --model runs/sst2 --data dev.tsv
     """
+    first_process_only(ctx)
 
 
 def train_model(ctx, model_class, settings_class, data, dev, out, resume, quiet, options, command):
@@ -32,10 +33,7 @@ def train_model(ctx, model_class, settings_class, data, dev, out, resume, quiet,
     from seqtext.modeldir import check_output_dir, open_model
 
     if resume:
-        changed = sorted(set(given_options(ctx, {**options, "out": out, "dev": dev})) - RESUMABLE)
-        if changed:
-            raise click.UsageError(f"--resume continues with the saved settings and data; only --epochs and "
-                                   f"--patience may change (got {flag(changed[0])}).")
+        changes = resume_changes(ctx, options, {"out": out, "dev": dev})
         out = Path(resume)
         open_model(out, settings_class)  # the right kind, before anything is locked
     else:
@@ -47,9 +45,8 @@ def train_model(ctx, model_class, settings_class, data, dev, out, resume, quiet,
 
     def work():
         if resume:
-            limits = {name: options[name] for name in given_options(ctx, options) if name in RESUMABLE}
             return model_class.resume(out, Path(data) if data else None, progress=not quiet, checkpoint_dir=out,
-                                      **limits)
+                                      **changes)
         return model_class(progress=not quiet, **options).fit(Path(data), dev=Path(dev) if dev else None,
                                                               checkpoint_dir=out)
 

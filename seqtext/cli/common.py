@@ -274,6 +274,26 @@ def echo_json(obj) -> None:
     click.echo(json.dumps(json_safe(obj), ensure_ascii=False, allow_nan=False))
 
 
+def first_process_only(ctx: click.Context) -> None:
+    """Under torchrun, a command that does not train (``ctx.invoked_subcommand`` of a group) runs in the first
+    process alone: the others leave at once, as each would print the same report again."""
+    from seqtext import distributed
+
+    command = ctx.invoked_subcommand
+    if distributed.world_size() <= 1 or command == "train" or command in _TRAINING_GROUPS and ctx.parent is None:
+        return
+    if distributed.rank() != 0:
+        ctx.exit(0)
+    name = command if ctx.parent is None else f"{ctx.info_name} {command}"
+    others = distributed.world_size() - 1
+    note(f"note: seqtext {name} runs in one process; " + ("the other process that torchrun started has" if others == 1
+         else f"the other {others} processes that torchrun started have") + " nothing to do (torchrun is for the "
+         "train commands).")
+
+
+_TRAINING_GROUPS = ("forecast", "classify", "tag")  # whose train subcommand trains
+
+
 def note(message: str) -> None:
     """Print an informational line on stderr (stdout stays machine-readable)."""
     click.echo(message, err=True)

@@ -35,6 +35,20 @@ def given_options(ctx: click.Context, options: dict) -> dict:
             if ctx.get_parameter_source(name) in (source.COMMANDLINE, source.DEFAULT_MAP, source.ENVIRONMENT)}
 
 
+RESUMABLE = ("epochs", "patience", "device")  # what --resume may change: how long the training runs, and where
+
+
+def resume_changes(ctx: click.Context, options: dict, others: dict) -> dict:
+    """The options a --resume changes (of RESUMABLE); any other option given (``others``: the command's own, such
+    as --out) is refused in one sentence, before anything is opened."""
+    given = given_options(ctx, {**options, **others})
+    changed = sorted(set(given) - set(RESUMABLE))
+    if changed:
+        raise click.UsageError(f"--resume continues with the saved settings; only --epochs, --patience and --device "
+                               f"may change (got {flag(changed[0])}).")
+    return {name: options[name] for name in given if name in RESUMABLE}
+
+
 def _load_config(settings: type[Settings]):
     def callback(ctx, param, value):
         """``--config FILE``: options from TOML, JSON or a model's config.json; the command line still wins."""
@@ -85,7 +99,7 @@ def training_command(settings: type[Settings]):
         func = settings_options(settings)(func)
         func = click.option("--resume", "resume", metavar="DIR",
                             help="Continue the training saved in DIR (after Ctrl-C or a crash); --epochs and "
-                                 "--patience may raise its limits.")(func)
+                                 "--patience may raise its limits, --device move it.")(func)
         func = click.option("--config", "config", metavar="FILE", is_eager=True, expose_value=False,
                             callback=_load_config(settings),
                             help="TOML or JSON file of options (keys as the flags, e.g. hidden = 200), or a "

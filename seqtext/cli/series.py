@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from seqtext.cli import series_report as report
-from seqtext.cli.common import POSITIVE, counted, echo_json, handle_errors, note, run_training
-from seqtext.cli.options import flag, given_options, training_command
+from seqtext.cli.common import POSITIVE, counted, echo_json, first_process_only, handle_errors, note, run_training
+from seqtext.cli.options import resume_changes, training_command
 from seqtext.config import SeriesSettings
 from seqtext.errors import install_hint
 
@@ -23,7 +23,6 @@ MODEL_FLAGS = {"data": "--csv", "history": "--csv", "target": "the model's targe
                "calibrate": "forecast train --calibrate", "horizon": "forecast train --horizon",
                "past_features": "the model's past features", "calendar": "the model's calendar inputs",
                "static_features": "the model's static features"}
-RESUMABLE = {"epochs", "patience"}  # what --resume may change
 
 
 def _check_plot(plot: str | None, series_id: str | None = None) -> None:
@@ -75,7 +74,8 @@ SERIES = click.option("--series", "series_id", metavar="ID",
 
 
 @click.group()
-def forecast():
+@click.pass_context
+def forecast(ctx):
     """Forecast numeric series with the same recurrent core as the text model.
 
     \b
@@ -85,6 +85,7 @@ def forecast():
       seqtext forecast evaluate --model runs/airline --csv corpora/series/airline.csv --holdout 24
       seqtext forecast backtest --model runs/airline --csv corpora/series/airline.csv --steps 12
     """
+    first_process_only(ctx)
 
 
 @forecast.command()
@@ -108,10 +109,7 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
     from seqtext.series import Forecaster
 
     if resume:
-        changed = sorted(set(given_options(ctx, {**options, "holdout": holdout, "out": out})) - RESUMABLE)
-        if changed:
-            raise click.UsageError(f"--resume continues with the saved settings and data; only --epochs and "
-                                   f"--patience may change (got {flag(changed[0])}).")
+        changes = resume_changes(ctx, options, {"holdout": holdout, "out": out})
         out = Path(resume)
         open_model(out, SeriesSettings)  # a series model, before anything is locked
     else:
@@ -123,9 +121,8 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
 
     def work():
         if resume:
-            limits = {name: options[name] for name in given_options(ctx, options) if name in RESUMABLE}
             return Forecaster.resume(out, Path(csv) if csv else None, progress=not quiet, checkpoint_dir=out,
-                                     **limits)
+                                     **changes)
         return Forecaster(progress=not quiet, **options).fit(Path(csv), holdout=holdout, checkpoint_dir=out)
 
     model = run_training(ctx, out, work, "seqtext forecast train --resume")

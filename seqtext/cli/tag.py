@@ -7,14 +7,15 @@ from pathlib import Path
 import click
 
 from seqtext.cli.classify import print_report, train_model
-from seqtext.cli.common import counted, echo_json, handle_errors, nonblank
+from seqtext.cli.common import counted, echo_json, first_process_only, handle_errors, nonblank
 from seqtext.cli.options import training_command
 from seqtext.errors import DataError
 from seqtext.labelconfig import TagSettings
 
 
 @click.group()
-def tag():
+@click.pass_context
+def tag(ctx):
     """Sequence tagging (many-to-many): one tag per word, e.g. parts of speech.
 
     \b
@@ -22,6 +23,7 @@ def tag():
       seqtext tag predict --model runs/pos "The cat sat on the mat ."
       seqtext tag evaluate --model runs/pos --data dev.conllu
     """
+    first_process_only(ctx)
 
 
 @tag.command()

@@ -8,7 +8,7 @@ import click
 
 from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, describe
 from seqtext.cli.common import RUNS, counted, echo_json, handle_errors, resolve_model, run_training
-from seqtext.cli.options import flag, given_options, training_command
+from seqtext.cli.options import resume_changes, training_command
 from seqtext.config import TextSettings
 
 
@@ -46,11 +46,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     if resume:
         _kind_check(resume, "text")
         out = Path(resume)
-        given = set(given_options(ctx, {**options, "out": out}))  # on the command line or in --config
-        ignored = sorted(given - {"epochs", "patience"})
-        if ignored:
-            raise click.UsageError(f"--resume continues with the saved settings; only --epochs and --patience may "
-                                   f"change (got {flag(ignored[0])}).")
+        changes = resume_changes(ctx, options, {"out": out})  # on the command line or in --config
     else:
         if options["tokenizer"] == "char" and \
                 ctx.get_parameter_source("vocab_size") == click.core.ParameterSource.COMMANDLINE:
@@ -61,9 +57,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
 
     def work():
         if resume:
-            return TextModel.resume(out, files, valid_files, progress=not quiet, checkpoint_dir=out,
-                                    epochs=options["epochs"] if "epochs" in given else None,
-                                    patience=options["patience"] if "patience" in given else None)
+            return TextModel.resume(out, files, valid_files, progress=not quiet, checkpoint_dir=out, **changes)
         return TextModel(progress=not quiet, **options).fit(files, valid=valid_files, checkpoint_dir=out)
 
     model = run_training(ctx, out, work, "seqtext train --resume")

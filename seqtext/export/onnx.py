@@ -37,7 +37,7 @@ import tempfile
 from pathlib import Path
 
 from seqtext.errors import CheckpointError, ConfigError
-from seqtext.export import EXPORT_VERSION, FORMAT, MANIFEST, is_export
+from seqtext.export import EXPORT_VERSION, FORMAT, MANIFEST, is_export, read_manifest
 from seqtext.export.trace import OPSET, run_export
 
 FORMATS = ("onnx",)
@@ -60,12 +60,21 @@ def check_out(out) -> Path:
         raise CheckpointError(f"{given} is an existing file; choose a new directory for the export.")
     if out.is_dir() and any(out.iterdir()) and not is_export(out):
         raise CheckpointError(f"{given} exists and is not an exported model; choose a new or empty directory.")
-    if out.is_dir():  # an earlier export is replaced whole: refused when it holds more than an export writes
-        others = sorted(p.name for p in out.iterdir() if not (p.is_file() and p.suffix in (".json", ".onnx")))
+    if out.is_dir():  # an earlier export is replaced whole: refused when it holds more than that export wrote
+        own = _written(read_manifest(out))
+        others = sorted(p.name for p in out.iterdir() if not (p.is_file() and p.name in own))
         if others:
             raise CheckpointError(f"{given} is an earlier export but also holds {', '.join(others[:3])}, which "
                                   "exporting again would delete; move them out, or choose another directory.")
     return out
+
+
+def _written(manifest: dict) -> set[str]:
+    """The files an export wrote: its manifest, the model's config and every file the manifest names (its graphs,
+    the tokenizer, the scaler, the labels)."""
+    named = [*manifest.get("graphs", {}).values(), *manifest.values()]
+    return {MANIFEST, "model_config.json"} | {v for v in named if isinstance(v, str) and Path(v).name == v and
+                                               Path(v).suffix in (".json", ".onnx")}
 
 
 def export(model_dir, out, fmt: str = "onnx") -> Path:

@@ -107,16 +107,16 @@ class Forecaster(Predictor, Model):
 
     @classmethod
     def resume(cls, path, data=None, *, epochs: int | None = None, patience: int | None = None,
-               progress: bool = False, checkpoint_dir=None) -> "Forecaster":
+               device: str | None = None, progress: bool = False, checkpoint_dir=None) -> "Forecaster":
         """Continue an interrupted (or finished) training from its model directory.
 
         The series is read again from the CSV file recorded in ``config.json``
         (with the same holdout) unless ``data`` gives it; ``epochs`` and
-        ``patience`` may raise the limits.  On CPU the result is
+        ``patience`` may raise the limits, ``device`` moves it.  On CPU the result is
         bit-identical to a training that was never interrupted.
         """
         model = super().resume(path, None if data is None else {"series": data}, epochs=epochs, patience=patience,
-                               progress=progress, checkpoint_dir=checkpoint_dir)
+                               device=device, progress=progress, checkpoint_dir=checkpoint_dir)
         recorded = model.task.recorded_data(path) if data is None else \
             {"series": data, "holdout": model.task.data.get("holdout", 0)}
         return model._calibrate(recorded["series"], recorded["holdout"], checkpoint_dir)

@@ -123,6 +123,9 @@ class TagTask(StartsFromLanguageModel, Task):
         logits = runner(words.to(dev), forms.to(dev), chars.to(dev), lengths)
         return F.cross_entropy(logits.flatten(0, 1), tags.to(dev).flatten(), ignore_index=-100)
 
+    def units(self, batch) -> int:
+        return int((batch[-1] != -100).sum())  # the words with a tag to learn
+
     def evaluate(self, net) -> dict | None:
         if self.valid is None:
             return None
@@ -157,7 +160,9 @@ class TagTask(StartsFromLanguageModel, Task):
     def sizes(self) -> dict:
         sizes = {"train_sentences": len(self.train), "train_words": sum(map(len, self.train.words))}
         if self.valid is not None:
-            sizes.update(valid_sentences=len(self.valid), valid_words=sum(map(len, self.valid.words)))
+            # the words the accuracy is over: a word whose tag is not annotated (UPOS "_") is not scored
+            scored = sum(tag != -100 for row in self.valid.tags for tag in row)
+            sizes.update(valid_sentences=len(self.valid), valid_words=scored)
         return sizes
 
     # ---------------------------------------------------------- model directory

@@ -80,6 +80,9 @@ class SentencePlan:
             if x.shape[0] >= world:  # a last batch too small to share is dropped
                 yield distributed.shard_rows(x), distributed.shard_rows(y)
 
+    def units(self, batch) -> int:
+        return int((batch[1] != self.task.pad_id).sum())  # the targets that are not padding
+
     def loss(self, runner, batch):
         x, y = (t.to(self.task.device) for t in batch)  # (B, T)
         return runner(x, y, loss_only=True)[1]
@@ -106,6 +109,9 @@ class StreamPlan:
         # each epoch reads the streams from their start, from a zero state; a resume mid-epoch from the saved one
         self.hidden, self.resumed = self.resumed, None
         return stream.bptt_windows(self.streams, self.bptt)
+
+    def units(self, batch) -> int:
+        return batch[1].numel()
 
     def loss(self, runner, batch):
         x, y = (t.to(self.task.device) for t in batch)  # (B, T)
@@ -232,6 +238,9 @@ class LanguageModelTask(Task):
 
     def loss(self, runner, batch) -> torch.Tensor:
         return self.plan.loss(runner, batch)
+
+    def units(self, batch) -> int:
+        return self.plan.units(batch)
 
     def evaluate(self, net) -> dict | None:
         return self.report(self.plan.evaluate(net))
