@@ -66,16 +66,17 @@ def setup(device):
     return device
 
 
-def wrap(net, device):
+def wrap(net, device, freezes: bool = False):
     """DDP around ``net`` with an :class:`Agreement` (``.agreement``) in its gradient all-reduce (the optimizer and
-    checkpoints keep using ``net`` itself)."""
+    checkpoints keep using ``net`` itself).  ``freezes``: the task holds some weights frozen for a while."""
     if not active():
         return net
     from torch.nn.parallel import DistributedDataParallel
 
-    # an adaptive softmax leaves a tail cluster unused in a batch without any of its words
+    # an adaptive softmax leaves a tail cluster unused in a batch without any of its words; gradual unfreezing
+    # leaves the frozen layers without gradients
     ddp = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
-                                  find_unused_parameters=bool(getattr(net, "adaptive", False)))
+                                  find_unused_parameters=bool(getattr(net, "adaptive", False)) or freezes)
     ddp.agreement = Agreement()
     ddp.register_comm_hook(None, ddp.agreement.hook)
     return ddp

@@ -171,14 +171,14 @@ class Session:
                  progress: bool = False, on_epoch: Callable[[dict], None] | None = None):
         self.task, self.net, self.config, self.generator = task, net, config, generator
         self.progress, self.on_epoch = progress if distributed.is_main() else False, on_epoch
-        self.device_type = next(net.parameters()).device.type  # for autocast
-        self.runner = distributed.wrap(net, next(net.parameters()).device)  # DDP under torchrun, else net
+        device = next(net.parameters()).device
+        self.device_type = device.type  # for autocast
+        self.runner = distributed.wrap(net, device, getattr(task, "freezes", False))  # DDP under torchrun, else net
         self.optimizer = make_optimizer(net, config)
         self.update = Update(self.optimizer, net.parameters(), config.clip)
         self.average = Average(net.parameters(), config.average_from)  # weights averaged from that epoch on
         self.steps_per_epoch = task.steps_per_epoch()
-        self.p, self.best_state = Progress(), None
-        self.epoch_generator = None  # the generator's state at the start of the epoch in progress
+        self.p, self.best_state, self.epoch_generator = Progress(), None, None  # epoch_generator: see _train_epoch
         self.precision = machine.resolve_precision(config.precision, self.device_type)  # bf16 may fall back
         self.threads = None  # chosen when the run starts
 
@@ -205,6 +205,7 @@ class Session:
                 self._train_epoch(mid_epoch, sigint)
                 mid_epoch = False
                 metrics = self._end_epoch(time.perf_counter() - start)
+                ranks = distributed.rank_states(self.task, self.p.running_loss)  # a collective: on every rank
                 if bar is not None:  # the validation figure only where there is validation data
                     shown = {f"val {self.task.headline}": f"{metrics[k]:.3f}" for k in [f"valid_{self.task.headline}"]
                              if k in metrics}
@@ -216,7 +217,7 @@ class Session:
                     best_elsewhere = self.p.waited > 0 or self.average.active  # else the current ones are best
                     if best_elsewhere:
                         self._load_best()
-                    self.on_epoch(self.state(current, copied=True))
+                    self.on_epoch(self.state(current, copied=True, ranks=ranks))
                     if best_elsewhere:
                         self.net.load_state_dict(current)
         except TrainingInterrupted as exc:
@@ -237,17 +238,18 @@ class Session:
 
     # ---------------------------------------------------------------- state
 
-    def state(self, weights: dict, copied: bool = False) -> dict:
+    def state(self, weights: dict, copied: bool = False, ranks: dict | None = None) -> dict:
         """Everything needed to continue; tensors and plain values only (torch.load(weights_only=True)).
 
-        ``weights`` are copied unless ``copied`` says they are a copy already.
+        ``weights`` are copied unless ``copied`` says they are a copy already; ``ranks``: the processes' own states
+        (``distributed.rank_states``, gathered where every process calls it) unless gathered here.
         """
         p = asdict(self.p)
         return {**p, "history": json.dumps(p["history"]), "best_metrics": json.dumps(p["best_metrics"]),
                 "epoch_generator": self.epoch_generator, "threads": self.threads, "precision": self.precision,
                 "generator": self.generator.get_state(), "optimizer": self.optimizer.state_dict(),
                 "net": weights if copied else _copy(weights), "best_net": self.best_state, **self.average.state(),
-                **distributed.rank_states(self.task, self.p.running_loss)}
+                **(ranks or distributed.rank_states(self.task, self.p.running_loss))}
 
     def restore(self, state: dict) -> None:
         self.net.load_state_dict(state["net"])
@@ -307,7 +309,8 @@ class Session:
                 share, stop = agreement.finish() if agreement else (1.0, sigint.raised)
                 self.update()
                 self.average.add(p.epoch)
-                running += loss.detach() * share if agreement else loss.detach()
+                if share:  # 0: this rank's share held nothing to learn (every word untagged), its mean is nan
+                    running += loss.detach() * share if agreement else loss.detach()
                 p.steps += 1
                 p.batches_done += 1
                 if stop:  # under torchrun, every rank after the same step

@@ -150,6 +150,12 @@ class StartsFromLanguageModel:
             self.transfer = copy_language_model(net, vocab, pad_id, self.language_model)
             self.language_model = None
 
+    @property
+    def freezes(self) -> bool:
+        """Whether training holds parts of the network frozen for a while (DDP then looks for unused weights)."""
+        section = getattr(self.settings, self.kind)  # settings.classify, settings.tag
+        return bool(section.init_from and section.unfreeze)
+
     def unfreeze(self, net, epoch: int, section) -> None:
         if section.init_from and section.unfreeze:
             unfreeze_for(net, epoch, section.unfreeze)

@@ -40,3 +40,18 @@ def test_two_process_gloo_training_matches_one_process(tmp_path):
     for mine, theirs in zip(ddp.predict_proba(texts), single.predict_proba(texts)):
         assert mine == pytest.approx(theirs, abs=1e-5)
     assert json.loads((out / "config.json").read_text())["kind"] == "classify"
+
+
+def test_gradual_unfreezing_under_torchrun(tmp_path):
+    """Layers frozen for the first epochs leave DDP weights without gradients: it is told to expect them."""
+    from test_classify_transfer import SENTENCES, language_model
+
+    language_model(tmp_path / "lm", bidirectional_stack=1)
+    train = write_tsv(tmp_path / "train.tsv", [(s, str(int("good" in s))) for s in SENTENCES * 2])
+    out = tmp_path / "model"
+    proc = subprocess.run([*TORCHRUN, "-m", "seqtext", "classify", "train", "--data", str(train), "--out", str(out),
+                           "--init-from", str(tmp_path / "lm"), "--unfreeze", "1", "--epochs", "3", "--batch-size",
+                           "8", "--device", "cpu", "--quiet"],
+                          capture_output=True, text=True, env=env(), timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(load(out).history) == 3

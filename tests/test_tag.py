@@ -245,6 +245,11 @@ def test_an_unannotated_upos_is_no_tag_neither_trained_on_nor_scored(bidirection
         dev=[(["a", "b", "c"], ["X", None, "Y"])] * 2)
     assert untagged.tags == ["X", "Y"]  # None is no class
     assert untagged.summary["valid_words"] == 4  # the words the validation accuracy is over
+    # sentences with no tag at all teach nothing: left out, not a batch whose mean loss is nan ("diverged")
+    sparse = SequenceTagger(**{**FAST, "epochs": 2, "batch_size": 2}, seed=0).fit(
+        [(["a", "b"], [None, None])] * 10 + [(["a", "b", "c"], ["X", "Y", "X"])] * 10,
+        dev=[(["a", "b", "c"], ["X", "Y", "X"])] * 2)
+    assert sparse.summary["train_sentences"] == 10 and sparse.summary["valid_accuracy"] > 0
     with pytest.raises(DataError, match="no word of the evaluation data has a tag"):
         untagged.evaluate([(["a", "b"], [None, None])])
     none = tmp_path / "none.conllu"

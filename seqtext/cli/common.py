@@ -276,11 +276,13 @@ def echo_json(obj) -> None:
 
 def first_process_only(ctx: click.Context) -> None:
     """Under torchrun, a command that does not train (``ctx.invoked_subcommand`` of a group) runs in the first
-    process alone: the others leave at once, as each would print the same report again."""
+    process alone: the others leave at once, as each would print the same report again.  Other launchers that
+    set WORLD_SIZE (a cluster's job runner) run every command in every process, as does ``--help``."""
     from seqtext import distributed
 
     command = ctx.invoked_subcommand
-    if distributed.world_size() <= 1 or command == "train" or command in _TRAINING_GROUPS and ctx.parent is None:
+    if distributed.world_size() <= 1 or "TORCHELASTIC_RUN_ID" not in os.environ or command == "train" or \
+            command in _TRAINING_GROUPS and ctx.parent is None or {"--help", "-h"} & set(sys.argv[1:]):
         return
     if distributed.rank() != 0:
         ctx.exit(0)

@@ -74,6 +74,9 @@ class TagTask(StartsFromLanguageModel, Task):
             held = held_out(len(words), self.settings.train.valid_fraction, self.settings.train.seed)
             valid = tuple([x for i, x in enumerate(part) if i in held] for part in (words, tags, where))
             words, tags, where = ([x for i, x in enumerate(part) if i not in held] for part in (words, tags, where))
+        tagged = [i for i, row in enumerate(tags) if any(t is not None for t in row)]
+        if len(tagged) < len(tags) and tagged:  # a sentence with no tag at all (UPOS "_" throughout) teaches nothing
+            words, tags, where = ([part[i] for i in tagged] for part in (words, tags, where))
         if fresh:
             held = [t for row in valid[1] for t in row] if dev is None else []  # the share held out of the file
             self.vocab = Vocab.build(zip(words, tags), held)
