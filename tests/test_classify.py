@@ -285,6 +285,12 @@ def test_files_as_users_have_them(tmp_path):
     panda.write_text('text\tlabel\n"he said ""wow"", a must see"\t1\n"a quoted review"\t0\n' +
                      "".join(f"{t}\t{lab}\n" for t, lab in rows))
     assert read_labelled(panda)[0][:2] == ['he said "wow", a must see', "a quoted review"]
+    import pandas as pd  # pandas quotes a text holding a tab or a line break: read whole, not split there
+
+    pd.DataFrame({"text": ["a tab\there", "two\nlines", *(t for t, _ in rows)],
+                  "label": ["1", "0", *(lab for _, lab in rows)]}).to_csv(panda, sep="\t", index=False)
+    texts, labels, lines = read_labelled(panda)
+    assert texts[:2] == ["a tab\there", "two\nlines"] and labels[:2] == ["1", "0"] and lines[:3] == [2, 3, 5]
     quoting = tmp_path / "quoting.tsv"  # no CSV writer's doubled quotes: a text in quotes keeps them
     quoting.write_text('"I loved it"\t1\n' + "".join(f"{t}\t{lab}\n" for t, lab in rows))
     assert read_labelled(quoting)[0][0] == '"I loved it"'

@@ -141,7 +141,7 @@ def _jsonl_rows(path: Path, text: str):
 
 def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column):
     """(line number, row) pairs: dicts when the file has a header, else [text, label] lists."""
-    records = _tsv_records(text) if delimiter == "\t" else _csv_records(path, text)
+    records = _tsv_records(path, text) if delimiter == "\t" else _csv_records(path, text)
     if not records:
         return []
     first = [cell.strip() for cell in records[0][1]]
@@ -181,19 +181,27 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
     return rows
 
 
-def _tsv_records(text: str) -> list:
+def _tsv_records(path: Path, text: str) -> list:
     """(line number, fields) of each non-blank line.  When a field in double quotes holds a doubled quote, the
     file was written by a CSV writer (pandas, Python's csv), and its quoted fields are read without their
-    quotes.  Otherwise every field is as written, quotes and all."""
+    quotes; so too when its lines split into different numbers of fields but its rows read as CSV with tabs
+    (a quoted tab or line break) all have one.  Otherwise every field is as written, quotes and all."""
     records = [(n, line.split("\t")) for n, line in enumerate(file_lines(text), 1) if line.strip()]
+    if len({len(row) for _, row in records}) > 1 and '"' in text:
+        try:
+            quoted = _csv_records(path, text, "\t")
+        except DataError:
+            quoted = []
+        if quoted and len({len(row) for _, row in quoted}) == 1:
+            return quoted
     if any(_QUOTED.fullmatch(f) and '""' in f[1:-1] for _, row in records for f in row):
         records = [(n, [f[1:-1].replace('""', '"') if _QUOTED.fullmatch(f) else f for f in row]) for n, row in records]
     return records
 
 
-def _csv_records(path: Path, text: str) -> list:
+def _csv_records(path: Path, text: str, delimiter: str = ",") -> list:
     """(line number where it starts, fields) of each non-blank row; a quoted field may hold commas and line breaks."""
-    reader, records = csv.reader(io.StringIO(text, newline="")), []
+    reader, records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), []
     try:
         while True:
             start = reader.line_num + 1
