@@ -128,11 +128,11 @@ class Agreement:
     """
 
     def __init__(self):
-        self.units, self.stop, self.total, self.stops = 1.0, False, 0.0, 0.0
+        self.units, self.stop, self.summed = 1.0, False, None
 
     def start(self, units: float, stop: bool) -> float:
         """Before the step: this rank's units and Ctrl-C flag; returns the factor of its mean loss."""
-        self.units, self.stop, self.total = float(units), stop, 0.0
+        self.units, self.stop, self.summed = float(units), stop, None
         return self.units
 
     def hook(self, state, bucket):
@@ -145,8 +145,8 @@ class Agreement:
 
         def divide(future):
             summed = future.value()[0]
-            self.total, self.stops = summed[-2].item(), summed[-1].item()
-            return summed[:-2] / self.total if self.total > 0 else summed[:-2]  # no units anywhere: no mean
+            self.summed = summed[-2:]  # every rank's units and flags, read once the step's backward is done
+            return summed[:-2] / summed[-2].clamp(min=1)  # on the device, no sync; no units anywhere: no mean
 
         return dist.all_reduce(sent, async_op=True).get_future().then(divide)
 
@@ -155,8 +155,10 @@ class Agreement:
         mean, times the world) and whether any rank was stopped."""
         import torch.distributed as dist
 
-        share = dist.get_world_size() * self.units / self.total if self.total > 0 else 1.0
-        return share, self.stops > 0
+        if self.summed is None:  # no bucket was reduced (every weight frozen): nothing was agreed
+            return 1.0, False
+        total, stops = self.summed.tolist()
+        return (dist.get_world_size() * self.units / total if total > 0 else 1.0), stops > 0
 
 
 def gather(value) -> list:
