@@ -216,6 +216,32 @@ def test_a_real_server_answers_over_the_loopback(server):
     assert answer["model"] == "tiny" and answer["completion"].startswith(PROMPT)
 
 
+def test_idle_connections_do_not_shut_other_clients_out(server):
+    """Only requests in hand count against the server's limit; 300 open connections that send nothing do not."""
+    import socket
+    from urllib.parse import urlparse
+
+    where = urlparse(server)
+    idle = [socket.create_connection((where.hostname, where.port), timeout=10) for _ in range(300)]
+    try:
+        answer = json.load(urllib.request.urlopen(server + "/v1/models", timeout=10))
+        assert answer["models"][0]["name"] == "tiny"
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_requests_beyond_the_limit_in_hand_get_a_json_503(client, monkeypatch):
+    from seqtext.export import serve
+
+    monkeypatch.setattr(serve, "MAX_IN_HAND", 0)
+    r = client.post("/v1/complete", json={"model": "onnx", "prompt": PROMPT + " ___"})
+    assert r.status_code == 503 and r.json() == {"error": "the server has 0 requests in hand; try again in a moment."}
+    monkeypatch.undo()
+    again = client.post("/v1/complete", json={"model": "onnx", "prompt": PROMPT + " ___"})
+    assert again.status_code == 200  # the count went back down
+
+
 @needs_chromium
 def test_the_playground_in_a_headless_browser(server):
     with headless_page(server + "/") as page:

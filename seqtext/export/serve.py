@@ -9,6 +9,7 @@ worker threads, never on the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from importlib import resources
@@ -95,11 +96,14 @@ class BodyLimit:
         return await self.app(scope, replay, send)
 
 
+MAX_IN_HAND = 256  # requests being answered or waiting for a model at once; more are answered 503
+
+
 def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = True) -> FastAPI:
     """The application; ``load_now`` starts loading the models in a background thread at once."""
     app = FastAPI(title="seqtext", version=_version(), description="Recurrent text and series models over HTTP.")
     app.add_middleware(BodyLimit, limit=max_body)
-    app.state.registry = registry
+    app.state.registry, app.state.in_hand = registry, 0
     if load_now:
         threading.Thread(target=registry.load_all, name="seqtext-load", daemon=True).start()
 
@@ -125,6 +129,17 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         return _error(500, "the server failed to answer this request; its log has the details.")
 
     async def run(kind: str, name: str | None, method: str, *args, **kwargs):
+        if app.state.in_hand >= MAX_IN_HAND:  # requests, not connections: an idle connection holds no place
+            raise HTTPException(503, f"the server has {MAX_IN_HAND} requests in hand; try again in a moment.")
+        app.state.in_hand += 1
+        try:
+            return await _run(kind, name, method, *args, **kwargs)
+        except asyncio.CancelledError:  # the server stopping: its grace period ran out before this request's turn
+            raise HTTPException(503, "the server is shutting down; send the request again once it is back.") from None
+        finally:
+            app.state.in_hand -= 1
+
+    async def _run(kind: str, name: str | None, method: str, *args, **kwargs):
         if registry.error:
             raise HTTPException(503, f"{registry.error}.")
         if not registry.ready.is_set():
