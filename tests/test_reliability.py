@@ -357,3 +357,20 @@ def test_a_dependency_that_cannot_be_imported_is_one_sentence_and_seqtext_import
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("broken_dep", None)
+
+
+def test_an_output_file_gets_a_new_files_mode_or_keeps_the_one_it_replaces(tmp_path):
+    from seqtext.atomic import write_file
+
+    mask = os.umask(0o022)
+    try:
+        fresh = write_file(tmp_path / "sub" / "a.csv", lambda tmp: Path(tmp).write_text("x\n"))
+        assert fresh.read_text() == "x\n" and fresh.stat().st_mode & 0o777 == 0o644
+        fresh.chmod(0o600)
+        write_file(fresh, lambda tmp: Path(tmp).write_text("y\n"))
+        assert fresh.read_text() == "y\n" and fresh.stat().st_mode & 0o777 == 0o600
+        with pytest.raises(OSError):
+            write_file(tmp_path / "b.csv", lambda tmp: (_ for _ in ()).throw(OSError("disk full")))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]  # no temporary file left behind
+    finally:
+        os.umask(mask)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -126,6 +127,9 @@ def test_evaluate_text_json_and_plot(model_dir, data, tmp_path):
         assert set(obj[key]) == {"mae", "rmse", "mape", "smape", "mase"}
     assert obj["rollout"]["mape"] == pytest.approx(load(model_dir).evaluate(data, 6)["mape"], abs=1e-5)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert png.stat().st_mode & 0o777 == 0o666 & ~mask  # a new file's mode, not the temporary file's 0600
 
 
 def test_predict_plot_writes_a_png(model_dir, ahead, tmp_path):

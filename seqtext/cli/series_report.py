@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
+from seqtext.atomic import write_file
 from seqtext.errors import install_hint
 
 LABEL = 26  # width of the row labels of the metric tables
@@ -68,19 +67,10 @@ def write_csv(path, header: list, rows: list[list]) -> Path:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, path)
+        return write_file(path, lambda tmp: Path(tmp).write_text(buf.getvalue(), encoding="utf-8", newline=""))
     except OSError as exc:
         raise click.ClickException(f"cannot write {path} ({exc.strerror or exc}); choose another path.") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def forecast_csv(path, rows: list[dict]) -> Path:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from seqtext.atomic import write_file
 from seqtext.errors import ConfigError, install_hint
 
 
@@ -93,16 +92,7 @@ def _save(path: Path, fmt: str, fig, ax, title) -> Path:
     ax.legend(loc="upper left")
     if title:
         ax.set_title(title)
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        fig.savefig(tmp, format=fmt)
-        os.replace(tmp, path)  # the file appears whole or not at all
+        return write_file(path, lambda tmp: fig.savefig(tmp, format=fmt))  # the file appears whole or not at all
     except OSError as exc:
         raise ConfigError(f"cannot write the plot to {path} ({exc.strerror or exc}); choose another path.") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
