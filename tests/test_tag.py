@@ -292,3 +292,14 @@ def test_a_word_tag_header_line_is_no_word(tmp_path):
     headed = tmp_path / "headed.txt"
     headed.write_text("word\ttag\n" + plain.read_text())
     assert read_tagged(headed)[0] == read_tagged(plain)[0]  # "tag" is not trained as a tag of the word "word"
+
+
+def test_raw_text_keeps_combining_marks_in_their_words():
+    """An accent written apart (NFD) or a vowel sign stays in its word; invisible separators part words."""
+    from seqtext.tag.data import split_words
+
+    assert split_words("हिन्दी भाषा") == ["हिन्दी", "भाषा"]  # vowel signs and a virama: 2 words, not 10
+    assert split_words("cafe\u0301 e\u0301te\u0301") == ["cafe\u0301", "e\u0301te\u0301"]
+    assert split_words("a\u200bb x\x00y \ufeffHi") == ["a", "b", "x", "y", "Hi"]  # nothing invisible is a word
+    assert split_words("emoji 👩\u200d💻") == ["emoji", "👩", "💻"]
+    assert split_words("I don't go.") == ["I", "do", "n't", "go", "."]

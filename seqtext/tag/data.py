@@ -15,7 +15,9 @@ columns.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from pathlib import Path
 
 from seqtext.errors import DataError, is_listlike
@@ -30,7 +32,24 @@ _WORDS = re.compile(r"\w+(?=n't\b)|n't\b|\w+(?='(?:s|re|ve|ll|m|d)\b)|'(?:s|re|v
 
 
 def split_words(line: str) -> list[str]:
-    return _WORDS.findall(line)
+    """Raw text as words.  A combining mark (an accent written apart, a vowel sign) or a zero-width joiner stays
+    in the word it is part of; other invisible format characters (a zero-width space, a byte-order mark) and
+    control characters part words as spaces do."""
+    if line.isascii() and line.isprintable():
+        return _WORDS.findall(line)
+    masked = list(map(_as_word_part, line))  # the same length: the matches' spans are the line's
+    for i, ch in enumerate(line):  # a joiner joins letters (Indic scripts), not symbols (emoji sequences)
+        if ch in "\u200c\u200d" and i and masked[i - 1].isalnum():
+            masked[i] = "a"
+    return [line[m.start():m.end()] for m in _WORDS.finditer("".join(masked))]
+
+
+@functools.lru_cache(maxsize=8192)
+def _as_word_part(ch: str) -> str:
+    kind = unicodedata.category(ch)
+    if kind[0] == "M":
+        return "a"  # a letter to the pattern
+    return " " if kind in ("Cf", "Cc") else ch
 
 
 def sentence_words(sentence) -> list[str]:
