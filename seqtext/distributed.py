@@ -145,7 +145,7 @@ class Agreement:
 
         def divide(future):
             summed = future.value()[0]
-            self.summed = summed[-2:]  # every rank's units and flags, read once the step's backward is done
+            self.summed = summed[-2:].clone()  # every rank's units and flags (not a view holding the bucket)
             return summed[:-2] / summed[-2].clamp(min=1)  # on the device, no sync; no units anywhere: no mean
 
         return dist.all_reduce(sent, async_op=True).get_future().then(divide)

@@ -291,6 +291,11 @@ def test_files_as_users_have_them(tmp_path):
                   "label": ["1", "0", *(lab for _, lab in rows)]}).to_csv(panda, sep="\t", index=False)
     texts, labels, lines = read_labelled(panda)
     assert texts[:2] == ["a tab\there", "two\nlines"] and labels[:2] == ["1", "0"] and lines[:3] == [2, 3, 5]
+    stray = tmp_path / "stray.tsv"  # a hand-made TSV: a stray quote does not join its lines over a wrong one
+    stray.write_text('a fine film\t1\n"Unforgettable, said the critic\t1\ndull\tand\t0\nboring\t0\n'
+                     'the "best" cast\t1\n')
+    with pytest.raises(DataError, match="line 3 has 3 tab-separated fields, expected 2"):
+        read_labelled(stray)
     quoting = tmp_path / "quoting.tsv"  # no CSV writer's doubled quotes: a text in quotes keeps them
     quoting.write_text('"I loved it"\t1\n' + "".join(f"{t}\t{lab}\n" for t, lab in rows))
     assert read_labelled(quoting)[0][0] == '"I loved it"'

@@ -187,21 +187,37 @@ def _tsv_records(path: Path, text: str) -> list:
     quotes; so too when its lines split into different numbers of fields but its rows read as CSV with tabs
     (a quoted tab or line break) all have one.  Otherwise every field is as written, quotes and all."""
     records = [(n, line.split("\t")) for n, line in enumerate(file_lines(text), 1) if line.strip()]
-    if len({len(row) for _, row in records}) > 1 and '"' in text:
-        try:
-            quoted = _csv_records(path, text, "\t")
-        except DataError:
-            quoted = []
-        if quoted and len({len(row) for _, row in quoted}) == 1:
+    if len({len(row) for _, row in records}) > 1 and '"' in text:  # refused as it is: a CSV writer's quotes?
+        quoted = _written_by_csv(text)
+        if quoted is not None:
             return quoted
     if any(_QUOTED.fullmatch(f) and '""' in f[1:-1] for _, row in records for f in row):
         records = [(n, [f[1:-1].replace('""', '"') if _QUOTED.fullmatch(f) else f for f in row]) for n, row in records]
     return records
 
 
-def _csv_records(path: Path, text: str, delimiter: str = ",") -> list:
+def _written_by_csv(text: str) -> list | None:
+    """The records of a TSV that a CSV writer wrote (its quoted fields holding tabs or line breaks), when the
+    rows, all of one width, write back as exactly this text; None for any other file (a stray quote in a
+    hand-made TSV must not join its lines into one text)."""
+    try:
+        records = _csv_records(Path(), text, "\t", strict=True)
+    except DataError:
+        return None
+    if len({len(row) for _, row in records}) != 1:
+        return None
+    out = io.StringIO()
+    csv.writer(out, delimiter="\t", lineterminator="\n").writerows(row for _, row in records)
+
+    def lines(t):
+        return [line for line in t.replace("\r\n", "\n").split("\n") if line.strip()]
+
+    return records if lines(out.getvalue()) == lines(text) else None
+
+
+def _csv_records(path: Path, text: str, delimiter: str = ",", strict: bool = False) -> list:
     """(line number where it starts, fields) of each non-blank row; a quoted field may hold commas and line breaks."""
-    reader, records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), []
+    reader, records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict), []
     try:
         while True:
             start = reader.line_num + 1

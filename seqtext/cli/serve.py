@@ -37,10 +37,10 @@ def serve(models, host, port, max_body):
     shown = f"[{host}]" if ":" in host else host
     url, names = f"http://{shown}:{bound}/", ", ".join(registry.served)
     note(f"listening on {url}; loading {names} (/health says when they are ready)")
-    # the app bounds the requests in hand (serve.MAX_IN_HAND, a JSON 503); uvicorn's limit_concurrency would count
-    # open connections, so idle ones would shut every other client out with a plain-text 503
+    # the app bounds the requests in hand (serve.MAX_IN_HAND, a JSON 503); uvicorn's limit_concurrency counts open
+    # connections, so at 256 idle ones shut every other client out: it is only a far bound on sockets here
     config = uvicorn.Config(app, host=host, port=bound, log_level="warning", timeout_graceful_shutdown=30,
-                            timeout_keep_alive=5)
+                            limit_concurrency=4096, timeout_keep_alive=5)
     server = uvicorn.Server(config)
 
     def load():  # in the background, /health answering "loading" meanwhile; a model that fails stops the server

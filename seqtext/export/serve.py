@@ -59,6 +59,26 @@ def _field_error(exc: RequestValidationError) -> str:
     return f"field {'.'.join(loc)!r}: {msg[:1].lower() + msg[1:]}."
 
 
+class InHand:
+    """ASGI middleware: the /v1/ requests in hand, counted from before their body is read to the end of their
+    answer (a stream's last word); beyond MAX_IN_HAND a JSON 503.  Idle connections hold no place."""
+
+    def __init__(self, app):
+        self.app, self.count = app, 0
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        if self.count >= MAX_IN_HAND:
+            busy = _error(503, f"the server has {MAX_IN_HAND} requests in hand; try again in a moment.")
+            return await busy(scope, receive, send)
+        self.count += 1
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            self.count -= 1
+
+
 class BodyLimit:
     """ASGI middleware: a body over ``limit`` bytes (by Content-Length or as it streams in) gets 413."""
 
@@ -96,14 +116,15 @@ class BodyLimit:
         return await self.app(scope, replay, send)
 
 
-MAX_IN_HAND = 256  # requests being answered or waiting for a model at once; more are answered 503
+MAX_IN_HAND = 256  # /v1/ requests being read, answered or waiting for a model at once; more are answered 503
 
 
 def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = True) -> FastAPI:
     """The application; ``load_now`` starts loading the models in a background thread at once."""
     app = FastAPI(title="seqtext", version=_version(), description="Recurrent text and series models over HTTP.")
     app.add_middleware(BodyLimit, limit=max_body)
-    app.state.registry, app.state.in_hand = registry, 0
+    app.add_middleware(InHand)  # added last: it runs first, before a body is read
+    app.state.registry = registry
     if load_now:
         threading.Thread(target=registry.load_all, name="seqtext-load", daemon=True).start()
 
@@ -129,15 +150,13 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         return _error(500, "the server failed to answer this request; its log has the details.")
 
     async def run(kind: str, name: str | None, method: str, *args, **kwargs):
-        if app.state.in_hand >= MAX_IN_HAND:  # requests, not connections: an idle connection holds no place
-            raise HTTPException(503, f"the server has {MAX_IN_HAND} requests in hand; try again in a moment.")
-        app.state.in_hand += 1
         try:
             return await _run(kind, name, method, *args, **kwargs)
-        except asyncio.CancelledError:  # the server stopping: its grace period ran out before this request's turn
+        except asyncio.CancelledError:  # the server stopping: its grace period ran out before this answer
+            task = asyncio.current_task()
+            if task is not None and hasattr(task, "uncancel"):
+                task.uncancel()  # answered, not cancelled: the task's count of cancellations stays true
             raise HTTPException(503, "the server is shutting down; send the request again once it is back.") from None
-        finally:
-            app.state.in_hand -= 1
 
     async def _run(kind: str, name: str | None, method: str, *args, **kwargs):
         if registry.error:

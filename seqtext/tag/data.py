@@ -38,17 +38,20 @@ def split_words(line: str) -> list[str]:
     if line.isascii() and line.isprintable():
         return _WORDS.findall(line)
     masked = list(map(_as_word_part, line))  # the same length: the matches' spans are the line's
-    for i, ch in enumerate(line):  # a joiner joins letters (Indic scripts), not symbols (emoji sequences)
-        if ch in "\u200c\u200d" and i and masked[i - 1].isalnum():
-            masked[i] = "a"
+    for i, part in enumerate(masked):  # a mark or joiner goes with the letters before it, else nowhere
+        if part == "a?":  # (after a symbol: an emoji's variation selector, a joiner in an emoji sequence)
+            masked[i] = "a" if i and masked[i - 1].isalnum() else " "
     return [line[m.start():m.end()] for m in _WORDS.finditer("".join(masked))]
+
+
+_JOINERS = "\u200c\u200d\u00ad\u2060"  # zero-width (non-)joiner, soft hyphen, word joiner: inside a word
 
 
 @functools.lru_cache(maxsize=8192)
 def _as_word_part(ch: str) -> str:
     kind = unicodedata.category(ch)
-    if kind[0] == "M":
-        return "a"  # a letter to the pattern
+    if kind[0] == "M" or ch in _JOINERS:
+        return "a?"  # part of the word before it, if any (decided by the caller)
     return " " if kind in ("Cf", "Cc") else ch
 
 
