@@ -188,7 +188,7 @@ def _tsv_records(path: Path, text: str) -> list:
     (a quoted tab or line break) all have one.  Otherwise every field is as written, quotes and all."""
     records = [(n, line.split("\t")) for n, line in enumerate(file_lines(text), 1) if line.strip()]
     if len({len(row) for _, row in records}) > 1 and '"' in text:  # refused as it is: a CSV writer's quotes?
-        quoted = _written_by_csv(text)
+        quoted = _written_by_csv(path, text)
         if quoted is not None:
             return quoted
     if any(_QUOTED.fullmatch(f) and '""' in f[1:-1] for _, row in records for f in row):
@@ -196,12 +196,12 @@ def _tsv_records(path: Path, text: str) -> list:
     return records
 
 
-def _written_by_csv(text: str) -> list | None:
+def _written_by_csv(path: Path, text: str) -> list | None:
     """The records of a TSV that a CSV writer wrote (its quoted fields holding tabs or line breaks), when the
     rows, all of one width, write back as exactly this text; None for any other file (a stray quote in a
     hand-made TSV must not join its lines into one text)."""
     try:
-        records = _csv_records(Path(), text, "\t", strict=True)
+        records = _csv_records(path, text, "\t", strict=True)
     except DataError:
         return None
     if len({len(row) for _, row in records}) != 1:

@@ -39,7 +39,7 @@ def split_words(line: str) -> list[str]:
         return _WORDS.findall(line)
     masked = list(map(_as_word_part, line))  # the same length: the matches' spans are the line's
     for i, part in enumerate(masked):  # a mark or joiner goes with the letters before it, else nowhere
-        if part == "a?":  # (after a symbol: an emoji's variation selector, a joiner in an emoji sequence)
+        if part is None:  # (after a symbol: an emoji's variation selector, a joiner in an emoji sequence)
             masked[i] = "a" if i and masked[i - 1].isalnum() else " "
     return [line[m.start():m.end()] for m in _WORDS.finditer("".join(masked))]
 
@@ -48,10 +48,12 @@ _JOINERS = "\u200c\u200d\u00ad\u2060"  # zero-width (non-)joiner, soft hyphen, w
 
 
 @functools.lru_cache(maxsize=8192)
-def _as_word_part(ch: str) -> str:
+def _as_word_part(ch: str) -> str | None:
+    """``ch`` as the word pattern should read it: None for a mark or joiner (the caller decides), a space for an
+    invisible format or control character, else itself."""
     kind = unicodedata.category(ch)
     if kind[0] == "M" or ch in _JOINERS:
-        return "a?"  # part of the word before it, if any (decided by the caller)
+        return None
     return " " if kind in ("Cf", "Cc") else ch
 
 
