@@ -272,6 +272,22 @@ def test_a_port_in_use_is_one_sentence(exported_dir):
     assert "serving" not in result.output  # refused before it says it serves
 
 
+def test_an_empty_host_listens_on_every_interface_and_says_so(exported_dir):
+    """``--host ''`` binds every interface, as 0.0.0.0 does, and the address it prints is that one (not http://:N/)."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "seqtext", "serve", f"--model=a={exported_dir}", "--host", "",
+                             "--port", "0"], stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert first.startswith("listening on http://0.0.0.0:") and first.split(":")[2].split("/")[0].isdigit(), first
+
+
 def test_a_model_that_fails_to_load_stops_the_server_naming_it(exported_dir, tmp_path):
     """An export whose graph is cut short passes the path checks and fails only when loaded, in the background:
     the server stops, and the command exits with one sentence naming the model (not 503s for every model)."""

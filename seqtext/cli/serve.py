@@ -31,6 +31,7 @@ def serve(models, host, port, max_body):
     from seqtext.export.serve import create_app
 
     registry = Registry(parse_models(models))  # every path checked before the port is bound
+    host = host.strip() or "0.0.0.0"  # '' binds every interface, as 0.0.0.0 does: shown as that, not as http://:8000/
     sock = _listen(host, port)  # bound here: a port in use is one sentence, and --port 0 tells the one it got
     app = create_app(registry, max_body=max_body, load_now=False)
     bound = sock.getsockname()[1]

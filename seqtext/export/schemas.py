@@ -116,7 +116,8 @@ class ForecastRequest(_Request):
     history: list[float | None] | None = Field(
         None, min_length=1, max_length=MAX_HISTORY,
         description="The series' values, oldest first (a model without covariates); null for a missing value, "
-                    "which 'fill' interpolates.")
+                    "which 'fill' interpolates.  Nulls at the end are not gaps: as a table's rows after its last "
+                    "value, they are the first steps to forecast.")
     rows: list[dict[str, Any]] | None = Field(
         None, min_length=1, max_length=MAX_HISTORY,
         description="The history as objects with the model's columns (target, covariates, date), oldest first; "
