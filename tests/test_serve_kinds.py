@@ -60,13 +60,18 @@ def models(tmp_path_factory):
             (("sales", sales), ("plain", plain), ("clf", clf), ("tagger", tagger))}
     exported = {f"{name}-onnx": export(d, root / f"{name}-onnx") for name, d in dirs.items()}
     exported["banded-onnx"] = export(banded.save(root / "banded"), root / "banded-onnx")
-    return {"sales": sales, "clf": clf, "tagger": tagger}, {**dirs, **exported}
+    shops = Forecaster(window=6, horizon=2, hidden=8, epochs=2, seed=0, device="cpu", calibrate=0, id="shop",
+                       target="sales").fit({"shop": ["a"] * 40 + ["b"] * 40,
+                                            "sales": [10 + i % 7 for i in range(40)] + [50 - i % 5 for i in range(40)]})
+    exported["shops-onnx"] = export(shops.save(root / "shops"), root / "shops-onnx")
+    return {"sales": sales, "clf": clf, "tagger": tagger, "shops": shops}, {**dirs, **exported}
 
 
 @pytest.fixture(scope="module")
 def client(models):
     _, paths = models
-    registry = Registry(parse_models([f"{name}={path}" for name, path in paths.items() if name != "banded-onnx"]))
+    registry = Registry(parse_models([f"{name}={path}" for name, path in paths.items()
+                                      if name not in ("banded-onnx", "shops-onnx")]))
     with TestClient(create_app(registry, load_now=False)) as c:
         registry.load_all()
         yield c
@@ -231,7 +236,7 @@ def post(base: str, path: str, body: dict):
 def server(models):
     """A real ``seqtext serve`` process with an exported forecaster, classifier and tagger."""
     _, paths = models
-    names = ("sales-onnx", "banded-onnx", "clf-onnx", "tagger-onnx")
+    names = ("sales-onnx", "banded-onnx", "clf-onnx", "tagger-onnx", "shops-onnx")
     with serving(*(f"{name}={paths[name]}" for name in names)) as base:
         yield base
 
@@ -280,3 +285,24 @@ def test_the_playground_classifies_tags_and_draws_a_forecast_band(server):
         page.click("#forecast")  # a model with covariates: a plain history is refused, in one sentence
         page.wait_for_selector("#forecast-values.error")
         assert "covariates price" in page.inner_text("#forecast-values")
+        assert "month, sales, price" in page.inner_text("#history-help")  # what to give instead
+        rows = sales_rows(40, future=3)  # as CSV: a header, then the rows; the future ones without sales
+        page.fill("#history", "month,sales,price\n" + "\n".join(
+            f"{r['month']},{r.get('sales', '')},{r['price']}" for r in rows))
+        page.fill("#steps", "3")
+        page.click("#forecast")
+        page.wait_for_selector("#forecast-values:not(.error)")
+        page.wait_for_selector("#chart #band", state="attached")
+        expected = post(server, "/v1/forecast", {"model": "sales-onnx", "rows": rows, "steps": 3})[1]["rows"]
+        assert page.inner_text("#forecast-values").startswith(", ".join(f"{r['forecast']:.3f}" for r in expected))
+        page.select_option("#model", "shops-onnx")  # many series: the id goes with the history
+        assert page.is_visible("#series-id") and page.inner_text("#history-help") == ""
+        for shop in ("a", "b"):
+            page.fill("#history", ", ".join(str(10 + i % 7) for i in range(12)))
+            page.fill("#series-id", shop)
+            page.fill("#steps", "2")
+            page.click("#forecast")
+            expected = post(server, "/v1/forecast", {"model": "shops-onnx", "id": shop, "steps": 2,
+                                                     "history": [10 + i % 7 for i in range(12)]})[1]["rows"]
+            text = ", ".join(f"{r['forecast']:.3f}" for r in expected)
+            page.wait_for_function(f"document.querySelector('#forecast-values').textContent.startsWith('{text}')")

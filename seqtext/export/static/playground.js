@@ -35,6 +35,38 @@ async function loadModels() {
 function switchPanel() {
   const m = current();
   for (const kind of ["text", "series", "classify", "tag"]) $(`${kind}-panel`).hidden = !m || m.kind !== kind;
+  if (m && m.kind === "series") seriesHelp(((m.settings || {}).series) || {});
+}
+
+// A model with covariates or calendar inputs reads rows (CSV with a header), one of many series an id too.
+function seriesHelp(s) {
+  const covariates = [...(s.features || []), ...(s.past_features || []), ...(s.static_features || [])];
+  const columns = [s.date, s.id, s.target, ...covariates].filter((c) => typeof c === "string" && c);
+  const rows = covariates.length > 0 || (s.calendar || []).length > 0;
+  $("series-id-label").hidden = !s.id;
+  $("history").placeholder = rows ? `Rows as CSV with a header, e.g.\n${columns.join(",")}`
+    : "History: numbers separated by commas (or rows as CSV with a header)";
+  $("history-help").textContent = !rows ? "" : `This model reads ${covariates.length ? "covariates" : "dates"}: ` +
+    `give rows with the columns ${columns.join(", ")}` + ((s.features || []).length
+      ? `; rows after the last ${s.target} value carry ${s.features.join(", ")} for the steps ahead.` : ".");
+}
+
+// Comma-separated numbers, or a table whose first line names its columns: {history} or {rows} for /v1/forecast.
+function seriesInput(text) {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l);
+  const numeric = (v) => /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v);
+  const header = lines.length > 1 ? lines[0].split(",").map((c) => c.trim()) : [];
+  if (!header.length || header.every(numeric)) {
+    return {history: lines.join(",").split(",").map((v) => v.trim()).filter((v) => v).map(Number)};
+  }
+  return {rows: lines.slice(1).map((line) => {
+    const row = {};
+    line.split(",").forEach((v, i) => {
+      v = v.trim();
+      if (i < header.length && v !== "") row[header[i]] = numeric(v) ? Number(v) : v;
+    });
+    return row;
+  })};
 }
 
 let pending = 0;
@@ -116,9 +148,12 @@ function draw(history, forecast, lower, upper) {
 }
 
 async function forecast() {
-  const history = $("history").value.split(",").map((s) => s.trim()).filter((s) => s).map(Number);
+  const given = seriesInput($("history").value), target = (((current().settings || {}).series) || {}).target;
+  const history = given.history || given.rows.map((r) => r[target]).filter((v) => typeof v === "number");
+  const id = $("series-id-label").hidden ? "" : $("series-id").value.trim();
   try {
-    const data = await call("/v1/forecast", {model: current().name, history, steps: number("steps") || 6});
+    const data = await call("/v1/forecast", {model: current().name, ...given, ...(id ? {id} : {}),
+                                             steps: number("steps") || 6});
     const values = data.rows.map((r) => r.forecast);
     const widest = data.levels.length ? Math.max(...data.levels) : null;
     $("forecast-values").className = "";
