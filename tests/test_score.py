@@ -66,6 +66,27 @@ def test_a_character_that_normalisation_splits_is_shown_once():
     assert "".join(texts[:-1]) == sentence.replace(" ", "") and texts.count("½") == 1
 
 
+@pytest.mark.parametrize("kind", ["word", "bpe"])
+def test_an_accent_written_apart_stays_with_its_word(tiny_model, kind):
+    """NFKC joins NFD 'cafe' + U+0301 into one character whose offsets end before the accent: the unknown word and
+    its token text still carry the accent, and the token texts still give every character of the sentence."""
+    import unicodedata
+
+    from seqtext.text import tokenizer as tk
+    from seqtext.text.records import token_texts
+
+    sentence = unicodedata.normalize("NFD", "Mary rides the café, hers.")
+    assert "e\u0301" in sentence
+    tok = tiny_model.tokenizer if kind == "word" else tk.train_tokenizer(TINY_LINES, kind="bpe", vocab_size=200)
+    pieces = tok.encode(sentence, add_special_tokens=False)
+    texts = token_texts(tok, sentence, [0, *pieces.ids, tok.token_to_id(tk.EOS)])
+    assert "".join(texts[:-1]) == sentence.replace(" ", "")
+    if kind == "word":
+        assert "caf\u00e9" not in sentence and "cafe\u0301" in texts
+        assert tk.unknown_words(tok, sentence) == ["cafe\u0301"]
+        assert tiny_model.score([sentence])[0]["unknown"] == ["cafe\u0301"]
+
+
 def test_a_long_line_is_scored_in_windows_like_a_short_one(tiny_model, monkeypatch):
     from seqtext.text import scoring
 

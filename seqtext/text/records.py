@@ -58,7 +58,7 @@ def token_texts(tokenizer, sentence: str, seq: list[int]) -> list[str]:
     unknown word as typed, not <unk>), then the token that ends the line (</s>, or a character model's line break).
     Joined, they give the sentence's characters but its spaces, each once, and that last token."""
     texts, end = [], 0
-    for start, stop in tokenizer.encode(sentence, add_special_tokens=False).offsets:
+    for start, stop in tk.spans(sentence, tokenizer.encode(sentence, add_special_tokens=False).offsets):
         # a character that normalisation splits into several tokens (NFKC: "½" -> "1", "⁄", "2") is their
         # shared span: the first token shows it, the others "", so no character shows twice
         texts.append(sentence[max(start, end):stop])

@@ -236,12 +236,26 @@ def non_word_ids(tok) -> list[int]:
                   if token not in SPECIALS and not is_wordlike(token_text(token)))
 
 
+def spans(text: str, offsets) -> list[tuple[int, int]]:
+    """The tokenizer's ``offsets`` into ``text``, each span carried on over the combining marks after it: NFKC
+    joins a letter written apart from its accent (NFD 'café') into one character, whose offsets then end before
+    the accent."""
+    import unicodedata
+
+    out = []
+    for start, end in offsets:
+        while end < len(text) and unicodedata.combining(text[end]):
+            end += 1
+        out.append((start, end))
+    return out
+
+
 def unknown_words(tok, text: str) -> list[str]:
     """The words of ``text`` that the vocabulary maps to <unk>, in order, once each."""
     enc = tok.encode(text, add_special_tokens=False)
     unk = tok.token_to_id(UNK)
     seen: list[str] = []
-    for tid, (start, end) in zip(enc.ids, enc.offsets):
+    for tid, (start, end) in zip(enc.ids, spans(text, enc.offsets)):
         word = text[start:end]
         if tid == unk and word not in seen:
             seen.append(word)
