@@ -11,7 +11,7 @@ import torch
 
 import seqtext
 from seqtext.config import CoreConfig, SeriesConfig
-from seqtext.errors import CheckpointError, ConfigError, DataError
+from seqtext.errors import CheckpointError, ConfigError, DataError, SeqtextWarning
 from seqtext.series import (
     Forecaster,
     Scaler,
@@ -298,8 +298,14 @@ def test_forecast_rows_without_dates(table):
     assert [set(r) for r in f.forecast(steps=2)] == [{"step", "forecast", "value"}] * 2
     uneven = {"use": table["use"][:40], "day": [f"2020-01-{d:02d}" for d in range(1, 32)] +
               [f"2020-02-{d:02d}" for d in (1, 3, 4, 5, 6, 7, 8, 9, 11)]}
-    g = Forecaster(window=12, **TINY).fit(uneven, target="use", date="day")
-    assert "date" not in g.forecast(steps=1)[0]  # the last dates are not evenly spaced: no guess
+    with pytest.warns(SeqtextWarning, match="2020-02-01 is followed by 2020-02-03 at row 32"):
+        g = Forecaster(window=12, **TINY).fit(uneven, target="use", date="day")
+    assert g.forecast(steps=1)[0]["date"] == "2020-02-12"  # daily, as 21 of the last 23 steps are: two gaps
+    irregular = {"use": uneven["use"][:20], "day": [f"2020-{m:02d}-{d:02d}" for m in (1, 2, 3, 4, 5) for d in
+                                                    (1, 3, 8, 16)]}
+    h = Forecaster(window=12, **TINY).fit(irregular, target="use", date="day")  # no spacing shared: no guess
+    with pytest.warns(SeqtextWarning, match="last dates .up to 2020-05-16. are spaced unevenly"):
+        assert "date" not in h.forecast(steps=1)[0]
 
 
 def test_fit_holdout_leaves_the_last_values_out(table):
@@ -421,6 +427,11 @@ def test_future_dates():
         ({"a": list(range(30)), "d": ["2000-01", "2000-03", "2000-02"] * 10}, dict(target="a", date="d"),
          "do not increase at row 2"),
         ({"a": list(range(30)), "d": ["soon"] * 30}, dict(target="a", date="d"), "not a date"),
+        ({"a": [1, "1_105", 3] * 10}, dict(target="a"), "non-numeric value '1_105' at row 1"),  # no table writes it
+        ({"a": [1, "NA", 3] * 10}, dict(target="a"), "non-finite value at row 1"),  # missing, as R writes it
+        ({"a": list(range(30)), "d": [f"2021-01-02T{h:02d}:00" for h in range(12)] +
+          [f"2021-01-02T{h:02d}:00+00:00" for h in range(12, 24)] + ["2021-01-03T00:00"] * 6},
+         dict(target="a", date="d"), r"mixes date formats \(with and without a time zone\) at row 12"),
     ],
 )
 def test_bad_tables_raise_one_clear_sentence(data, kwargs, match):
@@ -428,6 +439,14 @@ def test_bad_tables_raise_one_clear_sentence(data, kwargs, match):
         Forecaster(window=6, horizon=1, **TINY).fit(data, **kwargs)
     message = str(info.value)
     assert message.count(". ") == 0 and message.endswith(".") and "\n" not in message
+
+
+def test_na_markers_are_missing_values_that_fill_interpolates():
+    values = [10.0 + k % 4 for k in range(30)]
+    for marker in ("NA", "N/A", "#N/A", "null", " nan "):
+        gapped = {"a": values[:9] + [marker] + values[10:]}
+        f = Forecaster(window=6, horizon=1, calibrate=0, fill=True, **TINY).fit(gapped, target="a")
+        assert f.summary["values"] == 30, marker
 
 
 def test_log_of_non_positive_values_is_refused():

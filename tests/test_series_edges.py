@@ -5,6 +5,7 @@ scored on what they saw, backtest origins past a short series, and a forecast fi
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import date, timedelta
 
 import numpy as np
@@ -87,6 +88,71 @@ def test_iso_dates_a_month_apart_are_monthly():
     assert season_of(["2020-01-01", "2020-01-02", "2020-01-03"]) == 7
 
 
+def test_a_gap_in_iso_dates_is_warned_of_and_keeps_the_season_and_the_dates_ahead(tmp_path):
+    """A month missing from month-start dates (or a day from daily ones) is warned of as a YYYY-MM gap is; the
+    season and the forecast dates come from the spacing that the other dates share."""
+    months = [date(2015 + k // 12, k % 12 + 1, 1).isoformat() for k in range(61)]
+    del months[55]
+    values = [100 + 10 * np.sin(2 * np.pi * k / 12) for k in range(60)]
+    csv = write(tmp_path / "gap.csv", "date,y", zip(months, values))
+    with pytest.warns(SeqtextWarning, match="2019-07-01 is followed by 2019-09-01 at line 57 of "):
+        model = Forecaster(window=6, horizon=2, calibrate=0, **TINY).fit(str(csv), target="y", date="date")
+    assert season_of(months) == 12 and [r["date"] for r in model.forecast(2)] == ["2020-02-01", "2020-03-01"]
+    assert [r["date"] for r in model.forecast(2, history=str(csv))] == ["2020-02-01", "2020-03-01"]
+    days = [(date(2021, 1, 1) + timedelta(days=k)).isoformat() for k in range(30) if k != 12]
+    with pytest.warns(SeqtextWarning, match="2021-01-12 is followed by 2021-01-14 at row 12 of the table"):
+        Forecaster(window=6, horizon=2, calibrate=0, **TINY).fit({"d": days, "y": values[:29]}, target="y", date="d")
+    assert season_of(days) == 7 and future_dates(days, 1) == ["2021-01-31"]
+
+
+def test_weekdays_are_spaced_in_weekdays_and_go_on_over_the_weekend(tmp_path):
+    weekdays = [d for d in (date(2021, 1, 4) + timedelta(days=k) for k in range(84)) if d.weekday() < 5]
+    labels = [d.isoformat() for d in weekdays]
+    assert weekdays[-1] == date(2021, 3, 26) and weekdays[-1].weekday() == 4  # a Friday
+    assert future_dates(labels, 3) == ["2021-03-29", "2021-03-30", "2021-03-31"] and season_of(labels) == 5
+    assert future_dates([f"{d}T09:30:00" for d in labels], 1) == ["2021-03-29T09:30:00"]
+    values = [100 + k % 5 + 0.1 * k for k in range(len(labels))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a weekend is no gap
+        model = Forecaster(window=6, horizon=2, calibrate=0, calendar=["dayofweek"], **TINY).fit(
+            {"d": labels, "y": values}, target="y", date="d")
+    assert [r["date"] for r in model.forecast(2)] == ["2021-03-29", "2021-03-30"]  # the calendar inputs known
+    without = labels[:30] + labels[31:]  # a weekday missing is a gap
+    with pytest.warns(SeqtextWarning, match=f"{labels[29]} is followed by {labels[31]} at row 30"):
+        Forecaster(window=6, horizon=2, calibrate=0, **TINY).fit({"d": without, "y": values[1:]}, target="y",
+                                                                 date="d")
+
+
+def test_dates_are_written_ahead_as_the_table_writes_them():
+    assert future_dates(["2021-01-01T00:00:00Z", "2021-01-01T01:00:00Z"], 1) == ["2021-01-01T02:00:00Z"]
+    assert future_dates(["2021-01-01T00:00+01:00", "2021-01-01T01:00+01:00"], 1) == ["2021-01-01T02:00+01:00"]
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"d": pd.date_range("2021-01-01", periods=30, freq="D"), "y": np.arange(30.0) % 7})
+    model = Forecaster(window=6, horizon=2, calibrate=0, calendar="auto", **TINY).fit(frame, target="y", date="d")
+    assert "hour" not in model.settings.series.calendar  # dates, not date-times at midnight: no hour input
+    assert [r["date"] for r in model.forecast(2)] == ["2021-01-31", "2021-02-01"]
+    hourly = pd.DataFrame({"d": pd.date_range("2021-01-01", periods=30, freq="h").values, "y": np.arange(30.0) % 5})
+    model = Forecaster(window=6, horizon=2, calibrate=0, **TINY).fit(hourly, target="y", date="d")
+    assert model.forecast(1)[0]["date"] == "2021-01-02T06:00:00"
+
+
+def test_forecast_files_and_tables_keep_the_digits_of_a_series_of_small_values(tmp_path):
+    """Values of about 1e-9 are written with their digits, not rounded to 0.0 (--out CSVs) or 0.0000 (tables)."""
+    months = [f"{2018 + k // 12}-{k % 12 + 1:02d}" for k in range(48)]
+    csv = write(tmp_path / "small.csv", "month,y", [(m, (100 + 10 * np.sin(k / 2)) * 1e-11)
+                                                    for k, m in enumerate(months)])
+    assert run("train", "--csv", csv, "--target", "y", "--date", "month", "--window", 6, "--horizon", 2, "--epochs", 2,
+               "--hidden", 8, "--calibrate", 0, "--out", tmp_path / "m").exit_code == 0
+    done = run("predict", "--model", tmp_path / "m", "--steps", 2, "--json", "--out", tmp_path / "f.csv")
+    rows = json.loads(done.stdout)["forecast"]
+    written = [float(line.split(",")[2]) for line in (tmp_path / "f.csv").read_text().splitlines()[1:]]
+    assert written == pytest.approx([r["forecast"] for r in rows], rel=1e-9) and 1e-10 < written[0] < 1e-8
+    table = run("predict", "--model", tmp_path / "m", "--steps", 2).stdout.splitlines()
+    assert float(table[1].split("\t")[1]) == pytest.approx(rows[0]["forecast"], rel=1e-3)
+    scores = json.loads(run("evaluate", "--model", tmp_path / "m", "--csv", csv, "--holdout", 2, "--json").stdout)
+    assert 0 < scores["rollout"]["mae"] < 1e-9  # a metric keeps its digits too
+
+
 def test_actual_values_that_skip_steps_after_the_history_are_warned_of(tmp_path):
     history = panel(tmp_path / "h.csv", (40, 40))
     later = panel(tmp_path / "later.csv", (4, 4), start=46)  # steps 41-45 missing
@@ -119,12 +185,15 @@ def test_models_of_many_series_note_held_out_values_they_were_trained_on_and_bac
 
 
 def test_a_forecast_file_keeps_the_dates_of_the_series_that_have_them(tmp_path):
-    """The first series (business days) cannot be dated ahead, the second (every day) can: the CSV keeps a date
-    column, blank for the first."""
-    business = [d for d in (date(2024, 1, 1) + timedelta(days=k) for k in range(60)) if d.weekday() < 5][:40]
+    """The first series (days ever further apart) cannot be dated ahead, the second (every day) and the third
+    (weekdays, on over the weekend) can: the CSV keeps a date column, blank for the first."""
+    irregular = [date(2020, 1, 1) + timedelta(days=k * (k + 1) // 2) for k in range(40)]
     daily = [date(2024, 1, 1) + timedelta(days=k) for k in range(40)]
-    rows = [("b1", d.isoformat(), 10 + k % 3) for k, d in enumerate(business)]
+    business = [d for d in (date(2024, 1, 1) + timedelta(days=k) for k in range(60)) if d.weekday() < 5][:40]
+    rows = [("b1", d.isoformat(), 10 + k % 3) for k, d in enumerate(irregular)]
     rows += [("b2", d.isoformat(), 20 + k % 4) for k, d in enumerate(daily)]
+    rows += [("b3", d.isoformat(), 30 + k % 5) for k, d in enumerate(business)]
+    assert business[-1] == date(2024, 2, 23)  # a Friday
     csv = write(tmp_path / "mixed.csv", "id,date,v", rows)
     model = Forecaster(window=6, horizon=2, calibrate=0, **TINY).fit(str(csv), target="v", date="date", id="id")
     model.save(tmp_path / "m")
@@ -132,7 +201,8 @@ def test_a_forecast_file_keeps_the_dates_of_the_series_that_have_them(tmp_path):
     assert run("predict", "--model", tmp_path / "m", "--csv", csv, "--out", out).exit_code == 0
     lines = out.read_text().splitlines()
     assert lines[0] == "id,step,date,forecast"
-    assert [line.split(",")[2] for line in lines[1:]] == ["", "", "2024-02-10", "2024-02-11"]
+    assert [line.split(",")[2] for line in lines[1:]] == ["", "", "2024-02-10", "2024-02-11", "2024-02-26",
+                                                          "2024-02-27"]
 
 
 def test_season_of_monthly_iso_dates_reaches_the_baselines(tmp_path):

@@ -210,6 +210,14 @@ def test_months_written_yyyymm_are_refused_not_read_as_steps():
     with pytest.raises(DataError, match="look like months written YYYYMM"):
         Forecaster(window=3, epochs=1).fit({"month": skipping, "v": [float(i) for i in range(29)]}, target="v",
                                            date="month")
+    with pytest.raises(DataError, match="look like months written YYYYMM"):  # a year or less: still months
+        Forecaster(window=3, epochs=1).fit({"month": months[:8], "v": [float(i) for i in range(8)]}, target="v",
+                                           date="month")
+    days = [f"202101{d:02d}" for d in range(1, 32)] + [f"202102{d:02d}" for d in range(1, 10)]
+    with pytest.raises(DataError, match=r"look like days written YYYYMMDD \(20210101, 20210102, ...\), which would "
+                                        r"be read as integer steps; write them as YYYY-MM-DD \(2021-01-01\)"):
+        Forecaster(window=3, epochs=1).fit({"day": days, "v": [float(i) for i in range(40)]}, target="v",
+                                           date="day")
     steps = [str(100001 + i) for i in range(30)]  # six digits, evenly one apart: steps, as they are
     Forecaster(window=3, epochs=1, calibrate=0).fit({"t": steps, "v": [float(i) for i in range(30)]}, target="v",
                                                     date="t")

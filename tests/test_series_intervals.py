@@ -322,13 +322,13 @@ def test_cli_predict_levels_json_table_and_csv(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert_clean_failure(run("predict", "--model", out, "--levels", "80,120"), "between 0 and 100", code=2)
     assert_clean_failure(run("predict", "--model", out, "--steps", "30", "--levels", "80"),
-                         "calibrated for up to 24 steps ahead, and 30 were asked for; with intervals, forecast at "
-                         "most 24 values (--steps), or calibrate more steps at training (forecast train --calibrate).")
+                         "calibrated for up to 24 steps ahead, and 30 were asked for; with intervals, give --steps "
+                         "of 24 or fewer, or calibrate more steps at training (forecast train --calibrate).")
     # the option named is the one that sets the number of steps in each command, and refused before any baseline fit
     far = run("evaluate", "--model", out, "--csv", data, "--holdout", "30", "--levels", "80", "--baselines", "ets")
-    assert_clean_failure(far, "forecast at most 24 values (--holdout, or fewer --actuals)")
+    assert_clean_failure(far, "give --holdout (or the rows of --actuals) of 24 or fewer, or calibrate more")
     far = run("backtest", "--model", out, "--csv", data, "--steps", "30", "--levels", "80", "--baselines", "ets")
-    assert_clean_failure(far, "forecast at most 24 values (--steps)")
+    assert_clean_failure(far, "give --steps of 24 or fewer, or calibrate more")
     assert "fitting" not in far.output
     assert_clean_failure(run("predict", "--model", out, "--out", tmp_path / "f.txt"), "must end in .csv", code=2)
 

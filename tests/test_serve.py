@@ -122,7 +122,7 @@ def test_forecast_fills_a_gap_when_asked_and_names_request_fields_in_errors(clie
                                                                                direct["rows"]])
     far = client.post("/v1/forecast", json={"model": "sales", "history": history, "steps": 40, "levels": [80]})
     assert far.status_code == 422  # the request's field is named as such, the training option as the command's
-    assert re.search(r"forecast at most \d+ values \('steps'\), or calibrate more steps at training \(forecast "
+    assert re.search(r"give 'steps' of \d+ or fewer, or calibrate more steps at training \(forecast "
                      r"train --calibrate\)\.$", far.json()["error"]), far.json()
 
 

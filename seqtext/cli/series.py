@@ -219,7 +219,7 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
         for row in rows:
             cells = [str(row["id"])] if "id" in row else []
             cells.append(str(row.get(label, row["step"])))
-            cells += [f"{row[k]:.4f}" for k in names]
+            cells += [report.shown(row[k]) for k in names]
             click.echo("\t".join(cells))
     for what, path in (("plot", plot), ("forecast", out)):
         if path:
@@ -240,7 +240,7 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--plot", metavar="FILE.png", help="Draw the history, the roll-out forecast and the actual values.")
 @SERIES
-@handle_errors(flags={**MODEL_FLAGS, "steps": "--holdout, or fewer --actuals"})
+@handle_errors(flags={**MODEL_FLAGS, "steps": "--holdout (or the rows of --actuals)"})
 def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_json, plot, series_id):
     """Score forecasts of the last --holdout values (or of --actuals) from the history before them.
 

@@ -19,8 +19,15 @@ BASELINE_LABELS = {"naive": "naive", "snaive": "seasonal naive", "drift": "drift
 
 
 def number(value):
-    """A metric for JSON: NaN (undefined) becomes null."""
-    return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else round(value, 6)
+    """A metric for JSON: NaN (undefined) becomes null; ten significant digits (a series of 1e-9 keeps its own)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return float(f"{value:.10g}") if isinstance(value, float) else value
+
+
+def shown(value: float) -> str:
+    """A forecast in a printed table: four decimals, or four significant digits below 0.01 (1e-9 is not 0.0000)."""
+    return f"{value:.4f}" if value == 0 or abs(value) >= 0.01 else f"{value:.4g}"
 
 
 def metrics_only(summary: dict) -> dict:
@@ -102,5 +109,5 @@ def backtest_csv(path, results: list[dict]) -> Path:
 
 def _cell(value):
     if isinstance(value, float):
-        return "" if not math.isfinite(value) else repr(round(value, 6))
+        return "" if not math.isfinite(value) else repr(number(value))
     return "" if value is None else value

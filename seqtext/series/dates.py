@@ -59,8 +59,10 @@ def check_dates(table, name) -> None:
                 "column."
             ) from None
         k = _FORMS[k]
-        if kind is not None and k != kind:
-            raise DataError(f"column {name!r} mixes date formats at {table.where(i)}; write every date the same way.")
+        if kind is not None and (k != kind or (k == "time" and (value.tzinfo is None) != (prev.tzinfo is None))):
+            zones = " (with and without a time zone)" if k == kind else ""
+            raise DataError(f"column {name!r} mixes date formats{zones} at {table.where(i)}; write every date the "
+                            "same way.")
         if prev is not None and not value > prev:
             raise DataError(
                 f"the dates in column {name!r} do not increase at {table.where(i)}; sort the rows by date "
@@ -71,59 +73,119 @@ def check_dates(table, name) -> None:
 
 
 def _refuse_packed_months(table, name) -> None:
-    """Integer dates written as YYYYMM (194901, ..., 194912, 195001): read as steps they would be uneven,
-    seasonless labels, so they are refused, saying how to write them.  Thirteen or more increasing six-digit
-    integers whose last two digits all lie in 01-12 cannot be steps one apart: they skip at least one."""
+    """Integer dates written as YYYYMM (194901, ..., 194912, 195001) or YYYYMMDD (20210131, 20210201): read as
+    steps they would be uneven, seasonless labels continued past the month's end (20210132), so they are
+    refused, saying how to write them.  Integer steps that all read as such dates of the years 1800-2199 are
+    not plausible steps."""
     labels = [str(label).strip() for label in table.dates]
-    if len(labels) >= 13 and all(re.fullmatch(r"\d{6}", t) and 1 <= int(t[4:]) <= 12 for t in labels):
-        raise DataError(f"the dates in column {name!r} look like months written YYYYMM ({labels[0]}, {labels[1]}, "
-                        f"...), which would be read as integer steps; write them as YYYY-MM ({labels[0][:4]}-"
-                        f"{labels[0][4:]}).")
+    if len(labels) < 2 or not all(re.fullmatch(r"\d{6}|\d{8}", t) for t in labels):
+        return
+    if all(len(t) == 6 and 1800 <= int(t[:4]) < 2200 and 1 <= int(t[4:]) <= 12 for t in labels):
+        form, example = "months written YYYYMM", f"YYYY-MM ({labels[0][:4]}-{labels[0][4:]})"
+    elif all(len(t) == 8 and 1800 <= int(t[:4]) < 2200 and _is_day(t) for t in labels):
+        form, example = "days written YYYYMMDD", f"YYYY-MM-DD ({labels[0][:4]}-{labels[0][4:6]}-{labels[0][6:]})"
+    else:
+        return
+    raise DataError(f"the dates in column {name!r} look like {form} ({labels[0]}, {labels[1]}, ...), which would "
+                    f"be read as integer steps; write them as {example}.")
+
+
+def _is_day(text: str) -> bool:
+    try:
+        datetime.strptime(text, "%Y%m%d")
+    except ValueError:
+        return False
+    return True
+
+
+def date_labels(column) -> list[str]:
+    """A date column's cells as labels: text as written; datetime objects (pandas Timestamps, numpy datetime64)
+    in ISO form, as dates alone when every one of them is at midnight without a time zone."""
+    cells = list(column)
+    if not any(hasattr(c, "isoformat") or type(c).__name__ == "datetime64" for c in cells):
+        return [str(c) for c in cells]
+    times = [_as_datetime(c) for c in cells]
+    if all(isinstance(t, datetime) and t.tzinfo is None and t.time() == datetime.min.time() for t in times):
+        return [t.date().isoformat() for t in times]
+    return [t.isoformat() if hasattr(t, "isoformat") else str(t) for t in times]
+
+
+def _as_datetime(cell):
+    if type(cell).__name__ == "datetime64":
+        import numpy as np
+
+        if np.isnat(cell):
+            return str(cell)
+        return datetime.fromisoformat(np.datetime_as_string(cell, unit="us"))
+    return cell
+
+
+def _spacing(parsed: list) -> tuple[str, list]:
+    """(unit, the distance from each date to the next in it) for parsed labels of one form: ``integer`` for years
+    and steps, ``month`` for YYYY-MM and for date-times on one day of each month (or each month's last day) at
+    one time, ``busday`` (weekdays) for dates on weekdays only that step from a Friday to a Monday as from one
+    day to the next, ``time`` (timedeltas) for other date-times."""
+    kind, values = _FORMS[parsed[0][0]], [v for _, v in parsed]
+    if kind == "time" and _monthly(values):
+        kind, values = "month", [v.year * 12 + v.month - 1 for v in values]
+    elif kind == "time" and _business_days(values):
+        import numpy as np
+
+        days = np.array([v.date() for v in values], dtype="datetime64[D]")
+        return "busday", np.busday_count(days[:-1], days[1:]).tolist()
+    return kind, [b - a for a, b in zip(values, values[1:])]
+
+
+def _business_days(values: list) -> bool:
+    """Dates on weekdays only, at one time of day, some of them a Friday followed by the next Monday."""
+    return len(values) >= 3 and all(v.weekday() < 5 and v.time() == values[0].time() for v in values) and \
+        any(a.weekday() == 4 and (b.date() - a.date()).days == 3 for a, b in zip(values, values[1:]))
+
+
+def _common(diffs: list, share: float = 0.75):
+    """The commonest distance between neighbouring dates when at least ``share`` of them are it, else None."""
+    if not diffs:
+        return None
+    common = max(set(diffs), key=diffs.count)
+    return common if diffs.count(common) >= share * len(diffs) else None
 
 
 def uneven(labels: list | None) -> list[int]:
-    """The rows whose date breaks the commonest spacing of years, months or integer steps (a missing month, a
-    skipped step); [] for evenly spaced labels, date-times (trading days are uneven on purpose) or too few."""
+    """The rows whose date breaks the commonest spacing (a missing month, day or hour, a skipped step); [] for
+    evenly spaced labels, too few, or date-times with no spacing that at least half of them share (times of
+    events, not of a regular series).  Weekday-only dates are spaced in weekdays: a weekend is no gap."""
     if not labels or len(labels) < 3:
         return []
     try:
-        parsed = [parse_date(s) for s in labels]
+        unit, diffs = _spacing([parse_date(s) for s in labels])
     except (ValueError, TypeError):
         return []
-    if _FORMS[parsed[0][0]] == "time":
-        return []
-    diffs = [b[1] - a[1] for a, b in zip(parsed, parsed[1:])]
-    common = max(set(diffs), key=diffs.count)
-    return [i + 1 for i, d in enumerate(diffs) if d != common]
+    common = _common(diffs, 0.5 if unit == "time" else 0.0)
+    return [] if common is None else [i + 1 for i, d in enumerate(diffs) if d != common]
 
 
 def future_dates(labels: list | None, steps: int) -> list | None:
-    """Labels for ``steps`` more rows after ``labels`` when they are evenly spaced, else None."""
+    """Labels for ``steps`` more rows after ``labels``, spaced as at least three quarters of the last 24 are
+    (a gap among them is no reason to leave the forecasts undated), else None."""
     if not labels or len(labels) < 2:
         return None
     parsed = [parse_date(s) for s in labels[-24:]]
-    kind = parsed[-1][0]
-    values = [v for _, v in parsed]
+    kind, last = parsed[-1]
+    unit, diffs = _spacing(parsed)
+    step = _common(diffs)
+    if step is None:
+        return None
     if kind in ("year", "step", "month"):
-        step = values[-1] - values[-2]
-        if step <= 0 or any(b - a != step for a, b in zip(values, values[1:])):
-            return None
         if kind != "month":  # years keep four digits; steps are plain integers
-            return [f"{values[-1] + step * k:04d}" if kind == "year" else str(values[-1] + step * k)
-                    for k in range(1, steps + 1)]
-        return [f"{(v := values[-1] + step * k) // 12:04d}-{v % 12 + 1:02d}" for k in range(1, steps + 1)]
-    last = values[-1]
-    date_only = len(labels[-1].strip()) == 10
-    sep = " " if " " in labels[-1].strip() else "T"
-    spec = "minutes" if len(labels[-1].strip()) == 16 else "auto"  # written as given: 2024-03-30T00:00 stays so
-    fmt = (lambda d: d.date().isoformat()) if date_only else (lambda d: d.isoformat(sep=sep, timespec=spec))
-    monthly = _monthly(values)
-    if monthly is not None:
-        mstep, month_end = monthly
-        months = values[-1].year * 12 + values[-1].month - 1
+            return [f"{last + step * k:04d}" if kind == "year" else str(last + step * k) for k in range(1, steps + 1)]
+        return [f"{(v := last + step * k) // 12:04d}-{v % 12 + 1:02d}" for k in range(1, steps + 1)]
+    fmt = _writer(labels[-1].strip())
+    if unit == "month":
+        month_end = _monthly([v for _, v in parsed]) == "end"
+        months = last.year * 12 + last.month - 1
         out = []
         for k in range(1, steps + 1):
-            m = months + mstep * k
+            m = months + step * k
             year, month = m // 12, m % 12 + 1
             day = _month_days(year, month) if month_end else last.day
             try:
@@ -131,10 +193,28 @@ def future_dates(labels: list | None, steps: int) -> list | None:
             except ValueError:  # e.g. day 30 in February
                 return None
         return out
-    step = values[-1] - values[-2]
-    if step <= timedelta(0) or any(b - a != step for a, b in zip(values, values[1:])):
-        return None
+    if unit == "busday":  # on from the last date in weekdays, at its time of day
+        import numpy as np
+
+        days = np.busday_offset(np.datetime64(last.date(), "D"), np.arange(1, steps + 1) * step, roll="forward")
+        return [fmt(datetime.combine(d.item(), last.timetz())) for d in days]
     return [fmt(last + step * k) for k in range(1, steps + 1)]
+
+
+def _writer(label: str):
+    """Dates written the way ``label`` is: a date alone, or a date-time with its separator, its precision and
+    a Z for UTC."""
+    if len(label) == 10:
+        return lambda d: d.date().isoformat()
+    sep = " " if " " in label else "T"
+    spec = "minutes" if re.match(r"\d{2}:\d{2}(?!:)", label[11:]) else "auto"  # as given: 2024-03-30T00:00 stays so
+    zulu = label.endswith(("Z", "z"))
+
+    def write(d) -> str:
+        text = d.isoformat(sep=sep, timespec=spec)
+        return text[:-6] + "Z" if zulu and text.endswith("+00:00") else text
+
+    return write
 
 
 def _month_days(year: int, month: int) -> int:
@@ -143,21 +223,18 @@ def _month_days(year: int, month: int) -> int:
     return calendar.monthrange(year, month)[1]
 
 
-def _monthly(values: list) -> tuple[int, bool] | None:
-    """(months between dates, whether they are month ends) for date-times a whole number of months apart, on the
-    same day and time of each month or on each month's last day (31 Jan, 28 Feb, ...); None otherwise."""
-    if len(values) < 2:
+def _monthly(values: list) -> str | None:
+    """'day' for increasing date-times on one day of each month at one time, 'end' for ones on each month's last
+    day (31 Jan, 28 Feb, ...); None otherwise."""
+    if len(values) < 2 or any(v.time() != values[-1].time() for v in values):
         return None
     months = [v.year * 12 + v.month - 1 for v in values]
-    mstep = months[-1] - months[-2]
-    if mstep <= 0 or any(b - a != mstep for a, b in zip(months, months[1:])):
-        return None
-    if any(v.time() != values[-1].time() for v in values):
+    if any(b <= a for a, b in zip(months, months[1:])):
         return None
     if all(v.day == values[-1].day for v in values):
-        return mstep, False
+        return "day"
     if all(v.day == _month_days(v.year, v.month) for v in values):
-        return mstep, True
+        return "end"
     return None
 
 
@@ -190,26 +267,18 @@ _TIME_SEASONS = {timedelta(days=1): 7, timedelta(hours=1): 24, timedelta(days=7)
 
 
 def season_of(labels) -> int:
-    """The seasonal period the dates suggest: 12 for months, 4 for quarters, 7 for days, 24 for hours, 52 for
-    weeks; 1 when there are no dates, they are years or integer steps, or their spacing is uneven or another
-    one."""
+    """The seasonal period the dates suggest: 12 for months, 4 for quarters, 7 for days, 5 for weekdays, 24 for
+    hours, 52 for weeks; 1 when there are no dates, they are years or integer steps, or at least three quarters
+    of the last 25 are not spaced alike (a gap or two among them does not change the season)."""
     if not labels or len(labels) < 3:
         return 1
     try:
-        parsed = [parse_date(s) for s in labels[-25:]]
-    except ValueError:
+        unit, diffs = _spacing([parse_date(s) for s in labels[-25:]])
+    except (ValueError, TypeError):
         return 1
-    values = [v for _, v in parsed]
-    kind = parsed[0][0]
-    monthly = _monthly(values) if kind == "time" else None
-    if monthly is not None:  # ISO dates a month apart (the 1st, the 15th or the last day of each month)
-        return _MONTHLY_SEASONS.get(monthly[0], 1)
-    steps = {b - a for a, b in zip(values, values[1:])}
-    if len(steps) != 1:
-        return 1
-    step = steps.pop()
-    if kind == "month":
+    step = _common(diffs)
+    if unit == "month":  # YYYY-MM, or ISO dates a month apart (the 1st, the 15th or the last day of each month)
         return _MONTHLY_SEASONS.get(step, 1)
-    if kind == "time":
-        return _TIME_SEASONS.get(step, 1)
-    return 1
+    if unit == "busday":
+        return 5 if step == 1 else 1
+    return _TIME_SEASONS.get(step, 1) if unit == "time" else 1

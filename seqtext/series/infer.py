@@ -29,8 +29,9 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
                         f"give at least {cfg.window} values.")
     if cfg.past_features and steps > cfg.horizon:
         raise DataError(f"the past covariates {', '.join(map(str, cfg.past_features))} are not known after the "
-                        f"forecast origin, so this model forecasts at most its horizon of {cfg.horizon} {{steps}}; "
-                        "train it with a longer {horizon} for more.", params=["steps", "horizon"])
+                        f"forecast origin, so this model forecasts at most its horizon of {cfg.horizon} steps; give "
+                        f"{{steps}} of {cfg.horizon} or fewer, or train it with a longer {{horizon}}.",
+                        params=["steps", "horizon"])
     need, have = needed_rows(steps, cfg.horizon, ahead), len(table.features) - origin
     if cfg.features and have < need:
         names = ", ".join(map(str, cfg.features))
@@ -173,10 +174,12 @@ LEGACY = "value"  # the point forecast's key in forecast rows before they carrie
 def as_rows(items, results) -> list[dict]:
     """Forecast rows ``{"id"?, "step", "date"?, "forecast", "lower_L"?, "upper_L"?, "value"}``, dated when the
     series are; ``value`` repeats ``forecast`` under the rows' name from before intervals (:data:`LEGACY`)."""
-    rows = []
+    rows, undated = [], []
     for (key, table), result in zip(items, results):
         steps = len(result["forecast"])
         dates = forecast_dates(table, steps)
+        if table.dates is not None and dates is None:
+            undated.append((key, table))
         for k in range(steps):
             row = {"id": key} if key is not None else {}
             row["step"] = k + 1
@@ -185,4 +188,9 @@ def as_rows(items, results) -> list[dict]:
             row.update({name: float(values[k]) for name, values in result.items()})
             row[LEGACY] = row["forecast"]
             rows.append(row)
+    if undated:
+        key, table = undated[0]
+        whose = "the series'" if key is None else f"{len(undated)} series' (such as {key}'s)"
+        warn(f"{whose} last dates (up to {table.dates[table.n - 1]}) are spaced unevenly, in no step that seqtext "
+             "can continue, so the forecast rows are numbered by step, without dates.")
     return rows

@@ -100,7 +100,7 @@ class Calibration:
         """Refuse intervals further ahead than the calibration reached."""
         if steps > self.steps:
             raise DataError(f"the intervals were calibrated for up to {self.steps} steps ahead, and {steps} were "
-                            f"asked for; with intervals, forecast at most {self.steps} values ({{steps}}), or "
+                            f"asked for; with intervals, give {{steps}} of {self.steps} or fewer, or "
                             "calibrate more steps at training ({calibrate}).", params=["steps", "calibrate"])
 
     def offsets(self, level: float, steps: int) -> tuple[np.ndarray, np.ndarray]:

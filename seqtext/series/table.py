@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from seqtext.errors import DataError
-from seqtext.series.dates import check_dates
+from seqtext.series.dates import check_dates, date_labels
 
 
 @dataclass
@@ -161,7 +161,7 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         feats[:, j] = _finite(table, name, cells, fill)
     table.features = feats
     if date is not None:
-        table.dates = [str(d) for d in columns[date]]
+        table.dates = date_labels(columns[date])
         check_dates(table, date)
     return table
 
@@ -266,13 +266,23 @@ def _read_csv(path: Path):
     return columns, header
 
 
+# what spreadsheets, R and pandas write for a missing value (pandas' own list of NA markers, as read_csv reads them)
+NA_MARKERS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                        "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+
 def _cell(value) -> float:
-    """A cell as a float; blanks and NA markers are NaN; text raises ValueError."""
+    """A cell as a float; blanks and NA markers are NaN; text raises ValueError (Python's 1_000 too: it is no
+    number a table writes)."""
     if value is None or type(value).__name__ in ("NAType", "NaTType"):
         return math.nan
     if isinstance(value, str):
         text = value.strip()
-        return math.nan if not text else float(text)
+        if text in NA_MARKERS:
+            return math.nan
+        if "_" in text:
+            raise ValueError(text)
+        return float(text)
     if isinstance(value, (bytes, bytearray)):
         raise ValueError(value)
     return float(value)
