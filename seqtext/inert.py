@@ -45,6 +45,9 @@ def warn_inert(settings, steps_per_epoch: int | None = None) -> None:
         if _changed(text, "bptt") and text.mode == "sentence":
             warn(f"{{bptt}} {text.bptt} is for running text ({{mode}} stream); a model of separate sentences reads "
                  "each line whole, so it changes nothing.", params=["bptt", "mode"])
+        if _changed(text, "split_punctuation") and text.tokenizer == "char":
+            warn("{split_punctuation} is for word and BPE vocabularies; a character model reads every character "
+                 "apart, so it changes nothing; leave it out.", params=["split_punctuation"])
         if text.locked_dropout and not (text.embed_dropout or text.output_dropout):
             warn("{locked_dropout} locks the masks of the embedding and output dropout, and both are 0; give "
                  "{embed_dropout} or {output_dropout}.", params=["locked_dropout", "embed_dropout", "output_dropout"])

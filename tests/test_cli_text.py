@@ -80,8 +80,12 @@ def test_complete_options(tiny_model_dir, tiny_model):
     assert result.exit_code == 0, result.output
     warning, completion = result.output.splitlines()
     assert warning == "warning: --seed seeds sampling, but without --temperature, --top-k or --top-p each word is " \
-                      "the likeliest one, so the seed changes nothing; add one of them to sample."
+                      "the likeliest one, so the seed changes nothing; sample with a --temperature above 0, --top-k " \
+                      "or --top-p."
     assert completion == tiny_model.complete("We")
+    result = run(["complete", "--model", str(tiny_model_dir), "We", "--seed", "4", "--temperature", "0"])
+    assert result.output.splitlines()[0].startswith("warning: --seed seeds sampling, but with --temperature 0 "
+                                                    "(greedy) each word is the likeliest one")
 
     # options that shape a continuation, given with a blank (filled with one word without them): said, once
     blank = "Mary rides the bicycle, the bicycle is ___"
@@ -498,6 +502,11 @@ def test_a_vocabulary_that_leaves_much_of_the_text_unknown_is_warned_of(tmp_path
     assert 30 <= share <= 70, warning
     result = run(["train", "--corpus", str(corpus), "--out", str(tmp_path / "full"), *FAST])
     assert result.exit_code == 0 and "warning" not in result.output, result.output
+    # a character vocabulary has no size to raise (--vocab-size is refused there): only --min-frequency is named
+    result = run(["train", "--corpus", str(corpus), "--tokenizer", "char", "--min-frequency", "30",
+                  "--out", str(tmp_path / "chars"), *FAST])
+    warning = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and warning[0].endswith("; lower --min-frequency to keep more of them."), warning
     result = run(["train", "--corpus", str(corpus), "--min-frequency", "99", "--out", str(tmp_path / "none"), *FAST])
     assert_clean_failure(result, "seen 99 times or more (--min-frequency)", "lower --min-frequency", code=1)
     assert not (tmp_path / "none").exists()

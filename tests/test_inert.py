@@ -33,6 +33,7 @@ def text(**options):
     (text(epochs=5, average_from=9), "average_from 9 comes after the last epoch (5), so no weights are averaged"),
     (text(epochs=2, warmup=100), "the warm-up of 100 steps outlasts the whole training (20 steps)"),
     (text(locked_dropout=True, embed_dropout=0.0, output_dropout=0.0), "locked_dropout locks the masks"),
+    (text(tokenizer="char", split_punctuation=False), "split_punctuation is for word and BPE vocabularies"),
     (ClassifySettings(unfreeze=2), "unfreeze 2 unfreezes the weights taken from a language model, and there are none"),
     (TagSettings(unfreeze=1), "there are none without init_from"),
     (SeriesSettings(epochs=3, average_from=4), "average_from 4 comes after the last epoch (3)"),
@@ -45,6 +46,7 @@ def test_an_option_the_other_settings_make_inert_is_warned_of(settings, fragment
 @pytest.mark.parametrize("settings", [
     text(), text(mode="stream", bptt=70), text(dropout=0.5, layers=2), text(cell="rnn", nonlinearity="relu"),
     text(epochs=5, average_from=5), text(epochs=2, warmup=19), text(locked_dropout=True),
+    text(split_punctuation=False), text(tokenizer="char"),
     ClassifySettings(), ClassifySettings(init_from="runs/lm", unfreeze=2), TagSettings(), SeriesSettings(),
 ])
 def test_defaults_and_options_that_apply_are_not_warned_of(settings):

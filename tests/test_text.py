@@ -184,6 +184,9 @@ def test_bpe_blank_in_the_middle_is_one_word(tmp_path):
     out = model.complete("Mary ___ the bicycle.")
     filled = out[len("Mary "):-len(" the bicycle.")]
     assert filled and " " not in filled and filled.isalpha(), out
+    # the listed candidates are the ones the fill chose among, ranked as it ranks them: its first piece heads them
+    first = model.next_words("Mary ___ the bicycle.", 3)[0][0]
+    assert filled.lower().startswith(first.lower()) and first == model.next_words("Mary ___", 3)[0][0]
 
 
 def test_adaptive_head_gives_a_distribution_and_the_same_loss_as_its_log_probs():

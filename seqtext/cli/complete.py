@@ -31,13 +31,16 @@ from seqtext.rules import MAX_SEED
               help="Stop at the end of the sentence, or go on across sentences for --words words.")
 @repetition_options(defaults=True)
 @click.option("--show", "show", type=click.IntRange(min=1), metavar="K",
-              help="Also list the K likeliest words for the blank with their probabilities.")
+              help="Also list the K likeliest words for the blank with their probabilities (ranked with the "
+                   "text after it; a BPE model, whose fill does not read that text: the first pieces of words, "
+                   "ranked as its fill ranks them).")
 @click.option("--stream/--no-stream", default=None,
               help="Print each word as it is written (one JSON line per word with --json)  "
                    "[default: when stdout is a terminal]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per prompt.")
 @click.option("--file", "file", metavar="PATH",
-              help="Complete every line of PATH (- for stdin), one output line each.")
+              help="Complete every line of PATH (- for stdin), one output line each (blank lines are skipped, "
+                   "with a note; a line that fails gets an error: line).")
 @adaptation_options(generation=True)
 @handle_errors
 @click.pass_context
@@ -67,7 +70,7 @@ def complete(ctx, prompt, model, words, temperature, top_k, top_p, seed, stop, n
         options.update(no_repeat_ngram=None, repetition_penalty=None)
     options.update(given(cache))  # none for an exported model
     if stream is None:  # a blank is filled in place: nothing to stream
-        stream = sys.stdout.isatty() and file is None and not show and "___" not in prompt
+        stream = sys.stdout.isatty() and file is None and not show and not as_json and "___" not in prompt
     if stream and (file is not None or show):
         raise click.UsageError("--stream writes one prompt's words as they come; drop --file and --show.")
     if stream and "___" in prompt:

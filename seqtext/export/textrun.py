@@ -21,7 +21,7 @@ from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt,
-                                  without_blank)
+                                  ranked_with, without_blank)
 from seqtext.text.records import Scores, check_sentences, frame
 from seqtext.text.records import build as build_scores
 from seqtext.text.spacing import Spacer, join_words, may_be_decimal
@@ -183,6 +183,7 @@ class OnnxTextModel:
         """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
         whole_number("k", k)
         prefix, suffix = parse_prompt(prompt)
+        suffix = ranked_with(self.tokenizer, suffix)
         scores, state, _ = self._prefix_state(prefix)
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
         cand, probs = self._candidates(scores, state, suffix, pool)

@@ -30,8 +30,9 @@ def check_sampling(temperature: float | None, top_k: int | None, top_p: float | 
                              or not 0 <= seed < 2**64):
         raise ConfigError(f"{{seed}} must be a whole number from 0 to 2^64 - 1, got {seed!r}.", params=["seed"])
     if seed is not None and not is_sampling(temperature, top_k, top_p):
-        warn("{seed} seeds sampling, but without {temperature}, {top_k} or {top_p} each word is the likeliest one, "
-             "so the seed changes nothing; add one of them to sample.", params=["seed", "temperature", "top_k",
+        without = "with {temperature} 0 (greedy)" if temperature == 0 else "without {temperature}, {top_k} or {top_p}"
+        warn(f"{{seed}} seeds sampling, but {without} each word is the likeliest one, so the seed changes nothing; "
+             "sample with a {temperature} above 0, {top_k} or {top_p}.", params=["seed", "temperature", "top_k",
                                                                                   "top_p"])
 
 

@@ -122,7 +122,7 @@ UNKNOWN_SHARE = 0.1  # a vocabulary that reads more of the training tokens than 
 
 
 def warn_unknown_share(unknown: int, total: int, vocab: int | None = None, where: str = "the text",
-                       validating: bool = False) -> None:
+                       validating: bool = False, chars: bool = False) -> None:
     """Warn when over :data:`UNKNOWN_SHARE` of the tokens read are <unk>: in training (``vocab``: its size) a
     small {vocab_size} or a high {min_frequency} is the cause; in an evaluation of ``where``, text unlike the
     training corpus, whose figures then say little."""
@@ -131,9 +131,10 @@ def warn_unknown_share(unknown: int, total: int, vocab: int | None = None, where
     from seqtext.errors import warn
 
     share = f"{100 * unknown / total:.0f} % of the"
-    if vocab is not None:
+    if vocab is not None:  # a character vocabulary has no size to raise: every character seen often enough
+        remedy = "lower {min_frequency}" if chars else "raise {vocab_size} or lower {min_frequency}"
         warn(f"{share} training tokens are outside the vocabulary of {vocab} entries and are read as <unk>, which "
-             "the model then learns to predict; raise {vocab_size} or lower {min_frequency} to keep more of them.",
+             f"the model then learns to predict; {remedy} to keep more of them.",
              params=["vocab_size", "min_frequency"])
     elif validating:  # the validation text given for a training
         warn(f"{share} tokens of {where} are outside the vocabulary and are read as <unk>, which is easy to predict, "
