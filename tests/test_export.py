@@ -28,6 +28,7 @@ CONFIGS = {  # every cell; stacked layers, tied weights (with a projection), the
     "rnn": dict(cell="rnn", layers=2),
     "gru": dict(cell="gru", softmax="adaptive", cutoffs=[12, 20]),
     "lstm": dict(cell="lstm", layers=2, tie_weights=True, embed=8, hidden=24),
+    "lstm-bpe": dict(cell="lstm", tokenizer="bpe"),  # a blank's words spelled from pieces, ranked alike
 }
 WORDS = sorted({w.strip(",.").lower() for line in TINY_LINES for w in line.split()})
 
@@ -44,7 +45,7 @@ def random_model(cell: str) -> TextModel:
     options = dict(embed=8, hidden=16, device="cpu")
     options.update(CONFIGS[cell])
     model = TextModel(**options)
-    model.task.tokenizer = tk.train_tokenizer(TINY_LINES, "word", 100, 1)
+    model.task.tokenizer = tk.train_tokenizer(TINY_LINES, options.get("tokenizer", "word"), 100, 1)
     torch.manual_seed(1)
     model.net = model.task.build().eval()
     with torch.no_grad():

@@ -184,9 +184,12 @@ def test_bpe_blank_in_the_middle_is_one_word(tmp_path):
     out = model.complete("Mary ___ the bicycle.")
     filled = out[len("Mary "):-len(" the bicycle.")]
     assert filled and " " not in filled and filled.isalpha(), out
-    # the listed candidates are the ones the fill chose among, ranked as it ranks them: its first piece heads them
-    first = model.next_words("Mary ___ the bicycle.", 3)[0][0]
-    assert filled.lower().startswith(first.lower()) and first == model.next_words("Mary ___", 3)[0][0]
+    # the listed candidates are whole words, ranked as the fill ranks them (with the text after the blank): the
+    # fill heads them, in the middle and at the end
+    listed = model.next_words("Mary ___ the bicycle.", 3)
+    assert listed[0][0] == filled and all(" " not in w and w.isalpha() for w, _ in listed), listed
+    last = model.complete("Mary rides the ___").words[0]
+    assert model.next_words("Mary rides the ___", 3)[0][0] == last
 
 
 def test_adaptive_head_gives_a_distribution_and_the_same_loss_as_its_log_probs():

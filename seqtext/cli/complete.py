@@ -32,8 +32,7 @@ from seqtext.rules import MAX_SEED
 @repetition_options(defaults=True)
 @click.option("--show", "show", type=click.IntRange(min=1), metavar="K",
               help="Also list the K likeliest words for the blank with their probabilities (ranked with the "
-                   "text after it; a BPE model, whose fill does not read that text: the first pieces of words, "
-                   "ranked as its fill ranks them).")
+                   "text after it, as the fill ranks them).")
 @click.option("--stream/--no-stream", default=None,
               help="Print each word as it is written (one JSON line per word with --json)  "
                    "[default: when stdout is a terminal]")

@@ -17,11 +17,12 @@ import numpy as np
 
 from seqtext.errors import whole_number
 from seqtext.export import model_config, npdecode
+from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt,
-                                  ranked_with, without_blank)
+                                  without_blank)
 from seqtext.text.records import Scores, check_sentences, frame
 from seqtext.text.records import build as build_scores
 from seqtext.text.spacing import Spacer, join_words, may_be_decimal
@@ -77,7 +78,10 @@ class OnnxTextModel:
         if suffix is not None and suffix.strip():
             word = self._fill(scores, state, suffix, sample)
             return Completion(prefix + join_words([word], after=prefix) + suffix, prompt, [word], unknown)
-        if suffix is not None:
+        if suffix is not None and tk.is_bpe(self.tokenizer):  # a trailing blank: one word, then the sentence closed
+            word, scores, state = self._bpe_word(scores, state, suffix, sample)
+            generated = [word, *self._words(scores, state, 1, sample, close=True, placed=1)]
+        elif suffix is not None:
             generated = list(self._words(scores, state, 1, sample, close=True))
         else:
             repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
@@ -101,7 +105,7 @@ class OnnxTextModel:
             yield spacer.piece(word)
 
     def _words(self, scores, state, max_words: int, sample: dict, close: bool = False, stop: bool = True,
-               repetition: Repetition | None = None) -> Iterator[str]:
+               repetition: Repetition | None = None, placed: int = 0) -> Iterator[str]:
         repetition = repetition if repetition is not None and repetition.active else None
 
         first = self._banned + self._non_words() + [self._eos] if close else self._banned  # a trailing blank: a word
@@ -115,7 +119,7 @@ class OnnxTextModel:
                     return None
             return npdecode.choose(scores, **sample)
 
-        pieces, n_words, prev, held = [], 0, "", False
+        pieces, n_words, prev, held = [], placed, "", False
         tid = pick(scores)
         for _ in range(max_words * 8):
             if tid is None or (tid == self._eos and stop):
@@ -140,8 +144,8 @@ class OnnxTextModel:
                 tid, state = tk.line_ids(self.tokenizer, False)[0], [np.zeros_like(s) for s in state]
             step, state = self.net.step([tid], state)
             tid = pick(step[0])
-        if pieces:
-            yield "".join(pieces)
+        if pieces and not (close and n_words >= max_words and tk.is_wordlike("".join(pieces))):
+            yield "".join(pieces)  # a word cut short by the bound, unless the blank's word is placed already
 
     def _candidates(self, scores, state, suffix: str | None, k: int):
         banned = self._banned + (self._non_words() if suffix is not None else []) + [self._eos]
@@ -163,14 +167,48 @@ class OnnxTextModel:
             return cand.tolist(), npdecode.softmax(values)
         return cand.tolist(), np.exp(values)
 
+    def _bpe_word(self, scores, state, suffix: str, sample: dict):
+        """A BPE model's word for a blank, chosen among whole words, with the next scores and the state after it
+        (as the torch model's ``Completer._bpe_word``)."""
+        words, probs, (spelled, after_state, after) = self._blank_words(scores, state, suffix, FILL_CANDIDATES)
+        with np.errstate(divide="ignore"):
+            word = words[npdecode.choose(np.log(probs), **sample)]
+        row = spelled.index(word)
+        return word, after[row], [np.ascontiguousarray(s[:, row:row + 1]) for s in after_state]
+
+    def _blank_words(self, scores, state, suffix: str, k: int):
+        """A BPE model's blank: its likeliest first pieces spelled on to whole words, ranked by the whole sentence
+        (:mod:`seqtext.text.blankwords`; as ``Completer._blank_words``)."""
+        first, probs = self._candidates(scores, state, "", k)  # pieces that begin a word, not rescored
+        rows = len(first)
+
+        def step(ids, state):
+            out, state = self.net.step(ids, state)
+            return npdecode.log_softmax(out).astype(np.float64), state
+
+        def keep(new, old, active):
+            return [np.where(active[None, :, None], a, b) for a, b in zip(new, old)]
+
+        start = [np.ascontiguousarray(np.repeat(s, rows, axis=1)) for s in state]
+        barred = self._banned + self._non_words() + [self._eos]
+        ends = lambda i: tk.token_ends_word(self.tokenizer, self.tokenizer.id_to_token(i))  # noqa: E731
+        pieces, gained, state, after = blankwords.spell(first, start, step, keep, ends, barred)
+        logp = np.log(probs.astype(np.float64)) + gained
+        rescored = bool(suffix and suffix.strip())
+        if rescored:
+            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX] + [self._eos]
+            logp += after[:, tail[0]]
+            if len(tail) > 1:
+                out, _ = self.net.read(np.broadcast_to(np.asarray(tail[:-1], dtype=np.int64), (rows, len(tail) - 1)),
+                                       state)
+                logp += np.take_along_axis(npdecode.log_softmax(out), np.broadcast_to(
+                    np.asarray(tail[1:]), (rows, len(tail) - 1))[:, :, None], axis=2).sum((1, 2))
+        words = ["".join(tk.token_text(self.tokenizer.id_to_token(i)) for i in p) for p in pieces]
+        return (*blankwords.rank(words, logp, rescored), (words, state, after))
+
     def _fill(self, scores, state, suffix: str, sample: dict) -> str:
         if tk.is_bpe(self.tokenizer):
-            words = [w for w in self._words(scores, state, 1, sample, close=True) if tk.is_wordlike(w)]
-            if words:
-                return words[0]
-            barred = np.array(scores, dtype=np.float32, copy=True)
-            barred[self._banned + self._non_words()] = -math.inf
-            return tk.token_text(self.tokenizer.id_to_token(int(np.argmax(barred))))
+            return self._bpe_word(scores, state, suffix, sample)[0]
         cand, probs = self._candidates(scores, state, suffix, FILL_CANDIDATES)
         if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
             with np.errstate(divide="ignore"):
@@ -183,8 +221,10 @@ class OnnxTextModel:
         """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
         whole_number("k", k)
         prefix, suffix = parse_prompt(prompt)
-        suffix = ranked_with(self.tokenizer, suffix)
         scores, state, _ = self._prefix_state(prefix)
+        if suffix is not None and tk.is_bpe(self.tokenizer):  # whole words, ranked as the fill ranks them
+            words, probs, _ = self._blank_words(scores, state, suffix, max(k, FILL_CANDIDATES))
+            return [(w, float(p)) for w, p in sorted(zip(words, probs.tolist()), key=lambda p: -p[1])[:k]]
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
         cand, probs = self._candidates(scores, state, suffix, pool)
         ranked = sorted(zip(cand, probs.tolist()), key=lambda p: -p[1])[:k]

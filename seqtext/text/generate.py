@@ -12,15 +12,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 
 from seqtext.core import map_hidden
 from seqtext.errors import whole_number
+from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, choose, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt,
-                                  ranked_with, without_blank)
+                                  without_blank)
 from seqtext.text.spacing import Spacer, join_words, may_be_decimal
 
 
@@ -71,7 +73,10 @@ class Completer:
             word = self._fill(logits, hidden, suffix, options["sample"])
             text = prefix + join_words([word], after=prefix) + suffix
             return Completion(text, prompt, [word], unknown)
-        if suffix is not None:  # a trailing blank: one word, then the sentence closed if the model ends it
+        if suffix is not None and tk.is_bpe(self.tokenizer):  # a trailing blank: one word, then the sentence closed
+            word, logits, hidden = self._bpe_word(logits, hidden, suffix, options["sample"])
+            generated = [word, *self._words(logits, hidden, 1, options["sample"], close=True, placed=1)]
+        elif suffix is not None:
             generated = list(self._words(logits, hidden, 1, options["sample"], close=True))
         else:
             repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
@@ -110,11 +115,12 @@ class Completer:
         return {"sample": dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)}
 
     def _words(self, logits, hidden, max_words: int, sample: dict, close: bool = False, stop: bool = True,
-               repetition: Repetition | None = None) -> Iterator[str]:
+               repetition: Repetition | None = None, placed: int = 0) -> Iterator[str]:
         """Words from the current state until a sentence end, </s> or ``max_words``.
 
         ``close``: after the last word, keep punctuation up to the sentence end
-        (a filled trailing blank gets its full stop), but no further word.
+        (a filled trailing blank gets its full stop), but no further word;
+        ``placed``: words already written (a BPE blank's word, chosen whole).
         ``stop=False``: sentence ends do not stop it; </s> becomes a line break (then <s> for a sentence model).
         """
         banned = torch.tensor(self._banned(), device=self.device)
@@ -123,7 +129,7 @@ class Completer:
         repetition = repetition if repetition is not None and repetition.active else None
         greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
         pieces: list[str] = []  # BPE tokens of the word being built
-        n_words, prev, held = 0, "", False
+        n_words, prev, held = placed, "", False
 
         def now():  # the tokens barred next: a trailing blank's first token must begin a word
             return first if close and n_words == 0 and not pieces else banned
@@ -168,8 +174,8 @@ class Completer:
             else:
                 step, hidden = self.net.step(x, hidden)
                 tid = pick(step[0])
-        if pieces:
-            yield "".join(pieces)
+        if pieces and not (close and n_words >= max_words and tk.is_wordlike("".join(pieces))):
+            yield "".join(pieces)  # a word cut short by the bound, unless the blank's word is placed already
 
     def _candidates(self, logits, hidden, suffix: str, k: int) -> tuple[list[int], torch.Tensor]:
         """Top word candidates for a blank (``suffix``: the text after it, None for none: then the next tokens,
@@ -195,14 +201,52 @@ class Completer:
         probs = torch.softmax(scores, dim=0) if suffix is not None and suffix.strip() else scores.exp()
         return cand.tolist(), probs
 
+    def _bpe_word(self, logits, hidden, suffix: str, sample: dict):
+        """A BPE model's word for a blank, chosen among whole words (greedy or sampled), with the next token's
+        logits and the state after it."""
+        words, probs, (spelled, state, after) = self._blank_words(logits, hidden, suffix, FILL_CANDIDATES)
+        sampling = is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
+        word = words[choose(torch.as_tensor(np.log(probs)), **sample) if sampling else int(np.argmax(probs))]
+        row = spelled.index(word)
+        return word, torch.as_tensor(after[row], device=self.device), \
+            map_hidden(state, lambda t: t[:, row:row + 1].contiguous())
+
+    def _blank_words(self, logits, hidden, suffix: str, k: int):
+        """A BPE model's blank: its ``k`` likeliest first pieces spelled on to whole words, ranked by the whole
+        sentence (:mod:`seqtext.text.blankwords`): (words, probabilities, (each row's word, the state after it,
+        the next token's log-probs after it))."""
+        first, probs = self._candidates(logits, hidden, "", k)  # pieces that begin a word, not rescored
+        rows = len(first)
+
+        def step(ids, state):
+            out, state = self.net.step(torch.as_tensor(ids, device=self.device), state)
+            return torch.log_softmax(out.float(), dim=-1).cpu().numpy().astype(np.float64), state
+
+        def keep(new, old, active):
+            mask = torch.as_tensor(active, device=self.device)[None, :, None]
+            return _pairwise(new, old, lambda a, b: torch.where(mask, a, b))
+
+        start = map_hidden(hidden, lambda t: t.expand(-1, rows, -1).contiguous())
+        barred = self._banned(words_only=True) + [self.tokenizer.token_to_id(tk.EOS)]
+        ends = lambda i: tk.token_ends_word(self.tokenizer, self.tokenizer.id_to_token(i))  # noqa: E731
+        pieces, gained, state, after = blankwords.spell(first, start, step, keep, ends, barred)
+        logp = np.log(probs.cpu().numpy().astype(np.float64)) + gained
+        rescored = bool(suffix and suffix.strip())
+        if rescored:
+            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX]
+            tail.append(self.tokenizer.token_to_id(tk.EOS))
+            logp += after[:, tail[0]]
+            if len(tail) > 1:
+                x = torch.tensor(tail[:-1], device=self.device).expand(rows, -1)  # (K, S - 1)
+                out, _, _ = self.net(x, hidden=state)
+                y = torch.tensor(tail[1:], device=self.device).expand(rows, -1)
+                logp += torch.log_softmax(out.float(), dim=-1).gather(2, y[:, :, None]).sum((1, 2)).cpu().numpy()
+        words = ["".join(tk.token_text(self.tokenizer.id_to_token(i)) for i in p) for p in pieces]
+        return (*blankwords.rank(words, logp, rescored), (words, state, after))
+
     def _fill(self, logits, hidden, suffix: str, sample: dict) -> str:
         if tk.is_bpe(self.tokenizer):
-            # the first whole word the model spells out, its first piece one that begins a word (as a trailing
-            # blank's): never punctuation, which would end the spelling before any word
-            words = [w for w in self._words(logits, hidden, 1, sample, close=True) if tk.is_wordlike(w)]
-            barred = torch.tensor(self._banned(words_only=True), device=logits.device)
-            return words[0] if words else tk.token_text(
-                self.tokenizer.id_to_token(int(torch.argmax(logits.index_fill(0, barred, -math.inf)))))
+            return self._bpe_word(logits, hidden, suffix, sample)[0]
         cand, probs = self._candidates(logits, hidden, suffix, FILL_CANDIDATES)
         if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
             pick = choose(probs.log(), **sample)
@@ -215,8 +259,10 @@ class Completer:
         """The ``k`` likeliest words for the blank (or after the prompt) with their probabilities."""
         whole_number("k", k)
         prefix, suffix = parse_prompt(prompt)
-        suffix = ranked_with(self.tokenizer, suffix)
         logits, hidden, _ = self._prefix_state(prefix)
+        if suffix is not None and tk.is_bpe(self.tokenizer):  # whole words, ranked as the fill ranks them
+            words, probs, _ = self._blank_words(logits, hidden, suffix, max(k, FILL_CANDIDATES))
+            return [(w, float(p)) for w, p in sorted(zip(words, probs.tolist()), key=lambda p: -p[1])[:k]]
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
         cand, probs = self._candidates(logits, hidden, suffix, pool)
         ranked = sorted(zip(cand, probs.tolist()), key=lambda p: -p[1])[:k]
@@ -225,3 +271,10 @@ class Completer:
     def unknown_words(self, prompt: str) -> list[str]:
         """Words of the prompt outside the vocabulary, in order, once each."""
         return tk.unknown_words(self.tokenizer, without_blank(prompt))
+
+
+def _pairwise(new, old, fn):
+    """``fn(new, old)`` over a core's state: one tensor, or an LSTM's (h, c)."""
+    if isinstance(new, tuple):
+        return tuple(fn(a, b) for a, b in zip(new, old))
+    return fn(new, old)

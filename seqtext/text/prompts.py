@@ -35,14 +35,6 @@ def parse_prompt(prompt: str) -> tuple[str, str | None]:
     return prompt, None
 
 
-def ranked_with(tokenizer, suffix: str | None) -> str | None:
-    """The text after a blank that its listed candidates are ranked with: none ("") for a BPE model, whose fill
-    spells out its likeliest word without it, so that the list shows what the fill chose from."""
-    from seqtext.text import tokenizer as tk
-
-    return "" if suffix is not None and tk.is_bpe(tokenizer) else suffix
-
-
 def without_blank(prompt: str) -> str:
     """The prompt with its blank (if any) as a space: its words alone."""
     return _BLANKS.sub(" ", prompt_text(prompt))
