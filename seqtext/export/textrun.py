@@ -79,7 +79,7 @@ class OnnxTextModel:
             word = self._fill(scores, state, suffix, sample)
             return Completion(prefix + join_words([word], after=prefix) + suffix, prompt, [word], unknown)
         if suffix is not None and tk.is_bpe(self.tokenizer):  # a trailing blank: one word, then the sentence closed
-            word, scores, state = self._bpe_word(scores, state, suffix, sample)
+            word, scores, state = _bpe_word(self, scores, state, suffix, sample)
             generated = [word, *self._words(scores, state, 1, sample, close=True, placed=1)]
         elif suffix is not None:
             generated = list(self._words(scores, state, 1, sample, close=True))
@@ -167,48 +167,9 @@ class OnnxTextModel:
             return cand.tolist(), npdecode.softmax(values)
         return cand.tolist(), np.exp(values)
 
-    def _bpe_word(self, scores, state, suffix: str, sample: dict):
-        """A BPE model's word for a blank, chosen among whole words, with the next scores and the state after it
-        (as the torch model's ``Completer._bpe_word``)."""
-        words, probs, (spelled, after_state, after) = self._blank_words(scores, state, suffix, FILL_CANDIDATES)
-        with np.errstate(divide="ignore"):
-            word = words[npdecode.choose(np.log(probs), **sample)]
-        row = spelled.index(word)
-        return word, after[row], [np.ascontiguousarray(s[:, row:row + 1]) for s in after_state]
-
-    def _blank_words(self, scores, state, suffix: str, k: int):
-        """A BPE model's blank: its likeliest first pieces spelled on to whole words, ranked by the whole sentence
-        (:mod:`seqtext.text.blankwords`; as ``Completer._blank_words``)."""
-        first, probs = self._candidates(scores, state, "", k)  # pieces that begin a word, not rescored
-        rows = len(first)
-
-        def step(ids, state):
-            out, state = self.net.step(ids, state)
-            return npdecode.log_softmax(out).astype(np.float64), state
-
-        def keep(new, old, active):
-            return [np.where(active[None, :, None], a, b) for a, b in zip(new, old)]
-
-        start = [np.ascontiguousarray(np.repeat(s, rows, axis=1)) for s in state]
-        barred = self._banned + self._non_words() + [self._eos]
-        ends = lambda i: tk.token_ends_word(self.tokenizer, self.tokenizer.id_to_token(i))  # noqa: E731
-        pieces, gained, state, after = blankwords.spell(first, start, step, keep, ends, barred)
-        logp = np.log(probs.astype(np.float64)) + gained
-        rescored = bool(suffix and suffix.strip())
-        if rescored:
-            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX] + [self._eos]
-            logp += after[:, tail[0]]
-            if len(tail) > 1:
-                out, _ = self.net.read(np.broadcast_to(np.asarray(tail[:-1], dtype=np.int64), (rows, len(tail) - 1)),
-                                       state)
-                logp += np.take_along_axis(npdecode.log_softmax(out), np.broadcast_to(
-                    np.asarray(tail[1:]), (rows, len(tail) - 1))[:, :, None], axis=2).sum((1, 2))
-        words = ["".join(tk.token_text(self.tokenizer.id_to_token(i)) for i in p) for p in pieces]
-        return (*blankwords.rank(words, logp, rescored), (words, state, after))
-
     def _fill(self, scores, state, suffix: str, sample: dict) -> str:
         if tk.is_bpe(self.tokenizer):
-            return self._bpe_word(scores, state, suffix, sample)[0]
+            return _bpe_word(self, scores, state, suffix, sample)[0]
         cand, probs = self._candidates(scores, state, suffix, FILL_CANDIDATES)
         if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
             with np.errstate(divide="ignore"):
@@ -223,7 +184,7 @@ class OnnxTextModel:
         prefix, suffix = parse_prompt(prompt)
         scores, state, _ = self._prefix_state(prefix)
         if suffix is not None and tk.is_bpe(self.tokenizer):  # whole words, ranked as the fill ranks them
-            words, probs, _ = self._blank_words(scores, state, suffix, max(k, FILL_CANDIDATES))
+            words, probs, _ = _blank_words(self, scores, state, suffix, max(k, FILL_CANDIDATES))
             return [(w, float(p)) for w, p in sorted(zip(words, probs.tolist()), key=lambda p: -p[1])[:k]]
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
         cand, probs = self._candidates(scores, state, suffix, pool)
@@ -254,3 +215,43 @@ class OnnxTextModel:
             for row, i in enumerate(group):
                 out[i] = picked[row, :len(seqs[i]) - 1]
         return out
+
+
+def _bpe_word(m: OnnxTextModel, scores, state, suffix: str, sample: dict):
+    """A BPE model's word for a blank, chosen among whole words, with the next scores and the state after it
+    (as the torch model's ``generate._bpe_word``)."""
+    words, probs, (spelled, after_state, after) = _blank_words(m, scores, state, suffix, FILL_CANDIDATES)
+    with np.errstate(divide="ignore"):
+        word = words[npdecode.choose(np.log(probs), **sample)]
+    row = spelled.index(word)
+    return word, after[row], [np.ascontiguousarray(s[:, row:row + 1]) for s in after_state]
+
+def _blank_words(m: OnnxTextModel, scores, state, suffix: str, k: int):
+    """A BPE model's blank: its likeliest first pieces spelled on to whole words, ranked by the whole sentence
+    (:mod:`seqtext.text.blankwords`; as the torch model's ``generate._blank_words``)."""
+    first, probs = m._candidates(scores, state, "", k)  # pieces that begin a word, not rescored
+    rows = len(first)
+
+    def step(ids, state):
+        out, state = m.net.step(ids, state)
+        return npdecode.log_softmax(out).astype(np.float64), state
+
+    def keep(new, old, active):
+        return [np.where(active[None, :, None], a, b) for a, b in zip(new, old)]
+
+    start = [np.ascontiguousarray(np.repeat(s, rows, axis=1)) for s in state]
+    barred = m._banned + m._non_words() + [m._eos]
+    ends = lambda i: tk.token_ends_word(m.tokenizer, m.tokenizer.id_to_token(i))  # noqa: E731
+    pieces, gained, state, after = blankwords.spell(first, start, step, keep, ends, barred)
+    logp = np.log(probs.astype(np.float64)) + gained
+    rescored = bool(suffix and suffix.strip())
+    if rescored:
+        tail = m.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX] + [m._eos]
+        logp += after[:, tail[0]]
+        if len(tail) > 1:
+            out, _ = m.net.read(np.broadcast_to(np.asarray(tail[:-1], dtype=np.int64), (rows, len(tail) - 1)),
+                                   state)
+            logp += np.take_along_axis(npdecode.log_softmax(out), np.broadcast_to(
+                np.asarray(tail[1:]), (rows, len(tail) - 1))[:, :, None], axis=2).sum((1, 2))
+    words = ["".join(tk.token_text(m.tokenizer.id_to_token(i)) for i in p) for p in pieces]
+    return (*blankwords.rank(words, logp, rescored), (words, state, after))

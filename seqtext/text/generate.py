@@ -74,7 +74,7 @@ class Completer:
             text = prefix + join_words([word], after=prefix) + suffix
             return Completion(text, prompt, [word], unknown)
         if suffix is not None and tk.is_bpe(self.tokenizer):  # a trailing blank: one word, then the sentence closed
-            word, logits, hidden = self._bpe_word(logits, hidden, suffix, options["sample"])
+            word, logits, hidden = _bpe_word(self, logits, hidden, suffix, options["sample"])
             generated = [word, *self._words(logits, hidden, 1, options["sample"], close=True, placed=1)]
         elif suffix is not None:
             generated = list(self._words(logits, hidden, 1, options["sample"], close=True))
@@ -118,9 +118,8 @@ class Completer:
                repetition: Repetition | None = None, placed: int = 0) -> Iterator[str]:
         """Words from the current state until a sentence end, </s> or ``max_words``.
 
-        ``close``: after the last word, keep punctuation up to the sentence end
-        (a filled trailing blank gets its full stop), but no further word;
-        ``placed``: words already written (a BPE blank's word, chosen whole).
+        ``close``: after the last word (``placed``: words written already), keep punctuation up to the sentence
+        end (a filled trailing blank gets its full stop), but no further word.
         ``stop=False``: sentence ends do not stop it; </s> becomes a line break (then <s> for a sentence model).
         """
         banned = torch.tensor(self._banned(), device=self.device)
@@ -201,52 +200,9 @@ class Completer:
         probs = torch.softmax(scores, dim=0) if suffix is not None and suffix.strip() else scores.exp()
         return cand.tolist(), probs
 
-    def _bpe_word(self, logits, hidden, suffix: str, sample: dict):
-        """A BPE model's word for a blank, chosen among whole words (greedy or sampled), with the next token's
-        logits and the state after it."""
-        words, probs, (spelled, state, after) = self._blank_words(logits, hidden, suffix, FILL_CANDIDATES)
-        sampling = is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
-        word = words[choose(torch.as_tensor(np.log(probs)), **sample) if sampling else int(np.argmax(probs))]
-        row = spelled.index(word)
-        return word, torch.as_tensor(after[row], device=self.device), \
-            map_hidden(state, lambda t: t[:, row:row + 1].contiguous())
-
-    def _blank_words(self, logits, hidden, suffix: str, k: int):
-        """A BPE model's blank: its ``k`` likeliest first pieces spelled on to whole words, ranked by the whole
-        sentence (:mod:`seqtext.text.blankwords`): (words, probabilities, (each row's word, the state after it,
-        the next token's log-probs after it))."""
-        first, probs = self._candidates(logits, hidden, "", k)  # pieces that begin a word, not rescored
-        rows = len(first)
-
-        def step(ids, state):
-            out, state = self.net.step(torch.as_tensor(ids, device=self.device), state)
-            return torch.log_softmax(out.float(), dim=-1).cpu().numpy().astype(np.float64), state
-
-        def keep(new, old, active):
-            mask = torch.as_tensor(active, device=self.device)[None, :, None]
-            return _pairwise(new, old, lambda a, b: torch.where(mask, a, b))
-
-        start = map_hidden(hidden, lambda t: t.expand(-1, rows, -1).contiguous())
-        barred = self._banned(words_only=True) + [self.tokenizer.token_to_id(tk.EOS)]
-        ends = lambda i: tk.token_ends_word(self.tokenizer, self.tokenizer.id_to_token(i))  # noqa: E731
-        pieces, gained, state, after = blankwords.spell(first, start, step, keep, ends, barred)
-        logp = np.log(probs.cpu().numpy().astype(np.float64)) + gained
-        rescored = bool(suffix and suffix.strip())
-        if rescored:
-            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX]
-            tail.append(self.tokenizer.token_to_id(tk.EOS))
-            logp += after[:, tail[0]]
-            if len(tail) > 1:
-                x = torch.tensor(tail[:-1], device=self.device).expand(rows, -1)  # (K, S - 1)
-                out, _, _ = self.net(x, hidden=state)
-                y = torch.tensor(tail[1:], device=self.device).expand(rows, -1)
-                logp += torch.log_softmax(out.float(), dim=-1).gather(2, y[:, :, None]).sum((1, 2)).cpu().numpy()
-        words = ["".join(tk.token_text(self.tokenizer.id_to_token(i)) for i in p) for p in pieces]
-        return (*blankwords.rank(words, logp, rescored), (words, state, after))
-
     def _fill(self, logits, hidden, suffix: str, sample: dict) -> str:
         if tk.is_bpe(self.tokenizer):
-            return self._bpe_word(logits, hidden, suffix, sample)[0]
+            return _bpe_word(self, logits, hidden, suffix, sample)[0]
         cand, probs = self._candidates(logits, hidden, suffix, FILL_CANDIDATES)
         if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
             pick = choose(probs.log(), **sample)
@@ -261,7 +217,7 @@ class Completer:
         prefix, suffix = parse_prompt(prompt)
         logits, hidden, _ = self._prefix_state(prefix)
         if suffix is not None and tk.is_bpe(self.tokenizer):  # whole words, ranked as the fill ranks them
-            words, probs, _ = self._blank_words(logits, hidden, suffix, max(k, FILL_CANDIDATES))
+            words, probs, _ = _blank_words(self, logits, hidden, suffix, max(k, FILL_CANDIDATES))
             return [(w, float(p)) for w, p in sorted(zip(words, probs.tolist()), key=lambda p: -p[1])[:k]]
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
         cand, probs = self._candidates(logits, hidden, suffix, pool)
@@ -278,3 +234,47 @@ def _pairwise(new, old, fn):
     if isinstance(new, tuple):
         return tuple(fn(a, b) for a, b in zip(new, old))
     return fn(new, old)
+
+
+def _bpe_word(c: Completer, logits, hidden, suffix: str, sample: dict):
+    """A BPE model's word for a blank, chosen among whole words (greedy or sampled), with the next token's
+    logits and the state after it."""
+    words, probs, (spelled, state, after) = _blank_words(c, logits, hidden, suffix, FILL_CANDIDATES)
+    sampling = is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
+    word = words[choose(torch.as_tensor(np.log(probs)), **sample) if sampling else int(np.argmax(probs))]
+    row = spelled.index(word)
+    return word, torch.as_tensor(after[row], device=c.device), \
+        map_hidden(state, lambda t: t[:, row:row + 1].contiguous())
+
+def _blank_words(c: Completer, logits, hidden, suffix: str, k: int):
+    """A BPE model's blank: its ``k`` likeliest first pieces spelled on to whole words, ranked by the whole
+    sentence (:mod:`seqtext.text.blankwords`): (words, probabilities, (each row's word, the state after it,
+    the next token's log-probs after it))."""
+    first, probs = c._candidates(logits, hidden, "", k)  # pieces that begin a word, not rescored
+    rows = len(first)
+
+    def step(ids, state):
+        out, state = c.net.step(torch.as_tensor(ids, device=c.device), state)
+        return torch.log_softmax(out.float(), dim=-1).cpu().numpy().astype(np.float64), state
+
+    def keep(new, old, active):
+        mask = torch.as_tensor(active, device=c.device)[None, :, None]
+        return _pairwise(new, old, lambda a, b: torch.where(mask, a, b))
+
+    start = map_hidden(hidden, lambda t: t.expand(-1, rows, -1).contiguous())
+    barred = c._banned(words_only=True) + [c.tokenizer.token_to_id(tk.EOS)]
+    ends = lambda i: tk.token_ends_word(c.tokenizer, c.tokenizer.id_to_token(i))  # noqa: E731
+    pieces, gained, state, after = blankwords.spell(first, start, step, keep, ends, barred)
+    logp = np.log(probs.cpu().numpy().astype(np.float64)) + gained
+    rescored = bool(suffix and suffix.strip())
+    if rescored:
+        tail = c.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX]
+        tail.append(c.tokenizer.token_to_id(tk.EOS))
+        logp += after[:, tail[0]]
+        if len(tail) > 1:
+            x = torch.tensor(tail[:-1], device=c.device).expand(rows, -1)  # (K, S - 1)
+            out, _, _ = c.net(x, hidden=state)
+            y = torch.tensor(tail[1:], device=c.device).expand(rows, -1)
+            logp += torch.log_softmax(out.float(), dim=-1).gather(2, y[:, :, None]).sum((1, 2)).cpu().numpy()
+    words = ["".join(tk.token_text(c.tokenizer.id_to_token(i)) for i in p) for p in pieces]
+    return (*blankwords.rank(words, logp, rescored), (words, state, after))
