@@ -3,7 +3,7 @@
 import pytest
 
 from seqtext.text import tokenizer as tk
-from seqtext.text.spacing import Spacer, join_words
+from seqtext.text.spacing import Spacer, join_words, spaced
 
 SENTENCES = [
     'He said "kiss you" is a song recorded by the band.',
@@ -64,6 +64,68 @@ def test_words_come_one_piece_at_a_time():
     assert [spacer.piece(w) for w in ["hers", ".", "it", "is", '"', "red", '"', "."]] == \
         [" hers", ".", " It", " is", ' "', "red", '"', "."]
 
+
+
+@pytest.mark.parametrize("words,text", [
+    (["he", "said", "'", "hello", "'", "and", "left", "."], "He said 'hello' and left."),
+    (["hang", "'", "em", "!"], "Hang 'em!"),
+    (["and", "'", "tis", "true", ",", "as", "'", "twere", "."], "And 'tis true, as 'twere."),
+    (["'", "tis", "so"], "'Tis so"),
+    (["they", "ne", "'", "er", "cared", ",", "thou", "go", "'", "st", "o", "'", "er", "it"],
+     "They ne'er cared, thou go'st o'er it"),
+    (["o", "'", "erwhelm", "'", "d", "i", "'", "the", "neck"], "O'erwhelm'd I' the neck"),
+    (["the", "singers", "'", "song", "and", "clarence", "'", "death"], "The singers' song and clarence' death"),
+    (["it", "is", "the", "singers", "'"], "It is the singers'"),
+])
+def test_an_apostrophe_after_a_word_goes_where_the_next_word_shows(words, text):
+    """A quote opened after a word, an elision ('em, 'tis) and an archaic word cut by the pre-tokenizer (ne'er) are
+    written as typed; possessives and contractions stay as they were."""
+    assert join_words(words) == text
+
+
+def test_a_held_apostrophe_streams_with_the_next_word_and_none_is_lost():
+    """Streamed pieces are never empty: the apostrophe comes with the word that placed it, or last."""
+    assert list(spaced(["hang", "'", "em", "!"])) == ["Hang", " 'em", "!"]
+    assert list(spaced(["the", "song", "'", "s"], after="I like")) == [" the", " song", "'s"]
+    assert list(spaced(["'"], after="the singers")) == ["'"]
+    assert list(spaced(["'", "s", "end"], after="the song")) == ["'s", " end"]
+
+
+def test_a_dash_of_two_hyphens_is_written_solid():
+    assert join_words(["she", "said", "-", "-", "no"]) == "She said--no"
+    assert join_words(["the", "body", ",", "-", "-"]) == "The body,--"
+    assert join_words(["is", "it", "?", "-", "-", "coriolanus", "must"]) == "Is it?--Coriolanus must"
+    assert join_words(["a", "well", "-", "known", "club"]) == "A well-known club"  # one hyphen as before
+
+
+def test_a_line_break_starts_a_sentence():
+    """</s> is written as a line break in a continuation; the next line starts with a capital, as after "."."""
+    assert join_words(["he", "left", "\n", "she", "stayed"]) == "He left\nShe stayed"
+    assert join_words(["she", "stayed"], after="He left\n") == "She stayed"
+    assert join_words(["he", "left", "\n", "i", "stayed"], after="") == "He left\nI stayed"
+
+
+def test_a_point_after_digits_that_is_no_decimal_point_ends_the_sentence():
+    assert join_words(["it", "costs", "3", ".", "the", "end"]) == "It costs 3. The end"
+    assert join_words(["it", "costs", "3", ".", "5", "now"]) == "It costs 3.5 now"
+
+
+@pytest.mark.parametrize("after,words,text", [
+    ("the singers", ["'", "song"], "the singers' song"),
+    ("the song", ["'", "s", "end"], "the song's end"),
+    ("the well", ["-", "known"], "the well-known"),
+    ("it costs 3", [".", "5"], "it costs 3.5"),
+])
+def test_the_prompts_last_word_takes_an_apostrophe_hyphen_or_point_as_a_generated_one_would(after, words, text):
+    assert after + join_words(words, after=after) == text
+
+
+def test_tiny_shakespeare_lines_round_trip():
+    """Lines that mixed all the cases above, from the first 60 kB of Tiny Shakespeare (case aside: it is lost)."""
+    for line in ["which now we'll show 'em in deeds. They say poor", "Which ne'er came from the lungs, but even thus--",
+                 "As well as speak--it tauntingly replied", "Who is the sink o' the body,--",
+                 "Whither 'tis bent: most likely 'tis for you:", "An o'er-press'd Roman and i' the consul's view"]:
+        assert join_words(pieces(line)).lower() == line.lower()
 
 def test_generated_text_from_a_model_trained_on_quotes_is_readable(tmp_path):
     from seqtext import TextModel

@@ -25,7 +25,7 @@ from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFI
                                   without_blank)
 from seqtext.text.records import Scores, check_sentences, frame
 from seqtext.text.records import build as build_scores
-from seqtext.text.spacing import Spacer, join_words, may_be_decimal
+from seqtext.text.spacing import join_words, may_be_decimal, spaced
 
 SCORE_BATCH = 16  # sentences of similar length read in one call
 
@@ -99,10 +99,9 @@ class OnnxTextModel:
         if suffix is not None:
             raise streamed_blank(BLANK)
         scores, state, ids = self._prefix_state(prefix)
-        spacer = Spacer(prefix)
         repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
-        for word in self._words(scores, state, words, sample, stop=stop, repetition=repetition):
-            yield spacer.piece(word)
+        chosen = self._words(scores, state, words, sample, stop=stop, repetition=repetition)
+        yield from spaced(chosen, prefix)  # an apostrophe after a word comes with the word after it
 
     def _words(self, scores, state, max_words: int, sample: dict, close: bool = False, stop: bool = True,
                repetition: Repetition | None = None, placed: int = 0) -> Iterator[str]:

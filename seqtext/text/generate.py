@@ -23,7 +23,7 @@ from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_P
                                    check_sampling, choose, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt,
                                   without_blank)
-from seqtext.text.spacing import Spacer, join_words, may_be_decimal
+from seqtext.text.spacing import join_words, may_be_decimal, spaced
 
 
 
@@ -102,10 +102,9 @@ class Completer:
         if suffix is not None:
             raise streamed_blank(BLANK)
         logits, hidden, ids = self._prefix_state(prefix)
-        spacer = Spacer(prefix)
         repetition = Repetition(no_repeat_ngram, repetition_penalty, ids)
-        for word in self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition):
-            yield spacer.piece(word)
+        chosen = self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition)
+        yield from spaced(chosen, prefix)  # an apostrophe after a word comes with the word after it
 
     def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty) -> dict:
         check_sampling(temperature, top_k, top_p, seed)
