@@ -238,14 +238,19 @@ def non_word_ids(tok) -> list[int]:
 
 
 def spans(text: str, offsets) -> list[tuple[int, int]]:
-    """The tokenizer's ``offsets`` into ``text``, each span carried on over the combining marks after it: NFKC
-    joins a letter written apart from its accent (NFD 'café') into one character, whose offsets then end before
-    the accent."""
+    """The tokenizer's ``offsets`` into ``text``, each span carried on over the combining marks after it that no
+    token of their own covers: NFKC joins a letter written apart from its accent (NFD 'café') into one character,
+    whose offsets then end before the accent (a character model's mark is a token of its own)."""
     import unicodedata
+    from bisect import bisect_left
 
+    offsets = list(offsets)
+    starts = [start for start, _ in offsets]  # in order: the next token at or after a span's end is found by bisection
     out = []
-    for start, end in offsets:
-        while end < len(text) and unicodedata.combining(text[end]):
+    for i, (start, end) in enumerate(offsets):
+        j = bisect_left(starts, end, lo=i + 1)
+        limit = starts[j] if j < len(starts) else len(text)
+        while end < limit and unicodedata.combining(text[end]):
             end += 1
         out.append((start, end))
     return out
