@@ -304,6 +304,9 @@ def validation(seeds, variants: list, back: int = 0) -> None:
                   f"{stats([r['mase'] for r, _ in runs])}")
             print(ensemble_line(f"{label}: median ensemble of {len(seeds)}", [f for _, f in runs], history, actual,
                                 base["snaive"]))
+    if len(results) > 1:  # models of different settings combined, as N-BEATS combines its losses and windows
+        every = [f for runs in results.values() for _, f in runs]
+        print(ensemble_line(f"median ensemble of all {len(every)} models", every, history, actual, base["snaive"]))
 
 
 def main() -> None:
