@@ -83,9 +83,11 @@ def test_complete_options(tiny_model_dir, tiny_model):
                       "the likeliest one, so the seed changes nothing; sample with a --temperature above 0, --top-k " \
                       "or --top-p."
     assert completion == tiny_model.complete("We")
-    result = run(["complete", "--model", str(tiny_model_dir), "We", "--seed", "4", "--temperature", "0"])
-    assert result.output.splitlines()[0].startswith("warning: --seed seeds sampling, but with --temperature 0 "
-                                                    "(greedy) each word is the likeliest one")
+    result = run(["complete", "--model", str(tiny_model_dir), "We", "--seed", "4", "--temperature", "0", "--top-k",
+                  "5"])  # top-k filters what is sampled, and nothing is: the advice is the temperature alone
+    assert result.output.splitlines()[0] == "warning: --seed seeds sampling, but with --temperature 0 (greedy) each " \
+                                            "word is the likeliest one, so the seed changes nothing; sample with a " \
+                                            "--temperature above 0."
 
     # options that shape a continuation, given with a blank (filled with one word without them): said, once
     blank = "Mary rides the bicycle, the bicycle is ___"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from seqtext import Forecaster
 from seqtext.cli import cli
 from seqtext.errors import DataError, SeqtextWarning
-from seqtext.series.dates import future_dates, season_of
+from seqtext.series.dates import future_dates, season_of, uneven
 
 from conftest import assert_clean_failure
 
@@ -120,6 +120,31 @@ def test_weekdays_are_spaced_in_weekdays_and_go_on_over_the_weekend(tmp_path):
     without = labels[:30] + labels[31:]  # a weekday missing is a gap
     with pytest.warns(SeqtextWarning, match=f"{labels[29]} is followed by {labels[31]} at row 30"):
         Forecaster(window=6, horizon=2, calibrate=0, **TINY).fit({"d": without, "y": values[1:]}, target="y",
+                                                                 date="d")
+
+
+def test_sessions_are_no_gaps_and_the_30th_of_each_month_goes_on():
+    """Hours of trading days break every night and open at one hour: a calendar of sessions, neither warned of
+    as gaps nor continued (no season, no dates), where one missing hour of an hourly series is a gap; weekdays go
+    on past holidays (each warned of as a missing weekday); dates on the 30th continue on 28 or 29 February."""
+    hours = [datetime(2024, 1, 1, 9) + timedelta(hours=k) for k in range(24 * 15)]
+    trading = [t.isoformat() for t in hours if t.weekday() < 5 and 9 <= t.hour <= 15]
+    assert uneven(trading) == [] and season_of(trading) == 1 and future_dates(trading, 2) is None
+    hourly = [(datetime(2024, 1, 1) + timedelta(hours=k)).isoformat() for k in range(50) if k != 40]
+    assert uneven(hourly) == [40] and season_of(hourly) == 24 and future_dates(hourly, 1) == ["2024-01-03T02:00:00"]
+    weekdays = [d.isoformat() for d in (date(2024, 1, 1) + timedelta(days=k) for k in range(90))
+                if d.weekday() < 5 and d not in (date(2024, 1, 15), date(2024, 2, 19))]  # two holidays
+    assert len(uneven(weekdays)) == 2 and season_of(weekdays) == 5 and future_dates(weekdays, 1) == ["2024-04-01"]
+    thirtieths = [f"{2020 + k // 12}-{k % 12 + 1:02d}-30" for k in range(24) if k % 12 != 1]
+    assert future_dates(thirtieths, 3) == ["2022-01-30", "2022-02-28", "2022-03-30"] and season_of(thirtieths) == 12
+
+
+def test_a_missing_pandas_date_is_one_sentence():
+    pd = pytest.importorskip("pandas")
+    days = pd.Series(pd.date_range("2021-01-01", periods=30, freq="D"))
+    days[7] = pd.NaT
+    with pytest.raises(DataError, match="column 'd' has 'NaT' at row 7 of the table, which is not a date"):
+        Forecaster(window=6, horizon=2, calibrate=0, **TINY).fit({"d": days, "y": np.arange(30.0) % 7}, target="y",
                                                                  date="d")
 
 

@@ -84,11 +84,13 @@ def test_an_apostrophe_after_a_word_goes_where_the_next_word_shows(words, text):
 
 
 def test_a_held_apostrophe_streams_with_the_next_word_and_none_is_lost():
-    """Streamed pieces are never empty: the apostrophe comes with the word that placed it, or last."""
-    assert list(spaced(["hang", "'", "em", "!"])) == ["Hang", " 'em", "!"]
-    assert list(spaced(["the", "song", "'", "s"], after="I like")) == [" the", " song", "'s"]
+    """Streamed pieces are never empty and each is one token's text: the apostrophe comes when the word after it
+    has placed it (just before that word), or last."""
+    assert list(spaced(["hang", "'", "em", "!"])) == ["Hang", " '", "em", "!"]
+    assert list(spaced(["the", "song", "'", "s"], after="I like")) == [" the", " song", "'", "s"]
+    assert list(spaced(["the", "singers", "'", "song"])) == ["The", " singers", "'", " song"]
     assert list(spaced(["'"], after="the singers")) == ["'"]
-    assert list(spaced(["'", "s", "end"], after="the song")) == ["'s", " end"]
+    assert list(spaced(["'", "s", "end"], after="the song")) == ["'", "s", " end"]
 
 
 def test_a_dash_of_two_hyphens_is_written_solid():

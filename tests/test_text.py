@@ -190,6 +190,12 @@ def test_bpe_blank_in_the_middle_is_one_word(tmp_path):
     assert listed[0][0] == filled and all(" " not in w and w.isalpha() for w, _ in listed), listed
     last = model.complete("Mary rides the ___").words[0]
     assert model.next_words("Mary rides the ___", 3)[0][0] == last
+    # under a neural cache (which reads one text at a time) too: with its weight at 0, the same words
+    for prompt in ("Mary ___ the bicycle.", "Mary rides the ___"):
+        assert str(model.complete(prompt, cache=20, cache_lambda=0.0)) == str(model.complete(prompt))
+        assert [w for w, _ in model.next_words(prompt, 3, cache=20, cache_lambda=0.0)] == \
+            [w for w, _ in model.next_words(prompt, 3)]
+        assert len(model.complete(prompt, cache=20, cache_lambda=0.5).words) == 1
 
 
 def test_adaptive_head_gives_a_distribution_and_the_same_loss_as_its_log_probs():

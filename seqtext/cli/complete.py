@@ -35,7 +35,7 @@ from seqtext.rules import MAX_SEED
                    "text after it, as the fill ranks them).")
 @click.option("--stream/--no-stream", default=None,
               help="Print each word as it is written (one JSON line per word with --json)  "
-                   "[default: when stdout is a terminal]")
+                   "[default: when stdout is a terminal, without --json]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per prompt.")
 @click.option("--file", "file", metavar="PATH",
               help="Complete every line of PATH (- for stdin), one output line each (blank lines are skipped, "

@@ -219,11 +219,12 @@ class OnnxTextModel:
 def _bpe_word(m: OnnxTextModel, scores, state, suffix: str, sample: dict):
     """A BPE model's word for a blank, chosen among whole words, with the next scores and the state after it
     (as the torch model's ``generate._bpe_word``)."""
-    words, probs, (spelled, after_state, after) = _blank_words(m, scores, state, suffix, FILL_CANDIDATES)
+    words, probs, (spelled, _, after_state, after) = _blank_words(m, scores, state, suffix, FILL_CANDIDATES)
     with np.errstate(divide="ignore"):
         word = words[npdecode.choose(np.log(probs), **sample)]
     row = spelled.index(word)
     return word, after[row], [np.ascontiguousarray(s[:, row:row + 1]) for s in after_state]
+
 
 def _blank_words(m: OnnxTextModel, scores, state, suffix: str, k: int):
     """A BPE model's blank: its likeliest first pieces spelled on to whole words, ranked by the whole sentence
@@ -253,4 +254,4 @@ def _blank_words(m: OnnxTextModel, scores, state, suffix: str, k: int):
             logp += np.take_along_axis(npdecode.log_softmax(out), np.broadcast_to(
                 np.asarray(tail[1:]), (rows, len(tail) - 1))[:, :, None], axis=2).sum((1, 2))
     words = ["".join(tk.token_text(m.tokenizer.id_to_token(i)) for i in p) for p in pieces]
-    return (*blankwords.rank(words, logp, rescored), (words, state, after))
+    return (*blankwords.rank(words, logp, rescored), (words, pieces, state, after))

@@ -4,8 +4,8 @@ Dates label rows; they never enter the network.  Four forms are read:
 ``YYYY``, ``YYYY-MM``, ISO dates or date-times, and integer time steps
 (``1, 2, 3, ...``, as the Tourism competition's ``t``; years are integers too).  A forecast is labelled
 with the table's own dates beyond its last value, then by extending the
-spacing of the last dates when it is even (yearly, monthly, or a fixed
-time step).
+spacing that most of the last dates share (yearly, monthly, weekdays, or a
+fixed time step).
 """
 
 from __future__ import annotations
@@ -69,10 +69,10 @@ def check_dates(table, name) -> None:
                 "and remove duplicates."
             )
         kind, prev = k, value
-    _refuse_packed_months(table, name)
+    _refuse_packed_dates(table, name)
 
 
-def _refuse_packed_months(table, name) -> None:
+def _refuse_packed_dates(table, name) -> None:
     """Integer dates written as YYYYMM (194901, ..., 194912, 195001) or YYYYMMDD (20210131, 20210201): read as
     steps they would be uneven, seasonless labels continued past the month's end (20210132), so they are
     refused, saying how to write them.  Integer steps that all read as such dates of the years 1800-2199 are
@@ -87,7 +87,8 @@ def _refuse_packed_months(table, name) -> None:
     else:
         return
     raise DataError(f"the dates in column {name!r} look like {form} ({labels[0]}, {labels[1]}, ...), which would "
-                    f"be read as integer steps; write them as {example}.")
+                    f"be read as integer steps; write them as {example}, or, if they are step numbers, number the "
+                    "steps from 1.")
 
 
 def _is_day(text: str) -> bool:
@@ -107,10 +108,13 @@ def date_labels(column) -> list[str]:
     times = [_as_datetime(c) for c in cells]
     if all(isinstance(t, datetime) and t.tzinfo is None and t.time() == datetime.min.time() for t in times):
         return [t.date().isoformat() for t in times]
-    return [t.isoformat() if hasattr(t, "isoformat") else str(t) for t in times]
+    return [t.isoformat() if isinstance(t, datetime) else str(t) for t in times]
 
 
 def _as_datetime(cell):
+    """A cell as a datetime; a missing one (pandas' NaT, numpy's) as the text "NaT", which is no date."""
+    if type(cell).__name__ == "NaTType":
+        return "NaT"
     if type(cell).__name__ == "datetime64":
         import numpy as np
 
@@ -142,6 +146,15 @@ def _business_days(values: list) -> bool:
         any(a.weekday() == 4 and (b.date() - a.date()).days == 3 for a, b in zip(values, values[1:]))
 
 
+def _sessions(parsed: list, unit: str, diffs: list, common) -> bool:
+    """Whether times less than a day apart break off and start again at one time of day, twice or more (trading
+    hours, opening at 09:00 each day): a calendar of sessions, not missing rows, and no spacing to continue."""
+    if unit != "time" or common is None or common >= timedelta(days=1):
+        return False
+    starts = {parsed[i + 1][1].time() for i, d in enumerate(diffs) if d != common}
+    return len(starts) == 1 and sum(d != common for d in diffs) >= 2
+
+
 def _common(diffs: list, share: float = 0.75):
     """The commonest distance between neighbouring dates when at least ``share`` of them are it, else None."""
     if not diffs:
@@ -157,11 +170,14 @@ def uneven(labels: list | None) -> list[int]:
     if not labels or len(labels) < 3:
         return []
     try:
-        unit, diffs = _spacing([parse_date(s) for s in labels])
+        parsed = [parse_date(s) for s in labels]
+        unit, diffs = _spacing(parsed)
     except (ValueError, TypeError):
         return []
     common = _common(diffs, 0.5 if unit == "time" else 0.0)
-    return [] if common is None else [i + 1 for i, d in enumerate(diffs) if d != common]
+    if common is None or _sessions(parsed, unit, diffs, common):
+        return []
+    return [i + 1 for i, d in enumerate(diffs) if d != common]
 
 
 def future_dates(labels: list | None, steps: int) -> list | None:
@@ -173,7 +189,7 @@ def future_dates(labels: list | None, steps: int) -> list | None:
     kind, last = parsed[-1]
     unit, diffs = _spacing(parsed)
     step = _common(diffs)
-    if step is None:
+    if step is None or _sessions(parsed, unit, diffs, step):
         return None
     if kind in ("year", "step", "month"):
         if kind != "month":  # years keep four digits; steps are plain integers
@@ -187,11 +203,9 @@ def future_dates(labels: list | None, steps: int) -> list | None:
         for k in range(1, steps + 1):
             m = months + step * k
             year, month = m // 12, m % 12 + 1
-            day = _month_days(year, month) if month_end else last.day
-            try:
-                out.append(fmt(last.replace(year=year, month=month, day=day)))
-            except ValueError:  # e.g. day 30 in February
-                return None
+            days = _month_days(year, month)
+            day = days if month_end else min(last.day, days)  # the 30th of each month: 29 February, 30 March
+            out.append(fmt(last.replace(year=year, month=month, day=day)))
         return out
     if unit == "busday":  # on from the last date in weekdays, at its time of day
         import numpy as np
@@ -273,10 +287,13 @@ def season_of(labels) -> int:
     if not labels or len(labels) < 3:
         return 1
     try:
-        unit, diffs = _spacing([parse_date(s) for s in labels[-25:]])
+        parsed = [parse_date(s) for s in labels[-25:]]
+        unit, diffs = _spacing(parsed)
     except (ValueError, TypeError):
         return 1
     step = _common(diffs)
+    if _sessions(parsed, unit, diffs, step):
+        return 1
     if unit == "month":  # YYYY-MM, or ISO dates a month apart (the 1st, the 15th or the last day of each month)
         return _MONTHLY_SEASONS.get(step, 1)
     if unit == "busday":

@@ -30,10 +30,11 @@ def check_sampling(temperature: float | None, top_k: int | None, top_p: float | 
                              or not 0 <= seed < 2**64):
         raise ConfigError(f"{{seed}} must be a whole number from 0 to 2^64 - 1, got {seed!r}.", params=["seed"])
     if seed is not None and not is_sampling(temperature, top_k, top_p):
-        without = "with {temperature} 0 (greedy)" if temperature == 0 else "without {temperature}, {top_k} or {top_p}"
+        greedy = temperature == 0  # top-k and top-p filter what is sampled, and temperature 0 samples nothing
+        without = "with {temperature} 0 (greedy)" if greedy else "without {temperature}, {top_k} or {top_p}"
+        remedy = "a {temperature} above 0" if greedy else "a {temperature} above 0, {top_k} or {top_p}"
         warn(f"{{seed}} seeds sampling, but {without} each word is the likeliest one, so the seed changes nothing; "
-             "sample with a {temperature} above 0, {top_k} or {top_p}.", params=["seed", "temperature", "top_k",
-                                                                                  "top_p"])
+             f"sample with {remedy}.", params=["seed", "temperature", "top_k", "top_p"])
 
 
 def streamed_blank(blank: str) -> DataError:

@@ -238,22 +238,35 @@ def _pairwise(new, old, fn):
 def _bpe_word(c: Completer, logits, hidden, suffix: str, sample: dict):
     """A BPE model's word for a blank, chosen among whole words (greedy or sampled), with the next token's
     logits and the state after it."""
-    words, probs, (spelled, state, after) = _blank_words(c, logits, hidden, suffix, FILL_CANDIDATES)
+    words, probs, (spelled, pieces, state, after) = _blank_words(c, logits, hidden, suffix, FILL_CANDIDATES)
     sampling = is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
     word = words[choose(torch.as_tensor(np.log(probs)), **sample) if sampling else int(np.argmax(probs))]
     row = spelled.index(word)
+    if _cached(c.net):  # the word read into the cache, as a written word is: what follows it sees its pieces
+        for piece in pieces[row]:
+            logits, hidden = c.net.step(torch.tensor([piece], device=c.device), hidden)
+        return word, logits[0], hidden
     return word, torch.as_tensor(after[row], device=c.device), \
         map_hidden(state, lambda t: t[:, row:row + 1].contiguous())
 
+
+def _cached(net) -> bool:
+    from seqtext.text.cache import CachedLM
+
+    return isinstance(net, CachedLM)
+
+
 def _blank_words(c: Completer, logits, hidden, suffix: str, k: int):
     """A BPE model's blank: its ``k`` likeliest first pieces spelled on to whole words, ranked by the whole
-    sentence (:mod:`seqtext.text.blankwords`): (words, probabilities, (each row's word, the state after it,
-    the next token's log-probs after it))."""
+    sentence (:mod:`seqtext.text.blankwords`): (words, probabilities, (each row's word, its pieces, the state
+    after it, the next token's log-probs after it)).  Under a neural cache, which reads one text at a time, the
+    first pieces come from the mixture and the rest of each word and the text after it from the network."""
     first, probs = c._candidates(logits, hidden, "", k)  # pieces that begin a word, not rescored
     rows = len(first)
+    net = c.net.net if _cached(c.net) else c.net
 
     def step(ids, state):
-        out, state = c.net.step(torch.as_tensor(ids, device=c.device), state)
+        out, state = net.step(torch.as_tensor(ids, device=c.device), state)
         return torch.log_softmax(out.float(), dim=-1).cpu().numpy().astype(np.float64), state
 
     def keep(new, old, active):
@@ -272,8 +285,8 @@ def _blank_words(c: Completer, logits, hidden, suffix: str, k: int):
         logp += after[:, tail[0]]
         if len(tail) > 1:
             x = torch.tensor(tail[:-1], device=c.device).expand(rows, -1)  # (K, S - 1)
-            out, _, _ = c.net(x, hidden=state)
+            out, _, _ = net(x, hidden=state)
             y = torch.tensor(tail[1:], device=c.device).expand(rows, -1)
             logp += torch.log_softmax(out.float(), dim=-1).gather(2, y[:, :, None]).sum((1, 2)).cpu().numpy()
     words = ["".join(tk.token_text(c.tokenizer.id_to_token(i)) for i in p) for p in pieces]
-    return (*blankwords.rank(words, logp, rescored), (words, state, after))
+    return (*blankwords.rank(words, logp, rescored), (words, pieces, state, after))

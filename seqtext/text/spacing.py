@@ -188,6 +188,8 @@ def spaced(words: Iterable[str], after: str = "") -> Iterator[str]:
     A held apostrophe comes with the word after it, or last, so no piece is empty."""
     spacer = Spacer(after)
     for word in words:
+        if spacer.held:  # the apostrophe, placed now, is a piece of its own: each piece is one token's text
+            yield spacer._release(word)
         piece = spacer.piece(word)
         if piece:
             yield piece

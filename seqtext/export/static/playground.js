@@ -55,7 +55,7 @@ function seriesHelp(s) {
 function seriesInput(text) {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l);
   const numeric = (v) => /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v);
-  const header = lines.length > 1 ? lines[0].split(",").map((c) => c.trim()) : [];
+  const header = lines.length > 1 ? lines[0].split(",").map((c) => c.trim().replace(/^"(.*)"$/, "$1")) : [];
   if (!header.length || header.every(numeric)) {
     return {history: lines.join(",").split(",").map((v) => v.trim()).filter((v) => v).map(Number)};
   }
