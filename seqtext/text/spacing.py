@@ -69,7 +69,8 @@ class Spacer:
                                or after.rstrip(" \t").endswith(LINE_BREAK))
         self.quote_open = sum(after.count(q) for q in QUOTES) % 2 == 1  # an odd number so far: one is open
         self.single_open = False  # a single quote opened (after a space or punctuation) and not yet closed
-        self.prev = word_at_end(after)  # the previous word (a prompt's last word, so that it can take an ' or a -)
+        # the previous word (a prompt's last word, so that it can take an ' or a -), or its closing punctuation
+        self.prev = word_at_end(after) or (after[-1:] if after[-1:] in DASH_AFTER else "")
         self.before_prev = ""
         self.glue = False  # True: glue the next word; None: decide when it comes (after ' or a digit's . ,)
         self.held = ""  # an apostrophe after a word, not yet written: the next word shows on which side it goes
@@ -80,6 +81,8 @@ class Spacer:
             self.glue, self.prev = True, last  # well- + known -> well-known
         elif (last in (".", ",") and before.isdigit()) or (last in APOSTROPHES and before.isalnum()):
             self.glue, self.prev = None, last  # 3. + 5 -> 3.5; song' + s -> song's (decided by the next word)
+        elif last in APOSTROPHES and (not before or before.isspace() or before in NO_SPACE_AFTER):
+            self.glue = self.single_open = True  # he said ' + hello -> he said 'hello
 
     def piece(self, word: str) -> str:
         """The text that writes ``word`` next: its leading space (if any) and the word, capitalised as due.
