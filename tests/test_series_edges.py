@@ -139,6 +139,19 @@ def test_sessions_are_no_gaps_and_the_30th_of_each_month_goes_on():
     assert future_dates(thirtieths, 3) == ["2022-01-30", "2022-02-28", "2022-03-30"] and season_of(thirtieths) == 12
 
 
+def test_a_past_covariate_models_horizon_is_named_by_each_commands_own_flag(tmp_path):
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(60)]
+    csv = write(tmp_path / "p.csv", "month,y,x", [(m, round(100 + 10 * np.sin(k / 2), 3), round(np.cos(k / 3), 3))
+                                                   for k, m in enumerate(months)])
+    assert run("train", "--csv", csv, "--target", "y", "--date", "month", "--past-features", "x", "--window", 6,
+               "--horizon", 2, "--epochs", 2, "--hidden", 8, "--calibrate", 0, "--out", tmp_path / "m").exit_code == 0
+    assert_clean_failure(run("evaluate", "--model", tmp_path / "m", "--csv", csv, "--holdout", 5),
+                         "forecasts at most its horizon of 2 steps; give --holdout (or the rows of --actuals) of 2 or "
+                         "fewer, or train it with a longer horizon (forecast train --horizon).")
+    assert_clean_failure(run("predict", "--model", tmp_path / "m", "--steps", 5),
+                         "give --steps of 2 or fewer, or train it with a longer horizon (forecast train --horizon).")
+
+
 def test_a_missing_pandas_date_is_one_sentence():
     pd = pytest.importorskip("pandas")
     days = pd.Series(pd.date_range("2021-01-01", periods=30, freq="D"))

@@ -30,7 +30,7 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
     if cfg.past_features and steps > cfg.horizon:
         raise DataError(f"the past covariates {', '.join(map(str, cfg.past_features))} are not known after the "
                         f"forecast origin, so this model forecasts at most its horizon of {cfg.horizon} steps; give "
-                        f"{{steps}} of {cfg.horizon} or fewer, or train it with a longer {{horizon}}.",
+                        f"{{steps}} of {cfg.horizon} or fewer, or train it with a longer horizon ({{horizon}}).",
                         params=["steps", "horizon"])
     need, have = needed_rows(steps, cfg.horizon, ahead), len(table.features) - origin
     if cfg.features and have < need:
