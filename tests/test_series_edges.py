@@ -137,6 +137,13 @@ def test_sessions_are_no_gaps_and_the_30th_of_each_month_goes_on():
     assert len(uneven(weekdays)) == 2 and season_of(weekdays) == 5 and future_dates(weekdays, 1) == ["2024-04-01"]
     thirtieths = [f"{2020 + k // 12}-{k % 12 + 1:02d}-30" for k in range(24) if k % 12 != 1]
     assert future_dates(thirtieths, 3) == ["2022-01-30", "2022-02-28", "2022-03-30"] and season_of(thirtieths) == 12
+    written = thirtieths[-4:] + future_dates(thirtieths, 3)  # the dates it writes read back as monthly
+    assert uneven(written) == [] and season_of(written) == 12 and future_dates(written, 1) == ["2022-04-30"]
+    long_days = [(datetime(2024, 1, 1, 8) + timedelta(days=d, hours=h)).isoformat() for d in range(12)
+                 if (date(2024, 1, 1) + timedelta(days=d)).weekday() < 5 for h in range(13)]  # 13 bars a day
+    assert season_of(long_days) == 1 and future_dates(long_days, 2) is None and uneven(long_days) == []
+    twice = [(datetime(2024, 1, 1) + timedelta(hours=k)).isoformat() for k in range(720) if k not in (53, 389)]
+    assert uneven(twice) == [53, 388] and season_of(twice) == 24  # two missing hours at one hour of day: gaps
 
 
 def test_a_past_covariate_models_horizon_is_named_by_each_commands_own_flag(tmp_path):

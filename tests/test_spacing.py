@@ -119,6 +119,8 @@ def test_a_point_after_digits_that_is_no_decimal_point_ends_the_sentence():
     ("it costs 3", [".", "5"], "it costs 3.5"),
     ("x.", ["-", "-", "y"], "x.--Y"),  # the prompt's closing punctuation takes a dash as a generated one would
     ("he said '", ["hello", "'", "and", "left"], "he said 'hello' and left"),  # a quote the prompt opened
+    ("he said ' hello '", ["and", "left"], "he said ' hello ' and left"),  # ... and one it closed
+    ("the dogs '", ["bone"], "the dogs ' bone"),  # PTB's plural possessive, not a quote
 ])
 def test_the_prompts_last_word_takes_an_apostrophe_hyphen_or_point_as_a_generated_one_would(after, words, text):
     assert after + join_words(words, after=after) == text

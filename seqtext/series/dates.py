@@ -146,13 +146,21 @@ def _business_days(values: list) -> bool:
         any(a.weekday() == 4 and (b.date() - a.date()).days == 3 for a, b in zip(values, values[1:]))
 
 
-def _sessions(parsed: list, unit: str, diffs: list, common) -> bool:
-    """Whether times less than a day apart break off and start again at one time of day, twice or more (trading
-    hours, opening at 09:00 each day): a calendar of sessions, not missing rows, and no spacing to continue."""
+def _sessions(labels: list) -> bool:
+    """Whether date-times less than a day apart break off about daily and open again at one time of day (trading
+    hours opening at 09:00): a calendar of sessions, not missing rows, and no spacing to continue.  Read over the
+    last 500 dates, so that the last few (one night among them) say the same."""
+    try:
+        parsed = [parse_date(s) for s in labels[-500:]]
+        unit, diffs = _spacing(parsed)
+    except (ValueError, TypeError):
+        return False
+    common = _common(diffs, 0.5)
     if unit != "time" or common is None or common >= timedelta(days=1):
         return False
-    starts = {parsed[i + 1][1].time() for i, d in enumerate(diffs) if d != common}
-    return len(starts) == 1 and sum(d != common for d in diffs) >= 2
+    opens = [parsed[i + 1][1].time() for i, d in enumerate(diffs) if d != common]
+    days = (parsed[-1][1] - parsed[0][1]) / timedelta(days=1)
+    return len(opens) >= 2 and 3 * len(opens) >= days and 4 * max(map(opens.count, opens)) >= 3 * len(opens)
 
 
 def _common(diffs: list, share: float = 0.75):
@@ -175,7 +183,7 @@ def uneven(labels: list | None) -> list[int]:
     except (ValueError, TypeError):
         return []
     common = _common(diffs, 0.5 if unit == "time" else 0.0)
-    if common is None or _sessions(parsed, unit, diffs, common):
+    if common is None or _sessions(labels):
         return []
     return [i + 1 for i, d in enumerate(diffs) if d != common]
 
@@ -189,7 +197,7 @@ def future_dates(labels: list | None, steps: int) -> list | None:
     kind, last = parsed[-1]
     unit, diffs = _spacing(parsed)
     step = _common(diffs)
-    if step is None or _sessions(parsed, unit, diffs, step):
+    if step is None or _sessions(labels):
         return None
     if kind in ("year", "step", "month"):
         if kind != "month":  # years keep four digits; steps are plain integers
@@ -197,14 +205,14 @@ def future_dates(labels: list | None, steps: int) -> list | None:
         return [f"{(v := last + step * k) // 12:04d}-{v % 12 + 1:02d}" for k in range(1, steps + 1)]
     fmt = _writer(labels[-1].strip())
     if unit == "month":
-        month_end = _monthly([v for _, v in parsed]) == "end"
+        anchor = _monthly([v for _, v in parsed])
         months = last.year * 12 + last.month - 1
         out = []
         for k in range(1, steps + 1):
             m = months + step * k
             year, month = m // 12, m % 12 + 1
             days = _month_days(year, month)
-            day = days if month_end else min(last.day, days)  # the 30th of each month: 29 February, 30 March
+            day = days if anchor == "end" else min(anchor, days)  # the 30th of each month: 29 February, 30 March
             out.append(fmt(last.replace(year=year, month=month, day=day)))
         return out
     if unit == "busday":  # on from the last date in weekdays, at its time of day
@@ -237,19 +245,19 @@ def _month_days(year: int, month: int) -> int:
     return calendar.monthrange(year, month)[1]
 
 
-def _monthly(values: list) -> str | None:
-    """'day' for increasing date-times on one day of each month at one time, 'end' for ones on each month's last
-    day (31 Jan, 28 Feb, ...); None otherwise."""
+def _monthly(values: list):
+    """"end" for increasing date-times on each month's last day (31 Jan, 28 Feb, ...) at one time; the day for
+    ones on one day of each month, or on the month's last day where it has no such day (the 30th: 28 or 29
+    February); None otherwise."""
     if len(values) < 2 or any(v.time() != values[-1].time() for v in values):
         return None
     months = [v.year * 12 + v.month - 1 for v in values]
     if any(b <= a for a, b in zip(months, months[1:])):
         return None
-    if all(v.day == values[-1].day for v in values):
-        return "day"
-    if all(v.day == _month_days(v.year, v.month) for v in values):
+    if all(v.day == _month_days(v.year, v.month) for v in values) and len({v.day for v in values}) > 1:
         return "end"
-    return None
+    day = max(v.day for v in values)
+    return day if all(v.day == min(day, _month_days(v.year, v.month)) for v in values) else None
 
 
 def forecast_dates(table, steps: int) -> list | None:
@@ -292,7 +300,7 @@ def season_of(labels) -> int:
     except (ValueError, TypeError):
         return 1
     step = _common(diffs)
-    if _sessions(parsed, unit, diffs, step):
+    if _sessions(labels):
         return 1
     if unit == "month":  # YYYY-MM, or ISO dates a month apart (the 1st, the 15th or the last day of each month)
         return _MONTHLY_SEASONS.get(step, 1)

@@ -81,7 +81,7 @@ class Spacer:
             self.glue, self.prev = True, last  # well- + known -> well-known
         elif (last in (".", ",") and before.isdigit()) or (last in APOSTROPHES and before.isalnum()):
             self.glue, self.prev = None, last  # 3. + 5 -> 3.5; song' + s -> song's (decided by the next word)
-        elif last in APOSTROPHES and (not before or before.isspace() or before in NO_SPACE_AFTER):
+        elif last in APOSTROPHES and _opens_a_quote(after):
             self.glue = self.single_open = True  # he said ' + hello -> he said 'hello
 
     def piece(self, word: str) -> str:
@@ -177,6 +177,16 @@ class Spacer:
         if (word in SENTENCE_END and not (word == "." and self.glue is None)) or word == LINE_BREAK:
             self.sentence_start = True
         self.before_prev, self.prev = self.prev, word
+
+
+def _opens_a_quote(text: str) -> bool:
+    """Whether the single quote ``text`` ends with, apart from the word before it, opens a quote: an odd count of
+    such quotes so far (he said ' hello ' closes one), and not after a word ending in s (PTB writes the dogs ' for
+    the dogs')."""
+    apart = re.findall(r"(?:^|\s)['’](?=\s|$)", text)
+    before = word_at_end(text[:-1].rstrip())
+    return text[-2:-1] in ("", " ", "\t", "\n", *NO_SPACE_AFTER) and len(apart) % 2 == 1 and \
+        not before.lower().endswith(SIBILANT)
 
 
 def word_at_end(text: str) -> str:
