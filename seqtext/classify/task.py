@@ -120,7 +120,7 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         if fresh:
             unk = self.tokenizer.token_to_id(tk.UNK)
             tk.warn_unknown_share(sum(r.count(unk) for r in self.train_rows), sum(map(len, self.train_rows)),
-                                  self.tokenizer.get_vocab_size())
+                                  self.tokenizer)
         self.valid_rows = self.encode(valid_texts, valid_places)
         self.valid_targets = self.targets(valid_labels, valid_places)
 

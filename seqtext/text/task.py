@@ -183,8 +183,7 @@ class LanguageModelTask(Task):
             if fresh:
                 unk = self.tokenizer.token_to_id(tk.UNK)
                 tk.warn_unknown_share(sum(s.count(unk) for s in self.plan.train_seqs),
-                                      sum(len(s) - 2 for s in self.plan.train_seqs), self.tokenizer.get_vocab_size(),
-                                      chars=tk.is_char(self.tokenizer))
+                                      sum(len(s) - 2 for s in self.plan.train_seqs), self.tokenizer)
                 if valid is not None:  # a validation text unlike the corpus: its perplexity flatters (<unk> is easy)
                     tk.warn_unknown_share(sum(s.count(unk) for s in self.plan.valid_seqs),
                                           sum(len(s) - 2 for s in self.plan.valid_seqs), where=_named(valid),
@@ -200,7 +199,7 @@ class LanguageModelTask(Task):
         ids = stream.encode_corpus(files, self.tokenizer).ids  # (N,) memory-mapped
         if fresh:
             unknown = int((ids == self.tokenizer.token_to_id(tk.UNK)).sum())
-            tk.warn_unknown_share(unknown, len(ids), self.tokenizer.get_vocab_size(), chars=tk.is_char(self.tokenizer))
+            tk.warn_unknown_share(unknown, len(ids), self.tokenizer)
         if valid is not None:
             valid_ids = stream.encode_corpus(corpus_files(valid), self.tokenizer).ids
             if fresh:

@@ -121,20 +121,20 @@ def _no_vocabulary(what: str, min_frequency: int):
 UNKNOWN_SHARE = 0.1  # a vocabulary that reads more of the training tokens than this as <unk> is warned of
 
 
-def warn_unknown_share(unknown: int, total: int, vocab: int | None = None, where: str = "the text",
-                       validating: bool = False, chars: bool = False) -> None:
-    """Warn when over :data:`UNKNOWN_SHARE` of the tokens read are <unk>: in training (``vocab``: its size) a
-    small {vocab_size} or a high {min_frequency} is the cause; in an evaluation of ``where``, text unlike the
-    training corpus, whose figures then say little."""
+def warn_unknown_share(unknown: int, total: int, trained=None, where: str = "the text",
+                       validating: bool = False) -> None:
+    """Warn when over :data:`UNKNOWN_SHARE` of the tokens read are <unk>: in training (``trained``: the tokenizer
+    just trained) a small {vocab_size} or a high {min_frequency} is the cause; in an evaluation of ``where``, text
+    unlike the training corpus, whose figures then say little."""
     if not total or unknown / total <= UNKNOWN_SHARE:
         return
     from seqtext.errors import warn
 
     share = f"{100 * unknown / total:.0f} % of the"
-    if vocab is not None:  # a character vocabulary has no size to raise: every character seen often enough
-        remedy = "lower {min_frequency}" if chars else "raise {vocab_size} or lower {min_frequency}"
-        warn(f"{share} training tokens are outside the vocabulary of {vocab} entries and are read as <unk>, which "
-             f"the model then learns to predict; {remedy} to keep more of them.",
+    if trained is not None:  # a character vocabulary has no size to raise: every character seen often enough
+        remedy = "lower {min_frequency}" if is_char(trained) else "raise {vocab_size} or lower {min_frequency}"
+        warn(f"{share} training tokens are outside the vocabulary of {trained.get_vocab_size()} entries and are "
+             f"read as <unk>, which the model then learns to predict; {remedy} to keep more of them.",
              params=["vocab_size", "min_frequency"])
     elif validating:  # the validation text given for a training
         warn(f"{share} tokens of {where} are outside the vocabulary and are read as <unk>, which is easy to predict, "
