@@ -146,15 +146,15 @@ def _business_days(values: list) -> bool:
         any(a.weekday() == 4 and (b.date() - a.date()).days == 3 for a, b in zip(values, values[1:]))
 
 
-def _sessions(labels: list) -> bool:
-    """Whether date-times less than a day apart break off about daily and open again at one time of day (trading
-    hours opening at 09:00): a calendar of sessions, not missing rows, and no spacing to continue.  Read over the
-    last 500 dates, so that the last few (one night among them) say the same."""
-    try:
-        parsed = [parse_date(s) for s in labels[-500:]]
-        unit, diffs = _spacing(parsed)
-    except (ValueError, TypeError):
-        return False
+SESSIONS_READ = 500  # the last dates read for sessions: the last few (one night among them) say the same as all
+
+
+def _sessions(parsed: list) -> bool:
+    """Whether parsed date-times less than a day apart break off about daily and open again at one time of day
+    (trading hours opening at 09:00): a calendar of sessions, not missing rows, and no spacing to continue.
+    Read over the last :data:`SESSIONS_READ` of them."""
+    parsed = parsed[-SESSIONS_READ:]
+    unit, diffs = _spacing(parsed)
     common = _common(diffs, 0.5)
     if unit != "time" or common is None or common >= timedelta(days=1):
         return False
@@ -183,7 +183,7 @@ def uneven(labels: list | None) -> list[int]:
     except (ValueError, TypeError):
         return []
     common = _common(diffs, 0.5 if unit == "time" else 0.0)
-    if common is None or _sessions(labels):
+    if common is None or _sessions(parsed):
         return []
     return [i + 1 for i, d in enumerate(diffs) if d != common]
 
@@ -193,11 +193,12 @@ def future_dates(labels: list | None, steps: int) -> list | None:
     (a gap among them is no reason to leave the forecasts undated), else None."""
     if not labels or len(labels) < 2:
         return None
-    parsed = [parse_date(s) for s in labels[-24:]]
+    read = [parse_date(s) for s in labels[-SESSIONS_READ:]]
+    parsed = read[-24:]
     kind, last = parsed[-1]
     unit, diffs = _spacing(parsed)
     step = _common(diffs)
-    if step is None or _sessions(labels):
+    if step is None or _sessions(read):
         return None
     if kind in ("year", "step", "month"):
         if kind != "month":  # years keep four digits; steps are plain integers
@@ -295,13 +296,13 @@ def season_of(labels) -> int:
     if not labels or len(labels) < 3:
         return 1
     try:
-        parsed = [parse_date(s) for s in labels[-25:]]
-        unit, diffs = _spacing(parsed)
+        read = [parse_date(s) for s in labels[-SESSIONS_READ:]]
+        unit, diffs = _spacing(read[-25:])
+        if _sessions(read):
+            return 1
     except (ValueError, TypeError):
         return 1
     step = _common(diffs)
-    if _sessions(labels):
-        return 1
     if unit == "month":  # YYYY-MM, or ISO dates a month apart (the 1st, the 15th or the last day of each month)
         return _MONTHLY_SEASONS.get(step, 1)
     if unit == "busday":
