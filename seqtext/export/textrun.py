@@ -21,8 +21,8 @@ from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, is_sampling, streamed_blank)
-from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt,
-                                  without_blank)
+from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, parse_prompt,
+                                  suffix_ids, without_blank)
 from seqtext.text.records import Scores, check_sentences, frame
 from seqtext.text.records import build as build_scores
 from seqtext.text.spacing import join_words, may_be_decimal, spaced
@@ -155,7 +155,7 @@ class OnnxTextModel:
         cand = np.argsort(-logp, kind="stable")[:k]
         values = logp[cand].astype(np.float64)
         if suffix is not None and suffix.strip():
-            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX] + [self._eos]
+            tail = suffix_ids(self.tokenizer, suffix)
             tail = np.asarray(tail, dtype=np.int64)
             x = np.concatenate([cand[:, None], np.broadcast_to(tail[:-1], (k, tail.size - 1))], axis=1)
             expanded = [np.ascontiguousarray(np.repeat(s, k, axis=1)) for s in state]
@@ -239,19 +239,10 @@ def _blank_words(m: OnnxTextModel, scores, state, suffix: str, k: int):
     def keep(new, old, active):
         return [np.where(active[None, :, None], a, b) for a, b in zip(new, old)]
 
+    def score(ids, targets, state):
+        out, _ = m.net.read(ids, state)
+        return np.take_along_axis(npdecode.log_softmax(out), targets[:, :, None], axis=2).sum((1, 2))
+
     start = [np.ascontiguousarray(np.repeat(s, rows, axis=1)) for s in state]
     barred = m._banned + m._non_words() + [m._eos]
-    ends = lambda i: tk.token_ends_word(m.tokenizer, m.tokenizer.id_to_token(i))  # noqa: E731
-    pieces, gained, state, after = blankwords.spell(first, start, step, keep, ends, barred)
-    logp = np.log(probs.astype(np.float64)) + gained
-    rescored = bool(suffix and suffix.strip())
-    if rescored:
-        tail = m.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX] + [m._eos]
-        logp += after[:, tail[0]]
-        if len(tail) > 1:
-            out, _ = m.net.read(np.broadcast_to(np.asarray(tail[:-1], dtype=np.int64), (rows, len(tail) - 1)),
-                                   state)
-            logp += np.take_along_axis(npdecode.log_softmax(out), np.broadcast_to(
-                np.asarray(tail[1:]), (rows, len(tail) - 1))[:, :, None], axis=2).sum((1, 2))
-    words = ["".join(tk.token_text(m.tokenizer.id_to_token(i)) for i in p) for p in pieces]
-    return (*blankwords.rank(words, logp, rescored), (words, pieces, state, after))
+    return blankwords.blank_words(m.tokenizer, first, probs, start, suffix, step, keep, score, barred)

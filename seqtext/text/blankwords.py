@@ -15,6 +15,9 @@ import math
 
 import numpy as np
 
+from seqtext.text import tokenizer as tk
+from seqtext.text.prompts import suffix_ids
+
 MAX_PIECES = 8  # a word spelled in more pieces than this is cut there
 
 
@@ -49,6 +52,26 @@ def spell(first, state, step, keep, ends_word, barred):
             gained[i] += masked[i, best[i]]
         ids = np.where(active, best, ids)
     return pieces, gained, state, after
+
+
+def blank_words(tokenizer, first, first_probs, state, suffix: str, step, keep, score, barred):
+    """The whole words for a blank from its likeliest first pieces ``first`` (K ids; ``first_probs`` given the text
+    before the blank), spelled from ``state`` (one row each) by :func:`spell` and, when text follows the blank,
+    rescored with it: ``score(ids (K, T), targets (K, T), state) -> (K,)`` sums the log-probs of the targets
+    read after ``ids`` from the state after each word.  Returns (words, probabilities, (each row's word, its
+    pieces, the state after it, the next token's log-probs after it))."""
+    ends = lambda i: tk.token_ends_word(tokenizer, tokenizer.id_to_token(i))  # noqa: E731
+    pieces, gained, state, after = spell(first, state, step, keep, ends, barred)
+    logp = np.log(np.asarray(first_probs, dtype=np.float64)) + gained
+    rescored = bool(suffix and suffix.strip())
+    if rescored:
+        tail = suffix_ids(tokenizer, suffix)
+        logp += after[:, tail[0]]
+        if len(tail) > 1:
+            ids, targets = (np.tile(np.asarray(t, dtype=np.int64), (len(pieces), 1)) for t in (tail[:-1], tail[1:]))
+            logp += score(ids, targets, state)
+    words = ["".join(tk.token_text(tokenizer.id_to_token(i)) for i in p) for p in pieces]
+    return (*rank(words, logp, rescored), (words, pieces, state, after))
 
 
 def rank(words: list[str], logp: np.ndarray, rescored: bool) -> tuple[list[str], np.ndarray]:

@@ -21,8 +21,8 @@ from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, choose, is_sampling, streamed_blank)
-from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, MAX_SUFFIX, Completion, parse_prompt,
-                                  without_blank)
+from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, parse_prompt,
+                                  suffix_ids, without_blank)
 from seqtext.text.spacing import join_words, may_be_decimal, spaced
 
 
@@ -186,8 +186,7 @@ class Completer:
         top = torch.topk(logp, k)
         cand, scores = top.indices, top.values.clone()  # (K,)
         if suffix is not None and suffix.strip():
-            tail = self.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX]
-            tail.append(self.tokenizer.token_to_id(tk.EOS))
+            tail = suffix_ids(self.tokenizer, suffix)
             n = cand.numel()
             tail = torch.tensor(tail, device=self.device)  # (S,)
             x = torch.cat([cand[:, None], tail[:-1].expand(n, -1)], dim=1)  # (K, S): candidate, then the suffix
@@ -273,20 +272,11 @@ def _blank_words(c: Completer, logits, hidden, suffix: str, k: int):
         mask = torch.as_tensor(active, device=c.device)[None, :, None]
         return _pairwise(new, old, lambda a, b: torch.where(mask, a, b))
 
+    def score(ids, targets, state):
+        out, _, _ = net(torch.as_tensor(ids, device=c.device), hidden=state)
+        y = torch.as_tensor(targets, device=c.device)
+        return torch.log_softmax(out.float(), dim=-1).gather(2, y[:, :, None]).sum((1, 2)).cpu().numpy()
+
     start = map_hidden(hidden, lambda t: t.expand(-1, rows, -1).contiguous())
     barred = c._banned(words_only=True) + [c.tokenizer.token_to_id(tk.EOS)]
-    ends = lambda i: tk.token_ends_word(c.tokenizer, c.tokenizer.id_to_token(i))  # noqa: E731
-    pieces, gained, state, after = blankwords.spell(first, start, step, keep, ends, barred)
-    logp = np.log(probs.cpu().numpy().astype(np.float64)) + gained
-    rescored = bool(suffix and suffix.strip())
-    if rescored:
-        tail = c.tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX]
-        tail.append(c.tokenizer.token_to_id(tk.EOS))
-        logp += after[:, tail[0]]
-        if len(tail) > 1:
-            x = torch.tensor(tail[:-1], device=c.device).expand(rows, -1)  # (K, S - 1)
-            out, _, _ = net(x, hidden=state)
-            y = torch.tensor(tail[1:], device=c.device).expand(rows, -1)
-            logp += torch.log_softmax(out.float(), dim=-1).gather(2, y[:, :, None]).sum((1, 2)).cpu().numpy()
-    words = ["".join(tk.token_text(c.tokenizer.id_to_token(i)) for i in p) for p in pieces]
-    return (*blankwords.rank(words, logp, rescored), (words, pieces, state, after))
+    return blankwords.blank_words(c.tokenizer, first, probs.cpu().numpy(), start, suffix, step, keep, score, barred)

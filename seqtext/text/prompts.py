@@ -35,6 +35,13 @@ def parse_prompt(prompt: str) -> tuple[str, str | None]:
     return prompt, None
 
 
+def suffix_ids(tokenizer, suffix: str) -> list[int]:
+    """The text after a blank as the candidates are ranked with: its first :data:`MAX_SUFFIX` tokens, then </s>."""
+    from seqtext.text import tokenizer as tk
+
+    return tokenizer.encode(suffix, add_special_tokens=False).ids[:MAX_SUFFIX] + [tokenizer.token_to_id(tk.EOS)]
+
+
 def without_blank(prompt: str) -> str:
     """The prompt with its blank (if any) as a space: its words alone."""
     return _BLANKS.sub(" ", prompt_text(prompt))
