@@ -71,7 +71,6 @@ class Spacer:
         self.single_open = False  # a single quote opened (after a space or punctuation) and not yet closed
         # the previous word (a prompt's last word, so that it can take an ' or a -), or its closing punctuation
         self.prev = word_at_end(after) or (after[-1:] if after[-1:] in DASH_AFTER else "")
-        self.before_prev = ""
         self.glue = False  # True: glue the next word; None: decide when it comes (after ' or a digit's . ,)
         self.held = ""  # an apostrophe after a word, not yet written: the next word shows on which side it goes
         last, before = after[-1:], after[-2:-1]  # a prompt that stops inside a word's spelling: carry on from it
@@ -112,7 +111,7 @@ class Spacer:
         apostrophe, self.held = self.held, ""
         if apostrophe:
             self.single_open = False
-            self.tail, self.before_prev, self.prev = apostrophe, self.prev, apostrophe
+            self.tail = self.prev = apostrophe
         return apostrophe
 
     def _release(self, word: str) -> str:
@@ -131,7 +130,7 @@ class Spacer:
             self.single_open = False
         else:  # he said 'hello
             space, self.glue, self.single_open = True, True, True
-        self.tail, self.before_prev, self.prev = apostrophe, self.prev, apostrophe
+        self.tail = self.prev = apostrophe
         return (" " if space else "") + apostrophe
 
     def _space_before(self, word: str) -> bool:
@@ -176,7 +175,7 @@ class Spacer:
             self.glue = None
         if (word in SENTENCE_END and not (word == "." and self.glue is None)) or word == LINE_BREAK:
             self.sentence_start = True
-        self.before_prev, self.prev = self.prev, word
+        self.prev = word
 
 
 def _opens_a_quote(text: str) -> bool:
