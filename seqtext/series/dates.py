@@ -102,10 +102,7 @@ def _is_day(text: str) -> bool:
 def date_labels(column) -> list[str]:
     """A date column's cells as labels: text as written; datetime objects (pandas Timestamps, numpy datetime64)
     in ISO form, as dates alone when every one of them is at midnight without a time zone."""
-    cells = list(column)
-    if not any(hasattr(c, "isoformat") or type(c).__name__ == "datetime64" for c in cells):
-        return [str(c) for c in cells]
-    times = [_as_datetime(c) for c in cells]
+    times = [_as_datetime(c) for c in column]
     if all(isinstance(t, datetime) and t.tzinfo is None and t.time() == datetime.min.time() for t in times):
         return [t.date().isoformat() for t in times]
     return [t.isoformat() if isinstance(t, datetime) else str(t) for t in times]
@@ -118,9 +115,7 @@ def _as_datetime(cell):
     if type(cell).__name__ == "datetime64":
         import numpy as np
 
-        if np.isnat(cell):
-            return str(cell)
-        return datetime.fromisoformat(np.datetime_as_string(cell, unit="us"))
+        return "NaT" if np.isnat(cell) else datetime.fromisoformat(np.datetime_as_string(cell, unit="us"))
     return cell
 
 
