@@ -193,6 +193,13 @@ def map_hidden(hidden, fn):
     return fn(hidden)
 
 
+def map_hidden_pair(first, second, fn):
+    """``fn(a, b)`` over two states of one core, part by part (an LSTM's h with h, c with c)."""
+    if isinstance(first, tuple):
+        return tuple(fn(a, b) for a, b in zip(first, second))
+    return fn(first, second)
+
+
 def detach_hidden(hidden):
     """Cut the graph between truncated-BPTT windows, keeping the values."""
     return map_hidden(hidden, torch.Tensor.detach)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from seqtext.core import map_hidden
+from seqtext.core import map_hidden, map_hidden_pair
 from seqtext.errors import whole_number
 from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
@@ -227,13 +227,6 @@ class Completer:
         return tk.unknown_words(self.tokenizer, without_blank(prompt))
 
 
-def _pairwise(new, old, fn):
-    """``fn(new, old)`` over a core's state: one tensor, or an LSTM's (h, c)."""
-    if isinstance(new, tuple):
-        return tuple(fn(a, b) for a, b in zip(new, old))
-    return fn(new, old)
-
-
 def _bpe_word(c: Completer, logits, hidden, suffix: str, sample: dict):
     """A BPE model's word for a blank, chosen among whole words (greedy or sampled), with the next token's
     logits and the state after it."""
@@ -270,7 +263,7 @@ def _blank_words(c: Completer, logits, hidden, suffix: str, k: int):
 
     def keep(new, old, active):
         mask = torch.as_tensor(active, device=c.device)[None, :, None]
-        return _pairwise(new, old, lambda a, b: torch.where(mask, a, b))
+        return map_hidden_pair(new, old, lambda a, b: torch.where(mask, a, b))
 
     def score(ids, targets, state):
         out, _, _ = net(torch.as_tensor(ids, device=c.device), hidden=state)
