@@ -22,15 +22,19 @@ def running_text(tmp_path, monkeypatch):
 
 
 def test_stream_mode_trains_and_perplexity_falls(running_text, tmp_path):
+    valid = tmp_path / "valid.txt"
+    valid.write_text("\n".join(TINY_LINES[:5]) + "\n", encoding="utf-8")
     model = TextModel(mode="stream", embed=16, hidden=32, batch_size=4, bptt=12, epochs=4, lr=1e-2,
                       embed_dropout=0.0, output_dropout=0.0, device="cpu", patience=10)
-    model.fit(running_text, checkpoint_dir=tmp_path / "m")
+    model.fit(running_text, valid=valid, checkpoint_dir=tmp_path / "m")
     ppl = [row["valid_perplexity"] for row in model.history]
     vocab = model.tokenizer.get_vocab_size()
     assert ppl[-1] < ppl[0] and ppl[-1] < 2.0 < vocab, ppl  # uniform guessing would be ~vocab
     assert model.settings.text.mode == "stream" and model.summary["train_tokens"] > 5000
     back = load(tmp_path / "m")
     assert back.settings.text.mode == "stream"
+    # the training summary counts the validation tokens scored, as evaluate does
+    assert model.summary["valid_tokens"] == back.evaluate(valid)["tokens"] > 0
     metrics = back.evaluate(running_text)
     assert metrics["perplexity"] < 4.0 and "last_word_accuracy" not in metrics
     assert back.complete("Mary rides the bicycle, the bicycle is ___").endswith(("hers.", "his.", "mine.", "ours."))

@@ -102,7 +102,8 @@ class StreamPlan:
         self.streams = distributed.shard_rows(stream.batchify(train_ids, batch))  # (B / world, N)
         self.valid_ids = valid_ids
         self.hidden = self.resumed = None  # resumed: the state a resume mid-epoch reads on from
-        self.sizes = {"train_tokens": len(train_ids), "valid_tokens": len(valid_ids)}
+        # valid_tokens: the tokens scored (each but the first is predicted from those before it), as evaluate counts them
+        self.sizes = {"train_tokens": len(train_ids), "valid_tokens": max(len(valid_ids) - 1, 0)}
         self.steps = math.ceil((self.streams.shape[1] - 1) / self.bptt)
 
     def batches(self, epoch, generator):
