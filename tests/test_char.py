@@ -189,7 +189,8 @@ def test_model_directory_reloads_and_the_cli_completes(romeo):
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)
     assert metrics["bits_per_char"] == pytest.approx(metrics["loss"] / math.log(2))
-    assert "bits per character" in run(["evaluate", "--model", str(model_dir), "--corpus", str(corpus)]).output
+    table = run(["evaluate", "--model", str(model_dir), "--corpus", str(corpus)]).output
+    assert "bits per character" in table and "next-character accuracy" in table and "word" not in table
 
 
 def test_cli_trains_a_char_model_and_completes_romeo(tmp_path):

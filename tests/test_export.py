@@ -115,6 +115,11 @@ def test_a_blank_is_always_filled_with_a_word_never_punctuation(exported):
             assert str(runtime.complete(blank)) == str(done)
             assert all(is_wordlike(w) for w, _ in model.next_words(blank, 5))
             assert [w for w, _ in runtime.next_words(blank, 5)] == [w for w, _ in model.next_words(blank, 5)]
+        # a trailing blank's word is followed by closing punctuation or nothing, never a comma or a dash
+        assert not str(model.complete(prompt + " ___")).endswith((",", ";", ":", "-", "("))
+        # a blank typed against the next word is spaced from it as from the word before
+        glued = str(model.complete(prompt + " ___the car"))
+        assert glued == str(model.complete(prompt + " ___ the car")) == str(runtime.complete(prompt + " ___the car"))
     # the case arises: the random tanh RNN and GRU rank punctuation among their first five (the LSTM does not)
     assert punctuation_first > 0 or model.settings.core.cell == "lstm"
 

@@ -158,6 +158,21 @@ def test_trailing_blank_takes_one_word_and_its_full_stop(tiny_model):
         tiny_model.complete("____ rides the bicycle, the bicycle is ___")
 
 
+def test_a_trailing_blank_ends_at_closing_punctuation_never_a_comma(tiny_model_dir):
+    """Whatever the model ranks first after the blank's word, only closing punctuation (or nothing) follows it."""
+    model = load(tiny_model_dir)
+    tok, head = model.tokenizer, model.net.head
+    logp = torch.full((tok.get_vocab_size(),), -20.0)
+    for token, p in {",": 0.5, ".": 0.3, "car": 0.15}.items():  # the same at every step
+        logp[tok.token_to_id(token)] = math.log(p)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(logp)
+    assert model.complete("Mary drives the ___") == "Mary drives the car."  # "," was likelier than "."
+    assert model.complete("Mary drives the ___ every day") == "Mary drives the car every day"
+    assert model.complete("Mary drives the___every day") == "Mary drives the car every day"
+
+
 def test_a_list_of_path_strings_is_read_as_files(tmp_path):
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text("\n".join(TINY_LINES[:3]))

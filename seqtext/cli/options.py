@@ -78,12 +78,17 @@ def _load_config(settings: type[Settings]):
                     declared[key].metadata["rule"].check(key, item)
                 except SeqtextError as exc:
                     raise click.BadParameter(f"{value}: {exc}", ctx=ctx, param=param) from None
-        for key in ("corpus",):  # multiple-valued paths may be written as one string
-            if isinstance(options.get(key), str):
-                options[key] = [options[key]]
-            elif key in options and not (isinstance(options[key], list) and all(isinstance(p, str)
-                                                                                 for p in options[key])):
-                raise click.BadParameter(f"{value}: {key} must be a path or a list of paths, got {options[key]!r}.",
+        params = {p.name: p for p in ctx.command.params}
+        for key in set(options) - set(declared):  # the command's own options: paths (--corpus, --valid, --out, ...)
+            item = options[key]
+            if params[key].multiple:  # multiple-valued paths may be written as one string
+                if isinstance(item, str):
+                    options[key] = [item]
+                elif not (isinstance(item, list) and all(isinstance(p, str) for p in item)):
+                    raise click.BadParameter(f"{value}: {key} must be a path or a list of paths, got {item!r}.",
+                                             ctx=ctx, param=param)
+            elif isinstance(item, (list, dict)):
+                raise click.BadParameter(f"{value}: {key} takes one value, got {item!r}; give it as one string.",
                                          ctx=ctx, param=param)
         ctx.default_map = {**(ctx.default_map or {}), **options}
         return value

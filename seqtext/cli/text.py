@@ -117,9 +117,10 @@ def evaluate(model, corpus, per_sentence, precision, as_json, **adapt):
     method = describe(metrics)
     if method:
         click.echo(f"{'read with':<24}{method}")
+    unit = "character" if "bits_per_char" in metrics else "word"
     labels = [("bits_per_char", "bits per character", "{:.4f}"), ("characters", "characters", "{}"),
-              ("perplexity", "perplexity", "{:.3f}"), ("perplexity_known", "without unknown words", "{:.3f}"),
-              ("unknown_tokens", "unknown-word tokens", "{}"), ("accuracy", "next-word accuracy", "{:.2%}"),
+              ("perplexity", "perplexity", "{:.3f}"), ("perplexity_known", f"without unknown {unit}s", "{:.3f}"),
+              ("unknown_tokens", f"unknown-{unit} tokens", "{}"), ("accuracy", f"next-{unit} accuracy", "{:.2%}"),
               ("last_word_accuracy", "last-word accuracy", "{:.2%}"), ("sentences", "sentences", "{}"),
               ("tokens", "tokens", "{}")]
     for key, label, fmt in labels:

@@ -21,7 +21,7 @@ from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, is_sampling, streamed_blank)
-from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, parse_prompt,
+from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, filled, parse_prompt,
                                   suffix_ids, without_blank)
 from seqtext.text.records import Scores, check_sentences, frame
 from seqtext.text.records import build as build_scores
@@ -44,7 +44,7 @@ class OnnxTextModel:
                       "model_config.json", "export the model again")
         self._banned = [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
         self._eos = self.tokenizer.token_to_id(tk.EOS)
-        self._non_word_ids = None
+        self._non_word_ids = self._pause_ids = None
 
     def _non_words(self) -> list[int]:
         """Punctuation and symbols: never a blank's word (read once, when a blank first asks)."""
@@ -77,7 +77,7 @@ class OnnxTextModel:
         unknown = self.unknown_words(prompt)
         if suffix is not None and suffix.strip():
             word = self._fill(scores, state, suffix, sample)
-            return Completion(prefix + join_words([word], after=prefix) + suffix, prompt, [word], unknown)
+            return Completion(filled(prefix, word, suffix), prompt, [word], unknown)
         if suffix is not None and tk.is_bpe(self.tokenizer):  # a trailing blank: one word, then the sentence closed
             word, scores, state = _bpe_word(self, scores, state, suffix, sample)
             generated = [word, *self._words(scores, state, 1, sample, close=True, placed=1)]
@@ -108,10 +108,19 @@ class OnnxTextModel:
         repetition = repetition if repetition is not None and repetition.active else None
 
         first = self._banned + self._non_words() + [self._eos] if close else self._banned  # a trailing blank: a word
+        if close:  # after its word: closing punctuation, or nothing
+            if self._pause_ids is None:
+                self._pause_ids = tk.pause_ids(self.tokenizer)
+            after = self._banned + self._pause_ids
+
+        def now():
+            if close and not pieces:
+                return first if n_words == 0 else after if n_words >= max_words else self._banned
+            return self._banned
 
         def pick(scores):
             scores = scores.copy()
-            scores[first if close and n_words == 0 and not pieces else self._banned] = -math.inf
+            scores[now()] = -math.inf
             if repetition is not None:
                 scores = npdecode.apply_repetition(repetition, scores)
                 if not np.isfinite(scores).any():

@@ -21,7 +21,7 @@ from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
                                    check_sampling, choose, is_sampling, streamed_blank)
-from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, parse_prompt,
+from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, filled, parse_prompt,
                                   suffix_ids, without_blank)
 from seqtext.text.spacing import join_words, may_be_decimal, spaced
 
@@ -71,8 +71,7 @@ class Completer:
         unknown = self.unknown_words(prompt)
         if suffix is not None and suffix.strip():
             word = self._fill(logits, hidden, suffix, options["sample"])
-            text = prefix + join_words([word], after=prefix) + suffix
-            return Completion(text, prompt, [word], unknown)
+            return Completion(filled(prefix, word, suffix), prompt, [word], unknown)
         if suffix is not None and tk.is_bpe(self.tokenizer):  # a trailing blank: one word, then the sentence closed
             word, logits, hidden = _bpe_word(self, logits, hidden, suffix, options["sample"])
             generated = [word, *self._words(logits, hidden, 1, options["sample"], close=True, placed=1)]
@@ -124,13 +123,19 @@ class Completer:
         banned = torch.tensor(self._banned(), device=self.device)
         eos = self.tokenizer.token_to_id(tk.EOS)
         first = torch.tensor(self._banned(words_only=True) + [eos], device=self.device) if close else banned
+        if close:  # after a trailing blank's word: closing punctuation, or nothing
+            if not hasattr(self, "_pauses"):
+                self._pauses = tk.pause_ids(self.tokenizer)
+            after = torch.tensor(self._banned() + self._pauses, device=self.device)
         repetition = repetition if repetition is not None and repetition.active else None
         greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
         pieces: list[str] = []  # BPE tokens of the word being built
         n_words, prev, held = placed, "", False
 
-        def now():  # the tokens barred next: a trailing blank's first token must begin a word
-            return first if close and n_words == 0 and not pieces else banned
+        def now():  # the tokens barred next: a trailing blank's first token must begin a word, and no comma follows it
+            if close and not pieces:
+                return first if n_words == 0 else after if n_words >= max_words else banned
+            return banned
 
         def pick(logits):  # the caller's logits stay as they were; None when every token is banned
             logits = logits.index_fill(0, now(), -math.inf)

@@ -35,6 +35,14 @@ def parse_prompt(prompt: str) -> tuple[str, str | None]:
     return prompt, None
 
 
+def filled(prefix: str, word: str, suffix: str) -> str:
+    """The prompt with its blank filled by ``word``, spaced from the words either side of it, as when the blank
+    was typed between spaces: ``Mary___rides`` gives ``Mary and rides``; punctuation after it stays against it."""
+    from seqtext.text.spacing import is_wordlike, join_words
+
+    return prefix + join_words([word], after=prefix) + (" " if is_wordlike(suffix[:1]) else "") + suffix
+
+
 def suffix_ids(tokenizer, suffix: str) -> list[int]:
     """The text after a blank as the candidates are ranked with: its first :data:`MAX_SUFFIX` tokens, then </s>."""
     from seqtext.text import tokenizer as tk

@@ -237,6 +237,16 @@ def non_word_ids(tok) -> list[int]:
                   if token not in SPECIALS and not is_wordlike(token_text(token)))
 
 
+PAUSES = set(",;:([{-–—")  # punctuation that goes on with the sentence
+
+
+def pause_ids(tok) -> list[int]:
+    """The ids of punctuation that goes on with the sentence (a comma, a colon, a dash, an opening bracket): never
+    written after a filled trailing blank's word, which only closing punctuation may follow."""
+    return sorted(i for token, i in tok.get_vocab().items()
+                  if token not in SPECIALS and token_text(token) and set(token_text(token)) <= PAUSES)
+
+
 def spans(text: str, offsets) -> list[tuple[int, int]]:
     """The tokenizer's ``offsets`` into ``text``, each span carried on over the combining marks after it that no
     token of their own covers: NFKC joins a letter written apart from its accent (NFD 'café') into one character,
