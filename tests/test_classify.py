@@ -103,6 +103,35 @@ def test_evaluate_accuracy_equals_a_count_by_hand(trained, tmp_path):
     assert f"accuracy  {100 * by_hand:.2f}%" in text.output and "confusion" in text.output
 
 
+def test_evaluate_reads_other_columns_and_labels_written_as_numbers(trained, tmp_path):
+    """A file with its own column names (--text-column, --label-column), and labels as pandas writes them after a
+    missing value (1.0 for 1), are scored as the same file written as training's."""
+    clf, _ = trained
+    pairs = [("the film was not good", "1"), ("the film was good", "0"), ("not", "0"), ("a funny story", "0")]
+    plain = clf.evaluate(write_tsv(tmp_path / "plain.tsv", pairs))
+    named = tmp_path / "named.csv"
+    named.write_text("review,stars\n" + "".join(f"{t},{y}.0\n" for t, y in pairs))
+    assert clf.evaluate(named, text_column="review", label_column="stars") == plain
+    result = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(_model(trained)), "--data", str(named),
+                                      "--text-column", "review", "--label-column", "stars", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["accuracy"], report["confusion"], report["per_label"]) == \
+        (plain["accuracy"], plain["confusion"], plain["per_label"])
+    assert report["loss"] == pytest.approx(plain["loss"])
+    assert clf.predict([]) == [] and clf.predict_proba([]) == []  # no texts, no labels (as the tagger's)
+
+
+def test_a_rare_label_held_out_with_its_only_examples_is_still_a_label(tmp_path):
+    from seqtext.packing import held_out
+
+    pairs = not_examples(60, 5)
+    held = sorted(held_out(len(pairs) + 1, 0.1, 0))
+    pairs.insert(held[0], ("a lone story", "rare"))  # its one example falls in the held-out validation share
+    clf = TextClassifier(embed=8, hidden=8, epochs=1, valid_fraction=0.1, seed=0, device="cpu").fit(pairs)
+    assert clf.labels == ["0", "1", "rare"] and clf.summary["valid_texts"] == len(held)
+
+
 def _model(trained):
     return trained[1] / "model"
 
@@ -277,6 +306,15 @@ def test_files_as_users_have_them(tmp_path):
     joined.write_text(one + one)
     with pytest.raises(DataError, match="j.tsv line 14 is a header row inside the data"):
         read_labelled(joined)
+    for name in ("jb.tsv", "jb.csv"):  # files saved with a byte-order mark each, then joined with cat
+        one_bom = ("\ufeff" + one).replace("\t", "," if name.endswith(".csv") else "\t").encode("utf-8")
+        (tmp_path / name).write_bytes(one_bom + one_bom)
+        with pytest.raises(DataError, match=f"{name} line 14 is a header row inside the data"):
+            read_labelled(tmp_path / name)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("text,label,text\na,1,b\nc,0,d\n")
+    with pytest.raises(DataError, match="twice.csv line 1 names the column 'text' twice; rename one of them"):
+        read_labelled(twice)
     quoted = tmp_path / "q.csv"
     with open(quoted, "w", newline="") as fh:
         csv.writer(fh).writerows([("text", "label"), ("first line, with comma\nsecond line", "1"), *rows])

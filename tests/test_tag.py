@@ -217,6 +217,34 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):
                                       str(gap)])
     assert_clean_failure(result, "gap.conllu line 12: the sentence there has no words to tag")
     assert not out.exists()
+    model = str(bidirectional[1] / "model")
+    # a field left empty (CoNLL-U writes _), or one the parser refuses, is named by its own line
+    for field, line, fragment in [("\tdo\t", 3, "its FORM column is empty"), ("\tVERB\tVB\t_\t0", 5,
+                                                                               "its UPOS column is empty")]:
+        broken = tmp_path / "broken.conllu"
+        broken.write_text(CONLLU.replace(field, field.replace("do", "").replace("VERB", ""), 1))
+        assert_clean_failure(train(broken), f"broken.conllu line {line}: {fragment}", "writes _ for a value not given")
+        result = CliRunner().invoke(cli, ["tag", "evaluate", "--model", model, "--data", str(broken)])
+        assert_clean_failure(result, f"broken.conllu line {line}: {fragment}")
+    broken.write_text(CONLLU.replace("4\t.\t.", "x\t.\t."))
+    assert_clean_failure(train(broken), "broken.conllu line 7 is not valid CoNLL-U", "'x' is not a valid ID")
+    # CoNLL-U on stdin with a line short of a column is refused naming it, not tagged as raw text
+    short = CONLLU.replace("3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_", "3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_")
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", model], input=short)
+    assert_clean_failure(result, "stdin line 5 has 9 tab-separated columns")
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", model], input="the cat\n\u200b\n")
+    assert_clean_failure(result, "stdin line 2 has no words to tag (only invisible characters)")
+    result = CliRunner().invoke(cli, ["tag", "train", "--resume", str(_clf_dir(tmp_path))])
+    assert_clean_failure(result, "holds a classify model, not a tag model", "seqtext classify train --resume")
+    assert not out.exists()
+
+
+def _clf_dir(tmp_path):
+    from seqtext import TextClassifier
+
+    pairs = [("a good film", "1"), ("a bad film", "0")] * 4
+    return TextClassifier(embed=8, hidden=8, epochs=1, valid_fraction=0.0, device="cpu").fit(pairs).save(
+        tmp_path / "clf")
 
 
 def test_models_of_other_kinds_are_refused(bidirectional, tiny_model_dir):

@@ -144,6 +144,8 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
     records = _tsv_records(path, text) if delimiter == "\t" else _csv_records(path, text)
     if not records:
         return []
+    # the byte-order mark a file joined on with cat brings to the start of its first row
+    records = [(n, [row[0].lstrip("\ufeff"), *row[1:]]) for n, row in records]
     first = [cell.strip() for cell in records[0][1]]
     if delimiter == "," and len(first) == 1 and ";" in first[0]:
         raise DataError(f"{path} line {records[0][0]} looks separated by semicolons ({first[0][:60]}); save it "
@@ -170,6 +172,9 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
                  "header: its label appears on no other line; if it is, name the columns with {text_column} and "
                  "{label_column}.", params=["text_column", "label_column"])
         return [(n, {"text": row[0], "label": row[1]}) for n, row in records]
+    twice = sorted({name for name in first if first.count(name) > 1})
+    if twice:
+        raise DataError(f"{path} line {records[0][0]} names the column {twice[0]!r} twice; rename one of them.")
     rows = []
     for number, row in records[1:]:
         if len(row) != len(first):
@@ -259,12 +264,12 @@ def read_texts(lines) -> list[str]:
 
 
 def check_texts(texts) -> list[str]:
-    """Texts given to a classifier (a string is one text), each a non-empty string."""
+    """Texts given to a classifier (a string is one text), each a non-empty string; an empty list is no texts."""
     texts = as_list(texts, "the texts to classify")
     for i, text in enumerate(texts, 1):
         if not isinstance(text, str):
             raise DataError(f"text {i} is not a string; give texts as strings.")
-    return read_texts(texts)
+    return read_texts(texts) if texts else []
 
 
 MAX_TOKENS = 100_000  # tokens (words) of one text or sentence: a 10 MB line would take gigabytes to read

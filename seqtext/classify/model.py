@@ -56,6 +56,8 @@ class TextClassifier(Model):
         """For each text, every label's probability (a dict in the order of :attr:`labels`)."""
         self._require_trained()
         texts = check_texts(texts)
+        if not texts:
+            return []
         self.net.eval()
         probs = self.task.probabilities(self.net, self.task.encode(texts))
         return [dict(zip(self.task.labels, row.tolist())) for row in probs]
@@ -64,13 +66,15 @@ class TextClassifier(Model):
         """The likeliest label of each text."""
         return [max(p, key=p.get) for p in self.predict_proba(texts)]
 
-    def evaluate(self, data) -> dict:
+    def evaluate(self, data, *, text_column: str | None = None, label_column: str | None = None) -> dict:
         """Accuracy, macro F1, per-label precision / recall / F1 and the confusion matrix on labelled data
         (a file or ``(text, label)`` pairs); also ``loss`` (mean cross-entropy).  A label that training
-        never saw is refused."""
+        never saw is refused.  A file's columns are ``text_column`` and ``label_column``, else the ones
+        training read (else ``text`` or ``sentence``, and ``label``)."""
         self._require_trained()
-        texts, gold, places = self.task.read(data, "evaluation")
+        texts, gold, places = self.task.read(data, "evaluation", text_column=text_column, label_column=label_column)
         targets = self.task.targets(gold, places)
+        gold = [self.task.labels[t] for t in targets]  # as training wrote them (a file's 1.0 is its 1)
         probs = torch.tensor([list(p.values()) for p in self.predict_proba(texts)])
         loss = torch.nn.functional.nll_loss(probs.clamp_min(1e-12).log(), torch.tensor(targets)).item()
         predicted = [self.task.labels[i] for i in probs.argmax(-1).tolist()]

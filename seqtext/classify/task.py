@@ -57,12 +57,14 @@ class ClassifyTask(StartsFromLanguageModel, Task):
 
     # ------------------------------------------------------------------ data
 
-    def read(self, source, name: str, need_labels: bool = True) -> tuple[list[str], list[str], list[str]]:
+    def read(self, source, name: str, need_labels: bool = True, text_column: str | None = None,
+             label_column: str | None = None) -> tuple[list[str], list[str], list[str]]:
         """(texts, labels, where each is) from a file ("FILE line N"), or from (text, label) pairs given in Python
-        ("NAME example N")."""
+        ("NAME example N").  A file's columns are ``text_column`` and ``label_column``, else those of training."""
         cfg = self.settings.classify
         if source_path(source) is not None:
-            texts, labels, lines = read_labelled(source, cfg.text_column, cfg.label_column, need_labels)
+            texts, labels, lines = read_labelled(source, text_column or cfg.text_column,
+                                                 label_column or cfg.label_column, need_labels)
             return texts, labels, [f"{source} line {n}" for n in lines]
         if not is_listlike(source):
             raise DataError(f"the {name} data must be a file or a list of (text, label) pairs, got "
@@ -103,6 +105,8 @@ class ClassifyTask(StartsFromLanguageModel, Task):
                 for xs in (texts, labels, places))
         if fresh:
             kinds = sorted(set(labels))
+            if dev is None:  # a label whose few examples all fell in the held-out share is still one of the file's
+                self.labels = sorted(in_file)
             if len(kinds) < 2:
                 where = str(train) if self.sources["train"] else "the training examples"
                 if len(in_file) > 1:  # the held-out validation share took the others
@@ -111,7 +115,8 @@ class ClassifyTask(StartsFromLanguageModel, Task):
                                     params=["dev"])
                 raise DataError(f"every label in {where} is {kinds[0]!r}; a classifier needs at least two "
                                 "different labels.")
-            self.labels = kinds
+            if dev is not None:
+                self.labels = kinds
             cfg = self.settings.classify
             self.open_start(cfg)  # first: a language model to start from decides the sizes and word splitting
             self.tokenizer = tk.train_tokenizer(texts, "word", cfg.vocab_size, cfg.min_frequency,
@@ -132,6 +137,10 @@ class ClassifyTask(StartsFromLanguageModel, Task):
     def targets(self, labels: list[str], places: list[str]) -> list[int]:
         """Label indices; a label training never saw is refused naming its place (``places``, as ``read``)."""
         index = {label: i for i, label in enumerate(self.labels)}
+        numbers = {_number(label): i for i, label in enumerate(self.labels) if _number(label) is not None}
+        for label in set(labels) - set(index):  # 1.0 in a file written by pandas is the label 1 of training
+            if _number(label) in numbers:
+                index[label] = numbers[_number(label)]
         for label, place in zip(labels, places):
             if label not in index:
                 header = " (if that line is a header, name the label column with {label_column})" \
@@ -225,3 +234,12 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         self.labels = labels
         self.sources = config.get("data") or {}
         self.read_transfer(config)
+
+
+def _number(label: str) -> float | None:
+    """A label's value when it is written as a number (``1``, ``1.0``), else None."""
+    try:
+        value = float(label)
+    except ValueError:
+        return None
+    return value if value == value else None  # nan is no value

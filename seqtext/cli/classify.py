@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from seqtext.cli.common import counted, echo_json, first_process_only, handle_errors, input_lines, run_training
-from seqtext.cli.options import resume_changes, training_command
+from seqtext.cli.options import resume_changes, resume_kind, training_command
 from seqtext.labelconfig import ClassifySettings
 
 
@@ -34,6 +34,7 @@ def train_model(ctx, model_class, settings_class, data, dev, out, resume, quiet,
 
     if resume:
         changes = resume_changes(ctx, options, {"out": out, "dev": dev})
+        resume_kind(resume, settings_class.kind)
         out = Path(resume)
         open_model(out, settings_class)  # the right kind, before anything is locked
     else:
@@ -131,13 +132,17 @@ def print_report(report: dict, name: str) -> None:
 @classify.command()
 @click.option("--model", required=True, metavar="DIR", help="Model directory written by classify train.")
 @click.option("--data", required=True, metavar="FILE", help="Labelled file: TSV, CSV or JSON Lines.")
+@click.option("--text-column", metavar="COL", help="Column of the text  [default: the one training read, else text "
+                                                   "or sentence]")
+@click.option("--label-column", metavar="COL", help="Column of the label  [default: the one training read, else "
+                                                    "label]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (accuracy as a fraction).")
 @handle_errors
-def evaluate(model, data, as_json):
+def evaluate(model, data, text_column, label_column, as_json):
     """Accuracy, macro F1, per-label precision / recall / F1 and the confusion matrix on labelled texts."""
     from seqtext.classify import TextClassifier
 
-    report = TextClassifier.load(model).evaluate(Path(data))
+    report = TextClassifier.load(model).evaluate(Path(data), text_column=text_column, label_column=label_column)
     if as_json:
         echo_json(report)
         return

@@ -38,6 +38,18 @@ def given_options(ctx: click.Context, options: dict) -> dict:
 RESUMABLE = ("epochs", "patience", "device")  # what --resume may change: how long the training runs, and where
 
 
+def resume_kind(resume, kind: str) -> None:
+    """Refuse to resume a model of another kind, naming the command that resumes it, before anything is opened
+    for writing."""
+    from seqtext.errors import CheckpointError
+    from seqtext.modeldir import TRAIN_COMMANDS, read_config
+
+    found = read_config(resume).get("kind")
+    if found != kind:
+        how = f"; resume it with {TRAIN_COMMANDS[found]} --resume" if found in TRAIN_COMMANDS else ""
+        raise CheckpointError(f"{resume} holds a {found} model, not a {kind} model{how}.")
+
+
 def resume_changes(ctx: click.Context, options: dict, others: dict) -> dict:
     """The options a --resume changes (of RESUMABLE); any other option given (``others``: the command's own, such
     as --out) is refused in one sentence, before anything is opened."""

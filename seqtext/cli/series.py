@@ -8,7 +8,7 @@ import click
 
 from seqtext.cli import series_report as report
 from seqtext.cli.common import POSITIVE, counted, echo_json, first_process_only, handle_errors, note, run_training
-from seqtext.cli.options import resume_changes, training_command
+from seqtext.cli.options import resume_changes, resume_kind, training_command
 from seqtext.config import SeriesSettings
 from seqtext.errors import install_hint
 
@@ -110,6 +110,7 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
 
     if resume:
         changes = resume_changes(ctx, options, {"holdout": holdout, "out": out})
+        resume_kind(resume, SeriesSettings.kind)
         out = Path(resume)
         open_model(out, SeriesSettings)  # a series model, before anything is locked
     else:

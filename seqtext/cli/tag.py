@@ -66,13 +66,15 @@ def predict(sentences, model, file, as_conllu, as_json):
     blank line between sentences, CoNLL-U with --conllu, or JSON with --json."""
     from seqtext.export import open_model
     from seqtext.classify.data import read_input_lines
+    import unicodedata
+
     from seqtext.tag.data import COLUMNS, is_conllu, read_conllu, words_of
 
     if as_conllu and as_json:
         raise click.UsageError("give --conllu or --json, not both.")
     if sentences and file is not None:
         raise click.UsageError("give sentences as arguments or --file, not both.")
-    tokenlists = None
+    tokenlists, places = None, None
     if sentences:
         for i, sentence in enumerate(sentences, 1):
             if not sentence.strip():
@@ -89,11 +91,21 @@ def predict(sentences, model, file, as_conllu, as_json):
                                 "comments, multi-word ranges or empty nodes); remove it or give its words.")
         else:
             inputs = nonblank(lines, "there are no sentences to tag; give them as arguments, --file or on stdin.")
+            places = [f"{path} line {n}" for n, line in enumerate(lines, 1) if line.strip()]
             if all(line.count("\t") == 1 for line in inputs):
                 raise DataError(f"{path} holds word<TAB>tag lines, tagged data; give raw sentences one a line, or "
                                 "CoNLL-U (tag evaluate scores tagged data).")
     tagger = open_model(model, "tag")  # an exported directory runs on onnxruntime, without torch
-    words = [tagger.words(s) for s in inputs]
+    words = []
+    for i, sentence in enumerate(inputs):
+        try:
+            words.append(tagger.words(sentence))
+        except DataError:
+            if isinstance(sentence, list) or any(unicodedata.category(c)[0] not in "CZ" for c in sentence):
+                raise
+            where = places[i] if places else f"sentence {i + 1}"  # nothing but invisible characters (U+200B)
+            raise DataError(f"{where} has no words to tag (only invisible characters); remove it or give its "
+                            "words.") from None
     tags = tagger.predict(words)
     column = tagger.settings.tag.column
     for i, (ws, ts) in enumerate(zip(words, tags)):

@@ -8,18 +8,8 @@ import click
 
 from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, describe
 from seqtext.cli.common import RUNS, counted, echo_json, handle_errors, resolve_model, run_training
-from seqtext.cli.options import resume_changes, training_command
+from seqtext.cli.options import resume_changes, resume_kind, training_command
 from seqtext.config import TextSettings
-
-
-def _kind_check(resume: str, kind: str) -> None:
-    """Refuse to resume a model of another kind, before anything is opened for writing."""
-    from seqtext.modeldir import TRAIN_COMMANDS, read_config
-
-    found = read_config(resume).get("kind")
-    if found != kind:
-        how = f"; resume it with {TRAIN_COMMANDS[found]} --resume" if found in TRAIN_COMMANDS else ""
-        raise click.UsageError(f"{resume} holds a {found} model, not a {kind} model{how}.")
 
 
 @click.command()
@@ -44,7 +34,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     files = corpus_files(list(corpus)) if corpus else None
     valid_files = corpus_files(valid) if valid else None
     if resume:
-        _kind_check(resume, "text")
+        resume_kind(resume, "text")
         out = Path(resume)
         changes = resume_changes(ctx, options, {"out": out})  # on the command line or in --config
     else:

@@ -230,7 +230,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         results = []
         for text, p in zip(req.texts, probs):
             label = max(p, key=p.get)
-            results.append({"text": text, "label": label, "probability": p[label], "probabilities": p})
+            results.append({"text": text.strip(), "label": label, "probability": p[label], "probabilities": p})
         return {"model": item.name, "results": results}
 
     @app.post("/v1/tag", response_model=TagResponse)

@@ -76,10 +76,13 @@ def _read(path) -> tuple[Path, list[str]]:
 
 
 def is_conllu(path: Path, lines: list[str]) -> bool:
+    """CoNLL-U: a .conllu file, or lines whose first token line has the ten columns, or begins with a word's ID
+    (``1``, ``1-2``, ``1.1``) and has three or more (a line short of columns is then refused as CoNLL-U, naming it,
+    not tagged as text)."""
     if path.suffix.lower() == ".conllu":
         return True
-    first = next((line for line in lines if line.strip() and not line.startswith("#")), "")
-    return len(first.split("\t")) == len(COLUMNS)
+    first = next((line for line in lines if line.strip() and not line.startswith("#")), "").split("\t")
+    return len(first) == len(COLUMNS) or len(first) >= 3 and bool(re.fullmatch(r"\d+(?:-\d+|\.\d+)?", first[0]))
 
 
 def blocks(lines: list[str]):
@@ -108,14 +111,24 @@ def read_conllu(path, lines: list[str] | None = None) -> list:
     sentences = []
     for start, block in blocks(lines):
         for offset, line in enumerate(block):
-            if not line.startswith("#") and len(line.split("\t")) != len(COLUMNS):
-                raise DataError(f"{path} line {start + offset} has {len(line.split(chr(9)))} tab-separated columns, "
+            if line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) != len(COLUMNS):
+                raise DataError(f"{path} line {start + offset} has {len(fields)} tab-separated columns, "
                                 f"CoNLL-U needs {len(COLUMNS)}; fix that line.")
+            empty = next((name for name, field in zip(COLUMNS, fields) if not field.strip()), None)
+            if empty is not None:
+                raise DataError(f"{path} line {start + offset}: its {empty.upper()} column is empty (CoNLL-U writes _ "
+                                "for a value not given); fix that line.")
         try:
             parsed = conllu.parse("\n".join(block) + "\n\n")
         except ParseException as exc:
-            raise DataError(f"{path} line {start}: the sentence there is not valid CoNLL-U ({exc}); fix it.") \
-                from None
+            where = next((start + offset for offset, line in enumerate(block)  # the line the parser refused
+                          if not line.startswith("#") and _unparsable(line)), start)
+            what = f"{path} line {where}" if where != start or _unparsable(block[0]) else \
+                f"the sentence at {path} line {start}"
+            raise DataError(f"{what} is not valid CoNLL-U ({exc}); fix it.") from None
         word_lines = [start + offset for offset, line in enumerate(block)
                       if not line.startswith("#") and line.split("\t", 1)[0].strip().isdigit()]
         for sentence in parsed:
@@ -124,6 +137,17 @@ def read_conllu(path, lines: list[str] | None = None) -> list:
     if not sentences:
         raise DataError(f"{path} holds no sentences; give CoNLL-U or word<TAB>tag lines.")
     return sentences
+
+
+def _unparsable(line: str) -> bool:
+    import conllu
+    from conllu.exceptions import ParseException
+
+    try:
+        conllu.parse(line + "\n\n")
+    except ParseException:
+        return True
+    return False
 
 
 def words_of(sentence) -> list:
