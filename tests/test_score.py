@@ -106,11 +106,13 @@ def test_per_sentence_evaluation_of_a_stream_model_equals_score(tmp_path):
     assert evaluated["tokens"] == records.summary["tokens"]
 
 
-def test_stream_evaluation_scores_every_token_once(tmp_path):
+def test_stream_evaluation_scores_every_token_once(tmp_path, monkeypatch):
     """Parallel rows read the text in pieces: row b from a zero state, the last row carried on into the tail.
     Their sum equals each piece read as a stream of its own, and every token after the first is a target."""
-    from seqtext.text import stream
+    from seqtext.text import scoring, stream
     from seqtext.text.scoring import score_stream
+
+    monkeypatch.setattr(scoring, "MIN_SCORED_ROW", 2)  # rows of a few tokens, as a long text's are of thousands
 
     corpus = write_corpus(tmp_path / "c.txt", TINY_LINES * 4)
     model = TextModel(mode="stream", embed=8, hidden=16, epochs=1, batch_size=2, bptt=8, device="cpu",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
+import torch
 
 from seqtext import TextModel, load
 from seqtext.core import RecurrentCore
@@ -34,7 +36,17 @@ def test_stream_mode_trains_and_perplexity_falls(running_text, tmp_path):
     back = load(tmp_path / "m")
     assert back.settings.text.mode == "stream"
     # the training summary counts the validation tokens scored, as evaluate does
-    assert model.summary["valid_tokens"] == back.evaluate(valid)["tokens"] > 0
+    short = back.evaluate(valid)
+    assert model.summary["valid_tokens"] == short["tokens"] > 0
+    # a short text is read as one running stream, each token after all before it: its perplexity by hand
+    from seqtext.text import stream
+    from seqtext.text.corpus import corpus_files
+
+    ids = torch.tensor(stream.encode_corpus(corpus_files([valid]), back.tokenizer).ids.tolist())
+    with torch.no_grad():
+        logits, _, _ = back.net.eval()(ids[None, :-1])
+    nll = -torch.log_softmax(logits[0].double(), -1).gather(1, ids[1:, None]).mean().item()
+    assert short["tokens"] == len(ids) - 1 and short["perplexity"] == pytest.approx(math.exp(nll), rel=1e-5)
     metrics = back.evaluate(running_text)
     assert metrics["perplexity"] < 4.0 and "last_word_accuracy" not in metrics
     assert back.complete("Mary rides the bicycle, the bicycle is ___").endswith(("hers.", "his.", "mine.", "ours."))

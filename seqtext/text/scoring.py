@@ -81,6 +81,9 @@ def score_sentences(net, seqs: list[list[int]], last: list[list[int]], device) -
     return metrics
 
 
+MIN_SCORED_ROW = 1000  # tokens
+
+
 @torch.no_grad()
 def score_stream(net, ids, bptt: int, device, batch_size: int = 10, precision: str = "fp32") -> dict:
     """Loss, perplexity and next-word accuracy over a token stream, state carried across windows.
@@ -89,7 +92,10 @@ def score_stream(net, ids, bptt: int, device, batch_size: int = 10, precision: s
     """
     was_training = net.training
     net.eval()
-    rows = min(batch_size, max(1, (len(ids) - 1) // 2))
+    # parallel rows of at least MIN_SCORED_ROW tokens: each row after the first starts from a zero state, which a
+    # text of a few lines split ten ways would feel at a third of its tokens (PTB's files still read in 10 rows)
+    rows = max(distributed.world_size(), (len(ids) - 1) // MIN_SCORED_ROW)  # and a row for every process
+    rows = max(1, min(batch_size, rows, len(ids) - 1))
     streams, tail = stream.scoring_rows(ids, rows)  # (B, N+1), (R,): every token after the first is a target
     nll = torch.zeros((), dtype=sum_dtype(device), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
