@@ -68,6 +68,7 @@ single step may still stretch a direction by up to ``||W_h||_2``.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -267,6 +268,9 @@ def backprop_through_time(params: ScratchRNN, cache: Cache, dH: np.ndarray) -> d
     """
     x, a, h = cache.x, cache.a, cache.h
     batch, steps, _ = x.shape
+    if np.shape(dH) != a.shape:
+        raise DataError(f"dH has shape {np.shape(dH)} but the hidden states have {a.shape} (batch, steps, hidden); "
+                        "give one gradient per state.")
     dW_x = np.zeros_like(params.W_x)  # (I, H)
     dW_h = np.zeros_like(params.W_h)  # (H, H)
     db = np.zeros_like(params.b)  # (H,)
@@ -306,7 +310,7 @@ def backward(params: ScratchRNN, cache: Cache, y) -> dict[str, np.ndarray]:
 
 def sgd_step(params: ScratchRNN, grads: dict[str, np.ndarray], lr: float) -> ScratchRNN:
     """One gradient-descent step; returns new parameters, the old ones are kept."""
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:  # numpy too
         raise ConfigError(f"learning rate must be a positive number, got {lr!r}.")
     updated = {name: getattr(params, name) - lr * grads[name] for name in PARAM_NAMES}
     return replace(params, **updated)

@@ -222,6 +222,8 @@ def test_sgd_step_subtracts_lr_times_gradient_and_keeps_the_old_params():
         np.testing.assert_array_equal(getattr(updated, name), before[name] - 0.05 * grads[name])
         np.testing.assert_array_equal(getattr(params, name), before[name])
     assert _loss(updated, x, y) < _loss(params, x, y)
+    again = scratch.sgd_step(params, grads, np.float32(0.05))  # a numpy number is a number
+    np.testing.assert_allclose(again.W_h, updated.W_h, rtol=1e-6)
 
 
 def test_train_lowers_the_loss():
@@ -263,6 +265,9 @@ def test_normaliser_round_trips():
         (lambda: scratch.init(1, 2, 3, nonlinearity="sigmoid"), ConfigError, "nonlinearity"),
         (lambda: scratch.forward(scratch.init(1, 2, 3), np.zeros((2, 4, 1))), DataError, "shape"),
         (lambda: scratch.sgd_step(scratch.init(1, 2, 3), {}, 0), ConfigError, "learning rate"),
+        (lambda: scratch.backprop_through_time(scratch.init(1, 2, 3), scratch.forward(scratch.init(1, 2, 3),
+                                                                                       np.zeros((2, 3, 1))),
+                                               np.zeros((2, 3))), DataError, "dH has shape (2, 3)"),
     ],
 )
 def test_bad_input_is_one_clear_sentence(call, error, words):

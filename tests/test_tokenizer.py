@@ -56,6 +56,20 @@ def test_bpe_marks_word_ends_and_decodes():
     assert tok.decode(enc.ids) == "the bicycle is hers ."
 
 
+def test_a_bpe_vocabulary_too_small_for_the_characters_is_warned_of():
+    import warnings
+
+    from seqtext.errors import SeqtextWarning
+
+    with pytest.warns(SeqtextWarning, match=r"vocab_size 8 is fewer tokens than the text's characters need: the BPE "
+                                            r"vocabulary holds (\d+) \(the specials, each character, and no merges\)"):
+        tok = tk.train_tokenizer(LINES, kind="bpe", vocab_size=8)
+    assert tok.get_vocab_size() > 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tk.train_tokenizer(LINES, kind="bpe", vocab_size=60)  # room for merges: no warning
+
+
 def test_join_words_spacing_and_capitals():
     assert tk.join_words(["hers", "."], after="the bicycle is ") == "hers."
     assert tk.join_words(["hers", "."], after="the bicycle is") == " hers."

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from seqtext.errors import CheckpointError, ConfigError, DataError, first_line
+from seqtext.errors import CheckpointError, ConfigError, DataError, first_line, warn
 from seqtext.text.spacing import SENTENCE_END, is_wordlike, join_words  # noqa: F401  (how tokens are written back)
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
@@ -86,6 +86,10 @@ def train_tokenizer(
     tok.train_from_iterator((_SPECIAL_RE.sub(" ", line) for line in lines), trainer=trainer)
     if tok.get_vocab_size() <= len(SPECIALS):
         _no_vocabulary("words", min_frequency)
+    if kind == "bpe" and tok.get_vocab_size() > vocab_size:  # BPE keeps every character of the text, whatever the size
+        warn(f"{{vocab_size}} {vocab_size} is fewer tokens than the text's characters need: the BPE vocabulary holds "
+             f"{tok.get_vocab_size()} (the specials, each character, and no merges); raise {{vocab_size}} for word "
+             "pieces.", params=["vocab_size"])
     return _canonical_ids(tok) if kind == "bpe" else tok
 
 
