@@ -13,6 +13,11 @@ kept), training seconds, prediction speed (dev sentences/s, one thread,
 batches of 256) and, with ``--curve``, dev accuracy and loss after each epoch.
 
     python scripts/bench_classify.py --fractions 0.25 0.5 1       # a learning curve: seeded shares of train.tsv
+    python scripts/bench_classify.py --seeds 0 1 2 3 4 5 6 7 --ensemble 3 5   # averaged seeds
+
+``--ensemble K`` also scores every set of K of the seeds' models together:
+the mean of their dev probabilities (a seed ensemble), as mean ± std over
+the sets.
 
 ``--fractions`` trains each configuration on a share of the training
 sentences (drawn with the run's seed), always scored on
@@ -88,9 +93,28 @@ def run(options: dict, seed: int, data: Path, fraction: float = 1.0) -> dict:
     start = time.perf_counter()
     report = clf.evaluate(data / "dev.tsv")
     speed = report["count"] / (time.perf_counter() - start)
+    texts = [t for t, _ in read_pairs(data / "dev.tsv")]
+    probs = torch.tensor([list(p.values()) for p in clf.predict_proba(texts)])  # (N, labels), for ensembles
     return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "epochs": clf.summary["epochs_run"],
             "best_epoch": clf.summary["epoch"], "seconds": seconds, "predict_per_s": speed, "history": clf.history,
-            "transfer": clf.task.transfer}
+            "transfer": clf.task.transfer, "probs": probs, "labels": clf.labels}
+
+
+def read_pairs(path: Path) -> list[tuple[str, str]]:
+    from seqtext.classify.data import read_labelled
+
+    texts, labels, _ = read_labelled(path)
+    return list(zip(texts, labels))
+
+
+def ensembles(results: list[dict], k: int, gold: list[str]) -> list[float]:
+    """Dev accuracy of the mean probabilities of every set of ``k`` models."""
+    accs = []
+    for group in itertools.combinations(results, k):
+        labels = group[0]["labels"]
+        predicted = torch.stack([r["probs"] for r in group]).mean(0).argmax(-1).tolist()
+        accs.append(sum(labels[p] == g for p, g in zip(predicted, gold)) / len(gold))
+    return accs
 
 
 def main() -> None:
@@ -101,17 +125,20 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA, help="folder with train.tsv and dev.tsv")
     parser.add_argument("--fractions", nargs="+", type=float, default=[1.0],
                         help="shares of the training sentences to train on (a learning curve)")
+    parser.add_argument("--ensemble", nargs="+", type=int, default=[],
+                        help="also score every set of K seeds' models averaged (their mean dev probabilities)")
     args = parser.parse_args()
     configs = args.configs if any(";" in c for c in args.configs) or len(args.configs) <= 1 else [";".join(args.configs)]
     configs = [one for spec in configs for one in expand(spec)]
     print("| configuration | seed | dev accuracy | macro F1 | epochs (kept) | train s | predict sent/s |")
     print("|---|---|---|---|---|---|---|")
     for spec, fraction in itertools.product(configs, args.fractions):
-        accs = []
+        accs, results = [], []
         label = (spec or "defaults") + (f"; {fraction:g} of train" if fraction != 1 else "")
         for seed in args.seeds:
             r = run(parse(spec), seed, args.data, fraction)
             accs.append(r["accuracy"])
+            results.append(r)
             print(f"| {label} | {seed} | {100 * r['accuracy']:.2f} % | {100 * r['macro_f1']:.2f} | "
                   f"{r['epochs']} ({r['best_epoch']}) | {r['seconds']:.0f} | {r['predict_per_s']:.0f} |", flush=True)
             if args.curve:
@@ -125,6 +152,13 @@ def main() -> None:
             print(f"| {label} | mean of {len(accs)} | {100 * statistics.mean(accs):.2f} % "
                   f"± {100 * statistics.stdev(accs):.2f} (min {100 * min(accs):.2f}, max {100 * max(accs):.2f}) "
                   f"| | | | |", flush=True)
+        gold = [y for _, y in read_pairs(args.data / "dev.tsv")]
+        for k in args.ensemble:
+            if 1 < k <= len(results):
+                e = ensembles(results, k, gold)
+                print(f"| {label} | {len(e)} sets of {k} seeds averaged | {100 * statistics.mean(e):.2f} % ± "
+                      f"{100 * statistics.pstdev(e):.2f} (min {100 * min(e):.2f}, max {100 * max(e):.2f}) | | | | |",
+                      flush=True)
 
 
 if __name__ == "__main__":
