@@ -104,6 +104,21 @@ def test_per_sentence_evaluation_of_a_stream_model_equals_score(tmp_path):
     evaluated = model.evaluate(corpus, per_sentence=True)
     assert evaluated["perplexity"] == pytest.approx(records.summary["perplexity"], rel=1e-9)
     assert evaluated["tokens"] == records.summary["tokens"]
+    # the accuracies of the same reading, counted by hand: each line after </s>, its tokens and </s> predicted
+    import torch
+
+    from seqtext.text.records import frame
+
+    hits = tokens = last_ok = 0
+    for line in TINY_LINES * 3:
+        ids = frame(model.tokenizer, line, True)
+        with torch.no_grad():
+            logits, _, _ = model.net.eval()(torch.tensor([ids[:-1]]))
+        right = (logits[0].argmax(-1) == torch.tensor(ids[1:])).tolist()
+        hits, tokens = hits + sum(right), tokens + len(right)
+        last_ok += right[-3]  # "... is hers ." </s>: the pronoun is the third target from the end
+    assert evaluated["accuracy"] == pytest.approx(hits / tokens)
+    assert evaluated["last_word_accuracy"] == pytest.approx(last_ok / len(TINY_LINES * 3))
 
 
 def test_stream_evaluation_scores_every_token_once(tmp_path, monkeypatch):

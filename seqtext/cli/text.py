@@ -76,7 +76,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
               help="Text to evaluate on: a file, or a directory of .txt files.")
 @click.option("--per-sentence", is_flag=True,
               help="Read each line alone from a fresh state (as seqtext score does), not as running text: the "
-                   "perplexity with and without unknown words (score's figures; no accuracies).")
+                   "perplexity with and without unknown words (score's figures) and the accuracies.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
               help="bf16: the matrix products in bf16, the softmax in fp32 (running text; CPUs with AVX-512 BF16 or "
                    "AMX, and GPUs; elsewhere fp32, with a warning).")
@@ -105,9 +105,10 @@ def evaluate(model, corpus, per_sentence, precision, as_json, **adapt):
         echo_json(metrics)
         return
     method = describe(metrics)
-    if method:
-        click.echo(f"{'read with':<24}{method}")
     unit = "character" if "bits_per_char" in metrics else "word"
+    width = 28 if unit == "character" else 24
+    if method:
+        click.echo(f"{'read with':<{width}}{method}")
     labels = [("bits_per_char", "bits per character", "{:.4f}"), ("characters", "characters", "{}"),
               ("perplexity", "perplexity", "{:.3f}"), ("perplexity_known", f"without unknown {unit}s", "{:.3f}"),
               ("unknown_tokens", f"unknown-{unit} tokens", "{}"), ("accuracy", f"next-{unit} accuracy", "{:.2%}"),
@@ -115,6 +116,6 @@ def evaluate(model, corpus, per_sentence, precision, as_json, **adapt):
               ("tokens", "tokens", "{}")]
     for key, label, fmt in labels:
         if key in metrics:
-            click.echo(f"{label:<24}{fmt.format(metrics[key])}")
+            click.echo(f"{label:<{width}}{fmt.format(metrics[key])}")
 
 

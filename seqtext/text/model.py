@@ -112,11 +112,16 @@ class TextModel(Model):
             _warn_unknown(metrics, corpus)
             return self.task.report(metrics)
         if per_sentence:
-            s = self.score(load_lines(corpus)).summary
-            loss = -s["logprob"] / max(s["tokens"], 1)
+            lines = load_lines(corpus)
+            s = self.score(lines).summary
+            seqs, last = encode_lines(self.tokenizer, lines, self.settings.text.mode == "stream")
+            with torch.inference_mode():  # the accuracies of the same reading, each line alone
+                hits = score_sentences(self.net, seqs, last, self.device)
             _warn_unknown(s, corpus)
-            return self.task.report({"loss": loss, "perplexity": s["perplexity"],
+            return self.task.report({"loss": -s["logprob"] / max(s["tokens"], 1), "perplexity": s["perplexity"],
                                      "perplexity_known": s["perplexity_known"], "unknown_tokens": s["unknown_tokens"],
+                                     "accuracy": hits["accuracy"], **({"last_word_accuracy": hits[
+                                         "last_word_accuracy"]} if "last_word_accuracy" in hits else {}),
                                      "sentences": s["sentences"], "tokens": s["tokens"]})
         return self.task.report(_score_corpus(self, corpus, precision))
 

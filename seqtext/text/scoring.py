@@ -23,11 +23,12 @@ from seqtext.text.corpus import sentence_batches
 from seqtext.text.records import Scores, frame
 
 
-def encode_lines(tokenizer, lines: list[str]) -> tuple[list[list[int]], list[list[int]]]:
-    """Ids framed as <s> ... </s>, and for each line the target positions of its last word."""
+def encode_lines(tokenizer, lines: list[str], stream_mode: bool = False) -> tuple[list[list[int]], list[list[int]]]:
+    """Ids framed as <s> ... </s> (``stream_mode``: as a stream-mode model reads a line alone, ``tk.line_ids``),
+    and for each line the target positions of its last word."""
     if not lines:
         return [], []
-    bos, eos = tokenizer.token_to_id(tk.BOS), tokenizer.token_to_id(tk.EOS)
+    bos, eos = tk.line_ids(tokenizer, stream_mode)
     seqs, last = [], []
     for line, enc in zip(lines, tokenizer.encode_batch(lines, add_special_tokens=False)):
         seqs.append([bos, *enc.ids, eos])
