@@ -21,7 +21,7 @@ import os
 import re
 from pathlib import Path
 
-from seqtext.errors import DataError, as_list, warn
+from seqtext.errors import DataError, as_list, is_listlike, warn
 
 TEXT_NAMES = ("text", "sentence")
 LABEL_NAMES = ("label",)
@@ -57,6 +57,28 @@ def read_labelled(path, text_column: str | None = None, label_column: str | None
     if not texts:
         raise DataError(f"{path} holds no examples; give one labelled text a line.")
     return texts, labels, lines
+
+
+def read_pairs(source, name: str) -> tuple[list[str], list[str], list[str]]:
+    """(texts, labels, where each is: "NAME example N") of ``(text, label)`` pairs given in Python."""
+    if not is_listlike(source):
+        raise DataError(f"the {name} data must be a file or a list of (text, label) pairs, got "
+                        f"{type(source).__name__}.")
+    pairs = list(source)
+    if not pairs:
+        raise DataError(f"the {name} examples are empty; give (text, label) pairs.")
+    texts, labels = [], []
+    for i, pair in enumerate(pairs, 1):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise DataError(f"{name} example {i} is not a (text, label) pair.")
+        text, label = pair
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{name} example {i} has an empty text; give every example some words.")
+        if label is None or (isinstance(label, str) and not label.strip()):
+            raise DataError(f"{name} example {i} has no label; give every example one.")
+        texts.append(text.strip())
+        labels.append(label_text(label))
+    return texts, labels, [f"{name} example {i}" for i in range(1, len(pairs) + 1)]
 
 
 def label_text(label) -> str:

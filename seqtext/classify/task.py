@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from seqtext import distributed
-from seqtext.classify.data import encode_texts, label_text, read_labelled, source_path
+from seqtext.classify.data import encode_texts, read_labelled, read_pairs, source_path
 from seqtext.classify.net import ClassifierNet
 from seqtext.labelconfig import ClassifySettings
-from seqtext.errors import CheckpointError, DataError, is_listlike, some
+from seqtext.errors import CheckpointError, DataError, some
 from seqtext.model import Task
 from seqtext.packing import held_out, pad_rows
 from seqtext.text import tokenizer as tk
@@ -66,24 +66,7 @@ class ClassifyTask(StartsFromLanguageModel, Task):
             texts, labels, lines = read_labelled(source, text_column or cfg.text_column,
                                                  label_column or cfg.label_column, need_labels)
             return texts, labels, [f"{source} line {n}" for n in lines]
-        if not is_listlike(source):
-            raise DataError(f"the {name} data must be a file or a list of (text, label) pairs, got "
-                            f"{type(source).__name__}.")
-        pairs = list(source)
-        if not pairs:
-            raise DataError(f"the {name} examples are empty; give (text, label) pairs.")
-        texts, labels = [], []
-        for i, pair in enumerate(pairs, 1):
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise DataError(f"{name} example {i} is not a (text, label) pair.")
-            text, label = pair
-            if not isinstance(text, str) or not text.strip():
-                raise DataError(f"{name} example {i} has an empty text; give every example some words.")
-            if label is None or (isinstance(label, str) and not label.strip()):
-                raise DataError(f"{name} example {i} has no label; give every example one.")
-            texts.append(text.strip())
-            labels.append(label_text(label))
-        return texts, labels, [f"{name} example {i}" for i in range(1, len(pairs) + 1)]
+        return read_pairs(source, name)
 
     def prepare(self, data: dict, fresh: bool) -> None:
         train, dev = data["train"], data.get("dev")

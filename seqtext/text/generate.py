@@ -47,12 +47,13 @@ class Completer:
         logits, _, hidden = self.net(x, last_only=True)
         return logits[0, -1], hidden, ids
 
-    def _banned(self, words_only: bool = False) -> list[int]:
-        """Specials no text holds; with ``words_only`` (a blank's word) punctuation and symbols too."""
+    def _banned(self, words_only: bool = False, pauses: bool = False) -> list[int]:
+        """Specials no text holds; with ``words_only`` (a blank's word) punctuation and symbols too; with
+        ``pauses`` (after a trailing blank's word) the punctuation that goes on with the sentence."""
         specials = [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
-        if words_only and not hasattr(self, "_non_words"):
-            self._non_words = tk.non_word_ids(self.tokenizer)
-        return specials + (self._non_words if words_only else [])
+        if (words_only or pauses) and not hasattr(self, "_non_words"):
+            self._non_words, self._pauses = tk.non_word_ids(self.tokenizer), tk.pause_ids(self.tokenizer)
+        return specials + (self._non_words if words_only else []) + (self._pauses if pauses else [])
 
     @torch.inference_mode()
     def complete(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
@@ -123,19 +124,15 @@ class Completer:
         banned = torch.tensor(self._banned(), device=self.device)
         eos = self.tokenizer.token_to_id(tk.EOS)
         first = torch.tensor(self._banned(words_only=True) + [eos], device=self.device) if close else banned
-        if close:  # after a trailing blank's word: closing punctuation, or nothing
-            if not hasattr(self, "_pauses"):
-                self._pauses = tk.pause_ids(self.tokenizer)
-            after = torch.tensor(self._banned() + self._pauses, device=self.device)
+        after = torch.tensor(self._banned(pauses=True), device=self.device) if close else banned  # then: closing
         repetition = repetition if repetition is not None and repetition.active else None
         greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
         pieces: list[str] = []  # BPE tokens of the word being built
         n_words, prev, held = placed, "", False
 
         def now():  # the tokens barred next: a trailing blank's first token must begin a word, and no comma follows it
-            if close and not pieces:
-                return first if n_words == 0 else after if n_words >= max_words else banned
-            return banned
+            return (first if n_words == 0 else after if n_words >= max_words else banned) if close and not pieces \
+                else banned
 
         def pick(logits):  # the caller's logits stay as they were; None when every token is banned
             logits = logits.index_fill(0, now(), -math.inf)

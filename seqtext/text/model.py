@@ -112,17 +112,7 @@ class TextModel(Model):
             _warn_unknown(metrics, corpus)
             return self.task.report(metrics)
         if per_sentence:
-            lines = load_lines(corpus)
-            s = self.score(lines).summary
-            seqs, last = encode_lines(self.tokenizer, lines, self.settings.text.mode == "stream")
-            with torch.inference_mode():  # the accuracies of the same reading, each line alone
-                hits = score_sentences(self.net, seqs, last, self.device)
-            _warn_unknown(s, corpus)
-            return self.task.report({"loss": -s["logprob"] / max(s["tokens"], 1), "perplexity": s["perplexity"],
-                                     "perplexity_known": s["perplexity_known"], "unknown_tokens": s["unknown_tokens"],
-                                     "accuracy": hits["accuracy"], **({"last_word_accuracy": hits[
-                                         "last_word_accuracy"]} if "last_word_accuracy" in hits else {}),
-                                     "sentences": s["sentences"], "tokens": s["tokens"]})
+            return self.task.report(_score_lines(self, corpus))
         return self.task.report(_score_corpus(self, corpus, precision))
 
     def score(self, sentences, tokens: bool = False, *, dynamic: bool = False, cache: int | None = None,
@@ -259,6 +249,21 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
                        unknown_tokens=sum(s[1:].count(unk) for s in seqs))
     _warn_unknown(metrics, corpus)
     return metrics
+
+
+def _score_lines(model, corpus) -> dict:
+    """``evaluate(per_sentence=True)``: score's figures for each line read alone, and the accuracies of that
+    reading."""
+    lines = load_lines(corpus)
+    s = model.score(lines).summary
+    seqs, last = encode_lines(model.tokenizer, lines, model.settings.text.mode == "stream")
+    with torch.inference_mode():
+        hits = score_sentences(model.net, seqs, last, model.device)
+    _warn_unknown(s, corpus)
+    return {"loss": -s["logprob"] / max(s["tokens"], 1), "perplexity": s["perplexity"],
+            "perplexity_known": s["perplexity_known"], "unknown_tokens": s["unknown_tokens"],
+            **{k: v for k, v in hits.items() if k in ("accuracy", "last_word_accuracy")},
+            "sentences": s["sentences"], "tokens": s["tokens"]}
 
 
 def _warn_unknown(metrics: dict, corpus) -> None:
