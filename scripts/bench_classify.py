@@ -154,11 +154,13 @@ def main() -> None:
                   f"| | | | |", flush=True)
         gold = [y for _, y in read_pairs(args.data / "dev.tsv")]
         for k in args.ensemble:
-            if 1 < k <= len(results):
-                e = ensembles(results, k, gold)
-                print(f"| {label} | {len(e)} sets of {k} seeds averaged | {100 * statistics.mean(e):.2f} % ± "
-                      f"{100 * statistics.pstdev(e):.2f} (min {100 * min(e):.2f}, max {100 * max(e):.2f}) | | | | |",
-                      flush=True)
+            if not 1 < k <= len(results):
+                print(f"| {label} | --ensemble {k}: needs 2 to {len(results)} seeds | | | | | |", flush=True)
+                continue
+            e = ensembles(results, k, gold)
+            spread = statistics.stdev(e) if len(e) > 1 else 0.0
+            print(f"| {label} | {len(e)} sets of {k} seeds averaged | {100 * statistics.mean(e):.2f} % ± "
+                  f"{100 * spread:.2f} (min {100 * min(e):.2f}, max {100 * max(e):.2f}) | | | | |", flush=True)
 
 
 if __name__ == "__main__":

@@ -105,11 +105,37 @@ def is_listlike(value) -> bool:
     return not isinstance(value, (str, bytes, dict)) and hasattr(value, "__iter__")
 
 
+def is_pair(value) -> bool:
+    """Whether ``value`` is a pair given in Python: a tuple, list or 1-D array of two items (a row of
+    ``np.array(pairs)``)."""
+    return (isinstance(value, (tuple, list)) or getattr(value, "ndim", None) == 1) and len(value) == 2
+
+
+def is_table(value) -> bool:
+    """Whether ``value`` is a pandas DataFrame (or a table like it), told without importing pandas."""
+    return not isinstance(value, type) and hasattr(value, "columns") and hasattr(value, "iloc")
+
+
+def one_column(value, what: str):
+    """``value``, or a table's one column as a list: iterating a DataFrame gives its column names, not its rows, so
+    a table of more columns (or none) is refused, naming ``what``."""
+    if not is_table(value):
+        return value
+    names = [str(name) for name in value.columns]
+    if len(names) != 1:
+        which = f"df[{names[0]!r}]" if names else "a column"
+        raise DataError(f"give {what} as one column of the table ({which}), not a table of {len(names)} columns"
+                        + (f" ({', '.join(names[:5])})." if names else "."))
+    return value.iloc[:, 0].tolist()
+
+
 def as_list(value, what: str) -> list:
-    """``value`` as a list: one string is one item; None, a number, bytes or a dict is a DataError naming ``what``
-    (a list given in Python, where iterating the wrong thing fails deep inside or reads a string's letters)."""
+    """``value`` as a list: one string is one item, a table of one column its column; None, a number, bytes or a
+    dict is a DataError naming ``what`` (a list given in Python, where iterating the wrong thing fails deep inside
+    or reads a string's letters)."""
     if isinstance(value, str):
         return [value]
+    value = one_column(value, what)
     if not is_listlike(value):
         raise DataError(f"give {what} as a string or a list of them, got {type(value).__name__}.")
     return list(value)

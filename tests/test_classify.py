@@ -315,6 +315,9 @@ def test_files_as_users_have_them(tmp_path):
     twice.write_text("text,label,text\na,1,b\nc,0,d\n")
     with pytest.raises(DataError, match="twice.csv line 1 names the column 'text' twice; rename one of them"):
         read_labelled(twice)
+    sheet = tmp_path / "sheet.csv"  # as spreadsheets export: empty columns after the last, notes twice: not read
+    sheet.write_text("text,label,notes,notes,,\na good film,1,x,y,,\na bad film,0,,,,\n")
+    assert read_labelled(sheet)[:2] == (["a good film", "a bad film"], ["1", "0"])
     quoted = tmp_path / "q.csv"
     with open(quoted, "w", newline="") as fh:
         csv.writer(fh).writerows([("text", "label"), ("first line, with comma\nsecond line", "1"), *rows])

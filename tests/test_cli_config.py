@@ -86,7 +86,7 @@ def test_a_series_config_json_is_refused_by_train(corpus, tmp_path):
     ("hidden = \n", ["not valid TOML"]),
     ("[core]\nhidden = 16\n", ["has a [core] section, but a --config file lists the options flat"]),
     ("corpus = 5\n", ["corpus must be a path or a list of paths, got 5."]),
-    ('valid = ["a.txt", "b.txt"]\n', ["valid takes one value, got ['a.txt', 'b.txt']; give it as one string."]),
+    ('valid = ["a.txt", "b.txt"]\n', ["valid takes one value, got ['a.txt', 'b.txt']; give it one."]),
 ])
 def test_bad_toml_files_are_one_sentence_and_write_nothing(corpus, tmp_path, content, fragments):
     file = tmp_path / "bad.toml"

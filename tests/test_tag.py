@@ -219,8 +219,8 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):
     assert not out.exists()
     model = str(bidirectional[1] / "model")
     # a field left empty (CoNLL-U writes _), or one the parser refuses, is named by its own line
-    for field, line, fragment in [("\tdo\t", 3, "its FORM column is empty"), ("\tVERB\tVB\t_\t0", 5,
-                                                                               "its UPOS column is empty")]:
+    for field, line, fragment in [("\tdo\t", 3, "its FORM column is blank"), ("\tVERB\tVB\t_\t0", 5,
+                                                                               "its UPOS column is blank")]:
         broken = tmp_path / "broken.conllu"
         broken.write_text(CONLLU.replace(field, field.replace("do", "").replace("VERB", ""), 1))
         assert_clean_failure(train(broken), f"broken.conllu line {line}: {fragment}", "writes _ for a value not given")
@@ -232,6 +232,11 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):
     short = CONLLU.replace("3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_", "3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_")
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", model], input=short)
     assert_clean_failure(result, "stdin line 5 has 9 tab-separated columns")
+    numbered = "1\tThe cat sat .\tsource-a\n2\tA dog ran .\tsource-b\n"  # raw text with tabs, no CoNLL-U comments
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--json"], input=numbered)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["words"][:3] for line in result.output.splitlines()] == [["1", "The", "cat"],
+                                                                                     ["2", "A", "dog"]]
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", model], input="the cat\n\u200b\n")
     assert_clean_failure(result, "stdin line 2 has no words to tag (only invisible characters)")
     result = CliRunner().invoke(cli, ["tag", "train", "--resume", str(_clf_dir(tmp_path))])

@@ -21,7 +21,7 @@ import os
 import re
 from pathlib import Path
 
-from seqtext.errors import DataError, as_list, is_listlike, warn
+from seqtext.errors import ConfigError, DataError, as_list, is_listlike, is_pair, is_table, warn
 
 TEXT_NAMES = ("text", "sentence")
 LABEL_NAMES = ("label",)
@@ -59,8 +59,23 @@ def read_labelled(path, text_column: str | None = None, label_column: str | None
     return texts, labels, lines
 
 
-def read_pairs(source, name: str) -> tuple[list[str], list[str], list[str]]:
-    """(texts, labels, where each is: "NAME example N") of ``(text, label)`` pairs given in Python."""
+def read_pairs(source, name: str, text_column: str | None = None,
+               label_column: str | None = None) -> tuple[list[str], list[str], list[str]]:
+    """(texts, labels, where each is: "NAME example N") of ``(text, label)`` pairs given in Python, or of a pandas
+    DataFrame's text and label columns (found as a file's are: ``text_column``, else text or sentence, ...)."""
+    if is_table(source):
+        columns = {str(c): c for c in source.columns}
+        found = [_column(columns, text_column, TEXT_NAMES), _column(columns, label_column, LABEL_NAMES)]
+        for col, what, asked, usual in zip(found, ("text", "label"), (text_column, label_column),
+                                           (TEXT_NAMES, LABEL_NAMES)):
+            if col is None:
+                raise DataError(f"the {name} table has no {what} column "
+                                f"{repr(asked) if asked else '(looked for ' + ' or '.join(usual) + ')'} among "
+                                f"{', '.join(columns)}; name it with {{{what}_column}}.", params=[f"{what}_column"])
+        source = list(zip(source[found[0]].tolist(), source[found[1]].tolist()))
+    elif text_column is not None or label_column is not None:
+        raise ConfigError("{text_column} and {label_column} name the columns of a file or a table; these examples "
+                          "are (text, label) pairs already.", params=["text_column", "label_column"])
     if not is_listlike(source):
         raise DataError(f"the {name} data must be a file or a list of (text, label) pairs, got "
                         f"{type(source).__name__}.")
@@ -69,7 +84,7 @@ def read_pairs(source, name: str) -> tuple[list[str], list[str], list[str]]:
         raise DataError(f"the {name} examples are empty; give (text, label) pairs.")
     texts, labels = [], []
     for i, pair in enumerate(pairs, 1):
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        if not is_pair(pair):
             raise DataError(f"{name} example {i} is not a (text, label) pair.")
         text, label = pair
         if not isinstance(text, str) or not text.strip():
@@ -194,7 +209,7 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
                  "header: its label appears on no other line; if it is, name the columns with {text_column} and "
                  "{label_column}.", params=["text_column", "label_column"])
         return [(n, {"text": row[0], "label": row[1]}) for n, row in records]
-    twice = sorted({name for name in first if first.count(name) > 1})
+    twice = sorted({name for name in first if name.lower() in names and first.count(name) > 1})  # a column read
     if twice:
         raise DataError(f"{path} line {records[0][0]} names the column {twice[0]!r} twice; rename one of them.")
     rows = []
@@ -256,6 +271,14 @@ def _csv_records(path: Path, text: str, delimiter: str = ",", strict: bool = Fal
     except csv.Error as exc:
         raise DataError(f"{path} is not a readable CSV file ({exc}, near line {reader.line_num}); check its "
                         "quotes.") from None
+
+
+def _column(columns: dict, asked: str | None, usual: tuple):
+    """The table column named ``asked``, else the first of ``usual`` (any case); None when there is none."""
+    if asked is not None:
+        return columns.get(asked)
+    lowered = {name.lower(): column for name, column in columns.items()}
+    return next((lowered[name] for name in usual if name in lowered), None)
 
 
 def _field(path: Path, line: int, row: dict, asked: str | None, usual: tuple, what: str):

@@ -9,6 +9,7 @@ validation accuracy.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -18,7 +19,7 @@ from seqtext import distributed
 from seqtext.classify.data import encode_texts, read_labelled, read_pairs, source_path
 from seqtext.classify.net import ClassifierNet
 from seqtext.labelconfig import ClassifySettings
-from seqtext.errors import CheckpointError, DataError, some
+from seqtext.errors import CheckpointError, ConfigError, DataError, is_table, some
 from seqtext.model import Task
 from seqtext.packing import held_out, pad_rows
 from seqtext.text import tokenizer as tk
@@ -62,11 +63,16 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         """(texts, labels, where each is) from a file ("FILE line N"), or from (text, label) pairs given in Python
         ("NAME example N").  A file's columns are ``text_column`` and ``label_column``, else those of training."""
         cfg = self.settings.classify
+        for option, value in (("text_column", text_column), ("label_column", label_column)):
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"{{{option}}} must be a column name (a string), got {value!r}.", params=[option])
         if source_path(source) is not None:
             texts, labels, lines = read_labelled(source, text_column or cfg.text_column,
                                                  label_column or cfg.label_column, need_labels)
             return texts, labels, [f"{source} line {n}" for n in lines]
-        return read_pairs(source, name)
+        if is_table(source):
+            return read_pairs(source, name, text_column or cfg.text_column, label_column or cfg.label_column)
+        return read_pairs(source, name, text_column, label_column)
 
     def prepare(self, data: dict, fresh: bool) -> None:
         train, dev = data["train"], data.get("dev")
@@ -120,10 +126,10 @@ class ClassifyTask(StartsFromLanguageModel, Task):
     def targets(self, labels: list[str], places: list[str]) -> list[int]:
         """Label indices; a label training never saw is refused naming its place (``places``, as ``read``)."""
         index = {label: i for i, label in enumerate(self.labels)}
-        numbers = {_number(label): i for i, label in enumerate(self.labels) if _number(label) is not None}
         for label in set(labels) - set(index):  # 1.0 in a file written by pandas is the label 1 of training
-            if _number(label) in numbers:
-                index[label] = numbers[_number(label)]
+            whole = re.fullmatch(r"(-?\d+)\.0+", label)
+            if whole and whole[1] in index:
+                index[label] = index[whole[1]]
         for label, place in zip(labels, places):
             if label not in index:
                 header = " (if that line is a header, name the label column with {label_column})" \
@@ -218,11 +224,3 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         self.sources = config.get("data") or {}
         self.read_transfer(config)
 
-
-def _number(label: str) -> float | None:
-    """A label's value when it is written as a number (``1``, ``1.0``), else None."""
-    try:
-        value = float(label)
-    except ValueError:
-        return None
-    return value if value == value else None  # nan is no value

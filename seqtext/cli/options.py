@@ -100,7 +100,7 @@ def _load_config(settings: type[Settings]):
                     raise click.BadParameter(f"{value}: {key} must be a path or a list of paths, got {item!r}.",
                                              ctx=ctx, param=param)
             elif isinstance(item, (list, dict)):
-                raise click.BadParameter(f"{value}: {key} takes one value, got {item!r}; give it as one string.",
+                raise click.BadParameter(f"{value}: {key} takes one value, got {item!r}; give it one.",
                                          ctx=ctx, param=param)
         ctx.default_map = {**(ctx.default_map or {}), **options}
         return value

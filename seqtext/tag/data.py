@@ -20,7 +20,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from seqtext.errors import DataError, is_listlike
+from seqtext.errors import DataError, is_listlike, is_pair, is_table
 from seqtext.classify.data import check_length
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
@@ -77,12 +77,16 @@ def _read(path) -> tuple[Path, list[str]]:
 
 def is_conllu(path: Path, lines: list[str]) -> bool:
     """CoNLL-U: a .conllu file, or lines whose first token line has the ten columns, or begins with a word's ID
-    (``1``, ``1-2``, ``1.1``) and has three or more (a line short of columns is then refused as CoNLL-U, naming it,
-    not tagged as text)."""
+    (``1``, ``1-2``, ``1.1``) after a ``# text =`` or ``# sent_id =`` comment or with six columns or more (a line
+    short of columns is then refused as CoNLL-U, naming it, not tagged as text)."""
     if path.suffix.lower() == ".conllu":
         return True
-    first = next((line for line in lines if line.strip() and not line.startswith("#")), "").split("\t")
-    return len(first) == len(COLUMNS) or len(first) >= 3 and bool(re.fullmatch(r"\d+(?:-\d+|\.\d+)?", first[0]))
+    at = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
+    first = lines[at].split("\t") if at is not None else []
+    if len(first) == len(COLUMNS):
+        return True
+    commented = any(re.match(r"#\s*(text|sent_id)\s*=", line) for line in lines[:at])
+    return len(first) >= 3 and bool(re.fullmatch(r"\d+(?:-\d+|\.\d+)?", first[0])) and (commented or len(first) >= 6)
 
 
 def blocks(lines: list[str]):
@@ -119,7 +123,7 @@ def read_conllu(path, lines: list[str] | None = None) -> list:
                                 f"CoNLL-U needs {len(COLUMNS)}; fix that line.")
             empty = next((name for name, field in zip(COLUMNS, fields) if not field.strip()), None)
             if empty is not None:
-                raise DataError(f"{path} line {start + offset}: its {empty.upper()} column is empty (CoNLL-U writes _ "
+                raise DataError(f"{path} line {start + offset}: its {empty.upper()} column is blank (CoNLL-U writes _ "
                                 "for a value not given); fix that line.")
         try:
             parsed = conllu.parse("\n".join(block) + "\n\n")
@@ -210,11 +214,14 @@ def read_tagged(path, column: str = "upos") -> tuple[list, list]:
 def check_pairs(pairs, name: str) -> list[tuple[list[str], list[str]]]:
     """Sentences given in Python as (words, tags) pairs, checked.  Words given as one string are split as
     ``predict`` splits a sentence; tags given as one string, at white space."""
+    if is_table(pairs):
+        raise DataError(f"the {name} data is a table; give a list of (words, tags) pairs, e.g. "
+                        "list(zip(df['words'], df['tags'])).")
     if not is_listlike(pairs):
         raise DataError(f"the {name} data must be a file or a list of (words, tags) pairs, got {type(pairs).__name__}.")
     out = []
     for i, pair in enumerate(pairs, 1):
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        if not is_pair(pair):
             raise DataError(f"{name} sentence {i} is not a (words, tags) pair.")
         if not all(isinstance(part, str) or is_listlike(part) for part in pair):
             raise DataError(f"{name} sentence {i} is not a (words, tags) pair of lists; give each as a list.")

@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from seqtext.errors import DataError, is_listlike
+from seqtext.errors import DataError, is_listlike, one_column
 
 _SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
 # A "sentence" longer than this many characters is cut at white space into
@@ -33,6 +33,7 @@ def corpus_source(source, name: str = "corpus"):
             raise DataError(f"the {name} is an empty path; give a text file, a directory of .txt files or a list "
                             "of sentences.")
         return source
+    source = one_column(source, f"the {name}")
     if not is_listlike(source):
         raise DataError(f"the {name} must be a path, a list of paths or a list of sentences (str), got "
                         f"{type(source).__name__}.")

@@ -125,7 +125,9 @@ class TextNet(nn.Module):
         feats, hidden = self.advance(tokens, hidden)
         if self.adaptive:
             head = self.head.head(feats)  # (B, shortlist + clusters)
-            head.index_fill_(1, banned, -math.inf)  # the special tokens come first: all in the shortlist
+            # the banned words of the shortlist; a banned tail word only lowers its cluster's words, so a shortlist
+            # word that beats the cluster entry still beats them all
+            head.index_fill_(1, banned[banned < self.head.shortlist_size], -math.inf)
             best = head.argmax(-1)
             if bool((best < self.head.shortlist_size).all()):
                 return best, hidden
