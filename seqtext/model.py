@@ -12,6 +12,7 @@ import copy
 import functools
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -291,11 +292,15 @@ class Model:
     # ------------------------------------------------------------------ storage
 
     def config_dict(self) -> dict:
+        """What ``config.json`` records: format, kind, the options by section, the task's record and the summary."""
         return modeldir.describe(self.task.kind, self.settings, **self.task.record(), summary=self.summary)
 
     def save(self, path) -> Path:
         """Write the model directory atomically; returns its path."""
         self._require_trained()
+        if not isinstance(path, (str, os.PathLike)):
+            raise CheckpointError(f"the model directory must be a path (a string or pathlib.Path), got "
+                                  f"{type(path).__name__}.")
         trainer = _same_trainer(self._trainer_file) if self.trainer_state is None else self.trainer_state
         return modeldir.save_model(path, self.config_dict(), self.task.weights(self.net),
                                    self.task.write_files, self.history, trainer)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from seqtext import Forecaster, SequenceTagger, TextClassifier
-from seqtext.errors import ConfigError, DataError
+from seqtext.errors import CheckpointError, ConfigError, DataError
 
 PAIRS = [("a good film", "pos"), ("a bad film", "neg"), ("good fun", "pos"), ("bad acting", "neg")] * 3
 
@@ -51,6 +51,46 @@ def test_classifier(classifier):
         TextClassifier(progress=None)
     with pytest.raises(DataError, match="the training data must be a file or a list of .*words, tags.* got NoneType"):
         SequenceTagger(epochs=1).fit(None)
+
+
+def test_pandas_tables_are_read_by_their_columns_never_their_names(classifier, tiny_model, tmp_path):
+    """Iterating a DataFrame gives its column names: a table of one column is that column, a table of text and
+    label columns trains and is scored as pairs, any other table is refused naming its columns."""
+    import pandas as pd
+
+    texts = ["a good film", "a bad film", "good fun"]
+    assert classifier.predict(pd.DataFrame({"text": texts})) == classifier.predict(texts)
+    with pytest.raises(DataError, match=r"as one column of the table \(df\['text'\]\), not a table of 2 columns "
+                                        r"\(text, label\)"):
+        classifier.predict(pd.DataFrame({"text": texts, "label": ["pos", "neg", "pos"]}))
+    sentences = ["Mary rides the bicycle, the bicycle is hers.", "John drives the car, the car is his."]
+    assert [r["logprob"] for r in tiny_model.score(pd.DataFrame({"sentence": sentences}))] == \
+        [r["logprob"] for r in tiny_model.score(sentences)]
+    table = pd.DataFrame(PAIRS, columns=["review", "y"])
+    report = classifier.evaluate(table, text_column="review", label_column="y")
+    assert report == classifier.evaluate(PAIRS) and report["count"] == len(PAIRS)
+    with pytest.raises(DataError, match=r"the evaluation table has no text column \(looked for text or sentence\) "
+                                        "among review, y; name it with text_column"):
+        classifier.evaluate(table)
+    with pytest.raises(ConfigError, match="text_column and label_column name the columns of a file or a table"):
+        classifier.evaluate(PAIRS, text_column="review")
+    with pytest.raises(ConfigError, match="text_column must be a column name"):
+        classifier.evaluate(table, text_column=5)
+    fitted = TextClassifier(embed=8, hidden=8, epochs=1, device="cpu", seed=0, valid_fraction=0.0)
+    assert fitted.fit(pd.DataFrame(PAIRS, columns=["text", "label"])).summary["train_texts"] == len(PAIRS)
+    assert fitted.fit(np.array(PAIRS)).summary["train_texts"] == len(PAIRS)  # rows of an array are pairs
+    with pytest.raises(DataError, match="the training data is a table; give a list of \\(words, tags\\) pairs"):
+        SequenceTagger(epochs=1).fit(pd.DataFrame({"words": [["a"]], "tags": [["X"]]}))
+    with pytest.raises(CheckpointError, match="the model directory must be a path .*, got NoneType"):
+        classifier.save(None)
+    assert not list(tmp_path.iterdir())
+
+
+def test_options_whose_form_is_wrong_are_refused_at_once():
+    with pytest.raises(ConfigError, match="device must be auto, cpu, cuda, cuda:N or mps, got 'tpu'"):
+        TextClassifier(device="tpu")
+    with pytest.raises(DataError, match="a date column 'month' was asked for but .* is a plain sequence of values"):
+        Forecaster(window=3, epochs=1).fit(list(range(30)), date="month")
 
 
 def test_forecaster_levels_and_fill(forecaster):

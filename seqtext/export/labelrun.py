@@ -86,6 +86,7 @@ class OnnxTagger:
 
     @property
     def tags(self) -> list[str]:
+        """The tags, in the order of :meth:`predict_proba`'s entries."""
         return list(self.vocab.tags)
 
     def logits(self, sentences) -> list[np.ndarray]:

@@ -45,6 +45,7 @@ class OnnxForecaster(Predictor):
 
     @property
     def settings(self):
+        """The model's options, by section (``model.settings.series.window``)."""
         return self.task.settings
 
     def _require_trained(self) -> None:

@@ -200,6 +200,7 @@ class OnnxTextModel:
         return [(tk.token_text(self.tokenizer.id_to_token(i)), float(p)) for i, p in ranked]
 
     def unknown_words(self, prompt: str) -> list[str]:
+        """The prompt's words that the vocabulary does not hold (read as <unk>)."""
         return tk.unknown_words(self.tokenizer, without_blank(prompt))
 
     def score(self, sentences, tokens: bool = False) -> Scores:

@@ -34,6 +34,7 @@ class SequenceTagger(Model):
 
     @property
     def tags(self) -> list[str]:
+        """The tags, in the order of :meth:`predict_proba`'s entries."""
         return list(self.task.vocab.tags)
 
     @fresh_fit

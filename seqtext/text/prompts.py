@@ -72,4 +72,5 @@ class Completion(str):
         return obj
 
     def to_dict(self) -> dict:
+        """The completion as JSON writes it: prompt, completion, words and unknown."""
         return {"prompt": self.prompt, "completion": str(self), "words": self.words, "unknown": self.unknown}
