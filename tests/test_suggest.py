@@ -187,15 +187,21 @@ def test_split_and_accept(tiny_model):
     assert s.accept("", "i") == "I "
 
 
-def test_a_bpe_model_offers_whole_word_tokens(tmp_path):
+def test_a_bpe_model_offers_whole_words_spelled_from_its_pieces(tmp_path):
     from seqtext import TextModel
 
-    model = TextModel(tokenizer="bpe", vocab_size=60, embed=8, hidden=16, epochs=3, batch_size=4, seed=0,
-                      device="cpu", valid_fraction=0.0).fit(TINY_LINES * 2)
+    model = TextModel(tokenizer="bpe", vocab_size=60, embed=16, hidden=64, epochs=60, lr=3e-3, batch_size=4, seed=0,
+                      embed_dropout=0.0, output_dropout=0.0, lr_decay=1.0, patience=60, device="cpu",
+                      valid_fraction=0.0).fit(TINY_LINES * 4)
     found = model.suggest("Mary rides the b", 5)
-    assert found and all(w.startswith("b") and tk.WORD_END not in w for w, _ in found)
+    assert found[0][0] == "bicycle" and all(w.startswith("b") and tk.WORD_END not in w for w, _ in found)
+    # "drive" is spelled in pieces (no single token is the word): offered whole, from the typed "dr" on
     vocab = model.tokenizer.get_vocab()
-    assert all(w + tk.WORD_END in vocab for w, _ in model.suggest("Mary rides the ", 20))
+    assert "drive" + tk.WORD_END not in vocab and "drive" in [w for w, _ in model.suggest("We dr", 3)]
+    assert model.suggest("Mary rides the bicycle, the bicycle is ", 1)[0][0] == "hers"
+    # every word offered is one the tokenizer spells as a word: its pieces end with the end-of-word mark
+    for word, p in model.suggest("Mary rides the ", 10):
+        assert 0 < p <= 1 and tk.token_ends_word(model.tokenizer, model.tokenizer.encode(word, add_special_tokens=False).tokens[-1])
 
 
 # ------------------------------------------------------------------ the command, not in a terminal

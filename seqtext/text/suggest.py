@@ -28,10 +28,12 @@ says the typed part is unlikely).  A sentence-mode model reads the text after
 <s>, a stream-mode model after </s>, as ``TextModel.complete`` does.
 
 Word-level models offer vocabulary words (punctuation included).  A BPE model
-offers the next tokens that spell a whole word (those carrying the
-end-of-word mark); the probability shown is that of the token, a lower bound on
-the word's (which could also be spelled by several pieces); word pieces are
-not offered.
+offers whole words too: its likeliest first pieces (those that start with the
+typed part) are each spelled on greedily to the end of a word, one batched core
+step a piece (``seqtext.text.blankwords.spell``), and the typed part's own
+pieces but its last are read first (``bicy``: ``bi`` read, then the pieces
+that start with ``cy``); the probability shown is that of the word's pieces
+as spelled, a lower bound on the word's (which could be spelled otherwise).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import math
 import threading
 import weakref
 
+import numpy as np
 import torch
 
 from seqtext.errors import DataError, whole_number
@@ -50,6 +53,7 @@ from seqtext.text.decoding import Repetition, check_repetition
 RECENT_STATES = 512  # tokens at the end of the text whose hidden state is kept
 CHECKPOINT_EVERY = 64  # further back, the state is kept after every this many tokens
 RECENT_LOGITS = 16  # tokens at the end of the text whose output distribution is kept
+SPELLED = 16  # a BPE model's first pieces spelled on to whole words (at least k)
 
 
 class Suggester:
@@ -71,11 +75,13 @@ class Suggester:
         self._logits: list = []  # next-token logits (V,) after each of them (None where dropped)
         self._lock = threading.Lock()
         self._banned = torch.tensor([tokenizer.token_to_id(t) for t in tk.SPECIALS], device=device)
-        bpe = tk.is_bpe(tokenizer)
+        self._bpe = tk.is_bpe(tokenizer)  # then every piece may begin a word, spelled on to its end
         offered = sorted((tk.token_text(token), tid) for token, tid in tokenizer.get_vocab().items()
-                         if token not in tk.SPECIALS and (not bpe or token.endswith(tk.WORD_END)))
+                         if token not in tk.SPECIALS)
         self._words = [word for word, _ in offered]  # sorted: the words with a given start are one slice
         self._ids = torch.tensor([tid for _, tid in offered], dtype=torch.long, device=device)
+        self._barred = [tokenizer.token_to_id(t) for t in tk.SPECIALS] + tk.non_word_ids(tokenizer) \
+            if self._bpe else []  # never read on inside a word
 
     def reset(self) -> None:
         """Forget the cached states (the next call reads its text from the start)."""
@@ -161,21 +167,75 @@ class Suggester:
             raise DataError(f"the text to suggest for must be a string, got {type(text).__name__}.")
         done, typed = self.split(text)
         ids = self.tokenizer.encode(done, add_special_tokens=False).ids
+        head, prefix = [], self._normalize(typed)
+        if self._bpe and typed and not self._starting(prefix):  # no piece starts with the typed part: its own
+            pieces = self.tokenizer.encode(typed, add_special_tokens=False).ids  # pieces but the last are read,
+            unk = self.tokenizer.token_to_id(tk.UNK)  # and the pieces that start with the last are spelled on
+            if len(pieces) > 1 and unk not in pieces:
+                head, prefix = pieces[:-1], tk.token_text(self.tokenizer.id_to_token(pieces[-1]))
+            if len(head) >= RECENT_LOGITS:  # a word typed in more pieces than the distributions kept: none offered
+                return []
         with self._lock:
-            logits = self._read([self._start, *ids])
+            logits = self._read([self._start, *ids, *head])
+            head_logp = sum(float(torch.log_softmax(self._logits[-len(head) - 1 + j].index_fill(
+                0, self._banned, -math.inf), dim=0)[piece]) for j, piece in enumerate(head))
+            hidden = self._states[-1]
         if no_repeat_ngram is not None or repetition_penalty is not None:
-            logits = Repetition(no_repeat_ngram, repetition_penalty, tokens=ids).apply(logits)
+            logits = Repetition(no_repeat_ngram, repetition_penalty, tokens=ids + head).apply(logits)
         probs = torch.softmax(logits.index_fill(0, self._banned, -math.inf), dim=0)
-        lo, hi = 0, len(self._words)
-        if typed:
-            prefix = self._normalize(typed)
-            lo = bisect.bisect_left(self._words, prefix)
-            hi = bisect.bisect_left(self._words, prefix + "\U0010ffff", lo)
+        lo, hi = self._slice(prefix)
         if lo >= hi:
             return []
         candidates = probs[self._ids[lo:hi]]
-        top = torch.topk(candidates, min(k, hi - lo))
-        return [(self._words[lo + int(i)], float(p)) for p, i in zip(top.values, top.indices) if p > 0]
+        top = torch.topk(candidates, min(max(k, SPELLED) if self._bpe else k, hi - lo))
+        found = [(int(self._ids[lo + int(i)]), float(p)) for p, i in zip(top.values, top.indices) if p > 0]
+        if not self._bpe:
+            return [(tk.token_text(self.tokenizer.id_to_token(i)), p) for i, p in found]
+        with self._lock:
+            return self._spelled(found, hidden, "".join(tk.token_text(self.tokenizer.id_to_token(i)) for i in head),
+                                 head_logp)[:k]
+
+    def _slice(self, prefix: str) -> tuple[int, int]:
+        """The range of the offered words (or pieces) that start with ``prefix``."""
+        if not prefix:
+            return 0, len(self._words)
+        lo = bisect.bisect_left(self._words, prefix)
+        return lo, bisect.bisect_left(self._words, prefix + "\U0010ffff", lo)
+
+    def _starting(self, prefix: str) -> bool:
+        lo, hi = self._slice(prefix)
+        return lo < hi
+
+    def _spelled(self, found, hidden, head: str, head_logp: float) -> list[tuple[str, float]]:
+        """A BPE model's first pieces ``found`` ((id, probability), from ``hidden``) spelled on greedily to whole
+        words after the typed pieces ``head``: (word, probability), likeliest first, each word once."""
+        from seqtext.core import map_hidden, map_hidden_pair
+        from seqtext.text import blankwords
+
+        if not found:
+            return []
+        rows = len(found)
+
+        def step(ids, state):
+            self.steps += 1
+            out, state = self.net.step(torch.as_tensor(ids, device=self.device), state)
+            return torch.log_softmax(out.float(), dim=-1).cpu().numpy().astype(np.float64), state
+
+        def keep(new, old, active):
+            mask = torch.as_tensor(active, device=self.device)[None, :, None]
+            return map_hidden_pair(new, old, lambda a, b: torch.where(mask, a, b))
+
+        def ends(i):
+            return tk.token_ends_word(self.tokenizer, self.tokenizer.id_to_token(i))
+
+        start = map_hidden(hidden, lambda t: t.expand(-1, rows, -1).contiguous())
+        pieces, gained, _, _ = blankwords.spell([i for i, _ in found], start, step, keep, ends, self._barred)
+        words = [head + "".join(tk.token_text(self.tokenizer.id_to_token(i)) for i in p) for p in pieces]
+        logp = np.log([p for _, p in found]) + gained + head_logp
+        best: dict[str, float] = {}
+        for word, value in zip(words, np.exp(logp).tolist()):
+            best[word] = max(best.get(word, 0.0), value)  # a word spelled from two first pieces: its likelier spelling
+        return sorted(best.items(), key=lambda item: -item[1])
 
     def accept(self, text: str, word: str, close: bool = True) -> str:
         """``text`` with ``word`` (a suggestion for it) in place of the word being typed.
