@@ -105,6 +105,15 @@ def test_a_gap_in_iso_dates_is_warned_of_and_keeps_the_season_and_the_dates_ahea
     assert season_of(days) == 7 and future_dates(days, 1) == ["2021-01-31"]
 
 
+def test_iso_weeks_go_on_as_iso_weeks():
+    weeks = [f"2020-W{w:02d}" for w in range(1, 54)] + ["2021-W01", "2021-W02"]  # 2020 has 53 ISO weeks
+    assert future_dates(weeks, 3) == ["2021-W03", "2021-W04", "2021-W05"]
+    assert future_dates(["2020-W52", "2020-W53"], 2) == ["2021-W01", "2021-W02"]
+    assert future_dates(["2021-W39-3", "2021-W40-3"], 1) == ["2021-W41-3"]  # with the day of the week
+    assert future_dates(["2021W39", "2021W40"], 1) == ["2021W41"]  # the basic form, without dashes
+    assert season_of(weeks) == 52
+
+
 def test_weekdays_are_spaced_in_weekdays_and_go_on_over_the_weekend(tmp_path):
     weekdays = [d for d in (date(2021, 1, 4) + timedelta(days=k) for k in range(84)) if d.weekday() < 5]
     labels = [d.isoformat() for d in weekdays]

@@ -220,8 +220,12 @@ def future_dates(labels: list | None, steps: int) -> list | None:
 
 
 def _writer(label: str):
-    """Dates written the way ``label`` is: a date alone, or a date-time with its separator, its precision and
-    a Z for UTC."""
+    """Dates written the way ``label`` is: an ISO week (``2021-W40``, with its day ``-3`` if given), a date alone,
+    or a date-time with its separator, its precision and a Z for UTC."""
+    week = re.fullmatch(r"\d{4}-?W\d{2}(-?\d)?", label)
+    if week:
+        dash = "-" if "-W" in label else ""
+        return lambda d: d.strftime(f"%G{dash}W%V") + (f"{dash}{d.isoweekday()}" if week.group(1) else "")
     if len(label) == 10:
         return lambda d: d.date().isoformat()
     sep = " " if " " in label else "T"
