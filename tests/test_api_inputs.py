@@ -79,18 +79,17 @@ def test_pandas_tables_are_read_by_their_columns_never_their_names(classifier, t
     fitted = TextClassifier(embed=8, hidden=8, epochs=1, device="cpu", seed=0, valid_fraction=0.0)
     assert fitted.fit(pd.DataFrame(PAIRS, columns=["text", "label"])).summary["train_texts"] == len(PAIRS)
     assert fitted.fit(np.array(PAIRS)).summary["train_texts"] == len(PAIRS)  # rows of an array are pairs
+    with pytest.raises(DataError, match="training example 2 has no label"):  # pandas' missing values: no class
+        fitted.fit(pd.DataFrame({"text": ["good", "bad", "fine"], "label": [1.0, float("nan"), 0.0]}))
+    with pytest.raises(DataError, match="training example 1 has no label"):
+        fitted.fit(pd.DataFrame({"text": ["good", "bad"], "label": pd.array([pd.NA, "pos"], dtype="string")}))
+    with pytest.raises(DataError, match="the training table names the column 'text' twice"):
+        fitted.fit(pd.DataFrame([("a", "b", "pos")], columns=["text", "text", "label"]))
     with pytest.raises(DataError, match="the training data is a table; give a list of \\(words, tags\\) pairs"):
         SequenceTagger(epochs=1).fit(pd.DataFrame({"words": [["a"]], "tags": [["X"]]}))
     with pytest.raises(CheckpointError, match="the model directory must be a path .*, got NoneType"):
         classifier.save(None)
     assert not list(tmp_path.iterdir())
-
-
-def test_options_whose_form_is_wrong_are_refused_at_once():
-    with pytest.raises(ConfigError, match="device must be auto, cpu, cuda, cuda:N or mps, got 'tpu'"):
-        TextClassifier(device="tpu")
-    with pytest.raises(DataError, match="a date column 'month' was asked for but .* is a plain sequence of values"):
-        Forecaster(window=3, epochs=1).fit(list(range(30)), date="month")
 
 
 def test_forecaster_levels_and_fill(forecaster):

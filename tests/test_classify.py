@@ -120,6 +120,10 @@ def test_evaluate_reads_other_columns_and_labels_written_as_numbers(trained, tmp
         (plain["accuracy"], plain["confusion"], plain["per_label"])
     assert report["loss"] == pytest.approx(plain["loss"])
     assert clf.predict([]) == [] and clf.predict_proba([]) == []  # no texts, no labels (as the tagger's)
+    # and the other way round: trained on labels written 1.0, scored on a file that writes 1
+    floats = TextClassifier(embed=8, hidden=8, epochs=1, device="cpu", seed=0).fit([(t, y + ".0") for t, y in pairs],
+                                                                                   dev=[(t, y + ".0") for t, y in pairs])
+    assert floats.labels == ["0.0", "1.0"] and floats.evaluate(pairs)["count"] == len(pairs)
 
 
 def test_a_rare_label_held_out_with_its_only_examples_is_still_a_label(tmp_path):

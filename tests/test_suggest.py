@@ -199,6 +199,16 @@ def test_a_bpe_model_offers_whole_words_spelled_from_its_pieces(tmp_path):
     vocab = model.tokenizer.get_vocab()
     assert "drive" + tk.WORD_END not in vocab and "drive" in [w for w, _ in model.suggest("We dr", 3)]
     assert model.suggest("Mary rides the bicycle, the bicycle is ", 1)[0][0] == "hers"
+    # a typed word that no piece starts with is read in pieces (m, then pieces starting with i), the same after
+    # the cache held a longer text through those pieces, whose older distributions it no longer keeps
+    from seqtext.text.suggest import Suggester, _typed_pieces, suggester_for
+
+    typed = "Mary rides the bicycle, the bicycle is mi"
+    head, rest = _typed_pieces(suggester_for(model), "mi")
+    assert head and rest == "i"
+    fresh = Suggester(model.net, model.tokenizer, model.device, False).suggest(typed, 3)
+    model.suggest(typed[:-1] + "ine. " + "Mary rides the bicycle, the bicycle is mine. " * 3, 3)
+    assert model.suggest(typed, 3) == fresh and fresh
     # every word offered is one the tokenizer spells as a word: its pieces end with the end-of-word mark
     for word, p in model.suggest("Mary rides the ", 10):
         assert 0 < p <= 1 and tk.token_ends_word(model.tokenizer, model.tokenizer.encode(word, add_special_tokens=False).tokens[-1])

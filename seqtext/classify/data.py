@@ -66,6 +66,9 @@ def read_pairs(source, name: str, text_column: str | None = None,
     if is_table(source):
         columns = {str(c): c for c in source.columns}
         found = [_column(columns, text_column, TEXT_NAMES), _column(columns, label_column, LABEL_NAMES)]
+        twice = next((str(c) for c in found if c is not None and list(source.columns).count(c) > 1), None)
+        if twice is not None:
+            raise DataError(f"the {name} table names the column {twice!r} twice; rename one of them.")
         for col, what, asked, usual in zip(found, ("text", "label"), (text_column, label_column),
                                            (TEXT_NAMES, LABEL_NAMES)):
             if col is None:
@@ -89,7 +92,9 @@ def read_pairs(source, name: str, text_column: str | None = None,
         text, label = pair
         if not isinstance(text, str) or not text.strip():
             raise DataError(f"{name} example {i} has an empty text; give every example some words.")
-        if label is None or (isinstance(label, str) and not label.strip()):
+        if label is None or type(label).__name__ in ("NAType", "NaTType") or (
+                isinstance(label, float) and label != label) or (  # None, pandas' NA, NaN: a missing label
+                isinstance(label, str) and not label.strip()):
             raise DataError(f"{name} example {i} has no label; give every example one.")
         texts.append(text.strip())
         labels.append(label_text(label))

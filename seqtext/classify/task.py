@@ -126,10 +126,10 @@ class ClassifyTask(StartsFromLanguageModel, Task):
     def targets(self, labels: list[str], places: list[str]) -> list[int]:
         """Label indices; a label training never saw is refused naming its place (``places``, as ``read``)."""
         index = {label: i for i, label in enumerate(self.labels)}
-        for label in set(labels) - set(index):  # 1.0 in a file written by pandas is the label 1 of training
-            whole = re.fullmatch(r"(-?\d+)\.0+", label)
-            if whole and whole[1] in index:
-                index[label] = index[whole[1]]
+        wholes = [_whole(label) for label in self.labels]  # 1 and 1.0 (pandas' float column) are one label,
+        for label in set(labels) - set(index):  # either way round, where no other training label is that number
+            if _whole(label) is not None and wholes.count(_whole(label)) == 1:
+                index[label] = wholes.index(_whole(label))
         for label, place in zip(labels, places):
             if label not in index:
                 header = " (if that line is a header, name the label column with {label_column})" \
@@ -224,3 +224,8 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         self.sources = config.get("data") or {}
         self.read_transfer(config)
 
+
+def _whole(label: str) -> str | None:
+    """A label written as a whole number (``1``, ``1.0``, ``-2.00``) as that number's digits, else None."""
+    match = re.fullmatch(r"(-?\d+)(?:\.0+)?", label)
+    return match and str(int(match[1]))

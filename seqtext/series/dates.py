@@ -18,6 +18,7 @@ from seqtext.errors import DataError
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _STEP = re.compile(r"^[+-]?\d+$")
+_WEEK = re.compile(r"(\d{4})-?W(\d{2})(?:-?([1-7]))?")
 _FORMS = {"year": "integer", "step": "integer", "month": "month", "time": "time"}  # comparable forms
 
 
@@ -36,6 +37,9 @@ def parse_date(text: str):
         if not 1 <= month <= 12:
             raise ValueError(text)
         return "month", int(m.group(1)) * 12 + month - 1
+    week = _WEEK.fullmatch(text)
+    if week:  # ISO 8601 week dates (Python 3.11's fromisoformat reads them; 3.10's does not)
+        return "time", datetime.strptime(f"{week[1]} {week[2]} {week[3] or 1}", "%G %V %u")
     return "time", datetime.fromisoformat(text)
 
 
@@ -222,10 +226,10 @@ def future_dates(labels: list | None, steps: int) -> list | None:
 def _writer(label: str):
     """Dates written the way ``label`` is: an ISO week (``2021-W40``, with its day ``-3`` if given), a date alone,
     or a date-time with its separator, its precision and a Z for UTC."""
-    week = re.fullmatch(r"\d{4}-?W\d{2}(-?\d)?", label)
+    week = _WEEK.fullmatch(label)
     if week:
         dash = "-" if "-W" in label else ""
-        return lambda d: d.strftime(f"%G{dash}W%V") + (f"{dash}{d.isoweekday()}" if week.group(1) else "")
+        return lambda d: d.strftime(f"%G{dash}W%V") + (f"{dash}{d.isoweekday()}" if week[3] else "")
     if len(label) == 10:
         return lambda d: d.date().isoformat()
     sep = " " if " " in label else "T"

@@ -105,11 +105,9 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
                 f"covariates {', '.join(map(str, features))} were asked for but {source} is a single series; "
                 "give a table with those columns."
             )
-        if date is not None:
-            raise DataError(f"a date column {date!r} was asked for but {source} is a plain sequence of values, "
-                            "without dates; give a table with that column, or no date column.")
         target_name = "value" if target is None else target
         columns, order = {target_name: order}, [target_name]
+        date = None  # a model trained with dates forecasts from values alone too
     if features_only:
         target = None
     elif target is None:

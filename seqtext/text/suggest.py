@@ -54,6 +54,7 @@ RECENT_STATES = 512  # tokens at the end of the text whose hidden state is kept
 CHECKPOINT_EVERY = 64  # further back, the state is kept after every this many tokens
 RECENT_LOGITS = 16  # tokens at the end of the text whose output distribution is kept
 SPELLED = 16  # a BPE model's first pieces spelled on to whole words (at least k)
+MAX_TYPED_PIECES = 32  # a typed word read in more pieces than this is offered nothing
 
 
 class Suggester:
@@ -82,6 +83,8 @@ class Suggester:
         self._ids = torch.tensor([tid for _, tid in offered], dtype=torch.long, device=device)
         self._barred = [tokenizer.token_to_id(t) for t in tk.SPECIALS] + tk.non_word_ids(tokenizer) \
             if self._bpe else []  # never read on inside a word
+        self._inner = {tk.token_text(token): tid for token, tid in tokenizer.get_vocab().items()  # pieces that
+                       if self._bpe and token not in tk.SPECIALS and not token.endswith(tk.WORD_END)}  # go on
 
     def reset(self) -> None:
         """Forget the cached states (the next call reads its text from the start)."""
@@ -167,18 +170,14 @@ class Suggester:
             raise DataError(f"the text to suggest for must be a string, got {type(text).__name__}.")
         done, typed = self.split(text)
         ids = self.tokenizer.encode(done, add_special_tokens=False).ids
-        head, prefix = [], self._normalize(typed)
-        if self._bpe and typed and not self._starting(prefix):  # no piece starts with the typed part: its own
-            pieces = self.tokenizer.encode(typed, add_special_tokens=False).ids  # pieces but the last are read,
-            unk = self.tokenizer.token_to_id(tk.UNK)  # and the pieces that start with the last are spelled on
-            if len(pieces) > 1 and unk not in pieces:
-                head, prefix = pieces[:-1], tk.token_text(self.tokenizer.id_to_token(pieces[-1]))
-            if len(head) >= RECENT_LOGITS:  # a word typed in more pieces than the distributions kept: none offered
-                return []
+        head, prefix = _typed_pieces(self, self._normalize(typed)) if self._bpe else ([], self._normalize(typed))
+        if head is None:
+            return []
         with self._lock:
-            logits = self._read([self._start, *ids, *head])
-            head_logp = sum(float(torch.log_softmax(self._logits[-len(head) - 1 + j].index_fill(
-                0, self._banned, -math.inf), dim=0)[piece]) for j, piece in enumerate(head))
+            logits, head_logp = self._read([self._start, *ids]), 0.0
+            for j, piece in enumerate(head):  # the typed pieces read one at a time: each one's probability
+                head_logp += float(torch.log_softmax(logits.index_fill(0, self._banned, -math.inf), dim=0)[piece])
+                logits = self._read([self._start, *ids, *head[:j + 1]])
             hidden = self._states[-1]
         if no_repeat_ngram is not None or repetition_penalty is not None:
             logits = Repetition(no_repeat_ngram, repetition_penalty, tokens=ids + head).apply(logits)
@@ -192,7 +191,7 @@ class Suggester:
         if not self._bpe:
             return [(tk.token_text(self.tokenizer.id_to_token(i)), p) for i, p in found]
         with self._lock:
-            return self._spelled(found, hidden, "".join(tk.token_text(self.tokenizer.id_to_token(i)) for i in head),
+            return _spelled(self, found, hidden, "".join(tk.token_text(self.tokenizer.id_to_token(i)) for i in head),
                                  head_logp)[:k]
 
     def _slice(self, prefix: str) -> tuple[int, int]:
@@ -205,37 +204,6 @@ class Suggester:
     def _starting(self, prefix: str) -> bool:
         lo, hi = self._slice(prefix)
         return lo < hi
-
-    def _spelled(self, found, hidden, head: str, head_logp: float) -> list[tuple[str, float]]:
-        """A BPE model's first pieces ``found`` ((id, probability), from ``hidden``) spelled on greedily to whole
-        words after the typed pieces ``head``: (word, probability), likeliest first, each word once."""
-        from seqtext.core import map_hidden, map_hidden_pair
-        from seqtext.text import blankwords
-
-        if not found:
-            return []
-        rows = len(found)
-
-        def step(ids, state):
-            self.steps += 1
-            out, state = self.net.step(torch.as_tensor(ids, device=self.device), state)
-            return torch.log_softmax(out.float(), dim=-1).cpu().numpy().astype(np.float64), state
-
-        def keep(new, old, active):
-            mask = torch.as_tensor(active, device=self.device)[None, :, None]
-            return map_hidden_pair(new, old, lambda a, b: torch.where(mask, a, b))
-
-        def ends(i):
-            return tk.token_ends_word(self.tokenizer, self.tokenizer.id_to_token(i))
-
-        start = map_hidden(hidden, lambda t: t.expand(-1, rows, -1).contiguous())
-        pieces, gained, _, _ = blankwords.spell([i for i, _ in found], start, step, keep, ends, self._barred)
-        words = [head + "".join(tk.token_text(self.tokenizer.id_to_token(i)) for i in p) for p in pieces]
-        logp = np.log([p for _, p in found]) + gained + head_logp
-        best: dict[str, float] = {}
-        for word, value in zip(words, np.exp(logp).tolist()):
-            best[word] = max(best.get(word, 0.0), value)  # a word spelled from two first pieces: its likelier spelling
-        return sorted(best.items(), key=lambda item: -item[1])
 
     def accept(self, text: str, word: str, close: bool = True) -> str:
         """``text`` with ``word`` (a suggestion for it) in place of the word being typed.
@@ -257,6 +225,53 @@ class Suggester:
 
 _SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # TextModel -> (Suggester, weights version)
 _SHARED_LOCK = threading.Lock()
+
+
+def _typed_pieces(s: Suggester, typed: str):
+    """A BPE model's typed part as (pieces to read first, the prefix the next piece must start with): none
+    when a piece starts with the whole of it, else the longest pieces inside a word that begin it, in turn,
+    until one starts with the rest; (None, "") when none does."""
+    head = []
+    while typed and not s._starting(typed):
+        inner = next((typed[:n] for n in range(len(typed) - 1, 0, -1) if typed[:n] in s._inner), None)
+        if inner is None or len(head) >= MAX_TYPED_PIECES:
+            return None, ""
+        head.append(s._inner[inner])
+        typed = typed[len(inner):]
+    return head, typed
+
+
+def _spelled(s: Suggester, found, hidden, head: str, head_logp: float) -> list[tuple[str, float]]:
+    """A BPE model's first pieces ``found`` ((id, probability), from ``hidden``) spelled on greedily to whole
+    words after the typed pieces ``head``: (word, probability), likeliest first, each word once."""
+    from seqtext.core import map_hidden, map_hidden_pair
+    from seqtext.text import blankwords
+
+    if not found:
+        return []
+    rows = len(found)
+
+    def step(ids, state):
+        s.steps += 1
+        out, state = s.net.step(torch.as_tensor(ids, device=s.device), state)
+        out = out.float().index_fill(1, s._banned, -math.inf)  # as the first piece's: no specials
+        return torch.log_softmax(out, dim=-1).cpu().numpy().astype(np.float64), state
+
+    def keep(new, old, active):
+        mask = torch.as_tensor(active, device=s.device)[None, :, None]
+        return map_hidden_pair(new, old, lambda a, b: torch.where(mask, a, b))
+
+    def ends(i):
+        return tk.token_ends_word(s.tokenizer, s.tokenizer.id_to_token(i))
+
+    start = map_hidden(hidden, lambda t: t.expand(-1, rows, -1).contiguous())
+    pieces, gained, _, _ = blankwords.spell([i for i, _ in found], start, step, keep, ends, s._barred)
+    words = [head + "".join(tk.token_text(s.tokenizer.id_to_token(i)) for i in p) for p in pieces]
+    logp = np.log([p for _, p in found]) + gained + head_logp
+    best: dict[str, float] = {}
+    for word, value in zip(words, np.exp(logp).tolist()):
+        best[word] = max(best.get(word, 0.0), value)  # a word spelled from two first pieces: its likelier spelling
+    return sorted(best.items(), key=lambda item: -item[1])
 
 
 def _weights_version(net) -> int:
