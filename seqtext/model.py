@@ -176,6 +176,13 @@ class Model:
         """The task's options, by section (``model.settings.core.hidden``)."""
         return self.task.settings
 
+    def __repr__(self) -> str:
+        core, name = self.settings.core, f"valid_{self.task.headline}"
+        shape = f"{core.cell}, hidden={core.hidden}, layers={core.layers}" + (", bidirectional" * core.bidirectional)
+        state = "untrained" if self.net is None else f"validation {name[6:]} {self.summary[name]:.4g}" if isinstance(
+            self.summary.get(name), (int, float)) else "trained"
+        return f"{type(self).__name__}({shape}; {state})"
+
     def _require_trained(self) -> None:
         if self.net is None:
             raise ConfigError("the model is not trained yet; call fit() or load a model directory first.")

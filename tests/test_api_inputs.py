@@ -92,6 +92,14 @@ def test_pandas_tables_are_read_by_their_columns_never_their_names(classifier, t
     assert not list(tmp_path.iterdir())
 
 
+def test_a_model_says_what_it_is(classifier, forecaster):
+    assert repr(TextClassifier(hidden=16)) == "TextClassifier(lstm, hidden=16, layers=1, bidirectional; untrained)"
+    accuracy = classifier.summary["valid_accuracy"]
+    assert repr(classifier) == f"TextClassifier(lstm, hidden=8, layers=1, bidirectional; validation accuracy " \
+                               f"{accuracy:.4g})"
+    assert repr(forecaster).startswith("Forecaster(rnn, hidden=4, layers=1; ")
+
+
 def test_forecaster_levels_and_fill(forecaster):
     one = forecaster.predict(levels=80)  # one number is one level
     assert set(one) == {"forecast", "lower_80", "upper_80"}
