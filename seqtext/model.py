@@ -177,10 +177,10 @@ class Model:
         return self.task.settings
 
     def __repr__(self) -> str:
-        core, name = self.settings.core, f"valid_{self.task.headline}"
+        core, figure = self.settings.core, self.summary.get(f"valid_{self.task.headline}")
         shape = f"{core.cell}, hidden={core.hidden}, layers={core.layers}" + (", bidirectional" * core.bidirectional)
-        state = "untrained" if self.net is None else f"validation {name[6:]} {self.summary[name]:.4g}" if isinstance(
-            self.summary.get(name), (int, float)) else "trained"
+        state = "untrained" if self.net is None else "trained" if not isinstance(figure, (int, float)) else \
+            f"validation {self.task.headline} {figure:.4g}"
         return f"{type(self).__name__}({shape}; {state})"
 
     def _require_trained(self) -> None:

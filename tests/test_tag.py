@@ -238,7 +238,7 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):
     assert [json.loads(line)["words"][:3] for line in result.output.splitlines()] == [["1", "The", "cat"],
                                                                                      ["2", "A", "dog"]]
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", model], input="the cat\n\u200b\n")
-    assert_clean_failure(result, "stdin line 2 has no words to tag (only invisible characters)")
+    assert_clean_failure(result, "stdin line 2: a sentence to tag is empty or has an empty word")
     result = CliRunner().invoke(cli, ["tag", "train", "--resume", str(_clf_dir(tmp_path))])
     assert_clean_failure(result, "holds a classify model, not a tag model", "seqtext classify train --resume")
     assert not out.exists()

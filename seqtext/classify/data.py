@@ -51,7 +51,7 @@ def read_labelled(path, text_column: str | None = None, label_column: str | None
             label = _field(path, line, row, label_column, LABEL_NAMES, "label")
             if isinstance(label, (dict, list)):
                 raise DataError(f"{path} line {line}: the label is {_json_kind(label)}; give a string or a number.")
-            if label is None or not str(label).strip():
+            if _missing(label):
                 raise DataError(f"{path} line {line}: the label is missing; give every row a label.")
             labels.append(label_text(label))
     if not texts:
@@ -64,18 +64,9 @@ def read_pairs(source, name: str, text_column: str | None = None,
     """(texts, labels, where each is: "NAME example N") of ``(text, label)`` pairs given in Python, or of a pandas
     DataFrame's text and label columns (found as a file's are: ``text_column``, else text or sentence, ...)."""
     if is_table(source):
-        columns = {str(c): c for c in source.columns}
-        found = [_column(columns, text_column, TEXT_NAMES), _column(columns, label_column, LABEL_NAMES)]
-        twice = next((str(c) for c in found if c is not None and list(source.columns).count(c) > 1), None)
-        if twice is not None:
-            raise DataError(f"the {name} table names the column {twice!r} twice; rename one of them.")
-        for col, what, asked, usual in zip(found, ("text", "label"), (text_column, label_column),
-                                           (TEXT_NAMES, LABEL_NAMES)):
-            if col is None:
-                raise DataError(f"the {name} table has no {what} column "
-                                f"{repr(asked) if asked else '(looked for ' + ' or '.join(usual) + ')'} among "
-                                f"{', '.join(columns)}; name it with {{{what}_column}}.", params=[f"{what}_column"])
-        source = list(zip(source[found[0]].tolist(), source[found[1]].tolist()))
+        text, label = (_table_column(source, name, asked, usual, what) for asked, usual, what in
+                       ((text_column, TEXT_NAMES, "text"), (label_column, LABEL_NAMES, "label")))
+        source = list(zip(source[text].tolist(), source[label].tolist()))
     elif text_column is not None or label_column is not None:
         raise ConfigError("{text_column} and {label_column} name the columns of a file or a table; these examples "
                           "are (text, label) pairs already.", params=["text_column", "label_column"])
@@ -92,9 +83,7 @@ def read_pairs(source, name: str, text_column: str | None = None,
         text, label = pair
         if not isinstance(text, str) or not text.strip():
             raise DataError(f"{name} example {i} has an empty text; give every example some words.")
-        if label is None or type(label).__name__ in ("NAType", "NaTType") or (
-                isinstance(label, float) and label != label) or (  # None, pandas' NA, NaN: a missing label
-                isinstance(label, str) and not label.strip()):
+        if _missing(label):
             raise DataError(f"{name} example {i} has no label; give every example one.")
         texts.append(text.strip())
         labels.append(label_text(label))
@@ -278,12 +267,25 @@ def _csv_records(path: Path, text: str, delimiter: str = ",", strict: bool = Fal
                         "quotes.") from None
 
 
-def _column(columns: dict, asked: str | None, usual: tuple):
-    """The table column named ``asked``, else the first of ``usual`` (any case); None when there is none."""
-    if asked is not None:
-        return columns.get(asked)
-    lowered = {name.lower(): column for name, column in columns.items()}
-    return next((lowered[name] for name in usual if name in lowered), None)
+def _missing(label) -> bool:
+    """Whether a label is missing: None, blank, NaN (JSON's, numpy's) or pandas' NA."""
+    return label is None or type(label).__name__ in ("NAType", "NaTType") or (
+        isinstance(label, float) and label != label) or not str(label).strip()
+
+
+def _table_column(table, name: str, asked: str | None, usual: tuple, what: str):
+    """A DataFrame's column named ``asked``, else the first of ``usual`` (any case), as the files' ``_field``
+    finds it; one missing or named twice is refused."""
+    columns = {str(c): c for c in table.columns}
+    lowered = {key.lower(): column for key, column in columns.items()}
+    found = columns.get(asked) if asked is not None else next((lowered[u] for u in usual if u in lowered), None)
+    if found is None:
+        looked = repr(asked) if asked else f"(looked for {' or '.join(usual)})"
+        raise DataError(f"the {name} table has no {what} column {looked} among {', '.join(columns)}; name it with "
+                        f"{{{what}_column}}.", params=[f"{what}_column"])
+    if list(table.columns).count(found) > 1:
+        raise DataError(f"the {name} table names the column {str(found)!r} twice; rename one of them.")
+    return found
 
 
 def _field(path: Path, line: int, row: dict, asked: str | None, usual: tuple, what: str):

@@ -94,8 +94,6 @@ class ClassifyTask(StartsFromLanguageModel, Task):
                 for xs in (texts, labels, places))
         if fresh:
             kinds = sorted(set(labels))
-            if dev is None:  # a label whose few examples all fell in the held-out share is still one of the file's
-                self.labels = sorted(in_file)
             if len(kinds) < 2:
                 where = str(train) if self.sources["train"] else "the training examples"
                 if len(in_file) > 1:  # the held-out validation share took the others
@@ -104,8 +102,8 @@ class ClassifyTask(StartsFromLanguageModel, Task):
                                     params=["dev"])
                 raise DataError(f"every label in {where} is {kinds[0]!r}; a classifier needs at least two "
                                 "different labels.")
-            if dev is not None:
-                self.labels = kinds
+            # without a dev file, a label whose few examples all fell in the held-out share is still one of the file's
+            self.labels = kinds if dev is not None else sorted(in_file)
             cfg = self.settings.classify
             self.open_start(cfg)  # first: a language model to start from decides the sizes and word splitting
             self.tokenizer = tk.train_tokenizer(texts, "word", cfg.vocab_size, cfg.min_frequency,

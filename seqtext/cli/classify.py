@@ -36,7 +36,7 @@ def train_model(ctx, model_class, settings_class, data, dev, out, resume, quiet,
         changes = resume_changes(ctx, options, {"out": out, "dev": dev})
         resume_kind(resume, settings_class.kind)
         out = Path(resume)
-        open_model(out, settings_class)  # the right kind, before anything is locked
+        open_model(out, settings_class)  # its settings readable, before anything is locked
     else:
         for name, value in (("--data", data), ("--out", out)):
             if not value:

@@ -112,7 +112,7 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
         changes = resume_changes(ctx, options, {"holdout": holdout, "out": out})
         resume_kind(resume, SeriesSettings.kind)
         out = Path(resume)
-        open_model(out, SeriesSettings)  # a series model, before anything is locked
+        open_model(out, SeriesSettings)  # its settings readable, before anything is locked
     else:
         for name, value in (("--csv", csv), ("--out", out)):
             if not value:

@@ -66,8 +66,6 @@ def predict(sentences, model, file, as_conllu, as_json):
     blank line between sentences, CoNLL-U with --conllu, or JSON with --json."""
     from seqtext.export import open_model
     from seqtext.classify.data import read_input_lines
-    import unicodedata
-
     from seqtext.tag.data import COLUMNS, is_conllu, read_conllu, words_of
 
     if as_conllu and as_json:
@@ -100,12 +98,8 @@ def predict(sentences, model, file, as_conllu, as_json):
     for i, sentence in enumerate(inputs):
         try:
             words.append(tagger.words(sentence))
-        except DataError:
-            if isinstance(sentence, list) or any(unicodedata.category(c)[0] not in "CZ" for c in sentence):
-                raise
-            where = places[i] if places else f"sentence {i + 1}"  # nothing but invisible characters (U+200B)
-            raise DataError(f"{where} has no words to tag (only invisible characters); remove it or give its "
-                            "words.") from None
+        except DataError as exc:  # named by its place (a line of nothing but a zero-width space has no words)
+            raise DataError(f"{places[i] if places else f'sentence {i + 1}'}: {exc}") from None
     tags = tagger.predict(words)
     column = tagger.settings.tag.column
     for i, (ws, ts) in enumerate(zip(words, tags)):

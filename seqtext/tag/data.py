@@ -129,9 +129,8 @@ def read_conllu(path, lines: list[str] | None = None) -> list:
             parsed = conllu.parse("\n".join(block) + "\n\n")
         except ParseException as exc:
             where = next((start + offset for offset, line in enumerate(block)  # the line the parser refused
-                          if not line.startswith("#") and _unparsable(line)), start)
-            what = f"{path} line {where}" if where != start or _unparsable(block[0]) else \
-                f"the sentence at {path} line {start}"
+                          if not line.startswith("#") and _unparsable(line)), None)
+            what = f"{path} line {where}" if where is not None else f"the sentence at {path} line {start}"
             raise DataError(f"{what} is not valid CoNLL-U ({exc}); fix it.") from None
         word_lines = [start + offset for offset, line in enumerate(block)
                       if not line.startswith("#") and line.split("\t", 1)[0].strip().isdigit()]
