@@ -19,8 +19,8 @@ from seqtext.errors import whole_number
 from seqtext.export import model_config, npdecode
 from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
-from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
-                                   check_sampling, is_sampling, streamed_blank)
+from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, barred_next,
+                                   check_repetition, check_sampling, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, filled, parse_prompt,
                                   suffix_ids, without_blank)
 from seqtext.text.records import Scores, check_sentences, frame
@@ -108,15 +108,12 @@ class OnnxTextModel:
         repetition = repetition if repetition is not None and repetition.active else None
 
         first = self._banned + self._non_words() + [self._eos] if close else self._banned  # a trailing blank: a word
-        if close:  # after its word: closing punctuation, or nothing
-            if self._pause_ids is None:
-                self._pause_ids = tk.pause_ids(self.tokenizer)
-            after = self._banned + self._pause_ids
+        if close and self._pause_ids is None:
+            self._pause_ids = tk.pause_ids(self.tokenizer)
+        after = self._banned + self._pause_ids if close else self._banned  # after its word: closing punctuation
 
         def now():
-            if close and not pieces:
-                return first if n_words == 0 else after if n_words >= max_words else self._banned
-            return self._banned
+            return barred_next(close, pieces, n_words, max_words, first, after, self._banned)
 
         def pick(scores):
             scores = scores.copy()

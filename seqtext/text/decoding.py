@@ -113,6 +113,15 @@ def check_repetition(no_repeat_ngram: int | None, repetition_penalty: float | No
                           params=["repetition_penalty"])
 
 
+def barred_next(close: bool, pieces: list, n_words: int, max_words: int, first, after, banned):
+    """The tokens barred next in a continuation (torch model and exported runtime alike): a trailing blank's
+    (``close``) first token must begin a word (``first``), and after its word only closing punctuation may come
+    (``after``); otherwise, and inside a word, ``banned``."""
+    if close and not pieces:
+        return first if n_words == 0 else after if n_words >= max_words else banned
+    return banned
+
+
 class Repetition:
     """Repetition control over the tokens read and written so far (prompt and output).
 

@@ -19,8 +19,8 @@ from seqtext.core import map_hidden, map_hidden_pair
 from seqtext.errors import whole_number
 from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
-from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, check_repetition,
-                                   check_sampling, choose, is_sampling, streamed_blank)
+from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, barred_next,
+                                   check_repetition, check_sampling, choose, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, filled, parse_prompt,
                                   suffix_ids, without_blank)
 from seqtext.text.spacing import join_words, may_be_decimal, spaced
@@ -130,9 +130,8 @@ class Completer:
         pieces: list[str] = []  # BPE tokens of the word being built
         n_words, prev, held = placed, "", False
 
-        def now():  # the tokens barred next: a trailing blank's first token must begin a word, and no comma follows it
-            return (first if n_words == 0 else after if n_words >= max_words else banned) if close and not pieces \
-                else banned
+        def now():
+            return barred_next(close, pieces, n_words, max_words, first, after, banned)
 
         def pick(logits):  # the caller's logits stay as they were; None when every token is banned
             logits = logits.index_fill(0, now(), -math.inf)

@@ -254,15 +254,13 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
 def _score_lines(model, corpus) -> dict:
     """``evaluate(per_sentence=True)``: score's figures for each line read alone, and the accuracies of that
     reading."""
-    lines = load_lines(corpus)
-    s = model.score(lines).summary
-    seqs, last = encode_lines(model.tokenizer, lines, model.settings.text.mode == "stream")
-    with torch.inference_mode():
-        hits = score_sentences(model.net, seqs, last, model.device)
+    lines, hits = check_sentences(load_lines(corpus)), {}
+    with torch.inference_mode():  # one reading for both
+        s = score(model.net, model.tokenizer, lines, model.settings.text.mode == "stream", model.device,
+                  accuracy=hits).summary
     _warn_unknown(s, corpus)
     return {"loss": -s["logprob"] / max(s["tokens"], 1), "perplexity": s["perplexity"],
-            "perplexity_known": s["perplexity_known"], "unknown_tokens": s["unknown_tokens"],
-            **{k: v for k, v in hits.items() if k in ("accuracy", "last_word_accuracy")},
+            "perplexity_known": s["perplexity_known"], "unknown_tokens": s["unknown_tokens"], **hits,
             "sentences": s["sentences"], "tokens": s["tokens"]}
 
 

@@ -130,8 +130,9 @@ SCORE_BUDGET = 512
 
 
 @torch.no_grad()
-def token_logprobs(net, seqs: list[list[int]], device) -> list[torch.Tensor]:
-    """For each framed sequence, the log-probability of each of its tokens after the first (natural log).
+def token_logprobs(net, seqs: list[list[int]], device, hits: list | None = None) -> list[torch.Tensor]:
+    """For each framed sequence, the log-probability of each of its tokens after the first (natural log);
+    ``hits``, a list, receives for each sequence whether each token was the likeliest (bool).
 
     Sequences are batched by length (padded) within a token budget; one longer
     than ``MAX_SCORE_WINDOW`` is read in windows with the hidden state carried,
@@ -141,6 +142,7 @@ def token_logprobs(net, seqs: list[list[int]], device) -> list[torch.Tensor]:
     net.eval()
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     out: list[torch.Tensor | None] = [None] * len(seqs)
+    found: list[torch.Tensor | None] = [None] * len(seqs)
     start = 0
     while start < len(order):
         longest = len(seqs[order[start]]) - 1
@@ -154,21 +156,39 @@ def token_logprobs(net, seqs: list[list[int]], device) -> list[torch.Tensor]:
             x[row, : len(seqs[i]) - 1] = torch.tensor(seqs[i][:-1])
             y[row, : len(seqs[i]) - 1] = torch.tensor(seqs[i][1:])
         x, y = x.to(device), y.to(device)
-        pieces, hidden = [], None
+        pieces, best, hidden = [], [], None
         for t in range(0, longest, MAX_SCORE_WINDOW):
             logits, _, hidden = net(x[:, t:t + MAX_SCORE_WINDOW], hidden=hidden)  # (B, T', V)
             logp = logits if net.adaptive else torch.log_softmax(logits.float(), dim=-1)
             pieces.append(logp.gather(2, y[:, t:t + MAX_SCORE_WINDOW, None]).squeeze(2).cpu())  # (B, T')
+            if hits is not None:
+                best.append((logp.argmax(-1) == y[:, t:t + MAX_SCORE_WINDOW]).cpu())
         logp = torch.cat(pieces, dim=1).double()  # (B, T)
+        right = torch.cat(best, dim=1) if hits is not None else None
         for row, i in enumerate(group):
             out[i] = logp[row, : len(seqs[i]) - 1]
+            if hits is not None:
+                found[i] = right[row, : len(seqs[i]) - 1]
         start += len(group)
     net.train(was_training)
+    if hits is not None:
+        hits.extend(found)
     return out
 
 
-def score(net, tokenizer, sentences: list[str], stream_mode: bool, device, surprisal: bool = False) -> Scores:
-    """The log-probability, token count, perplexity and unknown words of each sentence, read alone."""
+def score(net, tokenizer, sentences: list[str], stream_mode: bool, device, surprisal: bool = False,
+          accuracy: dict | None = None) -> Scores:
+    """The log-probability, token count, perplexity and unknown words of each sentence, read alone.
+
+    ``accuracy``, a dict, receives the same reading's next-word ``accuracy`` and ``last_word_accuracy`` (the
+    sentences with a word whose last word's tokens were all the likeliest), as :func:`score_sentences` counts."""
     seqs = [frame(tokenizer, s, stream_mode) for s in sentences]
-    logps = [lp.numpy() for lp in token_logprobs(net, seqs, device)]
+    hits = [] if accuracy is not None else None
+    logps = [lp.numpy() for lp in token_logprobs(net, seqs, device, hits)]
+    if accuracy is not None:
+        accuracy["accuracy"] = sum(int(h.sum()) for h in hits) / max(sum(len(h) for h in hits), 1)
+        last = encode_lines(tokenizer, sentences, stream_mode)[1]  # the target index of token i is i
+        worded = [bool(h[p].all()) for h, p in zip(hits, last) if p]
+        if worded:
+            accuracy["last_word_accuracy"] = sum(worded) / len(worded)
     return records.build(tokenizer, sentences, seqs, logps, surprisal)
