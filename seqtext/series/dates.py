@@ -162,6 +162,23 @@ def _sessions(parsed: list) -> bool:
     return len(opens) >= 2 and 3 * len(opens) >= days and 4 * max(map(opens.count, opens)) >= 3 * len(opens)
 
 
+def _subdaily(unit: str, step) -> bool:
+    """Date-times spaced less than a day apart: the only ones that may be trading sessions."""
+    return unit == "time" and step is not None and step < timedelta(days=1)
+
+
+def _recent(labels: list, n: int) -> tuple[list, str, object]:
+    """(the last ``n`` labels parsed, their unit, the spacing at least three quarters of them share: None for
+    none, and for sessions, whose next opening no spacing gives).  Sessions are looked for, over the last
+    :data:`SESSIONS_READ` dates, only where the recent spacing is under a day."""
+    parsed = [parse_date(s) for s in labels[-n:]]
+    unit, diffs = _spacing(parsed)
+    step = _common(diffs)
+    if _subdaily(unit, step) and _sessions([parse_date(s) for s in labels[-SESSIONS_READ:]]):
+        step = None
+    return parsed, unit, step
+
+
 def _common(diffs: list, share: float = 0.75):
     """The commonest distance between neighbouring dates when at least ``share`` of them are it, else None."""
     if not diffs:
@@ -182,7 +199,7 @@ def uneven(labels: list | None) -> list[int]:
     except (ValueError, TypeError):
         return []
     common = _common(diffs, 0.5 if unit == "time" else 0.0)
-    if common is None or _sessions(parsed):
+    if common is None or _subdaily(unit, common) and _sessions(parsed):
         return []
     return [i + 1 for i, d in enumerate(diffs) if d != common]
 
@@ -192,12 +209,9 @@ def future_dates(labels: list | None, steps: int) -> list | None:
     (a gap among them is no reason to leave the forecasts undated), else None."""
     if not labels or len(labels) < 2:
         return None
-    read = [parse_date(s) for s in labels[-SESSIONS_READ:]]
-    parsed = read[-24:]
+    parsed, unit, step = _recent(labels, 24)
     kind, last = parsed[-1]
-    unit, diffs = _spacing(parsed)
-    step = _common(diffs)
-    if step is None or _sessions(read):
+    if step is None:
         return None
     if kind in ("year", "step", "month"):
         if kind != "month":  # years keep four digits; steps are plain integers
@@ -299,13 +313,9 @@ def season_of(labels) -> int:
     if not labels or len(labels) < 3:
         return 1
     try:
-        read = [parse_date(s) for s in labels[-SESSIONS_READ:]]
-        unit, diffs = _spacing(read[-25:])
-        if _sessions(read):
-            return 1
+        _, unit, step = _recent(labels, 25)
     except (ValueError, TypeError):
         return 1
-    step = _common(diffs)
     if unit == "month":  # YYYY-MM, or ISO dates a month apart (the 1st, the 15th or the last day of each month)
         return _MONTHLY_SEASONS.get(step, 1)
     if unit == "busday":
