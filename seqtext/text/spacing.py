@@ -88,7 +88,7 @@ class Spacer:
 
         An apostrophe after a word gives "" and is written with the next word (or by :meth:`flush`)."""
         if self.held:
-            return self._release(word) + self.piece(word)
+            return self.release(word) + self.piece(word)
         if word in APOSTROPHES and is_wordlike(self.prev):
             self.held = word  # song ' s, singers ' song, hang ' em: only the next word tells them apart
             return ""
@@ -114,7 +114,7 @@ class Spacer:
             self.tail = self.prev = apostrophe
         return apostrophe
 
-    def _release(self, word: str) -> str:
+    def release(self, word: str) -> str:
         """The held apostrophe, placed by the word after it, with the space before it if it belongs to that word."""
         apostrophe, self.held = self.held, ""
         low, prev = word.lower(), self.prev.lower()
@@ -151,7 +151,7 @@ class Spacer:
 
     def _joins(self, word: str) -> bool:
         """The open decision: does ``word`` continue the word before the apostrophe or number separator?"""
-        if self.prev in APOSTROPHES:  # only a prompt ends with one: the generated ones are held (see _release)
+        if self.prev in APOSTROPHES:  # only a prompt ends with one: the generated ones are held (see release)
             if word.lower() in CONTRACTIONS:
                 return True  # song ' s -> song's
             self.single_open = False  # song ' is -> song' is: a possessive, or the closing quote
@@ -201,7 +201,7 @@ def spaced(words: Iterable[str], after: str = "") -> Iterator[str]:
     spacer = Spacer(after)
     for word in words:
         if spacer.held:  # the apostrophe, placed now, is a piece of its own: each piece is one token's text
-            yield spacer._release(word)
+            yield spacer.release(word)
         piece = spacer.piece(word)
         if piece:
             yield piece
