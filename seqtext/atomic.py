@@ -16,6 +16,11 @@ def write_file(path, write: Callable[[str], None]) -> Path:
     file's own 0600 would leave it readable by its owner alone).  An OSError is the caller's to word.
     """
     path, tmp = Path(path), None
+    for folder in path.parents:  # a file where a folder should be: mkdir would only say "File exists"
+        if folder.exists():
+            if not folder.is_dir():
+                raise NotADirectoryError(20, f"{folder} is a file, not a folder", str(folder))
+            break
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = stat.S_IMODE(os.stat(path).st_mode) if path.is_file() else None

@@ -425,3 +425,67 @@ def test_a_series_without_its_future_covariates_is_named():
               + table["promo"][30:], "y": table["y"][:30] + [None, None] + table["y"][30:]}
     with pytest.raises(DataError, match=r"for the next 2 steps but 0 were given for series b; add them"):
         model.predict(2, history=future)
+
+
+def test_steps_written_as_floats_are_steps_and_date_forms_or_blanks_that_do_not_fit_are_refused(fitted, tmp_path):
+    """``12.0`` (pandas' column of steps with a gap, a JSON float) reads as the step 12; a series dated by months
+    beside one numbered by steps, a blank date, and a history too short for any backtest origin are one sentence
+    each, naming what to change."""
+    from seqtext.series.dates import date_labels
+
+    assert date_labels([1.0, 2.0, "3.00", None, float("nan"), "2001-02"]) == ["1", "2", "3", "", "", "2001-02"]
+    steps = {"id": ["a"] * 30, "t": [float(t) for t in range(1, 31)], "value": [float(t % 5) for t in range(30)]}
+    items = read_series(steps, SeriesConfig(target="value", date="t", id="id"))
+    assert items[0][1].dates[:3] == ["1", "2", "3"]
+    mixed = long_table(sizes=(40, 40))
+    mixed["month"][40:] = [str(t) for t in range(1, 41)]  # S1 by integer steps
+    with pytest.raises(DataError, match=r"column 'month' writes the dates of different series differently \(series "
+                                        r"S0: '2000-01', series S1: '1'\); write every series' dates the same way"):
+        read_series(mixed, SeriesConfig(target="value", date="month", id="id"))
+    blank = long_table(sizes=(40,))
+    blank["month"][5] = None
+    with pytest.raises(DataError, match=r"column 'month' is blank at row 5 of the table \(series S0\); give every "
+                                        "row its date"):
+        read_series(blank, SeriesConfig(target="value", date="month", id="id"))
+    runner = CliRunner()
+    model = fitted.save(tmp_path / "m")  # window 12, horizon 3
+    short = write(tmp_path / "short.csv", long_table(sizes=(14,)))
+    result = runner.invoke(cli, ["forecast", "backtest", "--model", str(model), "--csv", str(short), "--steps", "5"])
+    assert_clean_failure(result, "no series is long enough to backtest: the longest has 14 values, but each origin "
+                                 "needs a window of 12 before it and 5 after it; give fewer --steps (at most 2).")
+    tiny = write(tmp_path / "tiny.csv", long_table(sizes=(5,)))
+    result = runner.invoke(cli, ["forecast", "backtest", "--model", str(model), "--csv", str(tiny)])
+    assert_clean_failure(result, "the longest has 5 values", "so it cannot be backtested; give a series of more "
+                                 "than 12 values.")
+
+
+def test_the_column_to_forecast_is_named_among_the_columns_it_could_be(tmp_path):
+    table = {**long_table(sizes=(30, 30)), "price": [1.0] * 60, "stock": [2.0] * 60}
+    with pytest.raises(DataError, match=r"the table has several columns that could be forecast \(value, stock\); "
+                                        "name the one to forecast with target"):
+        read_series(table, SeriesConfig(date="month", id="id", features=["price"]))
+    with pytest.raises(DataError, match=r"the table has no column to forecast besides the date and the covariates"):
+        read_series({k: table[k] for k in ("id", "month", "price")}, SeriesConfig(date="month", id="id",
+                                                                                  features=["price"]))
+
+
+def test_evaluate_names_a_series_left_out_and_what_the_actuals_hold(fitted, tmp_path):
+    runner = CliRunner()
+    model = fitted.save(tmp_path / "m")  # window 12
+    data = write(tmp_path / "p.csv", long_table(sizes=(40, 14)))  # S1: 14 values, 2 before a holdout of 12
+    result = runner.invoke(cli, ["forecast", "evaluate", "--model", str(model), "--csv", str(data), "--holdout",
+                                 "12", "--baselines", "none", "--plot", str(tmp_path / "e.png"), "--series", "S1"])
+    assert_clean_failure(result, "--series S1 was left out as too short to score, so it has no plot", code=2)
+    assert "warning: 1 of the 2 series have fewer values than the window of 12" in result.stderr
+    assert not (tmp_path / "e.png").exists()
+    history, actuals = long_table(sizes=(40, 40)), long_table(sizes=(46, 43))
+    keep = [i for i, (k, m) in enumerate(zip(actuals["id"], actuals["month"])) if m > "2003-04"]
+    future = write(tmp_path / "future.csv", {c: [actuals[c][i] for i in keep] for c in actuals})  # 6 and 3 rows
+    result = runner.invoke(cli, ["forecast", "evaluate", "--model", str(model), "--csv",
+                                 str(write(tmp_path / "h.csv", history)), "--actuals", str(future), "--baselines",
+                                 "none"])
+    assert result.exit_code == 0, result.output
+    assert f"forecast the values of value in {future} (3 to 6 in each of 2 series) from the history" in result.stdout
+    result = runner.invoke(cli, ["forecast", "evaluate", "--model", str(model), "--csv", str(tmp_path / "h.csv"),
+                                 "--actuals", str(future), "--baselines", "none", "--json"])
+    assert json.loads(result.stdout)["values_scored"] == 9

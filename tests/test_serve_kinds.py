@@ -151,6 +151,13 @@ def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path
         assert r.status_code == 422 and "'id' is 'S2' but the rows' 'id' column says S1" in r.json()["error"]
         r = c.post("/v1/forecast", json={"model": "plain", "history": history, "id": "S1"})
         assert r.status_code == 422 and "forecasts one series" in r.json()["error"]
+        for name in ("global", "global-onnx"):  # the request's own fields are named, not the table's or Python's
+            r = c.post("/v1/forecast", json={"model": name, "history": history})
+            assert r.status_code == 422 and r.json()["error"] == (
+                "this model forecasts many series; name the series of this history with 'id' (or send 'rows' with "
+                "its column 'id').")
+            r = c.post("/v1/forecast", json={"model": name, "history": history, "id": " "})
+            assert r.status_code == 422 and r.json()["error"] == "'id' is blank; give the name of the series."
         assert c.get("/health").json() == {"status": "ok"}  # and it keeps serving
 
 

@@ -157,13 +157,17 @@ def _load(model: str, fill: bool):
     return forecaster
 
 
-def _pick(items, series_id):
-    """The (id, table) to plot: the one named by --series, or the first."""
+def _pick(items, series_id, left_out=()):
+    """The (id, table) to plot: the one named by --series, or the first (``left_out``: ids skipped as too
+    short)."""
     if series_id is None:
         return items[0]
     for key, table in items:
         if key == series_id:
             return key, table
+    if series_id in left_out:
+        raise click.UsageError(f"--series {series_id} was left out as too short to score, so it has no plot; "
+                               "name another series.")
     raise click.UsageError(f"--series {series_id} is not one of the series given.")
 
 
@@ -262,8 +266,11 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     infer.require_intervals(forecaster, levels, holdout)  # before the baselines' slow fits
     cases, skipped_series = scoring.holdout_cases(forecaster, Path(csv), holdout, Path(actuals) if actuals else None)
     if skipped_series:
-        note(f"note: {len(skipped_series)} series have fewer values than the window before the values to score and "
-             f"are left out ({some(skipped_series)})")
+        note(f"warning: {len(skipped_series)} of the {len(cases) + len(skipped_series)} series have fewer values than "
+             f"the window of {forecaster.settings.series.window} before the values to score and are left out: "
+             f"{some(skipped_series)}.")
+    key, table, origin, n_hold = cases[0] if series_id is None else \
+        _pick([(c[0], c) for c in cases], series_id, skipped_series)[1]  # --series checked before the slow part
     _note_slow(names, len(cases))
     rollout = scoring.score_cases(forecaster, cases, season=season, names=names, levels=levels)
     one_step = scoring.score_cases(forecaster, cases, season=season, one_step=True)
@@ -271,7 +278,6 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     summary_one = scoring.summarize(one_step)
     steps = max(c[3] for c in cases)
     target, many = forecaster.settings.series.target, forecaster.settings.series.id is not None
-    key, table, origin, n_hold = cases[0] if series_id is None else _pick([(c[0], c) for c in cases], series_id)[1]
     seen = scoring.seen_in_training(forecaster, cases)
     if seen:
         note(f"note: {seen}")
@@ -281,7 +287,8 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
         plot_forecast(plot, table.target[:origin], r["forecast"], actual=r["actual"], dates=table.dates, bands=bands,
                       title=f"{target}{'' if key is None else ' ' + key}: last {n_hold} values held out")
     if as_json:
-        obj = {"target": target, "holdout": steps, "season": rollout[0]["season"],
+        obj = {"target": target, "holdout": steps, "values_scored": sum(c[3] for c in cases),
+               "season": rollout[0]["season"],
                "rollout": report.metrics_only(summary), "one_step": report.metrics_only(summary_one)}
         if many:
             obj.update(series=len(cases), skipped_series=skipped_series)
@@ -294,12 +301,19 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
             obj["skipped_baselines"] = skipped
         echo_json(obj)
     else:
-        if many:
+        counts = sorted({c[3] for c in cases})
+        each = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+        if many and actuals:
+            click.echo(f"forecast the values of {target} in {actuals} ({each} in each of {len(cases)} series) from "
+                       "the history before them; means over the series")
+        elif many:
             click.echo(f"forecast the last {steps} values of {target} in each of {len(cases)} series from the values "
                        "before them; means over the series")
         else:
             span = f" ({table.dates[origin]} to {table.dates[origin + n_hold - 1]})" if table.dates else ""
-            click.echo(f"held out the last {n_hold} values of {target}{span}; forecast from the {origin} before them")
+            what = f"the {n_hold} values of {target} in {actuals}" if actuals else \
+                f"held out the last {n_hold} values of {target}"
+            click.echo(f"{what}{span}; forecast from the {origin} before them")
         click.echo(report.HEADER)
         click.echo(report.metric_line(f"{steps}-step roll-out", summary))
         click.echo(report.metric_line("one step ahead", summary_one))
@@ -351,7 +365,7 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
         _, table = _pick(forecaster.read_series(Path(csv), allow_future=False), key)
         plot_backtest(plot, table.target, mine, dates=table.dates,
                       title=f"{target}{'' if key is None else ' ' + key}: {len(mine)} origins, "
-                            f"{result['steps']} steps each")
+                            f"{counted(result['steps'], 'step')} each")
     if out:
         report.backtest_csv(out, rows)
     if as_json:
@@ -360,8 +374,8 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
     else:
         first, last = rows[0].get("date", rows[0]["origin"]), rows[-1].get("date", rows[-1]["origin"])
         where = f"{len({r.get('id') for r in rows})} series, " if many else f"from {first} to {last}, "
-        click.echo(f"backtest of {target}: {len(rows)} origins ({where}every {stride}), {result['steps']} steps "
-                   "each; nothing refitted; means over the origins")
+        click.echo(f"backtest of {target}: {counted(len(rows), 'origin')} ({where}every {stride}), "
+                   f"{counted(result['steps'], 'step')} each; nothing refitted; means over the origins")
         click.echo(report.HEADER)
         click.echo(report.metric_line("model", result))
         if names or skipped:

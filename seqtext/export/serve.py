@@ -250,6 +250,9 @@ def _forecast(model, steps, history, levels, series_id=None, fill=None):
     ``fill`` interpolates gaps in the history."""
     if series_id is not None:
         history = _with_id(model.settings.series, history, series_id)
+    elif model.settings.series.id is not None and not isinstance(history, dict):
+        raise DataError("this model forecasts many series; name the series of this history with 'id' (or send "
+                        f"'rows' with its column {model.settings.series.id!r}).")
     if levels is None:
         calibrated = model.task.intervals
         wanted = steps if steps is not None else model.settings.series.horizon
@@ -271,6 +274,8 @@ def _with_id(series, history, series_id: str):
     """The history (numbers, or a table of columns) with the id column of a many-series model filled in."""
     if series.id is None:
         raise DataError("this model forecasts one series and has no id column; leave 'id' out.")
+    if not series_id.strip():
+        raise DataError("'id' is blank; give the name of the series.")
     if isinstance(history, dict):
         given = {str(v) for v in history.get(series.id, []) if v is not None}
         if given - {series_id}:

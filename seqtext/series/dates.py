@@ -54,6 +54,8 @@ def check_dates(table, name) -> None:
     """Dates must parse and strictly increase, so windows follow time (``table``: a series Table)."""
     kind, prev = None, None
     for i, label in enumerate(table.dates):
+        if not str(label).strip():
+            raise DataError(f"column {name!r} is blank at {table.where(i)}; give every row its date.")
         try:
             k, value = parse_date(label)
         except (ValueError, TypeError):
@@ -74,6 +76,21 @@ def check_dates(table, name) -> None:
             )
         kind, prev = k, value
     _refuse_packed_dates(table, name)
+
+
+def check_same_form(items, name) -> None:
+    """The series of one table write their dates one way (``items``: (id, Table) pairs): a series dated by
+    months beside one numbered by steps would get seasons and forecast labels of different kinds."""
+    seen: dict = {}
+    for key, table in items:
+        if table.dates:
+            kind, value = parse_date(str(table.dates[0]))
+            form = _FORMS[kind] + (" with a time zone" if kind == "time" and value.tzinfo is not None else "")
+            seen.setdefault(form, (key, table.dates[0]))
+    if len(seen) > 1:
+        (_, (a, first)), (_, (b, second)) = list(seen.items())[:2]
+        raise DataError(f"column {name!r} writes the dates of different series differently (series {a}: {first!r}, "
+                        f"series {b}: {second!r}); write every series' dates the same way.")
 
 
 def _refuse_packed_dates(table, name) -> None:
@@ -109,7 +126,17 @@ def date_labels(column) -> list[str]:
     times = [_as_datetime(c) for c in column]
     if all(isinstance(t, datetime) and t.tzinfo is None and t.time() == datetime.min.time() for t in times):
         return [t.date().isoformat() for t in times]
-    return [t.isoformat() if isinstance(t, datetime) else str(t) for t in times]
+    return [t.isoformat() if isinstance(t, datetime) else _label(t) for t in times]
+
+
+def _label(cell) -> str:
+    """A cell that is not a datetime as its label: blank for a missing one (None, NaN), a whole number written
+    ``12.0`` (pandas' column of steps with a gap, a JSON float) as ``12``, anything else as written."""
+    if cell is None or isinstance(cell, float) and cell != cell:
+        return ""
+    text = str(cell)
+    whole = re.fullmatch(r"\s*([+-]?\d+)\.0*\s*", text)
+    return whole[1] if whole else text
 
 
 def _as_datetime(cell):

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from seqtext.errors import DataError, some
 from seqtext.series.static import read_static
-from seqtext.series.table import Table, _columns, from_columns, is_table
+from seqtext.series.dates import check_same_form
+from seqtext.series.table import Table, _columns, from_columns, is_table, pick_target
 
 
 def columns_of(series) -> list:
@@ -47,8 +48,8 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         _warn_uneven([(None, table)], series)
         return [(None, table)]
     if isinstance(data, Table) or not is_table(data):
-        raise DataError(f"this model forecasts many series; give a table with the id column {series.id!r} "
-                        "({id}), not a single series.", params=["id"])
+        raise DataError(f"this model forecasts many series; give a table with its id column {series.id!r}, not a "
+                        "single series.")
     columns, order, source, first_line = _columns(data)
     if series.id not in columns:
         raise DataError(f"{source} has no column {series.id!r} (it has {', '.join(map(repr, order))}); check {{id}}.",
@@ -57,6 +58,8 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
     if not labels:
         raise DataError(f"{source} has no rows; give a series with values.")
     order = [c for c in order if c != series.id]
+    target = series.target if series.target is not None else pick_target(
+        [c for c in order if c not in statics], series.date, features, source)
     groups: dict[str, list[int]] = {}  # id -> its rows, ids in the order of their first row
     for i, label in enumerate(labels):
         key = "" if label is None else str(label).strip()
@@ -70,10 +73,11 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         line = None if first_line is None else first_line + rows[0] if contiguous else [first_line + r for r in rows]
         cols = {c: [columns[c][i] for i in rows] for c in order}
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
-                             series.target, features, series.date, fill=fill, allow_future=allow_future,
+                             target, features, series.date, fill=fill, allow_future=allow_future,
                              need_date=need_date, past=len(series.past_features))
         table.static = read_static(cols, order, table, statics, key, file=source, fitted=fitted) if statics else None
         out.append((key, table))
+    check_same_form(out, series.date)
     _warn_uneven(out, series)
     return out
 

@@ -147,25 +147,30 @@ def stack_inverse(scalers: list, scaled: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_transformable(table, transform: str, nonnegative: bool = False) -> None:
+def check_transformable(table, transform: str, nonnegative: bool = False, trained: bool = False) -> None:
     """A log transform needs a positive target, log1p (and ``nonnegative`` forecasts) a non-negative one: name
-    the first value that is not (``table``: a Table)."""
+    the first value that is not (``table``: a Table; ``trained``: a fitted model reads it, so the fix is to
+    retrain)."""
     if nonnegative and transform != "log":
         bad = np.flatnonzero(table.target < 0)
         if bad.size:
             i = int(bad[0])
+            fix = "this model was trained with it, so retrain without it to forecast" if trained else \
+                "turn it off for"
             raise DataError(f"{{nonnegative}} floors the forecasts at 0, but {table.names[0]!r} is "
-                            f"{table.target[i]:g} at {table.where(i)}; turn it off for a series that goes below "
-                            "zero.", params=["nonnegative"])
+                            f"{table.target[i]:g} at {table.where(i)}; {fix} a series that goes below zero.",
+                            params=["nonnegative"])
     if transform == "none":
         return
     bad = np.flatnonzero(table.target <= 0 if transform == "log" else table.target < 0)
     if bad.size:
         i = int(bad[0])
         need, option = ("positive", "log") if transform == "log" else ("non-negative", "log1p")
+        fix = f"this model was trained with {{{option}}}, so retrain without it or shift the series above zero" \
+            if trained else f"turn off {{{option}}} or shift the series above zero"
         raise DataError(
             f"the {transform} transform needs {need} values, but {table.names[0]!r} is {table.target[i]:g} at "
-            f"{table.where(i)}; turn off {{{option}}} or shift the series above zero.", params=[option])
+            f"{table.where(i)}; {fix}.", params=[option])
 
 
 def split_point(n: int, window: int, horizon: int, valid_fraction: float) -> int:

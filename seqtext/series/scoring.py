@@ -221,22 +221,36 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tupl
             if key is not None and (start is None or cfg.window <= first):
                 short.append(key)  # a series of many too short to backtest (from ``start``)
                 continue
+            if start is None or last < cfg.window:
+                message, params = _too_short("the series has", n, cfg.window, steps)
+                raise DataError(message, params=params)
             raise DataError(f"backtest origins must lie between {cfg.window} (one window in) and {last} (leaving "
                             f"{steps} values to compare), got {{start}} {first}; choose another {{start}} or fewer "
                             "{steps}.", params=["start", "steps"])
         cases += [(key, table, o, steps) for o in range(first, last + 1, stride)]
     if not cases:
-        if start is not None:
-            longest = max(t.n for _, t in items)
+        longest = max(t.n for _, t in items)
+        if start is not None and longest - steps >= cfg.window:
             raise DataError(f"no series is long enough to backtest from {{start}} {start} (the longest has "
                             f"{longest} values, so origins end at {longest - steps}); choose an earlier {{start}} or "
                             "fewer {steps}.", params=["start", "steps"])
-        raise DataError("no series is long enough to backtest; give fewer {steps}.", params=["steps"])
+        message, params = _too_short("no series is long enough to backtest: the longest has", longest, cfg.window,
+                                     steps)
+        raise DataError(message, params=params)
     if short:
         need = f"a window of {cfg.window}" if start is None else f"{start} values before the first origin"
         warn(f"{len(short)} of the {len(items)} series are too short to backtest ({need} and {steps} values after "
              f"it) and are left out: {some(short)}.")
     return cases, steps
+
+
+def _too_short(what: str, n: int, window: int, steps: int) -> tuple[str, list[str]]:
+    """The sentence for a history too short for any backtest origin: ``what`` N values, against a window and
+    ``steps`` values after it."""
+    need = f"{what} {n} values, but each origin needs a window of {window} before it and {steps} after it"
+    if n - window >= 1:
+        return f"{need}; give fewer {{steps}} (at most {n - window}).", ["steps"]
+    return f"{need}, so it cannot be backtested; give a series of more than {window} values.", []
 
 
 def backtest(model, data, start=None, steps=None, stride=1, season=None, *, baselines=(), levels=()) -> dict:

@@ -74,7 +74,8 @@ class SeriesState:
 
     def scale(self, table: Table, rows: int, key=None) -> np.ndarray:
         """The first ``rows`` rows of a table scaled as in training (``inputs`` columns; unknown targets NaN)."""
-        check_transformable(table, self.settings.series.transform, self.settings.series.nonnegative)
+        check_transformable(table, self.settings.series.transform, self.settings.series.nonnegative,
+                            trained=True)
         target = np.full(rows, np.nan)
         target[: table.n] = table.target[:rows]
         features = np.zeros((rows, table.features.shape[1]))  # rows past the table's end: calendar inputs only

@@ -77,6 +77,7 @@ def read_table(
     allow_future: bool = False,
     need_date: bool = True,
     features_only: bool = False,
+    name: str | None = None,
 ) -> Table:
     """Read a series from a CSV path, a pandas table or series, a dict of columns, an array or a list.
 
@@ -85,11 +86,25 @@ def read_table(
     ``fill`` interpolates them.  With ``allow_future``, blank target values at
     the end are not gaps but rows whose covariates are known in advance.
     ``features_only`` reads just the covariates (future values of them).
+    ``name`` names a table given in Python in messages (a file is named by its path).
     """
     if isinstance(data, Table):
         return data
-    return from_columns(*_columns(data), target, features, date, fill=fill, allow_future=allow_future,
-                        need_date=need_date, features_only=features_only)
+    columns, order, source, first_line = _columns(data)
+    if name is not None and first_line is None:
+        source = name
+    return from_columns(columns, order, source, first_line, target, features, date, fill=fill,
+                        allow_future=allow_future, need_date=need_date, features_only=features_only)
+
+
+def pick_target(order, date, features, source) -> str:
+    """The one column of ``order`` that is neither the date nor a feature: the target when none is named."""
+    candidates = [c for c in order if c != date and c not in features]
+    if len(candidates) != 1:
+        which = f"several columns that could be forecast ({', '.join(map(str, candidates))})" if candidates else \
+            f"no column to forecast besides the date and the covariates ({', '.join(map(str, order))})"
+        raise DataError(f"{source} has {which}; name the one to forecast with {{target}}.", params=["target"])
+    return candidates[0]
 
 
 def from_columns(columns, order, source, first_line, target=None, features=None, date=None, *, fill=False,
@@ -111,11 +126,7 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
     if features_only:
         target = None
     elif target is None:
-        candidates = [c for c in order if c != date and c not in features]
-        if len(candidates) != 1:
-            raise DataError(f"{source} has several columns ({', '.join(map(str, order))}); "
-                            "name the one to forecast with {target}.", params=["target"])
-        target = candidates[0]
+        target = pick_target(order, date, features, source)
     if target in features:
         raise DataError(f"column {target!r} is both the target and a feature; list it only as the target.")
     if len(set(features)) != len(features):
@@ -194,7 +205,7 @@ def with_future(table: Table, future, series, fill: bool | None = None) -> Table
     if not is_table(future):
         raise DataError(f"future= must be a table with the columns {', '.join(map(str, series.features))}.")
     ahead = read_table(future, None, series.features, None, fill=series.fill if fill is None else fill,
-                       features_only=True)
+                       features_only=True, name="the future table")
     past = np.zeros((len(ahead.features), len(getattr(series, "past_features", []))))  # never read ahead
     return Table(table.target, np.vstack([table.features[: table.n], np.hstack([ahead.features, past])]),
                  table.dates, table.names, table.source, table.first_line, table.static)
