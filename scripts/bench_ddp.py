@@ -57,7 +57,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-ddp-"))
 
-    pronouns = ROOT / "corpora" / "pronouns.txt"
+    pronouns = ROOT / "seqtext" / "corpora" / "pronouns.txt"
     options = ["--epochs", str(args.epochs), "--patience", str(args.epochs), "--batch-size", "16"]
     runs = {n: train(n, pronouns, None, work / f"pronouns-{n}", options) for n in (1, 2)}
     n_train = len(pronouns.read_text().splitlines()) * 0.9

@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SERIES = {"airline": (ROOT / "corpora" / "series" / "airline.csv", "passengers"),
-          "energy": (ROOT / "corpora" / "series" / "energy.csv", "use")}
+SERIES = {"airline": (ROOT / "seqtext" / "corpora" / "series" / "airline.csv", "passengers"),
+          "energy": (ROOT / "seqtext" / "corpora" / "series" / "energy.csv", "use")}
 HOLDOUT, STEPS = 24, 12
 SETTINGS = dict(window=25, log=True)
 

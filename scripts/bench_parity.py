@@ -56,7 +56,7 @@ def text_model(path):
 
     if path:
         return TextModel.load(path)
-    lines = (ROOT / "corpora" / "pronouns.txt").read_text(encoding="utf-8").splitlines()[:2000]
+    lines = (ROOT / "seqtext" / "corpora" / "pronouns.txt").read_text(encoding="utf-8").splitlines()[:2000]
     return TextModel(epochs=1, seed=0, device="cpu").fit(lines)
 
 
@@ -65,7 +65,7 @@ def series_model(path):
 
     if path:
         return Forecaster.load(path), None
-    csv = ROOT / "corpora" / "series" / "airline.csv"
+    csv = ROOT / "seqtext" / "corpora" / "series" / "airline.csv"
     f = Forecaster(window=24, horizon=12, log=True, epochs=3, calibrate=24, seed=0, device="cpu")
     return f.fit(csv, target="passengers", date="month"), csv
 

@@ -132,7 +132,7 @@ def main(argv=None) -> None:
               f"best of {args.pronoun_rounds}: old {min(walls['old']):.1f} s, new {min(walls['new']):.1f} s")
 
     if "airline" not in args.skip:
-        csv = ROOT / "corpora" / "series" / "airline.csv"
+        csv = ROOT / "seqtext" / "corpora" / "series" / "airline.csv"
         results = {name: json.loads(run(path, ["-c", AIRLINE, str(csv)])[1]) for name, path in sides.items()}
         for name, r in results.items():
             print(f"airline {name}: 24-step MAPE {r['mape_24']:.3f} % (first forecasts {r['forecast_head']})")

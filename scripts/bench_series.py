@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-AIRLINE = ROOT / "corpora" / "series" / "airline.csv"
-ENERGY = ROOT / "corpora" / "series" / "energy.csv"
+AIRLINE = ROOT / "seqtext" / "corpora" / "series" / "airline.csv"
+ENERGY = ROOT / "seqtext" / "corpora" / "series" / "energy.csv"
 HOLDOUT = 24
 
 # Settings compared on airline (everything else at the defaults of seqtext.config.SeriesSettings).

@@ -49,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     corpora = [
         ("Tiny Shakespeare, first 60 kB", (DATA / "tinyshakespeare" / "input.txt").read_text()[:60000], True, None),
-        ("corpora/pronouns.txt", (ROOT / "corpora" / "pronouns.txt").read_text(), True, None),
+        ("corpora/pronouns.txt", (ROOT / "seqtext" / "corpora" / "pronouns.txt").read_text(), True, None),
         ("PTB valid, first 2,000 lines", "\n".join((DATA / "ptb" / "ptb.valid.txt").read_text().split("\n")[:2000]),
          False, ptb_expected),
     ]

@@ -159,7 +159,7 @@ def main(argv=None) -> None:
             default_text = Path(args.data) / "ptb.test.txt"
         else:
             model_dir = Path(args.model)
-            default_text = ROOT / "corpora" / "pronouns_test.txt"
+            default_text = ROOT / "seqtext" / "corpora" / "pronouns_test.txt"
         path = Path(args.text) if args.text else default_text
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         import seqtext

@@ -54,7 +54,7 @@ def generate(seed: int = 7) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=ROOT / "corpora" / "series" / "energy.csv")
+    parser.add_argument("--out", type=Path, default=ROOT / "seqtext" / "corpora" / "series" / "energy.csv")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rows = generate(args.seed)

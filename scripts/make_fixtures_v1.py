@@ -15,7 +15,7 @@ from pathlib import Path
 from seqtext import Forecaster, TextModel
 
 out = Path(sys.argv[1])
-lines = [l for l in Path("corpora/pronouns.txt").read_text().splitlines()[:300]]
+lines = [l for l in Path("seqtext/corpora/pronouns.txt").read_text().splitlines()[:300]]
 tm = TextModel(seed=0, epochs=3, hidden=16, embed=8, cell="gru", layers=2, dropout=0.1, tie_weights=True,
                mode="sentence").fit(lines)
 tm.save(out / "text-v1")

@@ -89,8 +89,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "corpora" / "pronouns.txt"
-DEFAULT_TEST_OUT = ROOT / "corpora" / "pronouns_test.txt"
+DEFAULT_OUT = ROOT / "seqtext" / "corpora" / "pronouns.txt"
+DEFAULT_TEST_OUT = ROOT / "seqtext" / "corpora" / "pronouns_test.txt"
 DEFAULT_SENTENCES = 6000
 DEFAULT_TEST_SENTENCES = 1000
 DEFAULT_SEED = 0

@@ -19,11 +19,15 @@ def _guard_imports() -> None:
     expects); anywhere else it is Python's KeyboardInterrupt, as ever (a training then saves what it has)."""
     import os
     import signal
+    import sys
 
     def handle(signum, frame):
         while frame is not None:
             if frame.f_code.co_filename.startswith("<frozen importlib"):
                 os.write(2, b"interrupted\n")
+                held = sys.modules.get("seqtext.modeldir")  # a training's output lock, taken before its imports
+                if held is not None:
+                    held.drop_held_locks()
                 os._exit(130)  # nothing is written yet: an import comes before a command's work
             frame = frame.f_back
         raise KeyboardInterrupt

@@ -260,6 +260,20 @@ def load_trainer_state(path: Path) -> dict:
     return state
 
 
+_HELD: set = set()  # the lock files this process holds, for drop_held_locks
+
+
+def drop_held_locks() -> None:
+    """Remove the lock files this process holds: an exit that skips ``__exit__`` (os._exit on a Ctrl-C inside an
+    import) leaves no ``.NAME.lock`` behind."""
+    for file in list(_HELD):
+        try:
+            file.unlink()
+        except OSError:
+            pass
+    _HELD.clear()
+
+
 class OutputLock:
     """One writer per model directory: an advisory lock on a sibling file.
 
@@ -302,6 +316,7 @@ class OutputLock:
         fh.truncate()
         fh.write(str(os.getpid()))
         fh.flush()
+        _HELD.add(self.file)
         # Holding the lock, any temporary sibling of this directory is a crashed writer's leftover.
         for stale in self.file.parent.glob(f".{self.target.name}.*.tmp"):
             shutil.rmtree(stale, ignore_errors=True)
@@ -310,6 +325,7 @@ class OutputLock:
     def __exit__(self, *exc):
         import fcntl
 
+        _HELD.discard(self.file)
         try:
             self.file.unlink()  # while still locked, so no one else can be holding this inode
         except FileNotFoundError:

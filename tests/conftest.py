@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPORA = ROOT / "corpora"
+CORPORA = ROOT / "seqtext" / "corpora"
 
 TINY_LINES = [
     "Mary rides the bicycle, the bicycle is hers.",

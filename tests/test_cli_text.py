@@ -434,8 +434,8 @@ def test_shipped_configs_train_as_written(tmp_path, name):
     root = Path(__file__).resolve().parents[1]
     options = read_options_file(root / "configs" / name)
     out = tmp_path / "m"
-    r = run(["train", "--config", str(root / "configs" / name), "--corpus", str(root / "corpora" / "pronouns.txt"),
-             "--valid", str(root / "corpora" / "pronouns.txt"), "--out", str(out), "--epochs", "1",
+    r = run(["train", "--config", str(root / "configs" / name), "--corpus", str(root / "seqtext" / "corpora" / "pronouns.txt"),
+             "--valid", str(root / "seqtext" / "corpora" / "pronouns.txt"), "--out", str(out), "--epochs", "1",
              "--embed", "8", "--hidden", "8", "--batch-size", "4", "--quiet", "--device", "cpu"])
     assert r.exit_code == 0, r.output
     model = load(out)

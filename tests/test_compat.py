@@ -15,7 +15,7 @@ from seqtext.config import TextSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
-CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "pronouns.txt"
+CORPUS = Path(__file__).resolve().parents[1] / "seqtext" / "corpora" / "pronouns.txt"
 
 
 def test_a_format_1_text_model_loads_and_answers_as_before():

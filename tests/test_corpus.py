@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "make_pronouns.py"
-TRAIN = ROOT / "corpora" / "pronouns.txt"
-TEST = ROOT / "corpora" / "pronouns_test.txt"
+TRAIN = ROOT / "seqtext" / "corpora" / "pronouns.txt"
+TEST = ROOT / "seqtext" / "corpora" / "pronouns_test.txt"
 
 # Written out here rather than taken from the script, so the script's own
 # pronoun rule is checked against an independent statement of it.
@@ -239,3 +239,24 @@ def test_stdin_and_utf16_corpora_are_named_as_such(tmp_path):
     wide.write_text("hello there\n", encoding="utf-16")
     with pytest.raises(DataError, match="wide.txt is UTF-16 text; convert it to UTF-8"):  # not "a binary file"
         corpus_files(wide)
+
+
+def test_the_shipped_corpora_are_found_by_name_from_any_directory_and_a_users_own_file_comes_first(tmp_path,
+                                                                                                  monkeypatch):
+    from seqtext.errors import DataError
+    from seqtext.series.table import read_table
+    from seqtext.shipped import CORPORA, shipped
+    from seqtext.text.corpus import corpus_files, is_path_list
+
+    monkeypatch.chdir(tmp_path)
+    assert corpus_files("corpora/pronouns.txt") == [CORPORA / "pronouns.txt"] == [TRAIN.resolve()]
+    assert is_path_list(["corpora/pronouns.txt", "corpora/pronouns_test.txt"])
+    assert read_table("corpora/series/airline.csv", "passengers", date="month").n == 144
+    with pytest.raises(DataError, match="the corpus corpora/nothing.txt does not exist"):
+        corpus_files("corpora/nothing.txt")
+    own = tmp_path / "corpora" / "pronouns.txt"
+    own.parent.mkdir()
+    own.write_text("my own sentence .\n")
+    assert corpus_files("corpora/pronouns.txt") == [Path("corpora/pronouns.txt")]  # the user's, not the shipped one
+    assert shipped("corpora/series/energy.csv") == CORPORA / "series" / "energy.csv"
+    assert shipped(tmp_path / "corpora" / "series" / "energy.csv") == tmp_path / "corpora" / "series" / "energy.csv"

@@ -74,3 +74,22 @@ def test_sampling_follows_the_distribution():
     assert freq[4] == 0.0
     for got, want in zip(freq, [0.1, 0.2, 0.3, 0.4]):
         assert abs(got - want) < 0.03
+
+
+def test_the_end_of_a_sentence_is_never_banned_or_penalised_as_a_repeat():
+    """Under --no-stop every sentence ends with </s>: banning it as the end of a repeated n-gram wrote ``his..``."""
+    import numpy as np
+
+    from seqtext.text.decoding import Repetition
+
+    eos, his, dot = 0, 5, 6
+    text = [his, dot, eos, 7, his, dot]  # "his . </s> ... his ." : the 3-gram "his . </s>" seen once
+    plain = Repetition(3, 2.0, text)
+    freed = Repetition(3, 2.0, text, free=[eos])
+    assert eos in plain.banned() and freed.banned() == []
+    logits = np.ones(8)
+    assert freed.apply(logits)[eos] == 1.0 and plain.apply(logits)[eos] == -np.inf
+    assert freed.apply(logits)[his] == 0.5  # the words themselves are still penalised
+    freed.push(7)
+    freed.push(his)
+    assert freed.banned() == [dot]  # "7 his ." is still a repeated n-gram of words

@@ -310,6 +310,21 @@ def test_a_damaged_export_manifest_is_one_sentence(exported_tiny, tmp_path, edit
                          "export the model again")
 
 
+@pytest.mark.parametrize("name, damage, fragment", [
+    ("step.onnx", lambda b: b[:1000], "broken/step.onnx is damaged (1000 bytes, not the"),  # never loaded to run
+    ("tokenizer.json", lambda b: b"{", "broken/tokenizer.json is damaged (1 bytes, not the"),
+    ("export.json", lambda b: b"{", "broken/export.json is damaged (not the JSON that seqtext export writes)"),
+])
+def test_a_truncated_or_overwritten_export_file_is_named(exported_tiny, tmp_path, name, damage, fragment):
+    """export.json records each file's size: a file cut short (a copy that stopped) or written over is named,
+    even the step graph that the runtime itself never loads; a damaged export.json is called damaged."""
+    broken = tmp_path / "broken"
+    shutil.copytree(exported_tiny, broken)
+    (broken / name).write_bytes(damage((broken / name).read_bytes()))
+    for command in (["complete", "--model", str(broken), "Mary"], ["score", "--model", str(broken), "Mary"]):
+        assert_clean_failure(CliRunner().invoke(cli, command), fragment, "export the model again")
+
+
 def test_an_export_without_its_model_config_is_refused(exported_tiny, tmp_path):
     """Without the settings an export would run on guessed ones (a character model as a word model)."""
     broken = tmp_path / "broken"

@@ -332,7 +332,7 @@ def test_windows_cover_every_stream_exactly_once(n, b, bptt):
 
 def test_short_sentences_are_sentence_mode(tmp_path):
     assert sm.detect_mode(write(tmp_path / "s.txt", LINES * 100)) == "sentence"
-    pronouns = ROOT / "corpora" / "pronouns.txt"
+    pronouns = ROOT / "seqtext" / "corpora" / "pronouns.txt"
     if pronouns.is_file():
         assert sm.detect_mode(pronouns) == "sentence"
 

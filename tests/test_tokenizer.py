@@ -117,7 +117,7 @@ def test_a_bpe_vocabulary_has_the_same_ids_in_every_process(tmp_path):
     script = ("import sys; from seqtext.text import tokenizer as tk; "
               "lines = open(sys.argv[1], encoding='utf-8').read().splitlines(); "
               "print(tk.train_tokenizer(lines, 'bpe', 300, 1, True).to_str())")
-    corpus = Path(__file__).resolve().parents[1] / "corpora" / "pronouns.txt"
+    corpus = Path(__file__).resolve().parents[1] / "seqtext" / "corpora" / "pronouns.txt"
     runs = [subprocess.run([sys.executable, "-c", script, str(corpus)], capture_output=True, text=True, timeout=120,
                            check=True).stdout for _ in range(3)]
     assert runs[0] == runs[1] == runs[2]

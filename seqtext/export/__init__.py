@@ -67,6 +67,11 @@ def open_model(path, kind: str):
         from seqtext.export.runtime import load
 
         return load(path, kind=kind)
+    if (Path(path) / MANIFEST).is_file() and not (Path(path) / "config.json").is_file():
+        from seqtext.errors import CheckpointError
+
+        raise CheckpointError(f"{Path(path) / MANIFEST} is damaged (not the JSON that seqtext export writes); export "
+                              "the model again.")
     import importlib
 
     module, name = TORCH_MODELS[kind]

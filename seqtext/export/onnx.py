@@ -98,7 +98,8 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
             shutil.copyfile(Path(model_dir) / name, tmp / name)
         shutil.copyfile(Path(model_dir) / modeldir.CONFIG, tmp / "model_config.json")
         manifest.update(format=FORMAT, export_version=EXPORT_VERSION, kind=config["kind"], opset=OPSET,
-                        versions=_versions(), source=str(model_dir))
+                        versions=_versions(), source=str(model_dir),
+                        sizes={f.name: f.stat().st_size for f in sorted(tmp.iterdir()) if f.is_file()})
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         tmp.chmod(0o755)
         old = None

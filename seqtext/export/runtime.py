@@ -127,6 +127,12 @@ def _check_files(path: Path, manifest: dict) -> None:
                                   "model again.")
         if not (path / name).is_file():
             raise CheckpointError(f"{path} is missing {name}; export the model again.")
+    sizes = manifest.get("sizes", {})  # exports since sizes were recorded: a truncated or rewritten file shows
+    for name, size in sizes.items() if isinstance(sizes, dict) else ():
+        file = path / Path(str(name)).name
+        if file.is_file() and file.stat().st_size != size:
+            raise CheckpointError(f"{file} is damaged ({file.stat().st_size} bytes, not the {size} export wrote); "
+                                  "export the model again.")
 
 
 def _open(path: Path, manifest: dict, threads: int):

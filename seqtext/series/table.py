@@ -20,6 +20,7 @@ import numpy as np
 
 from seqtext.errors import DataError
 from seqtext.series.dates import check_dates, date_labels
+from seqtext.shipped import shipped
 
 
 @dataclass
@@ -251,6 +252,7 @@ def _read_csv(path: Path):
     if str(path) == "-":
         raise DataError("the series is read from a CSV file, not from stdin ('-'); save it to a file and give its "
                         "path.")
+    path = shipped(path)
     if not path.exists():
         raise DataError(f"the file {path} does not exist; check the path.")
     if not path.is_file():

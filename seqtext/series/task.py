@@ -32,6 +32,7 @@ from seqtext.series.panel import read_series, some
 from seqtext.series.scaling import Scaler, check_transformable, make_windows, split_point, stack_inverse
 from seqtext.series.state import SeriesState
 from seqtext.series.table import Table
+from seqtext.shipped import shipped
 
 SCALER_FILE = storage.SCALER_FILE
 
@@ -101,7 +102,7 @@ class ForecastTask(SeriesState, Task):
             raise DataError(f"{items[0][1].source} gives {total} values to train on, not the {self.data['values']} "
                             "this training started with; resume on the same data or train afresh.")
         source = data["series"]
-        self.data = {"source": str(Path(source).resolve()) if isinstance(source, (str, os.PathLike)) else None,
+        self.data = {"source": str(shipped(source).resolve()) if isinstance(source, (str, os.PathLike)) else None,
                      "holdout": holdout, "values": total}
         resolve_names(series, items[0][1])
         if not fresh and [k for k, _ in items] != list(self.scalers):

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from seqtext.errors import DataError, is_listlike, one_column
+from seqtext.shipped import shipped
 
 _SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
 # A "sentence" longer than this many characters is cut at white space into
@@ -51,7 +52,7 @@ def corpus_files(source: str | os.PathLike | Sequence) -> list[Path]:
         if not isinstance(item, (str, os.PathLike)) or not str(item).strip():
             raise DataError(f"the corpus holds {item!r}, which is not a path; give text files, directories of .txt "
                             "files or sentences (str).")
-        path = Path(item)
+        path = shipped(item)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())  # .TXT too
             if not found:
@@ -142,7 +143,7 @@ def is_path_list(source) -> bool:
         return False
     if all(isinstance(item, os.PathLike) for item in source):
         return True
-    return all(isinstance(item, str) and "\n" not in item and os.path.exists(item) for item in source)
+    return all(isinstance(item, str) and "\n" not in item and shipped(item).exists() for item in source)
 
 
 def _read_with_datasets(files: list[Path]) -> list[str]:

@@ -130,12 +130,16 @@ class Repetition:
     CTRL paper's): the logit of every token already present is divided by P
     when positive and multiplied by P when negative.  ``push(token)`` adds a
     token; ``apply(logits)`` returns adjusted logits (a copy) in O(banned + seen).
+    Tokens in ``free`` (the end of a sentence) are neither banned nor
+    penalised: every sentence ends, however often the text has ended one the
+    same way (with the end banned, ``--no-stop`` wrote ``his..``).
     """
 
     def __init__(self, no_repeat_ngram: int | None = None, repetition_penalty: float | None = None,
-                 tokens=()):
+                 tokens=(), free=()):
         check_repetition(no_repeat_ngram, repetition_penalty)
         self.n = no_repeat_ngram
+        self.free = set(free)
         self.penalty = repetition_penalty if repetition_penalty not in (None, 1.0) else None
         self.tokens: list[int] = []
         self.seen: set[int] = set()
@@ -149,6 +153,8 @@ class Repetition:
 
     def push(self, token: int) -> None:
         self.tokens.append(token)
+        if token in self.free:
+            return
         self.seen.add(token)
         if self.n is not None and len(self.tokens) >= self.n:
             key = tuple(self.tokens[len(self.tokens) - self.n:-1])

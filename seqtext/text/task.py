@@ -27,6 +27,7 @@ from seqtext.text import chars, stream
 from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import corpus_files, is_path_list, load_lines, sentence_batches, split_lines
 from seqtext.text.net import TextNet
+from seqtext.shipped import shipped
 from seqtext.text.scoring import encode_lines, score_sentences, score_stream
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -50,9 +51,9 @@ def _check_same_text(recorded: dict, given: dict) -> None:
 def _paths(source) -> list[str] | None:
     """Absolute paths of a corpus given as files (the rule of ``load_lines``), or None for sentences."""
     if isinstance(source, (str, os.PathLike)):
-        return [str(Path(source).resolve())]
+        return [str(shipped(source).resolve())]
     if is_path_list(source):
-        return [str(Path(item).resolve()) for item in source]
+        return [str(shipped(item).resolve()) for item in source]
     return None
 
 

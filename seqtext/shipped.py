@@ -1,0 +1,27 @@
+"""The data shipped with seqtext, found by its name from any directory.
+
+The pronoun corpus (``corpora/pronouns.txt`` and ``corpora/pronouns_test.txt``)
+and two monthly series (``corpora/series/airline.csv``,
+``corpora/series/energy.csv``) are installed with the package, in
+``seqtext/corpora/``.  A path ``corpora/...`` that does not exist where it is
+given names the shipped file of that name, so the README's commands run from
+any directory, in a checkout or not; a file of the user's own at that path
+always comes first.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CORPORA = Path(__file__).resolve().parent / "corpora"
+
+
+def shipped(path: str | os.PathLike) -> Path:
+    """``path`` itself, unless it is a relative ``corpora/...`` path that does not exist here but names a file
+    (or folder) shipped with seqtext: then that one."""
+    given = Path(path)
+    if given.is_absolute() or given.exists() or not given.parts or given.parts[0] != "corpora":
+        return given
+    found = CORPORA.joinpath(*given.parts[1:])
+    return found if found.exists() else given
