@@ -221,3 +221,30 @@ def test_months_written_yyyymm_are_refused_not_read_as_steps():
     steps = [str(100001 + i) for i in range(30)]  # six digits, evenly one apart: steps, as they are
     Forecaster(window=3, epochs=1, calibrate=0).fit({"t": steps, "v": [float(i) for i in range(30)]}, target="v",
                                                     date="t")
+
+
+def test_a_roll_out_of_more_than_a_hundred_thousand_steps_is_refused_and_a_short_calibration_says_how_to_drop_it():
+    """--steps 100000000 rolled out for minutes, its memory growing, to forecasts near 1e307."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = Forecaster(window=3, epochs=1, hidden=4, device="cpu").fit(range(10, 100, 10))
+    (shortfall,) = [w for w in caught if "intervals calibrated" in str(w.message)]
+    assert "on the last 1 value only (the horizon)" in str(shortfall.message)
+    assert str(shortfall.message).endswith("give calibrate N to choose, or 0 for no intervals.")
+    assert shortfall.filename == __file__  # the caller's line, not seqtext's
+    with pytest.raises(ConfigError, match="steps 100,001 is more than 100,000"):
+        model.predict(steps=100_001)
+    assert len(model.predict(steps=5)) == 5
+
+
+def test_serve_names_a_bare_model_path_that_does_not_exist_as_a_directory():
+    from seqtext.errors import CheckpointError
+    from seqtext.export.registry import parse_models
+
+    with pytest.raises(CheckpointError, match=r"^the model directory nowhere does not exist; give a model or "
+                                              r"exported directory \(PATH, or NAME=PATH to name it\)\.$"):
+        parse_models(["nowhere"])
+    with pytest.raises(CheckpointError, match="^the model lm at nowhere does not exist"):
+        parse_models(["lm=nowhere"])

@@ -100,7 +100,9 @@ def parse_models(specs) -> dict[str, Served]:
         path = Path(path)
         if not path.is_dir():
             what = "is a file, not a directory" if path.exists() else "does not exist"
-            raise CheckpointError(f"the model {name} at {path} {what}; give a model or exported directory.")
+            where = f"the model {name} at {path}" if sep else f"the model directory {path}"
+            raise CheckpointError(f"{where} {what}; give a model or exported directory (PATH, or NAME=PATH to "
+                                  "name it).")
         item = Served(name, path)
         if item.kind not in KINDS:
             raise ConfigError(f"the model {name} is a {item.kind} model; the server answers {', '.join(KINDS)} "

@@ -33,9 +33,9 @@ def calibration_values(model, items, holdout: int) -> tuple[int, SeqtextWarning 
     for values in (wanted, cfg.horizon):
         if longest - values >= keep:
             short = None if values == wanted else (
-                f"intervals calibrated on the last {values} values only (the horizon): {wanted} would leave fewer "
-                f"than 2 x ({{window}} + {{horizon}}) = {keep} of the longest series ({longest}) to fit on; give "
-                "{calibrate} N to choose.")
+                f"intervals calibrated on the last {values} value{'s' if values > 1 else ''} only (the horizon): "
+                f"{wanted} would leave fewer than 2 x ({{window}} + {{horizon}}) = {keep} of the longest series "
+                f"({longest}) to fit on; give {{calibrate}} N to choose, or 0 for no intervals.")
             return values, None if short is None else SeqtextWarning(short, params=_NAMED)
     return 0, SeqtextWarning(f"no prediction intervals: the longest series ({longest} values) cannot spare "
                              f"{cfg.horizon} for calibration and keep 2 x ({{window}} + {{horizon}}) = {keep} to fit "

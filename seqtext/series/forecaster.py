@@ -79,7 +79,7 @@ class Forecaster(Predictor, Model):
         self.task.intervals = None
         self._fit({"series": data, "holdout": holdout}, checkpoint_dir, callback)
         if shortfall:  # said once the fit went through, not before one of its errors
-            warnings.warn(shortfall, stacklevel=2)
+            warnings.warn(shortfall, stacklevel=3)  # the caller's line, past fresh_fit's wrapper
         return self._calibrate(data, holdout, checkpoint_dir)
 
     def _calibrate(self, data, holdout: int, checkpoint_dir) -> "Forecaster":

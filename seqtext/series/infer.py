@@ -136,11 +136,17 @@ def read(model, data=None, *, allow_future: bool = True, fill: bool | None = Non
     return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True)
 
 
+MAX_STEPS = 100_000  # steps one forecast may roll out (the server's requests: seqtext.export.schemas.MAX_STEPS)
+
+
 def predict(model, steps, history, future, levels, items=None, fill=None) -> tuple[list, list]:
     """(the series read, one result dict per series) for the next ``steps`` values after each history
     (``items``: the (id, Table) pairs read already; ``fill``: interpolate gaps, default the model's setting)."""
     cfg = model.settings.series
     steps = cfg.horizon if steps is None else whole_number("steps", steps)
+    if steps > MAX_STEPS:
+        raise ConfigError(f"{{steps}} {steps:,} is more than {MAX_STEPS:,}: a roll-out that long reads nothing but its "
+                          "own forecasts and takes memory in proportion; forecast fewer steps.", params=["steps"])
     fill = plain(fill)
     if fill is not None and not isinstance(fill, bool):
         raise ConfigError(f"{{fill}} must be True, False or None (the model's setting), got {fill!r}.", params=["fill"])
