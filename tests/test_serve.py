@@ -54,8 +54,22 @@ def test_health_models_and_docs(client):
     assert {n: (m["kind"], m["exported"]) for n, m in models.items()} == {
         "torch": ("text", False), "onnx": ("text", True), "sales": ("series", False)}
     assert models["onnx"]["settings"]["core"]["hidden"] == 64
-    assert "/v1/complete" in client.get("/openapi.json").json()["paths"]
+    spec = client.get("/openapi.json").json()
+    for path, route in spec["paths"].items():  # the errors described are the ones sent: {"error": "..."}
+        if path.startswith("/v1/") and "post" in route:
+            responses = route["post"]["responses"]
+            assert set(responses) == {"200", "404", "413", "422", "503"}, path
+            assert {r["content"]["application/json"]["schema"]["$ref"] for s, r in responses.items() if s != "200"} \
+                == {"#/components/schemas/ErrorResponse"}, path
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert spec["components"]["schemas"]["ErrorResponse"]["required"] == ["error"]
+    assert r_error(client.post("/v1/complete", json={"model": "onnx"})).keys() == {"error"}
     assert client.get("/docs").status_code == 200
+
+
+def r_error(response) -> dict:
+    assert response.status_code == 422, response.text
+    return response.json()
 
 
 def test_complete_and_next_words_agree_between_torch_and_onnx(client, tiny_model):

@@ -197,3 +197,19 @@ class TaggedSentence(BaseModel):
 class TagResponse(BaseModel):
     model: str
     results: list[TaggedSentence]
+
+
+class ErrorResponse(BaseModel):
+    """Every error the server answers: one sentence, with the status saying its kind."""
+
+    error: str = Field(description="What was wrong and what to do, in one sentence.")
+
+
+# the statuses a /v1/ route answers besides 200, for the OpenAPI schema (FastAPI's own 422 body is never sent)
+ERRORS = {status: {"model": ErrorResponse, "description": text} for status, text in (
+    (404, "No model of that name, or none of the route's kind."),
+    (413, "The request body is larger than the server takes."),
+    (422, "The request is malformed, or the model cannot answer it as given."),
+    (503, "The models are still loading or failed to load, too many requests are in hand, or the server is "
+          "stopping."))}
+

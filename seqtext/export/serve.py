@@ -22,9 +22,9 @@ from starlette.exceptions import HTTPException
 
 from seqtext.errors import DataError, SeqtextError
 from seqtext.export.registry import Registry
-from seqtext.export.schemas import (MAX_BODY, ClassifyRequest, ClassifyResponse, CompleteRequest, CompleteResponse,
-                                    ForecastRequest, ForecastResponse, NextWordsRequest, NextWordsResponse,
-                                    ScoreRequest, ScoreResponse, TagRequest, TagResponse)
+from seqtext.export.schemas import (ERRORS, MAX_BODY, ClassifyRequest, ClassifyResponse, CompleteRequest,
+                                    CompleteResponse, ForecastRequest, ForecastResponse, NextWordsRequest,
+                                    NextWordsResponse, ScoreRequest, ScoreResponse, TagRequest, TagResponse)
 
 
 # parameters a request sets itself (not "id": in the library's messages it is the model's id column)
@@ -195,7 +195,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
     async def models():
         return {"models": [s.describe() for s in registry.served.values()]}
 
-    @app.post("/v1/complete", response_model=CompleteResponse)
+    @app.post("/v1/complete", response_model=CompleteResponse, responses=ERRORS)
     async def complete(req: CompleteRequest):
         options = dict(words=req.words, temperature=req.temperature, top_k=req.top_k, top_p=req.top_p, seed=req.seed)
         if req.stream:
@@ -205,17 +205,17 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         item, result = await run("text", req.model, "complete", req.prompt, **options)
         return {"model": item.name, **result.to_dict()}
 
-    @app.post("/v1/next-words", response_model=NextWordsResponse)
+    @app.post("/v1/next-words", response_model=NextWordsResponse, responses=ERRORS)
     async def next_words(req: NextWordsRequest):
         item, ranked = await run("text", req.model, "next_words", req.prompt, req.k)
         return {"model": item.name, "words": [{"word": w, "probability": p} for w, p in ranked]}
 
-    @app.post("/v1/score", response_model=ScoreResponse)
+    @app.post("/v1/score", response_model=ScoreResponse, responses=ERRORS)
     async def score(req: ScoreRequest):
         item, records = await run("text", req.model, "score", req.sentences, tokens=req.tokens)
         return {"model": item.name, "records": list(records), "summary": records.summary}
 
-    @app.post("/v1/forecast", response_model=ForecastResponse)
+    @app.post("/v1/forecast", response_model=ForecastResponse, responses=ERRORS)
     async def forecast(req: ForecastRequest):
         if (req.history is None) == (req.rows is None):
             raise HTTPException(422, "give the series as 'history' (numbers) or 'rows' (objects), one of them.")
@@ -224,7 +224,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
                                          req.fill)
         return {"model": item.name, "levels": levels, "rows": json.loads(json.dumps(rows, default=str))}
 
-    @app.post("/v1/classify", response_model=ClassifyResponse)
+    @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS)
     async def classify(req: ClassifyRequest):
         item, probs = await run("classify", req.model, "predict_proba", req.texts)
         results = []
@@ -233,7 +233,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
             results.append({"text": text.strip(), "label": label, "probability": p[label], "probabilities": p})
         return {"model": item.name, "results": results}
 
-    @app.post("/v1/tag", response_model=TagResponse)
+    @app.post("/v1/tag", response_model=TagResponse, responses=ERRORS)
     async def tag(req: TagRequest):
         item, results = await run("tag", req.model, _tag, req.sentences)
         return {"model": item.name, "results": results}
