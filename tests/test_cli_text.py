@@ -135,6 +135,9 @@ def test_unknown_words_are_named(tiny_model_dir):
     assert result.exit_code == 0, result.output
     assert "unknown words (not in the model's vocabulary): Zorblax, quux" in result.stderr
     assert result.stdout.startswith("Zorblax quux ")
+    scored = run(["score", "--model", str(tiny_model_dir), "quux Zorblax", "Mary zz", "--json"])
+    assert "unknown words (not in the model's vocabulary): quux, Zorblax, zz" in scored.stderr  # in order, as JSON
+    assert [json.loads(line)["unknown"] for line in scored.stdout.splitlines()] == [["quux", "Zorblax"], ["zz"]]
 
 
 # ---------------------------------------------------------------- bad input

@@ -68,11 +68,11 @@ def score(sentences, model, file, per_token, rank, as_json, **adapt):
     method = describe(s)
     if method:
         note(f"read in order, with {method}")
-    unknown = sorted({w for r in records for w in r["unknown"]})
+    unknown = list(dict.fromkeys(w for r in records for w in r["unknown"]))  # in the order they come, as in JSON
     if unknown:
         note(f"unknown words (not in the model's vocabulary): {', '.join(unknown)}")
     note(f"{counted(s['sentences'], 'sentence')}, {counted(s['tokens'], 'token')}: perplexity {s['perplexity']:.3f}"
-         + (f", {s['perplexity_known']:.3f} without the {s['unknown_tokens']} unknown-word tokens"
+         + (f", {s['perplexity_known']:.3f} without the {counted(s['unknown_tokens'], 'unknown-word token')}"
             if s["unknown_tokens"] else ""))
 
 
