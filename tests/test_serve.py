@@ -201,6 +201,10 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
     assert r.status_code == 422 and "Content-Type: application/json" in r.json()["error"]
     r = client.post("/v1/complete", content=b"[1, 2]", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "error" in r.json()
+    for field in ("temperature", "top_p"):  # Python's json sends NaN and Infinity; they are no numbers to sample by
+        r = client.post("/v1/complete", content=f'{{"model": "torch", "prompt": "Mary", "{field}": NaN}}'.encode(),
+                        headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json() == {"error": f"field '{field}': input should be a finite number."}
 
 
 def test_playground_page_and_script_are_served(client):

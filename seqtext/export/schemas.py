@@ -57,9 +57,9 @@ def _not_blank(value: str) -> str:
 class CompleteRequest(_Request):
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
     words: int = Field(20, ge=1, le=MAX_WORDS)
-    temperature: float | None = Field(None, ge=0, le=100)
+    temperature: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
     top_k: int | None = Field(None, ge=1)
-    top_p: float | None = Field(None, gt=0, le=1)
+    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     seed: int | None = Field(None, ge=0, le=MAX_SEED)
     stream: bool = False
     _blank = field_validator("prompt")(_not_blank)
