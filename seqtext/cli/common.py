@@ -171,7 +171,7 @@ def repetition_options(func=None, *, defaults: bool = False):
         func = click.option("--repetition-control/--no-repetition-control", default=True, show_default=True,
                             help="Apply --no-repeat-ngram and --repetition-penalty (off: the model's own greedy "
                                  "or sampled choice, loops included).")(func)
-    chars = " A character model applies it only when given." if defaults else ""
+    chars = " A character model applies it only when given." if defaults else "  [default: off]"
     func = click.option("--repetition-penalty", type=float, metavar="P", show_default=defaults,
                         default=DEFAULT_REPETITION_PENALTY if defaults else None,
                         help="Divide the positive logits of words already in the prompt or output by P (multiply "
