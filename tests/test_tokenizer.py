@@ -54,6 +54,8 @@ def test_bpe_marks_word_ends_and_decodes():
     ends = [tk.token_ends_word(tok, t) for t in enc.tokens]
     assert ends[-1] and sum(ends) == 5  # the, bicycle, is, hers, .
     assert tok.decode(enc.ids) == "the bicycle is hers ."
+    # a word with characters the pieces lack is named whole, as the user wrote it, not as its unknown pieces
+    assert tk.unknown_words(tok, "the zxqv bicycle, qqq! is hers") == ["zxqv", "qqq", "!"]
 
 
 def test_a_bpe_vocabulary_too_small_for_the_characters_is_warned_of():

@@ -271,11 +271,20 @@ def spans(text: str, offsets) -> list[tuple[int, int]]:
 
 
 def unknown_words(tok, text: str) -> list[str]:
-    """The words of ``text`` that the vocabulary maps to <unk>, in order, once each."""
+    """The words of ``text`` that the vocabulary maps to <unk>, in order, once each (of BPE pieces, the whole
+    word a piece is part of: ``zxqv``, not its pieces ``q`` and ``v``)."""
     enc = tok.encode(text, add_special_tokens=False)
     unk = tok.token_to_id(UNK)
+    places = spans(text, enc.offsets)
+    if is_bpe(tok):  # each piece's span widened to its word's, as the pre-tokenizer split the text
+        extent: dict = {}
+        for word, (start, end) in zip(enc.word_ids, places):
+            if word is not None:
+                first, last = extent.get(word, (start, end))
+                extent[word] = (min(first, start), max(last, end))
+        places = [extent.get(word, place) for word, place in zip(enc.word_ids, places)]
     seen: list[str] = []
-    for tid, (start, end) in zip(enc.ids, spans(text, enc.offsets)):
+    for tid, (start, end) in zip(enc.ids, places):
         word = text[start:end]
         if tid == unk and word not in seen:
             seen.append(word)
