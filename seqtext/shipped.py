@@ -19,9 +19,19 @@ CORPORA = Path(__file__).resolve().parent / "corpora"
 
 def shipped(path: str | os.PathLike) -> Path:
     """``path`` itself, unless it is a relative ``corpora/...`` path that does not exist here but names a file
-    (or folder) shipped with seqtext: then that one."""
+    (or folder) shipped with seqtext, below ``corpora/``: then that one."""
     given = Path(path)
-    if given.is_absolute() or given.exists() or not given.parts or given.parts[0] != "corpora":
+    parts = given.parts
+    if given.is_absolute() or len(parts) < 2 or parts[0] != "corpora" or ".." in parts or exists(given):
         return given
-    found = CORPORA.joinpath(*given.parts[1:])
-    return found if found.exists() else given
+    found = CORPORA.joinpath(*parts[1:])
+    return found if exists(found) else given
+
+
+def exists(path: Path) -> bool:
+    """Whether ``path`` exists; False for a string no file system takes as a path (a sentence of 300 bytes is
+    "File name too long", not a missing file)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False

@@ -260,3 +260,18 @@ def test_the_shipped_corpora_are_found_by_name_from_any_directory_and_a_users_ow
     assert corpus_files("corpora/pronouns.txt") == [Path("corpora/pronouns.txt")]  # the user's, not the shipped one
     assert shipped("corpora/series/energy.csv") == CORPORA / "series" / "energy.csv"
     assert shipped(tmp_path / "corpora" / "series" / "energy.csv") == tmp_path / "corpora" / "series" / "energy.csv"
+
+
+def test_a_long_sentence_in_a_list_is_a_sentence_and_only_paths_below_corpora_are_shipped_names(tmp_path,
+                                                                                               monkeypatch):
+    """A sentence of 300 bytes is no path to look up ("File name too long" was an OSError); "corpora" alone, or a
+    path climbing out of it, names nothing shipped."""
+    from seqtext.shipped import shipped
+    from seqtext.text.corpus import is_path_list, load_lines
+
+    monkeypatch.chdir(tmp_path)
+    long = "Mary rides the bicycle and " * 12 + "the bicycle is hers."
+    assert not is_path_list([long, "John washes the cup."])
+    assert load_lines([long, "John washes the cup."])[1] == "John washes the cup."
+    assert load_lines(["corpora"]) == ["corpora"]
+    assert shipped("corpora") == Path("corpora") and shipped("corpora/../shipped.py") == Path("corpora/../shipped.py")

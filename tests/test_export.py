@@ -313,7 +313,7 @@ def test_a_damaged_export_manifest_is_one_sentence(exported_tiny, tmp_path, edit
 @pytest.mark.parametrize("name, damage, fragment", [
     ("step.onnx", lambda b: b[:1000], "broken/step.onnx is damaged (1000 bytes, not the"),  # never loaded to run
     ("tokenizer.json", lambda b: b"{", "broken/tokenizer.json is damaged (1 bytes, not the"),
-    ("export.json", lambda b: b"{", "broken/export.json is damaged (not the JSON that seqtext export writes)"),
+    ("export.json", lambda b: b"{", "broken/export.json is damaged (not the JSON that seqtext export writes); delete"),
 ])
 def test_a_truncated_or_overwritten_export_file_is_named(exported_tiny, tmp_path, name, damage, fragment):
     """export.json records each file's size: a file cut short (a copy that stopped) or written over is named,
@@ -323,6 +323,8 @@ def test_a_truncated_or_overwritten_export_file_is_named(exported_tiny, tmp_path
     (broken / name).write_bytes(damage((broken / name).read_bytes()))
     for command in (["complete", "--model", str(broken), "Mary"], ["score", "--model", str(broken), "Mary"]):
         assert_clean_failure(CliRunner().invoke(cli, command), fragment, "export the model again")
+    if name == "export.json":  # serve says the same, before it starts
+        assert_clean_failure(CliRunner().invoke(cli, ["serve", "--model", str(broken)]), fragment)
 
 
 def test_an_export_without_its_model_config_is_refused(exported_tiny, tmp_path):

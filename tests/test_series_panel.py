@@ -433,7 +433,8 @@ def test_steps_written_as_floats_are_steps_and_date_forms_or_blanks_that_do_not_
     each, naming what to change."""
     from seqtext.series.dates import date_labels
 
-    assert date_labels([1.0, 2.0, "3.00", None, float("nan"), "2001-02"]) == ["1", "2", "3", "", "", "2001-02"]
+    assert date_labels([1.0, 2.0, "3.00", None, float("nan"), np.float32("nan"), "2001-02"]) == [
+        "1", "2", "3", "", "", "", "2001-02"]
     steps = {"id": ["a"] * 30, "t": [float(t) for t in range(1, 31)], "value": [float(t % 5) for t in range(30)]}
     items = read_series(steps, SeriesConfig(target="value", date="t", id="id"))
     assert items[0][1].dates[:3] == ["1", "2", "3"]
@@ -478,6 +479,11 @@ def test_evaluate_names_a_series_left_out_and_what_the_actuals_hold(fitted, tmp_
     assert_clean_failure(result, "--series S1 was left out as too short to score, so it has no plot", code=2)
     assert "warning: 1 of the 2 series have fewer values than the window of 12" in result.stderr
     assert not (tmp_path / "e.png").exists()
+    for series, said in (("S1", "was left out as too short"), ("zz", "is not one of the series given")):
+        result = runner.invoke(cli, ["forecast", "backtest", "--model", str(model), "--csv", str(data), "--plot",
+                                     str(tmp_path / "b.png"), "--series", series, "--out", str(tmp_path / "b.csv")])
+        assert_clean_failure(result, f"--series {series} {said}", code=2)
+        assert not (tmp_path / "b.png").exists() and not (tmp_path / "b.csv").exists()
     history, actuals = long_table(sizes=(40, 40)), long_table(sizes=(46, 43))
     keep = [i for i, (k, m) in enumerate(zip(actuals["id"], actuals["month"])) if m > "2003-04"]
     future = write(tmp_path / "future.csv", {c: [actuals[c][i] for i in keep] for c in actuals})  # 6 and 3 rows

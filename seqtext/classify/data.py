@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 
 from seqtext.errors import ConfigError, DataError, as_list, is_listlike, is_pair, is_table, warn
+from seqtext.shipped import shipped
 
 TEXT_NAMES = ("text", "sentence")
 LABEL_NAMES = ("label",)
@@ -106,7 +107,7 @@ def _json_kind(value) -> str:
 
 def read_data_file(path) -> tuple[Path, str]:
     """(path, its text) of a data file (a regular file or a pipe), refused in one sentence when it cannot be."""
-    path = Path(path)
+    path = shipped(path)
     if str(path) == "-":
         raise DataError("this data is read from a file, not from stdin ('-'); save it to a file and give its path.")
     if not path.exists():

@@ -23,7 +23,7 @@ def adaptation_options(func=None, *, generation: bool = False):
     fields = [f for f in Adaptation.fields() if not generation or f.name in GENERATION]
     if not generation:
         func = click.option("--dynamic-stats", "dynamic_stats", metavar="FILE",
-                            type=click.Path(exists=True, dir_okay=True),
+                            type=click.Path(dir_okay=True),  # checked by the corpus reader (shipped names too)
                             help="Dynamic evaluation: training text for the gradient statistics (its first 50,000 "
                                  "tokens)  [default: the model's training corpus]")(func)
     for fld in reversed(fields):

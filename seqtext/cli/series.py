@@ -167,7 +167,7 @@ def _pick(items, series_id, left_out=()):
             return key, table
     if series_id in left_out:
         raise click.UsageError(f"--series {series_id} was left out as too short to score, so it has no plot; "
-                               "name another series.")
+                               "name another series.")  # (``left_out`` may hold every id read: those not in items)
     raise click.UsageError(f"--series {series_id} is not one of the series given.")
 
 
@@ -352,8 +352,12 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
     infer.require_intervals(forecaster, levels, steps or forecaster.settings.series.horizon)  # before the baselines
-    if {"ets", "theta"} & set(names):
-        _note_slow(names, len(scoring.backtest_cases(forecaster, Path(csv), start, steps, stride)[0]))
+    if {"ets", "theta"} & set(names) or plot and series_id is not None:
+        cases = scoring.backtest_cases(forecaster, Path(csv), start, steps, stride)[0]
+        if plot and series_id is not None:  # the series to plot checked before the slow part
+            _pick([(c[0], None) for c in cases], series_id,
+                  [k for k, _ in forecaster.read_series(Path(csv), allow_future=False)])
+        _note_slow(names, len(cases))
     result = forecaster.backtest(Path(csv), start, steps, stride, season, baselines=names, levels=levels)
     rows, target = result["results"], forecaster.settings.series.target
     many = forecaster.settings.series.id is not None

@@ -67,15 +67,21 @@ def open_model(path, kind: str):
         from seqtext.export.runtime import load
 
         return load(path, kind=kind)
-    if (Path(path) / MANIFEST).is_file() and not (Path(path) / "config.json").is_file():
-        from seqtext.errors import CheckpointError
-
-        raise CheckpointError(f"{Path(path) / MANIFEST} is damaged (not the JSON that seqtext export writes); export "
-                              "the model again.")
+    refuse_damaged(path)
     import importlib
 
     module, name = TORCH_MODELS[kind]
     return getattr(importlib.import_module(module), name).load(path)
+
+
+def refuse_damaged(path) -> None:
+    """Refuse a directory whose export.json is there but unreadable (and is no model directory): a damaged export,
+    which an export to the same place would refuse to replace, not knowing what it holds."""
+    if (Path(path) / MANIFEST).is_file() and not (Path(path) / "config.json").is_file() and not is_export(path):
+        from seqtext.errors import CheckpointError
+
+        raise CheckpointError(f"{Path(path) / MANIFEST} is damaged (not the JSON that seqtext export writes); delete "
+                              f"{path} and export the model again.")
 
 
 def check_inputs(session, names, path) -> None:

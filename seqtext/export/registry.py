@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from seqtext.errors import CheckpointError, ConfigError
-from seqtext.export import is_export, read_manifest
+from seqtext.export import is_export, read_manifest, refuse_damaged
 
 
 KINDS = ("text", "series", "classify", "tag")
@@ -26,6 +26,7 @@ class Served:
 
     def __init__(self, name: str, path: Path):
         self.name, self.path = name, path
+        refuse_damaged(path)
         self.exported = is_export(path)
         self.kind = (read_manifest(path) or {}).get("kind") if self.exported else _model_kind(path)
         self.model = None

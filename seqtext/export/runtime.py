@@ -130,6 +130,9 @@ def _check_files(path: Path, manifest: dict) -> None:
     sizes = manifest.get("sizes", {})  # exports since sizes were recorded: a truncated or rewritten file shows
     for name, size in sizes.items() if isinstance(sizes, dict) else ():
         file = path / Path(str(name)).name
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise CheckpointError(f"{path / MANIFEST} is damaged (the size of {name} is {size!r}); export the model "
+                                  "again.")
         if file.is_file() and file.stat().st_size != size:
             raise CheckpointError(f"{file} is damaged ({file.stat().st_size} bytes, not the {size} export wrote); "
                                   "export the model again.")

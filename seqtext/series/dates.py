@@ -132,8 +132,10 @@ def date_labels(column) -> list[str]:
 def _label(cell) -> str:
     """A cell that is not a datetime as its label: blank for a missing one (None, NaN), a whole number written
     ``12.0`` (pandas' column of steps with a gap, a JSON float) as ``12``, anything else as written."""
-    if cell is None or isinstance(cell, float) and cell != cell:
-        return ""
+    import numbers
+
+    if cell is None or type(cell).__name__ == "NAType" or isinstance(cell, numbers.Real) and cell != cell:
+        return ""  # None, pandas' NA, a float NaN of any width
     text = str(cell)
     whole = re.fullmatch(r"\s*([+-]?\d+)\.0*\s*", text)
     return whole[1] if whole else text

@@ -222,7 +222,7 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tupl
                 short.append(key)  # a series of many too short to backtest (from ``start``)
                 continue
             if start is None or last < cfg.window:
-                message, params = _too_short("the series has", n, cfg.window, steps)
+                message, params = _too_short("the series has", n, cfg.window, steps, start is None)
                 raise DataError(message, params=params)
             raise DataError(f"backtest origins must lie between {cfg.window} (one window in) and {last} (leaving "
                             f"{steps} values to compare), got {{start}} {first}; choose another {{start}} or fewer "
@@ -235,7 +235,7 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tupl
                             f"{longest} values, so origins end at {longest - steps}); choose an earlier {{start}} or "
                             "fewer {steps}.", params=["start", "steps"])
         message, params = _too_short("no series is long enough to backtest: the longest has", longest, cfg.window,
-                                     steps)
+                                     steps, start is None)
         raise DataError(message, params=params)
     if short:
         need = f"a window of {cfg.window}" if start is None else f"{start} values before the first origin"
@@ -244,13 +244,18 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tupl
     return cases, steps
 
 
-def _too_short(what: str, n: int, window: int, steps: int) -> tuple[str, list[str]]:
+def _too_short(what: str, n: int, window: int, steps: int, default_start: bool) -> tuple[str, list[str]]:
     """The sentence for a history too short for any backtest origin: ``what`` N values, against a window and
-    ``steps`` values after it."""
+    ``steps`` values after it; by default the origins start halfway (``default_start``), so an earlier
+    ``start`` leaves room for more steps."""
     need = f"{what} {n} values, but each origin needs a window of {window} before it and {steps} after it"
-    if n - window >= 1:
-        return f"{need}; give fewer {{steps}} (at most {n - window}).", ["steps"]
-    return f"{need}, so it cannot be backtested; give a series of more than {window} values.", []
+    if n - window < 1:
+        return f"{need}, so it cannot be backtested; give a series of more than {window} values.", []
+    first = max(window, n // 2) if default_start else window
+    if first > window:  # origins from the middle: fewer steps fit, or more from an earlier start
+        return (f"{need} (and origins start halfway, at {first}); give fewer {{steps}} (at most {n - first}), or "
+                f"{{start}} {window} for up to {n - window}.", ["steps", "start"])
+    return f"{need}; give fewer {{steps}} (at most {n - window}).", ["steps"]
 
 
 def backtest(model, data, start=None, steps=None, stride=1, season=None, *, baselines=(), levels=()) -> dict:

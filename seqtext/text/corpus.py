@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from seqtext.errors import DataError, is_listlike, one_column
-from seqtext.shipped import shipped
+from seqtext.shipped import exists, shipped
 
 _SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
 # A "sentence" longer than this many characters is cut at white space into
@@ -143,7 +143,7 @@ def is_path_list(source) -> bool:
         return False
     if all(isinstance(item, os.PathLike) for item in source):
         return True
-    return all(isinstance(item, str) and "\n" not in item and shipped(item).exists() for item in source)
+    return all(isinstance(item, str) and "\n" not in item and exists(shipped(item)) for item in source)
 
 
 def _read_with_datasets(files: list[Path]) -> list[str]:
