@@ -25,7 +25,7 @@ def _guard_imports() -> None:
         while frame is not None:
             if frame.f_code.co_filename.startswith("<frozen importlib"):
                 os.write(2, b"interrupted\n")
-                held = sys.modules.get("seqtext.modeldir")  # a training's output lock, taken before its imports
+                held = sys.modules.get("seqtext.outputlock")  # a training's output lock, taken before its imports
                 if held is not None:
                     held.drop_held_locks()
                 os._exit(130)  # nothing is written yet: an import comes before a command's work

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from seqtext import CheckpointError, TextModel, load
-from seqtext.modeldir import OutputLock, load_trainer_state
+from seqtext.modeldir import load_trainer_state
+from seqtext.outputlock import OutputLock
 from seqtext.cli import cli
 
 from conftest import TINY_LINES, assert_clean_failure, write_corpus
@@ -198,7 +199,7 @@ def test_second_writer_is_refused(tmp_path, corpus):
 
 def test_lock_of_a_killed_process_is_not_stuck(tmp_path):
     out = tmp_path / "m"
-    code = f"from seqtext.modeldir import OutputLock; import time\nwith OutputLock({str(out)!r}):\n" \
+    code = f"from seqtext.outputlock import OutputLock; import time\nwith OutputLock({str(out)!r}):\n" \
            "    print('locked', flush=True); time.sleep(60)"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "locked"
@@ -288,7 +289,7 @@ def test_ctrl_c_inside_an_import_ends_the_command_line_cleanly(tmp_path):
             os.kill(os.getpid(), signal.SIGINT)  # outside an import: a KeyboardInterrupt to handle, as ever
         except KeyboardInterrupt:
             print("caught")
-        from seqtext.modeldir import OutputLock
+        from seqtext.outputlock import OutputLock
         lock = OutputLock("out")  # a training takes its output lock before its heavy imports
         lock.__enter__()
         import slow_library

@@ -191,7 +191,7 @@ def run_training(ctx: click.Context, out, train, resume_command: str):
     import contextlib
 
     from seqtext import distributed
-    from seqtext.modeldir import OutputLock
+    from seqtext.outputlock import OutputLock
     from seqtext.session import TrainingInterrupted
 
     main = distributed.is_main()
