@@ -302,7 +302,10 @@ def migrate(section: str, values: dict, version: int | None) -> dict:
 class TextSettings(Settings):
     """A next-word language model's options.  Defaults chosen by measurement on corpora/pronouns.txt.
 
-    (scripts/bench_pronouns.py): a 256-unit tanh RNN with an orthogonal W_h,
+    (scripts/bench_pronouns.py): a 384-unit tanh RNN with an orthogonal W_h (with 256 units, 2 of 5 seeds
+    reached 99 % held-out last-word accuracy, the others 77-99 %, confusing I and we, and which seeds fell
+    short changed with the floating-point order of the CPU's kernels; 384 and 512 units reached at least
+    99.7 % on all 5),
     small batches for many updates, dropout around the core so that
     validation loss keeps falling while the model learns to carry the subject
     across the clause, and a gentle plateau decay (x0.8, patience 6): a faster
@@ -311,7 +314,7 @@ class TextSettings(Settings):
 
     kind = "text"
     SECTIONS = {
-        "core": CoreConfig.variant(hidden=256),
+        "core": CoreConfig.variant(hidden=384),
         "text": TextConfig,
         "train": TrainConfig.variant(epochs=40, batch_size=16, lr=2e-3, lr_decay=0.8, patience=6),
     }

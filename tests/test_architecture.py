@@ -202,7 +202,7 @@ def test_unknown_options_are_refused_by_name():
 
 
 def test_per_task_defaults_are_declared_once_each():
-    assert TextSettings.defaults()["hidden"] == 256 and SeriesSettings.defaults()["hidden"] == 32
+    assert TextSettings.defaults()["hidden"] == 384 and SeriesSettings.defaults()["hidden"] == 32
     assert TextSettings.defaults()["epochs"] == 40 and SeriesSettings.defaults()["epochs"] == 300
     shared = {f.name for _, f in TextSettings.fields()} & {f.name for _, f in SeriesSettings.fields()}
     text_fields = dict((f.name, f) for _, f in TextSettings.fields())
