@@ -41,6 +41,7 @@ _EXPORTS = {
     "DataError": "seqtext.errors",
     "ConfigError": "seqtext.errors",
     "CheckpointError": "seqtext.errors",
+    "shipped": "seqtext.bundled",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

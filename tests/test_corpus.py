@@ -245,7 +245,7 @@ def test_the_shipped_corpora_are_found_by_name_from_any_directory_and_a_users_ow
                                                                                                   monkeypatch):
     from seqtext.errors import DataError
     from seqtext.series.table import read_table
-    from seqtext.shipped import CORPORA, shipped
+    from seqtext.bundled import CORPORA, shipped
     from seqtext.text.corpus import corpus_files, is_path_list
 
     monkeypatch.chdir(tmp_path)
@@ -266,7 +266,7 @@ def test_a_long_sentence_in_a_list_is_a_sentence_and_only_paths_below_corpora_ar
                                                                                                monkeypatch):
     """A sentence of 300 bytes is no path to look up ("File name too long" was an OSError); "corpora" alone, or a
     path climbing out of it, names nothing shipped."""
-    from seqtext.shipped import shipped
+    from seqtext.bundled import shipped
     from seqtext.text.corpus import is_path_list, load_lines
 
     monkeypatch.chdir(tmp_path)

@@ -126,7 +126,12 @@ def test_label_exports_refuse_bad_input_in_one_sentence(label_models, tmp_path):
     broken.mkdir()
     for path in clf_out.iterdir():
         (broken / path.name).write_bytes(path.read_bytes())
-    (broken / "labels.json").write_text('["x", "y"]')
+    (broken / "labels.json").write_text('["x", "y"]')  # written over: its size is not the one export recorded
+    result = CliRunner().invoke(cli, ["classify", "predict", "--model", str(broken), "a delight"])
+    assert_clean_failure(result, "labels.json is damaged (10 bytes, not the", "export the model again")
+    manifest = json.loads((broken / "export.json").read_text())
+    manifest["sizes"]["labels.json"] = 10  # the size made to agree: the labels themselves are compared too
+    (broken / "export.json").write_text(json.dumps(manifest))
     result = CliRunner().invoke(cli, ["classify", "predict", "--model", str(broken), "a delight"])
     assert_clean_failure(result, "labels.json does not match export.json", "export the model again")
 

@@ -220,7 +220,7 @@ def test_calibration_is_the_default_when_the_series_is_long_enough(tmp_path):
     assert plain.task.intervals is None
     assert all(torch.equal(a, b) for a, b in zip(model.net.state_dict().values(), plain.net.state_dict().values()))
     np.testing.assert_array_equal(model.predict(3), plain.predict(3))  # so calibrating costs no point accuracy
-    with pytest.warns(SeqtextWarning, match=r"calibrated on the last 1 values only .*give calibrate N"):
+    with pytest.warns(SeqtextWarning, match=r"calibrated on the last 1 value only .*give calibrate N"):
         short = Forecaster(window=6, **TINY).fit(series[:24])  # 24 - 12 < 2 x (6 + 1): only the horizon fits
     assert short.settings.series.calibrate == 1
     with pytest.warns(SeqtextWarning, match=r"no prediction intervals: the longest series \(30 values\) cannot "

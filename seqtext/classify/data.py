@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from seqtext.errors import ConfigError, DataError, as_list, is_listlike, is_pair, is_table, warn
-from seqtext.shipped import shipped
+from seqtext.bundled import shipped
 
 TEXT_NAMES = ("text", "sentence")
 LABEL_NAMES = ("label",)

@@ -20,7 +20,7 @@ import numpy as np
 
 from seqtext.errors import DataError
 from seqtext.series.dates import check_dates, date_labels
-from seqtext.shipped import shipped
+from seqtext.bundled import shipped
 
 
 @dataclass

@@ -32,7 +32,7 @@ from seqtext.series.panel import read_series, some
 from seqtext.series.scaling import Scaler, check_transformable, make_windows, split_point, stack_inverse
 from seqtext.series.state import SeriesState
 from seqtext.series.table import Table
-from seqtext.shipped import shipped
+from seqtext.bundled import shipped
 
 SCALER_FILE = storage.SCALER_FILE
 

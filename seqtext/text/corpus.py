@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from seqtext.errors import DataError, is_listlike, one_column
-from seqtext.shipped import exists, shipped
+from seqtext.bundled import exists, shipped
 
 _SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
 # A "sentence" longer than this many characters is cut at white space into

@@ -27,7 +27,7 @@ from seqtext.text import chars, stream
 from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import corpus_files, is_path_list, load_lines, sentence_batches, split_lines
 from seqtext.text.net import TextNet
-from seqtext.shipped import shipped
+from seqtext.bundled import shipped
 from seqtext.text.scoring import encode_lines, score_sentences, score_stream
 
 TOKENIZER_FILE = "tokenizer.json"
