@@ -105,6 +105,14 @@ def is_listlike(value) -> bool:
     return not isinstance(value, (str, bytes, dict)) and hasattr(value, "__iter__")
 
 
+def is_missing(value) -> bool:
+    """Whether a cell is missing: None, pandas' NA or NaT, or a NaN of any float type (JSON's, numpy's)."""
+    import numbers
+
+    return value is None or type(value).__name__ in ("NAType", "NaTType") or (
+        isinstance(value, numbers.Real) and value != value)
+
+
 def is_pair(value) -> bool:
     """Whether ``value`` is a pair given in Python: a tuple, list or 1-D array of two items (a row of
     ``np.array(pairs)``)."""

@@ -21,7 +21,7 @@ import os
 import re
 from pathlib import Path
 
-from seqtext.errors import ConfigError, DataError, as_list, is_listlike, is_pair, is_table, warn
+from seqtext.errors import ConfigError, DataError, as_list, is_listlike, is_missing, is_pair, is_table, warn
 from seqtext.bundled import shipped
 
 TEXT_NAMES = ("text", "sentence")
@@ -269,9 +269,8 @@ def _csv_records(path: Path, text: str, delimiter: str = ",", strict: bool = Fal
 
 
 def _missing(label) -> bool:
-    """Whether a label is missing: None, blank, NaN (JSON's, numpy's) or pandas' NA."""
-    return label is None or type(label).__name__ in ("NAType", "NaTType") or (
-        isinstance(label, float) and label != label) or not str(label).strip()
+    """Whether a label is missing (None, NaN, pandas' NA: :func:`~seqtext.errors.is_missing`) or blank."""
+    return is_missing(label) or not str(label).strip()
 
 
 def _table_column(table, name: str, asked: str | None, usual: tuple, what: str):

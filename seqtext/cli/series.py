@@ -157,17 +157,17 @@ def _load(model: str, fill: bool):
     return forecaster
 
 
-def _pick(items, series_id, left_out=()):
-    """The (id, table) to plot: the one named by --series, or the first (``left_out``: ids skipped as too
-    short)."""
+def _pick(items, series_id, known=()):
+    """The (id, table) to plot: the one named by --series, or the first.  ``known``: ids of the table given, those
+    not among ``items`` left out as too short."""
     if series_id is None:
         return items[0]
     for key, table in items:
         if key == series_id:
             return key, table
-    if series_id in left_out:
+    if series_id in known:
         raise click.UsageError(f"--series {series_id} was left out as too short to score, so it has no plot; "
-                               "name another series.")  # (``left_out`` may hold every id read: those not in items)
+                               "name another series.")
     raise click.UsageError(f"--series {series_id} is not one of the series given.")
 
 

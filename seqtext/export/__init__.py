@@ -75,9 +75,9 @@ def open_model(path, kind: str):
 
 
 def refuse_damaged(path) -> None:
-    """Refuse a directory whose export.json is there but unreadable (and is no model directory): a damaged export,
-    which an export to the same place would refuse to replace, not knowing what it holds."""
-    if (Path(path) / MANIFEST).is_file() and not (Path(path) / "config.json").is_file() and not is_export(path):
+    """Refuse a directory that is no export (``is_export`` said so) but holds an export.json and no config.json:
+    a damaged export, which an export to the same place would refuse to replace, not knowing what it holds."""
+    if (Path(path) / MANIFEST).is_file() and not (Path(path) / "config.json").is_file():
         from seqtext.errors import CheckpointError
 
         raise CheckpointError(f"{Path(path) / MANIFEST} is damaged (not the JSON that seqtext export writes); delete "

@@ -23,7 +23,7 @@ class OnnxCharTextModel(chars.CharCompletion, OnnxTextModel):
         """The text each new character adds; joined, what ``complete`` adds."""
         sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
         scores, state, ids = self._prefix_state(chars.check_prompt(prompt))
-        repetition = Repetition(no_repeat_ngram, repetition_penalty, ids, free=[self._eos])
+        repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         eos = None if self.stream_mode else self._eos
         banned = self._banned + ([self._eos] if eos is None else [])
         held = {"state": state}

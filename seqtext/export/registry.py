@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from seqtext.errors import CheckpointError, ConfigError
-from seqtext.export import is_export, read_manifest, refuse_damaged
+from seqtext.export import read_manifest, refuse_damaged
 
 
 KINDS = ("text", "series", "classify", "tag")
@@ -26,9 +26,11 @@ class Served:
 
     def __init__(self, name: str, path: Path):
         self.name, self.path = name, path
-        refuse_damaged(path)
-        self.exported = is_export(path)
-        self.kind = (read_manifest(path) or {}).get("kind") if self.exported else _model_kind(path)
+        manifest = read_manifest(path)
+        self.exported = manifest is not None
+        if not self.exported:
+            refuse_damaged(path)
+        self.kind = manifest.get("kind") if self.exported else _model_kind(path)
         self.model = None
         self.settings: dict = {}
         self.details: dict = {}

@@ -84,7 +84,7 @@ class OnnxTextModel:
         elif suffix is not None:
             generated = list(self._words(scores, state, 1, sample, close=True))
         else:
-            repetition = Repetition(no_repeat_ngram, repetition_penalty, ids, free=[self._eos])
+            repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
             generated = list(self._words(scores, state, words, sample, stop=stop, repetition=repetition))
         text = prefix + join_words(generated, after=prefix) + (suffix or "")
         return Completion(text, prompt, [w for w in generated if tk.is_wordlike(w)], unknown)
@@ -99,7 +99,7 @@ class OnnxTextModel:
         if suffix is not None:
             raise streamed_blank(BLANK)
         scores, state, ids = self._prefix_state(prefix)
-        repetition = Repetition(no_repeat_ngram, repetition_penalty, ids, free=[self._eos])
+        repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         chosen = self._words(scores, state, words, sample, stop=stop, repetition=repetition)
         yield from spaced(chosen, prefix)  # an apostrophe after a word comes with the word after it
 

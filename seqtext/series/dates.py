@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, is_missing
 
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -132,10 +132,8 @@ def date_labels(column) -> list[str]:
 def _label(cell) -> str:
     """A cell that is not a datetime as its label: blank for a missing one (None, NaN), a whole number written
     ``12.0`` (pandas' column of steps with a gap, a JSON float) as ``12``, anything else as written."""
-    import numbers
-
-    if cell is None or type(cell).__name__ == "NAType" or isinstance(cell, numbers.Real) and cell != cell:
-        return ""  # None, pandas' NA, a float NaN of any width
+    if is_missing(cell):  # None, pandas' NA, a float NaN of any width
+        return ""
     text = str(cell)
     whole = re.fullmatch(r"\s*([+-]?\d+)\.0*\s*", text)
     return whole[1] if whole else text

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, is_missing
 from seqtext.series.dates import check_dates, date_labels
 from seqtext.bundled import shipped
 
@@ -287,7 +287,7 @@ NA_MARKERS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-
 def _cell(value) -> float:
     """A cell as a float; blanks and NA markers are NaN; text raises ValueError (Python's 1_000 too: it is no
     number a table writes)."""
-    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+    if is_missing(value):
         return math.nan
     if isinstance(value, str):
         text = value.strip()

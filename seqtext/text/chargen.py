@@ -27,7 +27,7 @@ class CharCompleter(chars.CharCompletion, Completer):
         """The text each new character adds (with the white space before it); joined, what complete adds."""
         sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)["sample"]
         logits, hidden, ids = self._prefix_state(chars.check_prompt(prompt))
-        repetition = Repetition(no_repeat_ngram, repetition_penalty, ids, free=[self.tokenizer.token_to_id(tk.EOS)])
+        repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         eos = None if self.stream_mode else self.tokenizer.token_to_id(tk.EOS)
         banned = self._banned() + ([self.tokenizer.token_to_id(tk.EOS)] if eos is None else [])
         banned = torch.tensor(banned, device=self.device)

@@ -147,6 +147,15 @@ class Repetition:
         for token in tokens:
             self.push(token)
 
+    @classmethod
+    def of_text(cls, tokenizer, no_repeat_ngram: int | None, repetition_penalty: float | None,
+                tokens) -> "Repetition":
+        """The repetition control of a text model's continuation (torch or exported, words or characters): the
+        tokens read so far, its end of sentence free."""
+        from seqtext.text.tokenizer import EOS
+
+        return cls(no_repeat_ngram, repetition_penalty, tokens, free=[tokenizer.token_to_id(EOS)])
+
     @property
     def active(self) -> bool:
         return self.n is not None or self.penalty is not None

@@ -79,7 +79,7 @@ class Completer:
         elif suffix is not None:
             generated = list(self._words(logits, hidden, 1, options["sample"], close=True))
         else:
-            repetition = Repetition(no_repeat_ngram, repetition_penalty, ids, free=[self.tokenizer.token_to_id(tk.EOS)])
+            repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
             generated = list(self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition))
         text = prefix + join_words(generated, after=prefix)
         if suffix is not None:
@@ -102,7 +102,7 @@ class Completer:
         if suffix is not None:
             raise streamed_blank(BLANK)
         logits, hidden, ids = self._prefix_state(prefix)
-        repetition = Repetition(no_repeat_ngram, repetition_penalty, ids, free=[self.tokenizer.token_to_id(tk.EOS)])
+        repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         chosen = self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition)
         yield from spaced(chosen, prefix)  # an apostrophe after a word comes with the word after it
 

@@ -20,7 +20,7 @@ from seqtext.text import stream
 from seqtext.text import tokenizer as tk
 from seqtext.text import records
 from seqtext.text.corpus import sentence_batches
-from seqtext.text.records import Scores, frame
+from seqtext.text.records import Scores
 
 
 def encode_lines(tokenizer, lines: list[str], stream_mode: bool = False) -> tuple[list[list[int]], list[list[int]]]:
@@ -182,13 +182,12 @@ def score(net, tokenizer, sentences: list[str], stream_mode: bool, device, surpr
 
     ``accuracy``, a dict, receives the same reading's next-word ``accuracy`` and ``last_word_accuracy`` (the
     sentences with a word whose last word's tokens were all the likeliest), as :func:`score_sentences` counts."""
-    seqs = [frame(tokenizer, s, stream_mode) for s in sentences]
+    seqs, last = encode_lines(tokenizer, sentences, stream_mode)  # framed as records.frame frames one sentence
     hits = [] if accuracy is not None else None
     logps = [lp.numpy() for lp in token_logprobs(net, seqs, device, hits)]
     if accuracy is not None:
         accuracy["accuracy"] = sum(int(h.sum()) for h in hits) / max(sum(len(h) for h in hits), 1)
-        last = encode_lines(tokenizer, sentences, stream_mode)[1]  # the target index of token i is i
-        worded = [bool(h[p].all()) for h, p in zip(hits, last) if p]
+        worded = [bool(h[p].all()) for h, p in zip(hits, last) if p]  # the target index of token i is i
         if worded:
             accuracy["last_word_accuracy"] = sum(worded) / len(worded)
     return records.build(tokenizer, sentences, seqs, logps, surprisal)
