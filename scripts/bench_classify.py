@@ -93,14 +93,14 @@ def run(options: dict, seed: int, data: Path, fraction: float = 1.0) -> dict:
     start = time.perf_counter()
     report = clf.evaluate(data / "dev.tsv")
     speed = report["count"] / (time.perf_counter() - start)
-    texts = [t for t, _ in read_pairs(data / "dev.tsv")]
+    texts = [t for t, _ in labelled_pairs(data / "dev.tsv")]
     probs = torch.tensor([list(p.values()) for p in clf.predict_proba(texts)])  # (N, labels), for ensembles
     return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "epochs": clf.summary["epochs_run"],
             "best_epoch": clf.summary["epoch"], "seconds": seconds, "predict_per_s": speed, "history": clf.history,
             "transfer": clf.task.transfer, "probs": probs, "labels": clf.labels}
 
 
-def read_pairs(path: Path) -> list[tuple[str, str]]:
+def labelled_pairs(path: Path) -> list[tuple[str, str]]:
     from seqtext.classify.data import read_labelled
 
     texts, labels, _ = read_labelled(path)
@@ -152,7 +152,7 @@ def main() -> None:
             print(f"| {label} | mean of {len(accs)} | {100 * statistics.mean(accs):.2f} % "
                   f"± {100 * statistics.stdev(accs):.2f} (min {100 * min(accs):.2f}, max {100 * max(accs):.2f}) "
                   f"| | | | |", flush=True)
-        gold = [y for _, y in read_pairs(args.data / "dev.tsv")]
+        gold = [y for _, y in labelled_pairs(args.data / "dev.tsv")]
         for k in args.ensemble:
             if not 1 < k <= len(results):
                 print(f"| {label} | --ensemble {k}: needs 2 to {len(results)} seeds | | | | | |", flush=True)

@@ -54,6 +54,22 @@ def assert_clean_failure(result, *fragments, code: int | None = None) -> None:
         assert fragment in result.output, result.output
 
 
+def free_tokens_of_continuations(monkeypatch, run) -> list:
+    """The ``free`` set of every Repetition a continuation builds while ``run()`` runs."""
+    from seqtext.text import decoding
+
+    made, original = [], decoding.Repetition.of_text.__func__
+
+    def spied(cls, *args):
+        repetition = original(cls, *args)
+        made.append(repetition.free)
+        return repetition
+
+    monkeypatch.setattr(decoding.Repetition, "of_text", classmethod(spied))
+    run()
+    return made
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A small but trained model directory (a few seconds to build)."""

@@ -17,7 +17,7 @@ from seqtext.cli import cli
 from seqtext.text import chars, stream
 from seqtext.text import tokenizer as tk
 
-from conftest import assert_clean_failure
+from conftest import assert_clean_failure, free_tokens_of_continuations
 
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SPEECHES = ("ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
@@ -224,7 +224,7 @@ def test_shipped_char_config_trains_as_written(tmp_path):
             assert settings[key] == value, key
 
 
-def test_exported_char_model_completes_as_torch(romeo, tmp_path):
+def test_exported_char_model_completes_as_torch(romeo, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     from seqtext.export.onnx import export
     from seqtext.export.runtime import load as load_export
@@ -234,6 +234,10 @@ def test_exported_char_model_completes_as_torch(romeo, tmp_path):
     for prompt in ("ROMEO:", "JULIET:\nO Rom", "It is"):
         assert onnx.complete(prompt, words=15, stop=False) == model.complete(prompt, words=15, stop=False)
         assert "".join(onnx.stream(prompt)) == "".join(model.stream(prompt))
+    eos = model.tokenizer.token_to_id(tk.EOS)  # repetition control, when asked for, leaves the line's end free
+    frees = free_tokens_of_continuations(monkeypatch, lambda: [
+        "".join(m.stream("ROMEO:", words=10, stop=False, no_repeat_ngram=3)) for m in (model, onnx)])
+    assert frees == [{eos}] * 2
     with pytest.raises(DataError, match="cannot fill"):
         onnx.complete("the ___ is")
 

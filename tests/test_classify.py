@@ -124,6 +124,7 @@ def test_evaluate_reads_other_columns_and_labels_written_as_numbers(trained, tmp
     floats = TextClassifier(embed=8, hidden=8, epochs=1, device="cpu", seed=0).fit([(t, y + ".0") for t, y in pairs],
                                                                                    dev=[(t, y + ".0") for t, y in pairs])
     assert floats.labels == ["0.0", "1.0"] and floats.evaluate(pairs)["count"] == len(pairs)
+    assert floats.evaluate(pairs) == floats.evaluate([(t, y + ".0") for t, y in pairs])  # 1 scored as the 1.0 it is
 
 
 def test_a_rare_label_held_out_with_its_only_examples_is_still_a_label(tmp_path):
@@ -134,6 +135,7 @@ def test_a_rare_label_held_out_with_its_only_examples_is_still_a_label(tmp_path)
     pairs.insert(held[0], ("a lone story", "rare"))  # its one example falls in the held-out validation share
     clf = TextClassifier(embed=8, hidden=8, epochs=1, valid_fraction=0.1, seed=0, device="cpu").fit(pairs)
     assert clf.labels == ["0", "1", "rare"] and clf.summary["valid_texts"] == len(held)
+    assert clf.task.valid_targets.count(2) == 1 and 2 not in clf.task.train_targets  # held out, as meant
 
 
 def _model(trained):
@@ -237,6 +239,8 @@ def test_models_of_other_kinds_are_refused_by_kind(trained, tiny_model_dir):
     assert_clean_failure(result, "holds a classify model, not a text model", "seqtext classify train --resume")
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", str(_model(trained)), "good"])
     assert_clean_failure(result, "holds a classify model, not a tag model")
+    result = CliRunner().invoke(cli, ["tag", "train", "--resume", str(_model(trained))])
+    assert_clean_failure(result, "holds a classify model, not a tag model", "seqtext classify train --resume")
 
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from seqtext import load
 from seqtext.cli import cli
 
-from conftest import TINY_LINES, assert_clean_failure, write_corpus
+from conftest import CORPORA, TINY_LINES, assert_clean_failure, write_corpus
 
 FAST = ["--epochs", "2", "--embed", "8", "--hidden", "8", "--quiet", "--device", "cpu"]
 
@@ -437,8 +437,8 @@ def test_shipped_configs_train_as_written(tmp_path, name):
     root = Path(__file__).resolve().parents[1]
     options = read_options_file(root / "configs" / name)
     out = tmp_path / "m"
-    r = run(["train", "--config", str(root / "configs" / name), "--corpus", str(root / "seqtext" / "corpora" / "pronouns.txt"),
-             "--valid", str(root / "seqtext" / "corpora" / "pronouns.txt"), "--out", str(out), "--epochs", "1",
+    r = run(["train", "--config", str(root / "configs" / name), "--corpus", str(CORPORA / "pronouns.txt"),
+             "--valid", str(CORPORA / "pronouns.txt"), "--out", str(out), "--epochs", "1",
              "--embed", "8", "--hidden", "8", "--batch-size", "4", "--quiet", "--device", "cpu"])
     assert r.exit_code == 0, r.output
     model = load(out)
@@ -541,3 +541,18 @@ def test_ctrl_c_in_any_command_exits_130_in_one_line(tiny_model_dir, corpus, mon
     monkeypatch.setattr(TextModel, "evaluate", interrupted)
     result = CliRunner().invoke(cli, ["evaluate", "--model", str(tiny_model_dir), "--corpus", str(corpus)])
     assert result.exit_code == 130 and result.output.strip() == "interrupted", result.output
+
+
+def test_inputs_of_score_and_dynamic_evaluation_take_the_shipped_names_from_any_directory(tiny_model_dir, tmp_path,
+                                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no corpora/ here: the names are the shipped files'
+    scored = run(["score", "--model", str(tiny_model_dir), "--file", "corpora/pronouns_test.txt", "--json"])
+    assert scored.exit_code == 0, scored.output
+    assert len(scored.stdout.splitlines()) == len(CORPORA.joinpath("pronouns_test.txt").read_text().splitlines())
+    adapted = run(["evaluate", "--model", str(tiny_model_dir), "--corpus", "corpora/pronouns_test.txt", "--dynamic",
+                   "--dynamic-stats", "corpora/pronouns.txt", "--json"])
+    assert adapted.exit_code == 0, adapted.output
+    assert json.loads(adapted.stdout)["tokens"] > 10_000
+    assert_clean_failure(run(["evaluate", "--model", str(tiny_model_dir), "--corpus", "corpora/pronouns_test.txt",
+                              "--dynamic", "--dynamic-stats", "corpora/nothing.txt"]),
+                         "the corpus corpora/nothing.txt does not exist")

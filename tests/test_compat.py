@@ -13,9 +13,11 @@ import pytest
 from seqtext import TextModel, load
 from seqtext.config import TextSettings
 
+from conftest import CORPORA
+
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
-CORPUS = Path(__file__).resolve().parents[1] / "seqtext" / "corpora" / "pronouns.txt"
+CORPUS = CORPORA / "pronouns.txt"
 
 
 def test_a_format_1_text_model_loads_and_answers_as_before():

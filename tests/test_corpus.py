@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CORPORA
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "make_pronouns.py"
-TRAIN = ROOT / "seqtext" / "corpora" / "pronouns.txt"
-TEST = ROOT / "seqtext" / "corpora" / "pronouns_test.txt"
+TRAIN = CORPORA / "pronouns.txt"
+TEST = CORPORA / "pronouns_test.txt"
 
 # Written out here rather than taken from the script, so the script's own
 # pronoun rule is checked against an independent statement of it.
@@ -274,4 +276,4 @@ def test_a_long_sentence_in_a_list_is_a_sentence_and_only_paths_below_corpora_ar
     assert not is_path_list([long, "John washes the cup."])
     assert load_lines([long, "John washes the cup."])[1] == "John washes the cup."
     assert load_lines(["corpora"]) == ["corpora"]
-    assert shipped("corpora") == Path("corpora") and shipped("corpora/../shipped.py") == Path("corpora/../shipped.py")
+    assert shipped("corpora") == Path("corpora") and shipped("corpora/../bundled.py") == Path("corpora/../bundled.py")

@@ -14,7 +14,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from conftest import TINY_LINES, assert_clean_failure, close, run_without_torch
+from conftest import TINY_LINES, assert_clean_failure, close, free_tokens_of_continuations, run_without_torch
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -208,6 +208,21 @@ def exported_tiny(tiny_model_dir, tmp_path_factory):
     return export(tiny_model_dir, tmp_path_factory.mktemp("tiny-onnx") / "onnx")
 
 
+def test_every_continuation_leaves_the_end_of_a_sentence_free(exported_tiny, tiny_model, monkeypatch):
+    """complete and stream, torch and exported: each repetition control they build frees </s> (without it,
+    --no-stop wrote "his.." once a sentence had ended as another had)."""
+    onnx, eos = load(exported_tiny), tiny_model.tokenizer.token_to_id("</s>")
+
+    def run():
+        for model in (tiny_model, onnx):
+            model.complete("Mary", words=30, stop=False)
+            "".join(model.stream("Mary", words=30, stop=False))
+
+    assert free_tokens_of_continuations(monkeypatch, run) == [{eos}] * 4
+    text = str(onnx.complete("Mary", words=60, stop=False))
+    assert text == str(tiny_model.complete("Mary", words=60, stop=False)) and ".." not in text and ".," not in text
+
+
 def test_complete_and_score_run_without_torch(exported_tiny, tiny_model, tiny_model_dir):
     prompt = "Mary rides the bicycle, the bicycle is ___"
     done = run_without_torch("complete", "--model", str(exported_tiny), prompt)
@@ -299,6 +314,8 @@ def test_export_out_paths_that_cannot_be_replaced_whole_are_refused(tiny_model_d
     (lambda m: m["graphs"].update(prefix="../elsewhere/prefix.onnx"),
      "export.json is damaged (it names '../elsewhere/prefix.onnx' as one of its files)"),
     (lambda m: m.update(state=["h", "c"]), "export.json does not match its graph (the graph reads"),
+    (lambda m: m["sizes"].update({"tokenizer.json": "1670"}),
+     "export.json is damaged (the size of tokenizer.json is '"),
 ])
 def test_a_damaged_export_manifest_is_one_sentence(exported_tiny, tmp_path, edit, fragment):
     broken = tmp_path / "broken"

@@ -17,6 +17,8 @@ import pytest
 
 from seqtext.errors import DataError
 
+from conftest import CORPORA
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -64,7 +66,7 @@ def test_quick_start_trains_and_completes_mary(workdir):
     # held-out (subject, verb, object) combinations: the model must carry the subject across the clause
     from seqtext import load
 
-    metrics = load(workdir / "runs" / "pronouns").evaluate(ROOT / "seqtext" / "corpora" / "pronouns_test.txt")
+    metrics = load(workdir / "runs" / "pronouns").evaluate(CORPORA / "pronouns_test.txt")
     assert metrics["last_word_accuracy"] >= 0.99, metrics
 
 

@@ -145,6 +145,22 @@ def test_stream_evaluation_scores_every_token_once(tmp_path, monkeypatch):
     assert tokens == len(ids) - 1 == sum(t for _, t in pieces)
     assert together == pytest.approx(sum(v for v, _ in pieces), rel=1e-5)
     assert model.evaluate(corpus)["tokens"] == len(ids) - 1
+    # the real rule: rows of at least MIN_SCORED_ROW tokens, at most batch_size of them
+    monkeypatch.setattr(scoring, "MIN_SCORED_ROW", 1000)
+    seen = []
+
+    class Counted(Exception):
+        pass
+
+    def rows_asked(ids, rows):
+        seen.append(rows)
+        raise Counted
+
+    monkeypatch.setattr(stream, "scoring_rows", rows_asked)
+    for length, rows in ((10_001, 10), (2_501, 2), (1_500, 1), (100_001, 10)):
+        with pytest.raises(Counted):
+            score_stream(model.net, list(range(3)) * (length // 3) + [0] * (length % 3), 5, model.device)
+        assert seen[-1] == rows, (length, seen)
 
 
 def test_score_cli_table_json_rank_and_tokens(tiny_model_dir):
@@ -164,7 +180,7 @@ def test_score_cli_table_json_rank_and_tokens(tiny_model_dir):
     table = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), "--tokens", *SENTENCES]).stdout.splitlines()
     assert sorted(lines[1::2]) == sorted(table[2::2]) and all(":" in line for line in lines[1::2])
     r = runner.invoke(cli, ["score", "--model", str(tiny_model_dir), *SENTENCES])
-    assert "perplexity" in r.stdout.splitlines()[0] and "without the 1 unknown-word token" in r.stderr
+    assert "perplexity" in r.stdout.splitlines()[0] and "without the 1 unknown-word token\n" in r.stderr
 
 
 @pytest.mark.parametrize("content, fragment", [(b"\n\n  \n", "only blank lines"), (b"\x00\x01\x02binary", "binary"),

@@ -105,7 +105,21 @@ def test_a_gap_in_iso_dates_is_warned_of_and_keeps_the_season_and_the_dates_ahea
     assert season_of(days) == 7 and future_dates(days, 1) == ["2021-01-31"]
 
 
-def test_iso_weeks_go_on_as_iso_weeks():
+@pytest.mark.parametrize("python", ["this", "3.10"])
+def test_iso_weeks_go_on_as_iso_weeks(python, monkeypatch):
+    if python == "3.10":  # whose fromisoformat reads no ISO weeks (3.11's does): seqtext parses them itself
+        from datetime import datetime
+
+        from seqtext.series import dates
+
+        class Py310(datetime):
+            @classmethod
+            def fromisoformat(cls, text):
+                if "W" in text:
+                    raise ValueError(f"Invalid isoformat string: {text!r}")
+                return super().fromisoformat(text)
+
+        monkeypatch.setattr(dates, "datetime", Py310)
     weeks = [f"2020-W{w:02d}" for w in range(1, 54)] + ["2021-W01", "2021-W02"]  # 2020 has 53 ISO weeks
     assert future_dates(weeks, 3) == ["2021-W03", "2021-W04", "2021-W05"]
     assert future_dates(["2020-W52", "2020-W53"], 2) == ["2021-W01", "2021-W02"]

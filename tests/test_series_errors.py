@@ -223,7 +223,8 @@ def test_months_written_yyyymm_are_refused_not_read_as_steps():
                                                     date="t")
 
 
-def test_a_roll_out_of_more_than_a_hundred_thousand_steps_is_refused_and_a_short_calibration_says_how_to_drop_it():
+def test_a_roll_out_of_more_than_a_hundred_thousand_steps_is_refused_and_a_short_calibration_says_how_to_drop_it(
+        monkeypatch):
     """--steps 100000000 rolled out for minutes, its memory growing, to forecasts near 1e307."""
     import warnings
 
@@ -236,7 +237,12 @@ def test_a_roll_out_of_more_than_a_hundred_thousand_steps_is_refused_and_a_short
     assert shortfall.filename == __file__  # the caller's line, not seqtext's
     with pytest.raises(ConfigError, match="steps 100,001 is more than 100,000"):
         model.predict(steps=100_001)
-    assert len(model.predict(steps=5)) == 5
+    from seqtext.series import infer
+
+    monkeypatch.setattr(infer, "MAX_STEPS", 10)  # the limit itself is allowed, one more is not
+    assert len(model.predict(steps=10)) == 10
+    with pytest.raises(ConfigError, match="steps 11 is more than 10"):
+        model.predict(steps=11)
 
 
 def test_serve_names_a_bare_model_path_that_does_not_exist_as_a_directory():

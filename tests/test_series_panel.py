@@ -458,6 +458,14 @@ def test_steps_written_as_floats_are_steps_and_date_forms_or_blanks_that_do_not_
     result = runner.invoke(cli, ["forecast", "backtest", "--model", str(model), "--csv", str(tiny)])
     assert_clean_failure(result, "the longest has 5 values", "so it cannot be backtested; give a series of more "
                                  "than 12 values.")
+    half = write(tmp_path / "half.csv", long_table(sizes=(30,)))  # origins from 15 by default, 12 with --start
+    result = runner.invoke(cli, ["forecast", "backtest", "--model", str(model), "--csv", str(half), "--steps", "20"])
+    assert_clean_failure(result, "(and origins start halfway, at 15); give fewer --steps (at most 15), or --start 12 "
+                                 "for up to 18.")
+    for args, ok in ((["--steps", "15"], True), (["--steps", "16"], False), (["--steps", "18", "--start", "12"], True)):
+        result = runner.invoke(cli, ["forecast", "backtest", "--model", str(model), "--csv", str(half),
+                                     "--baselines", "none", *args])
+        assert (result.exit_code == 0) is ok, result.output  # the limits it names are the real ones
 
 
 def test_the_column_to_forecast_is_named_among_the_columns_it_could_be(tmp_path):

@@ -55,6 +55,8 @@ def test_health_models_and_docs(client):
         "torch": ("text", False), "onnx": ("text", True), "sales": ("series", False)}
     assert models["onnx"]["settings"]["core"]["hidden"] == 64
     spec = client.get("/openapi.json").json()
+    assert {p for p, r in spec["paths"].items() if "post" in r} == {
+        "/v1/complete", "/v1/next-words", "/v1/score", "/v1/forecast", "/v1/classify", "/v1/tag"}
     for path, route in spec["paths"].items():  # the errors described are the ones sent: {"error": "..."}
         if path.startswith("/v1/") and "post" in route:
             responses = route["post"]["responses"]
@@ -202,9 +204,10 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
     r = client.post("/v1/complete", content=b"[1, 2]", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "error" in r.json()
     for field in ("temperature", "top_p"):  # Python's json sends NaN and Infinity; they are no numbers to sample by
-        r = client.post("/v1/complete", content=f'{{"model": "torch", "prompt": "Mary", "{field}": NaN}}'.encode(),
-                        headers={"content-type": "application/json"})
-        assert r.status_code == 422 and r.json() == {"error": f"field '{field}': input should be a finite number."}
+        for value in ("NaN", "Infinity", "-Infinity"):
+            r = client.post("/v1/complete", content=f'{{"model": "torch", "prompt": "Mary", "{field}": {value}}}'
+                            .encode(), headers={"content-type": "application/json"})
+            assert r.status_code == 422 and r.json() == {"error": f"field '{field}': input should be a finite number."}
 
 
 def test_playground_page_and_script_are_served(client):

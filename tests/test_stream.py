@@ -16,7 +16,7 @@ from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import MAX_LINE_CHARS
 from seqtext.errors import ConfigError, DataError
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import CORPORA
 LINES = [
     "the cat sat on the mat.",
     "the dog ran to the cat, and the cat ran away.",
@@ -332,9 +332,7 @@ def test_windows_cover_every_stream_exactly_once(n, b, bptt):
 
 def test_short_sentences_are_sentence_mode(tmp_path):
     assert sm.detect_mode(write(tmp_path / "s.txt", LINES * 100)) == "sentence"
-    pronouns = ROOT / "seqtext" / "corpora" / "pronouns.txt"
-    if pronouns.is_file():
-        assert sm.detect_mode(pronouns) == "sentence"
+    assert sm.detect_mode(CORPORA / "pronouns.txt") == "sentence"
 
 
 def test_a_large_corpus_is_stream_mode(tmp_path):

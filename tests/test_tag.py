@@ -239,17 +239,7 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):
                                                                                      ["2", "A", "dog"]]
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", model], input="the cat\n\u200b\n")
     assert_clean_failure(result, "stdin line 2: a sentence to tag is empty or has an empty word")
-    result = CliRunner().invoke(cli, ["tag", "train", "--resume", str(_clf_dir(tmp_path))])
-    assert_clean_failure(result, "holds a classify model, not a tag model", "seqtext classify train --resume")
     assert not out.exists()
-
-
-def _clf_dir(tmp_path):
-    from seqtext import TextClassifier
-
-    pairs = [("a good film", "1"), ("a bad film", "0")] * 4
-    return TextClassifier(embed=8, hidden=8, epochs=1, valid_fraction=0.0, device="cpu").fit(pairs).save(
-        tmp_path / "clf")
 
 
 def test_models_of_other_kinds_are_refused(bidirectional, tiny_model_dir):

@@ -1,9 +1,9 @@
-from pathlib import Path
-
 import pytest
 
 from seqtext.text import tokenizer as tk
 from seqtext.errors import CheckpointError, DataError
+
+from conftest import CORPORA
 
 LINES = [
     "Mary rides the bicycle, the bicycle is hers.",
@@ -64,9 +64,11 @@ def test_a_bpe_vocabulary_too_small_for_the_characters_is_warned_of():
     from seqtext.errors import SeqtextWarning
 
     with pytest.warns(SeqtextWarning, match=r"vocab_size 8 is fewer tokens than the text's characters need: the BPE "
-                                            r"vocabulary holds (\d+) \(the specials, each character, and no merges\)"):
+                                            r"vocabulary holds (\d+) \(the specials, each character, and no merges\)") \
+            as caught:
         tok = tk.train_tokenizer(LINES, kind="bpe", vocab_size=8)
     assert tok.get_vocab_size() > 8
+    assert f"holds {tok.get_vocab_size()} (" in str(caught[0].message)  # the size it says is the one it has
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tk.train_tokenizer(LINES, kind="bpe", vocab_size=60)  # room for merges: no warning
@@ -119,7 +121,7 @@ def test_a_bpe_vocabulary_has_the_same_ids_in_every_process(tmp_path):
     script = ("import sys; from seqtext.text import tokenizer as tk; "
               "lines = open(sys.argv[1], encoding='utf-8').read().splitlines(); "
               "print(tk.train_tokenizer(lines, 'bpe', 300, 1, True).to_str())")
-    corpus = Path(__file__).resolve().parents[1] / "seqtext" / "corpora" / "pronouns.txt"
+    corpus = CORPORA / "pronouns.txt"
     runs = [subprocess.run([sys.executable, "-c", script, str(corpus)], capture_output=True, text=True, timeout=120,
                            check=True).stdout for _ in range(3)]
     assert runs[0] == runs[1] == runs[2]
