@@ -212,3 +212,24 @@ def test_per_task_defaults_are_declared_once_each():
         assert text_fields[name].metadata["rule"] == series_fields[name].metadata["rule"]
     assert {"core", "train"} <= set(TextSettings.SECTIONS) & set(SeriesSettings.SECTIONS)
     assert all(dataclasses.is_dataclass(s) for s in TextSettings.SECTIONS.values())
+
+
+def test_a_validation_file_is_given_the_same_way_to_every_command_that_reads_one(tmp_path):
+    """``--valid`` and ``--dev`` name the same option in ``train``, ``classify train`` and ``tag train``: a user of
+    one command need not learn another's spelling."""
+    from click.testing import CliRunner
+
+    from seqtext.cli import cli
+
+    for path in (["train"], ["classify", "train"], ["tag", "train"]):
+        command = cli
+        for name in path:
+            command = command.commands[name]
+        option = next(p for p in command.params if "--valid" in p.opts)
+        assert set(option.opts) == {"--valid", "--dev"}, path
+    # train --dev reads its file as --valid does: a missing one is named, and nothing is written
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("we ride the bus .\nthey ride the car .\n" * 20)
+    result = CliRunner().invoke(cli, ["train", "--corpus", str(corpus), "--dev", str(tmp_path / "absent.txt"),
+                                      "--out", str(tmp_path / "m"), "--epochs", "1", "--quiet"])
+    assert result.exit_code != 0 and "absent.txt" in result.output and not (tmp_path / "m").exists()

@@ -199,6 +199,13 @@ def test_fill_interpolates_instead(tmp_path):
                  "--fill", *FAST)
     assert result.exit_code == 0, result.output
     assert load(out).settings.series.fill is True
+    # predict on a history with the same gap: filled as trained, refused with --no-fill, filled with --fill
+    gap = bad_csv(tmp_path, "gap")
+    as_trained, refused, filled = (run("predict", "--model", out, "--csv", gap, "--json", *flag)
+                                   for flag in ([], ["--no-fill"], ["--fill"]))
+    assert as_trained.exit_code == 0 and as_trained.output == filled.output, as_trained.output
+    assert_clean_failure(refused, "missing or non-finite value at line 6", code=1)
+    assert load(out).settings.series.fill is True  # --no-fill changed this run only, not the model directory
 
 
 @pytest.mark.parametrize(

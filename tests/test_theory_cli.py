@@ -141,8 +141,8 @@ def test_worked_example_predicts_100():
         (["--sequence", "10,20,30", "--window", "3"], "at least 4 values"),
         (["--window", "0"], "window"),
         (["--hidden", "0"], "Invalid value for '--hidden': 0 is not in the range 1<=x<=4096."),
-        (["--nonlinearity", ""], "nonlinearity must be one of tanh, relu, identity, got ''."),  # not tanh
-        (["--worked-example", "--nonlinearity", ""], "nonlinearity must be one of"),
+        (["--nonlinearity", ""], "'--nonlinearity': '' is not one of 'tanh', 'relu', 'identity'."),  # not tanh
+        (["--worked-example", "--nonlinearity", ""], "'--nonlinearity': '' is not one of"),
         (["--worked-example", "--epochs", "10" * 10], "'--epochs': 10101010101010101010 is not in the range"),
         (["--gradient-norms", "--length", "10000", "--hidden", "4096"],
          "--length 10000 with --hidden 4096 is more than a by-hand demonstration runs in seconds (length x hidden^2 "
@@ -173,6 +173,19 @@ def test_bad_input_is_one_clear_line(args, words):
         warnings.simplefilter("error", RuntimeWarning)  # numpy's overflow warnings stay out of a diverging run
         result = run(*args)
     assert_clean_failure(result, words)
+
+
+@pytest.mark.parametrize("args", [["--sequence", "1,2,x"], ["--sequence", "1,,2,3"], ["--sequence", ""],
+                                  ["--nonlinearity", "sigmoid"], ["--worked-example", "--nonlinearity", "Tanh"]])
+def test_a_value_an_option_cannot_take_is_a_usage_error_as_everywhere(args):
+    from seqtext import scratch
+
+    result = run(*args)
+    assert result.exit_code == 2 and "Invalid value for '" + args[-2] + "'" in result.output, result.output
+    from seqtext.cli.theory import theory
+
+    choice = next(p.type for p in theory.params if p.name == "nonlinearity")
+    assert tuple(choice.choices) == scratch.NONLINEARITIES  # the CLI's list is the library's
 
 
 def test_gradient_norms_name_the_norm_and_spectral_radius_of_the_w_h_they_read():

@@ -57,7 +57,8 @@ def train_model(ctx, model_class, settings_class, data, dev, out, resume, quiet,
 @classify.command()
 @click.option("--data", metavar="FILE", help="Training file: TSV (text<TAB>label), CSV or JSON Lines  "
                                              "[required unless --resume]")
-@click.option("--dev", metavar="FILE", help="Validation file, same formats  [default: a seeded held-out share]")
+@click.option("--dev", "--valid", "dev", metavar="FILE",
+              help="Validation file, same formats  [default: a seeded held-out share]")
 @click.option("--out", metavar="DIR", help="Model directory to write  [required unless --resume]")
 @training_command(ClassifySettings)
 @handle_errors

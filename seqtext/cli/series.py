@@ -152,8 +152,8 @@ def _load(model: str, fill: bool):
     from seqtext.export import open_model
 
     forecaster = open_model(model, "series")
-    if fill:
-        forecaster.settings.series.fill = True
+    if fill is not None:  # --fill or --no-fill; neither: as the model was trained
+        forecaster.settings.series.fill = fill
     return forecaster
 
 
@@ -186,7 +186,8 @@ def _note_slow(names, cases: int) -> None:
                    "future covariates)  [default: the end of the training series]")
 @click.option("--steps", type=POSITIVE, help="Values to forecast  [default: the model's horizon]")
 @LEVELS
-@click.option("--fill", is_flag=True, help="Interpolate missing or non-finite values in the history.")
+@click.option("--fill/--no-fill", default=None,
+              help="Interpolate missing or non-finite values in the history, or refuse them  [default: as trained]")
 @click.option("--json", "as_json", is_flag=True, help="Print the forecast as JSON.")
 @click.option("--out", metavar="FILE.csv", help="Also write the forecast rows to a CSV file.")
 @click.option("--plot", metavar="FILE.png", help="Draw the history and the forecast (and its intervals) to an image.")
@@ -241,7 +242,8 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
 @SEASON
 @BASELINES
 @LEVELS
-@click.option("--fill", is_flag=True, help="Interpolate missing or non-finite values.")
+@click.option("--fill/--no-fill", default=None,
+              help="Interpolate missing or non-finite values in the history, or refuse them  [default: as trained]")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--plot", metavar="FILE.png", help="Draw the history, the roll-out forecast and the actual values.")
 @SERIES
@@ -335,7 +337,8 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
 @SEASON
 @BASELINES
 @LEVELS
-@click.option("--fill", is_flag=True, help="Interpolate missing or non-finite values.")
+@click.option("--fill/--no-fill", default=None,
+              help="Interpolate missing or non-finite values in the history, or refuse them  [default: as trained]")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (and every origin's results) as JSON.")
 @click.option("--out", metavar="FILE.csv",
               help="Write a report: one row per origin and step, with the forecast, bounds and baselines.")

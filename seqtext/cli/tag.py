@@ -29,7 +29,8 @@ def tag(ctx):
 @tag.command()
 @click.option("--data", metavar="FILE", help="Training file: CoNLL-U, or word<TAB>tag lines with a blank line "
                                              "between sentences  [required unless --resume]")
-@click.option("--dev", metavar="FILE", help="Validation file, same formats  [default: a seeded held-out share]")
+@click.option("--dev", "--valid", "dev", metavar="FILE",
+              help="Validation file, same formats  [default: a seeded held-out share]")
 @click.option("--out", metavar="DIR", help="Model directory to write  [required unless --resume]")
 @training_command(TagSettings)
 @handle_errors

@@ -82,7 +82,8 @@ _TAKES = {None: {"--sequence", "--window", "--hidden", "--nonlinearity", "--lr"}
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the initial weights (with --gradient-norms, also of the random inputs).")
 @click.option(
-    "--nonlinearity", default=None, help=f"tanh, relu or identity  [default: {_DEFAULT_NONLINEARITY}]"
+    "--nonlinearity", type=click.Choice(["tanh", "relu", "identity"]), default=None,
+    help=f"The hidden layer's function  [default: {_DEFAULT_NONLINEARITY}]",
 )
 @click.option(
     "--gradient-norms",
@@ -194,10 +195,13 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
     import numpy as np
 
     from seqtext import scratch
-
     from seqtext import scratch_examples as examples
+    from seqtext.errors import DataError
 
-    values = examples.parse_sequence(sequence_text)  # (N,)
+    try:
+        values = examples.parse_sequence(sequence_text)  # (N,)
+    except DataError as exc:  # a value the option cannot take: a usage error (exit 2), as click's own checks
+        raise click.BadParameter(str(exc), param_hint="'--sequence'") from None
     scratch.check_nonlinearity(nonlinearity)
     _too_much("--window", window, hidden)
     scaler = examples.Normaliser.fit(values)
