@@ -122,3 +122,18 @@ def test_a_past_covariate_model_still_forecasts_at_most_its_horizon(mixed_model)
     with pytest.raises(DataError, match="^the covariates price are known ahead, so forecasting 3 steps needs them "
                                         "for the next 3 steps but 1 were given"):
         mixed_model.predict(3, history=history, future={"price": table["price"][100:101]})
+
+
+def test_a_column_the_model_reads_is_named_by_what_it_is_for_when_missing(mixed_model):
+    """The columns are the trained model's, not the user's to choose: each missing one is named with its role."""
+    table = mixed()
+    history = {k: v[:100] for k, v in table.items()}
+    with pytest.raises(DataError, match=r"^the future table has no column 'price' \(it has 'load'\); the model reads "
+                                        r"'price' as a covariate known ahead \(needed in every row, the steps to "
+                                        r"forecast included\); add it to the table\.$"):
+        mixed_model.predict(3, history=history, future={"load": [1.0] * 3})
+    short = {k: v for k, v in history.items() if k not in ("y", "load", "price")}
+    with pytest.raises(DataError, match=r"has no columns 'y', 'price', 'load' .*; the model reads 'y' as the series it "
+                                        r"forecasts and 'price' as a covariate known ahead .* and 'load' as a "
+                                        r"past-only covariate; add them to the table\.$"):
+        mixed_model.predict(3, history=short)

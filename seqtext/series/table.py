@@ -79,6 +79,7 @@ def read_table(
     need_date: bool = True,
     features_only: bool = False,
     name: str | None = None,
+    fitted: bool = False,
 ) -> Table:
     """Read a series from a CSV path, a pandas table or series, a dict of columns, an array or a list.
 
@@ -88,6 +89,7 @@ def read_table(
     the end are not gaps but rows whose covariates are known in advance.
     ``features_only`` reads just the covariates (future values of them).
     ``name`` names a table given in Python in messages (a file is named by its path).
+    ``fitted``: the columns are a trained model's, and a missing one is named by what the model reads it as.
     """
     if isinstance(data, Table):
         return data
@@ -95,7 +97,7 @@ def read_table(
     if name is not None and first_line is None:
         source = name
     return from_columns(columns, order, source, first_line, target, features, date, fill=fill,
-                        allow_future=allow_future, need_date=need_date, features_only=features_only)
+                        allow_future=allow_future, need_date=need_date, features_only=features_only, fitted=fitted)
 
 
 def pick_target(order, date, features, source) -> str:
@@ -108,12 +110,33 @@ def pick_target(order, date, features, source) -> str:
     return candidates[0]
 
 
+_ROLES = {"target": ("as the series it forecasts", "as the series it forecasts"),
+          "date": ("as its date column", "as its date column"),
+          "past": ("as a past-only covariate", "as past-only covariates"),
+          "ahead": ("as a covariate known ahead (needed in every row, the steps to forecast included)",
+                    "as covariates known ahead (needed in every row, the steps to forecast included)")}
+
+
+def _roles(missing, target, features, date, past: int) -> str:
+    """What a trained model reads each of the ``missing`` columns as: "'a' and 'b' as covariates known ahead"."""
+    past_only = features[len(features) - past:] if past else []
+    groups: dict[str, list] = {}
+    for column in missing:
+        role = ("target" if column == target else "date" if column == date else
+                "past" if column in past_only else "ahead")
+        groups.setdefault(role, []).append(column)
+    return " and ".join(f"{' and '.join(map(repr, cols))} {_ROLES[role][len(cols) > 1]}"
+                        for role, cols in groups.items())
+
+
 def from_columns(columns, order, source, first_line, target=None, features=None, date=None, *, fill=False,
-                 allow_future=False, need_date=True, features_only=False, past: int = 0) -> Table:
+                 allow_future=False, need_date=True, features_only=False, past: int = 0, fitted=False) -> Table:
     """:func:`read_table` on columns already read (``columns`` None: ``order`` is a plain sequence of values).
 
     The last ``past`` features are past-only covariates: in rows after the
-    target's last value they may be blank (read as 0, and never read ahead)."""
+    target's last value they may be blank (read as 0, and never read ahead).
+    ``fitted``: the columns are a trained model's (a missing one is named by
+    what the model reads it as)."""
     features = list(features or [])
     if columns is None:  # a plain sequence of values
         if features:
@@ -139,9 +162,12 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         date = None
     if missing:
         what = "column" if len(missing) == 1 else "columns"
-        raise DataError(f"{source} has no {what} {', '.join(map(repr, missing))} (it has "
-                        f"{', '.join(map(repr, order))}); check {{target}}, {{features}} and {{date}}.",
-                        params=["target", "features", "date"])
+        has = f"{source} has no {what} {', '.join(map(repr, missing))} (it has {', '.join(map(repr, order))})"
+        if fitted:  # the columns are the model's, not the user's choice: say what each one is for
+            roles = _roles(missing, target, features, date, past)
+            raise DataError(f"{has}; the model reads {roles}; add {'it' if len(missing) == 1 else 'them'} to the "
+                            "table.")
+        raise DataError(f"{has}; check {{target}}, {{features}} and {{date}}.", params=["target", "features", "date"])
     table = Table(np.empty(0), np.empty((0, 0)), None, (target, features, date), source, first_line)
     rows = len(columns[wanted[0]]) if wanted else 0
     if rows == 0:
@@ -178,24 +204,6 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
     return table
 
 
-def read_columns(data, series, *, allow_future: bool = True) -> Table:
-    """A table with the columns of a trained model (``series``: its SeriesConfig), for forecasting.
-
-    A plain series is accepted for a model without covariates; the date
-    column is read when present and left out when not.
-    """
-    if isinstance(data, Table):
-        return data
-    if series.features and not is_table(data):
-        raise DataError(
-            f"this model also reads the covariates {', '.join(map(str, series.features))}; "
-            "give a table with those columns, not a plain series."
-        )
-    target = series.target if is_table(data) else None
-    return read_table(data, target, series.features, series.date, fill=series.fill, allow_future=allow_future,
-                      need_date=False)
-
-
 def with_future(table: Table, future, series, fill: bool | None = None) -> Table:
     """``table`` with the covariate rows of a ``future`` table after its last value (``series``: the model's;
     ``fill``: interpolate gaps, default its setting)."""
@@ -206,7 +214,7 @@ def with_future(table: Table, future, series, fill: bool | None = None) -> Table
     if not is_table(future):
         raise DataError(f"future= must be a table with the columns {', '.join(map(str, series.features))}.")
     ahead = read_table(future, None, series.features, None, fill=series.fill if fill is None else fill,
-                       features_only=True, name="the future table")
+                       features_only=True, name="the future table", fitted=True)
     past = np.zeros((len(ahead.features), len(getattr(series, "past_features", []))))  # never read ahead
     return Table(table.target, np.vstack([table.features[: table.n], np.hstack([ahead.features, past])]),
                  table.dates, table.names, table.source, table.first_line, table.static)
