@@ -270,6 +270,21 @@ def test_the_playground_in_a_headless_browser(server):
         page.type("#prompt", PROMPT)
         page.wait_for_selector("#suggestions button.suggestion", timeout=15000)
         assert "%" in page.inner_text("#suggestions")
+        # inside a word, the words offered after the finished part are those that start with the typed letters
+        page.fill("#prompt", "")
+        page.type("#prompt", "Mary rides the bic")
+        page.wait_for_function("[...document.querySelectorAll('#suggestions button')].map(b => b.textContent)"
+                               ".join() .startsWith('bicycle ')", timeout=15000)
+        assert all(b.startswith("bic") for b in page.locator("#suggestions button").all_inner_texts())
+        page.click("#suggestions button.suggestion")  # accepted: the typed part becomes the word, closed by a space
+        assert page.input_value("#prompt") == "Mary rides the bicycle "
+        page.wait_for_function("[...document.querySelectorAll('#suggestions button')].some(b => "
+                               "!b.textContent.startsWith('bic'))", timeout=15000)  # the words after it now
+        page.type("#prompt", "xq")  # letters no word starts with: said, not a list of unrelated words
+        page.wait_for_selector("#suggestions .note", timeout=15000)
+        assert "starts with “xq”" in page.inner_text("#suggestions") and not page.locator("#suggestions button").count()
+        page.fill("#prompt", "")
+        page.type("#prompt", PROMPT)
         page.click("#complete")
         page.wait_for_function("document.querySelector('#completion').textContent.length > 40")
         assert page.inner_text("#completion").startswith(PROMPT)

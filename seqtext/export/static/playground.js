@@ -69,27 +69,48 @@ function seriesInput(text) {
   })};
 }
 
+// A prompt ending inside a word ("Mary rides the bicy") is its finished part and the word being typed: the
+// words offered are those after the finished part that start with the typed letters, as `seqtext suggest` does.
+const TYPING_POOL = 100;  // the likeliest words after the finished part that are searched for the typed letters
+
+function typedWord(prompt) {
+  const chars = ((current().settings || {}).text || {}).tokenizer === "char";
+  const open = chars || /_{3,}/.test(prompt) ? null : prompt.match(/[\p{L}\p{N}]+$/u);
+  return open ? open[0] : "";
+}
+
 let pending = 0;
 async function suggest() {
   const prompt = $("prompt").value;
   const ticket = ++pending;
-  if (!prompt.trim()) { $("suggestions").innerHTML = ""; return; }
+  const typed = typedWord(prompt);
+  const finished = prompt.slice(0, prompt.length - typed.length);
+  if (!finished.trim()) { $("suggestions").innerHTML = ""; return; }  // nothing read yet to rank words by
   try {
-    const data = await call("/v1/next-words", {model: current().name, prompt, k: 5});
+    const data = await call("/v1/next-words", {model: current().name, prompt: finished, k: typed ? TYPING_POOL : 5});
     if (ticket !== pending) return;  // a newer keystroke answered first
+    const lower = typed.toLowerCase();
+    const words = data.words.filter((w) => w.word.toLowerCase().startsWith(lower)).slice(0, 5);
     $("suggestions").innerHTML = "";
-    for (const w of data.words) {
+    for (const w of words) {
       const b = document.createElement("button");
       b.className = "suggestion";
       b.textContent = `${w.word} ${(100 * w.probability).toFixed(1)}%`;
       b.onclick = () => {
         const p = $("prompt").value;
         const chars = ((current().settings || {}).text || {}).tokenizer === "char";  // the next character, as it is
+        const head = p.slice(0, p.length - typedWord(p).length);
         $("prompt").value = /_{3,}/.test(p) ? p.replace(/_{3,}/, w.word)
-          : chars ? p + w.word : p.replace(/\s*$/, " ") + w.word;
+          : chars ? p + w.word : head.replace(/\s*$/, " ") + w.word + " ";  // closed: the next words follow
         suggest();
       };
       $("suggestions").appendChild(b);
+    }
+    if (typed && !words.length) {
+      const note = document.createElement("span");
+      note.className = "note";
+      note.textContent = `none of the ${data.words.length} likeliest words starts with “${typed}”`;
+      $("suggestions").appendChild(note);
     }
   } catch (err) { if (ticket === pending) showError($("suggestions"), err); }
 }
