@@ -105,8 +105,10 @@ def test_complete_file_batch_in_order(tiny_model_dir, tiny_model, tmp_path):
     path = tmp_path / "prompts.txt"
     path.write_text("\n".join(prompts) + "\n")
     result = run(["complete", "--model", str(tiny_model_dir), "--file", str(path)])
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    assert result.exit_code == 1, result.output  # every line answered, and the status says one failed
+    assert result.stderr.strip().splitlines() == [f"Error: 1 of 4 prompts of {path} could not be completed (each "
+                                                  "error is in its place above); fix them or leave them out."]
+    lines = result.stdout.splitlines()
     assert lines[0] == tiny_model.complete(prompts[0]) and lines[1] == tiny_model.complete(prompts[1])
     assert lines[2].startswith("error: the prompt has 2 blanks")
     assert lines[3] == tiny_model.complete(prompts[3])
@@ -114,7 +116,7 @@ def test_complete_file_batch_in_order(tiny_model_dir, tiny_model, tmp_path):
     result = run(["complete", "--model", str(tiny_model_dir), "--file", "-", "--json"],
                  input="\n".join(prompts[:2]) + "\n")
     rows = [json.loads(l) for l in result.output.splitlines()]
-    assert [r["completion"] for r in rows] == [tiny_model.complete(p) for p in prompts[:2]]
+    assert result.exit_code == 0 and [r["completion"] for r in rows] == [tiny_model.complete(p) for p in prompts[:2]]
     bad = tmp_path / "bad.txt"
     bad.write_text("___ and ___\n___ or ___\n")  # every line fails: the batch is a failure, each line still named
     result = run(["complete", "--model", str(tiny_model_dir), "--file", str(bad)])

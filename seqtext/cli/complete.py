@@ -39,7 +39,7 @@ from seqtext.rules import MAX_SEED
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per prompt.")
 @click.option("--file", "file", metavar="PATH",
               help="Complete every line of PATH (- for stdin), one output line each (blank lines are skipped, "
-                   "with a note; a line that fails gets an error: line).")
+                   "with a note; a line that fails gets an error: line, and the exit status is 1).")
 @adaptation_options(generation=True)
 @handle_errors
 @click.pass_context
@@ -123,6 +123,10 @@ def _complete_file(lm, file, options, show, as_json):
     done = [_complete_one(lm, line, options, show, as_json, single=False) for line in prompts]
     if not any(done):  # a batch where every line failed is a failure, not an answer
         raise click.ClickException(f"no prompt of {name} could be completed (each error is above); fix them.")
+    failed = done.count(False)
+    if failed:  # every line answered in its place, and the exit status says that not all were completed
+        raise click.ClickException(f"{failed} of {len(done)} prompts of {name} could not be completed (each error "
+                                   "is in its place above); fix them or leave them out.")
 
 
 def _complete_one(lm, prompt, options, show, as_json, single) -> bool:
