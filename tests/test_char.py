@@ -242,6 +242,28 @@ def test_exported_char_model_completes_as_torch(romeo, tmp_path, monkeypatch):
         onnx.complete("the ___ is")
 
 
+def test_a_served_char_model_lists_its_real_vocabulary_and_answers_in_characters(romeo, tmp_path):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from seqtext.export.onnx import export
+    from seqtext.export.registry import Registry, parse_models
+    from seqtext.export.serve import create_app
+
+    model, model_dir, _ = romeo
+    registry = Registry(parse_models([f"torch={model_dir}", f"onnx={export(model_dir, tmp_path / 'onnx')}"]))
+    with TestClient(create_app(registry, load_now=False)) as client:
+        registry.load_all()
+        listed = {m["name"]: m for m in client.get("/v1/models").json()["models"]}
+        for name in ("torch", "onnx"):
+            text = listed[name]["settings"]["text"]
+            assert text["tokenizer"] == "char" and "vocab_size" not in text and "split_punctuation" not in text
+            assert listed[name]["vocabulary"] == model.tokenizer.get_vocab_size() < 100  # characters, not 8,000
+            words = client.post("/v1/next-words", json={"model": name, "prompt": "ROMEO", "k": 3}).json()["words"]
+            assert [w["word"] for w in words] == [w for w, _ in model.next_words("ROMEO", 3)]
+            assert all(len(w["word"]) == 1 for w in words)
+
+
 # ------------------------------------------------------------------ bad input
 
 

@@ -52,7 +52,11 @@ class Served:
             torch.set_num_threads(1)
             self.model = modeldir.load(self.path)
             config = modeldir.read_config(self.path)
-        self.settings = {k: config[k] for k in SETTINGS if isinstance(config.get(k), dict)}
+        self.settings = {k: dict(config[k]) for k in SETTINGS if isinstance(config.get(k), dict)}
+        text = self.settings.get("text", {})
+        if text.get("tokenizer") == "char":  # recorded defaults that a character vocabulary never reads
+            for key in ("vocab_size", "split_punctuation"):
+                text.pop(key, None)
         self.details = _details(self.kind, self.model)
 
     def call(self, method, *args, **kwargs):
@@ -72,13 +76,16 @@ class Served:
 
 
 def _details(kind: str, model) -> dict:
-    """What a client needs besides the settings: a series model's intervals, the labels or tags."""
+    """What a client needs besides the settings: a series model's intervals, the labels or tags, a text model's
+    vocabulary size."""
     if kind == "series":
         return {"intervals": model.task.intervals is not None}
     if kind == "classify":
         return {"labels": list(model.labels)}
     if kind == "tag":
         return {"tags": list(model.tags)}
+    if kind == "text":  # the vocabulary as trained (a BPE or word vocabulary may be smaller than --vocab-size)
+        return {"vocabulary": model.tokenizer.get_vocab_size()}
     return {}
 
 
