@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,10 @@ class Rule:
             return None if isinstance(value, bool) else "true or false"
         if kind == "choice":
             return None if value in self.choices else "one of " + ", ".join(map(str, self.choices))
-        if kind in ("str", "device"):  # a device's form and presence: when a session starts (session.pick_device)
+        if kind == "device":  # its form here; whether the machine has it, when a session starts (pick_device)
+            ok = isinstance(value, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value)
+            return None if ok else "auto, cpu, cuda, cuda:N or mps"
+        if kind == "str":
             return None if isinstance(value, str) and value.strip() else "a non-empty string"
         if kind == "column":
             ok = (isinstance(value, str) and value.strip()) or (isinstance(value, int) and not isinstance(value, bool))

@@ -182,7 +182,7 @@ def test_each_rule_refuses_a_bad_value_in_python_naming_the_parameter(settings):
     from seqtext.errors import ConfigError
 
     bad = {"int": 0.5, "float": float("nan"), "bool": "yes", "choice": "nonsense", "ints": [3, 2],
-           "strs": ["a", "a"], "str": "", "device": "", "column": 1.5, "int_or_auto": 0,
+           "strs": ["a", "a"], "str": "", "device": "tpu", "column": 1.5, "int_or_auto": 0,
            "parts": ["month", "week"]}
     for _, fld in settings.fields():
         with pytest.raises(ConfigError) as caught:

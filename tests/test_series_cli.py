@@ -217,7 +217,8 @@ def test_fill_interpolates_instead(tmp_path):
         (["--target", "use", "--features", "use"], "both the target and a feature", 1),
         (["--target", "use", "--window", "0"], "--window", 2),
         (["--target", "use", "--horizon", "0"], "--horizon", 2),
-        (["--target", "use", "--device", "quantum"], "unknown --device", 2),
+        (["--target", "use", "--device", "quantum"], "--device must be auto, cpu, cuda, cuda:N or mps, got 'quantum'.",
+         2),
     ],
 )
 def test_train_bad_options_write_nothing(tmp_path, data, args, fragment, code):
