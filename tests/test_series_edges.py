@@ -329,3 +329,13 @@ def test_the_api_warns_when_it_scores_values_the_model_was_trained_on():
     with warnings.catch_warnings():
         warnings.simplefilter("error", SeqtextWarning)
         Forecaster(**options).fit(earlier).evaluate(table, holdout=5)
+
+
+def test_a_date_column_asked_of_a_plain_sequence_is_refused_not_dropped():
+    values = list(50 + 10 * np.sin(np.arange(60) / 2))
+    with pytest.raises(DataError, match=r"^a date column 'month' was asked for but the series is a single sequence "
+                                        r"of values; give a table with that column, or leave date out\.$"):
+        Forecaster(window=4, **TINY).fit(values, date="month")
+    model = Forecaster(window=4, date="month", **TINY).fit({"month": [f"{2000 + k // 12}-{k % 12 + 1:02d}"
+                                                                      for k in range(60)], "v": values})
+    assert model.settings.series.date == "month" and model.predict(2, history=values).shape == (2,)  # values alone

@@ -144,6 +144,9 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
                 f"covariates {', '.join(map(str, features))} were asked for but {source} is a single series; "
                 "give a table with those columns."
             )
+        if date is not None and need_date and not fitted:  # training: a date column asked of values alone
+            raise DataError(f"a date column {date!r} was asked for but {source} is a single sequence of values; "
+                            "give a table with that column, or leave {date} out.", params=["date"])
         target_name = "value" if target is None else target
         columns, order = {target_name: order}, [target_name]
         date = None  # a model trained with dates forecasts from values alone too
