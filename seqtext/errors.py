@@ -72,6 +72,13 @@ def whole_number(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def true_or_false(name: str, value) -> bool:
+    """``value`` if it is a bool (numpy's too): a string such as "false" is refused, never read as true."""
+    if isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")):
+        return bool(value)
+    raise ConfigError(f"{{{name}}} must be True or False, got {value!r}.", params=[name])
+
+
 # a dependency's top-level package -> the extra that installs it
 EXTRAS = {"onnx": "onnx", "onnxscript": "onnx", "onnxruntime": "onnx", "fastapi": "serve", "uvicorn": "serve",
           "statsmodels": "stats", "matplotlib": "plot"}

@@ -122,3 +122,23 @@ def test_the_export_runtime_threads(tmp_path, forecaster):
     with pytest.raises(ConfigError, match="threads must be a whole number of at least 0, got '2'"):
         load(out, threads="2")  # it used to call the intact export damaged
     assert load(out, threads=2).predict().shape == (1,) and load(out, threads=0).predict().shape == (1,)
+
+
+def test_a_switch_given_as_a_string_is_refused_not_read_as_true(tiny_model_dir, tiny_model, forecaster, tmp_path):
+    """``stop="false"`` would be true to Python: every on/off argument takes True or False (numpy's too) only."""
+    from seqtext.export.onnx import export
+    from seqtext.export.runtime import load as load_export
+
+    exported = load_export(export(tiny_model_dir, tmp_path / "onnx"))
+    for model in (tiny_model, exported):
+        for call, name in ((lambda m: m.complete("Mary rides", stop="false"), "stop"),
+                           (lambda m: list(m.stream("Mary rides", stop=0)), "stop"),
+                           (lambda m: m.score(["Mary rides the bicycle"], tokens="no"), "tokens")):
+            with pytest.raises(ConfigError, match=f"^{name} must be True or False, got "):
+                call(model)
+        assert str(model.complete("Mary rides", words=3, stop=np.False_)) == \
+            str(model.complete("Mary rides", words=3, stop=False))
+    with pytest.raises(ConfigError, match="^per_sentence must be True or False, got 'no'"):
+        tiny_model.evaluate(["Mary rides the bicycle ."], per_sentence="no")
+    with pytest.raises(ConfigError, match="^one_step must be True or False, got 'yes'"):
+        forecaster.evaluate(np.arange(1.0, 40.0), holdout=3, one_step="yes")

@@ -21,7 +21,7 @@ class OnnxCharTextModel(chars.CharCompletion, OnnxTextModel):
                top_p: float | None = None, seed: int | None = None, stop: bool = True,
                no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Iterator[str]:
         """The text each new character adds; joined, what ``complete`` adds."""
-        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
+        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop)
         scores, state, ids = self._prefix_state(chars.check_prompt(prompt))
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         eos = None if self.stream_mode else self._eos

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from seqtext.errors import whole_number
+from seqtext.errors import true_or_false, whole_number
 from seqtext.export import model_config, npdecode
 from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
@@ -58,7 +58,9 @@ class OnnxTextModel:
         scores, state = self.net.read(np.asarray([ids]), last_only=True)
         return scores[0], state, ids
 
-    def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty) -> dict:
+    def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty,
+                 stop) -> dict:
+        true_or_false("stop", stop)
         check_sampling(temperature, top_k, top_p, seed)
         check_repetition(no_repeat_ngram, repetition_penalty)
         whole_number("words", words)
@@ -71,7 +73,7 @@ class OnnxTextModel:
                  no_repeat_ngram: int | None = DEFAULT_NO_REPEAT_NGRAM,
                  repetition_penalty: float | None = DEFAULT_REPETITION_PENALTY) -> Completion:
         """Fill the prompt's ``___`` in place, or continue the prompt (as ``TextModel.complete``)."""
-        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
+        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop)
         prefix, suffix = parse_prompt(prompt)
         scores, state, ids = self._prefix_state(prefix)
         unknown = self.unknown_words(prompt)
@@ -94,7 +96,7 @@ class OnnxTextModel:
                no_repeat_ngram: int | None = DEFAULT_NO_REPEAT_NGRAM,
                repetition_penalty: float | None = DEFAULT_REPETITION_PENALTY) -> Iterator[str]:
         """:meth:`complete` a word at a time: the text each new word adds."""
-        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
+        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop)
         prefix, suffix = parse_prompt(prompt)
         if suffix is not None:
             raise streamed_blank(BLANK)
@@ -202,6 +204,7 @@ class OnnxTextModel:
 
     def score(self, sentences, tokens: bool = False) -> Scores:
         """Each sentence read alone: the records of ``TextModel.score`` (``summary`` holds the totals)."""
+        true_or_false("tokens", tokens)
         sentences = check_sentences(sentences)
         seqs = [frame(self.tokenizer, s, self.stream_mode) for s in sentences]
         return build_scores(self.tokenizer, sentences, seqs, self._token_logprobs(seqs), tokens)

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError, some, warn, whole_number
+from seqtext.errors import ConfigError, DataError, some, true_or_false, warn, whole_number
 from seqtext.series import baselines as base
 from seqtext.series import infer, static
 from seqtext.series.dates import check_dates, json_label, season_of
@@ -106,6 +106,7 @@ def _join(history: Table, later: Table) -> Table:
 
 def model_forecasts(model, cases, one_step: bool = False, levels=()) -> list[dict]:
     """Per case ``{"forecast": (h,), "lower_L", "upper_L"}``: one roll-out of h steps, or h one-step forecasts."""
+    true_or_false("one_step", one_step)
     cfg = model.settings.series
     out: list = [None] * len(cases)
     groups: dict = {}

@@ -25,7 +25,8 @@ class CharCompleter(chars.CharCompletion, Completer):
                top_p: float | None = None, seed: int | None = None, stop: bool = True,
                no_repeat_ngram: int | None = None, repetition_penalty: float | None = None) -> Iterator[str]:
         """The text each new character adds (with the white space before it); joined, what complete adds."""
-        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)["sample"]
+        sample = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty,
+                               stop)["sample"]
         logits, hidden, ids = self._prefix_state(chars.check_prompt(prompt))
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         eos = None if self.stream_mode else self.tokenizer.token_to_id(tk.EOS)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from seqtext.core import map_hidden, map_hidden_pair
-from seqtext.errors import whole_number
+from seqtext.errors import true_or_false, whole_number
 from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, barred_next,
@@ -66,7 +66,7 @@ class Completer:
         defaults were measured (``seqtext.text.decoding``), None turns each
         off, and they never touch blank filling.
         """
-        options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
+        options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop)
         prefix, suffix = parse_prompt(prompt)
         logits, hidden, ids = self._prefix_state(prefix)
         unknown = self.unknown_words(prompt)
@@ -97,7 +97,7 @@ class Completer:
         so a long stream runs in constant memory (with repetition control,
         the n-grams seen grow with the text).
         """
-        options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty)
+        options = self._options(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop)
         prefix, suffix = parse_prompt(prompt)
         if suffix is not None:
             raise streamed_blank(BLANK)
@@ -106,7 +106,9 @@ class Completer:
         chosen = self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition)
         yield from spaced(chosen, prefix)  # an apostrophe after a word comes with the word after it
 
-    def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty) -> dict:
+    def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty,
+                 stop) -> dict:
+        true_or_false("stop", stop)
         check_sampling(temperature, top_k, top_p, seed)
         check_repetition(no_repeat_ngram, repetition_penalty)
         whole_number("words", words)

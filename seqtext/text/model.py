@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import torch
 
 from seqtext import machine, modeldir
-from seqtext.errors import ConfigError, DataError, warn
+from seqtext.errors import ConfigError, DataError, true_or_false, warn
 from seqtext.model import Model, fresh_fit
 from seqtext.text import stream
 from seqtext.text import tokenizer as tk
@@ -96,6 +96,7 @@ class TextModel(Model):
         ``method`` and its hyper-parameters.
         """
         self._require_trained()
+        true_or_false("per_sentence", per_sentence)
         corpus = corpus_source(corpus)
         if precision not in ("fp32", "bf16"):
             raise ConfigError(f"{{precision}} must be fp32 or bf16, got {precision!r}.", params=["precision"])
@@ -128,6 +129,7 @@ class TextModel(Model):
         all before it.
         """
         self._require_trained()
+        true_or_false("tokens", tokens)
         sentences = check_sentences(sentences)
         adaptation = self._adaptation(dynamic, cache, dynamic_stats, adapt)
         if adaptation.active:
