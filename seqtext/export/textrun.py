@@ -20,7 +20,7 @@ from seqtext.export import model_config, npdecode
 from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, barred_next,
-                                   check_repetition, check_sampling, is_sampling, streamed_blank)
+                                   check_generation, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, filled, parse_prompt,
                                   suffix_ids, without_blank)
 from seqtext.text.records import Scores, check_sentences, frame
@@ -58,12 +58,8 @@ class OnnxTextModel:
         scores, state = self.net.read(np.asarray([ids]), last_only=True)
         return scores[0], state, ids
 
-    def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty,
-                 stop) -> dict:
-        true_or_false("stop", stop)
-        check_sampling(temperature, top_k, top_p, seed)
-        check_repetition(no_repeat_ngram, repetition_penalty)
-        whole_number("words", words)
+    def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop):
+        check_generation(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop)
         sampling = is_sampling(temperature, top_k, top_p)  # greedy needs no generator (nor numpy.random's import)
         return dict(temperature=temperature, top_k=top_k, top_p=top_p,
                     rng=np.random.default_rng(seed) if sampling else None)

@@ -11,7 +11,7 @@ import math
 import numbers
 from typing import TYPE_CHECKING
 
-from seqtext.errors import ConfigError, DataError, warn
+from seqtext.errors import ConfigError, DataError, true_or_false, warn, whole_number
 
 if TYPE_CHECKING:
     import torch
@@ -111,6 +111,14 @@ def check_repetition(no_repeat_ngram: int | None, repetition_penalty: float | No
         # times 0 is NaN, and the specials it bans could be written); 1.1 to 1.5 are the values in use
         raise ConfigError(f"{{repetition_penalty}} must be a number from 0.001 to 1000, got {repetition_penalty!r}.",
                           params=["repetition_penalty"])
+
+
+def check_generation(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop) -> None:
+    """Every setting of a continuation, checked alike for the torch model and the exported runtime."""
+    true_or_false("stop", stop)
+    check_sampling(temperature, top_k, top_p, seed)
+    check_repetition(no_repeat_ngram, repetition_penalty)
+    whole_number("words", words)
 
 
 def barred_next(close: bool, pieces: list, n_words: int, max_words: int, first, after, banned):

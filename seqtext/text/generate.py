@@ -16,11 +16,11 @@ import numpy as np
 import torch
 
 from seqtext.core import map_hidden, map_hidden_pair
-from seqtext.errors import true_or_false, whole_number
+from seqtext.errors import whole_number
 from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, barred_next,
-                                   check_repetition, check_sampling, choose, is_sampling, streamed_blank)
+                                   check_generation, choose, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, filled, parse_prompt,
                                   suffix_ids, without_blank)
 from seqtext.text.spacing import join_words, may_be_decimal, spaced
@@ -106,12 +106,8 @@ class Completer:
         chosen = self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition)
         yield from spaced(chosen, prefix)  # an apostrophe after a word comes with the word after it
 
-    def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty,
-                 stop) -> dict:
-        true_or_false("stop", stop)
-        check_sampling(temperature, top_k, top_p, seed)
-        check_repetition(no_repeat_ngram, repetition_penalty)
-        whole_number("words", words)
+    def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop):
+        check_generation(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         return {"sample": dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)}
 
