@@ -330,11 +330,14 @@ def test_a_damaged_export_manifest_is_one_sentence(exported_tiny, tmp_path, edit
 @pytest.mark.parametrize("name, damage, fragment", [
     ("step.onnx", lambda b: b[:1000], "broken/step.onnx is damaged (1000 bytes, not the"),  # never loaded to run
     ("tokenizer.json", lambda b: b"{", "broken/tokenizer.json is damaged (1 bytes, not the"),
+    ("prefix.onnx", lambda b: b[:20000] + bytes([b[20000] ^ 0x40]) + b[20001:],  # one byte changed, the size kept
+     "broken/prefix.onnx is damaged (its content is not what export wrote)"),
     ("export.json", lambda b: b"{", "broken/export.json is damaged (not the JSON that seqtext export writes); delete"),
 ])
 def test_a_truncated_or_overwritten_export_file_is_named(exported_tiny, tmp_path, name, damage, fragment):
-    """export.json records each file's size: a file cut short (a copy that stopped) or written over is named,
-    even the step graph that the runtime itself never loads; a damaged export.json is called damaged."""
+    """export.json records each file's size and SHA-256: a file cut short (a copy that stopped), written over or
+    changed in place is named, even the step graph that the runtime itself never loads; a damaged export.json is
+    called damaged."""
     broken = tmp_path / "broken"
     shutil.copytree(exported_tiny, broken)
     (broken / name).write_bytes(damage((broken / name).read_bytes()))

@@ -130,7 +130,11 @@ def test_label_exports_refuse_bad_input_in_one_sentence(label_models, tmp_path):
     result = CliRunner().invoke(cli, ["classify", "predict", "--model", str(broken), "a delight"])
     assert_clean_failure(result, "labels.json is damaged (10 bytes, not the", "export the model again")
     manifest = json.loads((broken / "export.json").read_text())
-    manifest["sizes"]["labels.json"] = 10  # the size made to agree: the labels themselves are compared too
+    manifest["sizes"]["labels.json"] = 10  # the size made to agree: the content's digest still differs
+    (broken / "export.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(cli, ["classify", "predict", "--model", str(broken), "a delight"])
+    assert_clean_failure(result, "labels.json is damaged (its content is not what export wrote)")
+    del manifest["sha256"]  # an export from before digests were recorded: the labels themselves are compared too
     (broken / "export.json").write_text(json.dumps(manifest))
     result = CliRunner().invoke(cli, ["classify", "predict", "--model", str(broken), "a delight"])
     assert_clean_failure(result, "labels.json does not match export.json", "export the model again")

@@ -37,7 +37,7 @@ import tempfile
 from pathlib import Path
 
 from seqtext.errors import CheckpointError, ConfigError
-from seqtext.export import EXPORT_VERSION, FORMAT, MANIFEST, is_export, read_manifest
+from seqtext.export import EXPORT_VERSION, FORMAT, MANIFEST, is_export, read_manifest, sha256_of
 from seqtext.export.trace import OPSET, run_export
 
 FORMATS = ("onnx",)
@@ -99,7 +99,8 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
         shutil.copyfile(Path(model_dir) / modeldir.CONFIG, tmp / "model_config.json")
         manifest.update(format=FORMAT, export_version=EXPORT_VERSION, kind=config["kind"], opset=OPSET,
                         versions=_versions(), source=str(model_dir),
-                        sizes={f.name: f.stat().st_size for f in sorted(tmp.iterdir()) if f.is_file()})
+                        sizes={f.name: f.stat().st_size for f in sorted(tmp.iterdir()) if f.is_file()},
+                        sha256={f.name: sha256_of(f) for f in sorted(tmp.iterdir()) if f.is_file()})
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         tmp.chmod(0o755)
         old = None

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from seqtext.errors import CheckpointError, first_line, whole_number
-from seqtext.export import EXPORT_VERSION, MANIFEST, check_inputs, read_manifest
+from seqtext.export import EXPORT_VERSION, MANIFEST, check_inputs, read_manifest, sha256_of
 
 WINDOW = 512  # tokens read by one call of the prefix graph; longer inputs carry the state across calls
 # kind -> (module, class) of its runtime, and its one graph; the class takes (path, manifest, session)
@@ -136,6 +136,12 @@ def _check_files(path: Path, manifest: dict) -> None:
         if file.is_file() and file.stat().st_size != size:
             raise CheckpointError(f"{file} is damaged ({file.stat().st_size} bytes, not the {size} export wrote); "
                                   "export the model again.")
+    digests = manifest.get("sha256", {})  # exports since digests were recorded: a byte changed in place shows too
+    for name, digest in digests.items() if isinstance(digests, dict) else ():
+        file = path / Path(str(name)).name
+        if file.is_file() and sha256_of(file) != digest:
+            raise CheckpointError(f"{file} is damaged (its content is not what export wrote); export the model "
+                                  "again.")
 
 
 def _open(path: Path, manifest: dict, threads: int):
