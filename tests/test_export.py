@@ -241,6 +241,12 @@ def test_complete_and_score_run_without_torch(exported_tiny, tiny_model, tiny_mo
         assert refused.stderr.startswith("Error: this command needs torch, which cannot be imported here"), \
             refused.stderr
         assert "pip install torch" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    # a mistyped path, or a directory that holds no model, is named as such, not blamed on the missing torch
+    for command in (("complete",), ("forecast", "predict"), ("classify", "predict"), ("tag", "predict")):
+        for path, said in ((corpus.parent / "typo", "does not exist"), (corpus.parent, "config.json is missing")):
+            refused = run_without_torch(*command, "--model", path, *(("hi",) if command[0] != "forecast" else ()))
+            assert refused.returncode == 1 and said in refused.stderr and "torch" not in refused.stderr, \
+                (command, refused.stderr)
 
 
 def test_the_cli_imports_no_torch_onnxruntime_or_fastapi_for_help():

@@ -70,6 +70,9 @@ def open_model(path, kind: str):
     refuse_damaged(path)
     import importlib
 
+    from seqtext import modeldir
+
+    modeldir.read_config(path)  # a missing or damaged directory is named before torch is imported (or found absent)
     module, name = TORCH_MODELS[kind]
     return getattr(importlib.import_module(module), name).load(path)
 
@@ -120,6 +123,9 @@ def model_settings(path, settings_class):
 def open_text(path):
     """A text model from a model directory (torch) or an exported one (onnxruntime, no torch)."""
     if not is_export(path):
+        from seqtext import modeldir
+
+        modeldir.read_config(path)  # a mistyped path is named as such, never as a torch that cannot be imported
         import torch
 
         torch.set_num_threads(1)  # single prompts are latency-bound; threads only add overhead
