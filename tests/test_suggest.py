@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -214,6 +215,19 @@ def test_a_bpe_model_offers_whole_words_spelled_from_its_pieces(tmp_path):
     offered = model.suggest("Mary rides the ", 10)
     assert [w for w, _ in offered[:2]] == ["bicycle", "car"] and all(0 < p <= 1 for _, p in offered)
     assert all(w in words for w, p in offered if p > 1e-4), offered
+    # next_words after a prompt (complete --show, /v1/next-words) offers whole words too, never a first piece
+    # ("b" of "bicycle"), and the export offers the same
+    from seqtext.export.onnx import export
+    from seqtext.export.runtime import load as load_export
+
+    nexts = model.next_words("Mary rides the", 5)
+    assert [w for w, _ in nexts[:2]] == ["bicycle", "car"] and all(w in words for w, p in nexts if p > 1e-4), nexts
+    assert model.next_words("We", 1)[0][0] == "drive"  # no single piece is the word: spelled on from its first
+    onnx = load_export(export(model.save(tmp_path / "m"), tmp_path / "onnx"))
+    for prompt in ("Mary rides the", "We drive the car, the car is", "John"):
+        mine, theirs = onnx.next_words(prompt, 5), model.next_words(prompt, 5)
+        assert [w for w, _ in mine] == [w for w, _ in theirs]
+        np.testing.assert_allclose([p for _, p in mine], [p for _, p in theirs], rtol=1e-4, atol=1e-6)
 
 
 # ------------------------------------------------------------------ the command, not in a terminal

@@ -186,7 +186,7 @@ class OnnxTextModel:
         whole_number("k", k)
         prefix, suffix = parse_prompt(prompt)
         scores, state, _ = self._prefix_state(prefix)
-        if suffix is not None and tk.is_bpe(self.tokenizer):  # whole words, ranked as the fill ranks them
+        if tk.is_bpe(self.tokenizer):  # whole words (pieces spelled on), ranked as the fill ranks them
             words, probs, _ = _blank_words(self, scores, state, suffix, max(k, FILL_CANDIDATES))
             return [(w, float(p)) for w, p in sorted(zip(words, probs.tolist()), key=lambda p: -p[1])[:k]]
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
@@ -235,7 +235,8 @@ def _bpe_word(m: OnnxTextModel, scores, state, suffix: str, sample: dict):
 def _blank_words(m: OnnxTextModel, scores, state, suffix: str, k: int):
     """A BPE model's blank: its likeliest first pieces spelled on to whole words, ranked by the whole sentence
     (:mod:`seqtext.text.blankwords`; as the torch model's ``generate._blank_words``)."""
-    first, probs = m._candidates(scores, state, "", k)  # pieces that begin a word, not rescored
+    # pieces that begin a word for a blank; after a prompt (``suffix`` None) punctuation may come next too
+    first, probs = m._candidates(scores, state, None if suffix is None else "", k)
     rows = len(first)
 
     def step(ids, state):

@@ -213,7 +213,7 @@ class Completer:
         whole_number("k", k)
         prefix, suffix = parse_prompt(prompt)
         logits, hidden, _ = self._prefix_state(prefix)
-        if suffix is not None and tk.is_bpe(self.tokenizer):  # whole words, ranked as the fill ranks them
+        if tk.is_bpe(self.tokenizer):  # whole words (pieces spelled on), ranked as the fill ranks them
             words, probs, _ = _blank_words(self, logits, hidden, suffix, max(k, FILL_CANDIDATES))
             return [(w, float(p)) for w, p in sorted(zip(words, probs.tolist()), key=lambda p: -p[1])[:k]]
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
@@ -252,7 +252,8 @@ def _blank_words(c: Completer, logits, hidden, suffix: str, k: int):
     sentence (:mod:`seqtext.text.blankwords`): (words, probabilities, (each row's word, its pieces, the state
     after it, the next token's log-probs after it)).  Under a neural cache, which reads one text at a time, the
     first pieces come from the mixture and the rest of each word and the text after it from the network."""
-    first, probs = c._candidates(logits, hidden, "", k)  # pieces that begin a word, not rescored
+    # pieces that begin a word for a blank; after a prompt (``suffix`` None) punctuation may come next too
+    first, probs = c._candidates(logits, hidden, None if suffix is None else "", k)
     rows = len(first)
     net = c.net.net if _cached(c.net) else c.net
 
