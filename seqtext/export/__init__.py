@@ -125,6 +125,7 @@ def open_text(path):
     if not is_export(path):
         from seqtext import modeldir
 
+        refuse_damaged(path)
         modeldir.read_config(path)  # a mistyped path is named as such, never as a torch that cannot be imported
         import torch
 
