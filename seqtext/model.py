@@ -119,6 +119,20 @@ def _begin_fit(model) -> None:
     model._given = copy.deepcopy(settings.flat())
 
 
+def _with_recorded(task, path, data: dict) -> dict:
+    """``data`` given to a resume, a part left out (the validation file) taken from the training's record where
+    that file still is: a resume keeps the validation its early stopping compared against."""
+    try:
+        recorded = task.recorded_data(path)
+    except ConfigError:  # trained on data given in Python: nothing recorded
+        return data
+    def still_there(paths) -> bool:
+        return paths is not None and all(Path(p).exists() for p in (paths if isinstance(paths, list) else [paths]))
+
+    return {key: recorded.get(key) if value is None and still_there(recorded.get(key)) else value
+            for key, value in data.items()}
+
+
 def _same_trainer(record: tuple | None) -> Path | None:
     """The trainer.pt a model was loaded beside (``record``: its path and (inode, size, mtime)), while it is the
     same file: a copy saved elsewhere then resumes as the original would.  Replaced or gone since, it is left
@@ -292,8 +306,7 @@ class Model:
                                   "raise {epochs} (and {patience}) to continue it.", params=["epochs", "patience"])
             state["finished"] = False
         model.progress = progress
-        if data is None:
-            data = model.task.recorded_data(path)
+        data = model.task.recorded_data(path) if data is None else _with_recorded(model.task, path, data)
         return model._fit(data, checkpoint_dir, resume=state)
 
     # ------------------------------------------------------------------ storage

@@ -290,6 +290,40 @@ def test_train_command_writes_a_model_and_resumes_it(tmp_path):
     assert_clean_failure(result, "only --epochs, --patience and --device may change (got --hidden)")
 
 
+@pytest.mark.parametrize("kind", ["classify", "tag"])
+def test_a_resume_reads_the_data_its_training_began_on_and_keeps_its_dev_file(tmp_path, kind):
+    """Other data, or the same file changed since, is refused (nothing written); --data naming the recorded file
+    resumes with the recorded dev file, never with a held-out share of the training data."""
+    if kind == "classify":
+        train, dev = (write_tsv(tmp_path / f"{n}.tsv", not_examples(k, seed)) for n, k, seed in
+                      (("train", 60, 1), ("dev", 20, 2)))
+        other = write_tsv(tmp_path / "other.tsv", not_examples(30, 3))
+    else:
+        train, dev, other = (tmp_path / f"{n}.tsv" for n in ("train", "dev", "other"))
+        for path, n in ((train, 30), (dev, 8), (other, 5)):
+            path.write_text("\n".join(f"the\tDET\n{w}\tNOUN\nruns\tVERB\n" for w in ["dog", "cat"] * (n // 2)))
+    out = tmp_path / "m"
+    small = ["--embed", "8", "--hidden", "8", "--quiet", "--device", "cpu"]
+    result = CliRunner().invoke(cli, [kind, "train", "--data", str(train), "--dev", str(dev), "--out", str(out),
+                                      "--epochs", "1", *small])
+    assert result.exit_code == 0, result.output
+    before = (out / "model.safetensors").read_bytes()
+    resume = [kind, "train", "--resume", str(out), "--epochs", "2", "--quiet"]
+    refused = CliRunner().invoke(cli, [*resume, "--data", str(other)])
+    assert_clean_failure(refused, f"this training started on {train.resolve()} as its training data, not "
+                                  f"{other.resolve()}; resume it on the same data")
+    saved = train.read_bytes()
+    train.write_bytes(saved + saved[-200:])  # lines appended to the same file
+    assert_clean_failure(CliRunner().invoke(cli, resume), f"{train.resolve()} has changed since this training started")
+    assert (out / "model.safetensors").read_bytes() == before  # nothing written
+    train.write_bytes(saved)
+    result = CliRunner().invoke(cli, [*resume, "--data", str(train)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "config.json").read_text())["data"]
+    assert data["train"] == str(train.resolve()) and data["dev"] == str(dev.resolve())  # the dev file kept
+    assert set(data["sha256"]) == {str(train.resolve()), str(dev.resolve())}
+
+
 def test_files_as_users_have_them(tmp_path):
     """Headers that are not named text/label, files joined with their headers, quoted CSV line breaks, pandas'
     TSV quoting, Unicode line separators inside a text, swapped columns, semicolons and gzip."""

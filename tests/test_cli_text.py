@@ -338,6 +338,31 @@ def test_diverging_training_is_an_error_not_a_nan_model(tmp_path, corpus):
     assert not (tmp_path / "m").exists()
 
 
+def test_a_resume_refuses_a_corpus_changed_since_its_training_began(tmp_path):
+    """A line cut or appended moves every batch after it (a checkpoint inside an epoch would resume at another
+    place): the recorded SHA-256 of each file read says the text changed."""
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    write_corpus(folder / "a.txt", TINY_LINES * 2)
+    valid = write_corpus(tmp_path / "valid.txt", TINY_LINES)
+    out = tmp_path / "m"
+    r = run(["train", "--corpus", str(folder), "--valid", str(valid), "--out", str(out), *FAST])
+    assert r.exit_code == 0, r.output
+    before = (out / "model.safetensors").read_bytes()
+    resume = ["train", "--resume", str(out), "--epochs", "4", "--quiet"]
+    for path, changed in ((folder / "a.txt", TINY_LINES * 2 + ["one more ."]), (valid, TINY_LINES[:3])):
+        saved = path.read_bytes()
+        write_corpus(path, changed)  # a line appended to the corpus, lines cut from the validation text
+        assert_clean_failure(run(resume), f"{path.resolve()} has changed since this training started on it; "
+                                          "restore it to resume, or train afresh")
+        assert (out / "model.safetensors").read_bytes() == before
+        path.write_bytes(saved)
+    write_corpus(folder / "b.txt", TINY_LINES[:2])  # a file added to the folder: the training's files are read
+    r = run(resume)
+    assert r.exit_code == 0, r.output
+    assert load(out).summary["epochs_run"] == 4
+
+
 def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corpus):
     out = tmp_path / "m"
     r = run(["train", "--corpus", str(corpus), "--out", str(out), "--patience", "1", "--epochs", "60", "--lr", "0.05",
@@ -360,7 +385,7 @@ def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corp
     other = write_corpus(tmp_path / "other.txt", ["a different text entirely"] * 20)
     r = run(["train", "--resume", str(out), "--epochs", "99", "--corpus", str(other)])
     assert_clean_failure(r, "this training started on", "as its corpus, not", "other.txt",
-                         "resume it on the same text")
+                         "resume it on the same data")
     r = run(["train", "--resume", str(out), "--epochs", "99", "--valid", str(other)])
     assert_clean_failure(r, "--valid without --corpus would be ignored")
     assert (out / "model.safetensors").read_bytes() == before and not (tmp_path / "elsewhere").exists()

@@ -22,11 +22,13 @@ from seqtext.labelconfig import ClassifySettings
 from seqtext.errors import CheckpointError, ConfigError, DataError, is_table, some
 from seqtext.model import Task
 from seqtext.packing import held_out, pad_rows
+from seqtext.sources import check_same_data, with_digests
 from seqtext.text import tokenizer as tk
 from seqtext.transfer import StartsFromLanguageModel
 
 TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
+DATA_KEYS = ("train", "dev")  # the recorded sources (seqtext.sources)
 
 
 class ClassifyTask(StartsFromLanguageModel, Task):
@@ -76,7 +78,9 @@ class ClassifyTask(StartsFromLanguageModel, Task):
 
     def prepare(self, data: dict, fresh: bool) -> None:
         train, dev = data["train"], data.get("dev")
-        self.sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
+        sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
+        self.sources = with_digests(sources, DATA_KEYS) if fresh else \
+            check_same_data(self.sources, sources, DATA_KEYS, {"train": "training data", "dev": "dev file"})
         texts, labels, places = self.read(train, "training")
         in_file = set(labels)
         if len(in_file) > max(20, len(labels) // 2) and sum(" " in label for label in labels) > len(labels) // 2 \

@@ -73,10 +73,11 @@ def train(ctx, data, dev, out, resume, quiet, **options):
         return
     s = model.summary
     click.echo(f"model written to {out}")
-    line = f"{s['train_texts']} training texts, {len(model.labels)} labels, {counted(s['epochs_run'])}, " \
+    line = f"{counted(s['train_texts'], 'training text')}, {len(model.labels)} labels, {counted(s['epochs_run'])}, " \
            f"{s['seconds']:.1f} s"
-    if "valid_accuracy" in s:
-        line += f"; validation accuracy {100 * s['valid_accuracy']:.2f}% ({s['valid_texts']} texts, epoch {s['epoch']})"
+    if "valid_accuracy" in s and "valid_texts" in s:
+        line += (f"; validation accuracy {100 * s['valid_accuracy']:.2f}% ({counted(s['valid_texts'], 'text')}, "
+                 f"epoch {s['epoch']})")
     click.echo(line)
 
 

@@ -45,10 +45,11 @@ def train(ctx, data, dev, out, resume, quiet, **options):
         return
     s = model.summary
     click.echo(f"model written to {out}")
-    line = f"{counted(s['train_sentences'], 'training sentence')} ({s['train_words']} words), " \
+    line = f"{counted(s['train_sentences'], 'training sentence')} ({counted(s['train_words'], 'word')}), " \
            f"{len(model.tags)} tags, {counted(s['epochs_run'])}, {s['seconds']:.1f} s"
-    if "valid_accuracy" in s:
-        line += f"; validation accuracy {100 * s['valid_accuracy']:.2f}% ({s['valid_words']} words, epoch {s['epoch']})"
+    if "valid_accuracy" in s and "valid_words" in s:
+        line += (f"; validation accuracy {100 * s['valid_accuracy']:.2f}% ({counted(s['valid_words'], 'word')}, "
+                 f"epoch {s['epoch']})")
     click.echo(line)
 
 

@@ -77,17 +77,6 @@ def open_model(path, kind: str):
     return getattr(importlib.import_module(module), name).load(path)
 
 
-def sha256_of(path) -> str:
-    """The SHA-256 of a file's bytes, in hex: recorded by export for each file, checked when the export loads."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def refuse_damaged(path) -> None:
     """Refuse a directory that is no export (``is_export`` said so) but holds an export.json and no config.json:
     a damaged export, which an export to the same place would refuse to replace, not knowing what it holds."""

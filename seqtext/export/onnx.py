@@ -37,8 +37,9 @@ import tempfile
 from pathlib import Path
 
 from seqtext.errors import CheckpointError, ConfigError
-from seqtext.export import EXPORT_VERSION, FORMAT, MANIFEST, is_export, read_manifest, sha256_of
+from seqtext.export import EXPORT_VERSION, FORMAT, MANIFEST, is_export, read_manifest
 from seqtext.export.trace import OPSET, run_export
+from seqtext.sources import sha256_of
 
 FORMATS = ("onnx",)
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from seqtext.errors import CheckpointError, first_line, whole_number
-from seqtext.export import EXPORT_VERSION, MANIFEST, check_inputs, read_manifest, sha256_of
+from seqtext.export import EXPORT_VERSION, MANIFEST, check_inputs, read_manifest
+from seqtext.sources import sha256_of
 
 WINDOW = 512  # tokens read by one call of the prefix graph; longer inputs carry the state across calls
 # kind -> (module, class) of its runtime, and its one graph; the class takes (path, manifest, session)

@@ -18,6 +18,7 @@ from seqtext.labelconfig import TagSettings
 from seqtext.errors import DataError
 from seqtext.model import Task
 from seqtext.packing import held_out
+from seqtext.sources import check_same_data, with_digests
 from seqtext.classify.data import source_path
 from seqtext.tag.data import check_pairs, read_tagged
 from seqtext.tag.encoding import Encoded
@@ -26,6 +27,7 @@ from seqtext.tag.net import TaggerNet
 from seqtext.transfer import StartsFromLanguageModel
 
 VOCAB_FILE = "vocab.json"
+DATA_KEYS = ("train", "dev")  # the recorded sources (seqtext.sources)
 
 
 class TagTask(StartsFromLanguageModel, Task):
@@ -66,7 +68,9 @@ class TagTask(StartsFromLanguageModel, Task):
 
     def prepare(self, data: dict, fresh: bool) -> None:
         train, dev = data["train"], data.get("dev")
-        self.sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
+        sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
+        self.sources = with_digests(sources, DATA_KEYS) if fresh else \
+            check_same_data(self.sources, sources, DATA_KEYS, {"train": "training data", "dev": "dev file"})
         words, tags, where = self.read(train, "training")
         if dev is not None:
             valid = self.read(dev, "validation")

@@ -21,31 +21,18 @@ import torch
 from seqtext import distributed
 from seqtext.config import TextSettings
 from seqtext.core import detach_hidden, map_hidden
-from seqtext.errors import CheckpointError, ConfigError, DataError
+from seqtext.errors import CheckpointError, ConfigError
 from seqtext.model import Task
 from seqtext.text import chars, stream
 from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import corpus_files, is_path_list, load_lines, sentence_batches, split_lines
 from seqtext.text.net import TextNet
 from seqtext.bundled import shipped
+from seqtext.sources import check_same_data, with_digests
 from seqtext.text.scoring import encode_lines, score_sentences, score_stream
 
 TOKENIZER_FILE = "tokenizer.json"
-
-
-def _check_same_text(recorded: dict, given: dict) -> None:
-    """A resume reads the text its training started on (its vocabulary was built on it): the same files, or
-    others standing in for recorded files that are gone (moved).  Sentences given in Python are not compared."""
-    if not recorded.get("corpus"):
-        return
-    for key in ("corpus", "valid"):
-        before = recorded.get(key)
-        if before and not all(Path(p).exists() for p in before):
-            continue
-        if sorted(before or []) != sorted(given.get(key) or []):
-            raise DataError(f"this training started on {', '.join(before or ['a held-out share of the corpus'])} "
-                            f"as its {key}, not {', '.join(given.get(key) or ['a held-out share'])}; resume it on "
-                            "the same text, or train afresh on the new one.")
+DATA_KEYS = ("corpus", "valid")  # the recorded sources (seqtext.sources)
 
 
 def _paths(source) -> list[str] | None:
@@ -166,9 +153,8 @@ class LanguageModelTask(Task):
         text, train = self.settings.text, self.settings.train
         corpus, valid = data["corpus"], data.get("valid")
         sources = {"corpus": _paths(corpus), "valid": _paths(valid) if valid is not None else None}
-        if not fresh:
-            _check_same_text(self.sources, sources)
-        self.sources = sources
+        self.sources = with_digests(sources, DATA_KEYS) if fresh else \
+            check_same_data(self.sources, sources, DATA_KEYS, {"corpus": "corpus", "valid": "validation text"})
         if text.mode == "auto":
             text.mode = "stream" if self.sources["corpus"] and stream.detect_mode(corpus) == "stream" \
                 else "sentence"
