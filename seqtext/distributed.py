@@ -82,6 +82,19 @@ def wrap(net, device, freezes: bool = False):
     return ddp
 
 
+def epoch_loss(running: float, batches: int) -> float:
+    """An epoch's mean training loss over every process's batches (its summed losses and batch count); an epoch
+    in which no process had a batch is refused, on every process alike, never reported as a loss of 0."""
+    running, batches = sum_across([running, float(batches)])
+    if batches == 0:
+        from seqtext.errors import DataError
+
+        raise DataError(f"the epoch held no batch to train on: the training data is too small for {world_size()} "
+                        "processes, each of which takes a share of every batch (a batch too short to share is "
+                        "dropped); give more training data or run fewer processes.")
+    return running / batches
+
+
 def shard_rows(tensor):
     """This rank's rows of a global batch (B, ...) -> (B / world, ...)."""
     if not active():

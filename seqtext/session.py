@@ -323,8 +323,7 @@ class Session:
     def _end_epoch(self, seconds: float) -> dict:
         p, cfg = self.p, self.config
         # every rank's share of the epoch: ranks must agree on the score that picks the best weights and stops
-        running, batches = distributed.sum_across([p.running_loss, float(p.batches_done)])
-        train_loss = running / max(batches, 1)
+        train_loss = distributed.epoch_loss(p.running_loss, p.batches_done)
         metrics = {"epoch": p.epoch, "train_loss": train_loss}
         self.net.eval()
         with self.average.applied(), torch.no_grad():  # the averaged weights are validated and kept

@@ -112,3 +112,20 @@ def test_ctrl_c_stops_every_process_at_one_step_and_the_resume_is_bit_identical(
         assert torch.equal(resumed.net.state_dict()[key], value), key
     assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in whole.history]
     assert json.loads((out / "config.json").read_text())["summary"]["finished"]
+
+
+def test_training_data_too_small_to_share_is_refused_not_saved_untrained(tmp_path):
+    """One sentence on two processes: its one batch is too short to share, so no process trains; said in one
+    sentence (once a process), the exit status is not 0 and no model directory is written (it was saved with a
+    training loss of 0)."""
+    train = write_corpus(tmp_path / "one.txt", ["mary rides the bicycle"])
+    proc = subprocess.run([*TORCHRUN, "-m", "seqtext", "train", "--corpus", str(train), "--valid", str(train),
+                           "--out", str(tmp_path / "m"), "--quiet", *flags({**TEXT, "epochs": 1})],
+                          capture_output=True, text=True, env=env(), timeout=300, cwd=tmp_path)
+    ours = proc.stderr.split("torch/distributed/elastic")[0]  # torchrun's own report of a failed process follows
+    assert proc.returncode != 0 and "Traceback" not in ours, proc.stderr[-3000:]
+    errors = {line for line in proc.stderr.splitlines() if line.startswith("Error:")}
+    assert errors == {"Error: the epoch held no batch to train on: the training data is too small for 2 processes, "
+                      "each of which takes a share of every batch (a batch too short to share is dropped); give "
+                      "more training data or run fewer processes."}, proc.stderr[-3000:]
+    assert not (tmp_path / "m").exists()
