@@ -64,7 +64,7 @@ def bf16_missing(device_type: str, flags: set[str] | None = None) -> str | None:
         return None
     if "asimd" in flags or "fp" in flags:  # an Arm CPU
         return "the Arm BF16 extension (bf16)"
-    return "AVX-512 BF16 (avx512_bf16) and AMX (amx_bf16)"
+    return "AVX-512 BF16 (avx512_bf16) or AMX (amx_bf16)"
 
 
 def pick_threads(step: Callable[[], None], candidates=(1, 2), steps: int = AUTO_STEPS) -> tuple[int, dict]:
@@ -91,15 +91,16 @@ def pick_threads(step: Callable[[], None], candidates=(1, 2), steps: int = AUTO_
     return best, seconds
 
 
-def resolve_precision(asked: str, device_type: str) -> str:
-    """The precision a training runs in: ``asked``, or fp32 (with a warning) for bf16 without bf16 units."""
+def resolve_precision(asked: str, device_type: str, doing: str = "training") -> str:
+    """The precision a training (or what ``doing`` names) runs in: ``asked``, or fp32 (with a warning) for bf16
+    without bf16 units."""
     if asked != "bf16":
         return asked
     missing = bf16_missing(device_type)
     if missing is None:
         return "bf16"
     warn(f"{{precision}} bf16 needs {missing}, which this {device_type.upper()} lacks (bf16 would be emulated, "
-         "slower than fp32); training in fp32.", params=["precision"])
+         f"slower than fp32); {doing} in fp32.", params=["precision"])
     return "fp32"
 
 

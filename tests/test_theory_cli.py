@@ -147,6 +147,9 @@ def test_worked_example_predicts_100():
         (["--gradient-norms", "--length", "10000", "--hidden", "4096"],
          "--length 10000 with --hidden 4096 is more than a by-hand demonstration runs in seconds (length x hidden^2 "
          "is 167,772,160,000, at most 100,000,000); give a smaller --length or --hidden."),
+        (["--gradient-norms", "--length", "5", "--hidden", "4096"], "--hidden 4096 is more than a by-hand "
+         "demonstration runs in seconds (W_h's spectral radius takes hidden^3, 68,719,476,736, at most 100,000,000); "
+         "give --hidden 464 or less."),  # it took a minute: the norm and eigenvalues of a 4096 x 4096 W_h
         (["--window", "20", "--hidden", "4096", "--sequence", ",".join(map(str, range(30)))],
          "--window 20 with --hidden 4096 is more than a by-hand demonstration"),
         (["--worked-example", "--lr", "50"], "gradient descent with --lr 50 diverged (the loss went from 0.4255 to nan "

@@ -38,13 +38,19 @@ def _norms_explanation(norm: float, radius: float) -> str:
             f"Here ||W_h||_2 = {norm:.3f} and the spectral radius is {radius:.3f}; {verdict}.")
 
 
-def _too_much(name: str, steps: int, hidden: int) -> None:
+def _too_much(name: str, steps: int, hidden: int, cubed: bool = False) -> None:
+    """Refuse sizes a by-hand view would take minutes over: ``steps`` x hidden^2 products, and with ``cubed`` the
+    hidden^3 of W_h's spectral radius and norm (--gradient-norms)."""
     from seqtext.errors import ConfigError
 
     if steps * hidden * hidden > _WORK:
         raise ConfigError(f"{name} {steps} with --hidden {hidden} is more than a by-hand demonstration runs in "
                           f"seconds ({name[2:]} x hidden^2 is {steps * hidden * hidden:,}, at most {_WORK:,}); "
                           f"give a smaller {name} or --hidden.")
+    if cubed and hidden ** 3 > _WORK:
+        raise ConfigError(f"--hidden {hidden} is more than a by-hand demonstration runs in seconds (W_h's spectral "
+                          f"radius takes hidden^3, {hidden ** 3:,}, at most {_WORK:,}); give --hidden "
+                          f"{int(round(_WORK ** (1 / 3)))} or less.")
 
 
 _BLOWN_UP = 100  # a worked example whose loss ends this many times above its start has diverged
@@ -335,7 +341,7 @@ def _gradient_norms(length, hidden, seed, as_json) -> None:
     from seqtext import scratch
     from seqtext import scratch_examples as examples
 
-    _too_much("--length", length, hidden)
+    _too_much("--length", length, hidden, cubed=True)
     table = {nl: examples.gradient_norms(length, hidden, nl, seed) for nl in ("tanh", "relu")}
     w_h = scratch.init(1, hidden, length, 1, seed=seed).W_h  # the W_h both tables read
     norm, radius = float(np.linalg.norm(w_h, 2)), float(np.max(np.abs(np.linalg.eigvals(w_h))))

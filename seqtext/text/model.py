@@ -105,7 +105,7 @@ class TextModel(Model):
             warn("{precision} bf16 speeds up running text read as it is; read sentence by sentence or while "
                  "adapting, the text is scored in fp32.", params=["precision"])
             precision = "fp32"
-        precision = machine.resolve_precision(precision, self.device.type)
+        precision = machine.resolve_precision(precision, self.device.type, "scoring")
         if adaptation.active:
             from seqtext.text import running
 
