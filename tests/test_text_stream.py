@@ -152,3 +152,30 @@ def test_a_stream_model_given_a_missing_file_in_a_list_names_the_file(running_te
         streamed.evaluate(["nope.txt"])
     with pytest.raises(DataError, match="per_sentence=True"):  # words without spaces are sentences all the same
         streamed.evaluate(["hello", "world"])
+
+
+def test_a_validation_text_too_short_to_score_is_refused_not_dropped(tmp_path):
+    """One character of validation text predicts nothing: training went on without validation (no early
+    stopping), saying only that none was given."""
+    from seqtext import TextModel
+    from seqtext.errors import DataError
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("to be or not to be, that is the question.\n" * 40)
+    short = tmp_path / "v.txt"
+    short.write_text("a")
+    with pytest.raises(DataError, match=r"v\.txt holds 1 token, too few to validate on .*give a longer validation"):
+        TextModel(tokenizer="char", mode="stream", embed=4, hidden=4, epochs=1, device="cpu").fit(corpus, valid=short)
+
+
+def test_evaluating_one_token_says_there_is_nothing_to_score_not_to_change_a_batch_size(tmp_path):
+    from seqtext.errors import DataError
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("to be or not to be, that is the question.\n" * 40)
+    model = TextModel(tokenizer="char", mode="stream", embed=4, hidden=4, epochs=1, device="cpu").fit(corpus)
+    one = tmp_path / "one.txt"
+    one.write_text("a")
+    with pytest.raises(DataError, match=r"^the text holds 1 token, too few to score \(each is predicted from those "
+                                        r"before it\); give more text\.$"):
+        model.evaluate(one)

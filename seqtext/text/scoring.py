@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from seqtext import distributed
 from seqtext.core import map_hidden
+from seqtext.errors import DataError
 from seqtext.session import sum_dtype
 from seqtext.text import stream
 from seqtext.text import tokenizer as tk
@@ -91,6 +92,9 @@ def score_stream(net, ids, bptt: int, device, batch_size: int = 10, precision: s
 
     ``precision`` "bf16": the matrix products in bf16 under autocast, the softmax in float32.
     """
+    if len(ids) < 2:  # the first token is read, never predicted: nothing to score after it
+        raise DataError(f"the text holds {len(ids)} token{'' if len(ids) == 1 else 's'}, too few to score (each is "
+                        "predicted from those before it); give more text.")
     was_training = net.training
     net.eval()
     # parallel rows of at least MIN_SCORED_ROW tokens: each row after the first starts from a zero state, which a

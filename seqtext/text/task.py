@@ -21,7 +21,7 @@ import torch
 from seqtext import distributed
 from seqtext.config import TextSettings
 from seqtext.core import detach_hidden, map_hidden
-from seqtext.errors import CheckpointError, ConfigError
+from seqtext.errors import CheckpointError, ConfigError, DataError
 from seqtext.model import Task
 from seqtext.text import chars, stream
 from seqtext.text import tokenizer as tk
@@ -190,6 +190,10 @@ class LanguageModelTask(Task):
             tk.warn_unknown_share(unknown, len(ids), self.tokenizer)
         if valid is not None:
             valid_ids = stream.encode_corpus(corpus_files(valid), self.tokenizer).ids
+            if len(valid_ids) < 2:  # nothing predicted from anything: validation would be silently off
+                raise DataError(f"{_named(valid)} holds {len(valid_ids)} token"
+                                f"{'' if len(valid_ids) == 1 else 's'}, too few to validate on (a token is predicted "
+                                "from those before it); give a longer validation text.")
             if fresh:
                 tk.warn_unknown_share(int((valid_ids == self.tokenizer.token_to_id(tk.UNK)).sum()), len(valid_ids),
                                       where=_named(valid), validating=True)
