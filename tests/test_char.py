@@ -99,6 +99,19 @@ def test_the_stream_is_the_files_characters_exactly(tmp_path):
     assert again.from_cache and again.eos_id is None
 
 
+
+def test_a_file_without_a_final_line_break_never_runs_into_the_next(tmp_path):
+    """Two files, the first not ending its last line: a line break between them (a word model ends each line
+    with </s>), and none added after a file that ends its line, nor after the last file."""
+    first, second, third = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
+    first.write_text("the company said")
+    second.write_text("it rose\n")
+    third.write_text("no end")
+    tok = tk.train_tokenizer(stream.iter_text([first, second, third], raw=True), kind="char")
+    ids = stream.encode_corpus([first, second, third], tok, cache_dir=tmp_path / "cache").ids
+    assert tok.decode([int(i) for i in ids]) == "the company said\nit rose\nno end"
+
+
 # ---------------------------------------------------------- bits per character
 
 

@@ -60,11 +60,16 @@ def with_bits(metrics: dict) -> dict:
 
 def iter_chunks(files: list[Path], size: int = CHUNK_CHARS) -> Iterator[str]:
     """The files' text in order, exactly as stored (line breaks untranslated; a byte-order mark dropped), ``size``
-    characters at a time."""
-    for path in files:
+    characters at a time; a file whose text does not end its last line is followed by a line break, so its last
+    line never runs into the next file's first (as a word model's lines each end with </s>)."""
+    for i, path in enumerate(files):
+        last = ""
         with open(path, encoding="utf-8-sig", newline="") as fh:  # a byte-order mark is no character of the text
             while chunk := fh.read(size):
+                last = chunk[-1]
                 yield chunk
+        if last and last not in "\r\n" and i < len(files) - 1:
+            yield "\n"
 
 
 def write_raw_ids(files: list[Path], tokenizer, dtype, fh) -> int:

@@ -49,7 +49,7 @@ _SNIFF_BYTES = 1 << 20  # how much of a corpus detect_mode reads to measure line
 
 CHUNK_LINES = 10_000  # lines per encode_batch call: bounds the Encoding objects alive at once
 _CHUNK_CHARS = 1 << 21  # ... and characters per call, for corpora of long lines
-_FORMAT = 2  # bump when the cache file layout or the encoding rule changes
+_FORMAT = 3  # bump when the cache file layout or the encoding rule changes
 
 
 def default_cache_dir() -> Path:
