@@ -5,6 +5,7 @@ scored on what they saw, backtest origins past a short series, and a forecast fi
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from datetime import date, datetime, timedelta
 
@@ -339,3 +340,24 @@ def test_a_date_column_asked_of_a_plain_sequence_is_refused_not_dropped():
     model = Forecaster(window=4, date="month", **TINY).fit({"month": [f"{2000 + k // 12}-{k % 12 + 1:02d}"
                                                                       for k in range(60)], "v": values})
     assert model.settings.series.date == "month" and model.predict(2, history=values).shape == (2,)  # values alone
+
+
+def test_a_forecast_beyond_what_float64_holds_is_refused_naming_the_largest_column():
+    """A log model capped exp() and answered 1.01e304 for any history beyond it; a covariate far beyond the
+    scale was blamed on the target's values."""
+    y = 100 + 10 * np.sin(np.arange(80) / 3) + np.arange(80)
+    logged = Forecaster(window=6, log=True, calibrate=0, **TINY).fit(y)
+    for huge in (1e305, 1e307):
+        with pytest.raises(DataError, match="^" + re.escape(f"the forecast of the history is not finite: its values "
+                                                            f"(up to {huge:g} in size) are too far beyond the scale")):
+            logged.predict(3, history=[huge] * 30)
+    assert np.all(np.isfinite(logged.predict(3, history=y[-30:])))
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(80)]
+    model = Forecaster(window=6, features=["heat"], calibrate=0, **TINY).fit(
+        {"month": months, "use": list(y), "heat": list(np.cos(np.arange(80)))}, target="use", date="month")
+    heat = list(np.cos(np.arange(80)))
+    heat[-10:] = [1e308] * 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # numpy's overflow in the cast to float32 is not shown
+        with pytest.raises(DataError, match=r"not finite: column 'heat' \(up to 1e\+308 in size\) is too far"):
+            model.predict(1, history={"month": months, "use": list(y), "heat": heat}, future={"heat": [0.5]})

@@ -81,11 +81,22 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
                   floor=np.asarray(floors) if cfg.nonnegative else None)  # (N, steps)
     parts = np.split(out, np.cumsum(sizes)[:-1])
     for (key, table, _, _), part in zip(jobs, parts):
-        if not np.all(np.isfinite(part)):  # float32 overflowed: values far beyond the scale trained on
-            peak = float(np.max(np.abs(table.target))) if table.n else 0.0
-            raise DataError(f"the forecast of {_which(table)}is not finite: its values (up to {peak:g} in "
-                            f"size) are too far beyond the scale this model was trained on; check the history.")
+        # float32 overflowed, or the values lie beyond what float64 holds in the target's units (a log's exp)
+        if not np.all(np.isfinite(part)) or task.scaler_for(key, table).beyond_range(part):
+            raise DataError(f"the forecast of {_which(table)}is not finite: {_largest(table)} too far beyond the "
+                            "scale this model was trained on; check the history.")
     return parts
+
+
+def _largest(table: Table) -> str:
+    """'its values (up to 1e+300 in size) are' or "column 'heat' (up to 1e+308 in size) is": the column whose
+    largest value is largest, the target's or a covariate's."""
+    known = table.features[: table.n] if table.features.size else np.empty((table.n, 0))
+    peaks = [float(np.max(np.abs(col))) if col.size else 0.0 for col in (table.target, *known.T)]
+    i = int(np.argmax(peaks)) if peaks else 0
+    if i == 0:
+        return f"its values (up to {peaks[0]:g} in size) are"
+    return f"column {table.names[1][i - 1]!r} (up to {peaks[i]:g} in size) is"
 
 
 def require_intervals(model, levels, steps: int | None = None) -> list[float]:

@@ -54,8 +54,8 @@ def rollout(forecast, scaled, origins, steps: int, window: int, horizon: int, id
     for b in range(blocks):
         with np.errstate(over="ignore"):  # beyond float32: inf, and the caller refuses the forecast
             x = np.ascontiguousarray(buf[:, b * H : b * H + W], dtype=np.float32)  # (N, W, C)
-        known = np.ascontiguousarray(buf[:, b * H + W : (b + 1) * H + W][:, :, cols], dtype=np.float32) \
-            if cols else None  # (N, H, A)
+            known = np.ascontiguousarray(buf[:, b * H + W : (b + 1) * H + W][:, :, cols], dtype=np.float32) \
+                if cols else None  # (N, H, A)
         pred = np.asarray(forecast(x, ids, known), dtype=np.float64)  # (N, H)
         if floor is not None:
             pred = np.maximum(pred, floor[:, None])

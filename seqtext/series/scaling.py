@@ -108,6 +108,14 @@ class Scaler:
         # a forecast of values near the float64 limit stays finite, as a runaway one in logs does
         return np.clip(values, -FLOAT_MAX, FLOAT_MAX)
 
+    def beyond_range(self, scaled: np.ndarray) -> bool:
+        """Whether some of ``scaled`` lie beyond what float64 holds in the target's units (where
+        :meth:`inverse_target` would cap them: an exp of more than ``LOG_CAP``, or past the largest float)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = np.asarray(scaled, dtype=np.float64) * self.scale[0] + self.center[0]
+        limit = LOG_CAP if self.target_transform in ("log", "log1p") else FLOAT_MAX
+        return bool(np.any(np.abs(values) > limit) if limit == FLOAT_MAX else np.any(values > limit))
+
     def scaled_zero(self) -> float:
         """The target value 0 in scaled units (minus infinity under a log, which never reaches it)."""
         if self.target_transform == "log":
