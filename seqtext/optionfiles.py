@@ -29,6 +29,9 @@ def read_options_file(path, settings: type[Settings] | None = None) -> dict:
     path = Path(path)
     if path.is_dir() and (path / "config.json").is_file():
         path = path / "config.json"
+    if path.is_dir():
+        raise DataError(f"{path} is a directory without a config.json; give a TOML or JSON file, or a model "
+                        "directory.")
     if not path.is_file():
         raise DataError(f"the config file {path} does not exist; check the path.")
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -54,12 +57,18 @@ def read_options_file(path, settings: type[Settings] | None = None) -> dict:
         raise DataError(f"{path} must hold a table of options, not {type(data).__name__}.")
     if "format_version" in data and "kind" in data:
         return _replay(path, data, settings)
-    return {str(k).replace("-", "_"): v for k, v in data.items()}
+    options, spelled = {}, {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name in options:  # batch-size and batch_size: one option written twice
+            raise DataError(f"{path} sets {name} twice ({spelled[name]!r} and {key!r}); keep one.")
+        options[name], spelled[name] = value, key
+    return options
 
 
 def _replay(path, data: dict, settings: type[Settings] | None) -> dict:
     """The options recorded in a model's config.json."""
-    from seqtext.modeldir import FORMAT_VERSION
+    from seqtext.modeldir import FORMAT_VERSION, TRAIN_COMMANDS
 
     version = data["format_version"]
     if not isinstance(version, int) or version > FORMAT_VERSION:
@@ -67,7 +76,7 @@ def _replay(path, data: dict, settings: type[Settings] | None) -> dict:
                         f"{FORMAT_VERSION}); upgrade seqtext.")
     if settings is not None and data["kind"] != settings.kind:
         raise DataError(f"{path} holds the settings of a {data['kind']} model, not a {settings.kind} model; "
-                        "give it to the command that trains that kind.")
+                        f"give it to {TRAIN_COMMANDS.get(data['kind'], 'the command that trains that kind')}.")
     options = {}
     for key, values in data.items():
         if key in RECORD_FIELDS:

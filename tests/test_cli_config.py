@@ -87,6 +87,9 @@ def test_a_series_config_json_is_refused_by_train(corpus, tmp_path):
     ("[core]\nhidden = 16\n", ["has a [core] section, but a --config file lists the options flat"]),
     ("corpus = 5\n", ["corpus must be a path or a list of paths, got 5."]),
     ('valid = ["a.txt", "b.txt"]\n', ["valid takes one value, got ['a.txt', 'b.txt']; give it one."]),
+    ('quiet = "maybe"\n', ["quiet must be true or false, got 'maybe'."]),  # read as true before
+    ("out = 5\n", ["out must be a path (a string), got 5."]),
+    ("batch-size = 4\nbatch_size = 8\n", ["sets batch_size twice ('batch-size' and 'batch_size'); keep one."]),
 ])
 def test_bad_toml_files_are_one_sentence_and_write_nothing(corpus, tmp_path, content, fragments):
     file = tmp_path / "bad.toml"
@@ -95,6 +98,15 @@ def test_bad_toml_files_are_one_sentence_and_write_nothing(corpus, tmp_path, con
                                  "--out", str(tmp_path / "m")])
     assert_clean_failure(r, str(file), *fragments, code=2)
     assert not (tmp_path / "m").exists()
+
+
+def test_a_directory_without_a_config_is_named_as_a_directory(corpus, tmp_path):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    r = CliRunner().invoke(cli, ["train", "--config", str(folder), "--corpus", str(corpus),
+                                 "--out", str(tmp_path / "m")])
+    assert_clean_failure(r, f"{folder} is a directory without a config.json; give a TOML or JSON file, or a model "
+                            "directory.", code=2)
 
 
 @pytest.mark.parametrize("name,content,fragments", [

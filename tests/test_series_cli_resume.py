@@ -181,7 +181,8 @@ def test_config_of_a_text_model_is_refused(tmp_path):
     csv = write_series(tmp_path / "s.csv", 60)
     out = tmp_path / "m"
     result = run("forecast", "train", "--config", FIXTURES / "text-v1" / "config.json", "--csv", csv, "--out", out)
-    assert_clean_failure(result, "holds the settings of a text model, not a series model", code=2)
+    assert_clean_failure(result, "holds the settings of a text model, not a series model; give it to seqtext train.",
+                         code=2)
     assert not out.exists()
 
 

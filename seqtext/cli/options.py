@@ -102,6 +102,11 @@ def _load_config(settings: type[Settings]):
             elif isinstance(item, (list, dict)):
                 raise click.BadParameter(f"{value}: {key} takes one value, got {item!r}; give it one.",
                                          ctx=ctx, param=param)
+            elif params[key].is_flag and not isinstance(item, bool):  # quiet = "maybe" is no switch
+                raise click.BadParameter(f"{value}: {key} must be true or false, got {item!r}.", ctx=ctx, param=param)
+            elif not params[key].is_flag and not isinstance(item, str):  # the others are paths
+                raise click.BadParameter(f"{value}: {key} must be a path (a string), got {item!r}.", ctx=ctx,
+                                         param=param)
         ctx.default_map = {**(ctx.default_map or {}), **options}
         return value
 
