@@ -44,6 +44,10 @@ def client(tiny_model_dir, exported_dir, series_dir):
     with TestClient(app) as c:
         assert c.get("/health").status_code == 503  # not loaded yet
         assert c.post("/v1/complete", json={"model": "onnx", "prompt": PROMPT}).status_code == 503
+        early = {m["name"]: m for m in c.get("/v1/models").json()["models"]}  # the settings before loading
+        assert [m["loaded"] for m in early.values()] == [False, False, False]
+        assert early["onnx"]["settings"]["core"]["hidden"] == early["torch"]["settings"]["core"]["hidden"] == 64
+        assert early["sales"]["settings"]["series"]["window"] == 6 and "intervals" not in early["sales"]
         registry.load_all()
         yield c
 
@@ -54,6 +58,8 @@ def test_health_models_and_docs(client):
     assert {n: (m["kind"], m["exported"]) for n, m in models.items()} == {
         "torch": ("text", False), "onnx": ("text", True), "sales": ("series", False)}
     assert models["onnx"]["settings"]["core"]["hidden"] == 64
+    assert all(m["loaded"] for m in models.values()) and isinstance(models["sales"]["intervals"], bool)
+    assert models["onnx"]["vocabulary"] == models["torch"]["vocabulary"] > 0
     spec = client.get("/openapi.json").json()
     assert {p for p, r in spec["paths"].items() if "post" in r} == {
         "/v1/complete", "/v1/next-words", "/v1/score", "/v1/forecast", "/v1/classify", "/v1/tag"}

@@ -10,7 +10,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from conftest import close, headless_page, needs_chromium, serving
+from conftest import close, headless_page, needs_chromium, serving, serving_app
 
 pytest.importorskip("fastapi")
 pytest.importorskip("onnxruntime")
@@ -313,3 +313,38 @@ def test_the_playground_classifies_tags_and_draws_a_forecast_band(server):
                                                      "history": [10 + i % 7 for i in range(12)]})[1]["rows"]
             text = ", ".join(f"{r['forecast']:.3f}" for r in expected)
             page.wait_for_function(f"document.querySelector('#forecast-values').textContent.startsWith('{text}')")
+
+
+@pytest.fixture(scope="module")
+def char_dir(tmp_path_factory):
+    """A tiny character model (a few steps of training: its spacing is what is tested, not its guesses)."""
+    from seqtext import TextModel
+
+    root = tmp_path_factory.mktemp("serve-char")
+    corpus = root / "mary.txt"
+    corpus.write_text("Mary rides the bicycle. John drives the car.\n" * 20, encoding="utf-8")
+    model = TextModel(tokenizer="char", mode="stream", embed=8, hidden=16, bptt=16, batch_size=4, epochs=1,
+                      seed=0, device="cpu").fit(corpus)
+    return model.save(root / "char")
+
+
+@needs_chromium
+def test_a_page_opened_while_the_models_load_has_their_settings_and_then_what_loading_adds(models, char_dir):
+    """/v1/models gives each model's settings from the start and says whether it is loaded; the page reads the
+    list again until every model is: a many-series model's id field shows at once, a character model's
+    suggestion is joined without a space, and the loaded models' details arrive without a reload."""
+    registry = Registry(parse_models([f"shops={models[1]['shops-onnx']}", f"chars={char_dir}"]))
+    with serving_app(create_app(registry, load_now=False)) as base, headless_page(base + "/") as page:
+        assert "loading shops, chars" in page.inner_text("#status")
+        assert page.is_visible("#series-id")  # the model's id column, known before it is loaded
+        assert page.evaluate("models.every((m) => !m.loaded && m.settings.core)")
+        registry.load_all()
+        page.wait_for_function("models.every((m) => m.loaded)", timeout=15000)
+        assert page.inner_text("#status") == "" and page.evaluate("models[0].intervals") is False
+        assert page.evaluate("models[1].vocabulary") > 0
+        page.select_option("#model", "chars")
+        page.type("#prompt", "Mary r")
+        page.wait_for_selector("#suggestions button.suggestion", timeout=15000)
+        page.click("#suggestions button.suggestion")
+        chosen = page.input_value("#prompt")
+        assert chosen.startswith("Mary r") and len(chosen) == len("Mary r") + 1, chosen  # one character, no space

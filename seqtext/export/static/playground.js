@@ -19,16 +19,27 @@ function showError(where, err) {
   where.className = "error";
 }
 
+// The list is read again until every model is loaded: the settings come at once, what needs the model (labels,
+// tags, intervals, vocabulary) once it is loaded.
+const MODELS_AGAIN_MS = 1000;
 async function loadModels() {
   try {
     models = (await call("/v1/models")).models;
   } catch (err) { showError($("status"), err); return; }
-  $("model").innerHTML = "";
-  for (const m of models) {
-    const opt = document.createElement("option");
-    opt.value = m.name; opt.textContent = `${m.name} (${m.kind}${m.exported ? ", onnx" : ""})`;
-    $("model").appendChild(opt);
+  const chosen = $("model").value;
+  if ([...$("model").options].map((o) => o.value).join("\n") !== models.map((m) => m.name).join("\n")) {
+    $("model").innerHTML = "";
+    for (const m of models) {
+      const opt = document.createElement("option");
+      opt.value = m.name; opt.textContent = `${m.name} (${m.kind}${m.exported ? ", onnx" : ""})`;
+      $("model").appendChild(opt);
+    }
+    if (models.some((m) => m.name === chosen)) $("model").value = chosen;
   }
+  const loading = models.filter((m) => !m.loaded);
+  $("status").className = "";
+  $("status").textContent = loading.length ? `loading ${loading.map((m) => m.name).join(", ")}…` : "";
+  if (loading.length) setTimeout(loadModels, MODELS_AGAIN_MS);
   switchPanel();
 }
 
