@@ -111,6 +111,27 @@ def test_forecast_with_covariates_and_intervals_equals_the_torch_forecaster(clie
     assert far.status_code == 422 and "calibrated for up to 12 steps" in far.json()["error"]
 
 
+def test_forecast_rows_take_json_numbers_only_in_the_columns_read_as_numbers(client):
+    """A string or a boolean in the target or a covariate is refused, naming the row and column (the table reader
+    would convert "5" and true); the date column holds strings, and a blank is missing, as null is."""
+    for name in ("sales", "sales-onnx"):
+        for column, value in (("sales", "5"), ("sales", True), ("price", "0.5"), ("price", False)):
+            rows = sales_rows(40, future=2)
+            rows[6][column] = value
+            r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
+            assert r.status_code == 422 and r.json()["error"] == (
+                f"row 7 of 'rows': column {column!r} holds {json.dumps(value)}, not a number; give its numbers as "
+                "JSON numbers (null for a missing value)."), r.text
+        rows = sales_rows(40, future=2)
+        rows[-1]["sales"] = rows[-2]["sales"] = ""  # the steps ahead, blank
+        r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
+        assert r.status_code == 200 and [row["date"] for row in r.json()["rows"]] == [month(40), month(41)], r.text
+    plain = [{"value": float(i % 7)} for i in range(20)]  # a model whose target has no name: every column but
+    plain[3]["value"] = "3"                                # the date and the id is read as numbers
+    r = client.post("/v1/forecast", json={"model": "plain-onnx", "rows": plain})
+    assert r.status_code == 422 and "row 4 of 'rows': column 'value' holds \"3\"" in r.json()["error"], r.text
+
+
 def test_forecast_of_a_plain_history_agrees_between_torch_and_onnx(client):
     body = {"history": [float(i % 7) for i in range(20)], "steps": 5}
     torch_rows = client.post("/v1/forecast", json={"model": "plain", **body}).json()
@@ -180,7 +201,8 @@ def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
 @pytest.mark.parametrize("path,body,status,fragment", [
     ("/v1/forecast", {"model": "plain-onnx", "history": [1.0, 2.0, 3.0]}, 422, "give at least 6 values"),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20}, 422, "also reads the covariates price"),
-    ("/v1/forecast", {"model": "sales-onnx", "rows": [{"sales": "lots", "price": 1}] * 10}, 422, "non-numeric"),
+    ("/v1/forecast", {"model": "sales-onnx", "rows": [{"sales": "lots", "price": 1}] * 10}, 422,
+     "row 1 of 'rows': column 'sales' holds \"lots\", not a number; give its numbers as JSON numbers"),
     ("/v1/forecast", {"model": "sales-onnx", "rows": sales_rows(40), "steps": 5}, 422, "covariates price"),
     ("/v1/forecast", {"model": "plain-onnx", "history": [1.0] * 20, "levels": [80]}, 422, "no calibrated intervals"),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20, "levels": [150]}, 422, "field 'levels'"),
