@@ -4,6 +4,7 @@ with covariates, intervals), /v1/classify, /v1/tag, their errors, and one real u
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -370,3 +371,45 @@ def test_a_page_opened_while_the_models_load_has_their_settings_and_then_what_lo
         page.click("#suggestions button.suggestion")
         chosen = page.input_value("#prompt")
         assert chosen.startswith("Mary r") and len(chosen) == len("Mary r") + 1, chosen  # one character, no space
+
+
+@needs_chromium
+def test_the_playground_forecast_reads_spaces_sends_steps_as_typed_and_clears_a_chart_on_error(server):
+    with headless_page(server + "/") as page:
+        errors = []
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.select_option("#model", "banded-onnx")
+        history = [10 + i % 7 for i in range(30)]
+        page.fill("#history", " ".join(map(str, history)))  # spaces separate numbers, as commas do
+        page.fill("#steps", "2")
+        page.click("#forecast")
+        page.wait_for_selector("#chart #band", state="attached")
+        expected = post(server, "/v1/forecast", {"model": "banded-onnx", "history": history, "steps": 2})[1]
+        assert page.inner_text("#forecast-values").startswith(", ".join(f"{r['forecast']:.3f}"
+                                                                         for r in expected["rows"]))
+        page.fill("#steps", "0")  # sent as typed: the server's sentence, not a forecast of 6 steps
+        page.click("#forecast")
+        page.wait_for_selector("#forecast-values.error")
+        assert page.inner_text("#forecast-values") == "field 'steps': input should be greater than or equal to 1."
+        assert page.eval_on_selector("#chart", "svg => svg.childElementCount") == 0  # the old chart is gone
+        page.fill("#steps", "")  # empty: the default
+        page.click("#forecast")
+        page.wait_for_selector("#chart #band", state="attached")
+        assert page.inner_text("#forecast-values").count(",") == 5
+        page.fill("#history", "10, 11, twelve")
+        page.click("#forecast")
+        page.wait_for_selector("#forecast-values.error")
+        assert page.inner_text("#forecast-values").startswith("“twelve” is not a number; give the history as numbers "
+                                                              "separated by commas or spaces")
+        assert page.eval_on_selector("#chart", "svg => svg.childElementCount") == 0
+        # values near the float limit, and a gap: every coordinate drawn is a finite number
+        page.evaluate("draw([1e308, -1e308, null, 1e308], [-1e308, 1e308], [-1.7e308, 0], [1.7e308, 1e308])")
+        drawn = page.eval_on_selector_all("#chart path", "ps => ps.map((p) => p.getAttribute('d'))")
+        assert len(drawn) == 3 and all(re.fullmatch(r"[ML\d., Z-]+", d) for d in drawn), drawn
+        page.select_option("#model", "shops-onnx")  # rows of several series: refused here, not drawn as one
+        page.fill("#history", "shop,sales\n" + "\n".join(f"{shop},{10 + i % 7}" for shop in "ab" for i in range(12)))
+        page.click("#forecast")
+        page.wait_for_selector("#forecast-values.error")
+        assert page.inner_text("#forecast-values") == ("the rows hold 2 series (shop a, b); this page forecasts one at "
+                                                       "a time, so give the rows of one.")
+        assert [e for e in errors if not e.startswith("Failed to load resource")] == []  # the 422s are logged
