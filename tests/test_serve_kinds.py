@@ -355,7 +355,8 @@ def char_dir(tmp_path_factory):
 def test_a_page_opened_while_the_models_load_has_their_settings_and_then_what_loading_adds(models, char_dir):
     """/v1/models gives each model's settings from the start and says whether it is loaded; the page reads the
     list again until every model is: a many-series model's id field shows at once, a character model's
-    suggestion is joined without a space, and the loaded models' details arrive without a reload."""
+    suggestion is joined without a space, and the loaded models' details arrive without a reload.  A character
+    model's scored tokens are shown as the sentence wrote them, without a space after each."""
     registry = Registry(parse_models([f"shops={models[1]['shops-onnx']}", f"chars={char_dir}"]))
     with serving_app(create_app(registry, load_now=False)) as base, headless_page(base + "/") as page:
         assert "loading shops, chars" in page.inner_text("#status")
@@ -371,6 +372,11 @@ def test_a_page_opened_while_the_models_load_has_their_settings_and_then_what_lo
         page.click("#suggestions button.suggestion")
         chosen = page.input_value("#prompt")
         assert chosen.startswith("Mary r") and len(chosen) == len("Mary r") + 1, chosen  # one character, no space
+        page.fill("#sentence", "Mary rides.")
+        page.click("#score")
+        page.wait_for_selector("#perplexity")
+        shown = page.eval_on_selector_all("#scored span.token", "spans => spans.map((s) => s.textContent)")
+        assert "".join(shown).startswith("Mary rides.") and len(shown) >= len("Mary rides."), shown  # not "M a r y"
 
 
 @needs_chromium

@@ -152,12 +152,13 @@ async function score() {
     const record = data.records[0];
     $("scored").innerHTML = "";
     const bits = record.surprisal_bits;
+    const chars = ((current().settings || {}).text || {}).tokenizer === "char";  // its tokens hold their spaces
     // each token as the sentence wrote it (a word, a piece of one, a mark or a character), coloured by its own
     // surprisal: the server gives the texts beside the numbers, so punctuation and word pieces stay aligned
     bits.forEach((b, i) => {
       const span = document.createElement("span");
       const shade = Math.min(1, b / 12);
-      span.textContent = record.token_texts[i] + " ";
+      span.textContent = record.token_texts[i] + (chars ? "" : " ");
       span.title = `${b.toFixed(2)} bits`;
       span.className = "token";
       span.style.background = `rgba(220, 40, 40, ${shade.toFixed(2)})`;
