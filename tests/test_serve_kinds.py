@@ -207,6 +207,8 @@ def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
     ("/v1/forecast", {"model": "sales-onnx", "rows": sales_rows(40), "steps": 5}, 422, "covariates price"),
     ("/v1/forecast", {"model": "plain-onnx", "history": [1.0] * 20, "levels": [80]}, 422, "no calibrated intervals"),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20, "levels": [150]}, 422, "field 'levels'"),
+    ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20, "levels": [95, 80, 80.0]}, 422,
+     "field 'levels': the level 80 is given twice; give each level once."),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0], "rows": [{"sales": 1}]}, 422, "one of them"),
     ("/v1/forecast", {"model": "clf-onnx", "history": [1.0] * 20}, 422,
      "is a classify model, not a series model; /v1/classify answers it"),
