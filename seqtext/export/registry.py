@@ -110,8 +110,8 @@ def parse_models(specs) -> dict[str, Served]:
     served: dict[str, Served] = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
-        if not sep:
-            name, path = Path(spec).name, spec
+        if not sep:  # named after the directory itself: '.' or 'models/sales/' too
+            name, path = Path(spec).resolve().name, spec
         if not name or not path:
             raise ConfigError(f"{{model}} takes NAME=PATH, got {spec!r}.", params=["model"])
         if name in served:

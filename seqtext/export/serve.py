@@ -14,7 +14,7 @@ import json
 import threading
 from importlib import resources
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -184,12 +184,17 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         return Response(script, media_type="text/javascript")
 
     @app.get("/health")
-    async def health():
+    @app.head("/health", include_in_schema=False)
+    async def health(request: Request):
         if registry.error:
-            return _error(503, f"{registry.error}.")
-        if not registry.ready.is_set():
-            return JSONResponse({"status": "loading"}, status_code=503)
-        return {"status": "ok"}
+            answer = _error(503, f"{registry.error}.")
+        elif not registry.ready.is_set():
+            answer = JSONResponse({"status": "loading"}, status_code=503)
+        else:
+            answer = JSONResponse({"status": "ok"})
+        if request.method == "HEAD":  # the status and headers of GET, without the body
+            return Response(status_code=answer.status_code, headers=dict(answer.headers))
+        return answer
 
     @app.get("/v1/models")
     async def models():
