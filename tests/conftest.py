@@ -178,3 +178,25 @@ def headless_page(url: str):
             yield page
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def serving_app(app) -> Iterator[str]:
+    """An application (``create_app(..., load_now=False)``: the test loads the models when it chooses) under
+    uvicorn in a thread, on a free loopback port: its base URL while open."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start within 30 s"
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -43,7 +43,13 @@ def client(tiny_model_dir, exported_dir, series_dir):
     app = create_app(registry, load_now=False)
     with TestClient(app) as c:
         assert c.get("/health").status_code == 503  # not loaded yet
+        loading = c.head("/health")
+        assert loading.status_code == 503 and loading.content == b""
         assert c.post("/v1/complete", json={"model": "onnx", "prompt": PROMPT}).status_code == 503
+        early = {m["name"]: m for m in c.get("/v1/models").json()["models"]}  # the settings before loading
+        assert [m["loaded"] for m in early.values()] == [False, False, False]
+        assert early["onnx"]["settings"]["core"]["hidden"] == early["torch"]["settings"]["core"]["hidden"] == 64
+        assert early["sales"]["settings"]["series"]["window"] == 6 and "intervals" not in early["sales"]
         registry.load_all()
         yield c
 
@@ -54,6 +60,8 @@ def test_health_models_and_docs(client):
     assert {n: (m["kind"], m["exported"]) for n, m in models.items()} == {
         "torch": ("text", False), "onnx": ("text", True), "sales": ("series", False)}
     assert models["onnx"]["settings"]["core"]["hidden"] == 64
+    assert all(m["loaded"] for m in models.values()) and isinstance(models["sales"]["intervals"], bool)
+    assert models["onnx"]["vocabulary"] == models["torch"]["vocabulary"] > 0
     spec = client.get("/openapi.json").json()
     assert {p for p, r in spec["paths"].items() if "post" in r} == {
         "/v1/complete", "/v1/next-words", "/v1/score", "/v1/forecast", "/v1/classify", "/v1/tag"}
@@ -208,6 +216,20 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
             r = client.post("/v1/complete", content=f'{{"model": "torch", "prompt": "Mary", "{field}": {value}}}'
                             .encode(), headers={"content-type": "application/json"})
             assert r.status_code == 422 and r.json() == {"error": f"field '{field}': input should be a finite number."}
+
+
+def test_health_answers_head_as_get_without_a_body(client):
+    got, head = client.get("/health"), client.head("/health")
+    assert head.status_code == got.status_code == 200 and head.content == b"" and got.json() == {"status": "ok"}
+    assert head.headers["content-type"] == got.headers["content-type"] == "application/json"
+
+
+def test_a_bare_model_path_is_named_after_its_directory(exported_dir, monkeypatch):
+    monkeypatch.chdir(exported_dir)
+    for spec in (".", "./", str(exported_dir) + "/"):
+        assert list(parse_models([spec])) == [exported_dir.name], spec
+    monkeypatch.chdir(exported_dir.parent)
+    assert list(parse_models([exported_dir.name, f"again={exported_dir}"])) == [exported_dir.name, "again"]
 
 
 def test_playground_page_and_script_are_served(client):

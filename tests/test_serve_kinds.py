@@ -4,13 +4,14 @@ with covariates, intervals), /v1/classify, /v1/tag, their errors, and one real u
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 
 import numpy as np
 import pytest
 
-from conftest import close, headless_page, needs_chromium, serving
+from conftest import close, headless_page, needs_chromium, serving, serving_app
 
 pytest.importorskip("fastapi")
 pytest.importorskip("onnxruntime")
@@ -111,6 +112,27 @@ def test_forecast_with_covariates_and_intervals_equals_the_torch_forecaster(clie
     assert far.status_code == 422 and "calibrated for up to 12 steps" in far.json()["error"]
 
 
+def test_forecast_rows_take_json_numbers_only_in_the_columns_read_as_numbers(client):
+    """A string or a boolean in the target or a covariate is refused, naming the row and column (the table reader
+    would convert "5" and true); the date column holds strings, and a blank is missing, as null is."""
+    for name in ("sales", "sales-onnx"):
+        for column, value in (("sales", "5"), ("sales", True), ("price", "0.5"), ("price", False)):
+            rows = sales_rows(40, future=2)
+            rows[6][column] = value
+            r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
+            assert r.status_code == 422 and r.json()["error"] == (
+                f"row 7 of 'rows': column {column!r} holds {json.dumps(value)}, not a number; give its numbers as "
+                "JSON numbers (null for a missing value)."), r.text
+        rows = sales_rows(40, future=2)
+        rows[-1]["sales"] = rows[-2]["sales"] = ""  # the steps ahead, blank
+        r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
+        assert r.status_code == 200 and [row["date"] for row in r.json()["rows"]] == [month(40), month(41)], r.text
+    plain = [{"value": float(i % 7)} for i in range(20)]  # a model whose target has no name: every column but
+    plain[3]["value"] = "3"                                # the date and the id is read as numbers
+    r = client.post("/v1/forecast", json={"model": "plain-onnx", "rows": plain})
+    assert r.status_code == 422 and "row 4 of 'rows': column 'value' holds \"3\"" in r.json()["error"], r.text
+
+
 def test_forecast_of_a_plain_history_agrees_between_torch_and_onnx(client):
     body = {"history": [float(i % 7) for i in range(20)], "steps": 5}
     torch_rows = client.post("/v1/forecast", json={"model": "plain", **body}).json()
@@ -180,10 +202,13 @@ def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
 @pytest.mark.parametrize("path,body,status,fragment", [
     ("/v1/forecast", {"model": "plain-onnx", "history": [1.0, 2.0, 3.0]}, 422, "give at least 6 values"),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20}, 422, "also reads the covariates price"),
-    ("/v1/forecast", {"model": "sales-onnx", "rows": [{"sales": "lots", "price": 1}] * 10}, 422, "non-numeric"),
+    ("/v1/forecast", {"model": "sales-onnx", "rows": [{"sales": "lots", "price": 1}] * 10}, 422,
+     "row 1 of 'rows': column 'sales' holds \"lots\", not a number; give its numbers as JSON numbers"),
     ("/v1/forecast", {"model": "sales-onnx", "rows": sales_rows(40), "steps": 5}, 422, "covariates price"),
     ("/v1/forecast", {"model": "plain-onnx", "history": [1.0] * 20, "levels": [80]}, 422, "no calibrated intervals"),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20, "levels": [150]}, 422, "field 'levels'"),
+    ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20, "levels": [95, 80, 80.0]}, 422,
+     "field 'levels': the level 80 is given twice; give each level once."),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0], "rows": [{"sales": 1}]}, 422, "one of them"),
     ("/v1/forecast", {"model": "clf-onnx", "history": [1.0] * 20}, 422,
      "is a classify model, not a series model; /v1/classify answers it"),
@@ -313,3 +338,86 @@ def test_the_playground_classifies_tags_and_draws_a_forecast_band(server):
                                                      "history": [10 + i % 7 for i in range(12)]})[1]["rows"]
             text = ", ".join(f"{r['forecast']:.3f}" for r in expected)
             page.wait_for_function(f"document.querySelector('#forecast-values').textContent.startsWith('{text}')")
+
+
+@pytest.fixture(scope="module")
+def char_dir(tmp_path_factory):
+    """A tiny character model (a few steps of training: its spacing is what is tested, not its guesses)."""
+    from seqtext import TextModel
+
+    root = tmp_path_factory.mktemp("serve-char")
+    corpus = root / "mary.txt"
+    corpus.write_text("Mary rides the bicycle. John drives the car.\n" * 20, encoding="utf-8")
+    model = TextModel(tokenizer="char", mode="stream", embed=8, hidden=16, bptt=16, batch_size=4, epochs=1,
+                      seed=0, device="cpu").fit(corpus)
+    return model.save(root / "char")
+
+
+@needs_chromium
+def test_a_page_opened_while_the_models_load_has_their_settings_and_then_what_loading_adds(models, char_dir):
+    """/v1/models gives each model's settings from the start and says whether it is loaded; the page reads the
+    list again until every model is: a many-series model's id field shows at once, a character model's
+    suggestion is joined without a space, and the loaded models' details arrive without a reload.  A character
+    model's scored tokens are shown as the sentence wrote them, without a space after each."""
+    registry = Registry(parse_models([f"shops={models[1]['shops-onnx']}", f"chars={char_dir}"]))
+    with serving_app(create_app(registry, load_now=False)) as base, headless_page(base + "/") as page:
+        assert "loading shops, chars" in page.inner_text("#status")
+        assert page.is_visible("#series-id")  # the model's id column, known before it is loaded
+        assert page.evaluate("models.every((m) => !m.loaded && m.settings.core)")
+        registry.load_all()
+        page.wait_for_function("models.every((m) => m.loaded)", timeout=15000)
+        assert page.inner_text("#status") == "" and page.evaluate("models[0].intervals") is False
+        assert page.evaluate("models[1].vocabulary") > 0
+        page.select_option("#model", "chars")
+        page.type("#prompt", "Mary r")
+        page.wait_for_selector("#suggestions button.suggestion", timeout=15000)
+        page.click("#suggestions button.suggestion")
+        chosen = page.input_value("#prompt")
+        assert chosen.startswith("Mary r") and len(chosen) == len("Mary r") + 1, chosen  # one character, no space
+        page.fill("#sentence", "Mary rides.")
+        page.click("#score")
+        page.wait_for_selector("#perplexity")
+        shown = page.eval_on_selector_all("#scored span.token", "spans => spans.map((s) => s.textContent)")
+        assert "".join(shown).startswith("Mary rides.") and len(shown) >= len("Mary rides."), shown  # not "M a r y"
+
+
+@needs_chromium
+def test_the_playground_forecast_reads_spaces_sends_steps_as_typed_and_clears_a_chart_on_error(server):
+    with headless_page(server + "/") as page:
+        errors = []
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.select_option("#model", "banded-onnx")
+        history = [10 + i % 7 for i in range(30)]
+        page.fill("#history", " ".join(map(str, history)))  # spaces separate numbers, as commas do
+        page.fill("#steps", "2")
+        page.click("#forecast")
+        page.wait_for_selector("#chart #band", state="attached")
+        expected = post(server, "/v1/forecast", {"model": "banded-onnx", "history": history, "steps": 2})[1]
+        assert page.inner_text("#forecast-values").startswith(", ".join(f"{r['forecast']:.3f}"
+                                                                         for r in expected["rows"]))
+        page.fill("#steps", "0")  # sent as typed: the server's sentence, not a forecast of 6 steps
+        page.click("#forecast")
+        page.wait_for_selector("#forecast-values.error")
+        assert page.inner_text("#forecast-values") == "field 'steps': input should be greater than or equal to 1."
+        assert page.eval_on_selector("#chart", "svg => svg.childElementCount") == 0  # the old chart is gone
+        page.fill("#steps", "")  # empty: the default
+        page.click("#forecast")
+        page.wait_for_selector("#chart #band", state="attached")
+        assert page.inner_text("#forecast-values").count(",") == 5
+        page.fill("#history", "10, 11, twelve")
+        page.click("#forecast")
+        page.wait_for_selector("#forecast-values.error")
+        assert page.inner_text("#forecast-values").startswith("“twelve” is not a number; give the history as numbers "
+                                                              "separated by commas or spaces")
+        assert page.eval_on_selector("#chart", "svg => svg.childElementCount") == 0
+        # values near the float limit, and a gap: every coordinate drawn is a finite number
+        page.evaluate("draw([1e308, -1e308, null, 1e308], [-1e308, 1e308], [-1.7e308, 0], [1.7e308, 1e308])")
+        drawn = page.eval_on_selector_all("#chart path", "ps => ps.map((p) => p.getAttribute('d'))")
+        assert len(drawn) == 3 and all(re.fullmatch(r"[ML\d., Z-]+", d) for d in drawn), drawn
+        page.select_option("#model", "shops-onnx")  # rows of several series: refused here, not drawn as one
+        page.fill("#history", "shop,sales\n" + "\n".join(f"{shop},{10 + i % 7}" for shop in "ab" for i in range(12)))
+        page.click("#forecast")
+        page.wait_for_selector("#forecast-values.error")
+        assert page.inner_text("#forecast-values") == ("the rows hold 2 series (shop a, b); this page forecasts one at "
+                                                       "a time, so give the rows of one.")
+        assert [e for e in errors if not e.startswith("Failed to load resource")] == []  # the 422s are logged

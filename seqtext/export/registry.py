@@ -30,9 +30,12 @@ class Served:
         self.exported = manifest is not None
         if not self.exported:
             refuse_damaged(path)
-        self.kind = manifest.get("kind") if self.exported else _model_kind(path)
+        config = _config(path, self.exported)
+        self.kind = manifest.get("kind") if self.exported else config["kind"]
         self.model = None
-        self.settings: dict = {}
+        # the settings are read now, so /v1/models shows them while the models load (a page opened then needs
+        # them: a many-series model's id field, a character model's spacing); the details come with the model
+        self.settings = _settings(config)
         self.details: dict = {}
         self.lock = None if self.exported else threading.Lock()
 
@@ -40,10 +43,7 @@ class Served:
         if self.exported:
             from seqtext.export.runtime import load
 
-            from seqtext.export import model_config
-
             self.model = load(self.path)
-            config = model_config(self.path)
         else:
             import torch
 
@@ -51,12 +51,6 @@ class Served:
 
             torch.set_num_threads(1)
             self.model = modeldir.load(self.path)
-            config = modeldir.read_config(self.path)
-        self.settings = {k: dict(config[k]) for k in SETTINGS if isinstance(config.get(k), dict)}
-        text = self.settings.get("text", {})
-        if text.get("tokenizer") == "char":  # recorded defaults that a character vocabulary never reads
-            for key in ("vocab_size", "split_punctuation"):
-                text.pop(key, None)
         self.details = _details(self.kind, self.model)
 
     def call(self, method, *args, **kwargs):
@@ -72,7 +66,29 @@ class Served:
 
     def describe(self) -> dict:
         return {"name": self.name, "kind": self.kind, "exported": self.exported, "path": str(self.path),
-                "settings": self.settings, **self.details}
+                "loaded": self.model is not None, "settings": self.settings, **self.details}
+
+
+def _config(path: Path, exported: bool) -> dict:
+    """The model's recorded settings: an export's model_config.json, a model directory's config.json (a clear
+    sentence when missing or damaged)."""
+    if exported:
+        from seqtext.export import model_config
+
+        return model_config(path)
+    from seqtext import modeldir
+
+    return modeldir.read_config(path)
+
+
+def _settings(config: dict) -> dict:
+    """The sections of a config that /v1/models shows."""
+    settings = {k: dict(config[k]) for k in SETTINGS if isinstance(config.get(k), dict)}
+    text = settings.get("text", {})
+    if text.get("tokenizer") == "char":  # recorded defaults that a character vocabulary never reads
+        for key in ("vocab_size", "split_punctuation"):
+            text.pop(key, None)
+    return settings
 
 
 def _details(kind: str, model) -> dict:
@@ -89,19 +105,13 @@ def _details(kind: str, model) -> dict:
     return {}
 
 
-def _model_kind(path: Path) -> str:
-    from seqtext import modeldir
-
-    return modeldir.read_config(path)["kind"]  # a clear sentence for a missing or damaged directory
-
-
 def parse_models(specs) -> dict[str, Served]:
     """``NAME=PATH`` (or a bare PATH, named after its directory) -> served models, each path checked now."""
     served: dict[str, Served] = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
-        if not sep:
-            name, path = Path(spec).name, spec
+        if not sep:  # named after the directory itself: '.' or 'models/sales/' too
+            name, path = Path(spec).resolve().name, spec
         if not name or not path:
             raise ConfigError(f"{{model}} takes NAME=PATH, got {spec!r}.", params=["model"])
         if name in served:

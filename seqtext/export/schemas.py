@@ -140,6 +140,9 @@ class ForecastRequest(_Request):
     def _levels(cls, value):
         if value is not None and not all(0 < v < 100 for v in value):
             raise ValueError("each level is a percentage between 0 and 100, e.g. 80 or 95")
+        twice = next((v for i, v in enumerate(value or ()) if v in value[:i]), None)
+        if twice is not None:
+            raise ValueError(f"the level {twice:g} is given twice; give each level once")
         return value
 
 

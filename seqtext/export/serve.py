@@ -14,7 +14,7 @@ import json
 import threading
 from importlib import resources
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -184,12 +184,17 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         return Response(script, media_type="text/javascript")
 
     @app.get("/health")
-    async def health():
+    @app.head("/health", include_in_schema=False)
+    async def health(request: Request):
         if registry.error:
-            return _error(503, f"{registry.error}.")
-        if not registry.ready.is_set():
-            return JSONResponse({"status": "loading"}, status_code=503)
-        return {"status": "ok"}
+            answer = _error(503, f"{registry.error}.")
+        elif not registry.ready.is_set():
+            answer = JSONResponse({"status": "loading"}, status_code=503)
+        else:
+            answer = JSONResponse({"status": "ok"})
+        if request.method == "HEAD":  # the status and headers of GET, without the body
+            return Response(status_code=answer.status_code, headers=dict(answer.headers))
+        return answer
 
     @app.get("/v1/models")
     async def models():
@@ -221,7 +226,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
             raise HTTPException(422, "give the series as 'history' (numbers) or 'rows' (objects), one of them.")
         history = req.history if req.history is not None else _columns(req.rows)
         item, (levels, rows) = await run("series", req.model, _forecast, req.steps, history, req.levels, req.id,
-                                         req.fill)
+                                         req.fill, from_rows=req.rows is not None)
         return {"model": item.name, "levels": levels, "rows": json.loads(json.dumps(rows, default=str))}
 
     @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS)
@@ -244,10 +249,13 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
 DEFAULT_LEVELS = [80.0, 95.0]  # the intervals a calibrated model's forecasts carry unless a request names others
 
 
-def _forecast(model, steps, history, levels, series_id=None, fill=None):
+def _forecast(model, steps, history, levels, series_id=None, fill=None, from_rows=False):
     """(levels, forecast rows): when none are asked for, the default levels if the model's intervals were
     calibrated that many steps ahead, else none.  ``series_id`` names the series of a many-series model;
-    ``fill`` interpolates gaps in the history."""
+    ``fill`` interpolates gaps in the history; ``from_rows``: the history is a request's rows, whose numbers
+    must be JSON numbers."""
+    if from_rows:
+        _json_numbers(model.settings.series, history)
     if series_id is not None:
         history = _with_id(model.settings.series, history, series_id)
     elif model.settings.series.id is not None and not isinstance(history, dict):
@@ -286,6 +294,22 @@ def _with_id(series, history, series_id: str):
     if series.target is None or isinstance(series.target, int):
         raise DataError("this model's target column has no name, so give the series as 'rows' with the id column.")
     return {series.target: list(history), series.id: [series_id] * len(history)}
+
+
+def _json_numbers(series, columns: dict) -> None:
+    """Refuse a JSON string or boolean in a column the model reads as numbers (the table reader would convert
+    "5" and true, as it reads a CSV file's text); the date and id columns may hold strings, and a blank string
+    is a missing value, as null is."""
+    if isinstance(series.target, str):
+        numeric = [series.target, *series.features, *getattr(series, "past_features", []),
+                   *getattr(series, "static_features", [])]
+    else:  # the target unnamed: every column but the date and the id is the target or a covariate
+        numeric = [name for name in columns if name not in (series.date, series.id)]
+    for name in numeric:
+        for i, value in enumerate(columns.get(name, ())):
+            if isinstance(value, bool) or isinstance(value, str) and value.strip():  # "" is blank, as null
+                raise DataError(f"row {i + 1} of 'rows': column {name!r} holds {json.dumps(value)}, not a number; "
+                                "give its numbers as JSON numbers (null for a missing value).")
 
 
 def _columns(rows: list[dict]) -> dict:

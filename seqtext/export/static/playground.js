@@ -19,16 +19,27 @@ function showError(where, err) {
   where.className = "error";
 }
 
+// The list is read again until every model is loaded: the settings come at once, what needs the model (labels,
+// tags, intervals, vocabulary) once it is loaded.
+const MODELS_AGAIN_MS = 1000;
 async function loadModels() {
   try {
     models = (await call("/v1/models")).models;
   } catch (err) { showError($("status"), err); return; }
-  $("model").innerHTML = "";
-  for (const m of models) {
-    const opt = document.createElement("option");
-    opt.value = m.name; opt.textContent = `${m.name} (${m.kind}${m.exported ? ", onnx" : ""})`;
-    $("model").appendChild(opt);
+  const chosen = $("model").value;
+  if ([...$("model").options].map((o) => o.value).join("\n") !== models.map((m) => m.name).join("\n")) {
+    $("model").innerHTML = "";
+    for (const m of models) {
+      const opt = document.createElement("option");
+      opt.value = m.name; opt.textContent = `${m.name} (${m.kind}${m.exported ? ", onnx" : ""})`;
+      $("model").appendChild(opt);
+    }
+    if (models.some((m) => m.name === chosen)) $("model").value = chosen;
   }
+  const loading = models.filter((m) => !m.loaded);
+  $("status").className = "";
+  $("status").textContent = loading.length ? `loading ${loading.map((m) => m.name).join(", ")}…` : "";
+  if (loading.length) setTimeout(loadModels, MODELS_AGAIN_MS);
   switchPanel();
 }
 
@@ -45,19 +56,26 @@ function seriesHelp(s) {
   const rows = covariates.length > 0 || (s.calendar || []).length > 0;
   $("series-id-label").hidden = !s.id;
   $("history").placeholder = rows ? `Rows as CSV with a header, e.g.\n${columns.join(",")}`
-    : "History: numbers separated by commas (or rows as CSV with a header)";
+    : "History: numbers separated by commas or spaces (or rows as CSV with a header)";
   $("history-help").textContent = !rows ? "" : `This model reads ${covariates.length ? "covariates" : "dates"}: ` +
     `give rows with the columns ${columns.join(", ")}` + ((s.features || []).length
       ? `; rows after the last ${s.target} value carry ${s.features.join(", ")} for the steps ahead.` : ".");
 }
 
-// Comma-separated numbers, or a table whose first line names its columns: {history} or {rows} for /v1/forecast.
+// Numbers separated by commas or spaces, or a table whose first line names its columns: {history} or {rows} for
+// /v1/forecast (an Error naming the first word of a list of numbers that is no number).
+const numeric = (v) => /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v);
 function seriesInput(text) {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l);
-  const numeric = (v) => /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v);
+  const words = lines.join(" ").split(/[\s,]+/).filter((v) => v);
   const header = lines.length > 1 ? lines[0].split(",").map((c) => c.trim().replace(/^"(.*)"$/, "$1")) : [];
-  if (!header.length || header.every(numeric)) {
-    return {history: lines.join(",").split(",").map((v) => v.trim()).filter((v) => v).map(Number)};
+  if (!header.length || words.every(numeric)) {
+    const wrong = words.find((v) => !numeric(v));
+    if (wrong !== undefined) {
+      throw new Error(`“${wrong}” is not a number; give the history as numbers separated by commas or spaces ` +
+                      "(or rows as CSV with a header).");
+    }
+    return {history: words.map(Number)};
   }
   return {rows: lines.slice(1).map((line) => {
     const row = {};
@@ -119,7 +137,8 @@ function number(id) { const v = $(id).value; return v === "" ? null : Number(v);
 
 async function complete() {
   $("completion").className = ""; $("completion").textContent = "…";
-  const body = {model: current().name, prompt: $("prompt").value, words: number("words") || 20};
+  const words = number("words");  // only an empty field is the default; the server answers any other
+  const body = {model: current().name, prompt: $("prompt").value, words: words === null ? 20 : words};
   for (const k of ["temperature", "top_k", "top_p"]) if (number(k) !== null) body[k] = number(k);
   try {
     $("completion").textContent = (await call("/v1/complete", body)).completion;
@@ -133,12 +152,13 @@ async function score() {
     const record = data.records[0];
     $("scored").innerHTML = "";
     const bits = record.surprisal_bits;
+    const chars = ((current().settings || {}).text || {}).tokenizer === "char";  // its tokens hold their spaces
     // each token as the sentence wrote it (a word, a piece of one, a mark or a character), coloured by its own
     // surprisal: the server gives the texts beside the numbers, so punctuation and word pieces stay aligned
     bits.forEach((b, i) => {
       const span = document.createElement("span");
       const shade = Math.min(1, b / 12);
-      span.textContent = record.token_texts[i] + " ";
+      span.textContent = record.token_texts[i] + (chars ? "" : " ");
       span.title = `${b.toFixed(2)} bits`;
       span.className = "token";
       span.style.background = `rgba(220, 40, 40, ${shade.toFixed(2)})`;
@@ -151,30 +171,58 @@ async function score() {
   } catch (err) { showError($("scored"), err); }
 }
 
+// The history, the forecast after it and the interval band; a value that is no finite number (a gap) leaves
+// its point out, and the scale is reckoned in halves so that values near the float limit stay finite.
 function draw(history, forecast, lower, upper) {
-  const svg = $("chart"), W = 640, H = 240, all = history.concat(forecast, lower || [], upper || []);
+  const svg = $("chart"), W = 640, H = 240;
+  const all = history.concat(forecast, lower || [], upper || []).filter(Number.isFinite);
+  if (!all.length) { svg.innerHTML = ""; return; }
   const lo = Math.min(...all), hi = Math.max(...all), n = history.length + forecast.length;
+  const span = hi / 2 - lo / 2;
   const x = (i) => 10 + (W - 20) * i / Math.max(n - 1, 1);
-  const y = (v) => H - 10 - (H - 20) * (v - lo) / ((hi - lo) || 1);
-  const path = (vals, start) => vals.map((v, i) => `${i ? "L" : "M"}${x(start + i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  const y = (v) => H - 10 - (H - 20) * (span > 0 ? (v / 2 - lo / 2) / span : 0.5);
+  const path = (points) => {
+    let d = "", open = false;
+    for (const [i, v] of points) {
+      if (!Number.isFinite(v)) { open = false; continue; }
+      d += `${d ? " " : ""}${open ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+      open = true;
+    }
+    return d;
+  };
+  const at = (vals, start) => vals.map((v, i) => [start + i, v]);
   let band = "";
   if (lower && upper) {  // the interval: along the upper bounds, back along the lower ones
-    const top = path(upper, history.length), back = lower.map((v, i) => [history.length + i, v]).reverse();
-    band = `<path id="band" d="${top} ${back.map(([i, v]) => `L${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ")} Z" ` +
-      `fill="rgba(221, 102, 0, 0.2)" stroke="none"/>`;
+    const edge = at(upper, history.length).concat(at(lower, history.length).reverse());
+    const d = path(edge.filter(([, v]) => Number.isFinite(v)));
+    if (d) band = `<path id="band" d="${d} Z" fill="rgba(221, 102, 0, 0.2)" stroke="none"/>`;
   }
-  svg.innerHTML = band + `<path d="${path(history, 0)}" stroke="#246" fill="none" stroke-width="2"/>` +
-    `<path d="${path([history[history.length - 1]].concat(forecast), history.length - 1)}" stroke="#d60" ` +
+  svg.innerHTML = band + `<path d="${path(at(history, 0))}" stroke="#246" fill="none" stroke-width="2"/>` +
+    `<path d="${path(at([history[history.length - 1]].concat(forecast), history.length - 1))}" stroke="#d60" ` +
     `fill="none" stroke-width="2" stroke-dasharray="5 3"/>`;
 }
 
+// A table of several series (an id column holding more than one name) is refused here: the page draws one.
+function oneSeries(given, s) {
+  if (!given.rows || !s.id) return;
+  const ids = [...new Set(given.rows.map((r) => r[s.id]).filter((v) => v !== undefined).map(String))];
+  if (ids.length > 1) {
+    throw new Error(`the rows hold ${ids.length} series (${s.id} ${ids.slice(0, 5).join(", ")}` +
+                    `${ids.length > 5 ? ", …" : ""}); this page forecasts one at a time, so give the rows of one.`);
+  }
+}
+
 async function forecast() {
-  const given = seriesInput($("history").value), target = (((current().settings || {}).series) || {}).target;
-  const history = given.history || given.rows.map((r) => r[target]).filter((v) => typeof v === "number");
-  const id = $("series-id-label").hidden ? "" : $("series-id").value.trim();
+  $("forecast-values").className = ""; $("forecast-values").textContent = "…";
   try {
+    const s = ((current().settings || {}).series) || {};
+    const given = seriesInput($("history").value);
+    oneSeries(given, s);
+    const history = given.history || given.rows.map((r) => r[s.target]).filter((v) => typeof v === "number");
+    const id = $("series-id-label").hidden ? "" : $("series-id").value.trim();
+    const steps = number("steps");  // only an empty field is the default; the server answers any other
     const data = await call("/v1/forecast", {model: current().name, ...given, ...(id ? {id} : {}),
-                                             steps: number("steps") || 6});
+                                             steps: steps === null ? 6 : steps});
     const values = data.rows.map((r) => r.forecast);
     const widest = data.levels.length ? Math.max(...data.levels) : null;
     $("forecast-values").className = "";
@@ -182,7 +230,10 @@ async function forecast() {
       (widest === null ? "" : ` (${widest}% interval shaded)`);
     draw(history, values, widest === null ? null : data.rows.map((r) => r[`lower_${widest}`]),
          widest === null ? null : data.rows.map((r) => r[`upper_${widest}`]));
-  } catch (err) { showError($("forecast-values"), err); }
+  } catch (err) {
+    $("chart").innerHTML = "";  // no chart of an earlier forecast beside this error
+    showError($("forecast-values"), err);
+  }
 }
 
 async function classify() {
