@@ -202,7 +202,8 @@ def run_training(ctx: click.Context, out, train, resume_command: str):
             if main:
                 state = exc.model.trainer_state
                 note(f"interrupted: saved a resumable checkpoint in {out} (epoch {state['epoch']}, "
-                     f"{state['batches_done']} batches into it); resume with: {resume_command} {out}")
+                     f"{counted(state['batches_done'], 'batch', 'batches')} into it); resume with: "
+                     f"{resume_command} {out}")
             ctx.exit(130)
         except KeyboardInterrupt as exc:  # before the session's first batch, or after its fit (a calibration copy's)
             if main:
@@ -262,9 +263,10 @@ def nonblank(lines: list[str], none: str) -> list[str]:
     return kept
 
 
-def counted(n: int, noun: str = "epoch") -> str:
-    """``1 epoch``, ``6 epochs`` (or another noun's count): the summaries' counts."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def counted(n: int, noun: str = "epoch", plural: str | None = None) -> str:
+    """``1 epoch``, ``6 epochs`` (or another noun's count, ``plural`` where it is not the noun and an s): the
+    summaries' counts."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def echo_json(obj) -> None:

@@ -19,8 +19,8 @@ def _read_sentences(sentences, file) -> list[str]:
     if file is None and sys.stdin.isatty():
         raise click.UsageError("give SENTENCES, --file PATH, or sentences on standard input, one a line.")
     name = "stdin" if file in (None, "-") else file
-    return [line.strip() for line in input_lines(file, f"{name} holds no sentences (only blank lines); give one "
-                                                       "sentence a line.")]
+    return [line.strip() for line in input_lines(file, f"{name} holds no sentences (only blank lines, or nothing); "
+                                                       "give one sentence a line.")]
 
 
 @click.command()

@@ -16,7 +16,7 @@ import time
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors, note, repetition_options, resolve_model
+from seqtext.cli.common import counted, echo_json, handle_errors, note, repetition_options, resolve_model
 
 PROMPT = "> "
 
@@ -37,8 +37,8 @@ class Timed:
     def report(self) -> str:
         times = sorted(self.seconds) or [0.0]
         p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-        return (f"{len(self.seconds)} lookups, {self.suggester.steps} core steps; model time per lookup "
-                f"median {1e3 * statistics.median(times):.3f} ms, p99 {1e3 * p99:.3f} ms")
+        return (f"{counted(len(self.seconds), 'lookup')}, {counted(self.suggester.steps, 'core step')}; model time "
+                f"per lookup median {1e3 * statistics.median(times):.3f} ms, p99 {1e3 * p99:.3f} ms")
 
 
 @click.command()

@@ -14,7 +14,8 @@ from seqtext.config import TextSettings
 
 @click.command()
 @click.option("--corpus", "corpus", multiple=True, metavar="PATH",
-              help="Training text: a file, or a directory of .txt files; repeat for several  [required unless --resume]")
+              help="Training text: a file, or a directory of .txt files; repeat for several  "
+                   "[required unless --resume]")
 @click.option("--valid", "--dev", "valid", metavar="FILE",
               help="Validation text  [default: a seeded held-out fraction]")
 @click.option("--out", metavar="DIR", help="Model directory to write  [default: runs/<corpus stem>]")

@@ -377,7 +377,8 @@ def _worked_example(seed, epochs, lr, nonlinearity, as_json) -> None:
 
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is refused below, not warned of
         result = examples.worked_example(seed=seed, epochs=epochs, lr=lr, nonlinearity=nonlinearity)
-    _diverged(f"the loss went from {result['first_loss']:.4f} to {result['final_loss']:g} in {epochs} epochs", lr,
+    span = f"{epochs} epoch{'s' if epochs != 1 else ''}"
+    _diverged(f"the loss went from {result['first_loss']:.4f} to {result['final_loss']:g} in {span}", lr,
               result["final_loss"], result["prediction"], start=result["first_loss"])
     params = result.pop("params")
     if as_json:
@@ -391,7 +392,7 @@ def _worked_example(seed, epochs, lr, nonlinearity, as_json) -> None:
     )
     click.echo(f"  the window [{_numbers(result['query'])}] is held out: {result['train_windows']} training windows")
     click.echo(
-        f"  loss {result['first_loss']:.4f} -> {result['final_loss']:.6f} after {epochs} epochs "
+        f"  loss {result['first_loss']:.4f} -> {result['final_loss']:.6f} after {span} "
         f"of gradient descent (lr {lr:g}, seed {seed})"
     )
     click.echo(
