@@ -183,6 +183,21 @@ def test_export_cli_writes_a_self_contained_directory(tiny_model_dir, tmp_path):
     assert not stale.exists() and running.exists()
 
 
+def test_a_directory_export_cannot_write_in_is_named_not_its_temporary_one(tiny_model_dir, tmp_path, monkeypatch):
+    """The export is written beside --out first (/proc as root, a read-only directory otherwise): the refusal
+    named a temporary directory the user never gave."""
+    import tempfile
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".out.x1y2.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refused)
+    result = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", str(tmp_path / "out")])
+    assert_clean_failure(result, f"cannot write in {tmp_path} (Permission denied); give an --out in a directory you "
+                                 "can write to.")
+    assert ".tmp" not in result.output and not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("case", ["not-a-model", "out-exists", "format"])
 def test_export_bad_input(tiny_model_dir, tmp_path, case):
     out = tmp_path / "out"

@@ -90,9 +90,13 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
     if exporter is None:
         raise ConfigError(f"a {config['kind']} model cannot be exported; {', '.join(_exporters())} models can.")
     model = modeldir.load(model_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _clear_stale(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _clear_stale(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as exc:  # the export is written beside --out first: name that directory, not the temporary one
+        raise CheckpointError(f"cannot write in {out.parent} ({exc.strerror or exc}); give an --out in a directory "
+                              "you can write to.") from None
     try:
         manifest = exporter(model, tmp)
         for name in model.task.files:  # tokenizer.json / scaler.json: never config.json, so this is no model dir
