@@ -47,7 +47,7 @@ def check_sequence(sequence) -> np.ndarray:
             f"the sequence must be a list of numbers, got {type(sequence).__name__}; give e.g. [10, 20, 30, 40]."
         ) from None
     if not values:
-        raise DataError("the sequence is empty; give at least two numbers, e.g. 10,20,30,40.")
+        raise DataError("the sequence is empty; give numbers separated by commas, e.g. 10,20,30,40.")
     out = np.empty(len(values))  # (N,)
     for i, value in enumerate(values):
         try:

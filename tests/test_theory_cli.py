@@ -160,6 +160,7 @@ def test_worked_example_predicts_100():
                             "to inf in one update)"),
         (["--nonlinearity", "sigmoid"], "nonlinearity"),
         (["--lr", "0"], "learning rate"),
+        (["--seed", str(10 ** 20)], "'--seed': 100000000000000000000 is not in the range 0<=x<=9223372036854775807"),
         (["--gradient-norms", "--sequence", "1,2,3,4"], "--sequence"),
         (["--gradient-norms", "--worked-example"], "pick one"),
         (["--sequence", "1,,2,3,4"], "the sequence has an empty item (item 2)"),

@@ -85,7 +85,7 @@ _TAKES = {None: {"--sequence", "--window", "--hidden", "--nonlinearity", "--lr"}
     help=f"Hidden size  [default: {_DEFAULT_HIDDEN}; {_DEFAULT_NORMS_HIDDEN} with --gradient-norms]",
 )
 @click.option("--lr", type=float, default=None, help=f"Learning rate of the update  [default: {_DEFAULT_LR}]")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
               help="Seed of the initial weights (with --gradient-norms, also of the random inputs).")
 @click.option(
     "--nonlinearity", type=click.Choice(["tanh", "relu", "identity"]), default=None,
