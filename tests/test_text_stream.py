@@ -179,3 +179,14 @@ def test_evaluating_one_token_says_there_is_nothing_to_score_not_to_change_a_bat
     with pytest.raises(DataError, match=r"^the text holds 1 token, too few to score \(each is predicted from those "
                                         r"before it\); give more text\.$"):
         model.evaluate(one)
+
+
+def test_a_held_out_share_that_leaves_too_little_to_train_on_names_its_option(tmp_path):
+    from seqtext.errors import DataError
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("to be or not to be, that is the question.\n" * 40)
+    with pytest.raises(DataError, match=r"^holding out valid_fraction 0\.999 of the 1680 tokens leaves 2 to train "
+                                        r"on, too few for batch_size 16 parallel streams"):
+        TextModel(tokenizer="char", mode="stream", embed=4, hidden=4, epochs=1, valid_fraction=0.999,
+                  device="cpu").fit(corpus)

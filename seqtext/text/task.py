@@ -200,6 +200,11 @@ class LanguageModelTask(Task):
             self.plan = StreamPlan(self, ids, valid_ids)
         else:
             cut = len(ids) - int(len(ids) * train.valid_fraction)  # the tail: no window crosses the split
+            if cut < 2 * train.batch_size:  # batchify's rule, said of the option that took the tokens
+                raise DataError(f"holding out {{valid_fraction}} {train.valid_fraction:g} of the {len(ids)} tokens "
+                                f"leaves {cut} to train on, too few for {{batch_size}} {train.batch_size} parallel "
+                                "streams of two tokens; lower {valid_fraction} or {batch_size}, or give more text.",
+                                params=["valid_fraction", "batch_size"])
             self.plan = StreamPlan(self, ids[:cut], ids[cut:])
 
     def recorded_data(self, path) -> dict:
