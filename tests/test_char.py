@@ -277,6 +277,18 @@ def test_a_served_char_model_lists_its_real_vocabulary_and_answers_in_characters
             assert all(len(w["word"]) == 1 for w in words)
 
 
+
+def test_score_gives_a_character_models_bits_per_character(romeo):
+    model, model_dir, _ = romeo
+    result = CliRunner().invoke(cli, ["score", "--model", str(model_dir), "ROMEO: But soft"])
+    assert result.exit_code == 0, result.output
+    record = model.score(["ROMEO: But soft"])[0]
+    summary = result.stderr.strip().splitlines()[-1]
+    assert summary == (f"1 sentence, {record['tokens']} characters: perplexity {record['perplexity']:.3f}, "
+                       f"{math.log2(record['perplexity']):.4f} bits per character")
+    assert record["tokens"] == len("ROMEO: But soft") + 1  # each character and the line's end
+
+
 # ------------------------------------------------------------------ bad input
 
 

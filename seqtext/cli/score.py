@@ -45,7 +45,10 @@ def score(sentences, model, file, per_token, rank, as_json, **adapt):
     With --dynamic or --cache N the sentences are read in order as one running
     text, adapting to it, each scored given all before it.
     """
+    import math
+
     from seqtext.export import open_text
+    from seqtext.text import tokenizer as tk
 
     texts = _read_sentences(sentences, file)
     path, adaptation = resolve_model(model), adaptation_kwargs(adapt)
@@ -71,7 +74,10 @@ def score(sentences, model, file, per_token, rank, as_json, **adapt):
     unknown = list(dict.fromkeys(w for r in records for w in r["unknown"]))  # in the order they come, as in JSON
     if unknown:
         note(f"unknown words (not in the model's vocabulary): {', '.join(unknown)}")
-    note(f"{counted(s['sentences'], 'sentence')}, {counted(s['tokens'], 'token')}: perplexity {s['perplexity']:.3f}"
+    chars = tk.is_char(lm.tokenizer)  # a character model's figure is bits per character, as evaluate gives it
+    note(f"{counted(s['sentences'], 'sentence')}, {counted(s['tokens'], 'character' if chars else 'token')}: "
+         f"perplexity {s['perplexity']:.3f}" + (f", {math.log2(s['perplexity']):.4f} bits per character" if chars
+                                                 else "")
          + (f", {s['perplexity_known']:.3f} without the {counted(s['unknown_tokens'], 'unknown-word token')}"
             if s["unknown_tokens"] else ""))
 
