@@ -104,6 +104,11 @@ def test_per_sentence_evaluation_of_a_stream_model_equals_score(tmp_path):
     evaluated = model.evaluate(corpus, per_sentence=True)
     assert evaluated["perplexity"] == pytest.approx(records.summary["perplexity"], rel=1e-9)
     assert evaluated["tokens"] == records.summary["tokens"]
+    long_line = " ".join(TINY_LINES * 60)  # over 2,000 characters: read whole, as score reads it, not in pieces
+    assert len(long_line) > 2000
+    whole = model.evaluate([long_line], per_sentence=True)
+    assert whole["sentences"] == 1 and whole["perplexity"] == pytest.approx(model.score([long_line]).summary[
+        "perplexity"], rel=1e-6)
     # the accuracies of the same reading, counted by hand: each line after </s>, its tokens and </s> predicted
     import torch
 

@@ -97,8 +97,9 @@ def check_text_file(path: Path) -> None:
         raise DataError(f"{path} cannot be read (permission denied); check its permissions.") from None
 
 
-def load_lines(source) -> list[str]:
-    """Non-blank lines of a corpus, stripped.
+def load_lines(source, split_long: bool = True) -> list[str]:
+    """Non-blank lines of a corpus, stripped; a line longer than ``MAX_LINE_CHARS`` cut at white space into pieces
+    (as training reads it) unless not ``split_long`` (as ``score`` reads it: whole).
 
     ``source`` is a path (file or directory of ``.txt`` files), a list of
     paths (``pathlib.Path``, or strings that all name existing files), or a
@@ -118,7 +119,7 @@ def load_lines(source) -> list[str]:
         where = ", ".join(str(f) for f in files)
     if not lines:
         raise DataError(f"{where}: no text (empty or only white space); add sentences, one a line.")
-    if any(len(line) > MAX_LINE_CHARS for line in lines):
+    if split_long and any(len(line) > MAX_LINE_CHARS for line in lines):
         lines = [piece for line in lines for piece in split_long_line(line)]
     return lines
 

@@ -256,7 +256,7 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
 def _score_lines(model, corpus) -> dict:
     """``evaluate(per_sentence=True)``: score's figures for each line read alone, and the accuracies of that
     reading."""
-    lines, hits = check_sentences(load_lines(corpus)), {}
+    lines, hits = check_sentences(load_lines(corpus, split_long=False)), {}  # each line whole, as score reads it
     with torch.inference_mode():  # one reading for both
         s = score(model.net, model.tokenizer, lines, model.settings.text.mode == "stream", model.device,
                   accuracy=hits).summary
