@@ -39,8 +39,7 @@ def _norms_explanation(norm: float, radius: float) -> str:
 
 
 def _too_much(name: str, steps: int, hidden: int, cubed: bool = False) -> None:
-    """Refuse sizes a by-hand view would take minutes over: ``steps`` x hidden^2 products, and with ``cubed`` the
-    hidden^3 of W_h's spectral radius and norm (--gradient-norms)."""
+    """Refuse sizes a view takes minutes over: steps x hidden^2, and hidden^3 (W_h's spectral radius) if ``cubed``."""
     from seqtext.errors import ConfigError
 
     if steps * hidden * hidden > _WORK:
