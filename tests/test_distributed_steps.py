@@ -99,6 +99,7 @@ def test_ctrl_c_stops_every_process_at_one_step_and_the_resume_is_bit_identical(
     out = tmp_path / "resumed"
     stopped = interrupted([*command, *data, "--out", str(out), "--quiet", *flags(options)], out, tmp_path)
     assert stopped.stderr.count("interrupted: saved a resumable checkpoint") == 1, stopped.stderr[-3000:]
+    assert f"--resume {out} under torchrun on 2 processes" in stopped.stderr  # where it resumes bit-identically
     assert "another training process failed" not in stopped.stderr  # every process stopped at the same step
     state = torch.load(out / "trainer.pt", weights_only=True)
     assert not state["finished"] and state["epoch"] == 2 and state["batches_done"] and len(state["ranks"]) == 2

@@ -201,9 +201,11 @@ def run_training(ctx: click.Context, out, train, resume_command: str):
         except TrainingInterrupted as exc:
             if main:
                 state = exc.model.trainer_state
+                world = distributed.world_size()  # a checkpoint of N processes resumes bit-identically on N
+                how = f" under torchrun on {world} processes" if world > 1 else ""
                 note(f"interrupted: saved a resumable checkpoint in {out} (epoch {state['epoch']}, "
                      f"{counted(state['batches_done'], 'batch', 'batches')} into it); resume with: "
-                     f"{resume_command} {out}")
+                     f"{resume_command} {out}{how}")
             ctx.exit(130)
         except KeyboardInterrupt as exc:  # before the session's first batch, or after its fit (a calibration copy's)
             if main:
