@@ -12,7 +12,7 @@ from seqtext.errors import DataError
 
 # Fields a model directory's config.json carries beside its sections: a record, not options.
 RECORD_FIELDS = {"format_version", "kind", "vocab_size", "data", "summary", "inputs", "tail", "resolved",
-                 "reads_ahead"}
+                 "reads_ahead", "casing"}
 
 
 def read_options_file(path, settings: type[Settings] | None = None) -> dict:

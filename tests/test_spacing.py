@@ -161,3 +161,27 @@ def test_a_decimal_point_does_not_end_the_continuation(tmp_path):
     runtime = load(export(model.save(tmp_path / "m"), tmp_path / "onnx"))
     assert str(runtime.complete("the red song", words=12)) == "the red song costs 3.5 dollars today."
     assert "".join(model.stream("the red song", words=12)) == " costs 3.5 dollars today."
+
+
+def test_names_are_recorded_in_the_form_the_text_writes_them_where_no_sentence_starts():
+    from seqtext.text import tokenizer as tk
+    from seqtext.text.casing import surface_forms
+
+    lines = ["Harry and Ben ride the bus.", "They said Ben drives. Harry waves.", "The bus is Ben's.",
+             "On Saturday we ride.", "Apple pie. We like apple pie and apple juice.", "I think I like it.",
+             "Harry and Harry and Harry."]
+    tok = tk.train_tokenizer(lines)
+    forms = surface_forms(lines, tok)
+    # Ben: three times where no sentence starts; Harry: twice (after "and"; "Harry waves" follows a sentence end,
+    # not counted); Saturday and the second I once each (too few); apple lower-cased where no sentence starts
+    assert forms == {"ben": "Ben", "harry": "Harry"}
+    assert surface_forms([line.lower() for line in lines], tok) == {}  # a text without capitals records nothing
+
+
+def test_a_recorded_form_is_written_and_a_sentence_still_starts_with_a_capital():
+    casing = {"ben": "Ben", "mcdonald": "McDonald"}
+    assert join_words(["ben", "and", "mcdonald", "ride", ".", "ben", "waves"], after="Harry and", casing=casing) == \
+        " Ben and McDonald ride. Ben waves"
+    assert join_words(["ben", "and", "the", "bus"], after="", casing=casing) == "Ben and the bus"
+    assert join_words(["ben"], after="Harry and") == " ben"  # a model without the record: its tokens as they are
+    assert "".join(spaced(["mcdonald", "'", "s"], "at", casing)) == " McDonald's"

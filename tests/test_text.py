@@ -329,3 +329,27 @@ def test_a_trainer_file_replaced_or_removed_after_load_is_not_copied(tmp_path):
     shutil.rmtree(tmp_path / "a")
     with pytest.warns(SeqtextWarning, match="replaced or removed"):
         again.save(tmp_path / "second")  # it used to fail: the file to copy was gone
+
+
+def test_a_continuation_writes_names_as_the_training_text_does_torch_and_export_alike(tmp_path):
+    """The word tokenizer lower-cases: without the recorded forms a continuation wrote "Harry and ben"."""
+    from seqtext.export.onnx import export
+    from seqtext.export.runtime import load as load_export
+
+    lines = ["Harry and Ben ride the bus, the bus is theirs.", "Alice and Ben drive the car, the car is theirs.",
+             "Harry and Ben wash the cup, the cup is theirs."] * 20
+    model = TextModel(embed=16, hidden=32, epochs=30, lr=1e-2, seed=0, device="cpu", valid_fraction=0.0,
+                      embed_dropout=0.0, output_dropout=0.0).fit(lines)
+    assert model.task.casing == {"ben": "Ben"}  # Harry and Alice only ever start a sentence: the spacer's capital
+    done = model.complete("Alice and", words=2)
+    assert str(done) == "Alice and Ben drive" and done.words == ["Ben", "drive"]
+    path = model.save(tmp_path / "m")
+    assert json.loads((path / "config.json").read_text())["casing"] == {"ben": "Ben"}
+    onnx = load_export(export(path, tmp_path / "onnx"))
+    assert str(onnx.complete("Alice and", words=2)) == str(done) == str(load(path).complete("Alice and", words=2))
+    assert "".join(onnx.stream("Alice and", words=2)) == " Ben drive"
+    assert str(model.complete("Harry and ___ ride the bus.")) == "Harry and Ben ride the bus."
+    config = json.loads((path / "config.json").read_text())
+    del config["casing"]  # a model saved before the forms were recorded writes its tokens as they are
+    (path / "config.json").write_text(json.dumps(config))
+    assert str(load(path).complete("Alice and", words=2)) == "Alice and ben drive"

@@ -40,6 +40,7 @@ class OnnxTextModel:
         self.tokenizer = tk.load_tokenizer(path / manifest["tokenizer"])
         self.stream_mode = bool(manifest["stream_mode"])
         self.config = model_config(path)
+        self.casing = self.config.get("casing") or {}  # names as the training text writes them (text.casing)
         tk.check_kind(self.tokenizer, self.config.get("text", {}).get("tokenizer"), path / manifest["tokenizer"],
                       "model_config.json", "export the model again")
         self._banned = [self.tokenizer.token_to_id(t) for t in (tk.PAD, tk.UNK, tk.BOS)]
@@ -75,7 +76,8 @@ class OnnxTextModel:
         unknown = self.unknown_words(prompt)
         if suffix is not None and suffix.strip():
             word = self._fill(scores, state, suffix, sample)
-            return Completion(filled(prefix, word, suffix), prompt, [word], unknown)
+            return Completion(filled(prefix, word, suffix, self.casing), prompt, [self.casing.get(word, word)],
+                              unknown)
         if suffix is not None and tk.is_bpe(self.tokenizer):  # a trailing blank: one word, then the sentence closed
             word, scores, state = _bpe_word(self, scores, state, suffix, sample)
             generated = [word, *self._words(scores, state, 1, sample, close=True, placed=1)]
@@ -84,8 +86,8 @@ class OnnxTextModel:
         else:
             repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
             generated = list(self._words(scores, state, words, sample, stop=stop, repetition=repetition))
-        text = prefix + join_words(generated, after=prefix) + (suffix or "")
-        return Completion(text, prompt, [w for w in generated if tk.is_wordlike(w)], unknown)
+        text = prefix + join_words(generated, prefix, self.casing) + (suffix or "")
+        return Completion(text, prompt, [self.casing.get(w, w) for w in generated if tk.is_wordlike(w)], unknown)
 
     def stream(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
                top_p: float | None = None, seed: int | None = None, stop: bool = True,
@@ -99,7 +101,7 @@ class OnnxTextModel:
         scores, state, ids = self._prefix_state(prefix)
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         chosen = self._words(scores, state, words, sample, stop=stop, repetition=repetition)
-        yield from spaced(chosen, prefix)  # an apostrophe after a word comes with the word after it
+        yield from spaced(chosen, prefix, self.casing)  # an apostrophe after a word comes with the word after it
 
     def _words(self, scores, state, max_words: int, sample: dict, close: bool = False, stop: bool = True,
                repetition: Repetition | None = None, placed: int = 0) -> Iterator[str]:

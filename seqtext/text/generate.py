@@ -34,8 +34,9 @@ class Completer:
     after a ``</s>`` (as every line did in training) rather than at ``<s>``.
     """
 
-    def __init__(self, net, tokenizer, device, stream_mode: bool):
+    def __init__(self, net, tokenizer, device, stream_mode: bool, casing: dict | None = None):
         self.net, self.tokenizer, self.device, self.stream_mode = net, tokenizer, device, stream_mode
+        self.casing = casing or {}  # names written as the training text writes them (seqtext.text.casing)
 
     def _prefix_state(self, prefix: str):
         """Run <s> + prefix through the net: (logits of the next token (V,), hidden)."""
@@ -72,7 +73,8 @@ class Completer:
         unknown = self.unknown_words(prompt)
         if suffix is not None and suffix.strip():
             word = self._fill(logits, hidden, suffix, options["sample"])
-            return Completion(filled(prefix, word, suffix), prompt, [word], unknown)
+            return Completion(filled(prefix, word, suffix, self.casing), prompt, [self.casing.get(word, word)],
+                              unknown)
         if suffix is not None and tk.is_bpe(self.tokenizer):  # a trailing blank: one word, then the sentence closed
             word, logits, hidden = _bpe_word(self, logits, hidden, suffix, options["sample"])
             generated = [word, *self._words(logits, hidden, 1, options["sample"], close=True, placed=1)]
@@ -81,10 +83,10 @@ class Completer:
         else:
             repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
             generated = list(self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition))
-        text = prefix + join_words(generated, after=prefix)
+        text = prefix + join_words(generated, prefix, self.casing)
         if suffix is not None:
             text += suffix  # white space typed after a trailing blank
-        return Completion(text, prompt, [w for w in generated if tk.is_wordlike(w)], unknown)
+        return Completion(text, prompt, [self.casing.get(w, w) for w in generated if tk.is_wordlike(w)], unknown)
 
     def stream(self, prompt: str, words: int = 20, temperature: float | None = None, top_k: int | None = None,
                top_p: float | None = None, seed: int | None = None, stop: bool = True,
@@ -104,7 +106,7 @@ class Completer:
         logits, hidden, ids = self._prefix_state(prefix)
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         chosen = self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition)
-        yield from spaced(chosen, prefix)  # an apostrophe after a word comes with the word after it
+        yield from spaced(chosen, prefix, self.casing)  # an apostrophe after a word comes with the word after it
 
     def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop):
         check_generation(words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop)

@@ -166,7 +166,7 @@ class TextModel(Model):
 
             net = CachedLM(net, adaptation.cache, adaptation.cache_theta, adaptation.cache_lambda)
         completer = CharCompleter if self.task.chars else Completer
-        return completer(net, self.tokenizer, self.device, self.settings.text.mode == "stream")
+        return completer(net, self.tokenizer, self.device, self.settings.text.mode == "stream", self.task.casing)
 
     @torch.inference_mode()
     def complete(self, prompt: str, words: int = 20, *, cache: int | None = None, cache_theta: float | None = None,

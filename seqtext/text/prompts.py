@@ -35,12 +35,13 @@ def parse_prompt(prompt: str) -> tuple[str, str | None]:
     return prompt, None
 
 
-def filled(prefix: str, word: str, suffix: str) -> str:
+def filled(prefix: str, word: str, suffix: str, casing: dict | None = None) -> str:
     """The prompt with its blank filled by ``word``, spaced from the words either side of it, as when the blank
-    was typed between spaces: ``Mary___rides`` gives ``Mary and rides``; punctuation after it stays against it."""
+    was typed between spaces: ``Mary___rides`` gives ``Mary and rides``; punctuation after it stays against it
+    (``casing``: the word in its training text's form)."""
     from seqtext.text.spacing import is_wordlike, join_words
 
-    return prefix + join_words([word], after=prefix) + (" " if is_wordlike(suffix[:1]) else "") + suffix
+    return prefix + join_words([word], prefix, casing) + (" " if is_wordlike(suffix[:1]) else "") + suffix
 
 
 def suffix_ids(tokenizer, suffix: str) -> list[int]:

@@ -21,7 +21,9 @@ be joined back the way text is written:
   ``body,--``); ``.`` and ``,`` between digits glue both sides (``3.5``,
   ``1,000``);
 - a capital letter at the start and after a sentence end or a line break
-  (``\n``, what ``</s>`` is written as in a continuation), and "I" alone.
+  (``\n``, what ``</s>`` is written as in a continuation), and "I" alone;
+  a name in the form the training text writes it (``Ben``; see
+  :mod:`seqtext.text.casing`), given the model's ``casing``.
 
 :class:`Spacer` keeps only the state these rules need (never the whole
 text), so streaming a long generation costs constant memory; :func:`spaced`
@@ -63,7 +65,8 @@ def may_be_decimal(word: str, prev: str) -> bool:
 class Spacer:
     """Turns words into the text to append, one at a time, after text ending in ``after``."""
 
-    def __init__(self, after: str = ""):
+    def __init__(self, after: str = "", casing: dict | None = None):
+        self.casing = casing or {}  # a word's form in the training text where it has capitals (seqtext.text.casing)
         self.tail = after[-1:]  # the last character written
         self.sentence_start = (not after.strip() or after.rstrip()[-1] in SENTENCE_END
                                or after.rstrip(" \t").endswith(LINE_BREAK))
@@ -92,6 +95,7 @@ class Spacer:
         if word in APOSTROPHES and is_wordlike(self.prev):
             self.held = word  # song ' s, singers ' song, hang ' em: only the next word tells them apart
             return ""
+        word = self.casing.get(word, word)
         if word == "i":
             word = "I"
         glue, self.glue = self.glue, False
@@ -194,11 +198,12 @@ def word_at_end(text: str) -> str:
     return end.group() if end else ""
 
 
-def spaced(words: Iterable[str], after: str = "") -> Iterator[str]:
-    """The text each of ``words`` adds to text ending in ``after``, as it comes: :func:`join_words` streamed.
+def spaced(words: Iterable[str], after: str = "", casing: dict | None = None) -> Iterator[str]:
+    """The text each of ``words`` adds to text ending in ``after``, as it comes: :func:`join_words` streamed
+    (``casing``: words written in their training text's form, ``Ben`` for ``ben``).
 
     A held apostrophe comes with the word after it, or last, so no piece is empty."""
-    spacer = Spacer(after)
+    spacer = Spacer(after, casing)
     for word in words:
         if spacer.held:  # the apostrophe, placed now, is a piece of its own: each piece is one token's text
             yield spacer.release(word)
@@ -209,6 +214,6 @@ def spaced(words: Iterable[str], after: str = "") -> Iterator[str]:
         yield spacer.flush()
 
 
-def join_words(words: Sequence[str], after: str = "") -> str:
+def join_words(words: Sequence[str], after: str = "", casing: dict | None = None) -> str:
     """Join generated words onto text ending in ``after``, spaced like prose (see the module docstring)."""
-    return "".join(spaced(words, after))
+    return "".join(spaced(words, after, casing))

@@ -24,6 +24,7 @@ from seqtext.core import detach_hidden, map_hidden
 from seqtext.errors import CheckpointError, ConfigError, DataError
 from seqtext.model import Task
 from seqtext.text import chars, stream
+from seqtext.text.casing import surface_forms
 from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import corpus_files, is_path_list, load_lines, sentence_batches, split_lines
 from seqtext.text.net import TextNet
@@ -128,6 +129,7 @@ class LanguageModelTask(Task):
             self.headline = "bits_per_char"
         self.tokenizer = None
         self.sources: dict = {}  # corpus paths, recorded so a resume can read them again
+        self.casing: dict = {}  # names as the training text writes them (seqtext.text.casing)
         self.plan: SentencePlan | StreamPlan | None = None
 
     @property
@@ -167,6 +169,7 @@ class LanguageModelTask(Task):
             if fresh:
                 self.tokenizer = tk.train_tokenizer(train_lines, text.tokenizer, text.vocab_size, text.min_frequency,
                                                     text.split_punctuation)
+                self.casing = self._casing(train_lines)
             self.plan = SentencePlan(self, train_lines, valid_lines)
             if fresh:
                 unk = self.tokenizer.token_to_id(tk.UNK)
@@ -184,6 +187,7 @@ class LanguageModelTask(Task):
         if fresh:
             self.tokenizer = tk.train_tokenizer(stream.iter_text(files, raw=self.chars), text.tokenizer,
                                                 text.vocab_size, text.min_frequency, text.split_punctuation)
+            self.casing = self._casing(stream.iter_text(files)) if not self.chars else {}
         ids = stream.encode_corpus(files, self.tokenizer).ids  # (N,) memory-mapped
         if fresh:
             unknown = int((ids == self.tokenizer.token_to_id(tk.UNK)).sum())
@@ -206,6 +210,10 @@ class LanguageModelTask(Task):
                                 "streams of two tokens; lower {valid_fraction} or {batch_size}, or give more text.",
                                 params=["valid_fraction", "batch_size"])
             self.plan = StreamPlan(self, ids[:cut], ids[cut:])
+
+    def _casing(self, lines) -> dict:
+        """The forms of names in the training text (a character model keeps every case itself): text.casing."""
+        return surface_forms(lines, self.tokenizer, words_only=self.settings.text.tokenizer == "word")
 
     def recorded_data(self, path) -> dict:
         if not self.sources.get("corpus"):
@@ -255,7 +263,7 @@ class LanguageModelTask(Task):
     # ---------------------------------------------------------- model directory
 
     def record(self) -> dict:
-        return {"vocab_size": self.tokenizer.get_vocab_size(), "data": self.sources}
+        return {"vocab_size": self.tokenizer.get_vocab_size(), "data": self.sources, "casing": self.casing}
 
     def write_files(self, directory: Path) -> None:
         tk.save_tokenizer(self.tokenizer, directory / TOKENIZER_FILE)
@@ -268,6 +276,8 @@ class LanguageModelTask(Task):
             )
         tk.check_kind(self.tokenizer, self.settings.text.tokenizer, directory / TOKENIZER_FILE)
         self.sources = config.get("data") or {}
+        casing = config.get("casing")  # models saved before names' forms were recorded write tokens as they are
+        self.casing = casing if isinstance(casing, dict) else {}
 
     def weights(self, net: TextNet) -> dict:
         return net.weights()
