@@ -348,6 +348,7 @@ def test_a_continuation_writes_names_as_the_training_text_does_torch_and_export_
     onnx = load_export(export(path, tmp_path / "onnx"))
     assert str(onnx.complete("Alice and", words=2)) == str(done) == str(load(path).complete("Alice and", words=2))
     assert "".join(onnx.stream("Alice and", words=2)) == " Ben drive"
+    assert model.next_words("Alice and", 1)[0][0] == onnx.next_words("Alice and", 1)[0][0] == "Ben"  # as written
     assert str(model.complete("Harry and ___ ride the bus.")) == "Harry and Ben ride the bus."
     config = json.loads((path / "config.json").read_text())
     del config["casing"]  # a model saved before the forms were recorded writes its tokens as they are

@@ -19,6 +19,7 @@ from seqtext.errors import true_or_false, whole_number
 from seqtext.export import model_config, npdecode
 from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
+from seqtext.text.casing import cased
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, barred_next,
                                    check_generation, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, filled, parse_prompt,
@@ -190,11 +191,11 @@ class OnnxTextModel:
         scores, state, _ = self._prefix_state(prefix)
         if tk.is_bpe(self.tokenizer):  # whole words (pieces spelled on), ranked as the fill ranks them
             words, probs, _ = _blank_words(self, scores, state, suffix, max(k, FILL_CANDIDATES))
-            return [(w, float(p)) for w, p in sorted(zip(words, probs.tolist()), key=lambda p: -p[1])[:k]]
+            return cased(sorted(zip(words, probs.tolist()), key=lambda p: -p[1])[:k], self.casing)
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
         cand, probs = self._candidates(scores, state, suffix, pool)
         ranked = sorted(zip(cand, probs.tolist()), key=lambda p: -p[1])[:k]
-        return [(tk.token_text(self.tokenizer.id_to_token(i)), float(p)) for i, p in ranked]
+        return cased([(tk.token_text(self.tokenizer.id_to_token(i)), p) for i, p in ranked], self.casing)
 
     def unknown_words(self, prompt: str) -> list[str]:
         """The prompt's words that the vocabulary does not hold (read as <unk>)."""

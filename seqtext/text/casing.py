@@ -44,3 +44,8 @@ def surface_forms(lines: Iterable[str], tokenizer, words_only: bool = True) -> d
         if form != low and seen >= MIN_SEEN and seen > counts[low] and (vocab is None or low in vocab):
             out[low] = form
     return dict(sorted(out.items()))
+
+
+def cased(ranked, casing: dict) -> list[tuple[str, float]]:
+    """``(word, probability)`` pairs with each word in its recorded form (next words as a continuation writes them)."""
+    return [(casing.get(word, word), float(p)) for word, p in ranked]
