@@ -20,7 +20,7 @@ from typing import ClassVar
 import torch
 
 from seqtext import distributed, modeldir
-from seqtext.errors import CheckpointError, ConfigError, warn
+from seqtext.errors import CheckpointError, ConfigError, SeqtextError, warn
 from seqtext.inert import warn_inert
 from seqtext.session import Session, TrainingInterrupted, pick_device, seed_everything
 
@@ -124,7 +124,7 @@ def _with_recorded(task, path, data: dict) -> dict:
     that file still is: a resume keeps the validation its early stopping compared against."""
     try:
         recorded = task.recorded_data(path)
-    except ConfigError:  # trained on data given in Python: nothing recorded
+    except SeqtextError:  # trained on data given in Python: nothing recorded (each task says so its own way)
         return data
     def still_there(paths) -> bool:
         return paths is not None and all(Path(p).exists() for p in (paths if isinstance(paths, list) else [paths]))

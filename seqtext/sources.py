@@ -53,22 +53,34 @@ def with_digests(sources: dict, keys) -> dict:
     return {**sources, SHA256: {p: d for p, d in digests.items() if d is not None}}
 
 
-def check_same_data(recorded: dict, given: dict, keys, names: dict) -> dict:
+def check_same_data(recorded: dict, given: dict, names: dict) -> dict:
     """Refuse a resume on other data than its training began on; returns the sources to record (the given paths,
-    with the digests recorded at the start).  ``names``: how each key is said ("corpus", "dev file")."""
+    with their digests).  ``names``: each key, how it is said and the parameter that gives it (("dev file", "dev")).
+
+    The same paths must be given, their content unchanged since.  Files that are gone may be stood in for by
+    files of the same content (moved data), compared by digest when digests were recorded; a recorded file that
+    is gone with nothing given in its place is refused, never replaced by a held-out share."""
+    keys = list(names)
     if not any(recorded.get(key) for key in keys):  # trained on data given in Python: nothing to compare
         return given
+    digests = recorded.get(SHA256) or {}  # directories trained before digests were recorded: not compared
     for key in keys:
         before, now = _paths(recorded.get(key)), _paths(given.get(key))
-        if before and not all(Path(p).exists() for p in before):
-            continue  # moved: the files given stand in for them
+        if before and not all(Path(p).exists() for p in before):  # moved: the files given stand in for them
+            if not now:
+                raise DataError(f"the {names[key][0]} of this training, {', '.join(before)}, is gone; give its "
+                                f"new path with {{{names[key][1]}}} to resume.", params=[names[key][1]])
+            if all(p in digests for p in before) and \
+                    sorted(digests[p] for p in before) != sorted(fingerprint(p) or "" for p in now):
+                raise DataError(f"{', '.join(now)} does not hold the {names[key][0]} this training started on "
+                                f"({', '.join(before)}, which is gone); give those files, or train afresh.")
+            continue
         if sorted(before) != sorted(now):
             raise DataError(f"this training started on {', '.join(before or ['a held-out share'])} as its "
-                            f"{names[key]}, not {', '.join(now or ['a held-out share'])}; resume it on the same "
+                            f"{names[key][0]}, not {', '.join(now or ['a held-out share'])}; resume it on the same "
                             "data, or train afresh on the new one.")
-    digests = recorded.get(SHA256) or {}  # directories trained before digests were recorded: not compared
     for path, digest in digests.items():
         if Path(path).exists() and fingerprint(path) != digest:
             raise DataError(f"{path} has changed since this training started on it; restore it to resume, or "
                             "train afresh on the new data.")
-    return {**given, SHA256: digests} if digests else given
+    return with_digests(given, keys)

@@ -290,6 +290,17 @@ def test_train_command_writes_a_model_and_resumes_it(tmp_path):
     assert_clean_failure(result, "only --epochs, --patience and --device may change (got --hidden)")
 
 
+def test_a_training_on_python_data_resumes_with_that_data(tmp_path):
+    from seqtext import SequenceTagger, TextClassifier
+
+    pairs = [("good movie", "pos"), ("bad film", "neg"), ("great fun", "pos"), ("awful plot", "neg")] * 5
+    TextClassifier(epochs=1, hidden=8, embed=8, batch_size=4, device="cpu").fit(pairs).save(tmp_path / "c")
+    assert len(TextClassifier.resume(tmp_path / "c", pairs, epochs=2).history) == 2
+    tagged = [(["the", "dog", "runs"], ["D", "N", "V"]), (["a", "cat", "sleeps"], ["D", "N", "V"])] * 5
+    SequenceTagger(epochs=1, hidden=8, embed=8, batch_size=4, device="cpu").fit(tagged).save(tmp_path / "t")
+    assert len(SequenceTagger.resume(tmp_path / "t", tagged, epochs=2).history) == 2
+
+
 @pytest.mark.parametrize("kind", ["classify", "tag"])
 def test_a_resume_reads_the_data_its_training_began_on_and_keeps_its_dev_file(tmp_path, kind):
     """Other data, or the same file changed since, is refused (nothing written); --data naming the recorded file
@@ -322,6 +333,17 @@ def test_a_resume_reads_the_data_its_training_began_on_and_keeps_its_dev_file(tm
     data = json.loads((out / "config.json").read_text())["data"]
     assert data["train"] == str(train.resolve()) and data["dev"] == str(dev.resolve())  # the dev file kept
     assert set(data["sha256"]) == {str(train.resolve()), str(dev.resolve())}
+    # the dev file moved: named, never replaced by a held-out share; --dev gives its new place, checked by content
+    moved = dev.rename(tmp_path / "moved.tsv")
+    resume[resume.index("2")] = "3"
+    assert_clean_failure(CliRunner().invoke(cli, [*resume, "--data", str(train)]),
+                         f"the dev file of this training, {dev.resolve()}, is gone; give its new path with --dev")
+    assert_clean_failure(CliRunner().invoke(cli, [*resume, "--dev", str(moved)]), "--dev without --data")
+    refused = CliRunner().invoke(cli, [*resume, "--data", str(train), "--dev", str(other)])
+    assert_clean_failure(refused, f"{other.resolve()} does not hold the dev file this training started on")
+    result = CliRunner().invoke(cli, [*resume, "--data", str(train), "--dev", str(moved)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "config.json").read_text())["data"]["dev"] == str(moved.resolve())
 
 
 def test_files_as_users_have_them(tmp_path):

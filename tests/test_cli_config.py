@@ -100,6 +100,35 @@ def test_bad_toml_files_are_one_sentence_and_write_nothing(corpus, tmp_path, con
     assert not (tmp_path / "m").exists()
 
 
+def test_a_config_file_sets_a_commands_own_options_by_any_of_their_names(corpus, tmp_path):
+    """A number of the command's own (forecast train's holdout) is read by its option's rule; a validation file
+    may be written dev or valid, as on the command line, once."""
+    import json
+
+    from conftest import CORPORA
+
+    series = tmp_path / "fc.toml"
+    series.write_text("holdout = 12\nepochs = 1\nhidden = 4\nquiet = true\n")
+    airline = ["forecast", "train", "--csv", str(CORPORA / "series" / "airline.csv"), "--date", "month"]
+    r = CliRunner().invoke(cli, [*airline, "--config", str(series), "--out", str(tmp_path / "f")])
+    assert r.exit_code == 0, r.output
+    series.write_text("holdout = -3\n")
+    r = CliRunner().invoke(cli, [*airline, "--config", str(series), "--out", str(tmp_path / "g")])
+    assert_clean_failure(r, "holdout: -3 is not in the range x>=0", code=2)
+    valid = tmp_path / "v.txt"
+    valid.write_text("Mary rides the bicycle.\n")
+    aliased = tmp_path / "d.toml"
+    aliased.write_text(f'dev = "{valid}"\nepochs = 1\nhidden = 8\nembed = 8\nquiet = true\n')
+    r = CliRunner().invoke(cli, ["train", "--corpus", str(corpus), "--config", str(aliased),
+                                 "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["data"]["valid"] == [str(valid.resolve())]
+    aliased.write_text(f'dev = "{valid}"\nvalid = "{valid}"\n')
+    r = CliRunner().invoke(cli, ["train", "--corpus", str(corpus), "--config", str(aliased),
+                                 "--out", str(tmp_path / "n")])
+    assert_clean_failure(r, "sets valid twice (valid and dev); keep one.", code=2)
+
+
 def test_a_directory_without_a_config_is_named_as_a_directory(corpus, tmp_path):
     folder = tmp_path / "runs"
     folder.mkdir()

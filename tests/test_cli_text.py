@@ -357,10 +357,19 @@ def test_a_resume_refuses_a_corpus_changed_since_its_training_began(tmp_path):
                                           "restore it to resume, or train afresh")
         assert (out / "model.safetensors").read_bytes() == before
         path.write_bytes(saved)
-    write_corpus(folder / "b.txt", TINY_LINES[:2])  # a file added to the folder: the training's files are read
-    r = run(resume)
+    # moved: the validation text left out is named (never replaced by a held-out share); files standing in for
+    # the corpus must hold what it held
+    moved = valid.rename(tmp_path / "moved.txt")
+    assert_clean_failure(run([*resume, "--corpus", str(folder / "a.txt")]),
+                         f"the validation text of this training, {valid.resolve()}, is gone; give its new path with "
+                         "--valid to resume.")
+    other = write_corpus(tmp_path / "other.txt", TINY_LINES[:2])
+    assert_clean_failure(run([*resume, "--corpus", str(folder / "a.txt"), "--valid", str(other)]),
+                         f"{other.resolve()} does not hold the validation text this training started on")
+    r = run([*resume, "--corpus", str(folder / "a.txt"), "--valid", str(moved)])
     assert r.exit_code == 0, r.output
     assert load(out).summary["epochs_run"] == 4
+    assert json.loads((out / "config.json").read_text())["data"]["valid"] == [str(moved.resolve())]
 
 
 def test_resume_continues_an_early_stopped_run_with_more_patience(tmp_path, corpus):

@@ -124,7 +124,7 @@ def test_forecast_rows_take_json_numbers_only_in_the_columns_read_as_numbers(cli
                 f"row 7 of 'rows': column {column!r} holds {json.dumps(value)}, not a number; give its numbers as "
                 "JSON numbers (null for a missing value)."), r.text
         rows = sales_rows(40, future=2)
-        rows[-1]["sales"] = rows[-2]["sales"] = ""  # the steps ahead, blank
+        rows[-1]["sales"], rows[-2]["sales"] = "", "NA"  # the steps ahead, blank, or marked missing as a CSV may
         r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
         assert r.status_code == 200 and [row["date"] for row in r.json()["rows"]] == [month(40), month(41)], r.text
     plain = [{"value": float(i % 7)} for i in range(20)]  # a model whose target has no name: every column but
@@ -364,8 +364,15 @@ def test_a_page_opened_while_the_models_load_has_their_settings_and_then_what_lo
         assert "loading shops, chars" in page.inner_text("#status")
         assert page.is_visible("#series-id")  # the model's id column, known before it is loaded
         assert page.evaluate("models.every((m) => !m.loaded && m.settings.core)")
+        page.select_option("#model", "chars")
+        page.type("#prompt", "Ma")  # asked while loading: the server says so, and the page asks again once loaded
+        page.wait_for_selector("#suggestions.error", timeout=15000)
         registry.load_all()
         page.wait_for_function("models.every((m) => m.loaded)", timeout=15000)
+        page.wait_for_selector("#suggestions button.suggestion", timeout=15000)
+        assert page.get_attribute("#suggestions", "class") == "" and "loading" not in page.inner_text("#suggestions")
+        page.fill("#prompt", "")
+        page.select_option("#model", "shops")
         assert page.inner_text("#status") == "" and page.evaluate("models[0].intervals") is False
         assert page.evaluate("models[1].vocabulary") > 0
         page.select_option("#model", "chars")

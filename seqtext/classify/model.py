@@ -13,6 +13,7 @@ import torch
 from seqtext import modeldir
 from seqtext.classify.data import check_texts
 from seqtext.classify.task import ClassifyTask
+from seqtext.errors import ConfigError
 from seqtext.labels import label_report
 from seqtext.model import Model, fresh_fit
 
@@ -48,7 +49,11 @@ class TextClassifier(Model):
 
     @classmethod
     def resume(cls, path, data=None, dev=None, **options) -> "TextClassifier":
-        """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given)."""
+        """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given;
+        ``dev`` with ``data``, where the recorded dev file has moved)."""
+        if data is None and dev is not None:
+            raise ConfigError("{dev} without {data} would be ignored; give both (the data the training started "
+                              "on) or neither.", params=["dev", "data"])
         return super().resume(path, None if data is None else {"train": data, "dev": dev}, **options)
 
     @torch.inference_mode()

@@ -28,7 +28,7 @@ from seqtext.transfer import StartsFromLanguageModel
 
 TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
-DATA_KEYS = ("train", "dev")  # the recorded sources (seqtext.sources)
+DATA = {"train": ("training data", "data"), "dev": ("dev file", "dev")}  # recorded sources: seqtext.sources
 
 
 class ClassifyTask(StartsFromLanguageModel, Task):
@@ -79,8 +79,7 @@ class ClassifyTask(StartsFromLanguageModel, Task):
     def prepare(self, data: dict, fresh: bool) -> None:
         train, dev = data["train"], data.get("dev")
         sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
-        self.sources = with_digests(sources, DATA_KEYS) if fresh else \
-            check_same_data(self.sources, sources, DATA_KEYS, {"train": "training data", "dev": "dev file"})
+        self.sources = with_digests(sources, DATA) if fresh else check_same_data(self.sources, sources, DATA)
         texts, labels, places = self.read(train, "training")
         in_file = set(labels)
         if len(in_file) > max(20, len(labels) // 2) and sum(" " in label for label in labels) > len(labels) // 2 \

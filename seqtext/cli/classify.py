@@ -33,7 +33,7 @@ def train_model(ctx, model_class, settings_class, data, dev, out, resume, quiet,
     from seqtext.modeldir import check_output_dir, open_model
 
     if resume:
-        changes = resume_changes(ctx, options, {"out": out, "dev": dev})
+        changes = resume_changes(ctx, options, {"out": out})  # --data and --dev: checked against the record
         resume_kind(resume, settings_class.kind)
         out = Path(resume)
         open_model(out, settings_class)  # its settings readable, before anything is locked
@@ -46,8 +46,8 @@ def train_model(ctx, model_class, settings_class, data, dev, out, resume, quiet,
 
     def work():
         if resume:
-            return model_class.resume(out, Path(data) if data else None, progress=not quiet, checkpoint_dir=out,
-                                      **changes)
+            return model_class.resume(out, Path(data) if data else None, Path(dev) if dev else None,
+                                      progress=not quiet, checkpoint_dir=out, **changes)
         return model_class(progress=not quiet, **options).fit(Path(data), dev=Path(dev) if dev else None,
                                                               checkpoint_dir=out)
 

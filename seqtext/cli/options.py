@@ -74,6 +74,12 @@ def _load_config(settings: type[Settings]):
         except SeqtextError as exc:
             raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
         names = {p.name for p in ctx.command.params if p.name != "config"}
+        aliases = {o.lstrip("-").replace("-", "_"): p.name for p in ctx.command.params for o in p.opts}
+        for key in [k for k in options if k not in names and aliases.get(k) in names]:  # dev = ... for valid
+            if aliases[key] in options:
+                raise click.BadParameter(f"{value} sets {aliases[key]} twice ({aliases[key]} and {key}); keep one.",
+                                         ctx=ctx, param=param)
+            options[aliases[key]] = options.pop(key)
         unknown = sorted(set(options) - names)
         if unknown:
             first = unknown[0]
@@ -104,9 +110,14 @@ def _load_config(settings: type[Settings]):
                                          ctx=ctx, param=param)
             elif params[key].is_flag and not isinstance(item, bool):  # quiet = "maybe" is no switch
                 raise click.BadParameter(f"{value}: {key} must be true or false, got {item!r}.", ctx=ctx, param=param)
-            elif not params[key].is_flag and not isinstance(item, str):  # the others are paths
+            elif isinstance(params[key].type, click.types.StringParamType) and not isinstance(item, str):  # a path
                 raise click.BadParameter(f"{value}: {key} must be a path (a string), got {item!r}.", ctx=ctx,
                                          param=param)
+            elif not params[key].is_flag:  # a number of the command's own (forecast train --holdout): its type's rule
+                try:
+                    options[key] = params[key].type.convert(item, params[key], ctx)
+                except click.BadParameter as exc:
+                    raise click.BadParameter(f"{value}: {key}: {exc.message}", ctx=ctx, param=param) from None
         ctx.default_map = {**(ctx.default_map or {}), **options}
         return value
 

@@ -299,7 +299,9 @@ def _with_id(series, history, series_id: str):
 def _json_numbers(series, columns: dict) -> None:
     """Refuse a JSON string or boolean in a column the model reads as numbers (the table reader would convert
     "5" and true, as it reads a CSV file's text); the date and id columns may hold strings, and a blank string
-    is a missing value, as null is."""
+    or a missing-value marker ("NA", "nan", as a CSV file may hold) is a missing value, as null is."""
+    from seqtext.series.table import NA_MARKERS
+
     if isinstance(series.target, str):
         numeric = [series.target, *series.features, *getattr(series, "past_features", []),
                    *getattr(series, "static_features", [])]
@@ -307,7 +309,7 @@ def _json_numbers(series, columns: dict) -> None:
         numeric = [name for name in columns if name not in (series.date, series.id)]
     for name in numeric:
         for i, value in enumerate(columns.get(name, ())):
-            if isinstance(value, bool) or isinstance(value, str) and value.strip():  # "" is blank, as null
+            if isinstance(value, bool) or isinstance(value, str) and value.strip() not in NA_MARKERS:
                 raise DataError(f"row {i + 1} of 'rows': column {name!r} holds {json.dumps(value)}, not a number; "
                                 "give its numbers as JSON numbers (null for a missing value).")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from seqtext import modeldir
-from seqtext.errors import DataError, as_list
+from seqtext.errors import ConfigError, DataError, as_list
 from seqtext.labels import label_report
 from seqtext.model import Model, fresh_fit
 from seqtext.tag.data import sentence_words
@@ -48,7 +48,11 @@ class SequenceTagger(Model):
 
     @classmethod
     def resume(cls, path, data=None, dev=None, **options) -> "SequenceTagger":
-        """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given)."""
+        """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given;
+        ``dev`` with ``data``, where the recorded dev file has moved)."""
+        if data is None and dev is not None:
+            raise ConfigError("{dev} without {data} would be ignored; give both (the data the training started "
+                              "on) or neither.", params=["dev", "data"])
         return super().resume(path, None if data is None else {"train": data, "dev": dev}, **options)
 
     words = staticmethod(sentence_words)  # a sentence as words: a string is split as the treebanks split words

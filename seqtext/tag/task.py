@@ -27,7 +27,7 @@ from seqtext.tag.net import TaggerNet
 from seqtext.transfer import StartsFromLanguageModel
 
 VOCAB_FILE = "vocab.json"
-DATA_KEYS = ("train", "dev")  # the recorded sources (seqtext.sources)
+DATA = {"train": ("training data", "data"), "dev": ("dev file", "dev")}  # recorded sources: seqtext.sources
 
 
 class TagTask(StartsFromLanguageModel, Task):
@@ -69,8 +69,7 @@ class TagTask(StartsFromLanguageModel, Task):
     def prepare(self, data: dict, fresh: bool) -> None:
         train, dev = data["train"], data.get("dev")
         sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
-        self.sources = with_digests(sources, DATA_KEYS) if fresh else \
-            check_same_data(self.sources, sources, DATA_KEYS, {"train": "training data", "dev": "dev file"})
+        self.sources = with_digests(sources, DATA) if fresh else check_same_data(self.sources, sources, DATA)
         words, tags, where = self.read(train, "training")
         if dev is not None:
             valid = self.read(dev, "validation")

@@ -33,7 +33,7 @@ from seqtext.sources import check_same_data, with_digests
 from seqtext.text.scoring import encode_lines, score_sentences, score_stream
 
 TOKENIZER_FILE = "tokenizer.json"
-DATA_KEYS = ("corpus", "valid")  # the recorded sources (seqtext.sources)
+DATA = {"corpus": ("corpus", "corpus"), "valid": ("validation text", "valid")}  # seqtext.sources
 
 
 def _paths(source) -> list[str] | None:
@@ -155,8 +155,7 @@ class LanguageModelTask(Task):
         text, train = self.settings.text, self.settings.train
         corpus, valid = data["corpus"], data.get("valid")
         sources = {"corpus": _paths(corpus), "valid": _paths(valid) if valid is not None else None}
-        self.sources = with_digests(sources, DATA_KEYS) if fresh else \
-            check_same_data(self.sources, sources, DATA_KEYS, {"corpus": "corpus", "valid": "validation text"})
+        self.sources = with_digests(sources, DATA) if fresh else check_same_data(self.sources, sources, DATA)
         if text.mode == "auto":
             text.mode = "stream" if self.sources["corpus"] and stream.detect_mode(corpus) == "stream" \
                 else "sentence"

@@ -41,6 +41,8 @@ async function loadModels() {
   $("status").textContent = loading.length ? `loading ${loading.map((m) => m.name).join(", ")}…` : "";
   if (loading.length) setTimeout(loadModels, MODELS_AGAIN_MS);
   switchPanel();
+  // a suggestion asked for while the models loaded got "still loading": asked again once they are
+  if (!loading.length && $("suggestions").className === "error") suggest();
 }
 
 function switchPanel() {
@@ -110,6 +112,7 @@ async function suggest() {
     const lower = typed.toLowerCase();
     const words = data.words.filter((w) => w.word.toLowerCase().startsWith(lower)).slice(0, 5);
     $("suggestions").innerHTML = "";
+    $("suggestions").className = "";
     for (const w of words) {
       const b = document.createElement("button");
       b.className = "suggestion";
