@@ -476,6 +476,11 @@ def test_the_column_to_forecast_is_named_among_the_columns_it_could_be(tmp_path)
     with pytest.raises(DataError, match=r"the table has no column to forecast besides the date and the covariates"):
         read_series({k: table[k] for k in ("id", "month", "price")}, SeriesConfig(date="month", id="id",
                                                                                   features=["price"]))
+    # a column of text (dates not named as the date column) is no candidate, and said to be perhaps the date
+    with pytest.raises(DataError, match=r"^the table has one column of numbers \(value\) beside text; name the one "
+                                        r"to forecast with target \('month' holds text: if it is the date, give it "
+                                        r"with date\)\.$"):
+        read_series({k: table[k] for k in ("id", "month", "value")}, SeriesConfig(id="id"))
 
 
 def test_evaluate_names_a_series_left_out_and_what_the_actuals_hold(fitted, tmp_path):

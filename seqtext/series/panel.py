@@ -60,7 +60,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         raise DataError(f"{source} has no rows; give a series with values.")
     order = [c for c in order if c != series.id]
     target = series.target if series.target is not None else pick_target(
-        [c for c in order if c not in statics], series.date, features, source)
+        [c for c in order if c not in statics], series.date, features, source, columns)
     groups: dict[str, list[int]] = {}  # id -> its rows, ids in the order of their first row
     for i, label in enumerate(labels):
         key = "" if label is None else str(label).strip()

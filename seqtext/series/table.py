@@ -100,14 +100,31 @@ def read_table(
                         allow_future=allow_future, need_date=need_date, features_only=features_only, fitted=fitted)
 
 
-def pick_target(order, date, features, source) -> str:
-    """The one column of ``order`` that is neither the date nor a feature: the target when none is named."""
+def pick_target(order, date, features, source, columns=None) -> str:
+    """The one column of ``order`` that is neither the date nor a feature: the target when none is named
+    (``columns``: the cells, so a column of text, such as dates not named as such, is said to be no candidate)."""
     candidates = [c for c in order if c != date and c not in features]
+    texts = [c for c in candidates if columns is not None and _text_column(columns[c])]
     if len(candidates) != 1:
-        which = f"several columns that could be forecast ({', '.join(map(str, candidates))})" if candidates else \
+        numbers = [c for c in candidates if c not in texts]
+        which = f"several columns that could be forecast ({', '.join(map(str, numbers))})" if len(numbers) > 1 \
+            else f"one column of numbers ({numbers[0]}) beside text" if numbers else \
             f"no column to forecast besides the date and the covariates ({', '.join(map(str, order))})"
-        raise DataError(f"{source} has {which}; name the one to forecast with {{target}}.", params=["target"])
+        hint = f" ({', '.join(map(repr, texts))} holds text: if it is the date, give it with {{date}})" if texts else ""
+        raise DataError(f"{source} has {which}; name the one to forecast with {{target}}{hint}.",
+                        params=["target", "date"] if texts else ["target"])
     return candidates[0]
+
+
+def _text_column(cells) -> bool:
+    """Whether a column's first value that is not blank is text, not a number (a date, a name)."""
+    for cell in cells:
+        try:
+            if not math.isnan(_cell(cell)):
+                return False
+        except (TypeError, ValueError, OverflowError):
+            return True
+    return False
 
 
 _ROLES = {"target": ("as the series it forecasts", "as the series it forecasts"),
@@ -153,7 +170,7 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
     if features_only:
         target = None
     elif target is None:
-        target = pick_target(order, date, features, source)
+        target = pick_target(order, date, features, source, columns)
     if target in features:
         raise DataError(f"column {target!r} is both the target and a feature; list it only as the target.")
     if len(set(features)) != len(features):
