@@ -49,7 +49,7 @@ class Rule:
         if kind == "choice":
             return None if value in self.choices else "one of " + ", ".join(map(str, self.choices))
         if kind == "device":  # its form here; whether the machine has it, when a session starts (pick_device)
-            ok = isinstance(value, str) and re.fullmatch(r"auto|(cpu|cuda|mps|xpu)(:\d+)?", value)  # as torch names
+            ok = isinstance(value, str) and re.fullmatch(r"auto|(cpu|cuda|mps)(:\d+)?", value)  # as torch names them
             return None if ok else "auto, cpu, cuda, cuda:N or mps"
         if kind == "str":
             return None if isinstance(value, str) and value.strip() else "a non-empty string"

@@ -67,7 +67,7 @@ def check_same_data(recorded: dict, given: dict, names: dict) -> dict:
     for key in keys:
         before, now = _paths(recorded.get(key)), _paths(given.get(key))
         if before and not all(Path(p).exists() for p in before):  # moved: the files given stand in for them
-            if not now:
+            if not now or sorted(now) == sorted(before):  # nothing given in their place (a resume reads the record)
                 raise DataError(f"the {names[key][0]} of this training, {', '.join(before)}, is gone; give its "
                                 f"new path with {{{names[key][1]}}} to resume.", params=[names[key][1]])
             if all(p in digests for p in before) and \

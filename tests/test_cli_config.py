@@ -115,6 +115,10 @@ def test_a_config_file_sets_a_commands_own_options_by_any_of_their_names(corpus,
     series.write_text("holdout = -3\n")
     r = CliRunner().invoke(cli, [*airline, "--config", str(series), "--out", str(tmp_path / "g")])
     assert_clean_failure(r, "holdout: -3 is not in the range x>=0", code=2)
+    for value in ("12.7", "true", '"12"'):  # no count, as a declared option's rule says too
+        series.write_text(f"holdout = {value}\n")
+        r = CliRunner().invoke(cli, [*airline, "--config", str(series), "--out", str(tmp_path / "g")])
+        assert_clean_failure(r, "holdout must be a whole number, got ", code=2)
     valid = tmp_path / "v.txt"
     valid.write_text("Mary rides the bicycle.\n")
     aliased = tmp_path / "d.toml"

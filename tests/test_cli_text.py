@@ -360,6 +360,7 @@ def test_a_resume_refuses_a_corpus_changed_since_its_training_began(tmp_path):
     # moved: the validation text left out is named (never replaced by a held-out share); files standing in for
     # the corpus must hold what it held
     moved = valid.rename(tmp_path / "moved.txt")
+    assert_clean_failure(run(resume), f"the validation text of this training, {valid.resolve()}, is gone")
     assert_clean_failure(run([*resume, "--corpus", str(folder / "a.txt")]),
                          f"the validation text of this training, {valid.resolve()}, is gone; give its new path with "
                          "--valid to resume.")

@@ -176,6 +176,13 @@ def test_names_are_recorded_in_the_form_the_text_writes_them_where_no_sentence_s
     # not counted); Saturday and the second I once each (too few); apple lower-cased where no sentence starts
     assert forms == {"ben": "Ben", "harry": "Harry"}
     assert surface_forms([line.lower() for line in lines], tok) == {}  # a text without capitals records nothing
+    # what says nothing of a word's usual form: one letter (PTB's N, the n of n't), a heading in capitals, a word
+    # after an opening quote or a colon; an acronym only when short and never written lower-cased
+    others = ["they do n't know N . they do n't .", "KING RICHARD II:", "KING RICHARD II:", 'he said "The cat" .',
+              'they said "The dog" .', "note: The end .", "we met: The end .", "help us now .", "we saw the US .",
+              "we saw the US and the UN .", "the UN and the US .", "they say richard here .", "TV and TV ."]
+    tok = tk.train_tokenizer(others)
+    assert surface_forms(others, tok) == {"un": "UN"}  # us is written lower-cased too; TV once where none starts
 
 
 def test_a_recorded_form_is_written_and_a_sentence_still_starts_with_a_capital():

@@ -349,6 +349,12 @@ def test_a_continuation_writes_names_as_the_training_text_does_torch_and_export_
     assert str(onnx.complete("Alice and", words=2)) == str(done) == str(load(path).complete("Alice and", words=2))
     assert "".join(onnx.stream("Alice and", words=2)) == " Ben drive"
     assert model.next_words("Alice and", 1)[0][0] == onnx.next_words("Alice and", 1)[0][0] == "Ben"  # as written
+    assert model.suggest("Alice and b", 1)[0][0] == "Ben"  # suggest offers it so, and accepting it writes it so
+    from seqtext.text.suggest import suggester_for
+
+    assert suggester_for(model).accept("Alice and b", "Ben") == "Alice and Ben "
+    chars = TextModel(tokenizer="char", mode="sentence", embed=4, hidden=8, epochs=1, device="cpu").fit(lines)
+    assert chars.task.casing == {}  # a character model keeps every case itself
     assert str(model.complete("Harry and ___ ride the bus.")) == "Harry and Ben ride the bus."
     config = json.loads((path / "config.json").read_text())
     del config["casing"]  # a model saved before the forms were recorded writes its tokens as they are

@@ -114,6 +114,10 @@ def _load_config(settings: type[Settings]):
                 raise click.BadParameter(f"{value}: {key} must be a path (a string), got {item!r}.", ctx=ctx,
                                          param=param)
             elif not params[key].is_flag:  # a number of the command's own (forecast train --holdout): its type's rule
+                if isinstance(params[key].type, click.types.IntParamType) and \
+                        (isinstance(item, bool) or not isinstance(item, int)):  # 12.7, true and "12" are no count
+                    raise click.BadParameter(f"{value}: {key} must be a whole number, got {item!r}.", ctx=ctx,
+                                             param=param)
                 try:
                     options[key] = params[key].type.convert(item, params[key], ctx)
                 except click.BadParameter as exc:

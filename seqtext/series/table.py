@@ -109,8 +109,11 @@ def pick_target(order, date, features, source, columns=None) -> str:
         numbers = [c for c in candidates if c not in texts]
         which = f"several columns that could be forecast ({', '.join(map(str, numbers))})" if len(numbers) > 1 \
             else f"one column of numbers ({numbers[0]}) beside text" if numbers else \
+            f"no column of numbers to forecast ({', '.join(map(str, order))})" if texts else \
             f"no column to forecast besides the date and the covariates ({', '.join(map(str, order))})"
-        hint = f" ({', '.join(map(repr, texts))} holds text: if it is the date, give it with {{date}})" if texts else ""
+        hold, which_is = ("holds", "it is") if len(texts) == 1 else ("hold", "one is")
+        hint = f" ({', '.join(map(repr, texts))} {hold} text: if {which_is} the date, give it with {{date}})" \
+            if texts else ""
         raise DataError(f"{source} has {which}; name the one to forecast with {{target}}{hint}.",
                         params=["target", "date"] if texts else ["target"])
     return candidates[0]

@@ -48,6 +48,7 @@ import torch
 
 from seqtext.errors import DataError, whole_number
 from seqtext.text import tokenizer as tk
+from seqtext.text.casing import cased
 from seqtext.text.decoding import Repetition, check_repetition
 
 RECENT_STATES = 512  # tokens at the end of the text whose hidden state is kept
@@ -64,11 +65,12 @@ class Suggester:
     are serialised by a lock, and each moves the cache to its own text.
     """
 
-    def __init__(self, net, tokenizer, device, stream_mode: bool):
+    def __init__(self, net, tokenizer, device, stream_mode: bool, casing: dict | None = None):
         if tk.is_char(tokenizer):
             raise DataError("suggestions are words from the model's vocabulary, and a character model has none; "
                             "use `seqtext complete` to continue the text a character at a time.")
         self.net, self.tokenizer, self.device, self.stream_mode = net, tokenizer, device, stream_mode
+        self.casing = casing or {}  # words offered in their training text's form (seqtext.text.casing)
         self.steps = 0  # core steps taken, all calls together
         self._start = tokenizer.token_to_id(tk.EOS if stream_mode else tk.BOS)
         self._tokens: list[int] = []  # the tokens read: the start token, then the finished part of the text
@@ -189,10 +191,10 @@ class Suggester:
         top = torch.topk(candidates, min(max(k, SPELLED) if self._bpe else k, hi - lo))
         found = [(int(self._ids[lo + int(i)]), float(p)) for p, i in zip(top.values, top.indices) if p > 0]
         if not self._bpe:
-            return [(tk.token_text(self.tokenizer.id_to_token(i)), p) for i, p in found]
+            return cased([(tk.token_text(self.tokenizer.id_to_token(i)), p) for i, p in found], self.casing)
         with self._lock:
-            return _spelled(self, found, hidden, "".join(tk.token_text(self.tokenizer.id_to_token(i)) for i in head),
-                                 head_logp)[:k]
+            return cased(_spelled(self, found, hidden, "".join(tk.token_text(self.tokenizer.id_to_token(i))
+                                                               for i in head), head_logp)[:k], self.casing)
 
     def _slice(self, prefix: str) -> tuple[int, int]:
         """The range of the offered words (or pieces) that start with ``prefix``."""
@@ -209,7 +211,8 @@ class Suggester:
         """``text`` with ``word`` (a suggestion for it) in place of the word being typed.
 
         Spaced and capitalised as ``TextModel.complete`` writes words; the
-        letters already typed keep their case.  ``close``: end with a space
+        letters already typed keep their case, unless the word is offered in
+        its training text's form (a name: ``pa`` + ``Paul`` is ``Paul``).  ``close``: end with a space
         when the word would otherwise still read as being typed, so that the
         next suggestions are for the word after it.
         """
@@ -290,5 +293,5 @@ def suggester_for(model) -> Suggester:
         if (found is None or found[0].net is not model.net or found[0].tokenizer is not model.tokenizer
                 or found[1] != version):
             found = _SHARED[model] = (Suggester(model.net, model.tokenizer, model.device,
-                                                model.settings.text.mode == "stream"), version)
+                                                model.settings.text.mode == "stream", model.task.casing), version)
         return found[0]

@@ -186,7 +186,7 @@ class LanguageModelTask(Task):
         if fresh:
             self.tokenizer = tk.train_tokenizer(stream.iter_text(files, raw=self.chars), text.tokenizer,
                                                 text.vocab_size, text.min_frequency, text.split_punctuation)
-            self.casing = self._casing(stream.iter_text(files)) if not self.chars else {}
+            self.casing = self._casing(stream.iter_text(files))
         ids = stream.encode_corpus(files, self.tokenizer).ids  # (N,) memory-mapped
         if fresh:
             unknown = int((ids == self.tokenizer.token_to_id(tk.UNK)).sum())
@@ -212,6 +212,8 @@ class LanguageModelTask(Task):
 
     def _casing(self, lines) -> dict:
         """The forms of names in the training text (a character model keeps every case itself): text.casing."""
+        if self.chars:
+            return {}
         return surface_forms(lines, self.tokenizer, words_only=self.settings.text.tokenizer == "word")
 
     def recorded_data(self, path) -> dict:
