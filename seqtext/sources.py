@@ -64,6 +64,8 @@ def check_same_data(recorded: dict, given: dict, names: dict) -> dict:
     if not any(recorded.get(key) for key in keys):  # trained on data given in Python: nothing to compare
         return given
     digests = recorded.get(SHA256) or {}  # directories trained before digests were recorded: not compared
+    result = with_digests(given, keys)  # each given file read once: compared here, recorded after
+    current = result[SHA256]
     for key in keys:
         before, now = _paths(recorded.get(key)), _paths(given.get(key))
         if before and not all(Path(p).exists() for p in before):  # moved: the files given stand in for them
@@ -71,7 +73,7 @@ def check_same_data(recorded: dict, given: dict, names: dict) -> dict:
                 raise DataError(f"the {names[key][0]} of this training, {', '.join(before)}, is gone; give its "
                                 f"new path with {{{names[key][1]}}} to resume.", params=[names[key][1]])
             if all(p in digests for p in before) and \
-                    sorted(digests[p] for p in before) != sorted(fingerprint(p) or "" for p in now):
+                    sorted(digests[p] for p in before) != sorted(current.get(p, "") for p in now):
                 raise DataError(f"{', '.join(now)} does not hold the {names[key][0]} this training started on "
                                 f"({', '.join(before)}, which is gone); give those files, or train afresh.")
             continue
@@ -80,7 +82,7 @@ def check_same_data(recorded: dict, given: dict, names: dict) -> dict:
                             f"{names[key][0]}, not {', '.join(now or ['a held-out share'])}; resume it on the same "
                             "data, or train afresh on the new one.")
     for path, digest in digests.items():
-        if Path(path).exists() and fingerprint(path) != digest:
+        if path in current and current[path] != digest:  # the same paths as recorded (checked above)
             raise DataError(f"{path} has changed since this training started on it; restore it to resume, or "
                             "train afresh on the new data.")
-    return with_digests(given, keys)
+    return result

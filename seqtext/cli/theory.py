@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from seqtext.cli.common import echo_json, handle_errors
+from seqtext.cli.common import counted, echo_json, handle_errors
 
 _DEFAULT_SEQUENCE = "10,20,30,40,50,60,70,80,90"
 _DEFAULT_WINDOW = 3
@@ -376,7 +376,7 @@ def _worked_example(seed, epochs, lr, nonlinearity, as_json) -> None:
 
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is refused below, not warned of
         result = examples.worked_example(seed=seed, epochs=epochs, lr=lr, nonlinearity=nonlinearity)
-    span = f"{epochs} epoch{'s' if epochs != 1 else ''}"
+    span = counted(epochs)
     _diverged(f"the loss went from {result['first_loss']:.4f} to {result['final_loss']:g} in {span}", lr,
               result["final_loss"], result["prediction"], start=result["first_loss"])
     params = result.pop("params")
