@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -150,18 +151,13 @@ def check_consistent(model_dir: Path) -> None:
     assert same_weights(weights(model_dir), state["best_net"] if state["best_net"] is not None else state["net"])
 
 
-def test_sigkill_at_many_points_leaves_a_loadable_model(tmp_path, corpus):
-    runner = tmp_path / "runner.py"
-    runner.write_text(KILL_RUNNER)
-    out = tmp_path / "model"
-    args = [sys.executable, str(runner), "train", "--corpus", str(corpus), "--out", str(out), "--epochs", "50",
-            "--patience", "50", *SMALL]
-    # kill right after the n-th marker: inside a weights write or just before the swap
-    points = [("WRITING", 1), ("SWAPPING", 1), ("WRITING", 2), ("SWAPPING", 3), ("WRITING", 4), ("SWAPPING", 2),
-              ("WRITING", 3), ("SWAPPING", 5), ("WRITING", 6), ("SWAPPING", 4), ("WRITING", 5), ("SWAPPING", 6)]
+def kill_at(points, args, out) -> int:
+    """Train afresh into ``out`` once per point, SIGKILLed right after the point's n-th marker (inside a
+    weights write or just before the swap); returns how many kills left a model, checking each is whole."""
     loadable, existed = 0, False
     for marker, nth in points:
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen([*args, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True)
         seen = 0
         for line in proc.stdout:
             if line.strip() == marker:
@@ -177,12 +173,33 @@ def test_sigkill_at_many_points_leaves_a_loadable_model(tmp_path, corpus):
         # before the first save completes there may be nothing; after it, always a whole model
         assert out.exists() or not existed, f"a kill at {marker} #{nth} removed the model"
         existed = existed or out.exists()
-    assert loadable == len(points) - 2  # all but the two kills inside the very first save
+    return loadable
+
+
+def test_sigkill_at_many_points_leaves_a_loadable_model(tmp_path, corpus):
+    runner = tmp_path / "runner.py"
+    runner.write_text(KILL_RUNNER)
+    args = [sys.executable, str(runner), "train", "--corpus", str(corpus), "--epochs", "10", "--patience", "10",
+            *SMALL]
+    # one save an epoch (ten in all: enough for the sixth); two model directories, killed side by side (each
+    # process spends most of its life starting up)
+    first = [("WRITING", 1), ("SWAPPING", 1), ("WRITING", 2), ("SWAPPING", 3), ("WRITING", 4), ("SWAPPING", 2)]
+    second = [("WRITING", 3), ("SWAPPING", 5), ("WRITING", 6), ("SWAPPING", 4), ("WRITING", 5), ("SWAPPING", 6)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(kill_at, points, args, tmp_path / name) for points, name in ((first, "a"), (second, "b"))]
+        loadable = [run.result() for run in runs]
+    # all but the two kills inside the very first save (the second directory's first kill comes after it)
+    assert loadable == [len(first) - 2, len(second)]
     # a crashed writer leaves neither a stuck lock nor stray temporary directories
-    done = subprocess.run(seqtext_cmd("train", "--resume", str(out), "--quiet"), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    check_consistent(out)
-    assert not list(tmp_path.glob(".model.*.tmp"))
+    def resume(name):
+        return subprocess.run(seqtext_cmd("train", "--resume", str(tmp_path / name), "--quiet"), capture_output=True,
+                              text=True)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for name, done in zip("ab", pool.map(resume, "ab")):
+            assert done.returncode == 0, done.stderr
+            check_consistent(tmp_path / name)
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_second_writer_is_refused(tmp_path, corpus):
