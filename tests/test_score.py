@@ -331,3 +331,16 @@ def test_a_byte_order_mark_is_no_text(tiny_model_dir, tiny_model, tmp_path):
     assert json.loads(piped.stdout.splitlines()[0])["text"] == SENTENCES[0]
     assert load_lines(marked) == load_lines(plain) == SENTENCES[:2]
     assert list(iter_lines(marked)) == list(iter_lines(plain))
+
+
+def test_a_streamed_sentence_break_is_a_line_with_no_word(tiny_model_dir):
+    """With --no-stop a continuation runs on into the next sentence: the break is one line of its own, as the
+    README says, and the text still joins up to what --no-stream prints."""
+    args = ["complete", "--model", str(tiny_model_dir), "Mary rides", "--words", "30", "--no-stop"]
+    r = CliRunner().invoke(cli, [*args, "--stream", "--json"])
+    assert r.exit_code == 0, r.output
+    pieces = [json.loads(line) for line in r.stdout.splitlines()]
+    breaks = [p for p in pieces if "\n" in p["text"]]
+    assert breaks and all(p == {"word": "", "text": "\n"} for p in breaks)
+    plain = CliRunner().invoke(cli, [*args, "--no-stream"])
+    assert "Mary rides" + "".join(p["text"] for p in pieces) == plain.stdout.strip()
