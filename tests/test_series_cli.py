@@ -113,13 +113,14 @@ def test_predict_beyond_the_horizon_reads_future_rows(model_dir, data, tmp_path)
 
 
 def test_evaluate_text_json_and_plot(model_dir, data, tmp_path):
-    result = run("evaluate", "--model", model_dir, "--csv", data, "--holdout", "6")
+    # the baselines beside these scores are test_series_baselines.py's; statsmodels' fits are left out here
+    result = run("evaluate", "--model", model_dir, "--csv", data, "--holdout", "6", "--baselines", "none")
     assert result.exit_code == 0, result.output
     assert "6-step roll-out" in result.stdout and "one step ahead" in result.stdout
     assert "has seen the held-out values" in result.stderr
     png = tmp_path / "eval.png"
     result = run("evaluate", "--model", model_dir, "--csv", data, "--holdout", "6", "--json", "--season", "12",
-                 "--plot", png)
+                 "--plot", png, "--baselines", "none")
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout)
     assert obj["holdout"] == 6 and obj["history"] == 66
@@ -237,7 +238,7 @@ def test_train_holdout_leaves_the_last_values_out(data, tmp_path):
     assert "trained on 66 values (54 windows), 1 epoch," in result.output
     model = load(out)
     assert model.tail["dates"][-1] == "2005-06"
-    result = run("evaluate", "--model", out, "--csv", data, "--holdout", "6")
+    result = run("evaluate", "--model", out, "--csv", data, "--holdout", "6", "--baselines", "none")
     assert result.exit_code == 0, result.output
     assert "has seen" not in result.output and "2005-07 to 2005-12" in result.output
     result = run("train", "--csv", data, "--target", "use", "--holdout", "72", "--out", tmp_path / "n", *FAST)
