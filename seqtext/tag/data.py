@@ -105,8 +105,9 @@ def blocks(lines: list[str]):
 
 
 def read_conllu(path, lines: list[str] | None = None) -> list:
-    """The sentences of a CoNLL-U file as ``conllu.TokenList`` objects (each with ``.start``, its first line, and
-    ``.word_lines``, the line of each syntactic word).  ``lines``: the file's lines when already read (a pipe
+    """The sentences of a CoNLL-U file as ``conllu.TokenList`` objects (each with ``.start``, its first line,
+    ``.word_lines``, the line of each syntactic word, and ``.comment_lines``, its ``#`` lines as written: the
+    library keeps only ``key = value`` comments, rewritten).  ``lines``: the file's lines when already read (a pipe
     reads once)."""
     import conllu
     from conllu.exceptions import ParseException
@@ -134,12 +135,21 @@ def read_conllu(path, lines: list[str] | None = None) -> list:
             raise DataError(f"{what} is not valid CoNLL-U ({exc}); fix it.") from None
         word_lines = [start + offset for offset, line in enumerate(block)
                       if not line.startswith("#") and line.split("\t", 1)[0].strip().isdigit()]
+        comment_lines = [line for line in block if line.startswith("#")]
         for sentence in parsed:
-            sentence.start, sentence.word_lines = start, word_lines
+            sentence.start, sentence.word_lines, sentence.comment_lines = start, word_lines, comment_lines
             sentences.append(sentence)
     if not sentences:
         raise DataError(f"{path} holds no sentences; give CoNLL-U or word<TAB>tag lines.")
     return sentences
+
+
+def conllu_text(sentence) -> str:
+    """A sentence of :func:`read_conllu` as CoNLL-U: its comment lines as the file has them, then its token lines
+    (the library's serialization, its metadata left out) and a blank line."""
+    from conllu.models import TokenList
+
+    return "".join(line + "\n" for line in sentence.comment_lines) + TokenList(list(sentence)).serialize()
 
 
 def _unparsable(line: str) -> bool:
