@@ -135,8 +135,8 @@ def file_lines(text: str) -> list[str]:
 
 def read_input_lines(file) -> tuple[Path, list[str]]:
     """(its name, its lines) of a file of inputs to predict on: a path, or stdin for None or "-".  Read as bytes
-    and decoded as UTF-8 (a byte-order mark dropped, at the start of any line), so that bytes that are not UTF-8 are refused in one
-    sentence whatever the locale."""
+    and decoded as UTF-8, so that bytes that are not UTF-8 are refused in one sentence whatever the locale; its
+    lines are those :func:`file_lines` breaks, as training reads a file (no byte-order mark at any line's start)."""
     import sys
 
     if file is not None and file != "-":
