@@ -324,7 +324,7 @@ def test_raw_text_keeps_combining_marks_in_their_words():
     assert split_words("हिन्दी भाषा") == ["हिन्दी", "भाषा"]  # vowel signs and a virama: 2 words, not 10
     assert split_words("cafe\u0301 e\u0301te\u0301") == ["cafe\u0301", "e\u0301te\u0301"]
     assert split_words("a\u200bb x\x00y \ufeffHi") == ["a", "b", "x", "y", "Hi"]  # nothing invisible is a word
-    assert split_words("emoji 👩\u200d💻") == ["emoji", "👩", "💻"]
+    assert split_words("emoji 👩\u200d💻") == ["emoji", "👩\u200d💻"]  # one emoji, as the joiner makes it
     assert split_words("I don't go.") == ["I", "do", "n't", "go", "."]
 
 
@@ -363,3 +363,27 @@ def test_byte_order_marks_of_files_joined_with_cat_are_no_part_of_a_line(bidirec
         write_wordtag(tmp_path / "b.txt", pairs[2:]).read_text()
     (tmp_path / "ab.txt").write_text(wordtag, encoding="utf-8")
     assert read_tagged(tmp_path / "ab.txt")[0] == [(list(w), list(t)) for w, t in pairs]
+
+
+def test_raw_text_is_split_as_the_english_treebank_splits_it(bidirectional):
+    """UD EWT's words: clitics split with either apostrophe; numbers, abbreviations, ellipses and an emoji with its
+    modifiers whole; a hyphen after a bound prefix kept (e-mail, re-read), other hyphens split (long - term)."""
+    from seqtext.tag.data import split_words
+
+    sentence = "I don’t pay $3.50 for 1,000 U.S. e-mails... 👍🏽"
+    words = ["I", "do", "n’t", "pay", "$", "3.50", "for", "1,000", "U.S.", "e-mails", "...", "👍🏽"]
+    assert split_words(sentence) == words
+    assert split_words("A long-term plan: re-read it at 5:00 p.m., i.e. now?!") == \
+        ["A", "long", "-", "term", "plan", ":", "re-read", "it", "at", "5:00", "p.m.", ",", "i.e.", "now", "?!"]
+    assert split_words("Call 713-853-3989 -- pages 3-4 , not 1,2") == \
+        ["Call", "713-853-3989", "--", "pages", "3", "-", "4", ",", "not", "1", ",", "2"]
+    assert split_words("Flags 🇺🇸🇫🇷, a heart ❤️ and keycap 1️⃣") == \
+        ["Flags", "🇺🇸", "🇫🇷", ",", "a", "heart", "❤️", "and", "keycap", "1️⃣"]
+    assert split_words("I don't think Apple's new phone is cheap.") == \
+        ["I", "do", "n't", "think", "Apple", "'s", "new", "phone", "is", "cheap", "."]  # as before
+    model = str(bidirectional[1] / "model")
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--json", sentence])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["words"] == words
+    tagger = bidirectional[0]
+    assert tagger.predict(sentence) == tagger.predict([words]) == [json.loads(result.output)["tags"]]
