@@ -452,3 +452,47 @@ def test_json_lines_as_people_write_them(tmp_path):
     assert read_labelled(joined)[:2] == (["good", "bad"], ["1", "0"])
     with pytest.raises(DataError, match=r"read from a file, not from stdin \('-'\)"):
         read_labelled("-")
+
+
+def test_predict_refuses_labelled_tables_but_reads_any_prose(trained, tmp_path):
+    model = str(_model(trained))
+    tables = {"lab.tsv": "sentence\tlabel\nthe film was good\t0\nnot funny\t1\n",  # a training file as it is
+              "lab.txt": "the film was good\t0\nnot funny\t1\n",  # no header, every line a tab
+              "lab.jsonl": '{"text": "the film was good", "label": 0}\n\n{"text": "not funny"}\n',
+              "lab.csv": "text,label\n\"the film, as ever, was good\",0\nnot funny,1\n",
+              "odd.txt": "Sentence , Label\nthe film was good\n"}  # a header naming the model's columns, any case
+    for name, content in tables.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+        result = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "--file", str(tmp_path / name)])
+        assert_clean_failure(result, f"{name} holds", "give the texts alone, one a line",
+                             "seqtext classify evaluate", code=1)
+        assert result.stdout == ""
+    piped = CliRunner().invoke(cli, ["classify", "predict", "--model", model], input=tables["lab.jsonl"])
+    assert_clean_failure(piped, "stdin holds JSON Lines")
+    prose = ["text, label and title are all words here", "the film, not the plot, was good", "{not json} at all",
+             "a tab\there only", "label: good"]  # commas, a brace, a tab on one line of several: texts all
+    result = CliRunner().invoke(cli, ["classify", "predict", "--model", model], input="\n".join(prose) + "\n")
+    assert result.exit_code == 0, result.output
+    assert [line.split("\t", 2)[2] for line in result.stdout.splitlines()] == [p.replace("\t", " ") for p in prose]
+
+
+def test_predict_reads_lines_as_training_does(trained, tmp_path, monkeypatch):
+    from seqtext.classify import data
+
+    model = str(_model(trained))
+    expected = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "--json", "the film was good",
+                                        "not funny", "a dull movie"]).stdout
+    mac = tmp_path / "mac.txt"  # old Mac line ends: three texts, not one
+    mac.write_bytes(b"the film was good\rnot funny\r\ra dull movie\r")
+    result = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "--json", "--file", str(mac)])
+    assert result.exit_code == 0 and result.stdout == expected, result.output
+    joined = b"\xef\xbb\xbfthe film was good\nnot funny\n\xef\xbb\xbfa dull movie\n"  # two files joined with cat
+    result = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "--json"], input=joined)
+    assert result.exit_code == 0 and result.stdout == expected, result.output
+    monkeypatch.setattr(data, "MAX_TOKENS", 50)
+    long = tmp_path / "long.txt"  # named by its line in the file, blank lines counted
+    long.write_text("a good film\n\n" + " ".join(["good"] * 60) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "--file", str(long)])
+    assert_clean_failure(result, f"the text at {long} line 3 is 60 tokens long")
+    with pytest.raises(DataError, match="^text 2 is 60 tokens long"):  # the API names it by its number
+        trained[0].predict_proba(["a good film", " ".join(["good"] * 60)])

@@ -115,9 +115,11 @@ def test_label_exports_refuse_bad_input_in_one_sentence(label_models, tmp_path):
     _, clf_out = label_models["classify"]
     _, tag_out = label_models["tag"]
     result = CliRunner().invoke(cli, ["classify", "predict", "--model", str(tag_out), "a delight"])
-    assert_clean_failure(result, "holds a tag model, not a classify model")
+    assert_clean_failure(result, "holds a tag model, not a classify model; use the commands for tag models "
+                                 "(seqtext tag predict).")  # the command that fits, as a model directory names it
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", str(clf_out), "The dog"])
-    assert_clean_failure(result, "holds a classify model, not a tag model")
+    assert_clean_failure(result, "holds a classify model, not a tag model; use the commands for classify models "
+                                 "(seqtext classify predict).")
     with pytest.raises(DataError, match="text 2 is empty"):
         load(clf_out).predict_proba(["fine", "  "])
     with pytest.raises(DataError, match="empty word"):
@@ -151,3 +153,16 @@ def test_a_kind_without_an_exporter_is_refused_and_nothing_is_written(tmp_path, 
     result = CliRunner().invoke(cli, ["export", str(model), "--out", str(tmp_path / "out")])
     assert_clean_failure(result, "a toy-unexportable model cannot be exported", "text, series, classify, tag")
     assert not (tmp_path / "out").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_an_exported_classifier_names_a_long_text_by_its_file_line(label_models, tmp_path, monkeypatch):
+    from seqtext.classify import data
+
+    _, clf_out = label_models["classify"]
+    monkeypatch.setattr(data, "MAX_TOKENS", 50)
+    long = tmp_path / "long.txt"
+    long.write_text("a delight\n\n" + " ".join(["boring"] * 60) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["classify", "predict", "--model", str(clf_out), "--file", str(long)])
+    assert_clean_failure(result, f"the text at {long} line 3 is 60 tokens long")
+    with pytest.raises(DataError, match="^text 2 is 60 tokens long"):
+        load(clf_out).predict_proba(["a delight", " ".join(["boring"] * 60)])

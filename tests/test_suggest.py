@@ -372,3 +372,26 @@ def test_interactive_prompt_quits_quietly_on_ctrl_c_and_on_ctrl_d_with_text(pexp
         status, rest = term.finish()
         assert status == 0 and "Traceback" not in rest and "Aborted" not in rest, rest
         assert time.monotonic() - start < 30
+
+
+def test_a_byte_order_mark_is_no_part_of_a_piped_prefix(tiny_model_dir):
+    plain = run(["suggest", "--model", str(tiny_model_dir), "-k", "2", "--json"], input=b"Mary \nMary \n")
+    marked = run(["suggest", "--model", str(tiny_model_dir), "-k", "2", "--json"], input=b"\xef\xbb\xbfMary \nMary \n")
+    assert marked.exit_code == 0, marked.output
+    rows = [json.loads(line) for line in marked.stdout.splitlines()]
+    assert [r["prefix"] for r in rows] == ["Mary ", "Mary "] and rows[0] == rows[1]
+    assert marked.stdout == plain.stdout
+
+
+def test_a_dumb_terminal_reads_one_prefix_a_line_with_a_note(pexpect, tiny_model_dir):
+    env = dict(os.environ, TERM="dumb", PYTHONUTF8="1")
+    child = pexpect.spawn(sys.executable, ["-m", "seqtext", "suggest", "--model", str(tiny_model_dir), "-k", "2"],
+                          env=env, dimensions=(24, 100), encoding="utf-8", timeout=20)
+    child.expect("TERM=dumb")  # the note, on stderr, says why there is no menu
+    child.sendline("Mary ")
+    child.expect(r"(drives|rides)\t0\.\d{6}\r\n(drives|rides)\t0\.\d{6}\r\n\r\n")  # the plain one-a-line answer
+    assert {child.match.group(1), child.match.group(2)} == {"drives", "rides"}
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and "Traceback" not in child.before

@@ -324,5 +324,66 @@ def test_raw_text_keeps_combining_marks_in_their_words():
     assert split_words("हिन्दी भाषा") == ["हिन्दी", "भाषा"]  # vowel signs and a virama: 2 words, not 10
     assert split_words("cafe\u0301 e\u0301te\u0301") == ["cafe\u0301", "e\u0301te\u0301"]
     assert split_words("a\u200bb x\x00y \ufeffHi") == ["a", "b", "x", "y", "Hi"]  # nothing invisible is a word
-    assert split_words("emoji 👩\u200d💻") == ["emoji", "👩", "💻"]
+    assert split_words("emoji 👩\u200d💻") == ["emoji", "👩\u200d💻"]  # one emoji, as the joiner makes it
     assert split_words("I don't go.") == ["I", "do", "n't", "go", "."]
+
+
+def test_conllu_output_keeps_every_comment_line_as_written(bidirectional, tmp_path):
+    model = str(bidirectional[1] / "model")
+    comments = ["# a note without equals", "#nospace", "#  sent_id=b", "# text = the cat runs"]
+    tokens = ["1\tthe\tthe\t_\t_\t_\t0\t_\t_\t_", "2\tcat\tcat\t_\t_\t_\t0\t_\t_\t_",
+              "3\truns\trun\t_\t_\t_\t0\t_\t_\tSpaceAfter=No"]
+    file = tmp_path / "notes.conllu"
+    file.write_text("\n".join(comments + tokens) + "\n\n" + "\n".join(["# sent_id = 2", tokens[1]]) + "\n\n")
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--file", str(file), "--conllu"])
+    assert result.exit_code == 0, result.output
+    tags = ["O", "NEXT-V", "O"]
+    filled = [t.replace("\t_\t_\t_\t0", f"\t{tag}\t_\t_\t0", 1) for t, tag in zip(tokens, tags)]
+    assert result.output == "\n".join(comments + filled) + "\n\n# sent_id = 2\n" + tokens[1].replace(
+        "\t_\t_\t_\t0", "\tO\t_\t_\t0", 1) + "\n\n"
+
+
+def test_byte_order_marks_of_files_joined_with_cat_are_no_part_of_a_line(bidirectional, tmp_path):
+    model = str(bidirectional[1] / "model")
+    bom = "\ufeff"
+    plain = CONLLU + "\n" + CONLLU
+    for name, text in [("joined.conllu", bom + CONLLU + "\n" + bom + CONLLU),  # a token line after the mark
+                       ("commented.conllu", bom + CONLLU + "\n" + bom + "# sent_id = x\n" + CONLLU)]:
+        joined = tmp_path / name
+        joined.write_text(text, encoding="utf-8")
+        expected = plain if name == "joined.conllu" else CONLLU + "\n# sent_id = x\n" + CONLLU
+        (tmp_path / "plain.conllu").write_text(expected, encoding="utf-8")
+        assert read_tagged(joined) == read_tagged(tmp_path / "plain.conllu")  # training and evaluate read it
+        result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--file", str(joined), "--conllu"])
+        assert result.exit_code == 0, result.output
+        assert bom not in result.output and result.output.count("\tdo\t") == 2
+        assert "\n# sent_id = x\n" in result.output or name == "joined.conllu"
+    pairs = next_is_verb(4, 3)
+    wordtag = write_wordtag(tmp_path / "a.txt", pairs[:2]).read_text() + "\n" + bom + \
+        write_wordtag(tmp_path / "b.txt", pairs[2:]).read_text()
+    (tmp_path / "ab.txt").write_text(wordtag, encoding="utf-8")
+    assert read_tagged(tmp_path / "ab.txt")[0] == [(list(w), list(t)) for w, t in pairs]
+
+
+def test_raw_text_is_split_as_the_english_treebank_splits_it(bidirectional):
+    """UD EWT's words: clitics split with either apostrophe; numbers, abbreviations, ellipses and an emoji with its
+    modifiers whole; a hyphen after a bound prefix kept (e-mail, re-read), other hyphens split (long - term)."""
+    from seqtext.tag.data import split_words
+
+    sentence = "I don’t pay $3.50 for 1,000 U.S. e-mails... 👍🏽"
+    words = ["I", "do", "n’t", "pay", "$", "3.50", "for", "1,000", "U.S.", "e-mails", "...", "👍🏽"]
+    assert split_words(sentence) == words
+    assert split_words("A long-term plan: re-read it at 5:00 p.m., i.e. now?!") == \
+        ["A", "long", "-", "term", "plan", ":", "re-read", "it", "at", "5:00", "p.m.", ",", "i.e.", "now", "?!"]
+    assert split_words("Call 713-853-3989 -- pages 3-4 , not 1,2") == \
+        ["Call", "713-853-3989", "--", "pages", "3", "-", "4", ",", "not", "1", ",", "2"]
+    assert split_words("Flags 🇺🇸🇫🇷, a heart ❤️ and keycap 1️⃣") == \
+        ["Flags", "🇺🇸", "🇫🇷", ",", "a", "heart", "❤️", "and", "keycap", "1️⃣"]
+    assert split_words("I don't think Apple's new phone is cheap.") == \
+        ["I", "do", "n't", "think", "Apple", "'s", "new", "phone", "is", "cheap", "."]  # as before
+    model = str(bidirectional[1] / "model")
+    result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--json", sentence])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["words"] == words
+    tagger = bidirectional[0]
+    assert tagger.predict(sentence) == tagger.predict([words]) == [json.loads(result.output)["tags"]]

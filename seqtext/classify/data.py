@@ -127,15 +127,16 @@ def read_data_file(path) -> tuple[Path, str]:
 
 def file_lines(text: str) -> list[str]:
     """The lines of a file's text, broken at \\n, \\r\\n or \\r only (``str.splitlines`` also breaks at
-    U+2028, U+0085 and form feeds, which can stand inside a line of text)."""
-    lines = re.split(r"\r\n|\r|\n", text)
+    U+2028, U+0085 and form feeds, which can stand inside a line of text), each without the byte-order mark that
+    a file joined on with cat brings to the start of its first line."""
+    lines = [line.lstrip("\ufeff") for line in re.split(r"\r\n|\r|\n", text)]
     return lines[:-1] if lines and not lines[-1] else lines
 
 
 def read_input_lines(file) -> tuple[Path, list[str]]:
     """(its name, its lines) of a file of inputs to predict on: a path, or stdin for None or "-".  Read as bytes
-    and decoded as UTF-8 (a byte-order mark dropped), so that bytes that are not UTF-8 are refused in one
-    sentence whatever the locale."""
+    and decoded as UTF-8, so that bytes that are not UTF-8 are refused in one sentence whatever the locale; its
+    lines are those :func:`file_lines` breaks, as training reads a file (no byte-order mark at any line's start)."""
     import sys
 
     if file is not None and file != "-":
@@ -148,8 +149,7 @@ def read_input_lines(file) -> tuple[Path, list[str]]:
             raise DataError("stdin is not UTF-8 text; convert it to UTF-8.") from None
     if "\x00" in text[:1 << 20]:  # NUL decodes as UTF-8, but no text holds it
         raise DataError(f"{path} looks like a binary file, not text; give UTF-8 text, one input a line.")
-    lines = [line.rstrip("\r") for line in text.split("\n")]
-    return path, lines[:-1] if lines and not lines[-1] else lines
+    return path, file_lines(text)  # as training reads its files: \\r alone ends a line too
 
 
 def _jsonl_rows(path: Path, text: str):
@@ -157,7 +157,6 @@ def _jsonl_rows(path: Path, text: str):
     if text.lstrip().startswith("["):
         raise DataError(f"{path} holds a JSON list; give JSON Lines, one object a line.")
     for number, line in enumerate(file_lines(text), 1):
-        line = line.lstrip("\ufeff")  # the byte-order mark of a file joined on with cat
         if not line.strip():
             continue
         try:

@@ -57,14 +57,15 @@ class TextClassifier(Model):
         return super().resume(path, None if data is None else {"train": data, "dev": dev}, **options)
 
     @torch.inference_mode()
-    def predict_proba(self, texts) -> list[dict[str, float]]:
-        """For each text, every label's probability (a dict in the order of :attr:`labels`)."""
+    def predict_proba(self, texts, *, places: list[str] | None = None) -> list[dict[str, float]]:
+        """For each text, every label's probability (a dict in the order of :attr:`labels`); ``places`` ("FILE
+        line N", one a text) name a text too long to read, else its number does."""
         self._require_trained()
         texts = check_texts(texts)
         if not texts:
             return []
         self.net.eval()
-        probs = self.task.probabilities(self.net, self.task.encode(texts))
+        probs = self.task.probabilities(self.net, self.task.encode(texts, places))
         return [dict(zip(self.task.labels, row.tolist())) for row in probs]
 
     def predict(self, texts) -> list[str]:

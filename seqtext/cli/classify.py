@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from seqtext.cli.common import counted, echo_json, first_process_only, handle_errors, input_lines, run_training
+from seqtext.cli.common import counted, echo_json, first_process_only, handle_errors, nonblank, run_training
 from seqtext.cli.options import resume_changes, resume_kind, training_command
+from seqtext.errors import DataError
 from seqtext.labelconfig import ClassifySettings
 
 
@@ -81,16 +82,51 @@ def train(ctx, data, dev, out, resume, quiet, **options):
     click.echo(line)
 
 
-def read_input(texts, file) -> list[str]:
-    """Texts from the arguments, --file (one a line, - for stdin), or stdin when neither is given."""
-    from seqtext.classify.data import read_texts
+def read_input(texts, file) -> tuple[list[str], list[str] | None, str]:
+    """Texts from the arguments, --file (one a line, - for stdin), or stdin when neither is given; for a file or
+    stdin, the place of each ("FILE line N", None for arguments); and the name of where they came from."""
+    from seqtext.classify.data import read_input_lines, read_texts
 
     if texts and file is not None:
         raise click.UsageError("give texts as arguments or --file, not both.")
     if texts:
-        return read_texts(texts)
-    return read_texts(input_lines(file, "there are no texts to classify; give them as arguments, --file or on "
-                                        "stdin."))
+        return read_texts(texts), None, "the arguments"
+    path, lines = read_input_lines(file)
+    kept = nonblank(lines, "there are no texts to classify; give them as arguments, --file or on stdin.")
+    return read_texts(kept), [f"{path} line {n}" for n, line in enumerate(lines, 1) if line.strip()], str(path)
+
+
+def refuse_labelled(lines: list[str], where: str, columns) -> None:
+    """Refuse a file of labelled examples given as texts to classify, in one sentence naming ``classify evaluate``.
+    Labelled: every line holds a tab, each as many (text<TAB>label rows); every line is a JSON object (JSON Lines);
+    or the first line is a header, comma- or tab-separated, naming both the text column and the label column
+    (``columns``: the model's recorded ones, else text or sentence, and label).  Prose is never any of these."""
+    import csv
+    import json
+    import re
+
+    from seqtext.classify.data import LABEL_NAMES, TEXT_NAMES
+
+    def json_object(line: str) -> bool:
+        try:
+            return line.lstrip().startswith("{") and isinstance(json.loads(line), dict)
+        except ValueError:
+            return False
+
+    texts = {name.lower() for name in ([columns.text_column] if columns.text_column else TEXT_NAMES)}
+    labels = {name.lower() for name in ([columns.label_column] if columns.label_column else LABEL_NAMES)}
+    headers = [[cell.strip().lower() for cell in next(csv.reader([lines[0]], delimiter=d))] for d in ",\t"]
+    what = None
+    if all("\t" in line for line in lines) and len({line.count("\t") for line in lines}) == 1:
+        what = "tab-separated rows (text<TAB>label?)"
+    elif all(map(json_object, lines)):
+        what = "JSON Lines (an object a line)"
+    elif any(set(cells) & texts and set(cells) & labels and  # names only: "Sentence, label, and ..." is prose
+             all(cell in texts | labels or re.fullmatch(r"[\w.-]+", cell) for cell in cells) for cells in headers):
+        what = f"a header naming its columns ({lines[0].strip()[:60]})"
+    if what:
+        raise DataError(f"{where} holds {what}, a table of examples, not one text a line; give the texts alone, one "
+                        "a line (seqtext classify evaluate scores labelled examples).")
 
 
 @classify.command()
@@ -106,9 +142,11 @@ def predict(texts, model, file, as_json):
     """Print the likeliest label of each text and its probability (tab-separated, then the text)."""
     from seqtext.export import open_model
 
-    inputs = read_input(texts, file)
+    inputs, places, where = read_input(texts, file)
     clf = open_model(model, "classify")  # an exported directory runs on onnxruntime, without torch
-    for text, probs in zip(inputs, clf.predict_proba(inputs)):
+    if places is not None:  # the file's lines against the model's columns
+        refuse_labelled(inputs, where, clf.settings.classify)
+    for text, probs in zip(inputs, clf.predict_proba(inputs, places=places)):
         label = max(probs, key=probs.get)
         if as_json:
             echo_json({"text": text, "label": label, "probability": probs[label], "probabilities": probs})

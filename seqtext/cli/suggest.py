@@ -1,6 +1,6 @@
 """``seqtext suggest``: the likeliest next words while typing, in a terminal or one prefix a line.
 
-In a terminal (stdin and stdout both terminals) it is an interactive prompt
+In a terminal (stdin and stdout both terminals, TERM not dumb) it is an interactive prompt
 built on prompt_toolkit, imported by this command only: a menu under the
 cursor shows the k likeliest next words (or completions of the word being
 typed) with their probabilities, refreshed at every keystroke from the
@@ -61,7 +61,7 @@ def suggest(model, k, no_repeat_ngram, repetition_penalty, as_json, stats):
     new one, read from the start of a sentence; Ctrl-D or Ctrl-C quits.
 
     \b
-    Otherwise, one prefix a line from stdin (white space at its end counts:
+    Otherwise (or under TERM=dumb), one prefix a line from stdin (white space at its end counts:
     "the bicy" completes a word, "the " suggests the next one); for each,
     a "word<TAB>probability" line per suggestion, then a blank line
     (--json: {"prefix", "suggestions": [{"word", "probability"}]} a line).
@@ -82,7 +82,7 @@ def suggest(model, k, no_repeat_ngram, repetition_penalty, as_json, stats):
     timed = Timed(suggester_for(lm), k, {"no_repeat_ngram": no_repeat_ngram,
                                          "repetition_penalty": repetition_penalty})
     try:
-        if sys.stdin.isatty() and sys.stdout.isatty():
+        if sys.stdin.isatty() and sys.stdout.isatty() and not _dumb():
             _interactive(timed)
         else:
             _lines(timed, as_json)
@@ -91,11 +91,24 @@ def suggest(model, k, no_repeat_ngram, repetition_penalty, as_json, stats):
             note(timed.report())
 
 
+def _dumb() -> bool:
+    """A terminal that cannot move the cursor (TERM=dumb, as in an editor's shell): prompt_toolkit's prompt there
+    shows no menu and its screen stops matching the line, so prefixes are read one a line, with a note."""
+    from prompt_toolkit.utils import is_dumb_terminal
+
+    if is_dumb_terminal():
+        note("note: this terminal cannot draw the menu (TERM=dumb); type one prefix a line, and its suggestions "
+             "follow it")
+        return True
+    return False
+
+
 def _lines(timed: Timed, as_json: bool) -> None:
-    """One prefix a line from stdin; the suggestions for each, flushed at once (scriptable)."""
+    """One prefix a line from stdin; the suggestions for each, flushed at once (scriptable).  A byte-order mark at
+    the start of a line (as Windows tools write one at the start of a file) is no part of the prefix."""
     try:
         for line in sys.stdin:
-            prefix = line.rstrip("\r\n")
+            prefix = line.rstrip("\r\n").lstrip("\ufeff")
             prefix.encode("utf-8")  # bytes that are not UTF-8 come in as lone surrogates: refused below
             found = timed(prefix)
             if as_json:

@@ -68,7 +68,7 @@ def predict(sentences, model, file, as_conllu, as_json):
     blank line between sentences, CoNLL-U with --conllu, or JSON with --json."""
     from seqtext.export import open_model
     from seqtext.classify.data import read_input_lines
-    from seqtext.tag.data import COLUMNS, is_conllu, read_conllu, words_of
+    from seqtext.tag.data import COLUMNS, conllu_text, is_conllu, read_conllu, words_of
 
     if as_conllu and as_json:
         raise click.UsageError("give --conllu or --json, not both.")
@@ -112,7 +112,7 @@ def predict(sentences, model, file, as_conllu, as_json):
                 sentence = tokenlists[i]
                 for token, t in zip(words_of(sentence), ts):
                     token[column] = t
-                click.echo(sentence.serialize(), nl=False)
+                click.echo(conllu_text(sentence), nl=False)  # its comments as written, free-form ones too
             else:
                 for n, (w, t) in enumerate(zip(ws, ts), 1):
                     fields = {name: "_" for name in COLUMNS}

@@ -55,9 +55,10 @@ class OnnxClassifier:
         check_inputs(session, ["ids"], path)
         self._unk = self.tokenizer.token_to_id(tk.UNK)
 
-    def predict_proba(self, texts) -> list[dict[str, float]]:
-        """For each text, every label's probability (a dict in the order of :attr:`labels`)."""
-        rows = encode_texts(self.tokenizer, check_texts(texts), self._unk)
+    def predict_proba(self, texts, *, places: list[str] | None = None) -> list[dict[str, float]]:
+        """For each text, every label's probability (a dict in the order of :attr:`labels`); ``places`` ("FILE
+        line N", one a text) name a text too long to read, else its number does."""
+        rows = encode_texts(self.tokenizer, check_texts(texts), self._unk, places)
         probs = np.empty((len(rows), len(self.labels)))
         for group in _by_length(rows):
             ids = np.asarray([rows[i] for i in group], dtype=np.int64)  # (B, T)

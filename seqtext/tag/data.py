@@ -26,25 +26,50 @@ from seqtext.classify.data import check_length
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 UNSPECIFIED = ("upos", "xpos")  # columns where CoNLL-U's "_" means "not annotated": such a word has no tag (None)
 
-# Raw text into words: punctuation apart, English clitics split as the treebanks do (do n't, it 's).
-_WORDS = re.compile(r"\w+(?=n't\b)|n't\b|\w+(?='(?:s|re|ve|ll|m|d)\b)|'(?:s|re|ve|ll|m|d)\b|\w+|[^\w\s]",
-                    re.IGNORECASE)
+# Raw text into words as English treebanks (UD EWT) split them: punctuation apart, clitics split (do n't, it 's,
+# with ' or ’); kept whole: numbers with separators (3.50, 1,000, 5:00, 713-853-3989), abbreviations of single
+# letters (U.S., i.e.), runs of dots, ! and ? (..., ?!) or dashes, and a hyphenated word whose first part is a
+# bound prefix (e-mail, non-stop, re-read); other hyphens split (long - term), as EWT splits them.
+_PREFIXES = "e|non|anti|pre|re|mid|post|over|co|pro|multi|ex|semi|sub|cross|neo|counter|psycho|socio|intra|un|mis"
+_CLITIC = r"n['’]t\b|['’](?:s|re|ve|ll|m|d)\b"
+_WORDS = re.compile("(?:" + "|".join([
+    r"\w+(?=n['’]t\b)", r"\w+(?=['’](?:s|re|ve|ll|m|d)\b)", _CLITIC,  # do n't, it 's
+    r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", r"\d+(?:[.:]\d+)+", r"\d+(?:-\d{3,}){2,}", r"\d{3}-\d{4}\b",  # numbers
+    r"(?:[^\W\d_]\.){2,}", r"[.!?]{2,}", r"-{2,}",  # U.S., ..., ?!, --
+    rf"\b(?:{_PREFIXES})-\w+(?=n['’]t\b)", rf"\b(?:{_PREFIXES})-\w+",  # e-mail, re-read
+    r"\w+", r"[^\w\s]"]) + r")\x00*", re.IGNORECASE)  # \x00: the marks and modifiers an emoji keeps
+_GLUE = "\x00"  # in the masked line: a character that belongs to the symbol before it (never in a masked line else)
 
 
 def split_words(line: str) -> list[str]:
     """Raw text as words.  A combining mark (an accent written apart, a vowel sign) or a zero-width joiner stays
-    in the word it is part of; other invisible format characters (a zero-width space, a byte-order mark) and
-    control characters part words as spaces do."""
+    in the word it is part of, and an emoji keeps its skin tone, variation selector, keycap and the emoji that
+    zero-width joiners join to it (a flag is its two letters); other invisible format characters (a zero-width
+    space, a byte-order mark) and control characters part words as spaces do."""
     if line.isascii() and line.isprintable():
         return _WORDS.findall(line)
     masked = list(map(_as_word_part, line))  # the same length: the matches' spans are the line's
-    for i, part in enumerate(masked):  # a mark or joiner goes with the letters before it, else nowhere
-        if part is None:  # (after a symbol: an emoji's variation selector, a joiner in an emoji sequence)
-            masked[i] = "a" if i and masked[i - 1].isalnum() else " "
+    for i, part in enumerate(masked):
+        before = masked[i - 1] if i else " "
+        symbol = before == _GLUE or not (before.isspace() or _WORD_CHAR.match(before))
+        if part is None:  # a mark or joiner goes with the letters or the symbol before it, else nowhere
+            masked[i] = "a" if before.isalnum() else _GLUE if symbol else " "
+        elif symbol and (_skin_tone(part) or line[i - 1] == "\u200d" and not _WORD_CHAR.match(part) or
+                         _regional(part) and _regional(line[i - 1]) and before != _GLUE):
+            masked[i] = _GLUE  # a skin tone, the emoji after a joiner, a flag's second letter
     return [line[m.start():m.end()] for m in _WORDS.finditer("".join(masked))]
 
 
 _JOINERS = "\u200c\u200d\u00ad\u2060"  # zero-width (non-)joiner, soft hyphen, word joiner: inside a word
+_WORD_CHAR = re.compile(r"[\w\s]")
+
+
+def _skin_tone(ch: str) -> bool:
+    return "\U0001f3fb" <= ch <= "\U0001f3ff"  # an emoji's skin tone (Fitzpatrick modifiers)
+
+
+def _regional(ch: str) -> bool:
+    return "\U0001f1e6" <= ch <= "\U0001f1ff"  # a regional indicator: two of them are a flag
 
 
 @functools.lru_cache(maxsize=8192)
@@ -105,8 +130,9 @@ def blocks(lines: list[str]):
 
 
 def read_conllu(path, lines: list[str] | None = None) -> list:
-    """The sentences of a CoNLL-U file as ``conllu.TokenList`` objects (each with ``.start``, its first line, and
-    ``.word_lines``, the line of each syntactic word).  ``lines``: the file's lines when already read (a pipe
+    """The sentences of a CoNLL-U file as ``conllu.TokenList`` objects (each with ``.start``, its first line,
+    ``.word_lines``, the line of each syntactic word, and ``.comment_lines``, its ``#`` lines as written: the
+    library keeps only ``key = value`` comments, rewritten).  ``lines``: the file's lines when already read (a pipe
     reads once)."""
     import conllu
     from conllu.exceptions import ParseException
@@ -134,12 +160,21 @@ def read_conllu(path, lines: list[str] | None = None) -> list:
             raise DataError(f"{what} is not valid CoNLL-U ({exc}); fix it.") from None
         word_lines = [start + offset for offset, line in enumerate(block)
                       if not line.startswith("#") and line.split("\t", 1)[0].strip().isdigit()]
+        comment_lines = [line for line in block if line.startswith("#")]
         for sentence in parsed:
-            sentence.start, sentence.word_lines = start, word_lines
+            sentence.start, sentence.word_lines, sentence.comment_lines = start, word_lines, comment_lines
             sentences.append(sentence)
     if not sentences:
         raise DataError(f"{path} holds no sentences; give CoNLL-U or word<TAB>tag lines.")
     return sentences
+
+
+def conllu_text(sentence) -> str:
+    """A sentence of :func:`read_conllu` as CoNLL-U: its comment lines as the file has them, then its token lines
+    (the library's serialization, its metadata left out) and a blank line."""
+    from conllu.models import TokenList
+
+    return "".join(line + "\n" for line in sentence.comment_lines) + TokenList(list(sentence)).serialize()
 
 
 def _unparsable(line: str) -> bool:
