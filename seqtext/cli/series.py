@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from seqtext.cli import series_report as report
-from seqtext.cli.series_checks import check_out, check_outputs, check_plot, pick, write_both
 from seqtext.cli.common import POSITIVE, counted, echo_json, first_process_only, handle_errors, note, run_training
 from seqtext.cli.options import resume_changes, resume_kind, training_command
+from seqtext.cli.series_checks import check_out, check_outputs, check_plot, pick, write_both
 from seqtext.config import SeriesSettings
 # how the library's parameters read on these commands: the series is --csv; predict and evaluate take
 # their columns and transforms from the model
