@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from seqtext.cli import cli
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, DataError
 from seqtext.series import Forecaster
 from seqtext.series import baselines as base
 from seqtext.series.dates import season_of
@@ -163,3 +163,84 @@ def test_evaluate_cli_prints_baselines_and_json_blocks(model, tmp_path):
     obj = json.loads(result.stdout)
     assert obj["season"] == 12 and set(obj["baselines"]) == {"naive", "snaive"} and "skill" in obj
     assert set(obj["rollout"]) == {"mae", "rmse", "mape", "smape", "mase"}
+
+
+def test_a_forecast_that_is_not_finite_scores_nan_never_zero():
+    from seqtext.series.metrics import forecast_metrics
+
+    failed = forecast_metrics([0.0, 0.0, 0.0], [math.nan] * 3, [1.0, 2.0, 3.0])
+    assert all(math.isnan(v) for v in failed.values())  # sMAPE read 0.00 for a failed fit of zeros
+    assert forecast_metrics([0.0, 0.0], [0.0, 0.0])["smape"] == 0.0  # 0/0: a perfect forecast of zeros
+
+
+@pytest.mark.skipif(not base.have_statsmodels(), reason="ETS and Theta need statsmodels")
+def test_a_constant_history_forecasts_the_constant_and_one_value_is_a_failed_fit():
+    for value in (7.0, 0.0):
+        assert base.theta([value] * 30, 3).tolist() == [value] * 3  # Theta's degenerate fit climbed to 12.6
+        assert base.ets([value] * 30, 3).tolist() == [value] * 3  # ETS failed on zeros
+    for fit in (base.ets, base.theta):
+        assert np.isnan(fit([5.0], 2)).all()  # ETS raised IndexError; Theta made up a trend from one value
+    assert np.isfinite(base.theta([5.0, 7.0, 6.0, 8.0], 2)).all()
+
+
+@pytest.fixture(scope="module")
+def one_value_model():
+    """Window 1: the history before origin 1 is a single value, too short for ETS and Theta."""
+    return Forecaster(window=1, horizon=1, calibrate=0, **TINY).fit({"month": MONTHS[:24], "p": AIRLINE[:24]},
+                                                                   date="month")
+
+
+@pytest.mark.skipif(not base.have_statsmodels(), reason="ETS and Theta need statsmodels")
+def test_baselines_that_fail_are_counted_and_their_means_are_over_the_cases_they_scored(one_value_model, tmp_path):
+    data = {"month": MONTHS[:12], "p": AIRLINE[:12]}
+    result = one_value_model.backtest(data, start=1, steps=1, baselines="ets,theta,naive")
+    rows = result["results"]
+    for name in ("ets", "theta"):
+        ok = [r["baselines"][name] for r in rows if np.isfinite(r["baselines"][name]["forecast"]).all()]
+        assert 0 < len(ok) < len(rows) == 11
+        assert result["baselines"][name]["failed"] == len(rows) - len(ok)
+        for key in ("mae", "smape"):  # both over the same origins: a failure counted no sMAPE of 0
+            assert result["baselines"][name][key] == pytest.approx(np.mean([b[key] for b in ok]))
+    assert result["baselines"]["naive"]["failed"] == 0
+    path = one_value_model.save(tmp_path / "m")
+    csv_path = tmp_path / "air.csv"
+    csv_path.write_text("month,p\n" + "\n".join(f"{m},{v}" for m, v in zip(MONTHS[:12], AIRLINE[:12])) + "\n")
+    runner = CliRunner()
+    args = ["forecast", "backtest", "--model", str(path), "--csv", str(csv_path), "--start", "1", "--steps", "1",
+            "--baselines", "ets,naive"]
+    out = runner.invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    failed = result["baselines"]["ets"]["failed"]
+    assert f"(ETS (statsmodels) could not be fitted on {failed} of the 11 origins; its means are over the other " \
+           f"{11 - failed})" in out.stdout
+    obj = json.loads(runner.invoke(cli, [*args, "--json"]).stdout)
+    assert obj["baselines"]["ets"]["failed"] == failed and obj["baselines"]["naive"]["failed"] == 0
+    short = tmp_path / "short.csv"  # one value before the held-out one: no traceback from statsmodels
+    short.write_text("month,p\n" + "\n".join(f"{m},{v}" for m, v in zip(MONTHS[:2], AIRLINE[:2])) + "\n")
+    out = runner.invoke(cli, ["forecast", "evaluate", "--model", str(path), "--csv", str(short), "--holdout", "1"])
+    assert out.exit_code == 0, out.output
+    assert "ETS (statsmodels)       failed: could not be fitted on any of the 1 roll-outs" in out.stdout
+    assert "Theta (statsmodels)     failed" in out.stdout
+    scores = one_value_model.evaluate({"month": MONTHS[:2], "p": AIRLINE[:2]}, 1, baselines="ets")
+    assert scores["baselines"]["ets"]["failed"] == 1 and math.isnan(scores["baselines"]["ets"]["smape"])
+
+
+def test_the_api_takes_the_season_from_the_dates_and_fill_as_the_cli_does(model, tmp_path):
+    data = {"month": MONTHS, "p": AIRLINE}
+    scores = model.evaluate(data, 12, baselines="snaive")
+    assert scores["results"][0]["season"] == 12  # the default season was 1, the CLI's the dates' 12
+    assert scores["mase"] == model.evaluate(data, 12, season=12)["mase"] != model.evaluate(data, 12, season=1)["mase"]
+    assert model.backtest(data, start=36, steps=3)["results"][0]["season"] == 12
+    path = model.save(tmp_path / "m")
+    csv_path = tmp_path / "air.csv"
+    csv_path.write_text("month,p\n" + "\n".join(f"{m},{v}" for m, v in zip(MONTHS, AIRLINE)) + "\n")
+    obj = json.loads(CliRunner().invoke(cli, ["forecast", "evaluate", "--model", str(path), "--csv", str(csv_path),
+                                              "--holdout", "12", "--json", "--baselines", "snaive"]).stdout)
+    assert obj["rollout"]["mase"] == pytest.approx(scores["mase"])
+    gap = {"month": MONTHS, "p": AIRLINE[:30] + [None] + AIRLINE[31:]}
+    with pytest.raises(DataError, match="turn on fill"):
+        model.evaluate(gap, 12)  # the model was trained without fill
+    assert math.isfinite(model.evaluate(gap, 12, fill=True)["mae"])
+    assert len(model.backtest(gap, start=36, steps=3, fill=True)["results"]) == 10
+    with pytest.raises(ConfigError, match="fill must be True, False or None"):
+        model.backtest(gap, start=36, fill="yes")

@@ -257,3 +257,58 @@ def test_predict_and_evaluate_bad_input(model_dir, data, tmp_path):
                          code=2)
     assert_clean_failure(run("predict", "--model", model_dir, "--plot", tmp_path / "p.gif"), ".png", code=2)
     assert not (tmp_path / "p.gif").exists()
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work_and_neither_is_half_done(model_dir, data,
+                                                                                              tmp_path, monkeypatch):
+    (tmp_path / "rep.csv").mkdir()
+    result = run("predict", "--model", model_dir, "--plot", tmp_path / "pr.png", "--out", tmp_path / "rep.csv")
+    assert_clean_failure(result, f"--out {tmp_path / 'rep.csv'} is a folder; give the path of a file", code=2)
+    assert not (tmp_path / "pr.png").exists()  # the plot was written before the CSV failed
+    (tmp_path / "adir.png").mkdir()
+    (tmp_path / "afile").write_text("x")
+    from seqtext.series import baselines
+
+    def no_fits(*args, **kwargs):
+        raise AssertionError("the baselines ran before the output paths were checked")
+
+    monkeypatch.setattr(baselines, "forecast", no_fits)
+    for flag, path, said in (("--plot", tmp_path / "adir.png", "is a folder"),
+                             ("--out", tmp_path / "afile" / "r.csv", f"{tmp_path / 'afile'} is a file, not a folder")):
+        result = run("backtest", "--model", model_dir, "--csv", data, flag, path)
+        assert_clean_failure(result, f"{flag} {path}", said, code=2)
+    result = run("evaluate", "--model", model_dir, "--csv", data, "--plot", tmp_path / "afile" / "e.png")
+    assert_clean_failure(result, "is a file, not a folder", code=2)
+    from seqtext.cli.series_checks import write_both
+
+    def cannot_write():
+        raise OSError("disk full")
+
+    out = tmp_path / "written.csv"
+    with pytest.raises(OSError):
+        write_both(lambda: out.write_text("a\n") and out, cannot_write)
+    assert not out.exists()  # the CSV written first is removed when the plot cannot follow it
+
+
+def test_an_output_that_names_an_input_file_is_refused(model_dir, data, tmp_path):
+    copy = tmp_path / "c.csv"
+    copy.write_text(data.read_text())
+    before = copy.read_text()
+    for args in (("backtest", "--csv", copy, "--baselines", "naive", "--out", copy),
+                 ("predict", "--csv", copy, "--out", tmp_path / "." / "c.csv")):
+        result = run(args[0], "--model", model_dir, *args[1:])
+        assert_clean_failure(result, "is the --csv file this command reads, which it would replace", code=2)
+    actuals = tmp_path / "a.png"  # a file of any name may be read as the actual values
+    actuals.write_text(data.read_text())
+    result = run("evaluate", "--model", model_dir, "--csv", data, "--actuals", actuals, "--plot", actuals)
+    assert_clean_failure(result, "is the --actuals file this command reads", code=2)
+    assert copy.read_text() == before and actuals.read_text() == data.read_text()
+
+
+def test_a_history_below_zero_for_a_log_model_names_the_training_flag(model_dir, data, tmp_path):
+    rows = data.read_text().splitlines()
+    first = rows[1].split(",")
+    bad = write_csv(tmp_path / "z.csv", rows=[",".join([first[0], "0", *first[2:]])] + rows[2:])
+    result = run("evaluate", "--model", model_dir, "--csv", bad, "--baselines", "none")
+    assert_clean_failure(result, "this model was trained with --log, so retrain without it")
+    assert "the model's log transform" not in result.output

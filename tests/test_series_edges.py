@@ -70,7 +70,8 @@ def test_a_blank_end_of_a_training_series_is_refused_with_or_without_fill(tmp_pa
     for fill in ([], ["--fill"]):
         result = run("train", "--csv", csv, "--date", "month", "--target", "v", "--window", "6", "--epochs", "1",
                      "--out", tmp_path / "m", *fill)
-        assert_clean_failure(result, "column 'v' is blank from line 47 of", "to the end; training reads known values")
+        assert_clean_failure(result, "column 'v' is blank from line 47 of",
+                             "to the end; the values to train on or to score must be known")
         assert not (tmp_path / "m").exists()
     gap = write(tmp_path / "g.csv", "month,v", [(f"{2000 + k // 12}-{k % 12 + 1:02d}", "" if k == 20 else 10 + k % 5)
                                                 for k in range(48)])
@@ -361,3 +362,46 @@ def test_a_forecast_beyond_what_float64_holds_is_refused_naming_the_largest_colu
         warnings.simplefilter("error", RuntimeWarning)  # numpy's overflow in the cast to float32 is not shown
         with pytest.raises(DataError, match=r"not finite: column 'heat' \(up to 1e\+308 in size\) is too far"):
             model.predict(1, history={"month": months, "use": list(y), "heat": heat}, future={"heat": [0.5]})
+
+
+def test_values_that_fill_made_up_are_forecast_from_but_never_scored(tmp_path):
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(48)]
+    values = [100 + 20 * np.sin(2 * np.pi * k / 12) + k for k in range(48)]
+    model = Forecaster(window=12, horizon=3, calibrate=0, fill=True, **TINY).fit(
+        {"m": months[:36], "v": values[:36]}, target="v", date="m")
+    gap = {"m": months, "v": values[:46] + [None] + values[47:]}  # the middle one of the 3 held-out values
+    with pytest.warns(SeqtextWarning, match="1 of the 3 values to score are missing in the data; fill fills them"):
+        scores = model.evaluate(gap, 3, baselines="naive")
+    row = scores["results"][0]
+    assert np.isnan(row["actual"][1]) and row["scored"] == 2 and scores["values_scored"] == 2
+    known = np.array(values)[[45, 47]]
+    assert scores["mae"] == pytest.approx(np.mean(np.abs(np.array(row["forecast"])[[0, 2]] - known)))
+    assert scores["baselines"]["naive"]["mae"] == pytest.approx(np.mean(np.abs(values[44] - known)))
+    path = model.save(tmp_path / "m")
+    csv = write(tmp_path / "g.csv", "m,v", [(m, "" if k == 46 else v) for k, (m, v) in enumerate(zip(months, values))])
+    result = run("evaluate", "--model", path, "--csv", csv, "--json", "--baselines", "naive")  # fill: as trained
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.stdout)
+    assert obj["values_scored"] == 2 and obj["rollout"]["mae"] == pytest.approx(scores["mae"])
+    assert "1 of the 3 values to score are missing in the data; --fill fills them" in result.stderr
+    result = run("backtest", "--model", path, "--csv", csv, "--start", "40", "--baselines", "none", "--json")
+    obj = json.loads(result.stdout)
+    assert obj["origins"] == 6 and obj["values_scored"] == 6 * 3 - 2  # row 46 is in the origins 44 and 45
+    assert_clean_failure(run("evaluate", "--model", path, "--csv", csv, "--no-fill"), "turn on --fill")
+    wide = write(tmp_path / "w.csv", "m,v", [(m, "" if 43 <= k <= 46 else v)
+                                            for k, (m, v) in enumerate(zip(months, values))])
+    with pytest.warns(SeqtextWarning, match="at 2 of the 6 origins every value to score is missing"):
+        assert model.backtest(wide, start=40)["origins"] == 4  # 43 and 44 score made-up values only
+
+
+def test_scoring_a_series_with_a_blank_end_says_the_values_to_score_must_be_known(tmp_path):
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(40)]
+    values = [10 + k % 5 for k in range(40)]
+    model = Forecaster(window=6, horizon=2, calibrate=0, **TINY).fit({"m": months, "v": values}, target="v", date="m")
+    path = model.save(tmp_path / "m")
+    csv = write(tmp_path / "e.csv", "m,v", [(m, v if k < 38 else "") for k, (m, v) in enumerate(zip(months, values))])
+    for command in ("evaluate", "backtest"):
+        result = run(command, "--model", path, "--csv", csv)
+        assert_clean_failure(result, "column 'v' is blank from line 40 of", "the values to train on or to score must "
+                             "be known, so leave those rows out")
+        assert "training reads" not in result.output

@@ -508,3 +508,22 @@ def test_evaluate_names_a_series_left_out_and_what_the_actuals_hold(fitted, tmp_
     result = runner.invoke(cli, ["forecast", "evaluate", "--model", str(model), "--csv", str(tmp_path / "h.csv"),
                                  "--actuals", str(future), "--baselines", "none", "--json"])
     assert json.loads(result.stdout)["values_scored"] == 9
+
+
+def test_series_to_plot_says_why_a_series_of_the_table_has_no_plot(fitted, tmp_path):
+    runner = CliRunner()
+    model = fitted.save(tmp_path / "m")  # window 12
+    data = write(tmp_path / "p.csv", long_table(sizes=(40, 5)))  # S1: 5 values, fewer than the window
+    result = runner.invoke(cli, ["forecast", "predict", "--model", str(model), "--csv", str(data), "--plot",
+                                 str(tmp_path / "x.png"), "--series", "S1"])
+    assert_clean_failure(result, "--series S1 was left out as too short to forecast from, so it has no plot", code=2)
+    history, actuals = long_table(sizes=(30, 30)), long_table(sizes=(33,))  # actual values of S0 only
+    keep = [i for i, m in enumerate(actuals["month"]) if m > "2002-06"]
+    future = write(tmp_path / "a.csv", {c: [actuals[c][i] for i in keep] for c in actuals})
+    args = ["forecast", "evaluate", "--model", str(model), "--csv", str(write(tmp_path / "h.csv", history)),
+            "--actuals", str(future), "--baselines", "none", "--plot", str(tmp_path / "e.png"), "--series"]
+    result = runner.invoke(cli, [*args, "S1"])
+    assert_clean_failure(result, f"--series S1 has no actual values in {future}, so it has no plot", code=2)
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "e.png").exists()
+    assert_clean_failure(runner.invoke(cli, [*args, "zz"]), "--series zz is not one of the series given", code=2)
+    assert runner.invoke(cli, [*args, "S0"]).exit_code == 0

@@ -9,35 +9,18 @@ import click
 from seqtext.cli import series_report as report
 from seqtext.cli.common import POSITIVE, counted, echo_json, first_process_only, handle_errors, note, run_training
 from seqtext.cli.options import resume_changes, resume_kind, training_command
+from seqtext.cli.series_checks import check_out, check_outputs, check_plot, pick, write_both
 from seqtext.config import SeriesSettings
-from seqtext.errors import install_hint
-
-PLOT_MISSING = f"--plot needs matplotlib; install it with {install_hint('matplotlib')}"
 # how the library's parameters read on these commands: the series is --csv; predict and evaluate take
 # their columns and transforms from the model
 TRAIN_FLAGS = {"data": "--csv"}
 MODEL_FLAGS = {"data": "--csv", "history": "--csv", "target": "the model's target",
                "features": "the model's features", "date": "the model's date column",
-               "log": "the model's log transform", "log1p": "the model's log1p transform",
+               "log": "--log", "log1p": "--log1p",  # the model's transform: "this model was trained with --log"
                "id": "the model's id column",
                "calibrate": "forecast train --calibrate", "horizon": "forecast train --horizon",
                "past_features": "the model's past features", "calendar": "the model's calendar inputs",
                "static_features": "the model's static features"}
-
-
-def _check_plot(plot: str | None, series_id: str | None = None) -> None:
-    """Refuse --plot before any work when it cannot be written, and --series without it."""
-    if plot is None:
-        if series_id is not None:
-            raise click.UsageError("--series picks the series to plot; give --plot FILE.png too (the other output "
-                                   "covers every series).")
-        return
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
-        raise click.ClickException(PLOT_MISSING)
-    if Path(plot).suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise click.UsageError(f"--plot {plot} must end in .png, .svg or .pdf.")
 
 
 def _levels(ctx, param, value):
@@ -51,11 +34,6 @@ def _levels(ctx, param, value):
     if not levels or not all(0 < v < 100 for v in levels):
         raise click.BadParameter(f"{value!r}: each level is a percentage between 0 and 100, e.g. 80,95.")
     return levels
-
-
-def _check_out(out: str | None, suffix: str = ".csv") -> None:
-    if out is not None and Path(out).suffix.lower() != suffix:
-        raise click.UsageError(f"--out {out} must end in {suffix}.")
 
 
 LEVELS = click.option("--levels", callback=_levels, metavar="L,L",
@@ -157,18 +135,13 @@ def _load(model: str, fill: bool):
     return forecaster
 
 
-def _pick(items, series_id, known=()):
-    """The (id, table) to plot: the one named by --series, or the first.  ``known``: ids of the table given, those
-    not among ``items`` left out as too short."""
-    if series_id is None:
-        return items[0]
-    for key, table in items:
-        if key == series_id:
-            return key, table
-    if series_id in known:
-        raise click.UsageError(f"--series {series_id} was left out as too short to score, so it has no plot; "
-                               "name another series.")
-    raise click.UsageError(f"--series {series_id} is not one of the series given.")
+def _left_out(forecaster, csv, actuals, cases, skipped, series_id) -> dict:
+    """{id: why} for the series of --csv that evaluate scores none of: too short, or without actual values."""
+    why = dict.fromkeys(skipped, "was left out as too short to score")
+    if actuals and series_id not in why and series_id not in [c[0] for c in cases]:  # read again only to say why
+        if series_id in [k for k, _ in forecaster.read_series(Path(csv), allow_future=False)]:
+            why[series_id] = f"has no actual values in {actuals}"
+    return why
 
 
 def _note_slow(names, cases: int) -> None:
@@ -198,24 +171,26 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
     from seqtext.series import infer, plot_forecast
     from seqtext.series.dates import forecast_dates
 
-    _check_plot(plot, series_id)
-    _check_out(out)
+    check_plot(plot, series_id)
+    check_out(out)
+    check_outputs({"--out": out, "--plot": plot}, {"--csv": csv})
     forecaster = _load(model, fill)
-    items, results = infer.predict(forecaster, steps, None, None, levels,
-                                   items=forecaster.read_series(Path(csv) if csv else None))
+    series = forecaster.read_series(Path(csv) if csv else None)
+    items, results = infer.predict(forecaster, steps, None, None, levels, items=series)
     rows = infer.as_rows(items, results)
     steps = len(results[0]["forecast"])
     target = forecaster.settings.series.target
+    draw = None
     if plot:
-        key, table = _pick(items, series_id)
+        key, table = pick(items, series_id, dict.fromkeys([k for k, _ in series],
+                                                          "was left out as too short to forecast from"))
         result = results[[k for k, _ in items].index(key)]
         dates = forecast_dates(table, steps)
         labels = table.dates[: table.n] + dates if dates else None
         bands = [(f"{lv:g}", result[f"lower_{lv:g}"], result[f"upper_{lv:g}"]) for lv in levels]
-        plot_forecast(plot, table.target, result["forecast"], dates=labels, bands=bands,
-                      title=f"{target}{'' if key is None else ' ' + key}: {steps}-step forecast")
-    if out:
-        report.forecast_csv(out, rows)
+        draw = plot_forecast(plot, table.target, result["forecast"], dates=labels, bands=bands, deferred=True,
+                             title=f"{target}{'' if key is None else ' ' + key}: {steps}-step forecast")
+    write_both((lambda: report.forecast_csv(out, rows)) if out else None, draw)
     if as_json:
         echo_json({"target": target, "steps": steps, **({"levels": levels} if levels else {}), "forecast": rows})
     else:  # a tab-separated table under a header: the columns' names as in --json and --out
@@ -262,7 +237,8 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     from seqtext.series import infer, plot_forecast, scoring
     from seqtext.errors import some
 
-    _check_plot(plot, series_id)
+    check_plot(plot, series_id)
+    check_outputs({"--plot": plot}, {"--csv": csv, "--actuals": actuals})
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
     infer.require_intervals(forecaster, levels, holdout)  # before the baselines' slow fits
@@ -272,7 +248,8 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
              f"the window of {forecaster.settings.series.window} before the values to score and are left out: "
              f"{some(skipped_series)}.")
     key, table, origin, n_hold = cases[0] if series_id is None else \
-        _pick([(c[0], c) for c in cases], series_id, skipped_series)[1]  # --series checked before the slow part
+        pick([(c[0], c) for c in cases], series_id, _left_out(forecaster, csv, actuals, cases, skipped_series,
+                                                              series_id))[1]  # checked before the slow part
     _note_slow(names, len(cases))
     rollout = scoring.score_cases(forecaster, cases, season=season, names=names, levels=levels)
     one_step = scoring.score_cases(forecaster, cases, season=season, one_step=True)
@@ -289,7 +266,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
         plot_forecast(plot, table.target[:origin], r["forecast"], actual=r["actual"], dates=table.dates, bands=bands,
                       title=f"{target}{'' if key is None else ' ' + key}: last {n_hold} values held out")
     if as_json:
-        obj = {"target": target, "holdout": steps, "values_scored": sum(c[3] for c in cases),
+        obj = {"target": target, "holdout": steps, "values_scored": summary["values_scored"],
                "season": rollout[0]["season"],
                "rollout": report.metrics_only(summary), "one_step": report.metrics_only(summary_one)}
         if many:
@@ -321,7 +298,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
         click.echo(report.metric_line("one step ahead", summary_one))
         if names or skipped:
             click.echo(f"baselines, {steps} steps from the same history (season {rollout[0]['season']}):")
-            report.echo_baselines(summary, skipped, per="series" if many else "roll-outs")
+            report.echo_baselines(summary, skipped, per="series" if many else "roll-outs", cases=len(rollout))
         report.echo_intervals(summary.get("intervals"), forecaster.task.intervals if levels else None)
     if plot:
         note(f"plot written to {plot}")
@@ -350,31 +327,33 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
     from seqtext.series import baselines as base
     from seqtext.series import infer, plot_backtest, scoring
 
-    _check_plot(plot, series_id)
-    _check_out(out)
+    check_plot(plot, series_id)
+    check_out(out)
+    check_outputs({"--out": out, "--plot": plot}, {"--csv": csv})
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
     infer.require_intervals(forecaster, levels, steps or forecaster.settings.series.horizon)  # before the baselines
     if {"ets", "theta"} & set(names) or plot and series_id is not None:
         cases = scoring.backtest_cases(forecaster, Path(csv), start, steps, stride)[0]
         if plot and series_id is not None:  # the series to plot checked before the slow part
-            _pick([(c[0], None) for c in cases], series_id,
-                  [k for k, _ in forecaster.read_series(Path(csv), allow_future=False)])
+            pick([(c[0], None) for c in cases], series_id, dict.fromkeys(
+                [k for k, _ in forecaster.read_series(Path(csv), allow_future=False)],
+                "was left out as too short to backtest"))
         _note_slow(names, len(cases))
     result = forecaster.backtest(Path(csv), start, steps, stride, season, baselines=names, levels=levels)
     rows, target = result["results"], forecaster.settings.series.target
     many = forecaster.settings.series.id is not None
+    draw = None
     if plot:
         key = rows[0].get("id") if series_id is None else series_id
         mine = [r for r in rows if r.get("id") == key]
         if not mine:
             raise click.UsageError(f"--series {series_id} has no backtest origins.")
-        _, table = _pick(forecaster.read_series(Path(csv), allow_future=False), key)
-        plot_backtest(plot, table.target, mine, dates=table.dates,
-                      title=f"{target}{'' if key is None else ' ' + key}: {len(mine)} origins, "
-                            f"{counted(result['steps'], 'step')} each")
-    if out:
-        report.backtest_csv(out, rows)
+        _, table = pick(forecaster.read_series(Path(csv), allow_future=False), key)
+        draw = plot_backtest(plot, table.target, mine, dates=table.dates, deferred=True,
+                             title=f"{target}{'' if key is None else ' ' + key}: {len(mine)} origins, "
+                                   f"{counted(result['steps'], 'step')} each")
+    write_both((lambda: report.backtest_csv(out, rows)) if out else None, draw)
     if as_json:
         echo_json({"target": target, **{k: v for k, v in result.items() if k != "results"},
                    **({"skipped_baselines": skipped} if skipped else {}), "results": rows})
@@ -386,7 +365,7 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
         click.echo(report.HEADER)
         click.echo(report.metric_line("model", result))
         if names or skipped:
-            report.echo_baselines(result, skipped, per="origins")
+            report.echo_baselines(result, skipped, per="origins", cases=len(rows))
         report.echo_intervals(result.get("intervals"), forecaster.task.intervals if levels else None)
     for what, path in (("plot", plot), ("report", out)):
         if path:

@@ -39,10 +39,21 @@ def metric_line(label: str, m: dict) -> str:
             f"{m['mase']:8.3f}")
 
 
-def echo_baselines(summary: dict, skipped: list, *, per: str) -> None:
-    """The baselines' rows under a metric table, the skill over seasonal naive and the share it beats."""
+def echo_baselines(summary: dict, skipped: list, *, per: str, cases: int) -> None:
+    """The baselines' rows under a metric table (a baseline that failed on some of the ``cases``: its means over
+    the others, and how many failed), the skill over seasonal naive and the share it beats."""
+    failures = []
     for name, m in summary.get("baselines", {}).items():
-        click.echo(metric_line("  " + BASELINE_LABELS[name], m))
+        label, failed = BASELINE_LABELS[name], m.get("failed", 0)
+        if failed == cases:
+            click.echo(f"  {label:{LABEL - 2}s}failed: could not be fitted on any of the {cases} {per}")
+            continue
+        click.echo(metric_line("  " + label, m))
+        if failed:
+            failures.append(f"  ({label} could not be fitted on {failed} of the {cases} {per}; its means are over "
+                            f"the other {cases - failed})")
+    for line in failures:
+        click.echo(line)
     if skipped:
         click.echo(f"  ({', '.join(BASELINE_LABELS[n] for n in skipped)}: install statsmodels, "
                    f"{install_hint('statsmodels')})")

@@ -14,7 +14,10 @@ alone, as a model scored on the same holdout does:
 
 ETS and Theta need statsmodels (``pip install 'seqtext[stats]'``); without it
 they are skipped and :func:`available` says so.  statsmodels is imported
-only when one of them runs.
+only when one of them runs.  A fit that fails (a history too short for it,
+one statsmodels cannot fit) forecasts NaN: the scores count it as failed,
+never as a forecast.  A constant history is the one case not left to
+statsmodels: ETS and Theta forecast the constant (see :func:`_degenerate`).
 """
 
 from __future__ import annotations
@@ -86,18 +89,39 @@ def ets_forms(history, season: int = 1) -> list[dict]:
                  seasonal_periods=seasonal) for kind in (kinds if seasonal else ["add"]) for damped in (True, False)]
 
 
+MIN_HISTORY = 2  # ETS and Theta fit a level and a trend: one value has no trend (statsmodels fails or makes one up)
+
+
+def _degenerate(y: np.ndarray, steps: int) -> np.ndarray | None:
+    """The forecast of a history that statsmodels' ETS and Theta cannot fit as a series, or None to fit it.
+
+    Too short a history has none (NaN: the fit failed).  A constant one
+    forecasts the constant: statsmodels' fits of it are degenerate (ETS
+    fails on all zeros, Theta's trend of 7.0 x 30 climbs to 12.6), not
+    forecasts.  Every other history is a real statsmodels fit.
+    """
+    if len(y) < MIN_HISTORY:
+        return np.full(steps, np.nan)
+    if np.all(y == y[0]):
+        return np.full(steps, float(y[0]))
+    return None
+
+
 def ets(history, steps: int, season: int = 1) -> np.ndarray:
-    """statsmodels ETSModel: the form of :func:`ets_forms` with the lowest AICc."""
+    """statsmodels ETSModel: the form of :func:`ets_forms` with the lowest AICc (NaN when none fits)."""
+    y = np.asarray(history, dtype=np.float64)
+    special = _degenerate(y, steps)
+    if special is not None:
+        return special
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    y = np.asarray(history, dtype=np.float64)
     best, best_aicc = None, math.inf
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for form in ets_forms(y, season):
             try:
                 fit = ETSModel(y, **form).fit(disp=False)
-            except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
+            except (ValueError, IndexError, np.linalg.LinAlgError, ZeroDivisionError):
                 continue
             forecast = np.asarray(fit.forecast(steps), dtype=np.float64)
             if np.isfinite(fit.aicc) and fit.aicc < best_aicc and np.isfinite(forecast).all():
@@ -107,19 +131,23 @@ def ets(history, steps: int, season: int = 1) -> np.ndarray:
 
 def theta(history, steps: int, season: int = 1) -> np.ndarray:
     """statsmodels ThetaModel, deseasonalised (multiplicatively for a positive series) when the season tests
-    significant."""
+    significant (NaN when it cannot be fitted)."""
+    y = np.asarray(history, dtype=np.float64)
+    special = _degenerate(y, steps)
+    if special is not None:
+        return special
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
-    y = np.asarray(history, dtype=np.float64)
     seasonal = season > 1 and len(y) >= 2 * season
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             fit = ThetaModel(y, period=season if seasonal else 1, deseasonalize=seasonal,
                              method="auto" if y.min() > 0 else "additive").fit()
-            return np.asarray(fit.forecast(steps), dtype=np.float64)
-        except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
+            forecast = np.asarray(fit.forecast(steps), dtype=np.float64)
+        except (ValueError, IndexError, np.linalg.LinAlgError, ZeroDivisionError):
             return np.full(steps, np.nan)
+    return forecast if np.isfinite(forecast).all() else np.full(steps, np.nan)
 
 
 FORECASTERS = {"naive": naive, "snaive": seasonal_naive, "drift": drift, "ets": ets, "theta": theta}

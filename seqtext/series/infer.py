@@ -147,6 +147,14 @@ def read(model, data=None, *, allow_future: bool = True, fill: bool | None = Non
     return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True)
 
 
+def check_fill(fill) -> bool | None:
+    """``fill`` as given to predict, evaluate or backtest: True, False or None (the model's setting)."""
+    fill = plain(fill)
+    if fill is not None and not isinstance(fill, bool):
+        raise ConfigError(f"{{fill}} must be True, False or None (the model's setting), got {fill!r}.", params=["fill"])
+    return fill
+
+
 MAX_STEPS = 100_000  # steps one forecast may roll out (the server's requests: seqtext.export.schemas.MAX_STEPS)
 
 
@@ -158,9 +166,7 @@ def predict(model, steps, history, future, levels, items=None, fill=None) -> tup
     if steps > MAX_STEPS:
         raise ConfigError(f"{{steps}} {steps:,} is more than {MAX_STEPS:,}: a roll-out that long reads nothing but its "
                           "own forecasts and takes memory in proportion; forecast fewer steps.", params=["steps"])
-    fill = plain(fill)
-    if fill is not None and not isinstance(fill, bool):
-        raise ConfigError(f"{{fill}} must be True, False or None (the model's setting), got {fill!r}.", params=["fill"])
+    fill = check_fill(fill)
     items = read(model, history, fill=fill) if items is None else items
     ahead = bool(model.task.ahead_columns)
     if future is not None:

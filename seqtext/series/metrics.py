@@ -13,10 +13,14 @@ def forecast_metrics(actual, forecast, insample=None, season: int = 1) -> dict:
     """MAE, RMSE, MAPE %, sMAPE % and MASE (scaled by the in-sample seasonal-naive error).
 
     MAPE skips zero actuals and MASE is NaN without enough in-sample values or
-    when the in-sample series does not change.
+    when the in-sample series does not change.  A forecast that is not finite
+    (a baseline whose fit failed) scores NaN on every metric, never 0; sMAPE
+    is 0 only where both the actual values and the forecast are 0.
     """
     a = np.asarray(actual, dtype=np.float64)
     f = np.asarray(forecast, dtype=np.float64)
+    if not np.isfinite(f).all():
+        return dict.fromkeys(METRICS, math.nan)
     err = f - a
     nz = a != 0
     denom = np.abs(a) + np.abs(f)
@@ -60,7 +64,8 @@ def interval_metrics(actual, lower, upper, level: float, insample=None, season: 
 
 
 def mean_metrics(rows: list[dict], keys=METRICS) -> dict:
-    """The mean of each metric over rows (series or origins), NaN values left out."""
+    """The mean of each metric over rows (series or origins), NaN values left out (a metric undefined there: MAPE
+    of zero actual values, MASE of a constant history; a failed forecast is NaN on every metric)."""
     out = {}
     for key in keys:
         values = np.array([r[key] for r in rows if key in r], dtype=np.float64)

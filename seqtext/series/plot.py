@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +35,13 @@ def _bands(ax, xs, bands) -> None:
 
 
 def plot_forecast(path, history, forecast, *, actual=None, dates=None, title: str | None = None,
-                  bands=()) -> Path:
+                  bands=(), deferred: bool = False):
     """Draw history, forecast, its intervals and (when known) the actual values to an image file, atomically.
 
     ``dates`` labels the history then the forecast positions; ``bands`` is a
-    list of (level, lower, upper) drawn as shaded intervals.
+    list of (level, lower, upper) drawn as shaded intervals.  ``deferred``:
+    draw it now, but return a function that writes the file (so that a
+    command writes it only once its other outputs are written).
     """
     path, fmt, fig, ax = _figure(path)
     history = np.asarray(history, dtype=np.float64)
@@ -58,14 +61,15 @@ def plot_forecast(path, history, forecast, *, actual=None, dates=None, title: st
         ax.set_xticks(ticks, [str(dates[i]) for i in ticks], rotation=30, ha="right")
     else:
         ax.set_xlabel("step")
-    return _save(path, fmt, fig, ax, title)
+    return _save(path, fmt, fig, ax, title, deferred)
 
 
-def plot_backtest(path, values, results: list[dict], *, dates=None, title: str | None = None) -> Path:
+def plot_backtest(path, values, results: list[dict], *, dates=None, title: str | None = None,
+                  deferred: bool = False):
     """Draw a series and the forecast of every backtest origin over it (with its intervals, when scored).
 
     ``results`` are backtest rows (``origin``, ``forecast`` and optionally
-    ``intervals``) of this one series.
+    ``intervals``) of this one series; ``deferred`` as in :func:`plot_forecast`.
     """
     path, fmt, fig, ax = _figure(path)
     values = np.asarray(values, dtype=np.float64)
@@ -84,15 +88,23 @@ def plot_backtest(path, values, results: list[dict], *, dates=None, title: str |
         ax.set_xticks(ticks, [str(dates[i]) for i in ticks], rotation=30, ha="right")
     else:
         ax.set_xlabel("step")
-    return _save(path, fmt, fig, ax, title)
+    return _save(path, fmt, fig, ax, title, deferred)
 
 
-def _save(path: Path, fmt: str, fig, ax, title) -> Path:
+def _save(path: Path, fmt: str, fig, ax, title, deferred: bool = False):
+    """Write the figure to ``path`` (the path returned), or with ``deferred`` return a function that does."""
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     if title:
         ax.set_title(title)
-    try:
-        return write_file(path, lambda tmp: fig.savefig(tmp, format=fmt))  # the file appears whole or not at all
-    except OSError as exc:
-        raise ConfigError(f"cannot write the plot to {path} ({exc.strerror or exc}); choose another path.") from None
+    image = io.BytesIO()
+    fig.savefig(image, format=fmt)
+
+    def write() -> Path:
+        try:  # the file appears whole or not at all
+            return write_file(path, lambda tmp: Path(tmp).write_bytes(image.getvalue()))
+        except OSError as exc:
+            raise ConfigError(f"cannot write the plot to {path} ({exc.strerror or exc}); choose another "
+                              "path.") from None
+
+    return write if deferred else write()

@@ -13,6 +13,8 @@ scaled forecasts (N, horizon).
 
 from __future__ import annotations
 
+import numpy as np
+
 from seqtext.series import infer, scoring
 from seqtext.series.dates import within
 from seqtext.series.table import Table
@@ -73,19 +75,22 @@ class Predictor:
 
     # ---------------------------------------------------------------- scoring
 
-    def forecast_holdout(self, data, holdout: int | None = None, *, one_step: bool = False, levels=None):
+    def forecast_holdout(self, data, holdout: int | None = None, *, one_step: bool = False, levels=None,
+                         fill=None):
         """Forecast the last ``holdout`` values of ``data`` from the values before them, fitting nothing.
 
         ``one_step``: each value from all the actual values before it;
         otherwise one roll-out.  Returns the history, the actual values, the
         forecast (and interval bounds) as arrays and the date labels; a list
-        of such dicts, with ``id``, for many series.
+        of such dicts, with ``id``, for many series.  ``fill`` (default: the
+        model's setting) interpolates gaps; ``actual`` is NaN where it did.
         """
         self._require_trained()
-        cases = scoring.holdout_cases(self, data, holdout)[0]
+        cases = scoring.holdout_cases(self, data, holdout, fill=fill)[0]
         out, forecasts = [], scoring.model_forecasts(self, cases, one_step, () if levels is None else levels)
         for (key, table, origin, h), fc in zip(cases, forecasts):
-            r = {"history": table.target[:origin], "actual": table.target[origin : origin + h],
+            actual = np.where(table.known(origin, origin + h), table.target[origin : origin + h], np.nan)
+            r = {"history": table.target[:origin], "actual": actual,
                  **fc, "dates": table.dates}
             out.append({"id": key, **r} if key is not None else r)
         return out if self.settings.series.id is not None else out[0]
@@ -99,32 +104,37 @@ class Predictor:
             return None
         return trained[-1] if within(table.dates[origin], trained[-1]) else None
 
-    def evaluate(self, data, holdout: int | None = None, *, one_step: bool = False, season: int | None = 1,
-                 baselines=(), levels=None, actuals=None) -> dict:
+    def evaluate(self, data, holdout: int | None = None, *, one_step: bool = False, season: int | None = None,
+                 baselines=(), levels=None, actuals=None, fill=None) -> dict:
         """MAE, RMSE, MAPE %, sMAPE % and MASE on the last ``holdout`` values of ``data`` (default: horizon).
 
         One roll-out of ``holdout`` steps from the values before them, or with
         ``one_step`` a one-step-ahead forecast of each; ``actuals`` instead
         scores the values of another table (the rows after ``data``).  MASE
-        is scaled by the seasonal-naive error (period ``season``; None: from
-        the dates) of the values before them.  ``baselines`` (names of
-        :mod:`seqtext.series.baselines`, or "all") are scored on the same
-        values, with the skill over seasonal naive; ``levels`` scores the
-        intervals.  Many series: the means over the series, and ``results``.
+        is scaled by the seasonal-naive error (period ``season``; default
+        None: from the dates, as the CLI's, 1 without dates) of the values
+        before them.  ``baselines`` (names of :mod:`seqtext.series.baselines`,
+        or "all"; default none, where the CLI scores all) are scored on the
+        same values, with the skill over seasonal naive; ``levels`` scores the
+        intervals.  ``fill`` (default: the model's setting) interpolates gaps
+        to forecast from; the values it made up are not scored.  Many series:
+        the means over the series, and ``results``.
         """
         self._require_trained()
         return scoring.evaluate(self, data, holdout, one_step=one_step, season=season, baselines=baselines,
-                                levels=levels, actuals=actuals)
+                                levels=levels, actuals=actuals, fill=fill)
 
     def backtest(self, data, start: int | None = None, steps: int | None = None, stride: int = 1,
-                 season: int | None = 1, *, baselines=(), levels=None) -> dict:
+                 season: int | None = None, *, baselines=(), levels=None, fill=None) -> dict:
         """Forecasts of ``steps`` values (default: horizon) from rolling origins, fitting nothing.
 
         Origins run from ``start`` (default: the middle of the series, at
         least one window in) to the last one with ``steps`` actual values
         after it, every ``stride`` rows.  Returns the mean of each metric over
         the origins and, per origin, its forecast, actual values and metrics
-        (with ``baselines`` and ``levels`` as in :meth:`evaluate`).
+        (with ``season``, ``baselines``, ``levels`` and ``fill`` as in
+        :meth:`evaluate`).
         """
         self._require_trained()
-        return scoring.backtest(self, data, start, steps, stride, season, baselines=baselines, levels=levels)
+        return scoring.backtest(self, data, start, steps, stride, season, baselines=baselines, levels=levels,
+                                fill=fill)

@@ -11,6 +11,12 @@ MSIS of the model's intervals, and their width relative to the seasonal
 naive forecast's normal interval.  Summaries are means over the cases, the
 skill over seasonal naive is ``1 - mean MASE / its mean MASE``, and
 ``beats_snaive`` the share of cases where the model's MAE is the lower.
+
+A baseline whose fit fails on a case (ETS or Theta on too short a history)
+scores NaN there, never 0: its means are over the cases it scored, and
+``failed`` counts the others.  Values that ``fill`` made up (missing in the
+data) are forecast from but never scored: they are left out of every metric
+and of ``values_scored``.
 """
 
 from __future__ import annotations
@@ -37,19 +43,21 @@ def season_for(season, table: Table, origin: int) -> int:
     return season_of(table.dates[:origin]) if table.dates is not None else 1
 
 
-def holdout_cases(model, data, holdout=None, actuals=None) -> tuple[list, list]:
+def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[list, list]:
     """(cases, skipped ids): one case per series, its last ``holdout`` values (default: the horizon), or the
     values of ``actuals`` (the same columns, the rows after each series' history) forecast from all of it.
 
     Of many series, those whose history is shorter than the window are
-    skipped (and named); a single series that short is an error."""
+    skipped (and named); a single series that short is an error.  ``fill``:
+    interpolate gaps (default: the model's setting)."""
     if holdout is not None and actuals is not None:
         raise ConfigError("{actuals} scores every value it holds; leave out {holdout} (or {actuals}, to score the "
                           "last {holdout} values of the data).", params=["actuals", "holdout"])
     cfg = model.settings.series
-    items = infer.read(model, data, allow_future=False)
+    fill = infer.check_fill(fill)
+    items = infer.read(model, data, allow_future=False, fill=fill)
     if actuals is not None:
-        later = dict(infer.read(model, actuals, allow_future=False))
+        later = dict(infer.read(model, actuals, allow_future=False, fill=fill))
         unknown = [k for k in later if k not in dict(items)]
         if unknown:
             raise DataError(f"the actual values name a series {unknown[0]!r} that the history does not have; give "
@@ -73,7 +81,17 @@ def holdout_cases(model, data, holdout=None, actuals=None) -> tuple[list, list]:
             raise DataError(f"the series has {table.n} values; holding out {h} leaves fewer than the window of "
                             f"{cfg.window} to forecast from; give a longer series or a smaller {{holdout}}.",
                             params=["holdout"])
+    _warn_made_up(kept)
     return kept, skipped
+
+
+def _warn_made_up(cases) -> None:
+    """One warning when {fill} made up some of the values to score: they are left out of the scores."""
+    made_up = sum(h - int(t.known(o, o + h).sum()) for _, t, o, h in cases)
+    if made_up:
+        total = sum(h for *_, h in cases)
+        warn(f"{made_up} of the {total} values to score are missing in the data; {{fill}} fills them to forecast "
+             "from, but they are left out of the scores.", params=["fill"])
 
 
 def _warn_not_following(cases) -> None:
@@ -96,9 +114,11 @@ def _join(history: Table, later: Table) -> Table:
     """A series' history followed by the rows of its actual values."""
     dates = history.dates + later.dates if history.dates is not None and later.dates is not None else None
     static.check_same(history, later)
+    filled = None if history.filled is None and later.filled is None else \
+        np.concatenate([~history.known(0, history.n), ~later.known(0, later.n)])
     joined = Table(np.concatenate([history.target, later.target]),
                    np.vstack([history.features[: history.n], later.features[: later.n]]), dates, history.names,
-                   f"{history.source} and its actual values", None, history.static)
+                   f"{history.source} and its actual values", None, history.static, filled)
     if dates is not None:
         check_dates(joined, history.names[2])  # the actual values must come after the history
     return joined
@@ -136,23 +156,28 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
     for (key, table, origin, h), fc in zip(cases, forecasts):
         m = season_for(season, table, origin)
         history, actual = table.target[:origin], table.target[origin : origin + h]
+        known = table.known(origin, origin + h)  # values {fill} made up are not scored
         row = {"id": key} if key is not None else {}
         row.update(origin=origin, steps=h)
         if table.dates is not None:
             row["date"] = json_label(table.dates[origin])
-        row.update(season=m, forecast=fc["forecast"].tolist(), actual=actual.tolist())
-        row.update(forecast_metrics(actual, fc["forecast"], history, m))
+        row.update(season=m, forecast=fc["forecast"].tolist(), actual=np.where(known, actual, np.nan).tolist())
+        if not known.all():
+            row["scored"] = int(known.sum())
+        actual = actual[known]
+        row.update(forecast_metrics(actual, fc["forecast"][known], history, m))
         if names:
-            row["baselines"] = {name: {"forecast": f.tolist(), **forecast_metrics(actual, f, history, m)}
+            row["baselines"] = {name: {"forecast": f.tolist(), **forecast_metrics(actual, f[known], history, m)}
                                 for name, f in baseline_forecast(names, table.target, origin, h, m, one_step).items()}
         if levels:
             row["intervals"] = {}
             for level in levels:
                 lower, upper = fc[f"lower_{level_name(level)}"], fc[f"upper_{level_name(level)}"]
-                scores = interval_metrics(actual, lower, upper, level, history, m)
+                scores = interval_metrics(actual, lower[known], upper[known], level, history, m)
                 s_lower, s_upper = base.seasonal_naive_interval(history, h, m, level)
                 s_width = float(np.mean(s_upper - s_lower))
                 scores["width_vs_snaive"] = scores["width"] / s_width if s_width > 0 else math.nan
+                s_lower, s_upper = s_lower[known], s_upper[known]
                 scores["snaive_coverage"] = float(100 * np.mean((actual >= s_lower) & (actual <= s_upper)))
                 row["intervals"][level_name(level)] = {"lower": lower.tolist(), "upper": upper.tolist(), **scores}
         rows.append(row)
@@ -160,10 +185,18 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
 
 
 def summarize(rows: list[dict], names=(), levels=()) -> dict:
-    """Means over the result rows of every metric, the baselines' and the intervals'; skill and beats_snaive."""
+    """Means over the result rows of every metric, the baselines' and the intervals'; skill and beats_snaive.
+
+    Each baseline's means are over the rows it scored, ``failed`` the number
+    of rows where its fit failed (its forecast is NaN there)."""
     summary = mean_metrics(rows)
+    summary["values_scored"] = sum(r.get("scored", r["steps"]) for r in rows)
     if names:
-        summary["baselines"] = {n: mean_metrics([r["baselines"][n] for r in rows]) for n in names}
+        summary["baselines"] = {}
+        for n in names:
+            scored = [r["baselines"][n] for r in rows]
+            failed = sum(not np.isfinite(b["forecast"]).all() for b in scored)
+            summary["baselines"][n] = {**mean_metrics(scored), "failed": failed}
     if "snaive" in names:
         ref = summary["baselines"]["snaive"]
         key = "mase" if math.isfinite(summary["mase"]) and math.isfinite(ref["mase"]) and ref["mase"] > 0 else "mae"
@@ -177,10 +210,10 @@ def summarize(rows: list[dict], names=(), levels=()) -> dict:
 
 
 def evaluate(model, data, holdout=None, *, one_step=False, season=None, baselines=(), levels=(), actuals=None,
-             ) -> dict:
+             fill=None) -> dict:
     """Scores of the last ``holdout`` values of each series (or of ``actuals``), with baselines and intervals."""
     names = base.available(base.parse(baselines))[0]
-    cases, skipped = holdout_cases(model, data, holdout, actuals)
+    cases, skipped = holdout_cases(model, data, holdout, actuals, fill)
     seen = seen_in_training(model, cases)
     if seen:
         warn(seen)
@@ -206,14 +239,15 @@ def seen_in_training(model, cases) -> str | None:
         f"{len(cases)} series (series {first}'s up to {last}); {honest}"
 
 
-def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tuple[list, int]:
+def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=None) -> tuple[list, int]:
     """Rolling-origin cases: origins from ``start`` (default: the middle of each series, at least a window in)
-    to the last one with ``steps`` values after it, every ``stride`` rows."""
+    to the last one with ``steps`` values after it, every ``stride`` rows; an origin whose values ``fill`` made
+    up, every one, is left out (with a warning)."""
     cfg = model.settings.series
     steps = cfg.horizon if steps is None else whole_number("steps", steps)
     stride = whole_number("stride", stride)
     cases, short = [], []
-    items = infer.read(model, data, allow_future=False)
+    items = infer.read(model, data, allow_future=False, fill=infer.check_fill(fill))
     for key, table in items:
         n = table.n
         first = max(cfg.window, n // 2) if start is None else int(start)
@@ -229,6 +263,14 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tupl
                             f"{steps} values to compare), got {{start}} {first}; choose another {{start}} or fewer "
                             "{steps}.", params=["start", "steps"])
         cases += [(key, table, o, steps) for o in range(first, last + 1, stride)]
+    unknown = [c for c in cases if not c[1].known(c[2], c[2] + steps).any()]
+    if unknown and len(unknown) < len(cases):
+        cases = [c for c in cases if c[1].known(c[2], c[2] + steps).any()]
+        warn(f"at {len(unknown)} of the {len(cases) + len(unknown)} origins every value to score is missing in the "
+             "data (filled by {fill}); those origins are left out.", params=["fill"])
+    elif unknown:
+        raise DataError("every value to score is missing in the data (filled by {fill}, which makes up values to "
+                        "forecast from, not to score); give the known values.", params=["fill"])
     if not cases:
         longest = max(t.n for _, t in items)
         if start is not None and longest - steps >= cfg.window:
@@ -242,6 +284,7 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1) -> tupl
         need = f"a window of {cfg.window}" if start is None else f"{start} values before the first origin"
         warn(f"{len(short)} of the {len(items)} series are too short to backtest ({need} and {steps} values after "
              f"it) and are left out: {some(short)}.")
+    _warn_made_up(cases)
     return cases, steps
 
 
@@ -259,10 +302,11 @@ def _too_short(what: str, n: int, window: int, steps: int, default_start: bool) 
     return f"{need}; give fewer {{steps}} (at most {n - window}).", ["steps"]
 
 
-def backtest(model, data, start=None, steps=None, stride=1, season=None, *, baselines=(), levels=()) -> dict:
+def backtest(model, data, start=None, steps=None, stride=1, season=None, *, baselines=(), levels=(),
+             fill=None) -> dict:
     """Forecasts of ``steps`` values from rolling origins, fitting nothing; means over the origins and the rows."""
     names = base.available(base.parse(baselines))[0]
-    cases, steps = backtest_cases(model, data, start, steps, stride)
+    cases, steps = backtest_cases(model, data, start, steps, stride, fill)
     rows = score_cases(model, cases, season=season, names=names, levels=levels)
     summary = summarize(rows, names, levels)
     summary.update(origins=len(rows), steps=steps, results=rows)

@@ -38,6 +38,7 @@ class Table:
     source: str  # for messages
     first_line: int | list | None  # CSV line of row 0, or of each row (a series spread over the file); None in memory
     static: np.ndarray | None = None  # (S,) the series' static covariates, when the model reads them
+    filled: np.ndarray | None = None  # (n,) True where {fill} made up a missing target value; None: none was
 
     @property
     def n(self) -> int:
@@ -56,7 +57,11 @@ class Table:
     def head(self, n: int) -> "Table":
         """The first ``n`` known values, keeping every covariate row as future rows."""
         return Table(self.target[:n], self.features, self.dates, self.names, self.source, self.first_line,
-                     self.static)
+                     self.static, None if self.filled is None else self.filled[:n])
+
+    def known(self, start: int, stop: int) -> np.ndarray:
+        """True for each target value of rows start..stop-1 that the source gave (False: one {fill} made up)."""
+        return np.ones(stop - start, bool) if self.filled is None else ~self.filled[start:stop]
 
 
 def is_table(data) -> bool:
@@ -205,10 +210,12 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
     elif not features_only and np.isnan(values[-1]) and not np.isnan(values).all():
         last = int(np.flatnonzero(~np.isnan(values))[-1]) + 1  # training: a blank end is no gap to fill; named
         if fill or np.isfinite(values[:last]).all():  # unless a gap before it is the first thing to fix
-            raise DataError(f"column {target!r} is blank from {table.where(last)} to the end; training reads known "
-                            "values only, so leave those rows out (future rows belong in the history a forecast "
-                            "reads).")
+            raise DataError(f"column {target!r} is blank from {table.where(last)} to the end; the values to train on "
+                            "or to score must be known, so leave those rows out (rows of future covariates belong in "
+                            "the history that predict reads).")
     table.target = _finite(table, target, values[:n], fill)
+    if fill and not np.isfinite(values[:n]).all():
+        table.filled = ~np.isfinite(values[:n])
     feats = np.empty((rows, len(features)))
     for j, name in enumerate(features):
         cells = _numeric(table, name, columns[name])
@@ -240,7 +247,7 @@ def with_future(table: Table, future, series, fill: bool | None = None) -> Table
                        features_only=True, name="the future table", fitted=True)
     past = np.zeros((len(ahead.features), len(getattr(series, "past_features", []))))  # never read ahead
     return Table(table.target, np.vstack([table.features[: table.n], np.hstack([ahead.features, past])]),
-                 table.dates, table.names, table.source, table.first_line, table.static)
+                 table.dates, table.names, table.source, table.first_line, table.static, table.filled)
 
 
 def tail_table(tail: dict, series, source: str = "the training series") -> Table:

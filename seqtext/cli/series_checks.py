@@ -1,0 +1,93 @@
+"""What the series commands check before any work (output paths, the series to plot) and how they write two outputs:
+both or neither."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from seqtext.errors import install_hint
+
+PLOT_MISSING = f"--plot needs matplotlib; install it with {install_hint('matplotlib')}"
+
+
+def check_plot(plot: str | None, series_id: str | None = None) -> None:
+    """Refuse --plot before any work when it cannot be written, and --series without it."""
+    if plot is None:
+        if series_id is not None:
+            raise click.UsageError("--series picks the series to plot; give --plot FILE.png too (the other output "
+                                   "covers every series).")
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise click.ClickException(PLOT_MISSING)
+    if Path(plot).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise click.UsageError(f"--plot {plot} must end in .png, .svg or .pdf.")
+
+
+def check_out(out: str | None, suffix: str = ".csv") -> None:
+    if out is not None and Path(out).suffix.lower() != suffix:
+        raise click.UsageError(f"--out {out} must end in {suffix}.")
+
+
+def check_outputs(outputs: dict, inputs: dict) -> None:
+    """Refuse, before any work, an output that cannot be written: a path that is a folder, lies under a file or
+    an unwritable folder, or names one of the command's input files (which it would replace).  ``outputs`` and
+    ``inputs``: {flag: path or None}."""
+    given = {flag: Path(value) for flag, value in inputs.items() if value}
+    for flag, value in outputs.items():
+        if value is None:
+            continue
+        path = Path(value)
+        if path.is_dir():
+            raise click.UsageError(f"{flag} {value} is a folder; give the path of a file to write.")
+        for folder in path.parents:  # the nearest one that exists: the rest are made when the file is written
+            if folder.exists():
+                if not folder.is_dir():
+                    raise click.UsageError(f"{flag} {value} cannot be written: {folder} is a file, not a folder; "
+                                           "choose another path.")
+                if not os.access(folder, os.W_OK | os.X_OK):
+                    raise click.UsageError(f"{flag} {value} cannot be written: the folder {folder} is not writable; "
+                                           "choose another path.")
+                break
+        for source_flag, source in given.items():
+            if _same_file(path, source):
+                raise click.UsageError(f"{flag} {value} is the {source_flag} file this command reads, which it "
+                                       "would replace; write to another path.")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def write_both(write_out, write_plot) -> None:
+    """Write the --out file, then the --plot image (drawn already; None: none asked), so that both or neither are
+    written: when the image cannot be written, the --out file just written is removed."""
+    path = write_out() if write_out is not None else None
+    if write_plot is None:
+        return
+    try:
+        write_plot()
+    except BaseException:
+        if path is not None:
+            Path(path).unlink(missing_ok=True)
+        raise
+
+
+def pick(items, series_id, left_out=None):
+    """The (id, table) to plot: the one named by --series, or the first.  ``left_out``: {id: why} for series of the
+    table given that are not among ``items`` ("was left out as too short to score")."""
+    if series_id is None:
+        return items[0]
+    for key, table in items:
+        if key == series_id:
+            return key, table
+    why = (left_out or {}).get(series_id)
+    if why:
+        raise click.UsageError(f"--series {series_id} {why}, so it has no plot; name another series.")
+    raise click.UsageError(f"--series {series_id} is not one of the series given.")
