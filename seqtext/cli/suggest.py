@@ -61,10 +61,11 @@ def suggest(model, k, no_repeat_ngram, repetition_penalty, as_json, stats):
     new one, read from the start of a sentence; Ctrl-D or Ctrl-C quits.
 
     \b
-    Otherwise (or under TERM=dumb), one prefix a line from stdin (white space at its end counts:
-    "the bicy" completes a word, "the " suggests the next one); for each,
-    a "word<TAB>probability" line per suggestion, then a blank line
-    (--json: {"prefix", "suggestions": [{"word", "probability"}]} a line).
+    Otherwise (or under TERM=dumb), one prefix a line from stdin (white
+    space at its end counts: "the bicy" completes a word, "the " suggests
+    the next one); for each, a "word<TAB>probability" line per suggestion,
+    then a blank line (--json: {"prefix", "suggestions": [{"word",
+    "probability"}]} a line).
 
     --no-repeat-ngram and --repetition-penalty apply to the suggestions,
     counting the words of the line typed so far.
