@@ -9,8 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_file(path, write: Callable[[str], None]) -> Path:
+def write_file(path, write: Callable[[str], None], then: Callable[[], object] | None = None) -> Path:
     """Write ``path`` through ``write(temporary_name)`` into a temporary sibling, then rename it into place.
+
+    ``then``, when given, runs between the two: when it raises, the temporary file is removed and whatever was
+    at ``path`` before stays as it was (so that two outputs appear both or neither).
 
     The file keeps the mode of the one it replaces, or gets a new file's (0666 less the umask; the temporary
     file's own 0600 would leave it readable by its owner alone).  An OSError is the caller's to word.
@@ -32,6 +35,8 @@ def write_file(path, write: Callable[[str], None]) -> Path:
             except FileExistsError:
                 continue
         write(tmp)
+        if then is not None:
+            then()
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)

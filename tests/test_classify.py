@@ -457,7 +457,7 @@ def test_json_lines_as_people_write_them(tmp_path):
 def test_predict_refuses_labelled_tables_but_reads_any_prose(trained, tmp_path):
     model = str(_model(trained))
     tables = {"lab.tsv": "sentence\tlabel\nthe film was good\t0\nnot funny\t1\n",  # a training file as it is
-              "lab.txt": "the film was good\t0\nnot funny\t1\n",  # no header, every line a tab
+              "lab.txt": "the film was good\t0\nnot funny\t1.0\n",  # no header, each line's last field a label
               "lab.jsonl": '{"text": "the film was good", "label": 0}\n\n{"text": "not funny"}\n',
               "lab.csv": "text,label\n\"the film, as ever, was good\",0\nnot funny,1\n",
               "odd.txt": "Sentence , Label\nthe film was good\n"}  # a header naming the model's columns, any case
@@ -474,6 +474,14 @@ def test_predict_refuses_labelled_tables_but_reads_any_prose(trained, tmp_path):
     result = CliRunner().invoke(cli, ["classify", "predict", "--model", model], input="\n".join(prose) + "\n")
     assert result.exit_code == 0, result.output
     assert [line.split("\t", 2)[2] for line in result.stdout.splitlines()] == [p.replace("\t", " ") for p in prose]
+    # texts that hold tabs (cells pasted from a sheet), JSON of other shapes, a first line too long for a header
+    for texts in (["Name:\tthe film was good"], ["Pros:\tgood acting", "Cons:\tnot funny"],
+                  ['{"level": "info", "msg": "the film was good"}', '{"level": "warn", "msg": "not funny"}'],
+                  ['{"a": ' + "[" * 5000], ["good " * 28_000, "not funny"]):
+        result = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "--json"],
+                                    input="\n".join(texts) + "\n")
+        assert result.exit_code == 0, result.output[-300:]
+        assert [json.loads(line)["text"].split() for line in result.stdout.splitlines()] == [t.split() for t in texts]
 
 
 def test_predict_reads_lines_as_training_does(trained, tmp_path, monkeypatch):

@@ -259,7 +259,7 @@ def test_predict_and_evaluate_bad_input(model_dir, data, tmp_path):
     assert not (tmp_path / "p.gif").exists()
 
 
-def test_outputs_that_cannot_be_written_are_refused_before_any_work_and_neither_is_half_done(model_dir, data,
+def test_outputs_that_cannot_be_written_are_refused_before_any_work_and_neither_is_half_done(model_dir, data, ahead,
                                                                                               tmp_path, monkeypatch):
     (tmp_path / "rep.csv").mkdir()
     result = run("predict", "--model", model_dir, "--plot", tmp_path / "pr.png", "--out", tmp_path / "rep.csv")
@@ -279,15 +279,15 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work_and_neither_
         assert_clean_failure(result, f"{flag} {path}", said, code=2)
     result = run("evaluate", "--model", model_dir, "--csv", data, "--plot", tmp_path / "afile" / "e.png")
     assert_clean_failure(result, "is a file, not a folder", code=2)
-    from seqtext.cli.series_checks import write_both
-
-    def cannot_write():
-        raise OSError("disk full")
-
-    out = tmp_path / "written.csv"
-    with pytest.raises(OSError):
-        write_both(lambda: out.write_text("a\n") and out, cannot_write)
-    assert not out.exists()  # the CSV written first is removed when the plot cannot follow it
+    # an image that cannot be written after all (its temporary name is too long for the file system): neither
+    # output is written, and a report already at the --out path stays as it was
+    out = tmp_path / "report.csv"
+    out.write_text("my notes\n")
+    png = tmp_path / ("p" * 245 + ".png")
+    result = run("predict", "--model", model_dir, "--csv", ahead, "--out", out, "--plot", png)
+    assert_clean_failure(result, "cannot write the plot", code=2)
+    assert out.read_text() == "my notes\n" and not png.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.png", "afile", "rep.csv", "report.csv"]
 
 
 def test_an_output_that_names_an_input_file_is_refused(model_dir, data, tmp_path):

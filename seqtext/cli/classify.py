@@ -96,37 +96,58 @@ def read_input(texts, file) -> tuple[list[str], list[str] | None, str]:
     return read_texts(kept), [f"{path} line {n}" for n, line in enumerate(lines, 1) if line.strip()], str(path)
 
 
-def refuse_labelled(lines: list[str], where: str, columns) -> None:
+def refuse_labelled(lines: list[str], where: str, columns, labels) -> None:
     """Refuse a file of labelled examples given as texts to classify, in one sentence naming ``classify evaluate``.
-    Labelled: every line holds a tab, each as many (text<TAB>label rows); every line is a JSON object (JSON Lines);
-    or the first line is a header, comma- or tab-separated, naming both the text column and the label column
-    (``columns``: the model's recorded ones, else text or sentence, and label).  Prose is never any of these."""
+    Labelled: text<TAB>label rows (every line as many tabs, its last field one of the model's ``labels``, after a
+    header row perhaps); JSON Lines whose every line is an object holding the text column; or a first line that
+    is a header, comma- or tab-separated, naming both the text column and the label column (``columns``: the
+    model's recorded ones, else text or sentence, and label).  Prose, a tab in a text and JSON of other shapes
+    are classified."""
     import csv
     import json
     import re
 
     from seqtext.classify.data import LABEL_NAMES, TEXT_NAMES
 
-    def json_object(line: str) -> bool:
-        try:
-            return line.lstrip().startswith("{") and isinstance(json.loads(line), dict)
-        except ValueError:
-            return False
-
     texts = {name.lower() for name in ([columns.text_column] if columns.text_column else TEXT_NAMES)}
-    labels = {name.lower() for name in ([columns.label_column] if columns.label_column else LABEL_NAMES)}
-    headers = [[cell.strip().lower() for cell in next(csv.reader([lines[0]], delimiter=d))] for d in ",\t"]
+    names = {name.lower() for name in ([columns.label_column] if columns.label_column else LABEL_NAMES)}
+    known = {_label_form(label) for label in labels}
+
+    def json_row(line: str) -> bool:
+        try:
+            row = json.loads(line) if line.lstrip().startswith("{") and len(line) <= 100_000 else None
+        except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
+            return False
+        return isinstance(row, dict) and any(key.lower() in texts for key in row if isinstance(key, str))
+
+    def header(cells: list[str]) -> bool:  # names only: "Sentence, label, and ..." is prose
+        cells = [cell.strip().lower() for cell in cells]
+        return bool(set(cells) & texts and set(cells) & names and
+                    all(cell in texts | names or re.fullmatch(r"[\w.-]+", cell) for cell in cells))
+
+    first = lines[0] if len(lines[0]) <= 1_000 else ""  # a header is short (and csv refuses fields over 128 KB)
+    rows = lines[1:] if first and first.rsplit("\t", 1)[-1].strip().lower() in names else lines
     what = None
-    if all("\t" in line for line in lines) and len({line.count("\t") for line in lines}) == 1:
-        what = "tab-separated rows (text<TAB>label?)"
-    elif all(map(json_object, lines)):
+    if rows and len({line.count("\t") for line in lines}) == 1 and "\t" in lines[0] and \
+            all(_label_form(row.rsplit("\t", 1)[1]) in known for row in rows):
+        what = "tab-separated rows (text<TAB>label)"
+    elif all(map(json_row, lines)):
         what = "JSON Lines (an object a line)"
-    elif any(set(cells) & texts and set(cells) & labels and  # names only: "Sentence, label, and ..." is prose
-             all(cell in texts | labels or re.fullmatch(r"[\w.-]+", cell) for cell in cells) for cells in headers):
-        what = f"a header naming its columns ({lines[0].strip()[:60]})"
+    elif first and any(header(next(csv.reader([first], delimiter=d))) for d in ",\t"):
+        what = f"a header naming its columns ({first.strip()[:60]})"
     if what:
         raise DataError(f"{where} holds {what}, a table of examples, not one text a line; give the texts alone, one "
                         "a line (seqtext classify evaluate scores labelled examples).")
+
+
+def _label_form(value: str) -> str:
+    """A label as training reads it: white space around it dropped, and 1.0 (pandas' integer with a gap) 1."""
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else value
 
 
 @classify.command()
@@ -145,7 +166,7 @@ def predict(texts, model, file, as_json):
     inputs, places, where = read_input(texts, file)
     clf = open_model(model, "classify")  # an exported directory runs on onnxruntime, without torch
     if places is not None:  # the file's lines against the model's columns
-        refuse_labelled(inputs, where, clf.settings.classify)
+        refuse_labelled(inputs, where, clf.settings.classify, clf.labels)
     for text, probs in zip(inputs, clf.predict_proba(inputs, places=places)):
         label = max(probs, key=probs.get)
         if as_json:

@@ -66,17 +66,14 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def write_both(write_out, write_plot) -> None:
-    """Write the --out file, then the --plot image (drawn already; None: none asked), so that both or neither are
-    written: when the image cannot be written, the --out file just written is removed."""
-    path = write_out() if write_out is not None else None
-    if write_plot is None:
-        return
-    try:
+    """Write the --out file and the --plot image (drawn already; None: none asked) so that both or neither are
+    written.  ``write_out(then)`` writes the --out file beside its place and calls ``then`` before moving it
+    there; ``then`` writes the image, so when the image cannot be written the --out file is not moved, and a file
+    that was at its path before stays as it was."""
+    if write_out is not None:
+        write_out(write_plot)
+    elif write_plot is not None:
         write_plot()
-    except BaseException:
-        if path is not None:
-            Path(path).unlink(missing_ok=True)
-        raise
 
 
 def pick(items, series_id, left_out=None):

@@ -78,30 +78,32 @@ def echo_intervals(intervals: dict, calibration=None) -> None:
         click.echo(f"(intervals calibrated on {how})")
 
 
-def write_csv(path, header: list, rows: list[list]) -> Path:
-    """Write a CSV file atomically: it appears whole or not at all."""
+def write_csv(path, header: list, rows: list[list], then=None) -> Path:
+    """Write a CSV file atomically: it appears whole or not at all (``then``: as in :func:`atomic.write_file`)."""
     path = Path(path)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
     try:
-        return write_file(path, lambda tmp: Path(tmp).write_text(buf.getvalue(), encoding="utf-8", newline=""))
+        return write_file(path, lambda tmp: Path(tmp).write_text(buf.getvalue(), encoding="utf-8", newline=""),
+                          then)
     except OSError as exc:
         raise click.ClickException(f"cannot write {path} ({exc.strerror or exc}); choose another path.") from None
 
 
-def forecast_csv(path, rows: list[dict]) -> Path:
-    """``predict --out``: one row per forecast step, the columns of the JSON rows."""
+def forecast_csv(path, rows: list[dict], then=None) -> Path:
+    """``predict --out``: one row per forecast step, the columns of the JSON rows (``then``: see write_csv)."""
     from seqtext.series.infer import LEGACY
 
     seen = dict.fromkeys(k for row in rows for k in row if k != LEGACY)  # dates may be known for some series only
     header = [k for k in ("id", "step", "date") if k in seen] + [k for k in seen if k not in ("id", "step", "date")]
-    return write_csv(path, header, [[_cell(r.get(k)) for k in header] for r in rows])
+    return write_csv(path, header, [[_cell(r.get(k)) for k in header] for r in rows], then)
 
 
-def backtest_csv(path, results: list[dict]) -> Path:
-    """``backtest --out``: one row per origin and step, with the model's forecast, bounds and each baseline's."""
+def backtest_csv(path, results: list[dict], then=None) -> Path:
+    """``backtest --out``: one row per origin and step, with the model's forecast, bounds and each baseline's
+    (``then``: see write_csv)."""
     first = results[0]
     levels = list(first.get("intervals", {}))
     names = list(first.get("baselines", {}))
@@ -115,7 +117,7 @@ def backtest_csv(path, results: list[dict]) -> Path:
             row += [r["intervals"][lv][b][k] for lv in levels for b in ("lower", "upper")]
             row += [r["baselines"][n]["forecast"][k] for n in names]
             out.append([_cell(v) for v in row])
-    return write_csv(path, header, out)
+    return write_csv(path, header, out, then)
 
 
 def _cell(value):
