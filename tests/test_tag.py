@@ -381,6 +381,10 @@ def test_raw_text_is_split_as_the_english_treebank_splits_it(bidirectional):
         ["Flags", "🇺🇸", "🇫🇷", ",", "a", "heart", "❤️", "and", "keycap", "1️⃣"]
     assert split_words("I don't think Apple's new phone is cheap.") == \
         ["I", "do", "n't", "think", "Apple", "'s", "new", "phone", "is", "cheap", "."]  # as before
+    # never cut inside a run of digits, nor a hyphenated run after its first part: apart as before
+    assert split_words("1,0000 or 3,14159 over-the-top ISBN 978-0-306-40615-7") == \
+        ["1", ",", "0000", "or", "3", ",", "14159", "over", "-", "the", "-", "top", "ISBN", "978", "-", "0", "-",
+         "306", "-", "40615", "-", "7"]
     model = str(bidirectional[1] / "model")
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--json", sentence])
     assert result.exit_code == 0, result.output
