@@ -290,7 +290,7 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work_and_neither_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.png", "afile", "rep.csv", "report.csv"]
 
 
-def test_an_output_that_names_an_input_file_is_refused(model_dir, data, tmp_path):
+def test_an_output_that_names_an_input_file_is_refused(model_dir, data, ahead, tmp_path):
     copy = tmp_path / "c.csv"
     copy.write_text(data.read_text())
     before = copy.read_text()
@@ -303,6 +303,11 @@ def test_an_output_that_names_an_input_file_is_refused(model_dir, data, tmp_path
     result = run("evaluate", "--model", model_dir, "--csv", data, "--actuals", actuals, "--plot", actuals)
     assert_clean_failure(result, "is the --actuals file this command reads", code=2)
     assert copy.read_text() == before and actuals.read_text() == data.read_text()
+    loop = tmp_path / "loop.csv"  # a link to itself: no input of this command, so written (it raised)
+    loop.symlink_to("loop.csv")
+    result = run("predict", "--model", model_dir, "--csv", ahead, "--out", loop)
+    assert result.exit_code == 0, result.output
+    assert loop.read_text().startswith("step,date,forecast\n")
 
 
 def test_a_history_below_zero_for_a_log_model_names_the_training_flag(model_dir, data, tmp_path):
