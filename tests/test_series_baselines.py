@@ -244,3 +244,14 @@ def test_the_api_takes_the_season_from_the_dates_and_fill_as_the_cli_does(model,
     assert len(model.backtest(gap, start=36, steps=3, fill=True)["results"]) == 10
     with pytest.raises(ConfigError, match="fill must be True, False or None"):
         model.backtest(gap, start=36, fill="yes")
+
+
+def test_a_model_whose_weights_are_not_numbers_is_named_as_such(tmp_path):
+    """A model whose weights went to NaN forecasts NaN: it is the model that is broken, not the history."""
+    import torch
+
+    broken = Forecaster(window=12, **TINY).fit({"month": MONTHS[:-12], "p": AIRLINE[:-12]}, date="month")
+    with torch.no_grad():
+        next(broken.net.parameters()).fill_(float("nan"))
+    with pytest.raises(DataError, match="the model's weights are not all numbers"):
+        broken.evaluate({"month": MONTHS, "p": AIRLINE}, 12)

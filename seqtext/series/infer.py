@@ -83,9 +83,18 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
     for (key, table, _, _), part in zip(jobs, parts):
         # float32 overflowed, or the values lie beyond what float64 holds in the target's units (a log's exp)
         if not np.all(np.isfinite(part)) or task.scaler_for(key, table).beyond_range(part):
+            if not _finite_weights(model):
+                raise DataError("the model's weights are not all numbers (they went to NaN or infinity in "
+                                "training), so it cannot forecast; retrain it, with a lower --lr.")
             raise DataError(f"the forecast of {_which(table)}is not finite: {_largest(table)} too far beyond the "
                             "scale this model was trained on; check the history.")
     return parts
+
+
+def _finite_weights(model) -> bool:
+    """Whether a torch model's weights are all numbers (an export, which has no torch weights, is taken as it is)."""
+    net = getattr(model, "net", None)
+    return net is None or all(bool(p.isfinite().all()) for p in net.parameters())
 
 
 def _largest(table: Table) -> str:

@@ -175,9 +175,9 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
                 lower, upper = fc[f"lower_{level_name(level)}"], fc[f"upper_{level_name(level)}"]
                 scores = interval_metrics(actual, lower[known], upper[known], level, history, m)
                 s_lower, s_upper = base.seasonal_naive_interval(history, h, m, level)
+                s_lower, s_upper = s_lower[known], s_upper[known]  # the steps the model's width is over
                 s_width = float(np.mean(s_upper - s_lower))
                 scores["width_vs_snaive"] = scores["width"] / s_width if s_width > 0 else math.nan
-                s_lower, s_upper = s_lower[known], s_upper[known]
                 scores["snaive_coverage"] = float(100 * np.mean((actual >= s_lower) & (actual <= s_upper)))
                 row["intervals"][level_name(level)] = {"lower": lower.tolist(), "upper": upper.tolist(), **scores}
         rows.append(row)
