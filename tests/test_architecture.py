@@ -90,13 +90,14 @@ def test_tasks_do_not_import_each_other_or_the_cli():
 # each module imported in a child forked from a process that has imported torch and numpy but no seqtext module
 # (a fresh interpreter per module spent most of its time importing torch again)
 IMPORT_EACH = """
-import importlib, json, os, sys, traceback
+import importlib, json, os, signal, sys, traceback
 import numpy, torch
 assert not any(name.split(".")[0] == "seqtext" for name in sys.modules)
 for name in json.loads(sys.argv[1]):
     sys.stdout.flush()
     pid = os.fork()
     if pid == 0:
+        signal.alarm(120)  # a child stuck on a lock another thread held at the fork ends, and is named
         try:
             importlib.import_module(name)
         except BaseException:
@@ -112,7 +113,7 @@ for name in json.loads(sys.argv[1]):
 def test_every_module_imports_alone():
     names = sorted(n for n in modules() if n != "seqtext.__main__")
     proc = subprocess.run([sys.executable, "-c", IMPORT_EACH, json.dumps(names)], capture_output=True, text=True,
-                          cwd=PACKAGE.parent)
+                          cwd=PACKAGE.parent, timeout=900)
     assert proc.returncode == 0, proc.stderr
     failed = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("[")]
     assert not failed, failed
