@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -186,12 +187,16 @@ def test_export_cli_writes_a_self_contained_directory(tiny_model_dir, tmp_path):
 def test_a_directory_export_cannot_write_in_is_named_not_its_temporary_one(tiny_model_dir, tmp_path, monkeypatch):
     """The export is written beside --out first (/proc as root, a read-only directory otherwise): the refusal
     named a temporary directory the user never gave."""
-    import tempfile
+    from seqtext.export import onnx
 
-    def refused(*args, **kwargs):
-        raise PermissionError(13, "Permission denied", str(tmp_path / ".out.x1y2.tmp"))
+    class Refused:  # the temporary directory's name, which cannot be made
+        def mkdir(self, mode):
+            raise PermissionError(13, "Permission denied", str(tmp_path / ".out.x1y2.tmp"))
 
-    monkeypatch.setattr(tempfile, "mkdtemp", refused)
+        def is_dir(self):
+            return False
+
+    monkeypatch.setattr(onnx, "_temporary", lambda out: Refused())
     result = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", str(tmp_path / "out")])
     assert_clean_failure(result, f"cannot write in {tmp_path} (Permission denied); give an --out in a directory you "
                                  "can write to.")
@@ -392,3 +397,25 @@ def test_sigterm_during_an_export_leaves_nothing_behind(tiny_model_dir, tmp_path
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())  # neither the export nor its temporary directory
+
+
+def test_an_export_stopped_between_its_two_renames_puts_the_earlier_one_back(tiny_model_dir, tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM after the earlier export was moved aside and before the new one took its place: the
+    earlier export is back at --out, nothing is left beside it."""
+    out = tmp_path / "out"
+    assert CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", str(out)]).exit_code == 0
+    before = (out / "export.json").read_text()
+    rename = Path.rename
+
+    def stopped(self, target):
+        if Path(target) == out and self.name.endswith(".tmp"):
+            raise KeyboardInterrupt
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", stopped)
+    from seqtext.export.onnx import export
+
+    with pytest.raises(KeyboardInterrupt):
+        export(tiny_model_dir, out)
+    assert (out / "export.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -90,14 +90,20 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
     if exporter is None:
         raise ConfigError(f"a {config['kind']} model cannot be exported; {', '.join(_exporters())} models can.")
     model = modeldir.load(model_dir)
+    tmp = old = None
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        _clear_stale(out)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    except OSError as exc:  # the export is written beside --out first: name that directory, not the temporary one
-        raise CheckpointError(f"cannot write in {out.parent} ({exc.strerror or exc}); give an --out in a directory "
-                              "you can write to.") from None
-    try:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            _clear_stale(out)
+            while tmp is None:  # named before it is made, so that a SIGTERM or Ctrl-C the moment it appears
+                tmp = _temporary(out)  # still finds it to remove
+                try:
+                    tmp.mkdir(mode=0o700)
+                except FileExistsError:  # another export's: not ours to remove
+                    tmp = None
+        except OSError as exc:  # the export is written beside --out first: name that directory, not the temporary
+            raise CheckpointError(f"cannot write in {out.parent} ({exc.strerror or exc}); give an --out in a "
+                                  "directory you can write to.") from None
         manifest = exporter(model, tmp)
         for name in model.task.files:  # tokenizer.json / scaler.json: never config.json, so this is no model dir
             shutil.copyfile(Path(model_dir) / name, tmp / name)
@@ -108,7 +114,6 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
                         sha256={f.name: sha256_of(f) for f in sorted(tmp.iterdir()) if f.is_file()})
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         tmp.chmod(0o755)
-        old = None
         if out.exists():  # the earlier export moved aside, the new one in its place, then the old one removed
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
             out.rename(old / out.name)
@@ -116,9 +121,19 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and (old / out.name).exists() and not out.exists():  # stopped between the two renames:
+            (old / out.name).rename(out)  # the earlier export goes back
+            shutil.rmtree(old, ignore_errors=True)
     return given
+
+
+def _temporary(out: Path) -> Path:
+    """A new name beside ``out`` for the export being written (the pattern :func:`_clear_stale` knows)."""
+    import secrets
+
+    return out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
 
 
 def _clear_stale(out: Path, age: float = 3600.0) -> None:
