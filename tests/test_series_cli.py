@@ -288,6 +288,28 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work_and_neither_
     assert_clean_failure(result, "cannot write the plot", code=2)
     assert out.read_text() == "my notes\n" and not png.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.png", "afile", "rep.csv", "report.csv"]
+    # the report that cannot be moved into place after the image was written (a file the user may not replace):
+    # the image written is taken back, the one there before returned
+    import seqtext.atomic
+
+    replace = os.replace
+
+    def refused(src, dst):
+        if os.fspath(dst) == os.fspath(out):
+            raise PermissionError(1, "Operation not permitted")
+        return replace(src, dst)
+
+    monkeypatch.setattr(seqtext.atomic.os, "replace", refused)
+    png = tmp_path / "p.png"
+    for earlier in (b"my old image", None):
+        if earlier:
+            png.write_bytes(earlier)
+        result = run("predict", "--model", model_dir, "--csv", ahead, "--out", out, "--plot", png)
+        assert_clean_failure(result, f"cannot write {out} (Operation not permitted)")
+        assert out.read_text() == "my notes\n"
+        assert (png.read_bytes() == earlier) if earlier else not png.exists()
+        png.unlink(missing_ok=True)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.png", "afile", "rep.csv", "report.csv"]
 
 
 def test_an_output_that_names_an_input_file_is_refused(model_dir, data, ahead, tmp_path):

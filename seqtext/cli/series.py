@@ -190,7 +190,7 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
         bands = [(f"{lv:g}", result[f"lower_{lv:g}"], result[f"upper_{lv:g}"]) for lv in levels]
         draw = plot_forecast(plot, table.target, result["forecast"], dates=labels, bands=bands, deferred=True,
                              title=f"{target}{'' if key is None else ' ' + key}: {steps}-step forecast")
-    write_both((lambda then: report.forecast_csv(out, rows, then)) if out else None, draw)
+    write_both((lambda then: report.forecast_csv(out, rows, then)) if out else None, draw, plot)
     if as_json:
         echo_json({"target": target, "steps": steps, **({"levels": levels} if levels else {}), "forecast": rows})
     else:  # a tab-separated table under a header: the columns' names as in --json and --out
@@ -353,7 +353,7 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
         draw = plot_backtest(plot, table.target, mine, dates=table.dates, deferred=True,
                              title=f"{target}{'' if key is None else ' ' + key}: {len(mine)} origins, "
                                    f"{counted(result['steps'], 'step')} each")
-    write_both((lambda then: report.backtest_csv(out, rows, then)) if out else None, draw)
+    write_both((lambda then: report.backtest_csv(out, rows, then)) if out else None, draw, plot)
     if as_json:
         echo_json({"target": target, **{k: v for k, v in result.items() if k != "results"},
                    **({"skipped_baselines": skipped} if skipped else {}), "results": rows})

@@ -4,6 +4,7 @@ both or neither."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import click
@@ -68,15 +69,46 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def write_both(write_out, write_plot) -> None:
-    """Write the --out file and the --plot image (drawn already; None: none asked) so that both or neither are
-    written.  ``write_out(then)`` writes the --out file beside its place and calls ``then`` before moving it
-    there; ``then`` writes the image, so when the image cannot be written the --out file is not moved, and a file
-    that was at its path before stays as it was."""
-    if write_out is not None:
-        write_out(write_plot)
-    elif write_plot is not None:
+def write_both(write_out, write_plot, plot=None) -> None:
+    """Write the --out file and the --plot image (drawn already, to be written at ``plot``; None: none asked) so
+    that both or neither are written.  ``write_out(then)`` writes the --out file beside its place and calls
+    ``then`` before moving it there; ``then`` writes the image.  When the --out file cannot be moved into place
+    after all, the image written is taken back: the one that was at ``plot`` before returns, or none is left."""
+    if write_out is None:
+        if write_plot is not None:
+            write_plot()
+        return
+    if write_plot is None:
+        write_out(None)
+        return
+    import secrets
+
+    plot = Path(plot)
+    backup = plot.parent / f".{plot.name}.{secrets.token_hex(6)}.tmp"
+    state = {"kept": False, "written": False}
+
+    def then():
+        if plot.is_file():
+            try:
+                os.link(plot, backup)  # the image there before, kept until the --out file is in place
+            except OSError:
+                shutil.copy2(plot, backup)
+            state["kept"] = True
         write_plot()
+        state["written"] = True
+
+    try:
+        write_out(then)
+    except BaseException:
+        if state["written"]:
+            if state["kept"]:
+                os.replace(backup, plot)
+            else:
+                plot.unlink(missing_ok=True)
+        raise
+    finally:
+        if state["kept"]:
+            backup.unlink(missing_ok=True)
 
 
 def pick(items, series_id, left_out=None):
