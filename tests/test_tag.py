@@ -385,6 +385,10 @@ def test_raw_text_is_split_as_the_english_treebank_splits_it(bidirectional):
     assert split_words("1,0000 or 3,14159 over-the-top ISBN 978-0-306-40615-7") == \
         ["1", ",", "0000", "or", "3", ",", "14159", "over", "-", "the", "-", "top", "ISBN", "978", "-", "0", "-",
          "306", "-", "40615", "-", "7"]
+    # a dash or a hyphen beside a word changes nothing of how the word splits
+    assert split_words("call 555-1234--ask, the e-mail--sent (555-1234-) --re-read non-e-mail") == \
+        ["call", "555-1234", "--", "ask", ",", "the", "e-mail", "--", "sent", "(", "555-1234", "-", ")", "--",
+         "re-read", "non", "-", "e", "-", "mail"]
     model = str(bidirectional[1] / "model")
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--json", sentence])
     assert result.exit_code == 0, result.output

@@ -35,9 +35,10 @@ _CLITIC = r"n['’]t\b|['’](?:s|re|ve|ll|m|d)\b"
 _WORDS = re.compile("(?:" + "|".join([
     r"\w+(?=n['’]t\b)", r"\w+(?=['’](?:s|re|ve|ll|m|d)\b)", _CLITIC,  # do n't, it 's
     r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)", r"\d+(?:[.:]\d+)+",  # numbers: never cut inside a run of digits
-    r"(?<![\w-])\d+(?:-\d{3,}){2,}(?![\w-])", r"(?<![\w-])\d{3}-\d{4}(?![\w-])",  # phone numbers, alone
+    r"(?<!\w)(?<!\w-)\d+(?:-\d{3,}){2,}(?!\w|-\w)", r"(?<!\w)(?<!\w-)\d{3}-\d{4}(?!\w|-\w)",  # phones
     r"(?:[^\W\d_]\.){2,}", r"[.!?]{2,}", r"-{2,}",  # U.S., ..., ?!, --
-    rf"\b(?:{_PREFIXES})-\w+(?=n['’]t\b)", rf"\b(?:{_PREFIXES})-\w+(?![\w-])",  # e-mail, re-read (not over-the-top)
+    rf"\b(?:{_PREFIXES})-\w+(?=n['’]t\b)",  # a hyphenated run kept whole or split at every hyphen:
+    rf"(?<!\w-)\b(?:{_PREFIXES})-\w+(?!\w|-\w)",  # e-mail, re-read; over-the-top, non-e-mail split
     r"\w+", r"[^\w\s]"]) + r")\x00*", re.IGNORECASE)  # \x00: the marks and modifiers an emoji keeps
 _GLUE = "\x00"  # in the masked line: a character that belongs to the symbol before it (never in a masked line else)
 
