@@ -458,6 +458,8 @@ def test_predict_refuses_labelled_tables_but_reads_any_prose(trained, tmp_path):
     model = str(_model(trained))
     tables = {"lab.tsv": "sentence\tlabel\nthe film was good\t0\nnot funny\t1\n",  # a training file as it is
               "lab.txt": "the film was good\t0\nnot funny\t1.0\n",  # no header, each line's last field a label
+              "unseen.txt": "the film was good\t0\nnot funny\tneutral\n",  # a label training never saw
+              "long.jsonl": '{"text": "%s", "label": 1}\n{"text": "not funny", "label": 0}\n' % ("good " * 25_000),
               "lab.jsonl": '{"text": "the film was good", "label": 0}\n\n{"text": "not funny"}\n',
               "lab.csv": "text,label\n\"the film, as ever, was good\",0\nnot funny,1\n",
               "odd.txt": "Sentence , Label\nthe film was good\n"}  # a header naming the model's columns, any case

@@ -419,3 +419,17 @@ def test_an_export_stopped_between_its_two_renames_puts_the_earlier_one_back(tin
         export(tiny_model_dir, out)
     assert (out / "export.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_model_whose_weights_went_to_nan_is_not_exported(tiny_model_dir, tmp_path):
+    """Its exports would answer NaN, blamed on the input: refused, naming the model, nothing written."""
+    from safetensors.torch import load_file, save_file
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    weights = load_file(str(broken / "model.safetensors"))
+    save_file({k: v.float().fill_(float("nan")) if v.is_floating_point() else v for k, v in weights.items()},
+              str(broken / "model.safetensors"))
+    result = CliRunner().invoke(cli, ["export", str(broken), "--out", str(tmp_path / "out")])
+    assert_clean_failure(result, f"{broken} holds weights that are not all numbers", "retrain it")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken"]

@@ -98,11 +98,11 @@ def read_input(texts, file) -> tuple[list[str], list[str] | None, str]:
 
 def refuse_labelled(lines: list[str], where: str, columns, labels) -> None:
     """Refuse a file of labelled examples given as texts to classify, in one sentence naming ``classify evaluate``.
-    Labelled: text<TAB>label rows (every line as many tabs, its last field one of the model's ``labels``, after a
-    header row perhaps); JSON Lines whose every line is an object holding the text column; or a first line that
-    is a header, comma- or tab-separated, naming both the text column and the label column (``columns``: the
-    model's recorded ones, else text or sentence, and label).  Prose, a tab in a text and JSON of other shapes
-    are classified."""
+    Labelled: text<TAB>label rows (every line as many tabs, the last field of at least half of them one of the
+    model's ``labels`` in any case, after a header row perhaps: some rows may hold labels training never saw);
+    JSON Lines whose every line is an object holding the text column; or a first line that is a header, comma- or
+    tab-separated, naming both the text column and the label column (``columns``: the model's recorded ones,
+    else text or sentence, and label).  Prose, a tab in a text and JSON of other shapes are classified."""
     import csv
     import json
     import re
@@ -115,7 +115,7 @@ def refuse_labelled(lines: list[str], where: str, columns, labels) -> None:
 
     def json_row(line: str) -> bool:
         try:
-            row = json.loads(line) if line.lstrip().startswith("{") and len(line) <= 100_000 else None
+            row = json.loads(line) if line.lstrip().startswith("{") else None
         except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
             return False
         return isinstance(row, dict) and any(key.lower() in texts for key in row if isinstance(key, str))
@@ -129,7 +129,7 @@ def refuse_labelled(lines: list[str], where: str, columns, labels) -> None:
     rows = lines[1:] if first and first.rsplit("\t", 1)[-1].strip().lower() in names else lines
     what = None
     if rows and len({line.count("\t") for line in lines}) == 1 and "\t" in lines[0] and \
-            all(_label_form(row.rsplit("\t", 1)[1]) in known for row in rows):
+            2 * sum(_label_form(row.rsplit("\t", 1)[1]) in known for row in rows) >= len(rows):
         what = "tab-separated rows (text<TAB>label)"
     elif all(map(json_row, lines)):
         what = "JSON Lines (an object a line)"
@@ -141,8 +141,9 @@ def refuse_labelled(lines: list[str], where: str, columns, labels) -> None:
 
 
 def _label_form(value: str) -> str:
-    """A label as training reads it: white space around it dropped, and 1.0 (pandas' integer with a gap) 1."""
-    value = value.strip()
+    """A label as training reads it, lower-cased to compare: white space around it dropped, and 1.0 (pandas'
+    integer with a gap) 1."""
+    value = value.strip().lower()
     try:
         number = float(value)
     except ValueError:

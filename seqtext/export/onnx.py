@@ -90,6 +90,9 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
     if exporter is None:
         raise ConfigError(f"a {config['kind']} model cannot be exported; {', '.join(_exporters())} models can.")
     model = modeldir.load(model_dir)
+    if not all(bool(p.isfinite().all()) for p in model.net.parameters()):
+        raise ConfigError(f"{model_dir} holds weights that are not all numbers (they went to NaN or infinity in "
+                          "training), so its exports could not answer; retrain it, with a lower learning rate.")
     tmp = old = None
     try:
         try:

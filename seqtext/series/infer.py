@@ -85,14 +85,14 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
         if not np.all(np.isfinite(part)) or task.scaler_for(key, table).beyond_range(part):
             if not _finite_weights(model):
                 raise DataError("the model's weights are not all numbers (they went to NaN or infinity in "
-                                "training), so it cannot forecast; retrain it, with a lower --lr.")
+                                "training), so it cannot forecast; retrain it, with a lower {lr}.", params=["lr"])
             raise DataError(f"the forecast of {_which(table)}is not finite: {_largest(table)} too far beyond the "
                             "scale this model was trained on; check the history.")
     return parts
 
 
 def _finite_weights(model) -> bool:
-    """Whether a torch model's weights are all numbers (an export, which has no torch weights, is taken as it is)."""
+    """Whether a torch model's weights are all numbers (``seqtext export`` refuses a model whose are not)."""
     net = getattr(model, "net", None)
     return net is None or all(bool(p.isfinite().all()) for p in net.parameters())
 
