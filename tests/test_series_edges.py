@@ -394,6 +394,27 @@ def test_values_that_fill_made_up_are_forecast_from_but_never_scored(tmp_path):
         assert model.backtest(wide, start=40)["origins"] == 4  # 43 and 44 score made-up values only
 
 
+def test_an_interval_width_is_compared_with_seasonal_naives_over_the_same_scored_steps():
+    """Seasonal naive's interval widens each season: over 3 steps at season 2, the third step's is wider, so
+    leaving out the made-up second value changes the mean width; it is left out of both widths."""
+    from seqtext.series import baselines as base
+
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(60)]
+    values = [100 + 20 * np.sin(2 * np.pi * k / 12) + k for k in range(60)]
+    model = Forecaster(window=12, horizon=3, calibrate=12, fill=True, **TINY).fit(
+        {"m": months[:57], "v": values[:57]}, target="v", date="m")
+    gap = {"m": months, "v": values[:58] + [None] + values[59:]}
+    with pytest.warns(SeqtextWarning, match="1 of the 3 values to score"):
+        row = model.evaluate(gap, 3, season=2, levels=[80])["results"][0]
+    interval = row["intervals"]["80"]
+    lower, upper = base.seasonal_naive_interval(np.array(values[:57]), 3, 2, 80)
+    scored = [0, 2]
+    width = np.mean(np.subtract(interval["upper"], interval["lower"])[scored])
+    assert interval["width"] == pytest.approx(width)
+    assert interval["width_vs_snaive"] == pytest.approx(width / np.mean((upper - lower)[scored]))
+    assert (upper - lower)[2] > (upper - lower)[1]  # over all three steps the ratio would differ
+
+
 def test_scoring_a_series_with_a_blank_end_says_the_values_to_score_must_be_known(tmp_path):
     months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(40)]
     values = [10 + k % 5 for k in range(40)]
