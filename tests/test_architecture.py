@@ -97,7 +97,7 @@ for name in json.loads(sys.argv[1]):
     sys.stdout.flush()
     pid = os.fork()
     if pid == 0:
-        signal.alarm(30)  # a child stuck on a lock another thread held at the fork ends, and is named
+        signal.alarm(120)  # a child stuck on a lock another thread held at the fork ends, and is named
         try:
             importlib.import_module(name)
         except BaseException:
@@ -113,7 +113,7 @@ for name in json.loads(sys.argv[1]):
 def test_every_module_imports_alone():
     names = sorted(n for n in modules() if n != "seqtext.__main__")
     proc = subprocess.run([sys.executable, "-c", IMPORT_EACH, json.dumps(names)], capture_output=True, text=True,
-                          cwd=PACKAGE.parent, timeout=60 + 30 * len(names))  # each stuck child named
+                          cwd=PACKAGE.parent, timeout=60 + 120 * len(names))  # each stuck child named
     assert proc.returncode == 0, proc.stderr
     failed = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("[")]
     assert not failed, failed

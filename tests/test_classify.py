@@ -458,7 +458,7 @@ def test_predict_refuses_labelled_tables_but_reads_any_prose(trained, tmp_path):
     model = str(_model(trained))
     tables = {"lab.tsv": "sentence\tlabel\nthe film was good\t0\nnot funny\t1\n",  # a training file as it is
               "lab.txt": "the film was good\t0\nnot funny\t1.0\n",  # no header, each line's last field a label
-              "unseen.txt": "the film was good\t0\nnot funny\tneutral\n",  # a label training never saw
+              "unseen.txt": "the film was good\t0\nnot funny\tneutral\na dull film\t0\nfun\t1\n",  # one unseen label
               "long.jsonl": '{"text": "%s", "label": 1}\n{"text": "not funny", "label": 0}\n' % ("good " * 25_000),
               "lab.jsonl": '{"text": "the film was good", "label": 0}\n\n{"text": "not funny"}\n',
               "lab.csv": "text,label\n\"the film, as ever, was good\",0\nnot funny,1\n",
@@ -477,7 +477,7 @@ def test_predict_refuses_labelled_tables_but_reads_any_prose(trained, tmp_path):
     assert result.exit_code == 0, result.output
     assert [line.split("\t", 2)[2] for line in result.stdout.splitlines()] == [p.replace("\t", " ") for p in prose]
     # texts that hold tabs (cells pasted from a sheet), JSON of other shapes, a first line too long for a header
-    for texts in (["Name:\tthe film was good"], ["Pros:\tgood acting", "Cons:\tnot funny"],
+    for texts in (["Name:\tthe film was good"], ["Pros:\tgood acting", "Cons:\tnot funny"], ["Chapter\t1", "Q2\t5"],
                   ['{"level": "info", "msg": "the film was good"}', '{"level": "warn", "msg": "not funny"}'],
                   ['{"a": ' + "[" * 5000], ["good " * 28_000, "not funny"]):
         result = CliRunner().invoke(cli, ["classify", "predict", "--model", model, "--json"],

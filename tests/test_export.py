@@ -399,26 +399,27 @@ def test_sigterm_during_an_export_leaves_nothing_behind(tiny_model_dir, tmp_path
     assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())  # neither the export nor its temporary directory
 
 
-def test_an_export_stopped_between_its_two_renames_puts_the_earlier_one_back(tiny_model_dir, tmp_path, monkeypatch):
-    """Ctrl-C or SIGTERM after the earlier export was moved aside and before the new one took its place: the
-    earlier export is back at --out, nothing is left beside it."""
+def test_an_export_stopped_while_it_replaces_the_earlier_one_leaves_that_one(tiny_model_dir, tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM as the earlier export is moved aside, or after that and before the new one took its
+    place: the earlier export is at --out, nothing is left beside it."""
     out = tmp_path / "out"
     assert CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", str(out)]).exit_code == 0
     before = (out / "export.json").read_text()
     rename = Path.rename
 
-    def stopped(self, target):
-        if Path(target) == out and self.name.endswith(".tmp"):
-            raise KeyboardInterrupt
-        return rename(self, target)
-
-    monkeypatch.setattr(Path, "rename", stopped)
     from seqtext.export.onnx import export
 
-    with pytest.raises(KeyboardInterrupt):
-        export(tiny_model_dir, out)
-    assert (out / "export.json").read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    for moving in ("the new one in", "the earlier one aside"):
+        def stopped(self, target):
+            if (Path(target) == out and self.name.endswith(".tmp")) if moving == "the new one in" else self == out:
+                raise KeyboardInterrupt
+            return rename(self, target)
+
+        monkeypatch.setattr(Path, "rename", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            export(tiny_model_dir, out)
+        assert (out / "export.json").read_text() == before, moving
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], moving
 
 
 def test_a_model_whose_weights_went_to_nan_is_not_exported(tiny_model_dir, tmp_path):
@@ -431,5 +432,6 @@ def test_a_model_whose_weights_went_to_nan_is_not_exported(tiny_model_dir, tmp_p
     save_file({k: v.float().fill_(float("nan")) if v.is_floating_point() else v for k, v in weights.items()},
               str(broken / "model.safetensors"))
     result = CliRunner().invoke(cli, ["export", str(broken), "--out", str(tmp_path / "out")])
-    assert_clean_failure(result, f"{broken} holds weights that are not all numbers", "retrain it")
+    assert_clean_failure(result, f"{broken} holds weights that are not all numbers", "retrain it", code=1)
+    assert "Usage:" not in result.output  # the model's fault, not the command line's
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken"]

@@ -339,3 +339,30 @@ def test_a_history_below_zero_for_a_log_model_names_the_training_flag(model_dir,
     result = run("evaluate", "--model", model_dir, "--csv", bad, "--baselines", "none")
     assert_clean_failure(result, "this model was trained with --log, so retrain without it")
     assert "the model's log transform" not in result.output
+
+
+def test_an_image_taken_back_is_the_earlier_one_even_when_stopped_as_it_was_written(tmp_path, monkeypatch):
+    """Ctrl-C the moment the new image is in place, before the report is: the earlier image returns, a link as a
+    link (copied, where hard links are refused), and no backup is left beside it."""
+    import seqtext.cli.series_checks as checks
+
+    target = tmp_path / "chart.png"
+    target.write_bytes(b"old image")
+    plot = tmp_path / "p.png"
+    for link in (False, True):
+        if link:
+            plot.symlink_to(target.name)
+            monkeypatch.setattr(checks.os, "link", lambda *a, **k: (_ for _ in ()).throw(OSError(1, "refused")))
+        else:
+            plot.write_bytes(b"old image")
+
+        def write_plot():
+            plot.unlink()
+            plot.write_bytes(b"new image")
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            checks.write_both(lambda then: then(), write_plot, plot)
+        assert plot.is_symlink() == link and plot.read_bytes() == b"old image"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["chart.png", "p.png"]
+        plot.unlink()

@@ -98,8 +98,9 @@ def read_input(texts, file) -> tuple[list[str], list[str] | None, str]:
 
 def refuse_labelled(lines: list[str], where: str, columns, labels) -> None:
     """Refuse a file of labelled examples given as texts to classify, in one sentence naming ``classify evaluate``.
-    Labelled: text<TAB>label rows (every line as many tabs, the last field of at least half of them one of the
-    model's ``labels`` in any case, after a header row perhaps: some rows may hold labels training never saw);
+    Labelled: text<TAB>label rows (every line as many tabs, after a header row perhaps, their last fields the
+    model's ``labels`` in any case: all of them, or with 4 rows or more three in four, the others one word each,
+    labels training never saw);
     JSON Lines whose every line is an object holding the text column; or a first line that is a header, comma- or
     tab-separated, naming both the text column and the label column (``columns``: the model's recorded ones,
     else text or sentence, and label).  Prose, a tab in a text and JSON of other shapes are classified."""
@@ -129,7 +130,7 @@ def refuse_labelled(lines: list[str], where: str, columns, labels) -> None:
     rows = lines[1:] if first and first.rsplit("\t", 1)[-1].strip().lower() in names else lines
     what = None
     if rows and len({line.count("\t") for line in lines}) == 1 and "\t" in lines[0] and \
-            2 * sum(_label_form(row.rsplit("\t", 1)[1]) in known for row in rows) >= len(rows):
+            _mostly_labels([_label_form(row.rsplit("\t", 1)[1]) for row in rows], known):
         what = "tab-separated rows (text<TAB>label)"
     elif all(map(json_row, lines)):
         what = "JSON Lines (an object a line)"
@@ -138,6 +139,16 @@ def refuse_labelled(lines: list[str], where: str, columns, labels) -> None:
     if what:
         raise DataError(f"{where} holds {what}, a table of examples, not one text a line; give the texts alone, one "
                         "a line (seqtext classify evaluate scores labelled examples).")
+
+
+def _mostly_labels(fields: list[str], known: set[str]) -> bool:
+    """Whether the last fields of tab-separated rows are labels: all of them the model's, or with 4 rows or more,
+    three in four of them, the others single words (labels training never saw, not text)."""
+    seen = sum(field in known for field in fields)
+    if seen == len(fields):
+        return True
+    others = [field for field in fields if field not in known]
+    return len(fields) >= 4 and 4 * seen >= 3 * len(fields) and all(len(f.split()) == 1 for f in others)
 
 
 def _label_form(value: str) -> str:

@@ -85,30 +85,34 @@ def write_both(write_out, write_plot, plot=None) -> None:
 
     plot = Path(plot)
     backup = plot.parent / f".{plot.name}.{secrets.token_hex(6)}.tmp"
-    state = {"kept": False, "written": False}
+    state = {"kept": False, "writing": False}
 
     def then():
-        if plot.is_file():
+        if os.path.lexists(plot):  # a file or a link, the link itself kept
             try:
-                os.link(plot, backup)  # the image there before, kept until the --out file is in place
-            except OSError:
-                shutil.copy2(plot, backup)
+                try:
+                    os.link(plot, backup, follow_symlinks=False)
+                except OSError:
+                    shutil.copy2(plot, backup, follow_symlinks=False)
+            except OSError as exc:
+                raise click.ClickException(f"cannot keep the earlier {plot} while the new one is written "
+                                           f"({exc.strerror or exc}); choose another --plot path.") from None
             state["kept"] = True
+        state["writing"] = True  # from here, the image at plot may be the new one
         write_plot()
-        state["written"] = True
 
     try:
         write_out(then)
     except BaseException:
-        if state["written"]:
+        if state["writing"]:
             if state["kept"]:
                 os.replace(backup, plot)
             else:
                 plot.unlink(missing_ok=True)
         raise
     finally:
-        if state["kept"]:
-            backup.unlink(missing_ok=True)
+        if os.path.lexists(backup):
+            backup.unlink()
 
 
 def pick(items, series_id, left_out=None):

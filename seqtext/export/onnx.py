@@ -33,7 +33,6 @@ import glob
 import os
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 from seqtext.errors import CheckpointError, ConfigError
@@ -91,8 +90,8 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
         raise ConfigError(f"a {config['kind']} model cannot be exported; {', '.join(_exporters())} models can.")
     model = modeldir.load(model_dir)
     if not all(bool(p.isfinite().all()) for p in model.net.parameters()):
-        raise ConfigError(f"{model_dir} holds weights that are not all numbers (they went to NaN or infinity in "
-                          "training), so its exports could not answer; retrain it, with a lower learning rate.")
+        raise CheckpointError(f"{model_dir} holds weights that are not all numbers (they went to NaN or infinity in "
+                              "training), so its exports could not answer; retrain it, with a lower learning rate.")
     tmp = old = None
     try:
         try:
@@ -118,7 +117,12 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         tmp.chmod(0o755)
         if out.exists():  # the earlier export moved aside, the new one in its place, then the old one removed
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+            while old is None:
+                old = _temporary(out)
+                try:
+                    old.mkdir(mode=0o700)
+                except FileExistsError:
+                    old = None
             out.rename(old / out.name)
         tmp.rename(out)
         if old is not None:
@@ -126,8 +130,9 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
     finally:
         if tmp is not None and tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and (old / out.name).exists() and not out.exists():  # stopped between the two renames:
-            (old / out.name).rename(out)  # the earlier export goes back
+        if old is not None:
+            if (old / out.name).exists() and not out.exists():  # stopped between the two renames: the earlier
+                (old / out.name).rename(out)  # export goes back
             shutil.rmtree(old, ignore_errors=True)
     return given
 

@@ -37,7 +37,7 @@ _WORDS = re.compile("(?:" + "|".join([
     r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)", r"\d+(?:[.:]\d+)+",  # numbers: never cut inside a run of digits
     r"(?<!\w)(?<!\w-)\d+(?:-\d{3,}){2,}(?!\w|-\w)", r"(?<!\w)(?<!\w-)\d{3}-\d{4}(?!\w|-\w)",  # phones
     r"(?:[^\W\d_]\.){2,}", r"[.!?]{2,}", r"-{2,}",  # U.S., ..., ?!, --
-    rf"\b(?:{_PREFIXES})-\w+(?=n['’]t\b)",  # a hyphenated run kept whole or split at every hyphen:
+    rf"(?<!\w-)\b(?:{_PREFIXES})-\w+(?=n['’]t\b)",  # a hyphenated run kept whole or split at every hyphen:
     rf"(?<!\w-)\b(?:{_PREFIXES})-\w+(?!\w|-\w)",  # e-mail, re-read; over-the-top, non-e-mail split
     r"\w+", r"[^\w\s]"]) + r")\x00*", re.IGNORECASE)  # \x00: the marks and modifiers an emoji keeps
 _GLUE = "\x00"  # in the masked line: a character that belongs to the symbol before it (never in a masked line else)
