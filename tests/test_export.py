@@ -189,14 +189,10 @@ def test_a_directory_export_cannot_write_in_is_named_not_its_temporary_one(tiny_
     named a temporary directory the user never gave."""
     from seqtext.export import onnx
 
-    class Refused:  # the temporary directory's name, which cannot be made
-        def mkdir(self, mode):
-            raise PermissionError(13, "Permission denied", str(tmp_path / ".out.x1y2.tmp"))
+    def refused(out, made):  # the temporary directory, which cannot be made
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".out.x1y2.tmp"))
 
-        def is_dir(self):
-            return False
-
-    monkeypatch.setattr(onnx, "_temporary", lambda out: Refused())
+    monkeypatch.setattr(onnx, "_temporary", refused)
     result = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", str(tmp_path / "out")])
     assert_clean_failure(result, f"cannot write in {tmp_path} (Permission denied); give an --out in a directory you "
                                  "can write to.")

@@ -92,17 +92,13 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
     if not all(bool(p.isfinite().all()) for p in model.net.parameters()):
         raise CheckpointError(f"{model_dir} holds weights that are not all numbers (they went to NaN or infinity in "
                               "training), so its exports could not answer; retrain it, with a lower learning rate.")
-    tmp = old = None
+    made: list[Path] = []  # the temporary directories made: removed at the end, whatever ends the export
+    old = None
     try:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             _clear_stale(out)
-            while tmp is None:  # named before it is made, so that a SIGTERM or Ctrl-C the moment it appears
-                tmp = _temporary(out)  # still finds it to remove
-                try:
-                    tmp.mkdir(mode=0o700)
-                except FileExistsError:  # another export's: not ours to remove
-                    tmp = None
+            tmp = _temporary(out, made)
         except OSError as exc:  # the export is written beside --out first: name that directory, not the temporary
             raise CheckpointError(f"cannot write in {out.parent} ({exc.strerror or exc}); give an --out in a "
                                   "directory you can write to.") from None
@@ -117,31 +113,30 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         tmp.chmod(0o755)
         if out.exists():  # the earlier export moved aside, the new one in its place, then the old one removed
-            while old is None:
-                old = _temporary(out)
-                try:
-                    old.mkdir(mode=0o700)
-                except FileExistsError:
-                    old = None
+            old = _temporary(out, made)
             out.rename(old / out.name)
         tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     finally:
-        if tmp is not None and tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            if (old / out.name).exists() and not out.exists():  # stopped between the two renames: the earlier
-                (old / out.name).rename(out)  # export goes back
-            shutil.rmtree(old, ignore_errors=True)
+        if old is not None and (old / out.name).exists() and not out.exists():  # stopped between the two renames:
+            (old / out.name).rename(out)  # the earlier export goes back
+        for path in made:
+            shutil.rmtree(path, ignore_errors=True)
     return given
 
 
-def _temporary(out: Path) -> Path:
-    """A new name beside ``out`` for the export being written (the pattern :func:`_clear_stale` knows)."""
+def _temporary(out: Path, made: list[Path]) -> Path:
+    """A new directory beside ``out`` (named as :func:`_clear_stale` knows), added to ``made`` before it is made,
+    so that a SIGTERM or Ctrl-C the moment it appears still finds it to remove."""
     import secrets
 
-    return out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
+    while True:
+        path = out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
+        made.append(path)
+        try:
+            path.mkdir(mode=0o700)
+            return path
+        except FileExistsError:  # another export's: not ours to remove
+            made.pop()
 
 
 def _clear_stale(out: Path, age: float = 3600.0) -> None:
