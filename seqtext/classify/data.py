@@ -100,6 +100,12 @@ def label_text(label) -> str:
     return str(label).strip()
 
 
+def whole_label(label: str) -> str | None:
+    """A label written as a whole number (``1``, ``1.0``, ``-2.00``) as that number's digits, else None."""
+    match = re.fullmatch(r"(-?\d+)(?:\.0+)?", label)
+    return match and str(int(match[1]))
+
+
 def _json_kind(value) -> str:
     return {dict: "a JSON object", list: "a JSON list", bool: "true or false", type(None): "null"}.get(
         type(value), "a number")

@@ -9,14 +9,13 @@ validation accuracy.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from seqtext import distributed
-from seqtext.classify.data import encode_texts, read_labelled, read_pairs, source_path
+from seqtext.classify.data import encode_texts, read_labelled, read_pairs, source_path, whole_label
 from seqtext.classify.net import ClassifierNet
 from seqtext.labelconfig import ClassifySettings
 from seqtext.errors import CheckpointError, ConfigError, DataError, is_table, some
@@ -127,10 +126,10 @@ class ClassifyTask(StartsFromLanguageModel, Task):
     def targets(self, labels: list[str], places: list[str]) -> list[int]:
         """Label indices; a label training never saw is refused naming its place (``places``, as ``read``)."""
         index = {label: i for i, label in enumerate(self.labels)}
-        wholes = [_whole(label) for label in self.labels]  # 1 and 1.0 (pandas' float column) are one label,
+        wholes = [whole_label(label) for label in self.labels]  # 1 and 1.0 (pandas' float column) are one label,
         for label in set(labels) - set(index):  # either way round, where no other training label is that number
-            if _whole(label) is not None and wholes.count(_whole(label)) == 1:
-                index[label] = wholes.index(_whole(label))
+            if whole_label(label) is not None and wholes.count(whole_label(label)) == 1:
+                index[label] = wholes.index(whole_label(label))
         for label, place in zip(labels, places):
             if label not in index:
                 header = " (if that line is a header, name the label column with {label_column})" \
@@ -224,9 +223,3 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         self.labels = labels
         self.sources = config.get("data") or {}
         self.read_transfer(config)
-
-
-def _whole(label: str) -> str | None:
-    """A label written as a whole number (``1``, ``1.0``, ``-2.00``) as that number's digits, else None."""
-    match = re.fullmatch(r"(-?\d+)(?:\.0+)?", label)
-    return match and str(int(match[1]))

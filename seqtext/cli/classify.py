@@ -152,14 +152,11 @@ def _mostly_labels(fields: list[str], known: set[str]) -> bool:
 
 
 def _label_form(value: str) -> str:
-    """A label as training reads it, lower-cased to compare: white space around it dropped, and 1.0 (pandas'
-    integer with a gap) 1."""
-    value = value.strip().lower()
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else value
+    """A label as training matches it (1.0, pandas' integer with a gap, is 1), lower-cased to compare."""
+    from seqtext.classify.data import whole_label
+
+    value = value.strip()
+    return (whole_label(value) or value).lower()
 
 
 @classify.command()
