@@ -13,8 +13,6 @@ scaled forecasts (N, horizon).
 
 from __future__ import annotations
 
-import numpy as np
-
 from seqtext.series import infer, scoring
 from seqtext.series.dates import within
 from seqtext.series.table import Table
@@ -89,9 +87,8 @@ class Predictor:
         cases = scoring.holdout_cases(self, data, holdout, fill=fill)[0]
         out, forecasts = [], scoring.model_forecasts(self, cases, one_step, () if levels is None else levels)
         for (key, table, origin, h), fc in zip(cases, forecasts):
-            actual = np.where(table.known(origin, origin + h), table.target[origin : origin + h], np.nan)
-            r = {"history": table.target[:origin], "actual": actual,
-                 **fc, "dates": table.dates}
+            r = {"history": table.target[:origin], "actual": table.actual(origin, origin + h), **fc,
+                 "dates": table.dates}
             out.append({"id": key, **r} if key is not None else r)
         return out if self.settings.series.id is not None else out[0]
 

@@ -161,7 +161,7 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
         row.update(origin=origin, steps=h)
         if table.dates is not None:
             row["date"] = json_label(table.dates[origin])
-        row.update(season=m, forecast=fc["forecast"].tolist(), actual=np.where(known, actual, np.nan).tolist())
+        row.update(season=m, forecast=fc["forecast"].tolist(), actual=table.actual(origin, origin + h).tolist())
         if not known.all():
             row["scored"] = int(known.sum())
         actual = actual[known]
@@ -263,12 +263,12 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
                             f"{steps} values to compare), got {{start}} {first}; choose another {{start}} or fewer "
                             "{steps}.", params=["start", "steps"])
         cases += [(key, table, o, steps) for o in range(first, last + 1, stride)]
-    unknown = [c for c in cases if not c[1].known(c[2], c[2] + steps).any()]
-    if unknown and len(unknown) < len(cases):
-        cases = [c for c in cases if c[1].known(c[2], c[2] + steps).any()]
-        warn(f"at {len(unknown)} of the {len(cases) + len(unknown)} origins every value to score is missing in the "
+    scored = [c for c in cases if c[1].known(c[2], c[2] + steps).any()]
+    if scored and len(scored) < len(cases):
+        warn(f"at {len(cases) - len(scored)} of the {len(cases)} origins every value to score is missing in the "
              "data (filled by {fill}); those origins are left out.", params=["fill"])
-    elif unknown:
+        cases = scored
+    elif cases and not scored:
         raise DataError("every value to score is missing in the data (filled by {fill}, which makes up values to "
                         "forecast from, not to score); give the known values.", params=["fill"])
     if not cases:

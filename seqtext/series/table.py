@@ -63,6 +63,10 @@ class Table:
         """True for each target value of rows start..stop-1 that the source gave (False: one {fill} made up)."""
         return np.ones(stop - start, bool) if self.filled is None else ~self.filled[start:stop]
 
+    def actual(self, start: int, stop: int) -> np.ndarray:
+        """The target values of rows start..stop-1 as the source gave them: NaN where {fill} made one up."""
+        return np.where(self.known(start, stop), self.target[start:stop], np.nan)
+
 
 def is_table(data) -> bool:
     """A source with named columns (CSV path, pandas table, dict) or a 2-D array."""
