@@ -164,6 +164,7 @@ def kill_at(points, args, out) -> int:
                 seen += 1
                 if seen == nth:
                     break
+        assert seen == nth, f"the training ended before {marker} #{nth}: that kill point was never reached"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         proc.stdout.close()
