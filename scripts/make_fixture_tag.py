@@ -13,6 +13,9 @@ from pathlib import Path
 
 from seqtext import SequenceTagger
 
+if len(sys.argv) != 2 or sys.argv[1].startswith("-"):  # -h/--help, or no folder: say how to run it
+    print(__doc__)
+    sys.exit(0 if sys.argv[1:] in (["-h"], ["--help"]) else 2)
 out = Path(sys.argv[1])
 rng = random.Random(0)
 nouns, verbs = "cat dog man house tree".split(), "runs eats sees".split()

@@ -20,6 +20,9 @@ import torch
 from seqtext import Forecaster
 
 torch.set_num_threads(1)
+if len(sys.argv) != 2 or sys.argv[1].startswith("-"):  # -h/--help, or no folder: say how to run it
+    print(__doc__)
+    sys.exit(0 if sys.argv[1:] in (["-h"], ["--help"]) else 2)
 out = Path(sys.argv[1])
 n = 60
 i = np.arange(n + 6)

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from seqtext import Forecaster, TextModel
 
+if len(sys.argv) != 2 or sys.argv[1].startswith("-"):  # -h/--help, or no folder: say how to run it
+    print(__doc__)
+    sys.exit(0 if sys.argv[1:] in (["-h"], ["--help"]) else 2)
 out = Path(sys.argv[1])
 lines = [l for l in Path("seqtext/corpora/pronouns.txt").read_text().splitlines()[:300]]
 tm = TextModel(seed=0, epochs=3, hidden=16, embed=8, cell="gru", layers=2, dropout=0.1, tie_weights=True,

@@ -190,3 +190,21 @@ def test_a_held_out_share_that_leaves_too_little_to_train_on_names_its_option(tm
                                         r"on, too few for batch_size 16 parallel streams"):
         TextModel(tokenizer="char", mode="stream", embed=4, hidden=4, epochs=1, valid_fraction=0.999,
                   device="cpu").fit(corpus)
+
+
+def test_a_token_cache_that_cannot_be_written_is_named_without_a_usage_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from conftest import assert_clean_failure, write_corpus
+    from seqtext.cli import cli
+
+    corpus = write_corpus(tmp_path / "corpus.txt", TINY_LINES * 4)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be\n")
+    monkeypatch.setenv("SEQTEXT_CACHE", str(blocker))
+    out = tmp_path / "model"
+    result = CliRunner().invoke(cli, ["train", "--corpus", str(corpus), "--mode", "stream", "--epochs", "1",
+                                       "--out", str(out)])
+    assert_clean_failure(result, "cannot write the token cache in", "set SEQTEXT_CACHE", code=1)
+    assert "Usage:" not in result.output
+    assert not out.exists()

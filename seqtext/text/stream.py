@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from seqtext.text.corpus import MAX_LINE_CHARS, corpus_files, split_long_line
-from seqtext.errors import ConfigError, DataError, whole_number
+from seqtext.errors import ConfigError, DataError, SeqtextError, whole_number
 from seqtext.text.chars import iter_chunks, write_raw_ids
 from seqtext.text.tokenizer import EOS, is_char
 
@@ -220,8 +220,8 @@ def encode_corpus(source, tokenizer, cache_dir=None, eos: bool = True,
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".stream-", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ConfigError(
+    except OSError as exc:  # the machine's folders, not an option: no usage line, exit 1
+        raise SeqtextError(
             f"cannot write the token cache in {folder} ({exc.strerror}); set SEQTEXT_CACHE to a writable directory."
         ) from None
     try:
