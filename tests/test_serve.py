@@ -121,16 +121,16 @@ def test_forecast(client):
 def test_a_request_without_fill_keeps_the_models_own_setting():
     from seqtext import Forecaster
     from seqtext.errors import DataError
-    from seqtext.export.serve import _forecast
+    from seqtext.export.forecastreq import forecast
 
     history = [float(i % 7) for i in range(40)]
     model = Forecaster(window=6, horizon=2, hidden=8, epochs=1, seed=0, device="cpu", calibrate=0, fill=True)
     model.fit(history)
     gappy = history[:10] + [None] + history[11:]
-    levels, rows = _forecast(model, 2, gappy, None)  # trained with fill: a gap is filled, as in Python
+    levels, rows = forecast(model, 2, gappy, None)  # trained with fill: a gap is filled, as in Python
     assert [row["step"] for row in rows] == [1, 2] and levels == []
     with pytest.raises(DataError, match="turn on fill"):
-        _forecast(model, 2, gappy, None, fill=False)  # asked not to
+        forecast(model, 2, gappy, None, fill=False)  # asked not to
 
 
 def test_forecast_fills_a_gap_when_asked_and_names_request_fields_in_errors(client):
