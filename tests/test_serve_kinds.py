@@ -127,6 +127,14 @@ def test_forecast_rows_take_json_numbers_only_in_the_columns_read_as_numbers(cli
         rows[-1]["sales"], rows[-2]["sales"] = "", "NA"  # the steps ahead, blank, or marked missing as a CSV may
         r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
         assert r.status_code == 200 and [row["date"] for row in r.json()["rows"]] == [month(40), month(41)], r.text
+    for name in ("sales", "sales-onnx"):  # a list or an object is no value of any column, the date's included
+        for column, value, what in (("sales", [5], "not a number"), ("price", {"p": 1}, "not a number"),
+                                    ("month", ["2000-03"], "not a date"), ("month", True, "not a date")):
+            rows = sales_rows(40, future=2)
+            rows[2][column] = value
+            r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
+            assert r.status_code == 422 and r.json()["error"].startswith(
+                f"row 3 of 'rows': column {column!r} holds {json.dumps(value)}, {what}; give "), r.text
     plain = [{"value": float(i % 7)} for i in range(20)]  # a model whose target has no name: every column but
     plain[3]["value"] = "3"                                # the date and the id is read as numbers
     r = client.post("/v1/forecast", json={"model": "plain-onnx", "rows": plain})
@@ -171,6 +179,12 @@ def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path
         assert r.status_code == 200 and [row["forecast"] for row in r.json()["rows"]] == answers["S1"]
         r = c.post("/v1/forecast", json={"model": "global", "rows": rows, "id": "S2"})
         assert r.status_code == 422 and "'id' is 'S2' but the rows' 'id' column says S1" in r.json()["error"]
+        for name in ("global", "global-onnx"):  # an id that is a list is refused, not read as the series "['S1']"
+            listed = [{"value": v, "id": ["S1"] if i == 4 else "S1"} for i, v in enumerate(history)]
+            r = c.post("/v1/forecast", json={"model": name, "rows": listed, "steps": 3})
+            assert r.status_code == 422 and r.json()["error"] == (
+                "row 5 of 'rows': column 'id' holds [\"S1\"], not a series name; give each row's series name as a "
+                "JSON string."), r.text
         r = c.post("/v1/forecast", json={"model": "plain", "history": history, "id": "S1"})
         assert r.status_code == 422 and "forecasts one series" in r.json()["error"]
         for name in ("global", "global-onnx"):  # the request's own fields are named, not the table's or Python's

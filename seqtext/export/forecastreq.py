@@ -16,7 +16,7 @@ def forecast(model, steps, history, levels, series_id=None, fill=None, from_rows
     ``fill`` interpolates gaps in the history; ``from_rows``: the history is a request's rows, whose numbers
     must be JSON numbers."""
     if from_rows:
-        _json_numbers(model.settings.series, history)
+        _json_types(model.settings.series, history)
     if series_id is not None:
         history = _with_id(model.settings.series, history, series_id)
     elif model.settings.series.id is not None and not isinstance(history, dict):
@@ -47,10 +47,12 @@ def _with_id(series, history, series_id: str):
     return {series.target: list(history), series.id: [series_id] * len(history)}
 
 
-def _json_numbers(series, columns: dict) -> None:
-    """Refuse a JSON string or boolean in a column the model reads as numbers (the table reader would convert
-    "5" and true, as it reads a CSV file's text); the date and id columns may hold strings, and a blank string
-    or a missing-value marker ("NA", "nan", as a CSV file may hold) is a missing value, as null is."""
+def _json_types(series, columns: dict) -> None:
+    """Refuse a JSON value the table reader would convert rather than read: a string or boolean in a column the
+    model reads as numbers ("5" and true, as it reads a CSV file's text), and a list, an object or a boolean in
+    any of the model's columns (the id column would name the series "['M1']").  The date and id columns hold
+    strings (or numbers: integer steps, numbered series), and a blank string or a missing-value marker ("NA",
+    "nan", as a CSV file may hold) is a missing value, as null is."""
     from seqtext.series.table import NA_MARKERS
 
     if isinstance(series.target, str):
@@ -60,9 +62,20 @@ def _json_numbers(series, columns: dict) -> None:
         numeric = [name for name in columns if name not in (series.date, series.id)]
     for name in numeric:
         for i, value in enumerate(columns.get(name, ())):
-            if isinstance(value, bool) or isinstance(value, str) and value.strip() not in NA_MARKERS:
-                raise DataError(f"row {i + 1} of 'rows': column {name!r} holds {json.dumps(value)}, not a number; "
+            if isinstance(value, (bool, list, dict)) or isinstance(value, str) and value.strip() not in NA_MARKERS:
+                raise DataError(f"row {i + 1} of 'rows': column {name!r} holds {_shown(value)}, not a number; "
                                 "give its numbers as JSON numbers (null for a missing value).")
+    for name, what in ((series.date, "date"), (series.id, "series name")):
+        for i, value in enumerate(columns.get(name, ()) if name is not None else ()):
+            if isinstance(value, (bool, list, dict)):
+                raise DataError(f"row {i + 1} of 'rows': column {name!r} holds {_shown(value)}, not a {what}; "
+                                f"give each row's {what} as a JSON string.")
+
+
+def _shown(value) -> str:
+    """A request's JSON value as an error quotes it, cut short."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def row_columns(rows: list[dict]) -> dict:
