@@ -209,6 +209,12 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
                                                           "call it."}
     r = client.post("/v1/complete", content=b'{"model": "torch", "prompt": "Mary"}')  # valid JSON, but no header
     assert r.status_code == 422 and "Content-Type: application/json" in r.json()["error"]
+    for kind in ("text/json", "application/jsonp", "application/x-json"):  # "json" in them, but no JSON to FastAPI
+        r = client.post("/v1/complete", content=b'{"model": "torch", "prompt": "Mary"}', headers={"content-type": kind})
+        assert r.status_code == 422 and "Content-Type: application/json" in r.json()["error"], (kind, r.text)
+    r = client.post("/v1/complete", content=b'{"model": "torch", "prompt": "Mary", "words": 1}',
+                    headers={"content-type": "application/vnd.api+json; charset=utf-8"})  # a +json type is JSON
+    assert r.status_code == 200, r.text
     r = client.post("/v1/complete", content=b"[1, 2]", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "error" in r.json()
     for field in ("temperature", "top_p"):  # Python's json sends NaN and Infinity; they are no numbers to sample by

@@ -45,6 +45,17 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _json_type(content_type: str) -> bool:
+    """Whether FastAPI reads a body of this Content-Type as JSON: application/json or application/...+json (not
+    text/json or application/jsonp, which hold "json" too)."""
+    import email.message
+
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
 def _field_error(exc: RequestValidationError) -> str:
     # the deepest error: of a union's members, the one that got furthest ([["a", 5]] is word 1 of a list of words
     # that is wrong, not a sentence that should have been a string)
@@ -131,7 +142,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc):
-        if "json" not in request.headers.get("content-type", ""):  # FastAPI reads no other body as the fields
+        if not _json_type(request.headers.get("content-type", "")):  # FastAPI reads no other body as the fields
             return _error(422, "the request body is read as JSON only with the header Content-Type: application/json; "
                                "send it with that header.")
         return _error(422, _field_error(exc))
