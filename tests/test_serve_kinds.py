@@ -103,6 +103,13 @@ def test_forecast_with_covariates_and_intervals_equals_the_torch_forecaster(clie
             close([row[key] for row in answer["rows"]], [row[key] for row in expected])
     r = client.post("/v1/forecast", json={"model": "sales-onnx", **body, "levels": [50]}).json()
     assert r["levels"] == [50] and set(r["rows"][0]) == {"step", "date", "forecast", "lower_50", "upper_50", "value"}
+    near = [99.99999999, 99.999999999]  # two levels that six digits would both call 100: each keeps its own bounds
+    for name in ("sales", "sales-onnx"):
+        r = client.post("/v1/forecast", json={"model": name, **body, "levels": near}).json()
+        row = r["rows"][0]
+        assert set(row) == {"step", "date", "forecast", "value", "lower_99.99999999", "upper_99.99999999",
+                            "lower_99.999999999", "upper_99.999999999"}, row
+        assert row["lower_99.999999999"] <= row["lower_99.99999999"] <= row["forecast"] <= row["upper_99.99999999"]
     r = client.post("/v1/forecast", json={"model": "sales-onnx", **body, "levels": []}).json()
     assert set(r["rows"][0]) == {"step", "date", "forecast", "value"}
     far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=13), "steps": 13})
