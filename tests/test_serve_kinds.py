@@ -186,6 +186,14 @@ def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path
         assert r.status_code == 200 and [row["forecast"] for row in r.json()["rows"]] == answers["S1"]
         r = c.post("/v1/forecast", json={"model": "global", "rows": rows, "id": "S2"})
         assert r.status_code == 422 and "'id' is 'S2' but the rows' 'id' column says S1" in r.json()["error"]
+        short = rows + [{"value": 3.0, "id": "S9"}, {"value": 4.0, "id": "S9"}]  # S9: fewer values than the window
+        for name in ("global", "global-onnx"):  # answered for S1, and the answer says why S9 has no rows
+            r = c.post("/v1/forecast", json={"model": name, "rows": short, "steps": 3})
+            assert r.status_code == 200 and {row["id"] for row in r.json()["rows"]} == {"S1"}, r.text
+            assert r.json()["warnings"] == ["1 of the 2 series have fewer values than the window of 6 and are not "
+                                            "forecast: S9."], r.text
+            r = c.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 3})
+            assert r.status_code == 200 and r.json()["warnings"] == [], r.text
         for name in ("global", "global-onnx"):  # an id that is a list is refused, not read as the series "['S1']"
             listed = [{"value": v, "id": ["S1"] if i == 4 else "S1"} for i, v in enumerate(history)]
             r = c.post("/v1/forecast", json={"model": name, "rows": listed, "steps": 3})

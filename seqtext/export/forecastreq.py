@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 
-from seqtext.errors import DataError
+from seqtext.errors import DataError, collected_warnings
 
 DEFAULT_LEVELS = [80.0, 95.0]  # the intervals a calibrated model's forecasts carry unless a request names others
 
 
 def forecast(model, steps, history, levels, series_id=None, fill=None, from_rows=False):
-    """(levels, forecast rows): when none are asked for, the default levels if the model's intervals were
-    calibrated that many steps ahead, else none.  ``series_id`` names the series of a many-series model;
+    """(levels, forecast rows, warnings): when none are asked for, the default levels if the model's intervals
+    were calibrated that many steps ahead, else none.  ``series_id`` names the series of a many-series model;
     ``fill`` interpolates gaps in the history; ``from_rows``: the history is a request's rows, whose numbers
-    must be JSON numbers."""
+    must be JSON numbers.  The warnings (a SeqtextWarning each: series too short to forecast, left out; dates
+    spaced unevenly) are the request's own, for its answer."""
     if from_rows:
         _json_types(model.settings.series, history)
     if series_id is not None:
@@ -26,7 +27,9 @@ def forecast(model, steps, history, levels, series_id=None, fill=None, from_rows
         calibrated = model.task.intervals
         wanted = steps if steps is not None else model.settings.series.horizon
         levels = DEFAULT_LEVELS if calibrated is not None and wanted <= calibrated.steps else []
-    return levels, model.forecast(steps, history=history, levels=levels, fill=fill)
+    with collected_warnings() as warned:
+        rows = model.forecast(steps, history=history, levels=levels, fill=fill)
+    return levels, rows, warned
 
 
 def _with_id(series, history, series_id: str):

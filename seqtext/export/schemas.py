@@ -150,6 +150,9 @@ class ForecastResponse(BaseModel):
     model: str
     levels: list[float]
     rows: list[dict[str, Any]]
+    warnings: list[str] = Field(
+        [], description="What the forecast changed from what was asked, one sentence each (as `seqtext forecast "
+                        "predict` warns): e.g. series of a many-series table too short to forecast, left out.")
 
 
 class ClassifyRequest(_Request):
