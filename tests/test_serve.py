@@ -224,6 +224,26 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
             assert r.status_code == 422 and r.json() == {"error": f"field '{field}': input should be a finite number."}
 
 
+def test_values_nested_deeper_than_the_recursion_limit_are_checked_without_recursing():
+    """A row's value may nest lists as deep as the JSON parser reads (about the recursion limit): the checks walk it
+    without recursing (a RecursionError was a 500), and an error quotes its start."""
+    import sys
+    from types import SimpleNamespace
+
+    from seqtext.errors import DataError
+    from seqtext.export.forecastreq import _json_types
+    from seqtext.export.schemas import ForecastRequest
+
+    deep: list = ["\ud800"]  # a lone surrogate at the bottom: refused, however deep
+    for _ in range(sys.getrecursionlimit() + 100):
+        deep = [deep]
+    with pytest.raises(ValueError, match="lone surrogate"):
+        ForecastRequest.model_validate({"rows": [{"value": 1.0, "x": deep}]})
+    series = SimpleNamespace(target="value", features=[], date=None, id=None)  # a model's series settings
+    with pytest.raises(DataError, match=r"row 1 of 'rows': column 'value' holds \[\[\[+\.\.\., not a number"):
+        _json_types(series, {"value": [deep]})
+
+
 def test_health_answers_head_as_get_without_a_body(client):
     got, head = client.get("/health"), client.head("/health")
     assert head.status_code == got.status_code == 200 and head.content == b"" and got.json() == {"status": "ok"}

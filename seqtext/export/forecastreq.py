@@ -76,8 +76,11 @@ def _json_types(series, columns: dict) -> None:
 
 
 def _shown(value) -> str:
-    """A request's JSON value as an error quotes it, cut short."""
-    text = json.dumps(value, ensure_ascii=False)
+    """A request's JSON value as an error quotes it, cut short (lists nested too deep to write: their start)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except RecursionError:
+        return "[" * 57 + "..."
     return text if len(text) <= 60 else text[:57] + "..."
 
 
