@@ -193,6 +193,10 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
     assert r.status_code == 422 and "not valid JSON" in r.json()["error"]
     r = client.post("/v1/complete", content=b'{"prompt": "caf\xe9"}', headers={"content-type": "application/json"})
     assert r.status_code == 422 and "not valid JSON (UTF-8 text)" in r.json()["error"], r.text  # Latin-1, not UTF-8
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = client.post("/v1/complete", content=deep, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json() == {  # valid UTF-8 and JSON, nested past what the parser reads
+        "error": "the request body nests its lists or objects too deeply to read; send flatter JSON."}, r.text
     r = client.post("/v1/complete", content=b"x" * (2 << 20), headers={"content-type": "application/json"})
     assert r.status_code == 413 and "larger than" in r.json()["error"]
     chunks = (b"x" * (256 << 10) for _ in range(8))  # 2 MiB streamed in chunks: no Content-Length to go by
