@@ -14,6 +14,8 @@ the same error with the flag the user typed (``--window``) through
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 
 class SeqtextError(Exception):
@@ -44,10 +46,31 @@ class SeqtextWarning(UserWarning):
 
 
 def warn(message: str, *, params: Iterable[str] = ()) -> None:
-    """Issue a :class:`SeqtextWarning` (the command line prints it as one line)."""
+    """Issue a :class:`SeqtextWarning` (the command line prints it as one line); inside :func:`collected_warnings`
+    it is gathered instead."""
+    gathered = _GATHERED.get()
+    if gathered is not None:
+        gathered.append(SeqtextWarning(message, params=params))
+        return
     import warnings
 
     warnings.warn(SeqtextWarning(message, params=params), stacklevel=3)
+
+
+_GATHERED: ContextVar[list | None] = ContextVar("seqtext_warnings", default=None)
+
+
+@contextmanager
+def collected_warnings():
+    """Within it, :func:`warn` appends each :class:`SeqtextWarning` to the list it yields instead of issuing it:
+    for this thread (or task) alone, so a server answers each request with its own (``warnings.catch_warnings``
+    changes every thread's filters)."""
+    gathered: list = []
+    token = _GATHERED.set(gathered)
+    try:
+        yield gathered
+    finally:
+        _GATHERED.reset(token)
 
 
 class DataError(SeqtextError, ValueError):

@@ -152,6 +152,11 @@ def test_bad_input_on_an_export_is_one_sentence(covariates, tmp_path, tiny_model
         (out.parent / "broken" / name).write_bytes((out / name).read_bytes())
     result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(out.parent / "broken")])
     assert_clean_failure(result, "broken/model_config.json is missing or damaged; export the model again.")
+    (out.parent / "unscaled").mkdir()  # the scaler missing: named as a file the export lacks, not as corrupted
+    for name in ("export.json", "forecast.onnx", "model_config.json"):
+        (out.parent / "unscaled" / name).write_bytes((out / name).read_bytes())
+    result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(out.parent / "unscaled")])
+    assert_clean_failure(result, "unscaled is missing scaler.json; export the model again.")
 
 
 def test_a_torch_forecaster_is_unchanged_by_the_shared_roll_out(covariates):

@@ -121,16 +121,16 @@ def test_forecast(client):
 def test_a_request_without_fill_keeps_the_models_own_setting():
     from seqtext import Forecaster
     from seqtext.errors import DataError
-    from seqtext.export.serve import _forecast
+    from seqtext.export.forecastreq import forecast
 
     history = [float(i % 7) for i in range(40)]
     model = Forecaster(window=6, horizon=2, hidden=8, epochs=1, seed=0, device="cpu", calibrate=0, fill=True)
     model.fit(history)
     gappy = history[:10] + [None] + history[11:]
-    levels, rows = _forecast(model, 2, gappy, None)  # trained with fill: a gap is filled, as in Python
-    assert [row["step"] for row in rows] == [1, 2] and levels == []
+    levels, rows, warned = forecast(model, 2, gappy, None)  # trained with fill: a gap is filled, as in Python
+    assert [row["step"] for row in rows] == [1, 2] and levels == [] and warned == []
     with pytest.raises(DataError, match="turn on fill"):
-        _forecast(model, 2, gappy, None, fill=False)  # asked not to
+        forecast(model, 2, gappy, None, fill=False)  # asked not to
 
 
 def test_forecast_fills_a_gap_when_asked_and_names_request_fields_in_errors(client):
@@ -193,6 +193,10 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
     assert r.status_code == 422 and "not valid JSON" in r.json()["error"]
     r = client.post("/v1/complete", content=b'{"prompt": "caf\xe9"}', headers={"content-type": "application/json"})
     assert r.status_code == 422 and "not valid JSON (UTF-8 text)" in r.json()["error"], r.text  # Latin-1, not UTF-8
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = client.post("/v1/complete", content=deep, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json() == {  # valid UTF-8 and JSON, nested past what the parser reads
+        "error": "the request body nests its lists or objects too deeply to read; send flatter JSON."}, r.text
     r = client.post("/v1/complete", content=b"x" * (2 << 20), headers={"content-type": "application/json"})
     assert r.status_code == 413 and "larger than" in r.json()["error"]
     chunks = (b"x" * (256 << 10) for _ in range(8))  # 2 MiB streamed in chunks: no Content-Length to go by
@@ -209,6 +213,12 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
                                                           "call it."}
     r = client.post("/v1/complete", content=b'{"model": "torch", "prompt": "Mary"}')  # valid JSON, but no header
     assert r.status_code == 422 and "Content-Type: application/json" in r.json()["error"]
+    for kind in ("text/json", "application/jsonp", "application/x-json"):  # "json" in them, but no JSON to FastAPI
+        r = client.post("/v1/complete", content=b'{"model": "torch", "prompt": "Mary"}', headers={"content-type": kind})
+        assert r.status_code == 422 and "Content-Type: application/json" in r.json()["error"], (kind, r.text)
+    r = client.post("/v1/complete", content=b'{"model": "torch", "prompt": "Mary", "words": 1}',
+                    headers={"content-type": "application/vnd.api+json; charset=utf-8"})  # a +json type is JSON
+    assert r.status_code == 200, r.text
     r = client.post("/v1/complete", content=b"[1, 2]", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "error" in r.json()
     for field in ("temperature", "top_p"):  # Python's json sends NaN and Infinity; they are no numbers to sample by
@@ -216,6 +226,26 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
             r = client.post("/v1/complete", content=f'{{"model": "torch", "prompt": "Mary", "{field}": {value}}}'
                             .encode(), headers={"content-type": "application/json"})
             assert r.status_code == 422 and r.json() == {"error": f"field '{field}': input should be a finite number."}
+
+
+def test_values_nested_deeper_than_the_recursion_limit_are_checked_without_recursing():
+    """A row's value may nest lists as deep as the JSON parser reads (about the recursion limit): the checks walk it
+    without recursing (a RecursionError was a 500), and an error quotes its start."""
+    import sys
+    from types import SimpleNamespace
+
+    from seqtext.errors import DataError
+    from seqtext.export.forecastreq import _json_types
+    from seqtext.export.schemas import ForecastRequest
+
+    deep: list = ["\ud800"]  # a lone surrogate at the bottom: refused, however deep
+    for _ in range(sys.getrecursionlimit() + 100):
+        deep = [deep]
+    with pytest.raises(ValueError, match="lone surrogate"):
+        ForecastRequest.model_validate({"rows": [{"value": 1.0, "x": deep}]})
+    series = SimpleNamespace(target="value", features=[], date=None, id=None)  # a model's series settings
+    with pytest.raises(DataError, match=r"row 1 of 'rows': column 'value' holds \[\[\[+\.\.\., not a number"):
+        _json_types(series, {"value": [deep]})
 
 
 def test_health_answers_head_as_get_without_a_body(client):

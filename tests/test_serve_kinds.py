@@ -103,6 +103,13 @@ def test_forecast_with_covariates_and_intervals_equals_the_torch_forecaster(clie
             close([row[key] for row in answer["rows"]], [row[key] for row in expected])
     r = client.post("/v1/forecast", json={"model": "sales-onnx", **body, "levels": [50]}).json()
     assert r["levels"] == [50] and set(r["rows"][0]) == {"step", "date", "forecast", "lower_50", "upper_50", "value"}
+    near = [99.99999999, 99.999999999]  # two levels that six digits would both call 100: each keeps its own bounds
+    for name in ("sales", "sales-onnx"):
+        r = client.post("/v1/forecast", json={"model": name, **body, "levels": near}).json()
+        row = r["rows"][0]
+        assert set(row) == {"step", "date", "forecast", "value", "lower_99.99999999", "upper_99.99999999",
+                            "lower_99.999999999", "upper_99.999999999"}, row
+        assert row["lower_99.999999999"] <= row["lower_99.99999999"] <= row["forecast"] <= row["upper_99.99999999"]
     r = client.post("/v1/forecast", json={"model": "sales-onnx", **body, "levels": []}).json()
     assert set(r["rows"][0]) == {"step", "date", "forecast", "value"}
     far = client.post("/v1/forecast", json={"model": "sales-onnx", "rows": sales_rows(60, future=13), "steps": 13})
@@ -127,6 +134,14 @@ def test_forecast_rows_take_json_numbers_only_in_the_columns_read_as_numbers(cli
         rows[-1]["sales"], rows[-2]["sales"] = "", "NA"  # the steps ahead, blank, or marked missing as a CSV may
         r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
         assert r.status_code == 200 and [row["date"] for row in r.json()["rows"]] == [month(40), month(41)], r.text
+    for name in ("sales", "sales-onnx"):  # a list or an object is no value of any column, the date's included
+        for column, value, what in (("sales", [5], "not a number"), ("price", {"p": 1}, "not a number"),
+                                    ("month", ["2000-03"], "not a date"), ("month", True, "not a date")):
+            rows = sales_rows(40, future=2)
+            rows[2][column] = value
+            r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
+            assert r.status_code == 422 and r.json()["error"].startswith(
+                f"row 3 of 'rows': column {column!r} holds {json.dumps(value)}, {what}; give "), r.text
     plain = [{"value": float(i % 7)} for i in range(20)]  # a model whose target has no name: every column but
     plain[3]["value"] = "3"                                # the date and the id is read as numbers
     r = client.post("/v1/forecast", json={"model": "plain-onnx", "rows": plain})
@@ -171,6 +186,20 @@ def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path
         assert r.status_code == 200 and [row["forecast"] for row in r.json()["rows"]] == answers["S1"]
         r = c.post("/v1/forecast", json={"model": "global", "rows": rows, "id": "S2"})
         assert r.status_code == 422 and "'id' is 'S2' but the rows' 'id' column says S1" in r.json()["error"]
+        short = rows + [{"value": 3.0, "id": "S9"}, {"value": 4.0, "id": "S9"}]  # S9: fewer values than the window
+        for name in ("global", "global-onnx"):  # answered for S1, and the answer says why S9 has no rows
+            r = c.post("/v1/forecast", json={"model": name, "rows": short, "steps": 3})
+            assert r.status_code == 200 and {row["id"] for row in r.json()["rows"]} == {"S1"}, r.text
+            assert r.json()["warnings"] == ["1 of the 2 series have fewer values than the window of 6 and are not "
+                                            "forecast: S9."], r.text
+            r = c.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 3})
+            assert r.status_code == 200 and r.json()["warnings"] == [], r.text
+        for name in ("global", "global-onnx"):  # an id that is a list is refused, not read as the series "['S1']"
+            listed = [{"value": v, "id": ["S1"] if i == 4 else "S1"} for i, v in enumerate(history)]
+            r = c.post("/v1/forecast", json={"model": name, "rows": listed, "steps": 3})
+            assert r.status_code == 422 and r.json()["error"] == (
+                "row 5 of 'rows': column 'id' holds [\"S1\"], not a series name; give each row's series name as a "
+                "JSON string."), r.text
         r = c.post("/v1/forecast", json={"model": "plain", "history": history, "id": "S1"})
         assert r.status_code == 422 and "forecasts one series" in r.json()["error"]
         for name in ("global", "global-onnx"):  # the request's own fields are named, not the table's or Python's

@@ -170,6 +170,7 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
     """Forecast the values after the history (of every series, for a model of many)."""
     from seqtext.series import infer, plot_forecast
     from seqtext.series.dates import forecast_dates
+    from seqtext.series.intervals import level_name
 
     check_plot(plot, series_id)
     check_out(out)
@@ -187,7 +188,8 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
         result = results[[k for k, _ in items].index(key)]
         dates = forecast_dates(table, steps)
         labels = table.dates[: table.n] + dates if dates else None
-        bands = [(f"{lv:g}", result[f"lower_{lv:g}"], result[f"upper_{lv:g}"]) for lv in levels]
+        names = [level_name(lv) for lv in levels]
+        bands = [(name, result[f"lower_{name}"], result[f"upper_{name}"]) for name in names]
         draw = plot_forecast(plot, table.target, result["forecast"], dates=labels, bands=bands, deferred=True,
                              title=f"{target}{'' if key is None else ' ' + key}: {steps}-step forecast")
     write_both((lambda then: report.forecast_csv(out, rows, then)) if out else None, draw, plot)

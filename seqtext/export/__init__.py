@@ -12,6 +12,7 @@
     registry.py     the models a server holds
     schemas.py      the server's request and response models and limits
     serve.py        the FastAPI application behind ``seqtext serve``
+    forecastreq.py  a /v1/forecast request's history, rows and series id as the model reads them
 
 An exported directory holds ``export.json`` (this module's ``MANIFEST``); it is
 never a model directory (it has no ``config.json``), so nothing mistakes one

@@ -126,7 +126,7 @@ def _check_files(path: Path, manifest: dict) -> None:
     """The files export.json names: plain names (never a path out of the directory), each present."""
     graphs = manifest.get("graphs")
     named = list(graphs.values()) if isinstance(graphs, dict) else [graphs]
-    named += [manifest[k] for k in ("tokenizer", "labels_file", "vocab") if k in manifest]
+    named += [manifest[k] for k in ("tokenizer", "labels_file", "vocab", "scaler") if k in manifest]
     for name in named:
         if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
             raise CheckpointError(f"{path / MANIFEST} is damaged (it names {name!r} as one of its files); export the "

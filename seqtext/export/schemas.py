@@ -40,12 +40,15 @@ class _Request(BaseModel):
 
 
 def _strings(value):
-    """Every string in a field's value, however deep in its lists and objects."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, (list, dict)):
-        for item in value.values() if isinstance(value, dict) else value:
-            yield from _strings(item)
+    """Every string in a field's value, however deep in its lists and objects (walked without recursion: a row's
+    value may nest lists as deep as the JSON parser reads, past Python's recursion limit)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, (list, dict)):
+            pending.extend(item.values() if isinstance(item, dict) else item)
 
 
 def _not_blank(value: str) -> str:
@@ -150,6 +153,9 @@ class ForecastResponse(BaseModel):
     model: str
     levels: list[float]
     rows: list[dict[str, Any]]
+    warnings: list[str] = Field(
+        [], description="What the forecast changed from what was asked, one sentence each (as `seqtext forecast "
+                        "predict` warns): e.g. series of a many-series table too short to forecast, left out.")
 
 
 class ClassifyRequest(_Request):

@@ -20,7 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
-from seqtext.errors import DataError, SeqtextError
+from seqtext.errors import SeqtextError
+from seqtext.export import forecastreq
 from seqtext.export.registry import Registry
 from seqtext.export.schemas import (ERRORS, MAX_BODY, ClassifyRequest, ClassifyResponse, CompleteRequest,
                                     CompleteResponse, ForecastRequest, ForecastResponse, NextWordsRequest,
@@ -42,6 +43,17 @@ def _named(param: str) -> str:
 def _error(status: int, message: str) -> JSONResponse:
     message = message.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate quoted back, escaped
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _json_type(content_type: str) -> bool:
+    """Whether FastAPI reads a body of this Content-Type as JSON: application/json or application/...+json (not
+    text/json or application/jsonp, which hold "json" too)."""
+    import email.message
+
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def _field_error(exc: RequestValidationError) -> str:
@@ -130,13 +142,15 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc):
-        if "json" not in request.headers.get("content-type", ""):  # FastAPI reads no other body as the fields
+        if not _json_type(request.headers.get("content-type", "")):  # FastAPI reads no other body as the fields
             return _error(422, "the request body is read as JSON only with the header Content-Type: application/json; "
                                "send it with that header.")
         return _error(422, _field_error(exc))
 
     @app.exception_handler(HTTPException)
     async def _http(request, exc):
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):  # JSON nested past the parser
+            return _error(422, "the request body nests its lists or objects too deeply to read; send flatter JSON.")
         if exc.status_code == 400:  # a body FastAPI cannot parse at all (not UTF-8): malformed, as bad JSON is
             return _error(422, "the request body is not valid JSON (UTF-8 text); send one JSON object.")
         if exc.status_code == 404 and exc.detail == "Not Found":  # no such route (a model not found says which)
@@ -224,10 +238,11 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
     async def forecast(req: ForecastRequest):
         if (req.history is None) == (req.rows is None):
             raise HTTPException(422, "give the series as 'history' (numbers) or 'rows' (objects), one of them.")
-        history = req.history if req.history is not None else _columns(req.rows)
-        item, (levels, rows) = await run("series", req.model, _forecast, req.steps, history, req.levels, req.id,
-                                         req.fill, from_rows=req.rows is not None)
-        return {"model": item.name, "levels": levels, "rows": json.loads(json.dumps(rows, default=str))}
+        history = req.history if req.history is not None else forecastreq.row_columns(req.rows)
+        item, (levels, rows, warned) = await run("series", req.model, forecastreq.forecast, req.steps, history,
+                                                 req.levels, req.id, req.fill, from_rows=req.rows is not None)
+        return {"model": item.name, "levels": levels, "rows": json.loads(json.dumps(rows, default=str)),
+                "warnings": [w.render(_named) for w in warned]}
 
     @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS)
     async def classify(req: ClassifyRequest):
@@ -246,28 +261,6 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
     return app
 
 
-DEFAULT_LEVELS = [80.0, 95.0]  # the intervals a calibrated model's forecasts carry unless a request names others
-
-
-def _forecast(model, steps, history, levels, series_id=None, fill=None, from_rows=False):
-    """(levels, forecast rows): when none are asked for, the default levels if the model's intervals were
-    calibrated that many steps ahead, else none.  ``series_id`` names the series of a many-series model;
-    ``fill`` interpolates gaps in the history; ``from_rows``: the history is a request's rows, whose numbers
-    must be JSON numbers."""
-    if from_rows:
-        _json_numbers(model.settings.series, history)
-    if series_id is not None:
-        history = _with_id(model.settings.series, history, series_id)
-    elif model.settings.series.id is not None and not isinstance(history, dict):
-        raise DataError("this model forecasts many series; name the series of this history with 'id' (or send "
-                        f"'rows' with its column {model.settings.series.id!r}).")
-    if levels is None:
-        calibrated = model.task.intervals
-        wanted = steps if steps is not None else model.settings.series.horizon
-        levels = DEFAULT_LEVELS if calibrated is not None and wanted <= calibrated.steps else []
-    return levels, model.forecast(steps, history=history, levels=levels, fill=fill)
-
-
 def _tag(model, sentences) -> list[dict]:
     """Each sentence's words, their likeliest tags and those tags' probabilities."""
     words = [model.words(s) for s in sentences]
@@ -276,48 +269,6 @@ def _tag(model, sentences) -> list[dict]:
         best = [max(p, key=p.get) for p in probs]
         out.append({"words": ws, "tags": best, "probabilities": [p[t] for p, t in zip(probs, best)]})
     return out
-
-
-def _with_id(series, history, series_id: str):
-    """The history (numbers, or a table of columns) with the id column of a many-series model filled in."""
-    if series.id is None:
-        raise DataError("this model forecasts one series and has no id column; leave 'id' out.")
-    if not series_id.strip():
-        raise DataError("'id' is blank; give the name of the series.")
-    if isinstance(history, dict):
-        given = {str(v) for v in history.get(series.id, []) if v is not None}
-        if given - {series_id}:
-            raise DataError(f"'id' is {series_id!r} but the rows' {series.id!r} column says "
-                            f"{', '.join(sorted(given))}; give one of them, or the same.")
-        n = max(len(column) for column in history.values())
-        return {**history, series.id: [series_id] * n}
-    if series.target is None or isinstance(series.target, int):
-        raise DataError("this model's target column has no name, so give the series as 'rows' with the id column.")
-    return {series.target: list(history), series.id: [series_id] * len(history)}
-
-
-def _json_numbers(series, columns: dict) -> None:
-    """Refuse a JSON string or boolean in a column the model reads as numbers (the table reader would convert
-    "5" and true, as it reads a CSV file's text); the date and id columns may hold strings, and a blank string
-    or a missing-value marker ("NA", "nan", as a CSV file may hold) is a missing value, as null is."""
-    from seqtext.series.table import NA_MARKERS
-
-    if isinstance(series.target, str):
-        numeric = [series.target, *series.features, *getattr(series, "past_features", []),
-                   *getattr(series, "static_features", [])]
-    else:  # the target unnamed: every column but the date and the id is the target or a covariate
-        numeric = [name for name in columns if name not in (series.date, series.id)]
-    for name in numeric:
-        for i, value in enumerate(columns.get(name, ())):
-            if isinstance(value, bool) or isinstance(value, str) and value.strip() not in NA_MARKERS:
-                raise DataError(f"row {i + 1} of 'rows': column {name!r} holds {json.dumps(value)}, not a number; "
-                                "give its numbers as JSON numbers (null for a missing value).")
-
-
-def _columns(rows: list[dict]) -> dict:
-    """Row objects as a table of columns (a column a row leaves out is blank there: a future row's target)."""
-    names = list(dict.fromkeys(name for row in rows for name in row))
-    return {name: [row.get(name) for row in rows] for name in names}
 
 
 _DONE = object()

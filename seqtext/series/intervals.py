@@ -191,5 +191,7 @@ def check_levels(levels) -> list[float]:
 
 
 def level_name(level: float) -> str:
-    """80 -> '80', 97.5 -> '97.5' (the suffix of the lower_/upper_ columns)."""
-    return f"{level:g}"
+    """80 -> '80', 97.5 -> '97.5' (the suffix of the lower_/upper_ columns); a level with more digits than six
+    keeps them all (99.99999999, not '100', which another level near 100 would be named too)."""
+    name = f"{level:g}"
+    return name if float(name) == level else repr(float(level))
