@@ -22,6 +22,12 @@ def forecaster():
     return Forecaster(window=3, hidden=4, epochs=2, calibrate=3, device="cpu", seed=0).fit(np.arange(1.0, 40.0))
 
 
+@pytest.fixture(scope="module")
+def tagger():
+    tagged = [(["a", "good", "film"], ["D", "A", "N"]), (["the", "bad", "film"], ["D", "A", "N"])] * 3
+    return SequenceTagger(embed=8, hidden=8, chars=4, epochs=1, device="cpu", seed=0).fit(tagged)
+
+
 @pytest.mark.parametrize("call, error, words", [
     (lambda m: m.complete("Mary", temperature=1, seed="a"), ConfigError, "seed must be a whole number from 0 to"),
     (lambda m: m.complete("Mary", temperature=1, seed=-1), ConfigError, "seed must be a whole number from 0 to"),
@@ -142,3 +148,15 @@ def test_a_switch_given_as_a_string_is_refused_not_read_as_true(tiny_model_dir, 
         tiny_model.evaluate(["Mary rides the bicycle ."], per_sentence="no")
     with pytest.raises(ConfigError, match="^one_step must be True or False, got 'yes'"):
         forecaster.evaluate(np.arange(1.0, 40.0), holdout=3, one_step="yes")
+
+
+def test_a_tagger_names_a_word_that_is_not_a_string(tagger):
+    """A number or None among the words is named as what it is, not called an empty word."""
+    for bad, kind in ((1, "int"), (None, "NoneType")):
+        for call in (tagger.predict, tagger.predict_proba):
+            with pytest.raises(DataError, match=f"^a sentence to tag has a word that is {kind}, not a string"):
+                call([["a", bad]])
+    with pytest.raises(DataError, match="^a sentence to tag is empty or has an empty word"):
+        tagger.predict([["a", " "]])
+    assert SequenceTagger().tags == [] and TextClassifier().labels == []  # before training: none, as both say
+    assert tagger.tags == ["A", "D", "N"]

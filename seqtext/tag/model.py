@@ -34,8 +34,8 @@ class SequenceTagger(Model):
 
     @property
     def tags(self) -> list[str]:
-        """The tags, in the order of :meth:`predict_proba`'s entries."""
-        return list(self.task.vocab.tags)
+        """The tags, in the order of :meth:`predict_proba`'s entries (empty before training)."""
+        return [] if self.task.vocab is None else list(self.task.vocab.tags)
 
     @fresh_fit
     def fit(self, data, dev=None, *, checkpoint_dir=None, callback=None) -> "SequenceTagger":
