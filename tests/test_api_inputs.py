@@ -160,3 +160,12 @@ def test_a_tagger_names_a_word_that_is_not_a_string(tagger):
         tagger.predict([["a", " "]])
     assert SequenceTagger().tags == [] and TextClassifier().labels == []  # before training: none, as both say
     assert tagger.tags == ["A", "D", "N"]
+
+
+def test_a_model_directory_that_is_not_a_path_is_refused_naming_its_type():
+    from seqtext import TextModel, load
+
+    for call in (lambda: load(None), lambda: load(3), lambda: TextClassifier.load(None),
+                 lambda: SequenceTagger.load(["runs/x"]), lambda: TextModel.resume(None), lambda: Forecaster.load(1.5)):
+        with pytest.raises(CheckpointError, match=r"^the model directory must be a path \(a string or pathlib"):
+            call()
