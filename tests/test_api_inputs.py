@@ -169,3 +169,12 @@ def test_a_model_directory_that_is_not_a_path_is_refused_naming_its_type():
                  lambda: SequenceTagger.load(["runs/x"]), lambda: TextModel.resume(None), lambda: Forecaster.load(1.5)):
         with pytest.raises(CheckpointError, match=r"^the model directory must be a path \(a string or pathlib"):
             call()
+
+
+def test_scoring_a_forecaster_on_no_data_says_to_give_the_series(forecaster):
+    """data=None was read as the training series' last window, too short to score, and called too short."""
+    for call in (lambda f: f.evaluate(None), lambda f: f.evaluate(None, holdout=1), lambda f: f.backtest(None),
+                 lambda f: f.forecast_holdout(None)):
+        with pytest.raises(DataError, match=r"^data is None; give the series to score \(a CSV path"):
+            call(forecaster)
+    assert forecaster.evaluate(np.arange(1.0, 40.0), holdout=3)["values_scored"] == 3
