@@ -155,7 +155,8 @@ class Model:
 
     ``Model(**options)``: the options are the task's settings
     (``seqtext.config``), validated at once; ``progress`` shows a progress
-    bar while fitting.
+    bar while fitting.  Each ``fit`` trains a new network from the start;
+    :meth:`resume` continues a saved training.
     """
 
     task_class: ClassVar[type]

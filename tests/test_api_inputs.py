@@ -178,3 +178,12 @@ def test_scoring_a_forecaster_on_no_data_says_to_give_the_series(forecaster):
         with pytest.raises(DataError, match=r"^data is None; give the series to score \(a CSV path"):
             call(forecaster)
     assert forecaster.evaluate(np.arange(1.0, 40.0), holdout=3)["values_scored"] == 3
+
+
+def test_labels_are_text_and_a_second_fit_starts_afresh(classifier):
+    """As the README says: labels given as numbers come back as text, and fit again trains from the start."""
+    numbered = [(text, int(label == "pos")) for text, label in PAIRS]
+    model = TextClassifier(embed=8, hidden=8, epochs=1, device="cpu", seed=0)
+    first = model.fit(numbered).predict_proba(["a good film"])
+    assert model.labels == ["0", "1"] and model.predict(["a good film"])[0] in ("0", "1")
+    assert model.fit(numbered).predict_proba(["a good film"]) == first and len(model.history) == 1

@@ -34,7 +34,8 @@ class TextClassifier(Model):
 
     @property
     def labels(self) -> list[str]:
-        """The labels, in the order of :meth:`predict_proba`'s columns."""
+        """The labels, in the order of :meth:`predict_proba`'s columns: text, whatever type training was given
+        (the label 1 is ``'1'``, True is ``'true'``)."""
         return list(self.task.labels)
 
     @fresh_fit
@@ -69,7 +70,7 @@ class TextClassifier(Model):
         return [dict(zip(self.task.labels, row.tolist())) for row in probs]
 
     def predict(self, texts) -> list[str]:
-        """The likeliest label of each text."""
+        """The likeliest label of each text, as text (see :attr:`labels`)."""
         return [max(p, key=p.get) for p in self.predict_proba(texts)]
 
     def evaluate(self, data, *, text_column: str | None = None, label_column: str | None = None) -> dict:
