@@ -84,6 +84,10 @@ class Task:
         modeldir.load_state(net, state, where)
 
 
+# the keywords of Model.resume beside the path and the data, which a task's resume(**options) passes on
+RESUME_OPTIONS = ("epochs", "patience", "device", "progress", "checkpoint_dir")
+
+
 def fresh_fit(fit):
     """A model's ``fit``: each call starts from the options as given, not as an earlier fit resolved them."""
 

@@ -37,6 +37,9 @@ def tagger():
     (lambda m: m.score(["fine", None]), DataError, "sentence 2 is NoneType, not a string"),
     (lambda m: m.unknown_words(None), DataError, "the prompt must be a string, got NoneType"),
     (lambda m: m.evaluate(None), DataError, "the corpus must be a path, a list of paths or a list of sentences"),
+    (lambda m: m.complete("Mary", temprature=1), ConfigError, "^there is no completion option 'temprature'; use one "
+                                                              "of cache, cache_lambda, cache_theta, no_repeat_ngram"),
+    (lambda m: list(m.stream("Mary", k=3)), ConfigError, "^there is no completion option 'k'"),
 ])
 def test_text_model(tiny_model, call, error, words):
     with pytest.raises(error, match=words):
@@ -187,3 +190,13 @@ def test_labels_are_text_and_a_second_fit_starts_afresh(classifier):
     first = model.fit(numbered).predict_proba(["a good film"])
     assert model.labels == ["0", "1"] and model.predict(["a good film"])[0] in ("0", "1")
     assert model.fit(numbered).predict_proba(["a good film"]) == first and len(model.history) == 1
+
+
+def test_a_misspelt_resume_option_is_named(tiny_model_dir, tmp_path):
+    from seqtext import TextModel
+
+    for call in (lambda: TextModel.resume(tiny_model_dir, lr=0.1), lambda: TextClassifier.resume(tmp_path, epoch=3),
+                 lambda: SequenceTagger.resume(tmp_path, data=None, batch_size=2)):
+        with pytest.raises(ConfigError, match="^there is no resume option '(lr|epoch|batch_size)'; use one of "
+                                              "checkpoint_dir, device, epochs, patience, progress"):
+            call()

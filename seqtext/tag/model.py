@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 
 from seqtext import modeldir
-from seqtext.errors import ConfigError, DataError, as_list
+from seqtext.errors import ConfigError, DataError, as_list, known_options
 from seqtext.labels import label_report
-from seqtext.model import Model, fresh_fit
+from seqtext.model import RESUME_OPTIONS, Model, fresh_fit
 from seqtext.tag.data import sentence_words
 from seqtext.tag.task import TagTask
 
@@ -50,6 +50,7 @@ class SequenceTagger(Model):
     def resume(cls, path, data=None, dev=None, **options) -> "SequenceTagger":
         """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given;
         ``dev`` with ``data``, where the recorded dev file has moved)."""
+        known_options(options, RESUME_OPTIONS, "resume")
         if data is None and dev is not None:
             raise ConfigError("{dev} without {data} would be ignored; give both (the data the training started "
                               "on) or neither.", params=["dev", "data"])
