@@ -61,7 +61,8 @@ class SequenceTagger(Model):
     @torch.inference_mode()
     def predict(self, sentences) -> list[list[str]]:
         """The tags of each sentence: a string (split into words) or a list of words; one string is one
-        sentence."""
+        sentence, and a list of strings is that many sentences (one sentence's words go inside a list:
+        ``predict([["The", "cat", "sat"]])``)."""
         self._require_trained()
         words = [self.words(s) for s in as_list(sentences, "the sentences to tag")]
         if not words:
