@@ -200,3 +200,19 @@ def test_a_misspelt_resume_option_is_named(tiny_model_dir, tmp_path):
         with pytest.raises(ConfigError, match="^there is no resume option '(lr|epoch|batch_size)'; use one of "
                                               "checkpoint_dir, device, epochs, patience, progress"):
             call()
+
+
+def test_places_name_each_text_and_shipped_takes_a_path(classifier, tmp_path):
+    from seqtext import shipped
+    from seqtext.export.onnx import export
+    from seqtext.export.runtime import load
+
+    exported = load(export(classifier.save(tmp_path / "m"), tmp_path / "x"))
+    for model in (classifier, exported):
+        for places, got in ((["x"], "1 places for 2 texts"), ("FILE line 1", "str for 2 texts")):
+            with pytest.raises(ConfigError, match=f"^places names each text, one a text; got {got}"):
+                model.predict_proba(["good", "bad"], places=places)
+    assert classifier.predict_proba(["good", "bad"], places=("f line 1", "f line 2")) == \
+        classifier.predict_proba(["good", "bad"])
+    with pytest.raises(DataError, match="^shipped.. takes a path such as 'corpora/pronouns.txt', got NoneType"):
+        shipped(None)
