@@ -242,9 +242,7 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
     text; sentence: each line from a fresh state)."""
     text, unk = model.settings.text, model.tokenizer.token_to_id(tk.UNK)
     if text.mode == "stream":
-        if isinstance(corpus, (list, tuple)) and not is_path_list(corpus) and not any(  # sentences, not paths
-                isinstance(item, os.PathLike) or isinstance(item, str) and ("/" in item or item.endswith(".txt"))
-                for item in corpus):
+        if isinstance(corpus, (list, tuple)) and not is_path_list(corpus) and not any(map(_names_a_path, corpus)):
             raise DataError("a stream-mode model evaluates running text read from files; give the corpus as a path, "
                             "or {per_sentence}=True to read these sentences one by one, as score() does.",
                             params=["per_sentence"])
@@ -259,6 +257,13 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
                        unknown_tokens=sum(s[1:].count(unk) for s in seqs))
     _warn_unknown(metrics, corpus)
     return metrics
+
+
+def _names_a_path(item) -> bool:
+    """Whether a corpus item is meant as a path: a pathlib.Path, or a string written like one ("data/a.txt"), not a
+    sentence, which has spaces between its words ("and/or" or not)."""
+    return isinstance(item, os.PathLike) or isinstance(item, str) and ("/" in item or item.endswith(".txt")) \
+        and not any(c.isspace() for c in item.strip())
 
 
 def _score_lines(model, corpus) -> dict:
