@@ -216,3 +216,15 @@ def test_places_name_each_text_and_shipped_takes_a_path(classifier, tmp_path):
         classifier.predict_proba(["good", "bad"])
     with pytest.raises(DataError, match="^shipped.. takes a path such as 'corpora/pronouns.txt', got NoneType"):
         shipped(None)
+
+
+def test_a_sentence_given_where_a_corpus_path_goes_says_to_give_a_list(tiny_model):
+    from seqtext import TextModel
+
+    for call in (lambda: tiny_model.evaluate("Mary rides the bicycle."), lambda: TextModel(epochs=1).fit("Mary rides."),
+                 lambda: TextModel(epochs=1).fit(["Mary rides ."] * 3, valid="John rides .")):
+        with pytest.raises(DataError, match=r"^the (corpus|validation text) '.*' is not a file or directory; one "
+                                            "string is read as a path, so give sentences as a list of strings"):
+            call()
+    with pytest.raises(DataError, match="^the corpus nope.txt does not exist"):  # a path, named as one
+        tiny_model.evaluate("nope.txt")
