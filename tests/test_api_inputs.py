@@ -228,3 +228,12 @@ def test_a_sentence_given_where_a_corpus_path_goes_says_to_give_a_list(tiny_mode
             call()
     with pytest.raises(DataError, match="^the corpus nope.txt does not exist"):  # a path, named as one
         tiny_model.evaluate("nope.txt")
+
+
+def test_a_backtest_start_is_a_whole_row_number(forecaster):
+    """start was cut to a whole number (20.7 to 20, True to 1, "20" to 20) and "x" raised a ValueError."""
+    series = np.arange(1.0, 40.0)
+    for start in (20.7, True, "20", "x", [20]):
+        with pytest.raises(ConfigError, match="^start must be a whole number of at least 0, got "):
+            forecaster.backtest(series, start=start, steps=2)
+    assert forecaster.backtest(series, start=np.int64(20), steps=2) == forecaster.backtest(series, start=20, steps=2)

@@ -256,11 +256,12 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
     cfg = model.settings.series
     steps = cfg.horizon if steps is None else whole_number("steps", steps)
     stride = whole_number("stride", stride)
+    start = None if start is None else whole_number("start", start, minimum=0)  # 20.7 or "20" was cut to 20
     cases, short = [], []
     items = infer.read(model, _given(data), allow_future=False, fill=infer.check_fill(fill))
     for key, table in items:
         n = table.n
-        first = max(cfg.window, n // 2) if start is None else int(start)
+        first = max(cfg.window, n // 2) if start is None else start
         last = n - steps
         if first < cfg.window or first > last:
             if key is not None and (start is None or cfg.window <= first):
