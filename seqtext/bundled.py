@@ -20,6 +20,10 @@ CORPORA = Path(__file__).resolve().parent / "corpora"
 def shipped(path: str | os.PathLike) -> Path:
     """``path`` itself, unless it is a relative ``corpora/...`` path that does not exist here but names a file
     (or folder) shipped with seqtext, below ``corpora/``: then that one."""
+    if not isinstance(path, (str, os.PathLike)):
+        from seqtext.errors import DataError
+
+        raise DataError(f"shipped() takes a path such as 'corpora/pronouns.txt', got {type(path).__name__}.")
     given = Path(path)
     parts = given.parts
     if given.is_absolute() or len(parts) < 2 or parts[0] != "corpora" or ".." in parts or exists(given):

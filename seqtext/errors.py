@@ -102,6 +102,14 @@ def true_or_false(name: str, value) -> bool:
     raise ConfigError(f"{{{name}}} must be True or False, got {value!r}.", params=[name])
 
 
+def known_options(given, allowed, what: str) -> None:
+    """Refuse a keyword of ``given`` outside ``allowed`` in one sentence naming it and the ones ``what`` takes (a
+    misspelt option passed on through ``**options`` was a TypeError naming an inner function)."""
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ConfigError(f"there is no {what} option {unknown[0]!r}; use one of {', '.join(sorted(allowed))}.")
+
+
 # a dependency's top-level package -> the extra that installs it
 EXTRAS = {"onnx": "onnx", "onnxscript": "onnx", "onnxruntime": "onnx", "fastapi": "serve", "uvicorn": "serve",
           "statsmodels": "stats", "matplotlib": "plot"}

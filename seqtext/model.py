@@ -12,7 +12,6 @@ import copy
 import functools
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -83,6 +82,10 @@ class Task:
 
     def load_weights(self, net, state: dict, where: Path) -> None:
         modeldir.load_state(net, state, where)
+
+
+# the keywords of Model.resume beside the path and the data, which a task's resume(**options) passes on
+RESUME_OPTIONS = ("epochs", "patience", "device", "progress", "checkpoint_dir")
 
 
 def fresh_fit(fit):
@@ -156,7 +159,8 @@ class Model:
 
     ``Model(**options)``: the options are the task's settings
     (``seqtext.config``), validated at once; ``progress`` shows a progress
-    bar while fitting.
+    bar while fitting.  Each ``fit`` trains a new network from the start;
+    :meth:`resume` continues a saved training.
     """
 
     task_class: ClassVar[type]
@@ -318,9 +322,7 @@ class Model:
     def save(self, path) -> Path:
         """Write the model directory atomically; returns its path."""
         self._require_trained()
-        if not isinstance(path, (str, os.PathLike)):
-            raise CheckpointError(f"the model directory must be a path (a string or pathlib.Path), got "
-                                  f"{type(path).__name__}.")
+        modeldir.as_path(path)
         trainer = _same_trainer(self._trainer_file) if self.trainer_state is None else self.trainer_state
         return modeldir.save_model(path, self.config_dict(), self.task.weights(self.net),
                                    self.task.write_files, self.history, trainer)
@@ -328,7 +330,7 @@ class Model:
     @classmethod
     def load(cls, path, device: str = "cpu"):
         """Open a model directory of this kind (weights from safetensors; no code is run)."""
-        path = Path(path)
+        path = modeldir.as_path(path)
         config, settings = modeldir.open_model(path, cls.task_class.settings_class)
         model = cls.__new__(cls)
         model._init(cls.task_class(settings))

@@ -260,9 +260,17 @@ def load_trainer_state(path: Path) -> dict:
     return state
 
 
+def as_path(path) -> Path:
+    """``path`` as a Path, refused in one sentence unless it is a string or a path (None, a number, a model)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise CheckpointError(f"the model directory must be a path (a string or pathlib.Path), got "
+                              f"{type(path).__name__}.")
+    return Path(path)
+
+
 def read_config(path: str | Path) -> dict:
     """Read and check ``config.json``: present, JSON, our format, a known kind."""
-    path = Path(path)
+    path = as_path(path)
     if not path.exists():
         raise CheckpointError(f"the model directory {path} does not exist; train a model first.")
     if not path.is_dir():

@@ -22,6 +22,12 @@ def forecaster():
     return Forecaster(window=3, hidden=4, epochs=2, calibrate=3, device="cpu", seed=0).fit(np.arange(1.0, 40.0))
 
 
+@pytest.fixture(scope="module")
+def tagger():
+    tagged = [(["a", "good", "film"], ["D", "A", "N"]), (["the", "bad", "film"], ["D", "A", "N"])] * 3
+    return SequenceTagger(embed=8, hidden=8, chars=4, epochs=1, device="cpu", seed=0).fit(tagged)
+
+
 @pytest.mark.parametrize("call, error, words", [
     (lambda m: m.complete("Mary", temperature=1, seed="a"), ConfigError, "seed must be a whole number from 0 to"),
     (lambda m: m.complete("Mary", temperature=1, seed=-1), ConfigError, "seed must be a whole number from 0 to"),
@@ -31,6 +37,9 @@ def forecaster():
     (lambda m: m.score(["fine", None]), DataError, "sentence 2 is NoneType, not a string"),
     (lambda m: m.unknown_words(None), DataError, "the prompt must be a string, got NoneType"),
     (lambda m: m.evaluate(None), DataError, "the corpus must be a path, a list of paths or a list of sentences"),
+    (lambda m: m.complete("Mary", temprature=1), ConfigError, "^there is no completion option 'temprature'; use one "
+                                                              "of cache, cache_lambda, cache_theta, no_repeat_ngram"),
+    (lambda m: list(m.stream("Mary", k=3)), ConfigError, "^there is no completion option 'k'"),
 ])
 def test_text_model(tiny_model, call, error, words):
     with pytest.raises(error, match=words):
@@ -142,3 +151,89 @@ def test_a_switch_given_as_a_string_is_refused_not_read_as_true(tiny_model_dir, 
         tiny_model.evaluate(["Mary rides the bicycle ."], per_sentence="no")
     with pytest.raises(ConfigError, match="^one_step must be True or False, got 'yes'"):
         forecaster.evaluate(np.arange(1.0, 40.0), holdout=3, one_step="yes")
+
+
+def test_a_tagger_names_a_word_that_is_not_a_string(tagger):
+    """A number or None among the words is named as what it is, not called an empty word."""
+    for bad, kind in ((1, "int"), (None, "NoneType")):
+        for call in (tagger.predict, tagger.predict_proba):
+            with pytest.raises(DataError, match=f"^a sentence to tag has a word that is {kind}, not a string"):
+                call([["a", bad]])
+    with pytest.raises(DataError, match="^a sentence to tag is empty or has an empty word"):
+        tagger.predict([["a", " "]])
+    assert SequenceTagger().tags == [] and TextClassifier().labels == []  # before training: none, as both say
+    assert tagger.tags == ["A", "D", "N"]
+
+
+def test_a_model_directory_that_is_not_a_path_is_refused_naming_its_type():
+    from seqtext import TextModel, load
+
+    for call in (lambda: load(None), lambda: load(3), lambda: TextClassifier.load(None),
+                 lambda: SequenceTagger.load(["runs/x"]), lambda: TextModel.resume(None), lambda: Forecaster.load(1.5)):
+        with pytest.raises(CheckpointError, match=r"^the model directory must be a path \(a string or pathlib"):
+            call()
+
+
+def test_scoring_a_forecaster_on_no_data_says_to_give_the_series(forecaster):
+    """data=None was read as the training series' last window, too short to score, and called too short."""
+    for call in (lambda f: f.evaluate(None), lambda f: f.evaluate(None, holdout=1), lambda f: f.backtest(None),
+                 lambda f: f.forecast_holdout(None)):
+        with pytest.raises(DataError, match=r"^data is None; give the series to score \(a CSV path"):
+            call(forecaster)
+    assert forecaster.evaluate(np.arange(1.0, 40.0), holdout=3)["values_scored"] == 3
+
+
+def test_labels_are_text_and_a_second_fit_starts_afresh(classifier):
+    """As the README says: labels given as numbers come back as text, and fit again trains from the start."""
+    numbered = [(text, int(label == "pos")) for text, label in PAIRS]
+    model = TextClassifier(embed=8, hidden=8, epochs=1, device="cpu", seed=0)
+    first = model.fit(numbered).predict_proba(["a good film"])
+    assert model.labels == ["0", "1"] and model.predict(["a good film"])[0] in ("0", "1")
+    assert model.fit(numbered).predict_proba(["a good film"]) == first and len(model.history) == 1
+
+
+def test_a_misspelt_resume_option_is_named(tiny_model_dir, tmp_path):
+    from seqtext import TextModel
+
+    for call in (lambda: TextModel.resume(tiny_model_dir, lr=0.1), lambda: TextClassifier.resume(tmp_path, epoch=3),
+                 lambda: SequenceTagger.resume(tmp_path, data=None, batch_size=2)):
+        with pytest.raises(ConfigError, match="^there is no resume option '(lr|epoch|batch_size)'; use one of "
+                                              "checkpoint_dir, device, epochs, patience, progress"):
+            call()
+
+
+def test_places_name_each_text_and_shipped_takes_a_path(classifier, tmp_path):
+    from seqtext import shipped
+    from seqtext.export.onnx import export
+    from seqtext.export.runtime import load
+
+    exported = load(export(classifier.save(tmp_path / "m"), tmp_path / "x"))
+    for model in (classifier, exported):
+        for places, got in ((["x"], "1 places for 2 texts"), ("FILE line 1", "str for 2 texts")):
+            with pytest.raises(ConfigError, match=f"^places names each text, one a text; got {got}"):
+                model.predict_proba(["good", "bad"], places=places)
+    assert classifier.predict_proba(["good", "bad"], places=("f line 1", "f line 2")) == \
+        classifier.predict_proba(["good", "bad"])
+    with pytest.raises(DataError, match="^shipped.. takes a path such as 'corpora/pronouns.txt', got NoneType"):
+        shipped(None)
+
+
+def test_a_sentence_given_where_a_corpus_path_goes_says_to_give_a_list(tiny_model):
+    from seqtext import TextModel
+
+    for call in (lambda: tiny_model.evaluate("Mary rides the bicycle."), lambda: TextModel(epochs=1).fit("Mary rides."),
+                 lambda: TextModel(epochs=1).fit(["Mary rides ."] * 3, valid="John rides .")):
+        with pytest.raises(DataError, match=r"^the (corpus|validation text) '.*' is not a file or directory; one "
+                                            "string is read as a path, so give sentences as a list of strings"):
+            call()
+    with pytest.raises(DataError, match="^the corpus nope.txt does not exist"):  # a path, named as one
+        tiny_model.evaluate("nope.txt")
+
+
+def test_a_backtest_start_is_a_whole_row_number(forecaster):
+    """start was cut to a whole number (20.7 to 20, True to 1, "20" to 20) and "x" raised a ValueError."""
+    series = np.arange(1.0, 40.0)
+    for start in (20.7, True, "20", "x", [20]):
+        with pytest.raises(ConfigError, match="^start must be a whole number of at least 0, got "):
+            forecaster.backtest(series, start=start, steps=2)
+    assert forecaster.backtest(series, start=np.int64(20), steps=2) == forecaster.backtest(series, start=20, steps=2)

@@ -152,6 +152,11 @@ def test_a_stream_model_given_a_missing_file_in_a_list_names_the_file(running_te
         streamed.evaluate(["nope.txt"])
     with pytest.raises(DataError, match="per_sentence=True"):  # words without spaces are sentences all the same
         streamed.evaluate(["hello", "world"])
+    for sentences in (["Mary rides and/or walks ."], ["the notes are in notes.txt"]):  # sentences, not missing paths
+        with pytest.raises(DataError, match="per_sentence=True"):
+            streamed.evaluate(sentences)
+    with pytest.raises(DataError, match="the corpus data/nope.txt does not exist"):
+        streamed.evaluate(["data/nope.txt"])
 
 
 def test_a_validation_text_too_short_to_score_is_refused_not_dropped(tmp_path):

@@ -335,10 +335,22 @@ MAX_TOKENS = 100_000  # tokens (words) of one text or sentence: a 10 MB line wou
 def encode_texts(tokenizer, texts: list[str], unk_id: int, places: list[str] | None = None) -> list[list[int]]:
     """Token ids of each text (at least one: a text of nothing the tokenizer keeps reads as ``unk_id``);
     ``places`` ("FILE line N") name a text too long, else its number."""
+    places = check_places(places, len(texts))
     encoded = [enc.ids or [unk_id] for enc in tokenizer.encode_batch(texts, add_special_tokens=False)]
     for i, ids in enumerate(encoded):
         check_length(len(ids), f"the text at {places[i]}" if places else f"text {i + 1}", "tokens")
     return encoded
+
+
+def check_places(places, n: int) -> list[str] | None:
+    """``places`` as a list of ``n`` strings (None stays None), refused in one sentence otherwise."""
+    if places is None:
+        return None
+    places = [str(p) for p in places] if is_listlike(places) else places
+    if not isinstance(places, list) or len(places) != n:
+        got = f"{len(places)} places" if isinstance(places, list) else type(places).__name__
+        raise ConfigError(f"{{places}} names each text, one a text; got {got} for {n} texts.", params=["places"])
+    return places
 
 
 def check_length(n: int, what: str, unit: str) -> None:

@@ -13,9 +13,9 @@ import torch
 from seqtext import modeldir
 from seqtext.classify.data import check_texts
 from seqtext.classify.task import ClassifyTask
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, known_options
 from seqtext.labels import label_report
-from seqtext.model import Model, fresh_fit
+from seqtext.model import RESUME_OPTIONS, Model, fresh_fit
 
 
 class TextClassifier(Model):
@@ -34,7 +34,8 @@ class TextClassifier(Model):
 
     @property
     def labels(self) -> list[str]:
-        """The labels, in the order of :meth:`predict_proba`'s columns."""
+        """The labels, in the order of :meth:`predict_proba`'s columns: text, whatever type training was given
+        (the label 1 is ``'1'``, True is ``'true'``)."""
         return list(self.task.labels)
 
     @fresh_fit
@@ -51,6 +52,7 @@ class TextClassifier(Model):
     def resume(cls, path, data=None, dev=None, **options) -> "TextClassifier":
         """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given;
         ``dev`` with ``data``, where the recorded dev file has moved)."""
+        known_options(options, RESUME_OPTIONS, "resume")
         if data is None and dev is not None:
             raise ConfigError("{dev} without {data} would be ignored; give both (the data the training started "
                               "on) or neither.", params=["dev", "data"])
@@ -69,7 +71,7 @@ class TextClassifier(Model):
         return [dict(zip(self.task.labels, row.tolist())) for row in probs]
 
     def predict(self, texts) -> list[str]:
-        """The likeliest label of each text."""
+        """The likeliest label of each text, as text (see :attr:`labels`)."""
         return [max(p, key=p.get) for p in self.predict_proba(texts)]
 
     def evaluate(self, data, *, text_column: str | None = None, label_column: str | None = None) -> dict:

@@ -54,7 +54,8 @@ class Predictor:
         then needs their future values (rows after the target's last value in
         ``history``, or a ``future`` table).  With ``levels`` (e.g. [80, 95])
         a calibrated model returns ``{"forecast", "lower_80", "upper_80", ...}``
-        instead of the array.  A model of many series returns ``{id: ...}``.
+        instead of the array.  A model of many series returns ``{id: ...}``, each id as text (the id 1 is
+        ``'1'``).
         ``fill`` (default: the model's setting) interpolates gaps in ``history``.
         """
         items, results = infer.predict(self, steps, history, future, levels, fill=fill)

@@ -43,6 +43,16 @@ def season_for(season, table: Table, origin: int) -> int:
     return season_of(table.dates[:origin]) if table.dates is not None else 1
 
 
+def _given(data):
+    """``data`` to score, refused when None: read as the training series' end, that last window alone holds too
+    few values to score."""
+    if data is None:
+        raise DataError("{data} is None; give the series to score (a CSV path, values, an array, a pandas table or "
+                        "a dict of columns), as the model keeps only the last window of its training series.",
+                        params=["data"])
+    return data
+
+
 def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[list, list]:
     """(cases, skipped ids): one case per series, its last ``holdout`` values (default: the horizon), or the
     values of ``actuals`` (the same columns, the rows after each series' history) forecast from all of it.
@@ -55,7 +65,7 @@ def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[l
                           "last {holdout} values of the data).", params=["actuals", "holdout"])
     cfg = model.settings.series
     fill = infer.check_fill(fill)
-    items = infer.read(model, data, allow_future=False, fill=fill)
+    items = infer.read(model, _given(data), allow_future=False, fill=fill)
     if actuals is not None:
         later = dict(infer.read(model, actuals, allow_future=False, fill=fill))
         unknown = [k for k in later if k not in dict(items)]
@@ -246,11 +256,12 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
     cfg = model.settings.series
     steps = cfg.horizon if steps is None else whole_number("steps", steps)
     stride = whole_number("stride", stride)
+    start = None if start is None else whole_number("start", start, minimum=0)  # 20.7 or "20" was cut to 20
     cases, short = [], []
-    items = infer.read(model, data, allow_future=False, fill=infer.check_fill(fill))
+    items = infer.read(model, _given(data), allow_future=False, fill=infer.check_fill(fill))
     for key, table in items:
         n = table.n
-        first = max(cfg.window, n // 2) if start is None else int(start)
+        first = max(cfg.window, n // 2) if start is None else start
         last = n - steps
         if first < cfg.window or first > last:
             if key is not None and (start is None or cfg.window <= first):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 
 from seqtext import modeldir
-from seqtext.errors import ConfigError, DataError, as_list
+from seqtext.errors import ConfigError, DataError, as_list, known_options
 from seqtext.labels import label_report
-from seqtext.model import Model, fresh_fit
+from seqtext.model import RESUME_OPTIONS, Model, fresh_fit
 from seqtext.tag.data import sentence_words
 from seqtext.tag.task import TagTask
 
@@ -34,8 +34,8 @@ class SequenceTagger(Model):
 
     @property
     def tags(self) -> list[str]:
-        """The tags, in the order of :meth:`predict_proba`'s entries."""
-        return list(self.task.vocab.tags)
+        """The tags, in the order of :meth:`predict_proba`'s entries (empty before training)."""
+        return [] if self.task.vocab is None else list(self.task.vocab.tags)
 
     @fresh_fit
     def fit(self, data, dev=None, *, checkpoint_dir=None, callback=None) -> "SequenceTagger":
@@ -50,6 +50,7 @@ class SequenceTagger(Model):
     def resume(cls, path, data=None, dev=None, **options) -> "SequenceTagger":
         """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given;
         ``dev`` with ``data``, where the recorded dev file has moved)."""
+        known_options(options, RESUME_OPTIONS, "resume")
         if data is None and dev is not None:
             raise ConfigError("{dev} without {data} would be ignored; give both (the data the training started "
                               "on) or neither.", params=["dev", "data"])
@@ -60,7 +61,8 @@ class SequenceTagger(Model):
     @torch.inference_mode()
     def predict(self, sentences) -> list[list[str]]:
         """The tags of each sentence: a string (split into words) or a list of words; one string is one
-        sentence."""
+        sentence, and a list of strings is that many sentences (one sentence's words go inside a list:
+        ``predict([["The", "cat", "sat"]])``)."""
         self._require_trained()
         words = [self.words(s) for s in as_list(sentences, "the sentences to tag")]
         if not words:

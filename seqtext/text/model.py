@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import torch
 
 from seqtext import machine, modeldir
-from seqtext.errors import ConfigError, DataError, true_or_false, warn
-from seqtext.model import Model, fresh_fit
+from seqtext.errors import ConfigError, DataError, known_options, true_or_false, warn
+from seqtext.model import RESUME_OPTIONS, Model, fresh_fit
 from seqtext.text import stream
 from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import corpus_files, corpus_source, is_path_list, load_lines
@@ -26,6 +26,11 @@ from seqtext.text.generate import Completer, Completion
 from seqtext.text.records import Scores, check_sentences
 from seqtext.text.scoring import encode_lines, score, score_sentences, score_stream
 from seqtext.text.task import LanguageModelTask
+
+
+# the options of complete() and stream() passed on to the completer, beside words and the cache's
+SAMPLING = ("temperature", "top_k", "top_p", "seed", "stop", "no_repeat_ngram", "repetition_penalty")
+COMPLETION = SAMPLING + ("words", "cache", "cache_theta", "cache_lambda")  # what a message lists
 
 
 class TextModel(Model):
@@ -66,6 +71,7 @@ class TextModel(Model):
     def resume(cls, path, corpus=None, valid=None, **options) -> "TextModel":
         """Continue the training saved in ``path``; the corpus is read again from its recorded paths
         unless given (``epochs``, ``patience``, ``progress``, ``checkpoint_dir`` as in :meth:`Model.resume`)."""
+        known_options(options, RESUME_OPTIONS, "resume")
         if corpus is None and valid is not None:
             raise ConfigError("{valid} without {corpus} would be ignored; give both (the text the training started "
                               "on) or neither.", params=["valid", "corpus"])
@@ -185,6 +191,7 @@ class TextModel(Model):
         next-word distribution with the neural cache of the prompt and the
         words written so far (``cache_theta``, ``cache_lambda``; see :meth:`evaluate`).
         """
+        known_options(options, COMPLETION, "completion")
         return self._completer(cache, cache_theta, cache_lambda).complete(prompt, words, **options)
 
     def stream(self, prompt: str, words: int = 20, *, cache: int | None = None, cache_theta: float | None = None,
@@ -194,6 +201,7 @@ class TextModel(Model):
         ``prompt + "".join(model.stream(prompt))`` equals ``model.complete(prompt)``; memory stays
         flat however many words are asked for.
         """
+        known_options(options, COMPLETION, "completion")
         pieces = self._completer(cache, cache_theta, cache_lambda).stream(prompt, words, **options)
         while True:
             with torch.inference_mode():  # each step, not across the yield: the caller's code runs as usual
@@ -234,9 +242,7 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
     text; sentence: each line from a fresh state)."""
     text, unk = model.settings.text, model.tokenizer.token_to_id(tk.UNK)
     if text.mode == "stream":
-        if isinstance(corpus, (list, tuple)) and not is_path_list(corpus) and not any(  # sentences, not paths
-                isinstance(item, os.PathLike) or isinstance(item, str) and ("/" in item or item.endswith(".txt"))
-                for item in corpus):
+        if isinstance(corpus, (list, tuple)) and not is_path_list(corpus) and not any(map(_names_a_path, corpus)):
             raise DataError("a stream-mode model evaluates running text read from files; give the corpus as a path, "
                             "or {per_sentence}=True to read these sentences one by one, as score() does.",
                             params=["per_sentence"])
@@ -251,6 +257,13 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
                        unknown_tokens=sum(s[1:].count(unk) for s in seqs))
     _warn_unknown(metrics, corpus)
     return metrics
+
+
+def _names_a_path(item) -> bool:
+    """Whether a corpus item is meant as a path: a pathlib.Path, or a string written like one ("data/a.txt"), not a
+    sentence, which has spaces between its words ("and/or" or not)."""
+    return isinstance(item, os.PathLike) or isinstance(item, str) and ("/" in item or item.endswith(".txt")) \
+        and not any(c.isspace() for c in item.strip())
 
 
 def _score_lines(model, corpus) -> dict:
