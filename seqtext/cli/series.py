@@ -41,7 +41,7 @@ LEVELS = click.option("--levels", callback=_levels, metavar="L,L",
                            "(the default of forecast train when the series are long enough; see --calibrate).")
 SEASON = click.option("--season", type=POSITIVE,
                       help="Period of seasonal naive (baseline and MASE scale)  [default: from the dates: 12 for "
-                           "months, 4 quarters, 7 days, 24 hours; else 1]")
+                           "months, 4 quarters, 7 days, 5 weekdays, 52 weeks, 24 hours; else 1]")
 BASELINES = click.option("--baselines", default="all", show_default=True, metavar="LIST",
                          help="Baselines scored on the same values: naive,snaive,drift,ets,theta, all or none "
                               "(ets and theta need statsmodels).")
