@@ -7,7 +7,7 @@ object) combinations never occur in the training file.  Then start-up figures:
 `seqtext --help`, `python -c "import torch"`, `seqtext complete` in a fresh
 process, and the median in-process `.complete()` latency.
 
-    python scripts/bench_pronouns.py [--seeds 0 1 2] [--skip-train]
+    python scripts/bench_pronouns.py [--seeds 0 1 2] [--extra --hidden 256 ...]   # --extra: train options, last
 
 Targets: train <= 90 s, Mary -> hers, last-word accuracy >= 99 %, --help <= 0.5 s,
 complete <= import torch + 1.0 s, in-process complete <= 2 ms median.

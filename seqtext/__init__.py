@@ -2,7 +2,8 @@
 
 One recurrent core (``nn.RNN``, GRU or LSTM), one training session and one
 model-directory format shared by every task: next-word text completion
-(``seqtext.text``) and numeric-series forecasting (``seqtext.series``).
+(``seqtext.text``), numeric-series forecasting (``seqtext.series``), text
+classification (``seqtext.classify``) and sequence tagging (``seqtext.tag``).
 
     >>> from seqtext import TextModel, load
     >>> model = TextModel(epochs=5).fit(["Mary rides the bicycle, the bicycle is hers."])

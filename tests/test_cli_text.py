@@ -29,6 +29,9 @@ def test_help_lists_commands():
     assert result.exit_code == 0
     for name in ("train", "complete", "evaluate"):
         assert name in result.output
+    summary = " ".join(result.output.split("Options:")[0].split())
+    for task in ("forecast numeric series", "classify texts", "tag words", "export models to ONNX", "serve them"):
+        assert task in summary
 
 
 def test_train_then_complete_and_evaluate(tmp_path, corpus, monkeypatch):

@@ -80,6 +80,19 @@ def test_the_season_comes_from_the_dates(labels, season):
     assert season_of(labels) == season
 
 
+@pytest.mark.parametrize("command", ["evaluate", "backtest"])
+def test_the_season_help_names_every_season_the_dates_give(command):
+    from click.testing import CliRunner
+
+    from seqtext.cli import cli
+
+    weekdays = ["2021-10-07", "2021-10-08", "2021-10-11", "2021-10-12"]  # Thursday, Friday, Monday, Tuesday
+    assert season_of(weekdays) == 5 and season_of(["2021-W40", "2021-W41", "2021-W42"]) == 52
+    text = " ".join(CliRunner().invoke(cli, ["forecast", command, "--help"]).output.split())
+    for season in ("12 for months", "4 quarters", "7 days", "5 weekdays", "52 weeks", "24 hours"):
+        assert season in text
+
+
 def test_unknown_baselines_are_refused():
     assert base.parse("all") == list(base.NAMES) and base.parse("none") == []
     with pytest.raises(ConfigError, match="unknown baseline 'arima'"):

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -73,6 +74,20 @@ def test_train_writes_a_series_model_directory(model_dir):
     assert config["core"]["weight_drop"] == 0.2 and config["train"]["optimizer"] == "sgd"
     assert isinstance(load(model_dir), Forecaster)
     assert len((model_dir / "metrics.jsonl").read_text().splitlines()) == 5
+
+
+def test_train_help_and_report_put_the_calibration_copy_after_the_model():
+    from types import SimpleNamespace
+
+    from seqtext.cli.series import _report
+
+    text = " ".join(run("train", "--help").output.split())
+    assert "at most every 2 s" in text and "Then a copy is trained without the last values" in text
+    assert "the larger of the horizon and the season the dates suggest, at least 12" in text
+    summary = {"train_values": 120, "train_windows": 97, "epochs_run": 3, "seconds": 1.0}
+    report = CliRunner().invoke(click.Command("r", callback=lambda: _report("runs/x", summary, SimpleNamespace(
+        counts=[40, 38], values=12))), [])
+    assert "78 rolling-origin errors of a copy fitted without the last 12 values" in report.output
 
 
 def test_predict_text_and_json(model_dir, ahead):

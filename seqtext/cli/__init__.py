@@ -65,9 +65,10 @@ class LazyCommands(MutableMapping):
 def cli(ctx):
     """seqtext: sequence modelling with recurrent networks.
 
-    Train a next-word model on a sentence corpus, complete prompts with it,
-    forecast numeric series with the same recurrent core, and step through
-    the maths of an RNN by hand.
+    Train a next-word model on a sentence corpus, complete prompts with it;
+    forecast numeric series, classify texts and tag words with the same
+    recurrent core; export models to ONNX and serve them over HTTP; and step
+    through the maths of an RNN by hand.
     """
     from seqtext.cli.common import first_process_only
 

@@ -41,7 +41,7 @@ LEVELS = click.option("--levels", callback=_levels, metavar="L,L",
                            "(the default of forecast train when the series are long enough; see --calibrate).")
 SEASON = click.option("--season", type=POSITIVE,
                       help="Period of seasonal naive (baseline and MASE scale)  [default: from the dates: 12 for "
-                           "months, 4 quarters, 7 days, 24 hours; else 1]")
+                           "months, 4 quarters, 7 days, 5 weekdays, 52 weeks, 24 hours; else 1]")
 BASELINES = click.option("--baselines", default="all", show_default=True, metavar="LIST",
                          help="Baselines scored on the same values: naive,snaive,drift,ets,theta, all or none "
                               "(ets and theta need statsmodels).")
@@ -77,11 +77,13 @@ def forecast(ctx):
 def train(ctx, csv, out, holdout, resume, quiet, **options):
     """Train a forecaster on one column of a CSV file (or on many series: --id COL).
 
-    The model directory is saved after every epoch; Ctrl-C leaves a resumable
-    one, continued with --resume DIR.  A copy is first trained without the
-    last values of each series (--calibrate N; by default about a season,
-    when the series are long enough; 0: none), whose rolling-origin errors
-    calibrate the prediction intervals of predict --levels.
+    The model directory is saved as training goes (after the first epoch,
+    then at most every 2 s, and at the end); Ctrl-C leaves a resumable one,
+    continued with --resume DIR.  Then a copy is trained without the last
+    values of each series (--calibrate N; by default the larger of the
+    horizon and the season the dates suggest, at least 12, when the series
+    are long enough; 0: none), whose rolling-origin errors calibrate the
+    prediction intervals of predict --levels.
     """
     from seqtext.modeldir import check_output_dir, open_model
     from seqtext.series import Forecaster
@@ -120,7 +122,7 @@ def _report(path, s: dict, intervals=None) -> None:
         if s.get("short_series"):  # left out of training (named in a warning)
             line += f" ({s['short_series']} too short, left out)"
     if intervals is not None:
-        line += (f"; intervals calibrated on {sum(intervals.counts)} rolling-origin errors of a first fit without "
+        line += (f"; intervals calibrated on {sum(intervals.counts)} rolling-origin errors of a copy fitted without "
                  f"the last {intervals.values} values")
     click.echo(line)
 

@@ -10,10 +10,10 @@ without a break, carrying its hidden state across lines:
           --bptt_windows---> (x, y) pairs of shape (B, T), T <= bptt, in stream order
 
 The corpus is tokenised once, in chunks, and the ids are cached on disk
-(``$SEQTEXT_CACHE/streams``, default ``~/.cache/seqtext/streams``), so neither
-encoding nor training holds the corpus in Python lists and memory does not
-grow with corpus size.  The tokenizer is the same pipeline as sentence mode
-(``seqtext.tokenizer``); to train it without reading all lines into memory::
+(``$SEQTEXT_CACHE/streams``, else ``$XDG_CACHE_HOME/seqtext/streams``, else
+``~/.cache/seqtext/streams``), so neither encoding nor training holds the
+corpus in Python lists and memory does not grow with corpus size.  The
+tokenizer is the same pipeline as sentence mode (``seqtext.text.tokenizer``); to train it without reading all lines into memory::
 
     tok = train_tokenizer(iter_lines(files), "word", 10000)
 
