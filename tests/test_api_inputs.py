@@ -237,3 +237,11 @@ def test_a_backtest_start_is_a_whole_row_number(forecaster):
         with pytest.raises(ConfigError, match="^start must be a whole number of at least 0, got "):
             forecaster.backtest(series, start=start, steps=2)
     assert forecaster.backtest(series, start=np.int64(20), steps=2) == forecaster.backtest(series, start=20, steps=2)
+
+
+def test_actual_values_are_scored_from_the_end_of_the_training_series(forecaster):
+    """With actuals, data=None forecasts from the training series' last window, as predict() does without a
+    history; only a held-out part of data needs the series itself."""
+    after = [40.0, 41.0]
+    assert forecaster.evaluate(None, actuals=after) == forecaster.evaluate(np.arange(37.0, 40.0), actuals=after)
+    assert forecaster.evaluate(None, actuals=after)["values_scored"] == 2

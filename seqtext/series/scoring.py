@@ -45,7 +45,7 @@ def season_for(season, table: Table, origin: int) -> int:
 
 def _given(data):
     """``data`` to score, refused when None: read as the training series' end, that last window alone holds too
-    few values to score."""
+    few values to hold any out (with ``actuals``, None stays the training series' end, the values forecast from)."""
     if data is None:
         raise DataError("{data} is None; give the series to score (a CSV path, values, an array, a pandas table or "
                         "a dict of columns), as the model keeps only the last window of its training series.",
@@ -65,7 +65,7 @@ def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[l
                           "last {holdout} values of the data).", params=["actuals", "holdout"])
     cfg = model.settings.series
     fill = infer.check_fill(fill)
-    items = infer.read(model, _given(data), allow_future=False, fill=fill)
+    items = infer.read(model, _given(data) if actuals is None else data, allow_future=False, fill=fill)
     if actuals is not None:
         later = dict(infer.read(model, actuals, allow_future=False, fill=fill))
         unknown = [k for k in later if k not in dict(items)]
