@@ -155,7 +155,9 @@ def test_a_switch_given_as_a_string_is_refused_not_read_as_true(tiny_model_dir, 
 
 def test_a_tagger_names_a_word_that_is_not_a_string(tagger):
     """A number or None among the words is named as what it is, not called an empty word."""
-    for bad, kind in ((1, "int"), (None, "NoneType")):
+    import pandas as pd
+
+    for bad, kind in ((1, "int"), (None, "NoneType"), (pd.NA, "NAType"), (np.array(["a", "b"]), "ndarray")):
         for call in (tagger.predict, tagger.predict_proba):
             with pytest.raises(DataError, match=f"^a sentence to tag has a word that is {kind}, not a string"):
                 call([["a", bad]])

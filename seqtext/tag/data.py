@@ -90,10 +90,9 @@ def sentence_words(sentence) -> list[str]:
         raise DataError(f"a sentence to tag is a string or a list of words, not {type(sentence).__name__}.")
     words = split_words(sentence) if isinstance(sentence, str) else list(sentence)
     check_length(len(words), "a sentence to tag", "words")
-    odd = next((w for w in words if not isinstance(w, str)), "")
-    if odd != "":
-        raise DataError(f"a sentence to tag has a word that is {type(odd).__name__}, not a string; give words as "
-                        "strings.")
+    odd = next((type(w) for w in words if not isinstance(w, str)), None)  # the type: a word may be pd.NA or an array
+    if odd is not None:
+        raise DataError(f"a sentence to tag has a word that is {odd.__name__}, not a string; give words as strings.")
     if not words or not all(w.strip() for w in words):
         raise DataError("a sentence to tag is empty or has an empty word; give some words.")
     return [w.strip() for w in words]
