@@ -225,9 +225,12 @@ def test_a_sentence_given_where_a_corpus_path_goes_says_to_give_a_list(tiny_mode
 
     for call in (lambda: tiny_model.evaluate("Mary rides the bicycle."), lambda: TextModel(epochs=1).fit("Mary rides."),
                  lambda: TextModel(epochs=1).fit(["Mary rides ."] * 3, valid="John rides .")):
-        with pytest.raises(DataError, match=r"^the (corpus|validation text) '.*' is not a file or directory; one "
-                                            "string is read as a path, so give sentences as a list of strings"):
+        with pytest.raises(DataError, match=r"^the (corpus|validation text) '.*' is not a file or directory; check "
+                                            r"the path, or give sentences as a list of strings \(one string is read "
+                                            r"as a path\)\.$"):
             call()
+    with pytest.raises(DataError, match="^the corpus 'my data/train.txt' is not a file or directory; check the path"):
+        TextModel(epochs=1).fit("my data/train.txt")  # a path with a space, missing: not called a sentence only
     with pytest.raises(DataError, match="^the corpus nope.txt does not exist"):  # a path, named as one
         tiny_model.evaluate("nope.txt")
 

@@ -33,9 +33,9 @@ def corpus_source(source, name: str = "corpus"):
         if not source.strip():
             raise DataError(f"the {name} is an empty path; give a text file, a directory of .txt files or a list "
                             "of sentences.")
-        if any(c.isspace() for c in source.strip()) and not exists(shipped(source)):  # a sentence, not a path
-            raise DataError(f"the {name} {source!r} is not a file or directory; one string is read as a path, so "
-                            "give sentences as a list of strings.")
+        if any(c.isspace() for c in source.strip()) and not exists(shipped(source)):  # a sentence, or a path not there
+            raise DataError(f"the {name} {source!r} is not a file or directory; check the path, or give sentences "
+                            "as a list of strings (one string is read as a path).")
         return source
     source = one_column(source, f"the {name}")
     if not is_listlike(source):

@@ -243,8 +243,11 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
     text, unk = model.settings.text, model.tokenizer.token_to_id(tk.UNK)
     if text.mode == "stream":
         if isinstance(corpus, (list, tuple)) and not is_path_list(corpus) and not any(map(_names_a_path, corpus)):
-            raise DataError("a stream-mode model evaluates running text read from files; give the corpus as a path, "
-                            "or {per_sentence}=True to read these sentences one by one, as score() does.",
+            pathlike = next((item for item in corpus if isinstance(item, str) and ("/" in item or
+                                                                           item.strip().endswith(".txt"))), None)
+            missing = "" if pathlike is None else f", and there is no file {pathlike.strip()!r}"  # "my data/a.txt"
+            raise DataError(f"a stream-mode model evaluates running text read from files{missing}; give the corpus as "
+                            "a path, or {per_sentence}=True to read these sentences one by one, as score() does.",
                             params=["per_sentence"])
         ids = stream.encode_corpus(corpus_files(corpus), model.tokenizer).ids
         metrics = score_stream(model.net, ids, text.bptt, model.device, precision=precision)
