@@ -250,3 +250,13 @@ def test_actual_values_are_scored_from_the_end_of_the_training_series(forecaster
     after = [40.0, 41.0]
     assert forecaster.evaluate(None, actuals=after) == forecaster.evaluate(np.arange(37.0, 40.0), actuals=after)
     assert forecaster.evaluate(None, actuals=after)["values_scored"] == 2
+
+
+def test_an_export_opened_from_something_other_than_a_path_is_refused_as_load_refuses_it():
+    from seqtext.export import open_model, open_text
+    from seqtext.export.runtime import load as load_export
+
+    for call in (lambda: load_export(None), lambda: load_export(3, kind="text"), lambda: open_text(None),
+                 lambda: open_model(1.5, "series")):
+        with pytest.raises(CheckpointError, match=r"^the model directory must be a path \(a string or pathlib"):
+            call()

@@ -22,6 +22,7 @@ for the other.  This module imports neither torch nor onnxruntime.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 MANIFEST = "export.json"
@@ -35,7 +36,9 @@ def is_export(path) -> bool:
 
 
 def read_manifest(path) -> dict | None:
-    """The manifest of an exported directory, or None when ``path`` is not one."""
+    """The manifest of an exported directory, or None when ``path`` is not one (nor a path at all)."""
+    if not isinstance(path, (str, os.PathLike)):
+        return None
     try:
         manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -81,7 +84,8 @@ def open_model(path, kind: str):
 def refuse_damaged(path) -> None:
     """Refuse a directory that is no export (``is_export`` said so) but holds an export.json and no config.json:
     a damaged export, which an export to the same place would refuse to replace, not knowing what it holds."""
-    if (Path(path) / MANIFEST).is_file() and not (Path(path) / "config.json").is_file():
+    if isinstance(path, (str, os.PathLike)) and (Path(path) / MANIFEST).is_file() and \
+            not (Path(path) / "config.json").is_file():
         from seqtext.errors import CheckpointError
 
         raise CheckpointError(f"{Path(path) / MANIFEST} is damaged (not the JSON that seqtext export writes); delete "

@@ -96,8 +96,10 @@ class OnnxTextNet:
 
 def load(path, kind: str | None = None, threads: int = 1):
     """Open an exported directory (``seqtext export``) without torch; ``threads`` 0 lets onnxruntime choose."""
+    from seqtext.modeldir import as_path
+
     threads = whole_number("threads", threads, minimum=0)
-    path = Path(path)
+    path = as_path(path)  # None or a number: refused as a path would be by seqtext.load
     if not path.is_dir():
         raise CheckpointError(f"the exported model {path} does not exist; export one with `seqtext export`.")
     manifest = read_manifest(path)
