@@ -246,6 +246,11 @@ def test_values_nested_deeper_than_the_recursion_limit_are_checked_without_recur
     series = SimpleNamespace(target="value", features=[], date=None, id=None)  # a model's series settings
     with pytest.raises(DataError, match=r"row 1 of 'rows': column 'value' holds \[\[\[+\.\.\., not a number"):
         _json_types(series, {"value": [deep]})
+    nested: dict = {"a": 1}  # an object as deep: quoted as the object it is, not as lists
+    for _ in range(sys.getrecursionlimit() + 100):
+        nested = {"a": nested}
+    with pytest.raises(DataError, match=r"row 1 of 'rows': column 'value' holds \{\"a\": \{\"a\": [{\"a: ]+\.\.\., "):
+        _json_types(series, {"value": [nested]})
 
 
 def test_health_answers_head_as_get_without_a_body(client):

@@ -76,11 +76,16 @@ def _json_types(series, columns: dict) -> None:
 
 
 def _shown(value) -> str:
-    """A request's JSON value as an error quotes it, cut short (lists nested too deep to write: their start)."""
+    """A request's JSON value as an error quotes it, cut short (lists or objects nested too deep to write: their
+    start, walked down the first item of each)."""
     try:
         text = json.dumps(value, ensure_ascii=False)
     except RecursionError:
-        return "[" * 57 + "..."
+        text = ""
+        while isinstance(value, (list, dict)) and value and len(text) <= 60:
+            key = next(iter(value)) if isinstance(value, dict) else None
+            text += "[" if key is None else "{" + json.dumps(key, ensure_ascii=False) + ": "
+            value = value[0] if key is None else value[key]
     return text if len(text) <= 60 else text[:57] + "..."
 
 
