@@ -211,7 +211,7 @@ def test_places_name_each_text_and_shipped_takes_a_path(classifier, tmp_path):
 
     exported = load(export(classifier.save(tmp_path / "m"), tmp_path / "x"))
     for model in (classifier, exported):
-        for places, got in ((["x"], "1 places for 2 texts"), ("FILE line 1", "str for 2 texts")):
+        for places, got in ((["x"], "1 place for 2 texts"), ("FILE line 1", "str for 2 texts")):
             with pytest.raises(ConfigError, match=f"^places names each text, one a text; got {got}"):
                 model.predict_proba(["good", "bad"], places=places)
     assert classifier.predict_proba(["good", "bad"], places=("f line 1", "f line 2")) == \
