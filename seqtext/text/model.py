@@ -71,7 +71,7 @@ class TextModel(Model):
     def resume(cls, path, corpus=None, valid=None, **options) -> "TextModel":
         """Continue the training saved in ``path``; the corpus is read again from its recorded paths
         unless given (``epochs``, ``patience``, ``progress``, ``checkpoint_dir`` as in :meth:`Model.resume`)."""
-        known_options(options, RESUME_OPTIONS, "resume")
+        known_options(options, (*RESUME_OPTIONS, "corpus", "valid"), "resume")  # named in the list too
         if corpus is None and valid is not None:
             raise ConfigError("{valid} without {corpus} would be ignored; give both (the text the training started "
                               "on) or neither.", params=["valid", "corpus"])
