@@ -596,3 +596,12 @@ def test_inputs_of_score_and_dynamic_evaluation_take_the_shipped_names_from_any_
     assert_clean_failure(run(["evaluate", "--model", str(tiny_model_dir), "--corpus", "corpora/pronouns_test.txt",
                               "--dynamic", "--dynamic-stats", "corpora/nothing.txt"]),
                          "the corpus corpora/nothing.txt does not exist")
+
+
+def test_a_missing_validation_file_is_named_as_the_validation_text(corpus, tmp_path):
+    out = tmp_path / "m"
+    for mode in ("sentence", "stream"):
+        assert_clean_failure(run(["train", "--corpus", str(corpus), "--valid", str(tmp_path / "v.txt"), "--mode", mode,
+                                  "--epochs", "1", "--out", str(out)]),
+                             f"the validation text {tmp_path / 'v.txt'} does not exist; check the path.", code=1)
+        assert not out.exists()

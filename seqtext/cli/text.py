@@ -34,7 +34,7 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     if not corpus and not resume:
         raise click.UsageError("Missing option '--corpus': give the text to train on (or --resume DIR).")
     files = corpus_files(list(corpus)) if corpus else None
-    valid_files = corpus_files(valid) if valid else None
+    valid_files = corpus_files(valid, "validation text") if valid else None
     if resume:
         resume_kind(resume, "text")
         out = Path(resume)

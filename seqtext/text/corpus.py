@@ -44,16 +44,16 @@ def corpus_source(source, name: str = "corpus"):
     return [str(item) if isinstance(item, str) else item for item in source]  # numpy's str_ as plain str
 
 
-def corpus_files(source: str | os.PathLike | Sequence) -> list[Path]:
-    """Resolve a file, a directory of ``.txt`` files, or several of those."""
+def corpus_files(source: str | os.PathLike | Sequence, name: str = "corpus") -> list[Path]:
+    """Resolve a file, a directory of ``.txt`` files, or several of those (``name``: what messages call them)."""
     if isinstance(source, (str, os.PathLike)):
         source = [source]
     files: list[Path] = []
     for item in source:
         if str(item) == "-":
-            raise DataError("the corpus is read from files, not from stdin ('-'); save it to a file and give its path.")
+            raise DataError(f"the {name} is read from files, not from stdin ('-'); save it to a file and give its path.")
         if not isinstance(item, (str, os.PathLike)) or not str(item).strip():
-            raise DataError(f"the corpus holds {item!r}, which is not a path; give text files, directories of .txt "
+            raise DataError(f"the {name} holds {item!r}, which is not a path; give text files, directories of .txt "
                             "files or sentences (str).")
         path = shipped(item)
         if path.is_dir():
@@ -66,7 +66,7 @@ def corpus_files(source: str | os.PathLike | Sequence) -> list[Path]:
         elif path.exists():
             raise DataError(f"{path} is not a regular file; give a text file or a directory of .txt files.")
         else:
-            raise DataError(f"the corpus {path} does not exist; check the path.")
+            raise DataError(f"the {name} {path} does not exist; check the path.")
     if not files:
         raise DataError("no corpus was given; pass a text file or a directory of .txt files.")
     for path in files:
@@ -100,7 +100,7 @@ def check_text_file(path: Path) -> None:
         raise DataError(f"{path} cannot be read (permission denied); check its permissions.") from None
 
 
-def load_lines(source, split_long: bool = True) -> list[str]:
+def load_lines(source, split_long: bool = True, name: str = "corpus") -> list[str]:
     """Non-blank lines of a corpus, stripped; a line longer than ``MAX_LINE_CHARS`` cut at white space into pieces
     (as training reads it) unless not ``split_long`` (as ``score`` reads it: whole).
 
@@ -117,7 +117,7 @@ def load_lines(source, split_long: bool = True) -> list[str]:
         lines = [line.strip() for s in source for line in s.splitlines() if line.strip()]
         where = "the given sentences"
     else:
-        files = corpus_files(source)
+        files = corpus_files(source, name)
         lines = _read_with_datasets(files)
         where = ", ".join(str(f) for f in files)
     if not lines:

@@ -162,7 +162,7 @@ class LanguageModelTask(Task):
         if text.mode == "sentence":
             lines = load_lines(corpus)
             if valid is not None:
-                train_lines, valid_lines = lines, load_lines(valid)
+                train_lines, valid_lines = lines, load_lines(valid, name="validation text")
             else:
                 train_lines, valid_lines = split_lines(lines, train.valid_fraction, train.seed)
             if fresh:
@@ -192,7 +192,7 @@ class LanguageModelTask(Task):
             unknown = int((ids == self.tokenizer.token_to_id(tk.UNK)).sum())
             tk.warn_unknown_share(unknown, len(ids), self.tokenizer)
         if valid is not None:
-            valid_ids = stream.encode_corpus(corpus_files(valid), self.tokenizer).ids
+            valid_ids = stream.encode_corpus(corpus_files(valid, "validation text"), self.tokenizer).ids
             if len(valid_ids) < 2:  # nothing predicted from anything: validation would be silently off
                 raise DataError(f"{_named(valid)} holds {len(valid_ids)} token"
                                 f"{'' if len(valid_ids) == 1 else 's'}, too few to validate on (a token is predicted "
