@@ -243,6 +243,19 @@ def test_models_of_other_kinds_are_refused_by_kind(trained, tiny_model_dir):
     assert_clean_failure(result, "holds a classify model, not a tag model", "seqtext classify train --resume")
 
 
+def test_models_of_other_kinds_opened_in_python_name_the_class_that_opens_them(trained, tiny_model_dir):
+    from seqtext import SequenceTagger, TextModel
+    from seqtext.errors import CheckpointError
+
+    folder = _model(trained)
+    for cls, what in ((TextModel, "text"), (SequenceTagger, "tag")):
+        with pytest.raises(CheckpointError) as caught:
+            cls.load(folder)
+        assert str(caught.value) == f"{folder} holds a classify model, not a {what} model; use seqtext.TextClassifier."
+    with pytest.raises(CheckpointError, match="not a classify model; use seqtext.TextModel[.]$"):
+        TextClassifier.load(tiny_model_dir)
+
+
 
 def test_init_from_a_language_model_maps_words_and_unfreezes_gradually(tmp_path):
     from seqtext import TextModel
