@@ -49,7 +49,7 @@ class Timed:
 @click.option("--json", "as_json", is_flag=True, help="Not in a terminal: one JSON object per prefix.")
 @click.option("--stats", is_flag=True,
               help="On exit, print the lookups, core steps and model time per lookup on stderr.")
-@handle_errors
+@handle_errors(flags={"TextModel.complete": "`seqtext complete`"})
 def suggest(model, k, no_repeat_ngram, repetition_penalty, as_json, stats):
     """Show the likeliest next words as you type.
 
