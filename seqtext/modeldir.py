@@ -296,8 +296,8 @@ def read_config(path: str | Path) -> dict:
             raise CheckpointError(f"{path} is an exported model, which this command does not run (exports run in "
                                   "complete, score, the predict commands and serve; in Python, "
                                   "seqtext.export.runtime.load); give the model directory it was exported from.")
-        raise CheckpointError(f"{path} is not a seqtext model directory ({CONFIG} is missing); give a directory that "
-                              "seqtext train or seqtext export wrote.")
+        raise CheckpointError(f"{path} is not a seqtext model directory ({CONFIG} is missing); give the directory "
+                              "that a training or an export wrote.")
     try:
         config = json.loads(cfg_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

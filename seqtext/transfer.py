@@ -45,7 +45,7 @@ def open_language_model(path, settings, section):
     config = modeldir.read_config(Path(path))
     if config.get("kind") != "text":
         raise ConfigError(f"{path} holds a {config.get('kind')} model, not a text model; {{init_from}} takes a "
-                          "language model trained with seqtext train.", params=["init_from"])
+                          "language model (a text model's directory).", params=["init_from"])
     lm = modeldir.load(path)
     if lm.settings.text.tokenizer != "word":
         vocabulary = {"bpe": "BPE", "char": "character"}.get(lm.settings.text.tokenizer, lm.settings.text.tokenizer)

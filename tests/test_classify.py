@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from seqtext import TextClassifier, load
 from seqtext.classify.data import read_labelled
 from seqtext.cli import cli
-from seqtext.errors import DataError, SeqtextWarning
+from seqtext.errors import CheckpointError, DataError, SeqtextWarning
 
 from conftest import assert_clean_failure
 
@@ -245,7 +245,6 @@ def test_models_of_other_kinds_are_refused_by_kind(trained, tiny_model_dir):
 
 def test_models_of_other_kinds_opened_in_python_name_the_class_that_opens_them(trained, tiny_model_dir):
     from seqtext import SequenceTagger, TextModel
-    from seqtext.errors import CheckpointError
 
     folder = _model(trained)
     for cls, what in ((TextModel, "text"), (SequenceTagger, "tag")):
@@ -254,6 +253,17 @@ def test_models_of_other_kinds_opened_in_python_name_the_class_that_opens_them(t
         assert str(caught.value) == f"{folder} holds a classify model, not a {what} model; use seqtext.TextClassifier."
     with pytest.raises(CheckpointError, match="not a classify model; use seqtext.TextModel[.]$"):
         TextClassifier.load(tiny_model_dir)
+
+
+def test_a_directory_without_a_model_names_no_command(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n", encoding="utf-8")
+    message = f"{tmp_path} is not a seqtext model directory (config.json is missing); give the directory that a " \
+              "training or an export wrote."
+    with pytest.raises(CheckpointError) as caught:
+        TextClassifier.load(tmp_path)
+    assert str(caught.value) == message
+    result = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(tmp_path), "--data", str(tmp_path)])
+    assert_clean_failure(result, message)
 
 
 
