@@ -198,6 +198,25 @@ def test_readers_find_headers_and_columns(tmp_path):
         read_labelled(tmp_path / "odd.jsonl")
 
 
+def test_a_column_missing_from_a_header_is_named_at_the_header_line(trained, tmp_path):
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("review,sentiment\ngood film,1\nbad film,0\n")
+    with pytest.raises(DataError, match=r"reviews.csv line 1 has no text column \(looked for text or sentence among "
+                                        r"review, sentiment\); name it with text_column[.]$"):
+        read_labelled(reviews)
+    with pytest.raises(DataError, match="reviews.csv line 1 has no label column"):
+        read_labelled(reviews, text_column="review")
+    assert read_labelled(reviews, text_column="review", need_labels=False)[0] == ["good film", "bad film"]
+    tsv = tmp_path / "reviews.tsv"
+    tsv.write_text("id\tsentence\tlabel\n1\tgood film\t1\n")
+    with pytest.raises(DataError, match="reviews.tsv line 1 has no text column 'review' "):
+        read_labelled(tsv, text_column="review")
+    result = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(_model(trained)), "--data",
+                                      str(reviews), "--text-column", "review"])
+    assert_clean_failure(result, "reviews.csv line 1 has no label column (looked for label among review, sentiment); "
+                                 "name it with --label-column.")
+
+
 def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):
     def train(data, *extra):
         out = tmp_path / "out"
@@ -208,7 +227,7 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):
 
     no_label = tmp_path / "nolabel.csv"
     no_label.write_text("text,stars\ngood,5\nbad,1\n")
-    assert_clean_failure(train(no_label), "nolabel.csv line 2 has no label column", "--label-column")
+    assert_clean_failure(train(no_label), "nolabel.csv line 1 has no label column", "--label-column")
     with pytest.raises(DataError, match=r"has no label column \(looked for label .*\); name it with label_column\."):
         TextClassifier(epochs=1).fit(no_label)  # Python is told the parameter, the command line the flag
     with pytest.raises(DataError, match=r"has no text column 'body' .*; name one with text_column\."):
