@@ -265,7 +265,7 @@ def test_an_unannotated_upos_is_no_tag_neither_trained_on_nor_scored(bidirection
     assert report["count"] == 4 and report["accuracy"] == sum(p == g for p, g in flat) / 4
     untagged = SequenceTagger(**{**FAST, "epochs": 1}, seed=0).fit(
         [(["a", "b", "c"], ["X", None, "Y"])] * 8 + [(["b", "a"], [None, "Y"])] * 4,
-        dev=[(["a", "b", "c"], ["X", None, "Y"])] * 2)
+        dev=[(["a", "b", "c"], ["X", None, "Y"])] * 2, checkpoint_dir=tmp_path / "untagged")
     assert untagged.tags == ["X", "Y"]  # None is no class
     assert untagged.summary["valid_words"] == 4  # the words the validation accuracy is over
     # sentences with no tag at all teach nothing: left out, not a batch whose mean loss is nan ("diverged")
@@ -273,10 +273,14 @@ def test_an_unannotated_upos_is_no_tag_neither_trained_on_nor_scored(bidirection
         [(["a", "b"], [None, None])] * 10 + [(["a", "b", "c"], ["X", "Y", "X"])] * 10,
         dev=[(["a", "b", "c"], ["X", "Y", "X"])] * 2)
     assert sparse.summary["train_sentences"] == 10 and sparse.summary["valid_accuracy"] > 0
-    with pytest.raises(DataError, match="no word of the evaluation data has a tag"):
+    with pytest.raises(DataError, match="no word in the evaluation sentences has a tag"):
         untagged.evaluate([(["a", "b"], [None, None])])
     none = tmp_path / "none.conllu"
     none.write_text("1\tHi\thi\t_\t_\t_\t0\troot\t_\t_\n2\tthere\tthere\t_\t_\t_\t1\tdep\t_\t_\n\n", encoding="utf-8")
+    with pytest.raises(DataError, match=f"no word in {none} has a tag"):  # the file evaluated is named
+        untagged.evaluate(none)
+    result = CliRunner().invoke(cli, ["tag", "evaluate", "--model", str(tmp_path / "untagged"), "--data", str(none)])
+    assert_clean_failure(result, f"no word in {none} has a tag (every one is '_', not annotated); give a tagged file.")
     result = CliRunner().invoke(cli, ["tag", "train", "--data", str(none), "--out", str(tmp_path / "m")])
     assert_clean_failure(result, "no word in", "has a tag (every one is '_', not annotated)", "--column")
     assert not (tmp_path / "m").exists()
