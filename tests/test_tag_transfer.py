@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from seqtext import SequenceTagger, TextClassifier, TextModel, load
 from seqtext.cli import cli
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, SeqtextWarning
 from seqtext.session import seed_everything
 
 from conftest import assert_clean_failure
@@ -49,7 +49,12 @@ def fresh_start(lm_dir, seed=0, **options):
 
 def test_init_from_copies_the_word_rows_and_the_forward_core(tmp_path):
     lm = language_model(tmp_path / "lm")  # LSTM, 2 layers, embed 12, hidden 10
-    tagger, net = fresh_start(tmp_path / "lm", hidden=32, embed=50)
+    with pytest.warns(SeqtextWarning) as said:  # the sizes asked for are replaced, and that is said
+        tagger, net = fresh_start(tmp_path / "lm", hidden=32, embed=50)
+    assert [str(w.message) for w in said] == [
+        f"{name} {asked} is replaced by the language model's {theirs} (init_from takes its cell, sizes and word "
+        "splitting); drop it or start without init_from." for name, asked, theirs in (("hidden", 32, 10),
+                                                                                      ("embed", 50, 12))]
     settings = tagger.settings
     assert (settings.core.cell, settings.core.layers, settings.core.hidden, settings.tag.embed) == ("lstm", 2, 10, 12)
     assert settings.core.bidirectional and settings.tag.chars == 8
@@ -138,6 +143,24 @@ def test_a_tagger_from_a_language_model_saves_loads_and_answers_the_same(tmp_pat
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", str(out), "--json", sentences[0]])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["tags"] == tagger.predict(sentences)[0]
+
+
+def test_options_that_init_from_replaces_are_warned_of_on_the_command_line(tmp_path):
+    language_model(tmp_path / "lm")  # LSTM, 2 layers, embed 12, hidden 10, words split on spaces alone
+    data = write_tsv(tmp_path / "t.tsv", not_examples(20, 6))
+
+    def train(*options):
+        return CliRunner().invoke(cli, ["classify", "train", "--data", str(data), "--out", str(tmp_path / "out"),
+                                        "--init-from", str(tmp_path / "lm"), "--epochs", "1", "--hidden", "10",
+                                        "--quiet", *options])
+
+    result = train()  # the language model's own size, and the defaults, say nothing
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+    result = train("--cell", "gru", "--layers", "3")
+    assert result.exit_code == 0, result.output
+    assert "warning: --cell gru is replaced by the language model's lstm (--init-from takes its cell" in result.output
+    assert "warning: --layers 3 is replaced by the language model's 2" in result.output
+    assert load(tmp_path / "out").settings.core.layers == 2
 
 
 @pytest.mark.parametrize("task", ["classify", "tag"])
