@@ -167,6 +167,9 @@ def test_predict_command_formats(bidirectional, tmp_path):
     tagged = write_wordtag(tmp_path / "tagged.txt", next_is_verb(3, 0))  # training data given to predict
     assert_clean_failure(CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--file", str(tagged)]),
                          "holds word<TAB>tag lines, tagged data; give raw sentences")
+    pasted = CliRunner().invoke(cli, ["tag", "predict", "--model", model], input="dog eats\tthe cat runs.\n")
+    assert pasted.exit_code == 0, pasted.output  # a sentence with a tab in it (cells pasted) is no word<TAB>tag line
+    assert [line.split("\t")[0] for line in pasted.output.splitlines()] == ["dog", "eats", "the", "cat", "runs", ".", ""]
     sentences = tmp_path / "sst.tsv"  # a classifier's text<TAB>label file given as tagged data
     sentences.write_text("a fine film\t1\n\nnot good\t0\n", encoding="utf-8")
     assert_clean_failure(CliRunner().invoke(cli, ["tag", "train", "--data", str(sentences), "--out",
