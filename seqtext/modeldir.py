@@ -46,8 +46,10 @@ API_CLASSES = {"text": "seqtext.TextModel", "series": "seqtext.Forecaster", "cla
                "tag": "seqtext.SequenceTagger"}
 # the same for an exported directory, opened in Python by the runtime
 API_EXPORTS = {kind: f"seqtext.export.runtime.load(path, kind={kind!r})" for kind in API_CLASSES}
+RUNTIME = "seqtext.export.runtime.load"  # what runs an export in Python
 CLI_TERMS = {api[kind]: f"the commands for {kind} models ({COMMAND_GROUPS[kind]})"
              for api in (API_CLASSES, API_EXPORTS) for kind in api}
+CLI_TERMS[RUNTIME] = "complete, score, the predict commands and serve, not by this command"
 # kind -> the command that trains (and resumes) it
 TRAIN_COMMANDS = {"text": "seqtext train", "series": "seqtext forecast train", "classify": "seqtext classify train",
                   "tag": "seqtext tag train"}
@@ -293,9 +295,8 @@ def read_config(path: str | Path) -> dict:
     cfg_file = path / CONFIG
     if not cfg_file.is_file():
         if (path / "export.json").is_file():  # seqtext.export.MANIFEST: an export, which this command cannot run
-            raise CheckpointError(f"{path} is an exported model, which this command does not run (exports run in "
-                                  "complete, score, the predict commands and serve; in Python, "
-                                  "seqtext.export.runtime.load); give the model directory it was exported from.")
+            raise CheckpointError(f"{path} is an exported model, run by {{{RUNTIME}}}; give the model directory it "
+                                  "was exported from.", params=[RUNTIME])
         raise CheckpointError(f"{path} is not a seqtext model directory ({CONFIG} is missing); give the directory "
                               "that a training or an export wrote.")
     try:
