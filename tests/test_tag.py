@@ -402,3 +402,17 @@ def test_raw_text_is_split_as_the_english_treebank_splits_it(bidirectional):
     assert json.loads(result.output)["words"] == words
     tagger = bidirectional[0]
     assert tagger.predict(sentence) == tagger.predict([words]) == [json.loads(result.output)["tags"]]
+
+
+def test_a_tag_never_seen_is_named_in_a_message_of_bounded_length():
+    """FEATS values run to 80 characters, and a tagger of them knows hundreds: the refusal names a few."""
+    tags = [f"Case={c}|Gender=Masc|Number={n}|Person={p}|PronType=Prs|Reflex=Yes" for c in ("Acc", "Nom", "Gen")
+            for n in ("Sing", "Plur") for p in "123"]
+    pairs = [([f"w{i}" for i in range(len(tags))], tags)] * 4
+    tagger = SequenceTagger(**{**FAST, "epochs": 1}, seed=0).fit(pairs, dev=pairs[:1])
+    unseen = "Case=Dat|" + "Foreign=Yes|" * 10 + "Typo=Yes"
+    with pytest.raises(DataError) as caught:
+        tagger.evaluate([(["w1"], [unseen])])
+    message = str(caught.value)
+    assert message.startswith(f"the tag '{unseen[:57]}...' (evaluation sentence 1) was never seen in training")
+    assert message.endswith(" more); retag it or retrain.") and len(message) < 500
