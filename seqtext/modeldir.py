@@ -40,6 +40,16 @@ PROVIDERS = {"text": "seqtext.text.model", "series": "seqtext.series.forecaster"
 # kind -> the commands that use it, named when a model of one kind is given to another's command
 COMMAND_GROUPS = {"text": "seqtext complete", "series": "seqtext forecast predict",
                   "classify": "seqtext classify predict", "tag": "seqtext tag predict"}
+# kind -> the class that opens it in Python, named (as an error's parameter) when a model of one kind is opened as
+# another's; the command line names the kind's commands instead (CLI_TERMS)
+API_CLASSES = {"text": "seqtext.TextModel", "series": "seqtext.Forecaster", "classify": "seqtext.TextClassifier",
+               "tag": "seqtext.SequenceTagger"}
+# the same for an exported directory, opened in Python by the runtime
+API_EXPORTS = {kind: f"seqtext.export.runtime.load(path, kind={kind!r})" for kind in API_CLASSES}
+RUNTIME = "seqtext.export.runtime.load"  # what runs an export in Python
+CLI_TERMS = {api[kind]: f"the commands for {kind} models ({COMMAND_GROUPS[kind]})"
+             for api in (API_CLASSES, API_EXPORTS) for kind in api}
+CLI_TERMS[RUNTIME] = "complete, score, the predict commands and serve, not by this command"
 # kind -> the command that trains (and resumes) it
 TRAIN_COMMANDS = {"text": "seqtext train", "series": "seqtext forecast train", "classify": "seqtext classify train",
                   "tag": "seqtext tag train"}
@@ -187,14 +197,21 @@ def open_model(path, settings_class) -> tuple[dict, object]:
     config = read_config(path)
     kind = settings_class.kind
     if config["kind"] != kind:
-        group = COMMAND_GROUPS.get(config["kind"])
-        raise CheckpointError(f"{path} holds a {config['kind']} model, not a {kind} model; "
-                              f"use the commands for {config['kind']} models" + (f" ({group})." if group else "."))
+        raise wrong_kind(path, config["kind"], kind)
     try:
         settings = settings_class.from_dict(config, config["format_version"])
     except (KeyError, TypeError, SeqtextError) as exc:
         raise CheckpointError(f"{path / CONFIG} is inconsistent ({exc}); retrain the model.") from None
     return config, settings
+
+
+def wrong_kind(path, found, kind: str, exported: bool = False) -> CheckpointError:
+    """The error for a model of kind ``found`` opened as one of ``kind``: it names the class (or, for an export,
+    the runtime call) that opens it, which the command line renders as the commands for that kind."""
+    api = (API_EXPORTS if exported else API_CLASSES).get(found) if isinstance(found, str) else None
+    if api is None:
+        return CheckpointError(f"{path} holds a {found} model, not a {kind} model.")
+    return CheckpointError(f"{path} holds a {found} model, not a {kind} model; use {{{api}}}.", params=[api])
 
 
 def read_history(path) -> list[dict]:
@@ -278,11 +295,10 @@ def read_config(path: str | Path) -> dict:
     cfg_file = path / CONFIG
     if not cfg_file.is_file():
         if (path / "export.json").is_file():  # seqtext.export.MANIFEST: an export, which this command cannot run
-            raise CheckpointError(f"{path} is an exported model, which this command does not run (exports run in "
-                                  "complete, score, the predict commands and serve; in Python, "
-                                  "seqtext.export.runtime.load); give the model directory it was exported from.")
-        raise CheckpointError(f"{path} is not a seqtext model directory ({CONFIG} is missing); give a directory that "
-                              "seqtext train or seqtext export wrote.")
+            raise CheckpointError(f"{path} is an exported model, run by {{{RUNTIME}}}; give the model directory it "
+                                  "was exported from.", params=[RUNTIME])
+        raise CheckpointError(f"{path} is not a seqtext model directory ({CONFIG} is missing); give the directory "
+                              "that a training or an export wrote.")
     try:
         config = json.loads(cfg_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 from seqtext import modeldir
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, warn
 
 ADOPTED = ("embed", "split_punctuation")  # a task's options taken from the language model's text section
 
@@ -45,19 +45,28 @@ def open_language_model(path, settings, section):
     config = modeldir.read_config(Path(path))
     if config.get("kind") != "text":
         raise ConfigError(f"{path} holds a {config.get('kind')} model, not a text model; {{init_from}} takes a "
-                          "language model trained with seqtext train.", params=["init_from"])
+                          "language model (a text model's directory).", params=["init_from"])
     lm = modeldir.load(path)
     if lm.settings.text.tokenizer != "word":
         vocabulary = {"bpe": "BPE", "char": "character"}.get(lm.settings.text.tokenizer, lm.settings.text.tokenizer)
         raise ConfigError(f"{path} has a {vocabulary} vocabulary; {{init_from}} maps words, so give a word-level "
                           "language model.", params=["init_from"])
-    for name in ("cell", "hidden", "layers", "nonlinearity"):
-        setattr(settings.core, name, getattr(lm.settings.core, name))
-    for name in ADOPTED:
-        if hasattr(section, name):
-            setattr(section, name, getattr(lm.settings.text, name))
+    defaults = type(settings).defaults()
+    adopted = [(settings.core, name, lm.settings.core) for name in ("cell", "hidden", "layers", "nonlinearity")]
+    adopted += [(section, name, lm.settings.text) for name in ADOPTED if hasattr(section, name)]
+    for place, name, source in adopted:
+        asked, theirs = getattr(place, name), getattr(source, name)
+        if asked != theirs and asked != defaults.get(name, asked):  # set to something else: said, not dropped
+            warn(f"{{{name}}} {_shown(asked)} is replaced by the language model's {_shown(theirs)} ({{init_from}} "
+                 "takes its cell, sizes and word splitting); drop it or start without {init_from}.",
+                 params=[name, "init_from"])
+        setattr(place, name, theirs)
     settings.validate()
     return lm
+
+
+def _shown(value) -> str:
+    return {True: "on", False: "off"}.get(value, str(value)) if isinstance(value, bool) else str(value)
 
 
 @torch.no_grad()

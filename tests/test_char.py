@@ -316,7 +316,9 @@ def test_a_blank_is_refused_by_a_char_model(romeo, prompt):
 
 def test_suggest_is_refused_by_a_char_model(romeo):
     model, model_dir, _ = romeo
-    with pytest.raises(DataError, match="character model"):
+    with pytest.raises(DataError) as caught:
         model.suggest("Rom")
+    assert str(caught.value).endswith("a character model has none; use TextModel.complete to continue the text a "
+                                      "character at a time.")  # in Python, the method; no command
     result = CliRunner().invoke(cli, ["suggest", "--model", str(model_dir)], input="Rom\n")
-    assert_clean_failure(result, "use `seqtext complete`", code=1)
+    assert_clean_failure(result, "a character model has none; use `seqtext complete` to continue the text", code=1)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from seqtext import TextClassifier, load
 from seqtext.classify.data import read_labelled
 from seqtext.cli import cli
-from seqtext.errors import DataError, SeqtextWarning
+from seqtext.errors import CheckpointError, DataError, SeqtextWarning
 
 from conftest import assert_clean_failure
 
@@ -198,6 +198,25 @@ def test_readers_find_headers_and_columns(tmp_path):
         read_labelled(tmp_path / "odd.jsonl")
 
 
+def test_a_column_missing_from_a_header_is_named_at_the_header_line(trained, tmp_path):
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("review,sentiment\ngood film,1\nbad film,0\n")
+    with pytest.raises(DataError, match=r"reviews.csv line 1 has no text column \(looked for text or sentence among "
+                                        r"review, sentiment\); name it with text_column[.]$"):
+        read_labelled(reviews)
+    with pytest.raises(DataError, match="reviews.csv line 1 has no label column"):
+        read_labelled(reviews, text_column="review")
+    assert read_labelled(reviews, text_column="review", need_labels=False)[0] == ["good film", "bad film"]
+    tsv = tmp_path / "reviews.tsv"
+    tsv.write_text("id\tsentence\tlabel\n1\tgood film\t1\n")
+    with pytest.raises(DataError, match="reviews.tsv line 1 has no text column 'review' "):
+        read_labelled(tsv, text_column="review")
+    result = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(_model(trained)), "--data",
+                                      str(reviews), "--text-column", "review"])
+    assert_clean_failure(result, "reviews.csv line 1 has no label column (looked for label among review, sentiment); "
+                                 "name it with --label-column.")
+
+
 def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):
     def train(data, *extra):
         out = tmp_path / "out"
@@ -208,7 +227,7 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):
 
     no_label = tmp_path / "nolabel.csv"
     no_label.write_text("text,stars\ngood,5\nbad,1\n")
-    assert_clean_failure(train(no_label), "nolabel.csv line 2 has no label column", "--label-column")
+    assert_clean_failure(train(no_label), "nolabel.csv line 1 has no label column", "--label-column")
     with pytest.raises(DataError, match=r"has no label column \(looked for label .*\); name it with label_column\."):
         TextClassifier(epochs=1).fit(no_label)  # Python is told the parameter, the command line the flag
     with pytest.raises(DataError, match=r"has no text column 'body' .*; name one with text_column\."):
@@ -241,6 +260,29 @@ def test_models_of_other_kinds_are_refused_by_kind(trained, tiny_model_dir):
     assert_clean_failure(result, "holds a classify model, not a tag model")
     result = CliRunner().invoke(cli, ["tag", "train", "--resume", str(_model(trained))])
     assert_clean_failure(result, "holds a classify model, not a tag model", "seqtext classify train --resume")
+
+
+def test_models_of_other_kinds_opened_in_python_name_the_class_that_opens_them(trained, tiny_model_dir):
+    from seqtext import SequenceTagger, TextModel
+
+    folder = _model(trained)
+    for cls, what in ((TextModel, "text"), (SequenceTagger, "tag")):
+        with pytest.raises(CheckpointError) as caught:
+            cls.load(folder)
+        assert str(caught.value) == f"{folder} holds a classify model, not a {what} model; use seqtext.TextClassifier."
+    with pytest.raises(CheckpointError, match="not a classify model; use seqtext.TextModel[.]$"):
+        TextClassifier.load(tiny_model_dir)
+
+
+def test_a_directory_without_a_model_names_no_command(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n", encoding="utf-8")
+    message = f"{tmp_path} is not a seqtext model directory (config.json is missing); give the directory that a " \
+              "training or an export wrote."
+    with pytest.raises(CheckpointError) as caught:
+        TextClassifier.load(tmp_path)
+    assert str(caught.value) == message
+    result = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(tmp_path), "--data", str(tmp_path)])
+    assert_clean_failure(result, message)
 
 
 

@@ -1,8 +1,10 @@
 """``init_from``: a classifier that starts from a seqtext language model (weights compared tensor by tensor)."""
 
+import pytest
 import torch
 
 from seqtext import TextClassifier, TextModel, load
+from seqtext.errors import SeqtextWarning
 
 from test_classify import FAST, not_examples
 
@@ -21,7 +23,10 @@ def test_init_from_copies_the_embedding_and_every_forward_layer(tmp_path):
     lm = language_model(tmp_path / "lm")
     pairs = [(s, str(int("n't" in s and "good" in s))) for s in SENTENCES] + [("a new word", "0"), ("zzz", "1")]
     # one epoch with the transferred weights frozen (unfreeze=1): they are still the language model's after it
-    clf = TextClassifier(**{**FAST, "epochs": 1}, init_from=str(tmp_path / "lm"), unfreeze=1, seed=0).fit(pairs)
+    with pytest.warns(SeqtextWarning) as said:  # FAST's sizes, replaced by the language model's
+        clf = TextClassifier(**{**FAST, "epochs": 1}, init_from=str(tmp_path / "lm"), unfreeze=1, seed=0).fit(pairs)
+    assert [str(w.message).split(" (")[0] for w in said] == ["hidden 16 is replaced by the language model's 10",
+                                                              "embed 16 is replaced by the language model's 12"]
     assert (clf.settings.core.layers, clf.settings.core.hidden, clf.settings.classify.embed) == (2, 10, 12)
     assert clf.settings.classify.split_punctuation is False  # the words are split as the language model split them
     mine, theirs = clf.task.tokenizer.get_vocab(), lm.tokenizer.get_vocab()

@@ -24,6 +24,7 @@ from seqtext import Forecaster, TextModel  # noqa: E402
 from seqtext.cli import cli  # noqa: E402
 from seqtext.export.onnx import export  # noqa: E402
 from seqtext.export.runtime import load  # noqa: E402
+from seqtext.errors import CheckpointError  # noqa: E402
 
 CONFIGS = {  # every cell; stacked layers, tied weights (with a projection), the adaptive softmax
     "rnn": dict(cell="rnn", layers=2),
@@ -194,9 +195,11 @@ def test_a_directory_export_cannot_write_in_is_named_not_its_temporary_one(tiny_
 
     monkeypatch.setattr(onnx, "_temporary", refused)
     result = CliRunner().invoke(cli, ["export", str(tiny_model_dir), "--out", str(tmp_path / "out")])
-    assert_clean_failure(result, f"cannot write in {tmp_path} (Permission denied); give an --out in a directory you "
-                                 "can write to.")
+    assert_clean_failure(result, f"cannot write in {tmp_path} (Permission denied); make --out a path in a directory "
+                                 "you can write to.")
     assert ".tmp" not in result.output and not (tmp_path / "out").exists()
+    with pytest.raises(CheckpointError, match="; make out a path in a directory you can write to[.]$"):
+        onnx.export(tiny_model_dir, tmp_path / "out")  # in Python, the parameter
 
 
 @pytest.mark.parametrize("case", ["not-a-model", "out-exists", "format"])

@@ -16,7 +16,7 @@ pytest.importorskip("onnx")
 
 from seqtext import SequenceTagger, TextClassifier  # noqa: E402
 from seqtext.cli import cli  # noqa: E402
-from seqtext.errors import DataError  # noqa: E402
+from seqtext.errors import CheckpointError, DataError  # noqa: E402
 from seqtext.export.onnx import export  # noqa: E402
 from seqtext.export.runtime import load  # noqa: E402
 
@@ -120,6 +120,9 @@ def test_label_exports_refuse_bad_input_in_one_sentence(label_models, tmp_path):
     result = CliRunner().invoke(cli, ["tag", "predict", "--model", str(clf_out), "The dog"])
     assert_clean_failure(result, "holds a classify model, not a tag model; use the commands for classify models "
                                  "(seqtext classify predict).")
+    with pytest.raises(CheckpointError, match=r"holds a classify model, not a tag model; use "
+                                              r"seqtext.export.runtime.load\(path, kind='classify'\)[.]$"):
+        load(clf_out, kind="tag")  # in Python, the call that opens it
     with pytest.raises(DataError, match="text 2 is empty"):
         load(clf_out).predict_proba(["fine", "  "])
     with pytest.raises(DataError, match="empty word"):

@@ -16,7 +16,9 @@ pytest.importorskip("fastapi")
 pytest.importorskip("onnxruntime")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from seqtext import TextModel  # noqa: E402
 from seqtext.cli import cli  # noqa: E402
+from seqtext.errors import CheckpointError  # noqa: E402
 from seqtext.export.onnx import export  # noqa: E402
 from seqtext.export.registry import Registry, parse_models  # noqa: E402
 from seqtext.export.serve import create_app  # noqa: E402
@@ -405,8 +407,11 @@ def test_an_export_given_to_a_command_that_needs_the_model_directory_says_so(exp
     corpus = tmp_path / "text.txt"
     corpus.write_text("\n".join(TINY_LINES) + "\n")
     result = CliRunner().invoke(cli, ["evaluate", "--model", str(exported_dir), "--corpus", str(corpus)])
-    assert_clean_failure(result, "is an exported model, which this command does not run",
-                         "the model directory it was exported from")
+    assert_clean_failure(result, "is an exported model, run by complete, score, the predict commands and serve, not "
+                                 "by this command; give the model directory it was exported from.")
+    with pytest.raises(CheckpointError, match="is an exported model, run by seqtext.export.runtime.load; give the "
+                                              "model directory it was exported from[.]$"):
+        TextModel.load(exported_dir)  # in Python, the call that runs it
     afile = tmp_path / "afile"
     afile.write_text("")
     result = CliRunner().invoke(cli, ["serve", "--model", f"a={afile}"])

@@ -255,6 +255,18 @@ def test_one_prefix_a_line_plain_and_json(tiny_model_dir):
     assert "6 lookups, 4 core steps" in result.output  # the state is carried from line to line
 
 
+def test_the_count_is_spelled_show_as_complete_spells_it_and_k_still_works(tiny_model_dir):
+    outputs = set()
+    for spelling in ("--show", "-k", "--k"):
+        result = run(["suggest", "--model", str(tiny_model_dir), spelling, "2"], input="Mary \n")
+        assert result.exit_code == 0, result.output
+        assert len(result.output.split("\n\n")[0].splitlines()) == 2
+        outputs.add(result.output)
+    assert len(outputs) == 1
+    result = run(["suggest", "--model", str(tiny_model_dir), "--show", "0"], input="Mary \n")
+    assert result.exit_code == 2 and "--show" in result.output
+
+
 def test_repetition_options_on_the_command(tiny_model_dir):
     args = ["suggest", "--model", str(tiny_model_dir), "--json", "--no-repeat-ngram", "1",
             "--repetition-penalty", "1.5"]

@@ -167,6 +167,9 @@ def test_predict_command_formats(bidirectional, tmp_path):
     tagged = write_wordtag(tmp_path / "tagged.txt", next_is_verb(3, 0))  # training data given to predict
     assert_clean_failure(CliRunner().invoke(cli, ["tag", "predict", "--model", model, "--file", str(tagged)]),
                          "holds word<TAB>tag lines, tagged data; give raw sentences")
+    pasted = CliRunner().invoke(cli, ["tag", "predict", "--model", model], input="dog eats\tthe cat runs.\n")
+    assert pasted.exit_code == 0, pasted.output  # a sentence with a tab in it (cells pasted) is no word<TAB>tag line
+    assert [line.split("\t")[0] for line in pasted.output.splitlines()] == ["dog", "eats", "the", "cat", "runs", ".", ""]
     sentences = tmp_path / "sst.tsv"  # a classifier's text<TAB>label file given as tagged data
     sentences.write_text("a fine film\t1\n\nnot good\t0\n", encoding="utf-8")
     assert_clean_failure(CliRunner().invoke(cli, ["tag", "train", "--data", str(sentences), "--out",
@@ -265,7 +268,7 @@ def test_an_unannotated_upos_is_no_tag_neither_trained_on_nor_scored(bidirection
     assert report["count"] == 4 and report["accuracy"] == sum(p == g for p, g in flat) / 4
     untagged = SequenceTagger(**{**FAST, "epochs": 1}, seed=0).fit(
         [(["a", "b", "c"], ["X", None, "Y"])] * 8 + [(["b", "a"], [None, "Y"])] * 4,
-        dev=[(["a", "b", "c"], ["X", None, "Y"])] * 2)
+        dev=[(["a", "b", "c"], ["X", None, "Y"])] * 2, checkpoint_dir=tmp_path / "untagged")
     assert untagged.tags == ["X", "Y"]  # None is no class
     assert untagged.summary["valid_words"] == 4  # the words the validation accuracy is over
     # sentences with no tag at all teach nothing: left out, not a batch whose mean loss is nan ("diverged")
@@ -273,10 +276,14 @@ def test_an_unannotated_upos_is_no_tag_neither_trained_on_nor_scored(bidirection
         [(["a", "b"], [None, None])] * 10 + [(["a", "b", "c"], ["X", "Y", "X"])] * 10,
         dev=[(["a", "b", "c"], ["X", "Y", "X"])] * 2)
     assert sparse.summary["train_sentences"] == 10 and sparse.summary["valid_accuracy"] > 0
-    with pytest.raises(DataError, match="no word of the evaluation data has a tag"):
+    with pytest.raises(DataError, match="no word in the evaluation sentences has a tag"):
         untagged.evaluate([(["a", "b"], [None, None])])
     none = tmp_path / "none.conllu"
     none.write_text("1\tHi\thi\t_\t_\t_\t0\troot\t_\t_\n2\tthere\tthere\t_\t_\t_\t1\tdep\t_\t_\n\n", encoding="utf-8")
+    with pytest.raises(DataError, match=f"no word in {none} has a tag"):  # the file evaluated is named
+        untagged.evaluate(none)
+    result = CliRunner().invoke(cli, ["tag", "evaluate", "--model", str(tmp_path / "untagged"), "--data", str(none)])
+    assert_clean_failure(result, f"no word in {none} has a tag (every one is '_', not annotated); give a tagged file.")
     result = CliRunner().invoke(cli, ["tag", "train", "--data", str(none), "--out", str(tmp_path / "m")])
     assert_clean_failure(result, "no word in", "has a tag (every one is '_', not annotated)", "--column")
     assert not (tmp_path / "m").exists()
@@ -395,3 +402,17 @@ def test_raw_text_is_split_as_the_english_treebank_splits_it(bidirectional):
     assert json.loads(result.output)["words"] == words
     tagger = bidirectional[0]
     assert tagger.predict(sentence) == tagger.predict([words]) == [json.loads(result.output)["tags"]]
+
+
+def test_a_tag_never_seen_is_named_in_a_message_of_bounded_length():
+    """FEATS values run to 80 characters, and a tagger of them knows hundreds: the refusal names a few."""
+    tags = [f"Case={c}|Gender=Masc|Number={n}|Person={p}|PronType=Prs|Reflex=Yes" for c in ("Acc", "Nom", "Gen")
+            for n in ("Sing", "Plur") for p in "123"]
+    pairs = [([f"w{i}" for i in range(len(tags))], tags)] * 4
+    tagger = SequenceTagger(**{**FAST, "epochs": 1}, seed=0).fit(pairs, dev=pairs[:1])
+    unseen = "Case=Dat|" + "Foreign=Yes|" * 10 + "Typo=Yes"
+    with pytest.raises(DataError) as caught:
+        tagger.evaluate([(["w1"], [unseen])])
+    message = str(caught.value)
+    assert message.startswith(f"the tag '{unseen[:57]}...' (evaluation sentence 1) was never seen in training")
+    assert message.endswith(" more); retag it or retrain.") and len(message) < 500

@@ -2,6 +2,7 @@
 the classifier uses; weights compared tensor by tensor)."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from seqtext import SequenceTagger, TextClassifier, TextModel, load
 from seqtext.cli import cli
-from seqtext.errors import ConfigError
+from seqtext.errors import ConfigError, SeqtextWarning
 from seqtext.session import seed_everything
 
 from conftest import assert_clean_failure
@@ -48,7 +49,12 @@ def fresh_start(lm_dir, seed=0, **options):
 
 def test_init_from_copies_the_word_rows_and_the_forward_core(tmp_path):
     lm = language_model(tmp_path / "lm")  # LSTM, 2 layers, embed 12, hidden 10
-    tagger, net = fresh_start(tmp_path / "lm", hidden=32, embed=50)
+    with pytest.warns(SeqtextWarning) as said:  # the sizes asked for are replaced, and that is said
+        tagger, net = fresh_start(tmp_path / "lm", hidden=32, embed=50)
+    assert [str(w.message) for w in said] == [
+        f"{name} {asked} is replaced by the language model's {theirs} (init_from takes its cell, sizes and word "
+        "splitting); drop it or start without init_from." for name, asked, theirs in (("hidden", 32, 10),
+                                                                                      ("embed", 50, 12))]
     settings = tagger.settings
     assert (settings.core.cell, settings.core.layers, settings.core.hidden, settings.tag.embed) == ("lstm", 2, 10, 12)
     assert settings.core.bidirectional and settings.tag.chars == 8
@@ -139,6 +145,24 @@ def test_a_tagger_from_a_language_model_saves_loads_and_answers_the_same(tmp_pat
     assert json.loads(result.output)["tags"] == tagger.predict(sentences)[0]
 
 
+def test_options_that_init_from_replaces_are_warned_of_on_the_command_line(tmp_path):
+    language_model(tmp_path / "lm")  # LSTM, 2 layers, embed 12, hidden 10, words split on spaces alone
+    data = write_tsv(tmp_path / "t.tsv", not_examples(20, 6))
+
+    def train(*options):
+        return CliRunner().invoke(cli, ["classify", "train", "--data", str(data), "--out", str(tmp_path / "out"),
+                                        "--init-from", str(tmp_path / "lm"), "--epochs", "1", "--hidden", "10",
+                                        "--quiet", *options])
+
+    result = train()  # the language model's own size, and the defaults, say nothing
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+    result = train("--cell", "gru", "--layers", "3")
+    assert result.exit_code == 0, result.output
+    assert "warning: --cell gru is replaced by the language model's lstm (--init-from takes its cell" in result.output
+    assert "warning: --layers 3 is replaced by the language model's 2" in result.output
+    assert load(tmp_path / "out").settings.core.layers == 2
+
+
 @pytest.mark.parametrize("task", ["classify", "tag"])
 def test_init_from_refuses_what_is_not_a_word_language_model_and_writes_nothing(tmp_path, task):
     TextClassifier(embed=8, hidden=8, epochs=1, device="cpu", seed=0).fit(not_examples(40, 1),
@@ -151,7 +175,8 @@ def test_init_from_refuses_what_is_not_a_word_language_model_and_writes_nothing(
     else:
         data, examples, model = write_tsv(tmp_path / "t.tsv", not_examples(20, 6)), not_examples(20, 6), \
             TextClassifier
-    cases = {"classify": "holds a classify model, not a text model; --init-from takes a language model",
+    cases = {"classify": "holds a classify model, not a text model; --init-from takes a language model (a text "
+                         "model's directory)",  # no command named: the API says it too
              "bpe": "has a BPE vocabulary; --init-from maps words, so give a word-level language model",
              "char": "has a character vocabulary; --init-from maps words, so give a word-level language model",
              data.name: "is not a model directory"}
@@ -162,7 +187,7 @@ def test_init_from_refuses_what_is_not_a_word_language_model_and_writes_nothing(
         assert_clean_failure(result, f"{source} {message}", code=None if name == data.name else 2)
         assert not (tmp_path / "out").exists()
         if name != data.name:
-            with pytest.raises(ConfigError, match=message.replace("--init-from", "init_from")):
+            with pytest.raises(ConfigError, match=re.escape(message.replace("--init-from", "init_from"))):
                 model(**(FAST if task == "tag" else CLASSIFY_FAST), init_from=str(source)).fit(examples)
 
 

@@ -37,7 +37,7 @@ def read_labelled(path, text_column: str | None = None, label_column: str | None
     if suffix in (".jsonl", ".json"):
         rows = _jsonl_rows(path, text)
     else:
-        rows = _table_rows(path, text, "," if suffix == ".csv" else "\t", text_column, label_column)
+        rows = _table_rows(path, text, "," if suffix == ".csv" else "\t", text_column, label_column, need_labels)
     texts, labels, lines = [], [], []
     for line, row in rows:
         t = _field(path, line, row, text_column, TEXT_NAMES, "text")
@@ -176,8 +176,9 @@ def _jsonl_rows(path: Path, text: str):
     return rows
 
 
-def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column):
-    """(line number, row) pairs: dicts when the file has a header, else [text, label] lists."""
+def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column, need_labels: bool = True):
+    """(line number, row) pairs: dicts when the file has a header, else [text, label] lists.  A column missing
+    from the header is named at the header's line."""
     records = _tsv_records(path, text) if delimiter == "\t" else _csv_records(path, text)
     if not records:
         return []
@@ -212,6 +213,10 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
     twice = sorted({name for name in first if name.lower() in names and first.count(name) > 1})  # a column read
     if twice:
         raise DataError(f"{path} line {records[0][0]} names the column {twice[0]!r} twice; rename one of them.")
+    named = dict.fromkeys(first)  # the header's names, looked up as a row's are
+    _field(path, records[0][0], named, text_column, TEXT_NAMES, "text")
+    if need_labels:
+        _field(path, records[0][0], named, label_column, LABEL_NAMES, "label")
     rows = []
     for number, row in records[1:]:
         if len(row) != len(first):

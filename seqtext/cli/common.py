@@ -28,7 +28,9 @@ def handle_errors(func=None, *, flags: dict | None = None):
 
     The library names Python parameters (``window``); the message shown names
     the flag (``--window``), or ``flags[param]`` where a command spells one
-    differently (``{"data": "--csv"}``).
+    differently (``{"data": "--csv"}``); a Python class or call named in a
+    message (``seqtext.TextClassifier``) is written as the commands that
+    fit (``modeldir.CLI_TERMS``).
     """
     if func is None:
         return functools.partial(handle_errors, flags=flags)
@@ -36,8 +38,9 @@ def handle_errors(func=None, *, flags: dict | None = None):
 
     def name_of(param: str) -> str:
         from seqtext.cli.options import flag  # the option tables: imported only to name a flag in an error
+        from seqtext.modeldir import CLI_TERMS  # a Python class or call named in an error, as the commands
 
-        return spelled.get(param, flag(param))
+        return spelled.get(param) or CLI_TERMS.get(param) or flag(param)
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

@@ -43,13 +43,13 @@ class Timed:
 
 @click.command()
 @click.option("--model", metavar="DIR", help="Model directory  [default: the newest under runs/]")
-@click.option("-k", "--k", "k", type=click.IntRange(min=1), default=5, show_default=True,
-              help="How many words to show.")
+@click.option("--show", "-k", "--k", "k", type=click.IntRange(min=1), default=5, show_default=True, metavar="K",
+              help="How many words to show, as complete --show (-k and --k say the same).")
 @repetition_options
 @click.option("--json", "as_json", is_flag=True, help="Not in a terminal: one JSON object per prefix.")
 @click.option("--stats", is_flag=True,
               help="On exit, print the lookups, core steps and model time per lookup on stderr.")
-@handle_errors
+@handle_errors(flags={"TextModel.complete": "`seqtext complete`"})
 def suggest(model, k, no_repeat_ngram, repetition_penalty, as_json, stats):
     """Show the likeliest next words as you type.
 

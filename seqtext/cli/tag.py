@@ -92,7 +92,7 @@ def predict(sentences, model, file, as_conllu, as_json):
         else:
             inputs = nonblank(lines, "there are no sentences to tag; give them as arguments, --file or on stdin.")
             places = [f"{path} line {n}" for n, line in enumerate(lines, 1) if line.strip()]
-            if all(line.count("\t") == 1 for line in inputs):
+            if all(line.count("\t") == 1 and len(line.split("\t")[0].split()) == 1 for line in inputs):  # a word
                 raise DataError(f"{path} holds word<TAB>tag lines, tagged data; give raw sentences one a line, or "
                                 "CoNLL-U (tag evaluate scores tagged data).")
     tagger = open_model(model, "tag")  # an exported directory runs on onnxruntime, without torch

@@ -100,8 +100,8 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
             _clear_stale(out)
             tmp = _temporary(out, made)
         except OSError as exc:  # the export is written beside --out first: name that directory, not the temporary
-            raise CheckpointError(f"cannot write in {out.parent} ({exc.strerror or exc}); give an --out in a "
-                                  "directory you can write to.") from None
+            raise CheckpointError(f"cannot write in {out.parent} ({exc.strerror or exc}); make {{out}} a path in a "
+                                  "directory you can write to.", params=["out"]) from None
         manifest = exporter(model, tmp)
         for name in model.task.files:  # tokenizer.json / scaler.json: never config.json, so this is no model dir
             shutil.copyfile(Path(model_dir) / name, tmp / name)

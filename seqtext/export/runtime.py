@@ -110,12 +110,9 @@ def load(path, kind: str | None = None, threads: int = 1):
         if int(manifest.get("export_version", 0)) > EXPORT_VERSION:
             raise CheckpointError(f"{path} was exported by a newer seqtext; upgrade seqtext.")
         if kind is not None and manifest.get("kind") != kind:
-            from seqtext.modeldir import COMMAND_GROUPS
+            from seqtext.modeldir import wrong_kind
 
-            found = manifest.get("kind")  # named as a model directory names it, with the command that fits
-            group = COMMAND_GROUPS.get(found) if isinstance(found, str) else None
-            raise CheckpointError(f"{path} holds a {found} model, not a {kind} model; use the commands for {found} "
-                                  "models" + (f" ({group})." if group else "."))
+            raise wrong_kind(path, manifest.get("kind"), kind, exported=True)  # as a model directory names it
         _check_files(path, manifest)
         return _open(path, manifest, threads)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:  # a field missing or of a wrong type

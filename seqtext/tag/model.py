@@ -8,6 +8,8 @@ opened as a model directory of kind ``tag``.
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from seqtext import modeldir
@@ -96,8 +98,8 @@ class SequenceTagger(Model):
         scored = [(w, g, p) for sentence, g_row, p_row in zip(words, tags, predicted)
                   for w, g, p in zip(sentence, g_row, p_row) if g is not None]  # words without a tag are not scored
         if not scored:
-            raise DataError("no word of the evaluation data has a tag (every one is '_', not annotated); give a "
-                            "tagged file.")
+            named = data if isinstance(data, (str, os.PathLike)) else "the evaluation sentences"  # its file
+            raise DataError(f"no word in {named} has a tag (every one is '_', not annotated); give a tagged file.")
         gold, said = [g for _, g, _ in scored], [p for _, _, p in scored]
         unseen = [(g, p) for w, g, p in scored if not self.task.vocab.knows(w)]
         report = label_report(gold, said, self.task.vocab.tags)

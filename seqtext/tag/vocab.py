@@ -54,8 +54,12 @@ class Vocab:
         for k, tag in enumerate(tags):
             if tag is not None and tag not in self.tag_id:
                 place = where[k] if isinstance(where, list) else where
-                raise DataError(f"the tag {tag!r} ({place}) was never seen in training (known: "
-                                f"{some(self.tags, 20)}); retag it or retrain.")
+                shown = tag if len(tag) <= 60 else tag[:57] + "..."
+                named = 20
+                while named > 3 and len(some(self.tags, named)) > 300:  # FEATS values run long: fewer named
+                    named -= 1
+                raise DataError(f"the tag {shown!r} ({place}) was never seen in training (known: "
+                                f"{some(self.tags, named)}); retag it or retrain.")
         return [-100 if t is None else self.tag_id[t] for t in tags]
 
     def save(self, path: Path) -> None:

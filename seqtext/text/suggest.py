@@ -68,7 +68,8 @@ class Suggester:
     def __init__(self, net, tokenizer, device, stream_mode: bool, casing: dict | None = None):
         if tk.is_char(tokenizer):
             raise DataError("suggestions are words from the model's vocabulary, and a character model has none; "
-                            "use `seqtext complete` to continue the text a character at a time.")
+                            "use {TextModel.complete} to continue the text a character at a time.",
+                            params=["TextModel.complete"])  # `seqtext complete` on the command line
         self.net, self.tokenizer, self.device, self.stream_mode = net, tokenizer, device, stream_mode
         self.casing = casing or {}  # words offered in their training text's form (seqtext.text.casing)
         self.steps = 0  # core steps taken, all calls together
