@@ -254,3 +254,26 @@ def test_serve_names_a_bare_model_path_that_does_not_exist_as_a_directory():
         parse_models(["nowhere"])
     with pytest.raises(CheckpointError, match="^the model lm at nowhere does not exist"):
         parse_models(["lm=nowhere"])
+
+
+def test_errors_about_the_history_name_the_history_and_the_users_column_never_an_internal_one():
+    """A plain sequence of values has no column: its errors name the history (the parameter predict takes), never
+    the column 'value' seqtext reads it into; a table's name the user's own column, and the history."""
+    values = [float(10 + i % 5) for i in range(40)]
+    named = Forecaster(window=4, calibrate=0, **TINY).fit({"sales": values}, target="sales")
+    plain = Forecaster(window=4, calibrate=0, **TINY).fit(values)
+    for model in (named, plain):
+        with pytest.raises(DataError) as info:
+            model.predict(history=[1.0, 2.0, float("nan"), 4.0, 5.0, 6.0])
+        assert no_flags(info.value) == ("the history has a missing or non-finite value at row 2; fix it, or turn on "
+                                        "fill to interpolate gaps.")
+        with pytest.raises(DataError) as info:
+            model.predict(history=[1.0, 2.0, "x", 4.0, 5.0])
+        assert no_flags(info.value) == ("the history has a non-numeric value 'x' at row 2; fix the value or remove "
+                                        "the row.")
+    with pytest.raises(DataError) as info:
+        named.predict(history={"sales": [1.0, 2.0, None, 4.0, 5.0, 6.0]})
+    assert no_flags(info.value).startswith("column 'sales' has a missing or non-finite value at row 2 of the history;")
+    with pytest.raises(DataError) as info:
+        plain.fit([1.0, 2.0, float("nan")] + values)
+    assert "'value'" not in no_flags(info.value) and info.value.args[0].startswith("the series has a missing")

@@ -176,7 +176,7 @@ def test_missing_blank_and_non_numeric_static_columns(small, tmp_path):
     gaps = {**table, "size": [None] + table["size"][1:]}
     assert model.read_series(gaps)[0][1].static.tolist() == [0.8, 100.0]
     history = {k: v for k, v in table.items() if k != "phi"}
-    with pytest.raises(DataError, match="this model reads the static column 'phi', which the table lacks"):
+    with pytest.raises(DataError, match="this model reads the static column 'phi', which the history lacks"):
         model.predict(2, history)
     result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(small[1]), "--csv",
                                       str(write(tmp_path / "h.csv", history))])

@@ -478,3 +478,20 @@ def test_the_playground_forecast_reads_spaces_sends_steps_as_typed_and_clears_a_
         assert page.inner_text("#forecast-values") == ("the rows hold 2 series (shop a, b); this page forecasts one at "
                                                        "a time, so give the rows of one.")
         assert [e for e in errors if not e.startswith("Failed to load resource")] == []  # the 422s are logged
+
+
+def test_forecast_errors_about_the_history_name_the_requests_field(client):
+    """A gap in 'history' (numbers) is named as the request's field, not as a column 'value' it has no name for;
+    in 'rows', by the model's own column and 'rows'."""
+    for name in ("plain", "plain-onnx"):
+        r = client.post("/v1/forecast", json={"model": name, "history": [1.0, 2.0, None] + [3.0] * 10})
+        assert r.status_code == 422 and r.json()["error"] == (
+            "'history' has a missing or non-finite value at row 2; fix it, or turn on 'fill' to interpolate gaps."), \
+            r.text
+    for name in ("sales", "sales-onnx"):
+        rows = sales_rows(40, future=2)
+        rows[3]["sales"] = None
+        r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
+        assert r.status_code == 422 and r.json()["error"].startswith(
+            "column 'sales' has a missing or non-finite value at row 3 of 'rows';"), r.text
+    assert client.get("/health").json() == {"status": "ok"}

@@ -27,8 +27,11 @@ def forecast(model, steps, history, levels, series_id=None, fill=None, from_rows
         calibrated = model.task.intervals
         wanted = steps if steps is not None else model.settings.series.horizon
         levels = DEFAULT_LEVELS if calibrated is not None and wanted <= calibrated.steps else []
-    with collected_warnings() as warned:
-        rows = model.forecast(steps, history=history, levels=levels, fill=fill)
+    from seqtext.series import infer
+
+    with collected_warnings() as warned:  # read here to name the request's field in messages, not "the table"
+        items = infer.read(model, history, fill=fill, name="'rows'" if from_rows else "'history'")
+        rows = infer.as_rows(*infer.predict(model, steps, None, None, levels, items=items, fill=fill))
     return levels, rows, warned
 
 

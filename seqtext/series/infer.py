@@ -143,9 +143,9 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
 # ------------------------------------------------------------------------- predict / forecast
 
 
-def read(model, data=None, *, allow_future: bool = True, fill: bool | None = None) -> list:
+def read(model, data=None, *, allow_future: bool = True, fill: bool | None = None, name: str | None = None) -> list:
     """The series of ``data`` as (id, Table) pairs in the model's columns; without data, the end of the training
-    series (one window of each)."""
+    series (one window of each).  ``name``: what messages call data given in Python ("the history")."""
     from seqtext.series.panel import read_series
 
     model._require_trained()
@@ -153,7 +153,7 @@ def read(model, data=None, *, allow_future: bool = True, fill: bool | None = Non
     if data is None:
         return [(key, tail_table(tail, cfg, "the training series" + (f" (series {key})" if key is not None else "")))
                 for key, tail in model.task.tails.items()]
-    return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True)
+    return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True, name=name)
 
 
 def check_fill(fill) -> bool | None:
@@ -176,7 +176,7 @@ def predict(model, steps, history, future, levels, items=None, fill=None) -> tup
         raise ConfigError(f"{{steps}} {steps:,} is more than {MAX_STEPS:,}: a roll-out that long reads nothing but its "
                           "own forecasts and takes memory in proportion; forecast fewer steps.", params=["steps"])
     fill = check_fill(fill)
-    items = read(model, history, fill=fill) if items is None else items
+    items = read(model, history, fill=fill, name="the history") if items is None else items
     ahead = bool(model.task.ahead_columns)
     if future is not None:
         if cfg.past_features and not (ahead and cfg.features):

@@ -27,9 +27,10 @@ def columns_of(series) -> list:
 
 
 def read_series(data, series, *, fill: bool | None = None, allow_future: bool = False,
-                need_date: bool = True, fitted: bool = False) -> list[tuple[str | None, Table]]:
+                need_date: bool = True, fitted: bool = False, name: str | None = None) -> list[tuple[str | None, Table]]:
     """The series of ``data`` as (id, Table) pairs (``series``: the SeriesConfig naming the columns; ``fitted``:
-    those of a trained model, read to forecast or score)."""
+    those of a trained model, read to forecast or score; ``name``: what messages call data given in Python, such
+    as "the history", where a file is named by its path)."""
     fill = series.fill if fill is None else fill
     features = columns_of(series)
     statics = list(getattr(series, "static_features", []))
@@ -40,6 +41,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         if isinstance(data, Table):
             return [(None, data)]
         columns, order, source, first_line = _columns(data)
+        source = name if name is not None and first_line is None else source
         target = series.target if columns is not None else None
         kept = [c for c in order if c not in statics] if columns is not None else order
         table = from_columns(columns, kept, source, first_line, target, features, series.date, fill=fill,
@@ -52,6 +54,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         raise DataError(f"this model forecasts many series; give a table with its id column {series.id!r}, not a "
                         "single series.")
     columns, order, source, first_line = _columns(data)
+    source = name if name is not None and first_line is None else source
     if series.id not in columns:
         raise DataError(f"{source} has no column {series.id!r} (it has {', '.join(map(repr, order))}); check {{id}}.",
                         params=["id"])

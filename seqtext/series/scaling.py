@@ -165,8 +165,9 @@ def check_transformable(table, transform: str, nonnegative: bool = False, traine
             i = int(bad[0])
             fix = "this model was trained with it, so retrain without it to forecast" if trained else \
                 "turn it off for"
-            raise DataError(f"{{nonnegative}} floors the forecasts at 0, but {table.names[0]!r} is "
-                            f"{table.target[i]:g} at {table.where(i)}; {fix} a series that goes below zero.",
+            raise DataError(f"{{nonnegative}} floors the forecasts at 0, but {table.subject(table.names[0])} is "
+                            f"{table.target[i]:g} at {table.place(i, table.names[0])}; {fix} a series that goes below "
+                            "zero.",
                             params=["nonnegative"])
     if transform == "none":
         return
@@ -177,8 +178,8 @@ def check_transformable(table, transform: str, nonnegative: bool = False, traine
         fix = f"this model was trained with {{{option}}}, so retrain without it or shift the series above zero" \
             if trained else f"turn off {{{option}}} or shift the series above zero"
         raise DataError(
-            f"the {transform} transform needs {need} values, but {table.names[0]!r} is {table.target[i]:g} at "
-            f"{table.where(i)}; {fix}.", params=[option])
+            f"the {transform} transform needs {need} values, but {table.subject(table.names[0])} is "
+            f"{table.target[i]:g} at {table.place(i, table.names[0])}; {fix}.", params=[option])
 
 
 def split_point(n: int, window: int, horizon: int, valid_fraction: float) -> int:

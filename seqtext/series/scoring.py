@@ -128,7 +128,7 @@ def _join(history: Table, later: Table) -> Table:
         np.concatenate([~history.known(0, history.n), ~later.known(0, later.n)])
     joined = Table(np.concatenate([history.target, later.target]),
                    np.vstack([history.features[: history.n], later.features[: later.n]]), dates, history.names,
-                   f"{history.source} and its actual values", None, history.static, filled)
+                   f"{history.source} and its actual values", None, history.static, filled, history.plain)
     if dates is not None:
         check_dates(joined, history.names[2])  # the actual values must come after the history
     return joined

@@ -153,7 +153,8 @@ class ForecastTask(SeriesState, Task):
                 raise
             split = n  # a short series of many: all of it for training
         if not self.many and np.ptp(table.target[:split]) == 0:
-            raise DataError(f"the target {table.names[0]!r} is constant ({table.target[0]:g}) in the training part, "
+            what = table.source if table.plain else f"the target {table.names[0]!r}"  # a list: no column name
+            raise DataError(f"{what} is constant ({table.target[0]:g}) in the training part, "
                             "so there is nothing to learn; forecast that constant directly.")
         check_transformable(table, series.transform, series.nonnegative)
         matrix = np.column_stack([table.target, table.features[:n]])  # (n, C)
