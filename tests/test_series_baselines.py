@@ -232,7 +232,8 @@ def test_baselines_that_fail_are_counted_and_their_means_are_over_the_cases_they
     short.write_text("month,p\n" + "\n".join(f"{m},{v}" for m, v in zip(MONTHS[:2], AIRLINE[:2])) + "\n")
     out = runner.invoke(cli, ["forecast", "evaluate", "--model", str(path), "--csv", str(short), "--holdout", "1"])
     assert out.exit_code == 0, out.output
-    assert "ETS (statsmodels)       failed: could not be fitted on any of the 1 roll-outs" in out.stdout
+    assert "ETS (statsmodels)       failed: could not be fitted\n" in out.stdout  # not "any of the 1 roll-outs"
+    assert "held out the last 1 value of p (1949-02 to 1949-02); forecast from the 1 before it\n" in out.stdout
     assert "Theta (statsmodels)     failed" in out.stdout
     scores = one_value_model.evaluate({"month": MONTHS[:2], "p": AIRLINE[:2]}, 1, baselines="ets")
     assert scores["baselines"]["ets"]["failed"] == 1 and math.isnan(scores["baselines"]["ets"]["smape"])

@@ -277,3 +277,21 @@ def test_errors_about_the_history_name_the_history_and_the_users_column_never_an
     with pytest.raises(DataError) as info:
         plain.fit([1.0, 2.0, float("nan")] + values)
     assert "'value'" not in no_flags(info.value) and info.value.args[0].startswith("the series has a missing")
+
+
+def test_counts_in_messages_agree_with_their_number():
+    """A count of one reads as one ('1 value', '1 was given'), not as many ('1 values', '1 were given')."""
+    values = [float(10 + i % 5) for i in range(40)]
+    model = Forecaster(window=1, calibrate=0, **TINY).fit(values)
+    with pytest.raises(DataError) as info:
+        Forecaster(window=4, calibrate=0, **TINY).fit(values).predict(history=[5.0])
+    assert no_flags(info.value).startswith("the history has 1 value but the model reads windows of 4; give at "
+                                           "least 4 values.")
+    with pytest.raises(DataError) as info:
+        model.evaluate(values[:1], holdout=1)
+    assert no_flags(info.value).startswith("the series has 1 value; holding out 1 leaves fewer than the window")
+    table = {"y": values, "x": [float(i % 3) for i in range(40)]}
+    ahead = Forecaster(window=4, horizon=1, calibrate=0, features=["x"], target="y", **TINY).fit(table)
+    with pytest.raises(DataError) as info:
+        ahead.predict(3, history=table, future={"x": [1.0]})
+    assert "for the next 3 steps but 1 was given;" in no_flags(info.value)

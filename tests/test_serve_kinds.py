@@ -211,7 +211,7 @@ def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path
         for name in ("global", "global-onnx"):  # answered for S1, and the answer says why S9 has no rows
             r = c.post("/v1/forecast", json={"model": name, "rows": short, "steps": 3})
             assert r.status_code == 200 and {row["id"] for row in r.json()["rows"]} == {"S1"}, r.text
-            assert r.json()["warnings"] == ["1 of the 2 series have fewer values than the window of 6 and are not "
+            assert r.json()["warnings"] == ["1 of the 2 series has fewer values than the window of 6 and is not "
                                             "forecast: S9."], r.text
             r = c.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 3})
             assert r.status_code == 200 and r.json()["warnings"] == [], r.text

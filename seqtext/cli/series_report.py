@@ -46,7 +46,8 @@ def echo_baselines(summary: dict, skipped: list, *, per: str, cases: int) -> Non
     for name, m in summary.get("baselines", {}).items():
         label, failed = BASELINE_LABELS[name], m.get("failed", 0)
         if failed == cases:
-            click.echo(f"  {label:{LABEL - 2}s}failed: could not be fitted on any of the {cases} {per}")
+            which = f" on any of the {cases} {per}" if cases > 1 else ""
+            click.echo(f"  {label:{LABEL - 2}s}failed: could not be fitted{which}")
             continue
         click.echo(metric_line("  " + label, m))
         if failed:

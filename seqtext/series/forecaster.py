@@ -18,7 +18,7 @@ import copy
 import warnings
 
 from seqtext import distributed, modeldir
-from seqtext.errors import DataError, first_line, warn, whole_number
+from seqtext.errors import DataError, counted, first_line, warn, whole_number
 from seqtext.model import Model, fresh_fit
 from seqtext.series import infer
 from seqtext.series.calibration import calibrate, calibration_values, check_calibration
@@ -94,13 +94,15 @@ class Forecaster(Predictor, Model):
                 self.task.settings = self.settings.replace(calibrate=0)
                 if checkpoint_dir is not None and distributed.is_main():
                     self.save(checkpoint_dir)
-                raise KeyboardInterrupt(f"without prediction intervals (calibrating them on the last {values} values "
-                                        "was interrupted); train it again for intervals") from None
+                raise KeyboardInterrupt("without prediction intervals (calibrating them on the last "
+                                        f"{counted(values, 'value')} was interrupted); train it again for intervals") \
+                    from None
             except DataError as exc:  # the model is trained and saved: keep it, without intervals, and say why
                 self.task.settings = self.settings.replace(calibrate=0)
-                warn(f"no prediction intervals: the calibration copy, trained without the last {values} values of "
-                     f"each series, could not be fitted ({first_line(exc).rstrip('.')}); the model is saved "
-                     "without them; give another {calibrate} N for intervals.", params=["calibrate"])
+                warn("no prediction intervals: the calibration copy, trained without the last "
+                     f"{counted(values, 'value')} of each series, could not be fitted "
+                     f"({first_line(exc).rstrip('.')}); the model is saved without them; "
+                     "give another {calibrate} N for intervals.", params=["calibrate"])
             if checkpoint_dir is not None and distributed.is_main():
                 self.save(checkpoint_dir)
         return self

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError, plain, warn, whole_number
+from seqtext.errors import ConfigError, DataError, agrees, counted, plain, warn, whole_number
 from seqtext.series.dates import forecast_dates, json_label
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.rollout import needed_rows, rollout
@@ -25,8 +25,8 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
     roll-out of ``steps`` reads after it (``ahead``: the network reads those of every step it forecasts)."""
     origin = table.n if origin is None else origin
     if origin < cfg.window:
-        raise DataError(f"{_which(table)}has {origin} values but the model reads windows of {cfg.window}; "
-                        f"give at least {cfg.window} values.")
+        raise DataError(f"{_which(table)}has {counted(origin, 'value')} but the model reads windows of {cfg.window}; "
+                        f"give at least {counted(cfg.window, 'value')}.")
     if cfg.past_features and steps > cfg.horizon:
         raise DataError(f"the past covariates {', '.join(map(str, cfg.past_features))} are not known after the "
                         f"forecast origin, so this model forecasts at most its horizon of {cfg.horizon} steps; give "
@@ -39,13 +39,13 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
             f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates {names}"
         which = _which(table)
         of = "" if which == "the history " else f" for {which.strip()}"
-        raise DataError(f"{what} for the next {_count(need)} but {have} were given{of}; add them as rows after the "
-                        "last target value.")
+        raise DataError(f"{what} for the next {_count(need)} but {have} {agrees(have, 'was', 'were')} given{of}; "
+                        "add them as rows after the last target value.")
 
 
 def _count(steps: int) -> str:
     """'1 step', '3 steps'."""
-    return f"{steps} step" + ("" if steps == 1 else "s")
+    return counted(steps, "step")
 
 
 def _which(table: Table) -> str:
@@ -190,7 +190,8 @@ def predict(model, steps, history, future, levels, items=None, fill=None) -> tup
     if short and len(short) < len(items):  # many series: forecast those that fill a window, name the others
         from seqtext.errors import some
 
-        warn(f"{len(short)} of the {len(items)} series have fewer values than the window of {cfg.window} and are "
+        has, are = agrees(len(short), "has", "have"), agrees(len(short), "is", "are")
+        warn(f"{len(short)} of the {len(items)} series {has} fewer values than the window of {cfg.window} and {are} "
              f"not forecast: {some(short)}.")
         items = [(key, table) for key, table in items if key not in short]
     for _, table in items:

@@ -27,7 +27,8 @@ def columns_of(series) -> list:
 
 
 def read_series(data, series, *, fill: bool | None = None, allow_future: bool = False,
-                need_date: bool = True, fitted: bool = False, name: str | None = None) -> list[tuple[str | None, Table]]:
+                need_date: bool = True, fitted: bool = False,
+                name: str | None = None) -> list[tuple[str | None, Table]]:
     """The series of ``data`` as (id, Table) pairs (``series``: the SeriesConfig naming the columns; ``fitted``:
     those of a trained model, read to forecast or score; ``name``: what messages call data given in Python, such
     as "the history", where a file is named by its path)."""

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError
+from seqtext.errors import ConfigError, DataError, counted
 
 LOG_CAP = 700.0  # exp() of more than this overflows float64; a runaway forecast stays finite
 FLOAT_MAX = float(np.finfo(np.float64).max)
@@ -194,7 +194,7 @@ def split_point(n: int, window: int, horizon: int, valid_fraction: float) -> int
     n_valid = max(math.ceil(valid_fraction * n), span)
     if n - n_valid < span:
         raise DataError(
-            f"the series has {n} values, too few for a validation part with window {window} and horizon "
+            f"the series has {counted(n, 'value')}, too few for a validation part with window {window} and horizon "
             f"{horizon} (both parts need {span}); set {{valid_fraction}} to 0 or use a shorter {{window}}.",
             params=["valid_fraction", "window"])
     return n - n_valid

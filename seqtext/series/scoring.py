@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError, some, true_or_false, warn, whole_number
+from seqtext.errors import ConfigError, DataError, agrees, counted, some, true_or_false, warn, whole_number
 from seqtext.series import baselines as base
 from seqtext.series import infer, static
 from seqtext.series.dates import check_dates, json_label, season_of
@@ -76,20 +76,20 @@ def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[l
         _warn_not_following([(key, joined, n) for key, joined, n, _ in cases])
         absent = [key for key, _ in items if key not in later]
         if absent and cases:
-            warn(f"the actual values hold no rows of {len(absent)} of the {len(items)} series, which are not "
-                 f"scored: {some(absent)}.")
+            warn(f"the actual values hold no rows of {len(absent)} of the {len(items)} series, which "
+                 f"{agrees(len(absent), 'is', 'are')} not scored: {some(absent)}.")
     else:
         holdout = cfg.horizon if holdout is None else whole_number("holdout", holdout)
         cases = [(key, table, table.n - holdout, holdout) for key, table in items]
     kept = [c for c in cases if c[2] >= cfg.window or c[0] is None]
     skipped = [c[0] for c in cases if c[2] < cfg.window and c[0] is not None]
     if not kept:
-        raise DataError(f"no series has the {cfg.window} values of a window before the values to score; give longer "
-                        "series or a smaller {holdout}.", params=["holdout"])
+        raise DataError(f"no series has the {counted(cfg.window, 'value')} of a window before the values to score; "
+                        "give longer series or a smaller {holdout}.", params=["holdout"])
     for key, table, origin, h in kept:
         if origin < cfg.window:
-            raise DataError(f"the series has {table.n} values; holding out {h} leaves fewer than the window of "
-                            f"{cfg.window} to forecast from; give a longer series or a smaller {{holdout}}.",
+            raise DataError(f"the series has {counted(table.n, 'value')}; holding out {h} leaves fewer than the "
+                            f"window of {cfg.window} to forecast from; give a longer series or a smaller {{holdout}}.",
                             params=["holdout"])
     _warn_made_up(kept)
     return kept, skipped
@@ -100,8 +100,9 @@ def _warn_made_up(cases) -> None:
     made_up = sum(h - int(t.known(o, o + h).sum()) for _, t, o, h in cases)
     if made_up:
         total = sum(h for *_, h in cases)
-        warn(f"{made_up} of the {total} values to score are missing in the data; {{fill}} fills them to forecast "
-             "from, but they are left out of the scores.", params=["fill"])
+        them, are = ("it", "is") if made_up == 1 else ("them", "are")
+        warn(f"{made_up} of the {total} values to score {are} missing in the data; {{fill}} fills {them} to forecast "
+             f"from, but {'it is' if made_up == 1 else 'they are'} left out of the scores.", params=["fill"])
 
 
 def _warn_not_following(cases) -> None:
@@ -286,15 +287,16 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
         longest = max(t.n for _, t in items)
         if start is not None and longest - steps >= cfg.window:
             raise DataError(f"no series is long enough to backtest from {{start}} {start} (the longest has "
-                            f"{longest} values, so origins end at {longest - steps}); choose an earlier {{start}} or "
-                            "fewer {steps}.", params=["start", "steps"])
+                            f"{counted(longest, 'value')}, so origins end at {longest - steps}); choose an earlier "
+                            "{start} or fewer {steps}.", params=["start", "steps"])
         message, params = _too_short("no series is long enough to backtest: the longest has", longest, cfg.window,
                                      steps, start is None)
         raise DataError(message, params=params)
     if short:
-        need = f"a window of {cfg.window}" if start is None else f"{start} values before the first origin"
-        warn(f"{len(short)} of the {len(items)} series are too short to backtest ({need} and {steps} values after "
-             f"it) and are left out: {some(short)}.")
+        need = f"a window of {cfg.window}" if start is None else f"{counted(start, 'value')} before the first origin"
+        are = agrees(len(short), "is", "are")
+        warn(f"{len(short)} of the {len(items)} series {are} too short to backtest ({need} and "
+             f"{counted(steps, 'value')} after it) and {are} left out: {some(short)}.")
     _warn_made_up(cases)
     return cases, steps
 
@@ -303,9 +305,9 @@ def _too_short(what: str, n: int, window: int, steps: int, default_start: bool) 
     """The sentence for a history too short for any backtest origin: ``what`` N values, against a window and
     ``steps`` values after it; by default the origins start halfway (``default_start``), so an earlier
     ``start`` leaves room for more steps."""
-    need = f"{what} {n} values, but each origin needs a window of {window} before it and {steps} after it"
+    need = f"{what} {counted(n, 'value')}, but each origin needs a window of {window} before it and {steps} after it"
     if n - window < 1:
-        return f"{need}, so it cannot be backtested; give a series of more than {window} values.", []
+        return f"{need}, so it cannot be backtested; give a series of more than {counted(window, 'value')}.", []
     first = max(window, n // 2) if default_start else window
     if first > window:  # origins from the middle: fewer steps fit, or more from an earlier start
         return (f"{need} (and origins start halfway, at {first}); give fewer {{steps}} (at most {n - first}), or "
