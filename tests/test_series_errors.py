@@ -295,3 +295,24 @@ def test_counts_in_messages_agree_with_their_number():
     with pytest.raises(DataError) as info:
         ahead.predict(3, history=table, future={"x": [1.0]})
     assert "for the next 3 steps but 1 was given;" in no_flags(info.value)
+
+
+def test_a_blank_end_of_a_history_is_refused_unless_its_rows_carry_what_the_model_reads_ahead(tmp_path):
+    """A missing last value is no step to forecast for a model that reads nothing ahead: refused, naming the row,
+    with fill too (as training refuses a blank end); rows of covariates known ahead are still the steps to forecast."""
+    values = [float(10 + i % 5) for i in range(40)]
+    plain = Forecaster(window=4, calibrate=0, **TINY).fit(values)
+    for fill in (None, True):
+        with pytest.raises(DataError) as info:
+            plain.predict(history=values[:10] + [float("nan")], fill=fill)
+        assert no_flags(info.value).startswith("the history is blank from row 10 to the end, but this model reads no "
+                                               "covariates or dates ahead, so those rows are no steps to forecast")
+    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(41)]
+    dated = Forecaster(window=4, calibrate=0, date="m", target="v", **TINY).fit({"m": months[:40], "v": values})
+    csv = write(tmp_path / "h.csv", "m,v", [f"{m},{v}" for m, v in zip(months, values[:10])] + [f"{months[10]},"])
+    result = run("predict", "--model", dated.save(tmp_path / "d"), "--csv", csv)
+    assert_clean_failure(result, "column 'v' is blank from line 12 of", "(and --fill fills gaps between known values")
+    ahead = Forecaster(window=4, calibrate=0, features=["x"], target="v", **TINY).fit(
+        {"v": values, "x": [float(i % 3) for i in range(40)]})
+    history = {"v": values[:10] + [None], "x": [float(i % 3) for i in range(11)]}
+    assert ahead.predict(history=history).shape == (1,)  # the blank row: the covariate of the step to forecast

@@ -495,3 +495,13 @@ def test_forecast_errors_about_the_history_name_the_requests_field(client):
         assert r.status_code == 422 and r.json()["error"].startswith(
             "column 'sales' has a missing or non-finite value at row 3 of 'rows';"), r.text
     assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_a_null_at_the_end_of_a_history_is_refused_not_forecast_from(client):
+    """'history' of a model without covariates: a null last value is no step to forecast; 422, naming its row."""
+    for name in ("plain", "plain-onnx"):
+        r = client.post("/v1/forecast", json={"model": name, "history": [float(i % 7) for i in range(20)] + [None],
+                                              "fill": True})
+        assert r.status_code == 422 and r.json()["error"].startswith(
+            "'history' is blank from row 20 to the end, but this model reads no covariates or dates ahead"), r.text
+    assert client.get("/health").json() == {"status": "ok"}

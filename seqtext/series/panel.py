@@ -47,7 +47,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         kept = [c for c in order if c not in statics] if columns is not None else order
         table = from_columns(columns, kept, source, first_line, target, features, series.date, fill=fill,
                              allow_future=allow_future, need_date=need_date, past=len(series.past_features),
-                             fitted=fitted)
+                             fitted=fitted, ahead_dates=bool(getattr(series, "calendar", False)))
         table.static = read_static(columns, order, table, statics, fitted=fitted) if statics else None
         _warn_uneven([(None, table)], series)
         return [(None, table)]
@@ -79,7 +79,8 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         cols = {c: [columns[c][i] for i in rows] for c in order}
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
                              target, features, series.date, fill=fill, allow_future=allow_future,
-                             need_date=need_date, past=len(series.past_features), fitted=fitted)
+                             need_date=need_date, past=len(series.past_features), fitted=fitted,
+                             ahead_dates=bool(getattr(series, "calendar", False)))
         table.static = read_static(cols, order, table, statics, key, file=source, fitted=fitted) if statics else None
         out.append((key, table))
     check_same_form(out, series.date)

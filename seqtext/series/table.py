@@ -173,13 +173,15 @@ def _roles(missing, target, features, date, past: int) -> str:
 
 
 def from_columns(columns, order, source, first_line, target=None, features=None, date=None, *, fill=False,
-                 allow_future=False, need_date=True, features_only=False, past: int = 0, fitted=False) -> Table:
+                 allow_future=False, need_date=True, features_only=False, past: int = 0, fitted=False,
+                 ahead_dates: bool = False) -> Table:
     """:func:`read_table` on columns already read (``columns`` None: ``order`` is a plain sequence of values).
 
     The last ``past`` features are past-only covariates: in rows after the
     target's last value they may be blank (read as 0, and never read ahead).
     ``fitted``: the columns are a trained model's (a missing one is named by
-    what the model reads it as)."""
+    what the model reads it as).  ``ahead_dates``: the model reads the dates of the steps it forecasts (calendar
+    inputs), so rows after the target's last value may carry just a date."""
     features = list(features or [])
     if columns is None:  # a plain sequence of values
         if features:
@@ -227,6 +229,11 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
             n -= 1  # trailing blanks: rows whose covariates are known ahead of the target
         if n == 0:
             raise DataError(f"{table.whole(target)} has no values; give the series' history.")
+        if n < rows and not (features[: len(features) - past] or (ahead_dates and date is not None)):
+            raise DataError(f"{table.subject(target)} is blank from {table.place(n, target)} to the end, but this "
+                            "model reads no covariates or dates ahead, so those rows are no steps to forecast (and "
+                            "{fill} fills gaps between known values, not the end); leave them out, as the forecast "
+                            "starts after the last value, or give their values.", params=["fill"])
     elif not features_only and np.isnan(values[-1]) and not np.isnan(values).all():
         last = int(np.flatnonzero(~np.isnan(values))[-1]) + 1  # training: a blank end is no gap to fill; named
         if fill or np.isfinite(values[:last]).all():  # unless a gap before it is the first thing to fix
