@@ -14,7 +14,6 @@ backtest, baselines).  Only :meth:`Forecaster.forecast_windows` runs torch.
 
 from __future__ import annotations
 
-import copy
 import warnings
 
 from seqtext import distributed, modeldir
@@ -54,7 +53,8 @@ class Forecaster(Predictor, Model):
 
         ``target``, ``features`` (covariates), ``date`` (checked to increase;
         labels forecasts) and ``id`` (a long table of many series) name
-        columns, replacing those options when given.  ``holdout`` leaves the
+        columns, replacing those options for this fit when given (a later fit starts again from the options
+        the model was made with; on a list of values, ``target`` names the series).  ``holdout`` leaves the
         last values (of each series) out, for ``evaluate(data, holdout)``.
         A copy is then trained without the last ``calibrate`` values
         (by default about a season or the horizon, when the series are long
@@ -66,10 +66,8 @@ class Forecaster(Predictor, Model):
         features = list(features) if isinstance(features, tuple) else features
         columns = {k: v for k, v in (("target", target), ("features", features), ("date", date), ("id", id))
                    if v is not None}
-        if columns:
+        if columns:  # this fit's: the next one starts again from the options as given (fresh_fit)
             self.task.settings = self.settings.replace(**columns)
-            flat = self.settings.flat()
-            self._given.update({name: copy.deepcopy(flat[name]) for name in columns})  # given: a refit keeps them
         holdout = whole_number("holdout", holdout, minimum=0)
         # read once for both (not at all for calibrate=0, the calibration copy's own fit); the fit reads its own
         items = read_series(data, self.settings.series) if self.settings.series.calibrate != 0 else None

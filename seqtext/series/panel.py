@@ -43,7 +43,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
             return [(None, data)]
         columns, order, source, first_line = _columns(data)
         source = name if name is not None and first_line is None else source
-        target = series.target if columns is not None else None
+        target = series.target  # of a plain sequence, the name it is trained or forecast as
         kept = [c for c in order if c not in statics] if columns is not None else order
         table = from_columns(columns, kept, source, first_line, target, features, series.date, fill=fill,
                              allow_future=allow_future, need_date=need_date, past=len(series.past_features),
