@@ -278,7 +278,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
             obj.update(series=len(cases), skipped_series=skipped_series)
         else:
             obj["history"] = origin
-        for k in ("baselines", "skill", "beats_snaive", "intervals"):
+        for k in ("baselines", "skill", "skill_on", "beats_snaive", "intervals", "mase_undefined"):
             if k in summary:
                 obj[k] = summary[k]
         if skipped:

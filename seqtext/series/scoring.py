@@ -199,9 +199,14 @@ def summarize(rows: list[dict], names=(), levels=()) -> dict:
     """Means over the result rows of every metric, the baselines' and the intervals'; skill and beats_snaive.
 
     Each baseline's means are over the rows it scored, ``failed`` the number
-    of rows where its fit failed (its forecast is NaN there)."""
+    of rows where its fit failed (its forecast is NaN there); ``mase_undefined`` (when not 0) the number of
+    rows whose history is no longer than the season, where MASE (and MSIS) is NaN, with a warning."""
     summary = mean_metrics(rows)
     summary["values_scored"] = sum(r.get("scored", r["steps"]) for r in rows)
+    short = [r for r in rows if r["origin"] <= r["season"]]  # no seasonal-naive error within the history
+    if short:
+        summary["mase_undefined"] = len(short)
+        _warn_no_mase(short, len(rows), bool(levels))
     if names:
         summary["baselines"] = {}
         for n in names:
@@ -212,12 +217,25 @@ def summarize(rows: list[dict], names=(), levels=()) -> dict:
         ref = summary["baselines"]["snaive"]
         key = "mase" if math.isfinite(summary["mase"]) and math.isfinite(ref["mase"]) and ref["mase"] > 0 else "mae"
         summary["skill"] = 1 - summary[key] / ref[key] if ref[key] > 0 else math.nan
+        summary["skill_on"] = key
         summary["beats_snaive"] = float(np.mean([r["mae"] < r["baselines"]["snaive"]["mae"] for r in rows]))
     if levels:
         summary["intervals"] = {
             level_name(v): mean_metrics([r["intervals"][level_name(v)] for r in rows],
                                         INTERVAL_METRICS + ("snaive_coverage",)) for v in check_levels(levels)}
     return summary
+
+
+def _warn_no_mase(short: list[dict], total: int, intervals: bool) -> None:
+    """One warning that MASE is undefined (NaN; null in JSON) where the history is no longer than the season."""
+    what, they = ("MASE and MSIS are", "they are") if intervals else ("MASE is", "it is")
+    which = "" if total == 1 else f" for all {total} forecasts scored" if len(short) == total else \
+        f" for {len(short)} of the {total} forecasts scored (the means leave {agrees(len(short), 'it', 'them')} out)"
+    first = short[0]
+    warn(f"{what} undefined{which}: {they} scaled by the error of forecasting each value of the history from the one "
+         f"a season ({first['season']}) before it, and the {counted(first['origin'], 'value')} before the values to "
+         f"score hold no such pair; give a {{season}} below {first['origin']}, or a longer history.",
+         params=["season"])
 
 
 def evaluate(model, data, holdout=None, *, one_step=False, season=None, baselines=(), levels=(), actuals=None,
