@@ -121,28 +121,42 @@ def cli_time(seed: int = 0) -> float:
         return time.perf_counter() - t0
 
 
-def main() -> None:
+NUMERIC = (("window", int), ("horizon", int), ("hidden", int), ("layers", int), ("epochs", int),
+           ("patience", int), ("batch-size", int), ("lr", float), ("weight-decay", float),
+           ("lr-decay", float), ("valid-fraction", float), ("dropout", float))
+
+
+def choices(name: str) -> tuple:
+    """The values a choice option of the forecaster takes, as seqtext.config declares them (so a value the
+    forecaster gains, such as --scaler mean, is taken here too)."""
+    from dataclasses import fields
+
+    from seqtext.config import CoreConfig, SeriesConfig
+
+    return next(f.metadata["rule"].choices for section in (SeriesConfig, CoreConfig) for f in fields(section)
+                if f.name == name)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", nargs="?", default="all", choices=["all", "toy", "airline", "energy", "cli"])
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1 is fastest for these tiny models on a shared machine)")
-    numeric = (("window", int), ("horizon", int), ("hidden", int), ("layers", int), ("epochs", int),
-               ("patience", int), ("batch-size", int), ("lr", float), ("weight-decay", float),
-               ("lr-decay", float), ("valid-fraction", float), ("dropout", float))
-    for name, kind in numeric:
+    for name, kind in NUMERIC:
         parser.add_argument(f"--{name}", type=kind)
-    parser.add_argument("--head", choices=["last", "concat"])
-    parser.add_argument("--level", choices=["none", "last", "mean"])
-    parser.add_argument("--scaler", choices=["zscore", "minmax", "none"])
-    parser.add_argument("--cell", choices=["rnn", "gru", "lstm"])
-    parser.add_argument("--nonlinearity", choices=["tanh", "relu"])
+    for name in ("head", "level", "scaler", "cell", "nonlinearity"):
+        parser.add_argument(f"--{name}", choices=choices(name))
     parser.add_argument("--log", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--skip", action=argparse.BooleanOptionalAction, default=None)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    keys = [name.replace("-", "_") for name, _ in numeric] + [
+    keys = [name.replace("-", "_") for name, _ in NUMERIC] + [
         "head", "level", "scaler", "cell", "nonlinearity", "log", "bidirectional", "skip"]
     given = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 

@@ -128,6 +128,17 @@ def some(items, limit: int = 10) -> str:
     return ", ".join(map(str, items[:limit])) + more
 
 
+def counted(n: int, noun: str = "epoch", plural: str | None = None) -> str:
+    """``1 epoch``, ``6 epochs`` (or another noun's count, ``plural`` where it is not the noun and an s)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def agrees(n: int, one: str, many: str) -> str:
+    """The word of a count's verb or noun that agrees with ``n``: ``one`` for 1, ``many`` otherwise
+    ("1 of the 3 series is", "2 of the 3 series are")."""
+    return one if n == 1 else many
+
+
 def plain(value):
     """A numpy scalar (``np.int64(12)``, ``np.float32(0.01)``, ``np.True_``) as the Python value it holds, in lists
     too, so arguments reach torch, checks and JSON as the types they expect."""

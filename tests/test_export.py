@@ -354,7 +354,7 @@ def test_a_damaged_export_manifest_is_one_sentence(exported_tiny, tmp_path, edit
 
 @pytest.mark.parametrize("name, damage, fragment", [
     ("step.onnx", lambda b: b[:1000], "broken/step.onnx is damaged (1000 bytes, not the"),  # never loaded to run
-    ("tokenizer.json", lambda b: b"{", "broken/tokenizer.json is damaged (1 bytes, not the"),
+    ("tokenizer.json", lambda b: b"{", "broken/tokenizer.json is damaged (1 byte, not the"),
     ("prefix.onnx", lambda b: b[:20000] + bytes([b[20000] ^ 0x40]) + b[20001:],  # one byte changed, the size kept
      "broken/prefix.onnx is damaged (its content is not what export wrote)"),
     ("export.json", lambda b: b"{", "broken/export.json is damaged (not the JSON that seqtext export writes); delete"),

@@ -159,6 +159,19 @@ def test_bad_input_on_an_export_is_one_sentence(covariates, tmp_path, tiny_model
     assert_clean_failure(result, "unscaled is missing scaler.json; export the model again.")
 
 
+def test_an_empty_path_to_export_is_a_usage_error_naming_it(covariates, tmp_path, monkeypatch):
+    """An empty --out (or MODEL_DIR) is not the current directory: a usage error naming it, nothing written."""
+    _, model_dir, _ = covariates
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["export", str(model_dir), "--out", ""])
+    assert_clean_failure(result, "Error: --out is empty; give the directory to write the export to.", code=2)
+    result = CliRunner().invoke(cli, ["export", "", "--out", "somewhere"])
+    assert_clean_failure(result, "Error: MODEL_DIR is empty; give the model directory to export.", code=2)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="^out is empty; give the directory to write the export to.$"):
+        export(model_dir, "")
+
+
 def test_a_torch_forecaster_is_unchanged_by_the_shared_roll_out(covariates):
     """The torch path now rolls out through the same numpy function: the forecasts still equal the network's
     own output for the first horizon."""

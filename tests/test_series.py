@@ -497,3 +497,19 @@ def test_mean_scaling_keeps_the_standard_deviation_as_the_interval_unit():
     assert "spread" not in z.to_dict() and z.interval_unit == pytest.approx(z.scale[0])
     with pytest.raises(ValueError, match="spread"):
         Scaler.from_dict({**s.to_dict(), "spread": -1.0})
+
+
+def test_the_series_benchmark_takes_every_value_of_the_forecasters_choice_options():
+    """scripts/bench_series.py compares settings the forecaster takes: --scaler mean among them (argparse checks
+    each option before --help, so a value it refuses exits 2 before the help is printed)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from seqtext.series.scaling import Scaler
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_series.py"
+    for kind in Scaler.KINDS:
+        done = subprocess.run([sys.executable, str(script), "airline", "--scaler", kind, "--help"],
+                              capture_output=True, text=True)
+        assert done.returncode == 0 and "--scaler {zscore,minmax,mean,none}" in done.stdout, done.stderr

@@ -120,7 +120,7 @@ def test_a_past_covariate_model_still_forecasts_at_most_its_horizon(mixed_model)
     with pytest.raises(DataError, match="past covariates load are not known after the forecast origin"):
         mixed_model.predict(4, history=history, future={"price": table["price"][100:104]})
     with pytest.raises(DataError, match="^the covariates price are known ahead, so forecasting 3 steps needs them "
-                                        "for the next 3 steps but 1 were given"):
+                                        "for the next 3 steps but 1 was given"):
         mixed_model.predict(3, history=history, future={"price": table["price"][100:101]})
 
 

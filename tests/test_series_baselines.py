@@ -232,7 +232,8 @@ def test_baselines_that_fail_are_counted_and_their_means_are_over_the_cases_they
     short.write_text("month,p\n" + "\n".join(f"{m},{v}" for m, v in zip(MONTHS[:2], AIRLINE[:2])) + "\n")
     out = runner.invoke(cli, ["forecast", "evaluate", "--model", str(path), "--csv", str(short), "--holdout", "1"])
     assert out.exit_code == 0, out.output
-    assert "ETS (statsmodels)       failed: could not be fitted on any of the 1 roll-outs" in out.stdout
+    assert "ETS (statsmodels)       failed: could not be fitted\n" in out.stdout  # not "any of the 1 roll-outs"
+    assert "held out the last 1 value of p (1949-02 to 1949-02); forecast from the 1 before it\n" in out.stdout
     assert "Theta (statsmodels)     failed" in out.stdout
     scores = one_value_model.evaluate({"month": MONTHS[:2], "p": AIRLINE[:2]}, 1, baselines="ets")
     assert scores["baselines"]["ets"]["failed"] == 1 and math.isnan(scores["baselines"]["ets"]["smape"])
@@ -268,3 +269,37 @@ def test_a_model_whose_weights_are_not_numbers_is_named_as_such(tmp_path):
         next(broken.net.parameters()).fill_(float("nan"))
     with pytest.raises(DataError, match=r"the model's weights are not all numbers .* with a lower lr\.$"):
         broken.evaluate({"month": MONTHS, "p": AIRLINE}, 12)
+
+
+def test_a_season_longer_than_the_history_leaves_mase_undefined_and_says_so(one_value_model, tmp_path):
+    """MASE is scaled by the seasonal-naive error within the history: with no value a season before another there,
+    it is NaN (null in JSON), said in a warning and counted as ``mase_undefined``, and the skill falls back to MAE,
+    as the printed line and ``skill_on`` say; a season the history spans has none of that."""
+    from seqtext.errors import SeqtextWarning
+
+    data = {"month": MONTHS[:20], "p": AIRLINE[:20]}
+    with pytest.warns(SeqtextWarning, match=r"^MASE is undefined: it is scaled by the error of forecasting each value "
+                                            r"of the history from the one a season \(24\) before it, and the 16 values "
+                                            r"before the values to score hold no such pair; give a season below 16"):
+        scores = one_value_model.evaluate(data, 4, season=24, baselines="snaive")
+    assert math.isnan(scores["mase"]) and scores["mase_undefined"] == 1 and scores["skill_on"] == "mae"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="MASE", category=SeqtextWarning)
+        ok = one_value_model.evaluate({"month": MONTHS[:24], "p": AIRLINE[:24]}, 4, season=12, baselines="snaive")
+    assert math.isfinite(ok["mase"]) and "mase_undefined" not in ok and ok["skill_on"] == "mase"
+    with pytest.warns(SeqtextWarning, match=r"^MASE is undefined for 3 of the 7 forecasts scored \(the means leave "
+                                            r"them out\)"):
+        bt = one_value_model.backtest({"month": MONTHS[:24], "p": AIRLINE[:24]}, start=4, steps=1, stride=3,
+                                      season=12)
+    assert bt["mase_undefined"] == 3 and math.isfinite(bt["mase"])
+    path = one_value_model.save(tmp_path / "m")
+    csv_path = tmp_path / "short.csv"
+    csv_path.write_text("month,p\n" + "".join(f"{m},{v}\n" for m, v in zip(MONTHS[:20], AIRLINE[:20])))
+    args = ["forecast", "evaluate", "--model", str(path), "--csv", str(csv_path), "--holdout", "4", "--season", "24",
+            "--baselines", "snaive"]
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    assert "warning: MASE is undefined:" in out.stderr and "give a --season below 16" in out.stderr
+    assert "skill over seasonal naive (1 - MAE / its MAE)" in out.stdout
+    obj = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
+    assert obj["rollout"]["mase"] is None and obj["mase_undefined"] == 1 and obj["skill_on"] == "mae"

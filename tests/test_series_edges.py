@@ -54,7 +54,7 @@ def test_a_header_only_table_of_many_series_is_one_sentence(tmp_path):
 def test_a_calibration_copy_that_cannot_be_fitted_leaves_the_model_without_intervals_and_says_why(tmp_path):
     values = [5.0] * 80 + [5.0 + k for k in range(1, 11)]  # the copy, without the last 12 values, sees a constant
     with pytest.warns(SeqtextWarning, match=r"no prediction intervals: the calibration copy, trained without the "
-                                            r"last 12 values of each series, could not be fitted \(the target .*is "
+                                            r"last 12 values of each series, could not be fitted \(the series is "
                                             r"constant"):
         model = Forecaster(window=8, horizon=3, **TINY).fit(values, checkpoint_dir=tmp_path / "m")
     assert model.task.intervals is None and model.settings.series.calibrate == 0
@@ -248,8 +248,8 @@ def test_models_of_many_series_note_held_out_values_they_were_trained_on_and_bac
         result.stderr
     result = run("backtest", "--model", model, "--csv", csv, "--start", "40", "--baselines", "naive")
     assert result.exit_code == 0, result.output
-    assert "1 of the 3 series are too short to backtest (40 values before the first origin and 3 values after " \
-           "it) and are left out: S2." in result.stderr
+    assert "1 of the 3 series is too short to backtest (40 values before the first origin and 3 values after " \
+           "it) and is left out: S2." in result.stderr
     assert_clean_failure(run("backtest", "--model", model, "--csv", csv, "--start", "59"),
                          "no series is long enough to backtest from --start 59 (the longest has 60 values")
 
@@ -370,7 +370,7 @@ def test_values_that_fill_made_up_are_forecast_from_but_never_scored(tmp_path):
     model = Forecaster(window=12, horizon=3, calibrate=0, fill=True, **TINY).fit(
         {"m": months[:36], "v": values[:36]}, target="v", date="m")
     gap = {"m": months, "v": values[:46] + [None] + values[47:]}  # the middle one of the 3 held-out values
-    with pytest.warns(SeqtextWarning, match="1 of the 3 values to score are missing in the data; fill fills them"):
+    with pytest.warns(SeqtextWarning, match="1 of the 3 values to score is missing in the data; fill fills it to forecast from, but it is left out"):
         scores = model.evaluate(gap, 3, baselines="naive")
     row = scores["results"][0]
     assert np.isnan(row["actual"][1]) and row["scored"] == 2 and scores["values_scored"] == 2
@@ -383,7 +383,7 @@ def test_values_that_fill_made_up_are_forecast_from_but_never_scored(tmp_path):
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout)
     assert obj["values_scored"] == 2 and obj["rollout"]["mae"] == pytest.approx(scores["mae"])
-    assert "1 of the 3 values to score are missing in the data; --fill fills them" in result.stderr
+    assert "1 of the 3 values to score is missing in the data; --fill fills it" in result.stderr
     result = run("backtest", "--model", path, "--csv", csv, "--start", "40", "--baselines", "none", "--json")
     obj = json.loads(result.stdout)
     assert obj["origins"] == 6 and obj["values_scored"] == 6 * 3 - 2  # row 46 is in the origins 44 and 45

@@ -254,3 +254,65 @@ def test_serve_names_a_bare_model_path_that_does_not_exist_as_a_directory():
         parse_models(["nowhere"])
     with pytest.raises(CheckpointError, match="^the model lm at nowhere does not exist"):
         parse_models(["lm=nowhere"])
+
+
+def test_errors_about_the_history_name_the_history_and_the_users_column_never_an_internal_one():
+    """A plain sequence of values has no column: its errors name the history (the parameter predict takes), never
+    the column 'value' seqtext reads it into; a table's name the user's own column, and the history."""
+    values = [float(10 + i % 5) for i in range(40)]
+    named = Forecaster(window=4, calibrate=0, **TINY).fit({"sales": values}, target="sales")
+    plain = Forecaster(window=4, calibrate=0, **TINY).fit(values)
+    for model in (named, plain):
+        with pytest.raises(DataError) as info:
+            model.predict(history=[1.0, 2.0, float("nan"), 4.0, 5.0, 6.0])
+        assert no_flags(info.value) == ("the history has a missing or non-finite value at row 2; fix it, or turn on "
+                                        "fill to interpolate gaps.")
+        with pytest.raises(DataError) as info:
+            model.predict(history=[1.0, 2.0, "x", 4.0, 5.0])
+        assert no_flags(info.value) == ("the history has a non-numeric value 'x' at row 2; fix the value or remove "
+                                        "the row.")
+    with pytest.raises(DataError) as info:
+        named.predict(history={"sales": [1.0, 2.0, None, 4.0, 5.0, 6.0]})
+    assert no_flags(info.value).startswith("column 'sales' has a missing or non-finite value at row 2 of the history;")
+    with pytest.raises(DataError) as info:
+        plain.fit([1.0, 2.0, float("nan")] + values)
+    assert "'value'" not in no_flags(info.value) and info.value.args[0].startswith("the series has a missing")
+
+
+def test_counts_in_messages_agree_with_their_number():
+    """A count of one reads as one ('1 value', '1 was given'), not as many ('1 values', '1 were given')."""
+    values = [float(10 + i % 5) for i in range(40)]
+    model = Forecaster(window=1, calibrate=0, **TINY).fit(values)
+    with pytest.raises(DataError) as info:
+        Forecaster(window=4, calibrate=0, **TINY).fit(values).predict(history=[5.0])
+    assert no_flags(info.value).startswith("the history has 1 value but the model reads windows of 4; give at "
+                                           "least 4 values.")
+    with pytest.raises(DataError) as info:
+        model.evaluate(values[:1], holdout=1)
+    assert no_flags(info.value).startswith("the series has 1 value; holding out 1 leaves fewer than the window")
+    table = {"y": values, "x": [float(i % 3) for i in range(40)]}
+    ahead = Forecaster(window=4, horizon=1, calibrate=0, features=["x"], target="y", **TINY).fit(table)
+    with pytest.raises(DataError) as info:
+        ahead.predict(3, history=table, future={"x": [1.0]})
+    assert "for the next 3 steps but 1 was given;" in no_flags(info.value)
+
+
+def test_a_blank_end_of_a_history_is_refused_unless_its_rows_carry_what_the_model_reads_ahead(tmp_path):
+    """A missing last value is no step to forecast for a model that reads nothing ahead: refused, naming the row,
+    with fill too (as training refuses a blank end); rows of covariates known ahead are still the steps to forecast."""
+    values = [float(10 + i % 5) for i in range(40)]
+    plain = Forecaster(window=4, calibrate=0, **TINY).fit(values)
+    for fill in (None, True):
+        with pytest.raises(DataError) as info:
+            plain.predict(history=values[:10] + [float("nan")], fill=fill)
+        assert no_flags(info.value).startswith("the history is blank from row 10 to the end, but this model reads no "
+                                               "covariates or dates ahead, so those rows are no steps to forecast")
+    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(41)]
+    dated = Forecaster(window=4, calibrate=0, date="m", target="v", **TINY).fit({"m": months[:40], "v": values})
+    csv = write(tmp_path / "h.csv", "m,v", [f"{m},{v}" for m, v in zip(months, values[:10])] + [f"{months[10]},"])
+    result = run("predict", "--model", dated.save(tmp_path / "d"), "--csv", csv)
+    assert_clean_failure(result, "column 'v' is blank from line 12 of", "(and --fill fills gaps between known values")
+    ahead = Forecaster(window=4, calibrate=0, features=["x"], target="v", **TINY).fit(
+        {"v": values, "x": [float(i % 3) for i in range(40)]})
+    history = {"v": values[:10] + [None], "x": [float(i % 3) for i in range(11)]}
+    assert ahead.predict(history=history).shape == (1,)  # the blank row: the covariate of the step to forecast

@@ -411,9 +411,20 @@ def test_a_second_fit_trains_what_a_fresh_model_would():
     assert chosen.fit(values).settings.series.calibrate == 0
 
 
-def test_columns_named_to_fit_stay_named_for_the_next_fit():
+def test_columns_named_to_fit_are_that_fits_alone_and_name_a_list_too():
+    """Each fit starts from the options the model was made with: columns named to one fit do not carry over to the
+    next (which trains the model a fresh one would), and ``target`` names a plain list of values as well."""
     table = {"when": [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(40)],
              "sales": [100 + 10 * math.sin(i / 2) for i in range(40)], "other": list(range(40))}
-    model = Forecaster(window=6, calibrate=0, **TINY).fit(table, target="sales", date="when")
-    model.fit(table)  # not "table has several columns; name the one to forecast"
+    model = Forecaster(window=6, calibrate=0, **TINY).fit(table, target="sales", date="when", features=["other"])
     assert (model.settings.series.target, model.settings.series.date) == ("sales", "when")
+    with pytest.raises(DataError, match="several columns that could be forecast"):
+        model.fit(table)  # as Forecaster(...).fit(table) is: the columns were that fit's
+    assert model.settings.series.features == ["other"]  # a failed fit leaves the trained model as it was
+    refit = model.fit({"y": table["sales"], "z": table["other"]}, target="y")
+    fresh = Forecaster(window=6, calibrate=0, **TINY).fit({"y": table["sales"], "z": table["other"]}, target="y")
+    assert (refit.settings.series.target, refit.settings.series.features, refit.settings.series.date) == \
+        ("y", [], None)
+    np.testing.assert_array_equal(refit.predict(steps=3), fresh.predict(steps=3))
+    named = Forecaster(window=6, calibrate=0, **TINY).fit(table["sales"], target="sales")
+    assert named.settings.series.target == "sales" and named.fit(table["sales"]).settings.series.target == "value"

@@ -185,17 +185,17 @@ def test_dates_within_an_id_that_repeat_or_go_back_and_short_series_are_named(tm
     default = [a for a in train if a not in ("--calibrate", "0")]
     result = runner.invoke(cli, [*default, "--csv", short])
     assert result.exit_code == 0, result.output
-    assert "warning: 1 of the 3 series are shorter than --window + --horizon = 15 values and are left out of " \
+    assert "warning: 1 of the 3 series is shorter than --window + --horizon = 15 values and is left out of " \
            "training: S1." in result.stderr
     assert "3 series (1 too short, left out); intervals calibrated" in result.stdout
     result = runner.invoke(cli, ["forecast", "predict", "--model", str(tmp_path / "m"), "--csv", short, "--json"])
     assert result.exit_code == 0, result.output
-    assert "the window of 12 and are not forecast: S1." in result.stderr
+    assert "1 of the 3 series has fewer values than the window of 12 and is not forecast: S1." in result.stderr
     assert {r["id"] for r in json.loads(result.stdout)["forecast"]} == {"S0", "S2"}
     result = runner.invoke(cli, ["forecast", "backtest", "--model", str(tmp_path / "m"), "--csv", short,
                                  "--baselines", "naive"])
     assert result.exit_code == 0, result.output
-    assert "1 of the 3 series are too short to backtest (a window of 12 and 3 values after it) and are left out: " \
+    assert "1 of the 3 series is too short to backtest (a window of 12 and 3 values after it) and is left out: " \
            "S1." in result.stderr
 
 
@@ -394,7 +394,7 @@ def test_integer_time_steps_as_the_date_column(tmp_path):
     result = CliRunner().invoke(cli, ["forecast", "evaluate", "--model", str(tmp_path / "m"), "--csv", str(csv),
                                       "--actuals", str(only_a), "--baselines", "naive"])
     assert result.exit_code == 0, result.output
-    assert "warning: the actual values hold no rows of 1 of the 2 series, which are not scored: b." in result.stderr
+    assert "warning: the actual values hold no rows of 1 of the 2 series, which is not scored: b." in result.stderr
     result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(csv), *args, "--calendar",
                                       "--out", str(tmp_path / "c")])
     assert_clean_failure(result, "calendar inputs need monthly or finer dates, but the dates are integer steps",
@@ -490,7 +490,7 @@ def test_evaluate_names_a_series_left_out_and_what_the_actuals_hold(fitted, tmp_
     result = runner.invoke(cli, ["forecast", "evaluate", "--model", str(model), "--csv", str(data), "--holdout",
                                  "12", "--baselines", "none", "--plot", str(tmp_path / "e.png"), "--series", "S1"])
     assert_clean_failure(result, "--series S1 was left out as too short to score, so it has no plot", code=2)
-    assert "warning: 1 of the 2 series have fewer values than the window of 12" in result.stderr
+    assert "warning: 1 of the 2 series has fewer values than the window of 12 before the values to score and is left out" in result.stderr
     assert not (tmp_path / "e.png").exists()
     for series, said in (("S1", "was left out as too short"), ("zz", "is not one of the series given")):
         result = runner.invoke(cli, ["forecast", "backtest", "--model", str(model), "--csv", str(data), "--plot",

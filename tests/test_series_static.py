@@ -176,7 +176,7 @@ def test_missing_blank_and_non_numeric_static_columns(small, tmp_path):
     gaps = {**table, "size": [None] + table["size"][1:]}
     assert model.read_series(gaps)[0][1].static.tolist() == [0.8, 100.0]
     history = {k: v for k, v in table.items() if k != "phi"}
-    with pytest.raises(DataError, match="this model reads the static column 'phi', which the table lacks"):
+    with pytest.raises(DataError, match="this model reads the static column 'phi', which the history lacks"):
         model.predict(2, history)
     result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(small[1]), "--csv",
                                       str(write(tmp_path / "h.csv", history))])
@@ -314,3 +314,21 @@ def test_a_static_column_with_one_value_over_the_training_series_is_warned_of(tm
     assert "warning: static column 'size' tells the model nothing: with one training series it has one value " \
            "(100), which scales to 0; static covariates tell series of many (--id) apart, so leave it out of " \
            "--static-features." in result.output
+
+
+def test_a_static_column_not_found_is_refused_naming_only_the_columns_that_could_be_one():
+    """The id, target, date and covariates cannot be static: the refusal lists the other columns, or says there
+    are none, never the date (or the target) as if it could be one."""
+    table = panel(n_series=2, n=30)
+    dated = {**table, "month": [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(30)] * 2,
+             "price": [float(i % 4) for i in range(60)]}
+    with pytest.raises(DataError) as info:
+        Forecaster(window=3, **{**SMALL, "date": "month", "features": ["price"], "static_features": ["store"]}
+                   ).fit(dated)
+    assert str(info.value) == ("the table has no static column 'store' (it has 'phi', 'size' besides the id, target, "
+                               "date and covariates); check static_features.")
+    bare = {"id": table["id"], "t": list(range(30)) * 2, "value": table["value"]}
+    with pytest.raises(DataError) as info:
+        Forecaster(window=3, **{**SMALL, "date": "t", "static_features": ["size"]}).fit(bare)
+    assert str(info.value) == ("the table has no static column 'size' (it has no column besides the id, target and "
+                               "date); check static_features.")

@@ -246,7 +246,7 @@ def test_values_nested_deeper_than_the_recursion_limit_are_checked_without_recur
     with pytest.raises(ValueError, match="lone surrogate"):
         ForecastRequest.model_validate({"rows": [{"value": 1.0, "x": deep}]})
     series = SimpleNamespace(target="value", features=[], date=None, id=None)  # a model's series settings
-    with pytest.raises(DataError, match=r"row 1 of 'rows': column 'value' holds \[\[\[+\.\.\., not a number"):
+    with pytest.raises(DataError, match=r"row 0 of 'rows': column 'value' holds \[\[\[+\.\.\., not a number"):
         _json_types(series, {"value": [deep]})
     nested: dict = {"a": 1}  # an object as deep: quoted as the object it is, not as lists
     for _ in range(sys.getrecursionlimit() + 100):

@@ -119,6 +119,27 @@ def test_forecast_with_covariates_and_intervals_equals_the_torch_forecaster(clie
     assert far.status_code == 422 and "calibrated for up to 12 steps" in far.json()["error"]
 
 
+def test_rows_are_numbered_from_0_by_the_server_the_library_and_the_request_checks_alike(client, models):
+    """The row a bad cell is in has one number wherever the error comes from: the server's own check of JSON types,
+    pydantic's check of the request's shape, and the library reading the same rows (a list's index, from 0)."""
+    sales = models[0]["sales"]
+    for name in ("sales", "sales-onnx"):
+        typed = sales_rows(40, future=2)
+        typed[6]["price"] = "0.5"
+        r = client.post("/v1/forecast", json={"model": name, "rows": typed, "steps": 2})
+        assert r.status_code == 422 and r.json()["error"].startswith("row 6 of 'rows': column 'price'"), r.text
+        shaped = sales_rows(40, future=2)
+        shaped[6] = 5
+        r = client.post("/v1/forecast", json={"model": name, "rows": shaped, "steps": 2})
+        assert r.status_code == 422 and r.json()["error"].startswith("field 'rows.6':"), r.text
+        gap = sales_rows(40, future=2)
+        gap[6]["sales"] = None  # a gap the model (trained without fill) refuses, found by the library
+        r = client.post("/v1/forecast", json={"model": name, "rows": gap, "steps": 2})
+        assert r.status_code == 422 and "missing or non-finite value at row 6 of " in r.json()["error"], r.text
+    with pytest.raises(Exception, match="missing or non-finite value at row 6 of "):
+        sales.predict(2, history=columns(gap))
+
+
 def test_forecast_rows_take_json_numbers_only_in_the_columns_read_as_numbers(client):
     """A string or a boolean in the target or a covariate is refused, naming the row and column (the table reader
     would convert "5" and true); the date column holds strings, and a blank is missing, as null is."""
@@ -128,7 +149,7 @@ def test_forecast_rows_take_json_numbers_only_in_the_columns_read_as_numbers(cli
             rows[6][column] = value
             r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
             assert r.status_code == 422 and r.json()["error"] == (
-                f"row 7 of 'rows': column {column!r} holds {json.dumps(value)}, not a number; give its numbers as "
+                f"row 6 of 'rows': column {column!r} holds {json.dumps(value)}, not a number; give its numbers as "
                 "JSON numbers (null for a missing value)."), r.text
         rows = sales_rows(40, future=2)
         rows[-1]["sales"], rows[-2]["sales"] = "", "NA"  # the steps ahead, blank, or marked missing as a CSV may
@@ -141,11 +162,11 @@ def test_forecast_rows_take_json_numbers_only_in_the_columns_read_as_numbers(cli
             rows[2][column] = value
             r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
             assert r.status_code == 422 and r.json()["error"].startswith(
-                f"row 3 of 'rows': column {column!r} holds {json.dumps(value)}, {what}; give "), r.text
+                f"row 2 of 'rows': column {column!r} holds {json.dumps(value)}, {what}; give "), r.text
     plain = [{"value": float(i % 7)} for i in range(20)]  # a model whose target has no name: every column but
     plain[3]["value"] = "3"                                # the date and the id is read as numbers
     r = client.post("/v1/forecast", json={"model": "plain-onnx", "rows": plain})
-    assert r.status_code == 422 and "row 4 of 'rows': column 'value' holds \"3\"" in r.json()["error"], r.text
+    assert r.status_code == 422 and "row 3 of 'rows': column 'value' holds \"3\"" in r.json()["error"], r.text
 
 
 def test_forecast_of_a_plain_history_agrees_between_torch_and_onnx(client):
@@ -190,7 +211,7 @@ def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path
         for name in ("global", "global-onnx"):  # answered for S1, and the answer says why S9 has no rows
             r = c.post("/v1/forecast", json={"model": name, "rows": short, "steps": 3})
             assert r.status_code == 200 and {row["id"] for row in r.json()["rows"]} == {"S1"}, r.text
-            assert r.json()["warnings"] == ["1 of the 2 series have fewer values than the window of 6 and are not "
+            assert r.json()["warnings"] == ["1 of the 2 series has fewer values than the window of 6 and is not "
                                             "forecast: S9."], r.text
             r = c.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 3})
             assert r.status_code == 200 and r.json()["warnings"] == [], r.text
@@ -198,7 +219,7 @@ def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path
             listed = [{"value": v, "id": ["S1"] if i == 4 else "S1"} for i, v in enumerate(history)]
             r = c.post("/v1/forecast", json={"model": name, "rows": listed, "steps": 3})
             assert r.status_code == 422 and r.json()["error"] == (
-                "row 5 of 'rows': column 'id' holds [\"S1\"], not a series name; give each row's series name as a "
+                "row 4 of 'rows': column 'id' holds [\"S1\"], not a series name; give each row's series name as a "
                 "JSON string."), r.text
         r = c.post("/v1/forecast", json={"model": "plain", "history": history, "id": "S1"})
         assert r.status_code == 422 and "forecasts one series" in r.json()["error"]
@@ -232,7 +253,7 @@ def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
     ("/v1/forecast", {"model": "plain-onnx", "history": [1.0, 2.0, 3.0]}, 422, "give at least 6 values"),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20}, 422, "also reads the covariates price"),
     ("/v1/forecast", {"model": "sales-onnx", "rows": [{"sales": "lots", "price": 1}] * 10}, 422,
-     "row 1 of 'rows': column 'sales' holds \"lots\", not a number; give its numbers as JSON numbers"),
+     "row 0 of 'rows': column 'sales' holds \"lots\", not a number; give its numbers as JSON numbers"),
     ("/v1/forecast", {"model": "sales-onnx", "rows": sales_rows(40), "steps": 5}, 422, "covariates price"),
     ("/v1/forecast", {"model": "plain-onnx", "history": [1.0] * 20, "levels": [80]}, 422, "no calibrated intervals"),
     ("/v1/forecast", {"model": "sales-onnx", "history": [1.0] * 20, "levels": [150]}, 422, "field 'levels'"),
@@ -457,3 +478,30 @@ def test_the_playground_forecast_reads_spaces_sends_steps_as_typed_and_clears_a_
         assert page.inner_text("#forecast-values") == ("the rows hold 2 series (shop a, b); this page forecasts one at "
                                                        "a time, so give the rows of one.")
         assert [e for e in errors if not e.startswith("Failed to load resource")] == []  # the 422s are logged
+
+
+def test_forecast_errors_about_the_history_name_the_requests_field(client):
+    """A gap in 'history' (numbers) is named as the request's field, not as a column 'value' it has no name for;
+    in 'rows', by the model's own column and 'rows'."""
+    for name in ("plain", "plain-onnx"):
+        r = client.post("/v1/forecast", json={"model": name, "history": [1.0, 2.0, None] + [3.0] * 10})
+        assert r.status_code == 422 and r.json()["error"] == (
+            "'history' has a missing or non-finite value at row 2; fix it, or turn on 'fill' to interpolate gaps."), \
+            r.text
+    for name in ("sales", "sales-onnx"):
+        rows = sales_rows(40, future=2)
+        rows[3]["sales"] = None
+        r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
+        assert r.status_code == 422 and r.json()["error"].startswith(
+            "column 'sales' has a missing or non-finite value at row 3 of 'rows';"), r.text
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_a_null_at_the_end_of_a_history_is_refused_not_forecast_from(client):
+    """'history' of a model without covariates: a null last value is no step to forecast; 422, naming its row."""
+    for name in ("plain", "plain-onnx"):
+        r = client.post("/v1/forecast", json={"model": name, "history": [float(i % 7) for i in range(20)] + [None],
+                                              "fill": True})
+        assert r.status_code == 422 and r.json()["error"].startswith(
+            "'history' is blank from row 20 to the end, but this model reads no covariates or dates ahead"), r.text
+    assert client.get("/health").json() == {"status": "ok"}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from seqtext.errors import ConfigError, SeqtextError, first_line, install_hint
+from seqtext.errors import ConfigError, SeqtextError, counted, first_line, install_hint
 
 RUNS = Path("runs")  # where train writes and where a command without --model looks
 
@@ -266,12 +266,6 @@ def nonblank(lines: list[str], none: str) -> list[str]:
         blank = len(lines) - len(kept)
         note(f"note: {blank} blank line{'s' if blank > 1 else ''} skipped")
     return kept
-
-
-def counted(n: int, noun: str = "epoch", plural: str | None = None) -> str:
-    """``1 epoch``, ``6 epochs`` (or another noun's count, ``plural`` where it is not the noun and an s): the
-    summaries' counts."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def echo_json(obj) -> None:

@@ -15,7 +15,7 @@ from seqtext.cli.common import echo_json, handle_errors, note
               help="Export format (onnx).")
 @click.option("--out", required=True, metavar="DIR", help="Directory to write (new, empty, or an earlier export).")
 @click.option("--json", "as_json", is_flag=True, help="Print the export's manifest as JSON.")
-@handle_errors(flags={"fmt": "--format", "format": "--format"})
+@handle_errors(flags={"fmt": "--format", "format": "--format", "out": "--out", "model_dir": "MODEL_DIR"})
 def export(model_dir, fmt, out, as_json):
     """Write MODEL_DIR (text, series, classify or tag) as ONNX graphs with its tokenizer, scaler, labels or
     vocabulary, to run with onnxruntime alone.

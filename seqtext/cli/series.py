@@ -123,7 +123,7 @@ def _report(path, s: dict, intervals=None) -> None:
             line += f" ({s['short_series']} too short, left out)"
     if intervals is not None:
         line += (f"; intervals calibrated on {sum(intervals.counts)} rolling-origin errors of a copy fitted without "
-                 f"the last {intervals.values} values")
+                 f"the last {counted(intervals.values, 'value')}")
     click.echo(line)
 
 
@@ -239,7 +239,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     """
     from seqtext.series import baselines as base
     from seqtext.series import infer, plot_forecast, scoring
-    from seqtext.errors import some
+    from seqtext.errors import agrees, some
 
     check_plot(plot, series_id)
     check_outputs({"--plot": plot}, {"--csv": csv, "--actuals": actuals})
@@ -248,8 +248,9 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     infer.require_intervals(forecaster, levels, holdout)  # before the baselines' slow fits
     cases, skipped_series = scoring.holdout_cases(forecaster, Path(csv), holdout, Path(actuals) if actuals else None)
     if skipped_series:
-        note(f"warning: {len(skipped_series)} of the {len(cases) + len(skipped_series)} series have fewer values than "
-             f"the window of {forecaster.settings.series.window} before the values to score and are left out: "
+        n = len(skipped_series)
+        note(f"warning: {n} of the {len(cases) + n} series {agrees(n, 'has', 'have')} fewer values than the window of "
+             f"{forecaster.settings.series.window} before the values to score and {agrees(n, 'is', 'are')} left out: "
              f"{some(skipped_series)}.")
     key, table, origin, n_hold = cases[0] if series_id is None else \
         pick([(c[0], c) for c in cases], series_id, _left_out(forecaster, csv, actuals, cases, skipped_series,
@@ -268,7 +269,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
         r = rollout[cases.index((key, table, origin, n_hold))]
         bands = [(lv, b["lower"], b["upper"]) for lv, b in r.get("intervals", {}).items()]
         plot_forecast(plot, table.target[:origin], r["forecast"], actual=r["actual"], dates=table.dates, bands=bands,
-                      title=f"{target}{'' if key is None else ' ' + key}: last {n_hold} values held out")
+                      title=f"{target}{'' if key is None else ' ' + key}: last {counted(n_hold, 'value')} held out")
     if as_json:
         obj = {"target": target, "holdout": steps, "values_scored": summary["values_scored"],
                "season": rollout[0]["season"],
@@ -277,7 +278,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
             obj.update(series=len(cases), skipped_series=skipped_series)
         else:
             obj["history"] = origin
-        for k in ("baselines", "skill", "beats_snaive", "intervals"):
+        for k in ("baselines", "skill", "skill_on", "beats_snaive", "intervals", "mase_undefined"):
             if k in summary:
                 obj[k] = summary[k]
         if skipped:
@@ -290,18 +291,18 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
             click.echo(f"forecast the values of {target} in {actuals} ({each} in each of {len(cases)} series) from "
                        "the history before them; means over the series")
         elif many:
-            click.echo(f"forecast the last {steps} values of {target} in each of {len(cases)} series from the values "
-                       "before them; means over the series")
+            click.echo(f"forecast the last {counted(steps, 'value')} of {target} in each of {len(cases)} series from "
+                       "the values before them; means over the series")
         else:
             span = f" ({table.dates[origin]} to {table.dates[origin + n_hold - 1]})" if table.dates else ""
-            what = f"the {n_hold} values of {target} in {actuals}" if actuals else \
-                f"held out the last {n_hold} values of {target}"
-            click.echo(f"{what}{span}; forecast from the {origin} before them")
+            what = f"the {counted(n_hold, 'value')} of {target} in {actuals}" if actuals else \
+                f"held out the last {counted(n_hold, 'value')} of {target}"
+            click.echo(f"{what}{span}; forecast from the {origin} before {agrees(n_hold, 'it', 'them')}")
         click.echo(report.HEADER)
         click.echo(report.metric_line(f"{steps}-step roll-out", summary))
         click.echo(report.metric_line("one step ahead", summary_one))
         if names or skipped:
-            click.echo(f"baselines, {steps} steps from the same history (season {rollout[0]['season']}):")
+            click.echo(f"baselines, {counted(steps, 'step')} from the same history (season {rollout[0]['season']}):")
             report.echo_baselines(summary, skipped, per="series" if many else "roll-outs", cases=len(rollout))
         report.echo_intervals(summary.get("intervals"), forecaster.task.intervals if levels else None)
     if plot:
@@ -355,7 +356,7 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
             raise click.UsageError(f"--series {series_id} has no backtest origins.")
         _, table = pick(forecaster.read_series(Path(csv), allow_future=False), key)
         draw = plot_backtest(plot, table.target, mine, dates=table.dates, deferred=True,
-                             title=f"{target}{'' if key is None else ' ' + key}: {len(mine)} origins, "
+                             title=f"{target}{'' if key is None else ' ' + key}: {counted(len(mine), 'origin')}, "
                                    f"{counted(result['steps'], 'step')} each")
     write_both((lambda then: report.backtest_csv(out, rows, then)) if out else None, draw, plot)
     if as_json:

@@ -46,7 +46,8 @@ def echo_baselines(summary: dict, skipped: list, *, per: str, cases: int) -> Non
     for name, m in summary.get("baselines", {}).items():
         label, failed = BASELINE_LABELS[name], m.get("failed", 0)
         if failed == cases:
-            click.echo(f"  {label:{LABEL - 2}s}failed: could not be fitted on any of the {cases} {per}")
+            which = f" on any of the {cases} {per}" if cases > 1 else ""
+            click.echo(f"  {label:{LABEL - 2}s}failed: could not be fitted{which}")
             continue
         click.echo(metric_line("  " + label, m))
         if failed:
@@ -58,7 +59,8 @@ def echo_baselines(summary: dict, skipped: list, *, per: str, cases: int) -> Non
         click.echo(f"  ({', '.join(BASELINE_LABELS[n] for n in skipped)}: install statsmodels, "
                    f"{install_hint('statsmodels')})")
     if "skill" in summary:
-        click.echo(f"skill over seasonal naive (1 - MASE / its MASE): {summary['skill']:.3f}; the model's MAE is the "
+        on = summary.get("skill_on", "mase").upper()  # MAE where MASE is undefined
+        click.echo(f"skill over seasonal naive (1 - {on} / its {on}): {summary['skill']:.3f}; the model's MAE is the "
                    f"lower on {100 * summary['beats_snaive']:.0f} % of the {per}")
 
 

@@ -27,8 +27,11 @@ def forecast(model, steps, history, levels, series_id=None, fill=None, from_rows
         calibrated = model.task.intervals
         wanted = steps if steps is not None else model.settings.series.horizon
         levels = DEFAULT_LEVELS if calibrated is not None and wanted <= calibrated.steps else []
-    with collected_warnings() as warned:
-        rows = model.forecast(steps, history=history, levels=levels, fill=fill)
+    from seqtext.series import infer
+
+    with collected_warnings() as warned:  # read here to name the request's field in messages, not "the table"
+        items = infer.read(model, history, fill=fill, name="'rows'" if from_rows else "'history'")
+        rows = infer.as_rows(*infer.predict(model, steps, None, None, levels, items=items, fill=fill))
     return levels, rows, warned
 
 
@@ -55,7 +58,8 @@ def _json_types(series, columns: dict) -> None:
     model reads as numbers ("5" and true, as it reads a CSV file's text), and a list, an object or a boolean in
     any of the model's columns (the id column would name the series "['M1']").  The date and id columns hold
     strings (or numbers: integer steps, numbered series), and a blank string or a missing-value marker ("NA",
-    "nan", as a CSV file may hold) is a missing value, as null is."""
+    "nan", as a CSV file may hold) is a missing value, as null is.  Rows are numbered from 0, as the library and
+    pydantic's own errors ("field 'rows.3'") number them."""
     from seqtext.series.table import NA_MARKERS
 
     if isinstance(series.target, str):
@@ -66,12 +70,12 @@ def _json_types(series, columns: dict) -> None:
     for name in numeric:
         for i, value in enumerate(columns.get(name, ())):
             if isinstance(value, (bool, list, dict)) or isinstance(value, str) and value.strip() not in NA_MARKERS:
-                raise DataError(f"row {i + 1} of 'rows': column {name!r} holds {_shown(value)}, not a number; "
+                raise DataError(f"row {i} of 'rows': column {name!r} holds {_shown(value)}, not a number; "
                                 "give its numbers as JSON numbers (null for a missing value).")
     for name, what in ((series.date, "date"), (series.id, "series name")):
         for i, value in enumerate(columns.get(name, ()) if name is not None else ()):
             if isinstance(value, (bool, list, dict)):
-                raise DataError(f"row {i + 1} of 'rows': column {name!r} holds {_shown(value)}, not a {what}; "
+                raise DataError(f"row {i} of 'rows': column {name!r} holds {_shown(value)}, not a {what}; "
                                 f"give each row's {what} as a JSON string.")
 
 

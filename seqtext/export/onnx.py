@@ -81,6 +81,10 @@ def export(model_dir, out, fmt: str = "onnx") -> Path:
     """Export the model directory ``model_dir`` to ``out`` (a new, empty or earlier export directory)."""
     if fmt not in FORMATS:
         raise ConfigError(f"{{format}} must be one of {', '.join(FORMATS)}, got {fmt!r}.", params=["format"])
+    for param, path, what in (("model_dir", model_dir, "the model directory to export"),
+                              ("out", out, "the directory to write the export to")):
+        if isinstance(path, str) and not path:  # Path("") is the current directory: never what "" meant
+            raise ConfigError(f"{{{param}}} is empty; give {what}.", params=[param])
     from seqtext import modeldir
 
     config = modeldir.read_config(model_dir)  # a clear sentence for anything that is not a model directory

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqtext.errors import CheckpointError, first_line, whole_number
+from seqtext.errors import CheckpointError, counted, first_line, whole_number
 from seqtext.export import EXPORT_VERSION, MANIFEST, check_inputs, read_manifest
 from seqtext.sources import sha256_of
 
@@ -139,8 +139,8 @@ def _check_files(path: Path, manifest: dict) -> None:
             raise CheckpointError(f"{path / MANIFEST} is damaged (the size of {name} is {size!r}); export the model "
                                   "again.")
         if file.is_file() and file.stat().st_size != size:
-            raise CheckpointError(f"{file} is damaged ({file.stat().st_size} bytes, not the {size} export wrote); "
-                                  "export the model again.")
+            raise CheckpointError(f"{file} is damaged ({counted(file.stat().st_size, 'byte')}, not the {size} "
+                                  "export wrote); export the model again.")
     digests = manifest.get("sha256", {})  # exports since digests were recorded: a byte changed in place shows too
     for name, digest in digests.items() if isinstance(digests, dict) else ():
         file = path / Path(str(name)).name

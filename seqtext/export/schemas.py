@@ -118,9 +118,9 @@ class ScoreResponse(BaseModel):
 class ForecastRequest(_Request):
     history: list[float | None] | None = Field(
         None, min_length=1, max_length=MAX_HISTORY,
-        description="The series' values, oldest first (a model without covariates); null for a missing value, "
-                    "which 'fill' interpolates.  Nulls at the end are not gaps: as a table's rows after its last "
-                    "value, they are the first steps to forecast.")
+        description="The series' values, oldest first (a model without covariates); null for a missing value "
+                    "between known ones, which 'fill' interpolates.  The last value must be known: the forecast "
+                    "starts after it, and a null at the end is refused.")
     rows: list[dict[str, Any]] | None = Field(
         None, min_length=1, max_length=MAX_HISTORY,
         description="The history as objects with the model's columns (target, covariates, date), oldest first; "

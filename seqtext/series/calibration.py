@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import warnings
 
-from seqtext.errors import DataError, SeqtextWarning
+from seqtext.errors import DataError, SeqtextWarning, counted
 from seqtext.series.dates import season_of
 from seqtext.series.infer import scaled_forecasts
 from seqtext.series.intervals import Calibration
@@ -33,11 +33,11 @@ def calibration_values(model, items, holdout: int) -> tuple[int, SeqtextWarning 
     for values in (wanted, cfg.horizon):
         if longest - values >= keep:
             short = None if values == wanted else (
-                f"intervals calibrated on the last {values} value{'s' if values > 1 else ''} only (the horizon): "
+                f"intervals calibrated on the last {counted(values, 'value')} only (the horizon): "
                 f"{wanted} would leave fewer than 2 x ({{window}} + {{horizon}}) = {keep} of the longest series "
                 f"({longest}) to fit on; give {{calibrate}} N to choose, or 0 for no intervals.")
             return values, None if short is None else SeqtextWarning(short, params=_NAMED)
-    return 0, SeqtextWarning(f"no prediction intervals: the longest series ({longest} values) cannot spare "
+    return 0, SeqtextWarning(f"no prediction intervals: the longest series ({counted(longest, 'value')}) cannot spare "
                              f"{cfg.horizon} for calibration and keep 2 x ({{window}} + {{horizon}}) = {keep} to fit "
                              "on; give {calibrate} N to calibrate on fewer, or a shorter {window}.", params=_NAMED)
 
@@ -51,7 +51,8 @@ def check_calibration(model, items, holdout: int, C: int) -> None:
     lengths = [t.n - holdout - C for _, t in items]
     need = cfg.window + cfg.horizon
     if (min(lengths) if cfg.id is None else max(lengths)) < need:
-        left = f"leaves {lengths[0]} values" if cfg.id is None else f"leaves at most {max(lengths)} values of a series"
+        left = f"leaves {counted(lengths[0], 'value')}" if cfg.id is None else \
+            f"leaves at most {counted(max(lengths), 'value')} of a series"
         held = f" (after the {holdout} held out)" if holdout else ""
         raise DataError(f"{{calibrate}} {C} {left}{held} to fit the calibration model on, fewer than {{window}} + "
                         f"{{horizon}} = {need}; calibrate on fewer values ({{calibrate}} 0: no intervals).",

@@ -14,11 +14,10 @@ backtest, baselines).  Only :meth:`Forecaster.forecast_windows` runs torch.
 
 from __future__ import annotations
 
-import copy
 import warnings
 
 from seqtext import distributed, modeldir
-from seqtext.errors import DataError, first_line, warn, whole_number
+from seqtext.errors import DataError, counted, first_line, warn, whole_number
 from seqtext.model import Model, fresh_fit
 from seqtext.series import infer
 from seqtext.series.calibration import calibrate, calibration_values, check_calibration
@@ -54,7 +53,8 @@ class Forecaster(Predictor, Model):
 
         ``target``, ``features`` (covariates), ``date`` (checked to increase;
         labels forecasts) and ``id`` (a long table of many series) name
-        columns, replacing those options when given.  ``holdout`` leaves the
+        columns, replacing those options for this fit when given (a later fit starts again from the options
+        the model was made with; on a list of values, ``target`` names the series).  ``holdout`` leaves the
         last values (of each series) out, for ``evaluate(data, holdout)``.
         A copy is then trained without the last ``calibrate`` values
         (by default about a season or the horizon, when the series are long
@@ -66,10 +66,8 @@ class Forecaster(Predictor, Model):
         features = list(features) if isinstance(features, tuple) else features
         columns = {k: v for k, v in (("target", target), ("features", features), ("date", date), ("id", id))
                    if v is not None}
-        if columns:
+        if columns:  # this fit's: the next one starts again from the options as given (fresh_fit)
             self.task.settings = self.settings.replace(**columns)
-            flat = self.settings.flat()
-            self._given.update({name: copy.deepcopy(flat[name]) for name in columns})  # given: a refit keeps them
         holdout = whole_number("holdout", holdout, minimum=0)
         # read once for both (not at all for calibrate=0, the calibration copy's own fit); the fit reads its own
         items = read_series(data, self.settings.series) if self.settings.series.calibrate != 0 else None
@@ -94,13 +92,15 @@ class Forecaster(Predictor, Model):
                 self.task.settings = self.settings.replace(calibrate=0)
                 if checkpoint_dir is not None and distributed.is_main():
                     self.save(checkpoint_dir)
-                raise KeyboardInterrupt(f"without prediction intervals (calibrating them on the last {values} values "
-                                        "was interrupted); train it again for intervals") from None
+                raise KeyboardInterrupt("without prediction intervals (calibrating them on the last "
+                                        f"{counted(values, 'value')} was interrupted); train it again for intervals") \
+                    from None
             except DataError as exc:  # the model is trained and saved: keep it, without intervals, and say why
                 self.task.settings = self.settings.replace(calibrate=0)
-                warn(f"no prediction intervals: the calibration copy, trained without the last {values} values of "
-                     f"each series, could not be fitted ({first_line(exc).rstrip('.')}); the model is saved "
-                     "without them; give another {calibrate} N for intervals.", params=["calibrate"])
+                warn("no prediction intervals: the calibration copy, trained without the last "
+                     f"{counted(values, 'value')} of each series, could not be fitted "
+                     f"({first_line(exc).rstrip('.')}); the model is saved without them; "
+                     "give another {calibrate} N for intervals.", params=["calibrate"])
             if checkpoint_dir is not None and distributed.is_main():
                 self.save(checkpoint_dir)
         return self

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError, plain, warn, whole_number
+from seqtext.errors import ConfigError, DataError, agrees, counted, plain, warn, whole_number
 from seqtext.series.dates import forecast_dates, json_label
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.rollout import needed_rows, rollout
@@ -25,8 +25,8 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
     roll-out of ``steps`` reads after it (``ahead``: the network reads those of every step it forecasts)."""
     origin = table.n if origin is None else origin
     if origin < cfg.window:
-        raise DataError(f"{_which(table)}has {origin} values but the model reads windows of {cfg.window}; "
-                        f"give at least {cfg.window} values.")
+        raise DataError(f"{_which(table)}has {counted(origin, 'value')} but the model reads windows of {cfg.window}; "
+                        f"give at least {counted(cfg.window, 'value')}.")
     if cfg.past_features and steps > cfg.horizon:
         raise DataError(f"the past covariates {', '.join(map(str, cfg.past_features))} are not known after the "
                         f"forecast origin, so this model forecasts at most its horizon of {cfg.horizon} steps; give "
@@ -39,13 +39,13 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
             f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates {names}"
         which = _which(table)
         of = "" if which == "the history " else f" for {which.strip()}"
-        raise DataError(f"{what} for the next {_count(need)} but {have} were given{of}; add them as rows after the "
-                        "last target value.")
+        raise DataError(f"{what} for the next {_count(need)} but {have} {agrees(have, 'was', 'were')} given{of}; "
+                        "add them as rows after the last target value.")
 
 
 def _count(steps: int) -> str:
     """'1 step', '3 steps'."""
-    return f"{steps} step" + ("" if steps == 1 else "s")
+    return counted(steps, "step")
 
 
 def _which(table: Table) -> str:
@@ -143,9 +143,9 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
 # ------------------------------------------------------------------------- predict / forecast
 
 
-def read(model, data=None, *, allow_future: bool = True, fill: bool | None = None) -> list:
+def read(model, data=None, *, allow_future: bool = True, fill: bool | None = None, name: str | None = None) -> list:
     """The series of ``data`` as (id, Table) pairs in the model's columns; without data, the end of the training
-    series (one window of each)."""
+    series (one window of each).  ``name``: what messages call data given in Python ("the history")."""
     from seqtext.series.panel import read_series
 
     model._require_trained()
@@ -153,7 +153,7 @@ def read(model, data=None, *, allow_future: bool = True, fill: bool | None = Non
     if data is None:
         return [(key, tail_table(tail, cfg, "the training series" + (f" (series {key})" if key is not None else "")))
                 for key, tail in model.task.tails.items()]
-    return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True)
+    return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True, name=name)
 
 
 def check_fill(fill) -> bool | None:
@@ -176,7 +176,7 @@ def predict(model, steps, history, future, levels, items=None, fill=None) -> tup
         raise ConfigError(f"{{steps}} {steps:,} is more than {MAX_STEPS:,}: a roll-out that long reads nothing but its "
                           "own forecasts and takes memory in proportion; forecast fewer steps.", params=["steps"])
     fill = check_fill(fill)
-    items = read(model, history, fill=fill) if items is None else items
+    items = read(model, history, fill=fill, name="the history") if items is None else items
     ahead = bool(model.task.ahead_columns)
     if future is not None:
         if cfg.past_features and not (ahead and cfg.features):
@@ -190,7 +190,8 @@ def predict(model, steps, history, future, levels, items=None, fill=None) -> tup
     if short and len(short) < len(items):  # many series: forecast those that fill a window, name the others
         from seqtext.errors import some
 
-        warn(f"{len(short)} of the {len(items)} series have fewer values than the window of {cfg.window} and are "
+        has, are = agrees(len(short), "has", "have"), agrees(len(short), "is", "are")
+        warn(f"{len(short)} of the {len(items)} series {has} fewer values than the window of {cfg.window} and {are} "
              f"not forecast: {some(short)}.")
         items = [(key, table) for key, table in items if key not in short]
     for _, table in items:

@@ -42,7 +42,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import DataError, is_listlike, plain
+from seqtext.errors import DataError, counted, is_listlike, plain
 
 MAX_STORED = 1000  # scores kept per step; beyond, their quantiles at MAX_STORED even steps
 PER_STEP = 200  # scores every step needs for step-by-step signed quantiles; below, symmetric intervals
@@ -99,8 +99,8 @@ class Calibration:
     def check_steps(self, steps: int) -> None:
         """Refuse intervals further ahead than the calibration reached."""
         if steps > self.steps:
-            raise DataError(f"the intervals were calibrated for up to {self.steps} steps ahead, and {steps} were "
-                            f"asked for; with intervals, give {{steps}} of {self.steps} or fewer, or "
+            raise DataError(f"the intervals were calibrated for up to {counted(self.steps, 'step')} ahead, and "
+                            f"{steps} were asked for; with intervals, give {{steps}} of {self.steps} or fewer, or "
                             "calibrate more steps at training ({calibrate}).", params=["steps", "calibrate"])
 
     def offsets(self, level: float, steps: int) -> tuple[np.ndarray, np.ndarray]:

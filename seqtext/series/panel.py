@@ -27,9 +27,11 @@ def columns_of(series) -> list:
 
 
 def read_series(data, series, *, fill: bool | None = None, allow_future: bool = False,
-                need_date: bool = True, fitted: bool = False) -> list[tuple[str | None, Table]]:
+                need_date: bool = True, fitted: bool = False,
+                name: str | None = None) -> list[tuple[str | None, Table]]:
     """The series of ``data`` as (id, Table) pairs (``series``: the SeriesConfig naming the columns; ``fitted``:
-    those of a trained model, read to forecast or score)."""
+    those of a trained model, read to forecast or score; ``name``: what messages call data given in Python, such
+    as "the history", where a file is named by its path)."""
     fill = series.fill if fill is None else fill
     features = columns_of(series)
     statics = list(getattr(series, "static_features", []))
@@ -40,11 +42,12 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         if isinstance(data, Table):
             return [(None, data)]
         columns, order, source, first_line = _columns(data)
-        target = series.target if columns is not None else None
+        source = name if name is not None and first_line is None else source
+        target = series.target  # of a plain sequence, the name it is trained or forecast as
         kept = [c for c in order if c not in statics] if columns is not None else order
         table = from_columns(columns, kept, source, first_line, target, features, series.date, fill=fill,
                              allow_future=allow_future, need_date=need_date, past=len(series.past_features),
-                             fitted=fitted)
+                             fitted=fitted, ahead_dates=bool(getattr(series, "calendar", False)))
         table.static = read_static(columns, order, table, statics, fitted=fitted) if statics else None
         _warn_uneven([(None, table)], series)
         return [(None, table)]
@@ -52,6 +55,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         raise DataError(f"this model forecasts many series; give a table with its id column {series.id!r}, not a "
                         "single series.")
     columns, order, source, first_line = _columns(data)
+    source = name if name is not None and first_line is None else source
     if series.id not in columns:
         raise DataError(f"{source} has no column {series.id!r} (it has {', '.join(map(repr, order))}); check {{id}}.",
                         params=["id"])
@@ -75,7 +79,8 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         cols = {c: [columns[c][i] for i in rows] for c in order}
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
                              target, features, series.date, fill=fill, allow_future=allow_future,
-                             need_date=need_date, past=len(series.past_features), fitted=fitted)
+                             need_date=need_date, past=len(series.past_features), fitted=fitted,
+                             ahead_dates=bool(getattr(series, "calendar", False)))
         table.static = read_static(cols, order, table, statics, key, file=source, fitted=fitted) if statics else None
         out.append((key, table))
     check_same_form(out, series.date)

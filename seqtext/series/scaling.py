@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError
+from seqtext.errors import ConfigError, DataError, counted
 
 LOG_CAP = 700.0  # exp() of more than this overflows float64; a runaway forecast stays finite
 FLOAT_MAX = float(np.finfo(np.float64).max)
@@ -165,8 +165,9 @@ def check_transformable(table, transform: str, nonnegative: bool = False, traine
             i = int(bad[0])
             fix = "this model was trained with it, so retrain without it to forecast" if trained else \
                 "turn it off for"
-            raise DataError(f"{{nonnegative}} floors the forecasts at 0, but {table.names[0]!r} is "
-                            f"{table.target[i]:g} at {table.where(i)}; {fix} a series that goes below zero.",
+            raise DataError(f"{{nonnegative}} floors the forecasts at 0, but {table.subject(table.names[0])} is "
+                            f"{table.target[i]:g} at {table.place(i, table.names[0])}; {fix} a series that goes below "
+                            "zero.",
                             params=["nonnegative"])
     if transform == "none":
         return
@@ -177,8 +178,8 @@ def check_transformable(table, transform: str, nonnegative: bool = False, traine
         fix = f"this model was trained with {{{option}}}, so retrain without it or shift the series above zero" \
             if trained else f"turn off {{{option}}} or shift the series above zero"
         raise DataError(
-            f"the {transform} transform needs {need} values, but {table.names[0]!r} is {table.target[i]:g} at "
-            f"{table.where(i)}; {fix}.", params=[option])
+            f"the {transform} transform needs {need} values, but {table.subject(table.names[0])} is "
+            f"{table.target[i]:g} at {table.place(i, table.names[0])}; {fix}.", params=[option])
 
 
 def split_point(n: int, window: int, horizon: int, valid_fraction: float) -> int:
@@ -193,7 +194,7 @@ def split_point(n: int, window: int, horizon: int, valid_fraction: float) -> int
     n_valid = max(math.ceil(valid_fraction * n), span)
     if n - n_valid < span:
         raise DataError(
-            f"the series has {n} values, too few for a validation part with window {window} and horizon "
+            f"the series has {counted(n, 'value')}, too few for a validation part with window {window} and horizon "
             f"{horizon} (both parts need {span}); set {{valid_fraction}} to 0 or use a shorter {{window}}.",
             params=["valid_fraction", "window"])
     return n - n_valid

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError, some, true_or_false, warn, whole_number
+from seqtext.errors import ConfigError, DataError, agrees, counted, some, true_or_false, warn, whole_number
 from seqtext.series import baselines as base
 from seqtext.series import infer, static
 from seqtext.series.dates import check_dates, json_label, season_of
@@ -76,20 +76,20 @@ def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[l
         _warn_not_following([(key, joined, n) for key, joined, n, _ in cases])
         absent = [key for key, _ in items if key not in later]
         if absent and cases:
-            warn(f"the actual values hold no rows of {len(absent)} of the {len(items)} series, which are not "
-                 f"scored: {some(absent)}.")
+            warn(f"the actual values hold no rows of {len(absent)} of the {len(items)} series, which "
+                 f"{agrees(len(absent), 'is', 'are')} not scored: {some(absent)}.")
     else:
         holdout = cfg.horizon if holdout is None else whole_number("holdout", holdout)
         cases = [(key, table, table.n - holdout, holdout) for key, table in items]
     kept = [c for c in cases if c[2] >= cfg.window or c[0] is None]
     skipped = [c[0] for c in cases if c[2] < cfg.window and c[0] is not None]
     if not kept:
-        raise DataError(f"no series has the {cfg.window} values of a window before the values to score; give longer "
-                        "series or a smaller {holdout}.", params=["holdout"])
+        raise DataError(f"no series has the {counted(cfg.window, 'value')} of a window before the values to score; "
+                        "give longer series or a smaller {holdout}.", params=["holdout"])
     for key, table, origin, h in kept:
         if origin < cfg.window:
-            raise DataError(f"the series has {table.n} values; holding out {h} leaves fewer than the window of "
-                            f"{cfg.window} to forecast from; give a longer series or a smaller {{holdout}}.",
+            raise DataError(f"the series has {counted(table.n, 'value')}; holding out {h} leaves fewer than the "
+                            f"window of {cfg.window} to forecast from; give a longer series or a smaller {{holdout}}.",
                             params=["holdout"])
     _warn_made_up(kept)
     return kept, skipped
@@ -100,8 +100,9 @@ def _warn_made_up(cases) -> None:
     made_up = sum(h - int(t.known(o, o + h).sum()) for _, t, o, h in cases)
     if made_up:
         total = sum(h for *_, h in cases)
-        warn(f"{made_up} of the {total} values to score are missing in the data; {{fill}} fills them to forecast "
-             "from, but they are left out of the scores.", params=["fill"])
+        them, are = ("it", "is") if made_up == 1 else ("them", "are")
+        warn(f"{made_up} of the {total} values to score {are} missing in the data; {{fill}} fills {them} to forecast "
+             f"from, but {'it is' if made_up == 1 else 'they are'} left out of the scores.", params=["fill"])
 
 
 def _warn_not_following(cases) -> None:
@@ -128,7 +129,7 @@ def _join(history: Table, later: Table) -> Table:
         np.concatenate([~history.known(0, history.n), ~later.known(0, later.n)])
     joined = Table(np.concatenate([history.target, later.target]),
                    np.vstack([history.features[: history.n], later.features[: later.n]]), dates, history.names,
-                   f"{history.source} and its actual values", None, history.static, filled)
+                   f"{history.source} and its actual values", None, history.static, filled, history.plain)
     if dates is not None:
         check_dates(joined, history.names[2])  # the actual values must come after the history
     return joined
@@ -198,9 +199,14 @@ def summarize(rows: list[dict], names=(), levels=()) -> dict:
     """Means over the result rows of every metric, the baselines' and the intervals'; skill and beats_snaive.
 
     Each baseline's means are over the rows it scored, ``failed`` the number
-    of rows where its fit failed (its forecast is NaN there)."""
+    of rows where its fit failed (its forecast is NaN there); ``mase_undefined`` (when not 0) the number of
+    rows whose history is no longer than the season, where MASE (and MSIS) is NaN, with a warning."""
     summary = mean_metrics(rows)
     summary["values_scored"] = sum(r.get("scored", r["steps"]) for r in rows)
+    short = [r for r in rows if r["origin"] <= r["season"]]  # no seasonal-naive error within the history
+    if short:
+        summary["mase_undefined"] = len(short)
+        _warn_no_mase(short, len(rows), bool(levels))
     if names:
         summary["baselines"] = {}
         for n in names:
@@ -211,12 +217,25 @@ def summarize(rows: list[dict], names=(), levels=()) -> dict:
         ref = summary["baselines"]["snaive"]
         key = "mase" if math.isfinite(summary["mase"]) and math.isfinite(ref["mase"]) and ref["mase"] > 0 else "mae"
         summary["skill"] = 1 - summary[key] / ref[key] if ref[key] > 0 else math.nan
+        summary["skill_on"] = key
         summary["beats_snaive"] = float(np.mean([r["mae"] < r["baselines"]["snaive"]["mae"] for r in rows]))
     if levels:
         summary["intervals"] = {
             level_name(v): mean_metrics([r["intervals"][level_name(v)] for r in rows],
                                         INTERVAL_METRICS + ("snaive_coverage",)) for v in check_levels(levels)}
     return summary
+
+
+def _warn_no_mase(short: list[dict], total: int, intervals: bool) -> None:
+    """One warning that MASE is undefined (NaN; null in JSON) where the history is no longer than the season."""
+    what, they = ("MASE and MSIS are", "they are") if intervals else ("MASE is", "it is")
+    which = "" if total == 1 else f" for all {total} forecasts scored" if len(short) == total else \
+        f" for {len(short)} of the {total} forecasts scored (the means leave {agrees(len(short), 'it', 'them')} out)"
+    first = short[0]
+    warn(f"{what} undefined{which}: {they} scaled by the error of forecasting each value of the history from the one "
+         f"a season ({first['season']}) before it, and the {counted(first['origin'], 'value')} before the values to "
+         f"score hold no such pair; give a {{season}} below {first['origin']}, or a longer history.",
+         params=["season"])
 
 
 def evaluate(model, data, holdout=None, *, one_step=False, season=None, baselines=(), levels=(), actuals=None,
@@ -286,15 +305,16 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
         longest = max(t.n for _, t in items)
         if start is not None and longest - steps >= cfg.window:
             raise DataError(f"no series is long enough to backtest from {{start}} {start} (the longest has "
-                            f"{longest} values, so origins end at {longest - steps}); choose an earlier {{start}} or "
-                            "fewer {steps}.", params=["start", "steps"])
+                            f"{counted(longest, 'value')}, so origins end at {longest - steps}); choose an earlier "
+                            "{start} or fewer {steps}.", params=["start", "steps"])
         message, params = _too_short("no series is long enough to backtest: the longest has", longest, cfg.window,
                                      steps, start is None)
         raise DataError(message, params=params)
     if short:
-        need = f"a window of {cfg.window}" if start is None else f"{start} values before the first origin"
-        warn(f"{len(short)} of the {len(items)} series are too short to backtest ({need} and {steps} values after "
-             f"it) and are left out: {some(short)}.")
+        need = f"a window of {cfg.window}" if start is None else f"{counted(start, 'value')} before the first origin"
+        are = agrees(len(short), "is", "are")
+        warn(f"{len(short)} of the {len(items)} series {are} too short to backtest ({need} and "
+             f"{counted(steps, 'value')} after it) and {are} left out: {some(short)}.")
     _warn_made_up(cases)
     return cases, steps
 
@@ -303,9 +323,9 @@ def _too_short(what: str, n: int, window: int, steps: int, default_start: bool) 
     """The sentence for a history too short for any backtest origin: ``what`` N values, against a window and
     ``steps`` values after it; by default the origins start halfway (``default_start``), so an earlier
     ``start`` leaves room for more steps."""
-    need = f"{what} {n} values, but each origin needs a window of {window} before it and {steps} after it"
+    need = f"{what} {counted(n, 'value')}, but each origin needs a window of {window} before it and {steps} after it"
     if n - window < 1:
-        return f"{need}, so it cannot be backtested; give a series of more than {window} values.", []
+        return f"{need}, so it cannot be backtested; give a series of more than {counted(window, 'value')}.", []
     first = max(window, n // 2) if default_start else window
     if first > window:  # origins from the middle: fewer steps fit, or more from an earlier start
         return (f"{need} (and origins start halfway, at {first}); give fewer {{steps}} (at most {n - first}), or "

@@ -44,7 +44,7 @@ def read_static(columns: dict, order, table: Table, names, key=None, *, file: st
             if fitted:
                 raise DataError(f"this model reads the static column {name!r}, which {file} lacks (it has "
                                 f"{', '.join(map(repr, order))}); give it, one value per series.")
-            raise DataError(f"{file} has no static column {name!r} (it has {', '.join(map(repr, order))}); "
+            raise DataError(f"{file} has no static column {name!r} ({_others(order, table, key)}); "
                             "check {static_features}.", params=["static_features"])
         first = None  # (value, row) of the first non-blank cell
         for i, cell in enumerate(columns[name]):
@@ -71,6 +71,15 @@ def read_static(columns: dict, order, table: Table, names, key=None, *, file: st
                             "rows.")
         values.append(first[0])
     return np.array(values)
+
+
+def _others(order, table: Table, key) -> str:
+    """The columns that could be static, as a refusal names them: none of the id, target, date and covariates."""
+    target, features, date = table.names
+    roles = ["id"] * (key is not None) + ["target"] + ["date"] * (date is not None) + ["covariates"] * bool(features)
+    besides = f"besides the {', '.join(roles[:-1])} and {roles[-1]}" if len(roles) > 1 else "besides the target"
+    left = [c for c in order if c not in (target, date) and c not in features]
+    return f"it has {', '.join(map(repr, left))} {besides}" if left else f"it has no column {besides}"
 
 
 def fit(tables, names=()) -> Scaler:

@@ -39,6 +39,7 @@ class Table:
     first_line: int | list | None  # CSV line of row 0, or of each row (a series spread over the file); None in memory
     static: np.ndarray | None = None  # (S,) the series' static covariates, when the model reads them
     filled: np.ndarray | None = None  # (n,) True where {fill} made up a missing target value; None: none was
+    plain: bool = False  # a plain sequence of values: its target has no column name of the user's to be called by
 
     @property
     def n(self) -> int:
@@ -54,10 +55,23 @@ class Table:
         line = self.line(i)
         return f"row {i} of {self.source}" if line is None else f"line {line} of {self.source}"
 
+    def subject(self, name) -> str:
+        """A column as a message names it: "column 'y'"; a plain sequence's values by its source ("the history")."""
+        return self.source if self.plain and name == self.names[0] else f"column {name!r}"
+
+    def place(self, i: int, name) -> str:
+        """Where row ``i`` of column ``name`` is, after :meth:`subject`: "row 3 of the table", "line 5 of a.csv";
+        a plain sequence's "row 3" (its subject named the source)."""
+        return f"row {i}" if self.plain and name == self.names[0] else self.where(i)
+
+    def whole(self, name) -> str:
+        """A whole column as a message names it: "column 'y' of the table"; a plain sequence's source."""
+        return self.source if self.plain and name == self.names[0] else f"column {name!r} of {self.source}"
+
     def head(self, n: int) -> "Table":
         """The first ``n`` known values, keeping every covariate row as future rows."""
         return Table(self.target[:n], self.features, self.dates, self.names, self.source, self.first_line,
-                     self.static, None if self.filled is None else self.filled[:n])
+                     self.static, None if self.filled is None else self.filled[:n], self.plain)
 
     def known(self, start: int, stop: int) -> np.ndarray:
         """True for each target value of rows start..stop-1 that the source gave (False: one {fill} made up)."""
@@ -159,13 +173,15 @@ def _roles(missing, target, features, date, past: int) -> str:
 
 
 def from_columns(columns, order, source, first_line, target=None, features=None, date=None, *, fill=False,
-                 allow_future=False, need_date=True, features_only=False, past: int = 0, fitted=False) -> Table:
+                 allow_future=False, need_date=True, features_only=False, past: int = 0, fitted=False,
+                 ahead_dates: bool = False) -> Table:
     """:func:`read_table` on columns already read (``columns`` None: ``order`` is a plain sequence of values).
 
     The last ``past`` features are past-only covariates: in rows after the
     target's last value they may be blank (read as 0, and never read ahead).
     ``fitted``: the columns are a trained model's (a missing one is named by
-    what the model reads it as)."""
+    what the model reads it as).  ``ahead_dates``: the model reads the dates of the steps it forecasts (calendar
+    inputs), so rows after the target's last value may carry just a date."""
     features = list(features or [])
     if columns is None:  # a plain sequence of values
         if features:
@@ -176,9 +192,11 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         if date is not None and need_date and not fitted:  # training: a date column asked of values alone
             raise DataError(f"a date column {date!r} was asked for but {source} is a single sequence of values; "
                             "give a table with that column, or leave {date} out.", params=["date"])
-        target_name = "value" if target is None else target
-        columns, order = {target_name: order}, [target_name]
+        target_name = "value" if target is None else target  # messages name the source, not this column
+        columns, order, plain = {target_name: order}, [target_name], True
         date = None  # a model trained with dates forecasts from values alone too
+    else:
+        plain = False
     if features_only:
         target = None
     elif target is None:
@@ -200,7 +218,7 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
             raise DataError(f"{has}; the model reads {roles}; add {'it' if len(missing) == 1 else 'them'} to the "
                             "table.")
         raise DataError(f"{has}; check {{target}}, {{features}} and {{date}}.", params=["target", "features", "date"])
-    table = Table(np.empty(0), np.empty((0, 0)), None, (target, features, date), source, first_line)
+    table = Table(np.empty(0), np.empty((0, 0)), None, (target, features, date), source, first_line, plain=plain)
     rows = len(columns[wanted[0]]) if wanted else 0
     if rows == 0:
         raise DataError(f"{source} has no rows; give a series with values.")
@@ -210,13 +228,18 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         while n > 0 and np.isnan(values[n - 1]):
             n -= 1  # trailing blanks: rows whose covariates are known ahead of the target
         if n == 0:
-            raise DataError(f"column {target!r} of {source} has no values; give the series' history.")
+            raise DataError(f"{table.whole(target)} has no values; give the series' history.")
+        if n < rows and not (features[: len(features) - past] or (ahead_dates and date is not None)):
+            raise DataError(f"{table.subject(target)} is blank from {table.place(n, target)} to the end, but this "
+                            "model reads no covariates or dates ahead, so those rows are no steps to forecast (and "
+                            "{fill} fills gaps between known values, not the end); leave them out, as the forecast "
+                            "starts after the last value, or give their values.", params=["fill"])
     elif not features_only and np.isnan(values[-1]) and not np.isnan(values).all():
         last = int(np.flatnonzero(~np.isnan(values))[-1]) + 1  # training: a blank end is no gap to fill; named
         if fill or np.isfinite(values[:last]).all():  # unless a gap before it is the first thing to fix
-            raise DataError(f"column {target!r} is blank from {table.where(last)} to the end; the values to train on "
-                            "or to score must be known, so leave those rows out (rows of future covariates belong in "
-                            "the history that predict reads).")
+            raise DataError(f"{table.subject(target)} is blank from {table.place(last, target)} to the end; the values "
+                            "to train on or to score must be known, so leave those rows out (rows of future covariates "
+                            "belong in the history that predict reads).")
     table.target = _finite(table, target, values[:n], fill)
     if fill and not np.isfinite(values[:n]).all():
         table.filled = ~np.isfinite(values[:n])
@@ -350,7 +373,7 @@ def _numeric(table: Table, name, cells) -> np.ndarray:
             out[i] = _cell(cell)
         except (TypeError, ValueError, OverflowError):
             raise DataError(
-                f"column {name!r} has a non-numeric value {cell!r} at {table.where(i)}; "
+                f"{table.subject(name)} has a non-numeric value {cell!r} at {table.place(i, name)}; "
                 "fix the value or remove the row."
             ) from None
     return out
@@ -364,11 +387,11 @@ def _finite(table: Table, name, values: np.ndarray, fill: bool) -> np.ndarray:
     if not fill:
         i = int(np.flatnonzero(bad)[0])
         gap = np.isfinite(values[i + 1:]).any()  # a known value after it: {fill} can interpolate, not at the end
-        raise DataError(f"column {name!r} has a missing or non-finite value at {table.where(i)}; fix it"
+        raise DataError(f"{table.subject(name)} has a missing or non-finite value at {table.place(i, name)}; fix it"
                         + (", or turn on {fill} to interpolate gaps." if gap else "."), params=["fill"])
     good = np.flatnonzero(~bad)
     if good.size == 0:
-        raise DataError(f"column {name!r} of {table.source} has no finite values; nothing can be interpolated.")
+        raise DataError(f"{table.whole(name)} has no finite values; nothing can be interpolated.")
     values = values.copy()
     values[bad] = np.interp(np.flatnonzero(bad), good, values[good])  # linear inside, held flat at the ends
     return values

@@ -24,7 +24,7 @@ import torch
 
 from seqtext import distributed
 from seqtext.config import SeriesSettings
-from seqtext.errors import ConfigError, DataError, warn
+from seqtext.errors import ConfigError, DataError, agrees, counted, warn
 from seqtext.model import Task
 from seqtext.series import calendar, static, storage
 from seqtext.series.net import SeriesNet
@@ -40,7 +40,7 @@ SCALER_FILE = storage.SCALER_FILE
 def cut(table: Table, holdout: int) -> Table:
     """The table without its last ``holdout`` values."""
     if holdout and holdout >= table.n:
-        raise ConfigError(f"{{holdout}} {holdout} leaves nothing to train on ({table.n} values in "
+        raise ConfigError(f"{{holdout}} {holdout} leaves nothing to train on ({counted(table.n, 'value')} in "
                           f"{table.source}); hold out fewer values.", params=["holdout"])
     return table.head(table.n - holdout) if holdout else table
 
@@ -99,8 +99,9 @@ class ForecastTask(SeriesState, Task):
             raise too_short("every series is shorter than", series.window + series.horizon, holdout)
         total = sum(table.n for _, table in items)
         if not fresh and self.data.get("values") not in (None, total):
-            raise DataError(f"{items[0][1].source} gives {total} values to train on, not the {self.data['values']} "
-                            "this training started with; resume on the same data or train afresh.")
+            raise DataError(f"{items[0][1].source} gives {counted(total, 'value')} to train on, not the "
+                            f"{self.data['values']} this training started with; resume on the same data or train "
+                            "afresh.")
         source = data["series"]
         self.data = {"source": str(shipped(source).resolve()) if isinstance(source, (str, os.PathLike)) else None,
                      "holdout": holdout, "values": total}
@@ -137,15 +138,16 @@ class ForecastTask(SeriesState, Task):
             self._sizes.update(series=every, short_series=len(short), short_ids=short[:10])
             if short and fresh:
                 held = f" (after the {holdout} held out)" if holdout else ""
-                warn(f"{len(short)} of the {every} series are shorter{held} than {{window}} + "
-                     f"{{horizon}} = {series.window + series.horizon} values and are left out of training: "
+                warn(f"{len(short)} of the {every} series {agrees(len(short), 'is', 'are')} shorter{held} than "
+                     f"{{window}} + {{horizon}} = {series.window + series.horizon} values and "
+                     f"{agrees(len(short), 'is', 'are')} left out of training: "
                      f"{some(short)}.", params=["window", "horizon"])
 
     def _windows(self, index: int, key, table: Table, fresh: bool):
         """One series' training and validation windows with its series index; None when it is too short."""
         series, W, H, n = self.settings.series, self.settings.series.window, self.settings.series.horizon, table.n
         if n < W + H and not self.many:
-            raise too_short(f"the series has {n} values, fewer than", W + H, self.data.get("holdout", 0))
+            raise too_short(f"the series has {counted(n, 'value')}, fewer than", W + H, self.data.get("holdout", 0))
         try:
             split = split_point(n, W, H, self.settings.train.valid_fraction)
         except DataError:
@@ -153,7 +155,8 @@ class ForecastTask(SeriesState, Task):
                 raise
             split = n  # a short series of many: all of it for training
         if not self.many and np.ptp(table.target[:split]) == 0:
-            raise DataError(f"the target {table.names[0]!r} is constant ({table.target[0]:g}) in the training part, "
+            what = table.source if table.plain else f"the target {table.names[0]!r}"  # a list: no column name
+            raise DataError(f"{what} is constant ({table.target[0]:g}) in the training part, "
                             "so there is nothing to learn; forecast that constant directly.")
         check_transformable(table, series.transform, series.nonnegative)
         matrix = np.column_stack([table.target, table.features[:n]])  # (n, C)
