@@ -294,7 +294,11 @@ def test_init_from_a_language_model_maps_words_and_unfreezes_gradually(tmp_path)
     TextModel(embed=12, hidden=10, cell="gru", epochs=1, device="cpu").fit(texts, checkpoint_dir=lm_dir)
     lm = load(lm_dir)
     # one epoch of the head alone: the embedding and the core are still the language model's
-    clf = TextClassifier(**{**FAST, "epochs": 1}, init_from=str(lm_dir), unfreeze=1, seed=0).fit(not_examples(100, 5))
+    with pytest.warns(SeqtextWarning, match="is replaced by the language model's") as caught:
+        clf = TextClassifier(**{**FAST, "epochs": 1}, init_from=str(lm_dir), unfreeze=1, seed=0).fit(
+            not_examples(100, 5))
+    assert sorted(str(w.message).split(" (")[0] for w in caught) == [
+        "embed 16 is replaced by the language model's 12", "hidden 16 is replaced by the language model's 10"]
     assert (clf.settings.core.cell, clf.settings.core.hidden, clf.settings.classify.embed) == ("gru", 10, 12)
     for word in ("film", "not", "the"):
         mine, theirs = clf.task.tokenizer.token_to_id(word), lm.tokenizer.token_to_id(word)
@@ -303,8 +307,9 @@ def test_init_from_a_language_model_maps_words_and_unfreezes_gradually(tmp_path)
     assert not torch.equal(clf.net.core.rnn.weight_hh_l0_reverse[:, :5], lm.net.core.rnn.weight_hh_l0[:, :5])
     # the next epochs train the core, then the embedding too (the weights after each epoch, not the best ones)
     seen = []
-    TextClassifier(**{**FAST, "epochs": 3}, init_from=str(lm_dir), unfreeze=1, seed=0).fit(
-        not_examples(100, 5), callback=lambda model, _: seen.append(model.trainer_state["net"]))
+    with pytest.warns(SeqtextWarning, match="is replaced by the language model's"):
+        TextClassifier(**{**FAST, "epochs": 3}, init_from=str(lm_dir), unfreeze=1, seed=0).fit(
+            not_examples(100, 5), callback=lambda model, _: seen.append(model.trainer_state["net"]))
     core, embed = "core.rnn.weight_hh_l0", "embed.weight"
     assert torch.equal(seen[0][core], lm.net.core.rnn.weight_hh_l0) and torch.equal(seen[1][embed], seen[0][embed])
     assert not torch.equal(seen[1][core], seen[0][core]) and not torch.equal(seen[2][embed], seen[1][embed])
@@ -443,6 +448,9 @@ def test_files_as_users_have_them(tmp_path):
                      'the "best" cast\t1\n')
     with pytest.raises(DataError, match="line 3 has 3 tab-separated fields, expected 2"):
         read_labelled(stray)
+    (untabbed := tmp_path / "untabbed.tsv").write_text("good film\t1\nno tab here\nbad film\t0\n")
+    with pytest.raises(DataError, match="line 2 has 1 tab-separated field, expected 2"):
+        read_labelled(untabbed)
     quoting = tmp_path / "quoting.tsv"  # no CSV writer's doubled quotes: a text in quotes keeps them
     quoting.write_text('"I loved it"\t1\n' + "".join(f"{t}\t{lab}\n" for t, lab in rows))
     assert read_labelled(quoting)[0][0] == '"I loved it"'

@@ -191,7 +191,7 @@ def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, bidirectional):
     assert_clean_failure(train(bad), "bad.conllu line 5 has 9 tab-separated columns", "CoNLL-U needs 10")
     missing = tmp_path / "missing.txt"
     missing.write_text("the\tO\ncat\n\ndog\tO\n")
-    assert_clean_failure(train(missing), "missing.txt line 2 is not word<TAB>tag (1 tab-separated fields)")
+    assert_clean_failure(train(missing), "missing.txt line 2 is not word<TAB>tag (1 tab-separated field)")
     missing.write_text("the\tO\ncat\t\n\ndog\tO\n")
     assert_clean_failure(train(missing), "missing.txt line 2 is not word<TAB>tag (an empty tag)")
     same = write_wordtag(tmp_path / "same.txt", [(["a", "b"], ["X", "X"])])

@@ -21,7 +21,7 @@ import os
 import re
 from pathlib import Path
 
-from seqtext.errors import ConfigError, DataError, as_list, is_listlike, is_missing, is_pair, is_table, warn
+from seqtext.errors import ConfigError, DataError, as_list, counted, is_listlike, is_missing, is_pair, is_table, warn
 from seqtext.bundled import shipped
 
 TEXT_NAMES = ("text", "sentence")
@@ -202,7 +202,7 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
                             params=["text_column", "label_column"])
         for number, row in records:
             if len(row) != 2:
-                raise DataError(f"{path} line {number} has {len(row)} tab-separated fields, expected 2 "
+                raise DataError(f"{path} line {number} has {counted(len(row), 'tab-separated field')}, expected 2 "
                                 "(text<TAB>label); fix that line.")
         if len(first) == 2 and all(re.fullmatch(r"[A-Za-z_][\w-]*", c) for c in first) and \
                 not any(row[-1].strip() == first[-1] for _, row in records[1:]):

@@ -20,7 +20,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from seqtext.errors import DataError, is_listlike, is_pair, is_table
+from seqtext.errors import DataError, counted, is_listlike, is_pair, is_table
 from seqtext.classify.data import check_length
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
@@ -236,7 +236,7 @@ def read_tagged(path, column: str = "upos") -> tuple[list, list]:
         pairs = []
         for offset, line in enumerate(block):
             fields = [f.strip() for f in line.split("\t")]
-            what = f"{len(fields)} tab-separated fields" if len(fields) != 2 else \
+            what = counted(len(fields), "tab-separated field") if len(fields) != 2 else \
                 "an empty word" if not fields[0] else "an empty tag" if not fields[1] else \
                 f"the word {fields[0][:40]!r} holds a space" if any(c.isspace() for c in fields[0]) else None
             if what:
