@@ -234,7 +234,9 @@ def _warn_no_mase(short: list[dict], total: int, intervals: bool) -> None:
     first = short[0]
     warn(f"{what} undefined{which}: {they} scaled by the error of forecasting each value of the history from the one "
          f"a season ({first['season']}) before it, and the {counted(first['origin'], 'value')} before the values to "
-         f"score hold no such pair; give a {{season}} below {first['origin']}, or a longer history.",
+         f"score hold no such pair; "
+         + (f"give a {{season}} below {first['origin']}, or a longer history." if first["origin"] > 1
+            else "give a longer history (a season needs two values or more before the values to score)."),
          params=["season"])
 
 
