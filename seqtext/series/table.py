@@ -229,7 +229,7 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
             n -= 1  # trailing blanks: rows whose covariates are known ahead of the target
         if n == 0:
             raise DataError(f"{table.whole(target)} has no values; give the series' history.")
-        if n < rows and not (features[: len(features) - past] or (ahead_dates and date is not None)):
+        if n < rows and not (features[: len(features) - past] or ahead_dates):  # undated: the calendar says so
             raise DataError(f"{table.subject(target)} is blank from {table.place(n, target)} to the end, but this "
                             "model reads no covariates or dates ahead, so those rows are no steps to forecast (and "
                             "{fill} fills gaps between known values, not the end); leave them out, as the forecast "
