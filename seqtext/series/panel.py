@@ -80,7 +80,8 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
                              target, features, series.date, fill=fill, allow_future=allow_future,
                              need_date=need_date, past=len(series.past_features), fitted=fitted,
-                             ahead_dates=bool(getattr(series, "calendar", False)))
+                             ahead_dates=bool(getattr(series, "calendar", False)),
+                             rows=rows if first_line is None else None)  # in memory: named by the table's row
         table.static = read_static(cols, order, table, statics, key, file=source, fitted=fitted) if statics else None
         out.append((key, table))
     check_same_form(out, series.date)
