@@ -168,7 +168,8 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
 # ------------------------------------------------------------------------- predict / forecast
 
 
-def read(model, data=None, *, allow_future: bool = True, fill: bool | None = None, name: str | None = None) -> list:
+def read(model, data=None, *, allow_future: bool = True, fill: bool | None = None, name: str | None = None,
+         values_only: bool = False) -> list:
     """The series of ``data`` as (id, Table) pairs in the model's columns; without data, the end of the training
     series (one window of each).  ``name``: what messages call data given in Python ("the history")."""
     from seqtext.series.panel import read_series
@@ -178,7 +179,8 @@ def read(model, data=None, *, allow_future: bool = True, fill: bool | None = Non
     if data is None:
         return [(key, tail_table(tail, cfg, "the training series" + (f" (series {key})" if key is not None else "")))
                 for key, tail in model.task.tails.items()]
-    return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True, name=name)
+    return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True, name=name,
+                       values_only=values_only)
 
 
 def check_fill(fill) -> bool | None:

@@ -182,7 +182,7 @@ def _roles(missing, target, features, date, past: int) -> str:
 
 def from_columns(columns, order, source, first_line, target=None, features=None, date=None, *, fill=False,
                  allow_future=False, need_date=True, features_only=False, past: int = 0, fitted=False,
-                 ahead_dates: bool = False, rows: list | None = None) -> Table:
+                 ahead_dates: bool = False, rows: list | None = None, values_only: bool = False) -> Table:
     """:func:`read_table` on columns already read (``columns`` None: ``order`` is a plain sequence of values).
 
     The last ``past`` features are past-only covariates: in rows after the
@@ -190,7 +190,9 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
     ``fitted``: the columns are a trained model's (a missing one is named by
     what the model reads it as).  ``ahead_dates``: the model reads the dates of the steps it forecasts (calendar
     inputs), so rows after the target's last value may carry just a date.  ``rows``: each row's position in the
-    table given in memory that these columns are one series of (messages name that row)."""
+    table given in memory that these columns are one series of (messages name that row).  ``values_only``: the
+    target column holds a plain sequence of values, put in a table only to carry its series' id (messages name
+    the source, as for a plain sequence, not that column)."""
     features = list(features or [])
     if columns is None:  # a plain sequence of values
         if features:
@@ -205,7 +207,7 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         columns, order, plain = {target_name: order}, [target_name], True
         date = None  # a model trained with dates forecasts from values alone too
     else:
-        plain = False
+        plain = values_only
     if features_only:
         target = None
     elif target is None:
