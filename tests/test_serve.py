@@ -251,7 +251,7 @@ def test_values_nested_deeper_than_the_recursion_limit_are_checked_without_recur
     nested: dict = {"a": 1}  # an object as deep: quoted as the object it is, not as lists
     for _ in range(sys.getrecursionlimit() + 100):
         nested = {"a": nested}
-    with pytest.raises(DataError, match=r"row 1 of 'rows': column 'value' holds \{\"a\": \{\"a\": [{\"a: ]+\.\.\., "):
+    with pytest.raises(DataError, match=r"row 0 of 'rows': column 'value' holds \{\"a\": \{\"a\": [{\"a: ]+\.\.\., "):
         _json_types(series, {"value": [nested]})
 
 
