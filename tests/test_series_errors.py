@@ -316,3 +316,17 @@ def test_a_blank_end_of_a_history_is_refused_unless_its_rows_carry_what_the_mode
         {"v": values, "x": [float(i % 3) for i in range(40)]})
     history = {"v": values[:10] + [None], "x": [float(i % 3) for i in range(11)]}
     assert ahead.predict(history=history).shape == (1,)  # the blank row: the covariate of the step to forecast
+
+
+def test_a_blank_end_of_an_undated_history_of_a_calendar_model_is_refused_for_its_missing_dates():
+    """A model with calendar inputs reads dates ahead: a history without its date column and a blank last value is
+    refused for the dates it lacks, as without the blank, not as if the model read nothing ahead."""
+    values = [float(10 + i % 5) for i in range(40)]
+    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(40)]
+    cal = Forecaster(window=4, calibrate=0, date="m", target="v", calendar=True, **TINY).fit({"m": months, "v": values})
+    for history in (values[:10], values[:10] + [None], {"v": values[:10] + [None]}):
+        with pytest.raises(DataError) as info:
+            cal.predict(history=history)
+        assert no_flags(info.value).startswith("calendar inputs are read off the dates, but the series has no date "
+                                               "column;")
+    assert cal.predict(3, history={"m": months[:13], "v": values[:10] + [None] * 3}).shape == (3,)

@@ -527,3 +527,27 @@ def test_series_to_plot_says_why_a_series_of_the_table_has_no_plot(fitted, tmp_p
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "e.png").exists()
     assert_clean_failure(runner.invoke(cli, [*args, "zz"]), "--series zz is not one of the series given", code=2)
     assert runner.invoke(cli, [*args, "S0"]).exit_code == 0
+
+
+def test_a_bad_cell_of_a_table_in_memory_names_its_row_in_the_whole_table():
+    """Rows of data given in Python are counted from 0 over the whole table, as table["value"][45] or
+    df.iloc[45] index them, not from the first row of their series; rows of a series spread over the table too."""
+    cfg = SeriesConfig(target="value", date="month", id="id")
+    table = long_table()
+    table["value"][45] = "x"  # the 6th row of S1
+    with pytest.raises(DataError, match=r"^column 'value' has a non-numeric value 'x' at row 45 of the table "
+                                        r"\(series S1\);"):
+        read_series(table, cfg)
+    table = long_table()
+    table["value"][47] = None
+    with pytest.raises(DataError, match=r"^column 'value' has a missing or non-finite value at row 47 of the table "
+                                        r"\(series S1\);"):
+        read_series(table, cfg)
+    mixed = {key: [table[key][i] for pair in zip(range(40), range(40, 80)) for i in pair] for key in table}
+    mixed["value"][7] = "y"  # interleaved, S0 S1 S0 S1...: the 4th row of S1
+    with pytest.raises(DataError, match=r"'y' at row 7 of the table \(series S1\)"):
+        read_series(mixed, cfg)
+    sized = {**long_table(sizes=(40, 40)), "size": [1.0] * 40 + [2.0] * 39 + [3.0]}
+    with pytest.raises(DataError, match=r"static column 'size' varies within series S1 of the table \(2 on row 40, "
+                                        r"3 on row 79\)"):
+        read_series(sized, SeriesConfig(target="value", date="month", id="id", static_features=["size"]))

@@ -145,8 +145,8 @@ def test_a_directory_whose_static_state_is_missing_is_refused(small, tmp_path):
 
 def test_a_static_covariate_that_varies_within_an_id_is_refused_naming_it(tmp_path):
     table = panel(n_series=4, n=30)
-    table["size"][70] = 999  # row 11 of S2 (line 72 of the file); S2's size is 120
-    varies = r"column 'size' varies within series S2 of the table \(120 on row 0, 999 on row 10\)"
+    table["size"][70] = 999  # row 70 of the table, S2's 11th (line 72 of the file); S2's size is 120
+    varies = r"column 'size' varies within series S2 of the table \(120 on row 60, 999 on row 70\)"
     with pytest.raises(DataError, match=varies):
         Forecaster(window=3, static_features=["size"], **SMALL).fit(table)
     out = tmp_path / "m"
@@ -166,7 +166,7 @@ def test_missing_blank_and_non_numeric_static_columns(small, tmp_path):
         Forecaster(window=3, static_features=["store_size"], **SMALL).fit(table)
     bad = {**table, "size": list(table["size"])}
     bad["size"][31] = "large"
-    non_numeric = r"static column 'size' has a non-numeric value 'large' on row 1 of the table \(series S1\)"
+    non_numeric = r"static column 'size' has a non-numeric value 'large' on row 31 of the table \(series S1\)"
     with pytest.raises(DataError, match=non_numeric):
         Forecaster(window=3, static_features=["size"], **SMALL).fit(bad)
     blank = {**table, "size": [None] * 30 + table["size"][30:]}

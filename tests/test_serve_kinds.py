@@ -215,6 +215,15 @@ def test_forecast_names_the_series_of_a_many_series_model_by_id(models, tmp_path
                                             "forecast: S9."], r.text
             r = c.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 3})
             assert r.status_code == 200 and r.json()["warnings"] == [], r.text
+            gap = rows + [{"value": None if i == 5 else v, "id": "S2"} for i, v in enumerate(values[80:100])]
+            r = c.post("/v1/forecast", json={"model": name, "rows": gap, "steps": 3})  # rows[25], S2's 6th row
+            assert r.status_code == 422 and r.json()["error"].startswith(
+                "column 'value' has a missing or non-finite value at row 25 of 'rows' (series S2);"), r.text
+            numbers = history[:4] + [None] + history[5:]  # numbers, with 'id': no column of the request's to name
+            r = c.post("/v1/forecast", json={"model": name, "history": numbers, "steps": 3, "id": "S1"})
+            assert r.status_code == 422 and r.json()["error"] == (
+                "'history' (series S1) has a missing or non-finite value at row 4; fix it, or turn on 'fill' to "
+                "interpolate gaps."), r.text
         for name in ("global", "global-onnx"):  # an id that is a list is refused, not read as the series "['S1']"
             listed = [{"value": v, "id": ["S1"] if i == 4 else "S1"} for i, v in enumerate(history)]
             r = c.post("/v1/forecast", json={"model": name, "rows": listed, "steps": 3})

@@ -18,6 +18,7 @@ def forecast(model, steps, history, levels, series_id=None, fill=None, from_rows
     spaced unevenly) are the request's own, for its answer."""
     if from_rows:
         _json_types(model.settings.series, history)
+    values_only = not isinstance(history, dict)  # numbers: named as 'history', with an id column or not
     if series_id is not None:
         history = _with_id(model.settings.series, history, series_id)
     elif model.settings.series.id is not None and not isinstance(history, dict):
@@ -30,7 +31,8 @@ def forecast(model, steps, history, levels, series_id=None, fill=None, from_rows
     from seqtext.series import infer
 
     with collected_warnings() as warned:  # read here to name the request's field in messages, not "the table"
-        items = infer.read(model, history, fill=fill, name="'rows'" if from_rows else "'history'")
+        items = infer.read(model, history, fill=fill, name="'rows'" if from_rows else "'history'",
+                           values_only=values_only)
         rows = infer.as_rows(*infer.predict(model, steps, None, None, levels, items=items, fill=fill))
     return levels, rows, warned
 

@@ -17,7 +17,32 @@ from seqtext.errors import ConfigError, DataError, agrees, counted, plain, warn,
 from seqtext.series.dates import forecast_dates, json_label
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.rollout import needed_rows, rollout
-from seqtext.series.table import Table, tail_table, with_future
+from seqtext.series.table import Table, is_table, read_table
+
+
+def with_future(table: Table, future, series, fill: bool | None = None) -> Table:
+    """``table`` with the covariate rows of a ``future`` table after its last value (``series``: the model's;
+    ``fill``: interpolate gaps, default its setting)."""
+    if not series.features:
+        raise DataError("future covariates were given but this model was trained without covariates.")
+    if len(table.features) > table.n:
+        raise DataError("future covariates were given twice (in the history and in future=); give them once.")
+    if not is_table(future):
+        raise DataError(f"future= must be a table with the columns {', '.join(map(str, series.features))}.")
+    ahead = read_table(future, None, series.features, None, fill=series.fill if fill is None else fill,
+                       features_only=True, name="the future table", fitted=True)
+    past = np.zeros((len(ahead.features), len(getattr(series, "past_features", []))))  # never read ahead
+    return Table(table.target, np.vstack([table.features[: table.n], np.hstack([ahead.features, past])]),
+                 table.dates, table.names, table.source, table.first_line, table.static, table.filled)
+
+
+def tail_table(tail: dict, series, source: str = "the training series") -> Table:
+    """The end of the training series that a model directory keeps (one window), as a table."""
+    columns = list(series.features) + list(getattr(series, "past_features", []))
+    names = (series.target, columns, series.date)
+    feats = np.asarray(tail["features"], dtype=np.float64).reshape(len(tail["target"]), len(columns))
+    static = np.asarray(tail["static"], dtype=np.float64) if "static" in tail else None
+    return Table(np.asarray(tail["target"], dtype=np.float64), feats, tail["dates"], names, source, None, static)
 
 
 def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahead: bool = False) -> None:
@@ -143,7 +168,8 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
 # ------------------------------------------------------------------------- predict / forecast
 
 
-def read(model, data=None, *, allow_future: bool = True, fill: bool | None = None, name: str | None = None) -> list:
+def read(model, data=None, *, allow_future: bool = True, fill: bool | None = None, name: str | None = None,
+         values_only: bool = False) -> list:
     """The series of ``data`` as (id, Table) pairs in the model's columns; without data, the end of the training
     series (one window of each).  ``name``: what messages call data given in Python ("the history")."""
     from seqtext.series.panel import read_series
@@ -153,7 +179,8 @@ def read(model, data=None, *, allow_future: bool = True, fill: bool | None = Non
     if data is None:
         return [(key, tail_table(tail, cfg, "the training series" + (f" (series {key})" if key is not None else "")))
                 for key, tail in model.task.tails.items()]
-    return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True, name=name)
+    return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True, name=name,
+                       values_only=values_only)
 
 
 def check_fill(fill) -> bool | None:

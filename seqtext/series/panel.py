@@ -28,10 +28,11 @@ def columns_of(series) -> list:
 
 def read_series(data, series, *, fill: bool | None = None, allow_future: bool = False,
                 need_date: bool = True, fitted: bool = False,
-                name: str | None = None) -> list[tuple[str | None, Table]]:
+                name: str | None = None, values_only: bool = False) -> list[tuple[str | None, Table]]:
     """The series of ``data`` as (id, Table) pairs (``series``: the SeriesConfig naming the columns; ``fitted``:
     those of a trained model, read to forecast or score; ``name``: what messages call data given in Python, such
-    as "the history", where a file is named by its path)."""
+    as "the history", where a file is named by its path; ``values_only``: the target column is a plain sequence
+    of values given with its series' id, named by ``name`` rather than as a column)."""
     fill = series.fill if fill is None else fill
     features = columns_of(series)
     statics = list(getattr(series, "static_features", []))
@@ -80,7 +81,9 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
                              target, features, series.date, fill=fill, allow_future=allow_future,
                              need_date=need_date, past=len(series.past_features), fitted=fitted,
-                             ahead_dates=bool(getattr(series, "calendar", False)))
+                             ahead_dates=bool(getattr(series, "calendar", False)),
+                             rows=rows if first_line is None else None,  # in memory: named by the table's row
+                             values_only=values_only)
         table.static = read_static(cols, order, table, statics, key, file=source, fitted=fitted) if statics else None
         out.append((key, table))
     check_same_form(out, series.date)

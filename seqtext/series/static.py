@@ -37,7 +37,7 @@ def read_static(columns: dict, order, table: Table, names, key=None, *, file: st
         return None
     file = table.source if file is None else file
     of = table.source if key is None else f"series {key} of {file}"
-    where = (lambda i: f"row {i}" if table.line(i) is None else f"line {table.line(i)}")
+    where = table.at  # 'line 5', or 'row 3' of the whole table given in memory
     values = []
     for name in names:
         if name not in columns:

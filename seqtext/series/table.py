@@ -40,6 +40,7 @@ class Table:
     static: np.ndarray | None = None  # (S,) the series' static covariates, when the model reads them
     filled: np.ndarray | None = None  # (n,) True where {fill} made up a missing target value; None: none was
     plain: bool = False  # a plain sequence of values: its target has no column name of the user's to be called by
+    rows: list | None = None  # each row's position in the whole table given in memory (a series of many), or None
 
     @property
     def n(self) -> int:
@@ -51,9 +52,16 @@ class Table:
             return self.first_line[i] if i < len(self.first_line) else None
         return None if self.first_line is None else i + self.first_line
 
-    def where(self, i: int) -> str:
+    def at(self, i: int) -> str:
+        """'line 5' of a file, or 'row 3' of data given in memory: counted from 0 over the whole table, as Python
+        indexes it (for a series of many, its row among every series' rows)."""
         line = self.line(i)
-        return f"row {i} of {self.source}" if line is None else f"line {line} of {self.source}"
+        if line is not None:
+            return f"line {line}"
+        return f"row {self.rows[i] if self.rows is not None and i < len(self.rows) else i}"
+
+    def where(self, i: int) -> str:
+        return f"{self.at(i)} of {self.source}"
 
     def subject(self, name) -> str:
         """A column as a message names it: "column 'y'"; a plain sequence's values by its source ("the history")."""
@@ -71,7 +79,7 @@ class Table:
     def head(self, n: int) -> "Table":
         """The first ``n`` known values, keeping every covariate row as future rows."""
         return Table(self.target[:n], self.features, self.dates, self.names, self.source, self.first_line,
-                     self.static, None if self.filled is None else self.filled[:n], self.plain)
+                     self.static, None if self.filled is None else self.filled[:n], self.plain, self.rows)
 
     def known(self, start: int, stop: int) -> np.ndarray:
         """True for each target value of rows start..stop-1 that the source gave (False: one {fill} made up)."""
@@ -174,14 +182,17 @@ def _roles(missing, target, features, date, past: int) -> str:
 
 def from_columns(columns, order, source, first_line, target=None, features=None, date=None, *, fill=False,
                  allow_future=False, need_date=True, features_only=False, past: int = 0, fitted=False,
-                 ahead_dates: bool = False) -> Table:
+                 ahead_dates: bool = False, rows: list | None = None, values_only: bool = False) -> Table:
     """:func:`read_table` on columns already read (``columns`` None: ``order`` is a plain sequence of values).
 
     The last ``past`` features are past-only covariates: in rows after the
     target's last value they may be blank (read as 0, and never read ahead).
     ``fitted``: the columns are a trained model's (a missing one is named by
     what the model reads it as).  ``ahead_dates``: the model reads the dates of the steps it forecasts (calendar
-    inputs), so rows after the target's last value may carry just a date."""
+    inputs), so rows after the target's last value may carry just a date.  ``rows``: each row's position in the
+    table given in memory that these columns are one series of (messages name that row).  ``values_only``: the
+    target column holds a plain sequence of values, put in a table only to carry its series' id (messages name
+    the source, as for a plain sequence, not that column)."""
     features = list(features or [])
     if columns is None:  # a plain sequence of values
         if features:
@@ -196,7 +207,7 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         columns, order, plain = {target_name: order}, [target_name], True
         date = None  # a model trained with dates forecasts from values alone too
     else:
-        plain = False
+        plain = values_only
     if features_only:
         target = None
     elif target is None:
@@ -218,7 +229,7 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
             raise DataError(f"{has}; the model reads {roles}; add {'it' if len(missing) == 1 else 'them'} to the "
                             "table.")
         raise DataError(f"{has}; check {{target}}, {{features}} and {{date}}.", params=["target", "features", "date"])
-    table = Table(np.empty(0), np.empty((0, 0)), None, (target, features, date), source, first_line, plain=plain)
+    table = Table(np.empty(0), np.empty((0, 0)), None, (target, features, date), source, first_line, plain=plain, rows=rows)
     rows = len(columns[wanted[0]]) if wanted else 0
     if rows == 0:
         raise DataError(f"{source} has no rows; give a series with values.")
@@ -229,7 +240,7 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
             n -= 1  # trailing blanks: rows whose covariates are known ahead of the target
         if n == 0:
             raise DataError(f"{table.whole(target)} has no values; give the series' history.")
-        if n < rows and not (features[: len(features) - past] or (ahead_dates and date is not None)):
+        if n < rows and not (features[: len(features) - past] or ahead_dates):  # undated: the calendar says so
             raise DataError(f"{table.subject(target)} is blank from {table.place(n, target)} to the end, but this "
                             "model reads no covariates or dates ahead, so those rows are no steps to forecast (and "
                             "{fill} fills gaps between known values, not the end); leave them out, as the forecast "
@@ -259,31 +270,6 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         table.dates = date_labels(columns[date])
         check_dates(table, date)
     return table
-
-
-def with_future(table: Table, future, series, fill: bool | None = None) -> Table:
-    """``table`` with the covariate rows of a ``future`` table after its last value (``series``: the model's;
-    ``fill``: interpolate gaps, default its setting)."""
-    if not series.features:
-        raise DataError("future covariates were given but this model was trained without covariates.")
-    if len(table.features) > table.n:
-        raise DataError("future covariates were given twice (in the history and in future=); give them once.")
-    if not is_table(future):
-        raise DataError(f"future= must be a table with the columns {', '.join(map(str, series.features))}.")
-    ahead = read_table(future, None, series.features, None, fill=series.fill if fill is None else fill,
-                       features_only=True, name="the future table", fitted=True)
-    past = np.zeros((len(ahead.features), len(getattr(series, "past_features", []))))  # never read ahead
-    return Table(table.target, np.vstack([table.features[: table.n], np.hstack([ahead.features, past])]),
-                 table.dates, table.names, table.source, table.first_line, table.static, table.filled)
-
-
-def tail_table(tail: dict, series, source: str = "the training series") -> Table:
-    """The end of the training series that a model directory keeps (one window), as a table."""
-    columns = list(series.features) + list(getattr(series, "past_features", []))
-    names = (series.target, columns, series.date)
-    feats = np.asarray(tail["features"], dtype=np.float64).reshape(len(tail["target"]), len(columns))
-    static = np.asarray(tail["static"], dtype=np.float64) if "static" in tail else None
-    return Table(np.asarray(tail["target"], dtype=np.float64), feats, tail["dates"], names, source, None, static)
 
 
 def _columns(data):
