@@ -160,6 +160,8 @@ def test_a_stream_model_given_a_missing_file_in_a_list_names_the_file(running_te
     with pytest.raises(DataError, match="^a stream-mode model evaluates running text read from files, and there is "
                                         "no file 'my data/nope.txt'; give the corpus as a path, or per_sentence"):
         streamed.evaluate(["my data/nope.txt"])  # a path with a space that is not there: named, not taken for text
+    with pytest.raises(DataError, match="^no validation text was given; pass a text file"):  # not "no corpus"
+        TextModel(mode="stream", embed=8, hidden=8, epochs=1, device="cpu").fit(running_text, valid=[])
 
 
 def test_a_validation_text_too_short_to_score_is_refused_not_dropped(tmp_path):

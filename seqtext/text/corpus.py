@@ -68,7 +68,7 @@ def corpus_files(source: str | os.PathLike | Sequence, name: str = "corpus") -> 
         else:
             raise DataError(f"the {name} {path} does not exist; check the path.")
     if not files:
-        raise DataError("no corpus was given; pass a text file or a directory of .txt files.")
+        raise DataError(f"no {name} was given; pass a text file or a directory of .txt files.")
     for path in files:
         check_text_file(path)
     return files
