@@ -605,3 +605,17 @@ def test_a_missing_validation_file_is_named_as_the_validation_text(corpus, tmp_p
                                   "--epochs", "1", "--out", str(out)]),
                              f"the validation text {tmp_path / 'v.txt'} does not exist; check the path.", code=1)
         assert not out.exists()
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["train", "--corpus", "corpora/pronouns.txt", "--out", ""], "--out"),  # not runs/pronouns, the default
+    (["classify", "train", "--data", "corpora/pronouns.txt", "--out", ""], "--out"),
+    (["tag", "train", "--data", "", "--out", "x"], "--data"),
+    (["forecast", "train", "--csv", "corpora/series/airline.csv", "--out", ""], "--out"),
+    (["forecast", "predict", "--model", "m", "--csv", "c.csv", "--out", ""], "--out"),
+    (["forecast", "backtest", "--model", "m", "--csv", "c.csv", "--plot", ""], "--plot"),
+])
+def test_an_empty_path_option_is_a_usage_error_naming_it(args, flag, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_clean_failure(run(args), f"Error: {flag} is empty; give ", code=2)
+    assert list(tmp_path.iterdir()) == []  # nothing written, runs/ not made

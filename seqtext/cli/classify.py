@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from seqtext.cli.common import counted, echo_json, first_process_only, handle_errors, nonblank, run_training
-from seqtext.cli.options import resume_changes, resume_kind, training_command
+from seqtext.cli.options import required_paths, resume_changes, resume_kind, training_command
 from seqtext.errors import DataError
 from seqtext.labelconfig import ClassifySettings
 
@@ -39,9 +39,7 @@ def train_model(ctx, model_class, settings_class, data, dev, out, resume, quiet,
         out = Path(resume)
         open_model(out, settings_class)  # its settings readable, before anything is locked
     else:
-        for name, value in (("--data", data), ("--out", out)):
-            if not value:
-                raise click.UsageError(f"Missing option '{name}': give it, or --resume DIR to continue a training.")
+        required_paths(("--data", data, "the file to train on"), ("--out", out, "the model directory to write"))
         out = Path(out)
         check_output_dir(out)
 

@@ -50,6 +50,16 @@ def resume_kind(resume, kind: str) -> None:
         raise CheckpointError(f"{resume} holds a {found} model, not a {kind} model{how}.")
 
 
+def required_paths(*named: tuple[str, str | None, str]) -> None:
+    """Refuse a training's path option that is missing (``None``) or empty (``""``, which would read as the current
+    directory or as not given); ``named``: (flag, value, what it names)."""
+    for name, value, what in named:
+        if value is None:
+            raise click.UsageError(f"Missing option '{name}': give it, or --resume DIR to continue a training.")
+        if value == "":  # spaces are left alone: a file may be named so
+            raise click.UsageError(f"{name} is empty; give {what}.")
+
+
 def resume_changes(ctx: click.Context, options: dict, others: dict) -> dict:
     """The options a --resume changes (of RESUMABLE); any other option given (``others``: the command's own, such
     as --out) is refused in one sentence, before anything is opened."""

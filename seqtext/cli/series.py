@@ -8,7 +8,7 @@ import click
 
 from seqtext.cli import series_report as report
 from seqtext.cli.common import POSITIVE, counted, echo_json, first_process_only, handle_errors, note, run_training
-from seqtext.cli.options import resume_changes, resume_kind, training_command
+from seqtext.cli.options import required_paths, resume_changes, resume_kind, training_command
 from seqtext.cli.series_checks import check_out, check_outputs, check_plot, pick, write_both
 from seqtext.config import SeriesSettings
 # how the library's parameters read on these commands: the series is --csv; predict and evaluate take
@@ -94,9 +94,7 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
         out = Path(resume)
         open_model(out, SeriesSettings)  # its settings readable, before anything is locked
     else:
-        for name, value in (("--csv", csv), ("--out", out)):
-            if not value:
-                raise click.UsageError(f"Missing option '{name}': give it, or --resume DIR to continue a training.")
+        required_paths(("--csv", csv, "the CSV file to train on"), ("--out", out, "the model directory to write"))
         out = Path(out)
         check_output_dir(out)  # before training, so a bad --out costs nothing
 

@@ -44,6 +44,9 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
                 ctx.get_parameter_source("vocab_size") == click.core.ParameterSource.COMMANDLINE:
             raise click.UsageError("a character vocabulary holds every character of the training text, so "
                                    "--vocab-size does not apply to --tokenizer char; drop --vocab-size.")
+        if out == "":  # not the default: an empty --out is a mistake, not a wish for runs/NAME
+            raise click.UsageError("--out is empty; give the model directory to write, or leave --out out for "
+                                   f"{RUNS / Path(corpus[0]).stem}.")
         out = Path(out) if out else RUNS / Path(corpus[0]).stem
         check_output_dir(out)
 
