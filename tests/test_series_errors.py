@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -330,3 +332,18 @@ def test_a_blank_end_of_an_undated_history_of_a_calendar_model_is_refused_for_it
         assert no_flags(info.value).startswith("calendar inputs are read off the dates, but the series has no date "
                                                "column;")
     assert cal.predict(3, history={"m": months[:13], "v": values[:10] + [None] * 3}).shape == (3,)
+
+
+def test_an_infinite_last_value_is_not_filled():
+    """fill interpolates gaps between known values; an infinite last value is the forecast's origin, not a gap: held
+    flat it would be a made-up value to forecast from, so it is refused, in training and in predict."""
+    values = [float(10 + i % 5) for i in range(40)]
+    model = Forecaster(window=4, calibrate=0, fill=True, **TINY).fit(values)
+    for history, row in ((values[:10] + [math.inf], 10), (values[:10] + [math.nan, 5.0, -math.inf], 12)):
+        with pytest.raises(DataError) as info:
+            model.predict(history=history)
+        assert no_flags(info.value) == (f"the history ends in an infinite value at row {row}, which fill does not "
+                                        "fill (it fills gaps between known values); fix it, or leave that row out.")
+    assert model.predict(history=values[:10] + [math.inf, 12.0]).shape == (1,)  # inside the history: a gap, filled
+    with pytest.raises(DataError, match="^the series ends in an infinite value at row 40, which"):
+        Forecaster(window=4, calibrate=0, fill=True, **TINY).fit(values + [math.inf])

@@ -251,6 +251,10 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
             raise DataError(f"{table.subject(target)} is blank from {table.place(last, target)} to the end; the values "
                             "to train on or to score must be known, so leave those rows out (rows of future covariates "
                             "belong in the history that predict reads).")
+    if fill and n and np.isinf(values[n - 1]):  # a blank end is refused above; an infinite one is no gap either
+        raise DataError(f"{table.subject(target)} ends in an infinite value at {table.place(n - 1, target)}, which "
+                        "{fill} does not fill (it fills gaps between known values); fix it, or leave that row out.",
+                        params=["fill"])
     table.target = _finite(table, target, values[:n], fill)
     if fill and not np.isfinite(values[:n]).all():
         table.filled = ~np.isfinite(values[:n])
