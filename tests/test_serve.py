@@ -174,7 +174,7 @@ def test_forecast_fills_a_gap_when_asked_and_names_request_fields_in_errors(clie
     ("/v1/complete", {"model": "onnx", "prompt": "Mary", "colour": 1}, 422, "field 'colour'"),
     ("/v1/next-words", {"model": "onnx", "prompt": "Mary", "k": 0}, 422, "field 'k'"),
     ("/v1/score", {"model": "onnx", "sentences": []}, 422, "field 'sentences'"),
-    ("/v1/score", {"model": "torch", "sentences": ["ok", " "]}, 422, "sentence 2"),
+    ("/v1/score", {"model": "torch", "sentences": ["ok", " "]}, 422, "field 'sentences': sentences[1] must hold 1 to"),
     ("/v1/forecast", {"model": "sales", "history": ["a", 2], "steps": 2}, 422, "field 'history.0'"),
     ("/v1/forecast", {"model": "sales", "steps": 2}, 422, "'history'"),
     ("/v1/forecast", {"model": "sales", "history": [1, 2], "steps": 2}, 422, ""),

@@ -273,17 +273,17 @@ def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
      "is a classify model, not a series model; /v1/classify answers it"),
     ("/v1/classify", {"model": "clf-onnx"}, 422, "field 'texts'"),
     ("/v1/classify", {"model": "clf-onnx", "texts": []}, 422, "field 'texts'"),
-    ("/v1/classify", {"model": "clf-onnx", "texts": ["fine", "  "]}, 422, "text 2"),
+    ("/v1/classify", {"model": "clf-onnx", "texts": ["fine", "  "]}, 422, "field 'texts': texts[1] must hold 1 to"),
     ("/v1/classify", {"model": "clf-onnx", "texts": ["fine", 3]}, 422, "field 'texts.1'"),
     ("/v1/classify", {"model": "tagger-onnx", "texts": ["fine"]}, 422,
      "is a tag model, not a classify model; /v1/tag answers"),
     ("/v1/classify", {"texts": ["fine"]}, 422, "give the model's name"),
     ("/v1/tag", {"model": "nope", "sentences": ["The dog"]}, 404, "no model named 'nope'"),
-    ("/v1/tag", {"model": "tagger-onnx", "sentences": [[]]}, 422, "sentence 1"),
-    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["a " * 501]}, 422, "sentence 1 must hold 1 to 500"),
-    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["a," * 251]}, 422, "sentence 1 must hold 1 to 500"),  # 502
-    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The dog", "  "]}, 422, "sentence 2"),
-    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The", ["dog", " "]]}, 422, "sentence 2"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": [[]]}, 422, "sentences[0] must hold"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["a " * 501]}, 422, "sentences[0] must hold 1 to 500"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["a," * 251]}, 422, "sentences[0] must hold 1 to 500"),  # 502
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The dog", "  "]}, 422, "sentences[1] must hold"),
+    ("/v1/tag", {"model": "tagger-onnx", "sentences": ["The", ["dog", " "]]}, 422, "sentences[1] must hold"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": "The dog"}, 422, "field 'sentences'"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": [["a", 5]]}, 422, "field 'sentences.0.1': input should be a "
                                                                         "valid string"),

@@ -93,9 +93,9 @@ class NextWordsResponse(BaseModel):
 
 
 def _check_texts(value: list[str], what: str) -> list[str]:
-    for i, s in enumerate(value):
+    for i, s in enumerate(value):  # named by index, counted from 0 as forecast rows are
         if not s.strip() or len(s) > MAX_SENTENCE:
-            raise ValueError(f"{what} {i + 1} must hold 1 to {MAX_SENTENCE} characters of words")
+            raise ValueError(f"{what}[{i}] must hold 1 to {MAX_SENTENCE} characters of words")
     return value
 
 
@@ -106,7 +106,7 @@ class ScoreRequest(_Request):
     @field_validator("sentences")
     @classmethod
     def _sentences(cls, value: list[str]) -> list[str]:
-        return _check_texts(value, "sentence")
+        return _check_texts(value, "sentences")
 
 
 class ScoreResponse(BaseModel):
@@ -164,7 +164,7 @@ class ClassifyRequest(_Request):
     @field_validator("texts")
     @classmethod
     def _texts(cls, value: list[str]) -> list[str]:
-        return _check_texts(value, "text")
+        return _check_texts(value, "texts")
 
 
 class ClassifiedText(BaseModel):
@@ -192,7 +192,7 @@ class TagRequest(_Request):
             words = split_words(s) if isinstance(s, str) else s  # a string's words, as the tagger splits them
             if not words or len(words) > MAX_WORDS_TAGGED or not all(w.strip() for w in words) \
                     or (len(s) if isinstance(s, str) else sum(map(len, words))) > MAX_SENTENCE:
-                raise ValueError(f"sentence {i + 1} must hold 1 to {MAX_WORDS_TAGGED} non-empty words "
+                raise ValueError(f"sentences[{i}] must hold 1 to {MAX_WORDS_TAGGED} non-empty words "
                                  f"({MAX_SENTENCE} characters at most)")
         return value
 
