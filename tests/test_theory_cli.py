@@ -152,6 +152,9 @@ def test_worked_example_predicts_100():
          "give --hidden 464 or less."),  # it took a minute: the norm and eigenvalues of a 4096 x 4096 W_h
         (["--window", "20", "--hidden", "4096", "--sequence", ",".join(map(str, range(30)))],
          "--window 20 with --hidden 4096 is more than a by-hand demonstration"),
+        (["--hidden", "4096", "--json"], "--json writes every weight and gradient in full, and --hidden 4096 makes "
+         "16,777,216 numbers a matrix (at most 1,000,000); give --hidden 1000 or less, or leave out --json for the "
+         "summarised view."),  # about 1.5 GB of JSON, where the text view summarises as NumPy prints
         (["--worked-example", "--lr", "50"], "gradient descent with --lr 50 diverged (the loss went from 0.4255 to nan "
                                              "in 3000 epochs); give a smaller --lr, e.g. 0.1."),
         (["--worked-example", "--lr", "100", "--epochs", "10"], "diverged (the loss went from 0.4255 to 2.61743e+59 "

@@ -11,16 +11,13 @@ from __future__ import annotations
 import click
 
 from seqtext.cli.common import counted, echo_json, handle_errors
+from seqtext.cli.theory_limits import DEFAULT_LR, diverged, too_much, too_much_json
 
 _DEFAULT_SEQUENCE = "10,20,30,40,50,60,70,80,90"
 _DEFAULT_WINDOW = 3
 _DEFAULT_HIDDEN = 2
 _DEFAULT_NORMS_HIDDEN = 8  # wide enough that a dead relu unit does not end the demo
-_DEFAULT_LR = 0.1
 _DEFAULT_NONLINEARITY = "tanh"
-
-_WORK = 100_000_000  # steps x hidden^2 at most: a by-hand demonstration in seconds, not hours
-
 
 def _norms_explanation(norm: float, radius: float) -> str:
     """Why the gradient shrinks (or grows), with this W_h's largest singular value and spectral radius."""
@@ -38,35 +35,6 @@ def _norms_explanation(norm: float, radius: float) -> str:
             f"Here ||W_h||_2 = {norm:.3f} and the spectral radius is {radius:.3f}; {verdict}.")
 
 
-def _too_much(name: str, steps: int, hidden: int, cubed: bool = False) -> None:
-    """Refuse sizes a view takes minutes over: steps x hidden^2, and hidden^3 (W_h's spectral radius) if ``cubed``."""
-    from seqtext.errors import ConfigError
-
-    if steps * hidden * hidden > _WORK:
-        raise ConfigError(f"{name} {steps} with --hidden {hidden} is more than a by-hand demonstration runs in "
-                          f"seconds ({name[2:]} x hidden^2 is {steps * hidden * hidden:,}, at most {_WORK:,}); "
-                          f"give a smaller {name} or --hidden.")
-    if cubed and hidden ** 3 > _WORK:
-        raise ConfigError(f"--hidden {hidden} is more than a by-hand demonstration runs in seconds (W_h's spectral "
-                          f"radius takes hidden^3, {hidden ** 3:,}, at most {_WORK:,}); give --hidden "
-                          f"{int(round(_WORK ** (1 / 3)))} or less.")
-
-
-_BLOWN_UP = 100  # a worked example whose loss ends this many times above its start has diverged
-
-
-def _diverged(what: str, lr: float, *values: float, start: float | None = None) -> None:
-    """Refuse a run whose ``values`` overflowed (nan, inf) or whose loss (the first value) ended ``_BLOWN_UP``
-    times above ``start`` (a loss that rises for a few epochs and comes down is not refused)."""
-    import math
-
-    from seqtext.errors import ConfigError
-
-    if not all(math.isfinite(v) for v in values) or (start is not None and values[0] > _BLOWN_UP * start):
-        raise ConfigError(f"gradient descent with --lr {lr:g} diverged ({what}); give a smaller --lr, e.g. "
-                          f"{_DEFAULT_LR:g}.")
-
-
 # what each view reads: the one-step view (no flag), --gradient-norms and --worked-example
 _TAKES = {None: {"--sequence", "--window", "--hidden", "--nonlinearity", "--lr"},
           "--gradient-norms": {"--hidden", "--length"},
@@ -79,11 +47,11 @@ _TAKES = {None: {"--sequence", "--window", "--hidden", "--nonlinearity", "--lr"}
               help=f"Steps read per prediction  [default: {_DEFAULT_WINDOW}]")
 @click.option(
     "--hidden",
-    type=click.IntRange(min=1, max=4096),  # a by-hand demonstration; with --window or --length, see _WORK
+    type=click.IntRange(min=1, max=4096),  # a by-hand demonstration; with --window or --length, see theory_limits.WORK
     default=None,
     help=f"Hidden size  [default: {_DEFAULT_HIDDEN}; {_DEFAULT_NORMS_HIDDEN} with --gradient-norms]",
 )
-@click.option("--lr", type=float, default=None, help=f"Learning rate of the update  [default: {_DEFAULT_LR}]")
+@click.option("--lr", type=float, default=None, help=f"Learning rate of the update  [default: {DEFAULT_LR}]")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
               help="Seed of the initial weights (with --gradient-norms, also of the random inputs).")
 @click.option(
@@ -135,7 +103,7 @@ def theory(sequence, window, hidden, lr, seed, nonlinearity, gradient_norms, len
         has, it = ("has", "it") if len(unused) == 1 else ("have", "they")
         raise ConfigError(f"{', '.join(unused)} {has} no effect {where} ({it} {'is' if it == 'it' else 'are'} for "
                           f"{' or '.join(homes)}); leave {'it' if it == 'it' else 'them'} out.")
-    lr = _DEFAULT_LR if lr is None else lr
+    lr = DEFAULT_LR if lr is None else lr
     nonlinearity = _DEFAULT_NONLINEARITY if nonlinearity is None else nonlinearity  # "" is refused, not tanh
 
     if gradient_norms:
@@ -208,7 +176,9 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
     except DataError as exc:  # a value the option cannot take: a usage error (exit 2), as click's own checks
         raise click.BadParameter(str(exc), param_hint="'--sequence'") from None
     scratch.check_nonlinearity(nonlinearity)
-    _too_much("--window", window, hidden)
+    too_much("--window", window, hidden)
+    if as_json:
+        too_much_json(hidden)
     scaler = examples.Normaliser.fit(values)
     # the first window only, as a batch of one, so each step's input is a single number
     x, y = examples.make_windows(scaler.transform(values[:window + 1]), window)  # (1, T, 1), (1, 1)
@@ -220,7 +190,7 @@ def _one_step(sequence_text, window, hidden, lr, seed, nonlinearity, as_json) ->
         grads, trace = scratch.backward_trace(params, cache, y)
         updated = scratch.sgd_step(params, grads, lr)
         after = scratch.mse_loss(scratch.forward(updated, x).y_hat, y)  # the same window, with the new weights
-    _diverged(f"the loss on the window went from {loss:.6f} to {after:g} in one update", lr, after)
+    diverged(f"the loss on the window went from {loss:.6f} to {after:g} in one update", lr, after)
     prediction = float(scaler.inverse(cache.y_hat)[0, 0])
 
     steps = []
@@ -340,7 +310,7 @@ def _gradient_norms(length, hidden, seed, as_json) -> None:
     from seqtext import scratch
     from seqtext import scratch_examples as examples
 
-    _too_much("--length", length, hidden, cubed=True)
+    too_much("--length", length, hidden, cubed=True)
     table = {nl: examples.gradient_norms(length, hidden, nl, seed) for nl in ("tanh", "relu")}
     w_h = scratch.init(1, hidden, length, 1, seed=seed).W_h  # the W_h both tables read
     norm, radius = float(np.linalg.norm(w_h, 2)), float(np.max(np.abs(np.linalg.eigvals(w_h))))
@@ -377,7 +347,7 @@ def _worked_example(seed, epochs, lr, nonlinearity, as_json) -> None:
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is refused below, not warned of
         result = examples.worked_example(seed=seed, epochs=epochs, lr=lr, nonlinearity=nonlinearity)
     span = counted(epochs)
-    _diverged(f"the loss went from {result['first_loss']:.4f} to {result['final_loss']:g} in {span}", lr,
+    diverged(f"the loss went from {result['first_loss']:.4f} to {result['final_loss']:g} in {span}", lr,
               result["final_loss"], result["prediction"], start=result["first_loss"])
     params = result.pop("params")
     if as_json:
