@@ -353,9 +353,8 @@ def check_places(places, n: int) -> list[str] | None:
         return None
     places = [str(p) for p in places] if is_listlike(places) else places
     if not isinstance(places, list) or len(places) != n:
-        got = (f"{len(places)} place{'s' * (len(places) != 1)}" if isinstance(places, list)
-               else type(places).__name__)
-        raise ConfigError(f"{{places}} names each text, one a text; got {got} for {n} text{'s' * (n != 1)}.",
+        got = counted(len(places), "place") if isinstance(places, list) else type(places).__name__
+        raise ConfigError(f"{{places}} names each text, one a text; got {got} for {counted(n, 'text')}.",
                           params=["places"])
     return places
 

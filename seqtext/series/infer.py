@@ -10,6 +10,7 @@ covariate rows known ahead).  :func:`forecasts` returns, per job, arrays
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 
@@ -32,8 +33,7 @@ def with_future(table: Table, future, series, fill: bool | None = None) -> Table
     ahead = read_table(future, None, series.features, None, fill=series.fill if fill is None else fill,
                        features_only=True, name="the future table", fitted=True)
     past = np.zeros((len(ahead.features), len(getattr(series, "past_features", []))))  # never read ahead
-    return Table(table.target, np.vstack([table.features[: table.n], np.hstack([ahead.features, past])]),
-                 table.dates, table.names, table.source, table.first_line, table.static, table.filled)
+    return replace(table, features=np.vstack([table.features[: table.n], np.hstack([ahead.features, past])]))
 
 
 def tail_table(tail: dict, series, source: str = "the training series") -> Table:
@@ -60,17 +60,12 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
     need, have = needed_rows(steps, cfg.horizon, ahead), len(table.features) - origin
     if cfg.features and have < need:
         names = ", ".join(map(str, cfg.features))
-        what = f"the covariates {names} are known ahead, so forecasting {_count(steps)} needs them" if ahead else \
-            f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates {names}"
+        what = f"the covariates {names} are known ahead, so forecasting {counted(steps, 'step')} needs them" \
+            if ahead else f"forecasting {steps} steps with horizon {cfg.horizon} needs the covariates {names}"
         which = _which(table)
         of = "" if which == "the history " else f" for {which.strip()}"
-        raise DataError(f"{what} for the next {_count(need)} but {have} {agrees(have, 'was', 'were')} given{of}; "
-                        "add them as rows after the last target value.")
-
-
-def _count(steps: int) -> str:
-    """'1 step', '3 steps'."""
-    return counted(steps, "step")
+        raise DataError(f"{what} for the next {counted(need, 'step')} but {have} {agrees(have, 'was', 'were')} "
+                        f"given{of}; add them as rows after the last target value.")
 
 
 def _which(table: Table) -> str:

@@ -35,6 +35,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
     of values given with its series' id, named by ``name`` rather than as a column)."""
     fill = series.fill if fill is None else fill
     features = columns_of(series)
+    ahead_dates = bool(getattr(series, "calendar", False))  # a calendar model reads the dates of the steps ahead
     statics = list(getattr(series, "static_features", []))
     if series.id is None:
         if (features or statics) and not is_table(data):
@@ -42,21 +43,19 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
                             "give a table with those columns, not a plain series.")
         if isinstance(data, Table):
             return [(None, data)]
-        columns, order, source, first_line = _columns(data)
-        source = name if name is not None and first_line is None else source
+        columns, order, source, first_line = _columns(data, name)
         target = series.target  # of a plain sequence, the name it is trained or forecast as
         kept = [c for c in order if c not in statics] if columns is not None else order
         table = from_columns(columns, kept, source, first_line, target, features, series.date, fill=fill,
                              allow_future=allow_future, need_date=need_date, past=len(series.past_features),
-                             fitted=fitted, ahead_dates=bool(getattr(series, "calendar", False)))
+                             fitted=fitted, ahead_dates=ahead_dates)
         table.static = read_static(columns, order, table, statics, fitted=fitted) if statics else None
         _warn_uneven([(None, table)], series)
         return [(None, table)]
     if isinstance(data, Table) or not is_table(data):
         raise DataError(f"this model forecasts many series; give a table with its id column {series.id!r}, not a "
                         "single series.")
-    columns, order, source, first_line = _columns(data)
-    source = name if name is not None and first_line is None else source
+    columns, order, source, first_line = _columns(data, name)
     if series.id not in columns:
         raise DataError(f"{source} has no column {series.id!r} (it has {', '.join(map(repr, order))}); check {{id}}.",
                         params=["id"])
@@ -81,8 +80,8 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
                              target, features, series.date, fill=fill, allow_future=allow_future,
                              need_date=need_date, past=len(series.past_features), fitted=fitted,
-                             ahead_dates=bool(getattr(series, "calendar", False)),
-                             rows=rows if first_line is None else None,  # in memory: named by the table's row
+                             ahead_dates=ahead_dates,
+                             positions=rows if first_line is None else None,  # in memory: the table's row
                              values_only=values_only)
         table.static = read_static(cols, order, table, statics, key, file=source, fitted=fitted) if statics else None
         out.append((key, table))

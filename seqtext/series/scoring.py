@@ -100,9 +100,9 @@ def _warn_made_up(cases) -> None:
     made_up = sum(h - int(t.known(o, o + h).sum()) for _, t, o, h in cases)
     if made_up:
         total = sum(h for *_, h in cases)
-        them, are = ("it", "is") if made_up == 1 else ("them", "are")
-        warn(f"{made_up} of the {total} values to score {are} missing in the data; {{fill}} fills {them} to forecast "
-             f"from, but {'it is' if made_up == 1 else 'they are'} left out of the scores.", params=["fill"])
+        warn(f"{made_up} of the {total} values to score {agrees(made_up, 'is', 'are')} missing in the data; {{fill}} "
+             f"fills {agrees(made_up, 'it', 'them')} to forecast from, but {agrees(made_up, 'it is', 'they are')} "
+             "left out of the scores.", params=["fill"])
 
 
 def _warn_not_following(cases) -> None:

@@ -13,7 +13,7 @@ import csv
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ class Table:
     static: np.ndarray | None = None  # (S,) the series' static covariates, when the model reads them
     filled: np.ndarray | None = None  # (n,) True where {fill} made up a missing target value; None: none was
     plain: bool = False  # a plain sequence of values: its target has no column name of the user's to be called by
-    rows: list | None = None  # each row's position in the whole table given in memory (a series of many), or None
+    positions: list | None = None  # each row's place in the whole table given in memory (a series of many), or None
 
     @property
     def n(self) -> int:
@@ -58,7 +58,7 @@ class Table:
         line = self.line(i)
         if line is not None:
             return f"line {line}"
-        return f"row {self.rows[i] if self.rows is not None and i < len(self.rows) else i}"
+        return f"row {self.positions[i] if self.positions is not None and i < len(self.positions) else i}"
 
     def where(self, i: int) -> str:
         return f"{self.at(i)} of {self.source}"
@@ -78,8 +78,7 @@ class Table:
 
     def head(self, n: int) -> "Table":
         """The first ``n`` known values, keeping every covariate row as future rows."""
-        return Table(self.target[:n], self.features, self.dates, self.names, self.source, self.first_line,
-                     self.static, None if self.filled is None else self.filled[:n], self.plain, self.rows)
+        return replace(self, target=self.target[:n], filled=None if self.filled is None else self.filled[:n])
 
     def known(self, start: int, stop: int) -> np.ndarray:
         """True for each target value of rows start..stop-1 that the source gave (False: one {fill} made up)."""
@@ -124,9 +123,7 @@ def read_table(
     """
     if isinstance(data, Table):
         return data
-    columns, order, source, first_line = _columns(data)
-    if name is not None and first_line is None:
-        source = name
+    columns, order, source, first_line = _columns(data, name)
     return from_columns(columns, order, source, first_line, target, features, date, fill=fill,
                         allow_future=allow_future, need_date=need_date, features_only=features_only, fitted=fitted)
 
@@ -182,15 +179,15 @@ def _roles(missing, target, features, date, past: int) -> str:
 
 def from_columns(columns, order, source, first_line, target=None, features=None, date=None, *, fill=False,
                  allow_future=False, need_date=True, features_only=False, past: int = 0, fitted=False,
-                 ahead_dates: bool = False, rows: list | None = None, values_only: bool = False) -> Table:
+                 ahead_dates: bool = False, positions: list | None = None, values_only: bool = False) -> Table:
     """:func:`read_table` on columns already read (``columns`` None: ``order`` is a plain sequence of values).
 
     The last ``past`` features are past-only covariates: in rows after the
     target's last value they may be blank (read as 0, and never read ahead).
     ``fitted``: the columns are a trained model's (a missing one is named by
     what the model reads it as).  ``ahead_dates``: the model reads the dates of the steps it forecasts (calendar
-    inputs), so rows after the target's last value may carry just a date.  ``rows``: each row's position in the
-    table given in memory that these columns are one series of (messages name that row).  ``values_only``: the
+    inputs), so rows after the target's last value may carry just a date.  ``positions``: each row's place in
+    the table given in memory that these columns are one series of (messages name that row).  ``values_only``: the
     target column holds a plain sequence of values, put in a table only to carry its series' id (messages name
     the source, as for a plain sequence, not that column)."""
     features = list(features or [])
@@ -229,7 +226,8 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
             raise DataError(f"{has}; the model reads {roles}; add {'it' if len(missing) == 1 else 'them'} to the "
                             "table.")
         raise DataError(f"{has}; check {{target}}, {{features}} and {{date}}.", params=["target", "features", "date"])
-    table = Table(np.empty(0), np.empty((0, 0)), None, (target, features, date), source, first_line, plain=plain, rows=rows)
+    table = Table(np.empty(0), np.empty((0, 0)), None, (target, features, date), source, first_line, plain=plain,
+                  positions=positions)
     rows = len(columns[wanted[0]]) if wanted else 0
     if rows == 0:
         raise DataError(f"{source} has no rows; give a series with values.")
@@ -276,8 +274,14 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
     return table
 
 
-def _columns(data):
-    """(columns by name, column order, source description, CSV line of row 0); columns None for 1-D data."""
+def _columns(data, name: str | None = None):
+    """(columns by name, column order, source description, CSV line of row 0); columns None for 1-D data.
+    ``name``: the source description of data given in memory (a file is named by its path)."""
+    columns, order, source, first_line = _read_columns(data)
+    return columns, order, source if name is None or first_line is not None else name, first_line
+
+
+def _read_columns(data):
     if isinstance(data, (str, os.PathLike)):
         return (*_read_csv(Path(data)), str(data), 2)
     if hasattr(data, "columns") and hasattr(data, "iloc"):  # pandas DataFrame, without importing pandas
