@@ -322,7 +322,7 @@ class Model:
     def save(self, path) -> Path:
         """Write the model directory atomically; returns its path."""
         self._require_trained()
-        modeldir.as_path(path)
+        path = modeldir.as_path(path)
         trainer = _same_trainer(self._trainer_file) if self.trainer_state is None else self.trainer_state
         return modeldir.save_model(path, self.config_dict(), self.task.weights(self.net),
                                    self.task.write_files, self.history, trainer)

@@ -22,7 +22,6 @@ for the other.  This module imports neither torch nor onnxruntime.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 MANIFEST = "export.json"
@@ -36,9 +35,7 @@ def is_export(path) -> bool:
 
 
 def read_manifest(path) -> dict | None:
-    """The manifest of an exported directory, or None when ``path`` is not one (nor a path at all)."""
-    if not isinstance(path, (str, os.PathLike)):
-        return None
+    """The manifest of an exported directory, or None when ``path`` is not one."""
     try:
         manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -67,6 +64,9 @@ TORCH_MODELS = {"text": ("seqtext.text.model", "TextModel"), "series": ("seqtext
 
 def open_model(path, kind: str):
     """A model of ``kind`` from a model directory (torch) or an exported one (onnxruntime, no torch)."""
+    from seqtext.modeldir import as_path
+
+    path = as_path(path)  # None or a number: refused as seqtext.load refuses it
     if is_export(path):
         from seqtext.export.runtime import load
 
@@ -84,8 +84,7 @@ def open_model(path, kind: str):
 def refuse_damaged(path) -> None:
     """Refuse a directory that is no export (``is_export`` said so) but holds an export.json and no config.json:
     a damaged export, which an export to the same place would refuse to replace, not knowing what it holds."""
-    if isinstance(path, (str, os.PathLike)) and (Path(path) / MANIFEST).is_file() and \
-            not (Path(path) / "config.json").is_file():
+    if (Path(path) / MANIFEST).is_file() and not (Path(path) / "config.json").is_file():
         from seqtext.errors import CheckpointError
 
         raise CheckpointError(f"{Path(path) / MANIFEST} is damaged (not the JSON that seqtext export writes); delete "
@@ -116,6 +115,9 @@ def model_settings(path, settings_class):
 
 def open_text(path):
     """A text model from a model directory (torch) or an exported one (onnxruntime, no torch)."""
+    from seqtext.modeldir import as_path
+
+    path = as_path(path)
     if not is_export(path):
         from seqtext import modeldir
 
