@@ -243,8 +243,7 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
     text, unk = model.settings.text, model.tokenizer.token_to_id(tk.UNK)
     if text.mode == "stream":
         if isinstance(corpus, (list, tuple)) and not is_path_list(corpus) and not any(map(_names_a_path, corpus)):
-            pathlike = next((item for item in corpus if isinstance(item, str) and ("/" in item or
-                                                                           item.strip().endswith(".txt"))), None)
+            pathlike = next((item for item in corpus if _written_like_a_path(item)), None)
             missing = "" if pathlike is None else f", and there is no file {pathlike.strip()!r}"  # "my data/a.txt"
             raise DataError(f"a stream-mode model evaluates running text read from files{missing}; give the corpus as "
                             "a path, or {per_sentence}=True to read these sentences one by one, as score() does.",
@@ -262,11 +261,15 @@ def _score_corpus(model: TextModel, corpus, precision: str) -> dict:
     return metrics
 
 
+def _written_like_a_path(item) -> bool:
+    """A string with a slash or ending in .txt ("data/a.txt", "and/or" too)."""
+    return isinstance(item, str) and ("/" in item or item.strip().endswith(".txt"))
+
+
 def _names_a_path(item) -> bool:
     """Whether a corpus item is meant as a path: a pathlib.Path, or a string written like one ("data/a.txt"), not a
     sentence, which has spaces between its words ("and/or" or not)."""
-    return isinstance(item, os.PathLike) or isinstance(item, str) and ("/" in item or item.endswith(".txt")) \
-        and not any(c.isspace() for c in item.strip())
+    return isinstance(item, os.PathLike) or _written_like_a_path(item) and not any(c.isspace() for c in item.strip())
 
 
 def _score_lines(model, corpus) -> dict:
