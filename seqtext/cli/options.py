@@ -50,14 +50,20 @@ def resume_kind(resume, kind: str) -> None:
         raise CheckpointError(f"{resume} holds a {found} model, not a {kind} model{how}.")
 
 
+def refuse_empty(name: str, value: str | None, what: str) -> None:
+    """Refuse a path option given as "" (read as the current directory, or as not given at all), naming ``what`` it
+    should name; spaces are left alone: a file may be named so."""
+    if value == "":
+        raise click.UsageError(f"{name} is empty; give {what}.")
+
+
 def required_paths(*named: tuple[str, str | None, str]) -> None:
-    """Refuse a training's path option that is missing (``None``) or empty (``""``, which would read as the current
-    directory or as not given); ``named``: (flag, value, what it names)."""
+    """Refuse a training's path option that is missing (``None``) or empty; ``named``: (flag, value, what it
+    names)."""
     for name, value, what in named:
         if value is None:
             raise click.UsageError(f"Missing option '{name}': give it, or --resume DIR to continue a training.")
-        if value == "":  # spaces are left alone: a file may be named so
-            raise click.UsageError(f"{name} is empty; give {what}.")
+        refuse_empty(name, value, what)
 
 
 def resume_changes(ctx: click.Context, options: dict, others: dict) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from seqtext.cli.options import refuse_empty
 from seqtext.errors import install_hint
 
 PLOT_MISSING = f"--plot needs matplotlib; install it with {install_hint('matplotlib')}"
@@ -21,8 +22,7 @@ def check_plot(plot: str | None, series_id: str | None = None) -> None:
             raise click.UsageError("--series picks the series to plot; give --plot FILE.png too (the other output "
                                    "covers every series).")
         return
-    if plot == "":
-        raise click.UsageError("--plot is empty; give the image file to draw (.png, .svg or .pdf).")
+    refuse_empty("--plot", plot, "the image file to draw (.png, .svg or .pdf)")
     import importlib.util
 
     if importlib.util.find_spec("matplotlib") is None:
@@ -32,8 +32,7 @@ def check_plot(plot: str | None, series_id: str | None = None) -> None:
 
 
 def check_out(out: str | None, suffix: str = ".csv") -> None:
-    if out == "":
-        raise click.UsageError(f"--out is empty; give the {suffix} file to write.")
+    refuse_empty("--out", out, f"the {suffix} file to write")
     if out is not None and Path(out).suffix.lower() != suffix:
         raise click.UsageError(f"--out {out} must end in {suffix}.")
 

@@ -8,7 +8,7 @@ import click
 
 from seqtext.cli.adapt import adaptation_kwargs, adaptation_options, describe
 from seqtext.cli.common import RUNS, counted, echo_json, handle_errors, resolve_model, run_training
-from seqtext.cli.options import resume_changes, resume_kind, training_command
+from seqtext.cli.options import refuse_empty, resume_changes, resume_kind, training_command
 from seqtext.config import TextSettings
 
 
@@ -44,9 +44,8 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
                 ctx.get_parameter_source("vocab_size") == click.core.ParameterSource.COMMANDLINE:
             raise click.UsageError("a character vocabulary holds every character of the training text, so "
                                    "--vocab-size does not apply to --tokenizer char; drop --vocab-size.")
-        if out == "":  # not the default: an empty --out is a mistake, not a wish for runs/NAME
-            raise click.UsageError("--out is empty; give the model directory to write, or leave --out out for "
-                                   f"{RUNS / Path(corpus[0]).stem}.")
+        refuse_empty("--out", out, "the model directory to write, or leave --out out for "  # not runs/NAME
+                     f"{RUNS / Path(corpus[0]).stem}")
         out = Path(out) if out else RUNS / Path(corpus[0]).stem
         check_output_dir(out)
 
