@@ -28,13 +28,13 @@ def train(ctx, corpus, valid, resume, out, quiet, **options):
     Ctrl-C saves a resumable checkpoint; continue it with --resume DIR.
     """
     from seqtext.modeldir import check_output_dir
-    from seqtext.text.corpus import corpus_files
+    from seqtext.text.corpus import VALID, corpus_files
     from seqtext.text.model import TextModel
 
     if not corpus and not resume:
         raise click.UsageError("Missing option '--corpus': give the text to train on (or --resume DIR).")
     files = corpus_files(list(corpus)) if corpus else None
-    valid_files = corpus_files(valid, "validation text") if valid else None
+    valid_files = corpus_files(valid, VALID) if valid else None
     if resume:
         resume_kind(resume, "text")
         out = Path(resume)

@@ -20,6 +20,7 @@ _SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
 # pieces of at most this size, so a 10 MB single-line file trains in bounded
 # memory (each piece is one padded row, not one 2-million-token row).
 MAX_LINE_CHARS = 2000
+VALID = "validation text"  # what messages call the text validated on, where the training text is the corpus
 
 
 def corpus_source(source, name: str = "corpus"):

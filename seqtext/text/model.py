@@ -20,7 +20,7 @@ from seqtext.errors import ConfigError, DataError, known_options, true_or_false,
 from seqtext.model import RESUME_OPTIONS, Model, fresh_fit
 from seqtext.text import stream
 from seqtext.text import tokenizer as tk
-from seqtext.text.corpus import corpus_files, corpus_source, is_path_list, load_lines
+from seqtext.text.corpus import VALID, corpus_files, corpus_source, is_path_list, load_lines
 from seqtext.text.chargen import CharCompleter
 from seqtext.text.generate import Completer, Completion
 from seqtext.text.records import Scores, check_sentences
@@ -64,7 +64,7 @@ class TextModel(Model):
         (:class:`~seqtext.session.TrainingInterrupted`), resumable with
         :meth:`resume`.  ``callback(model, metrics)`` runs after every epoch.
         """
-        valid = None if valid is None else corpus_source(valid, "validation text")
+        valid = None if valid is None else corpus_source(valid, VALID)
         return self._fit({"corpus": corpus_source(corpus), "valid": valid}, checkpoint_dir, callback)
 
     @classmethod
@@ -76,7 +76,7 @@ class TextModel(Model):
             raise ConfigError("{valid} without {corpus} would be ignored; give both (the text the training started "
                               "on) or neither.", params=["valid", "corpus"])
         if corpus is not None:
-            valid = None if valid is None else corpus_source(valid, "validation text")
+            valid = None if valid is None else corpus_source(valid, VALID)
         data = None if corpus is None else {"corpus": corpus_source(corpus), "valid": valid}
         return super().resume(path, data, **options)
 

@@ -26,14 +26,14 @@ from seqtext.model import Task
 from seqtext.text import chars, stream
 from seqtext.text.casing import surface_forms
 from seqtext.text import tokenizer as tk
-from seqtext.text.corpus import corpus_files, is_path_list, load_lines, sentence_batches, split_lines
+from seqtext.text.corpus import VALID, corpus_files, is_path_list, load_lines, sentence_batches, split_lines
 from seqtext.text.net import TextNet
 from seqtext.bundled import shipped
 from seqtext.sources import check_same_data, with_digests
 from seqtext.text.scoring import encode_lines, score_sentences, score_stream
 
 TOKENIZER_FILE = "tokenizer.json"
-DATA = {"corpus": ("corpus", "corpus"), "valid": ("validation text", "valid")}  # seqtext.sources
+DATA = {"corpus": ("corpus", "corpus"), "valid": (VALID, "valid")}  # seqtext.sources
 
 
 def _paths(source) -> list[str] | None:
@@ -162,7 +162,7 @@ class LanguageModelTask(Task):
         if text.mode == "sentence":
             lines = load_lines(corpus)
             if valid is not None:
-                train_lines, valid_lines = lines, load_lines(valid, name="validation text")
+                train_lines, valid_lines = lines, load_lines(valid, name=VALID)
             else:
                 train_lines, valid_lines = split_lines(lines, train.valid_fraction, train.seed)
             if fresh:
@@ -192,7 +192,7 @@ class LanguageModelTask(Task):
             unknown = int((ids == self.tokenizer.token_to_id(tk.UNK)).sum())
             tk.warn_unknown_share(unknown, len(ids), self.tokenizer)
         if valid is not None:
-            valid_ids = stream.encode_corpus(corpus_files(valid, "validation text"), self.tokenizer).ids
+            valid_ids = stream.encode_corpus(corpus_files(valid, VALID), self.tokenizer).ids
             if len(valid_ids) < 2:  # nothing predicted from anything: validation would be silently off
                 raise DataError(f"{_named(valid)} holds {len(valid_ids)} token"
                                 f"{'' if len(valid_ids) == 1 else 's'}, too few to validate on (a token is predicted "
