@@ -70,3 +70,16 @@ def test_a_classifier_from_a_language_model_still_learns_the_task(tmp_path):
     clf = TextClassifier(**FAST, init_from=str(tmp_path / "lm"), seed=0).fit(not_examples(400, 5),
                                                                              dev=not_examples(100, 6))
     assert clf.summary["valid_accuracy"] >= 0.95
+
+
+def test_word_splitting_set_otherwise_is_warned_of_and_replaced_by_the_language_models(tiny_model_dir):
+    """init_from takes the language model's word splitting as it takes its sizes: split_punctuation set to
+    something else is said to be replaced, not dropped without a word."""
+    pairs = [(s, str(int("good" in s))) for s in SENTENCES]
+    with pytest.warns(SeqtextWarning) as said:  # tiny_model_dir: embed 16, hidden 64, punctuation split off words
+        clf = TextClassifier(**{**FAST, "epochs": 1, "hidden": 64}, init_from=str(tiny_model_dir),
+                             split_punctuation=False, seed=0).fit(pairs)
+    assert [str(w.message) for w in said] == [
+        "split_punctuation off is replaced by the language model's on (init_from takes its cell, sizes and word "
+        "splitting); drop it or start without init_from."]
+    assert clf.settings.classify.split_punctuation is True

@@ -612,6 +612,7 @@ def test_a_missing_validation_file_is_named_as_the_validation_text(corpus, tmp_p
     (["classify", "train", "--data", "corpora/pronouns.txt", "--out", ""], "--out"),
     (["tag", "train", "--data", "", "--out", "x"], "--data"),
     (["forecast", "train", "--csv", "corpora/series/airline.csv", "--out", ""], "--out"),
+    (["forecast", "train", "--csv", "", "--out", "x"], "--csv"),  # not called a missing option
     (["forecast", "predict", "--model", "m", "--csv", "c.csv", "--out", ""], "--out"),
     (["forecast", "backtest", "--model", "m", "--csv", "c.csv", "--plot", ""], "--plot"),
 ])
