@@ -206,8 +206,8 @@ def test_a_misspelt_resume_option_is_named(tiny_model_dir, tmp_path):
     for call, misspelt in ((lambda: TextClassifier.resume(tmp_path, epoch=3), "epoch"),
                            (lambda: SequenceTagger.resume(tmp_path, data=None, batch_size=2), "batch_size")):
         with pytest.raises(ConfigError, match=f"^there is no resume option '{misspelt}'; use one of "
-                                              "checkpoint_dir, device, epochs, patience, progress[.]$"):
-            call()
+                                              "checkpoint_dir, data, dev, device, epochs, patience, progress[.]$"):
+            call()  # the data and dev keywords are named in the list too
     for misspelt in ("lr", "data"):  # a text model's data is its corpus: the list names it
         with pytest.raises(ConfigError, match=f"^there is no resume option '{misspelt}'; use one of "
                                               "checkpoint_dir, corpus, device, epochs, patience, progress, valid[.]$"):

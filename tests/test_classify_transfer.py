@@ -58,7 +58,8 @@ def test_init_from_copies_the_embedding_and_every_forward_layer(tmp_path):
 
     again = TextClassifier(**{**FAST, "epochs": 1}, init_from=str(tmp_path / "lm"), unfreeze=1, seed=0)
     seed_everything(0)
-    again.task.prepare({"train": pairs, "dev": None}, fresh=True)
+    with pytest.warns(SeqtextWarning, match="is replaced by the language model's"):  # FAST's sizes, as above
+        again.task.prepare({"train": pairs, "dev": None}, fresh=True)
     start = again.task.build()
     assert torch.equal(start.core.rnn.weight_hh_l0, clf.net.core.rnn.weight_hh_l0)
     assert not torch.equal(start.core.rnn.weight_hh_l0_reverse, clf.net.core.rnn.weight_hh_l0_reverse)

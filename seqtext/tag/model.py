@@ -52,7 +52,7 @@ class SequenceTagger(Model):
     def resume(cls, path, data=None, dev=None, **options) -> "SequenceTagger":
         """Continue the training saved in ``path`` (the data is read again from its recorded paths unless given;
         ``dev`` with ``data``, where the recorded dev file has moved)."""
-        known_options(options, RESUME_OPTIONS, "resume")
+        known_options(options, (*RESUME_OPTIONS, "data", "dev"), "resume")  # named in the list too
         if data is None and dev is not None:
             raise ConfigError("{dev} without {data} would be ignored; give both (the data the training started "
                               "on) or neither.", params=["dev", "data"])
