@@ -41,7 +41,7 @@ def main(argv=None) -> None:
         model = seqtext.load(args.model)
     else:
         from seqtext.text import tokenizer as tk
-        from seqtext.text.stream import iter_lines
+        from seqtext.text.corpus import iter_lines
 
         model = seqtext.TextModel(**SIZES, softmax=args.softmax)
         text = model.settings.text

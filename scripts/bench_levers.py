@@ -135,11 +135,11 @@ def main(argv=None) -> None:
     if args.what == "quality":
         return quality(args)
 
-    from seqtext.text import stream
+    from seqtext.text import corpus, stream
     from seqtext.text import tokenizer as tk
 
     train = Path(args.data) / "ptb.train.txt"
-    tok = tk.train_tokenizer(stream.iter_lines([train]), "word", 10100, 1, False)
+    tok = tk.train_tokenizer(corpus.iter_lines([train]), "word", 10100, 1, False)
     ids = stream.encode_corpus([train], tok).ids
     vocab = tok.get_vocab_size()
     print(f"PTB train: {len(ids):,} tokens, vocabulary {vocab}; {args.windows} windows a run")

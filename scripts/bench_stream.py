@@ -69,7 +69,7 @@ def main(argv=None) -> None:
         return worker(*args.worker)
 
     from seqtext.text import tokenizer as tk
-    from seqtext.text.stream import iter_lines
+    from seqtext.text.corpus import iter_lines
 
     train = (args.data / "ptb.train.txt").resolve()
     if not train.is_file():

@@ -58,7 +58,7 @@ def untrained_ptb_model(data: Path, out: Path) -> Path:
 
     import seqtext
     from seqtext.text import tokenizer as tk
-    from seqtext.text.stream import iter_lines
+    from seqtext.text.corpus import iter_lines
 
     model = seqtext.TextModel(**PTB_SIZES)
     text = model.settings.text

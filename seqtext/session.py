@@ -35,7 +35,7 @@ import torch
 from seqtext import distributed, machine
 from seqtext.config import TrainConfig
 from seqtext.errors import ConfigError
-from seqtext.update import Average, Update, make_optimizer  # noqa: F401  (make_optimizer: part of this module's API)
+from seqtext.update import Average, Update, learning_rate, make_optimizer  # noqa: F401  (make_optimizer: part of this module's API)
 
 
 class Task(Protocol):
@@ -123,17 +123,6 @@ class Progress:
     steps: int = 0  # optimizer steps taken (warm-up and the cosine schedule read it)
     history: list = field(default_factory=list)  # one dict per evaluation
     best_metrics: dict | None = None
-
-
-def learning_rate(cfg: TrainConfig, p: Progress, steps_per_epoch: int | None) -> float:
-    """The rate of the next optimizer step: base x plateau decays x warm-up x cosine."""
-    rate = cfg.lr * p.lr_factor
-    if cfg.warmup and p.steps < cfg.warmup:
-        rate *= (p.steps + 1) / cfg.warmup
-    if cfg.schedule == "cosine":
-        done = p.steps / (cfg.epochs * steps_per_epoch) if steps_per_epoch else (p.epoch - 1) / cfg.epochs
-        rate *= 0.5 * (1.0 + math.cos(math.pi * min(done, 1.0)))
-    return rate
 
 
 class _SigintFlag:

@@ -10,12 +10,14 @@ plain step to float32 rounding (tests/test_speed.py).  Adam keeps torch's
 default implementation and plain clipping.
 
 :class:`Average` keeps the running mean of the weights from a given epoch
-on ({average_from}), which validation and the saved model then use.
+on ({average_from}), which validation and the saved model then use;
+:func:`learning_rate` is the schedule (warm-up, plateau decays, cosine).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 
 import torch
 
@@ -115,3 +117,15 @@ class Average:
         mean = state.get("average")
         self.mean = None if mean is None else [m.to(p.device) for m, p in zip(mean, self.params)]
         self.count = state.get("average_count", 0)
+
+
+def learning_rate(cfg: TrainConfig, p, steps_per_epoch: int | None) -> float:
+    """The rate of the next optimizer step: base x plateau decays x warm-up x cosine (``p``: the session's
+    ``Progress``: its ``lr_factor``, ``steps`` and ``epoch``)."""
+    rate = cfg.lr * p.lr_factor
+    if cfg.warmup and p.steps < cfg.warmup:
+        rate *= (p.steps + 1) / cfg.warmup
+    if cfg.schedule == "cosine":
+        done = p.steps / (cfg.epochs * steps_per_epoch) if steps_per_epoch else (p.epoch - 1) / cfg.epochs
+        rate *= 0.5 * (1.0 + math.cos(math.pi * min(done, 1.0)))
+    return rate

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from seqtext import ConfigError, DataError, TextModel, load
 from seqtext.cli import cli
 from seqtext.text import chars, stream
+from seqtext.text import corpus as cp
 from seqtext.text import tokenizer as tk
 
 from conftest import assert_clean_failure, free_tokens_of_continuations
@@ -92,7 +93,7 @@ def test_the_stream_is_the_files_characters_exactly(tmp_path):
     corpus = tmp_path / "raw.txt"
     text = "  First line\r\n\n\nindented\tline\nno final break"
     corpus.write_bytes(text.encode("utf-8"))
-    tok = tk.train_tokenizer(stream.iter_text(corpus, raw=True), kind="char")
+    tok = tk.train_tokenizer(cp.iter_text(corpus, raw=True), kind="char")
     ids = stream.encode_corpus(corpus, tok, cache_dir=tmp_path / "cache").ids
     assert tok.decode([int(i) for i in ids]) == text  # blank lines, indentation and \r kept; no </s> added
     again = stream.encode_corpus(corpus, tok, cache_dir=tmp_path / "cache")
@@ -107,7 +108,7 @@ def test_a_file_without_a_final_line_break_never_runs_into_the_next(tmp_path):
     first.write_text("the company said")
     second.write_text("it rose\n")
     third.write_text("no end")
-    tok = tk.train_tokenizer(stream.iter_text([first, second, third], raw=True), kind="char")
+    tok = tk.train_tokenizer(cp.iter_text([first, second, third], raw=True), kind="char")
     ids = stream.encode_corpus([first, second, third], tok, cache_dir=tmp_path / "cache").ids
     assert tok.decode([int(i) for i in ids]) == "the company said\nit rose\nno end"
 

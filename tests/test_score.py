@@ -316,7 +316,7 @@ def test_repetition_adjusts_numpy_scores_as_torch_logits():
 def test_a_byte_order_mark_is_no_text(tiny_model_dir, tiny_model, tmp_path):
     """A file saved with a UTF-8 byte-order mark scores, evaluates and trains as the same file without it."""
     from seqtext.text.corpus import load_lines
-    from seqtext.text.stream import iter_lines
+    from seqtext.text.corpus import iter_lines
 
     plain, marked = tmp_path / "plain.txt", tmp_path / "marked.txt"
     plain.write_text("\n".join(SENTENCES[:2]) + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from seqtext.text import corpus as cp
 from seqtext.text import stream as sm
 from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import MAX_LINE_CHARS
@@ -208,7 +209,7 @@ def test_a_tokenizer_without_eos_is_refused(tmp_path):
 
 def test_iter_lines_trains_a_tokenizer_from_a_generator(tmp_path):
     corpus = write(tmp_path / "c.txt", ["", *LINES, "  "])
-    lines = sm.iter_lines(corpus)
+    lines = cp.iter_lines(corpus)
     assert not isinstance(lines, list)
     tok = tk.train_tokenizer(lines)
     assert tok.get_vocab() == tk.train_tokenizer(LINES).get_vocab()
@@ -331,27 +332,27 @@ def test_windows_cover_every_stream_exactly_once(n, b, bptt):
 
 
 def test_short_sentences_are_sentence_mode(tmp_path):
-    assert sm.detect_mode(write(tmp_path / "s.txt", LINES * 100)) == "sentence"
-    assert sm.detect_mode(CORPORA / "pronouns.txt") == "sentence"
+    assert cp.detect_mode(write(tmp_path / "s.txt", LINES * 100)) == "sentence"
+    assert cp.detect_mode(CORPORA / "pronouns.txt") == "sentence"
 
 
 def test_a_large_corpus_is_stream_mode(tmp_path):
     words = ["the", "market", "rose", "as", "investors", "bought", "shares", "of", "banks", "."]
     rng = np.random.default_rng(0)
     line = lambda: " ".join(rng.choice(words, 20))  # noqa: E731
-    big = write(tmp_path / "big.txt", [line() for _ in range(sm.STREAM_MIN_BYTES // 100)])
-    assert big.stat().st_size >= sm.STREAM_MIN_BYTES
-    assert sm.detect_mode(big) == "stream"
-    assert sm.detect_mode(tmp_path) == "stream"  # a directory counts its .txt files together
+    big = write(tmp_path / "big.txt", [line() for _ in range(cp.STREAM_MIN_BYTES // 100)])
+    assert big.stat().st_size >= cp.STREAM_MIN_BYTES
+    assert cp.detect_mode(big) == "stream"
+    assert cp.detect_mode(tmp_path) == "stream"  # a directory counts its .txt files together
 
 
 def test_paragraph_lines_are_stream_mode_even_when_small(tmp_path):
     paragraph = " ".join(LINES * 10)
-    assert len(paragraph) >= sm.STREAM_MIN_LINE_CHARS
-    assert sm.detect_mode(write(tmp_path / "p.txt", [paragraph] * 5)) == "stream"
+    assert len(paragraph) >= cp.STREAM_MIN_LINE_CHARS
+    assert cp.detect_mode(write(tmp_path / "p.txt", [paragraph] * 5)) == "stream"
 
 
 def test_detect_mode_refuses_a_missing_corpus(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
-        sm.detect_mode(tmp_path / "nope.txt")
+        cp.detect_mode(tmp_path / "nope.txt")
 

@@ -94,6 +94,19 @@ class Adaptation:
                                   params=[name, "cache"])
         return obj
 
+    @classmethod
+    def for_reading(cls, dynamic, cache, dynamic_stats, adapt: dict, per_sentence: bool = False) -> "Adaptation":
+        """The adaptation of one ``evaluate``/``score``/``complete`` call: :meth:`build`, and refused beside
+        ``per_sentence`` (each line alone) or with ``dynamic_stats`` but no dynamic evaluation."""
+        adaptation = cls.build(dynamic=dynamic, cache=cache, **adapt)
+        if per_sentence and adaptation.active:
+            raise ConfigError("{per_sentence} reads each line alone, but dynamic evaluation and the cache read the "
+                              "text as one running stream; drop one of them.", params=["per_sentence"])
+        if dynamic_stats is not None and not adaptation.dynamic:
+            raise ConfigError("{dynamic_stats} applies to dynamic evaluation; turn it on with {dynamic}.",
+                              params=["dynamic_stats", "dynamic"])
+        return adaptation
+
     @property
     def active(self) -> bool:
         return self.dynamic or self.cache is not None

@@ -1,7 +1,8 @@
 """Corpus loading and batching.
 
 Corpora are local text files read through HuggingFace ``datasets`` (offline),
-one sentence a line.  Before ``datasets`` sees a file, it is checked here so
+one sentence a line, or streamed line by line (``iter_lines``) for a corpus of
+any size; ``detect_mode`` tells running text from a corpus of sentences.  Before ``datasets`` sees a file, it is checked here so
 a missing path, a binary file or a non-UTF-8 file ends in one clear sentence.
 """
 
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from seqtext.errors import DataError, is_listlike, one_column
 from seqtext.bundled import exists, shipped
+from seqtext.text.chars import iter_chunks
 
 _SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
 # A "sentence" longer than this many characters is cut at white space into
@@ -21,6 +23,14 @@ _SNIFF_BYTES = 1 << 20  # enough to tell text from binary without reading it all
 # memory (each piece is one padded row, not one 2-million-token row).
 MAX_LINE_CHARS = 2000
 VALID = "validation text"  # what messages call the text validated on, where the training text is the corpus
+
+# A corpus this large is running text for modelling purposes: padding it into
+# per-sentence rows and resetting the state at every line throws away the
+# cross-sentence context that a corpus of this size has enough data to learn.
+STREAM_MIN_BYTES = 1_000_000
+# Lines this long on average are paragraphs, not sentences, whatever the size.
+STREAM_MIN_LINE_CHARS = 400
+_MODE_SNIFF_CHARS = 1 << 20  # how much of a corpus detect_mode reads to measure lines
 
 
 def corpus_source(source, name: str = "corpus"):
@@ -126,6 +136,64 @@ def load_lines(source, split_long: bool = True, name: str = "corpus") -> list[st
     if split_long and any(len(line) > MAX_LINE_CHARS for line in lines):
         lines = [piece for line in lines for piece in split_long_line(line)]
     return lines
+
+
+def stripped_lines(files: list[Path]) -> Iterator[str]:
+    """Non-blank lines of the files in order, stripped (the rule of ``seqtext.data.load_lines``)."""
+    for path in files:
+        with open(path, encoding="utf-8-sig") as fh:  # a byte-order mark is no text
+            for line in fh:
+                line = line.strip()
+                if line:
+                    yield line
+
+
+def iter_lines(source) -> Iterator[str]:
+    """Stream a corpus's non-blank lines, stripped, with over-long lines cut at white space.
+
+    ``source`` is a file, a directory of ``.txt`` files or a list of those.
+    Nothing is kept in memory, so ``train_tokenizer(iter_lines(files), ...)``
+    trains on a corpus of any size.
+    """
+    files = corpus_files(source)
+    for line in stripped_lines(files):
+        if len(line) > MAX_LINE_CHARS:
+            yield from split_long_line(line)
+        else:
+            yield line
+
+
+def iter_text(source, raw: bool = False) -> Iterator[str]:
+    """``iter_lines``, or with ``raw`` the text as stored in chunks (a character tokenizer's training text)."""
+    return iter_chunks(corpus_files(source)) if raw else iter_lines(source)
+
+
+def detect_mode(source) -> str:
+    """``"stream"`` for running text, ``"sentence"`` for a corpus of separate sentences.
+
+    The rule: stream mode when the files add up to at least
+    ``STREAM_MIN_BYTES`` (1 MB, about 200k words), or when their lines average
+    at least ``STREAM_MIN_LINE_CHARS`` (400) characters, so that a line is a
+    paragraph rather than a sentence (measured on the first 1 MB).  Otherwise
+    sentence mode.  Size decides because a corpus that large holds enough
+    text to learn context across sentence boundaries, which sentence mode
+    throws away by padding each line into its own row from a fresh state;
+    Penn Treebank (one sentence a line, 5 MB) is therefore "stream", and a
+    few thousand short sentences (``corpora/pronouns.txt``, 0.3 MB) are
+    "sentence".
+    """
+    files = corpus_files(source)
+    if sum(f.stat().st_size for f in files) >= STREAM_MIN_BYTES:
+        return "stream"
+    chars = lines = 0
+    for line in stripped_lines(files):
+        chars += len(line)
+        lines += 1
+        if chars >= _MODE_SNIFF_CHARS:
+            break
+    if lines and chars / lines >= STREAM_MIN_LINE_CHARS:
+        return "stream"
+    return "sentence"
 
 
 def split_long_line(line: str, limit: int = MAX_LINE_CHARS) -> list[str]:

@@ -19,6 +19,7 @@ from seqtext import machine, modeldir
 from seqtext.errors import ConfigError, DataError, known_options, true_or_false, warn
 from seqtext.model import RESUME_OPTIONS, Model, fresh_fit
 from seqtext.text import stream
+from seqtext.text.adaptation import Adaptation
 from seqtext.text import tokenizer as tk
 from seqtext.text.corpus import VALID, corpus_files, corpus_source, is_path_list, load_lines
 from seqtext.text.chargen import CharCompleter
@@ -106,7 +107,7 @@ class TextModel(Model):
         corpus = corpus_source(corpus)
         if precision not in ("fp32", "bf16"):
             raise ConfigError(f"{{precision}} must be fp32 or bf16, got {precision!r}.", params=["precision"])
-        adaptation = self._adaptation(dynamic, cache, dynamic_stats, adapt, per_sentence)
+        adaptation = Adaptation.for_reading(dynamic, cache, dynamic_stats, adapt, per_sentence)
         if precision == "bf16" and (adaptation.active or per_sentence or self.settings.text.mode != "stream"):
             warn("{precision} bf16 speeds up running text read as it is; read sentence by sentence or while "
                  "adapting, the text is scored in fp32.", params=["precision"])
@@ -137,7 +138,7 @@ class TextModel(Model):
         self._require_trained()
         true_or_false("tokens", tokens)
         sentences = check_sentences(sentences)
-        adaptation = self._adaptation(dynamic, cache, dynamic_stats, adapt)
+        adaptation = Adaptation.for_reading(dynamic, cache, dynamic_stats, adapt)
         if adaptation.active:
             from seqtext.text import running
 
@@ -146,27 +147,13 @@ class TextModel(Model):
             return score(self.net, self.tokenizer, sentences, self.settings.text.mode == "stream", self.device,
                          surprisal=tokens)
 
-    @staticmethod
-    def _adaptation(dynamic, cache, dynamic_stats, adapt, per_sentence: bool = False):
-        from seqtext.errors import ConfigError
-        from seqtext.text.adaptation import Adaptation
-
-        adaptation = Adaptation.build(dynamic=dynamic, cache=cache, **adapt)
-        if per_sentence and adaptation.active:
-            raise ConfigError("{per_sentence} reads each line alone, but dynamic evaluation and the cache read the "
-                              "text as one running stream; drop one of them.", params=["per_sentence"])
-        if dynamic_stats is not None and not adaptation.dynamic:
-            raise ConfigError("{dynamic_stats} applies to dynamic evaluation; turn it on with {dynamic}.",
-                              params=["dynamic_stats", "dynamic"])
-        return adaptation
-
     # ---------------------------------------------------------------- inference
 
     def _completer(self, cache: int | None = None, cache_theta: float | None = None,
                    cache_lambda: float | None = None) -> Completer:
         self._require_trained()
         net = self.net
-        adaptation = self._adaptation(False, cache, None, {"cache_theta": cache_theta, "cache_lambda": cache_lambda})
+        adaptation = Adaptation.for_reading(False, cache, None, {"cache_theta": cache_theta, "cache_lambda": cache_lambda})
         if adaptation.cache is not None:
             from seqtext.text.cache import CachedLM
 

@@ -15,9 +15,9 @@ The corpus is tokenised once, in chunks, and the ids are cached on disk
 corpus in Python lists and memory does not grow with corpus size.  The
 tokenizer is the same pipeline as sentence mode (``seqtext.text.tokenizer``); to train it without reading all lines into memory::
 
-    tok = train_tokenizer(iter_lines(files), "word", 10000)
+    tok = train_tokenizer(corpus.iter_lines(files), "word", 10000)
 
-``detect_mode`` picks sentence or stream mode for a corpus.
+``seqtext.text.corpus.detect_mode`` picks sentence or stream mode for a corpus.
 """
 
 from __future__ import annotations
@@ -28,24 +28,15 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from seqtext.text.corpus import MAX_LINE_CHARS, corpus_files, split_long_line
+from seqtext.text.corpus import MAX_LINE_CHARS, corpus_files, split_long_line, stripped_lines
 from seqtext.errors import ConfigError, DataError, SeqtextError, whole_number
-from seqtext.text.chars import iter_chunks, write_raw_ids
+from seqtext.text.chars import write_raw_ids
 from seqtext.text.tokenizer import EOS, is_char
-
-# A corpus this large is running text for modelling purposes: padding it into
-# per-sentence rows and resetting the state at every line throws away the
-# cross-sentence context that a corpus of this size has enough data to learn.
-STREAM_MIN_BYTES = 1_000_000
-# Lines this long on average are paragraphs, not sentences, whatever the size.
-STREAM_MIN_LINE_CHARS = 400
-_SNIFF_BYTES = 1 << 20  # how much of a corpus detect_mode reads to measure lines
 
 CHUNK_LINES = 10_000  # lines per encode_batch call: bounds the Encoding objects alive at once
 _CHUNK_CHARS = 1 << 21  # ... and characters per call, for corpora of long lines
@@ -80,67 +71,6 @@ class TokenStream:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
-
-
-# ---------------------------------------------------------------------- reading
-
-
-def _stripped_lines(files: list[Path]) -> Iterator[str]:
-    """Non-blank lines of the files in order, stripped (the rule of ``seqtext.data.load_lines``)."""
-    for path in files:
-        with open(path, encoding="utf-8-sig") as fh:  # a byte-order mark is no text
-            for line in fh:
-                line = line.strip()
-                if line:
-                    yield line
-
-
-def iter_lines(source) -> Iterator[str]:
-    """Stream a corpus's non-blank lines, stripped, with over-long lines cut at white space.
-
-    ``source`` is a file, a directory of ``.txt`` files or a list of those.
-    Nothing is kept in memory, so ``train_tokenizer(iter_lines(files), ...)``
-    trains on a corpus of any size.
-    """
-    files = corpus_files(source)
-    for line in _stripped_lines(files):
-        if len(line) > MAX_LINE_CHARS:
-            yield from split_long_line(line)
-        else:
-            yield line
-
-
-def iter_text(source, raw: bool = False) -> Iterator[str]:
-    """``iter_lines``, or with ``raw`` the text as stored in chunks (a character tokenizer's training text)."""
-    return iter_chunks(corpus_files(source)) if raw else iter_lines(source)
-
-
-def detect_mode(source) -> str:
-    """``"stream"`` for running text, ``"sentence"`` for a corpus of separate sentences.
-
-    The rule: stream mode when the files add up to at least
-    ``STREAM_MIN_BYTES`` (1 MB, about 200k words), or when their lines average
-    at least ``STREAM_MIN_LINE_CHARS`` (400) characters, so that a line is a
-    paragraph rather than a sentence (measured on the first 1 MB).  Otherwise
-    sentence mode.  Size decides because a corpus that large holds enough
-    text to learn context across sentence boundaries, which sentence mode
-    throws away by padding each line into its own row from a fresh state;
-    Penn Treebank (one sentence a line, 5 MB) is therefore "stream", and a
-    few thousand short sentences (``corpora/pronouns.txt``, 0.3 MB) are
-    "sentence".
-    """
-    files = corpus_files(source)
-    if sum(f.stat().st_size for f in files) >= STREAM_MIN_BYTES:
-        return "stream"
-    chars = lines = 0
-    for line in _stripped_lines(files):
-        chars += len(line)
-        lines += 1
-        if chars >= _SNIFF_BYTES:
-            break
-    if lines and chars / lines >= STREAM_MIN_LINE_CHARS:
-        return "stream"
-    return "sentence"
 
 
 # --------------------------------------------------------------------- encoding
@@ -270,7 +200,7 @@ def _write_ids(files, tokenizer, eos_id, dtype, chunk_lines: int, fh) -> int:
         ends.clear()
         return count
 
-    for line in _stripped_lines(files):
+    for line in stripped_lines(files):
         # an over-long line is encoded in pieces cut at white space, which the
         # pre-tokenizer splits at anyway, so the ids are the same as whole
         split = split_long_line(line) if len(line) > MAX_LINE_CHARS else [line]

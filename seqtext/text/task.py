@@ -7,7 +7,7 @@ Two ways to read a corpus (``mode``):
   as ``batch_size`` parallel streams in BPTT windows, the hidden state carried
   from one window to the next (``seqtext.text.stream``).
 
-``auto`` picks by the corpus (``stream.detect_mode``).
+``auto`` picks by the corpus (``corpus.detect_mode``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from seqtext.model import Task
 from seqtext.text import chars, stream
 from seqtext.text.casing import surface_forms
 from seqtext.text import tokenizer as tk
-from seqtext.text.corpus import VALID, corpus_files, is_path_list, load_lines, sentence_batches, split_lines
+from seqtext.text.corpus import (VALID, corpus_files, detect_mode, is_path_list, iter_text, load_lines,
+                                 sentence_batches, split_lines)
 from seqtext.text.net import TextNet
 from seqtext.bundled import shipped
 from seqtext.sources import check_same_data, with_digests
@@ -157,7 +158,7 @@ class LanguageModelTask(Task):
         sources = {"corpus": _paths(corpus), "valid": _paths(valid) if valid is not None else None}
         self.sources = with_digests(sources, DATA) if fresh else check_same_data(self.sources, sources, DATA)
         if text.mode == "auto":
-            text.mode = "stream" if self.sources["corpus"] and stream.detect_mode(corpus) == "stream" \
+            text.mode = "stream" if self.sources["corpus"] and detect_mode(corpus) == "stream" \
                 else "sentence"
         if text.mode == "sentence":
             lines = load_lines(corpus)
@@ -184,9 +185,9 @@ class LanguageModelTask(Task):
                               params=["mode"])
         files = corpus_files(corpus)
         if fresh:
-            self.tokenizer = tk.train_tokenizer(stream.iter_text(files, raw=self.chars), text.tokenizer,
+            self.tokenizer = tk.train_tokenizer(iter_text(files, raw=self.chars), text.tokenizer,
                                                 text.vocab_size, text.min_frequency, text.split_punctuation)
-            self.casing = self._casing(stream.iter_text(files))
+            self.casing = self._casing(iter_text(files))
         ids = stream.encode_corpus(files, self.tokenizer).ids  # (N,) memory-mapped
         if fresh:
             unknown = int((ids == self.tokenizer.token_to_id(tk.UNK)).sum())
