@@ -177,33 +177,10 @@ class Completer:
         if pieces and not (close and n_words >= max_words and tk.is_wordlike("".join(pieces))):
             yield "".join(pieces)  # a word cut short by the bound, unless the blank's word is placed already
 
-    def _candidates(self, logits, hidden, suffix: str, k: int) -> tuple[list[int], torch.Tensor]:
-        """Top word candidates for a blank (``suffix``: the text after it, None for none: then the next tokens,
-        punctuation included) and their probabilities given the text after it."""
-        banned = self._banned(words_only=suffix is not None) + [self.tokenizer.token_to_id(tk.EOS)]
-        logits = logits.clone()
-        logits[banned] = -math.inf
-        logp = torch.log_softmax(logits, dim=-1)  # (V,)
-        k = min(k, int(torch.isfinite(logp).sum()))
-        top = torch.topk(logp, k)
-        cand, scores = top.indices, top.values.clone()  # (K,)
-        if suffix is not None and suffix.strip():
-            tail = suffix_ids(self.tokenizer, suffix)
-            n = cand.numel()
-            tail = torch.tensor(tail, device=self.device)  # (S,)
-            x = torch.cat([cand[:, None], tail[:-1].expand(n, -1)], dim=1)  # (K, S): candidate, then the suffix
-            y = tail.expand(n, -1)  # (K, S): the suffix, then </s>
-            h = map_hidden(hidden, lambda t: t.expand(-1, n, -1).contiguous())  # (L, K, H): one copy a candidate
-            out, _, _ = self.net(x, hidden=h)  # (K, S, V)
-            tail_logp = torch.log_softmax(out, dim=-1).gather(2, y[:, :, None]).squeeze(2).sum(1)  # (K,)
-            scores = scores + tail_logp
-        probs = torch.softmax(scores, dim=0) if suffix is not None and suffix.strip() else scores.exp()
-        return cand.tolist(), probs
-
     def _fill(self, logits, hidden, suffix: str, sample: dict) -> str:
         if tk.is_bpe(self.tokenizer):
             return _bpe_word(self, logits, hidden, suffix, sample)[0]
-        cand, probs = self._candidates(logits, hidden, suffix, FILL_CANDIDATES)
+        cand, probs = _candidates(self, logits, hidden, suffix, FILL_CANDIDATES)
         if is_sampling(sample["temperature"], sample["top_k"], sample["top_p"]):
             pick = choose(probs.log(), **sample)
         else:
@@ -220,13 +197,37 @@ class Completer:
             words, probs, _ = _blank_words(self, logits, hidden, suffix, max(k, FILL_CANDIDATES))
             return cased(sorted(zip(words, probs.tolist()), key=lambda p: -p[1])[:k], self.casing)
         pool = max(k, FILL_CANDIDATES) if suffix and suffix.strip() else k
-        cand, probs = self._candidates(logits, hidden, suffix, pool)
+        cand, probs = _candidates(self, logits, hidden, suffix, pool)
         ranked = sorted(zip(cand, probs.tolist()), key=lambda p: -p[1])[:k]
         return cased([(tk.token_text(self.tokenizer.id_to_token(i)), p) for i, p in ranked], self.casing)
 
     def unknown_words(self, prompt: str) -> list[str]:
         """Words of the prompt outside the vocabulary, in order, once each."""
         return tk.unknown_words(self.tokenizer, without_blank(prompt))
+
+
+def _candidates(c: Completer, logits, hidden, suffix: str, k: int) -> tuple[list[int], torch.Tensor]:
+    """Top word candidates for a blank (``suffix``: the text after it, None for none: then the next tokens,
+    punctuation included) and their probabilities given the text after it."""
+    banned = c._banned(words_only=suffix is not None) + [c.tokenizer.token_to_id(tk.EOS)]
+    logits = logits.clone()
+    logits[banned] = -math.inf
+    logp = torch.log_softmax(logits, dim=-1)  # (V,)
+    k = min(k, int(torch.isfinite(logp).sum()))
+    top = torch.topk(logp, k)
+    cand, scores = top.indices, top.values.clone()  # (K,)
+    if suffix is not None and suffix.strip():
+        tail = suffix_ids(c.tokenizer, suffix)
+        n = cand.numel()
+        tail = torch.tensor(tail, device=c.device)  # (S,)
+        x = torch.cat([cand[:, None], tail[:-1].expand(n, -1)], dim=1)  # (K, S): candidate, then the suffix
+        y = tail.expand(n, -1)  # (K, S): the suffix, then </s>
+        h = map_hidden(hidden, lambda t: t.expand(-1, n, -1).contiguous())  # (L, K, H): one copy a candidate
+        out, _, _ = c.net(x, hidden=h)  # (K, S, V)
+        tail_logp = torch.log_softmax(out, dim=-1).gather(2, y[:, :, None]).squeeze(2).sum(1)  # (K,)
+        scores = scores + tail_logp
+    probs = torch.softmax(scores, dim=0) if suffix is not None and suffix.strip() else scores.exp()
+    return cand.tolist(), probs
 
 
 def _bpe_word(c: Completer, logits, hidden, suffix: str, sample: dict):
@@ -256,7 +257,7 @@ def _blank_words(c: Completer, logits, hidden, suffix: str, k: int):
     after it, the next token's log-probs after it)).  Under a neural cache, which reads one text at a time, the
     first pieces come from the mixture and the rest of each word and the text after it from the network."""
     # pieces that begin a word for a blank; after a prompt (``suffix`` None) punctuation may come next too
-    first, probs = c._candidates(logits, hidden, None if suffix is None else "", k)
+    first, probs = _candidates(c, logits, hidden, None if suffix is None else "", k)
     rows = len(first)
     net = c.net.net if _cached(c.net) else c.net
 
