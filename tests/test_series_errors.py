@@ -187,7 +187,7 @@ def test_numpy_scalar_options_are_read_as_python_numbers():
 
 
 def test_columns_without_a_name_are_left_out(tmp_path):
-    from seqtext.series.table import _read_csv
+    from seqtext.series.csvfile import read_csv as _read_csv
 
     plain = tmp_path / "plain.csv"
     plain.write_text("month,sales\n2000-01,5\n2000-02,6\n")

@@ -415,6 +415,39 @@ def test_a_series_spread_over_the_file_is_named_by_its_lines(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_blank_lines_and_quoted_line_breaks_keep_the_line_a_cell_is_named_by(tmp_path):
+    """A row's line is the file's, read off the CSV reader: a blank line or a value holding a line break before
+    a bad cell does not move the line a message names."""
+    csv = tmp_path / "gaps.csv"
+    csv.write_text('id,t,value,note\nA,1,5,\n\nB,1,3,"two\nlines"\nA,2,x,\n')
+    with pytest.raises(DataError, match=r"'x' at line 6 of .*\(series A\)"):
+        read_series(csv, SeriesConfig(id="id", target="value", date="t"))
+    csv.write_text("id,t,value\nA,1,5\n\n,1,3\n")
+    with pytest.raises(DataError, match="'id' is blank at line 4 of"):
+        read_series(csv, SeriesConfig(id="id", target="value", date="t"))
+    csv.write_text("t,value\n1,5\n\n\n2,x\n")
+    with pytest.raises(DataError, match="'x' at line 5 of"):
+        Forecaster(window=1, **TINY).fit(csv, date="t")
+
+
+def test_a_quote_never_closed_is_named_by_the_line_it_opens_on(tmp_path):
+    """A stray opening quote would take the rest of the file into one value (and a many-series file's id into a
+    message of several lines): it is refused, naming the line; a closed quote holding a line break is read."""
+    csv = tmp_path / "quote.csv"
+    csv.write_text('id,t,value\nA,1,5\n",2,6\nA,3,7\n')
+    with pytest.raises(DataError, match=r"quote.csv line 3: a quote opened on this line is never closed") as err:
+        read_series(csv, SeriesConfig(id="id", target="value", date="t"))
+    assert "\n" not in str(err.value)
+    result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(csv), "--id", "id", "--date", "t",
+                                      "--quiet", "--out", str(tmp_path / "m")])
+    assert_clean_failure(result, "line 3: a quote opened on this line is never closed")
+    assert not (tmp_path / "m").exists()
+    csv.write_text('id,t,value,note\n' + "".join(f'A,{t},{5 + t % 3},"a\nb"\n' for t in range(1, 9)))
+    (_, table), = read_series(csv, SeriesConfig(id="id", target="value", date="t", features=[]))
+    assert table.target.tolist() == [5 + t % 3 for t in range(1, 9)]
+    assert table.line(1) == 4  # each row two lines long
+
+
 def test_a_series_without_its_future_covariates_is_named():
     t = list(range(30))
     table = {"id": ["a"] * 30 + ["b"] * 30, "promo": [float(i % 3) for i in t] * 2,

@@ -69,13 +69,14 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
     for i, label in enumerate(labels):
         key = "" if label is None else str(label).strip()
         if not key or key.lower() == "nan":
-            where = f"line {i + first_line}" if first_line is not None else f"row {i}"
+            where = f"line {_line(first_line, i)}" if first_line is not None else f"row {i}"
             raise DataError(f"column {series.id!r} is blank at {where} of {source}; name the series of every row.")
         groups.setdefault(key, []).append(i)
     out = []
     for key, rows in groups.items():
         contiguous = rows[-1] - rows[0] + 1 == len(rows)
-        line = None if first_line is None else first_line + rows[0] if contiguous else [first_line + r for r in rows]
+        line = None if first_line is None else first_line + rows[0] if contiguous and isinstance(first_line, int) \
+            else [_line(first_line, r) for r in rows]
         cols = {c: [columns[c][i] for i in rows] for c in order}
         table = from_columns(cols, [c for c in order if c not in statics], f"{source} (series {key})", line,
                              target, features, series.date, fill=fill, allow_future=allow_future,
@@ -115,3 +116,6 @@ def describe(items) -> str:
     return "the series" if len(items) == 1 and items[0][0] is None else f"{len(items)} series"
 
 
+def _line(first_line: int | list, row: int) -> int:
+    """The file line of a row of the whole table (``first_line``: that of row 0, or of each row)."""
+    return first_line[row] if isinstance(first_line, list) else first_line + row

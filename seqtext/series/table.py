@@ -9,7 +9,6 @@ refused unless ``fill`` interpolates them.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Mapping
@@ -19,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from seqtext.errors import DataError, is_missing
+from seqtext.series.csvfile import read_csv
 from seqtext.series.dates import check_dates, date_labels
-from seqtext.bundled import shipped
 
 
 @dataclass
@@ -275,7 +274,8 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
 
 
 def _columns(data, name: str | None = None):
-    """(columns by name, column order, source description, CSV line of row 0); columns None for 1-D data.
+    """(columns by name, column order, source description, CSV line of row 0, or of each row when they are not
+    one a line: blank lines, quoted line breaks); columns None for 1-D data.
     ``name``: the source description of data given in memory (a file is named by its path)."""
     columns, order, source, first_line = _read_columns(data)
     return columns, order, source if name is None or first_line is not None else name, first_line
@@ -283,7 +283,8 @@ def _columns(data, name: str | None = None):
 
 def _read_columns(data):
     if isinstance(data, (str, os.PathLike)):
-        return (*_read_csv(Path(data)), str(data), 2)
+        columns, order, lines = read_csv(Path(data))
+        return columns, order, str(data), lines
     if hasattr(data, "columns") and hasattr(data, "iloc"):  # pandas DataFrame, without importing pandas
         return {c: data[c].tolist() for c in data.columns}, list(data.columns), "the table", None
     if isinstance(data, Mapping):
@@ -305,37 +306,6 @@ def _read_columns(data):
         f"cannot read a series from a {type(data).__name__}; give a CSV path, a list, a numpy array, "
         "a pandas table or a dict of columns."
     )
-
-
-def _read_csv(path: Path):
-    if str(path) == "-":
-        raise DataError("the series is read from a CSV file, not from stdin ('-'); save it to a file and give its "
-                        "path.")
-    path = shipped(path)
-    if not path.exists():
-        raise DataError(f"the file {path} does not exist; check the path.")
-    if not path.is_file():
-        raise DataError(f"{path} is not a regular file; give a CSV file.")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV file.") from None
-    except csv.Error as exc:
-        raise DataError(f"{path} is not a readable CSV file ({exc}); check its format.") from None
-    except PermissionError:
-        raise DataError(f"{path} cannot be read (permission denied); check its permissions.") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise DataError(f"{path} is empty; give a CSV file with a header line and values.")
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    # a column without a name cannot be asked for: a pandas index, a spreadsheet's empty trailing columns
-    keep = [j for j, h in enumerate(header) if h]
-    header, body = [header[j] for j in keep], [[r[j] if j < len(r) else "" for j in keep] for r in body]
-    if len(set(header)) != len(header):
-        raise DataError(f"{path} has a repeated column name in its header; make the names unique.")
-    columns = {h: [r[j] if j < len(r) else "" for r in body] for j, h in enumerate(header)}
-    return columns, header
 
 
 # what spreadsheets, R and pandas write for a missing value (pandas' own list of NA markers, as read_csv reads them)
