@@ -74,6 +74,9 @@ def _replay(path, data: dict, settings: type[Settings] | None) -> dict:
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise DataError(f"{path} was written by a newer seqtext (format {version!r}, this one reads "
                         f"{FORMAT_VERSION}); upgrade seqtext.")
+    if not isinstance(data["kind"], str):
+        raise DataError(f"{path} has a kind {data['kind']!r}, which names no kind of model; give a model's "
+                        "config.json, or options without a kind.")
     if settings is not None and data["kind"] != settings.kind:
         raise DataError(f"{path} holds the settings of a {data['kind']} model, not a {settings.kind} model; "
                         f"give it to {TRAIN_COMMANDS.get(data['kind'], 'the command that trains that kind')}.")

@@ -59,6 +59,16 @@ def test_a_format_1_config_json_replays_with_migrated_names(corpus, tmp_path):
         (16, 2, "gru", 8)
 
 
+def test_a_config_json_whose_kind_is_no_name_is_refused(corpus, tmp_path):
+    """A kind that is a list or an object (a hand-edited config.json) was a TypeError (unhashable type)."""
+    file = tmp_path / "config.json"
+    file.write_text(json.dumps({"format_version": 1, "kind": ["text"], "core": {"hidden": 3}}))
+    r = CliRunner().invoke(cli, ["train", "--config", str(file), "--corpus", str(corpus),
+                                 "--out", str(tmp_path / "m")])
+    assert_clean_failure(r, "has a kind ['text'], which names no kind of model", code=2)
+    assert not (tmp_path / "m").exists()
+
+
 def test_a_newer_config_json_is_refused(corpus, tmp_path):
     file = tmp_path / "config.json"
     file.write_text(json.dumps({"format_version": 99, "kind": "text", "core": {"hidden": 3}}))
