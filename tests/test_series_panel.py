@@ -430,6 +430,22 @@ def test_blank_lines_and_quoted_line_breaks_keep_the_line_a_cell_is_named_by(tmp
         Forecaster(window=1, **TINY).fit(csv, date="t")
 
 
+def test_an_id_holding_a_line_break_is_refused_naming_its_line(tmp_path):
+    """A quoted id closed lines later ("A<newline>B") would name its series over several lines of every message;
+    it is refused, as is an id with a control character given in memory; other characters are ids as ever."""
+    csv = tmp_path / "ids.csv"
+    csv.write_text('id,t,value\nA,1,5\n"A\nB",2,6\nA,3,7\n')
+    with pytest.raises(DataError, match=r"column 'id' at line 3 of .* holds 'A\\nB', with a line break") as err:
+        read_series(csv, SeriesConfig(id="id", target="value", date="t"))
+    assert "\n" not in str(err.value)
+    with pytest.raises(DataError, match=r"at row 1 of the table holds 'B\\tx'"):
+        read_series({"id": ["A", "B\tx"], "t": [1, 1], "value": [1.0, 2.0]},
+                    SeriesConfig(id="id", target="value", date="t"))
+    read = read_series({"id": ["Store\xa0A", "B"], "t": [1, 1], "value": [1.0, 2.0]},
+                       SeriesConfig(id="id", target="value", date="t"))
+    assert [key for key, _ in read] == ["Store\xa0A", "B"]
+
+
 def test_a_quote_never_closed_is_named_by_the_line_it_opens_on(tmp_path):
     """A stray opening quote would take the rest of the file into one value (and a many-series file's id into a
     message of several lines): it is refused, naming the line; a closed quote holding a line break is read."""

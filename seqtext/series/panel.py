@@ -68,9 +68,12 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
     groups: dict[str, list[int]] = {}  # id -> its rows, ids in the order of their first row
     for i, label in enumerate(labels):
         key = "" if label is None else str(label).strip()
+        where = f"line {_line(first_line, i)}" if first_line is not None else f"row {i}"
         if not key or key.lower() == "nan":
-            where = f"line {_line(first_line, i)}" if first_line is not None else f"row {i}"
             raise DataError(f"column {series.id!r} is blank at {where} of {source}; name the series of every row.")
+        if len(key.splitlines()) > 1 or any(ord(c) < 32 or ord(c) == 127 for c in key):  # no name a message shows
+            raise DataError(f"column {series.id!r} at {where} of {source} holds {key!r}, with a line break or another "
+                            "control character (a quote closed lines later?); write each id as text on one line.")
         groups.setdefault(key, []).append(i)
     out = []
     for key, rows in groups.items():
