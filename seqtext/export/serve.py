@@ -40,9 +40,9 @@ def _named(param: str) -> str:
     return f"'{param}'" if param in REQUEST_FIELDS else MODEL_TERMS.get(param, f"the model's {param}")
 
 
-def _error(status: int, message: str) -> JSONResponse:
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
     message = message.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate quoted back, escaped
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def _json_type(content_type: str) -> bool:
@@ -156,8 +156,9 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         if exc.status_code == 404 and exc.detail == "Not Found":  # no such route (a model not found says which)
             return _error(404, f"there is nothing at {request.url.path}; see /docs.")
         if exc.status_code == 405:
-            return _error(405, f"{request.url.path} does not answer {request.method}; see /docs for how to call it.")
-        return _error(exc.status_code, str(exc.detail))
+            return _error(405, f"{request.url.path} does not answer {request.method}; see /docs for how to call it.",
+                          exc.headers)  # Allow: the methods it does answer (RFC 9110)
+        return _error(exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(Exception)
     async def _crash(request, exc):
