@@ -215,6 +215,8 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
                                                           "call it."}
     assert r.headers["allow"] == "POST"  # a 405 says what the path does answer (RFC 9110)
     assert client.request("TRACE", "/v1/models").headers["allow"] == "GET"
+    allowed = client.request("OPTIONS", "/health").headers["allow"]
+    assert set(allowed.split(", ")) == {"GET", "HEAD"}, allowed  # it said HEAD only
     r = client.post("/v1/complete", content=b'{"model": "torch", "prompt": "Mary"}')  # valid JSON, but no header
     assert r.status_code == 422 and "Content-Type: application/json" in r.json()["error"]
     for kind in ("text/json", "application/jsonp", "application/x-json"):  # "json" in them, but no JSON to FastAPI

@@ -198,8 +198,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         script = resources.files("seqtext.export").joinpath("static/playground.js").read_text(encoding="utf-8")
         return Response(script, media_type="text/javascript")
 
-    @app.get("/health")
-    @app.head("/health", include_in_schema=False)
+    @app.api_route("/health", methods=["GET", "HEAD"])  # one route: a 405 there allows both
     async def health(request: Request):
         if registry.error:
             answer = _error(503, f"{registry.error}.")
