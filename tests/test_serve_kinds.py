@@ -10,6 +10,8 @@ import urllib.request
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import close, headless_page, needs_chromium, serving, serving_app
 
@@ -288,6 +290,8 @@ def test_classify_and_tag_agree_between_torch_and_onnx(client, models):
     ("/v1/tag", {"model": "tagger-onnx", "sentences": [["a", 5]]}, 422, "field 'sentences.0.1': input should be a "
                                                                         "valid string"),
     ("/v1/tag", {"model": "tagger-onnx", "sentences": [5]}, 422, "field 'sentences.0': "),  # not 'sentences.0.str'
+    ("/v1/forecast", {"model": "plain-onnx", "rows": [{}, {}]}, 422, "'rows' has no column 'value' (it has no "
+                                                                       "columns)"),  # it said "(it has )"
 
 ])
 def test_errors_are_one_sentence_with_the_right_status(client, path, body, status, fragment):
@@ -514,3 +518,74 @@ def test_a_null_at_the_end_of_a_history_is_refused_not_forecast_from(client):
         assert r.status_code == 422 and r.json()["error"].startswith(
             "'history' is blank from row 20 to the end, but this model reads no covariates or dates ahead"), r.text
     assert client.get("/health").json() == {"status": "ok"}
+
+
+# Request bodies a careless or hostile client sends: the fields of every endpoint with values of any JSON type,
+# surrogate escapes aside (tested above), and fields no endpoint has.
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=False, allow_infinity=False),
+                    st.text(max_size=12), st.sampled_from(["", " ", "clf", "tagger-onnx", "sales-onnx", "a", "b",
+                                                           "2000-01", "The dog sat", "NaN", "1e400"]))
+_VALUE = st.recursive(_SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=5),
+                                                      st.dictionaries(st.sampled_from(["month", "sales", "price",
+                                                                                       "shop", "x"]), inner,
+                                                                      max_size=4)), max_leaves=12)
+_FIELDS = ["model", "prompt", "words", "k", "sentences", "texts", "history", "rows", "steps", "id", "levels",
+           "fill", "tokens", "temperature", "top_k", "top_p", "seed", "stream", "x"]
+_MODELS = st.sampled_from(["sales", "sales-onnx", "plain", "plain-onnx", "clf", "clf-onnx", "tagger",
+                           "tagger-onnx", "nowhere"])
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(["/v1/forecast", "/v1/classify", "/v1/tag", "/v1/score", "/v1/complete",
+                             "/v1/next-words"]),
+       model=_MODELS, body=st.dictionaries(st.sampled_from(_FIELDS), _VALUE, max_size=5))
+def test_any_request_body_is_answered_or_refused_in_one_json_sentence(client, path, model, body):
+    """Whatever the body, the answer is a 200 or a 4xx whose body is one JSON sentence; never a 500."""
+    r = client.post(path, json={"model": model, **body})
+    assert r.status_code == 200 or 400 <= r.status_code < 500, (r.status_code, r.text)
+    if r.status_code != 200:
+        error = r.json()["error"]
+        assert set(r.json()) == {"error"} and error and "\n" not in error and "Traceback" not in error, r.text
+
+
+_WORD = st.one_of(st.text(min_size=1, max_size=8), st.sampled_from(["The", "dog", "film", ".", "a", "😀", "\u0301"]))
+_NUMBER = st.one_of(st.floats(-1e6, 1e6), st.integers(-10**6, 10**6), st.none(),
+                    st.sampled_from(["1.5", "", "x", "NaN", True, [1], {}]))
+_NEAR_VALID = {
+    "/v1/classify": st.fixed_dictionaries({"model": st.sampled_from(["clf", "clf-onnx"]),
+                                           "texts": st.lists(st.text(max_size=30), min_size=1, max_size=4)}),
+    "/v1/tag": st.fixed_dictionaries({"model": st.sampled_from(["tagger", "tagger-onnx"]),
+                                      "sentences": st.lists(st.one_of(st.text(max_size=30),
+                                                                      st.lists(_WORD, max_size=6)),
+                                                            min_size=1, max_size=3)}),
+    "/v1/forecast": st.one_of(
+        st.fixed_dictionaries(  # a plain series: a history, now and then with an odd value in it
+            {"model": st.sampled_from(["plain", "plain-onnx"]),
+             "history": st.lists(st.floats(-1e3, 1e3), min_size=4, max_size=16).flatmap(
+                 lambda h: st.one_of(st.just(h), st.tuples(st.integers(0, len(h) - 1), _NUMBER).map(
+                     lambda odd: h[:odd[0]] + [odd[1]] + h[odd[0] + 1:])))},
+            optional={"steps": st.integers(-2, 30), "levels": st.lists(st.floats(-10, 110), max_size=3),
+                      "fill": st.booleans()}),
+        st.fixed_dictionaries(  # a series with a covariate: rows, some of them ahead, now and then one cell odd
+            {"model": st.sampled_from(["sales", "sales-onnx"]),
+             "rows": st.tuples(st.integers(0, 20), st.integers(0, 4)).flatmap(
+                 lambda nf: st.one_of(st.just(sales_rows(*nf)), st.tuples(
+                     st.integers(0, max(sum(nf) - 1, 0)), st.sampled_from(["month", "sales", "price"]), _NUMBER).map(
+                     lambda odd, nf=nf: [dict(r, **({odd[1]: odd[2]} if i == odd[0] else {}))
+                                         for i, r in enumerate(sales_rows(*nf))])))},
+            optional={"steps": st.integers(-2, 6), "levels": st.lists(st.floats(-10, 110), max_size=3)})),
+}
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), path=st.sampled_from(sorted(_NEAR_VALID)))
+def test_a_request_near_a_valid_one_is_answered_or_refused_in_one_json_sentence(client, data, path):
+    """Bodies of the right shape with odd values inside (text of any script, blank words, numbers as strings,
+    levels out of range, short histories): a 200 or one JSON sentence with a 4xx; the server keeps serving."""
+    r = client.post(path, json=data.draw(_NEAR_VALID[path]))
+    assert r.status_code == 200 or 400 <= r.status_code < 500, (r.status_code, r.text)
+    if r.status_code != 200:
+        error = r.json()["error"]
+        assert set(r.json()) == {"error"} and error and "\n" not in error and "Traceback" not in error, r.text

@@ -57,7 +57,8 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
                         "single series.")
     columns, order, source, first_line = _columns(data, name)
     if series.id not in columns:
-        raise DataError(f"{source} has no column {series.id!r} (it has {', '.join(map(repr, order))}); check {{id}}.",
+        has = f"it has {', '.join(map(repr, order))}" if order else "it has no columns"
+        raise DataError(f"{source} has no column {series.id!r} ({has}); check {{id}}.",
                         params=["id"])
     labels = columns.pop(series.id)
     if not labels:

@@ -219,7 +219,8 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         date = None
     if missing:
         what = "column" if len(missing) == 1 else "columns"
-        has = f"{source} has no {what} {', '.join(map(repr, missing))} (it has {', '.join(map(repr, order))})"
+        has = f"{source} has no {what} {', '.join(map(repr, missing))} " + \
+            (f"(it has {', '.join(map(repr, order))})" if order else "(it has no columns)")
         if fitted:  # the columns are the model's, not the user's choice: say what each one is for
             roles = _roles(missing, target, features, date, past)
             raise DataError(f"{has}; the model reads {roles}; add {'it' if len(missing) == 1 else 'them'} to the "
