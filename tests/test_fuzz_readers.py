@@ -29,6 +29,8 @@ CELL = st.sampled_from(["1", "0", "-1", "1.5", "1e309", "-1e309", "nan", "inf", 
                         "'", "\x00", "\ufeff", "x", "1,5", "1_000", "0x10", "9" * 25, "\u0661\u0662", "\u00b2", "-",
                         "_", "[1]", "{}", "2020-01", "2020-01-01", "2020-13-01", "\ud800"])
 LINE_END = st.sampled_from(["\n", "\r\n", "\r"])
+# how the file is written: mostly UTF-8, sometimes as a spreadsheet or Notepad may save it
+ENCODING = st.sampled_from(["utf-8"] * 6 + ["utf-8-sig", "utf-16-le", "utf-16", "cp1252"])
 
 
 PLAIN = st.sampled_from(["0", "1", "2", "3.5", "10", "good film", "bad", "x", "M1", "M2"])
@@ -95,15 +97,45 @@ def test_a_reader_reads_a_hostile_file_or_refuses_it_in_one_sentence(reader, tmp
     path = tmp_path / f"data{suffix}"
 
     @FUZZ
-    @given(contents, LINE_END)
-    def reads_or_refuses(text, end):
-        path.write_bytes(text.replace("\n", end).encode("utf-8", errors="surrogatepass"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a reader may warn (a series left out); only errors are judged here
-            try:
-                read(path)
-            except SeqtextError as exc:
-                message = str(exc)
-                assert message and "\n" not in message.strip() and "Traceback" not in message, message
+    @given(contents, LINE_END, ENCODING)
+    def reads_or_refuses(text, end, encoding):
+        text = text.replace("\n", end)
+        path.write_bytes(text.encode(encoding, errors="surrogatepass" if encoding.startswith("utf-8") else "replace"))
+        reads_or_refuses_in_one_sentence(read, path)
 
     reads_or_refuses()
+
+
+def reads_or_refuses_in_one_sentence(read, path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a reader may warn (a series left out); only errors are judged here
+        try:
+            read(path)
+        except SeqtextError as exc:
+            assert_one_sentence(str(exc))
+
+
+def assert_one_sentence(message: str) -> None:
+    """One line."""
+    assert message and "\n" not in message.strip() and "Traceback" not in message, message
+
+
+def refusal(read, path) -> str:
+    """The message of the seqtext error ``read(path)`` raises (one sentence)."""
+    with pytest.raises(SeqtextError) as caught:
+        read(path)
+    assert_one_sentence(str(caught.value))
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("reader", ["classify TSV", "classify CSV", "classify JSON Lines", "tag CoNLL-U",
+                                    "tag word<TAB>tag", "series CSV", "many series"])
+def test_a_utf16_file_without_a_byte_order_mark_is_refused_as_not_utf8(reader, tmp_path):
+    """UTF-16 without a byte-order mark decodes as UTF-8 (every other byte a NUL): it was read as columns and
+    words full of NULs, and refused for a wrong reason with the NULs in the message."""
+    suffix, _, read = READERS[reader]
+    path = tmp_path / f"data{suffix}"
+    text = {".jsonl": '{"text": "a good film", "label": 1}\n', ".conllu": "1\tx\t_\tNOUN\t_\t_\t_\t_\t_\t_\n",
+            ".csv": "id,t,value\nA,1,5\nA,2,6\n" if "series" in reader else "text,label\na good film,1\n"}
+    path.write_bytes(text.get(suffix, "text\tlabel\na good film\t1\n").encode("utf-16-le"))
+    assert "holds NUL bytes, so it is a binary file or UTF-16 text" in refusal(read, path)

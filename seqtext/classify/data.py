@@ -124,6 +124,8 @@ def read_data_file(path) -> tuple[Path, str]:
         data = path.read_bytes()
         if data[:2] == b"\x1f\x8b":
             raise DataError(f"{path} is gzip-compressed; decompress it first (gunzip).")
+        if b"\x00" in data:  # valid UTF-8, but no text holds it: a binary file, or UTF-16 without a byte-order mark
+            raise DataError(f"{path} holds NUL bytes, so it is a binary file or UTF-16 text; give UTF-8 text.")
         return path, data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text; convert it to UTF-8.") from None

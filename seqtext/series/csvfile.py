@@ -35,6 +35,8 @@ def read_csv(path: Path) -> tuple[dict, list, int | list[int]]:
         raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV file.") from None
     except PermissionError:
         raise DataError(f"{path} cannot be read (permission denied); check its permissions.") from None
+    if "\x00" in text:  # valid UTF-8, but no text holds it: a binary file, or UTF-16 without a byte-order mark
+        raise DataError(f"{path} holds NUL bytes, so it is a binary file or UTF-16 text; save it as a UTF-8 CSV file.")
     rows, lines = _records(path, text)
     if not rows:
         raise DataError(f"{path} is empty; give a CSV file with a header line and values.")
