@@ -198,6 +198,13 @@ def as_list(value, what: str) -> list:
     return list(value)
 
 
+def printable(text) -> str:
+    """``text`` from a user's file as a message shows it, on one line: a control character, line break or other
+    invisible character in it (a NUL, an escape sequence, U+2028) written as Python escapes it (``\\x1b``)."""
+    text = str(text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (library errors can run to many lines)."""
     lines = str(exc).strip().splitlines()

@@ -5,6 +5,7 @@ pandas error) may come out of one."""
 from __future__ import annotations
 
 import json
+import unicodedata
 import warnings
 
 import pytest
@@ -116,8 +117,11 @@ def reads_or_refuses_in_one_sentence(read, path):
 
 
 def assert_one_sentence(message: str) -> None:
-    """One line."""
-    assert message and "\n" not in message.strip() and "Traceback" not in message, message
+    """One line ending in a full stop, with no control character or line break of any kind in it (a NUL or an
+    escape sequence from the file printed raw, a line separator that ends the sentence in a terminal)."""
+    assert message and len(message.splitlines()) == 1 and message.rstrip().endswith("."), repr(message)
+    assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in message), repr(message)
+    assert "Traceback" not in message, message
 
 
 def refusal(read, path) -> str:
@@ -139,3 +143,21 @@ def test_a_utf16_file_without_a_byte_order_mark_is_refused_as_not_utf8(reader, t
             ".csv": "id,t,value\nA,1,5\nA,2,6\n" if "series" in reader else "text,label\na good film,1\n"}
     path.write_bytes(text.get(suffix, "text\tlabel\na good film\t1\n").encode("utf-16-le"))
     assert "holds NUL bytes, so it is a binary file or UTF-16 text" in refusal(read, path)
+
+
+@pytest.mark.parametrize("reader, text, shown", [
+    ("classify CSV", '"te\nxt",label\na,b\n', "among te\\nxt, label"),  # a quote closed a line later
+    ("classify CSV", "\x1b[31m,label\na,b\n", "among \\x1b[31m, label"),  # an escape sequence
+    ("classify TSV", "a\u2028b\tc\tlabel\nx\ty\tz\n", "among a\\u2028b, c, label"),
+    ("classify CSV", '"a;\x0bb"\nx\n', "semicolons (a;\\x0bb)"),
+    ("tag CoNLL-U", "\x01\tx\t_\tNOUN\t_\t_\t_\t_\t_\t_\n", "'\\x01' is not a valid ID"),
+    ("series CSV", '"a\nb",c\n1,2\n', "could be forecast (a\\nb, c)"),
+    ("series CSV", "a\x85b,c\nx,y\n", "no column of numbers to forecast (a\\x85b, c)"),
+])
+def test_a_line_break_or_control_character_from_the_file_is_escaped_in_the_message(reader, text, shown, tmp_path):
+    """A column name, a cell or a CoNLL-U field the message quotes was printed raw: a line break split the
+    sentence over lines, an escape sequence reached the terminal."""
+    suffix, _, read = READERS[reader]
+    path = tmp_path / f"data{suffix}"
+    path.write_text(text, encoding="utf-8", newline="")
+    assert shown in refusal(read, path)

@@ -21,7 +21,8 @@ import os
 import re
 from pathlib import Path
 
-from seqtext.errors import ConfigError, DataError, as_list, counted, is_listlike, is_missing, is_pair, is_table, warn
+from seqtext.errors import (ConfigError, DataError, as_list, counted, is_listlike, is_missing, is_pair, is_table,
+                            printable, warn)
 from seqtext.bundled import shipped
 
 TEXT_NAMES = ("text", "sentence")
@@ -188,8 +189,8 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
     records = [(n, [row[0].lstrip("\ufeff"), *row[1:]]) for n, row in records]
     first = [cell.strip() for cell in records[0][1]]
     if delimiter == "," and len(first) == 1 and ";" in first[0]:
-        raise DataError(f"{path} line {records[0][0]} looks separated by semicolons ({first[0][:60]}); save it "
-                        "with commas.")
+        raise DataError(f"{path} line {records[0][0]} looks separated by semicolons ({printable(first[0][:60])}); "
+                        "save it with commas.")
     names = {n.lower() for n in (*LABEL_NAMES, *TEXT_NAMES, text_column or "", label_column or "") if n}
     header = delimiter == "," or (len(first) >= 2 and first[-1].lower() in names) or \
         (len(first) > 2 and any(cell.lower() in names for cell in first))
@@ -304,14 +305,15 @@ def _field(path: Path, line: int, row: dict, asked: str | None, usual: tuple, wh
     if asked is not None:
         if asked not in row:
             raise DataError(f"{path} line {line} has no {what} column {asked!r} (columns: "
-                            f"{', '.join(map(str, row))}); name one with {{{what}_column}}.", params=[f"{what}_column"])
+                            f"{', '.join(map(printable, row))}); name one with {{{what}_column}}.",
+                            params=[f"{what}_column"])
         return row[asked]
     lowered = {str(k).lower(): k for k in row}
     for name in usual:
         if name in lowered:
             return row[lowered[name]]
     raise DataError(f"{path} line {line} has no {what} column (looked for {' or '.join(usual)} among "
-                    f"{', '.join(map(str, row))}); name it with {{{what}_column}}.", params=[f"{what}_column"])
+                    f"{', '.join(map(printable, row))}); name it with {{{what}_column}}.", params=[f"{what}_column"])
 
 
 def read_texts(lines) -> list[str]:

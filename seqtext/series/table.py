@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqtext.errors import DataError, is_missing
+from seqtext.errors import DataError, is_missing, printable
 from seqtext.series.csvfile import read_csv
 from seqtext.series.dates import check_dates, date_labels
 
@@ -134,10 +134,10 @@ def pick_target(order, date, features, source, columns=None) -> str:
     texts = [c for c in candidates if columns is not None and _text_column(columns[c])]
     if len(candidates) != 1:
         numbers = [c for c in candidates if c not in texts]
-        which = f"several columns that could be forecast ({', '.join(map(str, numbers))})" if len(numbers) > 1 \
-            else f"one column of numbers ({numbers[0]}) beside text" if numbers else \
-            f"no column of numbers to forecast ({', '.join(map(str, order))})" if texts else \
-            f"no column to forecast besides the date and the covariates ({', '.join(map(str, order))})"
+        which = f"several columns that could be forecast ({', '.join(map(printable, numbers))})" if len(numbers) > 1 \
+            else f"one column of numbers ({printable(numbers[0])}) beside text" if numbers else \
+            f"no column of numbers to forecast ({', '.join(map(printable, order))})" if texts else \
+            f"no column to forecast besides the date and the covariates ({', '.join(map(printable, order))})"
         hold, which_is = ("holds", "it is") if len(texts) == 1 else ("hold", "one is")
         hint = f" ({', '.join(map(repr, texts))} {hold} text: if {which_is} the date, give it with {{date}})" \
             if texts else ""

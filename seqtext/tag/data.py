@@ -20,7 +20,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from seqtext.errors import DataError, counted, is_listlike, is_pair, is_table
+from seqtext.errors import DataError, counted, is_listlike, is_pair, is_table, printable
 from seqtext.classify.data import check_length
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
@@ -162,7 +162,7 @@ def read_conllu(path, lines: list[str] | None = None) -> list:
             where = next((start + offset for offset, line in enumerate(block)  # the line the parser refused
                           if not line.startswith("#") and _unparsable(line)), None)
             what = f"{path} line {where}" if where is not None else f"the sentence at {path} line {start}"
-            raise DataError(f"{what} is not valid CoNLL-U ({exc}); fix it.") from None
+            raise DataError(f"{what} is not valid CoNLL-U ({printable(exc)}); fix it.") from None
         word_lines = [start + offset for offset, line in enumerate(block)
                       if not line.startswith("#") and line.split("\t", 1)[0].strip().isdigit()]
         comment_lines = [line for line in block if line.startswith("#")]
