@@ -205,6 +205,19 @@ def printable(text) -> str:
     return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def beyond_reading(exc: BaseException) -> str | None:
+    """What a JSON, TOML or CoNLL-U parser could not read though the syntax is valid, as a message's clause: lists
+    or tables nested deeper than Python recurses (a RecursionError), or a whole number of more digits than Python
+    converts (a ValueError); None for any other error."""
+    import sys
+
+    if isinstance(exc, RecursionError):
+        return "nests its lists or tables too deeply to read"
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return f"holds a whole number of more than {sys.get_int_max_str_digits():,} digits, more than can be read"
+    return None
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (library errors can run to many lines)."""
     lines = str(exc).strip().splitlines()

@@ -60,7 +60,13 @@ JSON_VALUE = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=3),
                             st.dictionaries(st.sampled_from(["text", "label", "sentence", "x"]), inner, max_size=3)),
     max_leaves=6)
-JSONL = st.lists(JSON_VALUE.map(json.dumps), max_size=5).map("\n".join)
+# valid JSON beyond what a parser in Python reads: brackets nested past the recursion limit, integers longer than
+# int() converts (sys.get_int_max_str_digits)
+DEEP = st.sampled_from([3, 5000, 100_000]).flatmap(lambda n: st.sampled_from(["[" * n + "]" * n, '{"a":' * n + "1" + "}" * n]))
+LONG_NUMBER = st.sampled_from([25, 4301, 20_000]).map(lambda n: "9" * n)
+JSON_EXTREME = st.one_of(DEEP, LONG_NUMBER, st.just("1e400"), st.just("-Infinity"), st.just("NaN"))
+JSONL = st.lists(st.one_of(JSON_VALUE.map(json.dumps), st.tuples(st.sampled_from(["text", "label"]), JSON_EXTREME).map(
+    lambda kv: '{"text": "a film", "label": 1, "%s": %s}' % kv)), max_size=5).map("\n".join)
 TOML = st.lists(st.tuples(
     st.sampled_from(["hidden", "window", "epochs", "lr", "cell", "levels", "calendar", "id", "x", "config",
                      "format_version", "core"]),
@@ -161,3 +167,14 @@ def test_a_line_break_or_control_character_from_the_file_is_escaped_in_the_messa
     path = tmp_path / f"data{suffix}"
     path.write_text(text, encoding="utf-8", newline="")
     assert shown in refusal(read, path)
+
+
+@pytest.mark.parametrize("value, said", [
+    ("[" * 100_000 + "]" * 100_000, "nests its lists or tables too deeply to read"),
+    ("9" * 5000, "holds a whole number of more than 4,300 digits, more than can be read")], ids=["deep", "long number"])
+def test_json_lines_too_deep_or_with_too_long_a_number_are_refused_naming_the_line(value, said, tmp_path):
+    """Valid JSON that Python cannot read: a RecursionError or a ValueError (int's digit limit) came out of the
+    reader with a traceback."""
+    path = tmp_path / "data.jsonl"
+    path.write_text('{"text": "a good film", "label": 1}\n{"text": "a bad film", "label": %s}\n' % value)
+    assert refusal(read_labelled, path) == f"{path} line 2 {said}; fix that line."

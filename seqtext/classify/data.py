@@ -21,8 +21,8 @@ import os
 import re
 from pathlib import Path
 
-from seqtext.errors import (ConfigError, DataError, as_list, counted, is_listlike, is_missing, is_pair, is_table,
-                            printable, warn)
+from seqtext.errors import (ConfigError, DataError, as_list, beyond_reading, counted, is_listlike, is_missing, is_pair,
+                            is_table, printable, warn)
 from seqtext.bundled import shipped
 
 TEXT_NAMES = ("text", "sentence")
@@ -173,6 +173,8 @@ def _jsonl_rows(path: Path, text: str):
         except json.JSONDecodeError:
             comma = " (without a comma after it)" if line.rstrip().endswith(",") else ""
             raise DataError(f"{path} line {number} is not a JSON object; give one object a line{comma}.") from None
+        except (ValueError, RecursionError) as exc:  # valid JSON that Python cannot read: too deep, too many digits
+            raise DataError(f"{path} line {number} {beyond_reading(exc)}; fix that line.") from None
         if not isinstance(obj, dict):
             raise DataError(f"{path} line {number} is not a JSON object; give one object a line.")
         rows.append((number, obj))
