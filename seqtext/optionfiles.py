@@ -8,7 +8,7 @@ Keys are the options' names (dashes read as underscores); a replayed
 from __future__ import annotations
 
 from seqtext.config import Settings, migrate
-from seqtext.errors import DataError
+from seqtext.errors import DataError, beyond_reading
 
 # Fields a model directory's config.json carries beside its sections: a record, not options.
 RECORD_FIELDS = {"format_version", "kind", "vocab_size", "data", "summary", "inputs", "tail", "resolved",
@@ -49,7 +49,9 @@ def read_options_file(path, settings: type[Settings] | None = None) -> dict:
             data = tomllib.loads(text)
         else:
             data = json.loads(text)
-    except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        if beyond_reading(exc):  # valid syntax that Python cannot read: too deep, too many digits
+            raise DataError(f"{path} {beyond_reading(exc)}; no option takes such a value, so fix it.") from None
         form = "TOML" if path.suffix == ".toml" else "JSON" if path.suffix == ".json" else \
             "JSON (a file not ending in .toml is read as JSON)"
         raise DataError(f"{path} is not valid {form} ({exc}); fix its syntax.") from None

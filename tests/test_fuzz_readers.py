@@ -62,7 +62,8 @@ JSON_VALUE = st.recursive(
     max_leaves=6)
 # valid JSON beyond what a parser in Python reads: brackets nested past the recursion limit, integers longer than
 # int() converts (sys.get_int_max_str_digits)
-DEEP = st.sampled_from([3, 5000, 100_000]).flatmap(lambda n: st.sampled_from(["[" * n + "]" * n, '{"a":' * n + "1" + "}" * n]))
+DEEP = st.sampled_from([3, 5000, 100_000]).flatmap(
+    lambda n: st.sampled_from(["[" * n + "]" * n, '{"a":' * n + "1" + "}" * n]))
 LONG_NUMBER = st.sampled_from([25, 4301, 20_000]).map(lambda n: "9" * n)
 JSON_EXTREME = st.one_of(DEEP, LONG_NUMBER, st.just("1e400"), st.just("-Infinity"), st.just("NaN"))
 JSONL = st.lists(st.one_of(JSON_VALUE.map(json.dumps), st.tuples(st.sampled_from(["text", "label"]), JSON_EXTREME).map(
@@ -72,9 +73,11 @@ TOML = st.lists(st.tuples(
                      "format_version", "core"]),
     st.sampled_from(["1", "0", "-1", '"a"', "1.5", "inf", "nan", "[1,2]", "true", "{a=1}", '""', "1e400"])),
     max_size=4).map(lambda pairs: "\n".join(f"{k} = {v}" for k, v in pairs))
-OPTIONS_JSON = st.dictionaries(st.sampled_from(["hidden", "window", "epochs", "lr", "cell", "kind", "core",
-                                                "format_version", "series", "train"]), JSON_VALUE,
-                               max_size=4).map(json.dumps)
+TOML_EXTREME = st.one_of(DEEP, LONG_NUMBER, st.sampled_from([3, 3000]).map(lambda n: "{a=" * n + "1" + "}" * n)).map(
+    lambda value: f"hidden = 8\nwindow = {value}")
+OPTIONS_JSON = JSON_EXTREME.map(lambda value: '{"hidden": 8, "window": %s}' % value) | st.dictionaries(
+    st.sampled_from(["hidden", "window", "epochs", "lr", "cell", "kind", "core", "format_version", "series", "train"]),
+    JSON_VALUE, max_size=4).map(json.dumps)
 
 READERS = {
     "classify TSV": (".tsv", st.one_of(ANY_TEXT, table(["text\tlabel", "sentence\tlabel", "a\tb"], "\t")),
@@ -92,7 +95,7 @@ READERS = {
                                                                                    date="t"))),
     "many series, static": (".csv", SERIES_CSV, lambda p: panel.read_series(
         p, SeriesConfig(id="id", target="value", date="date", static_features=["x"]))),
-    "--config TOML": (".toml", st.one_of(ANY_TEXT, TOML), lambda p: read_options_file(p, SeriesSettings)),
+    "--config TOML": (".toml", st.one_of(ANY_TEXT, TOML, TOML_EXTREME), lambda p: read_options_file(p, SeriesSettings)),
     "--config TOML, classify": (".toml", TOML, lambda p: read_options_file(p, ClassifySettings)),
     "--config JSON": (".json", st.one_of(ANY_TEXT, OPTIONS_JSON), lambda p: read_options_file(p, SeriesSettings)),
 }
@@ -178,3 +181,15 @@ def test_json_lines_too_deep_or_with_too_long_a_number_are_refused_naming_the_li
     path = tmp_path / "data.jsonl"
     path.write_text('{"text": "a good film", "label": 1}\n{"text": "a bad film", "label": %s}\n' % value)
     assert refusal(read_labelled, path) == f"{path} line 2 {said}; fix that line."
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+@pytest.mark.parametrize("value, said", [
+    ("[" * 100_000 + "]" * 100_000, "nests its lists or tables too deeply to read"),
+    ("9" * 5000, "holds a whole number of more than 4,300 digits, more than can be read")], ids=["deep", "long number"])
+def test_an_option_file_too_deep_or_with_too_long_a_number_is_refused(suffix, value, said, tmp_path):
+    """A RecursionError came out of the JSON and TOML parsers with a traceback; a number too long for int() was
+    called a syntax error, with Python's advice to call sys.set_int_max_str_digits()."""
+    path = tmp_path / f"options{suffix}"
+    path.write_text(f"window = {value}\n" if suffix == ".toml" else '{"window": %s}' % value)
+    assert refusal(read_options_file, path) == f"{path} {said}; no option takes such a value, so fix it."
