@@ -49,12 +49,15 @@ def table(headers: list[str], sep: str = ","):
     return st.sampled_from(headers).flatmap(rows)
 
 
+LONG_NUMBER = st.sampled_from([25, 4301, 20_000]).map(lambda n: "9" * n)  # int() reads up to 4,300 digits
 ANY_TEXT = st.one_of(st.text(max_size=80), st.binary(max_size=60).map(lambda b: b.decode("latin-1")))
 SERIES_CSV = table(["t,value", "date,value", "id,t,value", "id,date,value,x", "value", "t,value,value", ",value"])
 CONLLU = st.lists(st.one_of(
     st.lists(CELL, min_size=8, max_size=11).map("\t".join),
     st.sampled_from(["", "# sent_id = 1", "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_", "1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_",
-                     "2.1\tx\t_\tNOUN\t_\t_\t_\t_\t_\t_", "1\tx\t_\t_\t_\t_\t_\t_\t_\t_"])), max_size=8).map("\n".join)
+                     "2.1\tx\t_\tNOUN\t_\t_\t_\t_\t_\t_", "1\tx\t_\t_\t_\t_\t_\t_\t_\t_"]),
+    LONG_NUMBER.map(lambda n: f"1\tx\t_\tNOUN\t_\t_\t{n}\tdep\t_\t_"),  # a HEAD or ID of thousands of digits
+    LONG_NUMBER.map(lambda n: f"{n}\tx\t_\tNOUN\t_\t_\t0\troot\t_\t_")), max_size=8).map("\n".join)
 JSON_VALUE = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5)),
     lambda inner: st.one_of(st.lists(inner, max_size=3),
@@ -64,7 +67,6 @@ JSON_VALUE = st.recursive(
 # int() converts (sys.get_int_max_str_digits)
 DEEP = st.sampled_from([3, 5000, 100_000]).flatmap(
     lambda n: st.sampled_from(["[" * n + "]" * n, '{"a":' * n + "1" + "}" * n]))
-LONG_NUMBER = st.sampled_from([25, 4301, 20_000]).map(lambda n: "9" * n)
 JSON_EXTREME = st.one_of(DEEP, LONG_NUMBER, st.just("1e400"), st.just("-Infinity"), st.just("NaN"))
 JSONL = st.lists(st.one_of(JSON_VALUE.map(json.dumps), st.tuples(st.sampled_from(["text", "label"]), JSON_EXTREME).map(
     lambda kv: '{"text": "a film", "label": 1, "%s": %s}' % kv)), max_size=5).map("\n".join)
@@ -193,3 +195,14 @@ def test_an_option_file_too_deep_or_with_too_long_a_number_is_refused(suffix, va
     path = tmp_path / f"options{suffix}"
     path.write_text(f"window = {value}\n" if suffix == ".toml" else '{"window": %s}' % value)
     assert refusal(read_options_file, path) == f"{path} {said}; no option takes such a value, so fix it."
+
+
+@pytest.mark.parametrize("line", ["1\tx\t_\tNOUN\t_\t_\t%s\tdep\t_\t_", "%s\tx\t_\tNOUN\t_\t_\t0\troot\t_\t_"],
+                         ids=["head", "id"])
+def test_a_conllu_number_too_long_to_read_is_refused_naming_its_line(line, tmp_path):
+    """The conllu library reads ID and HEAD with int(): a ValueError (int's digit limit) came out of the reader
+    with a traceback."""
+    path = tmp_path / "data.conllu"
+    path.write_text("# text = a b\n1\ta\t_\tDET\t_\t_\t2\tdet\t_\t_\n" + line % ("9" * 5000) + "\n")
+    assert refusal(read_tagged, path) == (f"{path} line 3 holds a whole number of more than 4,300 digits, more than "
+                                          "can be read; fix it.")

@@ -20,7 +20,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from seqtext.errors import DataError, counted, is_listlike, is_pair, is_table, printable
+from seqtext.errors import DataError, beyond_reading, counted, is_listlike, is_pair, is_table, printable
 from seqtext.classify.data import check_length
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
@@ -158,10 +158,12 @@ def read_conllu(path, lines: list[str] | None = None) -> list:
                                 "for a value not given); fix that line.")
         try:
             parsed = conllu.parse("\n".join(block) + "\n\n")
-        except ParseException as exc:
+        except (ParseException, ValueError) as exc:  # ValueError: an ID or HEAD of more digits than int() reads
             where = next((start + offset for offset, line in enumerate(block)  # the line the parser refused
                           if not line.startswith("#") and _unparsable(line)), None)
             what = f"{path} line {where}" if where is not None else f"the sentence at {path} line {start}"
+            if beyond_reading(exc):
+                raise DataError(f"{what} {beyond_reading(exc)}; fix it.") from None
             raise DataError(f"{what} is not valid CoNLL-U ({printable(exc)}); fix it.") from None
         word_lines = [start + offset for offset, line in enumerate(block)
                       if not line.startswith("#") and line.split("\t", 1)[0].strip().isdigit()]
@@ -188,7 +190,7 @@ def _unparsable(line: str) -> bool:
 
     try:
         conllu.parse(line + "\n\n")
-    except ParseException:
+    except (ParseException, ValueError):
         return True
     return False
 
