@@ -96,6 +96,14 @@ def test_complete_and_next_words_agree_between_torch_and_onnx(client, tiny_model
     assert sampled["completion"].startswith("Mary")
 
 
+@pytest.mark.filterwarnings("error")  # a warning in the worker thread: a 500 here, a line in the server's log
+def test_a_temperature_too_small_to_divide_by_is_greedy_without_a_warning(client, tiny_model):
+    for name in ("torch", "onnx"):
+        r = client.post("/v1/complete", json={"model": name, "prompt": "Mary", "temperature": 5e-324, "words": 5})
+        assert r.status_code == 200, r.text
+        assert r.json()["completion"] == str(tiny_model.complete("Mary", words=5))
+
+
 def test_complete_streams_server_sent_events(client, tiny_model):
     with client.stream("POST", "/v1/complete", json={"model": "onnx", "prompt": "Mary rides", "stream": True}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")

@@ -47,8 +47,8 @@ def choose(scores: np.ndarray, temperature: float | None = None, top_k: int | No
     """The next token id: argmax, or a sample from the filtered, tempered softmax."""
     if not is_sampling(temperature, top_k, top_p):
         return int(np.argmax(scores))
-    scaled = np.asarray(scores, dtype=np.float64) / (temperature if temperature is not None else 1.0)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # a tiny temperature overflows the division: greedy below
+        scaled = np.asarray(scores, dtype=np.float64) / (temperature if temperature is not None else 1.0)
         probs = softmax(filter_scores(scaled, top_k, top_p))
     if not np.all(np.isfinite(probs)) or probs.sum() <= 0:
         return int(np.argmax(scores))  # a temperature that underflows: the limit is greedy
