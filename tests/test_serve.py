@@ -74,6 +74,9 @@ def test_health_models_and_docs(client):
             assert {r["content"]["application/json"]["schema"]["$ref"] for s, r in responses.items() if s != "200"} \
                 == {"#/components/schemas/ErrorResponse"}, path
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+    ids = [op["operationId"] for route in spec["paths"].values() for op in route.values()]
+    assert len(ids) == len(set(ids)), ids  # an operation id names one operation (HEAD /health had GET's)
+    assert set(spec["paths"]["/health"]) == {"get"}
     assert spec["components"]["schemas"]["ErrorResponse"]["required"] == ["error"]
     assert r_error(client.post("/v1/complete", json={"model": "onnx"})).keys() == {"error"}
     assert client.get("/docs").status_code == 200

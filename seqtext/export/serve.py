@@ -155,9 +155,11 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
             return _error(422, "the request body is not valid JSON (UTF-8 text); send one JSON object.")
         if exc.status_code == 404 and exc.detail == "Not Found":  # no such route (a model not found says which)
             return _error(404, f"there is nothing at {request.url.path}; see /docs.")
-        if exc.status_code == 405:
+        if exc.status_code == 405:  # Allow: the methods it does answer (RFC 9110), of every route at the path
+            allowed = sorted({method for route in app.routes if getattr(route, "methods", None)
+                              and route.path_regex.fullmatch(request.scope["path"]) for method in route.methods})
             return _error(405, f"{request.url.path} does not answer {request.method}; see /docs for how to call it.",
-                          exc.headers)  # Allow: the methods it does answer (RFC 9110)
+                          {**(exc.headers or {}), "Allow": ", ".join(allowed)})
         return _error(exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(Exception)
@@ -198,7 +200,8 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         script = resources.files("seqtext.export").joinpath("static/playground.js").read_text(encoding="utf-8")
         return Response(script, media_type="text/javascript")
 
-    @app.api_route("/health", methods=["GET", "HEAD"])  # one route: a 405 there allows both
+    @app.get("/health")
+    @app.head("/health", include_in_schema=False)  # GET without the body, not a second operation of the schema
     async def health(request: Request):
         if registry.error:
             answer = _error(503, f"{registry.error}.")
