@@ -114,6 +114,8 @@ def test_complete_streams_server_sent_events(client, tiny_model):
     events = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: {\"")]
     assert "Mary rides" + "".join(e["text"] for e in events) == str(tiny_model.complete("Mary rides"))
     assert body.rstrip().endswith("event: done\ndata: {}")
+    documented = client.get("/openapi.json").json()["paths"]["/v1/complete"]["post"]["responses"]["200"]["content"]
+    assert set(documented) == {"application/json", "text/event-stream"}  # the schema said JSON alone
 
 
 def test_score_returns_the_records_of_score_json(client, tiny_model):

@@ -76,6 +76,16 @@ class CompleteResponse(BaseModel):
     unknown: list[str]
 
 
+# /v1/complete with "stream": true answers 200 as server-sent events, not the JSON of CompleteResponse: the schema
+# of text/event-stream describes one event (as OpenAPI 3.2's itemSchema does), its data a JSON object
+STREAMED = {200: {"description": "The completion; with \"stream\": true, server-sent events: one `data: {\"word\", "
+                                 "\"text\"}` a word, then `event: done` with `data: {}`.",
+                  "content": {"text/event-stream": {"schema": {
+                      "type": "object", "required": ["data"],
+                      "properties": {"event": {"type": "string"},
+                                     "data": {"type": "string", "contentMediaType": "application/json"}}}}}}}
+
+
 class NextWordsRequest(_Request):
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
     k: int = Field(5, ge=1, le=100)

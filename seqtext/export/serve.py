@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from seqtext.errors import SeqtextError
 from seqtext.export import forecastreq
 from seqtext.export.registry import Registry
-from seqtext.export.schemas import (ERRORS, MAX_BODY, ClassifyRequest, ClassifyResponse, CompleteRequest,
+from seqtext.export.schemas import (ERRORS, MAX_BODY, STREAMED, ClassifyRequest, ClassifyResponse, CompleteRequest,
                                     CompleteResponse, ForecastRequest, ForecastResponse, NextWordsRequest,
                                     NextWordsResponse, ScoreRequest, ScoreResponse, TagRequest, TagResponse)
 
@@ -217,7 +217,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
     async def models():
         return {"models": [s.describe() for s in registry.served.values()]}
 
-    @app.post("/v1/complete", response_model=CompleteResponse, responses=ERRORS)
+    @app.post("/v1/complete", response_model=CompleteResponse, responses={**ERRORS, **STREAMED})
     async def complete(req: CompleteRequest):
         options = dict(words=req.words, temperature=req.temperature, top_k=req.top_k, top_p=req.top_p, seed=req.seed)
         if req.stream:
