@@ -165,6 +165,13 @@ def test_forecast_rows_take_json_numbers_only_in_the_columns_read_as_numbers(cli
             r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
             assert r.status_code == 422 and r.json()["error"].startswith(
                 f"row 2 of 'rows': column {column!r} holds {json.dumps(value)}, {what}; give "), r.text
+    for name in ("sales", "sales-onnx"):  # an integer past a float's range is infinite, as 1e400 is (it was quoted
+        rows = sales_rows(40, future=2)      # whole, 400 digits, as "a non-numeric value")
+        rows[5]["price"] = -10 ** 400
+        r = client.post("/v1/forecast", json={"model": name, "rows": rows, "steps": 2})
+        assert r.status_code == 422 and r.json()["error"] == (
+            "column 'price' has a missing or non-finite value at row 5 of 'rows'; fix it, or turn on 'fill' to "
+            "interpolate gaps."), r.text
     plain = [{"value": float(i % 7)} for i in range(20)]  # a model whose target has no name: every column but
     plain[3]["value"] = "3"                                # the date and the id is read as numbers
     r = client.post("/v1/forecast", json={"model": "plain-onnx", "rows": plain})

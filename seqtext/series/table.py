@@ -328,7 +328,10 @@ def _cell(value) -> float:
         return float(text)
     if isinstance(value, (bytes, bytearray)):
         raise ValueError(value)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer past a float's range (JSON's 1 and 400 zeros): infinite, as the text "1e400"
+        return math.inf if value > 0 else -math.inf
 
 
 def _numeric(table: Table, name, cells) -> np.ndarray:
