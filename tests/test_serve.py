@@ -212,6 +212,11 @@ def test_malformed_json_too_large_bodies_and_unknown_paths(client):
     r = client.post("/v1/complete", content=deep, headers={"content-type": "application/json"})
     assert r.status_code == 422 and r.json() == {  # valid UTF-8 and JSON, nested past what the parser reads
         "error": "the request body nests its lists or objects too deeply to read; send flatter JSON."}, r.text
+    many = b'{"model": "sales", "history": [1' + b"0" * 5000 + b"]}"  # valid JSON, past Python's 4300 digits
+    r = client.post("/v1/forecast", content=many, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json() == {  # it said the body was not valid JSON (UTF-8 text)
+        "error": "the request body holds a whole number of more than 4,300 digits, more than can be read; send "
+                 "shorter numbers."}, r.text
     r = client.post("/v1/complete", content=b"x" * (2 << 20), headers={"content-type": "application/json"})
     assert r.status_code == 413 and "larger than" in r.json()["error"]
     chunks = (b"x" * (256 << 10) for _ in range(8))  # 2 MiB streamed in chunks: no Content-Length to go by
