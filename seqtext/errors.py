@@ -13,6 +13,7 @@ the same error with the flag the user typed (``--window``) through
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -209,8 +210,6 @@ def beyond_reading(exc: BaseException) -> str | None:
     """What a JSON, TOML or CoNLL-U parser could not read though the syntax is valid, as a message's clause: lists
     or tables nested deeper than Python recurses (a RecursionError), or a whole number of more digits than Python
     converts (a ValueError); None for any other error."""
-    import sys
-
     if isinstance(exc, RecursionError):
         return "nests its lists or tables too deeply to read"
     if isinstance(exc, ValueError) and "integer string conversion" in str(exc):

@@ -50,8 +50,8 @@ def read_options_file(path, settings: type[Settings] | None = None) -> dict:
         else:
             data = json.loads(text)
     except (ValueError, RecursionError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        if beyond_reading(exc):  # valid syntax that Python cannot read: too deep, too many digits
-            raise DataError(f"{path} {beyond_reading(exc)}; no option takes such a value, so fix it.") from None
+        if why := beyond_reading(exc):  # valid syntax that Python cannot read: too deep, too many digits
+            raise DataError(f"{path} {why}; no option takes such a value, so fix it.") from None
         form = "TOML" if path.suffix == ".toml" else "JSON" if path.suffix == ".json" else \
             "JSON (a file not ending in .toml is read as JSON)"
         raise DataError(f"{path} is not valid {form} ({exc}); fix its syntax.") from None

@@ -151,8 +151,8 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
     async def _http(request, exc):
         if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):  # JSON nested past the parser
             return _error(422, "the request body nests its lists or objects too deeply to read; send flatter JSON.")
-        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError) and beyond_reading(exc.__cause__):
-            return _error(422, f"the request body {beyond_reading(exc.__cause__)}; send shorter numbers.")  # digits
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError) and (why := beyond_reading(exc.__cause__)):
+            return _error(422, f"the request body {why}; send shorter numbers.")  # digits
         if exc.status_code == 400:  # a body FastAPI cannot parse at all (not UTF-8): malformed, as bad JSON is
             return _error(422, "the request body is not valid JSON (UTF-8 text); send one JSON object.")
         if exc.status_code == 404 and exc.detail == "Not Found":  # no such route (a model not found says which)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from seqtext.errors import DataError, some
 from seqtext.series.static import read_static
 from seqtext.series.dates import check_same_form
-from seqtext.series.table import Table, _columns, from_columns, is_table, pick_target
+from seqtext.series.table import Table, _columns, from_columns, is_table, it_has, pick_target
 
 
 def columns_of(series) -> list:
@@ -57,8 +57,7 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
                         "single series.")
     columns, order, source, first_line = _columns(data, name)
     if series.id not in columns:
-        has = f"it has {', '.join(map(repr, order))}" if order else "it has no columns"
-        raise DataError(f"{source} has no column {series.id!r} ({has}); check {{id}}.",
+        raise DataError(f"{source} has no column {series.id!r} ({it_has(order)}); check {{id}}.",
                         params=["id"])
     labels = columns.pop(series.id)
     if not labels:

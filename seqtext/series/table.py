@@ -219,8 +219,7 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         date = None
     if missing:
         what = "column" if len(missing) == 1 else "columns"
-        has = f"{source} has no {what} {', '.join(map(repr, missing))} " + \
-            (f"(it has {', '.join(map(repr, order))})" if order else "(it has no columns)")
+        has = f"{source} has no {what} {', '.join(map(repr, missing))} ({it_has(order)})"
         if fitted:  # the columns are the model's, not the user's choice: say what each one is for
             roles = _roles(missing, target, features, date, past)
             raise DataError(f"{has}; the model reads {roles}; add {'it' if len(missing) == 1 else 'them'} to the "
@@ -272,6 +271,11 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         table.dates = date_labels(columns[date])
         check_dates(table, date)
     return table
+
+
+def it_has(order) -> str:
+    """A table's columns as a message lists them: "it has 'a', 'b'", or "it has no columns"."""
+    return f"it has {', '.join(map(repr, order))}" if order else "it has no columns"
 
 
 def _columns(data, name: str | None = None):

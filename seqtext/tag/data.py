@@ -162,8 +162,8 @@ def read_conllu(path, lines: list[str] | None = None) -> list:
             where = next((start + offset for offset, line in enumerate(block)  # the line the parser refused
                           if not line.startswith("#") and _unparsable(line)), None)
             what = f"{path} line {where}" if where is not None else f"the sentence at {path} line {start}"
-            if beyond_reading(exc):
-                raise DataError(f"{what} {beyond_reading(exc)}; fix it.") from None
+            if why := beyond_reading(exc):
+                raise DataError(f"{what} {why}; fix it.") from None
             raise DataError(f"{what} is not valid CoNLL-U ({printable(exc)}); fix it.") from None
         word_lines = [start + offset for offset, line in enumerate(block)
                       if not line.startswith("#") and line.split("\t", 1)[0].strip().isdigit()]
