@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+import warnings
 
 import pytest
 from click.testing import CliRunner
@@ -107,13 +108,37 @@ def test_a_temperature_too_small_to_divide_by_is_greedy_without_a_warning(client
         assert r.json()["completion"] == str(tiny_model.complete("Mary", words=5))
 
 
+def test_a_warning_is_answered_to_the_client_not_logged(client, tiny_model):
+    greedy = {"prompt": "Mary rides", "seed": 3, "words": 3}  # a seed with nothing to sample: the CLI warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # issued in the worker thread, it would reach only the server's log
+        for name in ("torch", "onnx"):
+            r = client.post("/v1/complete", json={"model": name, **greedy})
+            assert r.status_code == 200, r.text
+            said = r.json()["warnings"]
+            assert len(said) == 1 and said[0].startswith("'seed' seeds sampling, but without 'temperature', 'top_k' "
+                                                         "or 'top_p' each word is the likeliest one"), said
+            assert r.json()["completion"] == str(tiny_model.complete("Mary rides", words=3))
+            with client.stream("POST", "/v1/complete", json={"model": name, **greedy, "stream": True}) as r:
+                done = "".join(r.iter_text()).split("event: done\n")[1]
+            assert json.loads(done.strip().removeprefix("data: ")) == {"warnings": said}
+        sampled = client.post("/v1/complete", json={"model": "onnx", **greedy, "temperature": 0.8}).json()
+        assert sampled["warnings"] == []
+        assert client.post("/v1/next-words", json={"model": "onnx", "prompt": "Mary"}).json()["warnings"] == []
+    answers = client.get("/openapi.json").json()["components"]["schemas"]
+    assert all("warnings" in answers[kind]["properties"] for kind in
+               ("CompleteResponse", "NextWordsResponse", "ScoreResponse", "ForecastResponse", "ClassifyResponse",
+                "TagResponse"))
+
+
 def test_complete_streams_server_sent_events(client, tiny_model):
     with client.stream("POST", "/v1/complete", json={"model": "onnx", "prompt": "Mary rides", "stream": True}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         body = "".join(r.iter_text())
-    events = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: {\"")]
+    words, done = body.split("event: done\n")
+    events = [json.loads(line[6:]) for line in words.splitlines() if line.startswith("data: ")]
     assert "Mary rides" + "".join(e["text"] for e in events) == str(tiny_model.complete("Mary rides"))
-    assert body.rstrip().endswith("event: done\ndata: {}")
+    assert done.rstrip() == 'data: {"warnings": []}'
     documented = client.get("/openapi.json").json()["paths"]["/v1/complete"]["post"]["responses"]["200"]["content"]
     assert set(documented) == {"application/json", "text/event-stream"}  # the schema said JSON alone
 

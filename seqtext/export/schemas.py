@@ -68,18 +68,26 @@ class CompleteRequest(_Request):
     _blank = field_validator("prompt")(_not_blank)
 
 
+# every answer's last field
+WARNINGS = Field([], description="What the answer changed from what was asked or ignored of it, one sentence each, as "
+                                 "the command line warns: e.g. a seed given for greedy decoding, or series of a "
+                                 "many-series table too short to forecast, left out.")
+
+
 class CompleteResponse(BaseModel):
     model: str
     prompt: str
     completion: str
     words: list[str]
     unknown: list[str]
+    warnings: list[str] = WARNINGS
 
 
 # /v1/complete with "stream": true answers 200 as server-sent events, not the JSON of CompleteResponse: the schema
 # of text/event-stream describes one event (as OpenAPI 3.2's itemSchema does), its data a JSON object
 STREAMED = {200: {"description": "The completion; with \"stream\": true, server-sent events: one `data: {\"word\", "
-                                 "\"text\"}` a word, then `event: done` with `data: {}`.",
+                                 "\"text\"}` a word, then `event: done` with `data: {\"warnings\": [...]}`, the "
+                                 "JSON answer's warnings.",
                   "content": {"text/event-stream": {"schema": {
                       "type": "object", "required": ["data"],
                       "properties": {"event": {"type": "string"},
@@ -100,6 +108,7 @@ class WordProbability(BaseModel):
 class NextWordsResponse(BaseModel):
     model: str
     words: list[WordProbability]
+    warnings: list[str] = WARNINGS
 
 
 def _check_texts(value: list[str], what: str) -> list[str]:
@@ -123,6 +132,7 @@ class ScoreResponse(BaseModel):
     model: str
     records: list[dict[str, Any]]
     summary: dict[str, Any]
+    warnings: list[str] = WARNINGS
 
 
 class ForecastRequest(_Request):
@@ -163,9 +173,7 @@ class ForecastResponse(BaseModel):
     model: str
     levels: list[float]
     rows: list[dict[str, Any]]
-    warnings: list[str] = Field(
-        [], description="What the forecast changed from what was asked, one sentence each (as `seqtext forecast "
-                        "predict` warns): e.g. series of a many-series table too short to forecast, left out.")
+    warnings: list[str] = WARNINGS
 
 
 class ClassifyRequest(_Request):
@@ -187,6 +195,7 @@ class ClassifiedText(BaseModel):
 class ClassifyResponse(BaseModel):
     model: str
     results: list[ClassifiedText]
+    warnings: list[str] = WARNINGS
 
 
 class TagRequest(_Request):
@@ -216,6 +225,7 @@ class TaggedSentence(BaseModel):
 class TagResponse(BaseModel):
     model: str
     results: list[TaggedSentence]
+    warnings: list[str] = WARNINGS
 
 
 class ErrorResponse(BaseModel):

@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
-from seqtext.errors import SeqtextError, beyond_reading
+from seqtext.errors import SeqtextError, beyond_reading, collected_warnings
 from seqtext.export import forecastreq
 from seqtext.export.registry import Registry
 from seqtext.export.schemas import (ERRORS, MAX_BODY, STREAMED, ClassifyRequest, ClassifyResponse, CompleteRequest,
@@ -189,7 +189,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
         try:
-            return item, await run_in_threadpool(item.call, method, *args, **kwargs)
+            return item, *await run_in_threadpool(_gathered, item.call, method, *args, **kwargs)
         except SeqtextError as exc:
             raise HTTPException(422, exc.render(_named)) from None
 
@@ -223,45 +223,45 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
     async def complete(req: CompleteRequest):
         options = dict(words=req.words, temperature=req.temperature, top_k=req.top_k, top_p=req.top_p, seed=req.seed)
         if req.stream:
-            item, pieces = await run("text", req.model, "stream", req.prompt, **options)
+            item, pieces, _ = await run("text", req.model, "stream", req.prompt, **options)  # nothing read yet
             first = await run_in_threadpool(_next_piece, item, pieces)  # a bad prompt fails here, before the 200
             return StreamingResponse(_events(item, pieces, first), media_type="text/event-stream")
-        item, result = await run("text", req.model, "complete", req.prompt, **options)
-        return {"model": item.name, **result.to_dict()}
+        item, result, warned = await run("text", req.model, "complete", req.prompt, **options)
+        return {"model": item.name, **result.to_dict(), "warnings": warned}
 
     @app.post("/v1/next-words", response_model=NextWordsResponse, responses=ERRORS)
     async def next_words(req: NextWordsRequest):
-        item, ranked = await run("text", req.model, "next_words", req.prompt, req.k)
-        return {"model": item.name, "words": [{"word": w, "probability": p} for w, p in ranked]}
+        item, ranked, warned = await run("text", req.model, "next_words", req.prompt, req.k)
+        return {"model": item.name, "words": [{"word": w, "probability": p} for w, p in ranked], "warnings": warned}
 
     @app.post("/v1/score", response_model=ScoreResponse, responses=ERRORS)
     async def score(req: ScoreRequest):
-        item, records = await run("text", req.model, "score", req.sentences, tokens=req.tokens)
-        return {"model": item.name, "records": list(records), "summary": records.summary}
+        item, records, warned = await run("text", req.model, "score", req.sentences, tokens=req.tokens)
+        return {"model": item.name, "records": list(records), "summary": records.summary, "warnings": warned}
 
     @app.post("/v1/forecast", response_model=ForecastResponse, responses=ERRORS)
     async def forecast(req: ForecastRequest):
         if (req.history is None) == (req.rows is None):
             raise HTTPException(422, "give the series as 'history' (numbers) or 'rows' (objects), one of them.")
         history = req.history if req.history is not None else forecastreq.row_columns(req.rows)
-        item, (levels, rows, warned) = await run("series", req.model, forecastreq.forecast, req.steps, history,
-                                                 req.levels, req.id, req.fill, from_rows=req.rows is not None)
+        item, (levels, rows, read), warned = await run("series", req.model, forecastreq.forecast, req.steps, history,
+                                                       req.levels, req.id, req.fill, from_rows=req.rows is not None)
         return {"model": item.name, "levels": levels, "rows": json.loads(json.dumps(rows, default=str)),
-                "warnings": [w.render(_named) for w in warned]}
+                "warnings": [w.render(_named) for w in read] + warned}
 
     @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS)
     async def classify(req: ClassifyRequest):
-        item, probs = await run("classify", req.model, "predict_proba", req.texts)
+        item, probs, warned = await run("classify", req.model, "predict_proba", req.texts)
         results = []
         for text, p in zip(req.texts, probs):
             label = max(p, key=p.get)
             results.append({"text": text.strip(), "label": label, "probability": p[label], "probabilities": p})
-        return {"model": item.name, "results": results}
+        return {"model": item.name, "results": results, "warnings": warned}
 
     @app.post("/v1/tag", response_model=TagResponse, responses=ERRORS)
     async def tag(req: TagRequest):
-        item, results = await run("tag", req.model, _tag, req.sentences)
-        return {"model": item.name, "results": results}
+        item, results, warned = await run("tag", req.model, _tag, req.sentences)
+        return {"model": item.name, "results": results, "warnings": warned}
 
     return app
 
@@ -279,21 +279,29 @@ def _tag(model, sentences) -> list[dict]:
 _DONE = object()
 
 
+def _gathered(call, *args, **kwargs):
+    """``call(*args, **kwargs)`` and the warnings it gave, one sentence each: they belong in this request's answer
+    (as the command line prints them), not in the server's log."""
+    with collected_warnings() as warned:
+        return call(*args, **kwargs), [w.render(_named) for w in warned]
+
+
 def _next_piece(item, pieces):
-    """The next streamed piece (a SeqtextError becomes a 422 through ``run``'s caller), or _DONE."""
+    """The next streamed piece and its warnings (a SeqtextError becomes a 422 through ``run``'s caller)."""
     try:
-        return _locked_next(item, pieces)
+        return _gathered(_locked_next, item, pieces)
     except SeqtextError as exc:
         raise HTTPException(422, exc.render(_named)) from None
 
 
 async def _events(item, pieces, first):
-    """Server-sent events: one ``data: {"word", "text"}`` per word, then ``event: done``."""
-    piece = first
+    """Server-sent events: one ``data: {"word", "text"}`` per word, then ``event: done`` with the warnings."""
+    piece, warned = first
     while piece is not _DONE:
         yield f"data: {json.dumps({'word': piece.strip(), 'text': piece})}\n\n"
-        piece = await run_in_threadpool(_locked_next, item, pieces)
-    yield "event: done\ndata: {}\n\n"
+        piece, more = await run_in_threadpool(_gathered, _locked_next, item, pieces)
+        warned += more
+    yield f"event: done\ndata: {json.dumps({'warnings': warned})}\n\n"
 
 
 def _locked_next(item, pieces):
