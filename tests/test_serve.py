@@ -78,6 +78,7 @@ def test_health_models_and_docs(client):
     ids = [op["operationId"] for route in spec["paths"].values() for op in route.values()]
     assert len(ids) == len(set(ids)), ids  # an operation id names one operation (HEAD /health had GET's)
     assert set(spec["paths"]["/health"]) == {"get"}
+    assert set(spec["paths"]["/health"]["get"]["responses"]) == {"200", "503"}  # loading: 503, documented
     assert spec["components"]["schemas"]["ErrorResponse"]["required"] == ["error"]
     assert r_error(client.post("/v1/complete", json={"model": "onnx"})).keys() == {"error"}
     assert client.get("/docs").status_code == 200

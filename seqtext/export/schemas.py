@@ -242,3 +242,7 @@ ERRORS = {status: {"model": ErrorResponse, "description": text} for status, text
     (503, "The models are still loading or failed to load, too many requests are in hand, or the server is "
           "stopping."))}
 
+# GET /health: a status for load balancers and the playground, never an ErrorResponse while loading
+HEALTH = {200: {"description": 'Every model is loaded and answers: `{"status": "ok"}`.'},
+          503: {"description": 'The models are still loading (`{"status": "loading"}`), or failed to load '
+                               '(`{"error": "..."}` saying why).'}}

@@ -23,9 +23,10 @@ from starlette.exceptions import HTTPException
 from seqtext.errors import SeqtextError, beyond_reading, collected_warnings
 from seqtext.export import forecastreq
 from seqtext.export.registry import Registry
-from seqtext.export.schemas import (ERRORS, MAX_BODY, STREAMED, ClassifyRequest, ClassifyResponse, CompleteRequest,
-                                    CompleteResponse, ForecastRequest, ForecastResponse, NextWordsRequest,
-                                    NextWordsResponse, ScoreRequest, ScoreResponse, TagRequest, TagResponse)
+from seqtext.export.schemas import (ERRORS, HEALTH, MAX_BODY, STREAMED, ClassifyRequest, ClassifyResponse,
+                                    CompleteRequest, CompleteResponse, ForecastRequest, ForecastResponse,
+                                    NextWordsRequest, NextWordsResponse, ScoreRequest, ScoreResponse, TagRequest,
+                                    TagResponse)
 
 
 # parameters a request sets itself (not "id": in the library's messages it is the model's id column)
@@ -202,7 +203,7 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         script = resources.files("seqtext.export").joinpath("static/playground.js").read_text(encoding="utf-8")
         return Response(script, media_type="text/javascript")
 
-    @app.get("/health")
+    @app.get("/health", responses=HEALTH)
     @app.head("/health", include_in_schema=False)  # GET without the body, not a second operation of the schema
     async def health(request: Request):
         if registry.error:
