@@ -154,6 +154,10 @@ class SeriesConfig(Section):
     log: bool = option(False, "Log-transform the target first (positive series with a growing swing).", BOOL)
     log1p: bool = option(False, "Transform the target as log(1 + value) first: non-negative series that touch "
                                 "zero (counts, visitors); with {scaler} none the errors weigh as per cent.", BOOL)
+    log1p_troughs: float = option(0.0, "Read a series as log(1 + value), unscaled, when the least of its last "
+                                        "{window} training values is below this share of their mean (deep seasonal "
+                                        "troughs, whose errors then weigh as per cent, as MAPE counts them); the "
+                                        "others as {scaler} says.  0: never.", FRACTION, metavar="SHARE")
     nonnegative: bool = option(False, "Floor the forecasts and interval bounds at 0 (counts, visitors, sales: a "
                                       "series that never goes below zero).", BOOL)
     head: str = option("concat", "concat: every step's hidden state; last: the final one.",
@@ -194,11 +198,15 @@ class SeriesConfig(Section):
         if self.log and self.log1p:
             raise ConfigError("{log} and {log1p} are two transforms of the target; choose one.",
                               params=["log", "log1p"])
-        if self.loss == "mape" and (self.scaler not in ("mean", "none") or self.transform != "none"):
+        if self.log1p_troughs and self.transform != "none":
+            raise ConfigError(f"{{log1p_troughs}} reads some series as log(1 + value), but {{{self.transform}}} "
+                              "transforms every series already; choose one.", params=["log1p_troughs", self.transform])
+        if self.loss == "mape" and (self.scaler not in ("mean", "none") or self.transform != "none"
+                                    or self.log1p_troughs):
             raise ConfigError("a mape {loss} divides by the actual value, so it needs the target in its own units "
                               "up to a factor (a scaling that keeps zero at zero, no transform); set {scaler} to mean "
-                              "(or none) without {log} or {log1p}, or pick another {loss}.",
-                              params=["loss", "scaler", "log", "log1p"])
+                              "(or none) without {log}, {log1p} or {log1p_troughs}, or pick another {loss}.",
+                              params=["loss", "scaler", "log", "log1p", "log1p_troughs"])
         named = [c for c in (self.target, self.date, self.id) if c is not None]
         for role in ("past_features", "static_features"):
             others = named + self.features + (self.past_features if role == "static_features" else [])

@@ -184,10 +184,12 @@ def test_a_torch_forecaster_is_unchanged_by_the_shared_roll_out(covariates):
     close(f.predict(HORIZON, history=history), f.scaler.inverse_target(direct.double().numpy()[0]))
 
 
-@pytest.mark.parametrize("options", [dict(scaler="mean"), dict(scaler="none", log1p=True)])
+@pytest.mark.parametrize("options", [dict(scaler="mean"), dict(scaler="none", log1p=True),
+                                     dict(scaler="mean", log1p_troughs=0.75)])
 def test_a_panel_keeps_its_scaling_and_interval_units_in_the_export(tmp_path, options):
     """Mean scaling stores each series' standard deviation (the intervals' unit) beside its scale, log1p its
-    transform; the export reads them back, so its forecasts and intervals are the torch model's."""
+    transform, log1p_troughs the transform of each series it chose; the export reads them back, so its forecasts
+    and intervals are the torch model's."""
     i = np.arange(60)
     table = {"id": [], "y": []}
     for k, (level, swing) in enumerate([(50, 5), (400, 120), (9, 0.5)]):
@@ -196,7 +198,10 @@ def test_a_panel_keeps_its_scaling_and_interval_units_in_the_export(tmp_path, op
     f = Forecaster(window=WINDOW, horizon=HORIZON, hidden=8, epochs=2, seed=0, device="cpu", calibrate=12,
                    target="y", id="id", **options).fit(table)
     stored = json.loads((f.save(tmp_path / "model") / "scaler.json").read_text())
-    if options["scaler"] == "mean":
+    if "log1p_troughs" in options:  # s1 alone dips below 0.75 of its mean: read as log(1 + y), unscaled
+        assert [s.get("transform") for s in stored["series"]] == [None, "log1p", None]
+        assert stored["transform"] == "none" and stored["series"][1]["kind"] == "none"
+    elif options["scaler"] == "mean":
         assert all(s["spread"] > 0 and s["center"][0] == 0 for s in stored["series"])
     else:
         assert stored["transform"] == "log1p"

@@ -600,3 +600,44 @@ def test_a_bad_cell_of_a_table_in_memory_names_its_row_in_the_whole_table():
     with pytest.raises(DataError, match=r"static column 'size' varies within series S1 of the table \(2 on row 40, "
                                         r"3 on row 79\)"):
         read_series(sized, SeriesConfig(target="value", date="month", id="id", static_features=["size"]))
+
+
+def test_log1p_troughs_reads_only_the_series_with_deep_troughs_as_log1p(tmp_path):
+    """--log1p-troughs: a series whose recent trough falls below the share of its mean is read as log(1 + y),
+    unscaled; the others keep --scaler.  The choice is stored per series, loads back, and a history of that
+    series going below zero is refused naming the option."""
+    table = long_table(sizes=(48, 48, 48))
+    deep = [i for i, (key, m) in enumerate(zip(table["id"], table["month"])) if key == "S1" and m[-2:] in ("01", "02")]
+    for i in deep:  # S1 empties every January and February: a few visitors against hundreds
+        table["value"][i] = 0.5
+    data = write(tmp_path / "p.csv", table)
+    out = tmp_path / "m"
+    runner = CliRunner()
+    args = ["forecast", "train", "--csv", str(data), "--id", "id", "--date", "month", "--window", "12", "--horizon",
+            "3", "--calibrate", "6", "--hidden", "8", "--epochs", "2", "--scaler", "mean", "--quiet"]
+    result = runner.invoke(cli, [*args, "--log1p-troughs", "0.05", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "config.json").read_text())["series"]["log1p_troughs"] == 0.05
+    stored = json.loads((out / "scaler.json").read_text())
+    assert (stored["kind"], stored["transform"]) == ("mean", "none")
+    assert [(s.get("kind"), s.get("transform")) for s in stored["series"]] == [(None, None), ("none", "log1p"),
+                                                                               (None, None)]
+    model = seqtext.load(out)
+    assert {k: (s.kind, s.target_transform) for k, s in model.task.scalers.items()} == {
+        "S0": ("mean", "none"), "S1": ("none", "log1p"), "S2": ("mean", "none")}
+    forecast = model.predict(3, levels=[80])
+    assert all(0 <= lo for lo in forecast["S1"]["lower_80"])  # bounds of log units: never below zero
+    first = table["id"].index("S1")
+    negative = write(tmp_path / "n.csv", {**table, "value": [-5.0 if i == first else v
+                                                             for i, v in enumerate(table["value"])]})
+    result = runner.invoke(cli, ["forecast", "predict", "--model", str(out), "--csv", str(negative)])
+    assert_clean_failure(result, "log1p transform needs non-negative values", "series S1", "--log1p-troughs")
+    result = runner.invoke(cli, [*args, "--log1p-troughs", "0", "--out", str(tmp_path / "plain")])
+    assert result.exit_code == 0, result.output
+    assert all("transform" not in s for s in json.loads((tmp_path / "plain" / "scaler.json").read_text())["series"])
+    for extra, words in ((["--log1p-troughs", "0.05", "--log1p"], "--log1p transforms every series already"),
+                         (["--log1p-troughs", "1"], "--log1p-troughs"),
+                         (["--log1p-troughs", "0.05", "--loss", "mape"], "mape --loss divides by the actual")):
+        result = runner.invoke(cli, [*args, *extra, "--out", str(tmp_path / "refused")])
+        assert_clean_failure(result, words)
+        assert not (tmp_path / "refused").exists()

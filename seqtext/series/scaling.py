@@ -155,10 +155,26 @@ def stack_inverse(scalers: list, scaled: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_transformable(table, transform: str, nonnegative: bool = False, trained: bool = False) -> None:
+def scaler_of(series, target) -> Scaler:
+    """The unfitted Scaler of one series whose training part has ``target``: the settings' scaling and transform,
+    or log(1 + y) unscaled where ``series.log1p_troughs`` finds the least of its last ``window`` values below that
+    share of their mean, and no value below zero (a seasonal trough near zero, where an absolute error counts
+    hundreds of per cent in MAPE; in log units the error is relative)."""
+    share = getattr(series, "log1p_troughs", 0.0)
+    if share and series.transform == "none":
+        known = np.asarray(target, dtype=np.float64)
+        known = known[np.isfinite(known)]
+        recent = known[-series.window:]
+        if recent.size and known.min() >= 0 and recent.min() < share * recent.mean():
+            return Scaler("none", "log1p")
+    return Scaler(series.scaler, series.transform)
+
+
+def check_transformable(table, transform: str, nonnegative: bool = False, trained: bool = False,
+                        option: str | None = None) -> None:
     """A log transform needs a positive target, log1p (and ``nonnegative`` forecasts) a non-negative one: name
     the first value that is not (``table``: a Table; ``trained``: a fitted model reads it, so the fix is to
-    retrain)."""
+    retrain; ``option``: the setting that chose the transform, when not the transform's own)."""
     if nonnegative and transform != "log":
         bad = np.flatnonzero(table.target < 0)
         if bad.size:
@@ -174,7 +190,8 @@ def check_transformable(table, transform: str, nonnegative: bool = False, traine
     bad = np.flatnonzero(table.target <= 0 if transform == "log" else table.target < 0)
     if bad.size:
         i = int(bad[0])
-        need, option = ("positive", "log") if transform == "log" else ("non-negative", "log1p")
+        need, own = ("positive", "log") if transform == "log" else ("non-negative", "log1p")
+        option = option or own
         fix = f"this model was trained with {{{option}}}, so retrain without it or shift the series above zero" \
             if trained else f"turn off {{{option}}} or shift the series above zero"
         raise DataError(

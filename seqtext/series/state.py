@@ -16,7 +16,7 @@ import numpy as np
 
 from seqtext.series import calendar, static, storage
 from seqtext.series.intervals import Calibration
-from seqtext.series.scaling import Scaler, check_transformable
+from seqtext.series.scaling import Scaler, check_transformable, scaler_of
 from seqtext.series.table import Table
 
 
@@ -66,7 +66,7 @@ class SeriesState:
             return self.scalers[key]
         settings = self.settings.series
         matrix = np.column_stack([table.target, table.features[: table.n]])
-        return Scaler(settings.scaler, settings.transform).fit(matrix)
+        return scaler_of(settings, table.target[: table.n]).fit(matrix)
 
     def index_of(self, key) -> int:
         """The series index of an id for the embedding (-1: not seen in training)."""
@@ -76,12 +76,15 @@ class SeriesState:
         """The first ``rows`` rows of a table scaled as in training (``inputs`` columns; unknown targets NaN)."""
         check_transformable(table, self.settings.series.transform, self.settings.series.nonnegative,
                             trained=True)
+        scaler = self.scaler_for(key, table)
+        if scaler.target_transform != self.settings.series.transform:  # this series' own: log1p_troughs chose it
+            check_transformable(table, scaler.target_transform, trained=True, option="log1p_troughs")
         target = np.full(rows, np.nan)
         target[: table.n] = table.target[:rows]
         features = np.zeros((rows, table.features.shape[1]))  # rows past the table's end: calendar inputs only
         features[: len(table.features)] = table.features[:rows]
         matrix = np.column_stack([target, features])  # (rows, C)
-        scaled = self.scaler_for(key, table).transform(matrix)
+        scaled = scaler.transform(matrix)
         names = self.settings.series.static_features
         if names:
             scaled = np.hstack([scaled, static.inputs(self.static_scaler, table, rows, names)])  # (rows, C + S)

@@ -4,7 +4,8 @@ One series: the :class:`Scaler` fields at the top level (as format 1
 wrote them), plus ``intervals`` when calibrated.  Many series: the scaling
 kind and the target's transform at the top (a ``log`` flag in files written before log1p existed), and
 ``series``: one ``{"id", "center", "scale"}``
-per series, in training order (with ``spread`` under mean scaling).  With static covariates, ``static`` holds
+per series, in training order (with ``spread`` under mean scaling, and its own ``kind`` and ``transform`` where
+they are not the top's: a series ``log1p_troughs`` reads as log(1 + y)).  With static covariates, ``static`` holds
 their z-score over the training series (a Scaler's fields).  ``config.json``
 keeps the last window of each training series (``tail``; ``{"series":
 [{"id", ...}]}`` for many), with the series' ``static`` values when any.
@@ -30,8 +31,8 @@ def write_scalers(path: Path, task) -> None:
     if task.many:
         first = next(iter(task.scalers.values()))
         top = {f: v for f, v in first.to_dict().items() if f in ("kind", "transform")}
-        stored = {**top, "series": [{"id": k, **{f: v for f, v in s.to_dict().items() if f not in top}}
-                             for k, s in task.scalers.items()]}
+        stored = {**top, "series": [{"id": k, **{f: v for f, v in s.to_dict().items() if top.get(f, f) != v}}
+                             for k, s in task.scalers.items()]}  # a series' own kind and transform where not the top's
     else:
         stored = task.scaler.to_dict()
     if task.intervals is not None:

@@ -29,7 +29,7 @@ from seqtext.model import Task
 from seqtext.series import calendar, static, storage
 from seqtext.series.net import SeriesNet
 from seqtext.series.panel import read_series, some
-from seqtext.series.scaling import Scaler, check_transformable, make_windows, split_point, stack_inverse
+from seqtext.series.scaling import check_transformable, make_windows, scaler_of, split_point, stack_inverse
 from seqtext.series.state import SeriesState
 from seqtext.series.table import Table
 from seqtext.bundled import shipped
@@ -161,7 +161,7 @@ class ForecastTask(SeriesState, Task):
         check_transformable(table, series.transform, series.nonnegative)
         matrix = np.column_stack([table.target, table.features[:n]])  # (n, C)
         if fresh:
-            self.scalers[key] = Scaler(series.scaler, series.transform).fit(matrix[:split])  # training rows only
+            self.scalers[key] = scaler_of(series, table.target[:split]).fit(matrix[:split])  # training rows only
         self.tails[key] = {
             "target": table.target[-W:].tolist(),
             "features": table.features[max(n - W, 0) : n].tolist(),
