@@ -617,6 +617,7 @@ def test_log1p_troughs_reads_only_the_series_with_deep_troughs_as_log1p(tmp_path
             "3", "--calibrate", "6", "--hidden", "8", "--epochs", "2", "--scaler", "mean", "--quiet"]
     result = runner.invoke(cli, [*args, "--log1p-troughs", "0.05", "--out", str(out)])
     assert result.exit_code == 0, result.output
+    assert "; 3 series; 1 read as log(1 + y) (--log1p-troughs): S1" in result.output
     assert json.loads((out / "config.json").read_text())["series"]["log1p_troughs"] == 0.05
     stored = json.loads((out / "scaler.json").read_text())
     assert (stored["kind"], stored["transform"]) == ("mean", "none")

@@ -11,6 +11,7 @@ from seqtext.cli.common import POSITIVE, counted, echo_json, first_process_only,
 from seqtext.cli.options import required_paths, resume_changes, resume_kind, training_command
 from seqtext.cli.series_checks import check_out, check_outputs, check_plot, pick, write_both
 from seqtext.config import SeriesSettings
+from seqtext.errors import some
 # how the library's parameters read on these commands: the series is --csv; predict and evaluate take
 # their columns and transforms from the model
 TRAIN_FLAGS = {"data": "--csv"}
@@ -119,6 +120,11 @@ def _report(path, s: dict, intervals=None) -> None:
         line += f"; {s['series']} series"
         if s.get("short_series"):  # left out of training (named in a warning)
             line += f" ({s['short_series']} too short, left out)"
+    if s.get("log1p_ids") and "series" not in s:  # one series, read as log(1 + y)
+        line += "; read as log(1 + y) (--log1p-troughs)"
+    elif "log1p_ids" in s:
+        chosen = s["log1p_ids"]
+        line += f"; {len(chosen)} read as log(1 + y) (--log1p-troughs){': ' + some(chosen) if chosen else ''}"
     if intervals is not None:
         line += (f"; intervals calibrated on {sum(intervals.counts)} rolling-origin errors of a copy fitted without "
                  f"the last {counted(intervals.values, 'value')}")
@@ -237,7 +243,7 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
     """
     from seqtext.series import baselines as base
     from seqtext.series import infer, plot_forecast, scoring
-    from seqtext.errors import agrees, some
+    from seqtext.errors import agrees
 
     check_plot(plot, series_id)
     check_outputs({"--plot": plot}, {"--csv": csv, "--actuals": actuals})

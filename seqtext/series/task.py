@@ -133,6 +133,8 @@ class ForecastTask(SeriesState, Task):
         self.ahead_valid = as_tensor(join(8)[:, :, cols]) if cols else None
         self._sizes = {"values": total, "train_values": sum(p[6] for p in parts), "train_windows": len(self.x_train),
                        "valid_windows": len(self.x_valid)}
+        if series.log1p_troughs:  # the series it reads as log(1 + y)
+            self._sizes["log1p_ids"] = [k for k, s in self.scalers.items() if s.target_transform != series.transform]
         if self.many:
             every = len(items) + len(gone)
             self._sizes.update(series=every, short_series=len(short), short_ids=short[:10])
