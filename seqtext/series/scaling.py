@@ -160,7 +160,7 @@ def scaler_of(series, target) -> Scaler:
     or log(1 + y) unscaled where ``series.log1p_troughs`` finds the least of its last ``window`` values below that
     share of their mean, and no value below zero (a seasonal trough near zero, where an absolute error counts
     hundreds of per cent in MAPE; in log units the error is relative)."""
-    share = getattr(series, "log1p_troughs", 0.0)
+    share = series.log1p_troughs
     if share and series.transform == "none":
         known = np.asarray(target, dtype=np.float64)
         known = known[np.isfinite(known)]

@@ -31,7 +31,7 @@ def write_scalers(path: Path, task) -> None:
     if task.many:
         first = next(iter(task.scalers.values()))
         top = {f: v for f, v in first.to_dict().items() if f in ("kind", "transform")}
-        stored = {**top, "series": [{"id": k, **{f: v for f, v in s.to_dict().items() if top.get(f, f) != v}}
+        stored = {**top, "series": [{"id": k, **{f: v for f, v in s.to_dict().items() if f not in top or top[f] != v}}
                              for k, s in task.scalers.items()]}  # a series' own kind and transform where not the top's
     else:
         stored = task.scaler.to_dict()
