@@ -178,8 +178,9 @@ def validation_split(months: int = 24, back: int = 0) -> tuple[dict, dict]:
 
 
 def ensemble(runs: list) -> dict:
-    """The median over runs of each series' forecast: {id: forecast} from [{id: forecast}, ...]."""
-    return {k: np.median(np.stack([r[k] for r in runs]), axis=0) for k in runs[0]}
+    """The median over runs of each series' forecast: {id: forecast} from [{id: forecast}, ...], over the series
+    every run forecast (a longer window leaves short series out)."""
+    return {k: np.median(np.stack([r[k] for r in runs]), axis=0) for k in runs[0] if all(k in r for r in runs)}
 
 
 def ensemble_line(label: str, runs: list, history: dict, actual: dict, snaive: dict) -> str:
@@ -334,6 +335,13 @@ def validation(seeds, variants: list, back: int = 0) -> None:
             print(line(f"seed {seed} {label}", r) + f"   beats seasonal naive on {100 * r['beats_snaive']:.1f} %   "
                   f"{secs:.0f} s, {model.summary['epochs_run']} epochs", flush=True)
             results[label].append((r, {row["id"]: np.array(row["forecast"]) for row in r["results"]}))
+    common = set.intersection(*(set(f) for runs in results.values() for _, f in runs))
+    if any(len(f) > len(common) for runs in results.values() for _, f in runs):  # a longer window left some out
+        print(f"  the variants forecast different series; over the {len(common)} that all forecast:")
+        for label, runs in results.items():
+            scored = [mean_metrics([forecast_metrics(actual[k], f[k], history[k], 12) for k in sorted(common)])
+                      for _, f in runs]
+            print(f"  {label}: MAPE {stats([m['mape'] for m in scored])}, MASE {stats([m['mase'] for m in scored])}")
     if len(seeds) > 1:
         for label, runs in results.items():
             print(f"  {label}: over seeds {seeds}: MAPE {stats([r['mape'] for r, _ in runs])}, MASE "
