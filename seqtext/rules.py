@@ -107,10 +107,14 @@ def _is_number(value) -> bool:
 
 
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer: the largest seed anywhere
+# The largest size or count an option takes (hidden units, window, stride, epochs, ...): more than any setting needs,
+# and a bound so that sizes reach torch and numpy as 64-bit integers (10^30 hidden units overflowed torch's size
+# arguments, a stride of 10^30 made numpy index with Python objects; both ended in a traceback).
+MAX_WHOLE = 10**9
 
 
-def whole(low: int = 1) -> Rule:
-    return Rule("int", low=low)
+def whole(low: int = 1, high: int = MAX_WHOLE) -> Rule:
+    return Rule("int", low=low, high=high)
 
 
 def number(low=None, high=None, *, low_open=False, high_open=False) -> Rule:
