@@ -260,3 +260,11 @@ def test_a_path_holding_a_control_character_is_named_on_one_line(files, models, 
     assert_one_sentence(result)
     assert result.exit_code == 1 and "does not exist" in result.output
     assert repr(path)[1:-1] in result.output
+
+
+@pytest.mark.parametrize("kind", ["classify", "tag"])
+def test_a_data_path_holding_a_nul_does_not_exist(models, kind):
+    """os.path.realpath's ValueError ('embedded null byte') came out of classify and tag evaluate with a traceback."""
+    result = run(kind, "evaluate", "--model", models[kind], "--data", "a\x00b.tsv")
+    assert_one_sentence(result)
+    assert result.exit_code == 1 and "a\\x00b.tsv does not exist" in result.output
