@@ -33,6 +33,7 @@ class Rule:
     high_open: bool = False
     choices: tuple = ()
     optional: bool = False  # None is allowed (and means: decided from the data)
+    size: bool = False  # a size or count of whole(): its bound (high) is named only to a value beyond it
 
     def check(self, name: str, value: Any) -> None:
         """Raise a ConfigError naming ``name`` when ``value`` breaks the rule."""
@@ -71,6 +72,8 @@ class Rule:
             ok = value == "auto" or (_is_int(value) and self._in_range(value))
             return None if ok else self.describe()
         number = _is_int(value) if kind in ("int", "int_or_auto") else _is_number(value)
+        if number and self.size and value > self.high:
+            return f"a whole number of at most {self.high}"
         if not number or not self._in_range(value):
             return self.describe()
         return None
@@ -85,6 +88,8 @@ class Rule:
     def describe(self) -> str:
         """The allowed values in words ("a whole number of at least 1", "a number in [0, 1)")."""
         what = "a whole number" if self.kind in ("int", "int_or_auto") else "a number"
+        if self.size:  # the bound of every size is named only to a value beyond it (_problem)
+            return Rule(self.kind, self.low, None, self.low_open).describe()
         if self.kind == "int_or_auto":
             return Rule("int", self.low, self.high, self.low_open, self.high_open).describe() + ", or auto"
         show = (lambda v: str(int(v))) if self.kind in ("int", "int_or_auto") else (lambda v: f"{v:g}")  # 10^9 whole
@@ -107,10 +112,14 @@ def _is_number(value) -> bool:
 
 
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer: the largest seed anywhere
+# The largest size or count an option takes (hidden units, window, stride, epochs, ...): more than any setting needs,
+# and a bound so that sizes reach torch and numpy as 64-bit integers (10^30 hidden units overflowed torch's size
+# arguments, a stride of 10^30 made numpy index with Python objects; both ended in a traceback).
+MAX_WHOLE = 10**9
 
 
-def whole(low: int = 1) -> Rule:
-    return Rule("int", low=low)
+def whole(low: int = 1, high: int = MAX_WHOLE) -> Rule:
+    return Rule("int", low=low, high=high, size=True)
 
 
 def number(low=None, high=None, *, low_open=False, high_open=False) -> Rule:

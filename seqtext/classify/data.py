@@ -374,5 +374,8 @@ def check_length(n: int, what: str, unit: str) -> None:
 def source_path(source) -> str | None:
     """The absolute path of a data file given as a path (recorded for resume), None for examples in Python."""
     if isinstance(source, (str, os.PathLike)):
-        return os.path.realpath(source)  # never raises (a link loop is then "does not exist")
+        try:
+            return os.path.realpath(source)  # a link loop is then "does not exist"
+        except ValueError:  # a NUL in the path: the reader refuses it as a file that does not exist
+            return os.fspath(source)
     return None

@@ -59,7 +59,22 @@ class LazyCommands(MutableMapping):
         return len(self._table)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, commands=LazyCommands(COMMANDS))
+class OneLineErrors(click.Group):
+    """The root group: an error of any command (or of its options) is shown on one line, a control character or
+    line break in it (from a path or value the user typed) written as Python escapes it (``\\n``, ``\\x1b``)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            from seqtext.errors import printable
+
+            exc.message = printable(exc.message)
+            raise
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]},
+             commands=LazyCommands(COMMANDS))
 @click.version_option(__version__, prog_name="seqtext")
 @click.pass_context
 def cli(ctx):

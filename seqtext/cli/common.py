@@ -104,9 +104,10 @@ def missing_module(exc: ImportError) -> str | None:
 
 
 def _out_of_memory(exc: RuntimeError) -> bool:
-    """Whether torch failed to allocate (``DefaultCPUAllocator: can't allocate memory``, ``CUDA out of memory``)."""
+    """Whether torch failed to allocate (``DefaultCPUAllocator: can't allocate memory``, ``CUDA out of memory``), or
+    was asked for a tensor of more bytes than a 64-bit size holds (``Storage size calculation overflowed``)."""
     text = str(exc).lower()
-    return "allocate" in text or "out of memory" in text
+    return "allocate" in text or "out of memory" in text or "storage size calculation overflowed" in text
 
 
 def _check_utf8(values: dict) -> None:

@@ -66,9 +66,9 @@ def _listen(host: str, port: int):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError as exc:
+    except (OSError, TypeError) as exc:  # TypeError: a host holding a NUL (from Python, or a test runner)
         sock.close()
-        reason = exc.strerror or str(exc)
+        reason = getattr(exc, "strerror", None) or str(exc)
         raise click.ClickException(f"cannot listen on {host}:{port} ({reason}); choose another --port, or a --host "
                                    "of this machine.") from None
     sock.set_inheritable(True)
