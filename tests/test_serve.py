@@ -161,14 +161,15 @@ def test_forecast(client):
 
 def test_a_request_without_fill_keeps_the_models_own_setting():
     from seqtext import Forecaster
-    from seqtext.errors import DataError
+    from seqtext.errors import DataError, collected_warnings
     from seqtext.export.forecastreq import forecast
 
     history = [float(i % 7) for i in range(40)]
     model = Forecaster(window=6, horizon=2, hidden=8, epochs=1, seed=0, device="cpu", calibrate=0, fill=True)
     model.fit(history)
     gappy = history[:10] + [None] + history[11:]
-    levels, rows, warned = forecast(model, 2, gappy, None)  # trained with fill: a gap is filled, as in Python
+    with collected_warnings() as warned:
+        levels, rows = forecast(model, 2, gappy, None)  # trained with fill: a gap is filled, as in Python
     assert [row["step"] for row in rows] == [1, 2] and levels == [] and warned == []
     with pytest.raises(DataError, match="turn on fill"):
         forecast(model, 2, gappy, None, fill=False)  # asked not to

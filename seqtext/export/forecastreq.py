@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 
-from seqtext.errors import DataError, collected_warnings
+from seqtext.errors import DataError
 
 DEFAULT_LEVELS = [80.0, 95.0]  # the intervals a calibrated model's forecasts carry unless a request names others
 
 
 def forecast(model, steps, history, levels, series_id=None, fill=None, from_rows=False):
-    """(levels, forecast rows, warnings): when none are asked for, the default levels if the model's intervals
-    were calibrated that many steps ahead, else none.  ``series_id`` names the series of a many-series model;
+    """(levels, forecast rows): when none are asked for, the default levels if the model's intervals were
+    calibrated that many steps ahead, else none.  ``series_id`` names the series of a many-series model;
     ``fill`` interpolates gaps in the history; ``from_rows``: the history is a request's rows, whose numbers
-    must be JSON numbers.  The warnings (a SeqtextWarning each: series too short to forecast, left out; dates
-    spaced unevenly) are the request's own, for its answer."""
+    must be JSON numbers.  Its warnings (series too short to forecast, left out; dates spaced unevenly) are
+    issued as the library issues them; the server gathers each request's own for its answer."""
     if from_rows:
         _json_types(model.settings.series, history)
     values_only = not isinstance(history, dict)  # numbers: named as 'history', with an id column or not
@@ -30,11 +30,9 @@ def forecast(model, steps, history, levels, series_id=None, fill=None, from_rows
         levels = DEFAULT_LEVELS if calibrated is not None and wanted <= calibrated.steps else []
     from seqtext.series import infer
 
-    with collected_warnings() as warned:  # read here to name the request's field in messages, not "the table"
-        items = infer.read(model, history, fill=fill, name="'rows'" if from_rows else "'history'",
-                           values_only=values_only)
-        rows = infer.as_rows(*infer.predict(model, steps, None, None, levels, items=items, fill=fill))
-    return levels, rows, warned
+    # read here to name the request's field in messages, not "the table"
+    items = infer.read(model, history, fill=fill, name="'rows'" if from_rows else "'history'", values_only=values_only)
+    return levels, infer.as_rows(*infer.predict(model, steps, None, None, levels, items=items, fill=fill))
 
 
 def _with_id(series, history, series_id: str):

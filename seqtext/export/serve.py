@@ -245,10 +245,10 @@ def create_app(registry: Registry, max_body: int = MAX_BODY, load_now: bool = Tr
         if (req.history is None) == (req.rows is None):
             raise HTTPException(422, "give the series as 'history' (numbers) or 'rows' (objects), one of them.")
         history = req.history if req.history is not None else forecastreq.row_columns(req.rows)
-        item, (levels, rows, read), warned = await run("series", req.model, forecastreq.forecast, req.steps, history,
-                                                       req.levels, req.id, req.fill, from_rows=req.rows is not None)
+        item, (levels, rows), warned = await run("series", req.model, forecastreq.forecast, req.steps, history,
+                                                 req.levels, req.id, req.fill, from_rows=req.rows is not None)
         return {"model": item.name, "levels": levels, "rows": json.loads(json.dumps(rows, default=str)),
-                "warnings": [w.render(_named) for w in read] + warned}
+                "warnings": warned}
 
     @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS)
     async def classify(req: ClassifyRequest):
