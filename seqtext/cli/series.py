@@ -120,11 +120,9 @@ def _report(path, s: dict, intervals=None) -> None:
         line += f"; {s['series']} series"
         if s.get("short_series"):  # left out of training (named in a warning)
             line += f" ({s['short_series']} too short, left out)"
-    if s.get("log1p_ids") and "series" not in s:  # one series, read as log(1 + y)
-        line += "; read as log(1 + y) (--log1p-troughs)"
-    elif "log1p_ids" in s:
-        chosen = s["log1p_ids"]
-        line += f"; {len(chosen)} read as log(1 + y) (--log1p-troughs){': ' + some(chosen) if chosen else ''}"
+    if "log1p_ids" in s:
+        ids = [k for k in s["log1p_ids"] if k is not None]  # a single series has no id to name
+        line += f"; {len(s['log1p_ids'])} read as log(1 + y) (--log1p-troughs){': ' + some(ids) if ids else ''}"
     if intervals is not None:
         line += (f"; intervals calibrated on {sum(intervals.counts)} rolling-origin errors of a copy fitted without "
                  f"the last {counted(intervals.values, 'value')}")
