@@ -642,3 +642,41 @@ def test_log1p_troughs_reads_only_the_series_with_deep_troughs_as_log1p(tmp_path
         result = runner.invoke(cli, [*args, *extra, "--out", str(tmp_path / "refused")])
         assert_clean_failure(result, words)
         assert not (tmp_path / "refused").exists()
+
+
+def test_the_calibration_copy_reads_each_series_as_the_final_model_does(monkeypatch):
+    """--log1p-troughs chooses on the training part; the calibration copy, trained without the last values, would
+    choose on fewer and may read a series in other units (Tourism: 11 of 366).  It takes the final model's reading,
+    so every conformal score is in the units its series' intervals are drawn in."""
+    from seqtext.series import calibration
+    from seqtext.series.scaling import scaler_of, split_point
+
+    table = long_table(sizes=(48, 48, 48))
+    settings = dict(window=12, horizon=3, calibrate=6, scaler="mean", log1p_troughs=0.05, **TINY)
+    model = Forecaster(**settings)
+    valid = model.settings.train.valid_fraction
+    final, copy = split_point(48, 12, 3, valid), split_point(48 - 6, 12, 3, valid)
+    first = table["id"].index("S1")
+    for at in range(copy, final):  # a trough the final model's last window sees, the copy's does not
+        table["value"][first + at] = 0.5
+    s1 = np.array(table["value"][first:first + 48])
+    series = model.settings.series
+    assert scaler_of(series, s1[:final]).target_transform == "log1p"
+    assert scaler_of(series, s1[:48 - 6][:copy]).target_transform == "none"  # the copy's own choice would differ
+    seen = {}
+    forecasts = calibration.scaled_forecasts
+
+    def spy(probe, jobs, steps):
+        seen.update({k: s.target_transform for k, s in probe.task.scalers.items()})
+        return forecasts(probe, jobs, steps)
+
+    monkeypatch.setattr(calibration, "scaled_forecasts", spy)
+    model.fit(table, date="month", id="id")
+    assert {k: s.target_transform for k, s in model.task.scalers.items()} == {"S0": "none", "S1": "log1p",
+                                                                              "S2": "none"}
+    assert seen == {"S0": "none", "S1": "log1p", "S2": "none"}
+    forecast = model.predict(3, levels=[95])
+    # read in other units, S1's errors in visitors became scores of log units (bounds of e^100 and more), and
+    # widened the others' bands tenfold
+    for key, most in (("S0", 50), ("S1", 1e5), ("S2", 5000)):  # levels 10, 100 (troughs of 0.5), 1000
+        assert np.all(np.asarray(forecast[key]["upper_95"]) < most), (key, forecast[key]["upper_95"])

@@ -71,10 +71,13 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
                         **{**model.settings.flat(), "calibrate": 0})
     items = read_series(data, probe.settings.series)
     check_calibration(model, items, holdout, C)
+    # Each series read as the final model reads it: chosen on fewer values, ``log1p_troughs`` could read a series
+    # in log units for one and not the other, and its errors would be pooled in the wrong units.
+    readings = {key: (s.kind, s.target_transform) for key, s in model.task.scalers.items()}
     try:
         with warnings.catch_warnings():  # what the final fit warned of already, for fewer values
             warnings.simplefilter("ignore", SeqtextWarning)
-            probe.fit(data, holdout=holdout + C)
+            probe._fit({"series": data, "holdout": holdout + C, "readings": readings})
     except TrainingInterrupted:  # nothing is saved yet, so there is nothing to resume: a plain interruption
         raise KeyboardInterrupt from None
     jobs, ends = [], []

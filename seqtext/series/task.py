@@ -29,7 +29,7 @@ from seqtext.model import Task
 from seqtext.series import calendar, static, storage
 from seqtext.series.net import SeriesNet
 from seqtext.series.panel import read_series, some
-from seqtext.series.scaling import check_transformable, make_windows, scaler_of, split_point, stack_inverse
+from seqtext.series.scaling import Scaler, check_transformable, make_windows, scaler_of, split_point, stack_inverse
 from seqtext.series.state import SeriesState
 from seqtext.series.table import Table
 from seqtext.bundled import shipped
@@ -89,6 +89,8 @@ class ForecastTask(SeriesState, Task):
 
         ``fresh``: fit the scalers on the training parts; otherwise (a resume)
         keep the stored ones and check the data is the data trained on.
+        ``data["readings"]`` (the calibration copy's): ``{id: (kind, transform)}``, the scaling and transform
+        of each series as another model chose them (on more values), instead of choosing them here.
         """
         series = self.settings.series
         holdout = data.get("holdout", self.data.get("holdout", 0))
@@ -110,6 +112,7 @@ class ForecastTask(SeriesState, Task):
             raise DataError("the series ids differ from those this training started with; resume on the same data.")
         if fresh:  # a resume keeps the stored scalers
             self.scalers, self.reads_ahead = {}, True
+            self._readings = data.get("readings") or {}
             statics = series.static_features
             self.static_scaler = static.fit([t for _, t in items], statics) if statics else None
         self.tails, parts, short = {}, [], list(gone)
@@ -163,7 +166,9 @@ class ForecastTask(SeriesState, Task):
         check_transformable(table, series.transform, series.nonnegative)
         matrix = np.column_stack([table.target, table.features[:n]])  # (n, C)
         if fresh:
-            self.scalers[key] = scaler_of(series, table.target[:split]).fit(matrix[:split])  # training rows only
+            reading = self._readings.get(key)
+            scaler = Scaler(*reading) if reading else scaler_of(series, table.target[:split])
+            self.scalers[key] = scaler.fit(matrix[:split])  # training rows only
         self.tails[key] = {
             "target": table.target[-W:].tolist(),
             "features": table.features[max(n - W, 0) : n].tolist(),
