@@ -158,6 +158,10 @@ class SeriesConfig(Section):
                                         "{window} training values is below this share of their mean (deep seasonal "
                                         "troughs, whose errors then weigh as per cent, as MAPE counts them); the "
                                         "others as {scaler} says.  0: never.", FRACTION, metavar="SHARE")
+    deseasonalize: int = option(0, "Divide each series by its multiplicative seasonal ratios of this period (12 for "
+                                    "months), estimated from its last four periods before the forecast origin, and "
+                                    "multiply the forecasts back; a series with a value at or below zero keeps its "
+                                    "values.  0: off.", whole(0), metavar="PERIOD")
     nonnegative: bool = option(False, "Floor the forecasts and interval bounds at 0 (counts, visitors, sales: a "
                                       "series that never goes below zero).", BOOL)
     head: str = option("concat", "concat: every step's hidden state; last: the final one.",
@@ -198,6 +202,9 @@ class SeriesConfig(Section):
         if self.log and self.log1p:
             raise ConfigError("{log} and {log1p} are two transforms of the target; choose one.",
                               params=["log", "log1p"])
+        if self.deseasonalize == 1:
+            raise ConfigError("{deseasonalize} 1 is no season: give the number of steps in one (12 for months, 7 for "
+                              "days), or 0 for none.", params=["deseasonalize"])
         if self.log1p_troughs and self.transform != "none":
             raise ConfigError(f"{{log1p_troughs}} reads some series as log(1 + value), but {{{self.transform}}} "
                               "transforms every series already; choose one.", params=["log1p_troughs", self.transform])

@@ -185,11 +185,12 @@ def test_a_torch_forecaster_is_unchanged_by_the_shared_roll_out(covariates):
 
 
 @pytest.mark.parametrize("options", [dict(scaler="mean"), dict(scaler="none", log1p=True),
-                                     dict(scaler="mean", log1p_troughs=0.75)])
+                                     dict(scaler="mean", log1p_troughs=0.75), dict(scaler="mean", deseasonalize=7)])
 def test_a_panel_keeps_its_scaling_and_interval_units_in_the_export(tmp_path, options):
     """Mean scaling stores each series' standard deviation (the intervals' unit) beside its scale, log1p its
-    transform, log1p_troughs the transform of each series it chose; the export reads them back, so its forecasts
-    and intervals are the torch model's."""
+    transform, log1p_troughs the transform of each series it chose, deseasonalize enough of each series' end to
+    estimate its seasonal ratios on; the export reads them back, so its forecasts and intervals are the torch
+    model's, from the stored ends and from a history given."""
     i = np.arange(60)
     table = {"id": [], "y": []}
     for k, (level, swing) in enumerate([(50, 5), (400, 120), (9, 0.5)]):
@@ -213,6 +214,12 @@ def test_a_panel_keeps_its_scaling_and_interval_units_in_the_export(tmp_path, op
     for key in theirs:
         for name in ("forecast", "lower_80", "upper_95"):
             close(mine[key][name], theirs[key][name])
+    if "deseasonalize" in options:  # four periods of 7 kept, more than the window
+        assert [len(t["target"]) for t in json.loads((tmp_path / "model" / "config.json").read_text())["tail"]
+                ["series"]] == [28] * 3
+        mine, theirs = runtime.predict(history=table, levels=[80]), f.predict(history=table, levels=[80])
+        for key in theirs:
+            close(mine[key]["upper_80"], theirs[key]["upper_80"])
 
 
 def test_nonnegative_floors_forecasts_and_bounds_at_zero_in_torch_and_the_export(tmp_path):

@@ -120,6 +120,10 @@ def _report(path, s: dict, intervals=None) -> None:
         line += f"; {s['series']} series"
         if s.get("short_series"):  # left out of training (named in a warning)
             line += f" ({s['short_series']} too short, left out)"
+    if s.get("as_is_ids"):
+        ids = [k for k in s["as_is_ids"] if k is not None]
+        line += (f"; {len(s['as_is_ids'])} not deseasonalized (a value at or below 0, or under two periods)"
+                 f"{': ' + some(ids) if ids else ''}")
     if "log1p_ids" in s:
         ids = [k for k in s["log1p_ids"] if k is not None]  # a single series has no id to name
         line += f"; {len(s['log1p_ids'])} read as log(1 + y) (--log1p-troughs){': ' + some(ids) if ids else ''}"

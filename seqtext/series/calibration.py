@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from seqtext.errors import DataError, SeqtextWarning, counted
 from seqtext.series.dates import season_of
-from seqtext.series.infer import scaled_forecasts
+from seqtext.series.infer import scaled_forecasts, seasonal_ahead
 from seqtext.series.intervals import Calibration
 from seqtext.series.panel import read_series
 from seqtext.session import TrainingInterrupted
@@ -93,8 +95,13 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     for (key, table, n, origins), scaled in zip(jobs, forecasts):
         scaler = probe.task.scaler_for(key, table)
         guess = scaled * scaler.scale[0] + scaler.center[0]  # (origins, C) transformed units
-        actual = scaler.forward_target(table.target)
-        raw[key] = [[actual[o + k] - guess[j, k] for j, o in enumerate(origins) if o + k < n] for k in range(C)]
+        ahead = seasonal_ahead(probe.task, table, origins, C)  # seasonal ratios (origins, C), or 1
+        actual = np.full((len(origins), C), np.nan)
+        for j, o in enumerate(origins):
+            known = table.target[o:o + C]
+            actual[j, : len(known)] = known
+        actual = scaler.forward_target(actual / ahead)  # each origin's, in the units it forecast in
+        raw[key] = [[actual[j, k] - guess[j, k] for j, o in enumerate(origins) if o + k < n] for k in range(C)]
     if not raw:
         raise DataError("no series is long enough to calibrate intervals on; give longer series or a smaller "
                         "{calibrate}.", params=["calibrate"])

@@ -87,10 +87,12 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
     task, cfg = model.task, model.settings.series
     sources, origins, ids, sizes, floors = [], [], [], [], []
     for key, table, rows, starts in jobs:
-        scaled = task.scale(table, rows, key)  # (rows, C)
+        if cfg.deseasonalize:  # each origin's seasonal ratios from the values before it
+            sources += [task.scale(table, rows, key, upto=origin) for origin in starts]
+        else:
+            sources += [task.scale(table, rows, key)] * len(starts)  # (rows, C)
         if cfg.nonnegative:
             floors += [task.scaler_for(key, table).scaled_zero()] * len(starts)
-        sources += [scaled] * len(starts)
         origins += list(starts)
         ids += [task.index_of(key)] * len(starts)
         sizes.append(len(starts))
@@ -128,6 +130,19 @@ def _largest(table: Table) -> str:
     return f"column {table.names[1][i - 1]!r} (up to {peaks[i]:g} in size) is"
 
 
+def seasonal_ahead(task, table: Table, origins, steps: int) -> np.ndarray | float:
+    """With ``deseasonalize``, the seasonal ratios (len(origins), steps) of the steps forecast from each origin,
+    estimated from the values before it (1 where a series keeps its values); else 1."""
+    if not task.settings.series.deseasonalize:
+        return 1.0
+    out = np.ones((len(origins), steps))
+    for j, origin in enumerate(origins):
+        ratios = task.seasonal(table, origin + steps, upto=origin)
+        if ratios is not None:
+            out[j] = ratios[origin:]
+    return out
+
+
 def require_intervals(model, levels, steps: int | None = None) -> list[float]:
     """The checked ``levels``; refused on a model without calibrated intervals, or calibrated for fewer than
     ``steps`` steps ahead (when given)."""
@@ -149,13 +164,14 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
         offsets = [(level_name(level), *model.task.intervals.offsets(level, steps)) for level in levels]
     results = []
     bound = (lambda v: np.maximum(v, 0.0)) if model.settings.series.nonnegative else (lambda v: v)
-    for (key, table, _, _), scaled in zip(jobs, scaled_forecasts(model, jobs, steps)):
+    for (key, table, _, starts), scaled in zip(jobs, scaled_forecasts(model, jobs, steps)):
         scaler = model.task.scaler_for(key, table)
-        result = {"forecast": bound(scaler.inverse_target(scaled))}  # exactly 0 where floored (no rounding below)
+        ratios = seasonal_ahead(model.task, table, starts, steps)  # (N, steps), or 1
+        result = {"forecast": bound(scaler.inverse_target(scaled) * ratios)}  # exactly 0 where floored
         unit = scaler.interval_unit / scaler.scale[0]  # interval units -> scaled units (1 unless mean scaling)
         for name, lower, upper in offsets:
-            result[f"lower_{name}"] = bound(scaler.inverse_target(scaled + unit * lower))  # (N, steps)
-            result[f"upper_{name}"] = bound(scaler.inverse_target(scaled + unit * upper))
+            result[f"lower_{name}"] = bound(scaler.inverse_target(scaled + unit * lower) * ratios)  # (N, steps)
+            result[f"upper_{name}"] = bound(scaler.inverse_target(scaled + unit * upper) * ratios)
         results.append(result)
     return results
 

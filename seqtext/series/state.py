@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqtext.series import calendar, static, storage
+from seqtext.series import calendar, seasonal, static, storage
 from seqtext.series.intervals import Calibration
 from seqtext.series.scaling import Scaler, check_transformable, scaler_of
 from seqtext.series.table import Table
@@ -64,27 +64,44 @@ class SeriesState:
         """The scaler of series ``key``; one fitted on ``table``'s known rows for a series not seen in training."""
         if key in self.scalers:
             return self.scalers[key]
-        settings = self.settings.series
-        matrix = np.column_stack([table.target, table.features[: table.n]])
-        return scaler_of(settings, table.target[: table.n]).fit(matrix)
+        matrix = self.matrix(table, table.n)
+        return scaler_of(self.settings.series, matrix[:, 0]).fit(matrix)
+
+    def matrix(self, table: Table, rows: int, upto: int | None = None) -> np.ndarray:
+        """The first ``rows`` rows of target and covariates, unscaled (rows, 1 + F): unknown targets NaN, and with
+        ``deseasonalize`` the target divided by its seasonal ratios, estimated from the first ``upto`` values
+        (default: every one the table knows)."""
+        target = np.full(rows, np.nan)
+        target[: table.n] = table.target[:rows]
+        ratios = self.seasonal(table, rows, upto)
+        if ratios is not None:
+            target = target / ratios
+        features = np.zeros((rows, table.features.shape[1]))  # rows past the table's end: calendar inputs only
+        features[: len(table.features)] = table.features[:rows]
+        return np.column_stack([target, features])  # (rows, C)
+
+    def seasonal(self, table: Table, rows: int, upto: int | None = None) -> np.ndarray | None:
+        """``deseasonalize``: the seasonal ratio of each of ``rows`` rows of ``table``, estimated from its first
+        ``upto`` values (default: every one it knows); None when off, or where the series keeps its values."""
+        period = self.settings.series.deseasonalize
+        if not period:
+            return None
+        return seasonal.factors(table.target[: table.n if upto is None else upto], period, rows)
 
     def index_of(self, key) -> int:
         """The series index of an id for the embedding (-1: not seen in training)."""
         return list(self.scalers).index(key) if key in self.scalers else -1
 
-    def scale(self, table: Table, rows: int, key=None) -> np.ndarray:
-        """The first ``rows`` rows of a table scaled as in training (``inputs`` columns; unknown targets NaN)."""
+    def scale(self, table: Table, rows: int, key=None, upto: int | None = None) -> np.ndarray:
+        """The first ``rows`` rows of a table scaled as in training (``inputs`` columns; unknown targets NaN);
+        ``upto``: the values known at the forecast origin (default: all the table's), which seasonal ratios are
+        estimated from."""
         check_transformable(table, self.settings.series.transform, self.settings.series.nonnegative,
                             trained=True)
         scaler = self.scaler_for(key, table)
         if scaler.target_transform != self.settings.series.transform:  # this series' own: log1p_troughs chose it
             check_transformable(table, scaler.target_transform, trained=True, option="log1p_troughs")
-        target = np.full(rows, np.nan)
-        target[: table.n] = table.target[:rows]
-        features = np.zeros((rows, table.features.shape[1]))  # rows past the table's end: calendar inputs only
-        features[: len(table.features)] = table.features[:rows]
-        matrix = np.column_stack([target, features])  # (rows, C)
-        scaled = scaler.transform(matrix)
+        scaled = scaler.transform(self.matrix(table, rows, upto))
         names = self.settings.series.static_features
         if names:
             scaled = np.hstack([scaled, static.inputs(self.static_scaler, table, rows, names)])  # (rows, C + S)

@@ -7,7 +7,8 @@ kind and the target's transform at the top (a ``log`` flag in files written befo
 per series, in training order (with ``spread`` under mean scaling, and its own ``kind`` and ``transform`` where
 they are not the top's: a series ``log1p_troughs`` reads as log(1 + y)).  With static covariates, ``static`` holds
 their z-score over the training series (a Scaler's fields).  ``config.json``
-keeps the last window of each training series (``tail``; ``{"series":
+keeps the last window of each training series (``tail``; with ``deseasonalize``, the last four periods where
+those are longer, for the seasonal ratios; ``{"series":
 [{"id", ...}]}`` for many), with the series' ``static`` values when any.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from seqtext import modeldir
 from seqtext.errors import CheckpointError
-from seqtext.series import calendar
+from seqtext.series import calendar, seasonal
 from seqtext.series.intervals import Calibration
 from seqtext.series.panel import columns_of
 from seqtext.series.scaling import Scaler
@@ -51,9 +52,10 @@ def read_stored(directory: Path, config: dict, task) -> tuple[dict, int, dict, C
     cal = calendar.width(series.calendar)
     tails = {t["id"]: {k: v for k, v in t.items() if k != "id"} for t in tail["series"]} if task.many \
         else {None: tail}
+    kept = max(series.window, seasonal.SEASONS * series.deseasonalize)  # deseasonalize keeps periods to estimate on
     if inputs != 1 + len(columns_of(series)) + n_static + cal \
-            or any(len(t["target"]) > series.window for t in tails.values()) \
-            or (not task.many and len(tail["target"]) != series.window):
+            or any(len(t["target"]) > kept for t in tails.values()) \
+            or (not task.many and not series.window <= len(tail["target"]) <= kept):
         raise CheckpointError(f"{directory / modeldir.CONFIG} is inconsistent (its input width or stored "
                               "window does not match its series settings); retrain the model.")
     path = directory / SCALER_FILE

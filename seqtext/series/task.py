@@ -26,7 +26,7 @@ from seqtext import distributed
 from seqtext.config import SeriesSettings
 from seqtext.errors import ConfigError, DataError, agrees, counted, warn
 from seqtext.model import Task
-from seqtext.series import calendar, static, storage
+from seqtext.series import calendar, seasonal, static, storage
 from seqtext.series.net import SeriesNet
 from seqtext.series.panel import read_series, some
 from seqtext.series.scaling import Scaler, check_transformable, make_windows, scaler_of, split_point, stack_inverse
@@ -136,6 +136,8 @@ class ForecastTask(SeriesState, Task):
         self.ahead_valid = as_tensor(join(8)[:, :, cols]) if cols else None
         self._sizes = {"values": total, "train_values": sum(p[6] for p in parts), "train_windows": len(self.x_train),
                        "valid_windows": len(self.x_valid)}
+        if series.deseasonalize:  # the series that keep their values: a value at or below 0, or too short
+            self._sizes["as_is_ids"] = [k for k, t in items if self.seasonal(t, t.n) is None]
         if series.log1p_troughs:  # the series it reads as log(1 + y)
             self._sizes["log1p_ids"] = [k for k, s in self.scalers.items() if s.target_transform != series.transform]
         if self.many:
@@ -164,15 +166,16 @@ class ForecastTask(SeriesState, Task):
             raise DataError(f"{what} is constant ({table.target[0]:g}) in the training part, "
                             "so there is nothing to learn; forecast that constant directly.")
         check_transformable(table, series.transform, series.nonnegative)
-        matrix = np.column_stack([table.target, table.features[:n]])  # (n, C)
+        matrix = self.matrix(table, n)  # (n, C); with deseasonalize, the target over its seasonal ratios
         if fresh:
             reading = self._readings.get(key)
-            scaler = Scaler(*reading) if reading else scaler_of(series, table.target[:split])
+            scaler = Scaler(*reading) if reading else scaler_of(series, matrix[:split, 0])
             self.scalers[key] = scaler.fit(matrix[:split])  # training rows only
+        kept = max(W, seasonal.SEASONS * series.deseasonalize)  # enough for predict() to estimate seasonal ratios on
         self.tails[key] = {
-            "target": table.target[-W:].tolist(),
-            "features": table.features[max(n - W, 0) : n].tolist(),
-            "dates": table.dates[max(n - W, 0) : n] if table.dates is not None else None,
+            "target": table.target[-kept:].tolist(),
+            "features": table.features[max(n - kept, 0) : n].tolist(),
+            "dates": table.dates[max(n - kept, 0) : n] if table.dates is not None else None,
             **({"static": table.static.tolist()} if table.static is not None else {}),
         }
         if n < W + H:
