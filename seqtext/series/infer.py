@@ -57,6 +57,11 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
                         f"forecast origin, so this model forecasts at most its horizon of {cfg.horizon} steps; give "
                         f"{{steps}} of {cfg.horizon} or fewer, or train it with a longer horizon ({{horizon}}).",
                         params=["steps", "horizon"])
+    period = cfg.deseasonalize
+    if period and origin < 2 * period:
+        warn(f"{_which(table)}has {counted(origin, 'value')} before the forecast, fewer than the two periods "
+             f"({2 * period}) that {{deseasonalize}} {period} estimates seasonal ratios from, so it is forecast "
+             "without them; give a longer history.", params=["deseasonalize"])
     need, have = needed_rows(steps, cfg.horizon, ahead), len(table.features) - origin
     if cfg.features and have < need:
         names = ", ".join(map(str, cfg.features))
