@@ -123,7 +123,7 @@ def cli_time(seed: int = 0) -> float:
 
 NUMERIC = (("window", int), ("horizon", int), ("hidden", int), ("layers", int), ("epochs", int),
            ("patience", int), ("batch-size", int), ("lr", float), ("weight-decay", float),
-           ("lr-decay", float), ("valid-fraction", float), ("dropout", float))
+           ("lr-decay", float), ("valid-fraction", float), ("dropout", float), ("deseasonalize", int))
 
 
 def choices(name: str) -> tuple:
