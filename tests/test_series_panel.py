@@ -680,3 +680,30 @@ def test_the_calibration_copy_reads_each_series_as_the_final_model_does(monkeypa
     # widened the others' bands tenfold
     for key, most in (("S0", 50), ("S1", 1e5), ("S2", 5000)):  # levels 10, 100 (troughs of 0.5), 1000
         assert np.all(np.asarray(forecast[key]["upper_95"]) < most), (key, forecast[key]["upper_95"])
+
+
+def test_a_series_too_short_for_the_calibration_copy_is_still_read_as_the_final_model_does(monkeypatch):
+    """A series the copy cannot train on (its calibration values leave too few) is forecast by it as a new id
+    would be; it takes the final model's reading too, not one chosen on its whole table."""
+    from seqtext.series import calibration
+    from seqtext.series.scaling import split_point
+
+    table = long_table(sizes=(60, 60, 20))
+    first = table["id"].index("S2")
+    end = split_point(20, 6, 3, 0.1)
+    for at in range(end - 2, end):  # a trough in the final model's last training window of S2 alone
+        table["value"][first + at] = 0.5
+    seen = {}
+    forecasts = calibration.scaled_forecasts
+
+    def spy(probe, jobs, steps):
+        seen.update({key: probe.task.scaler_for(key, t).target_transform for key, t, *_ in jobs})
+        seen["trained"] = sorted(probe.task.scalers)
+        return forecasts(probe, jobs, steps)
+
+    monkeypatch.setattr(calibration, "scaled_forecasts", spy)
+    model = Forecaster(window=6, horizon=3, calibrate=24, scaler="mean", log1p_troughs=0.05, valid_fraction=0.1,
+                       **TINY).fit(table, date="month", id="id")
+    assert model.task.scalers["S2"].target_transform == "log1p"
+    assert seen == {"S0": "none", "S1": "none", "S2": "log1p", "trained": ["S0", "S1"]}
+    assert np.all(np.asarray(model.predict(3, levels=[80])["S2"]["upper_80"]) < 1e5)  # its own choice: 1e20

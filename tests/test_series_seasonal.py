@@ -120,3 +120,49 @@ def test_deseasonalize_saves_loads_calibrates_and_names_the_series_it_leaves(tmp
         assert not (tmp_path / "refused").exists()
     with pytest.raises(ConfigError, match="deseasonalize 1 is no season"):
         Forecaster(deseasonalize=1)
+
+
+def test_a_backtest_forecasts_what_predict_would_from_each_origin():
+    """The roll-out from each backtest origin reads only the rows before it, re-scaled with that origin's ratios:
+    the same forecast as predict() given the history up to the origin."""
+    table = seasonal_panel(ids=("A",))
+    model = Forecaster(window=12, horizon=3, deseasonalize=12, calibrate=0, target="value", date="month", **TINY)
+    model.fit({k: v[:60] for k, v in table.items()})
+    rows = model.backtest(table, start=50, steps=5)["results"]
+    assert len(rows) == 72 - 5 - 50 + 1
+    for row in rows[::4]:
+        origin = row["origin"]
+        alone = model.predict(5, history={k: v[:origin] for k, v in table.items()})
+        assert np.allclose(row["forecast"], alone, rtol=1e-6), origin
+
+
+def test_the_validation_mae_is_in_the_series_units():
+    """Early stopping's validation MAE (model.summary, the command line's line) puts the seasonal ratios back."""
+    import torch
+
+    from seqtext.series.scaling import make_windows, split_point
+
+    rng = np.random.default_rng(0)
+    n, t = 96, np.arange(96)
+    y = (100 + t) * (1 + 0.5 * np.sin(2 * np.pi * t / 12)) * (1 + 0.02 * rng.normal(size=n))
+    model = Forecaster(window=12, horizon=3, deseasonalize=12, calibrate=0, valid_fraction=0.25, **TINY).fit(y)
+    split = split_point(n, 12, 3, 0.25)
+    table = model.read(y)
+    x_va, _, starts = make_windows(model.task.scale(table, n, None, upto=split), 12, 3, 1, split, n)
+    with torch.inference_mode():
+        pred = model.net(torch.as_tensor(x_va, dtype=torch.float32))[0].double().numpy()
+    rows = starts[:, None] + 12 + np.arange(3)
+    guess = model.task.scaler.inverse_target(pred) * model.task.seasonal(table, n, upto=split)[rows]
+    assert model.summary["valid_mae"] == pytest.approx(float(np.mean(np.abs(guess - y[rows]))), rel=1e-5)
+
+
+def test_forecasts_from_too_little_history_are_named_in_one_warning():
+    table = seasonal_panel(ids=("A",))
+    model = Forecaster(window=6, horizon=3, deseasonalize=12, calibrate=0, target="value", date="month", **TINY)
+    model.fit(table)
+    with pytest.warns(SeqtextWarning) as caught:
+        model.backtest(table, start=6, steps=3)
+    said = [str(w.message) for w in caught if "deseasonalize" in str(w.message)]
+    assert said == ["18 of the 64 forecasts start after fewer than the two periods (24) of values that deseasonalize "
+                    "12 estimates seasonal ratios from (the history: 6 values before its first), so they are made "
+                    "without them; give longer histories, or start a backtest later."]

@@ -57,11 +57,6 @@ def check_history(table: Table, cfg, steps: int, origin: int | None = None, ahea
                         f"forecast origin, so this model forecasts at most its horizon of {cfg.horizon} steps; give "
                         f"{{steps}} of {cfg.horizon} or fewer, or train it with a longer horizon ({{horizon}}).",
                         params=["steps", "horizon"])
-    period = cfg.deseasonalize
-    if period and origin < 2 * period:
-        warn(f"{_which(table)}has {counted(origin, 'value')} before the forecast, fewer than the two periods "
-             f"({2 * period}) that {{deseasonalize}} {period} estimates seasonal ratios from, so it is forecast "
-             "without them; give a longer history.", params=["deseasonalize"])
     need, have = needed_rows(steps, cfg.horizon, ahead), len(table.features) - origin
     if cfg.features and have < need:
         names = ", ".join(map(str, cfg.features))
@@ -91,14 +86,20 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
     """Per job, the forecasts (len(origins), steps) in the model's scaled units, all jobs in one roll-out."""
     task, cfg = model.task, model.settings.series
     sources, origins, ids, sizes, floors = [], [], [], [], []
+    W, H = cfg.window, cfg.horizon
     for key, table, rows, starts in jobs:
-        if cfg.deseasonalize:  # each origin's seasonal ratios from the values before it
-            sources += [task.scale(table, rows, key, upto=origin) for origin in starts]
+        scaled = task.scale(table, rows, key)  # (rows, C)
+        if cfg.deseasonalize:  # each origin's target with seasonal ratios from the values before it, in the rows
+            for origin in starts:  # its roll-out reads (at most W + steps + H of them)
+                part = scaled[origin - W : origin + steps + H].copy()
+                part[:, 0] = task.scaled_target(table, key, origin - W, origin - W + len(part), upto=origin)
+                sources.append(part)
+            origins += [W] * len(starts)
         else:
-            sources += [task.scale(table, rows, key)] * len(starts)  # (rows, C)
+            sources += [scaled] * len(starts)
+            origins += list(starts)
         if cfg.nonnegative:
             floors += [task.scaler_for(key, table).scaled_zero()] * len(starts)
-        origins += list(starts)
         ids += [task.index_of(key)] * len(starts)
         sizes.append(len(starts))
     if not origins:
@@ -135,6 +136,27 @@ def _largest(table: Table) -> str:
     return f"column {table.names[1][i - 1]!r} (up to {peaks[i]:g} in size) is"
 
 
+def _warn_short_seasons(cfg, jobs) -> None:
+    """One warning for the forecasts whose origin has fewer than two periods of values before it: with
+    ``deseasonalize`` they are made without seasonal ratios."""
+    period = cfg.deseasonalize
+    short = [(table, o) for _, table, _, starts in jobs for o in starts if o < 2 * period] if period else []
+    if not short:
+        return
+    table, origin = short[0]
+    what = f"{{deseasonalize}} {period} estimates seasonal ratios from"
+    every = sum(len(starts) for *_, starts in jobs)
+    if every == 1:
+        warn(f"{_which(table)}has {counted(origin, 'value')} before the forecast, fewer than the two periods "
+             f"({2 * period}) that {what}, so it is forecast without them; give a longer history.",
+             params=["deseasonalize"])
+    else:
+        warn(f"{len(short)} of the {every} forecasts start after fewer than the two periods ({2 * period}) of values "
+             f"that {what} ({_which(table).strip()}: {counted(origin, 'value')} before its first), so they are made "
+             "without them; give longer histories, "
+             "or start a backtest later.", params=["deseasonalize"])
+
+
 def seasonal_ahead(task, table: Table, origins, steps: int) -> np.ndarray | float:
     """With ``deseasonalize``, the seasonal ratios (len(origins), steps) of the steps forecast from each origin,
     estimated from the values before it (1 where a series keeps its values); else 1."""
@@ -164,6 +186,7 @@ def require_intervals(model, levels, steps: int | None = None) -> list[float]:
 def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
     """Per job, ``{"forecast": (N, steps), "lower_L": ..., "upper_L": ...}`` in the series' units."""
     levels = require_intervals(model, levels)
+    _warn_short_seasons(model.settings.series, jobs)
     offsets = []
     if levels:
         offsets = [(level_name(level), *model.task.intervals.offsets(level, steps)) for level in levels]

@@ -33,7 +33,8 @@ class Predictor:
 
     @property
     def tail(self) -> dict | None:
-        """The last window of the training series: target values, covariates and dates ({"series": ...} for many)."""
+        """The end of the training series (its last window; with deseasonalize, up to four periods): target values,
+        covariates and dates ({"series": ...} for many)."""
         return self.task.tail
 
     # ---------------------------------------------------------------- inference

@@ -48,7 +48,7 @@ def _given(data):
     few values to hold any out (with ``actuals``, None stays the training series' end, the values forecast from)."""
     if data is None:
         raise DataError("{data} is None; give the series to score (a CSV path, values, an array, a pandas table or "
-                        "a dict of columns), as the model keeps only the last window of its training series.",
+                        "a dict of columns), as the model keeps only the end of its training series.",
                         params=["data"])
     return data
 

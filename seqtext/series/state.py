@@ -27,9 +27,11 @@ class SeriesState:
     def __init__(self, settings):
         self.settings = settings
         self.scalers: dict = {}  # series id (None for a single series) -> its Scaler
-        self.tails: dict = {}  # series id -> the last window of its training part, for predict()
+        self.tails: dict = {}  # series id -> the end of its training part (a window or more), for predict()
         self.inputs: int | None = None  # columns read at each step: target, covariates, calendar
         self.intervals: Calibration | None = None  # conformal calibration, when trained with calibrate
+        # the calibration copy's: {id: (kind, transform)} of each series as the final model reads it
+        self.readings: dict = {}
         self.static_scaler: Scaler | None = None  # z-score of the static covariates over the training series
         # whether the network reads the known-ahead covariates of the steps it forecasts (config.json's
         # "reads_ahead"): every model trained now; directories saved before it did not, and keep forecasting
@@ -65,7 +67,8 @@ class SeriesState:
         if key in self.scalers:
             return self.scalers[key]
         matrix = self.matrix(table, table.n)
-        return scaler_of(self.settings.series, matrix[:, 0]).fit(matrix)
+        reading = self.readings.get(key)  # the calibration copy: as the final model reads the series
+        return (Scaler(*reading) if reading else scaler_of(self.settings.series, matrix[:, 0])).fit(matrix)
 
     def matrix(self, table: Table, rows: int, upto: int | None = None) -> np.ndarray:
         """The first ``rows`` rows of target and covariates, unscaled (rows, 1 + F): unknown targets NaN, and with
@@ -79,6 +82,18 @@ class SeriesState:
         features = np.zeros((rows, table.features.shape[1]))  # rows past the table's end: calendar inputs only
         features[: len(table.features)] = table.features[:rows]
         return np.column_stack([target, features])  # (rows, C)
+
+    def scaled_target(self, table: Table, key, first: int, last: int, upto: int) -> np.ndarray:
+        """Rows ``first:last`` of the target scaled as :meth:`scale` does, with seasonal ratios estimated from the
+        first ``upto`` values (a backtest origin's own; the rows a roll-out from it reads)."""
+        scaler = self.scaler_for(key, table)
+        target = np.full(last - first, np.nan)
+        known = table.target[first:min(last, table.n)]
+        target[: len(known)] = known
+        ratios = self.seasonal(table, last, upto)
+        if ratios is not None:
+            target = target / ratios[first:]
+        return (scaler.forward_target(target) - scaler.center[0]) / scaler.scale[0]
 
     def seasonal(self, table: Table, rows: int, upto: int | None = None) -> np.ndarray | None:
         """``deseasonalize``: the seasonal ratio of each of ``rows`` rows of ``table``, estimated from its first

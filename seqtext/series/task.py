@@ -112,7 +112,7 @@ class ForecastTask(SeriesState, Task):
             raise DataError("the series ids differ from those this training started with; resume on the same data.")
         if fresh:  # a resume keeps the stored scalers
             self.scalers, self.reads_ahead = {}, True
-            self._readings = data.get("readings") or {}
+            self.readings = data.get("readings") or {}
             statics = series.static_features
             self.static_scaler = static.fit([t for _, t in items], statics) if statics else None
         self.tails, parts, short = {}, [], list(gone)
@@ -134,6 +134,7 @@ class ForecastTask(SeriesState, Task):
         cols = self.ahead_columns  # the known-ahead covariates of each window's horizon steps: (N, H, A)
         self.ahead_train = as_tensor(join(7)[:, :, cols]) if cols else None
         self.ahead_valid = as_tensor(join(8)[:, :, cols]) if cols else None
+        self.ratios_valid = join(9)  # (Nv, H) seasonal ratios of the validation targets (1 without)
         self._sizes = {"values": total, "train_values": sum(p[6] for p in parts), "train_windows": len(self.x_train),
                        "valid_windows": len(self.x_valid)}
         if series.deseasonalize:  # the series that keep their values: a value at or below 0, or too short
@@ -166,9 +167,10 @@ class ForecastTask(SeriesState, Task):
             raise DataError(f"{what} is constant ({table.target[0]:g}) in the training part, "
                             "so there is nothing to learn; forecast that constant directly.")
         check_transformable(table, series.transform, series.nonnegative)
-        matrix = self.matrix(table, n)  # (n, C); with deseasonalize, the target over its seasonal ratios
+        # (n, C); with deseasonalize, the target over its seasonal ratios, estimated on the training part
+        matrix = self.matrix(table, n, upto=split)
         if fresh:
-            reading = self._readings.get(key)
+            reading = self.readings.get(key)
             scaler = Scaler(*reading) if reading else scaler_of(series, matrix[:split, 0])
             self.scalers[key] = scaler.fit(matrix[:split])  # training rows only
         kept = max(W, seasonal.SEASONS * series.deseasonalize)  # enough for predict() to estimate seasonal ratios on
@@ -180,12 +182,15 @@ class ForecastTask(SeriesState, Task):
         }
         if n < W + H:
             return None
-        scaled = self.scale(table, n, key)  # (n, C)
+        scaled = self.scale(table, n, key, upto=split)  # (n, C)
         x_tr, y_tr, s_tr = make_windows(scaled, W, H, series.stride, 0, split)
         x_va, y_va, s_va = make_windows(scaled, W, H, 1, split, n)
         steps = W + np.arange(H)  # the horizon rows after a window's first row
+        ratios = self.seasonal(table, n, upto=split)  # the validation MAE is in the series' units
+        ratios_va = ratios[s_va[:, None] + steps] if ratios is not None else np.ones((len(s_va), H))
         return (x_tr, y_tr, np.full(len(x_tr), index), x_va, y_va, np.full(len(x_va), index), split,
-                scaled[s_tr[:, None] + steps], scaled[s_va[:, None] + steps])  # ..., (N, H, C), (Nv, H, C)
+                scaled[s_tr[:, None] + steps], scaled[s_va[:, None] + steps],  # ..., (N, H, C), (Nv, H, C)
+                ratios_va)  # (Nv, H)
 
     def recorded_data(self, path) -> dict:
         if not self.data.get("source"):
@@ -220,8 +225,9 @@ class ForecastTask(SeriesState, Task):
         ids = torch.as_tensor(self.ids_valid, device=self.device) if self.settings.series.id_embed else None
         pred, loss = net(self.x_valid, self.y_valid_t, ids, self.ahead_valid)  # (N, H)
         keys = list(self.scalers)
-        actual = stack_inverse([self.scalers[keys[i]] for i in self.ids_valid], self.y_valid)
-        guess = stack_inverse([self.scalers[keys[i]] for i in self.ids_valid], pred.cpu().numpy())
+        scalers = [self.scalers[keys[i]] for i in self.ids_valid]
+        actual = stack_inverse(scalers, self.y_valid) * self.ratios_valid
+        guess = stack_inverse(scalers, pred.cpu().numpy()) * self.ratios_valid
         return {"loss": loss.item(), "mae": float(np.mean(np.abs(guess - actual)))}
 
     def steps_per_epoch(self) -> int:
