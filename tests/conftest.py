@@ -36,6 +36,12 @@ def write_corpus(path: Path, lines) -> Path:
     return path
 
 
+def panel_train_args(data: Path) -> list:
+    """``forecast train`` of a tiny global model over a monthly long table ``id,month,value`` (no --out)."""
+    return ["forecast", "train", "--csv", str(data), "--id", "id", "--date", "month", "--window", "12", "--horizon",
+            "3", "--calibrate", "6", "--hidden", "8", "--epochs", "2", "--scaler", "mean", "--quiet"]
+
+
 def assert_no_traceback(result) -> None:
     """A CliRunner result that ended by click's own exit, never an escaped exception."""
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)

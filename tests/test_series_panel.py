@@ -19,7 +19,7 @@ from seqtext.series import Forecaster
 from seqtext.series.calendar import calendar_columns
 from seqtext.series.panel import read_series
 
-from conftest import assert_clean_failure
+from conftest import assert_clean_failure, panel_train_args
 
 TINY = dict(hidden=8, epochs=4, patience=4, batch_size=32, device="cpu", seed=0)
 
@@ -613,8 +613,7 @@ def test_log1p_troughs_reads_only_the_series_with_deep_troughs_as_log1p(tmp_path
     data = write(tmp_path / "p.csv", table)
     out = tmp_path / "m"
     runner = CliRunner()
-    args = ["forecast", "train", "--csv", str(data), "--id", "id", "--date", "month", "--window", "12", "--horizon",
-            "3", "--calibrate", "6", "--hidden", "8", "--epochs", "2", "--scaler", "mean", "--quiet"]
+    args = panel_train_args(data)
     result = runner.invoke(cli, [*args, "--log1p-troughs", "0.05", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "; 3 series; 1 read as log(1 + y) (--log1p-troughs): S1" in result.output

@@ -15,7 +15,7 @@ from seqtext.errors import ConfigError, SeqtextWarning
 from seqtext.series import Forecaster
 from seqtext.series.seasonal import cycle, factors
 
-from conftest import assert_clean_failure
+from conftest import assert_clean_failure, panel_train_args
 
 TINY = dict(hidden=8, epochs=3, patience=3, batch_size=32, device="cpu", seed=0)
 
@@ -93,8 +93,7 @@ def test_deseasonalize_saves_loads_calibrates_and_names_the_series_it_leaves(tmp
     data = tmp_path / "p.csv"
     data.write_text("id,month,value\n" + "\n".join(f"{a},{b},{c}" for a, b, c in zip(*table.values())) + "\n")
     out = tmp_path / "m"
-    args = ["forecast", "train", "--csv", str(data), "--id", "id", "--date", "month", "--window", "12", "--horizon",
-            "3", "--calibrate", "6", "--hidden", "8", "--epochs", "2", "--scaler", "mean", "--quiet"]
+    args = panel_train_args(data)
     result = runner.invoke(cli, [*args, "--deseasonalize", "12", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "; 1 not deseasonalized (a value at or below 0, or under two periods): C" in result.output
