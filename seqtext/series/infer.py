@@ -153,8 +153,7 @@ def _warn_short_seasons(cfg, jobs) -> None:
     else:
         warn(f"{len(short)} of the {every} forecasts start after fewer than the two periods ({2 * period}) of values "
              f"that {what} ({_which(table).strip()}: {counted(origin, 'value')} before its first), so they are made "
-             "without them; give longer histories, "
-             "or start a backtest later.", params=["deseasonalize"])
+             "without them; give longer histories, or start a backtest later.", params=["deseasonalize"])
 
 
 def seasonal_ahead(task, table: Table, origins, steps: int) -> np.ndarray | float:

@@ -6,8 +6,8 @@ The pattern is classical multiplicative decomposition's (statsmodels'
 with): a centred moving average of one period is the trend, each value over
 it a ratio, the ratios of one phase averaged and the averages divided by
 their mean.  It is estimated from the last :data:`SEASONS` periods of the
-values known at the forecast origin (the training series for its windows, the
-history given at predict, the values before each backtest origin), so no
+values known at the forecast origin (the training part for its windows, the
+history given at predict, the values before each backtest or calibration origin), so no
 ratio is stored and none reads past its origin, and extended by phase to the
 steps forecast.  A series with a value at or below zero, or fewer than two
 periods of values, keeps its values as they are (its ratios are 1).
