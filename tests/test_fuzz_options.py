@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from seqtext.cli import cli
@@ -204,6 +204,7 @@ def test_export_options(models, tmp_path_factory, option, value):
 
 @FEW
 @given(option=st.sampled_from(["--port", "--host", "--max-body", "--model"]), value=VALUES)
+@example(option="--model", value="\x00")  # a bare path holding a NUL: resolving it was a ValueError
 def test_serve_refuses_before_listening(models, monkeypatch, option, value):
     import uvicorn
 

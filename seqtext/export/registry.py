@@ -111,7 +111,10 @@ def parse_models(specs) -> dict[str, Served]:
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep:  # named after the directory itself: '.' or 'models/sales/' too
-            name, path = Path(spec).resolve().name, spec
+            try:
+                name, path = Path(spec).resolve().name, spec
+            except ValueError:  # a NUL in it (from Python, or a test runner): refused below as no such directory
+                name, path = Path(spec).name or spec, spec
         if not name or not path:
             raise ConfigError(f"{{model}} takes NAME=PATH, got {spec!r}.", params=["model"])
         if name in served:
