@@ -100,9 +100,8 @@ def power_law_coverage(model, backtest: dict, level: float) -> tuple[float, floa
     hits, widths = [], []
     for row in backtest["results"]:
         forecast, actual = np.asarray(row["forecast"]), np.asarray(row["actual"])
-        logged = np.log(forecast) if scaler.log else forecast
-        scaled = (logged - scaler.center[0]) / scaler.scale[0]
-        half = cal.borrowed(level, len(forecast))
+        scaled = (scaler.forward_target(forecast) - scaler.center[0]) / scaler.scale[0]
+        half = cal.borrowed(level, len(forecast)) * scaler.interval_unit / scaler.scale[0]  # in scaled units
         lower, upper = scaler.inverse_target(scaled - half), scaler.inverse_target(scaled + half)
         hits += list((actual >= lower) & (actual <= upper))
         widths += list(upper - lower)
