@@ -10,7 +10,7 @@ import numpy as np
 
 from seqtext.errors import DataError, SeqtextWarning, counted
 from seqtext.series.dates import season_of
-from seqtext.series.infer import scaled_forecasts, seasonal_ahead
+from seqtext.series.infer import scaled_forecasts
 from seqtext.series.intervals import Calibration
 from seqtext.series.panel import read_series
 from seqtext.session import TrainingInterrupted
@@ -82,20 +82,18 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
             probe._fit({"series": data, "holdout": holdout + C, "readings": readings})
     except TrainingInterrupted:  # nothing is saved yet, so there is nothing to resume: a plain interruption
         raise KeyboardInterrupt from None
-    jobs, ends = [], []
+    jobs = []
     for key, table in items:
         n = table.n - holdout
         table = table.head(n)
         origins = list(range(max(n - C, cfg.window), n))
         if origins:
             jobs.append((key, table, n, origins))
-            ends.append(n)
-    forecasts = scaled_forecasts(probe, jobs, C)  # per job (origins, C), in the probe's scaled units
+    forecasts, aheads = scaled_forecasts(probe, jobs, C)  # per job (origins, C): the probe's scaled units, ratios
     raw = {}
-    for (key, table, n, origins), scaled in zip(jobs, forecasts):
+    for (key, table, n, origins), scaled, ahead in zip(jobs, forecasts, aheads):
         scaler = probe.task.scaler_for(key, table)
         guess = scaled * scaler.scale[0] + scaler.center[0]  # (origins, C) transformed units
-        ahead = seasonal_ahead(probe.task, table, origins, C)  # seasonal ratios (origins, C), or 1
         actual = np.full((len(origins), C), np.nan)
         for j, o in enumerate(origins):
             known = table.target[o:o + C]

@@ -82,28 +82,29 @@ def input_rows(table: Table, cfg, steps: int, origin: int | None = None, ahead: 
     return max(table.n, origin + needed_rows(steps, cfg.horizon, ahead)) if known else table.n
 
 
-def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
-    """Per job, the forecasts (len(origins), steps) in the model's scaled units, all jobs in one roll-out."""
+def scaled_forecasts(model, jobs, steps: int) -> tuple[list[np.ndarray], list]:
+    """Per job, the forecasts (len(origins), steps) in the model's scaled units, all jobs in one roll-out; and per
+    job the seasonal ratios (len(origins), steps) of the steps forecast, to multiply them back by (1.0 without
+    ``deseasonalize``)."""
     task, cfg = model.task, model.settings.series
-    sources, origins, ids, sizes, floors = [], [], [], [], []
-    W, H = cfg.window, cfg.horizon
+    sources, origins, ids, sizes, floors, ahead = [], [], [], [], [], []
     for key, table, rows, starts in jobs:
         scaled = task.scale(table, rows, key)  # (rows, C)
-        if cfg.deseasonalize:  # each origin's target with seasonal ratios from the values before it, in the rows
-            for origin in starts:  # its roll-out reads (at most W + steps + H of them)
-                part = scaled[origin - W : origin + steps + H].copy()
-                part[:, 0] = task.scaled_target(table, key, origin - W, origin - W + len(part), upto=origin)
-                sources.append(part)
-            origins += [W] * len(starts)
+        if cfg.deseasonalize:
+            parts, ratios = _deseasonalized(task, key, table, scaled, starts, steps)
+            sources += parts
+            origins += [cfg.window] * len(starts)  # each part starts a window before its origin
+            ahead.append(ratios)
         else:
             sources += [scaled] * len(starts)
             origins += list(starts)
+            ahead.append(1.0)
         if cfg.nonnegative:
             floors += [task.scaler_for(key, table).scaled_zero()] * len(starts)
         ids += [task.index_of(key)] * len(starts)
         sizes.append(len(starts))
     if not origins:
-        return [np.empty((0, steps)) for _ in jobs]
+        return [np.empty((0, steps)) for _ in jobs], ahead
     out = rollout(model.forecast_windows, sources, origins, steps, cfg.window, cfg.horizon,
                   ids=ids if cfg.id_embed else None, ahead=task.ahead_columns,
                   floor=np.asarray(floors) if cfg.nonnegative else None)  # (N, steps)
@@ -116,7 +117,24 @@ def scaled_forecasts(model, jobs, steps: int) -> list[np.ndarray]:
                                 "training), so it cannot forecast; retrain it, with a lower {lr}.", params=["lr"])
             raise DataError(f"the forecast of {_which(table)}is not finite: {_largest(table)} too far beyond the "
                             "scale this model was trained on; check the history.")
-    return parts
+    return parts, ahead
+
+
+def _deseasonalized(task, key, table: Table, scaled: np.ndarray, starts, steps: int) -> tuple[list, np.ndarray]:
+    """``deseasonalize``: for each origin the rows of ``scaled`` its roll-out reads (from a window before it, at most
+    ``window + steps + horizon``), the target re-scaled with seasonal ratios estimated from the values before the
+    origin; and those ratios of the steps it forecasts (len(starts), steps), 1 where the series keeps its values."""
+    W, H = task.settings.series.window, task.settings.series.horizon
+    parts, ahead = [], np.ones((len(starts), steps))
+    for j, origin in enumerate(starts):
+        part = scaled[origin - W : origin + steps + H].copy()
+        ratios = task.seasonal(table, max(origin + steps, origin - W + len(part)), upto=origin)
+        if ratios is not None:
+            ahead[j] = ratios[origin : origin + steps]
+            ratios = ratios[origin - W : origin - W + len(part)]
+        part[:, 0] = task.scaled_target(table, key, origin - W, len(part), ratios)
+        parts.append(part)
+    return parts, ahead
 
 
 def _finite_weights(model) -> bool:
@@ -156,19 +174,6 @@ def _warn_short_seasons(cfg, jobs) -> None:
              "without them; give longer histories, or start a backtest later.", params=["deseasonalize"])
 
 
-def seasonal_ahead(task, table: Table, origins, steps: int) -> np.ndarray | float:
-    """With ``deseasonalize``, the seasonal ratios (len(origins), steps) of the steps forecast from each origin,
-    estimated from the values before it (1 where a series keeps its values); else 1."""
-    if not task.settings.series.deseasonalize:
-        return 1.0
-    out = np.ones((len(origins), steps))
-    for j, origin in enumerate(origins):
-        ratios = task.seasonal(table, origin + steps, upto=origin)
-        if ratios is not None:
-            out[j] = ratios[origin:]
-    return out
-
-
 def require_intervals(model, levels, steps: int | None = None) -> list[float]:
     """The checked ``levels``; refused on a model without calibrated intervals, or calibrated for fewer than
     ``steps`` steps ahead (when given)."""
@@ -191,9 +196,8 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
         offsets = [(level_name(level), *model.task.intervals.offsets(level, steps)) for level in levels]
     results = []
     bound = (lambda v: np.maximum(v, 0.0)) if model.settings.series.nonnegative else (lambda v: v)
-    for (key, table, _, starts), scaled in zip(jobs, scaled_forecasts(model, jobs, steps)):
+    for (key, table, _, _), scaled, ratios in zip(jobs, *scaled_forecasts(model, jobs, steps)):
         scaler = model.task.scaler_for(key, table)
-        ratios = seasonal_ahead(model.task, table, starts, steps)  # (N, steps), or 1
         result = {"forecast": bound(scaler.inverse_target(scaled) * ratios)}  # exactly 0 where floored
         unit = scaler.interval_unit / scaler.scale[0]  # interval units -> scaled units (1 unless mean scaling)
         for name, lower, upper in offsets:

@@ -33,8 +33,9 @@ def cycle(values: np.ndarray, period: int) -> np.ndarray:
     half = len(weights) // 2
     trend = np.full(len(values), np.nan)
     trend[half:len(values) - half] = np.convolve(values, weights, mode="valid")
-    ratios = values / trend
-    means = np.array([np.nanmean(ratios[phase::period]) for phase in range(period)])
+    ratios = np.full(-(-len(values) // period) * period, np.nan)  # whole periods, a phase a column
+    ratios[: len(values)] = values / trend
+    means = np.nanmean(ratios.reshape(-1, period), axis=0)
     return means / means.mean()
 
 
@@ -48,3 +49,9 @@ def factors(known, period: int, rows: int) -> np.ndarray | None:
         return None
     start = len(known) - len(recent)
     return cycle(recent, period)[(np.arange(rows) - start) % period]
+
+
+def tail_length(window: int, period: int) -> int:
+    """Values of each training series' end a model directory keeps for predict(): a window, or with
+    ``deseasonalize`` (``period``) the four periods its seasonal ratios are estimated from, where longer."""
+    return max(window, SEASONS * period)

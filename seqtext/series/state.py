@@ -67,8 +67,13 @@ class SeriesState:
         if key in self.scalers:
             return self.scalers[key]
         matrix = self.matrix(table, table.n)
-        reading = self.readings.get(key)  # the calibration copy: as the final model reads the series
-        return (Scaler(*reading) if reading else scaler_of(self.settings.series, matrix[:, 0])).fit(matrix)
+        return self.unfitted(key, matrix[:, 0]).fit(matrix)
+
+    def unfitted(self, key, target) -> Scaler:
+        """Series ``key``'s scaler before fitting: the reading given for it (the calibration copy takes the final
+        model's), else the one ``log1p_troughs`` and the settings choose on its training ``target``."""
+        reading = self.readings.get(key)
+        return Scaler(*reading) if reading else scaler_of(self.settings.series, target)
 
     def matrix(self, table: Table, rows: int, upto: int | None = None) -> np.ndarray:
         """The first ``rows`` rows of target and covariates, unscaled (rows, 1 + F): unknown targets NaN, and with
@@ -83,16 +88,15 @@ class SeriesState:
         features[: len(table.features)] = table.features[:rows]
         return np.column_stack([target, features])  # (rows, C)
 
-    def scaled_target(self, table: Table, key, first: int, last: int, upto: int) -> np.ndarray:
-        """Rows ``first:last`` of the target scaled as :meth:`scale` does, with seasonal ratios estimated from the
-        first ``upto`` values (a backtest origin's own; the rows a roll-out from it reads)."""
+    def scaled_target(self, table: Table, key, first: int, rows: int, ratios: np.ndarray | None) -> np.ndarray:
+        """``rows`` rows of the target from row ``first``, scaled as :meth:`scale` does but divided by ``ratios``
+        (rows,): a backtest origin's own seasonal ratios (None: the series keeps its values there)."""
         scaler = self.scaler_for(key, table)
-        target = np.full(last - first, np.nan)
-        known = table.target[first:min(last, table.n)]
+        target = np.full(rows, np.nan)
+        known = table.target[first : min(first + rows, table.n)]
         target[: len(known)] = known
-        ratios = self.seasonal(table, last, upto)
         if ratios is not None:
-            target = target / ratios[first:]
+            target = target / ratios
         return (scaler.forward_target(target) - scaler.center[0]) / scaler.scale[0]
 
     def seasonal(self, table: Table, rows: int, upto: int | None = None) -> np.ndarray | None:

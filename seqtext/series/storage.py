@@ -52,7 +52,7 @@ def read_stored(directory: Path, config: dict, task) -> tuple[dict, int, dict, C
     cal = calendar.width(series.calendar)
     tails = {t["id"]: {k: v for k, v in t.items() if k != "id"} for t in tail["series"]} if task.many \
         else {None: tail}
-    kept = max(series.window, seasonal.SEASONS * series.deseasonalize)  # deseasonalize keeps periods to estimate on
+    kept = seasonal.tail_length(series.window, series.deseasonalize)
     if inputs != 1 + len(columns_of(series)) + n_static + cal \
             or any(len(t["target"]) > kept for t in tails.values()) \
             or (not task.many and not series.window <= len(tail["target"]) <= kept):

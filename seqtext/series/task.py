@@ -29,7 +29,7 @@ from seqtext.model import Task
 from seqtext.series import calendar, seasonal, static, storage
 from seqtext.series.net import SeriesNet
 from seqtext.series.panel import read_series, some
-from seqtext.series.scaling import Scaler, check_transformable, make_windows, scaler_of, split_point, stack_inverse
+from seqtext.series.scaling import check_transformable, make_windows, split_point, stack_inverse
 from seqtext.series.state import SeriesState
 from seqtext.series.table import Table
 from seqtext.bundled import shipped
@@ -170,10 +170,8 @@ class ForecastTask(SeriesState, Task):
         # (n, C); with deseasonalize, the target over its seasonal ratios, estimated on the training part
         matrix = self.matrix(table, n, upto=split)
         if fresh:
-            reading = self.readings.get(key)
-            scaler = Scaler(*reading) if reading else scaler_of(series, matrix[:split, 0])
-            self.scalers[key] = scaler.fit(matrix[:split])  # training rows only
-        kept = max(W, seasonal.SEASONS * series.deseasonalize)  # enough for predict() to estimate seasonal ratios on
+            self.scalers[key] = self.unfitted(key, matrix[:split, 0]).fit(matrix[:split])  # training rows only
+        kept = seasonal.tail_length(W, series.deseasonalize)
         self.tails[key] = {
             "target": table.target[-kept:].tolist(),
             "features": table.features[max(n - kept, 0) : n].tolist(),
