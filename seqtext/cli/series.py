@@ -120,13 +120,11 @@ def _report(path, s: dict, intervals=None) -> None:
         line += f"; {s['series']} series"
         if s.get("short_series"):  # left out of training (named in a warning)
             line += f" ({s['short_series']} too short, left out)"
-    if s.get("as_is_ids"):
-        ids = [k for k in s["as_is_ids"] if k is not None]
-        line += (f"; {len(s['as_is_ids'])} not deseasonalized (a value at or below 0, or under two periods)"
-                 f"{': ' + some(ids) if ids else ''}")
-    if "log1p_ids" in s:
-        ids = [k for k in s["log1p_ids"] if k is not None]  # a single series has no id to name
-        line += f"; {len(s['log1p_ids'])} read as log(1 + y) (--log1p-troughs){': ' + some(ids) if ids else ''}"
+    for field, what in (("as_is_ids", "not deseasonalized (a value at or below 0, or under two periods)"),
+                        ("log1p_ids", "read as log(1 + y) (--log1p-troughs)")):
+        if field in s:  # the option is on: how many it touched, 0 too
+            ids = [k for k in s[field] if k is not None]  # a single series has no id to name
+            line += f"; {len(s[field])} {what}{': ' + some(ids) if ids else ''}"
     if intervals is not None:
         line += (f"; intervals calibrated on {sum(intervals.counts)} rolling-origin errors of a copy fitted without "
                  f"the last {counted(intervals.values, 'value')}")

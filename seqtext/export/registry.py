@@ -8,6 +8,7 @@ on onnxruntime, whose sessions take concurrent calls.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from pathlib import Path
 
@@ -110,11 +111,8 @@ def parse_models(specs) -> dict[str, Served]:
     served: dict[str, Served] = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
-        if not sep:  # named after the directory itself: '.' or 'models/sales/' too
-            try:
-                name, path = Path(spec).resolve().name, spec
-            except ValueError:  # a NUL in it (from Python, or a test runner): refused below as no such directory
-                name, path = Path(spec).name or spec, spec
+        if not sep:  # named after the directory itself as given: '.' or 'models/sales/' too (no link followed)
+            name, path = Path(os.path.abspath(spec)).name, spec
         if not name or not path:
             raise ConfigError(f"{{model}} takes NAME=PATH, got {spec!r}.", params=["model"])
         if name in served:
