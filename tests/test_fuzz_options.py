@@ -125,7 +125,8 @@ def test_forecast_train_panel_options(files, tmp_path_factory, option, value):
                                 ("predict", "--out"), ("predict", "--plot"), ("evaluate", "--holdout"),
                                 ("evaluate", "--season"), ("evaluate", "--levels"), ("evaluate", "--actuals"),
                                 ("evaluate", "--baselines"), ("backtest", "--start"), ("backtest", "--stride"),
-                                ("backtest", "--steps"), ("backtest", "--levels"), ("backtest", "--out")]),
+                                ("backtest", "--steps"), ("backtest", "--levels"), ("backtest", "--out"),
+                                ("backtest", "--refit")]),
        value=VALUES)
 def test_forecast_inference_options(files, models, tmp_path_factory, command, value):
     sub, option = command

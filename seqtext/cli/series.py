@@ -320,6 +320,11 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
               help="First origin (row number; the first value is row 0)  [default: the middle of each series]")
 @click.option("--steps", type=POSITIVE, help="Values forecast from each origin  [default: the model's horizon]")
 @click.option("--stride", type=POSITIVE, default=1, show_default=True, help="Rows between origins.")
+@click.option("--refit", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Train a fresh model with this one's settings on the values before the first origin, and again "
+                   "every N origins, each forecasting from its origins (intervals calibrated anew); 0: forecast "
+                   "every origin with this model, fitting nothing.")
+@click.option("--quiet", is_flag=True, help="No progress bars while refitting.")
 @SEASON
 @BASELINES
 @LEVELS
@@ -331,8 +336,9 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
 @click.option("--plot", metavar="FILE.png", help="Draw the series and the forecast from every origin.")
 @SERIES
 @handle_errors(flags=MODEL_FLAGS)
-def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, as_json, out, plot, series_id):
-    """Forecast from rolling origins and score each forecast, beside the baselines (nothing is refitted)."""
+def backtest(model, csv, start, steps, stride, refit, quiet, season, baselines, levels, fill, as_json, out, plot,
+             series_id):
+    """Forecast from rolling origins and score each forecast, beside the baselines (refitting only with --refit)."""
     from seqtext.series import baselines as base
     from seqtext.series import infer, plot_backtest, scoring
 
@@ -341,6 +347,11 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
     check_outputs({"--out": out, "--plot": plot}, {"--csv": csv})
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
+    if refit and not hasattr(forecaster, "fit"):
+        raise click.UsageError(f"{model} is an exported model, which cannot be trained again; give --refit the "
+                               "model directory it was exported from, or leave --refit out.")
+    if refit:
+        forecaster.progress = not quiet
     infer.require_intervals(forecaster, levels, steps or forecaster.settings.series.horizon)  # before the baselines
     if {"ets", "theta"} & set(names) or plot and series_id is not None:
         cases = scoring.backtest_cases(forecaster, Path(csv), start, steps, stride)[0]
@@ -349,7 +360,8 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
                 [k for k, _ in forecaster.read_series(Path(csv), allow_future=False)],
                 "was left out as too short to backtest"))
         _note_slow(names, len(cases))
-    result = forecaster.backtest(Path(csv), start, steps, stride, season, baselines=names, levels=levels)
+    result = forecaster.backtest(Path(csv), start, steps, stride, season, baselines=names, levels=levels,
+                                 **({"refit": refit} if refit else {}))
     rows, target = result["results"], forecaster.settings.series.target
     many = forecaster.settings.series.id is not None
     draw = None
@@ -370,12 +382,17 @@ def backtest(model, csv, start, steps, stride, season, baselines, levels, fill, 
         first, last = rows[0].get("date", rows[0]["origin"]), rows[-1].get("date", rows[-1]["origin"])
         where = f"{len({r.get('id') for r in rows})} series, " if many else f"from {first} to {last}, "
         click.echo(f"backtest of {target}: {counted(len(rows), 'origin')} ({where}every {stride}), "
-                   f"{counted(result['steps'], 'step')} each; nothing refitted; means over the origins")
+                   f"{counted(result['steps'], 'step')} each; "
+                   f"{'refitted ' + counted(result['refits'], 'time') if refit else 'nothing refitted'}; means over "
+                   "the origins")
         click.echo(report.HEADER)
         click.echo(report.metric_line("model", result))
         if names or skipped:
             report.echo_baselines(result, skipped, per="origins", cases=len(rows))
-        report.echo_intervals(result.get("intervals"), forecaster.task.intervals if levels else None)
+        report.echo_intervals(result.get("intervals"), forecaster.task.intervals if levels and not refit else None)
+        if levels and refit:
+            click.echo(f"(each refit's intervals calibrated anew on its last "
+                       f"{counted(forecaster.settings.series.calibrate, 'value')})")
     for what, path in (("plot", plot), ("report", out)):
         if path:
             note(f"{what} written to {path}")

@@ -121,6 +121,21 @@ class Forecaster(Predictor, Model):
             {"series": data, "holdout": model.task.data.get("holdout", 0)}
         return model._calibrate(recorded["series"], recorded["holdout"], checkpoint_dir)
 
+    def backtest(self, data, start: int | None = None, steps: int | None = None, stride: int = 1,
+                 season: int | None = None, *, baselines=(), levels=None, fill=None, refit: int = 0) -> dict:
+        """Forecasts from rolling origins, scored (see :meth:`Predictor.backtest`); with ``refit`` N, a fresh
+        model of these settings is trained on the values before the first origin and again every N origins, and
+        each forecast comes from the latest one (:mod:`seqtext.series.refit`); the summary's ``refits`` counts
+        them.  This model is left as it was."""
+        if not whole_number("refit", refit, minimum=0):
+            return super().backtest(data, start, steps, stride, season, baselines=baselines, levels=levels,
+                                    fill=fill)
+        from seqtext.series import refit as refitting
+
+        self._require_trained()
+        return refitting.backtest(self, data, start, steps, stride, season, baselines=baselines, levels=levels,
+                                  fill=fill, every=refit)
+
     def forecast_windows(self, x, ids=None, ahead=None):
         """Scaled windows (N, W, C) (series indices (N,) for an id embedding; the known-ahead covariates of the
         horizon steps (N, horizon, A) for a network that reads them) -> scaled forecasts (N, horizon)."""

@@ -21,6 +21,11 @@ from seqtext.series.dates import check_same_form
 from seqtext.series.table import Table, _columns, from_columns, is_table, it_has, pick_target
 
 
+class ReadSeries(list):
+    """Series read already, as ``(id, Table)`` pairs: :func:`read_series` gives them back as they are (a
+    backtest's refit trains on the first values of each series it read)."""
+
+
 def columns_of(series) -> list:
     """The covariate columns a model reads, known-ahead ones first (``series``: its SeriesConfig)."""
     return list(series.features) + list(series.past_features)
@@ -33,6 +38,8 @@ def read_series(data, series, *, fill: bool | None = None, allow_future: bool = 
     those of a trained model, read to forecast or score; ``name``: what messages call data given in Python, such
     as "the history", where a file is named by its path; ``values_only``: the target column is a plain sequence
     of values given with its series' id, named by ``name`` rather than as a column)."""
+    if isinstance(data, ReadSeries):
+        return list(data)
     fill = series.fill if fill is None else fill
     features = columns_of(series)
     ahead_dates = bool(getattr(series, "calendar", False))  # a calendar model reads the dates of the steps ahead

@@ -1,0 +1,131 @@
+"""Backtests that refit (``Forecaster.backtest(..., refit=N)``, ``forecast backtest --refit N``): each forecast
+comes from a fresh model trained on the values before its refit's origin, with intervals calibrated anew, and the
+backtested model is left as it was."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from seqtext import Forecaster
+from seqtext.cli import cli
+from seqtext.errors import ConfigError, DataError
+from seqtext.series.refit import refit_points
+
+from conftest import assert_clean_failure, close
+
+TINY = dict(window=12, horizon=1, hidden=8, epochs=2, batch_size=16, device="cpu", seed=0, calibrate=12)
+
+
+def seasonal(n: int = 120, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 100 + 0.3 * t + 20 * np.sin(2 * np.pi * t / 12) + 2 * rng.normal(size=n)
+
+
+def write_series(path, values) -> str:
+    path.write_text("month,y\n" + "".join(f"{2000 + i // 12}-{i % 12 + 1:02d},{v:.4f}\n"
+                                          for i, v in enumerate(values)), encoding="utf-8")
+    return str(path)
+
+
+def test_refits_are_at_the_first_origin_and_every_n_after_it():
+    assert refit_points([60, 64, 68, 72, 76], 1) == [60, 64, 68, 72, 76]
+    assert refit_points([60, 64, 68, 72, 76], 2) == [60, 68, 76]
+    assert refit_points([70, 60, 60, 65, 70], 2) == [60, 70]  # the origins of several series, counted once
+
+
+def test_each_forecast_comes_from_a_model_fitted_on_the_values_before_its_refit():
+    values = seasonal()
+    model = Forecaster(**TINY).fit(values[:80])
+    before = {k: v.clone() for k, v in model.net.state_dict().items()}
+    result = model.backtest(values, start=80, steps=6, stride=5, refit=2, levels=[80])
+    origins = [r["origin"] for r in result["results"]]
+    assert origins == [80, 85, 90, 95, 100, 105, 110] and result["refits"] == 4
+    for point, origin in ((80, 80), (80, 85), (90, 95), (110, 110)):
+        alone = Forecaster(**TINY).fit(values[:point])
+        row = result["results"][origins.index(origin)]
+        expected = alone.predict(6, history=values[:origin], levels=[80])
+        close(row["forecast"], expected["forecast"])
+        close(row["intervals"]["80"]["lower"], expected["lower_80"])
+    assert all(torch.equal(before[k], v) for k, v in model.net.state_dict().items())  # left as it was
+    assert set(result["intervals"]["80"]) >= {"coverage", "width", "winkler", "msis"}
+    unrefitted = model.backtest(values, start=80, steps=6, stride=5)
+    assert "refits" not in unrefitted and unrefitted["mae"] != result["mae"]
+
+
+def test_a_refit_never_reads_the_values_from_its_origin_on_in_any_series():
+    def table(after: float) -> dict:
+        rows = {"id": [], "month": [], "value": []}
+        for key, n, level in (("A", 72, 10.0), ("B", 84, 1000.0)):
+            y = seasonal(n, seed=len(key) + n) * level / 100
+            y[60 + 6:] *= after  # every value past the first origin's forecast
+            rows["id"] += [key] * n
+            rows["month"] += [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(n)]
+            rows["value"] += y.tolist()
+        return rows
+
+    settings = dict(TINY, id="id", date="month", target="value", scaler="mean")
+    model = Forecaster(**settings).fit(table(1.0))
+    same = [model.backtest(table(after), start=60, steps=6, stride=100, refit=1) for after in (1.0, 5.0)]
+    assert [r["id"] for r in same[0]["results"]] == ["A", "B"] and same[0]["refits"] == 1
+    for mine, theirs in zip(same[0]["results"], same[1]["results"]):
+        assert mine["forecast"] == theirs["forecast"]
+    whole = Forecaster(**settings).fit(table(5.0))  # the same model fitted on every value does read them
+    assert whole.backtest(table(5.0), start=60, steps=6, stride=100)["results"][0]["forecast"] != \
+        same[1]["results"][0]["forecast"]
+
+
+def test_covariates_calendar_and_intervals_refit_too():
+    i = np.arange(90)
+    table = {"month": [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in i],
+             "sales": (60 + 12 * np.sin(i / 3) + 0.4 * i).tolist(), "price": np.cos(i / 4).tolist()}
+    model = Forecaster(**dict(TINY, horizon=3, cell="lstm", features=["price"], target="sales", date="month",
+                              calendar=True)).fit(table)
+    result = model.backtest(table, start=66, steps=3, stride=4, refit=3, levels=[80, 95])
+    assert result["origins"] == 6 and result["refits"] == 2
+    for row in result["results"]:
+        for level in ("80", "95"):
+            lower, upper = row["intervals"][level]["lower"], row["intervals"][level]["upper"]
+            assert all(lo <= f <= up for lo, f, up in zip(lower, row["forecast"], upper))
+
+
+def test_a_refit_too_early_to_train_or_calibrate_names_its_origin():
+    values = seasonal()
+    model = Forecaster(**TINY).fit(values[:80])
+    with pytest.raises(DataError, match=r"cannot refit on the 20 values before origin 20 \(calibrate 12 leaves 8 values to fit the "
+                       r"calibration model on, fewer than window \+ horizon = 13\); choose a later start\."):
+        model.backtest(values, start=20, steps=3, stride=30, refit=1, levels=[80])
+    with pytest.raises(ConfigError, match="refit must be a whole number of at least 0, got -1"):
+        model.backtest(values, start=80, steps=3, refit=-1)
+
+
+def test_cli_refits_prints_how_often_and_refuses_bad_values(tmp_path):
+    csv = write_series(tmp_path / "s.csv", seasonal())
+    runner = CliRunner()
+    trained = runner.invoke(cli, ["forecast", "train", "--csv", csv, "--target", "y", "--date", "month", "--window",
+                                  "12", "--hidden", "8", "--epochs", "2", "--calibrate", "12", "--holdout", "40",
+                                  "--out", str(tmp_path / "m"), "--quiet"])
+    assert trained.exit_code == 0, trained.output
+    args = ["forecast", "backtest", "--model", str(tmp_path / "m"), "--csv", csv, "--start", "80", "--steps", "6",
+            "--stride", "4", "--levels", "80", "--baselines", "snaive"]
+    text = runner.invoke(cli, [*args, "--refit", "3", "--quiet"])
+    assert text.exit_code == 0, text.output
+    assert "9 origins (from 2006-09 to 2009-05, every 4), 6 steps each; refitted 3 times" in text.output
+    assert "(each refit's intervals calibrated anew on its last 12 values)" in text.output
+    as_json = json.loads(runner.invoke(cli, [*args, "--refit", "3", "--quiet", "--json"]).stdout)
+    assert as_json["refits"] == 3 and len(as_json["results"]) == 9
+    plain = runner.invoke(cli, args)
+    assert "nothing refitted" in plain.output and "refits" not in json.loads(
+        runner.invoke(cli, [*args, "--json"]).stdout)
+    assert_clean_failure(runner.invoke(cli, [*args, "--refit", "-1"]), "--refit", code=2)
+    out = tmp_path / "report.csv"
+    early = runner.invoke(cli, [*args[:6], "--start", "20", "--steps", "3", "--refit", "1", "--levels", "80",
+                                "--out", str(out), "--quiet"])
+    assert_clean_failure(early, "cannot refit on the 20 values before origin 20 (calibrate 12 leaves 8 values",
+                         "choose a later --start.")
+    assert not out.exists()
