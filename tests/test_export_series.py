@@ -17,6 +17,7 @@ pytest.importorskip("onnx")
 
 from seqtext import Forecaster  # noqa: E402
 from seqtext.cli import cli  # noqa: E402
+from seqtext.errors import ConfigError  # noqa: E402
 from seqtext.export.onnx import export  # noqa: E402
 from seqtext.export.runtime import load  # noqa: E402
 
@@ -84,6 +85,22 @@ def test_evaluate_and_backtest_run_on_the_export_too(covariates):
     mine, theirs = runtime.backtest(sales_table(), steps=3, stride=10), f.backtest(sales_table(), steps=3, stride=10)
     assert mine["origins"] == theirs["origins"] > 1
     close([o["mae"] for o in mine["results"]], [o["mae"] for o in theirs["results"]])
+
+
+def test_an_export_cannot_refit_and_says_where_to(covariates, tmp_path):
+    _, _, out = covariates
+    with pytest.raises(ConfigError, match="an exported model cannot be trained again, so it cannot refit"):
+        load(out).backtest(sales_table(), steps=3, stride=10, refit=1)
+    csv = tmp_path / "sales.csv"
+    table = sales_table()
+    csv.write_text("month,sales,price\n" + "".join(f"{m},{s},{p}\n" for m, s, p in
+                                                  zip(table["month"], table["sales"], table["price"])))
+    report = tmp_path / "report.csv"
+    result = CliRunner().invoke(cli, ["forecast", "backtest", "--model", str(out), "--csv", str(csv), "--refit", "1",
+                                      "--baselines", "naive", "--out", str(report)])
+    assert_clean_failure(result, "is an exported model, which cannot be trained again; give --refit the model "
+                                 "directory it was exported from")
+    assert not report.exists()
 
 
 def test_many_series_with_an_id_embedding_export_with_their_ids(tmp_path):

@@ -350,7 +350,7 @@ def backtest(model, csv, start, steps, stride, refit, quiet, season, baselines, 
     if refit and not hasattr(forecaster, "fit"):
         raise click.UsageError(f"{model} is an exported model, which cannot be trained again; give --refit the "
                                "model directory it was exported from, or leave --refit out.")
-    if refit:
+    if refit:  # the bars of the refits' trainings
         forecaster.progress = not quiet
     infer.require_intervals(forecaster, levels, steps or forecaster.settings.series.horizon)  # before the baselines
     if {"ets", "theta"} & set(names) or plot and series_id is not None:

@@ -13,6 +13,7 @@ scaled forecasts (N, horizon).
 
 from __future__ import annotations
 
+from seqtext.errors import ConfigError, whole_number
 from seqtext.series import infer, scoring
 from seqtext.series.dates import within
 from seqtext.series.table import Table
@@ -124,7 +125,7 @@ class Predictor:
                                 levels=levels, actuals=actuals, fill=fill)
 
     def backtest(self, data, start: int | None = None, steps: int | None = None, stride: int = 1,
-                 season: int | None = None, *, baselines=(), levels=None, fill=None) -> dict:
+                 season: int | None = None, *, baselines=(), levels=None, fill=None, refit: int = 0) -> dict:
         """Forecasts of ``steps`` values (default: horizon) from rolling origins, fitting nothing.
 
         Origins run from ``start`` (default: the middle of the series, at
@@ -132,8 +133,12 @@ class Predictor:
         after it, every ``stride`` rows.  Returns the mean of each metric over
         the origins and, per origin, its forecast, actual values and metrics
         (with ``season``, ``baselines``, ``levels`` and ``fill`` as in
-        :meth:`evaluate`).
+        :meth:`evaluate`).  ``refit`` needs the training code: the torch
+        ``Forecaster``'s, not an exported model.
         """
+        if whole_number("refit", refit, minimum=0):
+            raise ConfigError("an exported model cannot be trained again, so it cannot refit; backtest with {refit} "
+                              "on the model directory it was exported from.", params=["refit"])
         self._require_trained()
         return scoring.backtest(self, data, start, steps, stride, season, baselines=baselines, levels=levels,
                                 fill=fill)
