@@ -7,6 +7,7 @@
     python scripts/bench_tourism.py validation --seeds 0 --variants "loss=mse;loss=mae"
                          # settings compared on the training file alone: its last 24 months held out
     python scripts/bench_tourism.py validation --back 24 ...   # ... an origin 24 months earlier
+    python scripts/bench_tourism.py coverage --seeds 0,1,2   # intervals at two earlier origins, refitted
     python scripts/bench_tourism.py all --set loss=mse       # GLOBAL with some options replaced
 
 Data: ../shared/data/series/tourism-monthly-{train,test}.csv (long tables
@@ -356,9 +357,34 @@ def validation(seeds, variants: list, back: int = 0) -> None:
         print(ensemble_line(f"median ensemble of all {len(every)} models", every, history, actual, base["snaive"]))
 
 
+def coverage(seeds, settings: dict, backs=(0, 24)) -> None:
+    """Interval coverage at origins before the test file's, each with the model and its calibration refitted on
+    the values before it: the training file less its last ``back + 24`` months, scored on the 24 after that (a
+    rolling-origin backtest that refits, one origin per series; the test file is not read)."""
+    for back in backs:
+        train, later = validation_split(back=back)
+        points = len(later["value"])
+        print(f"origin {back + 24} months before the training file's end: {len(set(later['id']))} series, "
+              f"{points} points; two binomial standard errors "
+              + ", ".join(f"{200 * np.sqrt(p * (1 - p) / points):.2f} at {100 * p:.0f} %" for p in (0.8, 0.95)))
+        runs = []
+        for seed in seeds:
+            model, secs = fit(settings, train, seed)
+            r = model.evaluate(train, actuals=later, season=12, baselines="snaive", levels=[80, 95])
+            print(line(f"seed {seed}", r) + "   " + ", ".join(
+                f"{level} %: coverage {m['coverage']:.1f}, MSIS {m['msis']:.2f}, width / seasonal naive's "
+                f"{m['width_vs_snaive']:.2f}" for level, m in r["intervals"].items()) + f"   {secs:.0f} s",
+                flush=True)
+            runs.append(r)
+        if len(runs) > 1:
+            print(f"  over seeds {seeds}: coverage 80 % {stats([r['intervals']['80']['coverage'] for r in runs])}, "
+                  f"95 % {stats([r['intervals']['95']['coverage'] for r in runs])}; MAPE "
+                  f"{stats([r['mape'] for r in runs])}, MASE {stats([r['mase'] for r in runs])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["all", "sample", "published", "validation"])
+    parser.add_argument("what", choices=["all", "sample", "published", "validation", "coverage"])
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--set", default="", help="options replacing GLOBAL's, e.g. loss=mae,epochs=20")
     parser.add_argument("--variants", default="",
@@ -383,6 +409,8 @@ def main() -> None:
         validation(seeds, [(label or "GLOBAL", {**settings, **options(label)}) for label in labels], args.back)
     elif args.what == "sample":
         sample(seeds, settings, local=args.local)
+    elif args.what == "coverage":
+        coverage(seeds, settings)
 
 
 if __name__ == "__main__":

@@ -390,8 +390,12 @@ def test_values_that_fill_made_up_are_forecast_from_but_never_scored(tmp_path):
     assert_clean_failure(run("evaluate", "--model", path, "--csv", csv, "--no-fill"), "turn on --fill")
     wide = write(tmp_path / "w.csv", "m,v", [(m, "" if 43 <= k <= 46 else v)
                                             for k, (m, v) in enumerate(zip(months, values))])
-    with pytest.warns(SeqtextWarning, match="at 2 of the 6 origins every value to score is missing"):
-        assert model.backtest(wide, start=40)["origins"] == 4  # 43 and 44 score made-up values only
+    with pytest.warns(SeqtextWarning) as caught:
+        assert [r["origin"] for r in model.backtest(wide, start=40)["results"]] == [40, 41, 42]
+    assert [str(w.message).split(";")[0].split(",")[0] for w in caught] == [
+        "at 2 of the 6 origins the value just before was made up by fill from the values after it",  # 44 and 45
+        "at 1 of the 4 origins every value to score is missing in the data (filled by fill)",  # 43 scores 43-45
+        "3 of the 9 values to score are missing in the data"]  # 43 in 41's, 43 and 44 in 42's
 
 
 def test_an_interval_width_is_compared_with_seasonal_naives_over_the_same_scored_steps():

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from seqtext import Forecaster
 from seqtext.cli import cli
-from seqtext.errors import ConfigError, DataError
-from seqtext.series.refit import refit_points
+from seqtext.errors import ConfigError, DataError, SeqtextWarning
+from seqtext.series.refit import _before, refit_points
 
 from conftest import assert_clean_failure, close
 
@@ -129,3 +129,54 @@ def test_cli_refits_prints_how_often_and_refuses_bad_values(tmp_path):
     assert_clean_failure(early, "cannot refit on the 20 values before origin 20 (calibrate 12 leaves 8 values",
                          "choose a later --start.")
     assert not out.exists()
+
+
+def months(n: int, year: int = 2000) -> list:
+    return [f"{year + i // 12}-{i % 12 + 1:02d}" for i in range(n)]
+
+
+def test_many_series_are_cut_by_date_so_no_refit_reads_another_series_later_values():
+    def table(shock: float) -> dict:
+        rows = {"id": [], "month": [], "y": []}
+        for key, n, year in (("L", 120, 2000), ("S", 60, 2005)):  # both end 2009-12; S starts five years later
+            y, dates = seasonal(n, seed=n), months(n, year)
+            y[[d >= "2008-01" for d in dates]] *= shock
+            rows["id"] += [key] * n
+            rows["month"] += dates
+            rows["y"] += y.tolist()
+        return rows
+
+    model = Forecaster(**dict(TINY, id="id", date="month", target="y", calibrate=0)).fit(table(1.0))
+    runs = [model.backtest(table(shock), start=40, steps=6, stride=100, refit=1) for shock in (1.0, 3.0)]
+    assert [(r["id"], r["date"]) for r in runs[0]["results"]] == [("L", "2003-05"), ("S", "2008-05")]
+    assert runs[0]["refits"] == 2  # one per origin date, not per row position (both origins are row 40)
+    assert runs[0]["results"][0]["forecast"] == runs[1]["results"][0]["forecast"]  # L's, from 2003-05
+    with pytest.warns(SeqtextWarning, match="left out of training: S"):  # S is too short before 2006-01
+        aligned = model.backtest(table(1.0), start=36, steps=6, stride=12, refit=1)  # L's rows 36, 48, ...; S's too
+    assert aligned["refits"] == len({r["date"] for r in aligned["results"]}) < aligned["origins"]
+
+
+def test_values_fill_made_up_from_after_an_origin_are_never_read():
+    def table(later: float) -> dict:
+        values = seasonal(90)
+        values[78] = values[79] = np.nan  # the two values before origin 80 are missing
+        values[80] = later
+        return {"month": months(90), "y": values.tolist()}
+
+    model = Forecaster(**dict(TINY, target="y", date="month", fill=True)).fit(table(150.0))
+    with pytest.warns(SeqtextWarning, match="at 1 of the 3 origins the value just before was made up by fill"):
+        runs = [model.backtest(table(later), start=75, steps=3, stride=5, refit=1) for later in (150.0, 500.0)]
+    assert [r["origin"] for r in runs[0]["results"]] == [75, 85]  # 80 left out: its history ends in made-up values
+    assert runs[0]["results"][1]["forecast"] != runs[1]["results"][1]["forecast"]  # 85 reads row 80, as it may
+    assert runs[0]["refits"] == 2
+    gap = model.read_series(table(150.0), allow_future=False)[0][1]
+    assert _before(gap, 80).n == 78 and _before(gap, 85).n == 85 and _before(gap, 500).n == 90
+
+
+def test_intervals_are_asked_of_the_model_first_and_calibrated_only_when_asked():
+    values = seasonal()
+    uncalibrated = Forecaster(**dict(TINY, calibrate=0)).fit(values[:80])
+    with pytest.raises(DataError, match="this model has no calibrated intervals"):
+        uncalibrated.backtest(values, start=80, steps=3, refit=1, levels=[80])
+    model = Forecaster(**TINY).fit(values[:80])  # 20 values train a model, but leave 8 to calibrate on: no copy
+    assert model.backtest(values, start=20, steps=3, stride=30, refit=1)["refits"] == 4

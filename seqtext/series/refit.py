@@ -7,26 +7,31 @@ of each series.  Refitting at each origin is time-series cross-validation: every
 that saw only the values before it, and every calibration is remade on the values just before its origin, so
 the coverage measured is that of the procedure over many stretches of the series.
 
-Origins are row positions in each series, as for any backtest; a refit at origin ``o`` trains on every series'
-first ``o`` values (a series with no more keeps all of them; a series of many too short to train on is left out
-of that fit with the fit's warning), at the first origin and then every ``N`` origins, counted over the
-origins of every series in order.  A forecast from an origin comes from the latest refit at or before it.  The
-backtested model is left as it was; the refitted ones are not kept.
+Origins are placed as for any backtest (row positions in each series).  A refit happens at the earliest origin
+and then at every ``N``-th origin time after it: for many series with a date column, an origin's time is its
+date, and a refit at a date trains on every series' values dated before it; otherwise it is the row position,
+and a refit at row ``o`` trains on the first ``o`` values of each series.  A forecast comes from the latest
+refit at or before its origin.  Values ``fill`` made up at the end of what a refit trains on (interpolated from
+values after it) are left out of that fit.  Only the series the backtest scores are trained on; the intervals
+are calibrated anew only when ``levels`` asks for them.  The backtested model is left as it was; the refitted
+ones are not kept.
 """
 
 from __future__ import annotations
 
+import bisect
 import warnings
 
 from seqtext.errors import DataError, SeqtextWarning, counted
 from seqtext.series import baselines as base
 from seqtext.series import infer, scoring
+from seqtext.series.dates import parse_date
 from seqtext.series.panel import ReadSeries
 
 
-def refit_points(origins, every: int) -> list[int]:
-    """The origins a model is refitted at: the first of the sorted origins, then every ``every``-th."""
-    return sorted(set(origins))[::every]
+def refit_points(times, every: int) -> list:
+    """The origin times a model is refitted at: the earliest, then every ``every``-th of the sorted times."""
+    return sorted(set(times))[::every]
 
 
 def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, *, baselines=(), levels=(),
@@ -35,14 +40,21 @@ def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, 
     the summary's ``refits`` says how many were trained."""
     names = base.available(base.parse(baselines))[0]
     cases, steps = scoring.backtest_cases(model, data, start, steps, stride, fill)
-    items = infer.read(model, data, allow_future=False, fill=infer.check_fill(fill))
-    points = refit_points([c[2] for c in cases], every)
+    levels = infer.require_intervals(model, levels, steps)  # before any training
+    items = list({id(table): (key, table) for key, table, _, _ in cases}.values())  # the series scored, in order
+    clock = _clock(model, items)
+    times = [clock[id(table)][origin] if clock else origin for _, table, origin, _ in cases]
+    points = refit_points(times, every)
     rows: list = [None] * len(cases)
     caught: dict = {}
     for i, point in enumerate(points):
         stop = points[i + 1] if i + 1 < len(points) else None
-        mine = [j for j, c in enumerate(cases) if c[2] >= point and (stop is None or c[2] < stop)]
-        fitted = _refit(model, items, point, levels, caught, label=f"refit {i + 1}/{len(points)}")
+        mine = [j for j, t in enumerate(times) if t >= point and (stop is None or t < stop)]
+        first = cases[next(j for j in mine if times[j] == point)]
+        where = first[1].dates[first[2]] if clock else f"origin {point}"
+        cut = ReadSeries((key, part) for key, table in items  # a series not begun by then is left out
+                         if (part := _before(table, bisect.bisect_left(clock[id(table)], point) if clock else point)).n)
+        fitted = _refit(model, cut, where, bool(levels), start, caught, label=f"refit {i + 1}/{len(points)}")
         for j, row in zip(mine, scoring.score_cases(fitted, [cases[j] for j in mine], season=season, names=names,
                                                     levels=levels)):
             rows[j] = row
@@ -53,22 +65,40 @@ def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, 
     return summary
 
 
-def _refit(model, items, origin: int, levels, caught: dict, label: str):
-    """A fresh model of ``model``'s settings trained on each series' values before ``origin``."""
-    fresh = type(model)(progress=label if model.progress else False, **model.settings.flat())
-    cut = ReadSeries((key, table.head(min(origin, table.n))) for key, table in items)
+def _clock(model, items) -> dict | None:
+    """{id(table): the comparable time of each known row} for many series with dates; None: row positions."""
+    if model.settings.series.id is None or items[0][1].dates is None:
+        return None
+    return {id(table): [parse_date(str(d))[1] for d in table.dates[: table.n]] for _, table in items}
+
+
+def _before(table, stop: int):
+    """The table's first ``stop`` values, less any made up at their end (interpolated from values after them)."""
+    stop = min(stop, table.n)
+    while stop and table.filled is not None and table.filled[stop - 1]:
+        stop -= 1
+    return table.head(stop)
+
+
+def _refit(model, cut, where: str, calibrated: bool, start, caught: dict, label: str):
+    """A fresh model of ``model``'s settings trained on ``cut``; calibrated only for intervals."""
+    options = {**model.settings.flat(), **({} if calibrated else {"calibrate": 0})}
+    fresh = type(model)(progress=label if model.progress else False, **options)
+    values = f"the {counted(cut[0][1].n, 'value')}" if model.settings.series.id is None else "the values"
     try:
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always", SeqtextWarning)
             fresh.fit(cut)
     except DataError as exc:  # its fix names training options; here the origin is what can change
         reason = exc.render(str).split("; ")[0].rstrip(".")
-        raise DataError(f"cannot refit on the {counted(origin, 'value')} before origin {origin} ({reason}); choose "
-                        "a later {start}.", params=["start"]) from None
+        later = "a later {start}" if start is not None else "a {start} later than the default (the middle of each " \
+            "series)"
+        raise DataError(f"cannot refit on {values} before {where} ({reason}); choose {later}.",
+                        params=["start"]) from None
     for w in seen:
         caught.setdefault(str(w.message), (w.message, w.category))
-    if levels and fresh.task.intervals is None:
-        raise DataError(f"the model refitted on the {counted(origin, 'value')} before origin {origin} has no "
-                        "prediction intervals (too few values to calibrate them); choose a later {start}, or no "
-                        "{levels}.", params=["start", "levels"])
+    if calibrated and fresh.task.intervals is None:
+        raise DataError(f"the model refitted on {values} before {where} has no prediction intervals (too few "
+                        "values to calibrate them); choose a later {start}, or no {levels}.",
+                        params=["start", "levels"])
     return fresh

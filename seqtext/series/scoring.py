@@ -295,6 +295,12 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
                             f"{steps} values to compare), got {{start}} {first}; choose another {{start}} or fewer "
                             "{steps}.", params=["start", "steps"])
         cases += [(key, table, o, steps) for o in range(first, last + 1, stride)]
+    peeking = [c for c in cases if c[1].filled is not None and c[1].filled[c[2] - 1]]
+    if peeking:  # interpolated from the values after the origin: a forecast from it would read them
+        warn(f"at {len(peeking)} of the {len(cases)} origins the value just before was made up by {{fill}} from "
+             "the values after it, which a forecast from there must not read; those origins are left out.",
+             params=["fill"])
+        cases = [c for c in cases if not (c[1].filled is not None and c[1].filled[c[2] - 1])]
     scored = [c for c in cases if c[1].known(c[2], c[2] + steps).any()]
     if scored and len(scored) < len(cases):
         warn(f"at {len(cases) - len(scored)} of the {len(cases)} origins every value to score is missing in the "
