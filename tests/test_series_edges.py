@@ -398,6 +398,27 @@ def test_values_that_fill_made_up_are_forecast_from_but_never_scored(tmp_path):
         "3 of the 9 values to score are missing in the data"]  # 43 in 41's, 43 and 44 in 42's
 
 
+def test_a_value_fill_would_make_up_from_the_held_out_ones_is_never_forecast_from(tmp_path):
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(48)]
+    values = [100 + 20 * np.sin(2 * np.pi * k / 12) + k for k in range(48)]
+    model = Forecaster(window=12, horizon=3, calibrate=0, fill=True, **TINY).fit(
+        {"m": months[:36], "v": values[:36]}, target="v", date="m")
+    gap = {"m": months, "v": values[:44] + [None] + values[45:]}  # row 44, just before the last 3
+    with pytest.raises(DataError, match=r"the value before the 3 values held out \(row 44 of the table\) is "
+                                        r"missing, and fill would make it up from the held-out values"):
+        model.evaluate(gap, 3)
+    assert np.isfinite(model.evaluate(gap, 2)["mae"])  # row 44 lies between two known values (43 and 45)
+    panel = {"id": ["A"] * 48 + ["B"] * 48, "m": months * 2, "v": gap["v"] + values}
+    many = Forecaster(window=12, horizon=3, calibrate=0, fill=True, id="id", **TINY).fit(
+        {k: [v for v, m in zip(panel[k], panel["m"]) if m < "2003-01"] for k in panel}, target="v", date="m")
+    with pytest.warns(SeqtextWarning, match=r"missing in 1 of the 2 series, .* left out: A\."):
+        scores = many.evaluate(panel, 3)
+    assert [r["id"] for r in scores["results"]] == ["B"]
+    csv = write(tmp_path / "g.csv", "m,v", [(m, "" if v is None else v) for m, v in zip(months, gap["v"])])
+    assert_clean_failure(run("evaluate", "--model", model.save(tmp_path / "m"), "--csv", csv),
+                         "is missing, and --fill would make it up from the held-out values", "--holdout")
+
+
 def test_an_interval_width_is_compared_with_seasonal_naives_over_the_same_scored_steps():
     """Seasonal naive's interval widens each season: over 3 steps at season 2, the third step's is wider, so
     leaving out the made-up second value changes the mean width; it is left out of both widths."""

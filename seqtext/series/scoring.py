@@ -91,8 +91,28 @@ def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[l
             raise DataError(f"the series has {counted(table.n, 'value')}; holding out {h} leaves fewer than the "
                             f"window of {cfg.window} to forecast from; give a longer series or a smaller {{holdout}}.",
                             params=["holdout"])
+    if actuals is None:
+        kept, skipped = _unpeeked(kept, skipped)
     _warn_made_up(kept)
     return kept, skipped
+
+
+def _unpeeked(cases, skipped) -> tuple[list, list]:
+    """The cases less those whose last value before the held-out ones {fill} made up from them (one series: an
+    error; of many: left out, named in a warning)."""
+    peeking = [c[0] for c in cases if c[1].filled is not None and c[1].filled[c[2] - 1]]
+    if not peeking:
+        return cases, skipped
+    if cases[0][0] is None:
+        _, table, origin, h = cases[0]
+        raise DataError(f"the value before the {counted(h, 'value')} held out ({table.where(origin - 1)}) is "
+                        "missing, and {fill} would make it up from the held-out values, which a forecast must not "
+                        "read; give that value, or hold out another number of values ({holdout}).",
+                        params=["fill", "holdout"])
+    warn(f"the value before the held-out ones is missing in {len(peeking)} of the {len(cases)} series, and {{fill}} "
+         f"would make it up from the held-out values, which a forecast must not read; left out: {some(peeking)}.",
+         params=["fill"])
+    return [c for c in cases if c[0] not in peeking], skipped + peeking
 
 
 def _warn_made_up(cases) -> None:
