@@ -92,17 +92,17 @@ def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[l
                             f"window of {cfg.window} to forecast from; give a longer series or a smaller {{holdout}}.",
                             params=["holdout"])
     if actuals is None:
-        kept, skipped = _unpeeked(kept, skipped)
+        kept = _unpeeked(kept)
     _warn_made_up(kept)
     return kept, skipped
 
 
-def _unpeeked(cases, skipped) -> tuple[list, list]:
+def _unpeeked(cases) -> list:
     """The cases less those whose last value before the held-out ones {fill} made up from them (one series: an
     error; of many: left out, named in a warning)."""
     peeking = [c[0] for c in cases if c[1].filled is not None and c[1].filled[c[2] - 1]]
     if not peeking:
-        return cases, skipped
+        return cases
     if cases[0][0] is None:
         _, table, origin, h = cases[0]
         raise DataError(f"the value before the {counted(h, 'value')} held out ({table.where(origin - 1)}) is "
@@ -112,7 +112,7 @@ def _unpeeked(cases, skipped) -> tuple[list, list]:
     warn(f"the value before the held-out ones is missing in {len(peeking)} of the {len(cases)} series, and {{fill}} "
          f"would make it up from the held-out values, which a forecast must not read; left out: {some(peeking)}.",
          params=["fill"])
-    return [c for c in cases if c[0] not in peeking], skipped + peeking
+    return [c for c in cases if c[0] not in peeking]  # not among the skipped, "too short": the warning named them
 
 
 def _warn_made_up(cases) -> None:
