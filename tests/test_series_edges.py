@@ -414,6 +414,9 @@ def test_a_value_fill_would_make_up_from_the_held_out_ones_is_never_forecast_fro
     with pytest.warns(SeqtextWarning, match=r"missing in 1 of the 2 series, .* left out: A\."):
         scores = many.evaluate(panel, 3)
     assert [r["id"] for r in scores["results"]] == ["B"]
+    both = dict(panel, v=gap["v"] * 2)
+    with pytest.raises(DataError, match=r"missing in every series \(A and B\)"):
+        many.evaluate(both, 3)
     csv = write(tmp_path / "g.csv", "m,v", [(m, "" if v is None else v) for m, v in zip(months, gap["v"])])
     assert_clean_failure(run("evaluate", "--model", model.save(tmp_path / "m"), "--csv", csv),
                          "is missing, and --fill would make it up from the held-out values", "--holdout")

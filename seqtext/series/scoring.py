@@ -103,6 +103,10 @@ def _unpeeked(cases) -> list:
     peeking = [c[0] for c in cases if c[1].filled is not None and c[1].filled[c[2] - 1]]
     if not peeking:
         return cases
+    if len(peeking) == len(cases) and cases[0][0] is not None:
+        raise DataError(f"the value before the held-out ones is missing in every series ({some(peeking)}), and "
+                        "{fill} would make it up from the held-out values, which a forecast must not read; give "
+                        "those values, or hold out another number of values ({holdout}).", params=["fill", "holdout"])
     if cases[0][0] is None:
         _, table, origin, h = cases[0]
         raise DataError(f"the value before the {counted(h, 'value')} held out ({table.where(origin - 1)}) is "
