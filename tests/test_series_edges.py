@@ -415,7 +415,7 @@ def test_a_value_fill_would_make_up_from_the_held_out_ones_is_never_forecast_fro
         scores = many.evaluate(panel, 3)
     assert [r["id"] for r in scores["results"]] == ["B"]
     both = dict(panel, v=gap["v"] * 2)
-    with pytest.raises(DataError, match=r"missing in every series \(A and B\)"):
+    with pytest.raises(DataError, match=r"missing in every series \(A, B\)"):
         many.evaluate(both, 3)
     csv = write(tmp_path / "g.csv", "m,v", [(m, "" if v is None else v) for m, v in zip(months, gap["v"])])
     assert_clean_failure(run("evaluate", "--model", model.save(tmp_path / "m"), "--csv", csv),
