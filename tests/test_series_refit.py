@@ -169,6 +169,8 @@ def test_values_fill_made_up_from_after_an_origin_are_never_read():
     assert [r["origin"] for r in runs[0]["results"]] == [75, 85]  # 80 left out: its history ends in made-up values
     assert runs[0]["results"][1]["forecast"] != runs[1]["results"][1]["forecast"]  # 85 reads row 80, as it may
     assert runs[0]["refits"] == 2
+    with pytest.raises(DataError, match="every origin follows a value made up by fill from the values after it"):
+        model.backtest(table(150.0), start=80, steps=3, stride=100)  # refitting or not
     gap = model.read_series(table(150.0), allow_future=False)[0][1]
     assert _before(gap, 80).n == 78 and _before(gap, 85).n == 85 and _before(gap, 500).n == 90
 
@@ -180,3 +182,23 @@ def test_intervals_are_asked_of_the_model_first_and_calibrated_only_when_asked()
         uncalibrated.backtest(values, start=80, steps=3, refit=1, levels=[80])
     model = Forecaster(**TINY).fit(values[:80])  # 20 values train a model, but leave 8 to calibrate on: no copy
     assert model.backtest(values, start=20, steps=3, stride=30, refit=1)["refits"] == 4
+
+
+def test_a_series_a_refit_did_not_train_on_is_scaled_on_its_values_before_the_origin():
+    def table(shock: float) -> dict:
+        rows = {"id": [], "month": [], "y": []}
+        for key, n, year in (("L", 140, 2000), ("S", 50, 2007)):  # S's only origin, row 24, is 2009-01
+            y, dates = seasonal(n, seed=n), months(n, year)
+            if key == "S":
+                y[24:] *= shock
+            rows["id"] += [key] * n
+            rows["month"] += dates
+            rows["y"] += y.tolist()
+        return rows
+
+    model = Forecaster(**dict(TINY, id="id", date="month", target="y", calibrate=0)).fit(table(1.0))
+    runs = [model.backtest(table(shock), start=24, steps=6, stride=100, refit=2) for shock in (1.0, 100.0)]
+    # refits at 2002-01 and 2010-05: S's origin 2009-01 comes from the first, which S had not begun by
+    assert runs[0]["refits"] == 2 and [(r["id"], r["date"]) for r in runs[0]["results"]] == [
+        ("L", "2002-01"), ("L", "2010-05"), ("S", "2009-01")]
+    assert runs[0]["results"][2]["forecast"] == runs[1]["results"][2]["forecast"]

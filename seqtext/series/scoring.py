@@ -325,6 +325,9 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
              "the values after it, which a forecast from there must not read; those origins are left out.",
              params=["fill"])
         cases = [c for c in cases if not (c[1].filled is not None and c[1].filled[c[2] - 1])]
+        if not cases:
+            raise DataError("every origin follows a value made up by {fill} from the values after it; give the "
+                            "missing values, or choose another {start} or {stride}.", params=["fill", "start", "stride"])
     scored = [c for c in cases if c[1].known(c[2], c[2] + steps).any()]
     if scored and len(scored) < len(cases):
         warn(f"at {len(cases) - len(scored)} of the {len(cases)} origins every value to score is missing in the "

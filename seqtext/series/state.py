@@ -32,6 +32,8 @@ class SeriesState:
         self.intervals: Calibration | None = None  # conformal calibration, when trained with calibrate
         # the calibration copy's: {id: (kind, transform)} of each series as the final model reads it
         self.readings: dict = {}
+        # a refit's: {id: scaler} of a series it did not train on, fitted on its values before its first origin
+        self.unseen: dict = {}
         self.static_scaler: Scaler | None = None  # z-score of the static covariates over the training series
         # whether the network reads the known-ahead covariates of the steps it forecasts (config.json's
         # "reads_ahead"): every model trained now; directories saved before it did not, and keep forecasting
@@ -63,9 +65,12 @@ class SeriesState:
         return cols + list(range(self.inputs - calendar.width(series.calendar), self.inputs))
 
     def scaler_for(self, key, table: Table) -> Scaler:
-        """The scaler of series ``key``; one fitted on ``table``'s known rows for a series not seen in training."""
+        """The scaler of series ``key``; one fitted on ``table``'s known rows for a series not seen in training
+        (a refit's: on its values before the origins it forecasts, ``unseen``)."""
         if key in self.scalers:
             return self.scalers[key]
+        if key in self.unseen:
+            return self.unseen[key]
         matrix = self.matrix(table, table.n)
         return self.unfitted(key, matrix[:, 0]).fit(matrix)
 
