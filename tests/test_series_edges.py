@@ -393,7 +393,8 @@ def test_values_that_fill_made_up_are_forecast_from_but_never_scored(tmp_path):
     with pytest.warns(SeqtextWarning) as caught:
         assert [r["origin"] for r in model.backtest(wide, start=40)["results"]] == [40, 41, 42]
     assert [str(w.message).split(";")[0].split(",")[0] for w in caught] == [
-        "at 2 of the 6 origins the value just before was made up by fill from the values after it",  # 44 and 45
+        "at 2 of the 6 origins a value just before (the target's or a past-only covariate's) was made up by fill "
+        "from the values after it",  # 44 and 45
         "at 1 of the 4 origins every value to score is missing in the data (filled by fill)",  # 43 scores 43-45
         "3 of the 9 values to score are missing in the data"]  # 43 in 41's, 43 and 44 in 42's
 
@@ -404,8 +405,9 @@ def test_a_value_fill_would_make_up_from_the_held_out_ones_is_never_forecast_fro
     model = Forecaster(window=12, horizon=3, calibrate=0, fill=True, **TINY).fit(
         {"m": months[:36], "v": values[:36]}, target="v", date="m")
     gap = {"m": months, "v": values[:44] + [None] + values[45:]}  # row 44, just before the last 3
-    with pytest.raises(DataError, match=r"the value before the 3 values held out \(row 44 of the table\) is "
-                                        r"missing, and fill would make it up from the held-out values"):
+    with pytest.raises(DataError, match=r"a value before the 3 values held out \(row 44 of the table: the "
+                                        r"target's or a past-only covariate's\) is missing, and fill would make it "
+                                        r"up from the held-out values"):
         model.evaluate(gap, 3)
     assert np.isfinite(model.evaluate(gap, 2)["mae"])  # row 44 lies between two known values (43 and 45)
     panel = {"id": ["A"] * 48 + ["B"] * 48, "m": months * 2, "v": gap["v"] + values}

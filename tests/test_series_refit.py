@@ -164,7 +164,8 @@ def test_values_fill_made_up_from_after_an_origin_are_never_read():
         return {"month": months(90), "y": values.tolist()}
 
     model = Forecaster(**dict(TINY, target="y", date="month", fill=True)).fit(table(150.0))
-    with pytest.warns(SeqtextWarning, match="at 1 of the 3 origins the value just before was made up by fill"):
+    with pytest.warns(SeqtextWarning, match=r"at 1 of the 3 origins a value just before \(the target's or a "
+                                            r"past-only covariate's\) was made up by fill"):
         runs = [model.backtest(table(later), start=75, steps=3, stride=5, refit=1) for later in (150.0, 500.0)]
     assert [r["origin"] for r in runs[0]["results"]] == [75, 85]  # 80 left out: its history ends in made-up values
     assert runs[0]["results"][1]["forecast"] != runs[1]["results"][1]["forecast"]  # 85 reads row 80, as it may
@@ -202,3 +203,18 @@ def test_a_series_a_refit_did_not_train_on_is_scaled_on_its_values_before_the_or
     assert runs[0]["refits"] == 2 and [(r["id"], r["date"]) for r in runs[0]["results"]] == [
         ("L", "2002-01"), ("L", "2010-05"), ("S", "2009-01")]
     assert runs[0]["results"][2]["forecast"] == runs[1]["results"][2]["forecast"]
+
+
+def test_a_past_only_covariate_fill_made_up_from_after_an_origin_is_never_read():
+    def table(later: float) -> dict:
+        values = seasonal(90)
+        x = np.cos(np.arange(90) / 3)
+        x[79], x[80] = np.nan, later  # the covariate is missing just before origin 80
+        return {"month": months(90), "y": values.tolist(), "x": x.tolist()}
+
+    model = Forecaster(**dict(TINY, target="y", date="month", past_features=["x"], fill=True)).fit(table(1.0))
+    with pytest.warns(SeqtextWarning, match="at 1 of the 3 origins a value just before"):
+        runs = [model.backtest(table(later), start=75, steps=1, stride=5, refit=1) for later in (1.0, 1000.0)]
+    assert [r["origin"] for r in runs[0]["results"]] == [75, 85] and runs[0]["refits"] == 2
+    gap = model.read_series(table(1.0), allow_future=False)[0][1]
+    assert gap.made_up(79) and not gap.made_up(78) and _before(gap, 80).n == 79

@@ -80,7 +80,7 @@ def _clock(model, items) -> dict | None:
 def _before(table, stop: int):
     """The table's first ``stop`` values, less any made up at their end (interpolated from values after them)."""
     stop = min(stop, table.n)
-    while stop and table.filled is not None and table.filled[stop - 1]:
+    while stop and table.made_up(stop - 1):
         stop -= 1
     return table.head(stop)
 

@@ -100,20 +100,23 @@ def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[l
 def _unpeeked(cases) -> list:
     """The cases less those whose last value before the held-out ones {fill} made up from them (one series: an
     error; of many: left out, named in a warning)."""
-    peeking = [c[0] for c in cases if c[1].filled is not None and c[1].filled[c[2] - 1]]
+    peeking = [c[0] for c in cases if c[1].made_up(c[2] - 1)]
     if not peeking:
         return cases
     if len(peeking) == len(cases) and cases[0][0] is not None:
-        raise DataError(f"the value before the held-out ones is missing in every series ({some(peeking)}), and "
+        raise DataError(f"a value before the held-out ones (the target's or a past-only covariate's) is missing in "
+                        f"every series ({some(peeking)}), and "
                         "{fill} would make it up from the held-out values, which a forecast must not read; give "
                         "those values, or hold out another number of values ({holdout}).", params=["fill", "holdout"])
     if cases[0][0] is None:
         _, table, origin, h = cases[0]
-        raise DataError(f"the value before the {counted(h, 'value')} held out ({table.where(origin - 1)}) is "
+        raise DataError(f"a value before the {counted(h, 'value')} held out ({table.where(origin - 1)}: the "
+                        "target's or a past-only covariate's) is "
                         "missing, and {fill} would make it up from the held-out values, which a forecast must not "
                         "read; give that value, or hold out another number of values ({holdout}).",
                         params=["fill", "holdout"])
-    warn(f"the value before the held-out ones is missing in {len(peeking)} of the {len(cases)} series, and {{fill}} "
+    warn(f"a value before the held-out ones (the target's or a past-only covariate's) is missing in "
+         f"{len(peeking)} of the {len(cases)} series, and {{fill}} "
          f"would make it up from the held-out values, which a forecast must not read; left out: {some(peeking)}.",
          params=["fill"])
     return [c for c in cases if c[0] not in peeking]  # not among the skipped, "too short": the warning named them
@@ -319,12 +322,13 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
                             f"{steps} values to compare), got {{start}} {first}; choose another {{start}} or fewer "
                             "{steps}.", params=["start", "steps"])
         cases += [(key, table, o, steps) for o in range(first, last + 1, stride)]
-    peeking = [c for c in cases if c[1].filled is not None and c[1].filled[c[2] - 1]]
+    peeking = [c for c in cases if c[1].made_up(c[2] - 1)]
     if peeking:  # interpolated from the values after the origin: a forecast from it would read them
-        warn(f"at {len(peeking)} of the {len(cases)} origins the value just before was made up by {{fill}} from "
+        warn(f"at {len(peeking)} of the {len(cases)} origins a value just before (the target's or a past-only "
+             f"covariate's) was made up by {{fill}} from "
              "the values after it, which a forecast from there must not read; those origins are left out.",
              params=["fill"])
-        cases = [c for c in cases if not (c[1].filled is not None and c[1].filled[c[2] - 1])]
+        cases = [c for c in cases if not c[1].made_up(c[2] - 1)]
         if not cases:
             raise DataError("every origin follows a value made up by {fill} from the values after it; give the "
                             "missing values, or choose another {start} or {stride}.", params=["fill", "start", "stride"])

@@ -38,6 +38,8 @@ class Table:
     first_line: int | list | None  # CSV line of row 0, or of each row (a series spread over the file); None in memory
     static: np.ndarray | None = None  # (S,) the series' static covariates, when the model reads them
     filled: np.ndarray | None = None  # (n,) True where {fill} made up a missing target value; None: none was
+    # (n,) True where {fill} made up a past-only covariate's value (interpolated, maybe from later rows); None: none
+    past_filled: np.ndarray | None = None
     plain: bool = False  # a plain sequence of values: its target has no column name of the user's to be called by
     positions: list | None = None  # each row's place in the whole table given in memory (a series of many), or None
 
@@ -77,7 +79,13 @@ class Table:
 
     def head(self, n: int) -> "Table":
         """The first ``n`` known values, keeping every covariate row as future rows."""
-        return replace(self, target=self.target[:n], filled=None if self.filled is None else self.filled[:n])
+        return replace(self, target=self.target[:n], filled=None if self.filled is None else self.filled[:n],
+                       past_filled=None if self.past_filled is None else self.past_filled[:n])
+
+    def made_up(self, i: int) -> bool:
+        """Whether {fill} made up row ``i``'s target or a past-only covariate's value there: interpolated from the
+        rows after it, which a forecast from row ``i + 1`` must not read."""
+        return any(mask is not None and bool(mask[i]) for mask in (self.filled, self.past_filled))
 
     def known(self, start: int, stop: int) -> np.ndarray:
         """True for each target value of rows start..stop-1 that the source gave (False: one {fill} made up)."""
@@ -260,6 +268,9 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
         cells = _numeric(table, name, columns[name])
         if j >= len(features) - past and n < rows:  # a past-only covariate: its future rows are never read
             cells[n:] = np.where(np.isfinite(cells[n:]), cells[n:], 0.0)
+        if fill and j >= len(features) - past and not np.isfinite(cells[:n]).all():
+            gaps = ~np.isfinite(cells[:n])
+            table.past_filled = gaps if table.past_filled is None else table.past_filled | gaps
         elif fill and n < rows and not np.isfinite(cells[-1]):  # known ahead: a gap may be filled, an end not
             i = int(np.flatnonzero(np.isfinite(cells))[-1]) + 1 if np.isfinite(cells).any() else 0
             raise DataError(f"column {name!r} is known ahead, but its value for a forecast step is blank "
