@@ -82,6 +82,7 @@ def test_cli_complete_with_random_option_values(tiny_model_dir, option, value):
                                "--patience", "--clip", "--lr-decay", "--device", "--threads", "--valid-fraction"]),
        value=OPTION_VALUES)
 @example(option="--lr", value="3.402823466385288e+37")  # Adam's first step overflowed float32
+@example(option="--threads", value="²")  # a digit that int() does not read: a traceback until 2026-12-04
 def test_cli_train_with_random_option_values(tmp_path_factory, option, value):
     tmp = tmp_path_factory.mktemp("fuzz")
     corpus = tmp / "c.txt"

@@ -29,7 +29,7 @@ class IntList(click.ParamType):
         items = list(value) if isinstance(value, (list, tuple)) else str(value).split(",")
         numbers = []
         for item in items:
-            if isinstance(item, str) and item.strip().lstrip("-").isdigit():
+            if isinstance(item, str) and item.strip().lstrip("-").isdecimal():  # as int() reads ("²" is a digit)
                 numbers.append(int(item))
             elif isinstance(item, int) and not isinstance(item, bool):
                 numbers.append(item)
@@ -52,7 +52,7 @@ class CountOrAuto(click.ParamType):
         text = str(value).strip()
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif text.lstrip("-").isdigit():
+        elif text.lstrip("-").isdecimal():  # what int() reads: "²" is a digit, not a decimal
             number = int(text)
         else:
             self.fail(f"{value!r} is neither a whole number nor auto.", param, ctx)
