@@ -135,16 +135,23 @@ def months(n: int, year: int = 2000) -> list:
     return [f"{year + i // 12}-{i % 12 + 1:02d}" for i in range(n)]
 
 
+def dated_panel(spec, shocked, shock: float) -> dict:
+    """{id, month, y}: a seasonal series per (id, length, first year) of ``spec``, its values where
+    ``shocked(id, dates)`` multiplied by ``shock``."""
+    rows: dict = {"id": [], "month": [], "y": []}
+    for key, n, year in spec:
+        y, dates = seasonal(n, seed=n), months(n, year)
+        y[shocked(key, dates)] *= shock
+        rows["id"] += [key] * n
+        rows["month"] += dates
+        rows["y"] += y.tolist()
+    return rows
+
+
 def test_many_series_are_cut_by_date_so_no_refit_reads_another_series_later_values():
-    def table(shock: float) -> dict:
-        rows = {"id": [], "month": [], "y": []}
-        for key, n, year in (("L", 120, 2000), ("S", 60, 2005)):  # both end 2009-12; S starts five years later
-            y, dates = seasonal(n, seed=n), months(n, year)
-            y[[d >= "2008-01" for d in dates]] *= shock
-            rows["id"] += [key] * n
-            rows["month"] += dates
-            rows["y"] += y.tolist()
-        return rows
+    def table(shock: float) -> dict:  # both end 2009-12; S starts five years later
+        return dated_panel((("L", 120, 2000), ("S", 60, 2005)), lambda key, dates: np.array(dates) >= "2008-01",
+                           shock)
 
     model = Forecaster(**dict(TINY, id="id", date="month", target="y", calibrate=0)).fit(table(1.0))
     runs = [model.backtest(table(shock), start=40, steps=6, stride=100, refit=1) for shock in (1.0, 3.0)]
@@ -186,16 +193,9 @@ def test_intervals_are_asked_of_the_model_first_and_calibrated_only_when_asked()
 
 
 def test_a_series_a_refit_did_not_train_on_is_scaled_on_its_values_before_the_origin():
-    def table(shock: float) -> dict:
-        rows = {"id": [], "month": [], "y": []}
-        for key, n, year in (("L", 140, 2000), ("S", 50, 2007)):  # S's only origin, row 24, is 2009-01
-            y, dates = seasonal(n, seed=n), months(n, year)
-            if key == "S":
-                y[24:] *= shock
-            rows["id"] += [key] * n
-            rows["month"] += dates
-            rows["y"] += y.tolist()
-        return rows
+    def table(shock: float) -> dict:  # S's only origin, row 24, is 2009-01
+        return dated_panel((("L", 140, 2000), ("S", 50, 2007)),
+                           lambda key, dates: (key == "S") & (np.arange(len(dates)) >= 24), shock)
 
     model = Forecaster(**dict(TINY, id="id", date="month", target="y", calibrate=0)).fit(table(1.0))
     runs = [model.backtest(table(shock), start=24, steps=6, stride=100, refit=2) for shock in (1.0, 100.0)]
