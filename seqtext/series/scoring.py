@@ -323,15 +323,15 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
                             "{steps}.", params=["start", "steps"])
         cases += [(key, table, o, steps) for o in range(first, last + 1, stride)]
     peeking = [c for c in cases if c[1].made_up(c[2] - 1)]
+    if cases and len(peeking) == len(cases):
+        raise DataError("every origin follows a value made up by {fill} from the values after it; give the "
+                        "missing values, or choose another {start} or {stride}.", params=["fill", "start", "stride"])
     if peeking:  # interpolated from the values after the origin: a forecast from it would read them
         warn(f"at {len(peeking)} of the {len(cases)} origins a value just before (the target's or a past-only "
              f"covariate's) was made up by {{fill}} from "
              "the values after it, which a forecast from there must not read; those origins are left out.",
              params=["fill"])
         cases = [c for c in cases if not c[1].made_up(c[2] - 1)]
-        if not cases:
-            raise DataError("every origin follows a value made up by {fill} from the values after it; give the "
-                            "missing values, or choose another {start} or {stride}.", params=["fill", "start", "stride"])
     scored = [c for c in cases if c[1].known(c[2], c[2] + steps).any()]
     if scored and len(scored) < len(cases):
         warn(f"at {len(cases) - len(scored)} of the {len(cases)} origins every value to score is missing in the "
