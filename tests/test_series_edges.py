@@ -405,8 +405,8 @@ def test_a_value_fill_would_make_up_from_the_held_out_ones_is_never_forecast_fro
     model = Forecaster(window=12, horizon=3, calibrate=0, fill=True, **TINY).fit(
         {"m": months[:36], "v": values[:36]}, target="v", date="m")
     gap = {"m": months, "v": values[:44] + [None] + values[45:]}  # row 44, just before the last 3
-    with pytest.raises(DataError, match=r"a value before the 3 values held out \(row 44 of the table: the "
-                                        r"target's or a past-only covariate's\) is missing, and fill would make it "
+    with pytest.raises(DataError, match=r"a value before the held-out ones \(the target's or a past-only "
+                                        r"covariate's\) is missing \(row 44 of the table\), and fill would make it "
                                         r"up from the held-out values"):
         model.evaluate(gap, 3)
     assert np.isfinite(model.evaluate(gap, 2)["mae"])  # row 44 lies between two known values (43 and 45)
@@ -417,11 +417,12 @@ def test_a_value_fill_would_make_up_from_the_held_out_ones_is_never_forecast_fro
         scores = many.evaluate(panel, 3)
     assert [r["id"] for r in scores["results"]] == ["B"]
     both = dict(panel, v=gap["v"] * 2)
-    with pytest.raises(DataError, match=r"missing in every series \(A, B\)"):
+    with pytest.raises(DataError, match=r"is missing \(every series: A, B\)"):
         many.evaluate(both, 3)
     csv = write(tmp_path / "g.csv", "m,v", [(m, "" if v is None else v) for m, v in zip(months, gap["v"])])
     assert_clean_failure(run("evaluate", "--model", model.save(tmp_path / "m"), "--csv", csv),
-                         "is missing, and --fill would make it up from the held-out values", "--holdout")
+                         "is missing (line 46 of", "g.csv), and --fill would make it up from the held-out values",
+                         "(--holdout)")
 
 
 def test_an_interval_width_is_compared_with_seasonal_naives_over_the_same_scored_steps():

@@ -98,27 +98,20 @@ def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[l
 
 
 def _unpeeked(cases) -> list:
-    """The cases less those whose last value before the held-out ones {fill} made up from them (one series: an
-    error; of many: left out, named in a warning)."""
+    """The cases less those whose last value before the held-out ones {fill} made up from them: left out, named in
+    a warning; when that is every one (a single series), an error."""
     peeking = [c[0] for c in cases if c[1].made_up(c[2] - 1)]
     if not peeking:
         return cases
-    if len(peeking) == len(cases) and cases[0][0] is not None:
-        raise DataError(f"a value before the held-out ones (the target's or a past-only covariate's) is missing in "
-                        f"every series ({some(peeking)}), and "
-                        "{fill} would make it up from the held-out values, which a forecast must not read; give "
-                        "those values, or hold out another number of values ({holdout}).", params=["fill", "holdout"])
-    if cases[0][0] is None:
-        _, table, origin, h = cases[0]
-        raise DataError(f"a value before the {counted(h, 'value')} held out ({table.where(origin - 1)}: the "
-                        "target's or a past-only covariate's) is "
-                        "missing, and {fill} would make it up from the held-out values, which a forecast must not "
-                        "read; give that value, or hold out another number of values ({holdout}).",
+    what = "a value before the held-out ones (the target's or a past-only covariate's)"
+    if len(peeking) == len(cases):
+        _, table, origin, _ = cases[0]
+        where = table.where(origin - 1) if cases[0][0] is None else f"every series: {some(peeking)}"
+        raise DataError(f"{what} is missing ({where}), and {{fill}} would make it up from the held-out values, "
+                        "which a forecast must not read; give it, or hold out another number of values ({holdout}).",
                         params=["fill", "holdout"])
-    warn(f"a value before the held-out ones (the target's or a past-only covariate's) is missing in "
-         f"{len(peeking)} of the {len(cases)} series, and {{fill}} "
-         f"would make it up from the held-out values, which a forecast must not read; left out: {some(peeking)}.",
-         params=["fill"])
+    warn(f"{what} is missing in {len(peeking)} of the {len(cases)} series, and {{fill}} would make it up from the "
+         f"held-out values, which a forecast must not read; left out: {some(peeking)}.", params=["fill"])
     return [c for c in cases if c[0] not in peeking]  # not among the skipped, "too short": the warning named them
 
 

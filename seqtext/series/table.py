@@ -266,11 +266,12 @@ def from_columns(columns, order, source, first_line, target=None, features=None,
     feats = np.empty((rows, len(features)))
     for j, name in enumerate(features):
         cells = _numeric(table, name, columns[name])
-        if j >= len(features) - past and n < rows:  # a past-only covariate: its future rows are never read
-            cells[n:] = np.where(np.isfinite(cells[n:]), cells[n:], 0.0)
-        if fill and j >= len(features) - past and not np.isfinite(cells[:n]).all():
+        past_only = j >= len(features) - past
+        if fill and past_only and not np.isfinite(cells[:n]).all():  # made up, maybe from rows after a gap
             gaps = ~np.isfinite(cells[:n])
             table.past_filled = gaps if table.past_filled is None else table.past_filled | gaps
+        if past_only and n < rows:  # a past-only covariate: its future rows are never read
+            cells[n:] = np.where(np.isfinite(cells[n:]), cells[n:], 0.0)
         elif fill and n < rows and not np.isfinite(cells[-1]):  # known ahead: a gap may be filled, an end not
             i = int(np.flatnonzero(np.isfinite(cells))[-1]) + 1 if np.isfinite(cells).any() else 0
             raise DataError(f"column {name!r} is known ahead, but its value for a forecast step is blank "
