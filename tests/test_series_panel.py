@@ -104,6 +104,20 @@ def test_forecasts_of_every_series_and_an_unseen_id(fitted):
     assert rows[0]["date"] == "2003-05"  # after S0's 40 months
 
 
+def test_an_unseen_id_is_scaled_on_its_values_before_each_forecast_origin(fitted):
+    def table(later: float) -> dict:
+        new = long_table(sizes=(36,), seed=7)
+        new["id"] = ["NEW"] * 36
+        new["value"] = new["value"][:24] + [v * later for v in new["value"][24:]]  # the values from row 24 on
+        return new
+
+    runs = [fitted.backtest(table(later), start=24, steps=3, stride=100) for later in (1.0, 100.0)]
+    assert runs[0]["results"][0]["forecast"] == runs[1]["results"][0]["forecast"]
+    evaluated = [fitted.evaluate(table(later), 12, one_step=True) for later in (1.0, 100.0)]
+    assert evaluated[0]["results"][0]["forecast"][0] == evaluated[1]["results"][0]["forecast"][0]
+    assert fitted.predict(3, table(100.0))["NEW"].mean() > 100 * fitted.predict(3, table(1.0))["NEW"].mean() / 2
+
+
 def test_unseen_ids_get_the_mean_embedding(fitted):
     net = fitted.net
     vectors = net.id_vectors(torch.tensor([0, -1]))

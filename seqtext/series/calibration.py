@@ -92,7 +92,7 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     forecasts, aheads = scaled_forecasts(probe, jobs, C)  # per job (origins, C): the probe's scaled units, ratios
     raw = {}
     for (key, table, n, origins), scaled, ahead in zip(jobs, forecasts, aheads):
-        scaler = probe.task.scaler_for(key, table)
+        scaler = probe.task.scaler_for(key, table, min(origins))  # as scaled_forecasts scaled it
         guess = scaled * scaler.scale[0] + scaler.center[0]  # (origins, C) transformed units
         actual = np.full((len(origins), C), np.nan)
         for j, o in enumerate(origins):

@@ -89,7 +89,8 @@ def scaled_forecasts(model, jobs, steps: int) -> tuple[list[np.ndarray], list]:
     task, cfg = model.task, model.settings.series
     sources, origins, ids, sizes, floors, ahead = [], [], [], [], [], []
     for key, table, rows, starts in jobs:
-        scaled = task.scale(table, rows, key)  # (rows, C)
+        # the values known at the job's first origin: what a series not seen in training is scaled on
+        scaled = task.scale(table, rows, key, upto=min(starts))  # (rows, C)
         if cfg.deseasonalize:
             parts, ratios = _deseasonalized(task, key, table, scaled, starts, steps)
             sources += parts
@@ -100,7 +101,7 @@ def scaled_forecasts(model, jobs, steps: int) -> tuple[list[np.ndarray], list]:
             origins += list(starts)
             ahead.append(1.0)
         if cfg.nonnegative:
-            floors += [task.scaler_for(key, table).scaled_zero()] * len(starts)
+            floors += [task.scaler_for(key, table, min(starts)).scaled_zero()] * len(starts)
         ids += [task.index_of(key)] * len(starts)
         sizes.append(len(starts))
     if not origins:
@@ -109,9 +110,9 @@ def scaled_forecasts(model, jobs, steps: int) -> tuple[list[np.ndarray], list]:
                   ids=ids if cfg.id_embed else None, ahead=task.ahead_columns,
                   floor=np.asarray(floors) if cfg.nonnegative else None)  # (N, steps)
     parts = np.split(out, np.cumsum(sizes)[:-1])
-    for (key, table, _, _), part in zip(jobs, parts):
+    for (key, table, _, starts), part in zip(jobs, parts):
         # float32 overflowed, or the values lie beyond what float64 holds in the target's units (a log's exp)
-        if not np.all(np.isfinite(part)) or task.scaler_for(key, table).beyond_range(part):
+        if not np.all(np.isfinite(part)) or task.scaler_for(key, table, min(starts)).beyond_range(part):
             if not _finite_weights(model):
                 raise DataError("the model's weights are not all numbers (they went to NaN or infinity in "
                                 "training), so it cannot forecast; retrain it, with a lower {lr}.", params=["lr"])
@@ -132,7 +133,7 @@ def _deseasonalized(task, key, table: Table, scaled: np.ndarray, starts, steps: 
         if ratios is not None:
             ahead[j] = ratios[origin : origin + steps]
             ratios = ratios[origin - W : origin - W + len(part)]
-        part[:, 0] = task.scaled_target(table, key, origin - W, len(part), ratios)
+        part[:, 0] = task.scaled_target(table, key, origin - W, len(part), ratios, upto=min(starts))
         parts.append(part)
     return parts, ahead
 
@@ -196,8 +197,8 @@ def forecasts(model, jobs, steps: int, levels=()) -> list[dict]:
         offsets = [(level_name(level), *model.task.intervals.offsets(level, steps)) for level in levels]
     results = []
     bound = (lambda v: np.maximum(v, 0.0)) if model.settings.series.nonnegative else (lambda v: v)
-    for (key, table, _, _), scaled, ratios in zip(jobs, *scaled_forecasts(model, jobs, steps)):
-        scaler = model.task.scaler_for(key, table)
+    for (key, table, _, starts), scaled, ratios in zip(jobs, *scaled_forecasts(model, jobs, steps)):
+        scaler = model.task.scaler_for(key, table, min(starts))
         result = {"forecast": bound(scaler.inverse_target(scaled) * ratios)}  # exactly 0 where floored
         unit = scaler.interval_unit / scaler.scale[0]  # interval units -> scaled units (1 unless mean scaling)
         for name, lower, upper in offsets:

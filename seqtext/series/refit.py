@@ -11,8 +11,8 @@ Origins are placed as for any backtest (row positions in each series).  A refit 
 and then at every ``N``-th origin time after it: for many series with a date column, an origin's time is its
 date, and a refit at a date trains on every series' values dated before it; otherwise it is the row position,
 and a refit at row ``o`` trains on the first ``o`` values of each series.  A forecast comes from the latest
-refit at or before its origin; a series that refit did not train on (too short, or not begun) is scaled there
-on its values before its first origin, as a new id.  Values ``fill`` made up at the end of what a refit trains
+refit at or before its origin; a series that refit did not train on (too short, or not begun) is scaled, as
+any new id is, on its values before the origin.  Values ``fill`` made up at the end of what a refit trains
 on (interpolated from values after it) are left out of that fit.  Only the series the backtest scores are
 trained on; the intervals are calibrated anew only when ``levels`` asks for them.  The backtested model is left
 as it was; the refitted ones are not kept.
@@ -56,10 +56,6 @@ def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, 
         cut = ReadSeries((key, part) for key, table in items  # a series not begun by then is left out
                          if (part := _before(table, bisect.bisect_left(clock[id(table)], point) if clock else point)).n)
         fitted = _refit(model, cut, where, bool(levels), start, caught, label=f"refit {i + 1}/{len(points)}")
-        for j in mine:  # a series the refit did not train on is scaled on its values before its first origin here
-            key, table, origin, _ = cases[j]
-            if key not in fitted.task.scalers and key not in fitted.task.unseen:
-                fitted.task.unseen[key] = fitted.task.scaler_for(key, table.head(origin))
         for j, row in zip(mine, scoring.score_cases(fitted, [cases[j] for j in mine], season=season, names=names,
                                                     levels=levels)):
             rows[j] = row

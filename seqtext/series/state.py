@@ -32,8 +32,6 @@ class SeriesState:
         self.intervals: Calibration | None = None  # conformal calibration, when trained with calibrate
         # the calibration copy's: {id: (kind, transform)} of each series as the final model reads it
         self.readings: dict = {}
-        # a refit's: {id: scaler} of a series it did not train on, fitted on its values before its first origin
-        self.unseen: dict = {}
         self.static_scaler: Scaler | None = None  # z-score of the static covariates over the training series
         # whether the network reads the known-ahead covariates of the steps it forecasts (config.json's
         # "reads_ahead"): every model trained now; directories saved before it did not, and keep forecasting
@@ -64,14 +62,13 @@ class SeriesState:
         cols = list(range(1, 1 + len(series.features)))
         return cols + list(range(self.inputs - calendar.width(series.calendar), self.inputs))
 
-    def scaler_for(self, key, table: Table) -> Scaler:
-        """The scaler of series ``key``; one fitted on ``table``'s known rows for a series not seen in training
-        (a refit's: on its values before the origins it forecasts, ``unseen``)."""
+    def scaler_for(self, key, table: Table, upto: int | None = None) -> Scaler:
+        """The scaler of series ``key``; for a series not seen in training, one fitted on the first ``upto`` values
+        of ``table`` (the values known at the forecast origin; default: every one it knows)."""
         if key in self.scalers:
             return self.scalers[key]
-        if key in self.unseen:
-            return self.unseen[key]
-        matrix = self.matrix(table, table.n)
+        known = table.n if upto is None else upto
+        matrix = self.matrix(table, known, upto=known)
         return self.unfitted(key, matrix[:, 0]).fit(matrix)
 
     def unfitted(self, key, target) -> Scaler:
@@ -93,10 +90,12 @@ class SeriesState:
         features[: len(table.features)] = table.features[:rows]
         return np.column_stack([target, features])  # (rows, C)
 
-    def scaled_target(self, table: Table, key, first: int, rows: int, ratios: np.ndarray | None) -> np.ndarray:
-        """``rows`` rows of the target from row ``first``, scaled as :meth:`scale` does but divided by ``ratios``
-        (rows,): a backtest origin's own seasonal ratios (None: the series keeps its values there)."""
-        scaler = self.scaler_for(key, table)
+    def scaled_target(self, table: Table, key, first: int, rows: int, ratios: np.ndarray | None,
+                      upto: int | None = None) -> np.ndarray:
+        """``rows`` rows of the target from row ``first``, scaled as :meth:`scale` does (``upto`` as there) but
+        divided by ``ratios`` (rows,): a backtest origin's own seasonal ratios (None: the series keeps its values
+        there)."""
+        scaler = self.scaler_for(key, table, upto)
         target = np.full(rows, np.nan)
         known = table.target[first : min(first + rows, table.n)]
         target[: len(known)] = known
@@ -118,11 +117,11 @@ class SeriesState:
 
     def scale(self, table: Table, rows: int, key=None, upto: int | None = None) -> np.ndarray:
         """The first ``rows`` rows of a table scaled as in training (``inputs`` columns; unknown targets NaN);
-        ``upto``: the values known at the forecast origin (default: all the table's), which seasonal ratios are
-        estimated from."""
+        ``upto``: the values known at the forecast origin (default: all the table's), which seasonal ratios, and the
+        scaler of a series not seen in training, are estimated from."""
         check_transformable(table, self.settings.series.transform, self.settings.series.nonnegative,
                             trained=True)
-        scaler = self.scaler_for(key, table)
+        scaler = self.scaler_for(key, table, upto)
         if scaler.target_transform != self.settings.series.transform:  # this series' own: log1p_troughs chose it
             check_transformable(table, scaler.target_transform, trained=True, option="log1p_troughs")
         scaled = scaler.transform(self.matrix(table, rows, upto))
