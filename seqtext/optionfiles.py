@@ -24,15 +24,17 @@ def read_options_file(path, settings: type[Settings] | None = None) -> dict:
     ``settings``, a config.json of another kind is refused.
     """
     import json
+    import os
     from pathlib import Path
 
     path = Path(path)
-    if path.is_dir() and (path / "config.json").is_file():
+    # os.path's tests answer False where a name cannot be looked up at all (too long, say), as pathlib's raise
+    if os.path.isdir(path) and os.path.isfile(path / "config.json"):
         path = path / "config.json"
-    if path.is_dir():
+    if os.path.isdir(path):
         raise DataError(f"{path} is a directory without a config.json; give a TOML or JSON file, or a model "
                         "directory.")
-    if not path.is_file():
+    if not os.path.isfile(path):
         raise DataError(f"the config file {path} does not exist; check the path.")
     if path.suffix.lower() in (".yaml", ".yml"):
         raise DataError(f"{path} is YAML, which seqtext does not read; write the options as TOML (.toml) or JSON.")

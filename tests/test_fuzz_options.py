@@ -104,6 +104,8 @@ SERIES = ["--window", "--horizon", "--stride", "--calibrate", "--calendar", "--f
 
 @FEW
 @given(option=st.sampled_from(SERIES + SHARED), value=VALUES)
+@example(option="--config", value="9" * 5000)  # a name too long to look up: a traceback until 2026-12-04
+@example(option="--threads", value="9" * 5000)  # more digits than int() reads: a traceback until 2026-12-04
 def test_forecast_train_options(files, tmp_path_factory, option, value):
     out = tmp_path_factory.mktemp("fz") / "m"
     result = run("forecast", "train", "--csv", files / "s.csv", "--target", "use", "--date", "month", "--window", "6",

@@ -20,6 +20,15 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _whole(kind: click.ParamType, text: str, param, ctx) -> int:
+    """``int(text)`` of a text of decimal digits, or ``kind``'s usage error where it has more than int() reads."""
+    try:
+        return int(text)
+    except ValueError:  # Python reads at most 4,300 digits
+        kind.fail(f"{text.strip()[:12]}... has {len(text.strip())} digits, more than any setting takes; give a "
+                  "smaller number.", param, ctx)
+
+
 class IntList(click.ParamType):
     """Comma-separated whole numbers ("2000,6000"), or a list of them from a config file."""
 
@@ -30,7 +39,7 @@ class IntList(click.ParamType):
         numbers = []
         for item in items:
             if isinstance(item, str) and item.strip().lstrip("-").isdecimal():  # as int() reads ("²" is a digit)
-                numbers.append(int(item))
+                numbers.append(_whole(self, item, param, ctx))
             elif isinstance(item, int) and not isinstance(item, bool):
                 numbers.append(item)
             else:
@@ -53,7 +62,7 @@ class CountOrAuto(click.ParamType):
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
         elif text.lstrip("-").isdecimal():  # what int() reads: "²" is a digit, not a decimal
-            number = int(text)
+            number = _whole(self, text, param, ctx)
         else:
             self.fail(f"{value!r} is neither a whole number nor auto.", param, ctx)
         if number < self.low:
