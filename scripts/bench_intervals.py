@@ -98,35 +98,33 @@ def run(name: str, seeds, calibrate: int, covariates: bool = True) -> None:
     for key, m in base.items():
         print(f"  {key:40s} {m['mape']:16.2f} {m['mase']:16.3f}")
     print(f"  backtest: {cover[0]['origins']} origins x {STEPS} steps over the held-out months")
-    print(f"  {'model':40s} {stats([c['mape'] for c in cover]):>16s} {stats([c['mase'] for c in cover], '6.3f'):>16s}")
-    snaive = cover[0]["baselines"]["snaive"]
-    print(f"  {'seasonal naive':40s} {snaive['mape']:16.2f} {snaive['mase']:16.3f}")
-    for level in ("80", "95"):
-        ivs = [c["intervals"][level] for c in cover]
-        print(f"  {level} % intervals: coverage {stats([i['coverage'] for i in ivs], '5.1f')} % (seasonal naive's "
-              f"{ivs[0]['snaive_coverage']:.1f} %), width / seasonal naive's "
-              f"{stats([i['width_vs_snaive'] for i in ivs], '5.2f')}, Winkler "
-              f"{stats([i['winkler'] for i in ivs], '6.1f')}, MSIS {stats([i['msis'] for i in ivs], '5.2f')}")
+    for level, ivs in backtest_lines(cover):
         before = [power_law_coverage(m, c, float(level)) for m, c in zip(models, cover)]
         print(f"      the power law alone (the rule before): coverage {stats([b[0] for b in before], '5.1f')} %, "
               f"width / seasonal naive's {stats([b[1] / i['width'] * i['width_vs_snaive'] for b, i in zip(before, ivs)], '5.2f')}")
     print(f"  training (both fits) {stats(secs, '5.1f')} s")
-    r = refitted[0]
-    print(f"  refitting backtest: {r['origins']} origins x {STEPS} steps from month {first} every {stride}, a fresh "
-          f"model and calibration at each")
-    print(f"  {'model':40s} {stats([c['mape'] for c in refitted]):>16s} "
-          f"{stats([c['mase'] for c in refitted], '6.3f'):>16s}")
-    print(f"  {'seasonal naive':40s} {r['baselines']['snaive']['mape']:16.2f} {r['baselines']['snaive']['mase']:16.3f}")
+    print(f"  refitting backtest: {refitted[0]['origins']} origins x {STEPS} steps from month {first} every {stride}, "
+          "a fresh model and calibration at each")
+    for level, _ in backtest_lines(refitted):
+        per_origin = {}  # origin -> the coverage of its forecast, one a seed
+        for row in (row for c in refitted for row in c["results"]):
+            per_origin.setdefault(row["origin"], []).append(row["intervals"][level]["coverage"])
+        print("      per origin (mean over seeds): " + " ".join(f"{np.mean(v):.0f}" for v in per_origin.values()))
+
+
+def backtest_lines(runs: list):
+    """Print the model's and seasonal naive's MAPE and MASE over the seeds' backtests, then per level the
+    intervals' line; yields (level, each seed's interval scores) after each, for lines of its own."""
+    snaive = runs[0]["baselines"]["snaive"]
+    print(f"  {'model':40s} {stats([c['mape'] for c in runs]):>16s} {stats([c['mase'] for c in runs], '6.3f'):>16s}")
+    print(f"  {'seasonal naive':40s} {snaive['mape']:16.2f} {snaive['mase']:16.3f}")
     for level in ("80", "95"):
-        ivs = [c["intervals"][level] for c in refitted]
+        ivs = [c["intervals"][level] for c in runs]
         print(f"  {level} % intervals: coverage {stats([i['coverage'] for i in ivs], '5.1f')} % (seasonal naive's "
               f"{ivs[0]['snaive_coverage']:.1f} %), width / seasonal naive's "
-              f"{stats([i['width_vs_snaive'] for i in ivs], '5.2f')}, MSIS {stats([i['msis'] for i in ivs], '5.2f')}")
-        per_origin = [float(np.mean([(np.array(row["intervals"][level]["lower"]) <= np.array(row["actual"]))
-                                     & (np.array(row["actual"]) <= np.array(row["intervals"][level]["upper"]))
-                                     for c in refitted for row in c["results"] if row["origin"] == o]))
-                      for o in [row["origin"] for row in r["results"]]]
-        print("      per origin (mean over seeds): " + " ".join(f"{100 * p:.0f}" for p in per_origin))
+              f"{stats([i['width_vs_snaive'] for i in ivs], '5.2f')}, Winkler "
+              f"{stats([i['winkler'] for i in ivs], '6.1f')}, MSIS {stats([i['msis'] for i in ivs], '5.2f')}")
+        yield level, ivs
 
 
 def power_law_coverage(model, backtest: dict, level: float) -> tuple[float, float]:
