@@ -81,11 +81,7 @@ class SeriesState:
         """The first ``rows`` rows of target and covariates, unscaled (rows, 1 + F): unknown targets NaN, and with
         ``deseasonalize`` the target divided by its seasonal ratios, estimated from the first ``upto`` values
         (default: every one the table knows)."""
-        target = np.full(rows, np.nan)
-        target[: table.n] = table.target[:rows]
-        ratios = self.seasonal(table, rows, upto)
-        if ratios is not None:
-            target = target / ratios
+        target = _target(table, 0, rows, self.seasonal(table, rows, upto))
         features = np.zeros((rows, table.features.shape[1]))  # rows past the table's end: calendar inputs only
         features[: len(table.features)] = table.features[:rows]
         return np.column_stack([target, features])  # (rows, C)
@@ -96,12 +92,7 @@ class SeriesState:
         divided by ``ratios`` (rows,): a backtest origin's own seasonal ratios (None: the series keeps its values
         there)."""
         scaler = self.scaler_for(key, table, upto)
-        target = np.full(rows, np.nan)
-        known = table.target[first : min(first + rows, table.n)]
-        target[: len(known)] = known
-        if ratios is not None:
-            target = target / ratios
-        return (scaler.forward_target(target) - scaler.center[0]) / scaler.scale[0]
+        return (scaler.forward_target(_target(table, first, rows, ratios)) - scaler.center[0]) / scaler.scale[0]
 
     def seasonal(self, table: Table, rows: int, upto: int | None = None) -> np.ndarray | None:
         """``deseasonalize``: the seasonal ratio of each of ``rows`` rows of ``table``, estimated from its first
@@ -138,3 +129,12 @@ class SeriesState:
         self.scalers, self.inputs, self.tails, self.intervals, self.static_scaler = \
             storage.read_stored(directory, config, self)
         self.reads_ahead = bool(config.get("reads_ahead", False))  # absent: saved before the network read ahead
+
+
+def _target(table: Table, first: int, rows: int, ratios: np.ndarray | None) -> np.ndarray:
+    """``rows`` target values of ``table`` from row ``first`` (NaN past the known ones), divided by ``ratios``
+    (rows,) when given."""
+    target = np.full(rows, np.nan)
+    known = table.target[first : min(first + rows, table.n)]
+    target[: len(known)] = known
+    return target if ratios is None else target / ratios
