@@ -14,7 +14,7 @@ import seqtext
 from seqtext.cli import cli
 from seqtext.errors import DataError, SeqtextWarning
 from seqtext.series import Forecaster
-from seqtext.series.intervals import OWN_STEP, PER_STEP, Calibration
+from seqtext.series.intervals import OWN_STEP, Calibration
 
 from conftest import assert_clean_failure
 
@@ -58,19 +58,22 @@ def binomial_band(level, n, z=2.0):
 # ----------------------------------------------------------------------------- order statistics
 
 
-def test_per_step_quantiles_are_the_conformal_order_statistics():
-    scores = np.arange(1.0, PER_STEP + 1)  # n = 200 scores: 1, 2, ..., 200
-    cal = Calibration(12, [scores], [PER_STEP])
-    assert not cal.pooled
-    lower, upper = cal.offsets(90, 1)
-    n = PER_STEP
-    assert upper[0] == math.ceil((n + 1) * 0.95)  # the 191st smallest
-    assert lower[0] == math.floor((n + 1) * 0.05)  # the 10th smallest
+def test_a_step_with_many_scores_is_symmetric_at_its_own_absolute_order_statistic():
+    """Many series: each step's interval is the forecast plus or minus the ``ceil((n+1)L)``-th smallest of its own
+    absolute scores, symmetric even where every calibration error fell on one side (a bias of the calibration
+    copy's stretch need not carry over)."""
+    n = 200
+    scores = np.arange(1.0, n + 1)  # 1, 2, ..., 200: every error above the forecast
+    cal = Calibration(12, [scores, -2 * scores], [n, n])
+    lower, upper = cal.offsets(90, 2)
+    assert upper[0] == math.ceil((n + 1) * 0.90) == 181  # the 181st smallest absolute score
+    assert upper[1] == 2 * 181  # the second step's, all below the forecast: the same rule
+    np.testing.assert_array_equal(lower, -upper)
 
 
 def test_too_few_scores_use_the_widest_and_pooled_scores_scale_by_step():
     cal = Calibration(3, [[-1.0, 2.0, 0.5], [3.0, -4.0], [6.0]])
-    assert cal.pooled and cal.counts == [3, 2, 1]
+    assert cal.counts == [3, 2, 1]
     spread = cal.spreads()
     assert np.all(np.diff(spread) > 0)  # errors grow with the step here
     lower, upper = cal.offsets(99, 3)  # 6 pooled scores cannot reach 99 %: the largest scaled one
@@ -83,7 +86,7 @@ def test_one_series_steps_with_enough_scores_use_their_own():
     rng = np.random.default_rng(0)
     scores = [rng.normal(size=40), 2 * rng.normal(size=OWN_STEP), 3 * rng.normal(size=OWN_STEP - 1)]
     cal = Calibration(40, scores)
-    assert cal.pooled and OWN_STEP == 20
+    assert OWN_STEP == 20
     lower, upper = cal.offsets(80, 3)
     np.testing.assert_allclose(lower, -upper)  # symmetric
     own = [np.sort(np.abs(s))[math.ceil((len(s) + 1) * 0.8) - 1] for s in scores[:2]]
@@ -136,7 +139,7 @@ def calibrated_panel():
 @pytest.mark.parametrize("level", [80, 95])
 def test_coverage_of_many_series_is_the_nominal_level(calibrated_panel, level):
     model, history, future = calibrated_panel
-    assert not model.task.intervals.pooled and model.task.intervals.counts[0] == 200 * 12
+    assert model.task.intervals.counts[0] == 200 * 12
     result = model.evaluate(history, actuals=future, levels=[level], season=12)
     n = 200 * 6
     low, high = binomial_band(level, n)
@@ -163,14 +166,14 @@ def test_intervals_widen_with_the_horizon():
     """Each step's own quantiles (many series) and the pooled scores' spread (one series) both widen the interval
     step by step where the errors grow with the horizon."""
     model = Forecaster(window=12, horizon=6, calibrate=6, **TINY).fit(random_walks(200, 48), target="value", id="id")
-    assert not model.task.intervals.pooled
+    assert model.task.intervals.counts == [200 * (6 - k) for k in range(6)]  # each step's own scores
     for key, r in model.predict(6, levels=[80, 95]).items():
         for level in (80, 95):
             width = r[f"upper_{level}"] - r[f"lower_{level}"]
             assert np.all(np.diff(width) > 0) and width[-1] > 1.8 * width[0], (key, level, width)
     walk = random_walks(1, 300, seed=5)["value"]
     model = Forecaster(window=12, horizon=6, calibrate=36, **TINY).fit(walk)
-    assert model.task.intervals.pooled and model.task.intervals.counts[:6] == [36, 35, 34, 33, 32, 31]
+    assert model.task.intervals.counts[:6] == [36, 35, 34, 33, 32, 31]
     r = model.predict(6, levels=[80])  # each step's own scores: a narrower step is pooled with the one before
     width = r["upper_80"] - r["lower_80"]
     assert np.all(np.diff(width) > -1e-9) and width[-1] > 1.4 * width[0], width
@@ -182,7 +185,7 @@ def test_coverage_of_one_series_with_pooled_scores():
     values = 100 + 20 * np.sin(2 * np.pi * t / 12) + 3 * rng.normal(size=len(t))
     model = Forecaster(window=12, horizon=1, calibrate=48, **{**TINY, "epochs": 20, "batch_size": 16}).fit(
         values[:300])
-    assert model.task.intervals.pooled and sum(model.task.intervals.counts) == 48 * 49 // 2
+    assert sum(model.task.intervals.counts) == 48 * 49 // 2
     result = model.backtest(values, start=300, steps=1, levels=[80, 95])
     n = result["origins"]
     for level in (80, 95):
@@ -317,6 +320,10 @@ def test_cli_predict_levels_json_table_and_csv(tmp_path):
     assert header.split("\t") == ["date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
     assert [[float(v) for v in line.split("\t")[1:]] for line in lines] == \
         [pytest.approx([r[k] for k in header.split("\t")[1:]], abs=1e-4) for r in rows]
+    result = run("evaluate", "--model", out, "--csv", data, "--holdout", "3", "--levels", "80")
+    assert result.exit_code == 0, result.output  # one series: 24 errors of step 1, ..., 1 of step 24
+    assert "(intervals calibrated on 24 errors one step ahead, 1 at step 24; 19 steps with fewer than 20 pooled " \
+        "with the others, scaled by step)" in result.stdout
     png = tmp_path / "p.png"
     assert run("predict", "--model", out, "--levels", "80", "--plot", png).exit_code == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

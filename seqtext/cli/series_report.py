@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from seqtext.atomic import write_file
-from seqtext.errors import install_hint
+from seqtext.errors import counted, install_hint
 
 LABEL = 26  # width of the row labels of the metric tables
 HEADER = f"{'':{LABEL}s}{'MAE':>12s}{'RMSE':>12s}{'MAPE %':>10s}{'sMAPE %':>10s}{'MASE':>8s}"
@@ -74,9 +74,13 @@ def echo_intervals(intervals: dict, calibration=None) -> None:
         click.echo(f"{level + ' %':12s}{m['coverage']:12.1f}{m['width']:12.4g}{m['winkler']:12.4g}{m['msis']:8.2f}"
                    f"{m['width_vs_snaive']:16.2f}{m['snaive_coverage']:15.1f}")
     if calibration is not None:
+        from seqtext.series.intervals import OWN_STEP
+
         counts = calibration.counts
-        how = (f"{sum(counts)} errors pooled over {len(counts)} steps, scaled by step" if calibration.pooled
-               else f"{counts[0]} errors one step ahead, {counts[-1]} at step {len(counts)}")
+        how = f"{counts[0]} errors one step ahead, {counts[-1]} at step {len(counts)}"
+        few = sum(c < OWN_STEP for c in counts)
+        if few:  # those steps borrow from every step's scores, scaled by a power law of the step
+            how += f"; {counted(few, 'step')} with fewer than {OWN_STEP} pooled with the others, scaled by step"
         click.echo(f"(intervals calibrated on {how})")
 
 
