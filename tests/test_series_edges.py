@@ -399,6 +399,28 @@ def test_values_that_fill_made_up_are_forecast_from_but_never_scored(tmp_path):
         "3 of the 9 values to score are missing in the data"]  # 43 in 41's, 43 and 44 in 42's
 
 
+def test_a_one_step_forecast_that_read_a_value_fill_made_up_from_it_is_not_scored(tmp_path):
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(48)]
+    values = [100 + 20 * np.sin(2 * np.pi * k / 12) + k for k in range(48)]
+    model = Forecaster(window=12, horizon=3, calibrate=0, fill=True, **TINY).fit(
+        {"m": months[:36], "v": values[:36]}, target="v", date="m")
+    gap = {"m": months, "v": values[:46] + [None] + values[47:]}  # row 46, made up from rows 45 and 47
+    with pytest.warns(SeqtextWarning) as caught:
+        scores = model.evaluate(gap, 3, one_step=True, baselines="naive")
+    assert "1 held-out value follows a row whose value fill made up from it, which its one-step forecast read; " \
+        "it is left out of the one-step scores." in [str(w.message) for w in caught]
+    row = scores["results"][0]
+    assert row["scored"] == 1 and scores["values_scored"] == 1  # row 45 only: 46 made up, 47 read it
+    assert scores["mae"] == pytest.approx(abs(row["forecast"][0] - values[45]))
+    assert scores["baselines"]["naive"]["mae"] == pytest.approx(abs(values[44] - values[45]))
+    assert model.evaluate(gap, 3)["values_scored"] == 2  # a roll-out from row 45 reads neither
+    csv = write(tmp_path / "g.csv", "m,v", [(m, "" if k == 46 else v) for k, (m, v) in enumerate(zip(months, values))])
+    result = run("evaluate", "--model", model.save(tmp_path / "m"), "--csv", csv, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["one_step"]["mae"] == pytest.approx(scores["mae"])
+    assert "1 held-out value follows a row whose value --fill made up from it" in result.stderr
+
+
 def test_a_value_fill_would_make_up_from_the_held_out_ones_is_never_forecast_from(tmp_path):
     months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(48)]
     values = [100 + 20 * np.sin(2 * np.pi * k / 12) + k for k in range(48)]

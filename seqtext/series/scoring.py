@@ -125,6 +125,21 @@ def _warn_made_up(cases) -> None:
              "left out of the scores.", params=["fill"])
 
 
+def _peeked(table: Table, origin: int, h: int) -> np.ndarray:
+    """Per held-out value, whether the row before it, after the origin, holds a value {fill} made up from the rows
+    after it: a one-step forecast of the value read it (the origin's own row before is checked with the cases)."""
+    return np.array([j > 0 and table.made_up(origin + j - 1) for j in range(h)], dtype=bool)
+
+
+def _warn_one_step_peeks(cases) -> None:
+    """One warning when one-step forecasts read values {fill} made up from the values they forecast."""
+    peeks = sum(int((table.known(o, o + h) & _peeked(table, o, h)).sum()) for _, table, o, h in cases)
+    if peeks:
+        warn(f"{counted(peeks, 'held-out value')} {agrees(peeks, 'follows', 'follow')} a row whose value {{fill}} "
+             f"made up from {agrees(peeks, 'it', 'them')}, which {agrees(peeks, 'its', 'their')} one-step forecast "
+             f"read; {agrees(peeks, 'it is', 'they are')} left out of the one-step scores.", params=["fill"])
+
+
 def _warn_not_following(cases) -> None:
     """One warning for actual values whose first date does not follow their history's last at its spacing (a
     forecast of the next steps is then scored against later values)."""
@@ -183,11 +198,15 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
     """One result row per case: forecast, actual values, metrics, and the baselines' and intervals' scores."""
     levels = check_levels(() if levels is None else levels)
     forecasts = model_forecasts(model, cases, one_step, levels)
+    if one_step:
+        _warn_one_step_peeks(cases)
     rows = []
     for (key, table, origin, h), fc in zip(cases, forecasts):
         m = season_for(season, table, origin)
         history, actual = table.target[:origin], table.target[origin : origin + h]
         known = table.known(origin, origin + h)  # values {fill} made up are not scored
+        if one_step:  # nor a value whose one-step forecast read one made up from it
+            known &= ~_peeked(table, origin, h)
         row = {"id": key} if key is not None else {}
         row.update(origin=origin, steps=h)
         if table.dates is not None:
