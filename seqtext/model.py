@@ -136,6 +136,30 @@ def _with_recorded(task, path, data: dict) -> dict:
             for key, value in data.items()}
 
 
+def _open(cls, path, device: str = "cpu"):
+    """A model of class ``cls`` read from its directory (:meth:`Model.load`, without its warning)."""
+    path = modeldir.as_path(path)
+    config, settings = modeldir.open_model(path, cls.task_class.settings_class)
+    model = cls.__new__(cls)
+    model._init(cls.task_class(settings))
+    try:
+        model.task.read_files(path, config)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} is inconsistent ({exc}); retrain the model.") from None
+    model.summary = config.get("summary", {})
+    model.device = model.task.device = pick_device(device)
+    model.net = model.task.build()
+    weights = path / modeldir.WEIGHTS
+    model.task.load_weights(model.net, modeldir.load_weights(weights), weights)
+    model.net.to(model.device).eval()
+    model.history = modeldir.read_history(path)
+    trainer = (path / modeldir.TRAINER).resolve()
+    if trainer.is_file():
+        stat = trainer.stat()
+        model._trainer_file = trainer, (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    return model
+
+
 def _same_trainer(record: tuple | None) -> Path | None:
     """The trainer.pt a model was loaded beside (``record``: its path and (inode, size, mtime)), while it is the
     same file: a copy saved elsewhere then resumes as the original would.  Replaced or gone since, it is left
@@ -288,7 +312,7 @@ class Model:
         The directory is not written unless ``checkpoint_dir`` says where
         (``path`` itself to update it in place); the model is returned.
         """
-        model = cls.load(path)
+        model = _open(cls, path)
         state = modeldir.load_trainer_state(Path(path))
         train = model.settings.train
         if epochs is not None:
@@ -329,25 +353,9 @@ class Model:
 
     @classmethod
     def load(cls, path, device: str = "cpu"):
-        """Open a model directory of this kind (weights from safetensors; no code is run)."""
-        path = modeldir.as_path(path)
-        config, settings = modeldir.open_model(path, cls.task_class.settings_class)
-        model = cls.__new__(cls)
-        model._init(cls.task_class(settings))
-        try:
-            model.task.read_files(path, config)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path} is inconsistent ({exc}); retrain the model.") from None
-        model.summary = config.get("summary", {})
-        model.device = model.task.device = pick_device(device)
-        model.net = model.task.build()
-        weights = path / modeldir.WEIGHTS
-        model.task.load_weights(model.net, modeldir.load_weights(weights), weights)
-        model.net.to(model.device).eval()
-        model.history = modeldir.read_history(path)
-        trainer = (path / modeldir.TRAINER).resolve()
-        if trainer.is_file():
-            stat = trainer.stat()
-            model._trainer_file = trainer, (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        """Open a model directory of this kind (weights from safetensors; no code is run); a warning when its
+        training was interrupted (:meth:`resume` finishes it)."""
+        model = _open(cls, path, device)
+        modeldir.warn_unfinished(modeldir.as_path(path), model.task.kind, model.summary, model.settings.train.epochs)
         return model
 

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from seqtext.errors import CheckpointError, SeqtextError, first_line
+from seqtext.errors import CheckpointError, SeqtextError, counted, first_line, warn
 
 # 2: option fields named as the options (core.hidden, not hidden_size; text.embed); format 1 is migrated
 FORMAT_VERSION = 2
@@ -53,6 +53,7 @@ CLI_TERMS[RUNTIME] = "complete, score, the predict commands and serve, not by th
 # kind -> the command that trains (and resumes) it
 TRAIN_COMMANDS = {"text": "seqtext train", "series": "seqtext forecast train", "classify": "seqtext classify train",
                   "tag": "seqtext tag train"}
+CLI_TERMS.update({f"{API_CLASSES[kind]}.resume": f"{command} --resume" for kind, command in TRAIN_COMMANDS.items()})
 _KINDS: dict[str, tuple[type, tuple[str, ...]]] = {}  # kind -> (model class, files its directory holds)
 
 
@@ -351,6 +352,18 @@ def load(path: str | Path, device: str = "cpu"):
     config = read_config(path)
     cls, _ = kind_entry(config["kind"])
     return cls.load(path, device=device)
+
+
+def warn_unfinished(path: Path, kind: str, summary: dict, epochs: int) -> None:
+    """A warning for a model whose training was interrupted (Ctrl-C, or a failed process): its weights are the best
+    of the epochs it finished, not a finished training's.  Directories older than the record say nothing."""
+    if summary.get("finished") is not False:
+        return
+    done = summary.get("epochs_run")
+    after = f"after {counted(done, 'epoch')} of {epochs}" if isinstance(done, int) else "before it finished"
+    api = f"{API_CLASSES[kind]}.resume"
+    warn(f"the training of {path} was interrupted {after}, so its weights are the best of those epochs; resume it "
+         f"with {{{api}}} to finish it.", params=[api])
 
 
 def latest_model(root: str | Path = "runs", kind: str | None = None) -> Path | None:

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from seqtext.cli import cli
+from seqtext.errors import SeqtextWarning
 from seqtext.modeldir import load, load_trainer_state
 
 from conftest import assert_clean_failure
@@ -88,13 +89,19 @@ def test_ctrl_c_leaves_a_resumable_model_and_resume_is_bit_identical(tmp_path):
     assert "model written" not in out
     state = load_trainer_state(part)
     assert not state["finished"]
-    load(part).predict(3)  # the interrupted directory is a usable model
+    with pytest.warns(SeqtextWarning, match="was interrupted after"):
+        load(part).predict(3)  # the interrupted directory is a usable model
+    used = run("forecast", "predict", "--model", part, "--steps", "3")  # used, it says what it is
+    assert used.exit_code == 0 and f"warning: the training of {part} was interrupted after " in used.stderr
+    assert "so its weights are the best of those epochs; resume it with seqtext forecast train --resume to finish " \
+        "it." in used.stderr
     epochs = state["epoch"] + 1  # finish the interrupted epoch, then one more
 
     resumed = subprocess.run(seqtext_cmd("forecast", "train", "--resume", part, "--epochs", epochs, "--quiet"),
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert f"model written to {part}" in resumed.stdout
+    assert "interrupted" not in run("forecast", "predict", "--model", part, "--steps", "3").stderr  # finished now
     full = tmp_path / "full"
     subprocess.run(seqtext_cmd("forecast", "train", "--csv", csv, "--out", full, "--epochs", epochs, *LONG),
                    check=True, capture_output=True)

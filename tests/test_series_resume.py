@@ -6,12 +6,13 @@ import json
 import math
 import os
 import signal
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
-from seqtext.errors import ConfigError, DataError
+from seqtext.errors import ConfigError, DataError, SeqtextWarning
 from seqtext.modeldir import load_trainer_state
 from seqtext.series import ForecastTask, Forecaster
 from seqtext.session import TrainingInterrupted
@@ -62,8 +63,13 @@ def test_interrupted_and_resumed_is_bit_identical(tmp_path, csv, monkeypatch, sc
     restore()
     state = load_trainer_state(tmp_path / "m")  # saved as the training stopped
     assert (state["epoch"], state["batches_done"], state["finished"]) == (2, 7, False)
+    with pytest.warns(SeqtextWarning, match=r"^the training of .* was interrupted after 1 epoch of 3, so its weights "
+                                            r"are the best of those epochs; resume it with seqtext.Forecaster.resume"):
+        Forecaster.load(tmp_path / "m")
 
-    resumed = Forecaster.resume(tmp_path / "m")  # re-reads the recorded CSV, holding out the same 12 values
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeqtextWarning)  # resuming it is what the warning asks for: none
+        resumed = Forecaster.resume(tmp_path / "m")  # re-reads the recorded CSV, holding out the same 12 values
     for key, value in reference.net.state_dict().items():
         assert torch.equal(value, resumed.net.state_dict()[key]), key
     assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in reference.history]
