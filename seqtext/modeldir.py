@@ -360,10 +360,11 @@ def warn_unfinished(path: Path, kind: str, summary: dict, epochs: int) -> None:
     if summary.get("finished") is not False:
         return
     done = summary.get("epochs_run")
-    after = f"after {counted(done, 'epoch')} of {epochs}" if isinstance(done, int) else "before it finished"
+    when = "before it finished, so its weights are the best so far" if not isinstance(done, int) else \
+        "in its first epoch, so its weights are those it stopped at" if done == 0 else \
+        f"after {counted(done, 'epoch')} of {epochs}, so its weights are the best of those epochs"
     api = f"{API_CLASSES[kind]}.resume"
-    warn(f"the training of {path} was interrupted {after}, so its weights are the best of those epochs; resume it "
-         f"with {{{api}}} to finish it.", params=[api])
+    warn(f"the training of {path} was interrupted {when}; resume it with {{{api}}} to finish it.", params=[api])
 
 
 def latest_model(root: str | Path = "runs", kind: str | None = None) -> Path | None:

@@ -5,6 +5,7 @@ scored on what they saw, backtest origins past a short series, and a forecast fi
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 from datetime import date, datetime, timedelta
@@ -419,6 +420,47 @@ def test_a_one_step_forecast_that_read_a_value_fill_made_up_from_it_is_not_score
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["one_step"]["mae"] == pytest.approx(scores["mae"])
     assert "1 held-out value follows a row whose value --fill made up from it" in result.stderr
+
+
+def test_one_step_scores_of_actual_values_given_apart_leave_out_the_same_values():
+    """With the actual values in a table of their own, a value {fill} made up there (the target's, or a past-only
+    covariate's) is marked in the joined table as in one table: the same values are scored, the same way."""
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(48)]
+    values = [100 + 20 * np.sin(2 * np.pi * k / 12) + k for k in range(48)]
+    heat = [float(np.cos(k)) for k in range(48)]
+    model = Forecaster(window=12, horizon=4, calibrate=0, fill=True, past_features=["heat"], **TINY).fit(
+        {"m": months[:36], "v": values[:36], "heat": heat[:36]}, target="v", date="m")
+    v = values[:45] + [None] + values[46:]  # row 45: made up from 44 and 46
+    h = heat[:42] + [None] + heat[43:]  # row 42's covariate: made up from 41 and 43
+    whole = {"m": months, "v": v, "heat": h}
+    history = {k: c[:40] for k, c in whole.items()}
+    later = {k: c[40:] for k, c in whole.items()}
+    with pytest.warns(SeqtextWarning, match="2 held-out values follow a row whose value fill made up from them"):
+        apart = model.evaluate(history, actuals=later, one_step=True)
+    with pytest.warns(SeqtextWarning, match="2 held-out values follow"):
+        one = model.evaluate(whole, 8, one_step=True)
+    assert apart["values_scored"] == one["values_scored"] == 5  # 8 less 45 (made up), 43 and 46 (read one)
+    assert apart["mae"] == pytest.approx(one["mae"])
+
+
+def test_a_one_step_forecast_with_no_value_left_to_score_scores_nan_and_is_left_out_of_the_means():
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(48)]
+    values = [100 + 20 * np.sin(2 * np.pi * k / 12) + k for k in range(48)]
+    gap = values[:46] + [None] + values[47:]  # of the last 2: row 46 made up, row 47 read it
+    model = Forecaster(window=12, horizon=2, calibrate=0, fill=True, **TINY).fit(values[:36])
+    with pytest.warns(SeqtextWarning) as caught:
+        alone = model.evaluate(gap, 2, one_step=True, levels=None)
+    assert any("no held-out value is left to score one step ahead, so the one-step scores are NaN" in str(w.message)
+               for w in caught)
+    assert alone["values_scored"] == 0 and all(math.isnan(alone[k]) for k in ("mae", "rmse", "mape", "smape"))
+    many = Forecaster(window=12, horizon=2, calibrate=0, fill=True, id="id", **TINY).fit(
+        {"id": ["a"] * 36 + ["b"] * 36, "v": values[:36] * 2}, target="v")
+    with pytest.warns(SeqtextWarning) as caught:
+        both = many.evaluate({"id": ["a"] * 48 + ["b"] * 48, "v": values + gap}, 2, one_step=True)
+    assert any("1 of the 2 series keep no value to score one step ahead and are left out of the one-step means: b"
+               in str(w.message) for w in caught)
+    a, b = both["results"]
+    assert math.isnan(b["smape"]) and both["smape"] == pytest.approx(a["smape"]) and both["values_scored"] == 2
 
 
 def test_a_value_fill_would_make_up_from_the_held_out_ones_is_never_forecast_from(tmp_path):

@@ -140,3 +140,19 @@ def test_cosine_schedule_moves_the_rate_at_every_step(monkeypatch, csv):
     assert rates == pytest.approx(want)
     assert [h["lr"] for h in model.history] == pytest.approx([0.01 * 0.5 * (1 + math.cos(math.pi * e / 4))
                                                               for e in (1, 2, 3, 4)])
+
+
+def test_the_warning_of_an_interrupted_model_says_what_its_weights_are():
+    from pathlib import Path
+
+    from seqtext.modeldir import warn_unfinished
+
+    with pytest.warns(SeqtextWarning, match=r"^the training of m was interrupted in its first epoch, so its weights "
+                                            r"are those it stopped at; resume it with seqtext.TextModel.resume"):
+        warn_unfinished(Path("m"), "text", {"finished": False, "epochs_run": 0}, 3)
+    with pytest.warns(SeqtextWarning, match=r"interrupted after 2 epochs of 5, so its weights are the best of those"):
+        warn_unfinished(Path("m"), "tag", {"finished": False, "epochs_run": 2}, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeqtextWarning)
+        for summary in ({}, {"finished": True, "epochs_run": 5}):  # an older directory's, a finished one's: silent
+            warn_unfinished(Path("m"), "series", summary, 5)

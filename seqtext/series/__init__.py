@@ -19,6 +19,7 @@
 | ``infer`` | forecasts of every series in one roll-out, back in their units, with intervals |
 | ``intervals`` | conformal prediction intervals from rolling-origin errors (``calibration`` fits them) |
 | ``scoring`` | evaluate and backtest: metrics, baselines from the same histories, skill, interval scores |
+| ``actuals`` | the cases to score from actual values given apart from the history (``evaluate --actuals``) |
 | ``baselines`` | naive, seasonal naive, drift; ETS and Theta through statsmodels |
 | ``storage`` | ``scaler.json``: the scalers of each series and the calibration |
 | ``metrics`` | MAE, RMSE, MAPE, sMAPE, MASE; coverage, width, Winkler score, MSIS |

@@ -14,12 +14,13 @@ def forecast_metrics(actual, forecast, insample=None, season: int = 1) -> dict:
 
     MAPE skips zero actuals and MASE is NaN without enough in-sample values or
     when the in-sample series does not change.  A forecast that is not finite
-    (a baseline whose fit failed) scores NaN on every metric, never 0; sMAPE
-    is 0 only where both the actual values and the forecast are 0.
+    (a baseline whose fit failed), or no value to score, scores NaN on every
+    metric, never 0; sMAPE is 0 only where both the actual values and the
+    forecast are 0.
     """
     a = np.asarray(actual, dtype=np.float64)
     f = np.asarray(forecast, dtype=np.float64)
-    if not np.isfinite(f).all():
+    if not np.isfinite(f).all() or not a.size:
         return dict.fromkeys(METRICS, math.nan)
     err = f - a
     nz = a != 0
@@ -46,9 +47,11 @@ def interval_metrics(actual, lower, upper, level: float, insample=None, season: 
 
     The Winkler score of one interval is its width plus 2/alpha times the
     distance by which the actual value falls outside it (alpha = 1 - level);
-    MSIS divides its mean by the in-sample seasonal-naive error, as in M4.
+    MSIS divides its mean by the in-sample seasonal-naive error, as in M4.  No value to score: NaN on each.
     """
     a, lo, hi = (np.asarray(v, dtype=np.float64) for v in (actual, lower, upper))
+    if not a.size:
+        return dict.fromkeys(("coverage", "width", "winkler", "msis"), math.nan)
     alpha = 1 - level / 100
     width = hi - lo
     score = width + (2 / alpha) * (np.maximum(lo - a, 0) + np.maximum(a - hi, 0))

@@ -27,8 +27,9 @@ import numpy as np
 
 from seqtext.errors import ConfigError, DataError, agrees, counted, some, true_or_false, warn, whole_number
 from seqtext.series import baselines as base
-from seqtext.series import infer, static
-from seqtext.series.dates import check_dates, json_label, season_of
+from seqtext.series import infer
+from seqtext.series.actuals import actual_cases
+from seqtext.series.dates import json_label, season_of
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.metrics import METRICS, forecast_metrics, interval_metrics, mean_metrics
 from seqtext.series.table import Table
@@ -67,17 +68,7 @@ def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[l
     fill = infer.check_fill(fill)
     items = infer.read(model, _given(data) if actuals is None else data, allow_future=False, fill=fill)
     if actuals is not None:
-        later = dict(infer.read(model, actuals, allow_future=False, fill=fill))
-        unknown = [k for k in later if k not in dict(items)]
-        if unknown:
-            raise DataError(f"the actual values name a series {unknown[0]!r} that the history does not have; give "
-                            "the history of every series in the actual values.")
-        cases = [(key, _join(table, later[key]), table.n, later[key].n) for key, table in items if key in later]
-        _warn_not_following([(key, joined, n) for key, joined, n, _ in cases])
-        absent = [key for key, _ in items if key not in later]
-        if absent and cases:
-            warn(f"the actual values hold no rows of {len(absent)} of the {len(items)} series, which "
-                 f"{agrees(len(absent), 'is', 'are')} not scored: {some(absent)}.")
+        cases = actual_cases(items, infer.read(model, actuals, allow_future=False, fill=fill))
     else:
         holdout = cfg.horizon if holdout is None else whole_number("holdout", holdout)
         cases = [(key, table, table.n - holdout, holdout) for key, table in items]
@@ -135,39 +126,13 @@ def _warn_one_step_peeks(cases) -> None:
     """One warning when one-step forecasts read values {fill} made up from the values they forecast."""
     peeks = sum(int((table.known(o, o + h) & _peeked(table, o, h)).sum()) for _, table, o, h in cases)
     if peeks:
+        none = [c[0] for c in cases if not (c[1].known(c[2], c[2] + c[3]) & ~_peeked(*c[1:])).any()]
+        left = "" if not none else "; no held-out value is left to score one step ahead, so the one-step scores " \
+            "are NaN" if len(cases) == 1 else f"; {len(none)} of the {len(cases)} series keep no value to score one " \
+            f"step ahead and are left out of the one-step means: {some(none)}"
         warn(f"{counted(peeks, 'held-out value')} {agrees(peeks, 'follows', 'follow')} a row whose value {{fill}} "
              f"made up from {agrees(peeks, 'it', 'them')}, which {agrees(peeks, 'its', 'their')} one-step forecast "
-             f"read; {agrees(peeks, 'it is', 'they are')} left out of the one-step scores.", params=["fill"])
-
-
-def _warn_not_following(cases) -> None:
-    """One warning for actual values whose first date does not follow their history's last at its spacing (a
-    forecast of the next steps is then scored against later values)."""
-    from seqtext.series.dates import uneven
-
-    late = [(key, joined, n) for key, joined, n in cases if joined.dates is not None and n in uneven(joined.dates)]
-    if late:
-        key, joined, n = late[0]
-        where = f"it ends at {joined.dates[n - 1]}, they start at {joined.dates[n]}"
-        whose = f"the actual values do not follow the history ({where})" if key is None else \
-            f"the actual values of {len(late)} series ({some([k for k, _, _ in late])}) do not follow their " \
-            f"history (series {key}'s: {where})"
-        warn(f"{whose}, so the forecast of the next steps is scored against later values; give the actual values "
-             "from the step after the history.")
-
-
-def _join(history: Table, later: Table) -> Table:
-    """A series' history followed by the rows of its actual values."""
-    dates = history.dates + later.dates if history.dates is not None and later.dates is not None else None
-    static.check_same(history, later)
-    filled = None if history.filled is None and later.filled is None else \
-        np.concatenate([~history.known(0, history.n), ~later.known(0, later.n)])
-    joined = Table(np.concatenate([history.target, later.target]),
-                   np.vstack([history.features[: history.n], later.features[: later.n]]), dates, history.names,
-                   f"{history.source} and its actual values", None, history.static, filled, history.plain)
-    if dates is not None:
-        check_dates(joined, history.names[2])  # the actual values must come after the history
-    return joined
+             f"read; {agrees(peeks, 'it is', 'they are')} left out of the one-step scores{left}.", params=["fill"])
 
 
 def model_forecasts(model, cases, one_step: bool = False, levels=()) -> list[dict]:
@@ -226,9 +191,10 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
                 scores = interval_metrics(actual, lower[known], upper[known], level, history, m)
                 s_lower, s_upper = base.seasonal_naive_interval(history, h, m, level)
                 s_lower, s_upper = s_lower[known], s_upper[known]  # the steps the model's width is over
-                s_width = float(np.mean(s_upper - s_lower))
+                s_width = float(np.mean(s_upper - s_lower)) if known.any() else math.nan
                 scores["width_vs_snaive"] = scores["width"] / s_width if s_width > 0 else math.nan
-                scores["snaive_coverage"] = float(100 * np.mean((actual >= s_lower) & (actual <= s_upper)))
+                scores["snaive_coverage"] = float(100 * np.mean((actual >= s_lower) & (actual <= s_upper))) \
+                    if known.any() else math.nan
                 row["intervals"][level_name(level)] = {"lower": lower.tolist(), "upper": upper.tolist(), **scores}
         rows.append(row)
     return rows
