@@ -444,7 +444,6 @@ def test_one_step_scores_of_actual_values_given_apart_leave_out_the_same_values(
 
 
 def test_a_one_step_forecast_with_no_value_left_to_score_scores_nan_and_is_left_out_of_the_means():
-    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(48)]
     values = [100 + 20 * np.sin(2 * np.pi * k / 12) + k for k in range(48)]
     gap = values[:46] + [None] + values[47:]  # of the last 2: row 46 made up, row 47 read it
     model = Forecaster(window=12, horizon=2, calibrate=0, fill=True, **TINY).fit(values[:36])
