@@ -87,6 +87,9 @@ def test_resume_with_more_epochs_continues_a_finished_training(tmp_path, csv):
     assert np.array_equal(longer.predict(3), straight.predict(3))
     assert not np.array_equal(short.predict(3), longer.predict(3))
     assert json.loads((tmp_path / "m" / "config.json").read_text())["train"]["epochs"] == 5
+    # calibrated again, on a copy trained for 5 epochs too: the intervals of the straight 5-epoch fit
+    assert longer.task.intervals.to_dict() == straight.task.intervals.to_dict() != short.task.intervals.to_dict()
+    assert Forecaster.load(tmp_path / "m").task.intervals.to_dict() == straight.task.intervals.to_dict()
 
 
 def test_the_training_data_is_recorded(tmp_path, csv):

@@ -111,7 +111,8 @@ class Forecaster(Predictor, Model):
         """Continue an interrupted (or finished) training from its model directory.
 
         The series is read again from the CSV file recorded in ``config.json``
-        (with the same holdout) unless ``data`` gives it; ``epochs`` and
+        (with the same holdout) unless ``data`` gives it; the intervals are calibrated (again) after it, on a copy
+        trained with the settings resumed; ``epochs`` and
         ``patience`` may raise the limits, ``device`` moves it.  On CPU the result is
         bit-identical to a training that was never interrupted.
         """
@@ -119,6 +120,8 @@ class Forecaster(Predictor, Model):
                                device=device, progress=progress, checkpoint_dir=checkpoint_dir)
         recorded = model.task.recorded_data(path) if data is None else \
             {"series": data, "holdout": model.task.data.get("holdout", 0)}
+        # a finished training taken further: its intervals were calibrated on a copy trained as it was before
+        model.task.intervals = None
         return model._calibrate(recorded["series"], recorded["holdout"], checkpoint_dir)
 
     def backtest(self, data, start: int | None = None, steps: int | None = None, stride: int = 1,
