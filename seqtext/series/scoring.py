@@ -16,7 +16,8 @@ A baseline whose fit fails on a case (ETS or Theta on too short a history)
 scores NaN there, never 0: its means are over the cases it scored, and
 ``failed`` counts the others.  Values that ``fill`` made up (missing in the
 data) are forecast from but never scored: they are left out of every metric
-and of ``values_scored``.
+and of ``values_scored``; so, one step ahead, is a value whose row before it
+was made up from it (its forecast read it).
 """
 
 from __future__ import annotations
