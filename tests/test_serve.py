@@ -66,6 +66,10 @@ def test_health_models_and_docs(client):
     assert all(m["loaded"] for m in models.values()) and isinstance(models["sales"]["intervals"], bool)
     assert models["onnx"]["vocabulary"] == models["torch"]["vocabulary"] > 0
     spec = client.get("/openapi.json").json()
+    requests = spec["components"]["schemas"]
+    for kind, field in (("ScoreRequest", "sentences"), ("ClassifyRequest", "texts")):  # what each text must hold
+        assert requests[kind]["properties"][field]["items"] == {"type": "string", "minLength": 1, "maxLength": 4000,
+                                                                "pattern": "\\S"}
     assert {p for p, r in spec["paths"].items() if "post" in r} == {
         "/v1/complete", "/v1/next-words", "/v1/score", "/v1/forecast", "/v1/classify", "/v1/tag"}
     for path, route in spec["paths"].items():  # the errors described are the ones sent: {"error": "..."}

@@ -111,6 +111,10 @@ class NextWordsResponse(BaseModel):
     warnings: list[str] = WARNINGS
 
 
+# what _check_texts asks of each text, written into the OpenAPI schema for clients (its validator says it too)
+TEXT_ITEM = {"type": "string", "minLength": 1, "maxLength": MAX_SENTENCE, "pattern": r"\S"}
+
+
 def _check_texts(value: list[str], what: str) -> list[str]:
     for i, s in enumerate(value):  # named by index, counted from 0 as forecast rows are
         if not s.strip() or len(s) > MAX_SENTENCE:
@@ -119,7 +123,7 @@ def _check_texts(value: list[str], what: str) -> list[str]:
 
 
 class ScoreRequest(_Request):
-    sentences: list[str] = Field(min_length=1, max_length=MAX_SENTENCES)
+    sentences: list[str] = Field(min_length=1, max_length=MAX_SENTENCES, json_schema_extra={"items": TEXT_ITEM})
     tokens: bool = False
 
     @field_validator("sentences")
@@ -177,7 +181,8 @@ class ForecastResponse(BaseModel):
 
 
 class ClassifyRequest(_Request):
-    texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS, description="The texts to classify.")
+    texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS, description="The texts to classify.",
+                             json_schema_extra={"items": TEXT_ITEM})
 
     @field_validator("texts")
     @classmethod
