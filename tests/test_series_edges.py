@@ -296,9 +296,10 @@ def test_fill_is_suggested_for_gaps_only_not_for_a_blank_end():
         Forecaster(window=6, calibrate=0, **TINY).fit(end, target="v", features=["f"])
 
 
-def test_ctrl_c_while_calibrating_keeps_the_model_without_intervals_and_says_so(tmp_path, monkeypatch):
-    """The final fit is saved before the calibration copy trains: interrupted there, the model is kept with
-    calibrate 0 (it has no intervals), not a config that promises intervals it does not hold."""
+def test_ctrl_c_while_calibrating_keeps_the_model_and_a_resume_calibrates_it(tmp_path, monkeypatch):
+    """The final fit is saved before the calibration copy trains: interrupted there, the model is kept without
+    intervals, and a resume calibrates them (training nothing), as a fit that was never interrupted would."""
+    from seqtext.errors import ConfigError
     from seqtext.series import forecaster
 
     def interrupted(*args, **kwargs):
@@ -306,13 +307,24 @@ def test_ctrl_c_while_calibrating_keeps_the_model_without_intervals_and_says_so(
 
     monkeypatch.setattr(forecaster, "calibrate", interrupted)
     values = 100 + 10 * np.sin(np.arange(80) / 2)
-    model = Forecaster(window=6, calibrate=12, hidden=8, epochs=2, device="cpu", seed=0)
+    options = dict(window=6, calibrate=12, hidden=8, epochs=2, device="cpu", seed=0)
     with pytest.raises(KeyboardInterrupt, match="without prediction intervals .calibrating them on the last 12 "
-                                                "values was interrupted."):
-        model.fit(values, checkpoint_dir=tmp_path / "m")
-    assert json.loads((tmp_path / "m" / "config.json").read_text())["series"]["calibrate"] == 0
+                                                "values was interrupted.; resume it to calibrate them"):
+        Forecaster(**options).fit(values, checkpoint_dir=tmp_path / "m")
+    monkeypatch.undo()
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["series"]["calibrate"] == 12
     kept = Forecaster.load(tmp_path / "m")
     assert kept.task.intervals is None and len(kept.predict(3)) == 3
+    with pytest.raises(DataError, match=r"intervals are not calibrated yet \(its training, or their calibration, "
+                                        r"was interrupted\); resume it with seqtext.Forecaster.resume to calibrate"):
+        kept.predict(3, levels=[80])
+    resumed = Forecaster.resume(tmp_path / "m", values, checkpoint_dir=tmp_path / "m")
+    straight = Forecaster(**options).fit(values)
+    assert resumed.task.intervals.to_dict() == straight.task.intervals.to_dict()
+    np.testing.assert_array_equal(resumed.predict(3), kept.predict(3))  # its weights as they were
+    assert Forecaster.load(tmp_path / "m").task.intervals.to_dict() == straight.task.intervals.to_dict()
+    with pytest.raises(ConfigError, match="already finished"):  # calibrated now: nothing is left to resume
+        Forecaster.resume(tmp_path / "m", values)
 
 
 def test_the_api_warns_when_it_scores_values_the_model_was_trained_on():
@@ -415,6 +427,8 @@ def test_a_one_step_forecast_that_read_a_value_fill_made_up_from_it_is_not_score
     assert scores["mae"] == pytest.approx(abs(row["forecast"][0] - values[45]))
     assert scores["baselines"]["naive"]["mae"] == pytest.approx(abs(values[44] - values[45]))
     assert model.evaluate(gap, 3)["values_scored"] == 2  # a roll-out from row 45 reads neither
+    with pytest.warns(SeqtextWarning, match="1 held-out value follows a row whose value fill made up from it"):
+        model.forecast_holdout(gap, 3, one_step=True)  # its forecasts, unscored, with the same warning
     csv = write(tmp_path / "g.csv", "m,v", [(m, "" if k == 46 else v) for k, (m, v) in enumerate(zip(months, values))])
     result = run("evaluate", "--model", model.save(tmp_path / "m"), "--csv", csv, "--json")
     assert result.exit_code == 0, result.output
@@ -455,11 +469,13 @@ def test_a_one_step_forecast_with_no_value_left_to_score_scores_nan_and_is_left_
     many = Forecaster(window=12, horizon=2, calibrate=0, fill=True, id="id", **TINY).fit(
         {"id": ["a"] * 36 + ["b"] * 36, "v": values[:36] * 2}, target="v")
     with pytest.warns(SeqtextWarning) as caught:
-        both = many.evaluate({"id": ["a"] * 48 + ["b"] * 48, "v": values + gap}, 2, one_step=True)
+        both = many.evaluate({"id": ["a"] * 48 + ["b"] * 48, "v": values + gap}, 2, one_step=True,
+                             baselines="snaive")
     assert any("1 of the 2 series keep no value to score one step ahead and are left out of the one-step means: b"
                in str(w.message) for w in caught)
     a, b = both["results"]
     assert math.isnan(b["smape"]) and both["smape"] == pytest.approx(a["smape"]) and both["values_scored"] == 2
+    assert both["beats_snaive"] == float(a["mae"] < a["baselines"]["snaive"]["mae"])  # over the series scored
 
 
 def test_a_value_fill_would_make_up_from_the_held_out_ones_is_never_forecast_from(tmp_path):

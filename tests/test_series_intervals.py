@@ -146,6 +146,23 @@ def test_coverage_of_many_series_is_the_nominal_level(calibrated_panel, level):
     assert low <= result["intervals"][str(level)]["coverage"] <= high, result["intervals"]
 
 
+def test_one_step_intervals_are_compared_with_seasonal_naives_one_step_intervals(calibrated_panel):
+    """One step ahead, each held-out value's reference is seasonal naive's one-step interval from the values before
+    it, not its roll-out interval from the origin (whose spread grows by season)."""
+    from seqtext.series import baselines as base
+
+    model, history, future = calibrated_panel
+    row = model.evaluate(history, actuals=future, levels=[80], season=12, one_step=True)["results"][0]
+    pick = lambda table: np.array([v for i, v in zip(table["id"], table["value"]) if i == row["id"]])  # noqa: E731
+    y, actual = np.concatenate([pick(history), pick(future)]), pick(future)
+    origin = len(y) - len(actual)
+    lower, upper = np.array([base.seasonal_naive_interval(y[:t], 1, 12, 80) for t in range(origin, len(y))])[:, :, 0].T
+    scores = row["intervals"]["80"]
+    assert scores["snaive_coverage"] == pytest.approx(100 * np.mean((actual >= lower) & (actual <= upper)))
+    width = np.mean(np.subtract(scores["upper"], scores["lower"]))
+    assert scores["width_vs_snaive"] == pytest.approx(width / np.mean(upper - lower))
+
+
 def test_intervals_nest_and_widen_with_the_level(calibrated_panel):
     model, history, _ = calibrated_panel
     out, plain = model.predict(6, history, levels=[50, 80, 95]), model.predict(6, history)
@@ -340,12 +357,15 @@ def test_cli_predict_levels_json_table_and_csv(tmp_path):
     assert_clean_failure(run("predict", "--model", out, "--out", tmp_path / "f.txt"), "must end in .csv", code=2)
 
 
-def test_a_resumed_calibrated_training_keeps_its_calibration(tmp_path):
+def test_a_calibrated_training_taken_further_is_calibrated_again(tmp_path):
+    """Its intervals were calibrated on a copy trained for 3 epochs; after 5, on a copy trained for 5, as a straight
+    5-epoch fit's are (the scalers are kept, so nothing else changes)."""
     values = 100 + 10 * np.sin(np.arange(90) / 2)
     first = Forecaster(window=6, calibrate=12, **{**TINY, "epochs": 3}).fit(values, checkpoint_dir=tmp_path / "m")
     more = Forecaster.resume(tmp_path / "m", values, epochs=5)
+    straight = Forecaster(window=6, calibrate=12, **{**TINY, "epochs": 5}).fit(values)
     assert len(more.history) == 5
-    assert more.task.intervals.to_dict() == first.task.intervals.to_dict()  # not recalibrated, not rescaled
+    assert more.task.intervals.to_dict() == straight.task.intervals.to_dict() != first.task.intervals.to_dict()
 
 
 def test_mean_scaling_pools_its_scores_in_standard_deviations(tmp_path):

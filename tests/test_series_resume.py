@@ -159,3 +159,24 @@ def test_the_warning_of_an_interrupted_model_says_what_its_weights_are():
         warnings.simplefilter("error", SeqtextWarning)
         for summary in ({}, {"finished": True, "epochs_run": 5}):  # an older directory's, a finished one's: silent
             warn_unfinished(Path("m"), "series", summary, 5)
+
+
+def test_a_resumed_training_saves_no_intervals_until_it_calibrates_them_again(tmp_path, csv, monkeypatch):
+    """The intervals of a training taken further were calibrated for the weights before it: none is saved while
+    it trains (Ctrl-C there keeps none), and the training finished calibrates anew."""
+    options = {**OPTIONS, "calibrate": 12}
+    Forecaster(**options).fit(csv, target="v", checkpoint_dir=tmp_path / "m")
+    assert Forecaster.load(tmp_path / "m").task.intervals is not None
+    restore = interrupt_at(monkeypatch, 5)  # inside epoch 4
+    with pytest.raises(TrainingInterrupted):
+        Forecaster.resume(tmp_path / "m", epochs=5, checkpoint_dir=tmp_path / "m")
+    restore()
+    with pytest.warns(SeqtextWarning, match="was interrupted after 3 epochs of 5"):
+        stopped = Forecaster.load(tmp_path / "m")
+    assert stopped.task.intervals is None
+    with pytest.raises(DataError, match="intervals are not calibrated yet"):
+        stopped.predict(3, levels=[80])
+    done = Forecaster.resume(tmp_path / "m", checkpoint_dir=tmp_path / "m")
+    straight = Forecaster(**{**options, "epochs": 5}).fit(csv, target="v")
+    assert done.task.intervals.to_dict() == straight.task.intervals.to_dict()
+    assert np.array_equal(done.predict(3), straight.predict(3))

@@ -83,18 +83,18 @@ class Forecaster(Predictor, Model):
     def _calibrate(self, data, holdout: int, checkpoint_dir) -> "Forecaster":
         """After the (resumable) fit: the calibration copy's errors, in this model's scaled units, saved too.
 
-        Ctrl-C here leaves the trained model, saved, without intervals (and ``calibrate`` 0, as it is)."""
+        Ctrl-C here leaves the trained model, saved, without intervals; :meth:`resume` calibrates them."""
         values = self.settings.series.calibrate
         if values and self.task.intervals is None:
             try:
                 self.task.intervals = calibrate(self, data, holdout, values).in_interval_units(self.task.scalers)
             except KeyboardInterrupt:
-                self.task.settings = self.settings.replace(calibrate=0)
-                if checkpoint_dir is not None and distributed.is_main():
+                saved = checkpoint_dir is not None and distributed.is_main()
+                if saved:
                     self.save(checkpoint_dir)
+                then = "resume it to calibrate them" if saved else "fit it again for intervals"
                 raise KeyboardInterrupt("without prediction intervals (calibrating them on the last "
-                                        f"{counted(values, 'value')} was interrupted); train it again for intervals") \
-                    from None
+                                        f"{counted(values, 'value')} was interrupted); {then}") from None
             except DataError as exc:  # the model is trained and saved: keep it, without intervals, and say why
                 self.task.settings = self.settings.replace(calibrate=0)
                 warn("no prediction intervals: the calibration copy, trained without the last "
@@ -114,14 +114,19 @@ class Forecaster(Predictor, Model):
         (with the same holdout) unless ``data`` gives it; the intervals are calibrated (again) after it, on a copy
         trained with the settings resumed; ``epochs`` and
         ``patience`` may raise the limits, ``device`` moves it.  On CPU the result is
-        bit-identical to a training that was never interrupted.
+        bit-identical to a training that was never interrupted.  A finished training whose calibration was
+        interrupted is only calibrated.
         """
-        model = super().resume(path, None if data is None else {"series": data}, epochs=epochs, patience=patience,
-                               device=device, progress=progress, checkpoint_dir=checkpoint_dir)
+        model = _uncalibrated(cls, path, device) if epochs is None and patience is None else None
+        trains = model is None
+        if trains:
+            model = super().resume(path, None if data is None else {"series": data}, epochs=epochs,
+                                   patience=patience, device=device, progress=progress, checkpoint_dir=checkpoint_dir)
         recorded = model.task.recorded_data(path) if data is None else \
             {"series": data, "holdout": model.task.data.get("holdout", 0)}
-        # a finished training taken further: its intervals were calibrated on a copy trained as it was before
-        model.task.intervals = None
+        if not trains:  # calibrated only, on the data it trained on: checked as a resumed training checks it
+            model.progress = progress
+            model.task.prepare(recorded, fresh=False)
         return model._calibrate(recorded["series"], recorded["holdout"], checkpoint_dir)
 
     def backtest(self, data, start: int | None = None, steps: int | None = None, stride: int = 1,
@@ -153,3 +158,17 @@ class Forecaster(Predictor, Model):
 
 
 modeldir.register("series", Forecaster, (SCALER_FILE,))
+
+
+def _uncalibrated(cls, path, device) -> Forecaster | None:
+    """The model in ``path`` when its training finished and calibrating its intervals was interrupted (it records
+    ``calibrate`` N and holds none): a resume calibrates it, and trains nothing.  Else None."""
+    config = modeldir.read_config(modeldir.as_path(path))
+    if not (config.get("summary") or {}).get("finished") or not (config.get("series") or {}).get("calibrate"):
+        return None
+    model = cls.load(path)
+    if model.task.intervals is not None:
+        return None
+    if device is not None:
+        model.settings.train.device = device  # the calibration copy's
+    return model

@@ -137,8 +137,11 @@ def _warn_one_step_peeks(cases) -> None:
 
 
 def model_forecasts(model, cases, one_step: bool = False, levels=()) -> list[dict]:
-    """Per case ``{"forecast": (h,), "lower_L", "upper_L"}``: one roll-out of h steps, or h one-step forecasts."""
+    """Per case ``{"forecast": (h,), "lower_L", "upper_L"}``: one roll-out of h steps, or h one-step forecasts
+    (with a warning when some read a value {fill} made up from the one they forecast)."""
     true_or_false("one_step", one_step)
+    if one_step:
+        _warn_one_step_peeks(cases)
     cfg = model.settings.series
     out: list = [None] * len(cases)
     groups: dict = {}
@@ -164,8 +167,6 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
     """One result row per case: forecast, actual values, metrics, and the baselines' and intervals' scores."""
     levels = check_levels(() if levels is None else levels)
     forecasts = model_forecasts(model, cases, one_step, levels)
-    if one_step:
-        _warn_one_step_peeks(cases)
     rows = []
     for (key, table, origin, h), fc in zip(cases, forecasts):
         m = season_for(season, table, origin)
@@ -190,7 +191,9 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
             for level in levels:
                 lower, upper = fc[f"lower_{level_name(level)}"], fc[f"upper_{level_name(level)}"]
                 scores = interval_metrics(actual, lower[known], upper[known], level, history, m)
-                s_lower, s_upper = base.seasonal_naive_interval(history, h, m, level)
+                s_lower, s_upper = base.seasonal_naive_interval(history, h, m, level) if not one_step else \
+                    np.array([base.seasonal_naive_interval(table.target[:t], 1, m, level) for t in
+                              range(origin, origin + h)]).reshape(h, 2).T  # each one-step forecast's own
                 s_lower, s_upper = s_lower[known], s_upper[known]  # the steps the model's width is over
                 s_width = float(np.mean(s_upper - s_lower)) if known.any() else math.nan
                 scores["width_vs_snaive"] = scores["width"] / s_width if s_width > 0 else math.nan
@@ -224,7 +227,9 @@ def summarize(rows: list[dict], names=(), levels=()) -> dict:
         key = "mase" if math.isfinite(summary["mase"]) and math.isfinite(ref["mase"]) and ref["mase"] > 0 else "mae"
         summary["skill"] = 1 - summary[key] / ref[key] if ref[key] > 0 else math.nan
         summary["skill_on"] = key
-        summary["beats_snaive"] = float(np.mean([r["mae"] < r["baselines"]["snaive"]["mae"] for r in rows]))
+        scored = [(r["mae"], r["baselines"]["snaive"]["mae"]) for r in rows]  # both finite: a case with a score
+        scored = [mine < theirs for mine, theirs in scored if math.isfinite(mine) and math.isfinite(theirs)]
+        summary["beats_snaive"] = float(np.mean(scored)) if scored else math.nan
     if levels:
         summary["intervals"] = {
             level_name(v): mean_metrics([r["intervals"][level_name(v)] for r in rows],

@@ -115,6 +115,8 @@ class ForecastTask(SeriesState, Task):
             self.readings = data.get("readings") or {}
             statics = series.static_features
             self.static_scaler = static.fit([t for _, t in items], statics) if statics else None
+        else:  # a resume trains on, so intervals calibrated before it are stale: none is saved until calibrated again
+            self.intervals = None
         self.tails, parts, short = {}, [], list(gone)
         for index, (key, table) in enumerate(items):
             part = self._windows(index, key, table, fresh)
