@@ -92,7 +92,7 @@ def holdout_cases(model, data, holdout=None, actuals=None, fill=None) -> tuple[l
 def _unpeeked(cases) -> list:
     """The cases less those whose last value before the held-out ones {fill} made up from them: left out, named in
     a warning; when that is every one (a single series), an error."""
-    peeking = [c[0] for c in cases if c[1].made_up(c[2] - 1)]
+    peeking = [c[0] for c in cases if _after_made_up(c)]
     if not peeking:
         return cases
     what = "a value before the held-out ones (the target's or a past-only covariate's)"
@@ -117,23 +117,43 @@ def _warn_made_up(cases) -> None:
              "left out of the scores.", params=["fill"])
 
 
+def _after_made_up(case) -> bool:
+    """Whether the row before a case's origin holds a value {fill} made up from the rows after it (which a forecast
+    from the origin must not read)."""
+    _, table, origin, _ = case
+    return table.made_up(origin - 1)
+
+
 def _peeked(table: Table, origin: int, h: int) -> np.ndarray:
     """Per held-out value, whether the row before it, after the origin, holds a value {fill} made up from the rows
     after it: a one-step forecast of the value read it (the origin's own row before is checked with the cases)."""
     return np.array([j > 0 and table.made_up(origin + j - 1) for j in range(h)], dtype=bool)
 
 
+def _scored(table: Table, origin: int, h: int, one_step: bool) -> np.ndarray:
+    """Per held-out value, whether it is scored: not made up by {fill}, nor, one step ahead, forecast from a value
+    made up from it."""
+    known = table.known(origin, origin + h)
+    return known & ~_peeked(table, origin, h) if one_step else known
+
+
 def _warn_one_step_peeks(cases) -> None:
-    """One warning when one-step forecasts read values {fill} made up from the values they forecast."""
-    peeks = sum(int((table.known(o, o + h) & _peeked(table, o, h)).sum()) for _, table, o, h in cases)
-    if peeks:
-        none = [c[0] for c in cases if not (c[1].known(c[2], c[2] + c[3]) & ~_peeked(*c[1:])).any()]
-        left = "" if not none else "; no held-out value is left to score one step ahead, so the one-step scores " \
-            "are NaN" if len(cases) == 1 else f"; {len(none)} of the {len(cases)} series keep no value to score one " \
-            f"step ahead and are left out of the one-step means: {some(none)}"
-        warn(f"{counted(peeks, 'held-out value')} {agrees(peeks, 'follows', 'follow')} a row whose value {{fill}} "
-             f"made up from {agrees(peeks, 'it', 'them')}, which {agrees(peeks, 'its', 'their')} one-step forecast "
-             f"read; {agrees(peeks, 'it is', 'they are')} left out of the one-step scores{left}.", params=["fill"])
+    """One warning when one-step forecasts read values {fill} made up from the values they forecast, naming the
+    cases left with nothing to score."""
+    peeks = sum(int((t.known(o, o + h) & ~_scored(t, o, h, True)).sum()) for _, t, o, h in cases)
+    if not peeks:
+        return
+    none = [key for key, t, o, h in cases if not _scored(t, o, h, True).any()]
+    if not none:
+        left = ""
+    elif len(cases) == 1:
+        left = "; no held-out value is left to score one step ahead, so the one-step scores are NaN"
+    else:
+        left = (f"; {len(none)} of the {len(cases)} series keep no value to score one step ahead and are left out "
+                f"of the one-step means: {some(none)}")
+    warn(f"{counted(peeks, 'held-out value')} {agrees(peeks, 'follows', 'follow')} a row whose value {{fill}} made "
+         f"up from {agrees(peeks, 'it', 'them')}, which {agrees(peeks, 'its', 'their')} one-step forecast read; "
+         f"{agrees(peeks, 'it is', 'they are')} left out of the one-step scores{left}.", params=["fill"])
 
 
 def model_forecasts(model, cases, one_step: bool = False, levels=()) -> list[dict]:
@@ -163,6 +183,15 @@ def baseline_forecast(names, target, origin: int, h: int, season: int, one_step:
     return {name: np.array([s[name][0] for s in steps]) for name in names}
 
 
+def _snaive_interval(target, origin: int, h: int, season: int, level: float, one_step: bool) -> tuple:
+    """Seasonal naive's ``level`` % interval of the h values from ``origin`` (lower, upper): of one multi-step
+    forecast, or of each one-step forecast, from the values before it (as :func:`baseline_forecast`)."""
+    if not one_step:
+        return base.seasonal_naive_interval(target[:origin], h, season, level)
+    bounds = [base.seasonal_naive_interval(target[:t], 1, season, level) for t in range(origin, origin + h)]
+    return np.concatenate([b[0] for b in bounds]), np.concatenate([b[1] for b in bounds])
+
+
 def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: bool = False) -> list[dict]:
     """One result row per case: forecast, actual values, metrics, and the baselines' and intervals' scores."""
     levels = check_levels(() if levels is None else levels)
@@ -171,9 +200,7 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
     for (key, table, origin, h), fc in zip(cases, forecasts):
         m = season_for(season, table, origin)
         history, actual = table.target[:origin], table.target[origin : origin + h]
-        known = table.known(origin, origin + h)  # values {fill} made up are not scored
-        if one_step:  # nor a value whose one-step forecast read one made up from it
-            known &= ~_peeked(table, origin, h)
+        known = _scored(table, origin, h, one_step)
         row = {"id": key} if key is not None else {}
         row.update(origin=origin, steps=h)
         if table.dates is not None:
@@ -191,10 +218,8 @@ def score_cases(model, cases, *, season=None, names=(), levels=(), one_step: boo
             for level in levels:
                 lower, upper = fc[f"lower_{level_name(level)}"], fc[f"upper_{level_name(level)}"]
                 scores = interval_metrics(actual, lower[known], upper[known], level, history, m)
-                s_lower, s_upper = base.seasonal_naive_interval(history, h, m, level) if not one_step else \
-                    np.array([base.seasonal_naive_interval(table.target[:t], 1, m, level) for t in
-                              range(origin, origin + h)]).reshape(h, 2).T  # each one-step forecast's own
-                s_lower, s_upper = s_lower[known], s_upper[known]  # the steps the model's width is over
+                s_lower, s_upper = (b[known] for b in  # the steps the model's width is over
+                                    _snaive_interval(table.target, origin, h, m, level, one_step))
                 s_width = float(np.mean(s_upper - s_lower)) if known.any() else math.nan
                 scores["width_vs_snaive"] = scores["width"] / s_width if s_width > 0 else math.nan
                 scores["snaive_coverage"] = float(100 * np.mean((actual >= s_lower) & (actual <= s_upper))) \
@@ -306,7 +331,7 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
                             f"{steps} values to compare), got {{start}} {first}; choose another {{start}} or fewer "
                             "{steps}.", params=["start", "steps"])
         cases += [(key, table, o, steps) for o in range(first, last + 1, stride)]
-    peeking = [c for c in cases if c[1].made_up(c[2] - 1)]
+    peeking = [c for c in cases if _after_made_up(c)]
     if cases and len(peeking) == len(cases):
         raise DataError("every origin follows a value made up by {fill} from the values after it; give the "
                         "missing values, or choose another {start} or {stride}.", params=["fill", "start", "stride"])
@@ -315,7 +340,7 @@ def backtest_cases(model, data, start=None, steps=None, stride: int = 1, fill=No
              f"covariate's) was made up by {{fill}} from "
              "the values after it, which a forecast from there must not read; those origins are left out.",
              params=["fill"])
-        cases = [c for c in cases if not c[1].made_up(c[2] - 1)]
+        cases = [c for c in cases if not _after_made_up(c)]
     scored = [c for c in cases if c[1].known(c[2], c[2] + steps).any()]
     if scored and len(scored) < len(cases):
         warn(f"at {len(cases) - len(scored)} of the {len(cases)} origins every value to score is missing in the "
