@@ -98,8 +98,8 @@ def test_an_export_cannot_refit_and_says_where_to(covariates, tmp_path):
     report = tmp_path / "report.csv"
     result = CliRunner().invoke(cli, ["forecast", "backtest", "--model", str(out), "--csv", str(csv), "--refit", "1",
                                       "--baselines", "naive", "--out", str(report)])
-    assert_clean_failure(result, "is an exported model, which cannot be trained again; give --refit the model "
-                                 "directory it was exported from")
+    assert_clean_failure(result, "an exported model cannot be trained again, so it cannot refit; backtest with "
+                                 "--refit on the model directory it was exported from.")
     assert not report.exists()
 
 

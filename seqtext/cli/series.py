@@ -348,10 +348,7 @@ def backtest(model, csv, start, steps, stride, refit, quiet, season, baselines, 
     check_outputs({"--out": out, "--plot": plot}, {"--csv": csv})
     names, skipped = base.available(base.parse(baselines))
     forecaster = _load(model, fill)
-    if refit and not hasattr(forecaster, "fit"):
-        raise click.UsageError(f"{model} is an exported model, which cannot be trained again; give --refit the "
-                               "model directory it was exported from, or leave --refit out.")
-    if refit:  # the bars of the refits' trainings
+    if refit:  # the bars of the refits' trainings (an exported model refuses to refit: backtest says so)
         forecaster.progress = not quiet
     infer.require_intervals(forecaster, levels, steps or forecaster.settings.series.horizon)  # before the baselines
     if {"ets", "theta"} & set(names) or plot and series_id is not None:
@@ -362,7 +359,7 @@ def backtest(model, csv, start, steps, stride, refit, quiet, season, baselines, 
                 "was left out as too short to backtest"))
         _note_slow(names, len(cases))
     result = forecaster.backtest(Path(csv), start, steps, stride, season, baselines=names, levels=levels,
-                                 **({"refit": refit} if refit else {}))
+                                 refit=refit)
     rows, target = result["results"], forecaster.settings.series.target
     many = forecaster.settings.series.id is not None
     draw = None
