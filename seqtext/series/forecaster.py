@@ -111,11 +111,11 @@ class Forecaster(Predictor, Model):
         """Continue an interrupted (or finished) training from its model directory.
 
         The series is read again from the CSV file recorded in ``config.json``
-        (with the same holdout) unless ``data`` gives it; the intervals are calibrated (again) after it, on a copy
-        trained with the settings resumed; ``epochs`` and
+        (with the same holdout) unless ``data`` gives it; ``epochs`` and
         ``patience`` may raise the limits, ``device`` moves it.  On CPU the result is
-        bit-identical to a training that was never interrupted.  A finished training whose calibration was
-        interrupted is only calibrated.
+        bit-identical to a training that was never interrupted.  The intervals are
+        calibrated again at the end, on a copy trained with the settings resumed; a
+        finished training whose calibration was interrupted is only calibrated.
         """
         model = _uncalibrated(cls, path, device) if epochs is None and patience is None else None
         trains = model is None
@@ -170,5 +170,6 @@ def _uncalibrated(cls, path, device) -> Forecaster | None:
     if model.task.intervals is not None:
         return None
     if device is not None:
-        model.settings.train.device = device  # the calibration copy's
+        model.settings.train.device = device  # the calibration copy's, checked as a resumed training's is
+        model.settings.train.validate()
     return model

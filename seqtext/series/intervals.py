@@ -20,11 +20,11 @@ end (``python scripts/bench_tourism.py coverage``, seeds 0-2) covered 74.9 /
 % and 92.3 / 92.6 % with the absolute scores' (MSIS 9.91 / 10.94 and 15.84
 / 17.52 signed, 9.45 / 10.30 and 15.72 / 17.13 absolute).
 
-A step with at least ``OWN_STEP`` scores,
-and enough for the level to leave one above their ``ceil((n+1)L)``-th
-smallest, is the forecast plus or minus that one of its own absolute
-scores; at a higher level it takes the power law's below, but never less
-than its own second largest score, so the intervals of two levels nest.
+A step with at least ``OWN_STEP`` scores, and enough for the level to leave
+one above their ``ceil((n+1)L)``-th smallest, is the forecast plus or minus
+that one of its own absolute scores; at a higher level it takes the power
+law's below, but never less than its own second largest score, so the
+intervals of two levels nest.
 A step with fewer borrows from the others: the absolute scores of every
 step are pooled, each divided by its step's spread, a power law
 ``s_k = a * k**b`` fitted to the mean absolute score of each step, and the
