@@ -360,9 +360,12 @@ def warn_unfinished(path: Path, kind: str, summary: dict, epochs: int) -> None:
     if summary.get("finished") is not False:
         return
     done = summary.get("epochs_run")
-    when = "before it finished, so its weights are the best so far" if not isinstance(done, int) else \
-        "in its first epoch, so its weights are those it stopped at" if done == 0 else \
-        f"after {counted(done, 'epoch')} of {epochs}, so its weights are the best of those epochs"
+    if not isinstance(done, int):
+        when = "before it finished, so its weights are the best so far"
+    elif done == 0:  # no epoch evaluated: no best weights to go back to
+        when = "in its first epoch, so its weights are those it stopped at"
+    else:
+        when = f"after {counted(done, 'epoch')} of {epochs}, so its weights are the best of those epochs"
     api = f"{API_CLASSES[kind]}.resume"
     warn(f"the training of {path} was interrupted {when}; resume it with {{{api}}} to finish it.", params=[api])
 

@@ -53,9 +53,7 @@ def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, 
         mine = [j for j, t in enumerate(times) if t >= point and (stop is None or t < stop)]
         first = cases[next(j for j in mine if times[j] == point)]
         where = first[1].dates[first[2]] if clock else f"origin {point}"
-        cut = ReadSeries((key, part) for key, table in items  # a series not begun by then is left out
-                         if (part := _before(table, bisect.bisect_left(clock[id(table)], point) if clock else point)).n)
-        fitted = _refit(model, cut, where, bool(levels), start, caught, label=f"refit {i + 1}/{len(points)}")
+        fitted = _refit(model, _cut(items, clock, point), where, bool(levels), start, caught, label=f"refit {i + 1}/{len(points)}")
         for j, row in zip(mine, scoring.score_cases(fitted, [cases[j] for j in mine], season=season, names=names,
                                                     levels=levels)):
             rows[j] = row
@@ -71,6 +69,14 @@ def _clock(model, items) -> dict | None:
     if model.settings.series.id is None or items[0][1].dates is None:
         return None
     return {id(table): [parse_date(str(d))[1] for d in table.dates[: table.n]] for _, table in items}
+
+
+def _cut(items, clock: dict | None, point) -> ReadSeries:
+    """What a refit at ``point`` (a date's time with ``clock``, else a row position) trains on: each series' values
+    before it; a series not begun by then is left out."""
+    parts = [(key, _before(table, bisect.bisect_left(clock[id(table)], point) if clock else point))
+             for key, table in items]
+    return ReadSeries((key, part) for key, part in parts if part.n)
 
 
 def _before(table, stop: int):
