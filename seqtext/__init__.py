@@ -42,6 +42,7 @@ _EXPORTS = {
     "DataError": "seqtext.errors",
     "ConfigError": "seqtext.errors",
     "CheckpointError": "seqtext.errors",
+    "SeqtextWarning": "seqtext.errors",
     "shipped": "seqtext.bundled",
 }
 

@@ -270,7 +270,10 @@ def load_trainer_state(path: Path) -> dict:
         raise CheckpointError(f"{path} has no {TRAINER} to resume from; train it again instead of resuming.")
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as exc:
+    except pickle.UnpicklingError:  # torch's own text advises weights_only=False: loading code, never done here
+        raise CheckpointError(f"{file} is corrupted, or holds more than tensors and plain values, so it is no "
+                              "seqtext trainer state; train again.") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as exc:
         raise CheckpointError(f"{file} is corrupted or truncated ({first_line(exc)}); train again.") from None
     needed = {"epoch", "batches_done", "optimizer", "net", "history", "finished", "torch_rng"}
     if not isinstance(state, dict) or not needed <= set(state):

@@ -120,6 +120,16 @@ def test_every_module_imports_alone():
     assert len(names) > 100  # the package's modules were found
 
 
+def test_every_public_name_resolves_to_the_object_its_module_defines():
+    import seqtext
+    from seqtext.errors import SeqtextWarning
+
+    for name in seqtext.__all__:
+        assert getattr(seqtext, name) is not None, name
+    assert seqtext.SeqtextWarning is SeqtextWarning  # what a user filters or catches the toolkit's warnings by
+    assert issubclass(seqtext.SeqtextWarning, UserWarning)
+
+
 def test_the_library_never_imports_click_and_the_cli_start_stays_light():
     code = ("import sys, seqtext, seqtext.cli; "
             "heavy = [m for m in ('torch', 'datasets', 'tokenizers', 'numpy', 'matplotlib') if m in sys.modules]; "

@@ -224,6 +224,46 @@ def test_forecast_files_and_tables_keep_the_digits_of_a_series_of_small_values(t
     assert 0 < scores["rollout"]["mae"] < 1e-9  # a metric keeps its digits too
 
 
+@pytest.mark.parametrize("scaler", ["zscore", "mean", "minmax"])
+def test_a_series_of_values_near_1e_minus_15_is_forecast_as_the_same_series_near_1(scaler):
+    base = 1 + 0.1 * np.sin(2 * np.pi * np.arange(48) / 12)
+    forecasts = [Forecaster(window=12, horizon=3, calibrate=0, scaler=scaler, **TINY).fit(list(base * k)).predict(3) / k
+                 for k in (1.0, 1e-15)]
+    np.testing.assert_allclose(forecasts[1], forecasts[0], rtol=1e-5)
+    assert (forecasts[1] > 0.5).all()  # not a forecast near 0 (the spread once taken for a constant's, scale 1)
+
+
+def test_dates_past_the_year_9999_are_one_sentence(tmp_path):
+    days = [date(9999, 12, 31) - timedelta(days=29 - k) for k in range(30)]
+    csv = write(tmp_path / "end.csv", "day,y", [(d.isoformat(), k % 7) for k, d in enumerate(days)])
+    assert run("train", "--csv", csv, "--target", "y", "--date", "day", "--window", 6, "--horizon", 2, "--epochs", 1,
+               "--hidden", 8, "--calibrate", 0, "--out", tmp_path / "m").exit_code == 0
+    assert_clean_failure(run("predict", "--model", tmp_path / "m", "--steps", 3, "--out", tmp_path / "f.csv"),
+                         "a forecast of 3 steps after 9999-12-31 runs past the year 9999, the last a date can be "
+                         "written in; forecast fewer steps.")
+    assert not (tmp_path / "f.csv").exists()
+    with pytest.raises(DataError, match="^a forecast of 6 steps after 9999-W49 runs past the year 9999"):
+        future_dates(["9999-W48", "9999-W49"], 6)
+
+
+def test_actual_values_without_the_dates_of_their_history_are_refused(tmp_path):
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(40)]
+    values = [100 + 10 * math.sin(2 * math.pi * k / 12) for k in range(40)]
+    history = write(tmp_path / "h.csv", "month,y", list(zip(months[:36], values[:36])))
+    dated = write(tmp_path / "a.csv", "month,y", list(zip(months[36:], values[36:])))
+    undated = write(tmp_path / "u.csv", "y", [(v,) for v in values[36:]])
+    model = Forecaster(window=6, horizon=4, calibrate=0, **TINY).fit(str(history), target="y", date="month")
+    assert math.isfinite(model.evaluate(str(history), actuals=str(dated))["mase"])
+    for hist, later, named in ((history, undated, (history, undated)),
+                               (write(tmp_path / "hu.csv", "y", [(v,) for v in values[:36]]), dated, (dated, None))):
+        with pytest.raises(DataError) as info:  # once read so: the dates dropped, the season 1, the MASE 3x
+            model.evaluate(str(hist), actuals=str(later))
+        other = named[1] or tmp_path / "hu.csv"
+        assert str(info.value) == (f"{named[0]} has dates (column 'month') and {other} has none, so the actual "
+                                   "values cannot be placed after the history by date; give both with their dates, "
+                                   "or neither.")
+
+
 def test_actual_values_that_skip_steps_after_the_history_are_warned_of(tmp_path):
     history = panel(tmp_path / "h.csv", (40, 40))
     later = panel(tmp_path / "later.csv", (4, 4), start=46)  # steps 41-45 missing
@@ -253,6 +293,24 @@ def test_models_of_many_series_note_held_out_values_they_were_trained_on_and_bac
            "it) and is left out: S2." in result.stderr
     assert_clean_failure(run("backtest", "--model", model, "--csv", csv, "--start", "59"),
                          "no series is long enough to backtest from --start 59 (the longest has 60 values")
+
+
+def test_a_series_left_out_of_training_as_too_short_is_forecast_as_a_new_id(tmp_path):
+    csv = panel(tmp_path / "p.csv", (40, 40, 8))  # S2: 8 values, fewer than window + horizon
+    with pytest.warns(SeqtextWarning, match="1 of the 3 series is shorter than window \\+ horizon = 9 values and is "
+                                            "left out of training: S2"):
+        model = Forecaster(window=6, horizon=3, calibrate=0, id_embed=4, **TINY).fit(str(csv), target="v", date="t",
+                                                                                   id="id")
+    assert list(model.task.scalers) == ["S0", "S1"] and model.net.embed.weight.shape[0] == 2  # no untrained row
+    renamed = tmp_path / "r.csv"
+    renamed.write_text(csv.read_text().replace("S2,", "new,"))
+    own = [r["forecast"] for r in model.forecast(3, history=str(csv)) if r["id"] == "S2"]
+    new = [r["forecast"] for r in model.forecast(3, history=str(renamed)) if r["id"] == "new"]
+    assert len(own) == 3 and own == new
+    model.save(tmp_path / "m")
+    result = run("evaluate", "--model", tmp_path / "m", "--csv", csv, "--holdout", 2, "--baselines", "naive")
+    assert "note: the model was trained on the held-out values of 2 of the 3 series" in result.stderr, result.output
+    assert "in each of 3 series" in result.stdout
 
 
 def test_a_forecast_file_keeps_the_dates_of_the_series_that_have_them(tmp_path):

@@ -199,6 +199,28 @@ def test_columns_without_a_name_are_left_out(tmp_path):
     assert _read_csv(indexed) == _read_csv(plain)
 
 
+def test_values_past_the_header_and_other_separators_are_refused_not_dropped(tmp_path):
+    from seqtext.series.csvfile import read_csv as _read_csv
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text("month,sales\n2000-01,5\n2000-02,6\n")
+    blank = tmp_path / "blank.csv"  # empty cells past the header, as a spreadsheet writes them: read as before
+    blank.write_text("month,sales\n2000-01,5,\n2000-02,6, \n")
+    assert _read_csv(blank) == _read_csv(plain)
+    commas = tmp_path / "commas.csv"  # decimal commas: 5,25 would have been read as 5 and its digits dropped
+    commas.write_text("month,sales\n2000-01,5\n2000-02,5,25\n")
+    for read in (lambda: _read_csv(commas), lambda: Forecaster(**TINY).fit(commas, target="sales")):
+        with pytest.raises(DataError) as info:
+            read()
+        assert str(info.value) == (f"{commas} line 3 has 3 values, more than the 2 columns of its header; quote a "
+                                   "value that holds a comma (and write decimals with a point: 1.5, not 1,5).")
+    semicolons = write(tmp_path / "semi.csv", "month;sales", ["2000-01;5", "2000-02;6"])
+    assert_clean_failure(run("train", "--csv", semicolons, "--target", "sales", "--out", tmp_path / "m"),
+                         f"{semicolons} is separated by semicolons, not commas (its header is one column, "
+                         "'month;sales'); save it as a comma-separated file.")
+    assert not (tmp_path / "m").exists()
+
+
 def test_months_written_yyyymm_are_refused_not_read_as_steps():
     from seqtext import Forecaster
     from seqtext.errors import DataError

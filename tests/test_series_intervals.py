@@ -297,6 +297,10 @@ def test_calibration_too_long_is_refused_before_any_model_is_written(tmp_path, m
                                       "--quiet", "--out", str(out)])
     assert_clean_failure(result, "than --window + --horizon = 13 (after the 50 held out)", "or --holdout.")
     assert not out.exists()
+    result = CliRunner().invoke(cli, ["forecast", "train", "--csv", str(data), "--target", "v", *ids, "--window",
+                                      "12", "--holdout", "10", "--calibrate", "55", "--epochs", "1", "--hidden", "4",
+                                      "--quiet", "--out", str(out)])  # more than the 50 values left: none, not -5
+    assert_clean_failure(result, f"--calibrate 55 {left.replace('10', '0')} (after the 10 held out)")
 
 
 def test_backtest_levels_on_an_uncalibrated_model_are_refused_before_the_baselines(tmp_path):
@@ -355,6 +359,11 @@ def test_cli_predict_levels_json_table_and_csv(tmp_path):
     assert_clean_failure(far, "give --steps of 24 or fewer, or calibrate more")
     assert "fitting" not in far.output
     assert_clean_failure(run("predict", "--model", out, "--out", tmp_path / "f.txt"), "must end in .csv", code=2)
+    for flag, name in (("--out", ".csv"), ("--out", ".CSV"), ("--plot", ".png")):  # an extension alone, no name
+        assert_clean_failure(run("predict", "--model", out, flag, tmp_path / name),
+                             f"{flag} {tmp_path / name} has no name before {name}; give one, e.g. "
+                             f"forecast{name.lower()}.", code=2)
+        assert not (tmp_path / name).exists()
 
 
 def test_a_calibrated_training_taken_further_is_calibrated_again(tmp_path):

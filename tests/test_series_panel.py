@@ -320,7 +320,15 @@ def test_cli_evaluate_actuals_of_one_series_and_dates_that_do_not_follow(tmp_pat
     assert obj["holdout"] == 12 and obj["history"] == 48 and obj["season"] == 12
     expected = model.evaluate(write(tmp_path / "all.csv", {"month": table["month"], "value": table["value"]}), 12)
     assert obj["rollout"]["mae"] == pytest.approx(expected["mae"], abs=1e-5)
-    assert_clean_failure(runner.invoke(cli, [*base, "--actuals", str(history)]), "do not increase")
+    first = table["month"][0]  # the history given as its own actual values: they start where it starts
+    assert_clean_failure(runner.invoke(cli, [*base, "--actuals", str(history)]),
+                         f"the actual values in {history} start at {first} (line 2), not after the history's last "
+                         f"date, {table['month'][47]}; give the values that come after the history.")
+    many = long_table()
+    both = write(tmp_path / "both.csv", many)
+    fitted = Forecaster(window=12, id="id", **TINY).fit(both, date="month")
+    with pytest.raises(DataError, match=r"^the actual values in .*both.csv \(series S0\) start at 2000-01 \(line 2\)"):
+        fitted.evaluate(both, actuals=both)
 
 
 def test_forecast_holdout_of_many_series(fitted):

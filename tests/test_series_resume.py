@@ -95,7 +95,9 @@ def test_resume_with_more_epochs_continues_a_finished_training(tmp_path, csv):
 def test_the_training_data_is_recorded(tmp_path, csv):
     Forecaster(**OPTIONS).fit(csv, target="v", holdout=4, checkpoint_dir=tmp_path / "m")
     config = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert config["data"] == {"source": str(csv.resolve()), "holdout": 4, "values": 196}
+    assert config["data"] == {"source": str(csv.resolve()), "holdout": 4, "values": 196,
+                              "sha256": config["data"]["sha256"]}
+    assert len(config["data"]["sha256"]) == 64
     assert config["inputs"] == 1 and len(config["tail"]["target"]) == 8
 
 
@@ -104,6 +106,21 @@ def test_resume_refuses_a_changed_csv(tmp_path, csv):
     write_series(csv, n=210)
     with pytest.raises(DataError, match="gives 210 values to train on, not the 200"):
         Forecaster.resume(tmp_path / "m", epochs=4)
+
+
+def test_resume_refuses_values_changed_since_even_as_many(tmp_path, csv):
+    Forecaster(**OPTIONS).fit(csv, target="v", checkpoint_dir=tmp_path / "m")
+    resumed = Forecaster.resume(tmp_path / "m", epochs=4)  # the same file: trains on
+    assert len(resumed.history) == 4
+    write_series(csv, seed=1)  # 200 values again, other ones
+    with pytest.raises(DataError) as info:
+        Forecaster.resume(tmp_path / "m", epochs=5)
+    assert str(info.value) == (f"{csv} holds other values than the ones this training started with (as many, 200, "
+                               "but not the same); resume on the same data or train afresh.")
+    values = [float(10 + 3 * i + 5 * math.sin(i)) for i in range(60)]
+    Forecaster(**OPTIONS).fit(values, checkpoint_dir=tmp_path / "p")
+    with pytest.raises(DataError, match="^the series given holds other values"):
+        Forecaster.resume(tmp_path / "p", [v + 1 for v in values], epochs=4)
 
 
 def test_resume_of_data_given_in_python_needs_the_data(tmp_path):

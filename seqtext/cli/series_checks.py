@@ -27,12 +27,22 @@ def check_plot(plot: str | None, series_id: str | None = None) -> None:
 
     if importlib.util.find_spec("matplotlib") is None:
         raise click.ClickException(PLOT_MISSING)
+    nameless("--plot", plot, (".png", ".svg", ".pdf"))
     if Path(plot).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.UsageError(f"--plot {plot} must end in .png, .svg or .pdf.")
 
 
+def nameless(flag: str, path: str, suffixes) -> None:
+    """Refuse a file name that is one of ``suffixes`` alone (``.csv``: a hidden file with no suffix, to pathlib)."""
+    name = Path(path).name
+    if name.lower() in suffixes:
+        raise click.UsageError(f"{flag} {path} has no name before {name}; give one, e.g. forecast{name.lower()}.")
+
+
 def check_out(out: str | None, suffix: str = ".csv") -> None:
     refuse_empty("--out", out, f"the {suffix} file to write")
+    if out is not None:
+        nameless("--out", out, (suffix,))
     if out is not None and Path(out).suffix.lower() != suffix:
         raise click.UsageError(f"--out {out} must end in {suffix}.")
 

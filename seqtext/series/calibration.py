@@ -53,8 +53,8 @@ def check_calibration(model, items, holdout: int, C: int) -> None:
     lengths = [t.n - holdout - C for _, t in items]
     need = cfg.window + cfg.horizon
     if (min(lengths) if cfg.id is None else max(lengths)) < need:
-        left = f"leaves {counted(lengths[0], 'value')}" if cfg.id is None else \
-            f"leaves at most {counted(max(lengths), 'value')} of a series"
+        left = f"leaves {counted(max(lengths[0], 0), 'value')}" if cfg.id is None else \
+            f"leaves at most {counted(max(max(lengths), 0), 'value')} of a series"
         held = f" (after the {holdout} held out)" if holdout else ""
         raise DataError(f"{{calibrate}} {C} {left}{held} to fit the calibration model on, fewer than {{window}} + "
                         f"{{horizon}} = {need}; calibrate on fewer values ({{calibrate}} 0: no intervals).",

@@ -41,6 +41,15 @@ def read_csv(path: Path) -> tuple[dict, list, int | list[int]]:
     if not rows:
         raise DataError(f"{path} is empty; give a CSV file with a header line and values.")
     header, body, lines = [h.strip() for h in rows[0]], rows[1:], lines[1:]
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        sep = "semicolons" if ";" in header[0] else "tabs"
+        raise DataError(f"{path} is separated by {sep}, not commas (its header is one column, {header[0]!r}); save it "
+                        "as a comma-separated file.")
+    for row, line in zip(body, lines):
+        if any(cell.strip() for cell in row[len(header):]):  # empty cells past the header: a spreadsheet's
+            raise DataError(f"{path} line {line} has {len(row)} values, more than the {len(header)} columns of its "
+                            "header; quote a value that holds a comma (and write decimals with a point: 1.5, not "
+                            "1,5).")
     # a column without a name cannot be asked for: a pandas index, a spreadsheet's empty trailing columns
     keep = [j for j, h in enumerate(header) if h]
     header, body = [header[j] for j in keep], [[r[j] if j < len(r) else "" for j in keep] for r in body]

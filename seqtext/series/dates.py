@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from seqtext.errors import DataError, is_missing
+from seqtext.errors import DataError, counted, is_missing
 
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -244,6 +244,16 @@ def future_dates(labels: list | None, steps: int) -> list | None:
         if kind != "month":  # years keep four digits; steps are plain integers
             return [f"{last + step * k:04d}" if kind == "year" else str(last + step * k) for k in range(1, steps + 1)]
         return [f"{(v := last + step * k) // 12:04d}-{v % 12 + 1:02d}" for k in range(1, steps + 1)]
+    try:
+        return _dated(labels, parsed, unit, step, steps)
+    except (OverflowError, ValueError):  # past datetime's year 9999
+        raise DataError(f"a forecast of {counted(steps, 'step')} after {labels[-1].strip()} runs past the year 9999, "
+                        "the last a date can be written in; forecast fewer steps.") from None
+
+
+def _dated(labels: list, parsed: list, unit: str, step, steps: int) -> list:
+    """future_dates of dates (not months, years or steps counted as integers)."""
+    last = parsed[-1][1]
     fmt = _writer(labels[-1].strip())
     if unit == "month":
         anchor = _monthly([v for _, v in parsed])

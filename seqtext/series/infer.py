@@ -179,6 +179,12 @@ def require_intervals(model, levels, steps: int | None = None) -> list[float]:
     """The checked ``levels``; refused on a model without calibrated intervals, or calibrated for fewer than
     ``steps`` steps ahead (when given)."""
     levels = check_levels(() if levels is None else levels)
+    exported = getattr(model, "manifest", None)  # an export: the model directory it was made from resumes
+    if levels and model.task.intervals is None and model.settings.series.calibrate and exported is not None:
+        raise DataError(f"this export has no calibrated intervals (the calibration of {exported.get('source')} was "
+                        "interrupted before it was exported); resume that directory with "
+                        "{seqtext.Forecaster.resume} and export it again to forecast with {levels}.",
+                        params=["seqtext.Forecaster.resume", "levels"])
     if levels and model.task.intervals is None and model.settings.series.calibrate:  # a resume calibrates them
         raise DataError("this model's intervals are not calibrated yet (its training, or their calibration, was "
                         "interrupted); resume it with {seqtext.Forecaster.resume} to calibrate them, then forecast "

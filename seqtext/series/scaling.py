@@ -76,7 +76,7 @@ class Scaler:
             if self.kind == "mean":  # the target: no shift, divided by its mean absolute value
                 std = float(scale[0])
                 center[0], scale[0] = 0.0, np.abs(u[:, 0]).mean() * peak[0]
-                self.spread = std if np.isfinite(std) and std > 1e-12 * max(1.0, float(scale[0])) else None
+                self.spread = std if np.isfinite(std) and std > 1e-12 * peak[0] else None
         elif self.kind == "minmax":
             center, scale = m.min(axis=0), (u.max(axis=0) - u.min(axis=0)) * peak
         else:
@@ -84,7 +84,9 @@ class Scaler:
         if not (np.isfinite(center).all() and np.isfinite(scale).all()):
             raise DataError("the values are too large to scale (beyond about 1e308); divide the series by a "
                             "constant first.")
-        scale = np.where(np.isfinite(scale) & (scale > 1e-12 * np.maximum(1.0, np.abs(center))), scale, 1.0)
+        # a column whose spread is float rounding of its values (a constant) is only shifted; the spread is
+        # compared with the values' own size, so a series of values near 1e-15 is scaled as one near 1 is
+        scale = np.where(np.isfinite(scale) & (scale > 1e-12 * peak), scale, 1.0)
         self.center, self.scale = center, scale
         return self
 

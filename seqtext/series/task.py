@@ -37,6 +37,20 @@ from seqtext.bundled import shipped
 SCALER_FILE = storage.SCALER_FILE
 
 
+def values_digest(items) -> str:
+    """The SHA-256 of what a training reads: each series' id, target values, covariates and static values (so a
+    resume on a file edited since, or on other values of the same count, is refused)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for key, table in items:
+        digest.update(repr(key).encode("utf-8", "surrogateescape") + b"\0")
+        for part in (table.target, table.features, table.static):
+            if part is not None:
+                digest.update(np.ascontiguousarray(part, dtype=np.float64).tobytes() + b"\0")
+    return digest.hexdigest()
+
+
 def cut(table: Table, holdout: int) -> Table:
     """The table without its last ``holdout`` values."""
     if holdout and holdout >= table.n:
@@ -104,12 +118,15 @@ class ForecastTask(SeriesState, Task):
             raise DataError(f"{items[0][1].source} gives {counted(total, 'value')} to train on, not the "
                             f"{self.data['values']} this training started with; resume on the same data or train "
                             "afresh.")
+        digest = values_digest(items)
+        if not fresh and self.data.get("sha256") not in (None, digest):  # recorded since 2026-12: older not compared
+            where = items[0][1].source if isinstance(data["series"], (str, os.PathLike)) else "the series given"
+            raise DataError(f"{where} holds other values than the ones this training started with (as many, "
+                            f"{total}, but not the same); resume on the same data or train afresh.")
         source = data["series"]
         self.data = {"source": str(shipped(source).resolve()) if isinstance(source, (str, os.PathLike)) else None,
-                     "holdout": holdout, "values": total}
+                     "holdout": holdout, "values": total, "sha256": digest}
         resolve_names(series, items[0][1])
-        if not fresh and [k for k, _ in items] != list(self.scalers):
-            raise DataError("the series ids differ from those this training started with; resume on the same data.")
         if fresh:  # a resume keeps the stored scalers
             self.scalers, self.reads_ahead = {}, True
             self.readings = data.get("readings") or {}
@@ -117,15 +134,26 @@ class ForecastTask(SeriesState, Task):
             self.static_scaler = static.fit([t for _, t in items], statics) if statics else None
         else:  # a resume trains on, so intervals calibrated before it are stale: none is saved until calibrated again
             self.intervals = None
+        # each series' index: its row of the id embedding (the stored order on a resume); a series too short to
+        # give a window is left out of the model (no scaler, tail or row: forecast, it is a new id)
+        stored = None if fresh else list(self.scalers)
         self.tails, parts, short = {}, [], list(gone)
-        for index, (key, table) in enumerate(items):
+        for key, table in items:
+            index = len(parts) if fresh else stored.index(key) if key in stored else -1
             part = self._windows(index, key, table, fresh)
             if part is None:
                 short.append(key)
-            parts.append(part)
-        parts = [p for p in parts if p is not None]
+                self.tails.pop(key, None)
+                if fresh:
+                    del self.scalers[key]
+            else:
+                parts.append(part)
         if not parts:
             raise too_short("every series is shorter than", series.window + series.horizon, holdout)
+        if not fresh and [k for k, _ in items if k not in short] != [k for k in stored if k not in short]:
+            # (a new id is refused here; a directory trained before 2026-12 kept the short ones, with untrained rows:
+            # those are not compared)
+            raise DataError("the series ids differ from those this training started with; resume on the same data.")
         as_tensor = lambda a, kind=torch.float32: torch.as_tensor(a, dtype=kind, device=self.device)  # noqa: E731
         join = lambda i: np.concatenate([p[i] for p in parts])  # noqa: E731
         self.x_train, self.y_train = as_tensor(join(0)), as_tensor(join(1))  # (N, W, C), (N, H)
