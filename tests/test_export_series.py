@@ -287,16 +287,17 @@ def test_an_export_of_a_model_whose_calibration_was_interrupted_says_to_resume_i
     model.fit(sales_table(), target="sales", date="month")
     model.task.intervals = None  # as a Ctrl-C during the calibration leaves it (calibrate 12 kept)
     model.save(tmp_path / "m")
-    with pytest.warns(SeqtextWarning, match=r"^the model's intervals are not calibrated yet \(their calibration was "
-                                            r"interrupted\), so its export forecasts without them; resume the model "
-                                            r"directory with seqtext.Forecaster.resume and export it again"):
+    with pytest.warns(SeqtextWarning, match=r"^the model's intervals are not calibrated yet \(its training, or their "
+                                            r"calibration, was interrupted\), so its export forecasts without them; "
+                                            r"resume the model directory with seqtext.Forecaster.resume and export it "
+                                            r"again"):
         export(tmp_path / "m", tmp_path / "e")
     exported = load(tmp_path / "e")
     assert exported.predict(HORIZON).shape == (HORIZON,)
     with pytest.raises(DataError) as info:
         exported.predict(HORIZON, levels=[80])
-    assert str(info.value) == (f"this export has no calibrated intervals (the calibration of {tmp_path / 'm'} was "
-                               "interrupted before it was exported); resume that directory with "
+    assert str(info.value) == (f"this export has no calibrated intervals (the training of {tmp_path / 'm'}, or their "
+                               "calibration, was interrupted before it was exported); resume that directory with "
                                "seqtext.Forecaster.resume and export it again to forecast with levels.")
     result = CliRunner().invoke(cli, ["forecast", "predict", "--model", str(tmp_path / "e"), "--levels", "80"])
     assert_clean_failure(result, "resume that directory with seqtext forecast train --resume and export it again to "

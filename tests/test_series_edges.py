@@ -224,6 +224,15 @@ def test_forecast_files_and_tables_keep_the_digits_of_a_series_of_small_values(t
     assert 0 < scores["rollout"]["mae"] < 1e-9  # a metric keeps its digits too
 
 
+def test_a_covariate_of_zeros_and_one_rounding_residue_is_a_constant_not_scaled_by_1e_minus_17():
+    from seqtext.series.scaling import Scaler
+
+    matrix = np.column_stack([np.arange(20.0) * 1e-15, np.zeros(20)])
+    matrix[5, 1] = 0.1 + 0.2 - 0.3  # 5.6e-17
+    scaler = Scaler("zscore").fit(matrix)
+    assert scaler.scale[1] == 1.0 and scaler.scale[0] == pytest.approx(np.arange(20.0).std() * 1e-15)
+
+
 @pytest.mark.parametrize("scaler", ["zscore", "mean", "minmax"])
 def test_a_series_of_values_near_1e_minus_15_is_forecast_as_the_same_series_near_1(scaler):
     base = 1 + 0.1 * np.sin(2 * np.pi * np.arange(48) / 12)
@@ -244,6 +253,9 @@ def test_dates_past_the_year_9999_are_one_sentence(tmp_path):
     assert not (tmp_path / "f.csv").exists()
     with pytest.raises(DataError, match="^a forecast of 6 steps after 9999-W49 runs past the year 9999"):
         future_dates(["9999-W48", "9999-W49"], 6)
+    weekdays = [d.isoformat() for d in (date(9999, 12, 24) - timedelta(days=k) for k in range(40)) if d.weekday() < 5]
+    with pytest.raises(DataError, match="^a forecast of 20 steps after 9999-12-24 runs past the year 9999"):
+        future_dates(weekdays[::-1], 20)
 
 
 def test_actual_values_without_the_dates_of_their_history_are_refused(tmp_path):
@@ -253,7 +265,9 @@ def test_actual_values_without_the_dates_of_their_history_are_refused(tmp_path):
     dated = write(tmp_path / "a.csv", "month,y", list(zip(months[36:], values[36:])))
     undated = write(tmp_path / "u.csv", "y", [(v,) for v in values[36:]])
     model = Forecaster(window=6, horizon=4, calibrate=0, **TINY).fit(str(history), target="y", date="month")
-    assert math.isfinite(model.evaluate(str(history), actuals=str(dated))["mase"])
+    scores = model.evaluate(str(history), actuals=str(dated), season=12)
+    assert math.isfinite(scores["mase"])
+    assert model.evaluate(str(history), actuals=values[36:], season=12) == scores  # values alone: the steps after
     for hist, later, named in ((history, undated, (history, undated)),
                                (write(tmp_path / "hu.csv", "y", [(v,) for v in values[:36]]), dated, (dated, None))):
         with pytest.raises(DataError) as info:  # once read so: the dates dropped, the season 1, the MASE 3x
@@ -307,6 +321,13 @@ def test_a_series_left_out_of_training_as_too_short_is_forecast_as_a_new_id(tmp_
     own = [r["forecast"] for r in model.forecast(3, history=str(csv)) if r["id"] == "S2"]
     new = [r["forecast"] for r in model.forecast(3, history=str(renamed)) if r["id"] == "new"]
     assert len(own) == 3 and own == new
+    with pytest.warns(SeqtextWarning, match=r"^1 series too short to train on \(S2\) is not in the model, so it is "
+                                            "forecast only from a history given with the request"):
+        assert {r["id"] for r in model.forecast(3)} == {"S0", "S1"}  # from the stored ends of the trained ones
+    calibrated = Forecaster(window=6, horizon=3, calibrate=4, id_embed=4, **TINY).fit(str(csv), target="v", date="t",
+                                                                                    id="id")
+    rows = [r for r in calibrated.forecast(3, history=str(csv), levels=[80]) if r["id"] == "S2"]  # its errors too
+    assert len(rows) == 3 and all(r["lower_80"] < r["forecast"] < r["upper_80"] for r in rows)
     model.save(tmp_path / "m")
     result = run("evaluate", "--model", tmp_path / "m", "--csv", csv, "--holdout", 2, "--baselines", "naive")
     assert "note: the model was trained on the held-out values of 2 of the 3 series" in result.stderr, result.output

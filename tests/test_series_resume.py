@@ -96,7 +96,7 @@ def test_the_training_data_is_recorded(tmp_path, csv):
     Forecaster(**OPTIONS).fit(csv, target="v", holdout=4, checkpoint_dir=tmp_path / "m")
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["data"] == {"source": str(csv.resolve()), "holdout": 4, "values": 196,
-                              "sha256": config["data"]["sha256"]}
+                              "sha256": config["data"]["sha256"], "left_out": []}
     assert len(config["data"]["sha256"]) == 64
     assert config["inputs"] == 1 and len(config["tail"]["target"]) == 8
 

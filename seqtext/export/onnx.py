@@ -234,7 +234,8 @@ def _export_series(model, out: Path) -> dict:
     if model.task.intervals is None and series.calibrate:  # interrupted: a resume would calibrate them
         from seqtext.errors import warn
 
-        warn("the model's intervals are not calibrated yet (their calibration was interrupted), so its export "
+        warn("the model's intervals are not calibrated yet (its training, or their calibration, was interrupted), "
+             "so its export "
              "forecasts without them; resume the model directory with {seqtext.Forecaster.resume} and export it "
              "again to have them.", params=["seqtext.Forecaster.resume"])
     embed = net.embed is not None  # many series with a learnt vector per series id: the graph takes ids too

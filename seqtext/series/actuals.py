@@ -8,7 +8,7 @@ import numpy as np
 
 from seqtext.errors import DataError, agrees, some, warn
 from seqtext.series import static
-from seqtext.series.dates import check_dates, within
+from seqtext.series.dates import check_dates, future_dates, within
 from seqtext.series.table import Table
 
 
@@ -47,13 +47,18 @@ def _warn_not_following(cases) -> None:
 
 def _join(history: Table, later: Table) -> Table:
     """A series' history followed by the rows of its actual values."""
-    if (history.dates is None) != (later.dates is None):  # joined, the dates of one would be dropped
+    if later.plain and later.dates is None:  # values alone (a list): the steps after the history, dated on from it
+        more = future_dates(history.dates[: history.n], later.n) if history.dates is not None else None
+        dates = history.dates[: history.n] + more if more is not None else None
+    elif (history.dates is None) != (later.dates is None):  # joined, the dates of one would be dropped
         dated, undated = (history.source, later.source) if later.dates is None else (later.source, history.source)
         raise DataError(f"{dated} has dates (column {history.names[2] or later.names[2]!r}) and {undated} has none, "
                         "so the actual values cannot be placed after the history by date; give both with their "
                         "dates, or neither.")
-    dates = history.dates + later.dates if history.dates is not None else None
-    if dates is not None and later.n and history.n and within(later.dates[0], history.dates[history.n - 1]):
+    else:
+        dates = history.dates + later.dates if history.dates is not None else None
+    if later.dates is not None and dates is not None and later.n and history.n and \
+            within(later.dates[0], history.dates[history.n - 1]):
         line = f" (line {later.first_line if isinstance(later.first_line, int) else later.first_line[0]})" \
             if later.first_line is not None else ""
         raise DataError(f"the actual values in {later.source} start at {later.dates[0]}{line}, not after the "

@@ -65,8 +65,8 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     """Rolling-origin errors of a copy of ``model`` trained without the last ``C`` values of each series.
 
     ``data`` and ``holdout`` are what the final model trains on.  The errors
-    are kept per series in transformed units (logs with ``log``, log(1 + y) with ``log1p``) until the
-    final model's scalers exist (:meth:`Calibration.in_interval_units`).
+    are kept per series in transformed units (logs with ``log``, log(1 + y) with ``log1p``), then divided by
+    the final model's interval unit of each series (:meth:`Calibration.in_interval_units`).
     """
     cfg = model.settings.series
     probe = type(model)(progress="calibrating" if model.progress else False,  # its own bar, named
@@ -103,4 +103,7 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     if not raw:
         raise DataError("no series is long enough to calibrate intervals on; give longer series or a smaller "
                         "{calibrate}.", params=["calibrate"])
-    return Calibration(C, [[]] * C, [0] * C, raw=raw)
+    # each series' errors in its interval unit under the final model; a series left out of it (too short to
+    # train on) by the scaler a forecast of it as a new id takes, from its values
+    units = {key: model.task.scaler_for(key, table) for key, table, _, _ in jobs if key in raw}
+    return Calibration(C, [[]] * C, [0] * C, raw=raw).in_interval_units(units)

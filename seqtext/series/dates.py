@@ -246,7 +246,7 @@ def future_dates(labels: list | None, steps: int) -> list | None:
         return [f"{(v := last + step * k) // 12:04d}-{v % 12 + 1:02d}" for k in range(1, steps + 1)]
     try:
         return _dated(labels, parsed, unit, step, steps)
-    except (OverflowError, ValueError):  # past datetime's year 9999
+    except (OverflowError, ValueError, TypeError):  # past datetime's year 9999 (numpy's days past it: ints)
         raise DataError(f"a forecast of {counted(steps, 'step')} after {labels[-1].strip()} runs past the year 9999, "
                         "the last a date can be written in; forecast fewer steps.") from None
 

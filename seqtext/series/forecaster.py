@@ -87,7 +87,7 @@ class Forecaster(Predictor, Model):
         values = self.settings.series.calibrate
         if values and self.task.intervals is None:
             try:
-                self.task.intervals = calibrate(self, data, holdout, values).in_interval_units(self.task.scalers)
+                self.task.intervals = calibrate(self, data, holdout, values)
             except KeyboardInterrupt:
                 saved = checkpoint_dir is not None and distributed.is_main()
                 if saved:

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from seqtext.errors import ConfigError, DataError, agrees, counted, plain, warn, whole_number
+from seqtext.errors import ConfigError, DataError, agrees, counted, plain, some, warn, whole_number
 from seqtext.series.dates import forecast_dates, json_label
 from seqtext.series.intervals import check_levels, level_name
 from seqtext.series.rollout import needed_rows, rollout
@@ -181,8 +181,8 @@ def require_intervals(model, levels, steps: int | None = None) -> list[float]:
     levels = check_levels(() if levels is None else levels)
     exported = getattr(model, "manifest", None)  # an export: the model directory it was made from resumes
     if levels and model.task.intervals is None and model.settings.series.calibrate and exported is not None:
-        raise DataError(f"this export has no calibrated intervals (the calibration of {exported.get('source')} was "
-                        "interrupted before it was exported); resume that directory with "
+        raise DataError(f"this export has no calibrated intervals (the training of {exported.get('source')}, or "
+                        "their calibration, was interrupted before it was exported); resume that directory with "
                         "{seqtext.Forecaster.resume} and export it again to forecast with {levels}.",
                         params=["seqtext.Forecaster.resume", "levels"])
     if levels and model.task.intervals is None and model.settings.series.calibrate:  # a resume calibrates them
@@ -230,6 +230,11 @@ def read(model, data=None, *, allow_future: bool = True, fill: bool | None = Non
     model._require_trained()
     cfg = model.settings.series
     if data is None:
+        left = model.task.left_out
+        if left:
+            warn(f"{counted(len(left), 'series', 'series')} too short to train on ({some(left)}) "
+                 f"{agrees(len(left), 'is', 'are')} not in the model, so {agrees(len(left), 'it is', 'they are')} "
+                 "forecast only from a history given with the request.")
         return [(key, tail_table(tail, cfg, "the training series" + (f" (series {key})" if key is not None else "")))
                 for key, tail in model.task.tails.items()]
     return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True, name=name,

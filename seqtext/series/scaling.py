@@ -84,9 +84,12 @@ class Scaler:
         if not (np.isfinite(center).all() and np.isfinite(scale).all()):
             raise DataError("the values are too large to scale (beyond about 1e308); divide the series by a "
                             "constant first.")
-        # a column whose spread is float rounding of its values (a constant) is only shifted; the spread is
-        # compared with the values' own size, so a series of values near 1e-15 is scaled as one near 1 is
-        scale = np.where(np.isfinite(scale) & (scale > 1e-12 * peak), scale, 1.0)
+        # a column whose spread is float rounding (a constant) is only shifted: a covariate's spread compared with
+        # 1e-12 of its level or of 1 (a column of zeros and one rounding residue, 5.6e-17, is a constant); the
+        # target's with its own size, so a series of values near 1e-15 is scaled as one near 1 is
+        floor = np.maximum(1.0, np.abs(center))
+        floor[0] = peak[0]
+        scale = np.where(np.isfinite(scale) & (scale > 1e-12 * floor), scale, 1.0)
         self.center, self.scale = center, scale
         return self
 

@@ -37,6 +37,7 @@ class SeriesState:
         # "reads_ahead"): every model trained now; directories saved before it did not, and keep forecasting
         # as they did
         self.reads_ahead = True
+        self.left_out: list = []  # ids of series too short to train on (config.json's data.left_out): not in the model
 
     @property
     def many(self) -> bool:
@@ -129,6 +130,7 @@ class SeriesState:
         self.scalers, self.inputs, self.tails, self.intervals, self.static_scaler = \
             storage.read_stored(directory, config, self)
         self.reads_ahead = bool(config.get("reads_ahead", False))  # absent: saved before the network read ahead
+        self.left_out = list((config.get("data") or {}).get("left_out") or [])
 
 
 def _target(table: Table, first: int, rows: int, ratios: np.ndarray | None) -> np.ndarray:

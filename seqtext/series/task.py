@@ -120,7 +120,7 @@ class ForecastTask(SeriesState, Task):
                             "afresh.")
         digest = values_digest(items)
         if not fresh and self.data.get("sha256") not in (None, digest):  # recorded since 2026-12: older not compared
-            where = items[0][1].source if isinstance(data["series"], (str, os.PathLike)) else "the series given"
+            where = str(data["series"]) if isinstance(data["series"], (str, os.PathLike)) else "the series given"
             raise DataError(f"{where} holds other values than the ones this training started with (as many, "
                             f"{total}, but not the same); resume on the same data or train afresh.")
         source = data["series"]
@@ -143,13 +143,14 @@ class ForecastTask(SeriesState, Task):
             part = self._windows(index, key, table, fresh)
             if part is None:
                 short.append(key)
-                self.tails.pop(key, None)
-                if fresh:
-                    del self.scalers[key]
+                if fresh or key not in stored:  # (resumed, a directory from before 2026-12 keeps its short ones)
+                    self.tails.pop(key, None)
+                    self.scalers.pop(key, None)
             else:
                 parts.append(part)
         if not parts:
             raise too_short("every series is shorter than", series.window + series.horizon, holdout)
+        self.left_out = self.data["left_out"] = [k for k in short if k not in self.scalers]
         if not fresh and [k for k, _ in items if k not in short] != [k for k in stored if k not in short]:
             # (a new id is refused here; a directory trained before 2026-12 kept the short ones, with untrained rows:
             # those are not compared)
