@@ -268,6 +268,11 @@ def test_actual_values_without_the_dates_of_their_history_are_refused(tmp_path):
     scores = model.evaluate(str(history), actuals=str(dated), season=12)
     assert math.isfinite(scores["mase"])
     assert model.evaluate(str(history), actuals=values[36:], season=12) == scores  # values alone: the steps after
+    gaps = write(tmp_path / "g.csv", "month,y", [(m, v) for k, (m, v) in enumerate(zip(months[:36], values))
+                                                 if k % 3 or k < 10])  # uneven: no date of the steps after
+    with pytest.raises(DataError, match=r"^the dates of .*g.csv are unevenly spaced, so the dates of actual values "
+                                        "given alone are not known; give them as a table with their dates"):
+        model.evaluate(str(gaps), actuals=values[36:])
     for hist, later, named in ((history, undated, (history, undated)),
                                (write(tmp_path / "hu.csv", "y", [(v,) for v in values[:36]]), dated, (dated, None))):
         with pytest.raises(DataError) as info:  # once read so: the dates dropped, the season 1, the MASE 3x
@@ -322,16 +327,32 @@ def test_a_series_left_out_of_training_as_too_short_is_forecast_as_a_new_id(tmp_
     new = [r["forecast"] for r in model.forecast(3, history=str(renamed)) if r["id"] == "new"]
     assert len(own) == 3 and own == new
     with pytest.warns(SeqtextWarning, match=r"^1 series too short to train on \(S2\) is not in the model, so it is "
-                                            "forecast only from a history given with the request"):
+                                            "forecast only from a history given with history"):
         assert {r["id"] for r in model.forecast(3)} == {"S0", "S1"}  # from the stored ends of the trained ones
+    with warnings.catch_warnings():  # actual values of trained series only, scored from the stored ends: silent
+        warnings.simplefilter("error", SeqtextWarning)
+        model.evaluate(None, actuals={"id": ["S0", "S1"], "t": [41, 41], "v": [50.0, 51.0]})
     calibrated = Forecaster(window=6, horizon=3, calibrate=4, id_embed=4, **TINY).fit(str(csv), target="v", date="t",
                                                                                     id="id")
     rows = [r for r in calibrated.forecast(3, history=str(csv), levels=[80]) if r["id"] == "S2"]  # its errors too
     assert len(rows) == 3 and all(r["lower_80"] < r["forecast"] < r["upper_80"] for r in rows)
+    # a series left out whose first values have no trough: the copy reads it as it reads every series, and its
+    # errors are divided by a unit in that reading; all of its values (a trough at the end) would have read it
+    # in log units under log1p_troughs, its errors divided by a log unit (the pooled scores 20 times the others')
+    two = panel(tmp_path / "two.csv", (40, 40))
+    trough = tmp_path / "z.csv"
+    trough.write_text(two.read_text() + "".join(f"Z,{t},{v}\n" for t, v in enumerate([20, 21, 20, 22, 21, 20, 1, 1], 1)))
+    scores = [Forecaster(window=6, horizon=3, calibrate=4, log1p_troughs=share, **TINY).fit(
+        str(trough), target="v", date="t", id="id").task.intervals.to_dict() for share in (0.3, 0.0)]
+    assert scores[0] == scores[1]
     model.save(tmp_path / "m")
     result = run("evaluate", "--model", tmp_path / "m", "--csv", csv, "--holdout", 2, "--baselines", "naive")
     assert "note: the model was trained on the held-out values of 2 of the 3 series" in result.stderr, result.output
     assert "in each of 3 series" in result.stdout
+    said = run("predict", "--model", tmp_path / "m").stderr
+    assert "1 series too short to train on (S2) is not in the model, so it is forecast only from a history given " \
+           "with --csv." in said
+    assert "too short to train on" not in run("predict", "--model", tmp_path / "m", "--csv", csv).stderr
 
 
 def test_a_forecast_file_keeps_the_dates_of_the_series_that_have_them(tmp_path):

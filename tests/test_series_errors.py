@@ -219,6 +219,9 @@ def test_values_past_the_header_and_other_separators_are_refused_not_dropped(tmp
                          f"{semicolons} is separated by semicolons, not commas (its header is one column, "
                          "'month;sales'); save it as a comma-separated file.")
     assert not (tmp_path / "m").exists()
+    decimal = write(tmp_path / "decimal.csv", "month;sales", ["2000-01;5,25"])  # with a decimal comma too
+    with pytest.raises(DataError, match="is separated by semicolons, not commas"):
+        _read_csv(decimal)
     named = write(tmp_path / "named.csv", '"sales; EUR"', ["5", "6"])  # one column, a semicolon in its name
     assert _read_csv(named)[1] == ["sales; EUR"]
 

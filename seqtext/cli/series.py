@@ -184,6 +184,8 @@ def predict(model, csv, steps, levels, fill, as_json, out, plot, series_id):
     check_outputs({"--out": out, "--plot": plot}, {"--csv": csv})
     forecaster = _load(model, fill)
     series = forecaster.read_series(Path(csv) if csv else None)
+    if not csv:
+        infer.warn_left_out(forecaster)
     items, results = infer.predict(forecaster, steps, None, None, levels, items=series)
     rows = infer.as_rows(items, results)
     steps = len(results[0]["forecast"])

@@ -90,9 +90,13 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
         if origins:
             jobs.append((key, table, n, origins))
     forecasts, aheads = scaled_forecasts(probe, jobs, C)  # per job (origins, C): the probe's scaled units, ratios
-    raw = {}
+    raw, units = {}, {}
     for (key, table, n, origins), scaled, ahead in zip(jobs, forecasts, aheads):
         scaler = probe.task.scaler_for(key, table, min(origins))  # as scaled_forecasts scaled it
+        # each series' errors are divided by its interval unit under the final model; a series left out of it
+        # (too short to train on) by the copy's scaler: its errors are in the copy's reading of it, which
+        # log1p_troughs chose on the values before its first origin
+        units[key] = model.task.scalers.get(key, scaler)
         guess = scaled * scaler.scale[0] + scaler.center[0]  # (origins, C) transformed units
         actual = np.full((len(origins), C), np.nan)
         for j, o in enumerate(origins):
@@ -103,7 +107,4 @@ def calibrate(model, data, holdout: int, C: int) -> Calibration:
     if not raw:
         raise DataError("no series is long enough to calibrate intervals on; give longer series or a smaller "
                         "{calibrate}.", params=["calibrate"])
-    # each series' errors in its interval unit under the final model; a series left out of it (too short to
-    # train on) by the scaler a forecast of it as a new id takes, from its values
-    units = {key: model.task.scaler_for(key, table) for key, table, _, _ in jobs if key in raw}
     return Calibration(C, [[]] * C, [0] * C, raw=raw).in_interval_units(units)

@@ -42,7 +42,7 @@ def read_csv(path: Path) -> tuple[dict, list, int | list[int]]:
         raise DataError(f"{path} is empty; give a CSV file with a header line and values.")
     header, body, lines = [h.strip() for h in rows[0]], rows[1:], lines[1:]
     sep = next((c for c in ";\t" if len(header) == 1 and c in header[0] and all(
-        len(r) == 1 and c in r[0] for r in body[:1])), None)  # the header and the first row split by one of them
+        c in r[0] for r in body[:1])), None)  # the header and the first row's first cell hold one of them
     if sep:
         sep = "semicolons" if sep == ";" else "tabs"
         raise DataError(f"{path} is separated by {sep}, not commas (its header is one column, {header[0]!r}); save it "

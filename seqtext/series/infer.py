@@ -230,11 +230,6 @@ def read(model, data=None, *, allow_future: bool = True, fill: bool | None = Non
     model._require_trained()
     cfg = model.settings.series
     if data is None:
-        left = model.task.left_out
-        if left:
-            warn(f"{counted(len(left), 'series', 'series')} too short to train on ({some(left)}) "
-                 f"{agrees(len(left), 'is', 'are')} not in the model, so {agrees(len(left), 'it is', 'they are')} "
-                 "forecast only from a history given with the request.")
         return [(key, tail_table(tail, cfg, "the training series" + (f" (series {key})" if key is not None else "")))
                 for key, tail in model.task.tails.items()]
     return read_series(data, cfg, fill=fill, allow_future=allow_future, need_date=False, fitted=True, name=name,
@@ -252,6 +247,16 @@ def check_fill(fill) -> bool | None:
 MAX_STEPS = 100_000  # steps one forecast may roll out (the server's requests: seqtext.export.schemas.MAX_STEPS)
 
 
+def warn_left_out(model) -> None:
+    """Before a forecast from the stored ends of the training series: name the series too short to train on,
+    which have none there."""
+    left = model.task.left_out
+    if left:
+        warn(f"{counted(len(left), 'series', 'series')} too short to train on ({some(left)}) "
+             f"{agrees(len(left), 'is', 'are')} not in the model, so {agrees(len(left), 'it is', 'they are')} "
+             "forecast only from a history given with {history}.", params=["history"])
+
+
 def predict(model, steps, history, future, levels, items=None, fill=None) -> tuple[list, list]:
     """(the series read, one result dict per series) for the next ``steps`` values after each history
     (``items``: the (id, Table) pairs read already; ``fill``: interpolate gaps, default the model's setting)."""
@@ -261,6 +266,8 @@ def predict(model, steps, history, future, levels, items=None, fill=None) -> tup
         raise ConfigError(f"{{steps}} {steps:,} is more than {MAX_STEPS:,}: a roll-out that long reads nothing but its "
                           "own forecasts and takes memory in proportion; forecast fewer steps.", params=["steps"])
     fill = check_fill(fill)
+    if items is None and history is None:  # forecast from the stored ends of the training series
+        warn_left_out(model)
     items = read(model, history, fill=fill, name="the history") if items is None else items
     ahead = bool(model.task.ahead_columns)
     if future is not None:
@@ -273,8 +280,6 @@ def predict(model, steps, history, future, levels, items=None, fill=None) -> tup
         items = [(items[0][0], with_future(items[0][1], future, cfg, fill))]
     short = [key for key, table in items if table.n < cfg.window] if cfg.id is not None else []
     if short and len(short) < len(items):  # many series: forecast those that fill a window, name the others
-        from seqtext.errors import some
-
         has, are = agrees(len(short), "has", "have"), agrees(len(short), "is", "are")
         warn(f"{len(short)} of the {len(items)} series {has} fewer values than the window of {cfg.window} and {are} "
              f"not forecast: {some(short)}.")
