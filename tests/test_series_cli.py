@@ -79,13 +79,13 @@ def test_train_writes_a_series_model_directory(model_dir):
 def test_train_help_and_report_put_the_calibration_copy_after_the_model():
     from types import SimpleNamespace
 
-    from seqtext.cli.series import _report
+    from seqtext.cli.series_report import trained
 
     text = " ".join(run("train", "--help").output.split())
     assert "at most every 2 s" in text and "Then a copy is trained without the last values" in text
     assert "the larger of the horizon and the season the dates suggest, at least 12" in text
     summary = {"train_values": 120, "train_windows": 97, "epochs_run": 3, "seconds": 1.0}
-    report = CliRunner().invoke(click.Command("r", callback=lambda: _report("runs/x", summary, SimpleNamespace(
+    report = CliRunner().invoke(click.Command("r", callback=lambda: trained("runs/x", summary, SimpleNamespace(
         counts=[40, 38], values=12))), [])
     assert "78 rolling-origin errors of a copy fitted without the last 12 values" in report.output
 

@@ -218,3 +218,52 @@ def test_a_past_only_covariate_fill_made_up_from_after_an_origin_is_never_read()
     assert [r["origin"] for r in runs[0]["results"]] == [75, 85] and runs[0]["refits"] == 2
     gap = model.read_series(table(1.0), allow_future=False)[0][1]
     assert gap.made_up(79) and not gap.made_up(78) and _before(gap, 80).n == 79
+
+
+def test_a_sliding_window_refit_trains_on_the_last_values_before_its_origin(tmp_path):
+    values = seasonal()
+    model = Forecaster(**TINY).fit(values[:80])
+    result = model.backtest(values, start=80, steps=6, stride=5, refit=2, levels=[80], train_length=40)
+    assert result["refits"] == 4 and result["train_length"] == 40
+    origins = [r["origin"] for r in result["results"]]
+    for point, origin in ((80, 85), (90, 95)):  # the same forecast as a model fitted on those 40 values
+        alone = Forecaster(**TINY).fit(values[point - 40:point])
+        expected = alone.predict(6, history=values[:origin], levels=[80])
+        row = result["results"][origins.index(origin)]
+        close(row["forecast"], expected["forecast"])
+        close(row["intervals"]["80"]["upper"], expected["upper_80"])
+    expanding = model.backtest(values, start=80, steps=6, stride=5, refit=2)
+    assert expanding["train_length"] is None and expanding["mae"] != result["mae"]
+
+
+def test_a_sliding_window_keeps_each_rows_date_and_line(tmp_path):
+    csv = write_series(tmp_path / "s.csv", seasonal(30))
+    table = Forecaster(**{**TINY, "calibrate": 0}).fit(csv, target="y", date="month").read_series(csv)[0][1]
+    window = table.since(table.n - 10)
+    assert window.n == 10 and list(window.target) == list(table.target[-10:])
+    assert window.dates == table.dates[-10:] and window.line(0) == table.line(20) == 22
+    assert window.features.shape[0] == 10
+
+
+def test_train_length_is_refused_without_refit_below_a_window_and_on_an_export(tmp_path):
+    values = seasonal()
+    model = Forecaster(**TINY).fit(values[:80])
+    with pytest.raises(ConfigError, match=r"^train_length sets what each refit trains on, and nothing is refitted; "
+                                          "give refit N too, or leave train_length out"):
+        model.backtest(values, start=80, train_length=40)
+    with pytest.raises(DataError, match=r"^train_length 20 is fewer than the 25 values \(window \+ horizon \+ "
+                                        r"calibrate\) a refit needs of a series; give train_length 25 or more"):
+        model.backtest(values, start=80, refit=1, levels=[80], train_length=20)
+    trained = write_series(tmp_path / "t.csv", values[:80])
+    Forecaster(**TINY).fit(trained, target="y", date="month").save(tmp_path / "m")
+    csv = write_series(tmp_path / "s.csv", values)
+    result = CliRunner().invoke(cli, ["forecast", "backtest", "--model", str(tmp_path / "m"), "--csv", csv,
+                                      "--start", "80", "--refit", "2", "--train-length", "12", "--quiet"])
+    assert_clean_failure(result, "--train-length 12 is fewer than the 13 values (forecast train --window + "
+                                 "forecast train --horizon) a refit needs of a series; give --train-length 13 or more.")
+    result = CliRunner().invoke(cli, ["forecast", "backtest", "--model", str(tmp_path / "m"), "--csv", csv,
+                                      "--start", "100", "--refit", "2", "--train-length", "40", "--quiet",
+                                      "--baselines", "naive"])
+    assert result.exit_code == 0, result.output
+    assert "20 origins (from 2008-05 to 2009-12, every 1), 1 step each; refitted 10 times on the last 40 values of "\
+           "each series; means over the origins" in result.stdout

@@ -108,28 +108,7 @@ def train(ctx, csv, out, holdout, resume, quiet, **options):
 
     model = run_training(ctx, out, work, "seqtext forecast train --resume")
     if model is not None:
-        _report(out, model.summary, model.task.intervals)
-
-
-def _report(path, s: dict, intervals=None) -> None:
-    click.echo(f"model written to {path}")
-    line = (f"trained on {s['train_values']} values ({s['train_windows']} windows), "
-            f"{counted(s['epochs_run'])}, {s['seconds']:.1f} s")
-    if "valid_mae" in s:
-        line += f"; validation MAE {s['valid_mae']:.4g} over {s['valid_windows']} windows"
-    if "series" in s:
-        line += f"; {s['series']} series"
-        if s.get("short_series"):  # left out of training (named in a warning)
-            line += f" ({s['short_series']} too short, left out)"
-    for field, what in (("as_is_ids", "not deseasonalized (a value at or below 0, or under two periods)"),
-                        ("log1p_ids", "read as log(1 + y) (--log1p-troughs)")):
-        if field in s:  # the option is on: how many it touched, 0 too
-            ids = [k for k in s[field] if k is not None]  # a single series has no id to name
-            line += f"; {len(s[field])} {what}{': ' + some(ids) if ids else ''}"
-    if intervals is not None:
-        line += (f"; intervals calibrated on {sum(intervals.counts)} rolling-origin errors of a copy fitted without "
-                 f"the last {counted(intervals.values, 'value')}")
-    click.echo(line)
+        report.trained(out, model.summary, model.task.intervals)
 
 
 def _load(model: str, fill: bool):
@@ -327,6 +306,9 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
               help="Train a fresh model with this one's settings on the values before the first origin, and again "
                    "every N origins, each forecasting from its origins (intervals calibrated anew); 0: forecast "
                    "every origin with this model, fitting nothing.")
+@click.option("--train-length", type=POSITIVE, metavar="N",
+              help="With --refit: each refit trains on the last N values of each series before its origin (a sliding "
+                   "window)  [default: all of them]")
 @click.option("--quiet", is_flag=True, help="No progress bars while refitting.")
 @SEASON
 @BASELINES
@@ -339,8 +321,8 @@ def evaluate(model, csv, holdout, actuals, season, baselines, levels, fill, as_j
 @click.option("--plot", metavar="FILE.png", help="Draw the series and the forecast from every origin.")
 @SERIES
 @handle_errors(flags=MODEL_FLAGS)
-def backtest(model, csv, start, steps, stride, refit, quiet, season, baselines, levels, fill, as_json, out, plot,
-             series_id):
+def backtest(model, csv, start, steps, stride, refit, train_length, quiet, season, baselines, levels, fill, as_json,
+             out, plot, series_id):
     """Forecast from rolling origins and score each forecast, beside the baselines (refitting only with --refit)."""
     from seqtext.series import baselines as base
     from seqtext.series import infer, plot_backtest, scoring
@@ -361,7 +343,7 @@ def backtest(model, csv, start, steps, stride, refit, quiet, season, baselines, 
                 "was left out as too short to backtest"))
         _note_slow(names, len(cases))
     result = forecaster.backtest(Path(csv), start, steps, stride, season, baselines=names, levels=levels,
-                                 refit=refit)
+                                 refit=refit, train_length=train_length)
     rows, target = result["results"], forecaster.settings.series.target
     many = forecaster.settings.series.id is not None
     draw = None
@@ -383,8 +365,9 @@ def backtest(model, csv, start, steps, stride, refit, quiet, season, baselines, 
         where = f"{len({r.get('id') for r in rows})} series, " if many else f"from {first} to {last}, "
         click.echo(f"backtest of {target}: {counted(len(rows), 'origin')} ({where}every {stride}), "
                    f"{counted(result['steps'], 'step')} each; "
-                   f"{'refitted ' + counted(result['refits'], 'time') if refit else 'nothing refitted'}; means over "
-                   "the origins")
+                   f"{'refitted ' + counted(result['refits'], 'time') if refit else 'nothing refitted'}"
+                   f"{f' on the last {train_length} values of each series' if train_length else ''}; means over the "
+                   "origins")
         click.echo(report.HEADER)
         click.echo(report.metric_line("model", result))
         if names or skipped:

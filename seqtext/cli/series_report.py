@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from seqtext.atomic import write_file
-from seqtext.errors import counted, install_hint
+from seqtext.errors import counted, install_hint, some
 
 LABEL = 26  # width of the row labels of the metric tables
 HEADER = f"{'':{LABEL}s}{'MAE':>12s}{'RMSE':>12s}{'MAPE %':>10s}{'sMAPE %':>10s}{'MASE':>8s}"
@@ -130,3 +130,25 @@ def _cell(value):
     if isinstance(value, float):
         return "" if not math.isfinite(value) else repr(number(value))
     return "" if value is None else value
+
+
+def trained(path, s: dict, intervals=None) -> None:
+    """The lines after a training: where the model was written, what it trained on, how long, its intervals."""
+    click.echo(f"model written to {path}")
+    line = (f"trained on {s['train_values']} values ({s['train_windows']} windows), "
+            f"{counted(s['epochs_run'])}, {s['seconds']:.1f} s")
+    if "valid_mae" in s:
+        line += f"; validation MAE {s['valid_mae']:.4g} over {s['valid_windows']} windows"
+    if "series" in s:
+        line += f"; {s['series']} series"
+        if s.get("short_series"):  # left out of training (named in a warning)
+            line += f" ({s['short_series']} too short, left out)"
+    for field, what in (("as_is_ids", "not deseasonalized (a value at or below 0, or under two periods)"),
+                        ("log1p_ids", "read as log(1 + y) (--log1p-troughs)")):
+        if field in s:  # the option is on: how many it touched, 0 too
+            ids = [k for k in s[field] if k is not None]  # a single series has no id to name
+            line += f"; {len(s[field])} {what}{': ' + some(ids) if ids else ''}"
+    if intervals is not None:
+        line += (f"; intervals calibrated on {sum(intervals.counts)} rolling-origin errors of a copy fitted without "
+                 f"the last {counted(intervals.values, 'value')}")
+    click.echo(line)

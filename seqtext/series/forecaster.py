@@ -22,7 +22,7 @@ from seqtext.model import Model, fresh_fit
 from seqtext.series import infer
 from seqtext.series.calibration import calibrate, calibration_values, check_calibration
 from seqtext.series.panel import read_series
-from seqtext.series.predictor import Predictor
+from seqtext.series.predictor import Predictor, checked_length
 from seqtext.series.task import SCALER_FILE, ForecastTask
 
 check_history = infer.check_history  # the public name it had before the split
@@ -130,11 +130,14 @@ class Forecaster(Predictor, Model):
         return model._calibrate(recorded["series"], recorded["holdout"], checkpoint_dir)
 
     def backtest(self, data, start: int | None = None, steps: int | None = None, stride: int = 1,
-                 season: int | None = None, *, baselines=(), levels=None, fill=None, refit: int = 0) -> dict:
+                 season: int | None = None, *, baselines=(), levels=None, fill=None, refit: int = 0,
+                 train_length: int | None = None) -> dict:
         """Forecasts from rolling origins, scored (see :meth:`Predictor.backtest`); with ``refit`` N, a fresh
         model of these settings is trained on the values before the first origin and again every N origins, and
         each forecast comes from the latest one (:mod:`seqtext.series.refit`); the summary's ``refits`` counts
-        them.  This model is left as it was."""
+        them.  ``train_length`` L: each refit trains on the last L values of each series before it (a sliding
+        window; default: all of them).  This model is left as it was."""
+        length = checked_length(train_length, refit)
         if not whole_number("refit", refit, minimum=0):
             return super().backtest(data, start, steps, stride, season, baselines=baselines, levels=levels,
                                     fill=fill)
@@ -142,7 +145,7 @@ class Forecaster(Predictor, Model):
 
         self._require_trained()
         return refitting.backtest(self, data, start, steps, stride, season, baselines=baselines, levels=levels,
-                                  fill=fill, every=refit)
+                                  fill=fill, every=refit, length=length)
 
     def forecast_windows(self, x, ids=None, ahead=None):
         """Scaled windows (N, W, C) (series indices (N,) for an id embedding; the known-ahead covariates of the

@@ -19,6 +19,17 @@ from seqtext.series.dates import within
 from seqtext.series.table import Table
 
 
+def checked_length(train_length, refit) -> int | None:
+    """``train_length`` checked: a whole number of 1 or more, given only with ``refit``."""
+    if train_length is None:
+        return None
+    length = whole_number("train_length", train_length, minimum=1)
+    if not whole_number("refit", refit, minimum=0):
+        raise ConfigError("{train_length} sets what each refit trains on, and nothing is refitted; give {refit} N "
+                          "too, or leave {train_length} out.", params=["train_length", "refit"])
+    return length
+
+
 class Predictor:
     """Forecasts, holdout forecasts, evaluation and backtests of a trained forecaster."""
 
@@ -125,7 +136,8 @@ class Predictor:
                                 levels=levels, actuals=actuals, fill=fill)
 
     def backtest(self, data, start: int | None = None, steps: int | None = None, stride: int = 1,
-                 season: int | None = None, *, baselines=(), levels=None, fill=None, refit: int = 0) -> dict:
+                 season: int | None = None, *, baselines=(), levels=None, fill=None, refit: int = 0,
+                 train_length: int | None = None) -> dict:
         """Forecasts of ``steps`` values (default: horizon) from rolling origins, fitting nothing.
 
         Origins run from ``start`` (default: the middle of the series, at
@@ -133,9 +145,10 @@ class Predictor:
         after it, every ``stride`` rows.  Returns the mean of each metric over
         the origins and, per origin, its forecast, actual values and metrics
         (with ``season``, ``baselines``, ``levels`` and ``fill`` as in
-        :meth:`evaluate`).  ``refit`` needs the training code: the torch
-        ``Forecaster``'s, not an exported model.
+        :meth:`evaluate`).  ``refit`` (and ``train_length``) need the training
+        code: the torch ``Forecaster``'s, not an exported model.
         """
+        checked_length(train_length, refit)
         if whole_number("refit", refit, minimum=0):
             raise ConfigError("an exported model cannot be trained again, so it cannot refit; backtest with {refit} "
                               "on the model directory it was exported from.", params=["refit"])

@@ -12,8 +12,10 @@ and then at every ``N``-th origin time after it: for many series with a date col
 date, and a refit at a date trains on every series' values dated before it; otherwise it is the row position,
 and a refit at row ``o`` trains on the first ``o`` values of each series.  A forecast comes from the latest
 refit at or before its origin; a series that refit did not train on (too short, or not begun) is scaled, as
-any new id is, on its values before the origin.  Values ``fill`` made up at the end of what a refit trains
-on (interpolated from values after it) are left out of that fit.  Only the series the backtest scores are
+any new id is, on its values before the origin.  With ``train_length`` L a refit trains on the last L values of
+each series before it (a sliding window, as darts' ``train_length``), not all of them (an expanding window).
+Values ``fill`` made up at the end of what a refit trains on (interpolated from values after it) are left out
+of that fit.  Only the series the backtest scores are
 trained on; the intervals are calibrated anew only when ``levels`` asks for them.  The backtested model is left
 as it was; the refitted ones are not kept.
 """
@@ -36,12 +38,20 @@ def refit_points(times, every: int) -> list:
 
 
 def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, *, baselines=(), levels=(),
-             fill=None, every: int = 1) -> dict:
-    """:func:`seqtext.series.scoring.backtest` with a model refitted every ``every`` origins (module docstring);
-    the summary's ``refits`` says how many were trained."""
+             fill=None, every: int = 1, length: int | None = None) -> dict:
+    """:func:`seqtext.series.scoring.backtest` with a model refitted every ``every`` origins (module docstring),
+    each on at most the last ``length`` values of each series before it (None: all of them); the summary's
+    ``refits`` says how many were trained."""
     names = base.available(base.parse(baselines))[0]
     cases, steps = scoring.backtest_cases(model, data, start, steps, stride, fill)
     levels = infer.require_intervals(model, levels, steps)  # before any training
+    cfg = model.settings.series
+    need = cfg.window + cfg.horizon + (cfg.calibrate if levels else 0)
+    if length is not None and length < need:
+        with_intervals = " + {calibrate}" if levels else ""
+        raise DataError(f"{{train_length}} {length} is fewer than the {need} values ({{window}} + {{horizon}}"
+                        f"{with_intervals}) a refit needs of a series; give {{train_length}} {need} or more.",
+                        params=["train_length", "window", "horizon", "calibrate"])
     items = list({id(table): (key, table) for key, table, _, _ in cases}.values())  # the series scored, in order
     clock = _clock(model, items)
     times = [clock[id(table)][origin] if clock else origin for _, table, origin, _ in cases]
@@ -53,14 +63,15 @@ def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, 
         mine = [j for j, t in enumerate(times) if t >= point and (stop is None or t < stop)]
         first = cases[next(j for j in mine if times[j] == point)]
         where = first[1].dates[first[2]] if clock else f"origin {point}"
-        fitted = _refit(model, _cut(items, clock, point), where, bool(levels), start, caught, label=f"refit {i + 1}/{len(points)}")
+        fitted = _refit(model, _cut(items, clock, point, length), where, bool(levels), start, caught,
+                        label=f"refit {i + 1}/{len(points)}", sliding=length is not None)
         for j, row in zip(mine, scoring.score_cases(fitted, [cases[j] for j in mine], season=season, names=names,
                                                     levels=levels)):
             rows[j] = row
     for message, category in caught.values():  # each warning of the refits once, not once a refit
         warnings.warn(message, category, stacklevel=3)
     summary = scoring.summarize(rows, names, levels)
-    summary.update(origins=len(rows), steps=steps, refits=len(points), results=rows)
+    summary.update(origins=len(rows), steps=steps, refits=len(points), train_length=length, results=rows)
     return summary
 
 
@@ -71,11 +82,13 @@ def _clock(model, items) -> dict | None:
     return {id(table): [parse_date(str(d))[1] for d in table.dates[: table.n]] for _, table in items}
 
 
-def _cut(items, clock: dict | None, point) -> ReadSeries:
+def _cut(items, clock: dict | None, point, length: int | None = None) -> ReadSeries:
     """What a refit at ``point`` (a date's time with ``clock``, else a row position) trains on: each series' values
-    before it; a series not begun by then is left out."""
+    before it, the last ``length`` of them when given; a series not begun by then is left out."""
     parts = [(key, _before(table, bisect.bisect_left(clock[id(table)], point) if clock else point))
              for key, table in items]
+    if length is not None:
+        parts = [(key, part.since(part.n - length) if part.n > length else part) for key, part in parts]
     return ReadSeries((key, part) for key, part in parts if part.n)
 
 
@@ -87,8 +100,9 @@ def _before(table, stop: int):
     return table.head(stop)
 
 
-def _refit(model, cut, where: str, calibrated: bool, start, caught: dict, label: str):
-    """A fresh model of ``model``'s settings trained on ``cut``; calibrated only for intervals."""
+def _refit(model, cut, where: str, calibrated: bool, start, caught: dict, label: str, sliding: bool = False):
+    """A fresh model of ``model``'s settings trained on ``cut``; calibrated only for intervals.  ``sliding``: the
+    cut is a window of a given length, which is what a refusal says to change."""
     options = {**model.settings.flat(), **({} if calibrated else {"calibrate": 0})}
     fresh = type(model)(progress=label if model.progress else False, **options)
     values = f"the {counted(cut[0][1].n, 'value')}" if model.settings.series.id is None else "the values"
@@ -96,8 +110,11 @@ def _refit(model, cut, where: str, calibrated: bool, start, caught: dict, label:
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always", SeqtextWarning)
             fresh.fit(cut)
-    except DataError as exc:  # its fix names training options; here the origin is what can change
+    except DataError as exc:  # its fix names training options; here the origin (or the window) is what can change
         reason = exc.render(str).split("; ")[0].rstrip(".")
+        if sliding:
+            raise DataError(f"cannot refit on {values} before {where} ({reason}); give a longer {{train_length}}.",
+                            params=["train_length"]) from None
         later = "a later {start}" if start is not None else "a {start} later than the default (the middle of each " \
             "series)"
         raise DataError(f"cannot refit on {values} before {where} ({reason}); choose {later}.",

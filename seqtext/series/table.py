@@ -82,6 +82,15 @@ class Table:
         return replace(self, target=self.target[:n], filled=None if self.filled is None else self.filled[:n],
                        past_filled=None if self.past_filled is None else self.past_filled[:n])
 
+    def since(self, k: int) -> "Table":
+        """The table from row ``k`` on: its first ``k`` rows left out (a sliding training window)."""
+        first = self.first_line[k:] if isinstance(self.first_line, list) else \
+            None if self.first_line is None else self.first_line + k
+        cut = lambda a: None if a is None else a[k:]  # noqa: E731
+        return replace(self, target=self.target[k:], features=self.features[k:], dates=cut(self.dates),
+                       filled=cut(self.filled), past_filled=cut(self.past_filled), first_line=first,
+                       positions=cut(self.positions))
+
     def made_up(self, i: int) -> bool:
         """Whether {fill} made up row ``i``'s target or a past-only covariate's value there: interpolated from the
         rows after it, which a forecast from row ``i + 1`` must not read."""
