@@ -251,16 +251,27 @@ def test_train_length_is_refused_without_refit_below_a_window_and_on_an_export(t
     with pytest.raises(ConfigError, match=r"^train_length sets what each refit trains on, and nothing is refitted; "
                                           "give refit N too, or leave train_length out"):
         model.backtest(values, start=80, train_length=40)
-    with pytest.raises(DataError, match=r"^train_length 20 is fewer than the 25 values \(window \+ horizon \+ "
-                                        r"calibrate\) a refit needs of a series; give train_length 25 or more"):
+    with pytest.raises(DataError) as info:
         model.backtest(values, start=80, refit=1, levels=[80], train_length=20)
+    assert str(info.value) == ("train_length 20 is fewer than the 25 values a refit of this model needs of a series "
+                               "(window + horizon, + the calibrate values its calibration copy trains without); give "
+                               "train_length 25 or more.")
+    for options, least in ((dict(valid_fraction=0.2), 26), (dict(deseasonalize=12, calibrate=0), 24)):
+        other = Forecaster(**{**TINY, **options}).fit(values[:80])
+        with pytest.raises(DataError, match=f"^train_length {least - 1} is fewer than the {least} values"):
+            other.backtest(values, start=80, refit=1, train_length=least - 1)
+        assert other.backtest(values, start=100, steps=1, stride=10, refit=1, train_length=least)["refits"] == 2
+    # a refit too early for the values it has (fewer than the window's length): a later start, not a longer window
+    with pytest.raises(DataError, match=r"cannot refit on the 20 values before origin 20 .*; choose a later start"):
+        model.backtest(values, start=20, steps=3, stride=30, refit=1, levels=[80], train_length=40)
     trained = write_series(tmp_path / "t.csv", values[:80])
     Forecaster(**TINY).fit(trained, target="y", date="month").save(tmp_path / "m")
     csv = write_series(tmp_path / "s.csv", values)
     result = CliRunner().invoke(cli, ["forecast", "backtest", "--model", str(tmp_path / "m"), "--csv", csv,
                                       "--start", "80", "--refit", "2", "--train-length", "12", "--quiet"])
-    assert_clean_failure(result, "--train-length 12 is fewer than the 13 values (forecast train --window + "
-                                 "forecast train --horizon) a refit needs of a series; give --train-length 13 or more.")
+    assert_clean_failure(result, "--train-length 12 is fewer than the 13 values a refit of this model needs of a "
+                                 "series (forecast train --window + forecast train --horizon); give --train-length 13 "
+                                 "or more.")
     result = CliRunner().invoke(cli, ["forecast", "backtest", "--model", str(tmp_path / "m"), "--csv", csv,
                                       "--start", "100", "--refit", "2", "--train-length", "40", "--quiet",
                                       "--baselines", "naive"])

@@ -20,7 +20,8 @@ MODEL_FLAGS = {"data": "--csv", "history": "--csv", "target": "the model's targe
                "log": "--log", "log1p": "--log1p",  # the model's transform: "this model was trained with --log"
                "id": "the model's id column",
                "calibrate": "forecast train --calibrate", "horizon": "forecast train --horizon",
-               "window": "forecast train --window",
+               "window": "forecast train --window", "valid_fraction": "forecast train --valid-fraction",
+               "deseasonalize": "forecast train --deseasonalize",
                "past_features": "the model's past features", "calendar": "the model's calendar inputs",
                "static_features": "the model's static features"}
 

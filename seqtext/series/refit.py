@@ -23,6 +23,7 @@ as it was; the refitted ones are not kept.
 from __future__ import annotations
 
 import bisect
+import math
 import warnings
 
 from seqtext.errors import DataError, SeqtextWarning, counted
@@ -45,13 +46,8 @@ def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, 
     names = base.available(base.parse(baselines))[0]
     cases, steps = scoring.backtest_cases(model, data, start, steps, stride, fill)
     levels = infer.require_intervals(model, levels, steps)  # before any training
-    cfg = model.settings.series
-    need = cfg.window + cfg.horizon + (cfg.calibrate if levels else 0)
-    if length is not None and length < need:
-        with_intervals = " + {calibrate}" if levels else ""
-        raise DataError(f"{{train_length}} {length} is fewer than the {need} values ({{window}} + {{horizon}}"
-                        f"{with_intervals}) a refit needs of a series; give {{train_length}} {need} or more.",
-                        params=["train_length", "window", "horizon", "calibrate"])
+    if length is not None:
+        _check_length(model, length, bool(levels))
     items = list({id(table): (key, table) for key, table, _, _ in cases}.values())  # the series scored, in order
     clock = _clock(model, items)
     times = [clock[id(table)][origin] if clock else origin for _, table, origin, _ in cases]
@@ -63,8 +59,9 @@ def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, 
         mine = [j for j, t in enumerate(times) if t >= point and (stop is None or t < stop)]
         first = cases[next(j for j in mine if times[j] == point)]
         where = first[1].dates[first[2]] if clock else f"origin {point}"
-        fitted = _refit(model, _cut(items, clock, point, length), where, bool(levels), start, caught,
-                        label=f"refit {i + 1}/{len(points)}", sliding=length is not None)
+        cut = _cut(items, clock, point, length)
+        fitted = _refit(model, cut, where, bool(levels), start, caught, label=f"refit {i + 1}/{len(points)}",
+                        sliding=length is not None and any(part.n == length for _, part in cut))
         for j, row in zip(mine, scoring.score_cases(fitted, [cases[j] for j in mine], season=season, names=names,
                                                     levels=levels)):
             rows[j] = row
@@ -73,6 +70,27 @@ def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, 
     summary = scoring.summarize(rows, names, levels)
     summary.update(origins=len(rows), steps=steps, refits=len(points), train_length=length, results=rows)
     return summary
+
+
+def _check_length(model, length: int, calibrated: bool) -> None:
+    """Refuse a sliding window shorter than a refit of ``model`` needs of a series: a window and a horizon for
+    training (and as many again for the validation part of a single series), two seasons to deseasonalize (fewer
+    would train on the values as they are, and forecast from deseasonalized ones), and with intervals the values
+    the calibration copy is trained without."""
+    cfg, f = model.settings.series, model.settings.train.valid_fraction
+    span = cfg.window + cfg.horizon
+    least, why = span, ["{window} + {horizon}"]
+    if f > 0 and cfg.id is None:  # split_point's least series: both parts a span long
+        least = next(n for n in range(2 * span, 10 * span + 10) if n - max(math.ceil(f * n), span) >= span)
+        why = ["{window} + {horizon} for training and for the validation part ({valid_fraction})"]
+    if cfg.deseasonalize and 2 * cfg.deseasonalize > least:
+        least, why = 2 * cfg.deseasonalize, ["two seasons of {deseasonalize}"]
+    if calibrated:
+        least, why = least + cfg.calibrate, why + ["+ the {calibrate} values its calibration copy trains without"]
+    if length < least:
+        raise DataError(f"{{train_length}} {length} is fewer than the {least} values a refit of this model needs of "
+                        f"a series ({', '.join(why)}); give {{train_length}} {least} or more.",
+                        params=["train_length", "window", "horizon", "valid_fraction", "deseasonalize", "calibrate"])
 
 
 def _clock(model, items) -> dict | None:
