@@ -94,12 +94,14 @@ class ClassifySettings(Settings):
 
 
 class TagSettings(Settings):
-    """A sequence tagger's options (many-to-many).  Defaults chosen on EWT dev (scripts/bench_tag.py): 12 epochs
-    reach 95.1 % UPOS and fit the 20-minute budget on a shared 2-core CPU."""
+    """A sequence tagger's options (many-to-many).  Defaults chosen on EWT dev (scripts/bench_tag.py): 12 epochs,
+    the best by dev loss kept, reach 95.03 % UPOS over seeds 0-2 (95.19, 94.98, 94.91) and fit the 20-minute budget
+    on a shared 2-core CPU.  A patience of 5: with 3, the dev loss's stall after epoch 7 stopped seed 0 at epoch 10
+    with 94.75 %; 15 epochs kept the same epochs."""
 
     kind = "tag"
     SECTIONS = {
         "core": CoreConfig.variant(cell="lstm", hidden=128, bidirectional=True),
         "tag": TagConfig,
-        "train": TrainConfig.variant(epochs=12, batch_size=32, lr=2e-3, patience=3),
+        "train": TrainConfig.variant(epochs=12, batch_size=32, lr=2e-3, patience=5),
     }
