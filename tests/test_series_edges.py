@@ -253,6 +253,10 @@ def test_dates_past_the_year_9999_are_one_sentence(tmp_path):
     assert not (tmp_path / "f.csv").exists()
     with pytest.raises(DataError, match="^a forecast of 6 steps after 9999-W49 runs past the year 9999"):
         future_dates(["9999-W48", "9999-W49"], 6)
+    for labels, steps in ((["9999-10", "9999-11"], 3), (["9998", "9999"], 1)):  # months and years, as integers
+        with pytest.raises(DataError, match=f"^a forecast of {steps} steps? after {labels[-1]} runs past the year"):
+            future_dates(labels, steps)
+    assert future_dates(["9999-10", "9999-11"], 1) == ["9999-12"]
     weekdays = [d.isoformat() for d in (date(9999, 12, 24) - timedelta(days=k) for k in range(40)) if d.weekday() < 5]
     with pytest.raises(DataError, match="^a forecast of 20 steps after 9999-12-24 runs past the year 9999"):
         future_dates(weekdays[::-1], 20)

@@ -253,14 +253,17 @@ def test_train_length_is_refused_without_refit_below_a_window_and_on_an_export(t
         model.backtest(values, start=80, train_length=40)
     with pytest.raises(DataError) as info:
         model.backtest(values, start=80, refit=1, levels=[80], train_length=20)
-    assert str(info.value) == ("train_length 20 is fewer than the 25 values a refit of this model needs of a series "
-                               "(window + horizon, + the calibrate values its calibration copy trains without); give "
+    assert str(info.value) == ("train_length 20 is too short for a refit of this model (a series needs window + "
+                               "horizon values to train on, calibrate more for the intervals' calibration copy); give "
                                "train_length 25 or more.")
-    for options, least in ((dict(valid_fraction=0.2), 26), (dict(deseasonalize=12, calibrate=0), 24)):
-        other = Forecaster(**{**TINY, **options}).fit(values[:80])
-        with pytest.raises(DataError, match=f"^train_length {least - 1} is fewer than the {least} values"):
-            other.backtest(values, start=80, refit=1, train_length=least - 1)
-        assert other.backtest(values, start=100, steps=1, stride=10, refit=1, train_length=least)["refits"] == 2
+    for options, least in ((dict(valid_fraction=0.2), 26), (dict(deseasonalize=12, calibrate=0), 24),
+                           (dict(deseasonalize=12, calibrate=0, valid_fraction=0.1), 37),  # 24 in the training part
+                           (dict(window=6, horizon=1, valid_fraction=0.95, calibrate=0), 140)):  # 7 of 140 to train
+        longer = seasonal(300)
+        other = Forecaster(**{**TINY, **options}).fit(longer)
+        with pytest.raises(DataError, match=f"^train_length {least - 1} is too short .*; give train_length {least} "):
+            other.backtest(longer, start=160, refit=1, train_length=least - 1)
+        assert other.backtest(longer, start=160, steps=1, stride=100, refit=1, train_length=least)["refits"] == 2
     # a refit too early for the values it has (fewer than the window's length): a later start, not a longer window
     with pytest.raises(DataError, match=r"cannot refit on the 20 values before origin 20 .*; choose a later start"):
         model.backtest(values, start=20, steps=3, stride=30, refit=1, levels=[80], train_length=40)
@@ -269,12 +272,25 @@ def test_train_length_is_refused_without_refit_below_a_window_and_on_an_export(t
     csv = write_series(tmp_path / "s.csv", values)
     result = CliRunner().invoke(cli, ["forecast", "backtest", "--model", str(tmp_path / "m"), "--csv", csv,
                                       "--start", "80", "--refit", "2", "--train-length", "12", "--quiet"])
-    assert_clean_failure(result, "--train-length 12 is fewer than the 13 values a refit of this model needs of a "
-                                 "series (forecast train --window + forecast train --horizon); give --train-length 13 "
-                                 "or more.")
+    assert_clean_failure(result, "--train-length 12 is too short for a refit of this model (a series needs "
+                                 "forecast train --window + forecast train --horizon values to train on); give "
+                                 "--train-length 13 or more.")
     result = CliRunner().invoke(cli, ["forecast", "backtest", "--model", str(tmp_path / "m"), "--csv", csv,
                                       "--start", "100", "--refit", "2", "--train-length", "40", "--quiet",
                                       "--baselines", "naive"])
     assert result.exit_code == 0, result.output
     assert "20 origins (from 2008-05 to 2009-12, every 1), 1 step each; refitted 10 times on the last 40 values of "\
            "each series; means over the origins" in result.stdout
+
+
+def test_an_exported_model_refuses_train_length_as_it_refuses_refit(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seqtext.export.onnx import export
+    from seqtext.export.runtime import load
+
+    values = seasonal()
+    Forecaster(**{**TINY, "calibrate": 0}).fit(values[:80]).save(tmp_path / "m")
+    export(tmp_path / "m", tmp_path / "e")
+    for options in (dict(train_length=40), dict(refit=1, train_length=40), dict(refit=1)):
+        with pytest.raises(ConfigError, match="^an exported model cannot be trained again, so it cannot refit"):
+            load(tmp_path / "e").backtest(values, start=80, **options)

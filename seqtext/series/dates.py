@@ -241,14 +241,21 @@ def future_dates(labels: list | None, steps: int) -> list | None:
     if step is None:
         return None
     if kind in ("year", "step", "month"):
+        end = last + step * steps  # the last label's year, or month count
+        if (kind == "year" and end > 9999) or (kind == "month" and end // 12 > 9999):
+            raise DataError(_past_9999(labels, steps))
         if kind != "month":  # years keep four digits; steps are plain integers
             return [f"{last + step * k:04d}" if kind == "year" else str(last + step * k) for k in range(1, steps + 1)]
         return [f"{(v := last + step * k) // 12:04d}-{v % 12 + 1:02d}" for k in range(1, steps + 1)]
     try:
         return _dated(labels, parsed, unit, step, steps)
     except (OverflowError, ValueError, TypeError):  # past datetime's year 9999 (numpy's days past it: ints)
-        raise DataError(f"a forecast of {counted(steps, 'step')} after {labels[-1].strip()} runs past the year 9999, "
-                        "the last a date can be written in; forecast fewer steps.") from None
+        raise DataError(_past_9999(labels, steps)) from None
+
+
+def _past_9999(labels: list, steps: int) -> str:
+    return (f"a forecast of {counted(steps, 'step')} after {labels[-1].strip()} runs past the year 9999, the last a "
+            "date can be written in; forecast fewer steps.")
 
 
 def _dated(labels: list, parsed: list, unit: str, step, steps: int) -> list:

@@ -148,8 +148,7 @@ class Predictor:
         :meth:`evaluate`).  ``refit`` (and ``train_length``) need the training
         code: the torch ``Forecaster``'s, not an exported model.
         """
-        checked_length(train_length, refit)
-        if whole_number("refit", refit, minimum=0):
+        if whole_number("refit", refit, minimum=0) or train_length is not None:
             raise ConfigError("an exported model cannot be trained again, so it cannot refit; backtest with {refit} "
                               "on the model directory it was exported from.", params=["refit"])
         self._require_trained()

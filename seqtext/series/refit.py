@@ -23,7 +23,7 @@ as it was; the refitted ones are not kept.
 from __future__ import annotations
 
 import bisect
-import math
+import itertools
 import warnings
 
 from seqtext.errors import DataError, SeqtextWarning, counted
@@ -31,6 +31,7 @@ from seqtext.series import baselines as base
 from seqtext.series import infer, scoring
 from seqtext.series.dates import parse_date
 from seqtext.series.panel import ReadSeries
+from seqtext.series.scaling import split_point
 
 
 def refit_points(times, every: int) -> list:
@@ -72,25 +73,41 @@ def backtest(model, data, start=None, steps=None, stride: int = 1, season=None, 
     return summary
 
 
+def _trains(model, n: int) -> bool:
+    """Whether a refit of ``model`` can train on a series of ``n`` values, and read it as the forecasts from it
+    will: a window and a horizon for training (and for the validation part of a single series), and with
+    ``deseasonalize`` two seasons in the training part (fewer would train on the values as they are, and the
+    forecasts from a longer history would read them deseasonalized)."""
+    cfg = model.settings.series
+    if n < cfg.window + cfg.horizon:
+        return False
+    try:
+        part = split_point(n, cfg.window, cfg.horizon, model.settings.train.valid_fraction)
+    except DataError:
+        if cfg.id is None:
+            return False
+        part = n  # a short series of many: all of it for training
+    return not cfg.deseasonalize or part >= 2 * cfg.deseasonalize
+
+
 def _check_length(model, length: int, calibrated: bool) -> None:
-    """Refuse a sliding window shorter than a refit of ``model`` needs of a series: a window and a horizon for
-    training (and as many again for the validation part of a single series), two seasons to deseasonalize (fewer
-    would train on the values as they are, and forecast from deseasonalized ones), and with intervals the values
-    the calibration copy is trained without."""
-    cfg, f = model.settings.series, model.settings.train.valid_fraction
+    """Refuse a sliding window too short for a refit of ``model`` (:func:`_trains`; with intervals, for its
+    calibration copy too, trained without the last ``calibrate`` values), naming the least that is not."""
+    cfg = model.settings.series
+    C = cfg.calibrate if calibrated else 0
+    fits = lambda n: _trains(model, n) and (not C or _trains(model, n - C))  # noqa: E731
+    if fits(length):
+        return
     span = cfg.window + cfg.horizon
-    least, why = span, ["{window} + {horizon}"]
-    if f > 0 and cfg.id is None:  # split_point's least series: both parts a span long
-        least = next(n for n in range(2 * span, 10 * span + 10) if n - max(math.ceil(f * n), span) >= span)
-        why = ["{window} + {horizon} for training and for the validation part ({valid_fraction})"]
-    if cfg.deseasonalize and 2 * cfg.deseasonalize > least:
-        least, why = 2 * cfg.deseasonalize, ["two seasons of {deseasonalize}"]
-    if calibrated:
-        least, why = least + cfg.calibrate, why + ["+ the {calibrate} values its calibration copy trains without"]
-    if length < least:
-        raise DataError(f"{{train_length}} {length} is fewer than the {least} values a refit of this model needs of "
-                        f"a series ({', '.join(why)}); give {{train_length}} {least} or more.",
-                        params=["train_length", "window", "horizon", "valid_fraction", "deseasonalize", "calibrate"])
+    least = next(n for n in itertools.count(length + 1) if all(fits(m) for m in range(n, n + span)))
+    single = cfg.id is None and model.settings.train.valid_fraction > 0
+    needs = ["{window} + {horizon} values to train on"] + \
+        ["a validation part ({valid_fraction} of it, at least as many)"] * single + \
+        ["two seasons ({deseasonalize}) in its training part"] * bool(cfg.deseasonalize) + \
+        ["{calibrate} more for the intervals' calibration copy"] * bool(C)
+    raise DataError(f"{{train_length}} {length} is too short for a refit of this model (a series needs "
+                    f"{', '.join(needs)}); give {{train_length}} {least} or more.",
+                    params=["train_length", "window", "horizon", "valid_fraction", "deseasonalize", "calibrate"])
 
 
 def _clock(model, items) -> dict | None:
