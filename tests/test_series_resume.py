@@ -97,7 +97,9 @@ def test_the_training_data_is_recorded(tmp_path, csv):
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["data"] == {"source": str(csv.resolve()), "holdout": 4, "values": 196,
                               "sha256": config["data"]["sha256"], "left_out": []}
-    assert len(config["data"]["sha256"]) == 64
+    # the digest of the values trained on: the same for the same values, another for other ones
+    digests = [Forecaster(**OPTIONS).fit(csv, target="v", holdout=h).task.data["sha256"] for h in (4, 4, 5)]
+    assert digests[0] == digests[1] == config["data"]["sha256"] != digests[2] and len(digests[0]) == 64
     assert config["inputs"] == 1 and len(config["tail"]["target"]) == 8
 
 

@@ -43,8 +43,8 @@ def check_out(out: str | None, suffix: str = ".csv") -> None:
     refuse_empty("--out", out, f"the {suffix} file to write")
     if out is not None:
         nameless("--out", out, (suffix,))
-    if out is not None and Path(out).suffix.lower() != suffix:
-        raise click.UsageError(f"--out {out} must end in {suffix}.")
+        if Path(out).suffix.lower() != suffix:
+            raise click.UsageError(f"--out {out} must end in {suffix}.")
 
 
 def check_outputs(outputs: dict, inputs: dict) -> None:

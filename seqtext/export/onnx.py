@@ -35,7 +35,7 @@ import json
 import shutil
 from pathlib import Path
 
-from seqtext.errors import CheckpointError, ConfigError
+from seqtext.errors import CheckpointError, ConfigError, warn
 from seqtext.export import EXPORT_VERSION, FORMAT, MANIFEST, is_export, read_manifest
 from seqtext.export.trace import OPSET, run_export
 from seqtext.sources import sha256_of
@@ -232,12 +232,9 @@ def _export_series(model, out: Path) -> dict:
     net = model.net.eval()
     series = model.settings.series
     if model.task.intervals is None and series.calibrate:  # interrupted: a resume would calibrate them
-        from seqtext.errors import warn
-
         warn("the model's intervals are not calibrated yet (its training, or their calibration, was interrupted), "
-             "so its export "
-             "forecasts without them; resume the model directory with {seqtext.Forecaster.resume} and export it "
-             "again to have them.", params=["seqtext.Forecaster.resume"])
+             "so its export forecasts without them; resume the model directory with {seqtext.Forecaster.resume} "
+             "and export it again to have them.", params=["seqtext.Forecaster.resume"])
     embed = net.embed is not None  # many series with a learnt vector per series id: the graph takes ids too
     cols = model.task.ahead_columns  # the known-ahead covariates: the graph takes their horizon rows too
     x = torch.zeros(2, series.window, model.task.inputs)

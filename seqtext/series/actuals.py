@@ -48,11 +48,13 @@ def _warn_not_following(cases) -> None:
 def _join(history: Table, later: Table) -> Table:
     """A series' history followed by the rows of its actual values."""
     if later.plain and later.dates is None:  # values alone (a list): the steps after the history, dated on from it
-        more = future_dates(history.dates[: history.n], later.n) if history.dates is not None else None
-        if history.dates is not None and more is None:
-            raise DataError(f"the dates of {history.source} are unevenly spaced, so the dates of actual values given "
-                            "alone are not known; give them as a table with their dates.")
-        dates = history.dates[: history.n] + more if more is not None else None
+        dates = None
+        if history.dates is not None:
+            more = future_dates(history.dates[: history.n], later.n)
+            if more is None:
+                raise DataError(f"the dates of {history.source} are unevenly spaced, so the dates of actual values "
+                                "given alone are not known; give them as a table with their dates.")
+            dates = history.dates[: history.n] + more
     elif (history.dates is None) != (later.dates is None):  # joined, the dates of one would be dropped
         dated, undated = (history.source, later.source) if later.dates is None else (later.source, history.source)
         raise DataError(f"{dated} has dates (column {history.names[2] or later.names[2]!r}) and {undated} has none, "

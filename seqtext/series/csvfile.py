@@ -41,12 +41,10 @@ def read_csv(path: Path) -> tuple[dict, list, int | list[int]]:
     if not rows:
         raise DataError(f"{path} is empty; give a CSV file with a header line and values.")
     header, body, lines = [h.strip() for h in rows[0]], rows[1:], lines[1:]
-    sep = next((c for c in ";\t" if len(header) == 1 and c in header[0] and all(
-        c in r[0] for r in body[:1])), None)  # the header and the first row's first cell hold one of them
-    if sep:
-        sep = "semicolons" if sep == ";" else "tabs"
-        raise DataError(f"{path} is separated by {sep}, not commas (its header is one column, {header[0]!r}); save it "
-                        "as a comma-separated file.")
+    for sep, name in ((";", "semicolons"), ("\t", "tabs")):  # the header one column, it and the first row split by
+        if len(header) == 1 and sep in header[0] and all(sep in r[0] for r in body[:1]):  # one of them
+            raise DataError(f"{path} is separated by {name}, not commas (its header is one column, {header[0]!r}); "
+                            "save it as a comma-separated file.")
     for row, line in zip(body, lines):
         if any(cell.strip() for cell in row[len(header):]):  # empty cells past the header: a spreadsheet's
             raise DataError(f"{path} line {line} has {len(row)} values, more than the {len(header)} columns of its "

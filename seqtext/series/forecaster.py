@@ -17,12 +17,12 @@ from __future__ import annotations
 import warnings
 
 from seqtext import distributed, modeldir
-from seqtext.errors import DataError, counted, first_line, warn, whole_number
+from seqtext.errors import ConfigError, DataError, counted, first_line, warn, whole_number
 from seqtext.model import Model, fresh_fit
 from seqtext.series import infer
 from seqtext.series.calibration import calibrate, calibration_values, check_calibration
 from seqtext.series.panel import read_series
-from seqtext.series.predictor import Predictor, checked_length
+from seqtext.series.predictor import Predictor
 from seqtext.series.task import SCALER_FILE, ForecastTask
 
 check_history = infer.check_history  # the public name it had before the split
@@ -137,7 +137,7 @@ class Forecaster(Predictor, Model):
         each forecast comes from the latest one (:mod:`seqtext.series.refit`); the summary's ``refits`` counts
         them.  ``train_length`` L: each refit trains on the last L values of each series before it (a sliding
         window; default: all of them).  This model is left as it was."""
-        length = checked_length(train_length, refit)
+        length = _checked_length(train_length, refit)
         if not whole_number("refit", refit, minimum=0):
             return super().backtest(data, start, steps, stride, season, baselines=baselines, levels=levels,
                                     fill=fill)
@@ -176,3 +176,14 @@ def _uncalibrated(cls, path, device) -> Forecaster | None:
         model.settings.train.device = device  # the calibration copy's, checked as a resumed training's is
         model.settings.train.validate()
     return model
+
+
+def _checked_length(train_length, refit) -> int | None:
+    """``train_length`` checked: a whole number of 1 or more, given only with ``refit``."""
+    if train_length is None:
+        return None
+    length = whole_number("train_length", train_length, minimum=1)
+    if not whole_number("refit", refit, minimum=0):
+        raise ConfigError("{train_length} sets what each refit trains on, and nothing is refitted; give {refit} N "
+                          "too, or leave {train_length} out.", params=["train_length", "refit"])
+    return length

@@ -179,17 +179,17 @@ def require_intervals(model, levels, steps: int | None = None) -> list[float]:
     """The checked ``levels``; refused on a model without calibrated intervals, or calibrated for fewer than
     ``steps`` steps ahead (when given)."""
     levels = check_levels(() if levels is None else levels)
-    exported = getattr(model, "manifest", None)  # an export: the model directory it was made from resumes
-    if levels and model.task.intervals is None and model.settings.series.calibrate and exported is not None:
-        raise DataError(f"this export has no calibrated intervals (the training of {exported.get('source')}, or "
-                        "their calibration, was interrupted before it was exported); resume that directory with "
-                        "{seqtext.Forecaster.resume} and export it again to forecast with {levels}.",
-                        params=["seqtext.Forecaster.resume", "levels"])
-    if levels and model.task.intervals is None and model.settings.series.calibrate:  # a resume calibrates them
-        raise DataError("this model's intervals are not calibrated yet (its training, or their calibration, was "
-                        "interrupted); resume it with {seqtext.Forecaster.resume} to calibrate them, then forecast "
-                        "with {levels}.", params=["seqtext.Forecaster.resume", "levels"])
     if levels and model.task.intervals is None:
+        exported = getattr(model, "manifest", None)  # an export: the model directory it was made from resumes
+        resume = ["seqtext.Forecaster.resume", "levels"]
+        if model.settings.series.calibrate and exported is not None:
+            raise DataError(f"this export has no calibrated intervals (the training of {exported.get('source')}, or "
+                            "their calibration, was interrupted before it was exported); resume that directory with "
+                            "{seqtext.Forecaster.resume} and export it again to forecast with {levels}.", params=resume)
+        if model.settings.series.calibrate:  # a resume calibrates them
+            raise DataError("this model's intervals are not calibrated yet (its training, or their calibration, was "
+                            "interrupted); resume it with {seqtext.Forecaster.resume} to calibrate them, then "
+                            "forecast with {levels}.", params=resume)
         raise DataError("this model has no calibrated intervals; train it with {calibrate} N (the last N values "
                         "of each series calibrate them, e.g. 24) to forecast with {levels}.",
                         params=["calibrate", "levels"])

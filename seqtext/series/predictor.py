@@ -19,17 +19,6 @@ from seqtext.series.dates import within
 from seqtext.series.table import Table
 
 
-def checked_length(train_length, refit) -> int | None:
-    """``train_length`` checked: a whole number of 1 or more, given only with ``refit``."""
-    if train_length is None:
-        return None
-    length = whole_number("train_length", train_length, minimum=1)
-    if not whole_number("refit", refit, minimum=0):
-        raise ConfigError("{train_length} sets what each refit trains on, and nothing is refitted; give {refit} N "
-                          "too, or leave {train_length} out.", params=["train_length", "refit"])
-    return length
-
-
 class Predictor:
     """Forecasts, holdout forecasts, evaluation and backtests of a trained forecaster."""
 

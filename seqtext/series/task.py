@@ -143,9 +143,6 @@ class ForecastTask(SeriesState, Task):
             part = self._windows(index, key, table, fresh)
             if part is None:
                 short.append(key)
-                if fresh or key not in stored:  # (resumed, a directory from before 2026-12 keeps its short ones)
-                    self.tails.pop(key, None)
-                    self.scalers.pop(key, None)
             else:
                 parts.append(part)
         if not parts:
@@ -187,6 +184,8 @@ class ForecastTask(SeriesState, Task):
         series, W, H, n = self.settings.series, self.settings.series.window, self.settings.series.horizon, table.n
         if n < W + H and not self.many:
             raise too_short(f"the series has {counted(n, 'value')}, fewer than", W + H, self.data.get("holdout", 0))
+        if n < W + H and key not in self.scalers:  # left out of the model: no scaler or tail (a directory from
+            return None  # before 2026-12, resumed, keeps those of its short series: they are stored)
         try:
             split = split_point(n, W, H, self.settings.train.valid_fraction)
         except DataError:
