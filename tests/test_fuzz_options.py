@@ -194,6 +194,7 @@ def test_theory_options(option, value):
 
 @FEW
 @given(option=st.sampled_from(["--out", "--format", "MODEL_DIR"]), value=VALUES)
+@example(option="--out", value="\x00")  # a path holding a NUL: pathlib's ValueError came out as a traceback
 def test_export_options(models, tmp_path_factory, option, value):
     out = tmp_path_factory.mktemp("fz") / "export"
     args = {"--out": [models["classify"], "--out", value], "--format": [models["classify"], "--out", out, "--format",

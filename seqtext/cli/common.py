@@ -58,6 +58,11 @@ def handle_errors(func=None, *, flags: dict | None = None):
         except OSError as exc:  # a path the user gave that cannot be read or written
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}; check the path and its permissions.") from None
+        except ValueError as exc:  # os and pathlib refuse a path holding a NUL, wherever a command first uses one
+            if "null byte" not in str(exc):
+                raise
+            raise click.ClickException("a path given holds a NUL character, which no file name can; remove it.") \
+                from None
         except (MemoryError, RuntimeError) as exc:  # torch reports a failed allocation as a RuntimeError
             if isinstance(exc, RuntimeError) and not _out_of_memory(exc):
                 raise
