@@ -12,7 +12,7 @@ from seqtext.errors import DataError, beyond_reading
 
 # Fields a model directory's config.json carries beside its sections: a record, not options.
 RECORD_FIELDS = {"format_version", "kind", "vocab_size", "data", "summary", "inputs", "tail", "resolved",
-                 "reads_ahead", "casing"}
+                 "reads_ahead", "casing", "transfer"}
 
 
 def read_options_file(path, settings: type[Settings] | None = None) -> dict:

@@ -84,3 +84,29 @@ def test_word_splitting_set_otherwise_is_warned_of_and_replaced_by_the_language_
         "split_punctuation off is replaced by the language model's on (init_from takes its cell, sizes and word "
         "splitting); drop it or start without init_from."]
     assert clf.settings.classify.split_punctuation is True
+
+
+def test_a_model_started_from_a_language_model_repeats_its_settings_from_its_config(tmp_path):
+    """config.json's ``transfer`` record (what init_from copied) is a record, not a section of options: the
+    directory's settings replay with --config, the language model to start from among them."""
+    import json
+
+    from click.testing import CliRunner
+
+    from seqtext.cli import cli
+
+    lm = language_model(tmp_path / "lm")
+    data = tmp_path / "train.tsv"
+    data.write_text("".join(f"{s}\t{int('good' in s)}\n" for s in SENTENCES), encoding="utf-8")
+    run = CliRunner().invoke(cli, ["classify", "train", "--data", str(data), "--out", str(tmp_path / "first"),
+                                   "--init-from", str(tmp_path / "lm"), "--epochs", "1", "--quiet"])
+    assert run.exit_code == 0, run.output
+    first = json.loads((tmp_path / "first" / "config.json").read_text())
+    # every word of the language model but its padding is in these texts
+    assert first["transfer"] == {"words_mapped": len(lm.tokenizer.get_vocab()) - 1, "core_tensors": 8}
+    run = CliRunner().invoke(cli, ["classify", "train", "--config", str(tmp_path / "first" / "config.json"),
+                                   "--data", str(data), "--out", str(tmp_path / "again"), "--quiet"])
+    assert run.exit_code == 0, run.output
+    again = json.loads((tmp_path / "again" / "config.json").read_text())
+    assert again["classify"] == first["classify"] and again["classify"]["init_from"] == str(tmp_path / "lm")
+    assert again["transfer"] == first["transfer"] and again["core"] == first["core"]
