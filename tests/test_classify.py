@@ -217,6 +217,33 @@ def test_a_column_missing_from_a_header_is_named_at_the_header_line(trained, tmp
                                  "name it with --label-column.")
 
 
+def test_columns_named_at_training_are_not_asked_of_a_file_without_a_header(tmp_path):
+    """A model trained on named columns (a CSV's review, sentiment) evaluates a text<TAB>label file without a
+    header, and takes one as its dev file; the columns asked for a training file without a header are refused."""
+    pairs = not_examples(60, 3)
+    named = tmp_path / "train.csv"
+    named.write_text("review,sentiment\n" + "".join(f"{t},{y}\n" for t, y in pairs))
+    bare = write_tsv(tmp_path / "dev.tsv", pairs[:20], header=False)
+    columns = ["--text-column", "review", "--label-column", "sentiment"]
+    result = CliRunner().invoke(cli, ["classify", "train", "--data", str(named), "--dev", str(bare), "--out",
+                                      str(tmp_path / "m"), "--epochs", "1", "--quiet", "--device", "cpu", *columns])
+    assert result.exit_code == 0, result.output
+    clf = TextClassifier.load(tmp_path / "m")
+    report = clf.evaluate(bare)
+    assert report["count"] == 20 and report["accuracy"] == pytest.approx(clf.summary["valid_accuracy"])
+    result = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(tmp_path / "m"), "--data", str(bare),
+                                      "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["accuracy"] == report["accuracy"]
+    asked = CliRunner().invoke(cli, ["classify", "evaluate", "--model", str(tmp_path / "m"), "--data", str(bare),
+                                     "--text-column", "review"])
+    assert_clean_failure(asked, "dev.tsv has no header row, so its columns have no names; drop --text-column")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["classify", "train", "--data", str(bare), "--out", str(out), "--epochs", "1",
+                                      "--quiet", "--device", "cpu", *columns])
+    assert_clean_failure(result, "dev.tsv has no header row, so its columns have no names; drop --text-column")
+    assert not out.exists()
+
+
 def test_bad_inputs_are_one_sentence_and_write_nothing(tmp_path, trained):
     def train(data, *extra):
         out = tmp_path / "out"
@@ -412,6 +439,11 @@ def test_files_as_users_have_them(tmp_path):
     words = tmp_path / "w.tsv"  # labels that are column names, in a file without a header, are labels
     words.write_text("Click here\tlink\nWelcome to our site\ttext\nSubmit\tbutton\n")
     assert read_labelled(words)[1] == ["link", "text", "button"]
+    words.write_text("Welcome to our site\ttext\nprint ( x )\tsentence\nSubmit\tbutton\n")  # so in the first row
+    assert read_labelled(words) == (["Welcome to our site", "print ( x )", "Submit"], ["text", "sentence", "button"],
+                                    [1, 2, 3])
+    words.write_text("label\tsentence\nSubmit\tbutton\n")  # both fields column names: a header, in either order
+    assert read_labelled(words) == (["button"], ["Submit"], [2])
     joined = tmp_path / "j.tsv"
     one = "sentence\tlabel\n" + "".join(f"{t}\t{lab}\n" for t, lab in rows)
     joined.write_text(one + one)

@@ -2,8 +2,10 @@
 
 - TSV (``.tsv``, ``.txt`` and anything else): ``text<TAB>label``; the first
   row is a header only when its label field is a column name (``label``, as
-  in GLUE's files, or the ``label_column`` asked for), never when it is a
-  label.  With a header, the columns are found by name.
+  in GLUE's files, or the ``label_column`` asked for), or both its fields
+  are (``label<TAB>sentence``), never when it is a label (``text`` too).
+  With a header, the columns are found by name; without one, the column
+  names a model was trained on are not needed.
 - CSV (``.csv``): a header row naming the columns.
 - JSON Lines (``.jsonl``, ``.json``): one object a line.
 
@@ -31,14 +33,16 @@ _QUOTED = re.compile(r'"(?:[^"]|"")*"')  # a field as a CSV writer quotes it
 
 
 def read_labelled(path, text_column: str | None = None, label_column: str | None = None,
-                  need_labels: bool = True) -> tuple[list[str], list[str], list[int]]:
-    """(texts, labels, the line number of each) of a file; labels are strings (a JSON 1 is "1")."""
+                  need_labels: bool = True, recorded: bool = False) -> tuple[list[str], list[str], list[int]]:
+    """(texts, labels, the line number of each) of a file; labels are strings (a JSON 1 is "1").  ``recorded``:
+    the columns are the ones training read (another file's names), used where this file names its columns."""
     path, text = read_data_file(path)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):
         rows = _jsonl_rows(path, text)
     else:
-        rows = _table_rows(path, text, "," if suffix == ".csv" else "\t", text_column, label_column, need_labels)
+        rows = _table_rows(path, text, "," if suffix == ".csv" else "\t", text_column, label_column, need_labels,
+                           recorded)
     texts, labels, lines = [], [], []
     for line, row in rows:
         t = _field(path, line, row, text_column, TEXT_NAMES, "text")
@@ -181,9 +185,11 @@ def _jsonl_rows(path: Path, text: str):
     return rows
 
 
-def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column, need_labels: bool = True):
+def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column, need_labels: bool = True,
+                recorded: bool = False):
     """(line number, row) pairs: dicts when the file has a header, else [text, label] lists.  A column missing
-    from the header is named at the header's line."""
+    from the header is named at the header's line.  ``recorded``: the columns are those a model was trained on,
+    not asked for this file, so a file without a header reads its two fields instead of being refused."""
     records = _tsv_records(path, text) if delimiter == "\t" else _csv_records(path, text)
     if not records:
         return []
@@ -194,14 +200,18 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
         raise DataError(f"{path} line {records[0][0]} looks separated by semicolons ({printable(first[0][:60])}); "
                         "save it with commas.")
     names = {n.lower() for n in (*LABEL_NAMES, *TEXT_NAMES, text_column or "", label_column or "") if n}
-    header = delimiter == "," or (len(first) >= 2 and first[-1].lower() in names) or \
+    labels = {n.lower() for n in (*LABEL_NAMES, label_column or "") if n}
+    # two fields: a header when the label field is a column name for labels, or when both fields are column names
+    # (label<TAB>sentence); "text" or "sentence" alone in the label field is a label (classes such as code / text)
+    header = delimiter == "," or (len(first) >= 2 and (first[-1].lower() in labels or
+                                                       all(cell.lower() in names for cell in first))) or \
         (len(first) > 2 and any(cell.lower() in names for cell in first))
     for number, row in records[1:]:  # two files joined (cat): their second header is no example
         cells = [cell.strip() for cell in row]
         if cells == first if header else len(cells) >= 2 and all(cell.lower() in names for cell in cells):
             raise DataError(f"{path} line {number} is a header row inside the data (two files joined?); remove it.")
     if not header:
-        if text_column or label_column:
+        if (text_column or label_column) and not recorded:
             raise DataError(f"{path} has no header row, so its columns have no names; drop {{text_column}} and "
                             "{label_column} (the text is column 1, the label column 2) or add a header.",
                             params=["text_column", "label_column"])
@@ -214,7 +224,8 @@ def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column
             warn(f"{path} line {records[0][0]} ({first[0]}, {first[1]}) is read as an example, but it may be a "
                  "header: its label appears on no other line; if it is, name the columns with {text_column} and "
                  "{label_column}.", params=["text_column", "label_column"])
-        return [(n, {"text": row[0], "label": row[1]}) for n, row in records]
+        # the text is the first field, the label the second, under the names the columns are looked up by
+        return [(n, {text_column or "text": row[0], label_column or "label": row[1]}) for n, row in records]
     twice = sorted({name for name in first if name.lower() in names and first.count(name) > 1})  # a column read
     if twice:
         raise DataError(f"{path} line {records[0][0]} names the column {twice[0]!r} twice; rename one of them.")

@@ -78,7 +78,8 @@ class TextClassifier(Model):
         """Accuracy, macro F1, per-label precision / recall / F1 and the confusion matrix on labelled data
         (a file or ``(text, label)`` pairs); also ``loss`` (mean cross-entropy).  A label that training
         never saw is refused.  A file's columns are ``text_column`` and ``label_column``, else the ones
-        training read (else ``text`` or ``sentence``, and ``label``)."""
+        training read (else ``text`` or ``sentence``, and ``label``); a text<TAB>label file without a header row
+        needs neither."""
         self._require_trained()
         texts, gold, places = self.task.read(data, "evaluation", text_column=text_column, label_column=label_column)
         targets = self.task.targets(gold, places)

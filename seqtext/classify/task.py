@@ -60,16 +60,18 @@ class ClassifyTask(StartsFromLanguageModel, Task):
     # ------------------------------------------------------------------ data
 
     def read(self, source, name: str, need_labels: bool = True, text_column: str | None = None,
-             label_column: str | None = None) -> tuple[list[str], list[str], list[str]]:
+             label_column: str | None = None, asked: bool = False) -> tuple[list[str], list[str], list[str]]:
         """(texts, labels, where each is) from a file ("FILE line N"), or from (text, label) pairs given in Python
-        ("NAME example N").  A file's columns are ``text_column`` and ``label_column``, else those of training."""
+        ("NAME example N").  A file's columns are ``text_column`` and ``label_column``, else those of training,
+        which a file without a header row (text<TAB>label) does without unless ``asked`` (the training file's)."""
         cfg = self.settings.classify
         for option, value in (("text_column", text_column), ("label_column", label_column)):
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"{{{option}}} must be a column name (a string), got {value!r}.", params=[option])
         if source_path(source) is not None:
+            recorded = not asked and text_column is None and label_column is None
             texts, labels, lines = read_labelled(source, text_column or cfg.text_column,
-                                                 label_column or cfg.label_column, need_labels)
+                                                 label_column or cfg.label_column, need_labels, recorded)
             return texts, labels, [f"{source} line {n}" for n in lines]
         if is_table(source):
             return read_pairs(source, name, text_column or cfg.text_column, label_column or cfg.label_column)
@@ -79,7 +81,7 @@ class ClassifyTask(StartsFromLanguageModel, Task):
         train, dev = data["train"], data.get("dev")
         sources = {"train": source_path(train), "dev": source_path(dev) if dev is not None else None}
         self.sources = with_digests(sources, DATA) if fresh else check_same_data(self.sources, sources, DATA)
-        texts, labels, places = self.read(train, "training")
+        texts, labels, places = self.read(train, "training", asked=True)
         in_file = set(labels)
         if len(in_file) > max(20, len(labels) // 2) and sum(" " in label for label in labels) > len(labels) // 2 \
                 and sum(map(len, labels)) > 2 * sum(map(len, texts)):  # labels far longer than the texts
