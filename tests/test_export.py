@@ -242,6 +242,23 @@ def test_every_continuation_leaves_the_end_of_a_sentence_free(exported_tiny, tin
     assert text == str(tiny_model.complete("Mary", words=60, stop=False)) and ".." not in text and ".," not in text
 
 
+def test_writing_on_past_the_end_of_a_sentence_never_writes_an_empty_line(tiny_model_dir, tmp_path):
+    """With stop=False, a model that would end one sentence after another (here, </s> made the likeliest token
+    everywhere) writes a word between two ends, torch and exported alike: not empty lines up to the token bound."""
+    model = TextModel.load(tiny_model_dir)
+    eos = model.tokenizer.token_to_id("</s>")
+    with torch.no_grad():
+        model.net.head.bias[eos] += 50.0
+    model.save(tmp_path / "ends")
+    onnx = load(export(tmp_path / "ends", tmp_path / "onnx"))
+    for options in (dict(), dict(no_repeat_ngram=None, repetition_penalty=None)):
+        text = str(model.complete("Mary rides", words=6, stop=False, **options))
+        assert text == str(onnx.complete("Mary rides", words=6, stop=False, **options))
+        lines = text.split("\n")
+        assert len(lines) == 7 and all(line.strip() for line in lines), text  # six words, each ending a line
+        assert "".join(model.stream("Mary rides", words=6, stop=False, **options)) == text[len("Mary rides"):]
+
+
 def test_complete_and_score_run_without_torch(exported_tiny, tiny_model, tiny_model_dir):
     prompt = "Mary rides the bicycle, the bicycle is ___"
     done = run_without_torch("complete", "--model", str(exported_tiny), prompt)

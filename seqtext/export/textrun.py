@@ -112,9 +112,11 @@ class OnnxTextModel:
         if close and self._pause_ids is None:
             self._pause_ids = tk.pause_ids(self.tokenizer)
         after = self._banned + self._pause_ids if close else self._banned  # after its word: closing punctuation
+        line_banned = self._banned + [self._eos]  # after a line break: no empty line
 
         def now():
-            return barred_next(close, pieces, n_words, max_words, first, after, self._banned)
+            return barred_next(close, pieces, n_words, max_words, first, after, self._banned, line_ended,
+                               line_banned)
 
         def pick(scores):
             scores = scores.copy()
@@ -125,7 +127,7 @@ class OnnxTextModel:
                     return None
             return npdecode.choose(scores, **sample)
 
-        pieces, n_words, prev, held = [], placed, "", False
+        pieces, n_words, prev, held, line_ended = [], placed, "", False, False
         tid = pick(scores)
         for _ in range(max_words * 8):
             if tid is None or (tid == self._eos and stop):
@@ -146,7 +148,8 @@ class OnnxTextModel:
                 if (stop and word in tk.SENTENCE_END and not held) or (n_words >= max_words and not close):
                     break
                 prev = word
-            if tid == self._eos and not self.stream_mode:  # a sentence-mode model read each line alone, from <s>
+            line_ended = tid == self._eos
+            if line_ended and not self.stream_mode:  # a sentence-mode model read each line alone, from <s>
                 tid, state = tk.line_ids(self.tokenizer, False)[0], [np.zeros_like(s) for s in state]
             step, state = self.net.step([tid], state)
             tid = pick(step[0])

@@ -121,13 +121,16 @@ def check_generation(words, temperature, top_k, top_p, seed, no_repeat_ngram, re
     whole_number("words", words)
 
 
-def barred_next(close: bool, pieces: list, n_words: int, max_words: int, first, after, banned):
+def barred_next(close: bool, pieces: list, n_words: int, max_words: int, first, after, banned,
+                line_ended: bool = False, line_banned=None):
     """The tokens barred next in a continuation (torch model and exported runtime alike): a trailing blank's
     (``close``) first token must begin a word (``first``), and after its word only closing punctuation may come
-    (``after``); otherwise, and inside a word, ``banned``."""
+    (``after``); otherwise, and inside a word, ``banned``.  Right after a line break (``line_ended``: the end of a
+    sentence written on with ``stop=False``) ``line_banned``, the end of a sentence among them: no empty line (an
+    untrained model would otherwise end one sentence after another, nothing between, up to the token bound)."""
     if close and not pieces:
         return first if n_words == 0 else after if n_words >= max_words else banned
-    return banned
+    return line_banned if line_ended else banned
 
 
 class Repetition:

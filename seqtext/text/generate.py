@@ -126,13 +126,14 @@ class Completer:
         eos = self.tokenizer.token_to_id(tk.EOS)
         first = torch.tensor(self._banned(words_only=True) + [eos], device=self.device) if close else banned
         after = torch.tensor(self._banned(pauses=True), device=self.device) if close else banned  # then: closing
+        line_banned = torch.tensor(self._banned() + [eos], device=self.device)  # after a line break: no empty line
         repetition = repetition if repetition is not None and repetition.active else None
         greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
         pieces: list[str] = []  # BPE tokens of the word being built
-        n_words, prev, held = placed, "", False
+        n_words, prev, held, line_ended = placed, "", False, False
 
         def now():
-            return barred_next(close, pieces, n_words, max_words, first, after, banned)
+            return barred_next(close, pieces, n_words, max_words, first, after, banned, line_ended, line_banned)
 
         def pick(logits):  # the caller's logits stay as they were; None when every token is banned
             logits = logits.index_fill(0, now(), -math.inf)
@@ -165,7 +166,8 @@ class Completer:
                     break
                 prev = word
             # O(1) per token: the hidden state is carried, the prefix is never read again
-            if tid == eos and not self.stream_mode:  # a sentence-mode model read each line alone: the next from <s>
+            line_ended = tid == eos
+            if line_ended and not self.stream_mode:  # a sentence-mode model read each line alone: the next from <s>
                 tid, hidden = tk.line_ids(self.tokenizer, False)[0], map_hidden(hidden, torch.zeros_like)
             x = torch.tensor([tid], device=self.device)
             if greedy and repetition is None:  # exact argmax, with an adaptive softmax usually from its head alone
