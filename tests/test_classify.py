@@ -588,3 +588,34 @@ def test_predict_reads_lines_as_training_does(trained, tmp_path, monkeypatch):
     assert_clean_failure(result, f"the text at {long} line 3 is 60 tokens long")
     with pytest.raises(DataError, match="^text 2 is 60 tokens long"):  # the API names it by its number
         trained[0].predict_proba(["a good film", " ".join(["good"] * 60)])
+
+
+def test_adversarial_training_adds_the_loss_at_the_words_moved_the_steepest_way():
+    """``adversarial`` e: a batch's loss is its loss plus its loss with each text's word vectors moved by e times
+    their length along the loss's gradient; that move raises the loss more than a random one of the same length,
+    and the task is still learnt."""
+    import torch.nn.functional as F
+
+    from seqtext.packing import pad_rows
+
+    quiet = dict(embed_dropout=0.0, output_dropout=0.0, word_dropout=0.0)  # the same forward pass every time
+    clf = TextClassifier(**{**FAST, **quiet, "epochs": 2}, adversarial=0.1, seed=0).fit(not_examples(100, 7))
+    net, task = clf.net.train(), clf.task
+    ids, lengths = pad_rows(task.train_rows[:16], task.pad_id)
+    target = torch.tensor(task.train_targets[:16])
+    zero = torch.zeros(*ids.shape, net.embed.embedding_dim, requires_grad=True)
+    clean = F.cross_entropy(net(ids, lengths, zero), target)
+    grad, = torch.autograd.grad(clean, zero)
+    size = net.embed(ids).detach().flatten(1).norm(dim=1).view(-1, 1, 1)
+
+    def moved(direction):
+        return F.cross_entropy(net(ids, lengths, 0.1 * size * direction / direction.flatten(1).norm(dim=1).view(
+            -1, 1, 1)), target).item()
+
+    steepest = moved(grad)
+    assert task.loss(net, (ids, lengths, target)).item() == pytest.approx(clean.item() + steepest, rel=1e-5)
+    randomly = [moved(torch.randn(grad.shape, generator=torch.Generator().manual_seed(s))) for s in range(5)]
+    assert steepest > max(randomly) and steepest > clean.item()
+    learnt = TextClassifier(**FAST, adversarial=0.05, seed=0).fit(not_examples(400, 5), dev=not_examples(100, 6))
+    assert learnt.summary["valid_accuracy"] >= 0.95
+    assert learnt.settings.classify.adversarial == 0.05

@@ -18,11 +18,14 @@ OPTIONS = dict(embed=8, hidden=8, batch_size=8, epochs=2, patience=2, lr=0.01, s
                embed_dropout=0.0, output_dropout=0.0, word_dropout=0.0)
 
 
-def test_two_process_gloo_training_matches_one_process(tmp_path):
-    # 64 texts in batches of 8: every global batch is shared 4 + 4 between the ranks
+@pytest.mark.parametrize("extra", [{}, {"adversarial": 0.1}], ids=["plain", "adversarial"])
+def test_two_process_gloo_training_matches_one_process(tmp_path, extra):
+    # 64 texts in batches of 8: every global batch is shared 4 + 4 between the ranks; adversarial training's move
+    # is scaled per text, so each rank's share of a batch moves its texts as one process moves them
+    options = {**OPTIONS, **extra}
     train, dev = write_tsv(tmp_path / "train.tsv", not_examples(64, 1)), write_tsv(tmp_path / "dev.tsv", not_examples(16, 2))
     out = tmp_path / "model"
-    flags = [f"--{k.replace('_', '-')}={v}" for k, v in OPTIONS.items()]
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in options.items()]
     proc = subprocess.run([*TORCHRUN, "-m", "seqtext", "classify", "train", "--data", str(train), "--dev", str(dev),
                            "--out", str(out), "--quiet", *flags],
                           capture_output=True, text=True, env=env(), timeout=300, cwd=tmp_path)
@@ -33,7 +36,7 @@ def test_two_process_gloo_training_matches_one_process(tmp_path):
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
     # each rank took half of every global batch and DDP averaged the gradients: the same steps as one process
     ddp = load(out)
-    single = TextClassifier(**OPTIONS).fit(train, dev=dev)
+    single = TextClassifier(**options).fit(train, dev=dev)
     for key, value in single.net.state_dict().items():
         torch.testing.assert_close(ddp.net.state_dict()[key], value, rtol=1e-4, atol=1e-5, msg=key)
     texts = ["the film was not good", "a funny story"]

@@ -43,9 +43,12 @@ class ClassifierNet(nn.Module):
             if config.pooling == "attention" else None
         self.head = nn.Linear(width, labels)
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """ids (B, T) padded, lengths (B,) -> logits (B, labels)."""
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
+        """ids (B, T) padded, lengths (B,) -> logits (B, labels).  ``shift`` (B, T, E): added to the word vectors
+        after their dropout (adversarial training)."""
         emb = self.embed_dropout(self.embed(ids))  # (B, T, E)
+        if shift is not None:
+            emb = emb + shift
         out, hidden = run_packed(self.core, emb, lengths)  # (B, T, D*H)
         return self.head(self.output_dropout(self.pool(out, hidden, lengths)))
 
