@@ -75,7 +75,8 @@ class ClassifyConfig(Section):
     label_smoothing: float = option(0.0, "Label smoothing of the training loss (0: none).", FRACTION)
     adversarial: float = option(0.0, "Adversarial training (Miyato et al. 2017): each batch is trained again with "
                                      "the vectors of its words moved, by this share of their length, the way that "
-                                     "raises its loss the most (0: off; about twice the training time).", FRACTION)
+                                     "raises its loss the most; the training loss reported is the sum of both (0: "
+                                     "off; about three times the training time on SST-2).", FRACTION)
     monitor: str = option("loss", "The validation figure that picks the best epoch and stops training early "
                                   "(loss, or accuracy with the earlier epoch on a tie).", choice(*MONITORS))
     init_from: str | None = same_as(TagConfig, "init_from")

@@ -252,11 +252,24 @@ def test_writing_on_past_the_end_of_a_sentence_never_writes_an_empty_line(tiny_m
     model.save(tmp_path / "ends")
     onnx = load(export(tmp_path / "ends", tmp_path / "onnx"))
     for options in (dict(), dict(no_repeat_ngram=None, repetition_penalty=None)):
-        text = str(model.complete("Mary rides", words=6, stop=False, **options))
-        assert text == str(onnx.complete("Mary rides", words=6, stop=False, **options))
-        lines = text.split("\n")
-        assert len(lines) == 7 and all(line.strip() for line in lines), text  # six words, each ending a line
-        assert "".join(model.stream("Mary rides", words=6, stop=False, **options)) == text[len("Mary rides"):]
+        for prompt in ("Mary rides", "Mary rides .\n", "Mary rides .\n \t"):  # a prompt's line break counts too
+            text = str(model.complete(prompt, words=6, stop=False, **options))
+            assert text == str(onnx.complete(prompt, words=6, stop=False, **options))
+            lines = text.split("\n")
+            assert len(lines) == 7 and all(line.strip() for line in lines), text  # six words, each ending a line
+            assert "".join(model.stream(prompt, words=6, stop=False, **options)) == text[len(prompt):]
+    # a character model read a line at a time (sentence mode) too: one character between two ends, each a word
+    chars = TextModel(tokenizer="char", mode="sentence", embed=8, hidden=16, epochs=1, seed=0, device="cpu")
+    chars.fit(TINY_LINES)
+    with torch.no_grad():
+        chars.net.head.bias[chars.tokenizer.token_to_id("</s>")] += 50.0
+    chars.save(tmp_path / "chars")
+    onnx = load(export(tmp_path / "chars", tmp_path / "chars-onnx"))
+    for prompt in ("Mary rides", "Mary rides .\n"):
+        text = str(chars.complete(prompt, words=8, stop=False))
+        assert text == str(onnx.complete(prompt, words=8, stop=False))
+        lines = text[len(prompt):].strip("\n").split("\n")
+        assert len(lines) == 8 and all(len(line.strip()) == 1 for line in lines), text
 
 
 def test_complete_and_score_run_without_torch(exported_tiny, tiny_model, tiny_model_dir):

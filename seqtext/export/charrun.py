@@ -11,7 +11,7 @@ from seqtext.export import npdecode
 from seqtext.export.textrun import OnnxTextModel
 from seqtext.text import chars
 from seqtext.text import tokenizer as tk
-from seqtext.text.decoding import Repetition
+from seqtext.text.decoding import Repetition, ends_line
 
 
 class OnnxCharTextModel(chars.CharCompletion, OnnxTextModel):
@@ -26,11 +26,12 @@ class OnnxCharTextModel(chars.CharCompletion, OnnxTextModel):
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         eos = None if self.stream_mode else self._eos
         banned = self._banned + ([self._eos] if eos is None else [])
-        held = {"state": state}
+        line_banned = self._banned + [self._eos]  # a sentence-mode model's: no end of line right after another
+        held = {"state": state, "line_ended": eos is not None and ends_line(prompt)}
 
         def pick(scores):
             scores = np.array(scores, copy=True)
-            scores[banned] = -math.inf
+            scores[line_banned if held["line_ended"] else banned] = -math.inf
             if repetition.active:
                 scores = npdecode.apply_repetition(repetition, scores)
                 if not np.isfinite(scores).any():
@@ -39,6 +40,7 @@ class OnnxCharTextModel(chars.CharCompletion, OnnxTextModel):
 
         def advance(tid):
             repetition.push(tid)
+            held["line_ended"] = tid == eos
             if tid == eos:  # a sentence-mode model read each line alone: the next from <s>, from a zero state
                 tid, held["state"] = tk.line_ids(self.tokenizer, False)[0], [np.zeros_like(s) for s in held["state"]]
             step, held["state"] = self.net.step([tid], held["state"])

@@ -21,7 +21,7 @@ from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.casing import cased
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, barred_next,
-                                   check_generation, is_sampling, streamed_blank)
+                                   ends_line, check_generation, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, filled, parse_prompt,
                                   suffix_ids, without_blank)
 from seqtext.text.records import Scores, check_sentences, frame
@@ -86,7 +86,8 @@ class OnnxTextModel:
             generated = list(self._words(scores, state, 1, sample, close=True))
         else:
             repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
-            generated = list(self._words(scores, state, words, sample, stop=stop, repetition=repetition))
+            generated = list(self._words(scores, state, words, sample, stop=stop, repetition=repetition,
+                                         line_ended=ends_line(prefix)))
         text = prefix + join_words(generated, prefix, self.casing) + (suffix or "")
         return Completion(text, prompt, [self.casing.get(w, w) for w in generated if tk.is_wordlike(w)], unknown)
 
@@ -101,11 +102,12 @@ class OnnxTextModel:
             raise streamed_blank(BLANK)
         scores, state, ids = self._prefix_state(prefix)
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
-        chosen = self._words(scores, state, words, sample, stop=stop, repetition=repetition)
+        chosen = self._words(scores, state, words, sample, stop=stop, repetition=repetition,
+                             line_ended=ends_line(prefix))
         yield from spaced(chosen, prefix, self.casing)  # an apostrophe after a word comes with the word after it
 
     def _words(self, scores, state, max_words: int, sample: dict, close: bool = False, stop: bool = True,
-               repetition: Repetition | None = None, placed: int = 0) -> Iterator[str]:
+               repetition: Repetition | None = None, placed: int = 0, line_ended: bool = False) -> Iterator[str]:
         repetition = repetition if repetition is not None and repetition.active else None
 
         first = self._banned + self._non_words() + [self._eos] if close else self._banned  # a trailing blank: a word
@@ -127,7 +129,7 @@ class OnnxTextModel:
                     return None
             return npdecode.choose(scores, **sample)
 
-        pieces, n_words, prev, held, line_ended = [], placed, "", False, False
+        pieces, n_words, prev, held = [], placed, "", False
         tid = pick(scores)
         for _ in range(max_words * 8):
             if tid is None or (tid == self._eos and stop):

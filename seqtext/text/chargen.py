@@ -13,7 +13,7 @@ import torch
 from seqtext.core import map_hidden
 from seqtext.text import chars
 from seqtext.text import tokenizer as tk
-from seqtext.text.decoding import Repetition, choose
+from seqtext.text.decoding import Repetition, choose, ends_line
 from seqtext.text.generate import Completer
 
 
@@ -31,11 +31,13 @@ class CharCompleter(chars.CharCompletion, Completer):
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         eos = None if self.stream_mode else self.tokenizer.token_to_id(tk.EOS)
         banned = self._banned() + ([self.tokenizer.token_to_id(tk.EOS)] if eos is None else [])
+        # a sentence-mode model's end of line never comes right after another (or the prompt's): no empty line
+        line_banned = torch.tensor(self._banned() + [self.tokenizer.token_to_id(tk.EOS)], device=self.device)
         banned = torch.tensor(banned, device=self.device)
-        state = {"hidden": hidden}
+        state = {"hidden": hidden, "line_ended": eos is not None and ends_line(prompt)}
 
         def pick(logits):
-            logits = logits.index_fill(0, banned, -torch.inf)
+            logits = logits.index_fill(0, line_banned if state["line_ended"] else banned, -torch.inf)
             if repetition.active:
                 logits = repetition.apply(logits)
                 if not bool(torch.isfinite(logits).any()):
@@ -44,6 +46,7 @@ class CharCompleter(chars.CharCompletion, Completer):
 
         def advance(tid):
             repetition.push(tid)
+            state["line_ended"] = tid == eos
             if tid == eos:  # a sentence-mode model read each line alone: the next from <s>, from a zero state
                 tid, state["hidden"] = tk.line_ids(self.tokenizer, False)[0], map_hidden(state["hidden"],
                                                                                          torch.zeros_like)

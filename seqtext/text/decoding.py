@@ -121,6 +121,12 @@ def check_generation(words, temperature, top_k, top_p, seed, no_repeat_ngram, re
     whole_number("words", words)
 
 
+def ends_line(text: str) -> bool:
+    """Whether a prompt ends with a line break (spaces or tabs after it aside): a continuation written past the end
+    of a sentence then starts on that line, not with an empty one."""
+    return text.rstrip(" \t").endswith("\n")
+
+
 def barred_next(close: bool, pieces: list, n_words: int, max_words: int, first, after, banned,
                 line_ended: bool = False, line_banned=None):
     """The tokens barred next in a continuation (torch model and exported runtime alike): a trailing blank's

@@ -21,7 +21,7 @@ from seqtext.text import blankwords
 from seqtext.text import tokenizer as tk
 from seqtext.text.casing import cased
 from seqtext.text.decoding import (DEFAULT_NO_REPEAT_NGRAM, DEFAULT_REPETITION_PENALTY, Repetition, barred_next,
-                                   check_generation, choose, is_sampling, streamed_blank)
+                                   ends_line, check_generation, choose, is_sampling, streamed_blank)
 from seqtext.text.prompts import (BLANK, FILL_CANDIDATES, MAX_CONTEXT, Completion, filled, parse_prompt,
                                   suffix_ids, without_blank)
 from seqtext.text.spacing import join_words, may_be_decimal, spaced
@@ -83,7 +83,8 @@ class Completer:
             generated = list(self._words(logits, hidden, 1, options["sample"], close=True))
         else:
             repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
-            generated = list(self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition))
+            generated = list(self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition,
+                                         line_ended=ends_line(prefix)))
         text = prefix + join_words(generated, prefix, self.casing)
         if suffix is not None:
             text += suffix  # white space typed after a trailing blank
@@ -106,7 +107,8 @@ class Completer:
             raise streamed_blank(BLANK)
         logits, hidden, ids = self._prefix_state(prefix)
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
-        chosen = self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition)
+        chosen = self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition,
+                             line_ended=ends_line(prefix))
         yield from spaced(chosen, prefix, self.casing)  # an apostrophe after a word comes with the word after it
 
     def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop):
@@ -115,12 +117,13 @@ class Completer:
         return {"sample": dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)}
 
     def _words(self, logits, hidden, max_words: int, sample: dict, close: bool = False, stop: bool = True,
-               repetition: Repetition | None = None, placed: int = 0) -> Iterator[str]:
+               repetition: Repetition | None = None, placed: int = 0, line_ended: bool = False) -> Iterator[str]:
         """Words from the current state until a sentence end, </s> or ``max_words``.
 
         ``close``: after the last word (``placed``: words written already), keep punctuation up to the sentence
         end (a filled trailing blank gets its full stop), but no further word.
-        ``stop=False``: sentence ends do not stop it; </s> becomes a line break (then <s> for a sentence model).
+        ``stop=False``: sentence ends do not stop it; </s> becomes a line break (then <s> for a sentence model),
+        never right after another line break (``line_ended``: the prompt ended with one).
         """
         banned = torch.tensor(self._banned(), device=self.device)
         eos = self.tokenizer.token_to_id(tk.EOS)
@@ -130,7 +133,7 @@ class Completer:
         repetition = repetition if repetition is not None and repetition.active else None
         greedy = not is_sampling(sample["temperature"], sample["top_k"], sample["top_p"])
         pieces: list[str] = []  # BPE tokens of the word being built
-        n_words, prev, held, line_ended = placed, "", False, False
+        n_words, prev, held = placed, "", False
 
         def now():
             return barred_next(close, pieces, n_words, max_words, first, after, banned, line_ended, line_banned)
