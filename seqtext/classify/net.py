@@ -11,6 +11,7 @@ the steps by a learnt score.  Padding never reaches any of them.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seqtext.config import CoreConfig
@@ -65,3 +66,19 @@ class ClassifierNet(nn.Module):
             return out.masked_fill(~mask, float("-inf")).max(1).values
         scores = self.attend(out).masked_fill(~mask, float("-inf"))  # (B, T, 1)
         return (torch.softmax(scores, dim=1) * out).sum(1)
+
+
+def adversarial_loss(runner, ids: torch.Tensor, lengths: torch.Tensor, target: torch.Tensor, share: float,
+                     smoothing: float = 0.0) -> torch.Tensor:
+    """Adversarial training's loss (Miyato et al. 2017): the batch's cross-entropy plus its cross-entropy with each
+    text's word vectors moved by ``share`` times their length along the first one's gradient with respect to them
+    (taken at a move of zero: the move that raises the loss most, to first order), with fresh dropout.
+    ``runner``: a :class:`ClassifierNet` or its DDP wrapper."""
+    net = getattr(runner, "module", runner)
+    zero = torch.zeros(*ids.shape, net.embed.embedding_dim, device=ids.device, requires_grad=True)
+    loss = F.cross_entropy(runner(ids, lengths, zero), target, label_smoothing=smoothing)
+    grad, = torch.autograd.grad(loss, zero, retain_graph=True)
+    with torch.no_grad():
+        size = net.embed(ids).flatten(1).norm(dim=1).view(-1, 1, 1)
+        shift = share * size * grad / grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1)
+    return loss + F.cross_entropy(runner(ids, lengths, shift), target, label_smoothing=smoothing)

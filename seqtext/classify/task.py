@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from seqtext import distributed
 from seqtext.classify.data import encode_texts, read_labelled, read_pairs, source_path, whole_label
-from seqtext.classify.net import ClassifierNet
+from seqtext.classify.net import ClassifierNet, adversarial_loss
 from seqtext.labelconfig import ClassifySettings
 from seqtext.errors import CheckpointError, ConfigError, DataError, is_table, some
 from seqtext.model import Task
@@ -175,19 +175,9 @@ class ClassifyTask(StartsFromLanguageModel, Task):
             drop = (torch.rand(ids.shape) < cfg.word_dropout) & (ids != self.pad_id)
             ids = ids.masked_fill(drop, self.tokenizer.token_to_id(tk.UNK))
         ids, target = ids.to(self.device), target.to(self.device)
-        if not cfg.adversarial:
-            return F.cross_entropy(runner(ids, lengths), target, label_smoothing=cfg.label_smoothing)
-        # adversarial training: the loss's gradient with respect to the word vectors (taken at a shift of zero),
-        # scaled to ``adversarial`` times each text's word vectors' length, is the shift that raises the loss most
-        # to first order; the batch's loss is its loss plus the loss with the words so shifted (fresh dropout)
-        net = getattr(runner, "module", runner)
-        zero = torch.zeros(*ids.shape, net.embed.embedding_dim, device=self.device, requires_grad=True)
-        loss = F.cross_entropy(runner(ids, lengths, zero), target, label_smoothing=cfg.label_smoothing)
-        grad, = torch.autograd.grad(loss, zero, retain_graph=True)
-        with torch.no_grad():
-            size = net.embed(ids).flatten(1).norm(dim=1).view(-1, 1, 1)
-            shift = cfg.adversarial * size * grad / grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1)
-        return loss + F.cross_entropy(runner(ids, lengths, shift), target, label_smoothing=cfg.label_smoothing)
+        if cfg.adversarial:
+            return adversarial_loss(runner, ids, lengths, target, cfg.adversarial, cfg.label_smoothing)
+        return F.cross_entropy(runner(ids, lengths), target, label_smoothing=cfg.label_smoothing)
 
     def evaluate(self, net) -> dict | None:
         if not self.valid_rows:
