@@ -258,6 +258,8 @@ def test_writing_on_past_the_end_of_a_sentence_never_writes_an_empty_line(tiny_m
             lines = text.split("\n")
             assert len(lines) == 7 and all(line.strip() for line in lines), text  # six words, each ending a line
             assert "".join(model.stream(prompt, words=6, stop=False, **options)) == text[len(prompt):]
+    for runtime in (model, onnx):  # stopping at a sentence's end, a prompt's line break bars nothing: it stops there
+        assert str(runtime.complete("Mary rides .\n", words=6)) == "Mary rides .\n"
     # a character model read a line at a time (sentence mode) too: one character between two ends, each a word
     chars = TextModel(tokenizer="char", mode="sentence", embed=8, hidden=16, epochs=1, seed=0, device="cpu")
     chars.fit(TINY_LINES)
@@ -270,6 +272,7 @@ def test_writing_on_past_the_end_of_a_sentence_never_writes_an_empty_line(tiny_m
         assert text == str(onnx.complete(prompt, words=8, stop=False))
         lines = text[len(prompt):].strip("\n").split("\n")
         assert len(lines) == 8 and all(len(line.strip()) == 1 for line in lines), text
+        assert str(chars.complete(prompt, words=8)) == str(onnx.complete(prompt, words=8)) == prompt
 
 
 def test_complete_and_score_run_without_torch(exported_tiny, tiny_model, tiny_model_dir):

@@ -25,9 +25,9 @@ class OnnxCharTextModel(chars.CharCompletion, OnnxTextModel):
         scores, state, ids = self._prefix_state(chars.check_prompt(prompt))
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         eos = None if self.stream_mode else self._eos
-        banned = self._banned + ([self._eos] if eos is None else [])
-        line_banned = self._banned + [self._eos]  # a sentence-mode model's: no end of line right after another
-        held = {"state": state, "line_ended": eos is not None and ends_line(prompt)}
+        line_banned = self._banned + [self._eos]  # as CharCompleter's: no </s> in stream mode, no empty line
+        banned = line_banned if eos is None else self._banned
+        held = {"state": state, "line_ended": not stop and ends_line(prompt)}
 
         def pick(scores):
             scores = np.array(scores, copy=True)

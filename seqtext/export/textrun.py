@@ -87,7 +87,7 @@ class OnnxTextModel:
         else:
             repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
             generated = list(self._words(scores, state, words, sample, stop=stop, repetition=repetition,
-                                         line_ended=ends_line(prefix)))
+                                         line_ended=not stop and ends_line(prefix)))
         text = prefix + join_words(generated, prefix, self.casing) + (suffix or "")
         return Completion(text, prompt, [self.casing.get(w, w) for w in generated if tk.is_wordlike(w)], unknown)
 
@@ -103,7 +103,7 @@ class OnnxTextModel:
         scores, state, ids = self._prefix_state(prefix)
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         chosen = self._words(scores, state, words, sample, stop=stop, repetition=repetition,
-                             line_ended=ends_line(prefix))
+                             line_ended=not stop and ends_line(prefix))
         yield from spaced(chosen, prefix, self.casing)  # an apostrophe after a word comes with the word after it
 
     def _words(self, scores, state, max_words: int, sample: dict, close: bool = False, stop: bool = True,

@@ -29,12 +29,13 @@ class CharCompleter(chars.CharCompletion, Completer):
                                stop)["sample"]
         logits, hidden, ids = self._prefix_state(chars.check_prompt(prompt))
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
-        eos = None if self.stream_mode else self.tokenizer.token_to_id(tk.EOS)
-        banned = self._banned() + ([self.tokenizer.token_to_id(tk.EOS)] if eos is None else [])
-        # a sentence-mode model's end of line never comes right after another (or the prompt's): no empty line
-        line_banned = torch.tensor(self._banned() + [self.tokenizer.token_to_id(tk.EOS)], device=self.device)
-        banned = torch.tensor(banned, device=self.device)
-        state = {"hidden": hidden, "line_ended": eos is not None and ends_line(prompt)}
+        end = self.tokenizer.token_to_id(tk.EOS)
+        eos = None if self.stream_mode else end
+        # a stream-mode model writes no </s>; a sentence-mode one's written on (stop=False) never comes right after
+        # another line end, the prompt's too: no empty line
+        line_banned = torch.tensor(self._banned() + [end], device=self.device)
+        banned = line_banned if eos is None else torch.tensor(self._banned(), device=self.device)
+        state = {"hidden": hidden, "line_ended": not stop and ends_line(prompt)}
 
         def pick(logits):
             logits = logits.index_fill(0, line_banned if state["line_ended"] else banned, -torch.inf)

@@ -84,7 +84,7 @@ class Completer:
         else:
             repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
             generated = list(self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition,
-                                         line_ended=ends_line(prefix)))
+                                         line_ended=not stop and ends_line(prefix)))
         text = prefix + join_words(generated, prefix, self.casing)
         if suffix is not None:
             text += suffix  # white space typed after a trailing blank
@@ -108,7 +108,7 @@ class Completer:
         logits, hidden, ids = self._prefix_state(prefix)
         repetition = Repetition.of_text(self.tokenizer, no_repeat_ngram, repetition_penalty, ids)
         chosen = self._words(logits, hidden, words, options["sample"], stop=stop, repetition=repetition,
-                             line_ended=ends_line(prefix))
+                             line_ended=not stop and ends_line(prefix))
         yield from spaced(chosen, prefix, self.casing)  # an apostrophe after a word comes with the word after it
 
     def _options(self, words, temperature, top_k, top_p, seed, no_repeat_ngram, repetition_penalty, stop):
