@@ -187,9 +187,10 @@ def _jsonl_rows(path: Path, text: str):
 
 def _table_rows(path: Path, text: str, delimiter: str, text_column, label_column, need_labels: bool = True,
                 recorded: bool = False):
-    """(line number, row) pairs: dicts when the file has a header, else [text, label] lists.  A column missing
-    from the header is named at the header's line.  ``recorded``: the columns are those a model was trained on,
-    not asked for this file, so a file without a header reads its two fields instead of being refused."""
+    """(line number, row dict) pairs: a file with a header keyed by its names, one without by the columns asked
+    for (else ``text`` and ``label``), so that ``_field`` finds both the same way.  A column missing from the
+    header is named at the header's line.  ``recorded``: the columns are those a model was trained on, not asked
+    for this file, so a file without a header reads its two fields instead of being refused."""
     records = _tsv_records(path, text) if delimiter == "\t" else _csv_records(path, text)
     if not records:
         return []
